@@ -1,0 +1,1 @@
+"""Paper checks by section, registered with :mod:`nnfield.paper`."""

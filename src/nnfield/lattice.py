@@ -1,0 +1,91 @@
+"""Periodic hypercubic lattices of any dimension D >= 1."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Lattice:
+    """A periodic lattice with ``shape`` sites and spacing ``a``.
+
+    Site ``i = (i_1, ..., i_D)`` sits at ``x_i = a * i``. Plane waves ``exp(i k . x)`` with
+    ``k_mu = 2 pi n_mu / (N_mu a)`` are the eigenfunctions of every translation-invariant operator.
+    The lattice is hashable and static: it is part of a network's PyTree structure, not a leaf.
+    """
+
+    shape: tuple[int, ...]
+    spacing: float = 1.0
+
+    def __post_init__(self) -> None:
+        shape = tuple(int(n) for n in self.shape)
+        if len(shape) < 1:
+            raise ConfigError("lattice.shape: expected at least one dimension, got (); e.g. shape = [64]")
+        for n in shape:
+            if n < 1:
+                raise ConfigError(f"lattice.shape: expected positive sizes, got {list(shape)}; use e.g. [64, 64]")
+        a = float(self.spacing)
+        if not (a > 0 and math.isfinite(a)):
+            raise ConfigError(f"lattice.spacing: expected a positive finite number, got {self.spacing!r}")
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "spacing", a)
+
+    @classmethod
+    def cubic(cls, n: int, ndim: int, spacing: float = 1.0) -> Lattice:
+        """An ``n^ndim`` lattice."""
+        return cls((n,) * ndim, spacing)
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial dimensions D."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of sites."""
+        return int(np.prod(self.shape))
+
+    @property
+    def cell_volume(self) -> float:
+        """Volume per site, ``a^D`` (the measure of lattice sums approximating integrals)."""
+        return self.spacing**self.ndim
+
+    @property
+    def lengths(self) -> tuple[float, ...]:
+        """Physical side lengths ``N_mu a``."""
+        return tuple(n * self.spacing for n in self.shape)
+
+    def unit(self, mu: int) -> tuple[int, ...]:
+        """The lattice vector ``e_mu`` as an integer offset."""
+        if not 0 <= mu < self.ndim:
+            raise ValueError(f"direction mu={mu} out of range for a {self.ndim}-dimensional lattice")
+        return tuple(1 if nu == mu else 0 for nu in range(self.ndim))
+
+    def coordinates(self) -> list[np.ndarray]:
+        """Site positions ``x_mu = a i_mu`` as D broadcastable arrays (``indexing='ij'``)."""
+        return list(np.meshgrid(*[self.spacing * np.arange(n) for n in self.shape], indexing="ij"))
+
+    def momenta_1d(self) -> list[np.ndarray]:
+        """Lattice momenta along each axis in FFT order, ``k = 2 pi fftfreq(N, a)``."""
+        return [2 * np.pi * np.fft.fftfreq(n, d=self.spacing) for n in self.shape]
+
+    def momenta(self) -> list[np.ndarray]:
+        """Momentum grid ``k_mu`` (FFT order, ``indexing='ij'``), each of shape ``self.shape``."""
+        return list(np.meshgrid(*self.momenta_1d(), indexing="ij"))
+
+    def laplacian_symbol(self) -> np.ndarray:
+        """``-(4/a^2) sum_mu sin^2(k_mu a / 2)``: the symbol of the nearest-neighbour Laplacian."""
+        a = self.spacing
+        return -sum(4.0 / a**2 * np.sin(k * a / 2) ** 2 for k in self.momenta())
+
+    def with_spacing(self, spacing: float) -> Lattice:
+        return Lattice(self.shape, spacing)
+
+    def with_shape(self, shape: Sequence[int]) -> Lattice:
+        return Lattice(tuple(shape), self.spacing)

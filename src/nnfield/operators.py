@@ -1,0 +1,353 @@
+r"""Lattice operators ``O = sum_s C_s (x) T_s`` acting on fields of shape ``(K, *lattice.shape)``.
+
+``T_s`` is the periodic shift ``(T_s f)_i = f_{i+s}`` and ``C_s`` is a ``K x K`` matrix acting on the
+neuron-type index, either constant (translation invariant) or one matrix per site (``(K, K, *shape)``, e.g.
+gauge links). In the paper's index notation an operator with a single term ``C (x) T_s`` has the tensor
+``O^{a,j}_{i,b} = C^a_b delta_i^{j - s}``; the forward difference of (4.24) is ``T_{e_mu} - 1``.
+
+Conventions:
+- Fourier symbol: on ``f_i = v exp(i k . x_i)``, ``(O f)_i = O(k) v exp(i k . x_i)`` with
+  ``O(k) = sum_s C_s exp(i k . s a)``.
+- Transpose (with respect to the Euclidean inner product ``sum_{a,i} f^a_i g^a_i``):
+  ``O^T = sum_s C_s^T (x) T_{-s}`` (per-site coefficients are shifted accordingly).
+
+Application is written as explicit sums over the nonzero entries of each ``C_s`` and periodic shifts built
+from slice + pad + select, which XLA fuses into a single loop on CPU and GPU (``jnp.roll`` is lowered to a
+concatenate that the CPU backend does not fuse; see ``docs/architecture.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ._pytree import pytree_dataclass, static_field
+
+Shift = tuple[int, ...]
+Pattern = tuple[tuple[int, int], ...]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# periodic shifts
+# ----------------------------------------------------------------------------------------------------------
+def _take_axis(x: jax.Array, offset: int, axis: int) -> jax.Array:
+    """``y[..., i, ...] = x[..., (i + offset) mod N, ...]`` along ``axis`` (fusible: slice, pad, select)."""
+    n = x.shape[axis]
+    o = offset % n
+    if o == 0:
+        return x
+    head = lax.slice_in_dim(x, o, n, axis=axis)  # goes to y[0 : n - o]
+    tail = lax.slice_in_dim(x, 0, o, axis=axis)  # goes to y[n - o : n]
+    zero = jnp.zeros((), x.dtype)
+    cfg_head = [(0, 0, 0)] * x.ndim
+    cfg_tail = [(0, 0, 0)] * x.ndim
+    cfg_head[axis] = (0, o, 0)
+    cfg_tail[axis] = (n - o, 0, 0)
+    a = lax.pad(head, zero, cfg_head)
+    b = lax.pad(tail, zero, cfg_tail)
+    iota = lax.broadcasted_iota(jnp.int32, x.shape, axis)
+    return jnp.where(iota < n - o, a, b)
+
+
+def shift(f: jax.Array, s: Sequence[int], axis0: int = 0) -> jax.Array:
+    """Periodic shift ``(T_s f)_i = f_{i+s}`` over the trailing ``len(s)`` axes starting at ``axis0``.
+
+    Equivalent to ``jnp.roll(f, [-s_mu], axes)`` but lowered to fusible slice/pad/select.
+    """
+    for mu, s_mu in enumerate(s):
+        if s_mu:
+            f = _take_axis(f, int(s_mu), axis0 + mu)
+    return f
+
+
+def _is_concrete(x: Any) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _nonzero_pattern(c: Any) -> Pattern:
+    """Entries ``(a, b)`` of a coefficient that may be nonzero (all of them when traced)."""
+    K = c.shape[0]
+    if _is_concrete(c):
+        arr = np.asarray(c)
+        nz = arr.reshape(K, K, -1) != 0
+        return tuple((a, b) for a in range(K) for b in range(K) if nz[a, b].any())
+    return tuple((a, b) for a in range(K) for b in range(K))
+
+
+def _xp(*arrays: Any) -> Any:
+    return np if all(isinstance(a, np.ndarray) for a in arrays) else jnp
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the operator
+# ----------------------------------------------------------------------------------------------------------
+@pytree_dataclass
+class LatticeOperator:
+    """``sum_s C_s (x) T_s``; see the module docstring for conventions.
+
+    Build with :meth:`from_terms` (or the helpers :func:`identity`, :func:`shift_operator`,
+    :func:`forward_difference`, :func:`laplacian`) and combine with ``+``, ``-``, ``*`` (scalar) and ``@``
+    (composition). Coefficients are PyTree leaves, so operators can be traced and differentiated.
+    """
+
+    coeffs: tuple[Any, ...]
+    shifts: tuple[Shift, ...] = static_field()
+    patterns: tuple[Pattern, ...] = static_field()
+    ndim: int = static_field()
+    K: int = static_field()
+
+    # -- construction ----------------------------------------------------------------------------------
+    @classmethod
+    def from_terms(cls, terms: Mapping[Shift, Any] | Iterable[tuple[Shift, Any]], ndim: int, K: int) -> LatticeOperator:
+        """Build from ``{shift: C}`` (``C`` scalar, ``(K, K)`` or ``(K, K, *shape)``); equal shifts are summed."""
+        items = terms.items() if isinstance(terms, Mapping) else terms
+        merged: dict[Shift, Any] = {}
+        for s, c in items:
+            s = tuple(int(v) for v in s)
+            if len(s) != ndim:
+                raise ValueError(f"shift {s} has {len(s)} components, expected ndim={ndim}")
+            if np.ndim(c) == 0 and _is_concrete(c):
+                c = float(c) * np.eye(K)
+            elif isinstance(c, (list, tuple, np.ndarray, float, int)):
+                c = np.asarray(c, dtype=float)
+            if c.shape[:2] != (K, K):
+                raise ValueError(f"coefficient for shift {s} has shape {c.shape}, expected ({K}, {K}, ...)")
+            merged[s] = c if s not in merged else merged[s] + c
+        shifts, coeffs, patterns = [], [], []
+        for s in sorted(merged):
+            c = merged[s]
+            pat = _nonzero_pattern(c)
+            if not pat:
+                continue
+            shifts.append(s)
+            coeffs.append(c)
+            patterns.append(pat)
+        return cls(tuple(coeffs), tuple(shifts), tuple(patterns), ndim, K)
+
+    @classmethod
+    def zero(cls, ndim: int, K: int = 1) -> LatticeOperator:
+        return cls((), (), (), ndim, K)
+
+    # -- properties ------------------------------------------------------------------------------------
+    @property
+    def terms(self) -> dict[Shift, Any]:
+        return dict(zip(self.shifts, self.coeffs, strict=True))
+
+    @property
+    def translation_invariant(self) -> bool:
+        """True when every coefficient is a constant ``K x K`` matrix."""
+        return all(np.ndim(c) == 2 for c in self.coeffs)
+
+    @property
+    def radius(self) -> int:
+        """Largest ``|s_mu|`` over the shifts (the stencil half-width)."""
+        return max((max(abs(v) for v in s) for s in self.shifts), default=0)
+
+    # -- application -----------------------------------------------------------------------------------
+    def __call__(self, f: jax.Array) -> jax.Array:
+        return self.apply(f)
+
+    def apply(self, f: jax.Array) -> jax.Array:
+        """``(O f)^a_i = sum_s sum_b C_s[a, b] f^b_{i+s}`` for ``f`` of shape ``(K, *shape)``."""
+        if f.shape[0] != self.K or f.ndim != self.ndim + 1:
+            raise ValueError(
+                f"field of shape {f.shape} does not match operator with K={self.K}, ndim={self.ndim}; "
+                f"expected (K, *lattice.shape) = ({self.K}, <{self.ndim} sizes>)"
+            )
+        out: list[Any] = [None] * self.K
+        for c, s, pat in zip(self.coeffs, self.shifts, self.patterns, strict=True):
+            shifted: dict[int, jax.Array] = {}
+            for a, b in pat:
+                if b not in shifted:
+                    shifted[b] = shift(f[b], s)
+                term = c[a, b] * shifted[b]
+                out[a] = term if out[a] is None else out[a] + term
+        zeros = jnp.zeros(f.shape[1:], f.dtype)
+        return jnp.stack([zeros if o is None else o.astype(f.dtype) for o in out])
+
+    # -- algebra ---------------------------------------------------------------------------------------
+    def _check(self, other: LatticeOperator) -> None:
+        if not isinstance(other, LatticeOperator):
+            raise TypeError(f"expected a LatticeOperator, got {type(other).__name__}")
+        if (self.ndim, self.K) != (other.ndim, other.K):
+            raise ValueError(f"operators differ: (ndim, K) = {(self.ndim, self.K)} vs {(other.ndim, other.K)}")
+
+    def __add__(self, other: LatticeOperator) -> LatticeOperator:
+        self._check(other)
+        return LatticeOperator.from_terms(
+            list(self.terms.items()) + list(other.terms.items()), self.ndim, self.K
+        )
+
+    def __neg__(self) -> LatticeOperator:
+        return self.scale(-1.0)
+
+    def __sub__(self, other: LatticeOperator) -> LatticeOperator:
+        return self + (-other)
+
+    def scale(self, alpha: Any) -> LatticeOperator:
+        """``alpha * O`` for a scalar ``alpha`` (may be traced)."""
+        if _is_concrete(alpha) and np.ndim(alpha) == 0:
+            alpha = float(alpha)
+            if alpha == 0.0:
+                return LatticeOperator.zero(self.ndim, self.K)
+            return LatticeOperator(
+                tuple(alpha * c for c in self.coeffs), self.shifts, self.patterns, self.ndim, self.K
+            )
+        return LatticeOperator(tuple(alpha * c for c in self.coeffs), self.shifts, self.patterns, self.ndim, self.K)
+
+    def __mul__(self, alpha: Any) -> LatticeOperator:
+        return self.scale(alpha)
+
+    __rmul__ = __mul__
+
+    def __matmul__(self, other: LatticeOperator) -> LatticeOperator:
+        """Composition ``(self @ other) f = self(other(f))``.
+
+        ``C1 T_s1 C2 T_s2 = C1 (T_s1 C2 T_-s1) T_(s1+s2)``; for per-site ``C2`` the middle factor is ``C2``
+        shifted by ``s1``.
+        """
+        self._check(other)
+        terms: list[tuple[Shift, Any]] = []
+        for s1, c1 in self.terms.items():
+            for s2, c2 in other.terms.items():
+                xp = _xp(c1, c2)
+                c2s = c2 if np.ndim(c2) == 2 else shift(c2, s1, axis0=2)
+                s = tuple(a + b for a, b in zip(s1, s2, strict=True))
+                if np.ndim(c1) == 2 and np.ndim(c2s) == 2:
+                    c = xp.asarray(c1) @ xp.asarray(c2s)
+                else:
+                    xp = jnp if xp is jnp or not (isinstance(c2s, np.ndarray)) else np
+                    c = xp.einsum("ab...,bc...->ac...", _broadcast_site(c1, c2s, xp), _broadcast_site(c2s, c1, xp))
+                terms.append((s, c))
+        return LatticeOperator.from_terms(terms, self.ndim, self.K)
+
+    @property
+    def T(self) -> LatticeOperator:
+        return self.transpose()
+
+    def transpose(self) -> LatticeOperator:
+        """``O^T = sum_s C_s^T (x) T_{-s}``; per-site coefficients become ``C_s^T`` shifted by ``-s``."""
+        terms = []
+        for s, c in self.terms.items():
+            xp = _xp(c)
+            ct = xp.swapaxes(xp.asarray(c), 0, 1)
+            ms = tuple(-v for v in s)
+            if np.ndim(c) > 2:
+                ct = shift(jnp.asarray(ct), ms, axis0=2)
+            terms.append((ms, ct))
+        return LatticeOperator.from_terms(terms, self.ndim, self.K)
+
+    def commutator(self, other: LatticeOperator) -> LatticeOperator:
+        """``[self, other] = self @ other - other @ self``."""
+        return self @ other - other @ self
+
+    # -- Fourier symbol and dense matrix ---------------------------------------------------------------
+    def symbol(self, k: Sequence[Any], spacing: float = 1.0) -> np.ndarray:
+        """``O(k) = sum_s C_s exp(i k . s a)`` for momenta ``k`` (D equal-shape arrays); shape ``(*k.shape, K, K)``."""
+        if not self.translation_invariant:
+            raise ValueError("the Fourier symbol exists only for translation-invariant operators (constant C_s)")
+        k = [np.asarray(kk, dtype=float) for kk in k]
+        if len(k) != self.ndim:
+            raise ValueError(f"expected {self.ndim} momentum components, got {len(k)}")
+        bshape = np.broadcast(*k).shape if k else ()
+        out = np.zeros((*bshape, self.K, self.K), dtype=complex)
+        for s, c in self.terms.items():
+            phase = np.exp(1j * spacing * sum(kk * sv for kk, sv in zip(k, s, strict=True)))
+            out = out + np.asarray(phase)[..., None, None] * np.asarray(c)
+        return out
+
+    def symbol_on(self, lattice: Any) -> np.ndarray:
+        """The symbol on the lattice's own momentum grid, shape ``(*lattice.shape, K, K)``."""
+        return self.symbol(lattice.momenta(), lattice.spacing)
+
+    def dense(self, shape: Sequence[int]) -> np.ndarray:
+        """The ``(K N, K N)`` matrix on a lattice of ``shape`` (index ``a * N + flat_site``). For tests."""
+        shape = tuple(shape)
+        n = int(np.prod(shape))
+        idx = np.arange(n).reshape(shape)
+        mat = np.zeros((self.K * n, self.K * n))
+        for s, c in self.terms.items():
+            c = np.asarray(c)
+            cols = np.roll(idx, [-v for v in s], axis=tuple(range(len(shape)))).ravel()
+            rows = idx.ravel()
+            for a in range(self.K):
+                for b in range(self.K):
+                    val = c[a, b] if c.ndim == 2 else c[a, b].ravel()
+                    mat[a * n + rows, b * n + cols] += val
+        return mat
+
+
+def _broadcast_site(c: Any, other: Any, xp: Any) -> Any:
+    """Broadcast a constant ``(K, K)`` coefficient against a per-site one."""
+    c = xp.asarray(c)
+    if c.ndim == 2 and np.ndim(other) > 2:
+        return xp.broadcast_to(c.reshape(c.shape + (1,) * (np.ndim(other) - 2)), c.shape + tuple(np.shape(other)[2:]))
+    return c
+
+
+# ----------------------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------------------
+def _zero_shift(ndim: int) -> Shift:
+    return (0,) * ndim
+
+
+def identity(ndim: int, K: int = 1) -> LatticeOperator:
+    """The identity ``1_K (x) T_0``."""
+    return LatticeOperator.from_terms({_zero_shift(ndim): np.eye(K)}, ndim, K)
+
+
+def local(matrix: Any, ndim: int) -> LatticeOperator:
+    """A site-local operator ``C (x) T_0`` (``C`` is ``(K, K)`` or per site ``(K, K, *shape)``)."""
+    c = matrix if not isinstance(matrix, (list, tuple)) else np.asarray(matrix, dtype=float)
+    return LatticeOperator.from_terms({_zero_shift(ndim): c}, ndim, c.shape[0])
+
+
+def shift_operator(mu: int, ndim: int, steps: int = 1, K: int = 1, coeff: Any = None) -> LatticeOperator:
+    """``C (x) T_{steps e_mu}``: ``(T f)_i = f_{i + steps e_mu}``; ``C`` defaults to ``1_K``."""
+    s = tuple(steps if nu == mu else 0 for nu in range(ndim))
+    return LatticeOperator.from_terms({s: np.eye(K) if coeff is None else coeff}, ndim, K)
+
+
+def forward_difference(mu: int, ndim: int, K: int = 1, coeff: Any = None) -> LatticeOperator:
+    """``C (x) (T_{e_mu} - 1)``: ``(D f)_i = C (f_{i+e_mu} - f_i)`` (unit spacing; divide by ``a`` yourself)."""
+    c = np.eye(K) if coeff is None else coeff
+    return LatticeOperator.from_terms(
+        {tuple(1 if nu == mu else 0 for nu in range(ndim)): c, _zero_shift(ndim): -np.asarray(c)}, ndim, K
+    )
+
+
+def central_difference(mu: int, ndim: int, K: int = 1, coeff: Any = None) -> LatticeOperator:
+    """``C (x) (T_{e_mu} - T_{-e_mu}) / 2`` (unit spacing)."""
+    c = np.asarray(np.eye(K) if coeff is None else coeff, dtype=float)
+    e = tuple(1 if nu == mu else 0 for nu in range(ndim))
+    me = tuple(-v for v in e)
+    return LatticeOperator.from_terms({e: 0.5 * c, me: -0.5 * c}, ndim, K)
+
+
+def laplacian(ndim: int, spacing: float = 1.0, K: int = 1) -> LatticeOperator:
+    """Nearest-neighbour Laplacian ``(1/a^2) sum_mu (T_{e_mu} - 2 + T_{-e_mu}) (x) 1_K``.
+
+    Second-order accurate in ``a``; symbol ``-(4/a^2) sum_mu sin^2(k_mu a / 2)``.
+    """
+    inv = 1.0 / spacing**2
+    terms: dict[Shift, Any] = {_zero_shift(ndim): -2.0 * ndim * inv * np.eye(K)}
+    for mu in range(ndim):
+        for sgn in (1, -1):
+            terms[tuple(sgn if nu == mu else 0 for nu in range(ndim))] = inv * np.eye(K)
+    return LatticeOperator.from_terms(terms, ndim, K)
+
+
+def kron(matrix: Any, op: LatticeOperator) -> LatticeOperator:
+    """``M (x) O`` for a scalar-valued (K = 1) operator ``O`` and a ``(K, K)`` matrix ``M``."""
+    if op.K != 1:
+        raise ValueError(f"kron expects a K=1 operator, got K={op.K}")
+    m = np.asarray(matrix, dtype=float) if _is_concrete(matrix) else matrix
+    return LatticeOperator.from_terms(
+        [(s, m * (c[0, 0])) for s, c in op.terms.items()], op.ndim, m.shape[0]
+    )

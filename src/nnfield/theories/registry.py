@@ -1,0 +1,82 @@
+"""Registry of runnable theories, used by the TOML config layer and the command line.
+
+Each theory registers a :class:`TheorySpec`: its parameters (typed, with defaults and docs), a ``build``
+function ``(lattice, params, dt, scheme) -> Model`` and its initial conditions. The config layer validates a
+``[theory]`` table against ``params`` and an ``[initial]`` table against the chosen initial condition's
+``params``; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A typed parameter: ``kind`` is ``float``, ``int``, ``str``, ``bool`` or ``list[float]``/``list[int]``.
+
+    ``check(value) -> str | None`` returns a message (what was expected) when the value is out of range.
+    ``choices`` restricts strings. ``default=REQUIRED`` makes the parameter mandatory.
+    """
+
+    kind: str
+    default: Any
+    doc: str
+    choices: tuple[Any, ...] | None = None
+    check: Callable[[Any], str | None] | None = None
+
+
+REQUIRED = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class InitialSpec:
+    """An initial condition: ``make(model, params, seed) -> (phi, pi)`` physics data, each ``(K, *shape)``."""
+
+    params: dict[str, Param]
+    make: Callable[[Any, dict[str, Any], int], tuple[Any, Any]]
+    doc: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class TheorySpec:
+    """A runnable theory: parameters, the model builder and its initial conditions."""
+
+    name: str
+    doc: str
+    params: dict[str, Param]
+    build: Callable[[Any, dict[str, Any], float, str], Any]
+    initial: dict[str, InitialSpec]
+    schemes: tuple[str, ...] = ("simultaneous", "alternating", "leapfrog", "yoshida4")
+
+
+THEORIES: dict[str, TheorySpec] = {}
+
+
+def register_theory(spec: TheorySpec) -> TheorySpec:
+    THEORIES[spec.name] = spec
+    return spec
+
+
+def get_theory(name: str) -> TheorySpec:
+    from . import load_all
+
+    load_all()
+    try:
+        return THEORIES[name]
+    except KeyError:
+        raise ConfigError(
+            f"theory.name: expected one of {sorted(THEORIES)}, got {name!r}; e.g. name = \"klein-gordon\""
+        ) from None
+
+
+def positive(x: Any) -> str | None:
+    return None if x > 0 else "a positive number"
+
+
+def non_negative(x: Any) -> str | None:
+    return None if x >= 0 else "a non-negative number"
