@@ -59,6 +59,13 @@ class KleinGordon:
             return np.sqrt(self.m**2 + sum(k**2 for k in lat.momenta()))
         return np.sqrt(self.m**2 - lat.laplacian_symbol())
 
+    def dispersion(self, k: list[np.ndarray], continuum: bool = False) -> np.ndarray:
+        """``omega(k)`` of the target field at arbitrary momenta (lattice: ``m^2 + (4/a^2) sum sin^2(k a/2)``)."""
+        a = self.lattice.spacing
+        if continuum:
+            return np.sqrt(self.m**2 + sum(np.asarray(kk) ** 2 for kk in k))
+        return np.sqrt(self.m**2 + sum(4.0 / a**2 * np.sin(np.asarray(kk) * a / 2) ** 2 for kk in k))
+
     def hamiltonian(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """Lattice Hamiltonian (3.5) with spacing: ``a^D sum [pi^2/2 + |grad_+ phi|^2/2 + m^2 phi^2/2]``."""
         a = self.lattice.spacing

@@ -1,0 +1,223 @@
+r"""Linear stability and dispersion of translation-invariant networks, from their own step function.
+
+For a network whose one-tick map is linear and translation invariant (or linearized about ``phi = pi = 0``),
+``state(t+1)(x) = sum_y G(x - y) state(t)(y)``. The kernel ``G`` is measured by applying the network's
+``step`` (the same jitted code that runs simulations, autodiff learning included) to unit impulses on a
+small periodic lattice, and the one-step Fourier symbol is
+
+    M(k) = sum_d G(d) exp(-i k . d a)           ((2K) x (2K) per momentum; state = (phi, pi))
+
+so plane waves ``v exp(i (k.x - Omega t))`` evolve with ``exp(-i Omega tick) = lambda(k)``, the eigenvalues
+of ``M(k)``. The network is linearly stable when ``max_k |lambda(k)| <= 1`` (up to round-off); its
+dispersion relation is ``Omega(k) = |arg lambda(k)| / tick``. The largest stable step is found by bisection
+over a ``dt -> network`` factory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .lattice import Lattice
+from .state import State
+
+STABILITY_TOL = 1e-6  # numerical eigenvalues of defective (Jordan) blocks err by ~sqrt(eps)
+
+
+@partial(jax.jit, static_argnames=("radius", "ndim", "dtype"))
+def _impulse_kernel_jit(network: Any, radius: int, ndim: int, dtype: Any) -> jax.Array:
+    K = network.K
+    n = 2 * radius + 1
+    shape = (n,) * ndim
+    zero = State(jnp.zeros((K, *shape), dtype), jnp.zeros((K, *shape), dtype))
+    _, lin = jax.linearize(network.step, zero)
+
+    def respond(c: jax.Array) -> jax.Array:
+        flat = jnp.zeros((2 * K,), dtype).at[c].set(1.0)
+        imp = jnp.zeros((2 * K, *shape), dtype).at[(slice(None),) + (0,) * ndim].set(flat)
+        out = lin(State(imp[:K], imp[K:]))
+        return jnp.concatenate([out.phi, out.pi], axis=0)
+
+    g = jax.vmap(respond)(jnp.arange(2 * K))  # (in, out, *shape), impulse at site 0
+    return jnp.swapaxes(g, 0, 1)
+
+
+def _impulse_kernel(network: Any, radius: int, ndim: int, dtype: Any) -> np.ndarray:
+    """``G[out, in, *offsets]`` on a ``(2 radius + 1)^D`` lattice, offsets centred (index ``radius`` = 0)."""
+    g = np.asarray(_impulse_kernel_jit(network, radius, ndim, dtype))
+    return np.fft.fftshift(g, axes=tuple(range(2, 2 + ndim)))  # offset d = index - radius
+
+
+def one_step_symbol(
+    network: Any, k: Sequence[Any], spacing: float | None = None, radius: int | None = None
+) -> np.ndarray:
+    """The one-tick symbol ``M(k)``, shape ``(*k.shape, 2K, 2K)``, ordered ``(phi^1..phi^K, pi^1..pi^K)``.
+
+    ``radius`` is the kernel half-width probed (grown automatically until the kernel vanishes at the edge).
+    """
+    lat: Lattice = network.lattice
+    a = lat.spacing if spacing is None else spacing
+    nd = lat.ndim
+    dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
+    r = radius or 3
+    while True:
+        g = _impulse_kernel(network, r, nd, dtype)
+        edge = max(
+            np.abs(np.take(g, idx, axis=2 + mu)).max() for mu in range(nd) for idx in (0, -1)
+        )
+        if edge == 0.0 or r >= 12:
+            break
+        r *= 2
+    k = [np.asarray(kk, dtype=float) for kk in k]
+    offs = np.arange(-r, r + 1)
+    out = np.zeros((*np.broadcast(*k).shape, g.shape[0], g.shape[1]), dtype=complex)
+    nz = np.argwhere(np.abs(g).reshape(g.shape[0] * g.shape[1], -1).max(axis=0) > 0)[:, 0]
+    site_idx = np.unravel_index(nz, g.shape[2:])
+    for flat, *d in zip(nz, *site_idx, strict=True):
+        dvec = [offs[di] for di in d]
+        phase = np.exp(-1j * a * sum(kk * dd for kk, dd in zip(k, dvec, strict=True)))
+        out = out + phase[..., None, None] * g[(slice(None), slice(None), *d)]
+        del flat
+    return out
+
+
+def brillouin_grid(lattice: Lattice, n: int | None = None) -> list[np.ndarray]:
+    """An ``n^D`` momentum grid over the Brillouin zone ``[-pi/a, pi/a)`` (includes ``k = 0`` and the corners)."""
+    nd = lattice.ndim
+    if n is None:
+        n = {1: 256, 2: 64, 3: 24}.get(nd, 10)
+    k1 = 2 * np.pi * np.fft.fftfreq(n, d=lattice.spacing)
+    return list(np.meshgrid(*([k1] * nd), indexing="ij"))
+
+
+def eigenvalues(network: Any, k: Sequence[Any] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Eigenvalues of ``M(k)`` on ``k`` (default: a Brillouin-zone grid). Returns ``(k, lambda[..., 2K])``."""
+    if k is None:
+        k = brillouin_grid(network.lattice)
+    return list(k), np.linalg.eigvals(one_step_symbol(network, k))
+
+
+def max_amplification(network: Any, k: Sequence[Any] | None = None) -> float:
+    """``max_k |lambda(k)|``: the largest growth factor per tick."""
+    return float(np.abs(eigenvalues(network, k)[1]).max())
+
+
+def is_stable(network: Any, k: Sequence[Any] | None = None, tol: float = STABILITY_TOL) -> bool:
+    return max_amplification(network, k) <= 1.0 + tol
+
+
+def largest_stable_dt(
+    factory: Callable[[float], Any], dt_hint: float, k: Sequence[Any] | None = None, rel: float = 1e-6
+) -> float:
+    """The largest ``dt`` for which ``factory(dt)`` is stable (0 if unstable at every dt probed).
+
+    Searches a geometric grid from ``dt_hint * 1e-2`` up to ``dt_hint * 1e2`` for the first unstable step and
+    bisects to relative precision ``rel``. Assumes stability is lost once, as ``dt`` grows (true for
+    leapfrog-type networks; schemes unstable at every ``dt`` return 0).
+    """
+    grid = dt_hint * np.logspace(-2, 2, 17)
+    lo = 0.0
+    hi = None
+    for dt in grid:
+        if is_stable(factory(float(dt)), k):
+            lo = float(dt)
+        else:
+            hi = float(dt)
+            break
+    if hi is None:
+        return math.inf
+    if lo == 0.0:
+        return 0.0
+    while hi - lo > rel * hi:
+        mid = 0.5 * (lo + hi)
+        if is_stable(factory(mid), k):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def network_dispersion(network: Any, k: Sequence[Any]) -> np.ndarray:
+    """``Omega(k) = |arg lambda(k)| / tick`` for every branch, sorted per momentum, shape ``(*k.shape, 2K)``."""
+    lam = np.linalg.eigvals(one_step_symbol(network, k))
+    return np.sort(np.abs(np.angle(lam)) / float(network.tick), axis=-1)
+
+
+@dataclasses.dataclass
+class AnalysisReport:
+    """What ``nnfield analyze`` reports for a translation-invariant network."""
+
+    name: str
+    dt: float
+    tick: float
+    stable: bool
+    max_amplification: float
+    dt_max: float
+    fraction_unstable: float
+    k_path: np.ndarray = dataclasses.field(repr=False)
+    omega_network: np.ndarray = dataclasses.field(repr=False)
+    omega_theory: np.ndarray | None = dataclasses.field(repr=False, default=None)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(x: float) -> float | None:
+            return None if not math.isfinite(x) else float(x)
+
+        return {
+            "name": self.name,
+            "dt": self.dt,
+            "tick": self.tick,
+            "stable": bool(self.stable),
+            "max_amplification": float(self.max_amplification),
+            "dt_max": num(self.dt_max),
+            "fraction_unstable": float(self.fraction_unstable),
+            "dispersion": {
+                "k": self.k_path.tolist(),
+                "omega_network": self.omega_network.tolist(),
+                "omega_theory": None if self.omega_theory is None else self.omega_theory.tolist(),
+            },
+            **self.extra,
+        }
+
+
+def analyze(
+    network: Any,
+    factory: Callable[[float], Any] | None = None,
+    omega_theory: Callable[[list[np.ndarray]], np.ndarray] | None = None,
+    n_path: int = 65,
+) -> AnalysisReport:
+    """Stability verdict, growth factor, largest stable dt and dispersion along ``k = (kx, 0, ..)``.
+
+    Args:
+        network: the network to analyse.
+        factory: ``dt -> network`` (same recipe) to find the largest stable step; without it ``dt_max`` is nan.
+        omega_theory: ``k -> omega`` of the target field theory (e.g. the lattice Klein-Gordon omega_k).
+        n_path: points on the dispersion path from ``k = 0`` to ``k = pi / a`` along the first axis.
+    """
+    lat: Lattice = network.lattice
+    k, lam = eigenvalues(network)
+    amp = np.abs(lam).max(axis=-1)
+    a = lat.spacing
+    kx = np.linspace(0.0, np.pi / a, n_path)
+    path = [kx] + [np.zeros_like(kx)] * (lat.ndim - 1)
+    omega_net = network_dispersion(network, path)
+    dt_max = largest_stable_dt(factory, float(network.tick)) if factory is not None else float("nan")
+    return AnalysisReport(
+        name=getattr(network, "name", type(network).__name__),
+        dt=float(network.dt),
+        tick=float(network.tick),
+        stable=bool(amp.max() <= 1.0 + STABILITY_TOL),
+        max_amplification=float(amp.max()),
+        dt_max=dt_max,
+        fraction_unstable=float(np.mean(amp > 1.0 + STABILITY_TOL)),
+        k_path=kx,
+        omega_network=omega_net,
+        omega_theory=None if omega_theory is None else np.asarray(omega_theory(path)),
+    )
