@@ -1,0 +1,40 @@
+"""A run sharded over 4 (simulated) CPU devices equals the single-device run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    from nnfield import Lattice
+    from nnfield.sharding import lattice_mesh, shard_state
+    from nnfield.theories import klein_gordon as kg
+
+    assert len(jax.devices()) == 4, jax.devices()
+    lat = Lattice((16, 12), 0.5)
+    rng = np.random.default_rng(1)
+    M = kg.model(lat, 1.0, 0.1, "3.8", "leapfrog")
+    s0 = M.initial_state(rng.normal(size=(1, 16, 12)), rng.normal(size=(1, 16, 12)))
+    ref, obs_ref = M.network.run(s0, 50, every=10, observer=M.observables)
+    s1 = shard_state(s0, lattice_mesh(4))
+    out, obs = M.network.run(s1, 50, every=10, observer=M.observables)
+    assert len(out.phi.sharding.device_set) == 4
+    err = float(np.abs(np.asarray(out.phi) - np.asarray(ref.phi)).max())
+    eerr = float(np.abs(np.asarray(obs["energy"]) - np.asarray(obs_ref["energy"])).max())
+    print("ERR", err, eerr)
+    assert err < 1e-12 and eerr < 1e-10, (err, eerr)
+    """
+)
+
+
+def test_sharded_run_equals_single_device():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ERR" in proc.stdout
