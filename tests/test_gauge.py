@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pytest
 
 from nnfield import Lattice, State
 from nnfield import analysis as an
+from nnfield.network import jit_step
 from nnfield.theories import clifford, dirac
 from nnfield.theories import gauge as g
 
@@ -52,10 +52,9 @@ def test_global_u1_invariance(D, network, bias, rng):
     M = dirac.model(lat, 0.6, 0.1, network=network, bias=bias)
     X0 = M.theory.X[0]
     s = _rand_state(rng, M.network.K, lat.shape)
-    step = jax.jit(lambda st: M.network.step(st))
     for theta in rng.normal(size=3) * 3:
-        lhs = step(g.transform_state(s, X0, np.full(lat.shape, theta)))
-        rhs = g.transform_state(step(s), X0, np.full(lat.shape, theta))
+        lhs = jit_step(M.network, g.transform_state(s, X0, np.full(lat.shape, theta)))
+        rhs = g.transform_state(jit_step(M.network, s), X0, np.full(lat.shape, theta))
         assert _diff(lhs, rhs) < 100 * EPS * 10
 
 
@@ -71,9 +70,9 @@ def test_link_form_is_covariant_to_roundoff(D, network, bias, rng):
     s = _rand_state(rng, X.shape[1], lat.shape)
     th0, th1 = rng.normal(size=lat.shape), rng.normal(size=lat.shape)
     net2 = g.link_network(lat, 0.6, 0.05, g.transform_links(links, th0, th1), network, bias, 0.8)
-    expected = g.transform_state(net.step(s), X[0], th1)
-    covariant = _diff(net2.step(g.transform_state(s, X[0], th0)), expected)
-    uncompensated = _diff(net.step(g.transform_state(s, X[0], th0)), expected)
+    expected = g.transform_state(jit_step(net, s), X[0], th1)
+    covariant = _diff(jit_step(net2, g.transform_state(s, X[0], th0)), expected)
+    uncompensated = _diff(jit_step(net, g.transform_state(s, X[0], th0)), expected)
     scale = float(np.abs(np.asarray(expected.phi)).max())
     assert covariant < 1e3 * EPS * scale
     assert uncompensated > 0.1 * scale  # without the gauge field a local G is no symmetry (5.2)
@@ -112,13 +111,13 @@ def test_linearized_form_printed_and_corrected_covariance():
 
         s = State(smooth(0), smooth(1))
         net = g.linearized_network(lat, m, dt, placement="potential")
-        ref = g.transform_state(net.step(s), X[0], th(dt))
+        ref = g.transform_state(jit_step(net, s), X[0], th(dt))
         s0 = g.transform_state(s, X[0], th(0.0))
         res = {}
         for rule in g.RULES:
             A0, A = g.transform_linearized(X[0], np.zeros((K, K)), [np.zeros((K, K))], th(-dt), th(0.0), th(dt),
                                            rule, dt)
-            out = g.linearized_network(lat, m, dt, A0=A0, A=A, placement="potential").step(s0)
+            out = jit_step(g.linearized_network(lat, m, dt, A0=A0, A=A, placement="potential"), s0)
             res[rule] = np.sqrt(a * (np.sum((np.asarray(out.phi) - np.asarray(ref.phi)) ** 2)
                                      + np.sum((np.asarray(out.pi) - np.asarray(ref.pi)) ** 2)))
         ratios_printed.append(res["printed"] / res["none"])
@@ -247,3 +246,23 @@ def test_landau_levels_in_2p1():
         near = [lv for lv, _ in levels if abs(lv / e - 1) < 0.05]
         assert near, (n, e, levels[:8])
         assert all(abs(lv / e - 1) < 0.02 for lv in near), (n, e, near)
+
+
+@pytest.mark.slow
+def test_network_converges_to_continuum_gauged_dirac_equation():
+    """(5.10): the link network in a uniform E field converges to the continuum equation at order 1 in (a, dt)."""
+    E, q, T, L = 0.05, 1.0, 8.0, 64.0
+    errs, spacings = [], [0.5, 0.25, 0.125]
+    for a in spacings:
+        dt = a / 4
+        lat = Lattice((int(L / a),), a)
+        links = g.uniform_electric(lat, dt, E, 0, q)
+        M = g.model(lat, 1.0, dt, links, "stable", "forward")
+        phi, pi = dirac.gaussian_packet(M.theory, center=[32.0], width=3.0, k0=[0.5], branch="positive",
+                                        kind="continuum")
+        s, _ = M.network.run(M.initial_state(phi, pi), int(round(T / dt)))
+        ref = g.ContinuumReference(M.theory, links, dt, q).evolve(M.theory.pack(phi, pi), T)
+        got = M.theory.pack(np.asarray(s.phi), np.asarray(s.pi))
+        errs.append(np.sqrt(a * np.sum(np.abs(got - ref) ** 2)))
+    order = np.polyfit(np.log(spacings), np.log(errs), 1)[0]
+    assert abs(order - 1.0) < 0.25, (order, errs)
