@@ -50,7 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, replace, static_field
+from .._pytree import pytree_dataclass, static_field
 from ..errors import ConfigError
 from ..lattice import Lattice
 from ..network import Network
@@ -520,9 +520,24 @@ class GaugedDiracModel:
 
     network: Any
     theory: dirac.Dirac = static_field()
-    X: Any = static_field(default=None)
     links: U1Links | None = None
+    central: tuple[LatticeOperator, ...] = ()
+    qA0: Any = 0.0
+    plaquette_mean: Any = 1.0
     kind: str = static_field(default="stable")
+
+    @classmethod
+    def create(cls, network: Any, theory: dirac.Dirac, links: U1Links | None, kind: str) -> GaugedDiracModel:
+        """Precompute the background-dependent pieces (covariant differences, ``q A0``, plaquettes) once."""
+        lat = theory.lattice
+        X0 = np.asarray(theory.X[0])
+        alpha = np.zeros((lat.ndim, *lat.shape)) if links is None else np.asarray(links.alpha)
+        central = tuple(covariant_central(X0, lat, alpha, mu) for mu in range(lat.ndim))
+        qA0 = 0.0 if links is None else np.asarray(links.alpha0)[None] * (np.pi / 2) / float(network.dt)
+        plaq = 1.0
+        if links is not None and lat.ndim >= 2:
+            plaq = float(np.mean(np.cos(np.pi / 2 * links.plaquettes())))
+        return cls(network, theory, links, central, qA0, plaq, kind)
 
     def initial_state(self, phi: Any, pi: Any) -> State:
         phi = jnp.asarray(phi)
@@ -547,12 +562,9 @@ class GaugedDiracModel:
         B = self.network.B
         phi, pi = state.phi, state.pi
         m = self.theory.m
-        a0 = 0.0
-        if self.links is not None:
-            a0 = (jnp.asarray(self.links.alpha0) * (np.pi / 2) / self.network.dt)[None]
         dens = (
             m * (phi**2 - pi**2)
-            + a0 * (phi**2 + pi**2)
+            + self.qA0 * (phi**2 + pi**2)
             - phi * jnp.einsum("ab,b...->a...", X0, B.apply(pi))
             + pi * jnp.einsum("ab,b...->a...", X0, B.T.apply(phi))
         )
@@ -560,12 +572,9 @@ class GaugedDiracModel:
 
     def momentum(self, state: State) -> jax.Array:
         """Kinetic momentum per unit charge, ``<psi, -i D psi> / <psi, psi>`` per direction (``-i -> X_0``)."""
-        lat = self.theory.lattice
         X0 = jnp.asarray(self._X0(), state.phi.dtype)
-        alpha = np.zeros((lat.ndim, *lat.shape)) if self.links is None else np.asarray(self.links.alpha)
         out = []
-        for mu in range(lat.ndim):
-            Dmu = covariant_central(self._X0(), lat, alpha, mu)
+        for Dmu in self.central:
             p = jnp.sum(state.phi * jnp.einsum("ab,b...->a...", X0, Dmu.apply(state.phi)))
             p = p + jnp.sum(state.pi * jnp.einsum("ab,b...->a...", X0, Dmu.apply(state.pi)))
             out.append(p)
@@ -594,10 +603,9 @@ class GaugedDiracModel:
             out.append(jnp.sum(dens * (d + L / 2)) / jnp.sum(dens))
         return jnp.stack(out)
 
-    def plaquette(self) -> float:
-        if self.links is None or self.theory.lattice.ndim < 2:
-            return 1.0
-        return float(np.mean(np.cos(np.pi / 2 * self.links.plaquettes())))
+    def plaquette(self) -> Any:
+        """Mean ``cos(pi P / 2)`` over the plaquettes of the background (1 without a field)."""
+        return self.plaquette_mean
 
     def observables(self, state: State) -> dict[str, jax.Array]:
         out = {"charge": self.charge(state), "energy": self.energy(state)}
@@ -616,7 +624,7 @@ class GaugedDiracModel:
         return {
             "gauge": {
                 "uniform": bool(uniform),
-                "plaquette": self.plaquette(),
+                "plaquette": float(self.plaquette()),
                 "note": "uniform links: translation invariant, analysed by the Fourier symbol"
                 if uniform
                 else "non-uniform background: the Fourier analysis does not apply (magnetic translations are not "
@@ -639,7 +647,7 @@ def model(
     X = _X(lattice, X)
     net = link_network(lattice, m, dt, links, network, bias, r, X)
     theory = dirac.Dirac(m=m, lattice=lattice, X=X, kind=bias, r=r)
-    return GaugedDiracModel(net, theory, None, links, network)
+    return GaugedDiracModel.create(net, theory, links, network)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -744,7 +752,7 @@ def with_links(
 ) -> GaugedDiracModel:
     """The same model with other links (e.g. gauge transformed)."""
     net = link_network(lattice, m.theory.m, dt, links, m.kind, bias, r, m.theory.X)
-    return replace(m, network=net, links=links)
+    return GaugedDiracModel.create(net, m.theory, links, m.kind)
 
 
 __all__ = [
