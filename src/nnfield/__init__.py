@@ -2,18 +2,52 @@
 
 Reference implementation of V. Vanchurin, "Emergent field theories from neural networks",
 arXiv:2411.08138. See ``docs/`` for the architecture and the paper's errata.
+
+The public names below are imported lazily (on first access), so that light entry points such as
+``nnfield --help`` do not pay for importing JAX.
 """
 
 from __future__ import annotations
 
-from .lattice import Lattice as Lattice
-from .network import LinearNetwork as LinearNetwork
-from .network import Network as Network
-from .network import run as run
-from .network import trajectory as trajectory
-from .operators import LatticeOperator as LatticeOperator
-from .schemes import SCHEMES as SCHEMES
-from .schemes import get_scheme as get_scheme
-from .state import State as State
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_LAZY: dict[str, tuple[str, str]] = {
+    "Lattice": ("lattice", "Lattice"),
+    "LinearNetwork": ("network", "LinearNetwork"),
+    "Network": ("network", "Network"),
+    "run": ("network", "run"),
+    "trajectory": ("network", "trajectory"),
+    "LatticeOperator": ("operators", "LatticeOperator"),
+    "SCHEMES": ("schemes", "SCHEMES"),
+    "get_scheme": ("schemes", "get_scheme"),
+    "State": ("state", "State"),
+}
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .lattice import Lattice as Lattice
+    from .network import LinearNetwork as LinearNetwork
+    from .network import Network as Network
+    from .network import run as run
+    from .network import trajectory as trajectory
+    from .operators import LatticeOperator as LatticeOperator
+    from .schemes import SCHEMES as SCHEMES
+    from .schemes import get_scheme as get_scheme
+    from .state import State as State
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'nnfield' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

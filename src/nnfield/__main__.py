@@ -1,0 +1,7 @@
+"""``python -m nnfield``: the command line (see :mod:`nnfield.cli`)."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())

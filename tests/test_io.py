@@ -1,0 +1,94 @@
+"""The HDF5 run file: layout constants, chunk-wise appends, provenance and the reader."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from nnfield import io as nio
+
+
+def _write(path, n_chunks=3, dtype=np.float64):
+    rng = np.random.default_rng(0)
+    attrs = {**nio.provenance("[theory]\nname = 'x'\n", seed=5), "shape": [4, 3], "note": None}
+    phis = []
+    with nio.RunWriter(path, (2, 4, 3), dtype, attrs) as w:
+        for c in range(n_chunks):
+            steps = 10 * c + np.arange(1, 4)
+            w.append_observables(steps, 0.5 * steps, {"energy": rng.normal(size=3), "norms": rng.normal(size=(3, 2))})
+            phi, pi = rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 4, 3))
+            w.append_snapshot(10 * c + 3, 0.5 * (10 * c + 3), phi, pi)
+            phis.append(phi)
+        w.set_attrs(status=nio.STATUS_COMPLETED)
+    return phis
+
+
+def test_layout_and_round_trip(tmp_path):
+    path = tmp_path / nio.RUN_FILE
+    phis = _write(path)
+    with h5py.File(path, "r") as f:
+        assert set(f) == {nio.OBSERVABLES, nio.SNAPSHOTS}
+        assert set(f[nio.OBSERVABLES]) == {nio.STEP, nio.TIME, "energy", "norms"}
+        assert set(f[nio.SNAPSHOTS]) == {nio.STEP, nio.TIME, nio.PHI, nio.PI}
+        assert f[nio.SNAPSHOTS][nio.PHI].shape == (3, 2, 4, 3)
+        assert f.attrs["schema_version"] == nio.SCHEMA_VERSION
+    run = nio.load_run(tmp_path)  # a directory works as well as the file
+    assert run.status == "completed" and run.schema_version == nio.SCHEMA_VERSION
+    assert run.obs_step.tolist() == [1, 2, 3, 11, 12, 13, 21, 22, 23]
+    np.testing.assert_array_equal(run.obs_time, 0.5 * run.obs_step)
+    assert run.observables["norms"].shape == (9, 2)
+    assert run.snap_step.tolist() == [3, 13, 23]
+    np.testing.assert_array_equal(run.phi, np.stack(phis))
+    assert run.attrs["seed"] == 5 and run.attrs["note"] == "none"
+    assert run.config_text.startswith("[theory]")
+    last = nio.load_run(path, snapshots="last")
+    assert last.phi.shape == (1, 2, 4, 3) and last.snap_step.tolist() == [23]
+    np.testing.assert_array_equal(last.phi[0], phis[-1])
+    none = nio.load_run(path, snapshots="none")
+    assert none.phi is None and none.pi is None
+
+
+def test_float32_fields_and_drift(tmp_path):
+    path = tmp_path / "r.h5"
+    with nio.RunWriter(path, (1, 5), np.float32, {}) as w:
+        w.append_observables([0, 1, 2], [0.0, 0.1, 0.2], {"energy": np.array([2.0, 2.5, 1.0])})
+        w.append_snapshot(0, 0.0, np.ones((1, 5)), np.zeros((1, 5)))
+    run = nio.load_run(path)
+    assert run.phi.dtype == np.float32
+    np.testing.assert_allclose(run.relative_drift("energy"), [0.0, 0.25, -0.5])
+    assert run.max_relative_drift("energy") == 0.5
+    assert run.status == nio.STATUS_RUNNING  # never marked finished
+
+
+def test_provenance_records_versions_and_platform():
+    import jax
+
+    attrs = nio.provenance("x = 1", seed=3)
+    for key in ("nnfield_version", "jax_version", "numpy_version", "h5py_version", "git_revision", "date",
+                "platform", "device", "backend", "schema_version", "config", "seed"):
+        assert key in attrs
+    assert attrs["jax_version"] == jax.__version__ and attrs["numpy_version"] == np.__version__
+    assert attrs["seed"] == 3 and attrs["config"] == "x = 1"
+
+
+def test_reader_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nnfield run"):
+        nio.load_run(tmp_path)
+    path = tmp_path / "r.h5"
+    with nio.RunWriter(path, (1, 2), np.float64, {}) as w:
+        w.set_attrs(schema_version=nio.SCHEMA_VERSION + 1)
+    with pytest.raises(ValueError, match="newer"):
+        nio.load_run(path)
+    with pytest.raises(ValueError, match="snapshots"):
+        nio.load_run(path, snapshots="first")
+
+
+def test_inconsistent_observables_are_rejected(tmp_path):
+    with nio.RunWriter(tmp_path / "r.h5", (1, 2), np.float64, {}) as w:
+        with pytest.raises(ValueError, match="expected 2 samples"):
+            w.append_observables([1, 2], [0.1, 0.2], {"energy": np.zeros(3)})
+        assert w.file[nio.OBSERVABLES][nio.STEP].shape == (0,)  # nothing was half-written
+        w.append_observables([1], [0.1], {"energy": np.zeros(1)})
+        with pytest.raises(ValueError, match="appeared after"):
+            w.append_observables([2], [0.2], {"energy": np.zeros(1), "new": np.zeros(1)})
