@@ -8,7 +8,12 @@ from __future__ import annotations
 import importlib
 
 # modules that register runnable theories (each calls ``register_theory`` at import)
-_SPEC_MODULES = ["nnfield.theories.klein_gordon_spec"]
+_SPEC_MODULES = [
+    "nnfield.theories.klein_gordon_spec",
+    "nnfield.theories.nonlinear_spec",
+    "nnfield.theories.dirac_spec",
+    "nnfield.theories.gauge_spec",
+]
 
 
 def load_all() -> None:

@@ -1,0 +1,177 @@
+"""Registration of the nonlinear fields ``phi4`` and ``sine-gordon`` for TOML configs and the command line.
+
+``[theory] name = "phi4"``: ``V = m^2 phi^2/2 + lam phi^4/4`` (``mass``, ``lambda``), or any ``potential``
+expression in ``phi`` using the parameters ``m`` and ``lam`` (read by the safe parser, e.g.
+``potential = "lam/4*(phi**2 - 1)**2"`` for the double well).
+
+``[theory] name = "sine-gordon"``: ``V = (m^2/b^2)(1 - cos(b phi))`` (``mass``, ``b``, or a ``potential`` in
+``phi`` with parameters ``m`` and ``b``) and the boundary ``winding``: the field jumps by ``winding 2 pi / b``
+across the box along axis 0 (twisted boundary; ``0`` = periodic). The ``kink`` initial condition is one kink
+for ``winding = +-1`` and a kink-antikink pair half a box apart for ``winding = 0``.
+
+Initial conditions: ``kink`` (sine-Gordon), ``gaussian_packet`` and ``random_spectrum`` (both theories; with a
+twisted boundary they are added to the linear ramp ``winding (2 pi / b) x / L`` so the field is smooth).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..duality.parse import ExpressionError, ExprFunction
+from . import nonlinear as nl
+from .registry import InitialSpec, Param, TheorySpec, non_negative, positive, register_theory
+
+
+def _expression_check(params: tuple[str, ...]) -> Any:
+    def check(text: str) -> str | None:
+        if not text:
+            return None
+        try:
+            ExprFunction.from_string(text, ("phi",), {p: 1.0 for p in params})
+        except ExpressionError as exc:
+            return f"an expression in phi with parameters {', '.join(params)} ({exc})"
+        return None
+
+    return check
+
+
+def _velocity(v: float) -> str | None:
+    return None if abs(v) < 1 else "a speed |v| < 1 (units with c = 1)"
+
+
+def _fraction(x: float) -> str | None:
+    return None if 0 <= x < 1 else "a fraction of the box length in [0, 1)"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# builders
+# ----------------------------------------------------------------------------------------------------------
+def _build_phi4(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> nl.NonlinearModel:
+    if params.get("potential"):
+        V = ExprFunction.from_string(params["potential"], ("phi",), {"m": params["mass"], "lam": params["lambda"]})
+        return nl.model(lattice, V, dt, scheme, name=f"phi^4 field, V = {V}")
+    return nl.phi4_model(lattice, params["mass"], params["lambda"], dt, scheme)
+
+
+def _twist(params: dict[str, Any]) -> float:
+    return params["winding"] * 2 * math.pi / params["b"]
+
+
+def _build_sine_gordon(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> nl.NonlinearModel:
+    twist = _twist(params)
+    if params.get("potential"):
+        V = ExprFunction.from_string(params["potential"], ("phi",), {"m": params["mass"], "b": params["b"]})
+        return nl.model(lattice, V, dt, scheme, twist, name=f"sine-Gordon field, V = {V}")
+    return nl.sine_gordon_model(lattice, params["mass"], params["b"], dt, scheme, twist)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# initial conditions
+# ----------------------------------------------------------------------------------------------------------
+def _ramp(model: Any) -> np.ndarray:
+    """``twist x / L`` along axis 0 (zero for periodic fields), shape ``(1, *shape)``."""
+    th = model.theory
+    lat = th.lattice
+    if not th.twist:
+        return np.zeros((1, *lat.shape))
+    x = lat.coordinates()[0]
+    return (th.twist * x / lat.lengths[0])[None]
+
+
+def _sine_gordon_constants(potential: Any) -> tuple[float, float]:
+    """``(m, b)`` of the model's potential (the built-in one, or an expression's parameters)."""
+    if isinstance(potential, nl.SineGordonPotential):
+        return float(potential.m), float(potential.b)
+    if isinstance(potential, ExprFunction):
+        values = dict(potential.params)
+        return values["m"], values["b"]
+    raise ValueError("initial.kind = 'kink' needs a sine-Gordon model")
+
+
+def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The exact sine-Gordon kink of (m, b) (for a custom ``potential`` the profile of the built-in V)."""
+    th = model.theory
+    mass, b = _sine_gordon_constants(th.potential)
+    twist = th.twist
+    if twist == 0:
+        charge = 1
+    else:
+        charge = int(round(twist * b / (2 * math.pi)))
+        if charge not in (1, -1):
+            raise ValueError(f"initial.kind = 'kink' needs winding 0 (pair) or +-1 (one kink), got {charge}")
+    return nl.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
+
+
+def _make_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    phi, pi = nl.gaussian_packet(model.theory.lattice, p["amplitude"], p["width"], p["center"], p["wavevector"],
+                                 p["velocity"])
+    return phi + _ramp(model), pi
+
+
+def _make_random(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    phi, pi = nl.random_spectrum(model.theory.lattice, p["amplitude"], p["kmax"], seed)
+    return phi + _ramp(model), pi
+
+
+_PACKET = InitialSpec(
+    params={
+        "amplitude": Param("float", 1.0, "peak amplitude A"),
+        "width": Param("float", 0.0, "Gaussian width w (physical units; 0 = a tenth of the box)", check=non_negative),
+        "center": Param("list[float]", [], "centre (physical coordinates; [] = box centre)"),
+        "wavevector": Param("list[float]", [], "carrier wavevector k ([] = 0)"),
+        "velocity": Param("float", 0.0, "pi = -velocity d phi/d x_0 (translation along axis 0)"),
+    },
+    make=_make_packet,
+    doc="phi = A exp(-|x - c|^2/(2 w^2)) cos(k.(x - c)), pi = -v d phi/d x_0",
+)
+_RANDOM = InitialSpec(
+    params={
+        "amplitude": Param("float", 0.1, "rms of phi", check=positive),
+        "kmax": Param("float", 0.0, "largest |k| (0 = a quarter of the cutoff pi/a)", check=non_negative),
+    },
+    make=_make_random,
+    doc="band-limited Gaussian random phi and pi (seeded)",
+)
+_KINK = InitialSpec(
+    params={
+        "velocity": Param("float", 0.5, "kink velocity v, |v| < 1", check=_velocity),
+        "center": Param("float", 0.5, "position at t = 0 as a fraction of the box length along axis 0",
+                        check=_fraction),
+    },
+    make=_make_kink,
+    doc="phi = (4/b) arctan(exp(m gamma (x - x0 - v t))); one kink (winding +-1) or a kink-antikink pair (0)",
+)
+
+PHI4 = register_theory(
+    TheorySpec(
+        name="phi4",
+        doc="phi^4 field: W = I, B = I, loss = gradient energy + sum V(phi), V = m^2 phi^2/2 + lam phi^4/4",
+        params={
+            "mass": Param("float", 1.0, "mass m", check=non_negative),
+            "lambda": Param("float", 1.0, "quartic coupling lam", check=non_negative),
+            "potential": Param("str", "", "optional V(phi) expression with parameters m, lam (overrides)",
+                               check=_expression_check(("m", "lam"))),
+        },
+        build=_build_phi4,
+        initial={"gaussian_packet": _PACKET, "random_spectrum": _RANDOM},
+    )
+)
+
+SINE_GORDON = register_theory(
+    TheorySpec(
+        name="sine-gordon",
+        doc="sine-Gordon field: W = I, B = I, loss = gradient energy + sum V(phi), V = (m/b)^2 (1 - cos(b phi))",
+        params={
+            "mass": Param("float", 1.0, "mass m", check=positive),
+            "b": Param("float", 1.0, "coupling b (period 2 pi / b)", check=positive),
+            "winding": Param("int", 0, "field jump across the box along axis 0, in units of 2 pi / b (twist)"),
+            "potential": Param("str", "", "optional V(phi) expression with parameters m, b (overrides)",
+                               check=_expression_check(("m", "b"))),
+        },
+        build=_build_sine_gordon,
+        initial={"kink": _KINK, "gaussian_packet": _PACKET, "random_spectrum": _RANDOM},
+    )
+)
