@@ -1,0 +1,158 @@
+r"""Registers the runnable theory ``"dirac"`` (paper Sec. 4) for TOML configs and the command line.
+
+Theory parameters (``[theory]``):
+
+- ``dimension``: D = 1, 2 or 3 (default: the lattice's dimension; if given it must match ``lattice.shape``);
+  K = 2 neuron types in 1+1 (4.16), K = 4 in 2+1 and 3+1 (4.35).
+- ``mass``: m >= 0.
+- ``network = "paper" | "stable"``: the paper's (4.11)/(4.26) with per-type losses (any scheme; the paper is
+  ``scheme = "simultaneous"``, unstable for every dt), or the stable network with the orthogonal mass weight
+  ``R = X_0^(2 m dt/pi)`` (requires ``scheme = "alternating"``; stable for ``dt sigma_max(B) < 2 cos(m dt/2)``).
+- ``bias = "forward" | "wilson"``: the paper's forward-difference bias map (doublers in D >= 2) or the
+  doubler-free twisted Wilson map with parameter ``wilson_r``.
+- ``loss = "corrected" | "printed" | "printed_summed" | "4.12"`` (paper network only): the per-type loss (4.14)
+  corrected (gives (4.11)), as printed (it does not), or the scalar loss (4.12) (no mass for antisymmetric W).
+
+Initial conditions (``[initial]``), physics data ``(phi, pi)`` each ``(K, *shape)`` with spinor
+``psi = (phi^1 + i phi^2, .., pi^1 + i pi^2, ..)`` (4.19)/(4.30):
+
+- ``plane_wave``: ``psi = A u exp(i k.x)``, ``k = 2 pi n/(N a)``, ``u`` an eigenvector of the lattice
+  ``H(k)`` with ``branch = "positive" | "negative"`` energy (``spin`` picks one of the K/2 degenerate ones).
+- ``gaussian_packet``: ``exp(-|x - c|^2/(4 w^2) + i k0.(x - c)) u`` of unit charge, projected on positive or
+  negative energies, or ``branch = "mixed"`` (``u = (u_+ + u_-)/sqrt 2``: Zitterbewegung at ~2 omega).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from .registry import InitialSpec, Param, TheorySpec, non_negative, positive, register_theory
+
+
+def _per_axis(name: str, value: list[Any] | None, ndim: int, default: list[Any]) -> list[Any]:
+    if value is None:
+        return default
+    if len(value) != ndim:
+        example = ", ".join(str(v) for v in default)
+        raise ConfigError(
+            f"initial.{name}: expected {ndim} values (one per lattice axis), got {value}; e.g. {name} = [{example}]"
+        )
+    return list(value)
+
+
+def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    from . import dirac as dr
+
+    del seed
+    lat = model.theory.lattice
+    n = _per_axis("n", p["n"], lat.ndim, [1] + [0] * (lat.ndim - 1))
+    for mu, (nm, N) in enumerate(zip(n, lat.shape, strict=True)):
+        if abs(nm) > N // 2:
+            raise ConfigError(f"initial.n: expected |n| <= N/2 = {N // 2} on axis {mu}, got {n}")
+    return dr.plane_wave(model.theory, n, p["branch"], p["spin"], p["amplitude"])
+
+
+def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    import numpy as np
+
+    from . import dirac as dr
+
+    del seed
+    lat = model.theory.lattice
+    a, L = lat.spacing, lat.lengths
+    center = _per_axis("center", p["center"], lat.ndim, [0.5 * ell for ell in L])
+    k0 = _per_axis("momentum", p["momentum"], lat.ndim, [0.0] * lat.ndim)
+    width = p["width"] if p["width"] is not None else 0.1 * min(L)
+    if width < a:
+        raise ConfigError(
+            f"initial.width: expected at least the lattice spacing a = {a:g}, got {width:g}; "
+            f"e.g. width = {max(2 * a, 0.1 * min(L)):g}"
+        )
+    for mu, kk in enumerate(k0):
+        if abs(kk) >= np.pi / a:
+            raise ConfigError(f"initial.momentum: expected |k| < pi/a = {np.pi / a:.4g} on axis {mu}, got {kk:g}")
+    phi, pi = dr.gaussian_packet(model.theory, center, width, k0, p["branch"], p["spin"])
+    return phi * p["amplitude"], pi * p["amplitude"]
+
+
+def _build(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> Any:
+    from . import dirac as dr
+
+    D = params["dimension"]
+    if D is not None and D != lattice.ndim:
+        raise ConfigError(
+            f"theory.dimension: D = {D} but lattice.shape has {lattice.ndim} axes; give {D} sizes, "
+            f"e.g. shape = {[16] * D}, or drop theory.dimension"
+        )
+    if lattice.ndim not in (1, 2, 3):
+        raise ConfigError(f"lattice.shape: the Dirac theory exists for D = 1, 2, 3; got D = {lattice.ndim}")
+    if params["network"] == "stable" and params["loss"] != "corrected":
+        raise ConfigError('theory.loss: applies to network = "paper" only; delete it for "stable"')
+    if params["bias"] != "wilson" and params["wilson_r"] != 1.0:
+        raise ConfigError('theory.wilson_r: applies to bias = "wilson" only; delete it or set bias = "wilson"')
+    return dr.model(lattice, params["mass"], dt, params["network"], scheme, params["bias"], params["wilson_r"],
+                    params["loss"])
+
+
+def _amplitude_check(x: float) -> str | None:
+    return None if x > 0 else "a positive amplitude"
+
+
+def _spin_check(x: int) -> str | None:
+    return None if x >= 0 else "a non-negative index (0 .. K/2 - 1)"
+
+
+SPEC = register_theory(
+    TheorySpec(
+        name="dirac",
+        doc="Dirac field (Sec. 4) from K neuron types: the paper's network (4.11)/(4.26) or a stable one.",
+        params={
+            "dimension": Param("int", None, "spatial dimension D (default: from lattice.shape)", choices=(1, 2, 3)),
+            "mass": Param("float", 1.0, "mass m (m >= 0)", check=non_negative),
+            "network": Param(
+                "str", "paper", '"paper" (4.11) with per-type losses, or "stable" (orthogonal mass weight, '
+                'scheme "alternating")', choices=("paper", "stable"),
+            ),
+            "bias": Param(
+                "str", "forward", '"forward" (4.24, the paper; doublers in D >= 2) or "wilson" (doubler-free)',
+                choices=("forward", "wilson"),
+            ),
+            "wilson_r": Param("float", 1.0, "Wilson parameter r of the twisted Wilson bias map", check=positive),
+            "loss": Param(
+                "str", "corrected", 'per-type loss (4.14): "corrected" gives (4.11); "printed" / "printed_summed" '
+                'are the printed readings; "4.12" the scalar loss', choices=("corrected", "printed",
+                                                                              "printed_summed", "4.12"),
+            ),
+        },
+        build=_build,
+        initial={
+            "plane_wave": InitialSpec(
+                params={
+                    "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]"),
+                    "branch": Param("str", "positive", "energy sign", choices=("positive", "negative")),
+                    "spin": Param("int", 0, "which of the K/2 degenerate spinors", check=_spin_check),
+                    "amplitude": Param("float", 1.0, "amplitude A", check=_amplitude_check),
+                },
+                make=_plane_wave,
+                doc="plane-wave eigenmode of the lattice Dirac Hamiltonian (positive or negative energy)",
+            ),
+            "gaussian_packet": InitialSpec(
+                params={
+                    "center": Param("list[float]", None, "packet centre (physical units; default: box centre)"),
+                    "width": Param("float", None, "Gaussian width w (default: 0.1 x shortest side)", check=positive),
+                    "momentum": Param("list[float]", None, "carrier momentum k0 per axis (default: 0)"),
+                    "branch": Param("str", "positive", '"positive", "negative" or "mixed" energy',
+                                    choices=("positive", "negative", "mixed")),
+                    "spin": Param("int", 0, "which of the K/2 spinors at k0", check=_spin_check),
+                    "amplitude": Param("float", 1.0, "scale (the packet has charge amplitude^2)",
+                                       check=_amplitude_check),
+                },
+                make=_gaussian_packet,
+                doc="Gaussian spinor packet with momentum k0 (positive / negative energy or mixed)",
+            ),
+        },
+    )
+)
+
+__all__ = ["SPEC"]
