@@ -50,11 +50,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, static_field
+from .._pytree import pytree_dataclass, replace, static_field
 from ..errors import ConfigError
 from ..lattice import Lattice
 from ..network import Network
-from ..operators import LatticeOperator, identity, local
+from ..operators import LatticeOperator, identity
 from ..state import State
 from . import clifford, dirac
 
@@ -371,25 +371,17 @@ def link_network(
     Order 1 in dt (both), first order in a (forward and Wilson bias maps).
     """
     X = _X(lattice, X)
-    nd, K = lattice.ndim, X.shape[1]
     links = U1Links.zero(lattice) if links is None else links
     # uniform links collapse to constant coefficients: the network stays translation invariant (analysable)
     B = _constant_coeffs(covariant_bias(X, lattice, links.alpha, bias, r))
+    # the Dirac networks of Sec. 4 with the gauged bias map B(U) in place of B
     if network == "stable":
-        R = clifford.mass_rotation(X[0], m * dt)
-        W = identity(nd, K) + local((R - np.eye(K)) / dt, nd)
-        inner = Network.create(
-            lattice, W, B, dirac.PerTypeLoss((np.eye(K) - R.T) / dt, True), dt, "alternating", per_type=True,
-            name=f"gauged dirac {nd}+1 stable [{bias}]",
-        )
+        inner = dirac.stable_network(lattice, m, dt, X, bias, r)
     elif network == "paper":
-        W = identity(nd, K) + local(m * X[0], nd)
-        inner = Network.create(
-            lattice, W, B, dirac.PerTypeLoss(m * X[0], True), dt, "simultaneous", per_type=True,
-            name=f"gauged dirac {nd}+1 paper [{bias}]",
-        )
+        inner = dirac.paper_network(lattice, m, dt, X, "simultaneous", bias, r, "corrected")
     else:
         raise ConfigError(f"theory.network: expected 'stable' or 'paper', got {network!r}")
+    inner = replace(inner, B=B, name=f"gauged {inner.name}")
     a0 = np.asarray(links.alpha0)
     if not np.any(a0):
         U0 = None
