@@ -266,3 +266,17 @@ def test_network_converges_to_continuum_gauged_dirac_equation():
         errs.append(np.sqrt(a * np.sum(np.abs(got - ref) ** 2)))
     order = np.polyfit(np.log(spacings), np.log(errs), 1)[0]
     assert abs(order - 1.0) < 0.25, (order, errs)
+
+
+def test_analysis_of_non_uniform_backgrounds():
+    """Uniform links: Fourier analysis; non-uniform on a small lattice: the dense spectrum; otherwise a clear no."""
+    lat = Lattice((10, 10), 1.0)
+    links, qB = g.uniform_magnetic(lat, 1)
+    M = g.model(lat, 0.5, 0.1, links, "stable", "wilson")
+    with pytest.raises(an.NotTranslationInvariantError, match="not translation invariant"):
+        an.one_step_symbol(M.network, [np.zeros(1), np.zeros(1)])
+    rep = M.analysis_extra()["gauge"]
+    assert rep["dense_spectrum"] and rep["stable"]
+    assert abs(rep["lowest_levels"][0] - 0.5) < 1e-2  # the n = 0 Landau level sits at m
+    big = M.analysis_extra(max_dense=10)["gauge"]
+    assert "dense_spectrum" not in big and "magnetic translations" in big["note"]

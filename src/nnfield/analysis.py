@@ -56,13 +56,36 @@ def _impulse_kernel(network: Any, radius: int, ndim: int, dtype: Any) -> np.ndar
     return np.fft.fftshift(g, axes=tuple(range(2, 2 + ndim)))  # offset d = index - radius
 
 
+class NotTranslationInvariantError(ValueError):
+    """The network has per-site coefficients (e.g. gauge links), so it has no Fourier symbol."""
+
+
+def check_translation_invariant(network: Any) -> None:
+    """Raise :class:`NotTranslationInvariantError` if any array of the network varies over the sites.
+
+    Per-site arrays are recognized by their trailing axes equal to the lattice shape (e.g. ``(K, K, *shape)``).
+    """
+    lat: Lattice = network.lattice
+    nd = lat.ndim
+    for leaf in jax.tree_util.tree_leaves(network):
+        shape = tuple(np.shape(leaf))
+        if len(shape) >= nd + 2 and shape[-nd:] == lat.shape:
+            raise NotTranslationInvariantError(
+                f"{getattr(network, 'name', 'the network')} has per-site coefficients of shape {shape} (e.g. gauge "
+                "links or a position-dependent potential): it is not translation invariant and has no Fourier "
+                "symbol; analyse a uniform configuration instead, or the dense spectrum of a small lattice"
+            )
+
+
 def one_step_symbol(
     network: Any, k: Sequence[Any], spacing: float | None = None, radius: int | None = None
 ) -> np.ndarray:
     """The one-tick symbol ``M(k)``, shape ``(*k.shape, 2K, 2K)``, ordered ``(phi^1..phi^K, pi^1..pi^K)``.
 
     ``radius`` is the kernel half-width probed (grown automatically until the kernel vanishes at the edge).
+    Raises :class:`NotTranslationInvariantError` for networks with per-site coefficients.
     """
+    check_translation_invariant(network)
     lat: Lattice = network.lattice
     a = lat.spacing if spacing is None else spacing
     nd = lat.ndim

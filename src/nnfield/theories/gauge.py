@@ -611,18 +611,35 @@ class GaugedDiracModel:
         out["plaquette"] = jnp.asarray(self.plaquette())
         return out
 
-    def analysis_extra(self) -> dict[str, Any]:
+    def analysis_extra(self, max_dense: int = 2048) -> dict[str, Any]:
+        """For ``nnfield analyze``: uniform links are analysed by the Fourier symbol; a non-uniform background
+        (magnetic field, ``A0 = -E x``) on a small lattice (``K N <= max_dense``) by the dense spectrum of the
+        complex one-tick map (growth per step and the lowest positive frequencies, e.g. Landau levels);
+        otherwise the report says that it cannot (magnetic translations are not implemented)."""
         uniform = self.links is None or self.links.uniform
-        return {
-            "gauge": {
-                "uniform": bool(uniform),
-                "plaquette": float(self.plaquette()),
-                "note": "uniform links: translation invariant, analysed by the Fourier symbol"
-                if uniform
-                else "non-uniform background: the Fourier analysis does not apply (magnetic translations are not "
-                "implemented); use landau_spectrum() for the dense spectrum on small lattices",
-            }
-        }
+        out: dict[str, Any] = {"uniform": bool(uniform), "plaquette": float(self.plaquette())}
+        if uniform:
+            out["note"] = "uniform links: translation invariant, analysed by the Fourier symbol"
+            return {"gauge": out}
+        n = self.network.K * self.theory.lattice.size
+        if n > max_dense:
+            out["note"] = (
+                f"non-uniform background: no Fourier symbol (magnetic translations are not implemented) and the "
+                f"dense spectrum needs K N = {n} > {max_dense}; use a smaller lattice for the spectrum"
+            )
+            return {"gauge": out}
+        lam = np.linalg.eigvals(complex_step_matrix(self.network))
+        w = np.sort(-np.angle(lam) / float(self.network.tick))
+        levels = distinct_levels(w[w > 0], 1e-3 * max(1.0, float(np.abs(w).max())))[:6]
+        out.update({
+            "dense_spectrum": True,
+            "max_amplification": float(np.abs(lam).max()),
+            "stable": bool(np.abs(lam).max() <= 1 + 1e-6),
+            "lowest_levels": [round(x, 6) for x, _ in levels],
+            "multiplicities": [k for _, k in levels],
+            "note": "non-uniform background: dense spectrum of the one-tick map (network_frequencies)",
+        })
+        return {"gauge": out}
 
 
 def model(
