@@ -27,18 +27,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from .registry import InitialSpec, Param, TheorySpec, non_negative, positive, register_theory
-
-
-def _per_axis(name: str, value: list[Any] | None, ndim: int, default: list[Any]) -> list[Any]:
-    if value is None:
-        return default
-    if len(value) != ndim:
-        example = ", ".join(str(v) for v in default)
-        raise ConfigError(
-            f"initial.{name}: expected {ndim} values (one per lattice axis), got {value}; e.g. {name} = [{example}]"
-        )
-    return list(value)
+from .registry import (
+    InitialSpec,
+    Param,
+    TheorySpec,
+    non_negative,
+    per_axis,
+    positive,
+    positive_amplitude,
+    register_theory,
+)
 
 
 def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
@@ -46,7 +44,7 @@ def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
 
     del seed
     lat = model.theory.lattice
-    n = _per_axis("n", p["n"], lat.ndim, [1] + [0] * (lat.ndim - 1))
+    n = per_axis("n", p["n"], lat.ndim, [1] + [0] * (lat.ndim - 1))
     for mu, (nm, N) in enumerate(zip(n, lat.shape, strict=True)):
         if abs(nm) > N // 2:
             raise ConfigError(f"initial.n: expected |n| <= N/2 = {N // 2} on axis {mu}, got {n}")
@@ -61,8 +59,8 @@ def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any
     del seed
     lat = model.theory.lattice
     a, L = lat.spacing, lat.lengths
-    center = _per_axis("center", p["center"], lat.ndim, [0.5 * ell for ell in L])
-    k0 = _per_axis("momentum", p["momentum"], lat.ndim, [0.0] * lat.ndim)
+    center = per_axis("center", p["center"], lat.ndim, [0.5 * ell for ell in L])
+    k0 = per_axis("momentum", p["momentum"], lat.ndim, [0.0] * lat.ndim)
     width = p["width"] if p["width"] is not None else 0.1 * min(L)
     if width < a:
         raise ConfigError(
@@ -95,8 +93,6 @@ def _build(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> Any:
                     params["loss"])
 
 
-def _amplitude_check(x: float) -> str | None:
-    return None if x > 0 else "a positive amplitude"
 
 
 def _spin_check(x: int) -> str | None:
@@ -132,7 +128,7 @@ SPEC = register_theory(
                     "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]"),
                     "branch": Param("str", "positive", "energy sign", choices=("positive", "negative")),
                     "spin": Param("int", 0, "which of the K/2 degenerate spinors", check=_spin_check),
-                    "amplitude": Param("float", 1.0, "amplitude A", check=_amplitude_check),
+                    "amplitude": Param("float", 1.0, "amplitude A", check=positive_amplitude),
                 },
                 make=_plane_wave,
                 doc="plane-wave eigenmode of the lattice Dirac Hamiltonian (positive or negative energy)",
@@ -146,7 +142,7 @@ SPEC = register_theory(
                                     choices=("positive", "negative", "mixed")),
                     "spin": Param("int", 0, "which of the K/2 spinors at k0", check=_spin_check),
                     "amplitude": Param("float", 1.0, "scale (the packet has charge amplitude^2)",
-                                       check=_amplitude_check),
+                                       check=positive_amplitude),
                 },
                 make=_gaussian_packet,
                 doc="Gaussian spinor packet with momentum k0 (positive / negative energy or mixed)",

@@ -25,7 +25,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from .registry import InitialSpec, Param, TheorySpec, non_negative, positive, register_theory
+from .registry import (
+    InitialSpec,
+    Param,
+    TheorySpec,
+    non_negative,
+    per_axis,
+    positive,
+    positive_amplitude,
+    register_theory,
+)
 
 
 def _lattice(model: Any) -> Any:
@@ -39,21 +48,12 @@ def _positive_frequency(model: Any, psi: np.ndarray) -> tuple[np.ndarray, np.nda
     return psi.real[None].copy(), pi[None]
 
 
-def _per_axis(name: str, value: list[Any] | None, ndim: int, default: list[Any]) -> list[Any]:
-    if value is None:
-        return default
-    if len(value) != ndim:
-        example = ", ".join(str(v) for v in default)
-        raise ConfigError(
-            f"initial.{name}: expected {ndim} values (one per lattice axis), got {value}; e.g. {name} = [{example}]"
-        )
-    return list(value)
 
 
 def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     del seed
     lat = _lattice(model)
-    n = _per_axis("n", p["n"], lat.ndim, [1] + [0] * (lat.ndim - 1))
+    n = per_axis("n", p["n"], lat.ndim, [1] + [0] * (lat.ndim - 1))
     for mu, (nm, N) in enumerate(zip(n, lat.shape, strict=True)):
         if abs(nm) > N // 2:
             raise ConfigError(
@@ -71,8 +71,8 @@ def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarr
     del seed
     lat = _lattice(model)
     a, L = lat.spacing, lat.lengths
-    center = _per_axis("center", p["center"], lat.ndim, [0.5 * ell for ell in L])
-    k0 = _per_axis("momentum", p["momentum"], lat.ndim, [0.0] * lat.ndim)
+    center = per_axis("center", p["center"], lat.ndim, [0.5 * ell for ell in L])
+    k0 = per_axis("momentum", p["momentum"], lat.ndim, [0.0] * lat.ndim)
     width = p["width"] if p["width"] is not None else 0.1 * min(L)
     if width < a:
         raise ConfigError(
@@ -134,8 +134,6 @@ def _build(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> Any:
     return kg.model(lattice, params["mass"], dt, network, scheme, params["sign"])
 
 
-def _amplitude_check(x: float) -> str | None:
-    return None if x > 0 else "a positive amplitude"
 
 
 SPEC = register_theory(
@@ -158,7 +156,7 @@ SPEC = register_theory(
             "plane_wave": InitialSpec(
                 params={
                     "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]"),
-                    "amplitude": Param("float", 1.0, "amplitude A", check=_amplitude_check),
+                    "amplitude": Param("float", 1.0, "amplitude A", check=positive_amplitude),
                     "phase": Param("float", 0.0, "phase offset in radians"),
                 },
                 make=_plane_wave,
@@ -170,14 +168,14 @@ SPEC = register_theory(
                     "width": Param("float", None, "Gaussian width w (physical units; default: 0.1 x shortest side)",
                                    check=positive),
                     "momentum": Param("list[float]", None, "carrier momentum k0 per axis (default: 0, standing)"),
-                    "amplitude": Param("float", 1.0, "peak amplitude A", check=_amplitude_check),
+                    "amplitude": Param("float", 1.0, "peak amplitude A", check=positive_amplitude),
                 },
                 make=_gaussian_packet,
                 doc="positive-frequency Gaussian packet moving with the group velocity at k0",
             ),
             "random_spectrum": InitialSpec(
                 params={
-                    "amplitude": Param("float", 1.0, "rms of phi", check=_amplitude_check),
+                    "amplitude": Param("float", 1.0, "rms of phi", check=positive_amplitude),
                     "cutoff": Param("float", None, "largest |k| kept (default: pi / (2 a))", check=positive),
                     "slope": Param("float", 0.0, "spectral slope: |psi_k| ~ |k|^(slope/2), power ~ |k|^slope"),
                 },

@@ -80,3 +80,19 @@ def positive(x: Any) -> str | None:
 
 def non_negative(x: Any) -> str | None:
     return None if x >= 0 else "a non-negative number"
+
+
+def positive_amplitude(x: Any) -> str | None:
+    return None if x > 0 else "a positive amplitude"
+
+
+def per_axis(name: str, value: list[Any] | None, ndim: int, default: list[Any]) -> list[Any]:
+    """``value`` (one entry per lattice axis) or ``default``; a wrong length is a :class:`ConfigError`."""
+    if value is None:
+        return default
+    if len(value) != ndim:
+        example = ", ".join(str(v) for v in default)
+        raise ConfigError(
+            f"initial.{name}: expected {ndim} values (one per lattice axis), got {value}; e.g. {name} = [{example}]"
+        )
+    return list(value)
