@@ -29,7 +29,7 @@ from jax.tree_util import Partial
 
 from ._pytree import pytree_dataclass, replace, static_field
 from .lattice import Lattice
-from .operators import LatticeOperator, identity
+from .operators import LatticeOperator, identity, share_shifts
 from .schemes import Scheme, get_scheme
 from .state import State
 
@@ -141,17 +141,14 @@ class Network:
 
         With ``per_type`` the component ``a`` is ``dH_a / dpi^a`` (eq. 4.14): type ``a`` differentiates
         only its own loss with respect to only its own trainable variables.
+
+        Evaluation: ``jax.vjp`` of the loss at the activation output ``phi + B (pi - pi) = phi`` gives
+        ``(dH/dphi, dH/dpi|explicit)``; ``jax.vjp`` of the activation map ``p -> phi + B (p - pi)`` pulls
+        ``dH/dphi`` back to ``pi`` (``B^T``). This is the chain rule ``jax.grad`` applies to the composition,
+        without materializing ``phi + B 0`` (equal to ``phi`` for finite states and coefficients), and is
+        evaluated with :func:`~nnfield.operators.share_shifts` (identical shifted reads computed once).
         """
-
-        def loss_through_activation(p: jax.Array) -> jax.Array:
-            return self.loss(phi + self.B.apply(p - pi), p)
-
-        if not self.per_type:
-            return jax.grad(loss_through_activation)(pi)
-        losses, vjp = jax.vjp(loss_through_activation, pi)
-        eye = jnp.eye(self.K, dtype=losses.dtype)
-        grads = jax.vmap(lambda e: vjp(e)[0])(eye)  # grads[a] = d H_a / d pi (all types)
-        return jnp.stack([grads[a, a] for a in range(self.K)])
+        return share_shifts(_learning_gradient)(self, phi, pi)
 
     def learn(self, phi_eval: jax.Array, pi: jax.Array, dt: Any) -> jax.Array:
         """Gradient descent ``pi - dt dH/dpi(phi_eval, pi)`` (eq. 2.2, 2.11)."""
@@ -216,6 +213,22 @@ class LinearNetwork:
         return run(self, state, steps, every, observer)
 
 
+def _learning_gradient(net: Network, phi: jax.Array, pi: jax.Array) -> jax.Array:
+    """See :meth:`Network.learning_gradient`."""
+    _, pull = jax.vjp(lambda p: phi + net.B.apply(p - pi), pi)  # the activation map's VJP: B^T
+    if not net.per_type:
+        g_phi, g_pi = jax.grad(net.loss, argnums=(0, 1))(phi, pi)
+        return g_pi + pull(g_phi)[0]
+    losses, vjp = jax.vjp(net.loss, phi, pi)
+
+    def grad_of(e: jax.Array) -> jax.Array:
+        g_phi, g_pi = vjp(e)
+        return g_pi + pull(g_phi)[0]
+
+    grads = jax.vmap(grad_of)(jnp.eye(net.K, dtype=losses.dtype))  # grads[a] = d H_a / d pi (all types)
+    return jnp.stack([grads[a, a] for a in range(net.K)])
+
+
 def _run_impl(net: Any, state: State, steps: int, every: int, observer: Any) -> tuple[State, Any]:
     def inner(_: int, s: State) -> State:
         return net.step(s)
@@ -265,3 +278,9 @@ def _trajectory(net: Any, state: State, steps: int) -> State:
         return s, s
 
     return jax.lax.scan(body, state, None, length=steps)[1]
+
+
+@jax.jit
+def jit_step(net: Any, state: State) -> State:
+    """One tick, jitted (compiled once per network structure; ``dt`` and coefficients are traced)."""
+    return net.step(state)

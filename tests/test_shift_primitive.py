@@ -1,0 +1,85 @@
+"""Proposed tests (for tests/test_operators.py): the periodic-shift primitive and share_shifts."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnfield import Lattice
+from nnfield.operators import laplacian, share_shifts, shift
+from nnfield.theories import klein_gordon as kg
+
+SHIFTS = [(1, 0, 0), (0, -2, 3), (7, 6, -1), (0, 0, 0)]
+
+
+@pytest.mark.parametrize("s", SHIFTS)
+def test_shift_matches_roll_and_is_linear_with_inverse_transpose(s):
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5, 6, 7)))
+    want = np.roll(np.asarray(x), [-v for v in s], axis=(1, 2, 3))
+    np.testing.assert_array_equal(shift(x, s, axis0=1), want)
+    np.testing.assert_array_equal(jax.jit(lambda y: shift(y, s, axis0=1))(x), want)
+    # transpose = inverse shift, exactly
+    back = jax.linear_transpose(lambda y: shift(y, s, axis0=1), x)(x)[0]
+    np.testing.assert_array_equal(back, np.roll(np.asarray(x), list(s), axis=(1, 2, 3)))
+    # forward and reverse mode agree with jnp.roll
+    f = lambda y: jnp.sum(jnp.sin(y) * shift(y, s, axis0=1))  # noqa: E731
+    g = lambda y: jnp.sum(jnp.sin(y) * jnp.roll(y, [-v for v in s], axis=(1, 2, 3)))  # noqa: E731
+    v = jnp.ones_like(x)
+    eps = 1e3 * np.finfo(float).eps * float(jnp.abs(x).max()) ** 2 * x.size
+    np.testing.assert_allclose(jax.grad(f)(x), jax.grad(g)(x), atol=eps)
+    np.testing.assert_allclose(jax.jvp(f, (x,), (v,))[1], jax.jvp(g, (x,), (v,))[1], atol=eps)
+    # vmap over a new leading axis and over a trailing one
+    xb = jnp.stack([x, 2 * x])
+    np.testing.assert_array_equal(jax.vmap(lambda y: shift(y, s, axis0=1))(xb), np.stack([want, 2 * want]))
+    np.testing.assert_array_equal(
+        jax.vmap(lambda y: shift(y, s, axis0=1), in_axes=4, out_axes=4)(jnp.stack([x, 2 * x], axis=-1)),
+        np.stack([want, 2 * want], axis=-1),
+    )
+
+
+def _count(jaxpr, name):
+    return sum(e.primitive.name == name for e in jaxpr.eqns)
+
+
+def test_share_shifts_is_bitwise_identical_and_halves_the_shifts():
+    lap = laplacian(3, 0.5)
+
+    def grad(phi):
+        return jax.grad(lambda f: -0.5 * jnp.sum(f * lap.apply(f)) + 0.3 * jnp.sum(f * f))(phi)
+
+    phi = jnp.asarray(np.random.default_rng(1).normal(size=(1, 6, 5, 4)))
+    with jax.disable_jit():  # op by op: the same floating-point operations
+        np.testing.assert_array_equal(share_shifts(grad)(phi), grad(phi))
+    tol = 1e2 * np.finfo(phi.dtype).eps * float(jnp.abs(grad(phi)).max())
+    np.testing.assert_allclose(jax.jit(share_shifts(grad))(phi), jax.jit(grad)(phi), rtol=0, atol=tol)
+    direct = jax.make_jaxpr(grad)(phi).jaxpr
+    shared = jax.make_jaxpr(share_shifts(grad))(phi).jaxpr
+    assert _count(direct, "periodic_shift") == 12
+    assert _count(shared, "periodic_shift") == 6
+
+
+def test_learning_gradient_is_the_chain_rule_of_the_composition():
+    lat = Lattice((6, 5, 4), 0.7)
+    net = kg.network_38(lat, 0.9, 0.1, "leapfrog")
+    rng = np.random.default_rng(2)
+    phi, pi = rng.normal(size=(2, 1, *lat.shape))
+
+    def ref(phi, pi):
+        return jax.grad(lambda p: net.loss(phi + net.B.apply(p - pi), p))(pi)
+
+    want = ref(phi, pi)
+    tol = 1e2 * np.finfo(float).eps * float(np.abs(want).max())  # round-off of a 13-point stencil
+    np.testing.assert_allclose(jax.jit(net.learning_gradient)(phi, pi), want, rtol=0, atol=tol)
+    phis, pis = rng.normal(size=(2, 3, 1, *lat.shape))
+    np.testing.assert_allclose(jax.vmap(net.learning_gradient)(phis, pis), jax.vmap(ref)(phis, pis), rtol=0, atol=tol)
+
+
+def test_float32_fields_stay_float32_with_x64():
+    lat = Lattice((4, 4, 4))
+    net = kg.network_38(lat, 0.5, 0.1, "leapfrog")
+    s = kg.model(lat, 0.5, 0.1).initial_state(np.ones((1, 4, 4, 4), np.float32), np.ones((1, 4, 4, 4), np.float32))
+    jaxpr = jax.make_jaxpr(net.step)(s)
+    dtypes = {str(v.aval.dtype) for e in jaxpr.jaxpr.eqns for v in e.outvars if getattr(v.aval, "ndim", 0) > 0}
+    assert dtypes == {"float32"}, dtypes
