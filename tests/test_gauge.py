@@ -280,3 +280,50 @@ def test_analysis_of_non_uniform_backgrounds():
     assert abs(rep["lowest_levels"][0] - 0.5) < 1e-2  # the n = 0 Landau level sits at m
     big = M.analysis_extra(max_dense=10)["gauge"]
     assert "dense_spectrum" not in big and "magnetic translations" in big["note"]
+
+
+GAUGE_CFG = """
+[theory]
+name = "gauged-dirac"
+mass = 1.0
+network = "stable"
+field = "electric"
+electric = 0.05
+
+[lattice]
+shape = [128]
+spacing = 0.5
+
+[time]
+dt = 0.05
+steps = 40
+scheme = "alternating"
+
+[initial]
+kind = "gaussian_packet"
+center = [32.0]
+width = 3.0
+momentum = [0.3]
+branch = "positive"
+
+[output]
+every = 10
+snapshot_every = 20
+"""
+
+
+def test_gauged_dirac_runs_from_a_config(tmp_path):
+    from nnfield import io as nio
+    from nnfield.cli import main
+
+    cfg = tmp_path / "e.toml"
+    cfg.write_text(GAUGE_CFG)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out")]) == 0
+    run = nio.load_run(tmp_path / "out")
+    assert {"charge", "energy", "wavenumber_x", "momentum_x", "plaquette"} <= set(run.observables)
+    k = np.asarray(run.observables["wavenumber_x"])
+    assert k[-1] > k[0]  # accelerated by the field
+    # a magnetic field needs two axes: one clear line, exit 2
+    bad = tmp_path / "b.toml"
+    bad.write_text(GAUGE_CFG.replace('field = "electric"', 'field = "magnetic"'))
+    assert main(["run", str(bad), "--out", str(tmp_path / "out2")]) == 2
