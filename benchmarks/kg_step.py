@@ -8,14 +8,16 @@ scheme ``L(dt/2) A(dt) L(dt/2)`` with ``dH/dphi = (m^2 - Lap_a) phi`` (eq. 3.10)
     pi  <- pi - dt/2 (m^2 phi - Lap_a phi)
 
 (a) nnfield: ``klein_gordon.network_38(..., scheme="leapfrog")`` advanced by ``nnfield.network.run`` (one
-    jitted ``lax.scan``; the learning gradient is JAX autodiff of the loss);
-(b) NumPy: the same update with ``np.roll``;
-(c) numba: two hand-fused ``prange`` sweeps per step (kick + drift, then kick), the minimum for this
-    two-force form of the leapfrog.
+    jitted program; the learning gradient is JAX autodiff of the loss). Without per-step observables the
+    leapfrog scheme merges the closing half kick of a tick with the opening one of the next,
+    ``L(dt/2) [A L(dt)]^(n-1) A L(dt/2)`` (the same map up to rounding);
+(b) NumPy: the same update with ``np.roll``, tick by tick;
+(c) numba: the same merged sequence, one hand-fused ``prange`` sweep per step (kick + drift); the column
+    "numba 2-sweep" is the tick-by-tick form (kick + drift, then kick), for reference.
 
-Memory traffic model (bytes per site-update): 7 arrays x itemsize. Sweep 1 reads phi and pi and writes pi
-and phi'; sweep 2 reads phi' and pi and writes pi; neighbour reads are assumed to hit cache (the +-z planes
-of a 256^3 float64 field are 512 KiB apart). The bandwidth is measured in the same run with a parallel
+Memory traffic model (bytes per site-update): 4 arrays x itemsize (one sweep reads phi and pi and writes
+pi and phi'); neighbour reads are assumed to hit cache (the +-z planes of a 256^3 float64 field are 512 KiB
+apart). The bandwidth is measured in the same run with a parallel
 numba STREAM triad ``a = b + s c`` (3 arrays) on arrays of the same size, so at 64^3 it is a cache bandwidth.
 
 Usage::
@@ -62,7 +64,7 @@ except ImportError:  # pragma: no cover - numba is in the `bench` extra
     numba = None
 
 M, DT, SPACING = 0.5, 0.1, 1.0  # stable: dt < 2 / sqrt(12 / a^2 + m^2) = 0.57
-BYTES_ARRAYS = 7  # arrays streamed per site-update (see the module docstring)
+BYTES_ARRAYS = 4  # merged kicks: one sweep reads phi, pi and writes pi, phi' (neighbours from cache)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -138,7 +140,8 @@ if numba is not None:
             a[i] = b[i] + s * c[i]
 
 
-def numba_leapfrog(phi: np.ndarray, pi: np.ndarray, steps: int, dt: float, m: float, a: float):
+def numba_leapfrog_per_step(phi: np.ndarray, pi: np.ndarray, steps: int, dt: float, m: float, a: float):
+    """Kick-drift-kick tick by tick: two fused sweeps per step (half kick + drift, half kick)."""
     t = phi.dtype.type
     h, dtt, m2, ia2 = t(dt / 2), t(dt), t(m * m), t(1.0 / a**2)
     phi, pi, phin = phi.copy(), pi.copy(), np.empty_like(phi)
@@ -146,6 +149,23 @@ def numba_leapfrog(phi: np.ndarray, pi: np.ndarray, steps: int, dt: float, m: fl
         _kick_drift(phi, pi, phin, h, dtt, m2, ia2)
         _kick(phin, pi, h, m2, ia2)
         phi, phin = phin, phi
+    return phi, pi
+
+
+def numba_leapfrog(phi: np.ndarray, pi: np.ndarray, steps: int, dt: float, m: float, a: float):
+    """The same map with consecutive half kicks merged, like nnfield's ``run``: one fused sweep per step.
+
+    ``L(dt/2) A [L(dt) A]^(n-1) L(dt/2)``: ``steps + 1`` sweeps for ``steps`` steps.
+    """
+    t = phi.dtype.type
+    h, dtt, m2, ia2 = t(dt / 2), t(dt), t(m * m), t(1.0 / a**2)
+    phi, pi, phin = phi.copy(), pi.copy(), np.empty_like(phi)
+    if steps == 0:
+        return phi, pi
+    for s in range(steps):
+        _kick_drift(phi, pi, phin, h if s == 0 else dtt, dtt, m2, ia2)
+        phi, phin = phin, phi
+    _kick(phi, pi, h, m2, ia2)
     return phi, pi
 
 
@@ -229,7 +249,9 @@ def bench(n: int, dtype: str, steps: int, check_steps: int, repeats: int, numpy_
     runs = {"nnfield": lambda: compiled(net, state, observer=None)}
     if numba is not None:
         numba_leapfrog(phi0, pi0, 1, DT, M, SPACING)  # JIT compile for this dtype
+        numba_leapfrog_per_step(phi0, pi0, 1, DT, M, SPACING)
         runs["numba"] = lambda: numba_leapfrog(phi0, pi0, steps, DT, M, SPACING)
+        runs["numba_step"] = lambda: numba_leapfrog_per_step(phi0, pi0, steps, DT, M, SPACING)
         row.triad_gbs = stream_triad(sites, dtype, repeats)
     # interleaved, so that both see the same background load; best of `repeats`
     best = dict.fromkeys(runs, math.inf)
@@ -291,15 +313,16 @@ def _spread(ratios: list[float]) -> str:
 
 def table(rows: list[Row], check_steps: int) -> str:
     head = (
-        "| lattice | dtype | nnfield [Msite/s] | numba [Msite/s] | numpy [Msite/s] | nnfield/numba | nnfield/numpy "
+        "| lattice | dtype | nnfield [Msite/s] | numba [Msite/s] | numba 2-sweep [Msite/s] | numpy [Msite/s] "
+        "| nnfield/numba | nnfield/numpy "
         "| triad [GB/s] | BW nnfield | BW numba | compile [s] | loops/step, temp [MiB] | max abs diff vs numba, numpy "
         f"({check_steps} steps) | load |"
     )
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in rows:
-        nn, nb, npy = (r.rate.get(k, float("nan")) for k in ("nnfield", "numba", "numpy"))
+        nn, nb, nbs, npy = (r.rate.get(k, float("nan")) for k in ("nnfield", "numba", "numba_step", "numpy"))
         lines.append(
-            f"| {r.n}^3 | {r.dtype} | {_fmt(nn, '.0f')} | {_fmt(nb, '.0f')} | {_fmt(npy, '.1f')} "
+            f"| {r.n}^3 | {r.dtype} | {_fmt(nn, '.0f')} | {_fmt(nb, '.0f')} | {_fmt(nbs, '.0f')} | {_fmt(npy, '.1f')} "
             f"| {_fmt(nn / nb, '.2f')}{_spread(r.ratios)} | {_fmt(nn / npy, '.1f')} | {_fmt(r.triad_gbs, '.1f')} "
             f"| {_fmt(r.frac('nnfield'), '.0%')} | {_fmt(r.frac('numba'), '.0%')} "
             f"| {_fmt(r.trace_s + r.compile_s, '.2f')} | {r.loops_per_step}, {_fmt(r.temp_mib, '.0f')} "
@@ -399,14 +422,15 @@ a = {SPACING}, periodic {", ".join(f"{n}^3" for n in sizes)} lattices, random no
 
 - **nnfield**: `klein_gordon.network_38(..., scheme="leapfrog")` run by `nnfield.network.run` (one jitted
   `lax.scan`, learning gradient by JAX autodiff of the loss).
-- **numba**: two hand-fused `prange` sweeps per step (kick + drift, then kick).
+- **numba**: the same merged-kick sequence as nnfield's `run`, one hand-fused `prange` sweep per step;
+  **numba 2-sweep**: the tick-by-tick kick-drift-kick (two sweeps per step), for reference.
 - **numpy**: the same update with `np.roll`.
 - Rates are site-updates per second (lattice sites x steps / wall time), best of {args.repeats} runs
   (NumPy: one run of min(check steps, {args.numpy_max_steps}) steps){rounds_note}.
 - **BW**: achieved fraction of the STREAM triad bandwidth measured in the same run (parallel numba,
-  `a = b + s c` on arrays of the lattice size), with the traffic model 7 arrays x itemsize per site-update
-  (sweep 1 reads phi, pi and writes pi, phi'; sweep 2 reads phi', pi and writes pi; neighbour reads from
-  cache). At 64^3 the arrays fit in cache, so that "bandwidth" is a cache bandwidth.
+  `a = b + s c` on arrays of the lattice size), with the traffic model 4 arrays x itemsize per site-update
+  (one sweep reads phi, pi and writes pi, phi'; neighbour reads from cache). At 64^3 the arrays fit in
+  cache, so that "bandwidth" is a cache bandwidth.
 - **compile**: trace + XLA compile of the timed `run` (target < 2 s). **loops/step**: field-sized loop
   fusions in the compiled scan body; **temp**: XLA's temporary buffers (`memory_analysis()`).
 - **max abs diff**: largest |difference| of phi and pi after the check steps (nnfield vs numba, nnfield

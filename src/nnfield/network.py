@@ -159,6 +159,10 @@ class Network:
         """One tick of the network with its scheme."""
         return self.scheme.step(self, state, self.dt)
 
+    def advance(self, state: State, n: int) -> State:
+        """``n`` ticks (``n`` static), fused by the scheme where it can (leapfrog merges half kicks)."""
+        return self.scheme.advance(self, state, n, self.dt)
+
     def run(self, state: State, steps: int, every: int = 1, observer: Any = None) -> tuple[State, Any]:
         """Advance ``steps`` ticks in one jitted ``lax.scan``; see :func:`run`."""
         return run(self, state, steps, every, observer)
@@ -229,20 +233,29 @@ def _learning_gradient(net: Network, phi: jax.Array, pi: jax.Array) -> jax.Array
     return jnp.stack([grads[a, a] for a in range(net.K)])
 
 
+def _advance(net: Any, state: State, n: int) -> State:
+    """``n`` ticks: the network's own (possibly fused) ``advance`` if it has one, else a loop of ``step``."""
+    if n == 0:
+        return state
+    adv = getattr(net, "advance", None)
+    if adv is not None:
+        return adv(state, n)
+    if n == 1:
+        return net.step(state)
+    return jax.lax.fori_loop(0, n, lambda _, s: net.step(s), state)
+
+
 def _run_impl(net: Any, state: State, steps: int, every: int, observer: Any) -> tuple[State, Any]:
-    def inner(_: int, s: State) -> State:
-        return net.step(s)
+    if observer is None:  # nothing to record: one fused block of ticks
+        return _advance(net, state, steps), None
 
     def outer(s: State, _: Any) -> tuple[State, Any]:
-        s = jax.lax.fori_loop(0, every, inner, s) if every > 1 else net.step(s)
-        obs = observer(s) if observer is not None else None
-        return s, obs
+        s = _advance(net, s, every)
+        return s, observer(s)
 
     nout, rest = divmod(steps, every)
     state, obs = jax.lax.scan(outer, state, None, length=nout)
-    if rest:
-        state = jax.lax.fori_loop(0, rest, inner, state)
-    return state, obs
+    return _advance(net, state, rest), obs
 
 
 _run_jit = jax.jit(_run_impl, static_argnames=("steps", "every"))

@@ -25,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+import jax
+
 from .errors import ConfigError
 from .state import State
 
@@ -41,6 +43,12 @@ class Scheme:
 
     def step(self, net: Network, state: State, dt: Any) -> State:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def advance(self, net: Network, state: State, n: int, dt: Any) -> State:
+        """``n`` ticks (``n`` static); equal to ``n`` calls of :meth:`step` (schemes may fuse them)."""
+        if n == 1:
+            return self.step(net, state, dt)
+        return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, s, dt), state)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +86,24 @@ class Leapfrog(Scheme):
         pi = net.learn(state.phi, state.pi, dt / 2)
         phi = net.activate(state.phi, pi, dt)
         return State(phi, net.learn(phi, pi, dt / 2))
+
+    def advance(self, net: Network, state: State, n: int, dt: Any) -> State:
+        """``n`` ticks with the closing and opening half kicks of consecutive ticks merged into one full kick.
+
+        ``L(dt/2) [A(dt) L(dt)]^(n-1) A(dt) L(dt/2)``: the same map as ``n`` ticks (identical up to rounding;
+        the learning gradient is the same autodiff gradient), one learning sweep fewer per tick.
+        """
+        if n == 1:
+            return self.step(net, state, dt)
+
+        def drift_kick(_: int, s: State) -> State:
+            phi = net.activate(s.phi, s.pi, dt)
+            return State(phi, net.learn(phi, s.pi, dt))
+
+        s = State(state.phi, net.learn(state.phi, state.pi, dt / 2))
+        s = jax.lax.fori_loop(0, n - 1, drift_kick, s)
+        phi = net.activate(s.phi, s.pi, dt)
+        return State(phi, net.learn(phi, s.pi, dt / 2))
 
 
 @dataclasses.dataclass(frozen=True)
