@@ -314,7 +314,7 @@ def _spread(ratios: list[float]) -> str:
 def table(rows: list[Row], check_steps: int) -> str:
     head = (
         "| lattice | dtype | nnfield [Msite/s] | numba [Msite/s] | numba 2-sweep [Msite/s] | numpy [Msite/s] "
-        "| nnfield/numba | nnfield/numpy "
+        "| nnfield/numba | nnfield/numba 2-sweep | nnfield/numpy "
         "| triad [GB/s] | BW nnfield | BW numba | compile [s] | loops/step, temp [MiB] | max abs diff vs numba, numpy "
         f"({check_steps} steps) | load |"
     )
@@ -323,7 +323,8 @@ def table(rows: list[Row], check_steps: int) -> str:
         nn, nb, nbs, npy = (r.rate.get(k, float("nan")) for k in ("nnfield", "numba", "numba_step", "numpy"))
         lines.append(
             f"| {r.n}^3 | {r.dtype} | {_fmt(nn, '.0f')} | {_fmt(nb, '.0f')} | {_fmt(nbs, '.0f')} | {_fmt(npy, '.1f')} "
-            f"| {_fmt(nn / nb, '.2f')}{_spread(r.ratios)} | {_fmt(nn / npy, '.1f')} | {_fmt(r.triad_gbs, '.1f')} "
+            f"| {_fmt(nn / nb, '.2f')}{_spread(r.ratios)} | {_fmt(nn / nbs, '.2f')} | {_fmt(nn / npy, '.1f')} "
+            f"| {_fmt(r.triad_gbs, '.1f')} "
             f"| {_fmt(r.frac('nnfield'), '.0%')} | {_fmt(r.frac('numba'), '.0%')} "
             f"| {_fmt(r.trace_s + r.compile_s, '.2f')} | {r.loops_per_step}, {_fmt(r.temp_mib, '.0f')} "
             f"| {_fmt(r.diff_numba, '.1e')}, {_fmt(r.diff_numpy, '.1e')} | {_fmt(r.load, '.1f')} |"
