@@ -32,6 +32,7 @@ from .registry import (
     Param,
     TheorySpec,
     non_negative,
+    packet_params,
     per_axis,
     positive,
     positive_amplitude,
@@ -52,24 +53,12 @@ def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
 
 
 def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
-    import numpy as np
 
     from . import dirac as dr
 
     del seed
     lat = model.theory.lattice
-    a, L = lat.spacing, lat.lengths
-    center = per_axis("center", p["center"], lat.ndim, [0.5 * ell for ell in L])
-    k0 = per_axis("momentum", p["momentum"], lat.ndim, [0.0] * lat.ndim)
-    width = p["width"] if p["width"] is not None else 0.1 * min(L)
-    if width < a:
-        raise ConfigError(
-            f"initial.width: expected at least the lattice spacing a = {a:g}, got {width:g}; "
-            f"e.g. width = {max(2 * a, 0.1 * min(L)):g}"
-        )
-    for mu, kk in enumerate(k0):
-        if abs(kk) >= np.pi / a:
-            raise ConfigError(f"initial.momentum: expected |k| < pi/a = {np.pi / a:.4g} on axis {mu}, got {kk:g}")
+    center, width, k0 = packet_params(lat, p)
     phi, pi = dr.gaussian_packet(model.theory, center, width, k0, p["branch"], p["spin"])
     return phi * p["amplitude"], pi * p["amplitude"]
 

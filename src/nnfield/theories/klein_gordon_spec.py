@@ -30,6 +30,7 @@ from .registry import (
     Param,
     TheorySpec,
     non_negative,
+    packet_params,
     per_axis,
     positive,
     positive_amplitude,
@@ -70,21 +71,8 @@ def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, n
 def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     del seed
     lat = _lattice(model)
-    a, L = lat.spacing, lat.lengths
-    center = per_axis("center", p["center"], lat.ndim, [0.5 * ell for ell in L])
-    k0 = per_axis("momentum", p["momentum"], lat.ndim, [0.0] * lat.ndim)
-    width = p["width"] if p["width"] is not None else 0.1 * min(L)
-    if width < a:
-        raise ConfigError(
-            f"initial.width: expected at least the lattice spacing a = {a:g} (a narrower packet is not resolved), "
-            f"got {width:g}; e.g. width = {max(2 * a, 0.1 * min(L)):g}"
-        )
-    for mu, kk in enumerate(k0):
-        if abs(kk) >= np.pi / a:
-            raise ConfigError(
-                f"initial.momentum: expected |k| < pi/a = {np.pi / a:.4g} (the Brillouin zone) on axis {mu}, "
-                f"got {kk:g}; use a smaller momentum or a finer lattice"
-            )
+    center, width, k0 = packet_params(lat, p)
+    L = lat.lengths
     x = lat.coordinates()
     d = [((xx - c + 0.5 * ell) % ell) - 0.5 * ell for xx, c, ell in zip(x, center, L, strict=True)]
     r2 = sum(dd**2 for dd in d)

@@ -96,3 +96,29 @@ def per_axis(name: str, value: list[Any] | None, ndim: int, default: list[Any]) 
             f"initial.{name}: expected {ndim} values (one per lattice axis), got {value}; e.g. {name} = [{example}]"
         )
     return list(value)
+
+
+def packet_params(lattice: Any, p: dict[str, Any]) -> tuple[list[float], float, list[float]]:
+    """``(center, width, momentum)`` of a Gaussian packet from ``[initial]``, with defaults and range checks.
+
+    Defaults: the box centre, 0.1 x the shortest side, zero momentum. The width must resolve the lattice
+    (``>= a``) and each momentum component must lie in the Brillouin zone (``|k| < pi / a``).
+    """
+    import math
+
+    a, L = lattice.spacing, lattice.lengths
+    center = per_axis("center", p["center"], lattice.ndim, [0.5 * ell for ell in L])
+    k0 = per_axis("momentum", p["momentum"], lattice.ndim, [0.0] * lattice.ndim)
+    width = p["width"] if p["width"] is not None else 0.1 * min(L)
+    if width < a:
+        raise ConfigError(
+            f"initial.width: expected at least the lattice spacing a = {a:g} (a narrower packet is not resolved), "
+            f"got {width:g}; e.g. width = {max(2 * a, 0.1 * min(L)):g}"
+        )
+    for mu, kk in enumerate(k0):
+        if abs(kk) >= math.pi / a:
+            raise ConfigError(
+                f"initial.momentum: expected |k| < pi/a = {math.pi / a:.4g} (the Brillouin zone) on axis {mu}, "
+                f"got {kk:g}; use a smaller momentum or a finer lattice"
+            )
+    return center, width, k0
