@@ -96,14 +96,14 @@ class Leapfrog(Scheme):
         if n == 1:
             return self.step(net, state, dt)
 
-        def drift_kick(_: int, s: State) -> State:
-            phi = net.activate(s.phi, s.pi, dt)
-            return State(phi, net.learn(phi, s.pi, dt))
+        def kick_drift(h: Any, s: State) -> State:
+            pi = net.learn(s.phi, s.pi, h)
+            return State(net.activate(s.phi, pi, dt), pi)
 
-        s = State(state.phi, net.learn(state.phi, state.pi, dt / 2))
-        s = jax.lax.fori_loop(0, n - 1, drift_kick, s)
-        phi = net.activate(s.phi, s.pi, dt)
-        return State(phi, net.learn(phi, s.pi, dt / 2))
+        # [L(dt/2) A] [L(dt) A]^(n-1) L(dt/2); kick-then-drift bodies compile to tighter loops on CPU
+        s = kick_drift(dt / 2, state)
+        s = jax.lax.fori_loop(0, n - 1, lambda _, st: kick_drift(dt, st), s)
+        return State(s.phi, net.learn(s.phi, s.pi, dt / 2))
 
 
 @dataclasses.dataclass(frozen=True)
