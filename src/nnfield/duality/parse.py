@@ -379,6 +379,19 @@ class _Converter:
 # ----------------------------------------------------------------------------------------------------------
 # tree walks
 # ----------------------------------------------------------------------------------------------------------
+def apply_binary(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` for the whitelisted operators ``+ - * / **`` (shared by evaluation and the SymPy builder)."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return a / b
+    return a**b
+
+
 def _evaluate(e: Expr, env: Mapping[str, Any], xp: Any) -> Any:
     if isinstance(e, Number):
         return e.value
@@ -395,17 +408,9 @@ def _evaluate(e: Expr, env: Mapping[str, Any], xp: Any) -> Any:
         return -v if e.op == "-" else v
     if isinstance(e, Binary):
         a, b = _evaluate(e.left, env, xp), _evaluate(e.right, env, xp)
-        if e.op == "+":
-            return a + b
-        if e.op == "-":
-            return a - b
-        if e.op == "*":
-            return a * b
-        if e.op == "/":
-            return a / b
-        if isinstance(e.right, Number) and isinstance(e.right.value, int):
+        if e.op == "**" and isinstance(e.right, Number) and isinstance(e.right.value, int):
             return a ** e.right.value  # integer power: exact repeated multiplication in JAX/NumPy
-        return a**b
+        return apply_binary(e.op, a, b)
     if isinstance(e, Call):
         v = _evaluate(e.arg, env, xp)
         return getattr(xp, {"abs": "abs", "sign": "sign"}.get(e.func, e.func))(v)

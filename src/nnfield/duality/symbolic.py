@@ -36,7 +36,7 @@ from .conditions import (
     NonCommutingError,
     SingularBiasError,
 )
-from .parse import Binary, Call, Expr, Number, Symbol, Unary, parse_expression
+from .parse import Binary, Call, Expr, Number, Symbol, Unary, apply_binary, parse_expression
 
 PHI = sp.Symbol("phi", real=True)
 BETA = sp.Symbol("beta", real=True)
@@ -71,16 +71,7 @@ def to_sympy(expr: Expr, symbols: Mapping[str, sp.Basic] | None = None) -> sp.Ex
             v = walk(e.operand)
             return -v if e.op == "-" else v
         if isinstance(e, Binary):
-            a, b = walk(e.left), walk(e.right)
-            if e.op == "+":
-                return a + b
-            if e.op == "-":
-                return a - b
-            if e.op == "*":
-                return a * b
-            if e.op == "/":
-                return a / b
-            return a**b
+            return apply_binary(e.op, walk(e.left), walk(e.right))
         if isinstance(e, Call):
             return _SP_FUNCS[e.func](walk(e.arg))
         raise TypeError(f"unknown node {e!r}")
