@@ -9,6 +9,7 @@ import sys
 import types
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 
 from nnfield import cli, paper, runner
 from nnfield import io as nio
-from nnfield._pytree import pytree_dataclass, static_field
+from nnfield._module import Module
 from nnfield.config import load_config
 from nnfield.network import Network
 from nnfield.network import run as network_run
@@ -374,12 +375,11 @@ def test_demo_builtin(tmp_path, capsys):
 # ----------------------------------------------------------------------------------------------------------
 # a theory with K = 2 neuron types and a vector observable plugs in without changes to the CLI
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class _ToyLoss:
+class _ToyLoss(Module):
     """``H = 1/2 sum_a phi^a (-Lap + m_a^2) phi^a``: two decoupled Klein-Gordon fields."""
 
     m2: jax.Array
-    spacing: float = static_field(default=1.0)
+    spacing: float = eqx.field(static=True, default=1.0)
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         lap = laplacian(phi.ndim - 1, self.spacing, K=2)
@@ -387,10 +387,9 @@ class _ToyLoss:
         return -0.5 * jnp.sum(phi * lap.apply(phi)) + 0.5 * jnp.sum(m2 * phi * phi)
 
 
-@pytree_dataclass
-class _ToyModel:
+class _ToyModel(Module):
     network: Network
-    theory: None = static_field(default=None)
+    theory: None = eqx.field(static=True, default=None)
 
     def initial_state(self, phi, pi) -> State:
         return State(jnp.asarray(phi), jnp.asarray(pi))
@@ -473,10 +472,13 @@ def test_observer_traces_the_model_when_it_can(kg_run, monkeypatch):
 
     cfg_path, _ = kg_run
     model, state = runner.build(load_config(cfg_path))
-    assert isinstance(runner.observer_for(model, state), Partial)  # model arrays are traced arguments
+    obs = runner.observer_for(model, state)
+    assert isinstance(obs, Partial)
+    assert len(jax.tree_util.tree_leaves(obs)) == len(jax.tree_util.tree_leaves(model))  # model arrays traced
     toy = _toy_build(model.network.lattice, {"mass": 0.5}, 0.1, "leapfrog")
     toy_state = State(jnp.zeros((2, 32)), jnp.zeros((2, 32)))
-    assert not isinstance(runner.observer_for(toy, toy_state), Partial)  # needs concrete leaves: bound method
+    const = runner.observer_for(toy, toy_state)  # needs concrete leaves: the model is a constant of the chunk
+    assert isinstance(const, Partial) and jax.tree_util.tree_leaves(const) == []
 
 
 def test_analyze_reports_when_the_analysis_does_not_apply(kg_run, monkeypatch, capsys):

@@ -58,7 +58,7 @@ def test_physics_side_hamiltonian_equations_and_exact_solution(rng):
     H35 = lat.cell_volume * (0.5 * np.sum(pi**2) - 0.5 * np.sum(phi * lap_np(phi, 0.6)) + 0.5 * m**2 * np.sum(phi**2))
     assert abs(H - H35) <= RTOL * abs(H35)
     dphi, dpi = (np.asarray(x) for x in equations(jnp.asarray(phi), jnp.asarray(pi)))
-    assert maxabs(dphi - pi) == 0.0
+    assert maxabs(dphi - pi) <= RTOL * maxabs(pi)  # derived by jax.grad: a^D pi / a^D, round-off only
     assert maxabs(dpi - (lap_np(phi, 0.6) - m**2 * phi)) <= RTOL * (8 / 0.36 + m**2) * maxabs(phi)
     # Hamilton's equations are the gradient of H: dH/dpi = pi, dH/dphi = -(Lap - m^2) phi (times a^D)
     gphi, gpi = jax.jit(jax.grad(th.hamiltonian, argnums=(0, 1)))(jnp.asarray(phi), jnp.asarray(pi))

@@ -275,7 +275,7 @@ def _validate(data: Mapping[str, Any], text: str, source: str) -> Config:
         )
     ispec = spec.initial[kind]
     schema = {**INITIAL_GENERIC, **ispec.params}
-    init = validate_table(init_tab, schema, "initial")
+    init = validate_table(init_tab, schema, "initial", renamed=ispec.renamed)
     seed = init.get("seed", 0)
     init_params = {k: v for k, v in init.items() if k not in INITIAL_GENERIC or k in ispec.params}
 
@@ -375,16 +375,23 @@ _KIND_NAMES = {
 
 
 def validate_table(
-    table: Mapping[str, Any], schema: Mapping[str, Param], section: str, extra_keys: tuple[str, ...] = ()
+    table: Mapping[str, Any], schema: Mapping[str, Param], section: str, extra_keys: tuple[str, ...] = (),
+    renamed: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Check ``table`` against ``schema``: unknown keys, missing required keys, types, choices and ranges.
 
+    ``renamed`` maps old key names to new ones (a config using an old name is refused, naming the new one).
     Returns the parameters with defaults filled in (``None`` defaults mean "automatic", documented per key).
     """
     if not isinstance(table, Mapping):
         raise ConfigError(f"{section}: expected a table [{section}], got {_show(table)}")
     valid = list(schema) + list(extra_keys)
     for key in table:
+        if renamed and key in renamed and key not in schema:
+            raise ConfigError(
+                f"{section}.{key}: renamed to {section}.{renamed[key]} (the same key for every theory); "
+                f"write {renamed[key]} = {_show(table[key])}"
+            )
         if key not in schema:
             hint = _suggest(key, valid)
             owner = _owner_section(key, exclude=section)

@@ -9,31 +9,35 @@ The learning gradient is computed by JAX autodiff of the loss through the activa
 single-step backprop Jacobian ``d phi / d pi = B`` (eq. 2.3, 3.12): ``jax.grad`` of
 ``p -> H(phi + B (p - pi), p)`` at ``p = pi``. It is never written by hand.
 
-With ``per_type=True`` the loss returns a vector ``(H_1, ..., H_K)`` and neuron type ``a`` descends its own
-``H_a`` with respect to its own ``pi^a`` only (eq. 4.14).
+A loss is a scalar ``H(phi, pi)``, or a :class:`PerTypeLoss` returning ``(H_1, ..., H_K)`` where neuron type
+``a`` descends its own ``H_a`` with respect to its own ``pi^a`` only (eq. 4.14): the loss declares which.
 
-The order of the two updates is a :mod:`~nnfield.schemes` scheme. Networks are PyTrees: they work under
-``jit``, ``vmap`` and ``grad``; ``run`` is a single jitted ``lax.scan``.
+The seam every generic layer uses is :class:`AbstractNetwork` (``step``, ``advance``, ``lattice``, ``dt``,
+``tick``, ``K``, ``name``, ``order``); :class:`Network` (gradient learning) and :class:`LinearNetwork` (the four
+operators of (2.17)/(4.2) given directly) are its final implementations in the core. Networks are equinox
+modules (PyTrees): they work under ``jit``, ``vmap`` and ``grad``; ``run`` is a single jitted ``lax.scan``.
 """
 
-from __future__ import annotations
 
+import abc
 import types
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.tree_util import Partial
 
-from ._pytree import pytree_dataclass, replace, static_field
+from ._module import Module
+from .errors import ParameterError
 from .lattice import Lattice
 from .operators import LatticeOperator, identity, share_shifts
 from .schemes import Scheme, get_scheme
 from .state import State
 
-Observer = Callable[[State], dict[str, Any]]
+Observer = Callable[[Any], dict[str, Any]]
 
 
 def as_pytree_callable(f: Any) -> Any:
@@ -45,19 +49,93 @@ def as_pytree_callable(f: Any) -> Any:
     return f
 
 
-@pytree_dataclass
-class Network:
+# ----------------------------------------------------------------------------------------------------------
+# the declared seam
+# ----------------------------------------------------------------------------------------------------------
+class AbstractNetwork(Module):
+    """What every network offers the generic layers (runner, analysis, command line, checks).
+
+    Attributes (abstract; a subclass provides each as a field or a property):
+        lattice: the periodic lattice the fields live on.
+        dt: the step of the updates (the learning rate and activation rate; ``dt = 1`` is the paper).
+        tick: physical time per step (equal to ``dt`` except for networks whose weights encode ``dt``).
+        name: a label for reports.
+
+    Methods: :meth:`step` (one tick, ``state -> state``; abstract), :meth:`advance` (``n`` ticks, fused where
+    the network can), :meth:`run` (jitted ``lax.scan`` with observables), :attr:`K` (components per site of
+    the state's ``phi`` and ``pi``) and :attr:`order` (declared order of accuracy in ``dt``).
+    """
+
+    lattice: eqx.AbstractVar[Lattice]
+    dt: eqx.AbstractVar[Any]
+    tick: eqx.AbstractVar[Any]
+    name: eqx.AbstractVar[str]
+
+    @property
+    @abc.abstractmethod
+    def K(self) -> int:
+        """Components (neuron types) per site."""
+
+    @property
+    @abc.abstractmethod
+    def order(self) -> int:
+        """Declared order of accuracy in ``dt`` of one tick."""
+
+    @abc.abstractmethod
+    def step(self, state: Any) -> Any:
+        """One tick."""
+
+    def advance(self, state: Any, n: int) -> Any:
+        """``n`` ticks (``n`` static); the default is a loop of :meth:`step`."""
+        if n == 0:
+            return state
+        if n == 1:
+            return self.step(state)
+        return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state)
+
+    def run(self, state: Any, steps: int, every: int = 1, observer: Any = None) -> tuple[Any, Any]:
+        """Advance ``steps`` ticks in one jitted ``lax.scan``; see :func:`run`."""
+        return run(self, state, steps, every, observer)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# losses: scalar or per type (declared by the loss, not by a flag on the network)
+# ----------------------------------------------------------------------------------------------------------
+class PerTypeLoss(Module):
+    """Base of per-type losses: ``__call__(phi, pi)`` returns ``(H_1, ..., H_K)`` (eq. 4.14).
+
+    Neuron type ``a`` descends its own ``H_a`` with respect to its own ``pi^a`` only. Subclass it (and
+    implement ``__call__``), or wrap a plain function with :class:`PerTypeLossFn`.
+    """
+
+    @abc.abstractmethod
+    def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        """The ``(K,)`` vector of per-type losses."""
+
+
+class PerTypeLossFn(PerTypeLoss):
+    """A plain function ``(phi, pi) -> (K,)`` declared as a per-type loss."""
+
+    fn: Any
+
+    def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        return self.fn(phi, pi)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the gradient-learning network
+# ----------------------------------------------------------------------------------------------------------
+class Network(AbstractNetwork):
     """A linear-activation network with gradient-descent learning on a loss (the paper's Sec. 2-5).
 
     Attributes:
         W: the weight operator of the unit-step activation ``phi(t+1) = W phi + B pi``.
         B: the bias map, ``beta = B pi``.
-        loss: ``H(phi, pi) -> scalar`` (or ``(K,)`` per-type losses when ``per_type``); a PyTree callable.
+        loss: ``H(phi, pi) -> scalar``, or a :class:`PerTypeLoss` (``(K,)``); a PyTree callable.
         dt: the step (learning rate and activation rate); ``dt = 1`` is the paper.
         tick: physical time per step (defaults to ``dt``; differs for networks whose ``W`` encodes ``dt``).
         lattice: the lattice (static).
-        scheme: the ordering of the updates (static).
-        per_type: whether ``loss`` returns per-type losses (static).
+        scheme: the ordering of the updates (static), see :mod:`nnfield.schemes`.
         name: a label (static).
     """
 
@@ -66,10 +144,9 @@ class Network:
     loss: Any
     dt: Any
     tick: Any
-    lattice: Lattice = static_field()
-    scheme: Scheme = static_field()
-    per_type: bool = static_field(default=False)
-    name: str = static_field(default="network")
+    lattice: Lattice = eqx.field(static=True)
+    scheme: Scheme = eqx.field(static=True)
+    name: str = eqx.field(static=True, default="network")
 
     @classmethod
     def create(
@@ -84,21 +161,29 @@ class Network:
         per_type: bool = False,
         tick: float | None = None,
         name: str = "network",
-    ) -> Network:
-        """Validate and build a network (plain functions are wrapped to cross ``jit``)."""
+    ) -> "Network":
+        """Validate and build a network (plain functions are wrapped to cross ``jit``).
+
+        ``per_type=True`` declares a plain function ``loss`` as a per-type loss (:class:`PerTypeLossFn`);
+        a :class:`PerTypeLoss` instance declares itself.
+        """
         if W.ndim != lattice.ndim or B.ndim != lattice.ndim:
-            raise ValueError(f"operators have ndim {W.ndim}/{B.ndim}, lattice has {lattice.ndim}")
+            raise ParameterError(
+                "W, B", f"expected operators on a {lattice.ndim}-dimensional lattice, got ndim {W.ndim}/{B.ndim}"
+            )
         if W.K != B.K:
-            raise ValueError(f"W has K={W.K} neuron types but B has K={B.K}")
+            raise ParameterError("B", f"expected K = {W.K} neuron types like W, got K = {B.K}")
+        loss = as_pytree_callable(loss)
+        if per_type and not isinstance(loss, PerTypeLoss):
+            loss = PerTypeLossFn(loss)
         return cls(
             W=W,
             B=B,
-            loss=as_pytree_callable(loss),
+            loss=loss,
             dt=dt,
             tick=dt if tick is None else tick,
             lattice=lattice,
             scheme=get_scheme(scheme),
-            per_type=per_type,
             name=name,
         )
 
@@ -114,14 +199,19 @@ class Network:
         return self.scheme.order
 
     @property
+    def per_type(self) -> bool:
+        """Whether the loss is a :class:`PerTypeLoss` (eq. 4.14)."""
+        return isinstance(self.loss, PerTypeLoss)
+
+    @property
     def W_minus_I(self) -> LatticeOperator:
         return self.W - identity(self.W.ndim, self.W.K)
 
-    def with_scheme(self, scheme: str | Scheme) -> Network:
-        return replace(self, scheme=get_scheme(scheme))
+    def with_scheme(self, scheme: str | Scheme) -> "Network":
+        return eqx.tree_at(lambda n: n.scheme, self, get_scheme(scheme))
 
-    def with_dt(self, dt: Any, tick: Any = None) -> Network:
-        return replace(self, dt=dt, tick=dt if tick is None else tick)
+    def with_dt(self, dt: Any, tick: Any = None) -> "Network":
+        return eqx.tree_at(lambda n: (n.dt, n.tick), self, (dt, dt if tick is None else tick))
 
     # -- the two updates -------------------------------------------------------------------------------
     def bias(self, pi: jax.Array) -> jax.Array:
@@ -139,8 +229,8 @@ class Network:
     def learning_gradient(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """``dH/dpi = dH/dpi|explicit + B^T dH/dphi`` by autodiff through ``p -> phi + B (p - pi)``.
 
-        With ``per_type`` the component ``a`` is ``dH_a / dpi^a`` (eq. 4.14): type ``a`` differentiates
-        only its own loss with respect to only its own trainable variables.
+        With a :class:`PerTypeLoss` the component ``a`` is ``dH_a / dpi^a`` (eq. 4.14): type ``a``
+        differentiates only its own loss with respect to only its own trainable variables.
 
         Evaluation: ``jax.vjp`` of the loss at the activation output ``phi + B (pi - pi) = phi`` gives
         ``(dH/dphi, dH/dpi|explicit)``; ``jax.vjp`` of the activation map ``p -> phi + B (p - pi)`` pulls
@@ -161,20 +251,17 @@ class Network:
 
     def advance(self, state: State, n: int) -> State:
         """``n`` ticks (``n`` static), fused by the scheme where it can (leapfrog merges half kicks)."""
+        if n == 0:
+            return state
         return self.scheme.advance(self, state, n, self.dt)
 
-    def run(self, state: State, steps: int, every: int = 1, observer: Any = None) -> tuple[State, Any]:
-        """Advance ``steps`` ticks in one jitted ``lax.scan``; see :func:`run`."""
-        return run(self, state, steps, every, observer)
 
-
-@pytree_dataclass
-class LinearNetwork:
+class LinearNetwork(AbstractNetwork):
     """The general linear network (2.17), (3.7), (4.2) given directly by its four operators.
 
     ``phi <- phi + dt ((W - I) phi + B pi)``, ``pi <- pi + dt (A phi + (V - I) pi)``: no loss, for comparing
     the paper's printed tensors (e.g. (3.8)) with loss-generated networks. Schemes: ``simultaneous`` (both
-    from time-t values, as printed) and ``alternating`` (the ``pi`` update uses the new ``phi``).
+    from time-t values, as printed) and ``alternating`` (the ``pi`` update uses the new ``phi``). Order 1.
     """
 
     W: LatticeOperator
@@ -183,19 +270,21 @@ class LinearNetwork:
     V: LatticeOperator
     dt: Any
     tick: Any
-    lattice: Lattice = static_field()
-    scheme: Scheme = static_field()
-    name: str = static_field(default="linear network")
+    lattice: Lattice = eqx.field(static=True)
+    scheme: Scheme = eqx.field(static=True)
+    name: str = eqx.field(static=True, default="linear network")
 
     @classmethod
     def create(
         cls, lattice: Lattice, W: LatticeOperator, B: LatticeOperator, A: LatticeOperator, V: LatticeOperator,
         dt: float = 1.0, scheme: str | Scheme = "simultaneous", tick: float | None = None, name: str = "linear",
-    ) -> LinearNetwork:
+    ) -> "LinearNetwork":
         sch = get_scheme(scheme)
         if sch.name not in ("simultaneous", "alternating"):
-            raise ValueError(f"LinearNetwork supports 'simultaneous' and 'alternating', got {sch.name!r}")
-        return cls(W, B, A, V, dt, dt if tick is None else tick, lattice, sch, name)
+            raise ParameterError(
+                "scheme", f"a linear network runs 'simultaneous' or 'alternating', got {sch.name!r}; use one of them"
+            )
+        return cls(W=W, B=B, A=A, V=V, dt=dt, tick=dt if tick is None else tick, lattice=lattice, scheme=sch, name=name)
 
     @property
     def K(self) -> int:
@@ -213,14 +302,11 @@ class LinearNetwork:
         pi = state.pi + dt * (self.A.apply(phi_eval) + (self.V - eye).apply(state.pi))
         return State(phi, pi)
 
-    def run(self, state: State, steps: int, every: int = 1, observer: Any = None) -> tuple[State, Any]:
-        return run(self, state, steps, every, observer)
-
 
 def _learning_gradient(net: Network, phi: jax.Array, pi: jax.Array) -> jax.Array:
     """See :meth:`Network.learning_gradient`."""
     _, pull = jax.vjp(lambda p: phi + net.B.apply(p - pi), pi)  # the activation map's VJP: B^T
-    if not net.per_type:
+    if not isinstance(net.loss, PerTypeLoss):
         g_phi, g_pi = jax.grad(net.loss, argnums=(0, 1))(phi, pi)
         return g_pi + pull(g_phi)[0]
     losses, vjp = jax.vjp(net.loss, phi, pi)
@@ -233,39 +319,30 @@ def _learning_gradient(net: Network, phi: jax.Array, pi: jax.Array) -> jax.Array
     return jnp.stack([grads[a, a] for a in range(net.K)])
 
 
-def _advance(net: Any, state: State, n: int) -> State:
-    """``n`` ticks: the network's own (possibly fused) ``advance`` if it has one, else a loop of ``step``."""
-    if n == 0:
-        return state
-    adv = getattr(net, "advance", None)
-    if adv is not None:
-        return adv(state, n)
-    if n == 1:
-        return net.step(state)
-    return jax.lax.fori_loop(0, n, lambda _, s: net.step(s), state)
-
-
-def _run_impl(net: Any, state: State, steps: int, every: int, observer: Any) -> tuple[State, Any]:
+# ----------------------------------------------------------------------------------------------------------
+# runs
+# ----------------------------------------------------------------------------------------------------------
+def _run_impl(net: AbstractNetwork, state: Any, steps: int, every: int, observer: Any) -> tuple[Any, Any]:
     if observer is None:  # nothing to record: one fused block of ticks
-        return _advance(net, state, steps), None
+        return net.advance(state, steps), None
 
-    def outer(s: State, _: Any) -> tuple[State, Any]:
-        s = _advance(net, s, every)
+    def outer(s: Any, _: Any) -> tuple[Any, Any]:
+        s = net.advance(s, every)
         return s, observer(s)
 
     nout, rest = divmod(steps, every)
     state, obs = jax.lax.scan(outer, state, None, length=nout)
-    return _advance(net, state, rest), obs
+    return net.advance(state, rest), obs
 
 
 _run_jit = jax.jit(_run_impl, static_argnames=("steps", "every"))
 
 
-def run(net: Any, state: State, steps: int, every: int = 1, observer: Any = None) -> tuple[State, Any]:
+def run(net: AbstractNetwork, state: Any, steps: int, every: int = 1, observer: Any = None) -> tuple[Any, Any]:
     """Advance ``steps`` ticks of ``net`` in one jitted ``lax.scan``; observables every ``every`` ticks.
 
     Args:
-        net: a :class:`Network` or :class:`LinearNetwork` (anything with ``step(state) -> state``).
+        net: an :class:`AbstractNetwork`.
         state: the initial state.
         steps: number of ticks (static).
         every: observe after every ``every`` ticks (static); ``steps // every`` samples are returned.
@@ -275,18 +352,18 @@ def run(net: Any, state: State, steps: int, every: int = 1, observer: Any = None
         ``(final_state, observables)`` where ``observables`` stacks the observer's outputs (``None`` if none).
     """
     if steps < 0 or every < 1:
-        raise ValueError(f"need steps >= 0 and every >= 1, got steps={steps}, every={every}")
+        raise ParameterError("steps, every", f"need steps >= 0 and every >= 1, got steps={steps}, every={every}")
     return _run_jit(net, state, int(steps), int(every), as_pytree_callable(observer))
 
 
-def trajectory(net: Any, state: State, steps: int) -> State:
+def trajectory(net: AbstractNetwork, state: Any, steps: int) -> Any:
     """The states after each of ``steps`` ticks, stacked along a leading axis (for tests and analysis)."""
     return _trajectory(net, state, int(steps))
 
 
 @partial(jax.jit, static_argnames=("steps",))
-def _trajectory(net: Any, state: State, steps: int) -> State:
-    def body(s: State, _: Any) -> tuple[State, State]:
+def _trajectory(net: AbstractNetwork, state: Any, steps: int) -> Any:
+    def body(s: Any, _: Any) -> tuple[Any, Any]:
         s = net.step(s)
         return s, s
 
@@ -294,6 +371,6 @@ def _trajectory(net: Any, state: State, steps: int) -> State:
 
 
 @jax.jit
-def jit_step(net: Any, state: State) -> State:
+def jit_step(net: AbstractNetwork, state: Any) -> Any:
     """One tick, jitted (compiled once per network structure; ``dt`` and coefficients are traced)."""
     return net.step(state)

@@ -173,18 +173,19 @@ def observer_for(model: Any, state: State | None = None) -> Callable[[State], di
     Preferred: ``Partial(_observe, model)``, so the model's arrays are traced arguments (not constants baked
     into the compiled chunk). A model whose ``observables`` needs concrete values of its own leaves (e.g.
     ``np.asarray`` of a parameter) cannot be traced that way; then (checked with ``jax.eval_shape`` on
-    ``state``) the bound method is used, with the model captured as a constant (hashed by identity, so the
-    chunk is still compiled once per run).
+    ``state``) a closure over the model is used, with the model captured as a constant (the closure is made
+    once per run, so the chunk is still compiled once).
     """
-    leaves = jax.tree_util.tree_leaves(model)
-    if len(leaves) == 1 and leaves[0] is model:  # not a PyTree
-        return model.observables
     traced = Partial(_observe, model)
     if state is not None:
         try:
             jax.eval_shape(_observe, model, state)
         except jax.errors.JAXTypeError:
-            return model.observables
+
+            def constant_model(s: State) -> dict[str, Any]:  # the model captured as a constant of the chunk
+                return model.observables(s)
+
+            return Partial(constant_model)
     return traced
 
 

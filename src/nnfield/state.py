@@ -7,11 +7,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._pytree import pytree_dataclass
+from ._module import Module
 
 
-@pytree_dataclass
-class State:
+class State(Module):
     """``phi[a, i]`` (activation dynamics) and ``pi[a, i]`` (learning dynamics), each ``(K, *lattice.shape)``.
 
     The biases of the paper are ``beta = B pi`` (eq. 2.10, 4.8).

@@ -24,13 +24,14 @@ a non-symmetric ``Q`` still gives a valid general network (2.17), outside (2.19)
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, replace
+from .._module import Module
 from ..lattice import Lattice
 from ..network import LinearNetwork, Network
 from ..operators import local
@@ -135,8 +136,7 @@ def hamiltonian_221(W: Any, B: Any) -> np.ndarray:
     return np.block([[B @ B.T, WmI.T], [WmI, np.eye(n)]])
 
 
-@pytree_dataclass
-class Loss220:
+class Loss220(Module):
     """The loss (2.20) on ``(N, 1)`` fields: ``1/2 phi.phi - 1/2 pi.pi + 1/2 pi^T (B^-1 W B) pi``."""
 
     S: Any  # B^-1 W B

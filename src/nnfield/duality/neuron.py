@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, static_field
+from .._module import Module
 from ..lattice import Lattice
 from ..network import Network, as_pytree_callable
 from ..operators import identity
@@ -58,12 +59,11 @@ def potential(name_or_expr: str, params: Mapping[str, float] | None = None) -> E
     return ExprFunction.from_string(name_or_expr, ("phi",), params)
 
 
-@pytree_dataclass
-class NeuronLoss:
+class NeuronLoss(Module):
     """The loss (2.9): ``H(phi, pi) = sum_i V(phi_i) + F(phi_i - pi_i)`` (``F = None`` means ``F = 0``)."""
 
-    V: Any = static_field()
-    F: Any = static_field(default=None)
+    V: Any = eqx.field(static=True)
+    F: Any = eqx.field(static=True, default=None)
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         h = jnp.sum(self.V(phi))

@@ -24,11 +24,12 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, static_field
+from .._module import Module
 from ..lattice import Lattice
 from ..network import Network, as_pytree_callable
 from ..operators import local
@@ -36,8 +37,7 @@ from ..state import State
 from .conditions import DEFAULT_TOL, check_commute, check_integrable, check_invertible, check_symmetric
 
 
-@pytree_dataclass
-class LineIntegralPotential:
+class LineIntegralPotential(Module):
     """``U(phi) = int_0^1 phi . M grad V(s phi) ds`` with ``M = (B B^T)^-1`` by Gauss-Legendre quadrature."""
 
     M: Any
@@ -54,14 +54,13 @@ class LineIntegralPotential:
         return jnp.sum(self.weights * jax.vmap(integrand)(self.nodes))
 
 
-@pytree_dataclass
-class Loss216:
+class Loss216(Module):
     """The loss (2.16) on fields ``(N, 1)`` (one site, N neuron types)."""
 
     WmI: Any
     B: Any
     U: LineIntegralPotential
-    F: Any = static_field(default=None)
+    F: Any = eqx.field(static=True, default=None)
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         f, p = phi[:, 0], pi[:, 0]

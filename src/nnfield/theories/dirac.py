@@ -49,15 +49,27 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, static_field
+from .. import network as network_mod
+from .._module import Module
 from ..errors import ConfigError
 from ..lattice import Lattice
+from ..model import BOUNDED, INVARIANT, AbstractModel, Conserved
 from ..network import LinearNetwork, Network
-from ..operators import LatticeOperator, central_difference, forward_difference, identity, kron, laplacian, local
+from ..operators import (
+    LatticeOperator,
+    apply_local,
+    central_difference,
+    forward_difference,
+    identity,
+    kron,
+    laplacian,
+    local,
+)
 from ..schemes import Scheme, get_scheme
 from ..state import State
 from . import clifford
@@ -113,12 +125,7 @@ def _site_axes(f: jax.Array) -> tuple[int, ...]:
     return tuple(range(1, f.ndim))
 
 
-def _local_apply(C: Any, f: jax.Array) -> jax.Array:
-    return jnp.einsum("ab,b...->a...", jnp.asarray(C, f.dtype), f)
-
-
-@pytree_dataclass
-class Loss43:
+class Loss43(Module):
     """Loss (4.3): ``H = 1/2 phi.phi + 1/2 pi.pi - 1/2 pi.V pi`` (``V`` a lattice operator). Gives ``A = -B^T`` (4.5)
     and the learning matrix ``V`` (its symmetric part, if ``V`` is not symmetric)."""
 
@@ -128,8 +135,7 @@ class Loss43:
         return 0.5 * jnp.sum(phi * phi) + 0.5 * jnp.sum(pi * pi) - 0.5 * jnp.sum(pi * self.V.apply(pi))
 
 
-@pytree_dataclass
-class Loss412:
+class Loss412(Module):
     """Loss (4.12): ``H = 1/2 phi.phi - 1/2 pi.pi + 1/2 pi.W pi = 1/2 phi.phi + 1/2 pi.(W - I) pi``.
 
     Gives (4.11) only for symmetric ``W``: autodiff yields ``B^T phi + sym(W - I) pi``.
@@ -141,25 +147,30 @@ class Loss412:
         return 0.5 * jnp.sum(phi * phi) + 0.5 * jnp.sum(pi * self.W_minus_I.apply(pi))
 
 
-@pytree_dataclass
-class PerTypeLoss:
+class PerTypeLoss(network_mod.PerTypeLoss):
     """Per-type losses ``H_a`` (a = 1..K), returned as a ``(K,)`` vector; type ``a`` descends ``H_a`` w.r.t. ``pi^a``.
 
     ``H_a = 1/2 sum_b phi^b.phi^b + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a``   (``phi_sum=True``)
     ``H_a = 1/2 phi^a.phi^a       + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a``   (``phi_sum=False``, as printed in 4.14)
 
-    (dots sum over sites). With ``phi_sum`` autodiff gives ``dH_a/dpi^a = (B^T phi)^a + (C pi)^a``: the learning
-    update ``pi <- pi - dt (B^T phi + C pi)``. ``C = m X_0`` is the corrected (4.14) (``C_aa = 0``);
+    (dots sum over sites). ``C`` is a constant ``(K, K)`` matrix or one per site, ``(K, K, *shape)`` (the
+    gauged networks of Sec. 5). With ``phi_sum`` autodiff gives ``dH_a/dpi^a = (B^T phi)^a + (C pi)^a``: the
+    learning update ``pi <- pi - dt (B^T phi + C pi)``. ``C = m X_0`` is the corrected (4.14) (``C_aa = 0``);
     ``C = -m X_0`` with ``phi_sum=False`` is (4.14) as printed.
     """
 
     C: Any
-    phi_sum: bool = static_field(default=True)
+    phi_sum: bool = eqx.field(static=True, default=True)
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         ax = _site_axes(pi)
         C = jnp.asarray(self.C, pi.dtype)
-        quad = jnp.sum(pi * _local_apply(C, pi), axis=ax) - 0.5 * jnp.diagonal(C) * jnp.sum(pi * pi, axis=ax)
+        if C.ndim == 2:
+            diag_term = 0.5 * jnp.diagonal(C) * jnp.sum(pi * pi, axis=ax)
+        else:  # per-site C: the diagonal C_aa(x) stays inside the site sum
+            diag = jnp.moveaxis(jnp.diagonal(C, axis1=0, axis2=1), -1, 0)
+            diag_term = 0.5 * jnp.sum(diag * pi * pi, axis=ax)
+        quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - diag_term
         if self.phi_sum:
             phiterm = 0.5 * jnp.sum(phi * phi) * jnp.ones(phi.shape[0], phi.dtype)
         else:
@@ -293,7 +304,7 @@ def stable_invariant(B: LatticeOperator, dt: Any, tan_half: Any, X0: Any, phi: j
     :func:`orthogonal_rates`).
     """
     Bpi = B.apply(pi)
-    corr = Bpi - tan_half * _local_apply(X0, Bpi)
+    corr = Bpi - tan_half * apply_local(jnp.asarray(X0, Bpi.dtype), Bpi)
     return jnp.sum(phi * phi) + jnp.sum(pi * pi) + dt * jnp.sum(phi * corr)
 
 
@@ -715,8 +726,7 @@ def paper_growth_per_step(m: float, dt: float, sigma: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------------
 # the model
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class DiracModel:
+class DiracModel(AbstractModel):
     """A Dirac network with its physics side; the network state is the physics state ``(phi, pi)`` itself.
 
     ``psi = pack(phi, pi)`` (4.19)/(4.30). Observables: ``charge`` (``a^D sum |psi|^2``), ``energy``
@@ -727,19 +737,33 @@ class DiracModel:
 
     network: Any
     tan_half: Any = 0.0
-    theory: Dirac = static_field(default=None)
-    kind: str = static_field(default="paper")
+    theory: Dirac = eqx.field(static=True, default=None)
+    kind: str = eqx.field(static=True, default="paper")
 
     @property
     def m(self) -> float:
         return self.theory.m
 
-    def initial_state(self, phi: Any, pi: Any) -> State:
+    def encode(self, phi: Any, pi: Any) -> State:
         phi = jnp.asarray(phi)
         return State(phi, jnp.asarray(pi, phi.dtype))
 
-    def physics_state(self, state: State) -> tuple[jax.Array, jax.Array]:
+    def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
         return state.phi, state.pi
+
+    def conserved(self) -> tuple[Conserved, ...]:
+        """The stable network: its exact invariant (``invariant``) and the charge (bounded). The paper network
+        (eq. 4.11, unstable with the paper's simultaneous scheme): nothing."""
+        if self.kind == "stable":
+            return (
+                Conserved("invariant", INVARIANT, "the stable map's modified charge (see stable_invariant)"),
+                Conserved("charge", BOUNDED, "a^D sum |psi|^2; oscillates at O(dt), no drift"),
+            )
+        return ()
+
+    def dispersion(self, k: list[Any]) -> np.ndarray:
+        """The target lattice dispersion (lowest branch; :meth:`Dirac.dispersion`)."""
+        return self.theory.dispersion(k)
 
     def psi(self, state: State) -> jax.Array:
         return self.theory.pack(state.phi, state.pi)

@@ -43,18 +43,21 @@ see :func:`covariance_residuals`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, replace, static_field
+from .._module import Module
 from ..errors import ConfigError
 from ..lattice import Lattice
-from ..network import Network
-from ..operators import LatticeOperator, identity
+from ..model import AbstractModel, Conserved
+from ..network import AbstractNetwork, Network
+from ..operators import LatticeOperator, apply_local, identity
 from ..state import State
 from . import clifford, dirac
 
@@ -80,17 +83,7 @@ def x0_power(X0: Any, alpha: Any) -> Any:
     return c * xp.eye(K).reshape((K, K) + extra) + s * X0.reshape((K, K) + extra)
 
 
-def apply_local(M: Any, f: Any) -> Any:
-    """``(M f)_i = M_i f_i`` for ``M`` of shape ``(K, K)`` or ``(K, K, *shape)`` and ``f`` of shape ``(K, *shape)``."""
-    xp = jnp if isinstance(f, jax.Array) or isinstance(M, jax.Array) else np
-    M = xp.asarray(M)
-    if M.ndim == 2:
-        return xp.einsum("ab,b...->a...", M, f)
-    return xp.einsum("ab...,b...->a...", M, f)
-
-
-@pytree_dataclass
-class U1Links:
+class U1Links(Module):
     """A U(1) background on the lattice as X_0-powers.
 
     ``alpha[mu]`` (shape ``(D, *shape)``): spatial link ``U_mu,i = X_0^(alpha_mu,i)`` from site ``i`` to
@@ -273,30 +266,13 @@ def covariant_bias(
 # ----------------------------------------------------------------------------------------------------------
 # per-type loss with per-site matrices
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class SiteLoss:
-    """Per-type losses ``H_a = 1/2 sum_b phi^b.phi^b + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a`` with per-site ``C``.
-
-    Autodiff gives ``dH_a/dpi^a = (B^T phi)^a + (C pi)^a`` (the learning ``pi <- pi - dt (B^T phi + C pi)``).
-    Generalizes :class:`nnfield.theories.dirac.PerTypeLoss` to ``C`` of shape ``(K, K, *shape)``.
-    """
-
-    C: Any
-
-    def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
-        ax = tuple(range(1, pi.ndim))
-        C = jnp.asarray(self.C, pi.dtype)
-        diag = jnp.diagonal(C, axis1=0, axis2=1)  # (*shape, K) or (K,)
-        diag = jnp.moveaxis(diag, -1, 0) if C.ndim > 2 else diag.reshape((-1,) + (1,) * (pi.ndim - 1))
-        quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - 0.5 * jnp.sum(diag * pi * pi, axis=ax)
-        return 0.5 * jnp.sum(phi * phi) * jnp.ones(phi.shape[0], phi.dtype) + quad
+SiteLoss = dirac.PerTypeLoss  # the same loss with per-site C (kept name)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # networks
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class GaugedNetwork:
+class GaugedNetwork(AbstractNetwork):
     """A Dirac network with link variables: the inner network's tick, then the temporal transport by ``U0``.
 
     ``inner`` is a :class:`~nnfield.network.Network` whose bias map is ``B(U)``; ``U0`` is ``(K, K)`` (uniform)
@@ -305,7 +281,7 @@ class GaugedNetwork:
 
     inner: Network
     U0: Any
-    name: str = static_field(default="gauged dirac")
+    name: str = eqx.field(static=True, default="gauged dirac")
 
     @property
     def lattice(self) -> Lattice:
@@ -340,11 +316,6 @@ class GaugedNetwork:
         if self.U0 is None:
             return s
         return State(apply_local(self.U0, s.phi), apply_local(self.U0, s.pi))
-
-    def run(self, state: State, steps: int, every: int = 1, observer: Any = None) -> tuple[State, Any]:
-        from ..network import run
-
-        return run(self, state, steps, every, observer)
 
 
 def _X(lattice: Lattice, X: Any) -> np.ndarray:
@@ -441,7 +412,7 @@ def linearized_network(
     mX0 = m * X[0] if A0.ndim == 2 else m * X[0].reshape((K, K) + (1,) * nd)
     W = identity(nd, K) + LatticeOperator.from_terms({zero: mX0 + A0}, nd, K)
     C = mX0 + A0 if placement == "printed" else mX0 - A0
-    loss = SiteLoss(C) if np.ndim(C) > 2 else dirac.PerTypeLoss(C, True)
+    loss = dirac.PerTypeLoss(C, True)
     return Network.create(
         lattice, W, B, loss, dt, scheme, per_type=True, name=f"dirac (5.6)-(5.9) linearized [{placement}]"
     )
@@ -499,8 +470,7 @@ def covariant_central(X0: Any, lattice: Lattice, alpha: Any, mu: int) -> Lattice
     return LatticeOperator.from_terms({e: U / (2 * a), me: -Ub / (2 * a)}, nd, K)
 
 
-@pytree_dataclass
-class GaugedDiracModel:
+class GaugedDiracModel(AbstractModel):
     """A gauged Dirac network with its physics side and gauge-invariant observables.
 
     Observables: ``charge`` (``a^D sum phi^2 + pi^2``), ``energy`` (``a^D <psi, H(U) psi>`` of the continuous-time
@@ -511,12 +481,12 @@ class GaugedDiracModel:
     """
 
     network: Any
-    theory: dirac.Dirac = static_field()
+    theory: dirac.Dirac = eqx.field(static=True)
     links: U1Links | None = None
     central: tuple[LatticeOperator, ...] = ()
     qA0: Any = 0.0
     plaquette_mean: Any = 1.0
-    kind: str = static_field(default="stable")
+    kind: str = eqx.field(static=True, default="stable")
 
     @classmethod
     def create(cls, network: Any, theory: dirac.Dirac, links: U1Links | None, kind: str) -> GaugedDiracModel:
@@ -531,12 +501,17 @@ class GaugedDiracModel:
             plaq = float(np.mean(np.cos(np.pi / 2 * links.plaquettes())))
         return cls(network, theory, links, central, qA0, plaq, kind)
 
-    def initial_state(self, phi: Any, pi: Any) -> State:
+    def encode(self, phi: Any, pi: Any) -> State:
         phi = jnp.asarray(phi)
         return State(phi, jnp.asarray(pi, phi.dtype))
 
-    def physics_state(self, state: State) -> tuple[jax.Array, jax.Array]:
+    def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
         return state.phi, state.pi
+
+    def conserved(self) -> tuple[Conserved, ...]:
+        """Nothing is declared yet: in a non-uniform background the charge of the stable network drifts slowly
+        (docs/gauge.md)."""
+        return ()
 
     def _X0(self) -> np.ndarray:
         return np.asarray(self.theory.X[0])

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, static_field
+from .._module import Module
+from ..errors import ParameterError
 from ..lattice import Lattice
-from ..network import LinearNetwork, Network
+from ..model import BOUNDED, INVARIANT, AbstractModel, AbstractTheory, Conserved
+from ..network import AbstractNetwork, LinearNetwork, Network
 from ..operators import identity, laplacian
 from ..schemes import Scheme
 from ..state import State
@@ -45,12 +48,11 @@ def _lap_roll(phi: jax.Array, a: float) -> jax.Array:
     return out / a**2
 
 
-@pytree_dataclass
-class KleinGordon:
+class KleinGordon(Module, AbstractTheory):
     """The lattice Klein-Gordon field (3.3)-(3.5) with mass ``m`` on ``lattice``; fields shaped ``(1, *shape)``."""
 
     m: Any
-    lattice: Lattice = static_field()
+    lattice: Lattice = eqx.field(static=True)
 
     def omega(self, continuum: bool = False) -> np.ndarray:
         """Mode frequencies on the lattice's FFT grid: lattice ``omega_k`` or continuum ``sqrt(m^2 + k^2)``."""
@@ -74,10 +76,6 @@ class KleinGordon:
         dens = 0.5 * pi[0] ** 2 + 0.5 * grad2 + 0.5 * self.m**2 * f**2
         return self.lattice.cell_volume * jnp.sum(dens)
 
-    def equations(self, phi: jax.Array, pi: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Hamilton's equations (3.2)/(3.4): ``(pi, Lap_a phi - m^2 phi)``."""
-        return pi, _lap_roll(phi[0], self.lattice.spacing)[None] - self.m**2 * phi
-
     def exact(self, phi0: Any, pi0: Any, t: float, continuum: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Exact solution at time ``t`` by spectral propagation (lattice dispersion, or continuum)."""
         w = self.omega(continuum)
@@ -88,25 +86,28 @@ class KleinGordon:
         pit = -ph * w * s + pk * c
         return np.fft.ifftn(phit).real[None], np.fft.ifftn(pit).real[None]
 
+    def reference(self, phi: Any, pi: Any, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """The exact lattice solution at ``t`` (:meth:`exact`); Hamilton's equations (3.2)/(3.4),
+        ``(pi, Lap_a phi - m^2 phi)``, are :meth:`equations`, derived from :meth:`hamiltonian` by ``jax.grad``."""
+        return self.exact(phi, pi, t)
+
 
 # ----------------------------------------------------------------------------------------------------------
 # losses
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class Loss311:
+class Loss311(Module):
     """Loss (3.11) with spacing: ``H = -1/2 phi.Lap_a phi + m^2/2 phi.phi`` (times ``sign``: -1 = printed A)."""
 
     m: Any
     sign: float
-    spacing: float = static_field(default=1.0)
+    spacing: float = eqx.field(static=True, default=1.0)
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         lap = laplacian(phi.ndim - 1, self.spacing)
         return self.sign * (-0.5 * jnp.sum(phi * lap.apply(phi)) + 0.5 * self.m**2 * jnp.sum(phi * phi))
 
 
-@pytree_dataclass
-class Loss318:
+class Loss318(Module):
     """Loss (3.18): ``H = 1/2 phi.phi + 1/2 beta.beta`` with ``beta = B pi = pi``."""
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
@@ -125,7 +126,7 @@ def network_38(
     (3.10) and its massive modes grow exponentially.
     """
     if sign not in SIGNS:
-        raise ValueError(f"sign: expected one of {SIGNS}, got {sign!r}")
+        raise ParameterError("sign", f"expected one of {SIGNS}, got {sign!r}")
     nd = lattice.ndim
     loss = Loss311(m=m, sign=1.0 if sign == "corrected" else -1.0, spacing=lattice.spacing)
     return Network.create(
@@ -158,8 +159,7 @@ def network_314(lattice: Lattice, m: float, dt: float) -> Network:
 # ----------------------------------------------------------------------------------------------------------
 # models: recipe + physics + state maps + observables
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class KleinGordonModel:
+class KleinGordonModel(AbstractModel):
     """A Klein-Gordon network with its physics side.
 
     ``encoding="momentum"`` (network (3.8)): the network state is ``(phi, pi)`` with ``pi = d phi/dt``.
@@ -167,18 +167,19 @@ class KleinGordonModel:
     exact lattice solution at ``-dt`` and the momentum is read back as ``(phi(t+dt) - phi(t-dt)) / (2 dt)``.
     """
 
-    network: Any
+    network: AbstractNetwork
     theory: KleinGordon
-    encoding: str = static_field(default="momentum")
+    encoding: str = eqx.field(static=True, default="momentum")
+    declared: tuple[Conserved, ...] = eqx.field(static=True, default=())
 
-    def initial_state(self, phi: Any, pi: Any) -> State:
+    def encode(self, phi: Any, pi: Any) -> State:
         phi = jnp.asarray(phi)
         if self.encoding == "momentum":
             return State(phi, jnp.asarray(pi, phi.dtype))
         prev, _ = self.theory.exact(phi, pi, -self.network.tick)
         return State(phi, -jnp.asarray(prev, phi.dtype))
 
-    def physics_state(self, state: State) -> tuple[jax.Array, jax.Array]:
+    def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
         if self.encoding == "momentum":
             return state.phi, state.pi
         nxt = self.network.step(state).phi
@@ -196,13 +197,44 @@ class KleinGordonModel:
         return self.theory.lattice.cell_volume * jnp.sum(dens)
 
     def observables(self, state: State) -> dict[str, jax.Array]:
-        phi, pi = self.physics_state(state)
+        phi, pi = self.decode(state)
         return {
             "energy": self.theory.hamiltonian(phi, pi),
             "discrete_energy": self.discrete_energy(state),
             "phi_rms": jnp.sqrt(jnp.mean(phi**2)),
             "phi_max": jnp.max(jnp.abs(phi)),
         }
+
+    def conserved(self) -> tuple[Conserved, ...]:
+        """What this network conserves (declared by :func:`model`, see :func:`conserved_quantities`)."""
+        return self.declared
+
+    def dispersion(self, k: list[Any]) -> np.ndarray:
+        """The lattice dispersion ``omega(k)`` of the Klein-Gordon field (3.4)."""
+        return self.theory.dispersion(k)
+
+
+ENERGY = Conserved("energy", BOUNDED, "the lattice Hamiltonian (3.5); oscillates at O(dt^order), no drift")
+DISCRETE_ENERGY = Conserved("discrete_energy", INVARIANT, "the leapfrog invariant; conserved to round-off")
+
+
+def conserved_quantities(network: str, scheme: str, sign: str) -> tuple[Conserved, ...]:
+    """What a Klein-Gordon network conserves.
+
+    (3.14) and (3.8) with the ``alternating`` or ``leapfrog`` scheme: the leapfrog invariant
+    ``discrete_energy`` exactly and the energy (3.5) bounded; ``yoshida4``: the energy bounded (its modified
+    invariant is not ``discrete_energy``); ``simultaneous`` (explicit Euler, the energy grows) and the printed
+    sign (every massive mode grows): nothing.
+    """
+    if network == "3.14":
+        return (DISCRETE_ENERGY, ENERGY)
+    if sign != "corrected":
+        return ()
+    if scheme in ("alternating", "leapfrog"):
+        return (DISCRETE_ENERGY, ENERGY)
+    if scheme == "yoshida4":
+        return (ENERGY,)
+    return ()
 
 
 def model(
@@ -216,7 +248,9 @@ def model(
     """Build a Klein-Gordon model: ``network="3.8"`` (with ``scheme``, ``sign``) or ``network="3.14"``."""
     theory = KleinGordon(m=m, lattice=lattice)
     if network == "3.8":
-        return KleinGordonModel(network_38(lattice, m, dt, scheme, sign), theory, "momentum")
+        net = network_38(lattice, m, dt, scheme, sign)
+        return KleinGordonModel(net, theory, "momentum", conserved_quantities(network, net.scheme.name, sign))
     if network == "3.14":
-        return KleinGordonModel(network_314(lattice, m, dt), theory, "previous")
-    raise ValueError(f"network: expected '3.8' or '3.14', got {network!r}")
+        declared = conserved_quantities(network, "leapfrog", sign)
+        return KleinGordonModel(network_314(lattice, m, dt), theory, "previous", declared)
+    raise ParameterError("network", f"expected '3.8' or '3.14', got {network!r}")

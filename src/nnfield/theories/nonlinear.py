@@ -26,13 +26,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, static_field
+from .._module import Module
 from ..lattice import Lattice
-from ..network import Network, as_pytree_callable
+from ..model import BOUNDED, AbstractModel, AbstractTheory, Conserved
+from ..network import AbstractNetwork, Network, as_pytree_callable
 from ..operators import forward_difference, identity
 from ..schemes import Scheme
 from ..state import State
@@ -41,8 +43,7 @@ from ..state import State
 # ----------------------------------------------------------------------------------------------------------
 # potentials
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class Phi4Potential:
+class Phi4Potential(Module):
     """``V = m^2 phi^2/2 + lam phi^4/4`` (elementwise); ``m^2 < 0`` gives the double well."""
 
     m2: Any
@@ -52,8 +53,7 @@ class Phi4Potential:
         return 0.5 * self.m2 * phi**2 + 0.25 * self.lam * phi**4
 
 
-@pytree_dataclass
-class SineGordonPotential:
+class SineGordonPotential(Module):
     """``V = (m^2 / b^2) (1 - cos(b phi))`` (elementwise); ``phi -> phi + 2 pi / b`` is a symmetry."""
 
     m: Any
@@ -61,11 +61,6 @@ class SineGordonPotential:
 
     def __call__(self, phi: jax.Array) -> jax.Array:
         return (self.m / self.b) ** 2 * (1.0 - jnp.cos(self.b * phi))
-
-
-def _dV(potential: Any, phi: jax.Array) -> jax.Array:
-    """``V'(phi)`` elementwise by ``jax.grad`` of ``sum V``."""
-    return jax.grad(lambda f: jnp.sum(potential(f)))(phi)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -91,24 +86,12 @@ def _forward_diffs_roll(f: jax.Array, twist: float) -> list[jax.Array]:
     return out
 
 
-def _lap_roll(f: jax.Array, a: float, twist: float) -> jax.Array:
-    """Twisted nearest-neighbour Laplacian by ``jnp.roll`` (independent of :mod:`nnfield.operators`)."""
-    out = -2.0 * f.ndim * f
-    for ax in range(f.ndim):
-        out = out + jnp.roll(f, -1, ax) + jnp.roll(f, 1, ax)
-    if twist:
-        n = f.shape[0]
-        out = out + twist * jnp.asarray(_edge(f.shape, 0, n - 1) - _edge(f.shape, 0, 0))
-    return out / a**2
-
-
-@pytree_dataclass
-class NonlinearField:
+class NonlinearField(Module, AbstractTheory):
     """The lattice scalar field with potential ``V`` (fields shaped ``(1, *shape)``); see the module docstring."""
 
     potential: Any
-    lattice: Lattice = static_field()
-    twist: float = static_field(default=0.0)
+    lattice: Lattice = eqx.field(static=True)
+    twist: float = eqx.field(static=True, default=0.0)
 
     def hamiltonian(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """``a^D sum [pi^2/2 + |grad_+ phi|^2/2 + V(phi)]`` (twisted differences along axis 0)."""
@@ -127,10 +110,10 @@ class NonlinearField:
         w2 = v2 + sum(4.0 / a**2 * np.sin(np.asarray(kk) * a / 2) ** 2 for kk in k)
         return np.where(w2 >= 0, np.sqrt(np.abs(w2)), np.nan)
 
-    def equations(self, phi: jax.Array, pi: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Hamilton's equations: ``(pi, Lap_a phi - V'(phi))``."""
-        f = phi[0]
-        return pi, (_lap_roll(f, self.lattice.spacing, self.twist) - _dV(self.potential, f))[None]
+    def reference(self, phi: Any, pi: Any, t: float) -> tuple[np.ndarray, ...]:
+        """The reference solution at ``t``: :meth:`dop853` on Hamilton's equations ``(pi, Lap_a phi - V'(phi))``,
+        which are :meth:`equations`, derived from :meth:`hamiltonian` by ``jax.grad``."""
+        return self.dop853(phi, pi, t)
 
     def rk4(self, phi: Any, pi: Any, t: float, dt: float) -> tuple[jax.Array, jax.Array]:
         """Classical Runge-Kutta 4 to time ``t`` with step ``<= dt`` (order 4; the reference solver)."""
@@ -175,8 +158,7 @@ _rk4 = jax.jit(_rk4_impl)
 # ----------------------------------------------------------------------------------------------------------
 # the network
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class NonlinearLoss:
+class NonlinearLoss(Module):
     """``H = sum_mu sum_i (D_mu phi + c_mu)^2 / (2 a^2) + sum_i V(phi_i)`` with ``D_mu = T_{e_mu} - 1``.
 
     ``c_0`` is the twist on the last slice of axis 0 (zero for periodic fields). Built on
@@ -188,9 +170,9 @@ class NonlinearLoss:
     """
 
     potential: Any
-    spacing: float = static_field(default=1.0)
-    twist: float = static_field(default=0.0)
-    shape: tuple[int, ...] | None = static_field(default=None)
+    spacing: float = eqx.field(static=True, default=1.0)
+    twist: float = eqx.field(static=True, default=0.0)
+    shape: tuple[int, ...] | None = eqx.field(static=True, default=None)
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         nd = phi.ndim - 1
@@ -214,19 +196,27 @@ def network(
     return Network.create(lattice, identity(nd), identity(nd), loss, dt, scheme, name=name)
 
 
-@pytree_dataclass
-class NonlinearModel:
+class NonlinearModel(AbstractModel):
     """A nonlinear-field network with its physics side (momentum encoding: the state is ``(phi, pi)``)."""
 
-    network: Any
+    network: AbstractNetwork
     theory: NonlinearField
+    declared: tuple[Conserved, ...] = eqx.field(static=True, default=())
 
-    def initial_state(self, phi: Any, pi: Any) -> State:
+    def encode(self, phi: Any, pi: Any) -> State:
         phi = jnp.asarray(phi, dtype=float)
         return State(phi, jnp.asarray(pi, phi.dtype))
 
-    def physics_state(self, state: State) -> tuple[jax.Array, jax.Array]:
+    def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
         return state.phi, state.pi
+
+    def conserved(self) -> tuple[Conserved, ...]:
+        """What this network conserves (declared by :func:`model`, see :func:`conserved_quantities`)."""
+        return self.declared
+
+    def dispersion(self, k: list[Any]) -> np.ndarray:
+        """Small-amplitude waves about ``phi = 0`` (:meth:`NonlinearField.dispersion`)."""
+        return self.theory.dispersion(k)
 
     def discrete_energy(self, state: State) -> jax.Array:
         """``a^D sum [ |phi' - phi|^2/(2 dt^2) + grad phi'.grad phi/2 + (V(phi) + V(phi'))/2 ]``, ``phi'`` = next phi.
@@ -245,7 +235,7 @@ class NonlinearModel:
         return th.lattice.cell_volume * jnp.sum(dens)
 
     def observables(self, state: State) -> dict[str, jax.Array]:
-        phi, pi = self.physics_state(state)
+        phi, pi = self.decode(state)
         return {
             "energy": self.theory.hamiltonian(phi, pi),
             "discrete_energy": self.discrete_energy(state),
@@ -255,15 +245,28 @@ class NonlinearModel:
         }
 
 
+def conserved_quantities(scheme: str) -> tuple[Conserved, ...]:
+    """What a nonlinear-field network conserves: with the ``alternating`` or ``leapfrog`` scheme the energy and
+    ``discrete_energy`` are bounded (``O(dt^2)``, no drift; ``discrete_energy`` is exact only for quadratic V);
+    with ``yoshida4`` the energy (``O(dt^4)``); with ``simultaneous`` (explicit Euler) nothing."""
+    energy = Conserved("energy", BOUNDED, "the lattice Hamiltonian; oscillates at O(dt^order), no drift")
+    if scheme in ("alternating", "leapfrog"):
+        return (Conserved("discrete_energy", BOUNDED, "the leapfrog energy; exact for quadratic V, else O(dt^2)"),
+                energy)
+    if scheme == "yoshida4":
+        return (energy,)
+    return ()
+
+
 def model(
     lattice: Lattice, potential: Any, dt: float, scheme: str | Scheme = "leapfrog", twist: float = 0.0,
     name: str = "nonlinear field",
 ) -> NonlinearModel:
     """Network + physics side for the potential ``V`` (any elementwise PyTree callable)."""
     potential = as_pytree_callable(potential)
-    return NonlinearModel(
-        network(lattice, potential, dt, scheme, twist, name), NonlinearField(potential, lattice, float(twist))
-    )
+    net = network(lattice, potential, dt, scheme, twist, name)
+    field = NonlinearField(potential, lattice, float(twist))
+    return NonlinearModel(net, field, conserved_quantities(net.scheme.name))
 
 
 def phi4_model(

@@ -35,11 +35,16 @@ REQUIRED = object()
 
 @dataclasses.dataclass(frozen=True)
 class InitialSpec:
-    """An initial condition: ``make(model, params, seed) -> (phi, pi)`` physics data, each ``(K, *shape)``."""
+    """An initial condition: ``make(model, params, seed) -> (phi, pi)`` physics data, each ``(K, *shape)``.
+
+    ``renamed`` maps keys of earlier releases to their new names: a config using an old key is refused with
+    a message naming the new one.
+    """
 
     params: dict[str, Param]
     make: Callable[[Any, dict[str, Any], int], tuple[Any, Any]]
     doc: str = ""
+    renamed: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

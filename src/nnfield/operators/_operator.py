@@ -20,217 +20,20 @@ learning gradient reuse the shifted reads of its forward pass. See ``docs/perfor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
-from jax.extend.core import Literal, Primitive
-from jax.interpreters import ad, batching, mlir
 
-from ._pytree import pytree_dataclass, static_field
+from .._module import Module
+from ._shift import shift
 
 Shift = tuple[int, ...]
 Pattern = tuple[tuple[int, int], ...]
 
-
-# ----------------------------------------------------------------------------------------------------------
-# periodic shifts
-# ----------------------------------------------------------------------------------------------------------
-def _take_axis(x: jax.Array, offset: int, axis: int) -> jax.Array:
-    """``y[..., i, ...] = x[..., (i + offset) mod N, ...]`` along ``axis`` (fusible: slice, pad, select)."""
-    n = x.shape[axis]
-    o = offset % n
-    if o == 0:
-        return x
-    head = lax.slice_in_dim(x, o, n, axis=axis)  # goes to y[0 : n - o]
-    tail = lax.slice_in_dim(x, 0, o, axis=axis)  # goes to y[n - o : n]
-    zero = jnp.zeros((), x.dtype)
-    cfg_head = [(0, 0, 0)] * x.ndim
-    cfg_tail = [(0, 0, 0)] * x.ndim
-    cfg_head[axis] = (0, o, 0)
-    cfg_tail[axis] = (n - o, 0, 0)
-    a = lax.pad(head, zero, cfg_head)
-    b = lax.pad(tail, zero, cfg_tail)
-    iota = lax.broadcasted_iota(jnp.int32, x.shape, axis)
-    return jnp.where(iota < n - o, a, b)
-
-
-def _take_outer_axis(x: jax.Array, offset: int, axis: int) -> jax.Array:
-    """Like :func:`_take_axis` for a non-minor ``axis``: a slice of ``x`` repeated twice along ``axis``."""
-    n = x.shape[axis]
-    o = offset % n
-    if o == 0:
-        return x
-    twice = x.shape[:axis] + (2,) + x.shape[axis:]
-    x2 = lax.broadcast_in_dim(x, twice, tuple(d for d in range(x.ndim + 1) if d != axis))
-    x2 = lax.reshape(x2, x.shape[:axis] + (2 * n,) + x.shape[axis + 1 :])
-    return lax.slice_in_dim(x2, o, o + n, axis=axis)
-
-
-def _shift_lowered(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...]) -> jax.Array:
-    for o, ax in zip(offsets, axes, strict=True):
-        x = _take_axis(x, o, ax)
-    return x
-
-
-def _shift_lowered_cpu(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...]) -> jax.Array:
-    for o, ax in zip(offsets, axes, strict=True):
-        x = _take_outer_axis(x, o, ax) if ax < x.ndim - 1 else _take_axis(x, o, ax)
-    return x
-
-
-_lower_generic = mlir.lower_fun(_shift_lowered, multiple_results=False)
-_lower_cpu = mlir.lower_fun(_shift_lowered_cpu, multiple_results=False)
-
-
-def _shift_lowering_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...]) -> Any:
-    # XLA:CPU evaluates each pad in a loop fusion with a branch per element; a non-minor axis is shifted
-    # faster as a slice of the field repeated twice (branch-free, vectorizes). That form makes the SPMD
-    # partitioner all-gather a sharded axis, so programs partitioned over several devices keep pad/select
-    # (which it turns into halo exchanges).
-    single = getattr(getattr(ctx.module_context, "axis_context", None), "num_devices", 0) == 1
-    return (_lower_cpu if single else _lower_generic)(ctx, x, offsets=offsets, axes=axes)
-
-
-def _shift_transpose(ct: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...]) -> list[Any]:
-    # T_s is a permutation, so its transpose is its inverse T_{-s}: again one fused shift.
-    back = tuple((-o) % ct.shape[ax] for o, ax in zip(offsets, axes, strict=True))
-    return [_shift_p.bind(ct, offsets=back, axes=axes)]
-
-
-def _shift_batch(args: Sequence[Any], dims: Sequence[Any], *, offsets: tuple[int, ...], axes: tuple[int, ...]):
-    (x,), (d,) = args, dims
-    return _shift_p.bind(x, offsets=offsets, axes=tuple(a + (d <= a) for a in axes)), d
-
-
-# The periodic shift is one linear primitive (lowered to slice/pad/select) rather than a composition of those
-# primitives, so that reverse-mode autodiff transposes it into the inverse shift: autodiff of slice/pad/select
-# yields nested pad(slice(select(...))) expressions that XLA:CPU fuses but evaluates 2-3x slower.
-_shift_p = Primitive("periodic_shift")
-_shift_p.def_impl(_shift_lowered)
-_shift_p.def_abstract_eval(lambda x, *, offsets, axes: x)
-mlir.register_lowering(_shift_p, _lower_generic)
-mlir.register_lowering(_shift_p, _shift_lowering_cpu, platform="cpu")
-ad.deflinear2(_shift_p, _shift_transpose)
-batching.primitive_batchers[_shift_p] = _shift_batch
-
-
-def shift(f: jax.Array, s: Sequence[int], axis0: int = 0) -> jax.Array:
-    """Periodic shift ``(T_s f)_i = f_{i+s}`` over the trailing ``len(s)`` axes starting at ``axis0``.
-
-    Equivalent to ``jnp.roll(f, [-s_mu], axes)`` but one ``periodic_shift`` primitive that XLA fuses into its
-    consumers (lowered to slice/pad/select; on one CPU device a non-minor axis is a slice of the field
-    repeated twice). A concrete numpy array (e.g. per-site coefficients while an operator is built) is
-    shifted with ``np.roll`` and stays numpy. Under autodiff the shift is linear with transpose ``T_{-s}``;
-    under ``vmap`` it shifts the same axes.
-    """
-    if isinstance(f, np.ndarray):
-        return np.roll(f, [-int(v) for v in s], tuple(range(axis0, axis0 + len(s))))
-    f = jnp.asarray(f)
-    offsets, axes = [], []
-    for mu, s_mu in enumerate(s):
-        ax = axis0 + mu
-        o = int(s_mu) % f.shape[ax]
-        if o:
-            offsets.append(o)
-            axes.append(ax)
-    if not offsets:
-        return f
-    return _shift_p.bind(f, offsets=tuple(offsets), axes=tuple(axes))
-
-
-def _bind_eqn(eqn: Any, invals: Sequence[Any]) -> Any:
-    params = eqn.primitive.get_bind_params(eqn.params)
-    subfuns, params = params if isinstance(params, tuple) else ((), params)  # jax < 0.7 returns (subfuns, params)
-    ctx = getattr(getattr(eqn, "ctx", None), "manager", None)
-    if ctx is None:
-        return eqn.primitive.bind(*subfuns, *invals, **params)
-    with ctx:
-        return eqn.primitive.bind(*subfuns, *invals, **params)
-
-
-def _eval_sharing_shifts(jaxpr: Any, consts: Sequence[Any], args: Sequence[Any]) -> list[Any]:
-    """Evaluate ``jaxpr`` like ``jax.core.eval_jaxpr``, computing each distinct shift of an array once.
-
-    A shift of a uniform rescaling, ``T_s (c x)`` with ``c`` a scalar (or a broadcast scalar), is evaluated
-    as ``c (T_s x)`` with the same multiplications in the same order: exact, since ``T_s`` only permutes
-    sites. Identical shifts of the same array then share one value.
-    """
-    env: dict[Any, Any] = {}
-    uniform: set[Any] = set()  # vars whose value is the same at every site
-    chain: dict[Any, tuple[Any, tuple[tuple[Any, int], ...]]] = {}  # var -> (x, scalings applied to x)
-    done: dict[tuple[Any, Any, Any], Any] = {}
-
-    def read(v: Any) -> Any:
-        return v.val if isinstance(v, Literal) else env[v]
-
-    def is_uniform(v: Any) -> bool:
-        return isinstance(v, Literal) or getattr(v.aval, "shape", None) == () or v in uniform
-
-    env.update(zip(jaxpr.constvars, consts, strict=True))
-    env.update(zip(jaxpr.invars, args, strict=True))
-    for eqn in jaxpr.eqns:
-        prim = eqn.primitive
-        if prim is _shift_p and not isinstance(eqn.invars[0], Literal):
-            base, scalings = chain.get(eqn.invars[0], (eqn.invars[0], ()))
-            key = (base, eqn.params["offsets"], eqn.params["axes"])
-            if key not in done:
-                done[key] = _bind_eqn(eqn, [read(base)])
-            val = done[key]
-            for scale_eqn, pos in scalings:
-                invals = [read(v) for v in scale_eqn.invars]
-                invals[pos] = val
-                val = _bind_eqn(scale_eqn, invals)
-            env[eqn.outvars[0]] = val
-            continue
-        ans = _bind_eqn(eqn, [read(v) for v in eqn.invars])
-        if prim.multiple_results:
-            env.update(zip(eqn.outvars, ans, strict=True))
-            continue
-        out = eqn.outvars[0]
-        env[out] = ans
-        if prim is lax.broadcast_in_dim_p and is_uniform(eqn.invars[0]):
-            uniform.add(out)
-        elif prim in (lax.mul_p, lax.neg_p):
-            for pos, x in enumerate(eqn.invars):
-                others = eqn.invars[:pos] + eqn.invars[pos + 1 :]
-                if not isinstance(x, Literal) and x.aval.shape == out.aval.shape and all(map(is_uniform, others)):
-                    base, scalings = chain.get(x, (x, ()))
-                    chain[out] = (base, (*scalings, (eqn, pos)))
-                    break
-    return [read(v) for v in jaxpr.outvars]
-
-
-def share_shifts(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` evaluated with each distinct periodic shift of an array computed once (same arithmetic).
-
-    Reverse-mode autodiff of a quadratic loss ``phi . O phi`` shifts ``phi`` for ``O phi`` and the cotangent
-    ``c phi`` for ``O^T (c phi)``; XLA does not see that these are the same shifted reads. ``share_shifts``
-    traces ``fn`` to a jaxpr and evaluates it with ``T_s (c x) -> c T_s x`` (exact: ``T_s`` permutes sites)
-    and common shifts shared, which halves the shifted reads of a learning gradient. The floating-point
-    operations are those of ``fn`` (bitwise-equal results op by op; compiled, XLA may contract multiply-adds
-    differently, a round-off difference). Works under ``jit``, ``vmap`` and autodiff like ``fn``.
-    """
-
-    def wrapped(*args: Any) -> Any:
-        flat, tree = jax.tree_util.tree_flatten(args)
-        dynamic = [i for i, x in enumerate(flat) if isinstance(x, (jax.Array, np.ndarray, np.generic, float, int))]
-
-        def traced(*values: Any) -> Any:
-            leaves = list(flat)  # leaves that are not arrays (if any) stay Python objects
-            for i, v in zip(dynamic, values, strict=True):
-                leaves[i] = v
-            return fn(*jax.tree_util.tree_unflatten(tree, leaves))
-
-        values = [flat[i] for i in dynamic]
-        closed, out_shape = jax.make_jaxpr(traced, return_shape=True)(*values)
-        out = _eval_sharing_shifts(closed.jaxpr, closed.consts, values)
-        return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(out_shape), out)
-
-    return wrapped
 
 
 def _in_dtype_of(c: Any, f: Any) -> Any:
@@ -262,8 +65,7 @@ def _xp(*arrays: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------------
 # the operator
 # ----------------------------------------------------------------------------------------------------------
-@pytree_dataclass
-class LatticeOperator:
+class LatticeOperator(Module):
     """``sum_s C_s (x) T_s``; see the module docstring for conventions.
 
     Build with :meth:`from_terms` (or the helpers :func:`identity`, :func:`shift_operator`,
@@ -272,10 +74,10 @@ class LatticeOperator:
     """
 
     coeffs: tuple[Any, ...]
-    shifts: tuple[Shift, ...] = static_field()
-    patterns: tuple[Pattern, ...] = static_field()
-    ndim: int = static_field()
-    K: int = static_field()
+    shifts: tuple[Shift, ...] = eqx.field(static=True)
+    patterns: tuple[Pattern, ...] = eqx.field(static=True)
+    ndim: int = eqx.field(static=True)
+    K: int = eqx.field(static=True)
 
     # -- construction ----------------------------------------------------------------------------------
     @classmethod
@@ -544,3 +346,13 @@ def kron(matrix: Any, op: LatticeOperator) -> LatticeOperator:
     return LatticeOperator.from_terms(
         [(s, m * (c[0, 0])) for s, c in op.terms.items()], op.ndim, m.shape[0]
     )
+
+
+def apply_local(M: Any, f: Any) -> Any:
+    """``(M f)_i = M_i f_i``: a ``(K, K)`` matrix (or one per site, ``(K, K, *shape)``) on ``f`` of shape
+    ``(K, *shape)``, acting on the neuron-type index only (NumPy in, NumPy out; JAX otherwise)."""
+    xp = jnp if isinstance(f, jax.Array) or isinstance(M, jax.Array) else np
+    M = xp.asarray(M)
+    if M.ndim == 2:
+        return xp.einsum("ab,b...->a...", M, f)
+    return xp.einsum("ab...,b...->a...", M, f)

@@ -1,0 +1,144 @@
+r"""The two declared seams above the network: the physics side (:class:`AbstractTheory`) and the model
+(:class:`AbstractModel`: a network together with the theory it should reproduce).
+
+Generic layers (runner, analysis, command line, ``verify``) speak only to these and to
+:class:`~nnfield.network.AbstractNetwork`; nothing probes an object for attributes.
+
+- A **theory** writes its Hamiltonian ``H(phi, pi)`` once; its equations of motion are *derived* by
+  ``jax.grad`` (:meth:`AbstractTheory.equations`, final), and :meth:`AbstractTheory.reference` is its
+  independent reference solver (exact, spectral or a standard integrator).
+- A **model** maps physics data to a network state and back (:meth:`AbstractModel.encode`,
+  :meth:`AbstractModel.decode`), computes the observables recorded during a run, and *declares* which of them
+  its network conserves (:meth:`AbstractModel.conserved`): an exact ``invariant`` (conserved to round-off by
+  the discrete map) or a ``bounded`` quantity (oscillates with an amplitude set by the scheme's order, no
+  secular drift). The run summary reports exactly these.
+
+Fields may be PyTrees (several named fields, e.g. matter, links, electric field): ``phi`` and ``pi`` are
+then PyTrees of arrays with the same structure, and ``jax.grad`` handles them unchanged.
+"""
+
+
+import abc
+import dataclasses
+from typing import Any, ClassVar, Literal
+
+import equinox as eqx
+import jax
+
+from ._module import Module
+from .lattice import Lattice
+from .network import AbstractNetwork
+
+INVARIANT = "invariant"
+BOUNDED = "bounded"
+
+
+@dataclasses.dataclass(frozen=True)
+class Conserved:
+    """A conserved quantity a model declares for its network.
+
+    Attributes:
+        name: the observable's name (a key of :meth:`AbstractModel.observables`).
+        kind: ``"invariant"`` (conserved to round-off by the discrete map) or ``"bounded"`` (oscillates with an
+            amplitude of the scheme's order in ``dt``, no secular drift).
+        doc: what it is, in one line (with the equation number where the paper has one).
+    """
+
+    name: str
+    kind: Literal["invariant", "bounded"]
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in (INVARIANT, BOUNDED):
+            raise ValueError(f"Conserved.kind: expected 'invariant' or 'bounded', got {self.kind!r}")
+
+
+class AbstractTheory(abc.ABC):
+    """The physics side of a theory: its Hamiltonian written once, equations by autodiff, a reference solver.
+
+    Subclasses provide a ``lattice`` attribute, :meth:`hamiltonian` and :meth:`reference`; they may be equinox
+    modules (then their parameters are PyTree leaves that ``jit``/``vmap``/``grad`` see) or plain frozen
+    dataclasses (hashable by identity, held as static fields).
+
+    ``canonical_scale`` ``c`` normalizes Hamilton's equations of the lattice Hamiltonian
+    ``H = a^D sum_i h_i``: ``d phi/dt = dH/dpi / (c a^D)``, ``d pi/dt = -dH/dphi / (c a^D)`` (``c = 1`` for
+    real fields with ``pi = d phi/dt``; ``c = 2`` for a spinor ``psi = phi + i pi`` with ``H = a^D psi^dagger
+    H psi``).
+    """
+
+    canonical_scale: ClassVar[float] = 1.0
+    #: the lattice the fields live on (a field or attribute of every subclass)
+    lattice: Lattice
+
+    @abc.abstractmethod
+    def hamiltonian(self, phi: Any, pi: Any) -> jax.Array:
+        """The total energy ``H(phi, pi)`` (a scalar, in physical units: ``a^D`` times the sum of densities)."""
+
+    @abc.abstractmethod
+    def reference(self, phi: Any, pi: Any, t: float) -> tuple[Any, Any]:
+        """The physics-side solution at time ``t`` from the data ``(phi, pi)`` at ``t = 0``."""
+
+    def equations(self, phi: Any, pi: Any) -> tuple[Any, Any]:
+        """Hamilton's equations ``(d phi/dt, d pi/dt) = (dH/dpi, -dH/dphi) / (c a^D)`` by ``jax.grad`` (final).
+
+        Exact derivatives of :meth:`hamiltonian` (no discretization error of its own).
+        """
+        g_phi, g_pi = jax.grad(self.hamiltonian, argnums=(0, 1))(phi, pi)
+        scale = 1.0 / (self.canonical_scale * self.lattice.cell_volume)
+        return (
+            jax.tree_util.tree_map(lambda g: scale * g, g_pi),
+            jax.tree_util.tree_map(lambda g: -scale * g, g_phi),
+        )
+
+
+class AbstractModel(Module):
+    """A network together with the theory it should reproduce.
+
+    Attributes (abstract): ``network`` (an :class:`~nnfield.network.AbstractNetwork`) and ``theory`` (an
+    :class:`AbstractTheory`).
+
+    Methods: :meth:`encode` / :meth:`decode` (physics data <-> network state), :meth:`observables` (the
+    scalars recorded during a run; jittable), :meth:`conserved` (what the network conserves, declared),
+    :meth:`dispersion` (the theory's ``omega(k)`` for ``nnfield analyze``, or ``None``) and
+    :meth:`analysis_extra` (theory-specific entries of the analysis report).
+    """
+
+    network: eqx.AbstractVar[AbstractNetwork]
+    theory: eqx.AbstractVar[Any]
+
+    @abc.abstractmethod
+    def encode(self, phi: Any, pi: Any) -> Any:
+        """The network state for the physics data ``(phi, pi)`` (each ``(K, *shape)`` or a PyTree of such)."""
+
+    @abc.abstractmethod
+    def decode(self, state: Any) -> tuple[Any, Any]:
+        """The physics data ``(phi, pi)`` of a network state."""
+
+    @abc.abstractmethod
+    def observables(self, state: Any) -> dict[str, jax.Array]:
+        """The scalars recorded during a run (a dict of JAX scalars; evaluated inside the compiled loop)."""
+
+    @abc.abstractmethod
+    def conserved(self) -> tuple[Conserved, ...]:
+        """The quantities (names of :meth:`observables`) this network conserves, with their kind."""
+
+    @property
+    def lattice(self) -> Lattice:
+        return self.network.lattice
+
+    def dispersion(self, k: list[Any]) -> Any:
+        """The target theory's ``omega(k)`` at momenta ``k`` (one array per axis), or ``None`` if it has none."""
+        return None
+
+    def analysis_extra(self) -> dict[str, Any]:
+        """Theory-specific entries for the ``nnfield analyze`` report (none by default)."""
+        return {}
+
+    # -- the names of the first release (kept working; see CHANGELOG) -------------------------------------
+    def initial_state(self, phi: Any, pi: Any) -> Any:
+        """Alias of :meth:`encode` (the first release's name)."""
+        return self.encode(phi, pi)
+
+    def physics_state(self, state: Any) -> tuple[Any, Any]:
+        """Alias of :meth:`decode` (the first release's name)."""
+        return self.decode(state)
