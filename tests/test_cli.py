@@ -19,6 +19,8 @@ from nnfield import cli, paper, runner
 from nnfield import io as nio
 from nnfield._module import Module
 from nnfield.config import load_config
+from nnfield.errors import NotAnalysableError
+from nnfield.model import AbstractModel, Conserved
 from nnfield.network import Network
 from nnfield.network import run as network_run
 from nnfield.operators import identity, laplacian
@@ -255,7 +257,7 @@ def test_plot_field_slices_in_2d_and_3d(tmp_path, shape, K):
     rng = np.random.default_rng(1)
     with nio.RunWriter(tmp_path / nio.RUN_FILE, (K, *shape), np.float64, {"spacing": 0.5, "shape": list(shape)}) as w:
         w.append_observables([0, 1], [0.0, 0.1], {"charge": np.ones(2)})
-        w.append_snapshot(1, 0.1, rng.normal(size=(K, *shape)), rng.normal(size=(K, *shape)))
+        w.append_snapshot(1, 0.1, {"phi": rng.normal(size=(K, *shape)), "pi": rng.normal(size=(K, *shape))})
     assert cli.main(["plot", str(tmp_path)]) == 0
     assert (tmp_path / "field.png").read_bytes()[:8] == PNG
     assert (tmp_path / "observables.png").exists() and not (tmp_path / "energy.png").exists()
@@ -351,10 +353,12 @@ def test_demo_small(monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / cli.DEMO_OUT
     out.mkdir()
-    (out / "run.h5").write_text("stale")  # the demo owns its directory
-    assert cli.main(["demo", "-q"]) == 0
+    (out / "run.h5").write_text("stale")
+    assert cli.main(["demo", "-q"]) == 2  # like run: an existing output directory needs --force
+    assert "pass --force" in capsys.readouterr().err and (out / "run.h5").read_text() == "stale"
+    assert cli.main(["demo", "-q", "--force"]) == 0
     printed = capsys.readouterr().out
-    assert "discrete_energy" in printed and "max relative drift" in printed and "run.h5" in printed
+    assert "discrete_energy(0) =" in printed and "(exact invariant): conserved to" in printed and "run.h5" in printed
     run = nio.load_run(out)
     assert run.status == "completed" and run.phi.shape[1:] == (1, 24, 24)
     for name in ("energy.png", "observables.png", "field.png", "config.toml"):
@@ -369,7 +373,9 @@ def test_demo_builtin(tmp_path, capsys):
     assert run.status == "completed" and run.attrs["steps_done"] == 400
     assert run.max_relative_drift("discrete_energy") < 1e3 * EPS
     assert run.max_relative_drift("energy") < 1e-3  # O(dt^2) oscillation of the Hamiltonian
-    assert "max relative drift" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "discrete_energy (exact invariant): conserved to" in printed and ": OK" in printed
+    assert "energy (bounded): oscillates within" in printed
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -387,15 +393,18 @@ class _ToyLoss(Module):
         return -0.5 * jnp.sum(phi * lap.apply(phi)) + 0.5 * jnp.sum(m2 * phi * phi)
 
 
-class _ToyModel(Module):
+class _ToyModel(AbstractModel):
     network: Network
     theory: None = eqx.field(static=True, default=None)
 
-    def initial_state(self, phi, pi) -> State:
+    def encode(self, phi, pi) -> State:
         return State(jnp.asarray(phi), jnp.asarray(pi))
 
-    def physics_state(self, state: State):
+    def decode(self, state: State):
         return state.phi, state.pi
+
+    def conserved(self) -> tuple[Conserved, ...]:
+        return (Conserved("energy", "bounded", "the leapfrog's energy oscillates at O(dt^2)"),)
 
     def observables(self, state: State) -> dict[str, jax.Array]:
         loss = self.network.loss
@@ -453,7 +462,7 @@ def test_a_new_theory_with_two_neuron_types_runs_and_analyzes(monkeypatch, tmp_p
     out = tmp_path / "o"
     assert cli.main(["run", str(cfg), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "stability: stable" in printed and "max relative drift of energy" in printed
+    assert "stability: stable" in printed and "energy (bounded): oscillates within" in printed
     run = nio.load_run(out)
     assert run.phi.shape == (3, 2, 12, 8) and run.snap_step.tolist() == [0, 6, 12]
     assert run.observables["norms"].shape == (7, 2)
@@ -485,17 +494,33 @@ def test_analyze_reports_when_the_analysis_does_not_apply(kg_run, monkeypatch, c
     from nnfield import analysis
 
     def refuse(*args, **kwargs):
-        raise ValueError("not translation invariant\nsecond line")
+        raise NotAnalysableError("not translation invariant\nsecond line")
 
     monkeypatch.setattr(analysis, "analyze", refuse)
     cfg_path, _ = kg_run
     assert cli.main(["analyze", str(cfg_path), "--json"]) == 1
     captured = capsys.readouterr()
     d = json.loads(captured.out)
-    assert d["stable"] is None and d["error"] == "ValueError: not translation invariant"
+    assert d["stable"] is None and d["error"] == "not translation invariant"
     assert "not available" in captured.err
     assert cli.main(["analyze", str(cfg_path)]) == 1
     assert "not analysed" in capsys.readouterr().out
+
+
+def test_analysis_bugs_surface_instead_of_not_analysed(kg_run, monkeypatch, tmp_path):
+    """Only "cannot analyse this network" is caught: any other exception in the analysis is a bug."""
+    from nnfield import analysis
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug in a new network's step")
+
+    monkeypatch.setattr(analysis, "analyze", broken)
+    monkeypatch.setattr(analysis, "eigenvalues", broken)
+    cfg_path, _ = kg_run
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["analyze", str(cfg_path), "--json"])
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["run", str(cfg_path), "--out", str(tmp_path / "bug"), "-q"])
 
 
 # ----------------------------------------------------------------------------------------------------------

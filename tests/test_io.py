@@ -18,7 +18,7 @@ def _write(path, n_chunks=3, dtype=np.float64):
             steps = 10 * c + np.arange(1, 4)
             w.append_observables(steps, 0.5 * steps, {"energy": rng.normal(size=3), "norms": rng.normal(size=(3, 2))})
             phi, pi = rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 4, 3))
-            w.append_snapshot(10 * c + 3, 0.5 * (10 * c + 3), phi, pi)
+            w.append_snapshot(10 * c + 3, 0.5 * (10 * c + 3), {"phi": phi, "pi": pi})
             phis.append(phi)
         w.set_attrs(status=nio.STATUS_COMPLETED)
     return phis
@@ -53,7 +53,7 @@ def test_float32_fields_and_drift(tmp_path):
     path = tmp_path / "r.h5"
     with nio.RunWriter(path, (1, 5), np.float32, {}) as w:
         w.append_observables([0, 1, 2], [0.0, 0.1, 0.2], {"energy": np.array([2.0, 2.5, 1.0])})
-        w.append_snapshot(0, 0.0, np.ones((1, 5)), np.zeros((1, 5)))
+        w.append_snapshot(0, 0.0, {"phi": np.ones((1, 5)), "pi": np.zeros((1, 5))})
     run = nio.load_run(path)
     assert run.phi.dtype == np.float32
     np.testing.assert_allclose(run.relative_drift("energy"), [0.0, 0.25, -0.5])

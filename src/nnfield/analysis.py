@@ -24,14 +24,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .errors import NotAnalysableError
 from .lattice import Lattice
+from .network import AbstractNetwork
 from .state import State
 
 STABILITY_TOL = 1e-6  # numerical eigenvalues of defective (Jordan) blocks err by ~sqrt(eps)
 
 
 @jax.jit
-def _impulse_kernel_jit(network: Any, zero: State, impulses: jax.Array) -> State:
+def _impulse_kernel_jit(network: AbstractNetwork, zero: State, impulses: jax.Array) -> State:
     # compile time: the linearization point and the impulses are arguments (as constants XLA folds the
     # computation at compile time), and phi, pi are joined outside (a concatenate at the root of the fused
     # step slows XLA's CPU compiler further); together 9 s -> 0.3 s for a 3D leapfrog step
@@ -44,7 +46,7 @@ def _impulse_kernel_jit(network: Any, zero: State, impulses: jax.Array) -> State
     return jax.vmap(respond)(impulses)  # (in, out, *shape), impulse at site 0
 
 
-def _impulse_kernel(network: Any, radius: int, ndim: int, dtype: Any) -> np.ndarray:
+def _impulse_kernel(network: AbstractNetwork, radius: int, ndim: int, dtype: Any) -> np.ndarray:
     """``G[out, in, *offsets]`` on a ``(2 radius + 1)^D`` lattice, offsets centred (index ``radius`` = 0)."""
     K = network.K
     shape = (2 * radius + 1,) * ndim
@@ -56,11 +58,11 @@ def _impulse_kernel(network: Any, radius: int, ndim: int, dtype: Any) -> np.ndar
     return np.fft.fftshift(g, axes=tuple(range(2, 2 + ndim)))  # offset d = index - radius
 
 
-class NotTranslationInvariantError(ValueError):
+class NotTranslationInvariantError(NotAnalysableError):
     """The network has per-site coefficients (e.g. gauge links), so it has no Fourier symbol."""
 
 
-def check_translation_invariant(network: Any) -> None:
+def check_translation_invariant(network: AbstractNetwork) -> None:
     """Raise :class:`NotTranslationInvariantError` if any array of the network varies over the sites.
 
     Per-site arrays are recognized by their trailing axes equal to the lattice shape (e.g. ``(K, K, *shape)``).
@@ -71,14 +73,14 @@ def check_translation_invariant(network: Any) -> None:
         shape = tuple(np.shape(leaf))
         if len(shape) >= nd + 2 and shape[-nd:] == lat.shape:
             raise NotTranslationInvariantError(
-                f"{getattr(network, 'name', 'the network')} has per-site coefficients of shape {shape} (e.g. gauge "
+                f"{network.name} has per-site coefficients of shape {shape} (e.g. gauge "
                 "links or a position-dependent potential): it is not translation invariant and has no Fourier "
                 "symbol; analyse a uniform configuration instead, or the dense spectrum of a small lattice"
             )
 
 
 def one_step_symbol(
-    network: Any, k: Sequence[Any], spacing: float | None = None, radius: int | None = None
+    network: AbstractNetwork, k: Sequence[Any], spacing: float | None = None, radius: int | None = None
 ) -> np.ndarray:
     """The one-tick symbol ``M(k)``, shape ``(*k.shape, 2K, 2K)``, ordered ``(phi^1..phi^K, pi^1..pi^K)``.
 
@@ -121,19 +123,19 @@ def brillouin_grid(lattice: Lattice, n: int | None = None) -> list[np.ndarray]:
     return list(np.meshgrid(*([k1] * nd), indexing="ij"))
 
 
-def eigenvalues(network: Any, k: Sequence[Any] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+def eigenvalues(network: AbstractNetwork, k: Sequence[Any] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     """Eigenvalues of ``M(k)`` on ``k`` (default: a Brillouin-zone grid). Returns ``(k, lambda[..., 2K])``."""
     if k is None:
         k = brillouin_grid(network.lattice)
     return list(k), np.linalg.eigvals(one_step_symbol(network, k))
 
 
-def max_amplification(network: Any, k: Sequence[Any] | None = None) -> float:
+def max_amplification(network: AbstractNetwork, k: Sequence[Any] | None = None) -> float:
     """``max_k |lambda(k)|``: the largest growth factor per tick."""
     return float(np.abs(eigenvalues(network, k)[1]).max())
 
 
-def is_stable(network: Any, k: Sequence[Any] | None = None, tol: float = STABILITY_TOL) -> bool:
+def is_stable(network: AbstractNetwork, k: Sequence[Any] | None = None, tol: float = STABILITY_TOL) -> bool:
     return max_amplification(network, k) <= 1.0 + tol
 
 
@@ -168,7 +170,7 @@ def largest_stable_dt(
     return lo
 
 
-def network_dispersion(network: Any, k: Sequence[Any]) -> np.ndarray:
+def network_dispersion(network: AbstractNetwork, k: Sequence[Any]) -> np.ndarray:
     """``Omega(k) = |arg lambda(k)| / tick`` for every branch, sorted per momentum, shape ``(*k.shape, 2K)``."""
     lam = np.linalg.eigvals(one_step_symbol(network, k))
     return np.sort(np.abs(np.angle(lam)) / float(network.tick), axis=-1)
@@ -212,7 +214,7 @@ class AnalysisReport:
 
 
 def analyze(
-    network: Any,
+    network: AbstractNetwork,
     factory: Callable[[float], Any] | None = None,
     omega_theory: Callable[[list[np.ndarray]], np.ndarray] | None = None,
     n_path: int = 65,
@@ -234,7 +236,7 @@ def analyze(
     omega_net = network_dispersion(network, path)
     dt_max = largest_stable_dt(factory, float(network.tick)) if factory is not None else float("nan")
     return AnalysisReport(
-        name=getattr(network, "name", type(network).__name__),
+        name=network.name,
         dt=float(network.dt),
         tick=float(network.tick),
         stable=bool(amp.max() <= 1.0 + STABILITY_TOL),
@@ -243,5 +245,11 @@ def analyze(
         fraction_unstable=float(np.mean(amp > 1.0 + STABILITY_TOL)),
         k_path=kx,
         omega_network=omega_net,
-        omega_theory=None if omega_theory is None else np.asarray(omega_theory(path)),
+        omega_theory=_theory_dispersion(omega_theory, path),
     )
+
+
+def _theory_dispersion(omega_theory: Callable[[list[np.ndarray]], Any] | None, path: list[np.ndarray]) -> Any:
+    """``omega_theory(path)`` as an array, or ``None`` (no callable, or a model without a dispersion)."""
+    omega = None if omega_theory is None else omega_theory(path)
+    return None if omega is None else np.asarray(omega)

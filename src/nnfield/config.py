@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, ParameterError
 from .theories.registry import REQUIRED, InitialSpec, Param, TheorySpec
 
 PRECISIONS = ("float64", "float32")
@@ -157,18 +157,21 @@ class Config:
     def make_lattice(self) -> Any:
         from .lattice import Lattice
 
-        return Lattice(self.lattice.shape, self.lattice.spacing)
+        with _keys_of(self.source, "lattice", ("shape", "spacing")):
+            return Lattice(self.lattice.shape, self.lattice.spacing)
 
     def build_model(self, dt: float | None = None) -> Any:
         """The theory's model (network + physics side) at ``dt`` (default: the configured ``time.dt``)."""
-        return self.spec.build(
-            self.make_lattice(), dict(self.theory.params), self.time.dt if dt is None else float(dt),
-            self.time.scheme,
-        )
+        lattice = self.make_lattice()
+        with _keys_of(self.source, "theory", tuple(self.theory.params), time=("dt", "scheme")):
+            return self.spec.build(
+                lattice, dict(self.theory.params), self.time.dt if dt is None else float(dt), self.time.scheme
+            )
 
     def initial_fields(self, model: Any) -> tuple[Any, Any]:
         """Physics-side initial data ``(phi, pi)``, each ``(K, *shape)``, from ``[initial]``."""
-        return self.initial_spec.make(model, dict(self.initial.params), self.initial.seed)
+        with _keys_of(self.source, "initial", (*self.initial.params, "seed")):
+            return self.initial_spec.make(model, dict(self.initial.params), self.initial.seed)
 
     @property
     def dtype(self) -> Any:
@@ -182,6 +185,32 @@ class Config:
             f"{self.theory.name} on {shape} (a = {self.lattice.spacing:g}), dt = {self.time.dt:g}, "
             f"{self.time.steps} steps ({self.time.scheme}), initial {self.initial.kind}, {self.output.precision}"
         )
+
+
+class _keys_of:
+    """Turn a library :class:`~nnfield.errors.ParameterError` into a :class:`ConfigError` naming the TOML key.
+
+    The library names its own parameters in plain words (``winding``); here the config layer knows that the
+    value came from ``[table] winding``. A parameter of another table (``time``: ``dt``, ``scheme``) is named
+    there; any other parameter is reported with the table it was built from.
+    """
+
+    def __init__(self, source: str, table: str, keys: tuple[str, ...], **others: tuple[str, ...]) -> None:
+        self.source, self.table, self.keys, self.others = source, table, keys, others
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if not isinstance(exc, ParameterError):
+            return False
+        key = exc.param if exc.param in self.keys else None
+        table = self.table
+        for other, names in self.others.items():
+            if key is None and exc.param in names:
+                table, key = other, exc.param
+        where = f"{table}.{key}" if key is not None else f"[{table}] ({exc.param})"
+        raise ConfigError(f"{self.source}: {where}: {exc.problem}") from None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -317,7 +346,8 @@ def _resolve_steps(t: dict[str, Any]) -> int:
     return int(steps)
 
 
-def _largest_divisor_at_most(n: int, limit: int) -> int:
+def largest_divisor_at_most(n: int, limit: int) -> int:
+    """The largest divisor of ``n`` that is at most ``limit`` (1 if none larger)."""
     best = 1
     for d in range(1, int(math.isqrt(n)) + 1):
         if n % d == 0:
@@ -336,7 +366,7 @@ def _resolve_output(o: dict[str, Any], steps: int) -> OutputConfig:
         )
     if every is None:
         target = max(1, steps // 500)
-        every = _largest_divisor_at_most(snap, target) if snap else target
+        every = largest_divisor_at_most(snap, target) if snap else target
     elif every > steps:
         raise ConfigError(
             f"output.every: expected at most time.steps = {steps}, got {every}; e.g. every = {max(1, steps // 100)}"
@@ -355,7 +385,7 @@ def _resolve_output(o: dict[str, Any], steps: int) -> OutputConfig:
         if snap and snap % chunk:
             raise ConfigError(
                 f"output.chunk: expected a divisor of output.snapshot_every = {snap}, got {chunk}; "
-                f"e.g. chunk = {_largest_divisor_at_most(snap, chunk)} (or delete it for automatic chunks)"
+                f"e.g. chunk = {largest_divisor_at_most(snap, chunk)} (or delete it for automatic chunks)"
             )
     return OutputConfig(int(every), int(snap), o["precision"], chunk)
 

@@ -7,8 +7,9 @@ Layout of ``DIR/run.h5`` (schema version :data:`SCHEMA_VERSION`)::
     /observables/<name>     (n, ...)             every scalar (or array) the model's ``observables`` returns
     /snapshots/step         int64 (m,)
     /snapshots/time         float64 (m,)
-    /snapshots/phi          (m, K, *shape)       the NETWORK state phi (non-trainable neurons)
-    /snapshots/pi           (m, K, *shape)       the NETWORK state pi (trainable variables)
+    /snapshots/<field>      (m, K, *shape)       each named field of the NETWORK state, e.g. phi (non-trainable
+                                                 neurons) and pi (trainable variables); a state of several
+                                                 fields (``nnfield.state.field_items``) has one dataset each
     attributes of /         provenance (config text, versions, seed, git revision, date, platform, device),
                             the run's geometry (shape, spacing, dt, tick, K) and its status
 
@@ -106,14 +107,20 @@ class RunWriter:
 
     Args:
         path: the file to create (an existing file is truncated: the caller decides about overwriting).
-        field_shape: ``(K, *lattice.shape)`` of ``phi`` and ``pi``.
+        fields: ``{name: shape}`` of the state's named fields (``(K, *lattice.shape)`` each), or one shape for
+            the fields ``phi`` and ``pi``.
         dtype: the dtype of the stored fields.
         attrs: root attributes (provenance, geometry); ``status`` is set to ``"running"``.
     """
 
-    def __init__(self, path: str | Path, field_shape: tuple[int, ...], dtype: Any, attrs: Mapping[str, Any]):
+    def __init__(
+        self, path: str | Path, fields: Mapping[str, tuple[int, ...]] | tuple[int, ...], dtype: Any,
+        attrs: Mapping[str, Any],
+    ):
         self.path = Path(path)
-        self.field_shape = tuple(int(n) for n in field_shape)
+        if not isinstance(fields, Mapping):
+            fields = {PHI: tuple(fields), PI: tuple(fields)}
+        self.fields = {name: tuple(int(n) for n in shape) for name, shape in fields.items()}
         self.dtype = np.dtype(dtype)
         self.file = h5py.File(self.path, "w")
         for key, value in attrs.items():
@@ -124,13 +131,10 @@ class RunWriter:
         for grp in (obs, snap):
             grp.create_dataset(STEP, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,))
             grp.create_dataset(TIME, shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(1024,))
-        nbytes = int(np.prod(self.field_shape)) * self.dtype.itemsize
-        chunks: Any = (1, *self.field_shape) if nbytes <= 2**30 else True
-        for name in (PHI, PI):
-            snap.create_dataset(
-                name, shape=(0, *self.field_shape), maxshape=(None, *self.field_shape), dtype=self.dtype,
-                chunks=chunks,
-            )
+        for name, shape in self.fields.items():
+            nbytes = int(np.prod(shape)) * self.dtype.itemsize
+            chunks: Any = (1, *shape) if nbytes <= 2**30 else True
+            snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype, chunks=chunks)
         self.file.flush()
 
     # -- appending ---------------------------------------------------------------------------------------
@@ -163,13 +167,13 @@ class RunWriter:
                 )
             _append(grp[name], arr)
 
-    def append_snapshot(self, step: int, time: float, phi: Any, pi: Any) -> None:
-        """Append one snapshot of the network state (``phi``, ``pi`` shaped ``(K, *shape)``)."""
+    def append_snapshot(self, step: int, time: float, fields: Mapping[str, Any]) -> None:
+        """Append one snapshot of the network state: ``{name: array}`` for every field of the writer."""
         grp = self.file[SNAPSHOTS]
         _append(grp[STEP], np.asarray([step], np.int64))
         _append(grp[TIME], np.asarray([time], np.float64))
-        _append(grp[PHI], np.asarray(phi, self.dtype)[None])
-        _append(grp[PI], np.asarray(pi, self.dtype)[None])
+        for name in self.fields:
+            _append(grp[name], np.asarray(fields[name], self.dtype)[None])
 
     def set_attrs(self, **attrs: Any) -> None:
         for key, value in attrs.items():
@@ -218,8 +222,17 @@ class RunData:
     obs_time: np.ndarray
     snap_step: np.ndarray
     snap_time: np.ndarray
-    phi: np.ndarray | None
-    pi: np.ndarray | None
+    fields: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    @property
+    def phi(self) -> np.ndarray | None:
+        """Snapshots of the field ``phi`` (``None`` when not read)."""
+        return self.fields.get(PHI)
+
+    @property
+    def pi(self) -> np.ndarray | None:
+        """Snapshots of the field ``pi`` (``None`` when not read)."""
+        return self.fields.get(PI)
 
     @property
     def status(self) -> str:
@@ -271,14 +284,22 @@ def load_run(path: str | Path, snapshots: str = "all") -> RunData:
         obs = {name: og[name][()] for name in og if name not in (STEP, TIME)}
         sg = h5[SNAPSHOTS]
         snap_step, snap_time = sg[STEP][()], sg[TIME][()]
-        phi = pi = None
-        n = sg[PHI].shape[0]
+        names = [name for name in sg if name not in (STEP, TIME)]
+        fields: dict[str, np.ndarray] = {}
+        n = len(snap_step)
         if snapshots == "all":
-            phi, pi = sg[PHI][()], sg[PI][()]
+            fields = {name: sg[name][()] for name in names}
         elif snapshots == "last" and n:
-            phi, pi = sg[PHI][n - 1 : n], sg[PI][n - 1 : n]
+            fields = {name: sg[name][n - 1 : n] for name in names}
             snap_step, snap_time = snap_step[n - 1 :], snap_time[n - 1 :]
-        return RunData(f, attrs, obs, og[STEP][()], og[TIME][()], snap_step, snap_time, phi, pi)
+        return RunData(f, attrs, obs, og[STEP][()], og[TIME][()], snap_step, snap_time, fields)
+
+
+def set_attrs(path: str | Path, **attrs: Any) -> None:
+    """Set root attributes of a closed run file."""
+    with h5py.File(path, "a") as h5:
+        for key, value in attrs.items():
+            h5.attrs[key] = _attr(value)
 
 
 def _read_attr(v: Any) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ParameterError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,13 +26,13 @@ class Lattice:
     def __post_init__(self) -> None:
         shape = tuple(int(n) for n in self.shape)
         if len(shape) < 1:
-            raise ConfigError("lattice.shape: expected at least one dimension, got (); e.g. shape = [64]")
+            raise ParameterError("shape", "expected at least one dimension, got (); e.g. (64,)")
         for n in shape:
             if n < 1:
-                raise ConfigError(f"lattice.shape: expected positive sizes, got {list(shape)}; use e.g. [64, 64]")
+                raise ParameterError("shape", f"expected positive sizes, got {list(shape)}; use e.g. (64, 64)")
         a = float(self.spacing)
         if not (a > 0 and math.isfinite(a)):
-            raise ConfigError(f"lattice.spacing: expected a positive finite number, got {self.spacing!r}")
+            raise ParameterError("spacing", f"expected a positive finite number, got {self.spacing!r}")
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "spacing", a)
 
@@ -64,7 +64,7 @@ class Lattice:
     def unit(self, mu: int) -> tuple[int, ...]:
         """The lattice vector ``e_mu`` as an integer offset."""
         if not 0 <= mu < self.ndim:
-            raise ValueError(f"direction mu={mu} out of range for a {self.ndim}-dimensional lattice")
+            raise ParameterError("mu", f"expected a direction 0..{self.ndim - 1} of a {self.ndim}D lattice, got {mu}")
         return tuple(1 if nu == mu else 0 for nu in range(self.ndim))
 
     def coordinates(self) -> list[np.ndarray]:

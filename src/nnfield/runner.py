@@ -15,6 +15,7 @@ and divide the snapshot cadence, so samples and snapshots land exactly on their 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from collections.abc import Callable
@@ -26,106 +27,18 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
-from . import analysis
 from . import io as nio
-from .config import Config
-from .errors import ConfigError, NonFiniteError, UnstableError
+from .config import Config, largest_divisor_at_most
+from .conservation import Verdict, verdicts
+from .errors import ConfigError, NonFiniteError, NotAnalysableError, UnstableError
+from .model import AbstractModel
 from .network import run as network_run
-from .state import State
+from .outdir import check_output_dir, prepare_output_dir
+from .progress import progress_bar
+from .stability import Stability, check_stability
+from .state import State, field_items
 
-#: files a run writes into its output directory (removed by ``--force``; nothing else is touched)
-OWNED_FILES = (nio.RUN_FILE, nio.CONFIG_FILE)
-OWNED_GLOBS = ("*.png",)
-#: coarse Brillouin grids for the dt_max search during ``nnfield run`` (include k = 0, pi/2a and pi/a)
-COARSE_GRID = {1: 64, 2: 16, 3: 8}
-#: observables whose relative drift is summarised after a run
-CONSERVED_HINTS = ("energy", "charge", "norm")
-
-
-# ----------------------------------------------------------------------------------------------------------
-# stability
-# ----------------------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class Stability:
-    """Linear stability of the configured network (from its one-step Fourier symbol)."""
-
-    stable: bool
-    max_amplification: float
-    fraction_unstable: float
-    dt: float
-    dt_max: float
-    steps: int
-    error: str | None = None
-
-    @property
-    def growth_over_run(self) -> float:
-        """``max_amplification ** steps`` (inf when it overflows)."""
-        with np.errstate(over="ignore"):
-            return float(np.float64(self.max_amplification) ** self.steps)
-
-    def describe(self) -> str:
-        if self.error:
-            return f"stability: not analysed (the linear analysis needs a translation-invariant network; {self.error})"
-        verdict = "stable" if self.stable else "UNSTABLE"
-        dtm = _fmt_dt_max(self.dt_max)
-        return (
-            f"stability: {verdict}, max growth per step {self.max_amplification:.10g} "
-            f"({100 * self.fraction_unstable:.3g}% of modes grow); dt = {self.dt:g}, largest stable dt {dtm}"
-        )
-
-    def refusal(self, source: str) -> str:
-        growth = self.growth_over_run
-        over = f"{growth:.3g}" if math.isfinite(growth) else "> 1e308"
-        if self.dt_max == 0.0:
-            fix = "this network is unstable at every dt; use a stable scheme, e.g. scheme = \"leapfrog\""
-        elif math.isfinite(self.dt_max):
-            fix = f"lower time.dt below {self.dt_max:.6g}"
-        else:
-            fix = "check the theory parameters"
-        return (
-            f"refusing to run an unstable network: the worst mode grows by a factor {self.max_amplification:.6g} "
-            f"per step (x {over} over {self.steps} steps, {100 * self.fraction_unstable:.3g}% of modes grow) at "
-            f"dt = {self.dt:g}; the largest stable dt is {_fmt_dt_max(self.dt_max)}. Fix: {fix}, or pass "
-            f"--allow-unstable to run anyway (`nnfield analyze {source}` shows the details)"
-        )
-
-
-def _fmt_dt_max(dt_max: float) -> str:
-    if math.isnan(dt_max):
-        return "unknown"
-    if math.isinf(dt_max):
-        return "unbounded (stable at every dt probed)"
-    if dt_max == 0.0:
-        return "0 (unstable at every dt)"
-    return f"~{dt_max:.6g}"
-
-
-def check_stability(cfg: Config, model: Any = None, coarse: bool = True) -> Stability:
-    """Max growth factor per step of ``cfg``'s network and its largest stable dt.
-
-    The verdict uses the default Brillouin grid of :func:`nnfield.analysis.eigenvalues`; the ``dt_max``
-    bisection (which rebuilds the model at other dt) uses a coarse grid when ``coarse`` (fast; includes
-    ``k = 0, pi/(2a), pi/a`` on every axis).
-    """
-    model = cfg.build_model() if model is None else model
-    net = model.network
-    _, lam = analysis.eigenvalues(net)
-    amp = np.abs(lam).max(axis=-1)
-    lat = cfg.make_lattice()
-    grid = analysis.brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
-
-    def factory(dt: float) -> Any:
-        return cfg.build_model(dt).network
-
-    dt_max = analysis.largest_stable_dt(factory, cfg.time.dt, k=grid)
-    return Stability(
-        stable=bool(amp.max() <= 1.0 + analysis.STABILITY_TOL),
-        max_amplification=float(amp.max()),
-        fraction_unstable=float(np.mean(amp > 1.0 + analysis.STABILITY_TOL)),
-        dt=cfg.time.dt,
-        dt_max=float(dt_max),
-        steps=cfg.time.steps,
-    )
+__all__ = ["RunResult", "Stability", "build", "check_stability", "choose_chunk", "execute", "observer_for"]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -147,7 +60,7 @@ def cast_floating(tree: Any, dtype: Any) -> Any:
     return jax.tree_util.tree_map(cast, tree)
 
 
-def build(cfg: Config) -> tuple[Any, State]:
+def build(cfg: Config) -> tuple[AbstractModel, State]:
     """The model and its initial *network* state at the configured precision."""
     if cfg.dtype == np.float64 and not jax.config.read("jax_enable_x64"):
         raise ConfigError(
@@ -163,11 +76,11 @@ def build(cfg: Config) -> tuple[Any, State]:
     return model, cast_floating(state, dtype)
 
 
-def _observe(model: Any, state: State) -> dict[str, Any]:
+def _observe(model: AbstractModel, state: State) -> dict[str, Any]:
     return model.observables(state)
 
 
-def observer_for(model: Any, state: State | None = None) -> Callable[[State], dict[str, Any]]:
+def observer_for(model: AbstractModel, state: State | None = None) -> Callable[[State], dict[str, Any]]:
     """``model.observables`` as a PyTree callable that crosses ``jit``.
 
     Preferred: ``Partial(_observe, model)``, so the model's arrays are traced arguments (not constants baked
@@ -189,16 +102,6 @@ def observer_for(model: Any, state: State | None = None) -> Callable[[State], di
     return traced
 
 
-def _largest_divisor_at_most(n: int, limit: int) -> int:
-    best = 1
-    for d in range(1, int(math.isqrt(max(n, 1))) + 1):
-        if n % d == 0:
-            for c in (d, n // d):
-                if best < c <= limit:
-                    best = c
-    return best
-
-
 def choose_chunk(steps: int, every: int, snapshot_every: int, sites: int, chunk: int | None = None) -> int:
     """Ticks per jitted chunk: a multiple of ``every`` dividing ``snapshot_every``, ~2e7 site-updates or
     1/20 of the run (whichever is smaller), preferring a length that divides ``steps`` (one compilation)."""
@@ -206,44 +109,14 @@ def choose_chunk(steps: int, every: int, snapshot_every: int, sites: int, chunk:
         return int(chunk)
     target = max(every, min(max(1, math.ceil(steps / 20)), max(1, int(2e7 // max(sites, 1)))))
     qmax = max(1, target // every)
-    best = _largest_divisor_at_most(snapshot_every // every, qmax) if snapshot_every else qmax
+    best = largest_divisor_at_most(snapshot_every // every, qmax) if snapshot_every else qmax
     if steps % every == 0:
         n_obs = steps // every
         g = math.gcd(n_obs, snapshot_every // every) if snapshot_every else n_obs
-        exact = _largest_divisor_at_most(g, qmax)
+        exact = largest_divisor_at_most(g, qmax)
         if 4 * exact >= best:
             best = exact
     return best * every
-
-
-# ----------------------------------------------------------------------------------------------------------
-# output directory
-# ----------------------------------------------------------------------------------------------------------
-def check_output_dir(out: str | Path, force: bool) -> Path:
-    """Refuse (``ConfigError``) an output path that is a file, or a non-empty directory without ``force``."""
-    p = Path(out)
-    if p.exists() and not p.is_dir():
-        raise ConfigError(f"--out {p}: exists and is not a directory; choose another --out")
-    if p.is_dir() and any(p.iterdir()) and not force:
-        raise ConfigError(
-            f"--out {p}: the output directory already exists and is not empty; pass --force to overwrite "
-            f"its run files, or choose another --out"
-        )
-    return p
-
-
-def prepare_output_dir(out: str | Path, force: bool) -> Path:
-    """Create ``out``; an existing non-empty directory needs ``force`` (which removes only nnfield's files:
-    ``run.h5``, ``config.toml`` and ``*.png``; anything else in it is left alone)."""
-    p = check_output_dir(out, force)
-    if p.is_dir():
-        for name in OWNED_FILES:
-            (p / name).unlink(missing_ok=True)
-        for pattern in OWNED_GLOBS:
-            for f in p.glob(pattern):
-                f.unlink()
-    p.mkdir(parents=True, exist_ok=True)
-    return p
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -263,7 +136,7 @@ class RunResult:
     site_updates_per_second: float
     chunk: int
     stability: Stability
-    drift: dict[str, float]
+    conservation: list[Verdict]
 
 
 @jax.jit
@@ -328,33 +201,40 @@ def execute(
             f"the initial state has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
             f"parameters in {cfg.source}"
         )
-    net = model.network
     try:
         stab = check_stability(cfg, cfg.build_model())
-    except (ConfigError, UnstableError):
-        raise
-    except Exception as exc:  # e.g. a network that is not translation invariant
+    except NotAnalysableError as exc:  # e.g. a network that is not translation invariant; anything else surfaces
         first = (str(exc).strip().splitlines() or [""])[0]
-        stab = Stability(True, float("nan"), float("nan"), cfg.time.dt, float("nan"), cfg.time.steps,
-                         error=f"{type(exc).__name__}: {first}")
+        stab = Stability(True, float("nan"), float("nan"), cfg.time.dt, float("nan"), cfg.time.steps, error=first)
     say(stab.describe())
     if not stab.stable and not allow_unstable:
         raise UnstableError(stab.refusal(cfg.source))
 
-    out_dir = prepare_output_dir(out, force)
+    out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
+    try:
+        return _run_into(out_dir, cfg, model, state, stab, progress, console)
+    finally:
+        lock.release()
+
+
+def _run_into(
+    out_dir: Path, cfg: Config, model: AbstractModel, state: Any, stab: Stability, progress: bool, console: Any
+) -> RunResult:
+    """The chunked run of :func:`execute` into the prepared, locked ``out_dir``."""
+    net = model.network
     config_file = out_dir / nio.CONFIG_FILE
     config_file.write_text(cfg.text, encoding="utf-8")
 
     lat = cfg.make_lattice()
     steps, every, snap = cfg.time.steps, cfg.output.every, cfg.output.snapshot_every
-    tick = float(getattr(net, "tick", cfg.time.dt))
+    tick = float(net.tick)
     chunk = choose_chunk(steps, every, snap, lat.size, cfg.output.chunk)
     observer = observer_for(model, state)
-    K = int(np.shape(state.phi)[0])
+    K = net.K
 
     attrs = nio.provenance(cfg.text, cfg.initial.seed)
     attrs.update(
-        theory=cfg.theory.name, network=str(getattr(net, "name", type(net).__name__)), scheme=cfg.time.scheme,
+        theory=cfg.theory.name, network=net.name, scheme=cfg.time.scheme,
         shape=list(lat.shape), spacing=lat.spacing, dt=cfg.time.dt, tick=tick, steps=steps, K=K,
         every=every, snapshot_every=snap, chunk=chunk, precision=cfg.output.precision,
         initial=cfg.initial.kind, source=cfg.source, title=cfg.title, state="network",
@@ -362,7 +242,8 @@ def execute(
         max_amplification=stab.max_amplification, dt_max=stab.dt_max,
     )
     run_file = out_dir / nio.RUN_FILE
-    writer = nio.RunWriter(run_file, (K, *lat.shape), cfg.dtype, attrs)
+    fields = {name: tuple(np.shape(x)) for name, x in field_items(state).items()}
+    writer = nio.RunWriter(run_file, fields, cfg.dtype, attrs)
     done = 0
     t_start = time.perf_counter()
     first_chunk = 0.0
@@ -370,11 +251,10 @@ def execute(
     later_steps = 0
     last_snap = -1
     status = nio.STATUS_FAILED
-    drift: dict[str, float] = {}
 
     def snapshot(s: State, step: int) -> None:
         nonlocal last_snap
-        writer.append_snapshot(step, step * tick, np.asarray(s.phi), np.asarray(s.pi))
+        writer.append_snapshot(step, step * tick, {k: np.asarray(v) for k, v in field_items(s).items()})
         last_snap = step
 
     def record(obs: dict[str, Any], steps_: np.ndarray) -> None:
@@ -385,7 +265,7 @@ def execute(
         record({k: np.asarray(v)[None] for k, v in obs0.items()}, np.array([0]))
         snapshot(state, 0)
         writer.flush()
-        with _progress(progress, console, steps) as bar:
+        with progress_bar(progress, console, steps) as bar:
             while done < steps:
                 n = min(chunk, steps - done)
                 t0 = time.perf_counter()
@@ -444,68 +324,9 @@ def execute(
         writer.close()
 
     data = nio.load_run(run_file, snapshots="none")
-    for name, values in data.observables.items():
-        if values.ndim == 1 and any(h in name for h in CONSERVED_HINTS):
-            drift[name] = data.max_relative_drift(name)
+    conservation = verdicts(model.conserved(), data.observables, done, cfg.dtype)
+    nio.set_attrs(run_file, conservation=json.dumps([v.as_dict() for v in conservation]))
     return RunResult(
-        out_dir, run_file, config_file, status, steps, done, done * tick, wall, first_chunk, rate, chunk, stab, drift
+        out_dir, run_file, config_file, status, steps, done, done * tick, wall, first_chunk, rate, chunk, stab,
+        conservation,
     )
-
-
-# ----------------------------------------------------------------------------------------------------------
-# progress bar
-# ----------------------------------------------------------------------------------------------------------
-class _Bar:
-    def __init__(self, progress: Any, task: Any) -> None:
-        self.progress, self.task = progress, task
-
-    def advance(self, n: int, rate: float) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=n, rate=_fmt_rate(rate), description="running")
-
-
-def _fmt_rate(rate: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if rate >= scale:
-            return f"{rate / scale:.3g} {unit}site-upd/s"
-    return f"{rate:.3g} site-upd/s"
-
-
-class _progress:
-    """A rich progress bar (steps, elapsed, ETA, site-updates/s) on stderr; a no-op when disabled."""
-
-    def __init__(self, enabled: bool, console: Any, total: int) -> None:
-        self.enabled, self.console, self.total = enabled, console, total
-        self.progress: Any = None
-
-    def __enter__(self) -> _Bar:
-        if not self.enabled:
-            return _Bar(None, None)
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("{task.description:>9}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("steps"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[rate]}"),
-            console=self.console or Console(stderr=True),
-        )
-        self.progress.__enter__()
-        task = self.progress.add_task("compiling", total=self.total, rate="")
-        return _Bar(self.progress, task)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)

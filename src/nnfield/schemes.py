@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import jax
 
-from .errors import ConfigError
+from .errors import ParameterError
 from .state import State
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,6 +132,4 @@ def get_scheme(scheme: str | Scheme) -> Scheme:
     try:
         return SCHEMES[scheme]
     except KeyError:
-        raise ConfigError(
-            f"scheme: expected one of {sorted(SCHEMES)}, got {scheme!r}; e.g. scheme = \"leapfrog\""
-        ) from None
+        raise ParameterError("scheme", f"expected one of {sorted(SCHEMES)}, got {scheme!r}; e.g. 'leapfrog'") from None

@@ -1,0 +1,132 @@
+"""``nnfield analyze``: the stability and dispersion report of a configured network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from ._cli_common import EXIT_FAILED, EXIT_OK, _console, _error, _fmt, _jsonable, _say, _setup_jax
+from .errors import NotAnalysableError
+
+
+# ----------------------------------------------------------------------------------------------------------
+# analyze
+# ----------------------------------------------------------------------------------------------------------
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def analyze_config(cfg: Any) -> tuple[dict[str, Any], Any]:
+    """The stability/dispersion report of a config as a dict (and the AnalysisReport behind it).
+
+    When the linear analysis cannot be applied (e.g. a network that is not translation invariant) the dict
+    has ``stable = None`` and an ``error``, and the report is ``None``.
+    """
+    import numpy as np
+
+    from . import analysis
+
+    model = cfg.build_model()
+    extra = dict(model.analysis_extra())
+    common = dict(
+        theory=cfg.theory.name, scheme=cfg.time.scheme, steps=cfg.time.steps, shape=list(cfg.lattice.shape),
+        spacing=cfg.lattice.spacing, source=cfg.source,
+    )
+    try:
+        report = analysis.analyze(model.network, None, model.dispersion)
+        report.dt_max = float(analysis.largest_stable_dt(lambda dt: cfg.build_model(dt).network, cfg.time.dt))
+    except NotAnalysableError as exc:  # e.g. per-site coefficients; any other exception is a bug and surfaces
+        text = str(exc).strip().splitlines()
+        d = {"name": model.network.name, "dt": cfg.time.dt, "stable": None, "max_amplification": None,
+             "dt_max": None, "fraction_unstable": None, "error": text[0] if text else "", **extra, **common}
+        return _jsonable(d), None
+    report.extra = extra
+    d = report.to_dict()
+    with np.errstate(over="ignore"):
+        growth = float(np.float64(report.max_amplification) ** cfg.time.steps)
+    d.update(growth_over_run=growth, **common)
+    return _jsonable(d), report
+
+
+def _fmt_extra(value: Any, depth: int = 0) -> str:
+    """Readable form of an ``analysis_extra`` entry: nested dicts as lines, long lists shortened."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        pad = "  " * depth
+        return "\n".join(f"{pad}{k}: {_fmt_extra(v, depth + 1).lstrip()}" if not isinstance(v, dict)
+                         else f"{pad}{k}:\n{_fmt_extra(v, depth + 1)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, np.ndarray)):
+        flat = np.asarray(value, dtype=object).ravel().tolist() if not isinstance(value, np.ndarray) else \
+            value.ravel().tolist()
+        items = [_fmt_extra(v) for v in flat]
+        shape = np.shape(value) if not any(isinstance(v, (dict, str)) for v in flat) else (len(flat),)
+        if len(items) > 8:
+            return f"[{', '.join(items[:3])}, ..., {', '.join(items[-2:])}] (shape {tuple(shape)})"
+        return "[" + ", ".join(items) + "]"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return _fmt(value)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    _setup_jax()
+    from .config import load_config
+
+    cfg = load_config(args.config)
+    d, report = analyze_config(cfg)
+    if report is None:
+        _error(f"the linear stability analysis is not available for {d['name']} (it needs a translation-invariant "
+               f"network): {d['error']}")
+    if args.plot and report is not None:
+        from .plotting import plot_dispersion
+
+        verdict = "stable" if report.stable else f"unstable, max growth {report.max_amplification:.4g}/step"
+        plot_dispersion(report.k_path, report.omega_network, report.omega_theory, args.plot,
+                        title=f"{report.name}, tick = {report.tick:g} ({verdict})")
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return EXIT_OK if report is not None else EXIT_FAILED
+    from rich.table import Table
+    from rich.text import Text
+
+    con = _console()
+    table = Table(title=Text(f"nnfield analyze: {cfg.source}"), show_header=True)
+    table.add_column("quantity")
+    table.add_column("value", overflow="fold")
+    rows: list[tuple[str, Any]] = [
+        ("network", d["name"]),
+        ("theory", d["theory"]),
+        ("scheme", d["scheme"]),
+        ("lattice", f"{'x'.join(map(str, d['shape']))}, a = {d['spacing']:g}"),
+    ]
+    if report is not None:
+        rows += [
+            ("stable", bool(d["stable"])),
+            ("max amplification per step", report.max_amplification),
+            (f"growth over {d['steps']} steps", d["growth_over_run"] if d["growth_over_run"] is not None else math.inf),
+            ("dt", report.dt),
+            ("tick (time per step)", report.tick),
+            ("dt_max (largest stable dt)", report.dt_max),
+            ("fraction of unstable modes", report.fraction_unstable),
+        ]
+        extra = report.extra
+    else:
+        rows += [("stable", "not analysed"), ("dt", cfg.time.dt)]
+        extra = {k: v for k, v in d.items() if k not in ("name", "dt", "stable", "max_amplification", "dt_max",
+                                                       "fraction_unstable", "error", "theory", "scheme", "steps",
+                                                       "shape", "spacing", "source")}
+    for name, value in rows:
+        style = None
+        if name == "stable":
+            style = "green" if value is True else "bold red"
+        table.add_row(Text(name), Text(_fmt(value)), style=style)
+    for name, value in extra.items():
+        table.add_row(Text(str(name)), Text(_fmt_extra(value)))
+    con.print(table)
+    if args.plot and report is not None:
+        _say(con, f"dispersion plot: {args.plot}")
+    return EXIT_OK if report is not None else EXIT_FAILED

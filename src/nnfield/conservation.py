@@ -1,0 +1,89 @@
+"""Verdicts on the quantities a model declares conserved (:meth:`nnfield.model.AbstractModel.conserved`).
+
+A run's summary reports exactly the declared quantities, each by its kind:
+
+- an **invariant** (conserved to round-off by the discrete map): its maximum relative drift
+  ``max_t |Q(t) - Q(0)| / |Q(0)|`` against a round-off bound ``1e3 eps sqrt(steps)`` (``eps`` of the run's
+  precision: the sum of ``steps`` rounding errors of relative size ``~eps`` grows like a random walk);
+- a **bounded** quantity (oscillates with an amplitude of the scheme's order in ``dt``, no secular drift): its
+  secular trend, the change over the run of the least-squares line through the samples, and its relative
+  oscillation about that line (``max - min`` of the residual); "no secular drift" when the trend does not
+  exceed the oscillation (or the round-off bound).
+
+The scale ``|Q(0)|`` is replaced by ``max_t |Q(t)|`` when ``Q(0) = 0``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .model import INVARIANT, Conserved
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What a run measured for one declared conserved quantity."""
+
+    name: str
+    kind: str
+    doc: str
+    relative_drift: float
+    oscillation: float
+    trend: float
+    tolerance: float
+    ok: bool
+
+    def line(self) -> str:
+        """One line for the run summary, e.g. ``discrete_energy (exact invariant): conserved to 3.1e-15
+        (round-off bound 3.2e-11): OK``."""
+        if self.kind == INVARIANT:
+            if self.ok:
+                return (f"{self.name} (exact invariant): conserved to {self.relative_drift:.2g} "
+                        f"(round-off bound {self.tolerance:.2g}): OK")
+            return (f"{self.name} (exact invariant): drifted by {self.relative_drift:.2g}, more than round-off "
+                    f"({self.tolerance:.2g}): NOT CONSERVED")
+        verdict = "no secular drift: OK" if self.ok else "the trend exceeds the oscillation: DRIFTS"
+        return (f"{self.name} (bounded): oscillates within {self.oscillation:.2g} (relative), secular trend "
+                f"{self.trend:.2g}; {verdict}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def roundoff_tolerance(steps: int, dtype: Any) -> float:
+    """``1e3 eps sqrt(steps)``: the relative drift of an exact invariant that round-off can explain."""
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    return 1e3 * eps * math.sqrt(max(int(steps), 1))
+
+
+def verdict(quantity: Conserved, values: Sequence[float], steps: int, dtype: Any) -> Verdict:
+    """The :class:`Verdict` of one declared quantity from its recorded samples (first sample: ``t = 0``)."""
+    q = np.asarray(values, dtype=float).ravel()
+    tol = roundoff_tolerance(steps, dtype)
+    if q.size == 0 or not np.all(np.isfinite(q)):
+        return Verdict(quantity.name, quantity.kind, quantity.doc, math.inf, math.inf, math.inf, tol, False)
+    scale = abs(q[0]) if q[0] != 0 else float(np.abs(q).max())
+    scale = scale if scale > 0 else 1.0
+    drift = float(np.abs(q - q[0]).max() / scale)
+    osc = float((q.max() - q.min()) / scale)
+    if q.size > 1:  # least-squares line through the samples: its change over the run is the secular trend
+        t = np.linspace(-1.0, 1.0, q.size)
+        slope = float(np.dot(t, q - q.mean()) / np.dot(t, t))
+        trend = float(abs(2.0 * slope) / scale)
+        osc = float(np.ptp(q - slope * t) / scale)
+    else:
+        trend = 0.0
+    ok = drift <= tol if quantity.kind == INVARIANT else trend <= max(osc, tol)
+    return Verdict(quantity.name, quantity.kind, quantity.doc, drift, osc, trend, tol, bool(ok))
+
+
+def verdicts(
+    declared: Sequence[Conserved], observables: Mapping[str, Any], steps: int, dtype: Any
+) -> list[Verdict]:
+    """Verdicts of every declared quantity found among the recorded ``observables``."""
+    return [verdict(c, observables[c.name], steps, dtype) for c in declared if c.name in observables]

@@ -1,0 +1,101 @@
+"""The output directory of a run: one run per directory (a lock), refuse what is not ours, clear only our own
+files on ``--force``.
+
+The lock is ``DIR/.nnfield.lock``: an exclusive ``flock`` held by the running process for the whole run, with
+its PID written inside. The operating system drops the lock when the process ends, however it ends (also
+SIGKILL), so a stale lock file never blocks a later run. A second run into a directory in use is refused even
+with ``--force``, naming the PID that holds it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+from . import io as nio
+from .errors import ConfigError
+
+#: files a run writes into its output directory (removed by ``--force``; nothing else is touched)
+OWNED_FILES = (nio.RUN_FILE, nio.CONFIG_FILE)
+OWNED_GLOBS = ("*.png",)
+LOCK_FILE = ".nnfield.lock"
+
+
+class RunLock:
+    """An exclusive lock on a run directory (``with RunLock(dir): ...``); see the module docstring."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.path = Path(directory) / LOCK_FILE
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> RunLock:
+        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise ConfigError(
+                f"--out {self.path.parent}: another nnfield run (PID {holder}) is writing into this directory; "
+                f"wait for it to finish or choose another --out (--force does not override a run in progress)"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            self.path.unlink(missing_ok=True)
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def check_not_in_use(out: str | Path) -> None:
+    """Refuse early (before any work) a directory whose lock is held by a running process."""
+    p = Path(out)
+    if (p / LOCK_FILE).exists():
+        RunLock(p).acquire().release()
+
+
+def check_output_dir(out: str | Path, force: bool) -> Path:
+    """Refuse (``ConfigError``) an output path that is a file, a directory in use by another run, or a non-empty
+    directory without ``force``."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"--out {p}: exists and is not a directory; choose another --out")
+    if p.is_dir():
+        check_not_in_use(p)
+    if p.is_dir() and any(f.name != LOCK_FILE for f in p.iterdir()) and not force:
+        raise ConfigError(
+            f"--out {p}: the output directory already exists and is not empty; pass --force to overwrite "
+            f"its run files, or choose another --out"
+        )
+    return p
+
+
+def prepare_output_dir(out: str | Path, force: bool) -> tuple[Path, RunLock]:
+    """Create ``out`` and lock it; an existing non-empty directory needs ``force`` (which removes only nnfield's
+    files: ``run.h5``, ``config.toml`` and ``*.png``; anything else in it is left alone). The caller releases
+    the returned lock when the run ends."""
+    p = check_output_dir(out, force)
+    p.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(p).acquire()
+    for name in OWNED_FILES:
+        (p / name).unlink(missing_ok=True)
+    for pattern in OWNED_GLOBS:
+        for f in p.glob(pattern):
+            f.unlink()
+    return p, lock

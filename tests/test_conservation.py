@@ -1,0 +1,42 @@
+"""The run summary's verdicts on declared conserved quantities (nnfield.conservation), on synthetic series."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nnfield.conservation import roundoff_tolerance, verdict
+from nnfield.model import Conserved
+
+INV = Conserved("q", "invariant")
+BND = Conserved("e", "bounded")
+
+
+def test_roundoff_tolerance_scales_with_eps_and_sqrt_steps():
+    assert roundoff_tolerance(100, np.float64) == pytest.approx(1e3 * np.finfo(np.float64).eps * 10)
+    assert roundoff_tolerance(100, np.float32) == pytest.approx(1e3 * np.finfo(np.float32).eps * 10)
+    assert roundoff_tolerance(0, np.float64) == roundoff_tolerance(1, np.float64)
+
+
+def test_invariant_within_roundoff_is_ok_and_a_real_drift_is_not():
+    q = 2.0 * (1 + 1e-15 * np.sin(np.arange(50)))
+    v = verdict(INV, q, 1000, np.float64)
+    assert v.ok and v.relative_drift <= 2e-15 and "conserved to" in v.line() and v.line().endswith("OK")
+    q = 2.0 * (1 + 1e-6 * np.arange(50))
+    v = verdict(INV, q, 1000, np.float64)
+    assert not v.ok and v.relative_drift == pytest.approx(49e-6) and "NOT CONSERVED" in v.line()
+
+
+def test_bounded_oscillation_is_ok_and_a_secular_trend_is_not():
+    t = np.linspace(0, 40 * np.pi, 400)
+    v = verdict(BND, 1.0 + 1e-3 * np.sin(t), 400, np.float64)
+    assert v.ok and v.oscillation == pytest.approx(2e-3, rel=0.05) and v.trend < 1e-4 and "no secular drift" in v.line()
+    v = verdict(BND, 1.0 + 1e-4 * np.sin(t) + 1e-2 * t / t[-1], 400, np.float64)
+    assert not v.ok and v.trend > v.oscillation * 0.5 and "DRIFTS" in v.line()
+
+
+def test_zero_initial_value_and_non_finite_samples():
+    v = verdict(INV, [0.0, 1e-17, -1e-17], 10, np.float64)
+    assert v.relative_drift == pytest.approx(1.0)  # scale: max |q| when q(0) = 0
+    v = verdict(BND, [1.0, math.nan], 10, np.float64)
+    assert not v.ok and math.isinf(v.relative_drift)
