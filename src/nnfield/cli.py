@@ -268,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted; everything written so far is kept")
         return EXIT_INTERRUPTED
+    except MemoryError:
+        _error("out of memory: the run does not fit in this machine's memory; use a smaller lattice or float32")
+        return EXIT_USAGE
     except OSError as exc:
         _error(f"{exc}")
         return EXIT_FAILED

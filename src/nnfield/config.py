@@ -28,6 +28,14 @@ from .errors import ConfigError, ParameterError
 from .theories.registry import REQUIRED, InitialSpec, Param, TheorySpec
 
 PRECISIONS = ("float64", "float32")
+#: the largest config file read (a config is a few lines of TOML)
+MAX_CONFIG_BYTES = 1 << 20
+#: the most steps a run may have (exactly representable in float64, so step * tick stays exact)
+MAX_STEPS = 2**53
+#: the most lattice sites a config may ask for (the memory of the machine is the real limit)
+MAX_SITES = 2**40
+#: the largest magnitude of a number in a config (squares and products stay finite in float64)
+MAX_MAGNITUDE = 1e100
 SECTIONS = ("theory", "lattice", "time", "initial", "output")
 TOP_LEVEL_KEYS = ("title",)
 
@@ -49,13 +57,16 @@ def _shape_ok(x: list[int]) -> str | None:
         return "a non-empty list of lattice sizes, one per axis"
     if any(n < 1 for n in x):
         return "positive lattice sizes (every entry at least 1)"
+    if math.prod(x) > MAX_SITES:
+        return f"at most {MAX_SITES:.3g} sites in all (2^40; more than any machine holds)"
     return None
 
 
 # the generic tables: key -> (Param, example value used in fixes)
 LATTICE_SCHEMA: dict[str, Param] = {
     "shape": Param("list[int]", REQUIRED, "sites per axis; its length is the dimension D", check=_shape_ok),
-    "spacing": Param("float", 1.0, "lattice spacing a", check=_positive),
+    "spacing": Param("float", 1.0, "lattice spacing a", check=lambda a: None if a >= 1e-100 else
+                     "a positive number of at least 1e-100 (1/a^2 must stay finite in float64)"),
 }
 TIME_SCHEMA: dict[str, Param] = {
     "dt": Param("float", REQUIRED, "physical time per network tick", check=_positive),
@@ -73,8 +84,8 @@ OUTPUT_SCHEMA: dict[str, Param] = {
 }
 INITIAL_GENERIC: dict[str, Param] = {
     "kind": Param("str", REQUIRED, "the initial condition (one of the theory's)"),
-    "seed": Param("int", 0, "random seed passed to the initial condition", check=lambda x: None if x >= 0 else
-                  "a non-negative integer"),
+    "seed": Param("int", 0, "random seed passed to the initial condition", check=lambda x: None if 0 <= x < 2**63
+                  else "an integer in 0 .. 2^63 - 1"),
 }
 _EXAMPLES: dict[str, str] = {
     "theory.name": 'name = "klein-gordon"',
@@ -217,12 +228,24 @@ class _keys_of:
 # loading
 # ----------------------------------------------------------------------------------------------------------
 def load_config(path: str | Path) -> Config:
-    """Read and validate a TOML config file (errors: :class:`ConfigError`, one line, with the fix)."""
+    """Read and validate a TOML config file (errors: :class:`ConfigError`, one line, with the fix).
+
+    Only regular files of at most :data:`MAX_CONFIG_BYTES` are read (a device such as ``/dev/zero`` or a huge
+    file is refused before reading).
+    """
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{p}: no such config file; check the path (examples are in examples/*.toml)")
     if p.is_dir():
         raise ConfigError(f"{p}: is a directory, expected a TOML config file such as examples/kg_1d_packet.toml")
+    if not p.is_file():
+        raise ConfigError(f"{p}: not a regular file (a device, pipe or socket); give a TOML config file")
+    size = p.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{p}: {size} bytes, larger than the {MAX_CONFIG_BYTES} bytes a config may have; a config is a few "
+            f"lines of TOML (fields come from [initial] or a links file, not from the config itself)"
+        )
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -342,18 +365,28 @@ def _resolve_steps(t: dict[str, Any]) -> int:
             f"time.t_end: give either steps or t_end, not both (got steps = {steps}, t_end = {t_end}); delete one"
         )
     if steps is None:
-        steps = max(1, math.ceil(t_end / dt - 1e-9))
+        ratio = t_end / dt
+        if not ratio <= MAX_STEPS:
+            raise ConfigError(
+                f"time.t_end: t_end / dt = {ratio:.3g} steps, more than the {MAX_STEPS:.3g} a run may have; "
+                f"lower t_end or raise dt"
+            )
+        steps = max(1, math.ceil(ratio - 1e-9))
+    if steps > MAX_STEPS:
+        raise ConfigError(f"time.steps: expected at most {MAX_STEPS} (2^53), got {steps}; lower steps")
     return int(steps)
 
 
 def largest_divisor_at_most(n: int, limit: int) -> int:
-    """The largest divisor of ``n`` that is at most ``limit`` (1 if none larger)."""
+    """The largest divisor of ``n`` that is at most ``limit`` (1 if none larger), in ``O(min(limit, sqrt n))``."""
+    if n <= limit:
+        return max(n, 1)
     best = 1
-    for d in range(1, int(math.isqrt(n)) + 1):
+    for d in range(1, min(limit, math.isqrt(n)) + 1):
         if n % d == 0:
-            for c in (d, n // d):
-                if best < c <= limit:
-                    best = c
+            best = max(best, d)
+            if n // d <= limit:  # the cofactors n // d decrease with d: the first one that fits is the largest
+                return n // d
     return best
 
 
@@ -466,6 +499,11 @@ def _coerce(value: Any, param: Param, full: str) -> Any:
             raise bad()
         if not math.isfinite(value):
             raise ConfigError(f"{full}: expected a finite number, got {_show(value)}; e.g. {_example(full, param)}")
+        if abs(value) > MAX_MAGNITUDE:
+            raise ConfigError(
+                f"{full}: expected a number of magnitude at most {MAX_MAGNITUDE:g} (products of such numbers must "
+                f"stay finite in float64), got {_show(value)}; e.g. {_example(full, param)}"
+            )
         return float(value)
     if kind == "int":
         if isinstance(value, float) and value.is_integer():

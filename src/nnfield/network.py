@@ -41,7 +41,14 @@ Observer = Callable[[Any], dict[str, Any]]
 
 
 def as_pytree_callable(f: Any) -> Any:
-    """Wrap a plain Python function as a PyTree (``jax.tree_util.Partial``) so it can cross ``jit``."""
+    """Wrap a plain Python function as a PyTree (``jax.tree_util.Partial``) so it can cross ``jit``.
+
+    A bound method of a module (``model.observables``) is wrapped as the plain bound method: its module is a
+    constant of the compiled program (hashed by identity), as for any Python method. To trace a module's
+    arrays instead, pass ``Partial(type(model).observables, model)``.
+    """
+    if isinstance(f, eqx.Module) and isinstance(getattr(f, "__self__", None), eqx.Module):
+        f = types.MethodType(f.__func__, f.__self__)  # equinox's bound-method PyTree -> a constant method
     if isinstance(f, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)) and not isinstance(
         f, Partial
     ):

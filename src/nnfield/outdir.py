@@ -76,6 +76,9 @@ def check_output_dir(out: str | Path, force: bool) -> Path:
     p = Path(out)
     if p.exists() and not p.is_dir():
         raise ConfigError(f"--out {p}: exists and is not a directory; choose another --out")
+    for parent in p.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"--out {p}: {parent} is a file, not a directory; choose another --out")
     if p.is_dir():
         check_not_in_use(p)
     if p.is_dir() and any(f.name != LOCK_FILE for f in p.iterdir()) and not force:

@@ -30,7 +30,7 @@ from jax.tree_util import Partial
 from . import io as nio
 from .config import Config, largest_divisor_at_most
 from .conservation import Verdict, verdicts
-from .errors import ConfigError, NonFiniteError, NotAnalysableError, UnstableError
+from .errors import ConfigError, InputError, NonFiniteError, NotAnalysableError, UnstableError
 from .model import AbstractModel
 from .network import run as network_run
 from .outdir import check_output_dir, prepare_output_dir
@@ -197,9 +197,19 @@ def execute(
     check_output_dir(out, force)
     model, state = build(cfg)
     if not _all_finite(state):
-        raise NonFiniteError(
-            f"the initial state has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
+        raise InputError(
+            f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
             f"parameters in {cfg.source}"
+        )
+    observer = observer_for(model, state)
+    obs0 = {k: np.asarray(v)[None] for k, v in jax.device_get(_observe_jit(observer, state)).items()}
+    if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
+        bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
+                        if v.size and not np.all(np.isfinite(v)))
+        big = max(float(np.abs(np.asarray(x)).max()) for x in jax.tree_util.tree_leaves(state))
+        raise InputError(
+            f"the initial data is too large for {cfg.output.precision}: at step 0, before any update, {bad} "
+            f"(largest field value {big:.3g}); check the [initial] parameters in {cfg.source} (e.g. amplitude)"
         )
     try:
         stab = check_stability(cfg, cfg.build_model())
@@ -212,13 +222,14 @@ def execute(
 
     out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
     try:
-        return _run_into(out_dir, cfg, model, state, stab, progress, console)
+        return _run_into(out_dir, cfg, model, state, observer, obs0, stab, progress, console)
     finally:
         lock.release()
 
 
 def _run_into(
-    out_dir: Path, cfg: Config, model: AbstractModel, state: Any, stab: Stability, progress: bool, console: Any
+    out_dir: Path, cfg: Config, model: AbstractModel, state: Any, observer: Any, obs0: dict[str, np.ndarray],
+    stab: Stability, progress: bool, console: Any,
 ) -> RunResult:
     """The chunked run of :func:`execute` into the prepared, locked ``out_dir``."""
     net = model.network
@@ -229,7 +240,6 @@ def _run_into(
     steps, every, snap = cfg.time.steps, cfg.output.every, cfg.output.snapshot_every
     tick = float(net.tick)
     chunk = choose_chunk(steps, every, snap, lat.size, cfg.output.chunk)
-    observer = observer_for(model, state)
     K = net.K
 
     attrs = nio.provenance(cfg.text, cfg.initial.seed)
@@ -261,8 +271,7 @@ def _run_into(
         writer.append_observables(steps_, steps_ * tick, obs)
 
     try:
-        obs0 = jax.device_get(_observe_jit(observer, state))
-        record({k: np.asarray(v)[None] for k, v in obs0.items()}, np.array([0]))
+        record(obs0, np.array([0]))
         snapshot(state, 0)
         writer.flush()
         with progress_bar(progress, console, steps) as bar:

@@ -1,0 +1,64 @@
+"""Guards before work: hostile configs are refused with one line and exit 2, and leave no directory behind."""
+
+import pytest
+
+from nnfield import cli
+
+BASE = """\
+[theory]
+name = "klein-gordon"
+{theory}
+[lattice]
+shape = {shape}
+[time]
+dt = 0.1
+{time}
+[initial]
+kind = "plane_wave"
+{initial}
+"""
+
+
+def _cfg(tmp_path, theory="", shape="[32]", time="steps = 10", initial="", precision=""):
+    text = BASE.format(theory=theory, shape=shape, time=time, initial=initial)
+    if precision:
+        text += f'[output]\nprecision = "{precision}"\n'
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "kw, key",
+    [
+        ({"theory": "mass = 1e300"}, "theory.mass: expected a number of magnitude at most"),
+        ({"initial": "amplitude = 1e200"}, "initial.amplitude: expected a number of magnitude at most"),
+        ({"initial": "seed = 18446744073709551616"}, "initial.seed: expected an integer in 0 .. 2^63 - 1"),
+        ({"time": "t_end = 1e99"}, "time.t_end: t_end / dt = 1e+100 steps, more than"),
+        ({"time": "steps = 9223372036854775807"}, "time.steps: expected at most 9007199254740992"),
+        ({"shape": "[1000000, 1000000, 1000000]"}, "lattice.shape: expected at most"),
+        ({"initial": "amplitude = 1e30", "precision": "float32"}, "the initial data is too large for float32"),
+    ],
+)
+def test_hostile_values_are_refused_in_one_line(tmp_path, capsys, kw, key):
+    out = tmp_path / "out"
+    assert cli.main(["run", str(_cfg(tmp_path, **kw)), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and key in err[0], err
+    assert not out.exists()  # a refused config leaves no directory behind
+
+
+def test_config_files_that_are_not_small_regular_files_are_refused(tmp_path, capsys):
+    assert cli.main(["run", "/dev/zero"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * (1 << 20) + "\n")
+    assert cli.main(["run", str(big)]) == 2
+    assert "larger than the 1048576 bytes" in capsys.readouterr().err
+
+
+def test_out_below_a_regular_file_is_refused_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    assert cli.main(["run", str(_cfg(tmp_path)), "--out", str(blocker / "sub"), "-q"]) == 2
+    assert f"{blocker} is a file, not a directory" in capsys.readouterr().err
