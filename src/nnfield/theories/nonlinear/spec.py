@@ -9,8 +9,12 @@ expression in ``phi`` using the parameters ``m`` and ``lam`` (read by the safe p
 across the box along axis 0 (twisted boundary; ``0`` = periodic). The ``kink`` initial condition is one kink
 for ``winding = +-1`` and a kink-antikink pair half a box apart for ``winding = 0``.
 
-Initial conditions: ``kink`` (sine-Gordon), ``gaussian_packet`` and ``random_spectrum`` (both theories; with a
-twisted boundary they are added to the linear ramp ``winding (2 pi / b) x / L`` so the field is smooth).
+Initial conditions (:mod:`nnfield.initial`, the keys every theory shares): ``kink`` (sine-Gordon),
+``gaussian_packet`` and ``random_spectrum`` (both theories; the data of fields without a dispersion,
+:class:`~nnfield.initial.NoDispersion`: the packet is ``A exp(-r^2/(2 w^2)) cos(k0.(x - c))`` translating
+rigidly with the extra key ``velocity``, the random field draws ``pi`` independently; with a twisted
+boundary both are added to the linear ramp ``winding (2 pi / b) x / L`` so the field is smooth). The first
+release's keys ``wavevector`` (now ``momentum``) and ``kmax`` (now ``cutoff``) are refused with the new name.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from ..duality.parse import ExpressionError, ExprFunction
-from . import nonlinear as nl
-from .registry import InitialSpec, Param, TheorySpec, non_negative, positive, register_theory
+from ... import initial
+from ...duality.parse import ExpressionError, ExprFunction
+from ...errors import ConfigError
+from ..registry import Param, TheorySpec, non_negative, positive, register_theory
+from ..spec_edge import KINK_KEYS, PACKET_KEYS, initial_spec, random_keys, subluminal
+from . import models as nl
+from .potentials import SineGordonPotential
 
 
 def _expression_check(params: tuple[str, ...]) -> Any:
@@ -36,14 +44,6 @@ def _expression_check(params: tuple[str, ...]) -> Any:
         return None
 
     return check
-
-
-def _velocity(v: float) -> str | None:
-    return None if abs(v) < 1 else "a speed |v| < 1 (units with c = 1)"
-
-
-def _fraction(x: float) -> str | None:
-    return None if 0 <= x < 1 else "a fraction of the box length in [0, 1)"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -83,12 +83,12 @@ def _ramp(model: Any) -> np.ndarray:
 
 def _sine_gordon_constants(potential: Any) -> tuple[float, float]:
     """``(m, b)`` of the model's potential (the built-in one, or an expression's parameters)."""
-    if isinstance(potential, nl.SineGordonPotential):
+    if isinstance(potential, SineGordonPotential):
         return float(potential.m), float(potential.b)
-    if isinstance(potential, ExprFunction):
+    if isinstance(potential, ExprFunction) and {"m", "b"} <= set(dict(potential.params)):
         values = dict(potential.params)
         return values["m"], values["b"]
-    raise ValueError("initial.kind = 'kink' needs a sine-Gordon model")
+    raise ConfigError('initial.kind: "kink" needs a sine-Gordon model (theory.name = "sine-gordon")')
 
 
 def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,50 +99,47 @@ def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np
     if twist == 0:
         charge = 1
     else:
-        charge = int(round(twist * b / (2 * math.pi)))
+        winding = twist * b / (2 * math.pi)
+        charge = int(round(winding))
         if charge not in (1, -1):
-            raise ValueError(f"initial.kind = 'kink' needs winding 0 (pair) or +-1 (one kink), got {charge}")
-    return nl.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
+            raise ConfigError(
+                f'theory.winding: initial.kind = "kink" needs winding 0 (a kink-antikink pair) or +-1 (one kink), '
+                f"got {winding:g}; set winding = 1, or use initial.kind = \"gaussian_packet\" for other windings"
+            )
+    return initial.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
 
 
 def _make_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    phi, pi = nl.gaussian_packet(model.theory.lattice, p["amplitude"], p["width"], p["center"], p["wavevector"],
-                                 p["velocity"])
+    phi, pi = initial.gaussian_packet(model.theory.lattice, initial.NoDispersion(p["velocity"]), p["center"],
+                                      p["width"], p["momentum"], p["amplitude"])
     return phi + _ramp(model), pi
 
 
 def _make_random(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    phi, pi = nl.random_spectrum(model.theory.lattice, p["amplitude"], p["kmax"], seed)
+    phi, pi = initial.random_spectrum(model.theory.lattice, initial.NoDispersion(), seed, p["amplitude"],
+                                      p["cutoff"], p["slope"])
     return phi + _ramp(model), pi
 
 
-_PACKET = InitialSpec(
-    params={
-        "amplitude": Param("float", 1.0, "peak amplitude A"),
-        "width": Param("float", 0.0, "Gaussian width w (physical units; 0 = a tenth of the box)", check=non_negative),
-        "center": Param("list[float]", [], "centre (physical coordinates; [] = box centre)"),
-        "wavevector": Param("list[float]", [], "carrier wavevector k ([] = 0)"),
-        "velocity": Param("float", 0.0, "pi = -velocity d phi/d x_0 (translation along axis 0)"),
+_PACKET = initial_spec(
+    PACKET_KEYS | {
+        "velocity": Param("float", 0.0, "pi = -velocity d phi/d x_0 (rigid translation along axis 0)",
+                          check=subluminal),
     },
-    make=_make_packet,
-    doc="phi = A exp(-|x - c|^2/(2 w^2)) cos(k.(x - c)), pi = -v d phi/d x_0",
+    _make_packet,
+    "phi = A exp(-|x - c|^2/(2 w^2)) cos(k0.(x - c)), pi = -v d phi/d x_0",
+    renamed={"wavevector": "momentum"},
 )
-_RANDOM = InitialSpec(
-    params={
-        "amplitude": Param("float", 0.1, "rms of phi", check=positive),
-        "kmax": Param("float", 0.0, "largest |k| (0 = a quarter of the cutoff pi/a)", check=non_negative),
-    },
-    make=_make_random,
-    doc="band-limited Gaussian random phi and pi (seeded)",
+_RANDOM = initial_spec(
+    random_keys(0.1, "pi / (4 a)"),
+    _make_random,
+    "band-limited Gaussian random phi and, independently, pi (seeded)",
+    renamed={"kmax": "cutoff"},
 )
-_KINK = InitialSpec(
-    params={
-        "velocity": Param("float", 0.5, "kink velocity v, |v| < 1", check=_velocity),
-        "center": Param("float", 0.5, "position at t = 0 as a fraction of the box length along axis 0",
-                        check=_fraction),
-    },
-    make=_make_kink,
-    doc="phi = (4/b) arctan(exp(m gamma (x - x0 - v t))); one kink (winding +-1) or a kink-antikink pair (0)",
+_KINK = initial_spec(
+    KINK_KEYS,
+    _make_kink,
+    "phi = (4/b) arctan(exp(m gamma (x - x0 - v t))); one kink (winding +-1) or a kink-antikink pair (0)",
 )
 
 PHI4 = register_theory(
