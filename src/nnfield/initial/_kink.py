@@ -24,8 +24,9 @@ def kink_profile(x: Any, t: float, mass: float = 1.0, b: float = 1.0, v: float =
         raise ParameterError("velocity", f"expected a kink speed |v| < 1 (units with c = 1), got {v!r}; e.g. 0.5")
     g = 1.0 / np.sqrt(1.0 - v * v)
     z = charge * mass * g * (np.asarray(x, dtype=float) - x0 - v * t)
-    phi = 4.0 / b * np.arctan(np.exp(z))
-    pi = -charge * 2.0 / b * mass * g * v / np.cosh(z)
+    with np.errstate(over="ignore"):  # far from the wall exp and cosh overflow to inf: arctan -> pi/2, 1/cosh -> 0
+        phi = 4.0 / b * np.arctan(np.exp(z))
+        pi = -charge * 2.0 / b * mass * g * v / np.cosh(z)
     return phi, pi
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._modes import Modes, NoDispersion, PositiveFrequency
-from ._params import packet_geometry
+from ._params import finite_data, packet_geometry
 from ._periodic import minimum_image_distances
 
 
@@ -43,12 +43,14 @@ def gaussian_packet(
     r2 = sum(dd**2 for dd in d)
     phase = sum(kk * dd for kk, dd in zip(k0, d, strict=True))
     if isinstance(modes, PositiveFrequency):
-        psi = amplitude * np.exp(-r2 / (2 * width**2)) * np.exp(1j * phase)
-        return modes.fields(psi)
+        with np.errstate(over="ignore", invalid="ignore"):
+            psi = amplitude * np.exp(-r2 / (2 * width**2)) * np.exp(1j * phase)
+            return finite_data(modes.fields(psi), "amplitude", amplitude)
     if isinstance(modes, NoDispersion):
         # the real form, written as in the first release (bit-identical results)
-        env = amplitude * np.exp(-r2 / (2 * width * width))
-        phi = env * np.cos(phase)
-        dphi0 = -d[0] / (width * width) * phi - env * np.sin(phase) * k0[0]
-        return phi[None], (-modes.velocity * dphi0)[None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            env = amplitude * np.exp(-r2 / (2 * width * width))
+            phi = env * np.cos(phase)
+            dphi0 = -d[0] / (width * width) * phi - env * np.sin(phase) * k0[0]
+            return finite_data((phi[None], (-modes.velocity * dphi0)[None]), "amplitude", amplitude)
     raise TypeError(f"modes: expected PositiveFrequency or NoDispersion, got {type(modes).__name__}")

@@ -49,7 +49,18 @@ def packet_geometry(
     a, L = lattice.spacing, lattice.lengths
     center = per_axis("center", center, lattice.ndim, [0.5 * ell for ell in L])
     k0 = per_axis("momentum", momentum, lattice.ndim, [0.0] * lattice.ndim)
+    for mu, (c, ell) in enumerate(zip(center, L, strict=True)):
+        if not -ell <= c <= 2 * ell:
+            raise ParameterError(
+                "center", f"expected a centre in the box, 0 <= c <= L = {ell:g} on axis {mu} (periodic images within "
+                f"one box length are accepted), got {c:g}; e.g. {0.5 * ell:g}"
+            )
     width = width if width is not None else 0.1 * min(L)
+    if not width <= max(L):
+        raise ParameterError(
+            "width", f"expected at most the longest box side L = {max(L):g} (a wider Gaussian is a constant field, "
+            f"not a packet), got {width:g}; e.g. {0.1 * min(L):g}"
+        )
     if not width >= a:
         raise ParameterError(
             "width", f"expected at least the lattice spacing a = {a:g} (a narrower packet is not resolved), "
@@ -62,4 +73,13 @@ def packet_geometry(
                 f"got {kk:g}; use a smaller momentum or a finer lattice"
             )
     return center, width, k0
+
+
+def finite_data(data: tuple[np.ndarray, np.ndarray], param: str, value: float) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` unchanged if every value is finite; otherwise the parameter ``param`` (``= value``) overflowed it."""
+    if not all(np.all(np.isfinite(x)) for x in data):
+        raise ParameterError(
+            param, f"the initial data overflow (values not finite) for {param} = {value:g}; use a smaller {param}"
+        )
+    return data
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._modes import PositiveFrequency
-from ._params import wave_numbers
+from ._params import finite_data, wave_numbers
 
 
 def plane_wave(
@@ -31,5 +31,6 @@ def plane_wave(
     k = wave_numbers(lattice, n)
     x = lattice.coordinates()
     kx = sum(kk * xx for kk, xx in zip(k, x, strict=True))
-    psi = amplitude * np.exp(1j * (kx + phase))
-    return modes.fields(psi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        psi = amplitude * np.exp(1j * (kx + phase))
+        return finite_data(modes.fields(psi), "amplitude", amplitude)

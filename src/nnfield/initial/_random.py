@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ._modes import Modes, NoDispersion, PositiveFrequency
+from ._params import finite_data
 
 
 def random_spectrum(
@@ -76,7 +77,8 @@ def _positive_frequency(
     if rms == 0.0:
         raise _no_mode(cutoff, lattice)
     scale = amplitude / rms
-    return phi * scale, pi * scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        return finite_data((phi * scale, pi * scale), "amplitude", amplitude)
 
 
 def _independent(
@@ -103,4 +105,6 @@ def _independent(
         return f / max(np.sqrt(np.mean(f**2)), np.finfo(float).tiny)
 
     kscale = float(np.sqrt(np.mean(kk[mask] ** 2)))
-    return (amplitude * field())[None], (amplitude * kscale * field())[None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        data = (amplitude * field())[None], (amplitude * kscale * field())[None]
+    return finite_data(data, "amplitude", amplitude)

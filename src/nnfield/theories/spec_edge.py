@@ -18,6 +18,11 @@ from .registry import InitialSpec, Param, positive, positive_amplitude
 Make = Callable[[Any, dict[str, Any], int], tuple[Any, Any]]
 
 
+def mass_check(m: float) -> str | None:
+    """A mass whose square is a finite number (the theories use ``m^2``)."""
+    return None if 0 <= m <= 1e150 else "a non-negative mass at most 1e150 (m^2 must be a finite number)"
+
+
 def subluminal(v: float) -> str | None:
     return None if abs(v) < 1 else "a speed |v| < 1 (units with c = 1)"
 

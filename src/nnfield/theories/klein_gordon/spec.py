@@ -23,8 +23,8 @@ import numpy as np
 
 from ... import initial
 from ...errors import ConfigError
-from ..registry import Param, TheorySpec, non_negative, register_theory
-from ..spec_edge import PACKET_KEYS, PLANE_WAVE_KEYS, initial_spec, random_keys
+from ..registry import Param, TheorySpec, register_theory
+from ..spec_edge import PACKET_KEYS, PLANE_WAVE_KEYS, initial_spec, mass_check, random_keys
 
 
 def _modes(model: Any) -> initial.PositiveFrequency:
@@ -75,7 +75,7 @@ SPEC = register_theory(
                 "str", "3.8", 'which network: "3.8" (W = B = I, loss (3.11)) or "3.14" (W = 2 + dt^2 (Lap - m^2))',
                 choices=("3.8", "3.14"),
             ),
-            "mass": Param("float", 1.0, "mass m of the field (m >= 0)", check=non_negative),
+            "mass": Param("float", 1.0, "mass m of the field (m >= 0)", check=mass_check),
             "sign": Param(
                 "str", "corrected", 'sign of A in (3.8): "corrected" gives (3.10); "printed" is the paper\'s erratum',
                 choices=("corrected", "printed"),

@@ -28,7 +28,7 @@ from ... import initial
 from ...duality.parse import ExpressionError, ExprFunction
 from ...errors import ConfigError
 from ..registry import Param, TheorySpec, non_negative, positive, register_theory
-from ..spec_edge import KINK_KEYS, PACKET_KEYS, initial_spec, random_keys, subluminal
+from ..spec_edge import KINK_KEYS, PACKET_KEYS, initial_spec, mass_check, random_keys, subluminal
 from . import models as nl
 from .potentials import SineGordonPotential
 
@@ -46,6 +46,10 @@ def _expression_check(params: tuple[str, ...]) -> Any:
     return check
 
 
+def _positive_mass(m: float) -> str | None:
+    return mass_check(m) or (None if m > 0 else "a positive mass")
+
+
 # ----------------------------------------------------------------------------------------------------------
 # builders
 # ----------------------------------------------------------------------------------------------------------
@@ -61,6 +65,12 @@ def _twist(params: dict[str, Any]) -> float:
 
 
 def _build_sine_gordon(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> nl.NonlinearModel:
+    m, b = params["mass"], params["b"]
+    if not math.isfinite((m / b) * (m / b)):
+        raise ConfigError(
+            f"theory.b: the potential's scale (m/b)^2 must be a finite number, got m = {m:g}, b = {b:g}; "
+            f"use a larger b, e.g. b = 1.0"
+        )
     twist = _twist(params)
     if params.get("potential"):
         V = ExprFunction.from_string(params["potential"], ("phi",), {"m": params["mass"], "b": params["b"]})
@@ -147,7 +157,7 @@ PHI4 = register_theory(
         name="phi4",
         doc="phi^4 field: W = I, B = I, loss = gradient energy + sum V(phi), V = m^2 phi^2/2 + lam phi^4/4",
         params={
-            "mass": Param("float", 1.0, "mass m", check=non_negative),
+            "mass": Param("float", 1.0, "mass m", check=mass_check),
             "lambda": Param("float", 1.0, "quartic coupling lam", check=non_negative),
             "potential": Param("str", "", "optional V(phi) expression with parameters m, lam (overrides)",
                                check=_expression_check(("m", "lam"))),
@@ -162,7 +172,7 @@ SINE_GORDON = register_theory(
         name="sine-gordon",
         doc="sine-Gordon field: W = I, B = I, loss = gradient energy + sum V(phi), V = (m/b)^2 (1 - cos(b phi))",
         params={
-            "mass": Param("float", 1.0, "mass m", check=positive),
+            "mass": Param("float", 1.0, "mass m (m > 0)", check=_positive_mass),
             "b": Param("float", 1.0, "coupling b (period 2 pi / b)", check=positive),
             "winding": Param("int", 0, "field jump across the box along axis 0, in units of 2 pi / b (twist)"),
             "potential": Param("str", "", "optional V(phi) expression with parameters m, b (overrides)",
