@@ -20,7 +20,9 @@ Make = Callable[[Any, dict[str, Any], int], tuple[Any, Any]]
 
 def mass_check(m: float) -> str | None:
     """A mass whose square is a finite number (the theories use ``m^2``)."""
-    return None if 0 <= m <= 1e150 else "a non-negative mass at most 1e150 (m^2 must be a finite number)"
+    if not m >= 0:
+        return "a non-negative number"
+    return None if m <= 1e150 else "a mass at most 1e150 (m^2 must be a finite number)"
 
 
 def subluminal(v: float) -> str | None:
