@@ -63,17 +63,17 @@ def test_one_step_symbol_matches_closed_forms(rng, ndim, sign):
     k = random_k(rng, ndim, a)
     w2 = omega2(k, a, m) * (1 if sign == "corrected" else -1)
     for scheme in ("simultaneous", "alternating", "leapfrog"):
-        got = an.one_step_symbol(kg.network_38(lat, m, dt, scheme, sign), k)
+        got = an.one_step_symbol(kg.momentum_network(lat, m, dt, scheme, sign), k)
         want = closed_form(scheme, w2, dt)
         assert np.abs(got - want).max() <= RTOL * (1 + dt**2 * np.abs(w2).max()), scheme
     if sign == "corrected":
-        got = an.one_step_symbol(kg.network_314(lat, m, dt), k)
+        got = an.one_step_symbol(kg.leapfrog_network(lat, m, dt), k)
         assert np.abs(got - closed_form("3.14", w2, dt)).max() <= RTOL * (2 + dt**2 * w2.max())
         # the literal tensors (3.8) with the corrected sign are the same linear map as the loss network
-        lit = an.one_step_symbol(kg.linear_network_38(lat, m, dt, sign="corrected"), k)
+        lit = an.one_step_symbol(kg.printed_linear_network(lat, m, dt, sign="corrected"), k)
         assert np.abs(lit - closed_form("simultaneous", w2, dt)).max() <= RTOL * (1 + dt * w2.max())
     else:
-        lit = an.one_step_symbol(kg.linear_network_38(lat, m, dt), k)
+        lit = an.one_step_symbol(kg.printed_linear_network(lat, m, dt), k)
         assert np.abs(lit - closed_form("simultaneous", w2, dt)).max() <= RTOL * (1 + dt * np.abs(w2).max())
 
 
@@ -85,20 +85,20 @@ def test_unit_step_3d_growth_factors():
     grid = an.brillouin_grid(lat)  # includes k = 0 and the corner (pi, pi, pi)
     w2 = omega2(grid, 1.0, 0.0)
     assert w2.max() == pytest.approx(12.0, rel=RTOL)
-    g313 = an.max_amplification(kg.network_38(lat, 0.0, 1.0, "simultaneous"), grid)
+    g313 = an.max_amplification(kg.momentum_network(lat, 0.0, 1.0, "simultaneous"), grid)
     assert abs(g313 - np.sqrt(13.0)) <= RTOL * 13
-    g319 = an.max_amplification(kg.network_314(lat, 0.0, 1.0), grid)
+    g319 = an.max_amplification(kg.leapfrog_network(lat, 0.0, 1.0), grid)
     assert abs(g319 - (5 + 2 * np.sqrt(6))) <= RTOL * 12
     assert abs(g319 - 9.899) < 1e-3
-    rep = an.analyze(kg.network_314(lat, 0.0, 1.0), factory=lambda h: kg.network_314(lat, 0.0, h))
+    rep = an.analyze(kg.leapfrog_network(lat, 0.0, 1.0), factory=lambda h: kg.leapfrog_network(lat, 0.0, h))
     assert not rep.stable
     expected_fraction = float(np.mean(w2 > 4.0 + 1e-9))  # w^2 = 4: double root -1 (marginal)
     assert rep.fraction_unstable == pytest.approx(expected_fraction, abs=1e-12)
     assert abs(expected_fraction - 0.80) < 0.02
     assert rep.dt_max == pytest.approx(2 / np.sqrt(12.0), rel=1e-5)
     # the unit-step (3.13) scheme has |lambda| = sqrt(1 + w^2) > 1 for every mode with w > 0
-    rep13 = an.analyze(kg.network_38(lat, 0.3, 1.0, "simultaneous"),
-                       factory=lambda h: kg.network_38(lat, 0.3, h, "simultaneous"))
+    rep13 = an.analyze(kg.momentum_network(lat, 0.3, 1.0, "simultaneous"),
+                       factory=lambda h: kg.momentum_network(lat, 0.3, h, "simultaneous"))
     assert not rep13.stable and rep13.fraction_unstable == 1.0
     assert rep13.dt_max == 0.0
     json.dumps(rep.to_dict())  # serializable report
@@ -114,12 +114,12 @@ def test_largest_stable_dt_is_cfl(ndim, a, m):
     lat = Lattice((4,) * ndim, a)
     cfl = 2 / np.sqrt(4 * ndim / a**2 + m**2)
     grid = an.brillouin_grid(lat, 8)
-    for factory in (lambda h: kg.network_38(lat, m, h, "leapfrog"), lambda h: kg.network_314(lat, m, h)):
+    for factory in (lambda h: kg.momentum_network(lat, m, h, "leapfrog"), lambda h: kg.leapfrog_network(lat, m, h)):
         dt_max = an.largest_stable_dt(factory, 0.5, grid)
         assert dt_max == pytest.approx(cfl, rel=1e-5)
         assert an.is_stable(factory(0.999 * cfl), grid)
         assert not an.is_stable(factory(1.001 * cfl), grid)
-    assert an.largest_stable_dt(lambda h: kg.network_38(lat, m, h, "simultaneous"), 0.5, grid) == 0.0
+    assert an.largest_stable_dt(lambda h: kg.momentum_network(lat, m, h, "simultaneous"), 0.5, grid) == 0.0
 
 
 @pytest.mark.parametrize("ndim", [1, 3])
@@ -131,22 +131,22 @@ def test_network_dispersion_matches_formula(rng, ndim):
     k = random_k(rng, ndim, a, 9)
     w = np.sqrt(omega2(k, a, m))
     lf = 2 / dt * np.arcsin(dt * w / 2)
-    for net in (kg.network_38(lat, m, dt, "leapfrog"), kg.network_314(lat, m, dt), kg.network_38(lat, m, dt,
-                                                                                                   "alternating")):
+    for net in (kg.momentum_network(lat, m, dt, "leapfrog"), kg.leapfrog_network(lat, m, dt),
+                kg.momentum_network(lat, m, dt, "alternating")):
         om = an.network_dispersion(net, k)
         # the error of arcsin near its branch point is amplified: d Omega = d lambda / (dt |sin(Omega dt)|)
         tol = RTOL * (2 + (dt * w.max()) ** 2) / (dt * np.abs(np.sin(lf * dt)).min())
         assert np.abs(om - lf[:, None]).max() <= tol
-    om = an.network_dispersion(kg.network_38(lat, m, dt, "simultaneous"), k)
+    om = an.network_dispersion(kg.momentum_network(lat, m, dt, "simultaneous"), k)
     assert np.abs(om - (np.arctan(dt * w) / dt)[:, None]).max() <= RTOL * (1 + dt * w.max()) / dt
 
 
 def test_analyze_report_fields():
     lat = Lattice((8, 8), 0.5)
     m, dt = 1.0, 0.1
-    net = kg.network_38(lat, m, dt, "leapfrog")
+    net = kg.momentum_network(lat, m, dt, "leapfrog")
     th = kg.KleinGordon(m, lat)
-    rep = an.analyze(net, factory=lambda h: kg.network_38(lat, m, h, "leapfrog"), omega_theory=th.dispersion)
+    rep = an.analyze(net, factory=lambda h: kg.momentum_network(lat, m, h, "leapfrog"), omega_theory=th.dispersion)
     assert rep.stable and rep.fraction_unstable == 0.0
     assert abs(rep.max_amplification - 1.0) <= 1e-12
     assert rep.dt_max == pytest.approx(2 / np.sqrt(4 * 2 / 0.25 + m**2), rel=1e-5)

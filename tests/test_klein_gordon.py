@@ -250,7 +250,7 @@ def test_unit_step_313_grows_by_sqrt_1_plus_omega2_every_mode(rng):
     m = 0.3
     w2 = m**2 - lat.laplacian_symbol()
     phi, pi = rng.normal(size=(1, *lat.shape)), rng.normal(size=(1, *lat.shape))
-    net = kg.network_38(lat, m, 1.0, "simultaneous")
+    net = kg.momentum_network(lat, m, 1.0, "simultaneous")
     s = State(jnp.asarray(phi), jnp.asarray(pi))
     q0 = fourier_energy(phi, pi, w2)
     steps = 6
@@ -270,7 +270,7 @@ def test_unit_step_319_grows_by_5_plus_2sqrt6(rng):
     lat = Lattice((8, 8, 8))
     w2 = -lat.laplacian_symbol()
     phi, pi = rng.normal(size=(1, *lat.shape)), rng.normal(size=(1, *lat.shape))
-    net = kg.network_314(lat, 0.0, 1.0)
+    net = kg.leapfrog_network(lat, 0.0, 1.0)
     s8 = advance(net, State(jnp.asarray(phi), jnp.asarray(pi)), 8)
     s10 = advance(net, s8, 2)
     a8, a10 = np.abs(np.fft.fftn(np.asarray(s8.phi)[0])), np.abs(np.fft.fftn(np.asarray(s10.phi)[0]))

@@ -12,9 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnfield import Lattice
+from nnfield import Lattice, initial
 from nnfield.duality.neuron import evolve
 from nnfield.errors import ConfigError
+from nnfield.initial import NoDispersion
 from nnfield.operators import laplacian
 from nnfield.theories import nonlinear as nl
 from nnfield.theories.registry import get_theory
@@ -60,7 +61,7 @@ def test_gradient_loss_equals_311_form_on_periodic_lattices(rng):
 def test_rk4_reference_agrees_with_dop853(rng):
     lat = Lattice((32,), 0.5)
     th = nl.NonlinearField(nl.Phi4Potential(1.0, 1.0), lat)
-    phi, pi = nl.random_spectrum(lat, 0.5, seed=4)
+    phi, pi = initial.random_spectrum(lat, NoDispersion(), 4, 0.5)
     b = th.dop853(phi, pi, 1.0)  # rtol = atol = 1e-12
     hs = [0.04, 0.02, 0.01]
     errs = [np.abs(np.asarray(th.rk4(phi, pi, 1.0, h)[0]) - b[0]).max() for h in hs]
@@ -71,7 +72,7 @@ def test_rk4_reference_agrees_with_dop853(rng):
 def test_phi4_time_order_against_rk4(scheme, declared):
     lat = Lattice((48,), 0.5)
     M = nl.phi4_model(lat, 1.0, 1.0, 0.1, scheme)
-    phi, pi = nl.random_spectrum(lat, 0.6, seed=1)
+    phi, pi = initial.random_spectrum(lat, NoDispersion(), 1, 0.6)
     T = 2.0
     ref = np.asarray(M.theory.rk4(phi, pi, T, 0.002)[0])
     dts = [0.1, 0.05, 0.025] if declared < 4 else [0.2, 0.1, 0.05]
@@ -84,7 +85,7 @@ def test_phi4_time_order_against_rk4(scheme, declared):
 
 def test_phi4_2d_leapfrog_energy_bounded_and_second_order():
     lat = Lattice((16, 16), 0.5)
-    phi, pi = nl.gaussian_packet(lat, 1.0, 1.0, wavevector=[1.0, 0.5])
+    phi, pi = initial.gaussian_packet(lat, NoDispersion(), width=1.0, momentum=[1.0, 0.5])
     devs = []
     for dt in (0.1, 0.05):
         M = nl.phi4_model(lat, 1.0, 2.0, dt, "leapfrog")
@@ -98,10 +99,22 @@ def test_phi4_2d_leapfrog_energy_bounded_and_second_order():
     assert devs[0] < 0.05 and 3.0 < devs[0] / devs[1] < 5.0  # O(dt^2), no drift
 
 
+def test_first_release_initial_data_still_work_and_warn():
+    lat = Lattice((16, 16), 0.5)
+    with pytest.warns(DeprecationWarning, match="nnfield.initial.gaussian_packet"):
+        old = nl.gaussian_packet(lat, 1.0, 1.0, wavevector=[1.0, 0.5], velocity=0.3)
+    new = initial.gaussian_packet(lat, NoDispersion(0.3), width=1.0, momentum=[1.0, 0.5])
+    assert all(np.array_equal(o, n) for o, n in zip(old, new, strict=True))
+    with pytest.warns(DeprecationWarning, match="nnfield.initial.random_spectrum"):
+        old = nl.random_spectrum(lat, 0.5, 2.0, seed=3)
+    new = initial.random_spectrum(lat, NoDispersion(), 3, 0.5, cutoff=2.0)
+    assert all(np.array_equal(o, n) for o, n in zip(old, new, strict=True))
+
+
 def test_discrete_energy_is_exact_for_a_free_massless_field(rng):
     lat = Lattice((24,), 0.5)
     M = nl.phi4_model(lat, 0.0, 0.0, 0.2, "leapfrog")
-    phi, pi = nl.random_spectrum(lat, 0.5, seed=2)
+    phi, pi = initial.random_spectrum(lat, NoDispersion(), 2, 0.5)
     _, obs = M.network.run(M.initial_state(phi, pi), 2000, 100, M.observables)
     de = np.asarray(obs["discrete_energy"])
     assert np.abs(de / de[0] - 1).max() < 1e4 * EPS

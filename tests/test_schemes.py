@@ -15,7 +15,7 @@ EPS = np.finfo(np.float64).eps
 @pytest.mark.parametrize("scheme", ["leapfrog", "alternating", "simultaneous", "yoshida4"])
 def test_advance_equals_repeated_steps(scheme, rng):
     lat = Lattice((8, 6), 0.5)
-    net = kg.network_38(lat, 0.8, 0.05, scheme)
+    net = kg.momentum_network(lat, 0.8, 0.05, scheme)
     s0 = State(rng.normal(size=(1, 8, 6)), rng.normal(size=(1, 8, 6)))
     s = s0
     for _ in range(7):

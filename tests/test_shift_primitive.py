@@ -62,7 +62,7 @@ def test_share_shifts_is_bitwise_identical_and_halves_the_shifts():
 
 def test_learning_gradient_is_the_chain_rule_of_the_composition():
     lat = Lattice((6, 5, 4), 0.7)
-    net = kg.network_38(lat, 0.9, 0.1, "leapfrog")
+    net = kg.momentum_network(lat, 0.9, 0.1, "leapfrog")
     rng = np.random.default_rng(2)
     phi, pi = rng.normal(size=(2, 1, *lat.shape))
 
@@ -78,7 +78,7 @@ def test_learning_gradient_is_the_chain_rule_of_the_composition():
 
 def test_float32_fields_stay_float32_with_x64():
     lat = Lattice((4, 4, 4))
-    net = kg.network_38(lat, 0.5, 0.1, "leapfrog")
+    net = kg.momentum_network(lat, 0.5, 0.1, "leapfrog")
     s = kg.model(lat, 0.5, 0.1).initial_state(np.ones((1, 4, 4, 4), np.float32), np.ones((1, 4, 4, 4), np.float32))
     jaxpr = jax.make_jaxpr(net.step)(s)
     dtypes = {str(v.aval.dtype) for e in jaxpr.jaxpr.eqns for v in e.outvars if getattr(v.aval, "ndim", 0) > 0}

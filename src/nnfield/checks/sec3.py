@@ -132,9 +132,9 @@ def check_tensors_38() -> Outcome:
     s = _state_of(phi, pi)
     step = _jit()["step"]
     want = pi + _force(phi, m)  # (3.10) at unit step
-    printed = step(kg.linear_network_38(lat, m, 1.0, sign="printed"), s)
-    corrected = step(kg.linear_network_38(lat, m, 1.0, sign="corrected"), s)
-    loss_printed = step(kg.network_38(lat, m, 1.0, "simultaneous", sign="printed"), s)
+    printed = step(kg.printed_linear_network(lat, m, 1.0, sign="printed"), s)
+    corrected = step(kg.printed_linear_network(lat, m, 1.0, sign="corrected"), s)
+    loss_printed = step(kg.momentum_network(lat, m, 1.0, "simultaneous", sign="printed"), s)
     inc = np.asarray(want) - pi
     bad = float(np.abs(np.asarray(printed.pi) - want).max() / np.abs(inc).max())
     good = max(_rel(np.asarray(corrected.pi) - pi, inc), _rel(corrected.phi, phi + pi))
@@ -161,7 +161,7 @@ def check_learning_310() -> Outcome:
         lat = Lattice(shape, a)
         phi, pi = _state(shape)
         s = _state_of(phi, pi)
-        new_phi, new_pi = _jit()["learn"](kg.network_38(lat, m, dt, "simultaneous"), s.phi, s.pi)
+        new_phi, new_pi = _jit()["learn"](kg.momentum_network(lat, m, dt, "simultaneous"), s.phi, s.pi)
         res[(len(shape), a, dt)] = max(_rel(np.asarray(new_pi) - pi, dt * _force(phi, m, a)),
                                        _rel(np.asarray(new_phi) - phi, dt * pi))
     measured = max(res.values())
@@ -180,7 +180,7 @@ def check_313() -> Outcome:
     m = 0.7
     lat = Lattice((6, 6, 6))
     phi, pi = _state(lat.shape)
-    p = _phis(kg.network_38(lat, m, 1.0, "simultaneous"), phi, pi, 4)
+    p = _phis(kg.momentum_network(lat, m, 1.0, "simultaneous"), phi, pi, 4)
     measured = max(_rel(p[t + 2] - 2 * p[t + 1] + p[t], _force(p[t], m)) for t in range(3))
     return Outcome("exact" if measured < EXACT_TOL else "fails", measured,
                    f"3D 6^3, m = {m}, unit step, network (3.8) + loss (3.11), simultaneous scheme: max relative "
@@ -200,7 +200,7 @@ def check_313_unstable() -> Outcome:
     w2 = m**2 - lat.laplacian_symbol()
     expected = float(np.sqrt(1 + 4 * lat.ndim + m**2))  # worst mode: the corner k = (pi, pi, pi)
     phi, pi = _state(lat.shape)
-    net = kg.network_38(lat, m, 1.0, "simultaneous")
+    net = kg.momentum_network(lat, m, 1.0, "simultaneous")
     steps = 6
     end = _jit()["advance"](net, _state_of(phi, pi), steps)
 
@@ -211,7 +211,9 @@ def check_313_unstable() -> Outcome:
     measured = float(growth.max())
     per_mode = float(np.abs(growth / np.sqrt(1 + w2) - 1).max())
     symbol = an.max_amplification(net, an.brillouin_grid(lat, 8))
-    dt_max = an.largest_stable_dt(lambda h: kg.network_38(lat, m, h, "simultaneous"), 0.5, an.brillouin_grid(lat, 8))
+    dt_max = an.largest_stable_dt(
+        lambda h: kg.momentum_network(lat, m, h, "simultaneous"), 0.5, an.brillouin_grid(lat, 8)
+    )
     ok = measured > 1 + 1e-6 and abs(measured / expected - 1) < 1e-9 and per_mode < 1e-9 and dt_max == 0.0
     return Outcome(
         "unstable" if ok else "fails", measured,
@@ -248,7 +250,7 @@ def check_315_317() -> Outcome:
     lat = Lattice((6, 6, 6))
     phi, pi = _state(lat.shape)
     s = _state_of(phi, pi)
-    new_phi, new_pi = _jit()["learn"](kg.network_314(lat, m, 1.0), s.phi, s.pi)
+    new_phi, new_pi = _jit()["learn"](kg.leapfrog_network(lat, m, 1.0), s.phi, s.pi)
     w_phi = -(4 + m**2) * phi + sum(np.roll(phi, 1, ax) + np.roll(phi, -1, ax) for ax in (1, 2, 3))
     r315 = _rel(new_phi, w_phi + pi)
     r317 = _rel(new_pi, -phi)
@@ -269,7 +271,7 @@ def check_319() -> Outcome:
     m = 0.7
     lat = Lattice((6, 6, 6))
     phi, pi = _state(lat.shape)
-    p = _phis(kg.network_314(lat, m, 1.0), phi, pi, 4)
+    p = _phis(kg.leapfrog_network(lat, m, 1.0), phi, pi, 4)
     measured = max(_rel(p[t + 1] - 2 * p[t] + p[t - 1], _force(p[t], m)) for t in range(1, 4))
     return Outcome("exact" if measured < EXACT_TOL else "fails", measured,
                    f"3D 6^3, m = {m}, unit step: max relative residual of (3.19) over 3 steps {measured:.1e}")
@@ -291,7 +293,7 @@ def check_314_dims() -> Outcome:
         phi, pi = _state(shape)
         # one tick from (phi(0), pi(0) = -phi(-1)) (the encoding (3.17)): (3.19) at t = 0 reads
         # phi(1) - 2 phi(0) - pi(0) = F(phi(0)); and pi(1) = -phi(0)
-        s = step(kg.network_314(lat, m, 1.0), _state_of(phi, pi))  # W = -(2D - 2 + m^2) + sum_mu (T + T^-1)
+        s = step(kg.leapfrog_network(lat, m, 1.0), _state_of(phi, pi))  # W = -(2D - 2 + m^2) + sum_mu (T + T^-1)
         good[nd] = max(_rel(np.asarray(s.phi) - 2 * phi - pi, _force(phi, m)), _rel(s.pi, -phi))
         q = step(_printed_314(lat, m, 4.0), _state_of(phi, pi))
         bad[nd] = _rel(np.asarray(q.phi) - 2 * phi - pi, _force(phi, m))
@@ -301,7 +303,7 @@ def check_314_dims() -> Outcome:
         "erratum" if ok else "fails", measured,
         "relative residual of (3.19) for the literal tensors (3.14) with the printed 4: "
         + ", ".join(f"D = {d}: {r:.2g}" for d, r in bad.items())
-        + f"; with 2D - 2 (network_314): max {measured:.1e} over D = 1..4",
+        + f"; with 2D - 2 (leapfrog_network): max {measured:.1e} over D = 1..4",
     )
 
 
@@ -317,7 +319,7 @@ def check_319_unstable() -> Outcome:
     w2max = 4.0 * lat.ndim  # m = 0, a = 1, corner of the Brillouin zone
     expected = ((w2max - 2) + np.sqrt((w2max - 2) ** 2 - 4)) / 2  # larger root of l^2 - (2 - w^2) l + 1
     phi, pi = _state(lat.shape)
-    net = kg.network_314(lat, 0.0, 1.0)
+    net = kg.leapfrog_network(lat, 0.0, 1.0)
     s8 = _jit()["advance"](net, _state_of(phi, pi), 8)
     s10 = _jit()["advance"](net, s8, 2)
     corner = (4, 4, 4)
@@ -349,7 +351,7 @@ def check_319_cfl() -> Outcome:
     for nd, a, m in ((3, 1.0, 0.0), (2, 0.5, 1.0)):
         lat = Lattice((4,) * nd, a)
         grid = an.brillouin_grid(lat, 8)
-        found = an.largest_stable_dt(lambda h, lat=lat, m=m: kg.network_314(lat, m, h), 0.5, grid)
+        found = an.largest_stable_dt(lambda h, lat=lat, m=m: kg.leapfrog_network(lat, m, h), 0.5, grid)
         out.append((nd, a, m, found, 2 / np.sqrt(4 * nd / a**2 + m**2)))
     dev = max(abs(f / c - 1) for *_, f, c in out)
     return Outcome(
@@ -373,7 +375,7 @@ def check_319_dispersion() -> Outcome:
     k = [np.linspace(-np.pi / a, np.pi / a, 9)[:, None, None] * np.ones((1, 3, 3)) for _ in range(nd)]
     k[1] = np.linspace(0.1, 3.0, 3)[None, :, None] * np.ones((9, 1, 3)) / a
     k[2] = np.linspace(-2.0, 0.5, 3)[None, None, :] * np.ones((9, 3, 1)) / a
-    om = an.network_dispersion(kg.network_314(lat, m, dt), k)
+    om = an.network_dispersion(kg.leapfrog_network(lat, m, dt), k)
     w2 = m**2 + sum(4 / a**2 * np.sin(kk * a / 2) ** 2 for kk in k)
     lhs = 4 * np.sin(om * dt / 2) ** 2 / dt**2
     measured = float(np.abs(lhs - w2[..., None]).max() / w2.max())
@@ -476,7 +478,7 @@ def check_discrete_energy() -> Outcome:
         _, e = run(model.network, model.initial_state(phi, pi), 1000, every=50, observer=model.discrete_energy)
         e = np.asarray(e)  # at steps 50, 100, ..., 1000
         res[f"{name} {scheme}"] = float(np.abs(e / e[0] - 1).max())
-    p = _phis(kg.network_38(lat, m, dt, "alternating"), phi, pi, 4)
+    p = _phis(kg.momentum_network(lat, m, dt, "alternating"), phi, pi, 4)
     lf = max(_rel(p[t + 1] - 2 * p[t] + p[t - 1], dt**2 * _force(p[t], m)) for t in (1, 2, 3))
     measured = max(max(res.values()), lf)
     return Outcome("exact" if measured < EXACT_TOL else "fails", measured,

@@ -9,8 +9,8 @@ import importlib
 
 # modules that register runnable theories (each calls ``register_theory`` at import)
 _SPEC_MODULES = [
-    "nnfield.theories.klein_gordon_spec",
-    "nnfield.theories.nonlinear_spec",
+    "nnfield.theories.klein_gordon.spec",
+    "nnfield.theories.nonlinear.spec",
     "nnfield.theories.dirac_spec",
     "nnfield.theories.gauge_spec",
 ]

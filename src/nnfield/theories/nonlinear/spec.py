@@ -9,8 +9,12 @@ expression in ``phi`` using the parameters ``m`` and ``lam`` (read by the safe p
 across the box along axis 0 (twisted boundary; ``0`` = periodic). The ``kink`` initial condition is one kink
 for ``winding = +-1`` and a kink-antikink pair half a box apart for ``winding = 0``.
 
-Initial conditions: ``kink`` (sine-Gordon), ``gaussian_packet`` and ``random_spectrum`` (both theories; with a
-twisted boundary they are added to the linear ramp ``winding (2 pi / b) x / L`` so the field is smooth).
+Initial conditions (:mod:`nnfield.initial`, the keys every theory shares): ``kink`` (sine-Gordon),
+``gaussian_packet`` and ``random_spectrum`` (both theories; the data of fields without a dispersion,
+:class:`~nnfield.initial.NoDispersion`: the packet is ``A exp(-r^2/(2 w^2)) cos(k0.(x - c))`` translating
+rigidly with the extra key ``velocity``, the random field draws ``pi`` independently; with a twisted
+boundary both are added to the linear ramp ``winding (2 pi / b) x / L`` so the field is smooth). The first
+release's keys ``wavevector`` (now ``momentum``) and ``kmax`` (now ``cutoff``) are refused with the new name.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from ..duality.parse import ExpressionError, ExprFunction
-from . import nonlinear as nl
-from .registry import InitialSpec, Param, TheorySpec, non_negative, positive, register_theory
+from ... import initial
+from ...duality.parse import ExpressionError, ExprFunction
+from ...errors import ConfigError
+from ..registry import Param, TheorySpec, non_negative, positive, register_theory
+from ..spec_edge import KINK_KEYS, PACKET_KEYS, initial_spec, mass_check, random_keys, subluminal
+from . import models as nl
+from .potentials import SineGordonPotential
 
 
 def _expression_check(params: tuple[str, ...]) -> Any:
@@ -38,12 +46,8 @@ def _expression_check(params: tuple[str, ...]) -> Any:
     return check
 
 
-def _velocity(v: float) -> str | None:
-    return None if abs(v) < 1 else "a speed |v| < 1 (units with c = 1)"
-
-
-def _fraction(x: float) -> str | None:
-    return None if 0 <= x < 1 else "a fraction of the box length in [0, 1)"
+def _positive_mass(m: float) -> str | None:
+    return mass_check(m) or (None if m > 0 else "a positive mass")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -61,6 +65,12 @@ def _twist(params: dict[str, Any]) -> float:
 
 
 def _build_sine_gordon(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> nl.NonlinearModel:
+    m, b = params["mass"], params["b"]
+    if not math.isfinite((m / b) * (m / b)):
+        raise ConfigError(
+            f"theory.b: the potential's scale (m/b)^2 must be a finite number, got m = {m:g}, b = {b:g}; "
+            f"use a larger b, e.g. b = 1.0"
+        )
     twist = _twist(params)
     if params.get("potential"):
         V = ExprFunction.from_string(params["potential"], ("phi",), {"m": params["mass"], "b": params["b"]})
@@ -83,12 +93,12 @@ def _ramp(model: Any) -> np.ndarray:
 
 def _sine_gordon_constants(potential: Any) -> tuple[float, float]:
     """``(m, b)`` of the model's potential (the built-in one, or an expression's parameters)."""
-    if isinstance(potential, nl.SineGordonPotential):
+    if isinstance(potential, SineGordonPotential):
         return float(potential.m), float(potential.b)
-    if isinstance(potential, ExprFunction):
+    if isinstance(potential, ExprFunction) and {"m", "b"} <= set(dict(potential.params)):
         values = dict(potential.params)
         return values["m"], values["b"]
-    raise ValueError("initial.kind = 'kink' needs a sine-Gordon model")
+    raise ConfigError('initial.kind: "kink" needs a sine-Gordon model (theory.name = "sine-gordon")')
 
 
 def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,50 +109,47 @@ def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np
     if twist == 0:
         charge = 1
     else:
-        charge = int(round(twist * b / (2 * math.pi)))
+        winding = twist * b / (2 * math.pi)
+        charge = int(round(winding))
         if charge not in (1, -1):
-            raise ValueError(f"initial.kind = 'kink' needs winding 0 (pair) or +-1 (one kink), got {charge}")
-    return nl.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
+            raise ConfigError(
+                f'theory.winding: initial.kind = "kink" needs winding 0 (a kink-antikink pair) or +-1 (one kink), '
+                f"got {winding:g}; set winding = 1, or use initial.kind = \"gaussian_packet\" for other windings"
+            )
+    return initial.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
 
 
 def _make_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    phi, pi = nl.gaussian_packet(model.theory.lattice, p["amplitude"], p["width"], p["center"], p["wavevector"],
-                                 p["velocity"])
+    phi, pi = initial.gaussian_packet(model.theory.lattice, initial.NoDispersion(p["velocity"]), p["center"],
+                                      p["width"], p["momentum"], p["amplitude"])
     return phi + _ramp(model), pi
 
 
 def _make_random(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    phi, pi = nl.random_spectrum(model.theory.lattice, p["amplitude"], p["kmax"], seed)
+    phi, pi = initial.random_spectrum(model.theory.lattice, initial.NoDispersion(), seed, p["amplitude"],
+                                      p["cutoff"], p["slope"])
     return phi + _ramp(model), pi
 
 
-_PACKET = InitialSpec(
-    params={
-        "amplitude": Param("float", 1.0, "peak amplitude A"),
-        "width": Param("float", 0.0, "Gaussian width w (physical units; 0 = a tenth of the box)", check=non_negative),
-        "center": Param("list[float]", [], "centre (physical coordinates; [] = box centre)"),
-        "wavevector": Param("list[float]", [], "carrier wavevector k ([] = 0)"),
-        "velocity": Param("float", 0.0, "pi = -velocity d phi/d x_0 (translation along axis 0)"),
+_PACKET = initial_spec(
+    PACKET_KEYS | {
+        "velocity": Param("float", 0.0, "pi = -velocity d phi/d x_0 (rigid translation along axis 0)",
+                          check=subluminal),
     },
-    make=_make_packet,
-    doc="phi = A exp(-|x - c|^2/(2 w^2)) cos(k.(x - c)), pi = -v d phi/d x_0",
+    _make_packet,
+    "phi = A exp(-|x - c|^2/(2 w^2)) cos(k0.(x - c)), pi = -v d phi/d x_0",
+    renamed={"wavevector": "momentum"},
 )
-_RANDOM = InitialSpec(
-    params={
-        "amplitude": Param("float", 0.1, "rms of phi", check=positive),
-        "kmax": Param("float", 0.0, "largest |k| (0 = a quarter of the cutoff pi/a)", check=non_negative),
-    },
-    make=_make_random,
-    doc="band-limited Gaussian random phi and pi (seeded)",
+_RANDOM = initial_spec(
+    random_keys(0.1, "pi / (4 a)"),
+    _make_random,
+    "band-limited Gaussian random phi and, independently, pi (seeded)",
+    renamed={"kmax": "cutoff"},
 )
-_KINK = InitialSpec(
-    params={
-        "velocity": Param("float", 0.5, "kink velocity v, |v| < 1", check=_velocity),
-        "center": Param("float", 0.5, "position at t = 0 as a fraction of the box length along axis 0",
-                        check=_fraction),
-    },
-    make=_make_kink,
-    doc="phi = (4/b) arctan(exp(m gamma (x - x0 - v t))); one kink (winding +-1) or a kink-antikink pair (0)",
+_KINK = initial_spec(
+    KINK_KEYS,
+    _make_kink,
+    "phi = (4/b) arctan(exp(m gamma (x - x0 - v t))); one kink (winding +-1) or a kink-antikink pair (0)",
 )
 
 PHI4 = register_theory(
@@ -150,7 +157,7 @@ PHI4 = register_theory(
         name="phi4",
         doc="phi^4 field: W = I, B = I, loss = gradient energy + sum V(phi), V = m^2 phi^2/2 + lam phi^4/4",
         params={
-            "mass": Param("float", 1.0, "mass m", check=non_negative),
+            "mass": Param("float", 1.0, "mass m", check=mass_check),
             "lambda": Param("float", 1.0, "quartic coupling lam", check=non_negative),
             "potential": Param("str", "", "optional V(phi) expression with parameters m, lam (overrides)",
                                check=_expression_check(("m", "lam"))),
@@ -165,7 +172,7 @@ SINE_GORDON = register_theory(
         name="sine-gordon",
         doc="sine-Gordon field: W = I, B = I, loss = gradient energy + sum V(phi), V = (m/b)^2 (1 - cos(b phi))",
         params={
-            "mass": Param("float", 1.0, "mass m", check=positive),
+            "mass": Param("float", 1.0, "mass m (m > 0)", check=_positive_mass),
             "b": Param("float", 1.0, "coupling b (period 2 pi / b)", check=positive),
             "winding": Param("int", 0, "field jump across the box along axis 0, in units of 2 pi / b (twist)"),
             "potential": Param("str", "", "optional V(phi) expression with parameters m, b (overrides)",

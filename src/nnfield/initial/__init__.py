@@ -1,0 +1,46 @@
+r"""One library of initial conditions for every theory, parameterized by the theory (not written per theory).
+
+The kinds and their keys are the same for every theory (``docs/config.md``):
+
+- :func:`plane_wave` (``n``, ``amplitude``, ``phase``): ``psi = A exp(i (k.x + phase))``;
+- :func:`gaussian_packet` (``center``, ``width``, ``momentum``, ``amplitude``):
+  ``psi = A exp(-|x - c|^2 / (2 w^2)) exp(i k0.(x - c))``;
+- :func:`random_spectrum` (``amplitude``, ``cutoff``, ``slope``): a Gaussian random field with the power
+  spectrum ``|k|^slope`` for ``|k| <= cutoff``;
+- :func:`kink` (``velocity``, ``center`` as a fraction of the box): the exact sine-Gordon kink.
+
+The theory says how a complex profile becomes its data ``(phi, pi)``: :class:`PositiveFrequency` (a real
+scalar field with a dispersion ``omega_k``), :class:`NoDispersion` (nonlinear fields) or, for spinors, the
+:class:`SpinorModes` interface (``H(k)`` eigenvectors and packing). Distances on the periodic box come from
+the one helper :func:`minimum_image`.
+
+Errors are :class:`~nnfield.errors.ParameterError` naming the parameter (``center``, ``cutoff``); the theory's
+``spec`` module renames them to the TOML key (``initial.center``).
+"""
+
+from ._kink import kink, kink_profile
+from ._modes import Dispersion, Modes, NoDispersion, PositiveFrequency, SpinorModes
+from ._packet import gaussian_packet
+from ._params import packet_geometry, per_axis, wave_numbers
+from ._periodic import minimum_image, minimum_image_distances, periodized_gaussian
+from ._plane_wave import plane_wave
+from ._random import random_spectrum
+
+__all__ = [
+    "Dispersion",
+    "Modes",
+    "NoDispersion",
+    "PositiveFrequency",
+    "SpinorModes",
+    "gaussian_packet",
+    "kink",
+    "kink_profile",
+    "minimum_image",
+    "minimum_image_distances",
+    "packet_geometry",
+    "per_axis",
+    "periodized_gaussian",
+    "plane_wave",
+    "random_spectrum",
+    "wave_numbers",
+]

@@ -1,0 +1,112 @@
+r"""The physics side of the nonlinear scalar fields, written independently of the network code (``jnp.roll``).
+
+    Hamiltonian: ``Ham = a^D sum_i [ pi_i^2/2 + sum_mu (phi_{i+e_mu} - phi_i)^2/(2 a^2) + V(phi_i) ]``
+    Hamilton's equations (semi-discrete, by ``jax.grad`` of Ham): ``dphi/dt = pi``, ``dpi/dt = Lap_a phi - V'(phi)``
+    reference solvers: classical RK4 (order 4, jitted ``fori_loop``) and SciPy ``DOP853`` (small lattices).
+
+Twisted boundary: with ``twist = t`` the field obeys ``phi_{i + N e_0} = phi_i + t`` along axis 0 (the stored
+array is one period of the lifted field); the differences across the last slice of axis 0 are lifted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..._module import Module
+from ...lattice import Lattice
+from ...model import AbstractTheory
+
+
+# ----------------------------------------------------------------------------------------------------------
+def edge(shape: tuple[int, ...], axis: int, index: int) -> np.ndarray:
+    """1 at ``index`` along ``axis`` (broadcast over the other axes), 0 elsewhere; shape ``shape``."""
+    sel = np.zeros(shape[axis])
+    sel[index] = 1.0
+    view = [1] * len(shape)
+    view[axis] = shape[axis]
+    return np.broadcast_to(sel.reshape(view), shape).copy()
+
+
+def forward_diffs_roll(f: jax.Array, twist: float) -> list[jax.Array]:
+    """``phi_{i+e_mu} - phi_i`` (lifted across the twisted boundary of axis 0), by ``jnp.roll``."""
+    out = []
+    for ax in range(f.ndim):
+        d = jnp.roll(f, -1, ax) - f
+        if ax == 0 and twist:
+            d = d + twist * jnp.asarray(edge(f.shape, 0, f.shape[0] - 1))
+        out.append(d)
+    return out
+
+
+class NonlinearField(Module, AbstractTheory):
+    """The lattice scalar field with potential ``V`` (fields shaped ``(1, *shape)``); see the module docstring."""
+
+    potential: Any
+    lattice: Lattice = eqx.field(static=True)
+    twist: float = eqx.field(static=True, default=0.0)
+
+    def hamiltonian(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        """``a^D sum [pi^2/2 + |grad_+ phi|^2/2 + V(phi)]`` (twisted differences along axis 0)."""
+        a = self.lattice.spacing
+        grad2 = sum(d**2 for d in forward_diffs_roll(phi[0], self.twist)) / a**2
+        dens = 0.5 * pi[0] ** 2 + 0.5 * grad2 + self.potential(phi[0])
+        return self.lattice.cell_volume * jnp.sum(dens)
+
+    def dispersion(self, k: list[Any]) -> np.ndarray:
+        """Small-amplitude waves about ``phi = 0``: ``omega^2 = V''(0) + (4/a^2) sum_mu sin^2(k_mu a/2)``.
+
+        ``nan`` where ``omega^2 < 0`` (e.g. the double well's unstable vacuum at 0).
+        """
+        a = self.lattice.spacing
+        v2 = float(jax.grad(jax.grad(lambda f: jnp.sum(self.potential(f))))(jnp.zeros(())))
+        w2 = v2 + sum(4.0 / a**2 * np.sin(np.asarray(kk) * a / 2) ** 2 for kk in k)
+        return np.where(w2 >= 0, np.sqrt(np.abs(w2)), np.nan)
+
+    def reference(self, phi: Any, pi: Any, t: float) -> tuple[np.ndarray, ...]:
+        """The reference solution at ``t``: :meth:`dop853` on Hamilton's equations ``(pi, Lap_a phi - V'(phi))``,
+        which are :meth:`equations`, derived from :meth:`hamiltonian` by ``jax.grad``."""
+        return self.dop853(phi, pi, t)
+
+    def rk4(self, phi: Any, pi: Any, t: float, dt: float) -> tuple[jax.Array, jax.Array]:
+        """Classical Runge-Kutta 4 to time ``t`` with step ``<= dt`` (order 4; the reference solver)."""
+        n = max(1, int(np.ceil(abs(t) / dt - 1e-9)))
+        return _rk4(self, jnp.asarray(phi, dtype=float), jnp.asarray(pi, dtype=float), t / n, n)
+
+    def dop853(self, phi: Any, pi: Any, t: float, rtol: float = 1e-12, atol: float = 1e-12) -> tuple[np.ndarray, ...]:
+        """SciPy ``DOP853`` on the semi-discrete equations (small lattices; each RHS call is a jitted JAX call)."""
+        from scipy.integrate import solve_ivp
+
+        shape = np.shape(phi)
+        n = int(np.prod(shape))
+        rhs_jit = jax.jit(lambda y: jnp.concatenate([x.ravel() for x in self.equations(
+            y[:n].reshape(shape), y[n:].reshape(shape))]))
+        y0 = np.concatenate([np.ravel(phi), np.ravel(pi)]).astype(float)
+        sol = solve_ivp(lambda _, y: np.asarray(rhs_jit(jnp.asarray(y))), (0.0, t), y0, method="DOP853",
+                        rtol=rtol, atol=atol)
+        if not sol.success:  # pragma: no cover
+            raise RuntimeError(f"DOP853 failed: {sol.message}")
+        y = sol.y[:, -1]
+        return y[:n].reshape(shape), y[n:].reshape(shape)
+
+
+def _rk4_impl(field: NonlinearField, phi: jax.Array, pi: jax.Array, h: Any, n: int) -> tuple[jax.Array, jax.Array]:
+    def step(_: int, y: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        p, q = y
+        k1 = field.equations(p, q)
+        k2 = field.equations(p + 0.5 * h * k1[0], q + 0.5 * h * k1[1])
+        k3 = field.equations(p + 0.5 * h * k2[0], q + 0.5 * h * k2[1])
+        k4 = field.equations(p + h * k3[0], q + h * k3[1])
+        return (
+            p + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
+            q + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]),
+        )
+
+    return jax.lax.fori_loop(0, n, step, (phi, pi))
+
+
+_rk4 = jax.jit(_rk4_impl)

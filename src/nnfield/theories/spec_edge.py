@@ -1,0 +1,85 @@
+"""The config edge of the initial-condition library: its keys declared once, its errors renamed to TOML keys.
+
+Every theory's ``spec`` module registers the library's kinds with the same keys (:data:`PLANE_WAVE_KEYS`,
+:data:`PACKET_KEYS`, :func:`random_keys`, :data:`KINK_KEYS`; ``docs/config.md``) and wraps its ``make`` with
+:func:`initial_spec`, which turns a library :class:`~nnfield.errors.ParameterError` (``center: expected 2
+values ...``) into a :class:`~nnfield.errors.ConfigError` naming the key (``initial.center: expected 2 values
+...``). Nothing else imports TOML words: the library speaks plain parameter names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import ParameterError
+from .registry import InitialSpec, Param, positive, positive_amplitude
+
+Make = Callable[[Any, dict[str, Any], int], tuple[Any, Any]]
+
+
+def mass_check(m: float) -> str | None:
+    """A mass whose square is a finite number (the theories use ``m^2``)."""
+    if not m >= 0:
+        return "a non-negative number"
+    return None if m <= 1e150 else "a mass at most 1e150 (m^2 must be a finite number)"
+
+
+def subluminal(v: float) -> str | None:
+    return None if abs(v) < 1 else "a speed |v| < 1 (units with c = 1)"
+
+
+def box_fraction(x: float) -> str | None:
+    return None if 0 <= x < 1 else "a fraction of the box length in [0, 1)"
+
+
+PLANE_WAVE_KEYS: dict[str, Param] = {
+    "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]"),
+    "amplitude": Param("float", 1.0, "amplitude A", check=positive_amplitude),
+    "phase": Param("float", 0.0, "phase offset in radians"),
+}
+PACKET_KEYS: dict[str, Param] = {
+    "center": Param("list[float]", None, "packet centre (physical units; default: box centre)"),
+    "width": Param("float", None, "Gaussian width w (physical units; default: 0.1 x shortest side)", check=positive),
+    "momentum": Param("list[float]", None, "carrier momentum k0 per axis (default: 0)"),
+    "amplitude": Param("float", 1.0, "peak amplitude A", check=positive_amplitude),
+}
+KINK_KEYS: dict[str, Param] = {
+    "velocity": Param("float", 0.5, "kink velocity v, |v| < 1", check=subluminal),
+    "center": Param("float", 0.5, "position at t = 0 as a fraction of the box length along axis 0",
+                    check=box_fraction),
+}
+
+
+def random_keys(amplitude: float, cutoff: str) -> dict[str, Param]:
+    """The keys of ``random_spectrum`` with the theory's default ``amplitude`` and its documented default cutoff."""
+    return {
+        "amplitude": Param("float", amplitude, "rms of phi", check=positive_amplitude),
+        "cutoff": Param("float", None, f"largest |k| kept (default: {cutoff})", check=positive),
+        "slope": Param("float", 0.0, "spectral slope: |psi_k| ~ |k|^(slope/2), power ~ |k|^slope"),
+    }
+
+
+def renaming_errors(make: Make, keys: Mapping[str, str]) -> Make:
+    """``make`` with each :class:`ParameterError` about a parameter in ``keys`` raised as a ``ConfigError``
+    naming ``keys[param]``; other parameter errors pass unchanged (they still end in one line, exit 2)."""
+
+    def wrapped(model: Any, params: dict[str, Any], seed: int) -> tuple[Any, Any]:
+        try:
+            return make(model, params, seed)
+        except ParameterError as exc:
+            if exc.param in keys:
+                raise exc.renamed(keys[exc.param]) from None
+            raise
+
+    wrapped.__doc__ = make.__doc__
+    return wrapped
+
+
+def initial_spec(
+    params: dict[str, Param], make: Make, doc: str, renamed: Mapping[str, str] | None = None,
+    keys: Mapping[str, str] | None = None,
+) -> InitialSpec:
+    """An :class:`InitialSpec` whose library errors name ``initial.<key>`` (or ``keys[param]`` for others)."""
+    names = {k: f"initial.{k}" for k in params} | dict(keys or {})
+    return InitialSpec(params=params, make=renaming_errors(make, names), doc=doc, renamed=dict(renamed or {}))
