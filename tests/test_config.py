@@ -255,3 +255,18 @@ def test_random_spectrum_rms_band_limit_and_seed():
     assert not np.allclose(phi, phi3)
     with pytest.raises(ConfigError, match=r"initial\.cutoff: no lattice mode"):
         _cfg(text.replace("cutoff = 2.0", "cutoff = 0.01")).initial_fields(model)
+
+
+def test_every_problem_of_a_config_is_reported_at_once():
+    """One line per problem, across tables, each naming its key (pydantic collects them per table)."""
+    text = (BASE.replace("mass = 1.0", 'mass = -1.0\nsign = "wrong"').replace("dt = 0.1", 'dt = "0.1"')
+            .replace("n = [1]", "n = [1]\namplitude = nan\ncolour = 3"))
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, source="test.toml")
+    lines = str(info.value).splitlines()
+    assert all(line.startswith("test.toml: ") for line in lines)
+    for key in ("theory.mass: expected a non-negative number", 'theory.sign: expected one of "corrected", "printed"',
+                "time.dt: expected a number, got \"0.1\" (a string); write the number without quotes",
+                "initial.amplitude: expected a finite number", "initial.colour: unknown key"):
+        assert sum(key in line for line in lines) == 1, (key, lines)
+    assert len(lines) == 5

@@ -32,7 +32,9 @@ def _say(console: Any, msg: str, style: str | None = None) -> None:
 
 
 def _error(msg: str) -> None:
-    print(f"nnfield: error: {msg}", file=sys.stderr)
+    """One line per problem on stderr (a config with several problems reports each on its own line)."""
+    for line in str(msg).splitlines() or [""]:
+        print(f"nnfield: error: {line}", file=sys.stderr)
 
 
 def _setup_jax() -> None:

@@ -1,0 +1,130 @@
+"""The typed, validated run configuration and the objects it builds (lattice, model, initial data).
+
+Building is where library errors meet config keys: a :class:`~nnfield.errors.ParameterError` raised by the
+library while building from ``[table]`` becomes a :class:`~nnfield.errors.ConfigError` naming ``table.key``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..errors import ConfigError, ParameterError
+from ..theories.registry import InitialSpec, TheorySpec
+
+
+@dataclasses.dataclass(frozen=True)
+class TheoryConfig:
+    name: str
+    params: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class LatticeConfig:
+    shape: tuple[int, ...]
+    spacing: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeConfig:
+    dt: float
+    steps: int
+    scheme: str
+
+
+@dataclasses.dataclass(frozen=True)
+class InitialConfig:
+    kind: str
+    seed: int
+    params: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputConfig:
+    every: int
+    snapshot_every: int
+    precision: str
+    chunk: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A validated run configuration (``text`` is the TOML it came from, kept for provenance)."""
+
+    theory: TheoryConfig
+    lattice: LatticeConfig
+    time: TimeConfig
+    initial: InitialConfig
+    output: OutputConfig
+    title: str = ""
+    text: str = ""
+    source: str = "<config>"
+
+    # -- objects -----------------------------------------------------------------------------------------
+    @property
+    def spec(self) -> TheorySpec:
+        from ..theories.registry import get_theory
+
+        return get_theory(self.theory.name)
+
+    @property
+    def initial_spec(self) -> InitialSpec:
+        return self.spec.initial[self.initial.kind]
+
+    def make_lattice(self) -> Any:
+        from ..lattice import Lattice
+
+        with _keys_of(self.source, "lattice", ("shape", "spacing")):
+            return Lattice(self.lattice.shape, self.lattice.spacing)
+
+    def build_model(self, dt: float | None = None) -> Any:
+        """The theory's model (network + physics side) at ``dt`` (default: the configured ``time.dt``)."""
+        lattice = self.make_lattice()
+        with _keys_of(self.source, "theory", tuple(self.theory.params), time=("dt", "scheme")):
+            return self.spec.build(
+                lattice, dict(self.theory.params), self.time.dt if dt is None else float(dt), self.time.scheme
+            )
+
+    def initial_fields(self, model: Any) -> tuple[Any, Any]:
+        """Physics-side initial data ``(phi, pi)``, each ``(K, *shape)``, from ``[initial]``."""
+        with _keys_of(self.source, "initial", (*self.initial.params, "seed")):
+            return self.initial_spec.make(model, dict(self.initial.params), self.initial.seed)
+
+    @property
+    def dtype(self) -> Any:
+        import numpy as np
+
+        return np.dtype(self.output.precision)
+
+    def summary(self) -> str:
+        shape = "x".join(str(n) for n in self.lattice.shape)
+        return (
+            f"{self.theory.name} on {shape} (a = {self.lattice.spacing:g}), dt = {self.time.dt:g}, "
+            f"{self.time.steps} steps ({self.time.scheme}), initial {self.initial.kind}, {self.output.precision}"
+        )
+
+
+class _keys_of:
+    """Turn a library :class:`~nnfield.errors.ParameterError` into a :class:`ConfigError` naming the TOML key.
+
+    The library names its own parameters in plain words (``winding``); here the config layer knows that the
+    value came from ``[table] winding``. A parameter of another table (``time``: ``dt``, ``scheme``) is named
+    there; any other parameter is reported with the table it was built from.
+    """
+
+    def __init__(self, source: str, table: str, keys: tuple[str, ...], **others: tuple[str, ...]) -> None:
+        self.source, self.table, self.keys, self.others = source, table, keys, others
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if not isinstance(exc, ParameterError):
+            return False
+        key = exc.param if exc.param in self.keys else None
+        table = self.table
+        for other, names in self.others.items():
+            if key is None and exc.param in names:
+                table, key = other, exc.param
+        where = f"{table}.{key}" if key is not None else f"[{table}] ({exc.param})"
+        raise ConfigError(f"{self.source}: {where}: {exc.problem}") from None
