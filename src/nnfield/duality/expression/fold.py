@@ -19,6 +19,9 @@ _MATH = {
     "sqrt": math.sqrt, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh, "abs": abs,
 }
 
+#: the functions :func:`fold_call` folds
+FOLDABLE = tuple(_MATH)
+
 
 class ConstantError(ExpressionError):
     """A constant sub-expression overflows or is undefined; ``reason`` says how (the caller names where)."""

@@ -81,7 +81,8 @@ def parse_expression(
     Args:
         text: the expression, e.g. ``"beta**2/2 + lam*phi**4/4"``.
         variables: the names of the variables (e.g. ``("phi", "beta")``).
-        parameters: further allowed names (numeric constants supplied at evaluation time).
+        parameters: further allowed names (numeric constants supplied at evaluation time); a parameter may not
+            have the name of a variable.
         max_length: the length limit (default :data:`MAX_LENGTH`).
 
     Raises:
@@ -89,6 +90,9 @@ def parse_expression(
     """
     variables = _check_names(variables, "variable")
     parameters = _check_names(parameters, "parameter")
+    clash = sorted(set(variables) & set(parameters))
+    if clash:
+        raise ExpressionError(f"parameter name {clash[0]!r} is a variable of the expression, not a parameter")
     declared = set(variables) | set(parameters)
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression string, got {type(text).__name__}")
@@ -112,7 +116,6 @@ def parse_expression(
     body = tree.body
     check_shape(body, text.strip())
     return _Converter(text.strip(), declared, variables).convert(body)
-
 
 
 @dataclasses.dataclass

@@ -12,7 +12,8 @@ from typing import Any
 
 import sympy as sp
 
-from ..expression import Binary, Call, Expr, Number, Symbol, Unary, apply_binary, parse_expression
+from ..expression import Binary, Call, Expr, ExpressionError, Number, Symbol, Unary, apply_binary, parse_expression
+from ..expression.fold import FOLDABLE, ConstantError, fold_binary, fold_call
 
 PHI = sp.Symbol("phi", real=True)
 BETA = sp.Symbol("beta", real=True)
@@ -30,6 +31,12 @@ def to_sympy(expr: Expr, symbols: Mapping[str, sp.Basic] | None = None) -> sp.Ex
     """Build a SymPy expression from a safe-parser tree (ints stay exact: ``phi**4/4`` has ``Rational(1, 4)``).
 
     ``symbols`` maps names to SymPy objects (numbers substitute parameters); missing names become real symbols.
+    SymPy evaluates operations on numbers at once (exactly, for integers); each such operation is bounded first
+    like the parser's constant folding (:mod:`nnfield.duality.expression.fold`), so numbers that only become
+    constant here (parameter values, ``phi - phi``) cannot start a runaway computation.
+
+    Raises:
+        ExpressionError: a constant sub-expression overflows (``> 1e300``) or is undefined; names it.
     """
     table = dict(symbols or {})
 
@@ -44,12 +51,36 @@ def to_sympy(expr: Expr, symbols: Mapping[str, sp.Basic] | None = None) -> sp.Ex
             v = walk(e.operand)
             return -v if e.op == "-" else v
         if isinstance(e, Binary):
-            return apply_binary(e.op, walk(e.left), walk(e.right))
+            a, b = walk(e.left), walk(e.right)
+            _check_constants(e, a, b)
+            return apply_binary(e.op, a, b)
         if isinstance(e, Call):
-            return _SP_FUNCS[e.func](walk(e.arg))
+            a = walk(e.arg)
+            _check_constants(e, a)
+            return _SP_FUNCS[e.func](a)
         raise TypeError(f"unknown node {e!r}")
 
     return walk(expr)
+
+
+def _check_constants(e: Binary | Call, *args: sp.Basic) -> None:
+    """Bound ``e`` applied to SymPy numbers before SymPy evaluates it (no-op unless every argument is finite)."""
+    values = []
+    for a in args:
+        if not (isinstance(a, sp.Basic) and a.is_Number and a.is_finite):
+            return
+        values.append(float(a))
+    try:
+        if isinstance(e, Binary):
+            fold_binary(e.op, values[0], values[1])
+        elif e.func in FOLDABLE:
+            fold_call(e.func, values[0])
+    except ConstantError as exc:
+        raise ExpressionError(f"{exc.reason} (after cancellation or substituted values): {_short(str(e))!r}") from None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse_sympy(

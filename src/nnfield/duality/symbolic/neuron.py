@@ -16,7 +16,7 @@ import sympy as sp
 
 from ..conditions import HamiltonianFormError, LossFormError
 from .convert import BETA, DT, PHI, W_ARG
-from .zero import measure
+from .zero import measure, within_float_range
 
 
 def total_gradient(loss: sp.Expr, phi: sp.Symbol = PHI, beta: sp.Symbol = BETA) -> sp.Expr:
@@ -153,8 +153,15 @@ def loss_from_hamiltonian(hamiltonian: sp.Expr, F: sp.Expr | None = None, tol: f
 
 
 def _regular_point(loss: sp.Expr) -> sp.Expr:
-    """A point ``p`` (0 if possible) where ``H(p, p)`` is finite: the reference of the V/F split."""
+    """A point ``p`` (0 if possible) where ``H(p, p)`` is finite: the reference of the V/F split.
+
+    Points where an intermediate value of ``H(p, p)`` leaves the float64 range are skipped before SymPy
+    substitutes them (its exact integer powers, e.g. ``2**2**2**2**2**2``, would run away).
+    """
+    bounded = within_float_range(loss, [PHI, BETA])
     for p in (0, 1, sp.Rational(1, 2), -1, 2, sp.Rational(1, 3)):
+        if not bounded(float(p), float(p)):
+            continue
         val = loss.subs({PHI: p, BETA: p}, simultaneous=True)
         if val.is_finite is not False and not val.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             return sp.Integer(p) if isinstance(p, int) else p
