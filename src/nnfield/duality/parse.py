@@ -14,7 +14,8 @@ evaluation (:meth:`Expr.evaluate`), exact derivatives (:meth:`Expr.diff`), print
 Limits against hostile input: at most :data:`MAX_LENGTH` characters, :data:`MAX_NODES` nodes, nesting depth
 :data:`MAX_DEPTH`; a constant exponent must satisfy ``|e| <= MAX_EXPONENT``; constant sub-expressions are folded
 in floating point and rejected when they overflow (``> 1e300``), divide by zero or leave a function's domain,
-so SymPy never sees e.g. ``9**9**9``.
+so SymPy never sees e.g. ``9**9**9``; at most ``MAX_FUNCTION_DEPTH`` transcendental functions and
+``MAX_POWER_DEPTH`` powers nested in one another (:mod:`nnfield.duality.expression.limits`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "u": 3, "**": 4}
 
 
 def to_str(e: Expr, parent: int = 0) -> str:
+    """The text of ``e``; ``parent`` is the precedence of the enclosing operator (0 at the top)."""
     if isinstance(e, Number):
         s = repr(e.value)
         return f"({s})" if e.value < 0 and parent > 0 else s
