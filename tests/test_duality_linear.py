@@ -31,41 +31,41 @@ def _rel(a, b):
     return float(np.abs(a - b).max() / np.abs(b).max())
 
 
-def test_219_gives_hamilton_221_for_generic_B(rng):
+def test_hamiltonian_system_is_hamiltons_flow_for_generic_B(rng):
     for _ in range(3):
         W, B = _random(rng)
-        system = L.system_219(W, B)
-        system.check_219()
+        system = L.hamiltonian_system(W, B)
+        system.check_hamiltonian_conditions()
         target = L.hamilton_matrix(system.hamiltonian_matrix())
-        assert _rel(system.matrix_218(), target) < TOL
+        assert _rel(system.matrix_phi_beta(), target) < TOL
         # the literal network (2.17), read off its own update, has the same flow
         assert _rel(L.network_matrix(system.linear_network(0.1)), target) < TOL
 
 
-def test_219_violations_are_named(rng):
+def test_hamiltonian_condition_violations_are_named(rng):
     W, B = _random(rng)
-    s = L.system_219(W, B)
+    s = L.hamiltonian_system(W, B)
     with pytest.raises(LinearSystemError, match=r"A = -B\^T"):
-        L.LinearSystem(s.W, s.B, s.A + 0.1, s.V).check_219()
+        L.LinearSystem(s.W, s.B, s.A + 0.1, s.V).check_hamiltonian_conditions()
     with pytest.raises(LinearSystemError, match="V = 2I"):
-        L.LinearSystem(s.W, s.B, s.A, s.V + 0.1 * np.eye(4)).check_219()
+        L.LinearSystem(s.W, s.B, s.A, s.V + 0.1 * np.eye(4)).check_hamiltonian_conditions()
     with pytest.raises(AsymmetricWeightError, match=r"\(2.19\)"):
-        L.LinearSystem(s.W + np.triu(np.ones((4, 4)), 1), s.B, s.A, s.V).check_219()
+        L.LinearSystem(s.W + np.triu(np.ones((4, 4)), 1), s.B, s.A, s.V).check_hamiltonian_conditions()
     with pytest.raises(SingularBiasError):
-        L.system_219(W, np.diag([1.0, 1.0, 1.0, 0.0]))
+        L.hamiltonian_system(W, np.diag([1.0, 1.0, 1.0, 0.0]))
 
 
-def test_loss_220_valid_only_when_B_inv_W_B_is_symmetric(rng):
+def test_linear_loss_valid_only_when_B_inv_W_B_is_symmetric(rng):
     W, B = _random(rng)
     with pytest.raises(LossValidityError) as info:
-        L.loss_220(W, B)
+        L.linear_loss(W, B)
     assert info.value.violation > 1e-2
-    target = L.hamilton_matrix(L.hamiltonian_221(W, B))
+    target = L.hamilton_matrix(L.linear_hamiltonian_matrix(W, B))
     assert _rel(L.network_matrix(L.loss_network(W, B, 0.1, check=False)), target) > 1e-2
     # B = Q diag Q^T times an orthogonal reflection commuting with W: [W, B B^T] = 0, (2.20) valid
     evals, Q = np.linalg.eigh(W)
     Bc = Q @ np.diag(rng.uniform(0.5, 2.0, 4)) @ Q.T @ (Q @ np.diag([1.0, -1.0, 1.0, -1.0]) @ Q.T)
-    tc = L.hamilton_matrix(L.hamiltonian_221(W, Bc))
+    tc = L.hamilton_matrix(L.linear_hamiltonian_matrix(W, Bc))
     assert _rel(L.network_matrix(L.loss_network(W, Bc, 0.1)), tc) < TOL
 
 
@@ -76,7 +76,7 @@ def test_autodiff_network_follows_hamiltons_flow_in_time(rng):
     W = 0.3 * (X + X.T)
     evals, Q = np.linalg.eigh(W)
     B = Q @ np.diag(rng.uniform(0.8, 1.5, n)) @ Q.T
-    M = L.hamiltonian_221(W, B)
+    M = L.linear_hamiltonian_matrix(W, B)
     z0 = rng.normal(size=2 * n)
     T = 1.0
     exact = expm(L.hamilton_matrix(M) * T) @ z0
@@ -95,11 +95,11 @@ def test_autodiff_network_follows_hamiltons_flow_in_time(rng):
 def test_reverse_direction_and_its_conditions(rng):
     n = 3
     W, B = _random(rng, n)
-    M = L.hamiltonian_221(W, B)
+    M = L.linear_hamiltonian_matrix(W, B)
     for choice in ("cholesky", "sqrt", np.linalg.qr(rng.normal(size=(n, n)))[0]):
         s = L.from_hamiltonian(M, choice)
-        s.check_219()
-        assert _rel(L.hamiltonian_221(s.W, s.B), M) < TOL
+        s.check_hamiltonian_conditions()
+        assert _rel(L.linear_hamiltonian_matrix(s.W, s.B), M) < TOL
     bad_r = M.copy()
     bad_r[n:, n:] *= 2.0
     with pytest.raises(HamiltonianFormError, match="identity"):
@@ -112,15 +112,15 @@ def test_reverse_direction_and_its_conditions(rng):
         L.from_hamiltonian(M, 2.0 * np.eye(n))
 
 
-def test_non_symmetric_Q_gives_a_general_network_outside_219(rng):
+def test_non_symmetric_Q_gives_a_general_network_outside_the_hamiltonian_conditions(rng):
     n = 3
     P = np.eye(n) + 0.1 * np.ones((n, n))
     Q = rng.normal(size=(n, n))  # not symmetric
     M = np.block([[P, Q.T], [Q, np.eye(n)]])
     s = L.from_hamiltonian(M)
-    assert _rel(s.matrix_218(), L.hamilton_matrix(M)) < TOL
+    assert _rel(s.matrix_phi_beta(), L.hamilton_matrix(M)) < TOL
     with pytest.raises(AsymmetricWeightError):
-        s.check_219()
+        s.check_hamiltonian_conditions()
 
 
 def test_many_to_one_networks_share_the_phi_beta_dynamics(rng):
@@ -129,7 +129,7 @@ def test_many_to_one_networks_share_the_phi_beta_dynamics(rng):
     W = 0.5 * (X + X.T)
     P = 2.0 * np.eye(n) + 0.5 * W @ W  # commutes with W: the loss (2.20) is valid for every factor
     Bp = np.linalg.cholesky(P)
-    M = L.hamiltonian_221(W, Bp)
+    M = L.linear_hamiltonian_matrix(W, Bp)
     systems = L.equivalent_networks(M, n_random=2)
     assert min(np.abs(a.B - b.B).max() for i, a in enumerate(systems) for b in systems[i + 1:]) > 1e-2
     target = L.hamilton_matrix(M)

@@ -59,7 +59,7 @@ def _scalar_bias_setup(rng, n):
 
 
 @pytest.mark.parametrize("setup", [_separable_setup, _scalar_bias_setup])
-def test_loss_216_network_is_hamiltons_flow(setup, rng):
+def test_n_neuron_loss_network_is_hamiltons_flow(setup, rng):
     n = 4
     W, B, V = setup(rng, n)
     dual = NeuronsDuality(W, B, V, F=jnp.tanh)

@@ -83,43 +83,43 @@ def _circulant(a, b):
     return sp.Matrix([[a, b], [b, a]])
 
 
-def test_216_gives_hamilton_214_symbolically_when_conditions_hold():
+def test_n_neuron_loss_gives_hamiltons_equations_symbolically_when_conditions_hold():
     w1, w2, c1, c2 = sp.symbols("w1 w2 c1 c2", positive=True)
     phis, pis, betas = S.neuron_symbols(2)
     W, B = _circulant(w1, w2), _circulant(3, 1)  # symmetric, commuting; B B^T shares eigenvectors (1, +-1)
     s, d = phis[0] + phis[1], phis[0] - phis[1]
     V = c1 * s**4 + c2 * d**2  # separable in the common eigenbasis -> [B B^T, Hess V] = 0
     F = [lambda x: x**3, sp.sin]
-    loss = S.loss_216(W, B, V, phis, pis, F)
+    loss = S.n_neuron_loss(W, B, V, phis, pis, F)
     net = S.network_flow(loss, W, B, phis, pis, betas)
-    ham = S.hamilton_flow(S.hamiltonian_214(W, V, phis, betas), phis, betas)
+    ham = S.hamilton_flow(S.n_neuron_hamiltonian(W, V, phis, betas), phis, betas)
     # exact symbolic equality for all w1, w2, c1, c2
     assert S.flow_residual(net, ham, exact=True) == 0.0
 
 
-def test_216_fails_measurably_without_integrability():
+def test_n_neuron_loss_fails_measurably_without_integrability():
     phis, pis, betas = S.neuron_symbols(2)
     B = sp.Matrix([[2, 1], [1, 1]])
     W = B  # symmetric and commuting with B: the paper's two conditions hold
     V = phis[0] ** 4 / 4 + phis[1] ** 4 / 4
     with pytest.raises(IntegrabilityError) as info:
-        S.loss_216(W, B, V, phis, pis)
+        S.n_neuron_loss(W, B, V, phis, pis)
     assert info.value.violation > 1e-3
-    loss = S.loss_216(W, B, V, phis, pis, check=False)  # the line integral from 0 anyway
+    loss = S.n_neuron_loss(W, B, V, phis, pis, check=False)  # the line integral from 0 anyway
     net = S.network_flow(loss, W, B, phis, pis, betas)
-    ham = S.hamilton_flow(S.hamiltonian_214(W, V, phis, betas), phis, betas)
+    ham = S.hamilton_flow(S.n_neuron_hamiltonian(W, V, phis, betas), phis, betas)
     assert S.flow_residual(net, ham) > 1e-3
 
 
-def test_216_condition_errors():
+def test_n_neuron_condition_errors():
     phis, _, _ = S.neuron_symbols(2)
     V = phis[0] ** 2 + phis[1] ** 2
     with pytest.raises(SingularBiasError):
-        S.check_216_conditions(sp.eye(2), sp.Matrix([[1, 1], [1, 1]]), V, phis)
+        S.check_n_neuron_conditions(sp.eye(2), sp.Matrix([[1, 1], [1, 1]]), V, phis)
     with pytest.raises(AsymmetricWeightError):
-        S.check_216_conditions(sp.Matrix([[1, 2], [0, 1]]), sp.eye(2), V, phis)
+        S.check_n_neuron_conditions(sp.Matrix([[1, 2], [0, 1]]), sp.eye(2), V, phis)
     with pytest.raises(NonCommutingError):
-        S.check_216_conditions(sp.Matrix([[1, 2], [2, 1]]), sp.Matrix([[1, 0], [0, 2]]), V, phis)
+        S.check_n_neuron_conditions(sp.Matrix([[1, 2], [2, 1]]), sp.Matrix([[1, 0], [0, 2]]), V, phis)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -131,27 +131,27 @@ def _generic():
     return sp.Matrix([[w11, w12], [w12, w22]]), sp.Matrix([[b[0], b[1]], [b[2], b[3]]])
 
 
-def test_219_gives_hamilton_221_for_any_invertible_B():
+def test_hamiltonian_learning_matrices_give_hamiltons_flow_for_any_invertible_B():
     W, B = _generic()
     phis, _, betas = S.neuron_symbols(2)
-    A, V = S.matrices_219(W, B)
+    A, V = S.hamiltonian_learning_matrices(W, B)
     lhs = S.linear_network_matrix(W, B, A, V)
-    rhs = S.hamilton_matrix(S.hamiltonian_221(W, B, phis, betas), phis, betas)
+    rhs = S.hamilton_matrix(S.linear_hamiltonian(W, B, phis, betas), phis, betas)
     assert (lhs - rhs).applyfunc(sp.simplify) == sp.zeros(4)
     # without W = W^T it fails
     w21 = sp.Symbol("w21", real=True)
     Wn = sp.Matrix([[W[0, 0], W[0, 1]], [w21, W[1, 1]]])
-    A, V = S.matrices_219(Wn, B)
-    diff = S.linear_network_matrix(Wn, B, A, V) - S.hamilton_matrix(S.hamiltonian_221(Wn, B, phis, betas), phis,
+    A, V = S.hamiltonian_learning_matrices(Wn, B)
+    diff = S.linear_network_matrix(Wn, B, A, V) - S.hamilton_matrix(S.linear_hamiltonian(Wn, B, phis, betas), phis,
                                                                       betas)
     assert diff.applyfunc(sp.simplify) != sp.zeros(4)
 
 
-def test_loss_220_validity_condition():
+def test_linear_loss_validity_condition():
     W, B = _generic()
     phis, pis, _ = S.neuron_symbols(2)
-    A_target, V_target = S.matrices_219(W, B)
-    A, V = S.loss_network_matrix(S.loss_220(W, B, phis, pis), B, W, phis, pis)
+    A_target, V_target = S.hamiltonian_learning_matrices(W, B)
+    A, V = S.loss_network_matrix(S.linear_loss(W, B, phis, pis), B, W, phis, pis)
     assert (A - A_target).applyfunc(sp.simplify) == sp.zeros(2)  # A = -B^T from single-step backprop (4.5)
     dV = (V - V_target).applyfunc(sp.simplify)
     assert dV != sp.zeros(2)  # generic B: (2.20) does not give (2.19)
@@ -161,5 +161,5 @@ def test_loss_220_validity_condition():
     # B commuting with W (B = b0 I + b1 W): B^-1 W B = W symmetric and (2.20) is valid
     b0, b1 = sp.symbols("b0 b1", positive=True)
     Bc = b0 * sp.eye(2) + b1 * W
-    A, V = S.loss_network_matrix(S.loss_220(W, Bc, phis, pis), Bc, W, phis, pis)
-    assert (V - S.matrices_219(W, Bc)[1]).applyfunc(sp.simplify) == sp.zeros(2)
+    A, V = S.loss_network_matrix(S.linear_loss(W, Bc, phis, pis), Bc, W, phis, pis)
+    assert (V - S.hamiltonian_learning_matrices(W, Bc)[1]).applyfunc(sp.simplify) == sp.zeros(2)

@@ -174,10 +174,10 @@ def check_linear_system() -> Outcome:
     X = rng.normal(size=(n, n))
     W = X + X.T
     B = rng.normal(size=(n, n)) + n * np.eye(n)
-    system = linear.system_219(W, B)
+    system = linear.hamiltonian_system(W, B)
     M = system.hamiltonian_matrix()
     target = linear.hamilton_matrix(M)
-    r218 = float(np.abs(system.matrix_218() - target).max() / np.abs(target).max())
+    r218 = float(np.abs(system.matrix_phi_beta() - target).max() / np.abs(target).max())
     rnet = float(np.abs(linear.network_matrix(system.linear_network(0.1)) - target).max() / np.abs(target).max())
     measured = max(r218, rnet)
     return Outcome("exact" if measured < EXACT_TOL else "fails", measured,
@@ -187,7 +187,7 @@ def check_linear_system() -> Outcome:
 
 @register("(2.20)", section=2, title="loss (2.20) reproduces (2.19) only if B^-1 W B is symmetric",
           expected="condition")
-def check_loss_220() -> Outcome:
+def check_linear_loss_validity() -> Outcome:
     from ..duality import linear
     from ..duality.conditions import LossValidityError
 
@@ -196,9 +196,9 @@ def check_loss_220() -> Outcome:
     X = rng.normal(size=(n, n))
     W = X + X.T
     B = rng.normal(size=(n, n)) + n * np.eye(n)
-    target = linear.hamilton_matrix(linear.hamiltonian_221(W, B))
+    target = linear.hamilton_matrix(linear.linear_hamiltonian_matrix(W, B))
     try:
-        linear.loss_220(W, B)
+        linear.linear_loss(W, B)
         return Outcome("fails", 0.0, "B^-1 W B asymmetry not detected for a generic B")
     except LossValidityError as exc:
         violation = exc.violation
@@ -207,7 +207,7 @@ def check_loss_220() -> Outcome:
     evals, Q = np.linalg.eigh(W)
     Bc = Q @ np.diag(rng.uniform(0.5, 2.0, n)) @ Q.T @ np.eye(n)  # commutes with W
     good = linear.network_matrix(linear.loss_network(W, Bc, 0.1))
-    tc = linear.hamilton_matrix(linear.hamiltonian_221(W, Bc))
+    tc = linear.hamilton_matrix(linear.linear_hamiltonian_matrix(W, Bc))
     exact = float(np.abs(good - tc).max() / np.abs(tc).max())
     verdict = "condition" if mism > 1e-3 and exact < EXACT_TOL else "fails"
     return Outcome(verdict, violation,
@@ -226,7 +226,7 @@ def check_many_to_one() -> Outcome:
     Wq = X + X.T
     Y = rng.normal(size=(n, n))
     P = Y @ Y.T + np.eye(n)
-    M = linear.hamiltonian_221(Wq, np.linalg.cholesky(P))
+    M = linear.linear_hamiltonian_matrix(Wq, np.linalg.cholesky(P))
     target = linear.hamilton_matrix(M)
     systems = linear.equivalent_networks(M, n_random=2)
     worst = 0.0
@@ -238,3 +238,10 @@ def check_many_to_one() -> Outcome:
     return Outcome("exact" if ok else "fails", measured,
                    f"{len(systems)} networks with different B (min |B_i - B_j| = {distinct:.2f}) all give Hamilton's "
                    f"flow of one Hamiltonian to {measured:.1e}")
+
+
+def __getattr__(name: str) -> object:
+    """Deprecated names made of equation numbers (one release): ``check_loss_220``."""
+    from ..duality._deprecation import deprecated_names
+
+    return deprecated_names(__name__, {"check_loss_220": "check_linear_loss_validity"}, globals())(name)

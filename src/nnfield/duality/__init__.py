@@ -3,9 +3,11 @@
 Modules (SymPy is imported only by :mod:`~nnfield.duality.symbolic` and :mod:`~nnfield.duality.command`):
 
 - :mod:`~nnfield.duality.parse`: the safe whitelist expression parser (no ``eval``), its expression tree,
-  exact tree derivatives and :class:`~nnfield.duality.parse.ExprFunction` (JAX/NumPy callables).
+  exact tree derivatives and :class:`~nnfield.duality.parse.ExprFunction` (JAX/NumPy callables); one
+  module per concept in :mod:`~nnfield.duality.expression`.
 - :mod:`~nnfield.duality.conditions`: the named condition errors with measured violations.
-- :mod:`~nnfield.duality.symbolic`: (2.1)-(2.21) in SymPy; pretty/LaTeX output; ``lambdify`` to JAX.
+- :mod:`~nnfield.duality.symbolic`: (2.1)-(2.21) in SymPy (a package: conversion, zero test, one neuron,
+  N neurons, linear system); pretty/LaTeX output; ``lambdify`` to JAX.
 - :mod:`~nnfield.duality.neuron`: one neuron (2.1)-(2.9) as a network vs Hamilton's flow (DOP853).
 - :mod:`~nnfield.duality.neurons`: N neurons, the loss (2.16) and the Hamiltonian (2.14).
 - :mod:`~nnfield.duality.linear`: the general linear system (2.17)-(2.21), both directions, many-to-one.

@@ -5,8 +5,11 @@
 
 Expressions use the variables ``phi`` and ``beta`` (``w`` in ``--F``), the functions sin cos tan exp log sqrt
 sinh cosh tanh abs, and parameters declared with ``--param NAME`` (kept symbolic) or ``--param NAME=VALUE``.
-They are read by the safe parser (:mod:`nnfield.duality.parse`), never evaluated as Python. Errors print one
-line and return exit status 2.
+They are read by the safe parser (:mod:`nnfield.duality.parse`), never evaluated as Python, within its
+limits (length, size, nesting of transcendental functions and of powers, size of constants). ``--param`` may
+not name a variable (:data:`RESERVED`). The SymPy work runs under a wall-clock limit (``--time-limit``,
+default :data:`DEFAULT_TIME_LIMIT` s). Errors, and a computation over the limit, print one line and return
+exit status 2.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ import sys
 from typing import Any
 
 from ..errors import NNFieldError
+
+DEFAULT_TIME_LIMIT = 10.0
+#: names that are variables of ``nnfield dual`` (expressions, F, and the printed equations), not parameters
+RESERVED = ("phi", "beta", "w", "pi", "t", "dt")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="declare a parameter (symbolic, or with a numeric value); repeatable",
     )
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of pretty text")
+    parser.add_argument(
+        "--time-limit", dest="time_limit", metavar="SECONDS", type=float, default=DEFAULT_TIME_LIMIT,
+        help=f"refuse (exit 2) when the symbolic work takes longer (default {DEFAULT_TIME_LIMIT:g} s)",
+    )
 
 
 def _params(items: list[str]) -> tuple[list[str], dict[str, float]]:
@@ -51,6 +62,10 @@ def _params(items: list[str]) -> tuple[list[str], dict[str, float]]:
         name = name.strip()
         if not name:
             raise ExpressionError(f"--param {item!r}: expected NAME or NAME=VALUE")
+        if name in RESERVED:
+            raise ExpressionError(
+                f"--param {item!r}: {name!r} is a variable, not a parameter (reserved: {', '.join(RESERVED)})"
+            )
         if sep:
             try:
                 val = float(raw)
@@ -65,7 +80,23 @@ def _params(items: list[str]) -> tuple[list[str], dict[str, float]]:
 
 
 def compute(args: Any) -> str:
-    """The report for parsed ``args`` (raises :class:`~nnfield.errors.NNFieldError` on bad input)."""
+    """The report for parsed ``args`` (raises :class:`~nnfield.errors.NNFieldError` on bad input).
+
+    Raises:
+        TimeLimitError: the symbolic work took longer than ``args.time_limit`` seconds.
+    """
+    from .timelimit import time_limit
+
+    limit = args.time_limit
+    if not (isinstance(limit, (int, float)) and math.isfinite(limit) and limit > 0):
+        from .parse import ExpressionError
+
+        raise ExpressionError(f"--time-limit {limit!r}: expected a positive number of seconds")
+    with time_limit(limit, "nnfield dual"):
+        return _compute(args)
+
+
+def _compute(args: Any) -> str:
     from . import symbolic as S
     from .parse import ExpressionError
 

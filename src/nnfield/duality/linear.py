@@ -37,6 +37,7 @@ from ..network import LinearNetwork, Network
 from ..operators import local
 from ..schemes import get_scheme
 from ..state import State
+from ._deprecation import deprecated_method, deprecated_names
 from .conditions import (
     DEFAULT_TOL,
     HamiltonianFormError,
@@ -80,20 +81,22 @@ class LinearSystem:
     def N(self) -> int:
         return self.W.shape[0]
 
-    def matrix_217(self) -> np.ndarray:
-        """``d(phi, pi)/dt = [[W - I, B], [A, V - I]] (phi, pi)`` (2.17)."""
+    def matrix_phi_pi(self) -> np.ndarray:
+        """The flow matrix in ``(phi, pi)``, (2.17): ``d(phi, pi)/dt = [[W - I, B], [A, V - I]] (phi, pi)``."""
         i = np.eye(self.N)
         return np.block([[self.W - i, self.B], [self.A, self.V - i]])
 
-    def matrix_218(self) -> np.ndarray:
-        """``d(phi, beta)/dt = [[W - I, I], [B A, B (V - I) B^-1]] (phi, beta)`` (2.18); needs B invertible."""
+    def matrix_phi_beta(self) -> np.ndarray:
+        """The flow matrix in ``(phi, beta)``, (2.18): ``d(phi, beta)/dt = [[W - I, I], [B A, B (V - I) B^-1]]
+        (phi, beta)``; needs B invertible."""
         check_invertible(self.B)
         i = np.eye(self.N)
         Binv = np.linalg.inv(self.B)
         return np.block([[self.W - i, i], [self.B @ self.A, self.B @ (self.V - i) @ Binv]])
 
-    def check_219(self, tol: float = DEFAULT_TOL) -> dict[str, float]:
-        """Verify (2.19) ``V = 2I - B^-1 W B``, ``A = -B^T``, ``W = W^T`` (and B invertible).
+    def check_hamiltonian_conditions(self, tol: float = DEFAULT_TOL) -> dict[str, float]:
+        """Verify the conditions (2.19) under which (2.17) is Hamilton's flow of (2.21): ``V = 2I - B^-1 W B``,
+        ``A = -B^T``, ``W = W^T`` (and B invertible).
 
         Raises:
             SingularBiasError, AsymmetricWeightError, LinearSystemError (naming the failing part).
@@ -109,10 +112,14 @@ class LinearSystem:
         out["A + B^T"], out["V - (2I - B^-1 W B)"] = va, vv
         return out
 
+    matrix_217 = deprecated_method("LinearSystem", "matrix_217", "matrix_phi_pi")
+    matrix_218 = deprecated_method("LinearSystem", "matrix_218", "matrix_phi_beta")
+    check_219 = deprecated_method("LinearSystem", "check_219", "check_hamiltonian_conditions")
+
     def hamiltonian_matrix(self, tol: float = DEFAULT_TOL) -> np.ndarray:
         """``M`` of (2.21), ``Ham = 1/2 z^T M z`` with ``z = (phi, beta)``; checks (2.19) first."""
-        self.check_219(tol)
-        return hamiltonian_221(self.W, self.B)
+        self.check_hamiltonian_conditions(tol)
+        return linear_hamiltonian_matrix(self.W, self.B)
 
     def linear_network(self, dt: float, scheme: str = "simultaneous") -> LinearNetwork:
         """The literal network (2.17) (no loss) on a 1-site lattice with ``K = N``."""
@@ -121,22 +128,23 @@ class LinearSystem:
                                     dt, scheme, name="linear system (2.17)")
 
 
-def system_219(W: Any, B: Any) -> LinearSystem:
-    """The system (2.17) with ``A``, ``V`` from (2.19)."""
+def hamiltonian_system(W: Any, B: Any) -> LinearSystem:
+    """The system (2.17) with the learning matrices ``A``, ``V`` of (2.19) (Hamilton's flow of (2.21))."""
     W, B = _sq(W, "W"), _sq(B, "B")
     check_invertible(B)
     return LinearSystem(W, B, -B.T, 2 * np.eye(W.shape[0]) - np.linalg.solve(B, W @ B))
 
 
-def hamiltonian_221(W: Any, B: Any) -> np.ndarray:
-    """(2.21) as a matrix: ``M = [[B B^T, (W - I)^T], [W - I, I]]`` (``Ham = 1/2 z^T M z``, z = (phi, beta))."""
+def linear_hamiltonian_matrix(W: Any, B: Any) -> np.ndarray:
+    """The Hamiltonian (2.21) of the linear system as a matrix: ``M = [[B B^T, (W - I)^T], [W - I, I]]``
+    (``Ham = 1/2 z^T M z``, z = (phi, beta))."""
     W, B = _sq(W, "W"), _sq(B, "B")
     n = W.shape[0]
     WmI = W - np.eye(n)
     return np.block([[B @ B.T, WmI.T], [WmI, np.eye(n)]])
 
 
-class Loss220(Module):
+class LinearLoss(Module):
     """The loss (2.20) on ``(N, 1)`` fields: ``1/2 phi.phi - 1/2 pi.pi + 1/2 pi^T (B^-1 W B) pi``."""
 
     S: Any  # B^-1 W B
@@ -146,8 +154,9 @@ class Loss220(Module):
         return 0.5 * f @ f - 0.5 * p @ p + 0.5 * p @ (self.S @ p)
 
 
-def loss_220(W: Any, B: Any, check: bool = True, tol: float = DEFAULT_TOL) -> Loss220:
-    """The loss (2.20); with ``check`` its validity condition (``B^-1 W B`` symmetric) is verified first.
+def linear_loss(W: Any, B: Any, check: bool = True, tol: float = DEFAULT_TOL) -> LinearLoss:
+    """The loss (2.20) of the linear system; with ``check`` its validity condition (``B^-1 W B`` symmetric) is
+    verified first.
 
     Raises:
         LossValidityError: ``B^-1 W B`` is not symmetric (measured relative asymmetry).
@@ -156,13 +165,13 @@ def loss_220(W: Any, B: Any, check: bool = True, tol: float = DEFAULT_TOL) -> Lo
     check_invertible(B, tol)
     if check:
         check_loss_validity(W, B, tol)
-    return Loss220(jnp.asarray(np.linalg.solve(B, W @ B)))
+    return LinearLoss(jnp.asarray(np.linalg.solve(B, W @ B)))
 
 
 def loss_network(W: Any, B: Any, dt: float, scheme: str = "simultaneous", check: bool = True) -> Network:
     """The autodiff network with loss (2.20): ``K = N`` types on a 1-site lattice, local ``W`` and ``B``."""
     W, B = _sq(W, "W"), _sq(B, "B")
-    return Network.create(Lattice((1,)), local(W, 1), local(B, 1), loss_220(W, B, check), dt, scheme,
+    return Network.create(Lattice((1,)), local(W, 1), local(B, 1), linear_loss(W, B, check), dt, scheme,
                           name="loss (2.20)")
 
 
@@ -271,3 +280,14 @@ def equivalent_networks(M: Any, n_random: int = 1, seed: int = 0) -> list[Linear
         O, _ = np.linalg.qr(rng.normal(size=P.shape))
         out.append(from_hamiltonian(M, O))
     return out
+
+
+#: deprecated names (equation numbers) -> their names
+DEPRECATED = {
+    "system_219": "hamiltonian_system",
+    "hamiltonian_221": "linear_hamiltonian_matrix",
+    "Loss220": "LinearLoss",
+    "loss_220": "linear_loss",
+}
+
+__getattr__ = deprecated_names(__name__, DEPRECATED, globals())

@@ -34,6 +34,7 @@ from ..lattice import Lattice
 from ..network import Network, as_pytree_callable
 from ..operators import local
 from ..state import State
+from ._deprecation import deprecated_names
 from .conditions import DEFAULT_TOL, check_commute, check_integrable, check_invertible, check_symmetric
 
 
@@ -54,8 +55,8 @@ class LineIntegralPotential(Module):
         return jnp.sum(self.weights * jax.vmap(integrand)(self.nodes))
 
 
-class Loss216(Module):
-    """The loss (2.16) on fields ``(N, 1)`` (one site, N neuron types)."""
+class NNeuronLoss(Module):
+    """The loss (2.16) of N neurons on fields ``(N, 1)`` (one site, N neuron types)."""
 
     WmI: Any
     B: Any
@@ -126,7 +127,7 @@ class NeuronsDuality:
         dphi, dbeta = jax.grad(self.hamiltonian, argnums=(0, 1))(phi, beta)
         return dbeta, -dphi
 
-    def loss(self, check: bool = True) -> Loss216:
+    def loss(self, check: bool = True) -> NNeuronLoss:
         """The loss (2.16); ``check=False`` builds it even when a condition fails (to measure the failure)."""
         if check:
             self.check()
@@ -135,7 +136,7 @@ class NeuronsDuality:
         U = LineIntegralPotential(jnp.asarray(M), as_pytree_callable(self.V), jnp.asarray((x + 1) / 2),
                                   jnp.asarray(w / 2))
         F = None if self.F is None else as_pytree_callable(self.F)
-        return Loss216(jnp.asarray(self.W - np.eye(self.N)), jnp.asarray(self.B), U, F)
+        return NNeuronLoss(jnp.asarray(self.W - np.eye(self.N)), jnp.asarray(self.B), U, F)
 
     def network(self, dt: float, scheme: str = "simultaneous", check: bool = True) -> Network:
         """The network (2.11): ``K = N`` types on a 1-site lattice, local ``W``, ``B``, loss (2.16)."""
@@ -190,3 +191,9 @@ def euler_reference(duality: NeuronsDuality, phi: Any, beta: Any, dt: float, ste
     for _ in range(steps):
         phi, beta = phi + dt * (beta + WmI @ phi), beta - dt * (WmI.T @ beta + np.asarray(gv(jnp.asarray(phi))))
     return phi, beta
+
+
+#: deprecated names (equation numbers) -> their names
+DEPRECATED = {"Loss216": "NNeuronLoss"}
+
+__getattr__ = deprecated_names(__name__, DEPRECATED, globals())

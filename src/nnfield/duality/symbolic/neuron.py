@@ -1,0 +1,208 @@
+r"""One neuron, paper (2.1)-(2.9), in SymPy: the loss <-> Hamiltonian duality in both directions.
+
+Activation ``phi <- phi + beta`` and learning ``beta <- beta - (dH/dbeta + dH/dphi)`` (single-step backprop,
+(2.3)-(2.4)) are, in continuous time (2.5), Hamilton's equations (2.6) (the paper says "Hamilton-Jacobi";
+they are Hamilton's equations) of ``Ham = beta^2/2 + V(phi)`` (2.7) iff ``dV/dphi = dH/dbeta + dH/dphi``
+(2.8), i.e. iff the loss is ``H = V(phi) + F(phi - beta)`` (2.9) for an arbitrary F: the F terms cancel in the
+total gradient. Conditions are decided numerically (:func:`~.zero.measure`); the results are exact SymPy
+expressions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sympy as sp
+
+from ..conditions import HamiltonianFormError, LossFormError
+from .convert import BETA, DT, PHI, W_ARG
+from .zero import measure, within_float_range
+
+
+def total_gradient(loss: sp.Expr, phi: sp.Symbol = PHI, beta: sp.Symbol = BETA) -> sp.Expr:
+    """``dH/dbeta = dH/dbeta|explicit + dH/dphi dphi/dbeta`` with ``dphi/dbeta = 1`` (2.3)-(2.4)."""
+    return sp.diff(loss, beta) + sp.diff(loss, phi)
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuronDuality:
+    """One neuron: the loss ``H(phi, beta)``, its dual Hamiltonian ``Ham(phi, beta)`` and the potential ``V``.
+
+    ``F`` is ``F(w)`` of (2.9) (``None`` for ``F = 0``).
+    """
+
+    loss: sp.Expr
+    hamiltonian: sp.Expr
+    potential: sp.Expr
+    F: sp.Expr | None = None
+
+    # -- the equations -----------------------------------------------------------------------------------
+    def learning_rhs(self) -> sp.Expr:
+        """``-(dH/dbeta + dH/dphi)`` (2.4), a function of phi only for a dual pair (2.8).
+
+        Written as ``-(dH/dbeta + dH/dphi)`` at ``beta = phi``, where the ``F(phi - beta)`` terms cancel
+        automatically (the value is the same for every beta; user input never goes through ``simplify``,
+        whose cost is unbounded).
+        """
+        return -total_gradient(self.loss).subs(BETA, PHI)
+
+    def activation(self) -> sp.Eq:
+        """(2.1) with step dt: ``phi(t+dt) = phi(t) + dt beta(t)``."""
+        return sp.Eq(sp.Symbol("phi(t+dt)"), PHI + DT * BETA, evaluate=False)
+
+    def learning(self) -> sp.Eq:
+        """(2.2)/(2.4) with learning rate dt: ``beta(t+dt) = beta(t) - dt (dH/dbeta + dH/dphi)``."""
+        return sp.Eq(sp.Symbol("beta(t+dt)"), BETA + DT * self.learning_rhs(), evaluate=False)
+
+    def continuum(self) -> tuple[sp.Eq, sp.Eq]:
+        """(2.5): ``dphi/dt = beta``, ``dbeta/dt = -(dH/dbeta + dH/dphi)``."""
+        return (
+            sp.Eq(sp.Symbol("dphi/dt"), BETA, evaluate=False),
+            sp.Eq(sp.Symbol("dbeta/dt"), self.learning_rhs(), evaluate=False),
+        )
+
+    def hamilton(self) -> tuple[sp.Eq, sp.Eq]:
+        """Hamilton's equations (2.6) of the Hamiltonian: ``dphi/dt = dHam/dbeta``, ``dbeta/dt = -dHam/dphi``."""
+        h = self.hamiltonian
+        return (
+            sp.Eq(sp.Symbol("dphi/dt"), sp.diff(h, BETA), evaluate=False),
+            sp.Eq(sp.Symbol("dbeta/dt"), -sp.diff(h, PHI), evaluate=False),
+        )
+
+    def residual(self) -> float:
+        """Measured mismatch between (2.5) and (2.6): ``max |beta - dHam/dbeta| + |rhs(2.5) + dHam/dphi|``."""
+        r1 = BETA - sp.diff(self.hamiltonian, BETA)
+        r2 = -total_gradient(self.loss) + sp.diff(self.hamiltonian, PHI)
+        return max(measure(r1), measure(r2))
+
+    # -- output ----------------------------------------------------------------------------------------
+    def lines(self, latex: bool = False) -> list[tuple[str, str]]:
+        """``(label, formula)`` pairs: the Hamiltonian, potential, loss and the four equations."""
+        if latex:
+            def fmt(lhs: str, rhs: sp.Expr) -> str:
+                return f"{lhs} = {sp.latex(rhs)}"
+            ham, loss, v = r"\mathcal{H}(\phi, \beta)", r"H(\phi, \beta)", r"\mathcal{V}(\phi)"
+            eqs = [
+                (r"\phi(t+dt)", PHI + DT * BETA), (r"\beta(t+dt)", BETA + DT * self.learning_rhs()),
+                (r"\frac{d\phi}{dt}", BETA), (r"\frac{d\beta}{dt}", self.learning_rhs()),
+            ]
+            hh = self.hamilton()
+            heqs = [(r"\frac{\partial \mathcal{H}}{\partial \beta}", hh[0].rhs),
+                    (r"-\frac{\partial \mathcal{H}}{\partial \phi}", hh[1].rhs)]
+            f = r"F(w)"
+        else:
+            def fmt(lhs: str, rhs: sp.Expr) -> str:
+                return sp.pretty(sp.Eq(sp.Symbol(lhs), rhs, evaluate=False), use_unicode=True)
+
+            ham, loss, v, f = "Ham(phi, beta)", "H(phi, beta)", "V(phi)", "F(w)"
+            eqs = [
+                ("phi(t+dt)", PHI + DT * BETA), ("beta(t+dt)", BETA + DT * self.learning_rhs()),
+                ("dphi/dt", BETA), ("dbeta/dt", self.learning_rhs()),
+            ]
+            hh = self.hamilton()
+            heqs = [("dHam/dbeta", hh[0].rhs), ("-dHam/dphi", hh[1].rhs)]
+        out = [
+            ("Hamiltonian (2.7)", fmt(ham, self.hamiltonian)),
+            ("potential (2.8)", fmt(v, self.potential)),
+            ("loss (2.9)", fmt(loss, self.loss)),
+        ]
+        if self.F is not None:
+            out.append(("F in (2.9)", fmt(f, self.F)))
+        out += [
+            ("activation (2.1)", fmt(eqs[0][0], eqs[0][1])),
+            ("learning (2.4)", fmt(eqs[1][0], eqs[1][1])),
+            ("continuum (2.5)", fmt(eqs[2][0], eqs[2][1])),
+            ("", fmt(eqs[3][0], eqs[3][1])),
+            ("Hamilton's equations (2.6)", fmt(eqs[2][0], heqs[0][1])),
+            ("", fmt(eqs[3][0], heqs[1][1])),
+        ]
+        return out
+
+    def report(self, latex: bool = False) -> str:
+        rows = self.lines(latex)
+        if latex:
+            return "\n".join(f"% {label}\n{formula}" if label else formula for label, formula in rows)
+        width = max(len(label) for label, _ in rows)
+        text = []
+        for label, formula in rows:
+            block = formula.split("\n")
+            base = next((i for i, r in enumerate(block) if " = " in r), 0)  # the row of the equals sign
+            text.extend(f"{label if i == base else '':<{width}}  {r}".rstrip() for i, r in enumerate(block))
+        return "\n".join(text)
+
+
+def loss_from_hamiltonian(hamiltonian: sp.Expr, F: sp.Expr | None = None, tol: float = 1e-10) -> NeuronDuality:
+    """Hamiltonian (2.7) ``beta^2/2 + V(phi)`` -> loss (2.9) ``V(phi) + F(phi - beta)``.
+
+    ``F`` is an expression in :data:`W_ARG` (``w``) or ``None`` (``F = 0``).
+
+    Raises:
+        HamiltonianFormError: ``Ham - beta^2/2`` depends on beta (measured: ``max |d/dbeta (Ham - beta^2/2)|``).
+    """
+    hamiltonian = sp.sympify(hamiltonian)
+    rest = hamiltonian - BETA**2 / 2
+    viol = measure(sp.diff(rest, BETA), rest)
+    if not viol <= tol:
+        raise HamiltonianFormError(
+            "Ham = beta^2/2 + V(phi) (2.7)", viol,
+            f"Ham - beta^2/2 = {rest} depends on beta; one neuron with W = 1 realizes only (2.7)",
+        )
+    V = rest.subs(BETA, 0)
+    loss = V if F is None else V + F.subs(W_ARG, PHI - BETA)
+    return NeuronDuality(loss=loss, hamiltonian=BETA**2 / 2 + V, potential=V, F=F)
+
+
+def _regular_point(loss: sp.Expr) -> sp.Expr:
+    """A point ``p`` (0 if possible) where ``H(p, p)`` is finite: the reference of the V/F split.
+
+    Points where an intermediate value of ``H(p, p)`` leaves the float64 range are skipped before SymPy
+    substitutes them (its exact integer powers, e.g. ``2**2**2**2**2**2``, would run away).
+    """
+    bounded = within_float_range(loss, [PHI, BETA])
+    for p in (0, 1, sp.Rational(1, 2), -1, 2, sp.Rational(1, 3)):
+        if not bounded(float(p), float(p)):
+            continue
+        val = loss.subs({PHI: p, BETA: p}, simultaneous=True)
+        if val.is_finite is not False and not val.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return sp.Integer(p) if isinstance(p, int) else p
+    raise LossFormError("the loss is finite somewhere on phi = beta", float("inf"),
+                        "H(p, p) is singular at every reference point tried")
+
+
+def hamiltonian_from_loss(loss: sp.Expr, tol: float = 1e-10) -> NeuronDuality:
+    """Loss ``H(phi, beta)`` -> potential (2.8) and Hamiltonian (2.7), when the loss has the form (2.9).
+
+    (2.8) requires ``D = dH/dbeta + dH/dphi`` to depend on phi only; then ``H = V(phi) + F(phi - beta)`` with
+    (no integration needed) ``V(phi) = H(phi, phi) - H(p, p)`` and ``F(w) = H(p, p - w)`` for a regular
+    reference point ``p`` (0 when ``H`` is finite there).
+
+    Raises:
+        LossFormError: ``dD/dbeta != 0`` (measured relative to ``D``), or the split does not reproduce ``H``.
+    """
+    loss = sp.sympify(loss)
+    D = total_gradient(loss)
+    viol = measure(sp.diff(D, BETA), D)
+    if not viol <= tol:
+        raise LossFormError(
+            "dH/dbeta + dH/dphi depends on phi only (2.8)", viol,
+            "the loss is not of the form V(phi) + F(phi - beta) (2.9), so no Hamiltonian beta^2/2 + V(phi) is dual",
+        )
+    ref = _regular_point(loss)
+    V = loss.subs(BETA, PHI) - loss.subs({PHI: ref, BETA: ref}, simultaneous=True)
+    F = loss.subs({PHI: ref, BETA: ref - W_ARG}, simultaneous=True)
+    rebuilt = V + F.subs(W_ARG, PHI - BETA)
+    viol2 = measure(loss - rebuilt, loss)
+    if not viol2 <= tol:
+        raise LossFormError("H = V(phi) + F(phi - beta) (2.9)", viol2, "the split does not reproduce the loss")
+    F_out = None if F == 0 else F
+    return NeuronDuality(loss=loss, hamiltonian=BETA**2 / 2 + V, potential=V, F=F_out)
+
+
+def general_one_neuron_residual() -> sp.Expr:
+    """The total gradient of ``V(phi) + F(phi - beta)`` minus ``V'(phi)`` for undefined functions V, F.
+
+    Returns the simplified residual; it is exactly ``0``: the F terms cancel in (2.4) for *any* F (2.9).
+    """
+    V, F = sp.Function("V"), sp.Function("F")
+    loss = V(PHI) + F(PHI - BETA)
+    return sp.simplify(total_gradient(loss) - sp.diff(V(PHI), PHI))

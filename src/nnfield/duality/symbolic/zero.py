@@ -1,0 +1,109 @@
+"""Numerical zero tests: is a SymPy expression zero? measured at random real points, never by ``simplify``.
+
+The conditions of Sec. 2 are decided by :func:`measure` (``max |expr|`` relative to a scale, at 12 random
+points, evaluated with mpmath); ``sympy.simplify`` has unbounded cost on user input and is used only by
+:func:`is_zero` on small, library-built expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+# derivatives of abs/sign at random points (never exactly at the kink): distributions vanish there
+_MEASURE_FUNCS: dict[str, Callable[..., Any]] = {
+    "DiracDelta": lambda *args: 0.0,
+    "Heaviside": lambda x, *args: 1.0 if x > 0 else 0.0,
+}
+
+
+# the same in complex128 for the range test (the derivative of |x| is sign(x); Heaviside at complex points:
+# its real part decides, as it only serves to detect overflow)
+_RANGE_FUNCS: dict[str, Callable[..., Any]] = {
+    "DiracDelta": lambda *args: 0.0,
+    "Heaviside": lambda x, *args: 1.0 if np.real(x) > 0 else 0.0,
+}
+
+
+def within_float_range(expr: sp.Expr, syms: list[sp.Symbol]) -> Callable[..., bool]:
+    """``ok(*point)``: False when evaluating ``expr`` at ``point`` in complex128 overflows anywhere.
+
+    This bounds every intermediate value of the exact (mpmath, SymPy) evaluations that follow by the float64
+    range (about 1.8e308): beyond it they can cost unbounded time and memory (``exp`` of a number with a
+    10^38-digit exponent). Anything else that goes wrong here (a function NumPy cannot print or evaluate) is
+    left to the exact evaluation, as before, and bounded by the caller's time limit.
+    """
+    try:
+        f = sp.lambdify(syms, expr, modules=[_RANGE_FUNCS, "numpy"])
+    except Exception:  # noqa: BLE001 - printer limitations: no test possible
+        return lambda *pt: True
+
+    def ok(*pt: float) -> bool:
+        try:
+            with np.errstate(over="raise", divide="ignore", invalid="ignore", under="ignore"):
+                f(*[np.complex128(x) for x in pt])
+        except (FloatingPointError, OverflowError):
+            return False
+        except Exception:  # noqa: BLE001 - not an overflow: the exact evaluation decides
+            return True
+        return True
+
+    return ok
+
+
+def _evaluator(expr: sp.Expr, syms: list[sp.Symbol]) -> Callable[..., Any]:
+    """A fast mpmath function of ``syms``, or (for what lambdify cannot print) point-wise substitution."""
+    try:
+        return sp.lambdify(syms, expr, modules=[_MEASURE_FUNCS, "mpmath", "sympy"])
+    except Exception:  # noqa: BLE001 - printer limitations (unevaluated derivatives, zoo, ...)
+        def slow(*pt: float) -> Any:
+            return expr.evalf(subs=dict(zip(syms, pt, strict=True)))
+
+        return slow
+
+
+def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int = 0) -> float:
+    """``max |expr| / max(1, max |scale|)`` over ``n`` random real points of its free symbols.
+
+    Points are drawn in ``[-1.5, 1.5]`` (parameters, i.e. symbols other than phi/beta/w, in ``[0.5, 1.5]``);
+    points where the expression is not finite are skipped, and so are points where an intermediate value
+    leaves the float64 range (:func:`within_float_range`; there ``scale`` counts as not finite). Returns
+    ``nan`` when no point gives a finite value (callers treat that as "not shown to vanish").
+    """
+    expr = sp.sympify(expr)
+    scale = None if scale is None else sp.sympify(scale)
+    syms = sorted(expr.free_symbols | (scale.free_symbols if scale is not None else set()), key=str)
+    rng = np.random.default_rng(seed)
+    worst, big, finite = 0.0, 1.0, 0
+    fe = _evaluator(expr, syms)
+    fs = _evaluator(scale, syms) if scale is not None else None
+    ge = within_float_range(expr, syms)
+    gs = within_float_range(scale, syms) if scale is not None else None
+    for _ in range(n):
+        pt = [
+            rng.uniform(0.5, 1.5) if s.name not in ("phi", "beta", "w") and not s.name.startswith(("phi_", "beta_",
+                                                                                                    "pi_"))
+            else rng.uniform(-1.5, 1.5)
+            for s in syms
+        ]
+        try:
+            if not ge(*pt):
+                continue  # an intermediate value beyond the float64 range: skipped like an undefined point
+            v = abs(complex(fe(*pt)))
+            if fs is not None and gs is not None:
+                sv = abs(complex(fs(*pt))) if gs(*pt) else float("inf")
+                big = max(big, sv) if np.isfinite(sv) else big
+        except Exception:  # noqa: BLE001 - a point where the expression is undefined is skipped
+            continue
+        if np.isfinite(v):
+            worst = max(worst, v)
+            finite += 1
+    return worst / big if finite else float("nan")
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    """Symbolic zero test (``simplify``); use on small expressions only."""
+    return sp.simplify(expr) == 0
