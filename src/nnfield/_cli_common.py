@@ -62,7 +62,7 @@ def _jsonable(x: Any) -> Any:
         return v if math.isfinite(v) else None
     if isinstance(x, complex):
         return [_jsonable(x.real), _jsonable(x.imag)]
-    if hasattr(x, "shape") and hasattr(x, "dtype"):  # a JAX array
+    if type(x).__module__.startswith("jax"):  # a JAX array
         return _jsonable(np.asarray(x))
     return x
 

@@ -157,7 +157,7 @@ def _load_dual() -> tuple[Any, str]:
         return None, f"a dependency is missing ({exc})"
     except ImportError as exc:
         return None, f"cannot import {DUAL_MODULE} ({exc})"
-    if not (hasattr(mod, "add_arguments") and hasattr(mod, "run")):
+    if not all(callable(vars(mod).get(name)) for name in ("add_arguments", "run")):
         return None, f"{DUAL_MODULE} lacks add_arguments/run"
     return mod, ""
 

@@ -40,6 +40,14 @@ from .state import State
 Observer = Callable[[Any], dict[str, Any]]
 
 
+class _Probe(eqx.Module):
+    def method(self) -> None:
+        return None
+
+
+_BOUND_METHOD = type(_Probe().method)  # the type equinox gives a module's bound methods (a PyTree)
+
+
 def as_pytree_callable(f: Any) -> Any:
     """Wrap a plain Python function as a PyTree (``jax.tree_util.Partial``) so it can cross ``jit``.
 
@@ -47,8 +55,8 @@ def as_pytree_callable(f: Any) -> Any:
     constant of the compiled program (hashed by identity), as for any Python method. To trace a module's
     arrays instead, pass ``Partial(type(model).observables, model)``.
     """
-    if isinstance(f, eqx.Module) and isinstance(getattr(f, "__self__", None), eqx.Module):
-        f = types.MethodType(f.__func__, f.__self__)  # equinox's bound-method PyTree -> a constant method
+    if isinstance(f, _BOUND_METHOD):  # equinox's bound-method PyTree -> a plain method (a constant)
+        f = types.MethodType(f.__func__, f.__self__)
     if isinstance(f, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)) and not isinstance(
         f, Partial
     ):
