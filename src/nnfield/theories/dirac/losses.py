@@ -69,14 +69,15 @@ class PerTypeLoss(network_mod.PerTypeLoss):
     phi_sum: bool = eqx.field(static=True, default=True)
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        # The operations keep the order of the first release (the cotangents of ``pi`` are accumulated in
+        # reverse order of use, so reordering them changes the last bit of the learning gradient).
         ax = _site_axes(pi)
         C = jnp.asarray(self.C, pi.dtype)
         if C.ndim == 2:
-            diag_term = 0.5 * jnp.diagonal(C) * jnp.sum(pi * pi, axis=ax)
+            quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - 0.5 * jnp.diagonal(C) * jnp.sum(pi * pi, axis=ax)
         else:  # per-site C: the diagonal C_aa(x) stays inside the site sum
             diag = jnp.moveaxis(jnp.diagonal(C, axis1=0, axis2=1), -1, 0)
-            diag_term = 0.5 * jnp.sum(diag * pi * pi, axis=ax)
-        quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - diag_term
+            quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - 0.5 * jnp.sum(diag * pi * pi, axis=ax)
         if self.phi_sum:
             phiterm = 0.5 * jnp.sum(phi * phi) * jnp.ones(phi.shape[0], phi.dtype)
         else:
