@@ -112,11 +112,13 @@ def bounded_tolerance(model: dr.DiracModel, name: str) -> float:
     return 2 * (h * sigma) ** net.order / np.cos(th.m * h / 2)
 
 
+SLOW = pytest.mark.slow
 CASES = [
-    (1, "forward", "stable", 0.9, None), (1, "wilson", "stable", 0.9, None), (3, "wilson", "stable", 0.6, None),
+    (1, "forward", "stable", 0.9, None), (1, "wilson", "stable", 0.9, None),
+    pytest.param(3, "wilson", "stable", 0.6, None, marks=SLOW),
     (1, "forward", "stable", 0.0, None), (1, "forward", "paper", 0.0, "alternating"),
     (1, "wilson", "paper", 0.0, "leapfrog"), (1, "forward", "paper", 0.0, "yoshida4"),
-    (2, "forward", "paper", 0.0, "leapfrog"),
+    pytest.param(2, "forward", "paper", 0.0, "leapfrog", marks=SLOW),
 ]
 
 
@@ -140,8 +142,9 @@ def test_declared_conservation_holds_on_a_run(D, bias, network, m, scheme, rng):
             scale = q0 if c.name == "charge" else q0 * hmax
             dev = np.abs(x - x0) / scale
             assert dev.max() <= bounded_tolerance(M, c.name), c.name
-            # no secular drift: the second half of the run strays no further than the first (plus slack)
-            assert dev[steps // 2:].max() <= 1.5 * dev[: steps // 2].max() + 1e3 * EPS, c.name
+            # no secular drift: the least-squares trend over the run is small against the oscillation
+            trend = abs(np.polyfit(np.arange(steps), (x - x0) / scale, 1)[0]) * steps
+            assert trend <= 0.25 * dev.max(), c.name  # measured: <= 0.03 for these cases
 
 
 @pytest.mark.parametrize("scheme", ["simultaneous", "alternating", "leapfrog", "yoshida4"])
