@@ -15,7 +15,7 @@ import pytest
 
 from nnfield import Lattice, State
 from nnfield.analysis import brillouin_grid, is_stable, max_amplification, network_dispersion, one_step_symbol
-from nnfield.errors import ConfigError
+from nnfield.errors import ParameterError
 from nnfield.operators import local
 from nnfield.theories import clifford as cl
 from nnfield.theories import dirac as dr
@@ -65,7 +65,7 @@ SLOW = pytest.mark.slow
 def test_corrected_per_type_loss_reproduces_411(D, bias, scheme, rng):
     lat = LATS[D]
     net = dr.paper_network(lat, 0.8, 0.3, scheme=scheme, bias=bias, wilson_r=0.7)
-    lin = dr.linear_network_411(lat, 0.8, 0.3, bias=bias, wilson_r=0.7, scheme=scheme)
+    lin = dr.literal_linear_network(lat, 0.8, 0.3, bias=bias, wilson_r=0.7, scheme=scheme)
     s = random_state(rng, net.K, lat.shape)
     a, b = step(net, s), step(lin, s)
     assert rel(a.phi, b.phi) <= RTOL and rel(a.pi, b.pi) <= RTOL
@@ -77,7 +77,7 @@ def test_corrected_per_type_loss_reproduces_417(dt, rng):
     net = dr.paper_network(lat, 0.9, dt)
     s = random_state(rng, 2, lat.shape)
     out = step(net, s)
-    ref = dr.update_417(np.asarray(s.phi), np.asarray(s.pi), 0.9, dt, A)
+    ref = dr.literal_update_1d(np.asarray(s.phi), np.asarray(s.pi), 0.9, dt, A)
     assert rel(out.phi, ref[0]) <= RTOL and rel(out.pi, ref[1]) <= RTOL
 
 
@@ -88,7 +88,7 @@ def test_corrected_per_type_loss_reproduces_426(D, dt, rng):
     net = dr.paper_network(lat, 0.9, dt)
     s = random_state(rng, 4, lat.shape)
     out = step(net, s)
-    ref = dr.update_426(np.asarray(s.phi), np.asarray(s.pi), X, 0.9, dt, A)
+    ref = dr.literal_update(np.asarray(s.phi), np.asarray(s.pi), X, 0.9, dt, A)
     assert rel(out.phi, ref[0]) <= RTOL and rel(out.pi, ref[1]) <= RTOL
 
 
@@ -98,7 +98,7 @@ def test_unit_step_unit_spacing_network_is_426_literally(rng):
     net = dr.paper_network(lat, 0.5, 1.0)
     s = random_state(rng, 4, lat.shape)
     out = step(net, s)
-    ref = dr.update_426(np.asarray(s.phi), np.asarray(s.pi), cl.representation(3), 0.5)
+    ref = dr.literal_update(np.asarray(s.phi), np.asarray(s.pi), cl.representation(3), 0.5)
     assert rel(out.phi, ref[0]) <= RTOL and rel(out.pi, ref[1]) <= RTOL
 
 
@@ -121,7 +121,7 @@ def test_printed_414_loses_BT_phi_and_flips_mass(D, rng):
     lat = LATS[D]
     h, m = 0.3, 0.8
     net = dr.paper_network(lat, m, h, loss="printed")
-    lin = dr.linear_network_411(lat, m, h)
+    lin = dr.literal_linear_network(lat, m, h)
     X0 = cl.representation(D)[0]
     phi = jnp.asarray(rng.normal(size=(X0.shape[0], *lat.shape)))
     zero = jnp.zeros_like(phi)
@@ -165,7 +165,7 @@ def test_412_needs_symmetric_W(D, rng):
     eye = identity(D, K)
     for WmI, symmetric in ((local(S, D), True), (local(0.8 * X[0], D), False)):
         W = eye + WmI
-        net = Network.create(lat, W, B, dr.Loss412(WmI), h, "simultaneous")
+        net = Network.create(lat, W, B, dr.ScalarMassLoss(WmI), h, "simultaneous")
         lin = LinearNetwork.create(lat, W, B, -1.0 * B.T, 2.0 * eye - W, h, "simultaneous")
         s = random_state(rng, K, lat.shape)
         r = rel(step(net, s).pi, step(lin, s).pi)
@@ -193,7 +193,7 @@ def test_45_loss_43_gives_A_equals_minus_BT(symmetric, rng):
     V = local(V0 + V0.T if symmetric else V0, 1)
     Vs = local(V0 + V0.T if symmetric else 0.5 * (V0 + V0.T), 1)
     eye = identity(1, K)
-    net = Network.create(lat, eye, B, dr.Loss43(V), h, "simultaneous")
+    net = Network.create(lat, eye, B, dr.LearningMatrixLoss(V), h, "simultaneous")
     lin = LinearNetwork.create(lat, eye, B, -1.0 * B.T, Vs, h, "simultaneous")
     s = random_state(rng, K, lat.shape)
     assert rel(step(net, s).pi, step(lin, s).pi) <= RTOL
@@ -465,15 +465,48 @@ def test_energy_observable_equals_generator_quadratic_form(rng):
     assert float(th.energy(jnp.asarray(psi))) == pytest.approx(E, rel=1e-12)
 
 
-def test_config_errors():
+def test_parameter_errors_name_the_library_parameter():
     lat = LATS[1]
-    with pytest.raises(ConfigError, match="alternating"):
+    with pytest.raises(ParameterError, match="^scheme: .*alternating") as exc:
         dr.model(lat, 1.0, 0.1, "stable", "leapfrog")
-    with pytest.raises(ConfigError, match="bias"):
+    assert exc.value.param == "scheme"
+    with pytest.raises(ParameterError, match="^bias: ") as exc:
         dr.model(lat, 1.0, 0.1, bias="central")
-    with pytest.raises(ConfigError, match="D \\+ 1"):
+    assert exc.value.param == "bias"
+    with pytest.raises(ParameterError, match="^network: "):
+        dr.model(lat, 1.0, 0.1, network="fast")
+    with pytest.raises(ParameterError, match="^loss: "):
+        dr.model(lat, 1.0, 0.1, loss="summed")
+    with pytest.raises(ParameterError, match="^loss: "):
+        dr.paper_network(lat, 1.0, 0.1, loss="summed")
+    with pytest.raises(ParameterError, match="^X: .*D \\+ 1"):
         dr.paper_network(lat, 1.0, 0.1, X=cl.representation(3))
+    th = dr.Dirac(1.0, lat)
+    with pytest.raises(ParameterError, match="^mode: "):
+        dr.plane_wave(th, (1, 2))
+    with pytest.raises(ParameterError, match="^spin: "):
+        dr.plane_wave(th, (1,), spin=1)
+    with pytest.raises(ParameterError, match="^branch: "):
+        dr.plane_wave(th, (1,), branch="mixed")
+    with pytest.raises(ParameterError, match="^branch: "):
+        dr.gaussian_packet(th, branch="both")
+    with pytest.raises(ParameterError, match="^center: "):
+        dr.gaussian_packet(th, center=[1.0, 2.0])
+    with pytest.raises(ParameterError, match="^k0: "):
+        dr.gaussian_packet(th, k0=[1.0, 2.0])
+    with pytest.raises(ParameterError, match="^kind: "):
+        dr.Dirac(1.0, lat, kind="central")
     bad = cl.representation(1).copy()
     bad[1] = 2 * bad[1]
     with pytest.raises(cl.CliffordError, match="X_1, X_1"):
         dr.paper_network(lat, 1.0, 0.1, X=bad)
+
+
+@pytest.mark.parametrize("old,new", [
+    ("Loss43", "LearningMatrixLoss"), ("Loss412", "ScalarMassLoss"), ("linear_network_411", "literal_linear_network"),
+    ("update_417", "literal_update_1d"), ("update_426", "literal_update"),
+])
+def test_equation_number_names_are_deprecated_aliases(old, new):
+    with pytest.warns(DeprecationWarning, match=f"dirac.{new}"):
+        obj = getattr(dr, old)
+    assert obj is getattr(dr, new)

@@ -60,10 +60,10 @@ def check_45() -> Outcome:
     V0 = rng.normal(size=(K, K))
     eye = identity(1, K)
     s = _state(K, lat.shape)
-    net = Network.create(lat, eye, B, dr.Loss43(local(V0 + V0.T, 1)), h, "simultaneous")
+    net = Network.create(lat, eye, B, dr.LearningMatrixLoss(local(V0 + V0.T, 1)), h, "simultaneous")
     lin = LinearNetwork.create(lat, eye, B, -1.0 * B.T, local(V0 + V0.T, 1), h, "simultaneous")
     res = _rel(_step(net, s).pi, _step(lin, s).pi)
-    net_ns = Network.create(lat, eye, B, dr.Loss43(local(V0, 1)), h, "simultaneous")
+    net_ns = Network.create(lat, eye, B, dr.LearningMatrixLoss(local(V0, 1)), h, "simultaneous")
     lin_ns = LinearNetwork.create(lat, eye, B, -1.0 * B.T, local(V0, 1), h, "simultaneous")
     lin_sym = LinearNetwork.create(lat, eye, B, -1.0 * B.T, local(0.5 * (V0 + V0.T), 1), h, "simultaneous")
     ns_literal = _rel(_step(net_ns, s).pi, _step(lin_ns, s).pi)
@@ -117,7 +117,7 @@ def check_412() -> Outcome:
     res = {}
     for name, WmI in (("symmetric", local(S + S.T, 1)), ("m X0", local(0.8 * X[0], 1))):
         W = eye + WmI
-        net = Network.create(lat, W, B, dr.Loss412(WmI), h, "simultaneous")
+        net = Network.create(lat, W, B, dr.ScalarMassLoss(WmI), h, "simultaneous")
         lin = LinearNetwork.create(lat, W, B, -1.0 * B.T, 2.0 * eye - W, h, "simultaneous")
         res[name] = _rel(_step(net, s).pi, _step(lin, s).pi)
     ok = res["symmetric"] < EXACT_TOL and res["m X0"] > FAIL_MIN
@@ -135,7 +135,7 @@ def check_414() -> Outcome:
     from ..theories import dirac as dr
 
     lat, h, m = Lattice((12,), 0.5), 0.3, 0.8
-    lin = dr.linear_network_411(lat, m, h)
+    lin = dr.literal_linear_network(lat, m, h)
     s = _state(2, lat.shape)
     ref = _step(lin, s)
     res = {}
@@ -159,7 +159,7 @@ def check_417() -> Outcome:
     lat, m = Lattice((12,)), 0.8
     s = _state(2, lat.shape)
     out = _step(dr.paper_network(lat, m, 1.0), s)
-    ref = dr.update_417(np.asarray(s.phi), np.asarray(s.pi), m)
+    ref = dr.literal_update_1d(np.asarray(s.phi), np.asarray(s.pi), m)
     res = max(_rel(out.phi, ref[0]), _rel(out.pi, ref[1]))
     return Outcome("exact" if res < EXACT_TOL else "fails", res,
                    f"unit-step network (corrected per-type losses) vs (4.17) written out: {res:.1e}")
@@ -204,7 +204,7 @@ def check_426() -> Outcome:
     lat, m = Lattice((3, 3, 4)), 0.8
     s = _state(4, lat.shape)
     out = _step(dr.paper_network(lat, m, 1.0), s)
-    ref = dr.update_426(np.asarray(s.phi), np.asarray(s.pi), cl.representation(3), m)
+    ref = dr.literal_update(np.asarray(s.phi), np.asarray(s.pi), cl.representation(3), m)
     res = max(_rel(out.phi, ref[0]), _rel(out.pi, ref[1]))
     return Outcome("exact" if res < EXACT_TOL else "fails", res,
                    f"unit-step 3+1 network vs (4.26) written out with pi_j read as pi_i: {res:.1e}")

@@ -11,7 +11,7 @@ import importlib
 _SPEC_MODULES = [
     "nnfield.theories.klein_gordon.spec",
     "nnfield.theories.nonlinear.spec",
-    "nnfield.theories.dirac_spec",
+    "nnfield.theories.dirac.spec",
     "nnfield.theories.gauge_spec",
 ]
 

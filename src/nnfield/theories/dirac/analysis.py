@@ -1,0 +1,127 @@
+r"""Linear analysis of the Dirac networks: fermion doublers of ``B B^T``, the stable network's bound, the paper
+scheme's growth, and the dispersion extras of ``nnfield analyze`` (:func:`analysis_report`).
+
+Each mode of a network with bias map ``B`` sees the singular values ``sigma(k)`` of the symbol ``B(k)``; the
+target lattice energies are ``omega^2 = m^2 + sigma^2`` (4.40). Exact (eigenvalues of the symbols; no
+discretization beyond the momentum grid).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...lattice import Lattice
+from ...network import Network
+from ...operators import LatticeOperator
+from .physics import Dirac
+
+
+def bbt_eigenvalues(B: LatticeOperator, k: Sequence[Any], spacing: float) -> np.ndarray:
+    """Eigenvalues of ``B(k) B(k)^dagger`` (the symbol of ``B B^T``), ascending, shape ``(*k.shape, K)``."""
+    Bk = B.symbol(k, spacing)
+    return np.linalg.eigvalsh(Bk @ np.conj(np.swapaxes(Bk, -1, -2)))
+
+
+def doubler_analysis(B: LatticeOperator, lattice: Lattice, n: int | None = None, tol: float = 1e-10) -> dict[str, Any]:
+    """Zero modes of ``B B^T`` in the Brillouin zone away from ``k = 0`` (fermion doublers).
+
+    On an ``n^D`` grid (default 64 in 1D/2D, 24 in 3D; multiples of 4 include ``k = pi/2``-type points):
+    ``count`` of grid momenta ``k != 0`` where the smallest eigenvalue of ``B(k) B(k)^dagger`` is below
+    ``tol * max``; ``locations`` (first 24, in units of ``pi/a``); ``min_sigma_away``: the smallest singular
+    value of ``B(k)`` over ``|k| >= pi/(2a)`` (0 with doublers); ``sigma_max``: the largest over the grid.
+    """
+    nd, a = lattice.ndim, lattice.spacing
+    n = n or {1: 64, 2: 64, 3: 24}.get(nd, 12)
+    k1 = 2 * np.pi * np.fft.fftfreq(n, d=a)
+    k = list(np.meshgrid(*([k1] * nd), indexing="ij"))
+    ev = bbt_eigenvalues(B, k, a)
+    lam_min = np.clip(ev[..., 0], 0.0, None)
+    scale = float(ev.max())
+    origin = np.all([kk == 0 for kk in k], axis=0)
+    zero = (lam_min <= tol * scale) & ~origin
+    where = np.argwhere(zero)
+    locs = [[float(k[mu][tuple(w)] * a / np.pi) for mu in range(nd)] for w in where[:24]]
+    kabs = np.sqrt(sum(kk**2 for kk in k))
+    away = kabs >= np.pi / (2 * a)
+    return {
+        "grid": n,
+        "count": int(zero.sum()),
+        "locations_pi_over_a": locs,
+        "min_sigma_away": float(np.sqrt(lam_min[away].min())) if away.any() else float("nan"),
+        "sigma_max": float(np.sqrt(scale)),
+        "doubler_free": bool(zero.sum() == 0),
+    }
+
+
+def forward_doubler_curve_point(lattice: Lattice) -> list[float]:
+    """A momentum on the 3D forward-map doubler curves, ``k = (pi/2, -pi/2, 0)/a`` (D >= 2; for tests)."""
+    a = lattice.spacing
+    return [np.pi / (2 * a), -np.pi / (2 * a)] + [0.0] * (lattice.ndim - 2)
+
+
+def stability_bound(m: float, dt: float, sigma_max: float) -> dict[str, float | bool]:
+    """The stable network's bound ``h sigma_max(B) < 2 cos(m h/2)`` and the largest stable ``h`` (bisection)."""
+    lhs, rhs = dt * sigma_max, 2 * math.cos(m * dt / 2)
+    lo, hi = 0.0, min(math.pi / max(m, 1e-300), 2.0 / sigma_max) if sigma_max > 0 else math.inf
+    if math.isfinite(hi):
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if mid * sigma_max < 2 * math.cos(m * mid / 2):
+                lo = mid
+            else:
+                hi = mid
+    return {"h_sigma_max": lhs, "two_cos_mh_2": rhs, "stable": bool(lhs < rhs), "dt_max": lo if math.isfinite(hi) else
+            math.inf}
+
+
+def paper_growth_per_step(m: float, dt: float, sigma: Any) -> Any:
+    """``|lambda| = sqrt(1 + h^2 (m^2 + sigma^2))``: the paper scheme's amplification of a mode (NOTES Sec. 4)."""
+    return np.sqrt(1.0 + dt**2 * (m**2 + np.asarray(sigma) ** 2))
+
+
+
+def analysis_report(network: Network, theory: Dirac, kind: str) -> dict[str, Any]:
+    """Doublers of ``B B^T``, dispersion branches vs ``omega^2 = m^2 + k^2``, stability (``nnfield analyze``).
+
+    ``kind`` is ``"stable"`` (reports :func:`stability_bound`) or ``"paper"`` (reports the largest growth per step,
+    :func:`paper_growth_per_step`). Dispersions along the axis and, in D >= 2, the diagonal ``(1, -1, 0)``: the
+    network's (from its one-step symbol), the lattice branches and the continuum, with their relative deviations.
+    """
+    from ...analysis import network_dispersion
+
+    lat, net, th = theory.lattice, network, theory
+    dbl = doubler_analysis(net.B, lat)
+    h = float(net.dt)
+    out: dict[str, Any] = {"doublers": dbl, "dirac_network": kind}
+    if kind == "stable":
+        out["stability_bound"] = stability_bound(th.m, h, dbl["sigma_max"])
+    else:
+        out["growth_per_step_max"] = float(paper_growth_per_step(th.m, h, dbl["sigma_max"]))
+    a = lat.spacing
+    t = np.linspace(0.0, np.pi / a, 9)
+    paths = {"axis": [t] + [np.zeros_like(t)] * (lat.ndim - 1)}
+    if lat.ndim >= 2:
+        paths["diagonal_1,-1"] = [t, -t] + [np.zeros_like(t)] * (lat.ndim - 2)
+
+    def rounded(x: Any) -> Any:
+        return np.vectorize(lambda v: float(f"{v:.6g}"))(np.asarray(x)).tolist()
+
+    disp: dict[str, Any] = {"k_over_pi_a": rounded(t * a / np.pi)}
+    dev: dict[str, float] = {}
+    for name, path in paths.items():
+        om_net = network_dispersion(net, path)
+        om_lat = th.dispersion_branches(path)
+        om_cont = th.dispersion(path, continuum=True)
+        disp[name] = {"network": rounded(om_net), "lattice": rounded(om_lat), "continuum": rounded(om_cont)}
+        dev[f"{name}: network vs lattice (lowest branch)"] = float(
+            np.abs(om_net[:, 0] - om_lat[:, 0]).max() / om_lat[:, 0].max())
+        small = t <= np.pi / (4 * a)
+        dev[f"{name}: lattice vs continuum, |k| <= pi/(4a)"] = float(
+            np.abs(om_lat[small] - om_cont[small, None]).max() / om_cont[small].max())
+    out["dispersion_rel_dev"] = dev
+    out["dispersion_branches"] = disp
+    return out

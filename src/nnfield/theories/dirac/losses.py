@@ -1,0 +1,97 @@
+r"""Losses of the Dirac networks (paper Sec. 4); the learning dynamics is their autodiff gradient.
+
+- :class:`LearningMatrixLoss` (4.3): ``H = 1/2 phi.phi + 1/2 pi.pi - 1/2 pi.V pi``; gives ``A = -B^T`` (4.5).
+- :class:`ScalarMassLoss` (4.12): ``H = 1/2 phi.phi + 1/2 pi.(W - I) pi``; gives (4.11) only for ``W = W^T``.
+- :class:`PerTypeLoss` (4.14): one loss per neuron type, ``H_a``, each type descending its own (corrected,
+  printed and printed-summed readings by :func:`per_type_loss`).
+
+Dots sum over sites and components. The losses are exact (no discretization error of their own).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ... import network as network_mod
+from ..._module import Module
+from ...errors import ParameterError
+from ...operators import LatticeOperator, apply_local
+
+#: the per-type readings of (4.14) and the scalar loss (4.12) (``paper_network(loss=...)``)
+LOSSES = ("corrected", "printed", "printed_summed", "4.12")
+
+
+def _site_axes(f: jax.Array) -> tuple[int, ...]:
+    return tuple(range(1, f.ndim))
+
+
+class LearningMatrixLoss(Module):
+    """Loss (4.3): ``H = 1/2 phi.phi + 1/2 pi.pi - 1/2 pi.V pi`` (``V`` a lattice operator). Gives ``A = -B^T`` (4.5)
+    and the learning matrix ``V`` (its symmetric part, if ``V`` is not symmetric)."""
+
+    V: LatticeOperator
+
+    def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        return 0.5 * jnp.sum(phi * phi) + 0.5 * jnp.sum(pi * pi) - 0.5 * jnp.sum(pi * self.V.apply(pi))
+
+
+class ScalarMassLoss(Module):
+    """Loss (4.12): ``H = 1/2 phi.phi - 1/2 pi.pi + 1/2 pi.W pi = 1/2 phi.phi + 1/2 pi.(W - I) pi``.
+
+    Gives (4.11) only for symmetric ``W``: autodiff yields ``B^T phi + sym(W - I) pi`` (for the antisymmetric
+    mass weight ``W - I = m X_0`` the mass term is lost).
+    """
+
+    W_minus_I: LatticeOperator
+
+    def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        return 0.5 * jnp.sum(phi * phi) + 0.5 * jnp.sum(pi * self.W_minus_I.apply(pi))
+
+
+class PerTypeLoss(network_mod.PerTypeLoss):
+    """Per-type losses ``H_a`` (a = 1..K), returned as a ``(K,)`` vector; type ``a`` descends ``H_a`` w.r.t. ``pi^a``.
+
+    ``H_a = 1/2 sum_b phi^b.phi^b + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a``   (``phi_sum=True``)
+    ``H_a = 1/2 phi^a.phi^a       + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a``   (``phi_sum=False``, as printed in 4.14)
+
+    (dots sum over sites). ``C`` is a constant ``(K, K)`` matrix or one per site, ``(K, K, *shape)`` (the
+    gauged networks of Sec. 5). With ``phi_sum`` autodiff gives ``dH_a/dpi^a = (B^T phi)^a + (C pi)^a``: the
+    learning update ``pi <- pi - dt (B^T phi + C pi)``. ``C = m X_0`` is the corrected (4.14) (``C_aa = 0``);
+    ``C = -m X_0`` with ``phi_sum=False`` is (4.14) as printed.
+    """
+
+    C: Any
+    phi_sum: bool = eqx.field(static=True, default=True)
+
+    def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        # The operations keep the order of the first release (the cotangents of ``pi`` are accumulated in
+        # reverse order of use, so reordering them changes the last bit of the learning gradient).
+        ax = _site_axes(pi)
+        C = jnp.asarray(self.C, pi.dtype)
+        if C.ndim == 2:
+            quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - 0.5 * jnp.diagonal(C) * jnp.sum(pi * pi, axis=ax)
+        else:  # per-site C: the diagonal C_aa(x) stays inside the site sum
+            diag = jnp.moveaxis(jnp.diagonal(C, axis1=0, axis2=1), -1, 0)
+            quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - 0.5 * jnp.sum(diag * pi * pi, axis=ax)
+        if self.phi_sum:
+            phiterm = 0.5 * jnp.sum(phi * phi) * jnp.ones(phi.shape[0], phi.dtype)
+        else:
+            phiterm = 0.5 * jnp.sum(phi * phi, axis=ax)
+        return phiterm + quad
+
+
+def per_type_loss(X0: Any, m: float, form: str = "corrected") -> PerTypeLoss:
+    """The per-type loss of (4.14): ``form="corrected"`` (gives (4.11)), ``"printed"``, ``"printed_summed"``."""
+    X0 = np.asarray(X0, dtype=float)
+    if form == "corrected":
+        return PerTypeLoss(m * X0, True)
+    if form == "printed":
+        return PerTypeLoss(-m * X0, False)
+    if form == "printed_summed":
+        return PerTypeLoss(-m * X0, True)
+    raise ParameterError("form", f"expected one of {LOSSES[:3]}, got {form!r}; e.g. form=\"corrected\"")

@@ -1,0 +1,168 @@
+r"""The Dirac model (paper Sec. 4): a network of :mod:`.networks` together with the physics side :class:`.Dirac`.
+
+The network state is the physics data ``(phi, pi)`` itself; the spinor is ``psi = pack(phi, pi)`` (4.19)/(4.30).
+What each network conserves (declared by :meth:`DiracModel.conserved`, measured by ``tests/test_dirac_model.py``):
+
+- the stable network: its modified charge ``invariant`` exactly (round-off), the charge and the energy bounded
+  (oscillating at O(dt), no drift; with ``m = 0`` the energy is exact, see below);
+- the paper network (4.11) with ``m > 0``: nothing. Its mass weight ``I + h m X_0`` has ``|det| > 1`` per mode,
+  so every scheme grows (``simultaneous``, the paper: ``|lambda|^2 = 1 + h^2 (m^2 + sigma^2)``; measured growth
+  for ``alternating``, ``leapfrog`` and ``yoshida4`` too);
+- with ``m = 0`` and a loss that gives (4.11) (``corrected``, ``printed_summed``, ``4.12``), the split schemes
+  (``alternating``, ``leapfrog``, ``yoshida4``) conserve the energy exactly: it is proportional to
+  ``phi.(X_0 B pi)``, which each drift ``phi += h B pi`` and each kick ``pi -= h B^T phi`` leaves unchanged
+  (``B^T X_0 B`` and ``X_0 B B^T`` are antisymmetric); the charge is then bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ...errors import ParameterError
+from ...lattice import Lattice
+from ...model import BOUNDED, INVARIANT, AbstractModel, Conserved
+from ...network import Network
+from ...schemes import Scheme, get_scheme
+from ...state import State
+from .analysis import analysis_report
+from .bias import BIASES
+from .invariant import stable_invariant
+from .losses import LOSSES
+from .networks import NETWORKS, orthogonal_rates, paper_network, stable_network
+from .physics import Dirac
+
+#: the split schemes that conserve the massless energy exactly (every sub-step does)
+SPLIT_SCHEMES = ("alternating", "leapfrog", "yoshida4")
+
+
+class DiracModel(AbstractModel):
+    """A Dirac network with its physics side; the network state is the physics state ``(phi, pi)`` itself.
+
+    ``psi = pack(phi, pi)`` (4.19)/(4.30). Observables: ``charge`` (``a^D sum |psi|^2``), ``energy``
+    (``a^D sum psi^dagger H psi``, lattice H of the bias map), ``current_<mu>`` (``a^D sum psi^dagger alpha psi``),
+    ``mean_<mu>`` (``<x_mu>`` of the density ``|psi|^2``, for packets), ``invariant`` (the exact invariant of the
+    stable map; equal to the charge for the paper network), ``psi_max``.
+
+    Attributes:
+        network: the paper or stable network (:mod:`.networks`).
+        tan_half: ``tan(mh/2)`` of the stable network's realized rotation (0 for the paper network).
+        theory: the physics side (static).
+        kind: ``"paper"`` or ``"stable"`` (static).
+        declared: what the network conserves (static; see :func:`conserved_quantities`).
+    """
+
+    network: Network
+    tan_half: Any = 0.0
+    theory: Dirac = eqx.field(static=True, default=None)
+    kind: str = eqx.field(static=True, default="paper")
+    declared: tuple[Conserved, ...] = eqx.field(static=True, default=())
+
+    @property
+    def m(self) -> float:
+        return self.theory.m
+
+    def encode(self, phi: Any, pi: Any) -> State:
+        phi = jnp.asarray(phi)
+        return State(phi, jnp.asarray(pi, phi.dtype))
+
+    def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
+        return state.phi, state.pi
+
+    def conserved(self) -> tuple[Conserved, ...]:
+        """What this network conserves (declared by :func:`model`, see :func:`conserved_quantities`)."""
+        return self.declared
+
+    def dispersion(self, k: list[Any]) -> np.ndarray:
+        """The target lattice dispersion (lowest branch; :meth:`Dirac.dispersion`)."""
+        return self.theory.dispersion(k)
+
+    def psi(self, state: State) -> jax.Array:
+        return self.theory.pack(state.phi, state.pi)
+
+    def invariant(self, state: State) -> jax.Array:
+        """``a^D I`` with ``I`` of :func:`stable_invariant` (stable network) or the charge (paper network)."""
+        if self.kind == "stable":
+            net = self.network
+            inv = stable_invariant(net.B, net.dt, self.tan_half, self.theory.X[0], state.phi, state.pi)
+            return self.theory.lattice.cell_volume * inv
+        return self.theory.lattice.cell_volume * (jnp.sum(state.phi**2) + jnp.sum(state.pi**2))
+
+    def observables(self, state: State) -> dict[str, jax.Array]:
+        psi = self.psi(state)
+        out = {
+            "charge": self.theory.charge(psi),
+            "energy": self.theory.energy(psi),
+            "invariant": self.invariant(state),
+            "psi_max": jnp.sqrt(jnp.max(self.theory.density(psi))),
+        }
+        cur = self.theory.current(psi)
+        pos = self.theory.mean_position(psi)
+        for mu in range(self.theory.D):
+            out[f"current_{'xyz'[mu]}"] = cur[mu]
+            out[f"mean_{'xyz'[mu]}"] = pos[mu]
+        return out
+
+    def analysis_extra(self) -> dict[str, Any]:
+        """Doublers of ``B B^T``, dispersion branches vs ``omega^2 = m^2 + k^2``, stability (``nnfield analyze``)."""
+        return analysis_report(self.network, self.theory, self.kind)
+
+
+INVARIANT_I = Conserved("invariant", INVARIANT, "the stable map's modified charge (see stable_invariant)")
+CHARGE = Conserved("charge", BOUNDED, "a^D sum |psi|^2; oscillates at O(dt), no drift")
+ENERGY = Conserved("energy", BOUNDED, "a^D sum psi^dagger H psi (lattice H); oscillates at O(dt), no drift")
+ENERGY_EXACT = Conserved("energy", INVARIANT, 
+                         "a^D sum psi^dagger H psi at m = 0 (~ phi.X_0 B pi): kept by every sub-step")
+
+
+def conserved_quantities(network: str, scheme: str, loss: str, m: float) -> tuple[Conserved, ...]:
+    """What a Dirac network conserves (measured; see the module docstring for the reasons).
+
+    ``stable``: ``invariant`` exactly, ``charge`` bounded, ``energy`` bounded (exact for ``m = 0``). ``paper``
+    with ``m = 0``, a loss that gives (4.11) and a split scheme: ``energy`` exactly, ``charge`` bounded.
+    Otherwise (the paper network with ``m > 0``, any scheme; the ``simultaneous`` scheme; the printed loss)
+    nothing.
+    """
+    if network == "stable":
+        return (INVARIANT_I, CHARGE, ENERGY_EXACT if m == 0 else ENERGY)
+    if m == 0 and scheme in SPLIT_SCHEMES and loss != "printed":
+        return (ENERGY_EXACT, CHARGE)
+    return ()
+
+
+def model(
+    lattice: Lattice,
+    m: float,
+    dt: float,
+    network: str = "paper",
+    scheme: str | Scheme | None = None,
+    bias: str = "forward",
+    wilson_r: float = 1.0,
+    loss: str = "corrected",
+    X: Any = None,
+) -> DiracModel:
+    """Build a Dirac model: ``network="paper"`` (scheme default ``simultaneous``) or ``"stable"`` (``alternating``)."""
+    if network not in NETWORKS:
+        raise ParameterError("network", f"expected one of {NETWORKS}, got {network!r}; e.g. network=\"stable\"")
+    if bias not in BIASES:
+        raise ParameterError("bias", f"expected one of {BIASES}, got {bias!r}; e.g. bias=\"wilson\"")
+    if loss not in LOSSES:
+        raise ParameterError("loss", f"expected one of {LOSSES}, got {loss!r}; e.g. loss=\"corrected\"")
+    theory = Dirac(m=m, lattice=lattice, X=X, kind=bias, r=wilson_r)
+    if network == "paper":
+        sch = get_scheme("simultaneous" if scheme is None else scheme)
+        net = paper_network(lattice, m, dt, theory.X, sch, bias, wilson_r, loss)
+        return DiracModel(net, 0.0, theory, network, conserved_quantities(network, sch.name, loss, m))
+    if scheme is not None and get_scheme(scheme).name != "alternating":
+        raise ParameterError(
+            "scheme",
+            f"the stable Dirac network is defined with the 'alternating' scheme (learning on the activation "
+            f"output), got {get_scheme(scheme).name!r}; use scheme=\"alternating\"",
+        )
+    net = stable_network(lattice, m, dt, theory.X, bias, wilson_r)
+    declared = conserved_quantities(network, "alternating", loss, m)
+    return DiracModel(net, orthogonal_rates(m * dt, dt)[2], theory, network, declared)

@@ -1,0 +1,284 @@
+r"""The physics side of paper Sec. 4: the free Dirac field, independent of the network code (numpy FFT).
+
+The Dirac equation (4.20)/(4.37) ``i d_t psi = H psi`` with ``H(k) = m beta + alpha.k`` (continuum) or its
+lattice forms (see :meth:`Dirac.hamiltonian_symbol`), written from the gamma matrices (4.31); the Hamiltonian
+``H = a^D sum_i psi_i^dagger (H psi)_i`` once (:meth:`Dirac.energy`), Hamilton's equations by ``jax.grad``
+(:meth:`~nnfield.model.AbstractTheory.equations`), exact spectral propagation (:meth:`Dirac.evolve`, no
+discretization error in time), Dirac and Klein-Gordon (4.40) residuals, charge, energy, current, density.
+
+Spinor packing (4.19)/(4.30): :meth:`Dirac.pack` / :meth:`Dirac.unpack` between the network's real
+``(phi, pi)``, each ``(K, *shape)``, and the complex spinor ``psi`` ``(K, *shape)``; they apply the complex
+structure ``U`` of the representation, then :func:`~nnfield.theories.clifford.pack`. This is the only packing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ...errors import ParameterError
+from ...lattice import Lattice
+from ...model import AbstractTheory
+from .. import clifford
+
+KINDS = ("continuum", "forward", "wilson")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dirac(AbstractTheory):
+    """The free Dirac field in D + 1 dimensions on ``lattice``: ``i d_t psi = H psi`` (4.20), (4.37).
+
+    ``psi`` has K complex components (K = 2 for D = 1, 4 for D = 2, 3), shape ``(K, *shape)``. The gamma
+    matrices are (4.31) built from ``X``; ``H(k) = m beta + sum_mu alpha^mu k_mu`` in the continuum
+    (``alpha^mu = -gamma^0 gamma^mu``, ``beta = gamma^0``). ``kind`` selects the spatial discretization whose
+    exact (continuous-time) evolution :meth:`evolve` computes by default: ``"forward"`` (the paper's bias map),
+    ``"wilson"`` (twisted Wilson, parameter ``r``) or ``"continuum"``.
+
+    As an :class:`~nnfield.model.AbstractTheory` its canonical coordinates are the real and imaginary parts of
+    the spinor, ``psi = psi_re + i psi_im`` (``psi = pack(phi, pi)`` for network data): :meth:`hamiltonian` is
+    ``a^D sum psi^dagger H psi`` (:meth:`energy`), ``canonical_scale = 2`` makes the derived
+    :meth:`~nnfield.model.AbstractTheory.equations` ``(Im H psi, -Re H psi) = (Re, Im)(-i H psi)``, and
+    :meth:`reference` is the exact lattice evolution.
+    """
+
+    #: ``d psi_re/dt = dH/dpsi_im / (2 a^D)``: Hamilton's equations of ``a^D psi^dagger H psi`` are the Dirac eq.
+    canonical_scale: ClassVar[float] = 2.0
+
+    m: float
+    lattice: Lattice
+    X: Any = None
+    kind: str = "forward"
+    r: float = 1.0
+
+    def __post_init__(self) -> None:
+        X = clifford.representation(self.lattice.ndim) if self.X is None else self.X
+        X = clifford.validate_clifford(X)
+        if X.shape[0] != self.lattice.ndim + 1:
+            raise ParameterError("X", f"need D + 1 = {self.lattice.ndim + 1} X matrices, got {X.shape[0]}")
+        if self.kind not in KINDS:
+            raise ParameterError("kind", f"expected one of {KINDS}, got {self.kind!r}; e.g. kind=\"wilson\"")
+        object.__setattr__(self, "X", X)
+
+    # -- algebra ----------------------------------------------------------------------------------------
+    @property
+    def D(self) -> int:
+        return self.lattice.ndim
+
+    @property
+    def K(self) -> int:
+        return int(self.X.shape[1])
+
+    @functools.cached_property
+    def U(self) -> np.ndarray:
+        """Orthogonal basis change to the canonical complex structure (identity for built-in reps)."""
+        return clifford.complex_structure(self.X[0])
+
+    @functools.cached_property
+    def gammas(self) -> np.ndarray:
+        """(4.31): ``gamma^0 = sigma_3 (x) I``, ``gamma^mu = sigma_1 (x) X~_mu``."""
+        return clifford.gamma_matrices(self.X)
+
+    @functools.cached_property
+    def alpha(self) -> np.ndarray:
+        return clifford.alpha_beta(self.X)[0]
+
+    @property
+    def beta(self) -> np.ndarray:
+        return self.gammas[0]
+
+    @functools.cached_property
+    def gamma_w(self) -> np.ndarray:
+        return clifford.twisted_wilson_matrix(self.X)
+
+    # -- spinor packing ---------------------------------------------------------------------------------
+    def pack(self, phi: Any, pi: Any) -> Any:
+        """(4.19)/(4.30): ``psi`` from the real ``(phi, pi)`` (works on numpy and JAX arrays)."""
+        xp = np if isinstance(phi, np.ndarray) and isinstance(pi, np.ndarray) else jnp
+        if not np.allclose(self.U, np.eye(self.K)):
+            U = xp.asarray(self.U.T)
+            phi = xp.einsum("ab,b...->a...", U, phi)
+            pi = xp.einsum("ab,b...->a...", U, pi)
+        return clifford.pack(phi, pi, xp)
+
+    def unpack(self, psi: Any) -> tuple[Any, Any]:
+        xp = np if isinstance(psi, np.ndarray) else jnp
+        phi, pi = clifford.unpack(psi, xp)
+        if not np.allclose(self.U, np.eye(self.K)):
+            U = xp.asarray(self.U)
+            phi = xp.einsum("ab,b...->a...", U, phi)
+            pi = xp.einsum("ab,b...->a...", U, pi)
+        return phi, pi
+
+    # -- Fourier symbols ----------------------------------------------------------------------------------
+    def hamiltonian_symbol(self, k: Sequence[Any], kind: str | None = None) -> np.ndarray:
+        """``H(k)``, shape ``(*k.shape, K, K)`` (Hermitian), for ``kind`` (default: the theory's own).
+
+        continuum: ``m beta + sum_mu alpha^mu k_mu``
+        forward:   ``m beta + sum_mu [alpha^mu sin(k_mu a)/a - i gamma^mu (1 - cos k_mu a)/a]``
+        wilson:    ``m beta + sum_mu alpha^mu sin(k_mu a)/a + (r/a) sum_mu (1 - cos k_mu a) (sigma_1 (x) I)``
+
+        The lattice forms are the spinor form of the semi-discrete system ``d_t phi = m X_0 phi + B pi``,
+        ``d_t pi = -B^T phi - m X_0 pi`` (``X_0 -> -i``, ``B -> X~.(difference symbol)``), derived by hand.
+        """
+        kind = self.kind if kind is None else kind
+        a = self.lattice.spacing
+        k = [np.asarray(kk, dtype=float) for kk in k]
+        shape = np.broadcast(*k).shape
+        H = np.broadcast_to(self.m * self.beta, (*shape, self.K, self.K)).astype(complex)
+        for mu, kk in enumerate(k):
+            kk = kk[..., None, None]
+            if kind == "continuum":
+                H = H + kk * self.alpha[mu]
+            elif kind == "forward":
+                H = H + np.sin(kk * a) / a * self.alpha[mu] - 1j * (1 - np.cos(kk * a)) / a * self.gammas[mu + 1]
+            elif kind == "wilson":
+                H = H + np.sin(kk * a) / a * self.alpha[mu] + self.r * (1 - np.cos(kk * a)) / a * self.gamma_w
+            else:
+                raise ParameterError("kind", f"expected one of {KINDS}, got {kind!r}; e.g. kind=\"forward\"")
+        return H
+
+    def dispersion_branches(self, k: Sequence[Any], kind: str | None = None) -> np.ndarray:
+        """The positive energies of ``H(k)``, ascending, shape ``(*k.shape, K/2)``."""
+        ev = np.linalg.eigvalsh(self.hamiltonian_symbol(k, kind))
+        return ev[..., self.K // 2 :]
+
+    def dispersion(self, k: Sequence[Any], continuum: bool = False) -> np.ndarray:
+        """``omega(k)``: ``sqrt(m^2 + k^2)`` (continuum) or the lowest positive lattice branch, shape ``k.shape``.
+
+        Along a lattice axis both lattice branches coincide (``sqrt(m^2 + 4 sin^2(k a/2)/a^2)`` for the forward
+        map); off the axes the forward map splits them in D >= 2 (see :meth:`dispersion_branches`).
+        """
+        if continuum:
+            return np.sqrt(self.m**2 + sum(np.asarray(kk, dtype=float) ** 2 for kk in k))
+        return self.dispersion_branches(k)[..., 0]
+
+    def omega(self, continuum: bool = False) -> np.ndarray:
+        """The lowest positive branch on the lattice's FFT grid."""
+        return self.dispersion(self.lattice.momenta(), continuum)
+
+    # -- exact evolution ----------------------------------------------------------------------------------
+    def _axes(self) -> tuple[int, ...]:
+        return tuple(range(1, self.D + 1))
+
+    def propagator(self, t: float, continuum: bool = False) -> np.ndarray:
+        """``exp(-i H(k) t)`` on the FFT grid, shape ``(*shape, K, K)`` (from the eigendecomposition of ``H``)."""
+        kind = "continuum" if continuum else self.kind
+        H = self.hamiltonian_symbol(self.lattice.momenta(), kind)
+        E, V = np.linalg.eigh(H)
+        return np.einsum("...ab,...b,...cb->...ac", V, np.exp(-1j * E * t), V.conj())
+
+    def apply_symbol(self, S: np.ndarray, psi: Any) -> np.ndarray:
+        """``(S psi)(x) = IFFT[S(k) FFT[psi](k)]`` for a symbol ``S`` of shape ``(*shape, K, K)``."""
+        ax = self._axes()
+        pk = np.fft.fftn(np.asarray(psi), axes=ax)
+        out = np.einsum("...ab,b...->a...", S, pk)
+        return np.fft.ifftn(out, axes=ax)
+
+    def evolve(self, psi0: Any, t: float, continuum: bool = False) -> np.ndarray:
+        """Exact ``psi(t) = exp(-i H t) psi(0)``: the continuum (band-limited data) or the theory's lattice kind.
+
+        The lattice evolution is the exact solution of the semi-discrete system (continuous time, spacing a):
+        the limit ``dt -> 0`` of the networks at fixed ``a``.
+        """
+        return self.apply_symbol(self.propagator(t, continuum), psi0)
+
+    def exact(self, phi0: Any, pi0: Any, t: float, continuum: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Exact real fields ``(phi, pi)`` at time ``t`` from real initial data (via the spinor)."""
+        psi = self.evolve(self.pack(np.asarray(phi0), np.asarray(pi0)), t, continuum)
+        return self.unpack(psi)
+
+    # -- the declared theory seam: Hamiltonian (once), reference ----------------------------------------------
+    def hamiltonian(self, psi_re: Any, psi_im: Any) -> jax.Array:
+        """``H = a^D sum_i psi_i^dagger (H psi)_i`` of ``psi = psi_re + i psi_im`` (:meth:`energy`, the theory's kind).
+
+        Canonical coordinates are the real and imaginary parts of the spinor (each ``(K, *shape)``); with
+        ``canonical_scale = 2`` the derived equations are ``i d_t psi = H psi`` (exact, no discretization in time).
+        """
+        return self.energy(psi_re + 1j * psi_im)
+
+    def reference(self, psi_re: Any, psi_im: Any, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """The exact lattice evolution ``exp(-i H t) psi`` (:meth:`evolve`) of ``psi = psi_re + i psi_im``, as
+        ``(Re, Im)``. For network data ``(phi, pi)`` use :meth:`exact`."""
+        psi = self.evolve(np.asarray(psi_re) + 1j * np.asarray(psi_im), t)
+        return np.real(psi), np.imag(psi)
+
+    # -- equations and residuals --------------------------------------------------------------------------
+    def _ik(self) -> list[np.ndarray]:
+        return [1j * kk for kk in self.lattice.momenta()]
+
+    def gradient(self, psi: Any) -> np.ndarray:
+        """Spectral ``d_mu psi``, shape ``(D, K, *shape)`` (exact for band-limited data)."""
+        ax = self._axes()
+        pk = np.fft.fftn(np.asarray(psi), axes=ax)
+        return np.stack([np.fft.ifftn(ik * pk, axes=ax) for ik in self._ik()])
+
+    def laplacian(self, f: Any) -> np.ndarray:
+        """Spectral Laplacian over the trailing D axes."""
+        ax = self._axes()
+        k2 = sum(kk**2 for kk in self.lattice.momenta())
+        return np.fft.ifftn(-k2 * np.fft.fftn(np.asarray(f), axes=ax), axes=ax)
+
+    def dirac_operator(self, dpsi_dt: Any, psi: Any) -> np.ndarray:
+        """``i gamma^0 d_t psi - i gamma^k d_k psi - m psi`` (4.37) (for D = 1 equal to (4.20) with (4.21)/(4.22))."""
+        g = self.gammas
+        grad = self.gradient(psi)
+        out = 1j * np.einsum("ab,b...->a...", g[0], np.asarray(dpsi_dt)) - self.m * np.asarray(psi)
+        for mu in range(self.D):
+            out = out - 1j * np.einsum("ab,b...->a...", g[mu + 1], grad[mu])
+        return out
+
+    def dirac_residual(self, psi_prev: Any, psi: Any, psi_next: Any, dt: float) -> float:
+        """Relative continuum residual of (4.37) with a centred time difference (order 2) and spectral space.
+
+        ``|| (i gamma^0 d_t - i gamma^k d_k - m) psi || / || gamma^0 d_t psi ||``.
+        """
+        dpsi = (np.asarray(psi_next) - np.asarray(psi_prev)) / (2 * dt)
+        r = self.dirac_operator(dpsi, psi)
+        return float(np.linalg.norm(r) / np.linalg.norm(dpsi))
+
+    def klein_gordon_residual(self, f_prev: Any, f: Any, f_next: Any, dt: float) -> np.ndarray:
+        """Per real component, ``|| d_t^2 f - Lap f + m^2 f || / || d_t^2 f ||`` (4.40), centred in time."""
+        f_prev, f, f_next = (np.asarray(x) for x in (f_prev, f, f_next))
+        ftt = (f_next - 2 * f + f_prev) / dt**2
+        r = ftt - self.laplacian(f).real + self.m**2 * f
+        ax = self._axes()
+        return np.sqrt(np.sum(r**2, axis=ax) / np.sum(ftt**2, axis=ax))
+
+    # -- observables (jittable) -----------------------------------------------------------------------------
+    def charge(self, psi: Any) -> jax.Array:
+        """``Q = a^D sum_i |psi_i|^2`` (``= a^D sum (phi^2 + pi^2)``), conserved by the Dirac equation."""
+        return self.lattice.cell_volume * jnp.sum(jnp.abs(psi) ** 2)
+
+    def density(self, psi: Any) -> jax.Array:
+        """``|psi_i|^2`` per site (summed over spinor components), shape ``lattice.shape``."""
+        return jnp.sum(jnp.abs(psi) ** 2, axis=0)
+
+    @functools.cached_property
+    def _H_grid(self) -> np.ndarray:
+        return np.moveaxis(self.hamiltonian_symbol(self.lattice.momenta()), (-2, -1), (0, 1))
+
+    def energy(self, psi: Any) -> jax.Array:
+        """``E = a^D sum_i psi^dagger H psi`` with the theory's (lattice or continuum) ``H``, via FFT."""
+        ax = self._axes()
+        pk = jnp.fft.fftn(psi, axes=ax)
+        Hpk = jnp.einsum("ab...,b...->a...", jnp.asarray(self._H_grid, pk.dtype), pk)
+        return self.lattice.cell_volume / self.lattice.size * jnp.real(jnp.sum(jnp.conj(pk) * Hpk))
+
+    def current(self, psi: Any) -> jax.Array:
+        """``J^mu = a^D sum_i psi^dagger alpha^mu psi`` (the continuum velocity operator), shape ``(D,)``."""
+        al = jnp.asarray(self.alpha, jnp.result_type(psi.dtype, jnp.complex64))
+        return self.lattice.cell_volume * jnp.real(jnp.einsum("a...,mab,b...->m", jnp.conj(psi), al, psi))
+
+    def mean_position(self, psi: Any) -> jax.Array:
+        """``<x_mu> = sum x |psi|^2 / sum |psi|^2`` (plain coordinates; for packets away from the boundary)."""
+        rho = self.density(psi)
+        xs = [jnp.asarray(x, rho.dtype) for x in self.lattice.coordinates()]
+        tot = jnp.sum(rho)
+        return jnp.stack([jnp.sum(x * rho) / tot for x in xs])
+

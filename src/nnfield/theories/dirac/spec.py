@@ -1,0 +1,167 @@
+r"""Registers the runnable theory ``"dirac"`` (paper Sec. 4) for TOML configs and the command line.
+
+Theory parameters (``[theory]``):
+
+- ``dimension``: D = 1, 2 or 3 (default: the lattice's dimension; if given it must match ``lattice.shape``);
+  K = 2 neuron types in 1+1 (4.16), K = 4 in 2+1 and 3+1 (4.35).
+- ``mass``: m >= 0.
+- ``network = "paper" | "stable"``: the paper's (4.11)/(4.26) with per-type losses (any scheme; the paper is
+  ``scheme = "simultaneous"``, unstable for every dt), or the stable network with the orthogonal mass weight
+  ``R = X_0^(2 m dt/pi)`` (requires ``scheme = "alternating"``; stable for ``dt sigma_max(B) < 2 cos(m dt/2)``).
+- ``bias = "forward" | "wilson"``: the paper's forward-difference bias map (doublers in D >= 2) or the
+  doubler-free twisted Wilson map with parameter ``wilson_r``.
+- ``loss = "corrected" | "printed" | "printed_summed" | "4.12"`` (paper network only): the per-type loss (4.14)
+  corrected (gives (4.11)), as printed (it does not), or the scalar loss (4.12) (no mass for antisymmetric W).
+
+Initial conditions (``[initial]``), physics data ``(phi, pi)`` each ``(K, *shape)`` with spinor
+``psi = (phi^1 + i phi^2, .., pi^1 + i pi^2, ..)`` (4.19)/(4.30):
+
+- ``plane_wave``: ``psi = A u exp(i k.x)``, ``k = 2 pi n/(N a)``, ``u`` an eigenvector of the lattice
+  ``H(k)`` with ``branch = "positive" | "negative"`` energy (``spin`` picks one of the K/2 degenerate ones).
+- ``gaussian_packet``: ``exp(-|x - c|^2/(4 w^2) + i k0.(x - c)) u`` of unit charge, projected on positive or
+  negative energies, or ``branch = "mixed"`` (``u = (u_+ + u_-)/sqrt 2``: Zitterbewegung at ~2 omega).
+
+This is the only module of the package that knows TOML keys: the library raises
+:class:`~nnfield.errors.ParameterError` naming its own parameters (``mode``, ``k0``, ``scheme``, ...), and the
+builders below rename them to the keys (``initial.n``, ``initial.momentum``, ``time.scheme``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ...errors import ConfigError, ParameterError
+from ..registry import (
+    InitialSpec,
+    Param,
+    TheorySpec,
+    non_negative,
+    packet_params,
+    per_axis,
+    positive,
+    positive_amplitude,
+    register_theory,
+)
+
+#: library parameter -> TOML key, for the errors of the model builder and of the initial conditions
+_THEORY_KEYS = {"m": "theory.mass", "network": "theory.network", "bias": "theory.bias", "kind": "theory.bias",
+                "wilson_r": "theory.wilson_r", "loss": "theory.loss", "scheme": "time.scheme"}
+_INITIAL_KEYS = {"mode": "initial.n", "branch": "initial.branch", "spin": "initial.spin",
+                 "amplitude": "initial.amplitude", "center": "initial.center", "width": "initial.width",
+                 "k0": "initial.momentum"}
+
+
+@contextmanager
+def _config_keys(keys: dict[str, str]) -> Iterator[None]:
+    """Turn a library :class:`ParameterError` into a :class:`ConfigError` naming the TOML key of its parameter."""
+    try:
+        yield
+    except ParameterError as exc:
+        if exc.param not in keys:
+            raise
+        raise exc.renamed(keys[exc.param]) from None
+
+
+def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    from .initial import plane_wave
+
+    del seed
+    lat = model.theory.lattice
+    n = per_axis("n", p["n"], lat.ndim, [1] + [0] * (lat.ndim - 1))
+    for mu, (nm, N) in enumerate(zip(n, lat.shape, strict=True)):
+        if abs(nm) > N // 2:
+            raise ConfigError(f"initial.n: expected |n| <= N/2 = {N // 2} on axis {mu}, got {n}")
+    with _config_keys(_INITIAL_KEYS):
+        return plane_wave(model.theory, n, p["branch"], p["spin"], p["amplitude"])
+
+
+def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    from .initial import gaussian_packet
+
+    del seed
+    lat = model.theory.lattice
+    center, width, k0 = packet_params(lat, p)
+    with _config_keys(_INITIAL_KEYS):
+        phi, pi = gaussian_packet(model.theory, center, width, k0, p["branch"], p["spin"])
+    return phi * p["amplitude"], pi * p["amplitude"]
+
+
+def _build(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> Any:
+    from .models import model
+
+    D = params["dimension"]
+    if D is not None and D != lattice.ndim:
+        raise ConfigError(
+            f"theory.dimension: D = {D} but lattice.shape has {lattice.ndim} axes; give {D} sizes, "
+            f"e.g. shape = {[16] * D}, or drop theory.dimension"
+        )
+    if lattice.ndim not in (1, 2, 3):
+        raise ConfigError(f"lattice.shape: the Dirac theory exists for D = 1, 2, 3; got D = {lattice.ndim}")
+    if params["network"] == "stable" and params["loss"] != "corrected":
+        raise ConfigError('theory.loss: applies to network = "paper" only; delete it for "stable"')
+    if params["bias"] != "wilson" and params["wilson_r"] != 1.0:
+        raise ConfigError('theory.wilson_r: applies to bias = "wilson" only; delete it or set bias = "wilson"')
+    with _config_keys(_THEORY_KEYS):
+        return model(lattice, params["mass"], dt, params["network"], scheme, params["bias"], params["wilson_r"],
+                     params["loss"])
+
+
+def _spin_check(x: int) -> str | None:
+    return None if x >= 0 else "a non-negative index (0 .. K/2 - 1)"
+
+
+SPEC = register_theory(
+    TheorySpec(
+        name="dirac",
+        doc="Dirac field (Sec. 4) from K neuron types: the paper's network (4.11)/(4.26) or a stable one.",
+        params={
+            "dimension": Param("int", None, "spatial dimension D (default: from lattice.shape)", choices=(1, 2, 3)),
+            "mass": Param("float", 1.0, "mass m (m >= 0)", check=non_negative),
+            "network": Param(
+                "str", "paper", '"paper" (4.11) with per-type losses, or "stable" (orthogonal mass weight, '
+                'scheme "alternating")', choices=("paper", "stable"),
+            ),
+            "bias": Param(
+                "str", "forward", '"forward" (4.24, the paper; doublers in D >= 2) or "wilson" (doubler-free)',
+                choices=("forward", "wilson"),
+            ),
+            "wilson_r": Param("float", 1.0, "Wilson parameter r of the twisted Wilson bias map", check=positive),
+            "loss": Param(
+                "str", "corrected", 'per-type loss (4.14): "corrected" gives (4.11); "printed" / "printed_summed" '
+                'are the printed readings; "4.12" the scalar loss', choices=("corrected", "printed",
+                                                                              "printed_summed", "4.12"),
+            ),
+        },
+        build=_build,
+        initial={
+            "plane_wave": InitialSpec(
+                params={
+                    "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]"),
+                    "branch": Param("str", "positive", "energy sign", choices=("positive", "negative")),
+                    "spin": Param("int", 0, "which of the K/2 degenerate spinors", check=_spin_check),
+                    "amplitude": Param("float", 1.0, "amplitude A", check=positive_amplitude),
+                },
+                make=_plane_wave,
+                doc="plane-wave eigenmode of the lattice Dirac Hamiltonian (positive or negative energy)",
+            ),
+            "gaussian_packet": InitialSpec(
+                params={
+                    "center": Param("list[float]", None, "packet centre (physical units; default: box centre)"),
+                    "width": Param("float", None, "Gaussian width w (default: 0.1 x shortest side)", check=positive),
+                    "momentum": Param("list[float]", None, "carrier momentum k0 per axis (default: 0)"),
+                    "branch": Param("str", "positive", '"positive", "negative" or "mixed" energy',
+                                    choices=("positive", "negative", "mixed")),
+                    "spin": Param("int", 0, "which of the K/2 spinors at k0", check=_spin_check),
+                    "amplitude": Param("float", 1.0, "scale (the packet has charge amplitude^2)",
+                                       check=positive_amplitude),
+                },
+                make=_gaussian_packet,
+                doc="Gaussian spinor packet with momentum k0 (positive / negative energy or mixed)",
+            ),
+        },
+    )
+)
+
+__all__ = ["SPEC"]
