@@ -12,7 +12,7 @@ _SPEC_MODULES = [
     "nnfield.theories.klein_gordon_spec",
     "nnfield.theories.nonlinear_spec",
     "nnfield.theories.dirac_spec",
-    "nnfield.theories.gauge_spec",
+    "nnfield.theories.gauge.spec",
 ]
 
 
