@@ -215,9 +215,14 @@ def test_spec_renames_library_parameters():
 
 
 def test_spec_shim_is_the_same_registration():
-    from nnfield.theories import dirac_spec
+    import importlib
+    import sys
+
     from nnfield.theories.dirac import spec
 
+    sys.modules.pop("nnfield.theories.dirac_spec", None)
+    with pytest.warns(DeprecationWarning, match="nnfield.theories.dirac.spec"):
+        dirac_spec = importlib.import_module("nnfield.theories.dirac_spec")
     assert dirac_spec.SPEC is spec.SPEC
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from nnfield import Lattice, State
 from nnfield import analysis as an
+from nnfield.errors import InputError
 from nnfield.network import jit_step
 from nnfield.theories import clifford, dirac
 from nnfield.theories import gauge as g
@@ -206,10 +207,10 @@ def test_links_file_roundtrip_and_errors(tmp_path, rng):
     links.save(tmp_path / "links.npz")
     back = g.U1Links.load(tmp_path / "links.npz", lat)
     assert np.array_equal(np.asarray(back.alpha), np.asarray(links.alpha))
-    with pytest.raises(g.ConfigError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         g.U1Links.load(tmp_path / "nope.npz", lat)
     np.savez(tmp_path / "bad.npz", alpha=np.zeros((1, 6, 4)))
-    with pytest.raises(g.ConfigError, match="expected"):
+    with pytest.raises(InputError, match="expected"):
         g.U1Links.load(tmp_path / "bad.npz", lat)
 
 
@@ -218,7 +219,7 @@ def test_uniform_links_are_analysable():
     links = g.U1Links.from_potentials(lat, 0.1, A=np.array([0.3, -0.2])[:, None, None], A0=0.1)
     assert links.uniform
     net = g.link_network(lat, 0.5, 0.1, links, "stable", "wilson")
-    assert all(np.ndim(c) == 2 for c in net.B.coeffs)
+    assert all(np.ndim(c) == 2 for c in net.inner.B.coeffs)
     assert an.is_stable(net)
     # a uniform vector potential shifts the momenta (k -> k -+ qA for the field and its conjugate) and the
     # temporal link shifts the frequencies by -+ qA0: the branches are {omega_free(k -+ qA) -+ qA0}
@@ -238,7 +239,7 @@ def test_landau_levels_in_2p1():
     m, dt = 0.3, 0.02
     links, qB = g.uniform_magnetic(lat, 1)
     M = g.model(lat, m, dt, links, "stable", "wilson", 1.0)
-    w = g.network_frequencies(M.network)
+    w = g.network_frequencies(M.network, M.theory)
     levels = g.distinct_levels(w[w > 0], 1e-3)
     expected = g.landau_levels(m, qB, 3)
     # each expected level is matched by the nearest computed levels within 2%

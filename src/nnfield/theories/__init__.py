@@ -12,7 +12,7 @@ _SPEC_MODULES = [
     "nnfield.theories.klein_gordon.spec",
     "nnfield.theories.nonlinear.spec",
     "nnfield.theories.dirac.spec",
-    "nnfield.theories.gauge_spec",
+    "nnfield.theories.gauge.spec",
 ]
 
 

@@ -1,11 +1,11 @@
-"""Deprecated location of the runnable theory ``"dirac"``: it lives in :mod:`nnfield.theories.dirac.spec`.
+"""Deprecated location of the ``"dirac"`` registration: it moved to :mod:`nnfield.theories.dirac.spec`."""
 
-A thin shim kept for one release (``nnfield.theories.gauge_spec`` still imports ``SPEC`` from here). It does not
-warn on import: the gauge package imports it while loading every theory, and tests run with warnings as errors.
-"""
+import warnings
 
-from __future__ import annotations
+from .dirac.spec import SPEC
 
-from .dirac.spec import SPEC as SPEC
+warnings.warn(
+    "nnfield.theories.dirac_spec is deprecated; use nnfield.theories.dirac.spec", DeprecationWarning, stacklevel=2
+)
 
 __all__ = ["SPEC"]
