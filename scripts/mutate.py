@@ -80,7 +80,7 @@ MUTATIONS: list[Mutation] = [
     Mutation("yoshida-weight", "src/nnfield/schemes.py",
              "w1 = 1.0 / (2.0 - 2.0 ** (1.0 / 3.0))", "w1 = 1.0 / (2.0 - 2.0 ** (1.0 / 2.0))",
              "Yoshida weight with 2^(1/2) instead of 2^(1/3) (order 2)",
-             ("tests/test_schemes.py",), 3),
+             ("tests/test_schemes.py", "tests/test_klein_gordon.py::test_order_in_dt"), 3),
     Mutation("sine-gordon-twist", "src/nnfield/theories/nonlinear.py",
              "d = d + self.twist * jnp.asarray(_edge(phi.shape, 1, phi.shape[1] - 1))",
              "d = d - self.twist * jnp.asarray(_edge(phi.shape, 1, phi.shape[1] - 1))",
@@ -258,13 +258,33 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def write_doc(text: str) -> None:
+def _summary(rows: list[str]) -> str:
+    cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+    applied = [c for c in cells if c[3] not in ("stale", "ambiguous")]
+    n_t = sum(c[3].startswith("caught") for c in applied)
+    n_v = sum(c[4].startswith("caught") for c in applied)
+    stale = len(cells) - len(applied)
+    return (f"Quick tests caught {n_t}/{len(applied)} mutations, `nnfield verify` caught {n_v}/{len(applied)}"
+            + (f"; {stale} stale" if stale else "") + ".")
+
+
+def write_doc(text: str, partial: bool) -> None:
+    """Write the table between the markers; with ``partial`` (``--only``) replace just the rows that ran."""
     doc = DOC.read_text(encoding="utf-8")
     if BEGIN not in doc or END not in doc:
         raise SystemExit(f"{DOC} lacks the markers {BEGIN} ... {END} (in its 'Mutation score' section)")
     head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}", encoding="utf-8")
+    old, tail = rest.split(END, 1)
+    lines = text.splitlines()
+    if partial:
+        new_rows = {r.split("|")[1].strip(): r for r in lines if r.startswith("| `")}
+        old_lines = old.strip().splitlines()
+        if any(r.startswith("| `") for r in old_lines):
+            rows = [new_rows.pop(r.split("|")[1].strip(), r) for r in old_lines if r.startswith("| `")]
+            rows += list(new_rows.values())
+            header = [r for r in lines if r.startswith("|") and not r.startswith("| `")]
+            lines = [_summary(rows), "", *header, *rows]
+    DOC.write_text(f"{head}{BEGIN}\n" + "\n".join(lines) + f"\n{END}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-verify", action="store_true", help="skip nnfield verify")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per pytest selection (default 600)")
     ap.add_argument("--verify-timeout", type=float, default=900, help="seconds per verify section (default 900)")
-    ap.add_argument("--write", action="store_true", help=f"write the table into {DOC.relative_to(ROOT)}")
+    ap.add_argument("--write", action="store_true", help=f"write the table into {DOC.relative_to(ROOT)} (with "
+                    "--only: replace just those rows)")
     args = ap.parse_args(argv)
 
     muts = MUTATIONS
@@ -322,8 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(f"\n{time.perf_counter() - t_all:.0f} s")
     if args.write:
-        write_doc(text)
-        print(f"wrote the table into {DOC}")
+        write_doc(text, partial=bool(args.only))
+        print(f"wrote the table into {DOC}" + (" (rows of --only replaced)" if args.only else ""))
     return 0 if all(o.ok for o in outcomes) else 1
 
 
