@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -259,7 +260,7 @@ def table(outcomes: list[Outcome]) -> str:
 
 
 def _summary(rows: list[str]) -> str:
-    cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", r.strip("|"))] for r in rows]  # escaped \| stays
     applied = [c for c in cells if c[3] not in ("stale", "ambiguous")]
     n_t = sum(c[3].startswith("caught") for c in applied)
     n_v = sum(c[4].startswith("caught") for c in applied)
