@@ -168,7 +168,7 @@ def test_klein_gordon_observables(tmp_path, network):
 def test_phi4_observables(tmp_path):
     a, dt, m, lam = 0.5, 0.05, 1.0, 1.5
     text = _config(f'name = "phi4"\nmass = {m}\nlambda = {lam}', (24,), a, dt, 8, "leapfrog",
-                   'kind = "gaussian_packet"\namplitude = 1.5\nwidth = 1.5\nwavevector = [1.0]\nvelocity = 0.3')
+                   'kind = "gaussian_packet"\namplitude = 1.5\nwidth = 1.5\nmomentum = [1.0]\nvelocity = 0.3')
     run = _run(tmp_path, text)
 
     def V(x):
