@@ -24,10 +24,12 @@ from typing import Any, ClassVar, Literal
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 
 from ._module import Module
 from .lattice import Lattice
 from .network import AbstractNetwork
+from .state import State
 
 INVARIANT = "invariant"
 BOUNDED = "bounded"
@@ -142,3 +144,17 @@ class AbstractModel(Module):
     def physics_state(self, state: Any) -> tuple[Any, Any]:
         """Alias of :meth:`decode` (the first release's name)."""
         return self.decode(state)
+
+
+class IdentityEncoding(AbstractModel):
+    """A model whose network state *is* the physics data: ``State(phi, pi)`` both ways (Dirac, gauged Dirac,
+    the nonlinear fields; not the Klein-Gordon network (3.14), whose ``pi`` is the previous ``-phi``)."""
+
+    def encode(self, phi: Any, pi: Any) -> State:
+        phi = jnp.asarray(phi)
+        if not jnp.issubdtype(phi.dtype, jnp.inexact):
+            phi = phi.astype(float)
+        return State(phi, jnp.asarray(pi, phi.dtype))
+
+    def decode(self, state: State) -> tuple[Any, Any]:
+        return state.phi, state.pi

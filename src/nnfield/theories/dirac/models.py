@@ -25,7 +25,7 @@ import numpy as np
 
 from ...errors import ParameterError
 from ...lattice import Lattice
-from ...model import BOUNDED, INVARIANT, AbstractModel, Conserved
+from ...model import BOUNDED, INVARIANT, Conserved, IdentityEncoding
 from ...network import Network
 from ...schemes import Scheme, get_scheme
 from ...state import State
@@ -40,7 +40,7 @@ from .physics import Dirac
 SPLIT_SCHEMES = ("alternating", "leapfrog", "yoshida4")
 
 
-class DiracModel(AbstractModel):
+class DiracModel(IdentityEncoding):
     """A Dirac network with its physics side; the network state is the physics state ``(phi, pi)`` itself.
 
     ``psi = pack(phi, pi)`` (4.19)/(4.30). Observables: ``charge`` (``a^D sum |psi|^2``), ``energy``
@@ -65,13 +65,6 @@ class DiracModel(AbstractModel):
     @property
     def m(self) -> float:
         return self.theory.m
-
-    def encode(self, phi: Any, pi: Any) -> State:
-        phi = jnp.asarray(phi)
-        return State(phi, jnp.asarray(pi, phi.dtype))
-
-    def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
-        return state.phi, state.pi
 
     def conserved(self) -> tuple[Conserved, ...]:
         """What this network conserves (declared by :func:`model`, see :func:`conserved_quantities`)."""

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...lattice import Lattice
-from ...model import BOUNDED, AbstractModel, Conserved
+from ...model import BOUNDED, Conserved, IdentityEncoding
 from ...network import AbstractNetwork
 from ...operators import LatticeOperator
 from ...state import State
@@ -42,7 +42,7 @@ CHARGE_Q = Conserved("charge", BOUNDED, "a^D sum |psi|^2; oscillates at O(dt), n
 ENERGY_Q = Conserved("energy", BOUNDED, "a^D <psi, H(U) psi> of the generator; oscillates at O(dt), no drift")
 
 
-class GaugedDiracModel(AbstractModel):
+class GaugedDiracModel(IdentityEncoding):
     """A gauged Dirac network with its physics side and gauge-invariant observables (see the module docstring).
 
     Holds what its observables need: the gauged bias map ``B(U)`` (energy, invariant), the covariant central
@@ -84,13 +84,6 @@ class GaugedDiracModel(AbstractModel):
         )
 
     # -- state maps -----------------------------------------------------------------------------------------
-    def encode(self, phi: Any, pi: Any) -> State:
-        phi = jnp.asarray(phi)
-        return State(phi, jnp.asarray(pi, phi.dtype))
-
-    def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
-        return state.phi, state.pi
-
     # -- declarations ---------------------------------------------------------------------------------------
     def conserved(self) -> tuple[Conserved, ...]:
         """The stable network with a site-independent temporal link: ``charge`` and ``energy`` bounded (its exact

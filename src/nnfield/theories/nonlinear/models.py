@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...lattice import Lattice
-from ...model import BOUNDED, AbstractModel, Conserved
+from ...model import BOUNDED, Conserved, IdentityEncoding
 from ...network import AbstractNetwork, as_pytree_callable
 from ...schemes import Scheme
 from ...state import State
@@ -24,19 +24,12 @@ from .physics import NonlinearField, forward_diffs_roll
 from .potentials import Phi4Potential, SineGordonPotential
 
 
-class NonlinearModel(AbstractModel):
+class NonlinearModel(IdentityEncoding):
     """A nonlinear-field network with its physics side (momentum encoding: the state is ``(phi, pi)``)."""
 
     network: AbstractNetwork
     theory: NonlinearField
     declared: tuple[Conserved, ...] = eqx.field(static=True, default=())
-
-    def encode(self, phi: Any, pi: Any) -> State:
-        phi = jnp.asarray(phi, dtype=float)
-        return State(phi, jnp.asarray(pi, phi.dtype))
-
-    def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
-        return state.phi, state.pi
 
     def conserved(self) -> tuple[Conserved, ...]:
         """What this network conserves (declared by :func:`model`, see :func:`conserved_quantities`)."""
