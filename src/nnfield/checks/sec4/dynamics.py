@@ -1,0 +1,239 @@
+"""dynamics: checks of the Dirac dynamics: second-order form, Klein-Gordon limit, doublers, stability, H(k)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...paper import Outcome, register
+from ._common import EXACT_TOL, FAIL_MIN, _rel, _state, _step
+
+
+@register("(4.39)", section=4, title="bias dynamics: -B B^T phi (sign erratum)", expected="erratum")
+def check_439() -> Outcome:
+    from ...lattice import Lattice
+    from ...theories import dirac as dr
+
+    lat, h, m = Lattice((12,), 0.5), 0.3, 0.8
+    net = dr.paper_network(lat, m, h)
+    X0 = net.W_minus_I.terms[(0,)] / m
+    s0 = _state(2, lat.shape)
+    s1 = _step(net, s0)
+    B = net.B
+    b0, b1 = np.asarray(B.apply(s0.pi)), np.asarray(B.apply(s1.pi))
+    bbt = np.asarray(B.apply(B.T.apply(s0.phi)))
+    mass = m * np.einsum("ab,b...->a...", np.asarray(X0), b0)
+    corrected = _rel(b1 - b0, h * (-bbt - mass))
+    printed = _rel(b1 - b0, h * (bbt - mass))
+    ok = corrected < EXACT_TOL and printed > FAIL_MIN
+    return Outcome("erratum" if ok else "fails", corrected,
+                   f"beta(t+1) - beta(t) = -B B^T phi - m X0 beta to {corrected:.1e}; "
+                   f"printed +B B^T phi: {printed:.2f}")
+
+
+@register("(4.40)", section=4, title="components obey Klein-Gordon in the continuum (lattice cross terms O(a))",
+          expected="continuum")
+def check_440() -> Outcome:
+    from ...lattice import Lattice
+    from ...theories import clifford as cl
+    from ...theories import dirac as dr
+
+    # the networks' exact discrete form is (4.10): (phi(t+2) - 2 phi(t+1) + phi(t))/h^2 = -(B B^T + m^2) phi(t);
+    # (4.40) follows iff B B^T -> -Lap (x) I. Measured on the symbol at a fixed physical k as a -> 0.
+    X = cl.representation(3)
+    k = [np.asarray(0.7), np.asarray(-0.4), np.asarray(1.1)]
+    k2 = sum(float(kk) ** 2 for kk in k)
+    spacings = np.array([0.2, 0.1, 0.05, 0.025])
+    err = {"forward": [], "wilson": []}
+    cross = []
+    for a in spacings:
+        lat = Lattice((4, 4, 4), float(a))
+        for bias in err:
+            Bk = dr.bias_map(X, lat, bias).symbol(k, float(a))
+            bbt = Bk @ Bk.conj().T
+            err[bias].append(np.linalg.norm(bbt - k2 * np.eye(4), 2) / k2)
+            if bias == "forward":
+                lap = 4 / a**2 * sum(math.sin(float(kk) * a / 2) ** 2 for kk in k)
+                cross.append(np.linalg.norm(bbt - lap * np.eye(4), 2) / k2)
+    order = {b: float(np.polyfit(np.log(spacings), np.log(e), 1)[0]) for b, e in err.items()}
+    ok = abs(order["forward"] - 1) < 0.1 and abs(order["wilson"] - 2) < 0.1
+    return Outcome(
+        "continuum" if ok else "fails", order["forward"],
+        f"|B B^T(k) - k^2 I| / k^2 -> 0 with order {order['forward']:.3f} (forward map (4.24): cross terms "
+        f"X_mu X_nu (D_mu D_nu^T - D_nu D_mu^T), {cross[0]:.3f} at a = {spacings[0]}, couple the components) and "
+        f"{order['wilson']:.3f} (twisted Wilson map: B B^T = scalar (x) I)",
+    )
+
+
+@register("(4.24) doublers", section=4, title="forward-difference bias map: zero modes of B B^T away from k = 0",
+          expected="condition")
+def check_doublers() -> Outcome:
+    from ...lattice import Lattice
+    from ...theories import clifford as cl
+    from ...theories import dirac as dr
+
+    out = {}
+    for D in (1, 3):
+        lat = Lattice((8,) * D)
+        X = cl.representation(D)
+        for bias in ("forward", "wilson"):
+            out[(D, bias)] = dr.doubler_analysis(dr.bias_map(X, lat, bias), lat, n=16 if D == 3 else 64)
+    f3 = out[(3, "forward")]
+    ok = f3["count"] > 0 and out[(1, "forward")]["count"] == 0 and out[(3, "wilson")]["count"] == 0
+    where = ", ".join(str(tuple(v)) for v in f3["locations_pi_over_a"][:3])
+    return Outcome(
+        "condition" if ok else "fails", float(f3["count"]),
+        f"3D forward map: {f3['count']} zero modes of B B^T on a 16^3 grid away from k = 0 (curves; e.g. at "
+        f"k a/pi = {where}); 1D forward: {out[(1, 'forward')]['count']} (B B^T = -Lap); twisted Wilson 3D: "
+        f"{out[(3, 'wilson')]['count']} (min sigma away from 0: {out[(3, 'wilson')]['min_sigma_away']:.2f})",
+    )
+
+
+@register("(4.26) unit step", section=4, title="the paper's unit-step Dirac network grows: |lambda|^2 = 1 + m^2 + "
+          "sigma^2(k)", expected="unstable")
+def check_unit_step() -> Outcome:
+    from ...analysis import brillouin_grid, one_step_symbol
+    from ...lattice import Lattice
+    from ...theories import dirac as dr
+
+    lat, m = Lattice((4, 4, 4)), 0.5
+    net = dr.paper_network(lat, m, 1.0)
+    k = brillouin_grid(lat, 8)
+    amp = np.abs(np.linalg.eigvals(one_step_symbol(net, k))).max(-1)
+    pred = np.sqrt(1 + m**2 + dr.bbt_eigenvalues(net.B, k, 1.0)[..., -1])
+    dev = float(np.abs(amp - pred).max())
+    ok = dev < 1e-9 and bool((amp > 1).all())
+    return Outcome(
+        "unstable" if ok else "fails", float(amp.max()),
+        f"3+1, m = {m}, dt = a = 1: max growth per step {amp.max():.4f} (k = 0: {amp.flat[0]:.4f} = sqrt(1 + m^2)); "
+        f"all {amp.size} modes grow; |lambda| vs sqrt(1 + h^2 (m^2 + sigma^2(k))): {dev:.1e}",
+    )
+
+
+@register("(4.11) stable form", section=4, title="stable network R = X0^(2 m dt/pi): exact invariant over 10^4 steps",
+          expected="exact")
+def check_stable_invariant() -> Outcome:
+    from ...lattice import Lattice
+    from ...theories import dirac as dr
+
+    lat, m = Lattice((32,), 0.5), 1.0
+    sig = dr.doubler_analysis(dr.bias_forward(dr.clifford.representation(1), lat), lat)["sigma_max"]
+    bound = dr.stability_bound(m, 0.1, sig)
+    h = 0.9 * bound["dt_max"]
+    M = dr.model(lat, m, h, "stable")
+    phi, pi = dr.gaussian_packet(M.theory, width=1.5, k0=[1.0], branch="mixed")
+    s0 = M.initial_state(phi, pi)
+    _, obs = M.network.run(s0, 10_000, every=100, observer=M.observables)
+    inv0, q0 = float(M.invariant(s0)), float(M.theory.charge(M.psi(s0)))
+    drift = float(np.abs(np.asarray(obs["invariant"]) - inv0).max() / inv0)
+    qosc = float(np.abs(np.asarray(obs["charge"]) - q0).max() / q0)
+    ok = drift < 1e-12 and qosc > 1e3 * drift
+    return Outcome(
+        "exact" if ok else "fails", drift,
+        f"phi' = R phi + h B pi, pi' = R^T pi - h B^T phi' (autodiff, alternating), h = 0.9 h_max = {h:.4f} "
+        f"(h sigma_max < 2 cos(mh/2)): |phi|^2 + |pi|^2 + h phi.(I - tan(mh/2) X0) B pi drifts {drift:.1e} over "
+        f"10^4 steps; the plain charge oscillates by {qosc:.1e}",
+    )
+
+
+def _spinor_symbol(M: np.ndarray) -> tuple[np.ndarray, float]:
+    """The complex ``K x K`` symbol acting on ``psi = (phi~, pi~)`` from the real-field symbol ``M(k)`` (2K x 2K,
+    ordered ``(phi^1..phi^K, pi^1..pi^K)``), and the size of the block mixing ``psi(k)`` with ``psi*(-k)``.
+
+    ``psi_j = s_2j + i s_2j+1`` (rows P) and its conjugate partner (rows Q): ``T = [P; Q]``, ``T M T^-1`` is
+    block diagonal when the network commutes with ``X_0`` (the complex structure), its first block is the symbol.
+    """
+    n = M.shape[-1]
+    K = n // 2
+    P = np.zeros((K, n), complex)
+    Q = np.zeros((K, n), complex)
+    for j in range(K // 2):
+        for col, row in ((0, j), (K, K // 2 + j)):
+            P[row, col + 2 * j], P[row, col + 2 * j + 1] = 1.0, 1j
+            Q[row, col + 2 * j], Q[row, col + 2 * j + 1] = 1.0, -1j
+    T = np.concatenate([P, Q])
+    Mt = T @ M @ np.linalg.inv(T)
+    return Mt[..., :K, :K], float(np.abs(Mt[..., :K, K:]).max())
+
+
+@register("(4.20)/(4.37) H(k)", section=4,
+          title="physics-side H(k) (forward and twisted-Wilson maps) = i (M(k) - I)/h of the paper network's own "
+                "one-step symbol", expected="exact")
+def check_hamiltonian_symbol() -> Outcome:
+    from ...analysis import brillouin_grid, one_step_symbol
+    from ...lattice import Lattice
+    from ...theories import dirac as dr
+
+    # the paper scheme is explicit Euler: M(k) = I + h L(k) exactly, L the semi-discrete generator, and the
+    # spinor form of L is -i H(k) (i d_t psi = H psi); H(k) itself is written from the gamma matrices (FFT side)
+    h, m = 0.1, 0.6
+    res, mix = {}, 0.0
+    for D, shape, a, bias in ((1, (8,), 0.7, "forward"), (1, (8,), 0.7, "wilson"), (3, (4, 4, 4), 1.0, "forward")):
+        lat = Lattice(shape, a)
+        M = dr.model(lat, m, h, "paper", bias=bias)
+        k = brillouin_grid(lat, 6 if D == 3 else 16)
+        Mc, off = _spinor_symbol(one_step_symbol(M.network, k))
+        H_net = 1j * (Mc - np.eye(Mc.shape[-1])) / h
+        H = M.theory.hamiltonian_symbol(k)
+        res[f"{D}D {bias}"] = float(np.abs(H_net - H).max() / np.abs(H).max())
+        mix = max(mix, off)
+    worst = max(res.values())
+    return Outcome(
+        "exact" if worst < EXACT_TOL and mix < EXACT_TOL else "fails", worst,
+        f"m = {m}, h = {h}: max |i (M(k) - I)/h - H(k)| / max |H| over the Brillouin grid: "
+        + ", ".join(f"{name} {r:.1e}" for name, r in res.items())
+        + f"; psi(k)-psi*(-k) mixing of the symbol {mix:.1e} (the network commutes with X0)",
+    )
+
+
+@register("(4.11) stable bound", section=4,
+          title="stable network: the bound h sigma_max(B) < 2 cos(mh/2) is the largest stable h of its one-step "
+                "symbol", expected="exact")
+def check_stable_bound() -> Outcome:
+    from ...analysis import brillouin_grid, largest_stable_dt
+    from ...lattice import Lattice
+    from ...theories import dirac as dr
+
+    out = []
+    for D, shape, a, m, bias in ((1, (32,), 0.5, 1.0, "forward"), (2, (8, 8), 1.0, 1.5, "wilson")):
+        lat = Lattice(shape, a)
+        grid = brillouin_grid(lat, 64 if D == 1 else 16)  # includes k = pi/a, where sigma(B) is largest
+        sig = dr.doubler_analysis(dr.bias_map(dr.clifford.representation(D), lat, bias), lat)["sigma_max"]
+        closed = float(dr.stability_bound(m, 0.1, sig)["dt_max"])
+        found = largest_stable_dt(lambda h, lat=lat, m=m, bias=bias: dr.stable_network(lat, m, h, bias=bias), 0.3,
+                                  grid)
+        out.append((D, bias, m, sig, closed, found))
+    dev = max(abs(f / c - 1) for *_, c, f in out)
+    return Outcome(
+        "exact" if dev < 1e-5 else "fails", dev,
+        "; ".join(f"{d}D {b}, m = {m}, sigma_max = {s:g}: closed form h_max = {c:.7f}, bisection on the network's "
+                  f"symbol {f:.7f}" for d, b, m, s, c, f in out)
+        + f"; max relative deviation {dev:.1e} (bisection to 1e-6)",
+    )
+
+
+@register("(4.37) current", section=4,
+          title="the current J = a^D sum psi^dag alpha psi carries the charge: d<x>/dt = J/Q (positive-energy packet)",
+          expected="exact")
+def check_current() -> Outcome:
+    from ...lattice import Lattice
+    from ...theories import dirac as dr
+
+    # Ehrenfest: for a positive-energy packet d<x>/dt = <alpha> = J/Q = d omega/dk (group velocity); on the
+    # lattice up to O((k a)^2) (the run's <x> uses the lattice dynamics, J the continuum velocity operator)
+    lat, m, k0 = Lattice((128,), 0.25), 1.0, 0.8
+    M = dr.model(lat, m, 0.05, "stable", bias="wilson")
+    phi, pi = dr.gaussian_packet(M.theory, width=3.0, k0=[k0], branch="positive")
+    _, obs = M.network.run(M.initial_state(phi, pi), 200, 10, M.observables)
+    t = 0.05 * 10 * np.arange(1, 21)
+    v_run = float(np.polyfit(t, np.asarray(obs["mean_x"]), 1)[0])
+    v_cur = float(np.mean(np.asarray(obs["current_x"]) / np.asarray(obs["charge"])))
+    v_group = k0 / math.sqrt(m**2 + k0**2)
+    rel = abs(v_cur / v_run - 1)
+    ok = rel < 0.02 and abs(v_cur / v_group - 1) < 0.05
+    return Outcome(
+        "exact" if ok else "fails", rel,
+        f"1+1 stable network (Wilson), m = {m}, k0 = {k0}, a = 0.25: d<x>/dt = {v_run:.5f} from the run, <J/Q> = "
+        f"{v_cur:.5f}, relative {rel:.1e} (criterion 2%); continuum group velocity k/omega = {v_group:.5f}",
+    )
