@@ -9,8 +9,9 @@ Usage (from the repository root, with the project's virtual environment)::
     python scripts/compare_examples.py --write          # also write docs/refactor-compare.md
     python scripts/compare_examples.py --only kg_1d_packet demo
 
-Configs: ``examples/*.toml`` and the built-in demo config ``src/nnfield/data/demo.toml``, always taken from the
-*current* tree (so only the library code differs between the two runs). The baseline runs with
+Configs: ``examples/*.toml`` and the built-in demo config ``src/nnfield/data/demo.toml`` of the *current* tree;
+the baseline runs each example as the ref shipped it (``git show REF:path``), so an example whose keys were
+renamed since (phi4's ``wavevector`` -> ``momentum``) is compared with its own earlier spelling. The baseline runs with
 ``PYTHONPATH=<temporary git worktree of REF>/src`` (``git worktree add --detach``, removed afterwards); its
 outputs are cached in ``--cache DIR/<commit hash>/<example>/`` (keyed also by the config text), so the baseline
 is computed once per commit. The current tree's outputs go to a temporary directory (``--keep`` keeps it).
@@ -104,6 +105,18 @@ class Baseline:
     def dir_for(self, name: str) -> Path:
         return self.cache / self.commit / name
 
+    def config_for(self, name: str, config: Path) -> Path:
+        """The example as the ref shipped it (its own key names, e.g. before a key was renamed), written into
+        the cache; the current config when the ref has no such file (a new example)."""
+        shipped = subprocess.run(["git", "show", f"{self.commit}:{config.as_posix()}"], cwd=ROOT,
+                                 capture_output=True, text=True)
+        if shipped.returncode != 0:
+            return config
+        d = self.dir_for(name)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "config.toml").write_text(shipped.stdout)
+        return d / "config.toml"
+
     def cached(self, name: str, config: Path) -> int | None:
         """The cached run's exit status, or ``None`` when it must be (re)computed."""
         d = self.dir_for(name)
@@ -111,7 +124,7 @@ class Baseline:
         if not (marker.exists() and (d / "run.h5").exists()):
             return None
         key, _, rc = marker.read_text().partition("\n")
-        return int(rc) if key == config_key(config) and rc.strip() else None
+        return int(rc) if key == config_key(self.config_for(name, config)) and rc.strip() else None
 
     def src(self) -> Path:
         if self._tree is None:
@@ -125,6 +138,7 @@ class Baseline:
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
+        config = self.config_for(name, config)
         rc, sec = run_config(self.src(), config, d / "out", d / "log.txt")
         if (d / "out" / "run.h5").exists():
             shutil.move(str(d / "out" / "run.h5"), str(d / "run.h5"))
@@ -152,6 +166,8 @@ class Comparison:
     differing: list[str] = field(default_factory=list)  # dataset paths (with the reason)
     max_abs_diff: float = 0.0
     attributes: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # attributes new in the current version (not a difference)
+    config_renamed: bool = False  # the baseline ran the example as the ref shipped it (other key names)
     error: str = ""
     exit_codes: tuple[int, int] = (0, 0)  # of the baseline and the current run
 
@@ -163,8 +179,13 @@ class Comparison:
         if self.error:
             return f"{self.name}: ERROR {self.error}"
         rc = "" if self.exit_codes == (0, 0) else f", both runs exit {self.exit_codes[0]}"
+        notes = ""
+        if self.added:
+            notes += f"; new attributes: {', '.join(self.added)}"
+        if self.config_renamed:
+            notes += "; the baseline ran the example as shipped then (renamed keys)"
         if self.identical:
-            return f"{self.name}: identical ({self.datasets} datasets bit for bit{rc})"
+            return f"{self.name}: identical ({self.datasets} datasets bit for bit{rc}{notes})"
         parts = []
         if self.exit_codes[0] != self.exit_codes[1]:
             parts.append(f"exit status {self.exit_codes[0]} vs {self.exit_codes[1]}")
@@ -204,8 +225,8 @@ def _max_abs_diff(x: np.ndarray, y: np.ndarray) -> float:
     return float(d.max()) if d.size else 0.0
 
 
-def compare_files(name: str, ref: Path, cur: Path) -> Comparison:
-    c = Comparison(name)
+def compare_files(name: str, ref: Path, cur: Path, config_renamed: bool = False) -> Comparison:
+    c = Comparison(name, config_renamed=config_renamed)
     with h5py.File(ref, "r") as fa, h5py.File(cur, "r") as fb:
         da, db = _datasets(fa), _datasets(fb)
         for path in sorted(set(da) - set(db)):
@@ -228,10 +249,14 @@ def compare_files(name: str, ref: Path, cur: Path) -> Comparison:
                       else None)
         for path, (oa, ob) in sorted(objects.items()):
             keys = (set(oa.attrs) | set(ob.attrs)) - set(IGNORED_ATTRS)
+            if config_renamed and path == "/":
+                keys -= {"config"}  # the config texts differ by the renamed keys, by construction
             for key in sorted(keys):
                 label = key if path == "/" else f"{path}@{key}"
-                if key not in oa.attrs or key not in ob.attrs:
-                    c.attributes.append(f"{label} (missing on one side)")
+                if key not in oa.attrs:
+                    c.added.append(label)
+                elif key not in ob.attrs:
+                    c.attributes.append(f"{label} (missing in the current version)")
                 elif not _attrs_equal(oa.attrs[key], ob.attrs[key]):
                     c.attributes.append(label)
     return c
@@ -324,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
                 tail = log.read_text().strip().splitlines()[-1:] if log.exists() else []
                 results.append(Comparison(name, error=f"{which} run wrote no run.h5 ({' '.join(tail)})"))
             else:
-                results.append(compare_files(name, ref_file, cur_file))
+                renamed = base.config_for(name, config).read_bytes() != (ROOT / config).read_bytes()
+                results.append(compare_files(name, ref_file, cur_file, renamed))
                 results[-1].exit_codes = (rc_ref, rc_cur)
             print(f"{tag}: {results[-1].line()}", flush=True)
     except KeyboardInterrupt:

@@ -15,8 +15,13 @@ from ..theories.registry import InitialSpec, TheorySpec
 
 @dataclasses.dataclass(frozen=True)
 class TheoryConfig:
+    """``[theory]``: the theory's name and its parameters (keyed by TOML key); ``typed`` is the validated,
+    frozen :class:`~nnfield.theories.params.Params` instance when the theory declares a class (what its
+    ``build`` receives)."""
+
     name: str
     params: dict[str, Any]
+    typed: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,9 +86,8 @@ class Config:
         """The theory's model (network + physics side) at ``dt`` (default: the configured ``time.dt``)."""
         lattice = self.make_lattice()
         with _keys_of(self.source, "theory", tuple(self.theory.params), time=("dt", "scheme")):
-            return self.spec.build(
-                lattice, dict(self.theory.params), self.time.dt if dt is None else float(dt), self.time.scheme
-            )
+            params = self.theory.typed if self.theory.typed is not None else dict(self.theory.params)
+            return self.spec.build(lattice, params, self.time.dt if dt is None else float(dt), self.time.scheme)
 
     def initial_fields(self, model: Any) -> tuple[Any, Any]:
         """Physics-side initial data ``(phi, pi)``, each ``(K, *shape)``, from ``[initial]``."""

@@ -22,7 +22,7 @@ from ._tables import (
     TIME_SCHEMA,
     TOP_LEVEL_KEYS,
 )
-from ._validate import validate_table
+from ._validate import validate_params, validate_table
 
 
 def load_config(path: str | Path) -> Config:
@@ -114,7 +114,7 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
     tables = {sec: data[sec] for sec in SECTIONS if isinstance(data.get(sec), dict)}
 
     # [theory]: name first, then the theory's own parameters
-    spec = name = theory_params = None
+    spec = name = theory_params = typed = None
     if "theory" in tables:
         theory_tab = dict(tables["theory"])
         name = theory_tab.pop("name", REQUIRED)
@@ -124,7 +124,10 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
             problems.add(f'theory.name: expected a string, got {_show(name)}; e.g. name = "klein-gordon"')
         else:
             spec = problems.take(_get_spec, name)
-        if spec is not None:
+        if spec is not None and isinstance(spec.params, type):  # a typed Params class: keep the instance
+            typed = problems.take(validate_params, theory_tab, spec.params, "theory", extra_keys=("name",))
+            theory_params = None if typed is None else typed.model_dump(by_alias=True)
+        elif spec is not None:
             theory_params = problems.take(validate_table, theory_tab, spec.params, "theory", extra_keys=("name",))
 
     lattice = problems.take(validate_table, tables["lattice"], LATTICE_SCHEMA, "lattice") if "lattice" in tables \
@@ -175,7 +178,7 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
     if problems.lines or any(x is None for x in parts):
         return None
     return Config(
-        theory=TheoryConfig(name, theory_params),
+        theory=TheoryConfig(name, theory_params, typed),
         lattice=LatticeConfig(tuple(lattice["shape"]), float(lattice["spacing"])),
         time=TimeConfig(float(time_tab["dt"]), steps, time_tab["scheme"]),
         initial=InitialConfig(kind, int(seed), init_params),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..theories.params import MAX_MAGNITUDE as MAX_MAGNITUDE
 from ..theories.registry import REQUIRED, Param
 
 PRECISIONS = ("float64", "float32")
@@ -15,8 +16,6 @@ MAX_CONFIG_BYTES = 1 << 20
 MAX_STEPS = 2**53
 #: the most lattice sites a config may ask for (the memory of the machine is the real limit)
 MAX_SITES = 2**40
-#: the largest magnitude of a number in a config (squares and products stay finite in float64)
-MAX_MAGNITUDE = 1e100
 SECTIONS = ("theory", "lattice", "time", "initial", "output")
 TOP_LEVEL_KEYS = ("title",)
 

@@ -8,16 +8,17 @@ line naming the key (``section.key``), what was expected, what was received and 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+import types
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticUndefined
 
 from ..errors import ConfigError
+from ..theories.params import Integer, Number, Params, check
 from ..theories.registry import REQUIRED, Param
 from ._messages import _choices, _example, _owner_section, _show, _suggest, _type_name
-from ._tables import MAX_MAGNITUDE
 
 _KIND_NAMES = {
     "float": "a number",
@@ -32,33 +33,7 @@ _CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=Fal
 _MODELS: dict[tuple[Any, ...], type[BaseModel]] = {}
 
 
-def _integral_float_to_int(x: Any) -> Any:
-    return int(x) if isinstance(x, float) and math.isfinite(x) and x.is_integer() else x  # e.g. steps = 1e4
-
-
-def _bounded(x: float) -> float:
-    if abs(x) > MAX_MAGNITUDE:
-        raise ValueError(f"a number of magnitude at most {MAX_MAGNITUDE:g} (products of such numbers must stay "
-                         f"finite in float64)")
-    return x
-
-
-def _checked(check: Callable[[Any], str | None]) -> Any:
-    def run(x: Any) -> Any:
-        problem = check(x)
-        if problem:
-            raise ValueError(problem)
-        return x
-
-    return AfterValidator(run)
-
-
-_SCALARS: dict[str, Any] = {
-    "float": Annotated[float, AfterValidator(_bounded)],
-    "int": Annotated[int, BeforeValidator(_integral_float_to_int)],
-    "str": str,
-    "bool": bool,
-}
+_SCALARS: dict[str, Any] = {"float": Number, "int": Integer, "str": str, "bool": bool}
 
 
 def _annotation(param: Param) -> Any:
@@ -72,7 +47,7 @@ def _annotation(param: Param) -> Any:
     else:
         typ = Any
     if param.check is not None:
-        typ = Annotated[typ, _checked(param.check)]
+        typ = Annotated[typ, check(param.check)]
     return typ | None if param.default is None else typ
 
 
@@ -107,15 +82,53 @@ def _message(err: Mapping[str, Any], full: str, param: Param, value: Any) -> str
     return f"{full}: expected {expected}, got {_show(value)} ({_type_name(value)}); {fix}"
 
 
+def _kind_of(annotation: Any) -> tuple[str, tuple[Any, ...] | None]:
+    """``(kind, choices)`` of a field annotation, for messages: ``float``, ``int``, ``str``, ``bool``, ``list[..]``."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return "str", get_args(annotation)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in get_args(annotation) if a is not type(None)]
+        return _kind_of(inner[0]) if len(inner) == 1 else ("value", None)
+    if origin is list:
+        return f"list[{_kind_of(get_args(annotation)[0])[0]}]", None
+    return getattr(annotation, "__name__", "value"), None
+
+
+def params_table(model: type[Params]) -> dict[str, Param]:
+    """The message metadata (kind, default, doc, choices) of a :class:`~nnfield.theories.params.Params` class,
+    keyed by the TOML key (a field's alias, else its name)."""
+    out: dict[str, Param] = {}
+    for name, f in model.model_fields.items():
+        kind, choices = _kind_of(f.annotation)
+        default = REQUIRED if f.default is PydanticUndefined else f.default
+        out[f.alias or name] = Param(kind, default, f.description or name, choices=choices)
+    return out
+
+
+def validate_params(table: Mapping[str, Any], model: type[Params], section: str,
+                    extra_keys: tuple[str, ...] = ()) -> Params:
+    """The frozen instance of ``model`` for ``table`` (every problem at once, as :func:`validate_table`)."""
+    values = validate_table(table, model, section, extra_keys)
+    return model.model_validate(values)
+
+
 def validate_table(
-    table: Mapping[str, Any], schema: Mapping[str, Param], section: str, extra_keys: tuple[str, ...] = (),
-    renamed: Mapping[str, str] | None = None,
+    table: Mapping[str, Any], schema: Mapping[str, Param] | type[Params], section: str,
+    extra_keys: tuple[str, ...] = (), renamed: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Check ``table`` against ``schema``: unknown (or renamed) keys, missing required keys, types, choices and
     ranges, all at once (one :class:`ConfigError` whose lines are the problems).
 
-    Returns the parameters with defaults filled in (``None`` defaults mean "automatic", documented per key).
+    ``schema`` is a declaration ``{key: Param}`` (compiled into a frozen pydantic model) or a
+    :class:`~nnfield.theories.params.Params` class. Returns the parameters with defaults filled in, keyed by
+    their TOML keys (``None`` defaults mean "automatic", documented per key).
     """
+    model = schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
+    if model is not None:
+        schema = params_table(model)
     if not isinstance(table, Mapping):
         raise ConfigError(f"{section}: expected a table [{section}], got {_show(table)}")
     problems: list[str] = []
@@ -132,7 +145,8 @@ def validate_table(
             problems.append(f"{section}.{key}: unknown key{hint}{where}; valid keys of [{section}]: {listing}")
     known = {k: v for k, v in table.items() if k in schema}
     try:
-        values = dict(model_for(schema, section).model_validate(known))
+        instance = (model or model_for(schema, section)).model_validate(known)
+        values = instance.model_dump(by_alias=True)
     except ValidationError as exc:
         seen: set[str] = set()
         for err in exc.errors():

@@ -49,12 +49,17 @@ class InitialSpec:
 
 @dataclasses.dataclass(frozen=True)
 class TheorySpec:
-    """A runnable theory: parameters, the model builder and its initial conditions."""
+    """A runnable theory: parameters, the model builder and its initial conditions.
+
+    ``params`` is the theory's typed, frozen parameter class (a :class:`~nnfield.theories.params.Params`
+    subclass; ``build`` receives its validated instance) or, for theories registered from outside in the first
+    release's style, a table ``{key: Param}`` (``build`` receives a dict).
+    """
 
     name: str
     doc: str
-    params: dict[str, Param]
-    build: Callable[[Any, dict[str, Any], float, str], Any]
+    params: Any
+    build: Callable[[Any, Any, float, str], Any]
     initial: dict[str, InitialSpec]
     schemes: tuple[str, ...] = ("simultaneous", "alternating", "leapfrog", "yoshida4")
 

@@ -17,13 +17,15 @@ so ``phi(0) = Re psi`` and ``pi(0) = Re ifft(-i omega_k psi_k)``: each Fourier m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from ... import initial
 from ...errors import ConfigError
-from ..registry import Param, TheorySpec, register_theory
+from ..params import Number, Params, check
+from ..registry import TheorySpec, register_theory
 from ..spec_edge import PACKET_KEYS, PLANE_WAVE_KEYS, initial_spec, mass_check, random_keys
 
 
@@ -49,38 +51,40 @@ def _random_spectrum(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarr
     )
 
 
-def _build(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> Any:
+class KleinGordonParams(Params):
+    """``[theory] name = "klein-gordon"``: which network (paper Sec. 3), the mass and the sign of A in (3.8)."""
+
+    network: Literal["3.8", "3.14"] = Field(
+        "3.8", description='which network: "3.8" (W = B = I, loss (3.11)) or "3.14" (W = 2 + dt^2 (Lap - m^2))'
+    )
+    mass: Annotated[Number, check(mass_check)] = Field(1.0, description="mass m of the field (m >= 0)")
+    sign: Literal["corrected", "printed"] = Field(
+        "corrected", description='sign of A in (3.8): "corrected" gives (3.10); "printed" is the paper\'s erratum'
+    )
+
+
+def _build(lattice: Any, params: KleinGordonParams, dt: float, scheme: str) -> Any:
     from .models import model
 
-    network = params["network"]
+    network = params.network
     if network == "3.14":
         if scheme not in ("leapfrog", "simultaneous"):
             raise ConfigError(
                 f'time.scheme: network "3.14" runs the paper\'s update rule and is itself a leapfrog (3.19); '
                 f'expected "leapfrog" (or "simultaneous"), got "{scheme}"; set scheme = "leapfrog"'
             )
-        if params["sign"] != "corrected":
+        if params.sign != "corrected":
             raise ConfigError(
                 'theory.sign: applies to network = "3.8" only (the sign of A in (3.8)); delete it for "3.14"'
             )
-    return model(lattice, params["mass"], dt, network, scheme, params["sign"])
+    return model(lattice, params.mass, dt, network, scheme, params.sign)
 
 
 SPEC = register_theory(
     TheorySpec(
         name="klein-gordon",
         doc="Klein-Gordon field (Sec. 3): network (3.8)+(3.11) with any scheme, or (3.14)-(3.18) (leapfrog).",
-        params={
-            "network": Param(
-                "str", "3.8", 'which network: "3.8" (W = B = I, loss (3.11)) or "3.14" (W = 2 + dt^2 (Lap - m^2))',
-                choices=("3.8", "3.14"),
-            ),
-            "mass": Param("float", 1.0, "mass m of the field (m >= 0)", check=mass_check),
-            "sign": Param(
-                "str", "corrected", 'sign of A in (3.8): "corrected" gives (3.10); "printed" is the paper\'s erratum',
-                choices=("corrected", "printed"),
-            ),
-        },
+        params=KleinGordonParams,
         build=_build,
         initial={
             "plane_wave": initial_spec(
