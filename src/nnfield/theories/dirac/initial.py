@@ -27,11 +27,9 @@ BRANCHES = initial.PACKET_BRANCHES
 
 
 def energy_projector(theory: Dirac, sign: int, kind: str | None = None) -> np.ndarray:
-    """Projector onto positive (``sign=+1``) or negative energies of ``H(k)`` on the FFT grid, ``(*shape, K, K)``."""
-    H = theory.hamiltonian_symbol(theory.lattice.momenta(), kind)
-    E, V = np.linalg.eigh(H)
-    w = (E > 0) if sign > 0 else (E < 0)
-    return np.einsum("...ab,...b,...cb->...ac", V, w.astype(float), V.conj())
+    """Projector onto positive (``sign=+1``) or negative energies of ``H(k)`` on the FFT grid, ``(*shape, K, K)``
+    (:meth:`~.physics.Dirac.spectral_symbol` of the step function)."""
+    return theory.spectral_symbol(lambda E: ((E > 0) if sign > 0 else (E < 0)).astype(float), kind)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
