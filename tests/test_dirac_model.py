@@ -190,6 +190,8 @@ every = 2
     ('scheme = "alternating"', 'scheme = "leapfrog"', "time.scheme"),
     ('n = [1]', 'n = [9]', "initial.n"),
     ('kind = "plane_wave"\nn = [1]', 'kind = "gaussian_packet"\nspin = 3', "initial.spin"),
+    ('kind = "plane_wave"\nn = [1]', 'kind = "gaussian_packet"\ncenter = [100.0]', "initial.center"),
+    ('kind = "plane_wave"\nn = [1]', 'kind = "gaussian_packet"\nmomentum = [1.0, 0.0]', "initial.momentum"),
     ('network = "stable"', 'network = "stable"\nbias = "central"', "theory.bias"),
 ])
 def test_config_mistake_exits_2_naming_the_key(old, new, key, tmp_path, capsys):

@@ -97,3 +97,50 @@ def test_equation_number_names_are_deprecated_aliases(old, new):
         assert getattr(kg, old) is getattr(kg, new)
     with pytest.raises(AttributeError):
         kg.network_99  # noqa: B018
+
+
+# ----------------------------------------------------------------------------------------------------------
+# spinor data: the library's profiles with the Dirac theory's SpinorModes
+# ----------------------------------------------------------------------------------------------------------
+def test_dirac_modes_are_spinor_modes_and_plane_wave_is_an_eigenmode():
+    from nnfield.theories import dirac as dr
+
+    lat = Lattice((16,), 0.5)
+    th = dr.Dirac(0.7, lat)
+    modes = dr.DiracModes(th)
+    assert isinstance(modes, initial.SpinorModes)
+    phi, pi = initial.spinor_plane_wave(lat, modes, [2], 1.5, 0.0, "negative")
+    psi = th.pack(phi, pi)
+    k = 2 * np.pi * 2 / (16 * 0.5)
+    E = np.linalg.eigvalsh(th.hamiltonian_symbol([np.asarray(k)]))[0]
+    # exact eigenmode: exp(-i H t) psi = exp(-i E t) psi (E < 0 for the negative branch)
+    np.testing.assert_allclose(th.evolve(psi, 0.3), np.exp(-1j * E * 0.3) * psi, atol=1e-13)
+    # phase multiplies psi by exp(i phase); phase = 0 is the first release's wave, bit for bit
+    phi2, pi2 = initial.spinor_plane_wave(lat, modes, [2], 1.5, 0.4, "negative")
+    np.testing.assert_allclose(th.pack(phi2, pi2), np.exp(0.4j) * psi, atol=1e-13)
+    old = dr.plane_wave(th, (2,), "negative", amplitude=1.5)
+    assert all(np.array_equal(a, b) for a, b in zip(old, (phi, pi), strict=True))
+
+
+def test_spinor_packet_unit_charge_times_amplitude_squared_and_errors():
+    from nnfield.theories import dirac as dr
+
+    lat = Lattice((32,), 0.5)
+    th = dr.Dirac(1.0, lat)
+    modes = dr.DiracModes(th)
+    for branch in initial.PACKET_BRANCHES:
+        phi, pi = initial.spinor_packet(lat, modes, None, 2.0, [0.5], branch, amplitude=3.0)
+        assert float(th.charge(th.pack(phi, pi))) == pytest.approx(9.0, rel=1e-12)
+    with pytest.raises(ParameterError, match="^momentum: "):
+        initial.spinor_packet(lat, modes, momentum=[10.0])
+    with pytest.raises(ParameterError, match="^width: "):
+        initial.spinor_packet(lat, modes, width=0.1)
+    with pytest.raises(ParameterError, match="^branch: "):
+        initial.spinor_plane_wave(lat, modes, [1], branch="mixed")
+    with pytest.raises(ParameterError, match="^spin: "):
+        initial.spinor_packet(lat, modes, spin=1)
+    # the Dirac wrappers keep their own parameter names
+    with pytest.raises(ParameterError, match="^mode: .*N/2"):
+        dr.plane_wave(th, (17,))
+    with pytest.raises(ParameterError, match="^k0: "):
+        dr.gaussian_packet(th, k0=[10.0])

@@ -7,7 +7,9 @@ The kinds and their keys are the same for every theory (``docs/config.md``):
   ``psi = A exp(-|x - c|^2 / (2 w^2)) exp(i k0.(x - c))``;
 - :func:`random_spectrum` (``amplitude``, ``cutoff``, ``slope``): a Gaussian random field with the power
   spectrum ``|k|^slope`` for ``|k| <= cutoff``;
-- :func:`kink` (``velocity``, ``center`` as a fraction of the box): the exact sine-Gordon kink.
+- :func:`kink` (``velocity``, ``center`` as a fraction of the box): the exact sine-Gordon kink;
+- :func:`spinor_plane_wave`, :func:`spinor_packet`: the plane wave and the Gaussian packet of a spinor theory
+  (the same keys plus ``branch`` and ``spin``; the packet has unit charge times ``amplitude^2``).
 
 The theory says how a complex profile becomes its data ``(phi, pi)``: :class:`PositiveFrequency` (a real
 scalar field with a dispersion ``omega_k``), :class:`NoDispersion` (nonlinear fields) or, for spinors, the
@@ -25,8 +27,11 @@ from ._params import packet_geometry, per_axis, wave_numbers
 from ._periodic import minimum_image, minimum_image_distances, periodized_gaussian
 from ._plane_wave import plane_wave
 from ._random import random_spectrum
+from ._spinor import PACKET_BRANCHES, PLANE_WAVE_BRANCHES, spinor_packet, spinor_plane_wave
 
 __all__ = [
+    "PACKET_BRANCHES",
+    "PLANE_WAVE_BRANCHES",
     "Dispersion",
     "Modes",
     "NoDispersion",
@@ -42,5 +47,7 @@ __all__ = [
     "periodized_gaussian",
     "plane_wave",
     "random_spectrum",
+    "spinor_packet",
+    "spinor_plane_wave",
     "wave_numbers",
 ]

@@ -12,7 +12,7 @@ how a profile becomes its physical data ``(phi, pi)`` by handing the library one
   1D); a random field draws ``pi`` independently.
 - :class:`SpinorModes` (spinor fields, e.g. Dirac): the theory's ``H(k)`` eigenvectors, energy projectors and
   its packing of the complex spinor into real ``(phi, pi)``. An interface only here: the spinor theory
-  implements it.
+  implements it (the Dirac package's ``DiracModes``); :mod:`._spinor` builds the spinor profiles from it.
 
 A theory with a dispersion satisfies :class:`Dispersion` (``omega()`` on the lattice's FFT grid).
 """

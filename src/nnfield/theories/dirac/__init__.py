@@ -9,7 +9,7 @@ dirac.model(...)``):
 - :mod:`.invariant`: the stable network's exact invariant;
 - :mod:`.literal`: the component equations (4.17), (4.26) written out (for checks);
 - :mod:`.physics`: the physics side :class:`Dirac` (gamma matrices, ``H(k)``, exact evolution, observables);
-- :mod:`.initial`: plane waves, Gaussian spinor packets, energy projectors;
+- :mod:`.initial`: :class:`DiracModes` (the theory's modes for :mod:`nnfield.initial`), plane waves, packets;
 - :mod:`.analysis`: doublers, the stability bound, the dispersion extras of ``nnfield analyze``;
 - :mod:`.models`: :class:`DiracModel` and :func:`model`;
 - :mod:`.spec`: the runnable theory ``"dirac"`` (the only module that knows TOML keys).
@@ -34,6 +34,7 @@ from .bias import BIASES as BIASES
 from .bias import bias_forward as bias_forward
 from .bias import bias_map as bias_map
 from .bias import bias_wilson as bias_wilson
+from .initial import DiracModes as DiracModes
 from .initial import energy_projector as energy_projector
 from .initial import gaussian_packet as gaussian_packet
 from .initial import plane_wave as plane_wave

@@ -1,56 +1,87 @@
-r"""Initial data of the Dirac field: plane-wave eigenmodes and Gaussian spinor packets (paper Sec. 4).
+r"""Initial data of the Dirac field (paper Sec. 4) from the one initial-condition library :mod:`nnfield.initial`.
 
-Physics data are the network's real ``(phi, pi)``, each ``(K, *shape)``, built as a complex spinor and unpacked
-with :meth:`~.physics.Dirac.unpack` (4.19)/(4.30). The spinors ``u`` are eigenvectors of the theory's ``H(k)``
-(lattice by default), of positive or negative energy; exact (no discretization error beyond the lattice).
+:class:`DiracModes` is the Dirac theory's :class:`~nnfield.initial.SpinorModes`: the eigenvectors of its
+``H(k)`` (:meth:`~.physics.Dirac.hamiltonian_symbol`, lattice by default), the energy projectors on the FFT
+grid, and the packing of the complex spinor into the network's real ``(phi, pi)``, each ``(K, *shape)``, with
+:meth:`~.physics.Dirac.unpack` (4.19)/(4.30). The profiles themselves (plane wave, periodized Gaussian packet)
+are the library's :func:`~nnfield.initial.spinor_plane_wave` and :func:`~nnfield.initial.spinor_packet`;
+:func:`plane_wave` and :func:`gaussian_packet` keep the first release's signatures. Exact (no discretization
+error beyond the lattice).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ... import initial
 from ...errors import ParameterError
+from ...lattice import Lattice
 from .physics import Dirac
 
-BRANCHES = ("positive", "negative", "mixed")
+#: the energy branches of the packets (a plane wave takes the first two)
+BRANCHES = initial.PACKET_BRANCHES
 
 
-def _branch_vector(theory: Dirac, k: Sequence[float], sign: int, spin: int, kind: str | None) -> np.ndarray:
-    H = theory.hamiltonian_symbol([np.asarray(float(kk)) for kk in k], kind)
-    E, V = np.linalg.eigh(H)
-    half = theory.K // 2
-    idx = (half + spin) if sign > 0 else (half - 1 - spin)
-    if not 0 <= spin < half:
-        raise ParameterError("spin", f"expected 0..{half - 1} (one of the K/2 = {half} spinors), got {spin}")
-    return V[:, idx]
+def energy_projector(theory: Dirac, sign: int, kind: str | None = None) -> np.ndarray:
+    """Projector onto positive (``sign=+1``) or negative energies of ``H(k)`` on the FFT grid, ``(*shape, K, K)``
+    (:meth:`~.physics.Dirac.spectral_symbol` of the step function)."""
+    return theory.spectral_symbol(lambda E: ((E > 0) if sign > 0 else (E < 0)).astype(float), kind)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DiracModes:
+    """The Dirac theory's :class:`~nnfield.initial.SpinorModes`, with ``H(k)`` of ``kind`` (default: the theory's)."""
+
+    theory: Dirac
+    kind: str | None = None
+
+    @property
+    def lattice(self) -> Lattice:
+        return self.theory.lattice
+
+    def branch_vector(self, k: Sequence[float], sign: int, spin: int) -> np.ndarray:
+        """The normalized eigenvector of ``H(k)`` with energy sign ``sign``, the ``spin``-th of the K/2 of that sign."""
+        H = self.theory.hamiltonian_symbol([np.asarray(float(kk)) for kk in k], self.kind)
+        E, V = np.linalg.eigh(H)
+        half = self.theory.K // 2
+        idx = (half + spin) if sign > 0 else (half - 1 - spin)
+        if not 0 <= spin < half:
+            raise ParameterError("spin", f"expected 0..{half - 1} (one of the K/2 = {half} spinors), got {spin}")
+        return V[:, idx]
+
+    def energy_projector(self, sign: int) -> np.ndarray:
+        """:func:`energy_projector` of the theory with this ``kind``."""
+        return energy_projector(self.theory, sign, self.kind)
+
+    def apply_symbol(self, symbol: np.ndarray, psi: np.ndarray) -> np.ndarray:
+        """:meth:`~.physics.Dirac.apply_symbol`: ``psi_k <- symbol(k) psi_k``."""
+        return self.theory.apply_symbol(symbol, psi)
+
+    def unpack(self, psi: np.ndarray) -> tuple[Any, Any]:
+        """:meth:`~.physics.Dirac.unpack` (4.19)/(4.30)."""
+        return self.theory.unpack(psi)
+
+
+def _naming(exc: ParameterError, names: dict[str, str]) -> ParameterError:
+    """``exc`` naming this module's parameter (``mode``, ``k0``) instead of the library's (``n``, ``momentum``)."""
+    return ParameterError(names[exc.param], exc.problem) if exc.param in names else exc
 
 
 def plane_wave(
     theory: Dirac, mode: Sequence[int], branch: str = "positive", spin: int = 0, amplitude: float = 1.0,
     kind: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``psi = amplitude u exp(i k.x)``, ``k_mu = 2 pi n_mu / (N_mu a)``, ``u`` an eigenvector of ``H(k)`` with
-    positive or negative energy (lattice ``H`` of the theory by default). Returns real ``(phi, pi)``."""
-    lat = theory.lattice
-    if len(mode) != lat.ndim:
-        raise ParameterError("mode", f"expected {lat.ndim} integers (one per lattice axis), got {list(mode)}")
-    k = [2 * np.pi * n / (N * lat.spacing) for n, N in zip(mode, lat.shape, strict=True)]
-    if branch not in BRANCHES[:2]:
-        raise ParameterError("branch", f"expected one of {BRANCHES[:2]}, got {branch!r}")
-    u = _branch_vector(theory, k, 1 if branch == "positive" else -1, spin, kind)
-    phase = np.exp(1j * sum(kk * x for kk, x in zip(k, lat.coordinates(), strict=True)))
-    psi = amplitude * u.reshape((-1,) + (1,) * lat.ndim) * phase[None]
-    return theory.unpack(psi)
-
-
-def energy_projector(theory: Dirac, sign: int, kind: str | None = None) -> np.ndarray:
-    """Projector onto positive (``sign=+1``) or negative energies of ``H(k)`` on the FFT grid, ``(*shape, K, K)``."""
-    H = theory.hamiltonian_symbol(theory.lattice.momenta(), kind)
-    E, V = np.linalg.eigh(H)
-    w = (E > 0) if sign > 0 else (E < 0)
-    return np.einsum("...ab,...b,...cb->...ac", V, w.astype(float), V.conj())
+    """``psi = amplitude u exp(i k.x)``, ``k_mu = 2 pi n_mu / (N_mu a)`` (``n = mode``, ``|n_mu| <= N_mu/2``), ``u``
+    an eigenvector of ``H(k)`` with positive or negative energy (lattice ``H`` of the theory by default). Returns
+    real ``(phi, pi)`` (:func:`~nnfield.initial.spinor_plane_wave`)."""
+    try:
+        return initial.spinor_plane_wave(theory.lattice, DiracModes(theory, kind), mode, amplitude, 0.0, branch, spin)
+    except ParameterError as exc:
+        raise _naming(exc, {"n": "mode"}) from None
 
 
 def gaussian_packet(
@@ -61,34 +92,10 @@ def gaussian_packet(
 
     ``branch="positive"``/``"negative"``: projected on that energy sign (``u = u_+-(k0)``); ``"mixed"``:
     ``u = (u_+(k0) + u_-(k0))/sqrt(2)`` unprojected (shows Zitterbewegung at frequency ``~ 2 omega(k0)``).
-    The Gaussian is periodized (summed over images), so it is smooth on the torus. Returns real ``(phi, pi)``.
+    The Gaussian is periodized (summed over images), so it is smooth on the torus. Returns real ``(phi, pi)``
+    (:func:`~nnfield.initial.spinor_packet`; ``a <= width`` and ``|k0_mu| < pi / a`` are required).
     """
-    lat = theory.lattice
-    L = np.asarray(lat.lengths)
-    c = L / 2 if center is None else np.asarray(center, dtype=float)
-    k0 = np.zeros(lat.ndim) if k0 is None else np.asarray(k0, dtype=float)
-    if c.shape != (lat.ndim,):
-        raise ParameterError("center", f"expected {lat.ndim} numbers (one per lattice axis), got {c.tolist()}")
-    if k0.shape != (lat.ndim,):
-        raise ParameterError("k0", f"expected {lat.ndim} numbers (one per lattice axis), got {k0.tolist()}")
-    xs = lat.coordinates()
-    env = np.ones(lat.shape, dtype=complex)
-    for mu in range(lat.ndim):  # periodized Gaussian (sum over images): smooth on the torus
-        d = xs[mu] - c[mu]
-        d = d - L[mu] * np.round(d / L[mu])
-        n_img = int(np.ceil(8 * width / L[mu])) + 1
-        g = sum(np.exp(-((d - j * L[mu]) ** 2) / (4 * width**2) + 1j * k0[mu] * (d - j * L[mu]))
-                for j in range(-n_img, n_img + 1))
-        env = env * g
-    if branch == "mixed":
-        u = (_branch_vector(theory, k0, 1, spin, kind) + _branch_vector(theory, k0, -1, spin, kind)) / np.sqrt(2)
-        psi = u.reshape((-1,) + (1,) * lat.ndim) * env[None]
-    elif branch in ("positive", "negative"):
-        sign = 1 if branch == "positive" else -1
-        u = _branch_vector(theory, k0, sign, spin, kind)
-        psi = u.reshape((-1,) + (1,) * lat.ndim) * env[None]
-        psi = theory.apply_symbol(energy_projector(theory, sign, kind), psi)
-    else:
-        raise ParameterError("branch", f"expected one of {BRANCHES}, got {branch!r}")
-    psi = psi / np.sqrt(lat.cell_volume * np.sum(np.abs(psi) ** 2))
-    return theory.unpack(psi)
+    try:
+        return initial.spinor_packet(theory.lattice, DiracModes(theory, kind), center, width, k0, branch, spin)
+    except ParameterError as exc:
+        raise _naming(exc, {"momentum": "k0"}) from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import jax
@@ -166,12 +166,16 @@ class Dirac(AbstractTheory):
     def _axes(self) -> tuple[int, ...]:
         return tuple(range(1, self.D + 1))
 
-    def propagator(self, t: float, continuum: bool = False) -> np.ndarray:
-        """``exp(-i H(k) t)`` on the FFT grid, shape ``(*shape, K, K)`` (from the eigendecomposition of ``H``)."""
-        kind = "continuum" if continuum else self.kind
+    def spectral_symbol(self, f: Callable[[np.ndarray], np.ndarray], kind: str | None = None) -> np.ndarray:
+        """``f(H(k)) = V f(E) V^dagger`` on the FFT grid, shape ``(*shape, K, K)``, from the eigendecomposition
+        ``H = V E V^dagger`` of :meth:`hamiltonian_symbol` of ``kind`` (exact up to round-off)."""
         H = self.hamiltonian_symbol(self.lattice.momenta(), kind)
         E, V = np.linalg.eigh(H)
-        return np.einsum("...ab,...b,...cb->...ac", V, np.exp(-1j * E * t), V.conj())
+        return np.einsum("...ab,...b,...cb->...ac", V, f(E), V.conj())
+
+    def propagator(self, t: float, continuum: bool = False) -> np.ndarray:
+        """``exp(-i H(k) t)`` on the FFT grid, shape ``(*shape, K, K)`` (:meth:`spectral_symbol`)."""
+        return self.spectral_symbol(lambda E: np.exp(-1j * E * t), "continuum" if continuum else self.kind)
 
     def apply_symbol(self, S: np.ndarray, psi: Any) -> np.ndarray:
         """``(S psi)(x) = IFFT[S(k) FFT[psi](k)]`` for a symbol ``S`` of shape ``(*shape, K, K)``."""

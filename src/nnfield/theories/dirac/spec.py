@@ -16,41 +16,36 @@ Theory parameters (``[theory]``):
 Initial conditions (``[initial]``), physics data ``(phi, pi)`` each ``(K, *shape)`` with spinor
 ``psi = (phi^1 + i phi^2, .., pi^1 + i pi^2, ..)`` (4.19)/(4.30):
 
-- ``plane_wave``: ``psi = A u exp(i k.x)``, ``k = 2 pi n/(N a)``, ``u`` an eigenvector of the lattice
+- ``plane_wave``: ``psi = A u exp(i (k.x + phase))``, ``k = 2 pi n/(N a)``, ``u`` an eigenvector of the lattice
   ``H(k)`` with ``branch = "positive" | "negative"`` energy (``spin`` picks one of the K/2 degenerate ones).
-- ``gaussian_packet``: ``exp(-|x - c|^2/(4 w^2) + i k0.(x - c)) u`` of unit charge, projected on positive or
-  negative energies, or ``branch = "mixed"`` (``u = (u_+ + u_-)/sqrt 2``: Zitterbewegung at ~2 omega).
+- ``gaussian_packet``: ``A exp(-|x - c|^2/(4 w^2) + i k0.(x - c)) u`` with ``exp(...) u`` normalized to unit
+  charge (the packet has charge ``A^2``), projected on positive or negative energies, or ``branch = "mixed"``
+  (``u = (u_+ + u_-)/sqrt 2``: Zitterbewegung at ~2 omega).
+
+Both come from the one library :mod:`nnfield.initial` (:func:`~nnfield.initial.spinor_plane_wave`,
+:func:`~nnfield.initial.spinor_packet` with the theory's :class:`~.initial.DiracModes`) and take the keys
+every theory shares (:mod:`nnfield.theories.spec_edge`) plus ``branch`` and ``spin``.
 
 This is the only module of the package that knows TOML keys: the library raises
-:class:`~nnfield.errors.ParameterError` naming its own parameters (``mode``, ``k0``, ``scheme``, ...), and the
+:class:`~nnfield.errors.ParameterError` naming its own parameters (``n``, ``momentum``, ``scheme``, ...), and the
 builders below rename them to the keys (``initial.n``, ``initial.momentum``, ``time.scheme``, ...).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ... import initial
 from ...errors import ConfigError, ParameterError
-from ..registry import (
-    InitialSpec,
-    Param,
-    TheorySpec,
-    non_negative,
-    packet_params,
-    per_axis,
-    positive,
-    positive_amplitude,
-    register_theory,
-)
+from ..registry import Param, TheorySpec, non_negative, positive, register_theory
+from ..spec_edge import PACKET_KEYS, PLANE_WAVE_KEYS, initial_spec
 
-#: library parameter -> TOML key, for the errors of the model builder and of the initial conditions
+#: library parameter -> TOML key, for the errors of the model builder
 _THEORY_KEYS = {"m": "theory.mass", "network": "theory.network", "bias": "theory.bias", "kind": "theory.bias",
                 "wilson_r": "theory.wilson_r", "loss": "theory.loss", "scheme": "time.scheme"}
-_INITIAL_KEYS = {"mode": "initial.n", "branch": "initial.branch", "spin": "initial.spin",
-                 "amplitude": "initial.amplitude", "center": "initial.center", "width": "initial.width",
-                 "k0": "initial.momentum"}
 
 
 @contextmanager
@@ -64,28 +59,25 @@ def _config_keys(keys: dict[str, str]) -> Iterator[None]:
         raise exc.renamed(keys[exc.param]) from None
 
 
-def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
-    from .initial import plane_wave
+def _modes(model: Any) -> Any:
+    from .initial import DiracModes
 
+    return DiracModes(model.theory)
+
+
+def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
     del seed
-    lat = model.theory.lattice
-    n = per_axis("n", p["n"], lat.ndim, [1] + [0] * (lat.ndim - 1))
-    for mu, (nm, N) in enumerate(zip(n, lat.shape, strict=True)):
-        if abs(nm) > N // 2:
-            raise ConfigError(f"initial.n: expected |n| <= N/2 = {N // 2} on axis {mu}, got {n}")
-    with _config_keys(_INITIAL_KEYS):
-        return plane_wave(model.theory, n, p["branch"], p["spin"], p["amplitude"])
+    return initial.spinor_plane_wave(
+        model.theory.lattice, _modes(model), p["n"], p["amplitude"], p["phase"], p["branch"], p["spin"]
+    )
 
 
 def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
-    from .initial import gaussian_packet
-
     del seed
-    lat = model.theory.lattice
-    center, width, k0 = packet_params(lat, p)
-    with _config_keys(_INITIAL_KEYS):
-        phi, pi = gaussian_packet(model.theory, center, width, k0, p["branch"], p["spin"])
-    return phi * p["amplitude"], pi * p["amplitude"]
+    return initial.spinor_packet(
+        model.theory.lattice, _modes(model), p["center"], p["width"], p["momentum"], p["branch"], p["spin"],
+        p["amplitude"],
+    )
 
 
 def _build(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> Any:
@@ -136,29 +128,24 @@ SPEC = register_theory(
         },
         build=_build,
         initial={
-            "plane_wave": InitialSpec(
-                params={
-                    "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]"),
-                    "branch": Param("str", "positive", "energy sign", choices=("positive", "negative")),
+            "plane_wave": initial_spec(
+                PLANE_WAVE_KEYS | {
+                    "branch": Param("str", "positive", "energy sign", choices=initial.PLANE_WAVE_BRANCHES),
                     "spin": Param("int", 0, "which of the K/2 degenerate spinors", check=_spin_check),
-                    "amplitude": Param("float", 1.0, "amplitude A", check=positive_amplitude),
                 },
-                make=_plane_wave,
-                doc="plane-wave eigenmode of the lattice Dirac Hamiltonian (positive or negative energy)",
+                _plane_wave, "plane-wave eigenmode of the lattice Dirac Hamiltonian (positive or negative energy)",
             ),
-            "gaussian_packet": InitialSpec(
-                params={
-                    "center": Param("list[float]", None, "packet centre (physical units; default: box centre)"),
-                    "width": Param("float", None, "Gaussian width w (default: 0.1 x shortest side)", check=positive),
-                    "momentum": Param("list[float]", None, "carrier momentum k0 per axis (default: 0)"),
+            "gaussian_packet": initial_spec(
+                PACKET_KEYS | {
+                    # the shared key, documented for spinors: a scale of the unit-charge packet (docs/config.md)
+                    "amplitude": dataclasses.replace(
+                        PACKET_KEYS["amplitude"], doc="scale A of the unit-charge packet (charge A^2)"
+                    ),
                     "branch": Param("str", "positive", '"positive", "negative" or "mixed" energy',
-                                    choices=("positive", "negative", "mixed")),
+                                    choices=initial.PACKET_BRANCHES),
                     "spin": Param("int", 0, "which of the K/2 spinors at k0", check=_spin_check),
-                    "amplitude": Param("float", 1.0, "scale (the packet has charge amplitude^2)",
-                                       check=positive_amplitude),
                 },
-                make=_gaussian_packet,
-                doc="Gaussian spinor packet with momentum k0 (positive / negative energy or mixed)",
+                _gaussian_packet, "Gaussian spinor packet with momentum k0 (positive / negative energy or mixed)",
             ),
         },
     )

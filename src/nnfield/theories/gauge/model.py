@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ...initial import minimum_image
 from ...lattice import Lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
 from ...network import AbstractNetwork
@@ -169,8 +170,7 @@ class GaugedDiracModel(IdentityEncoding):
         out = []
         for mu, x in enumerate(lat.coordinates()):
             L = lat.lengths[mu]
-            d = x - L / 2
-            d = d - L * np.round(d / L)
+            d = minimum_image(x, L / 2, L, "nearest")
             out.append(jnp.sum(dens * (d + L / 2)) / jnp.sum(dens))
         return jnp.stack(out)
 

@@ -1,0 +1,100 @@
+r"""Spinor initial data: the plane wave and the Gaussian packet of a spinor theory (e.g. Dirac, paper Sec. 4).
+
+Written once against :class:`~nnfield.initial.SpinorModes` (the theory's ``H(k)`` eigenvectors, energy
+projectors and packing); the profiles are those of every theory (``docs/config.md``):
+
+- :func:`spinor_plane_wave`: ``psi = A u exp(i (k.x + phase))``, ``k_mu = 2 pi n_mu / (N_mu a)``
+  (:func:`~nnfield.initial.wave_numbers`), ``u`` the eigenvector of ``H(k)`` of the chosen energy sign: an exact
+  eigenmode of the theory's (continuous-time) lattice equations.
+- :func:`spinor_packet`: the periodized Gaussian ``exp(-|x - c|^2/(4 w^2) + i k0.(x - c))``
+  (:func:`~nnfield.initial.periodized_gaussian`, the *density* width convention: ``|psi|^2`` has rms width
+  ``w``) times ``u``, projected on the energy sign (``u = u_+-(k0)``) or unprojected for ``"mixed"``
+  (``u = (u_+(k0) + u_-(k0))/sqrt 2``, Zitterbewegung at ``~ 2 omega(k0)``), normalized to unit charge
+  ``a^D sum |psi|^2 = 1`` and then scaled by ``amplitude`` (charge ``amplitude^2``).
+
+Exact (no discretization error beyond the lattice itself). Errors are :class:`~nnfield.errors.ParameterError`
+naming the parameter (``n``, ``center``, ``momentum``, ``branch``, ``spin``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from ._modes import SpinorModes
+from ._params import finite_data, packet_geometry, wave_numbers
+from ._periodic import periodized_gaussian
+
+#: the energy branches of a plane wave (an eigenmode has one sign)
+PLANE_WAVE_BRANCHES = ("positive", "negative")
+#: the energy branches of a packet (``"mixed"``: both signs, unprojected)
+PACKET_BRANCHES = ("positive", "negative", "mixed")
+
+
+def _spinor(u: np.ndarray, ndim: int) -> np.ndarray:
+    """The constant spinor ``u`` shaped to multiply a scalar profile ``(*shape)`` into ``(components, *shape)``."""
+    return u.reshape((-1,) + (1,) * ndim)
+
+
+def spinor_plane_wave(
+    lattice: Any, modes: SpinorModes, n: Sequence[int] | None = None, amplitude: float = 1.0, phase: float = 0.0,
+    branch: str = "positive", spin: int = 0,
+) -> tuple[Any, Any]:
+    """Data ``(phi, pi)`` (the theory's :meth:`~SpinorModes.unpack`) of ``psi = A u exp(i (k.x + phase))``.
+
+    Args:
+        lattice: the periodic lattice (the theory's).
+        modes: the spinor theory's modes.
+        n: integer wave numbers per axis (default ``[1, 0, ..]``, ``|n_mu| <= N_mu / 2``).
+        amplitude: ``A``.
+        phase: the phase offset in radians.
+        branch: ``"positive"`` or ``"negative"`` energy.
+        spin: which of the degenerate eigenvectors of that sign.
+    """
+    k = wave_numbers(lattice, n)
+    if branch not in PLANE_WAVE_BRANCHES:
+        raise ParameterError("branch", f"expected one of {PLANE_WAVE_BRANCHES}, got {branch!r}")
+    u = modes.branch_vector(k, 1 if branch == "positive" else -1, spin)
+    kx = sum(kk * x for kk, x in zip(k, lattice.coordinates(), strict=True))
+    # phase = 0: exp(i k.x) exactly as the first release wrote it (kx + 0.0 would flip the sign of a zero)
+    with np.errstate(over="ignore", invalid="ignore"):
+        wave = np.exp(1j * (kx + phase)) if phase else np.exp(1j * kx)
+        psi = amplitude * _spinor(u, lattice.ndim) * wave[None]
+        return finite_data(modes.unpack(psi), "amplitude", amplitude)
+
+
+def spinor_packet(
+    lattice: Any, modes: SpinorModes, center: Sequence[float] | None = None, width: float | None = None,
+    momentum: Sequence[float] | None = None, branch: str = "positive", spin: int = 0, amplitude: float = 1.0,
+) -> tuple[Any, Any]:
+    """Data ``(phi, pi)`` of the Gaussian spinor packet of charge ``amplitude^2`` (see the module docstring).
+
+    Args:
+        lattice: the periodic lattice (the theory's).
+        modes: the spinor theory's modes.
+        center: ``c`` per axis, physical units (default: the box centre).
+        width: ``w >= a``, the rms width of ``|psi|^2`` (default: 0.1 x the shortest side).
+        momentum: the carrier ``k0`` per axis, ``|k0_mu| < pi / a`` (default: 0).
+        branch: ``"positive"``, ``"negative"`` (projected on that energy sign) or ``"mixed"``.
+        spin: which of the eigenvectors of ``H(k0)`` of each sign.
+        amplitude: the scale of the unit-charge packet (charge ``amplitude^2``).
+    """
+    center, width, k0 = packet_geometry(lattice, center, width, momentum)
+    c, k0 = np.asarray(center, dtype=float), np.asarray(k0, dtype=float)
+    if branch not in PACKET_BRANCHES:
+        raise ParameterError("branch", f"expected one of {PACKET_BRANCHES}, got {branch!r}")
+    env = periodized_gaussian(lattice, c, width, k0)
+    if branch == "mixed":
+        u = (modes.branch_vector(k0, 1, spin) + modes.branch_vector(k0, -1, spin)) / np.sqrt(2)
+        psi = _spinor(u, lattice.ndim) * env[None]
+    else:
+        sign = 1 if branch == "positive" else -1
+        psi = _spinor(modes.branch_vector(k0, sign, spin), lattice.ndim) * env[None]
+        psi = modes.apply_symbol(modes.energy_projector(sign), psi)
+    psi = psi / np.sqrt(lattice.cell_volume * np.sum(np.abs(psi) ** 2))
+    phi, pi = modes.unpack(psi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return finite_data((phi * amplitude, pi * amplitude), "amplitude", amplitude)
