@@ -270,3 +270,31 @@ def test_every_problem_of_a_config_is_reported_at_once():
                 "initial.amplitude: expected a finite number", "initial.colour: unknown key"):
         assert sum(key in line for line in lines) == 1, (key, lines)
     assert len(lines) == 5
+
+
+def test_theories_declare_typed_frozen_parameters():
+    """Each runnable theory declares a typed, frozen pydantic class; the config validates the [theory] table
+    against it and the theory's build receives the instance."""
+    import pydantic
+
+    from nnfield.theories.params import Params
+    from nnfield.theories.registry import THEORIES, get_theory
+
+    get_theory("klein-gordon")  # loads every registration
+    for name, spec in THEORIES.items():
+        assert isinstance(spec.params, type) and issubclass(spec.params, Params), name
+        assert spec.params.model_config["frozen"] and spec.params.model_config["extra"] == "forbid"
+    cfg = parse_config(BASE)
+    typed = cfg.theory.typed
+    assert type(typed).__name__ == "KleinGordonParams" and typed.mass == 1.0 and typed.network == "3.8"
+    with pytest.raises(pydantic.ValidationError):
+        typed.mass = 2.0  # frozen
+    phi4 = parse_config('[theory]\nname = "phi4"\nlambda = 0.5\n[lattice]\nshape = [16]\n[time]\ndt = 0.1\n'
+                        'steps = 2\n[initial]\nkind = "gaussian_packet"\n')
+    assert phi4.theory.typed.lam == 0.5 and phi4.theory.params["lambda"] == 0.5  # the TOML key is the alias
+
+
+def test_integer_choices_are_reported_as_choices():
+    text = ('[theory]\nname = "dirac"\ndimension = 5\n[lattice]\nshape = [16]\n[time]\ndt = 0.1\nsteps = 2\n'
+            '[initial]\nkind = "plane_wave"\n')
+    assert "theory.dimension: expected one of 1, 2, 3, got 5" in error_of(text)

@@ -43,7 +43,7 @@ every = 4
 
 def test_spec_registered():
     spec = get_theory("dirac")
-    assert {"dimension", "mass", "network", "bias", "wilson_r", "loss"} <= set(spec.params)
+    assert {"dimension", "mass", "network", "bias", "wilson_r", "loss"} <= set(spec.keys)
     assert set(spec.initial) == {"plane_wave", "gaussian_packet"}
 
 

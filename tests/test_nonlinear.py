@@ -10,6 +10,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pydantic
 import pytest
 
 from nnfield import Lattice, initial
@@ -171,9 +172,7 @@ def _defaults(params):
 @pytest.mark.parametrize("name", ["phi4", "sine-gordon"])
 def test_registered_specs_build_and_run(name):
     spec = get_theory(name)
-    params = _defaults(spec.params)
-    if name == "sine-gordon":
-        params["winding"] = 1
+    params = spec.params(winding=1) if name == "sine-gordon" else spec.params()  # typed, frozen, defaults
     lat = Lattice((64,), 0.25)
     M = spec.build(lat, params, 0.05, "leapfrog")
     for kind, ic in spec.initial.items():
@@ -186,21 +185,22 @@ def test_registered_specs_build_and_run(name):
 
 def test_potential_expression_parameter():
     spec = get_theory("phi4")
-    assert spec.params["potential"].check("lam/4*(phi**2 - 1)**2") is None
-    assert "attribute" in spec.params["potential"].check("phi.real")
-    params = _defaults(spec.params) | {"potential": "lam/4*(phi**2 - 1)**2", "lambda": 2.0}
+    assert spec.params(potential="lam/4*(phi**2 - 1)**2").potential == "lam/4*(phi**2 - 1)**2"
+    with pytest.raises(pydantic.ValidationError, match="attribute"):
+        spec.params(potential="phi.real")
+    params = spec.params(potential="lam/4*(phi**2 - 1)**2", lam=2.0)
     lat = Lattice((32,), 0.5)
     M = spec.build(lat, params, 0.05, "leapfrog")
     phi = jnp.linspace(-2, 2, 32)[None]
     expect = 2.0 / 4 * (phi**2 - 1) ** 2
     np.testing.assert_allclose(np.asarray(M.theory.potential(phi)), np.asarray(expect), rtol=1e-14)
     sg = get_theory("sine-gordon")
-    params = _defaults(sg.params) | {"potential": "(m/b)**2*(1 - cos(b*phi))", "winding": 1}
+    params = sg.params(potential="(m/b)**2*(1 - cos(b*phi))", winding=1)
     M = sg.build(lat, params, 0.05, "leapfrog")
     phi, _ = sg.initial["kink"].make(M, _defaults(sg.initial["kink"].params), 0)
     expect, _ = nl.kink(lat, 0.0, 1.0, 1.0, 0.5, 0.5, twist=2 * math.pi)  # the defaults: v = 0.5, centre 0.5
     np.testing.assert_allclose(phi, expect, rtol=1e-15)
-    params["winding"] = 2
+    params = params.model_copy(update={"winding": 2})
     M = sg.build(lat, params, 0.05, "leapfrog")
     with pytest.raises(ValueError, match="winding"):
         sg.initial["kink"].make(M, _defaults(sg.initial["kink"].params), 0)
@@ -217,7 +217,7 @@ def test_example_configs(path):
     spec = get_theory(cfg["theory"]["name"])
     assert cfg["initial"]["kind"] in spec.initial
     theory = {k: v for k, v in cfg["theory"].items() if k != "name"}
-    assert set(theory) <= set(spec.params)
+    assert set(theory) <= set(spec.keys)
     assert set(cfg["initial"]) - {"kind"} <= set(spec.initial[cfg["initial"]["kind"]].params)
     try:
         from nnfield import config as config_mod

@@ -88,7 +88,8 @@ def _kind_of(annotation: Any) -> tuple[str, tuple[Any, ...] | None]:
         annotation = get_args(annotation)[0]
     origin = get_origin(annotation)
     if origin is Literal:
-        return "str", get_args(annotation)
+        choices = get_args(annotation)
+        return type(choices[0]).__name__, choices
     if origin in (Union, types.UnionType):
         inner = [a for a in get_args(annotation) if a is not type(None)]
         return _kind_of(inner[0]) if len(inner) == 1 else ("value", None)

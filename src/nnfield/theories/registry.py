@@ -63,6 +63,13 @@ class TheorySpec:
     initial: dict[str, InitialSpec]
     schemes: tuple[str, ...] = ("simultaneous", "alternating", "leapfrog", "yoshida4")
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys of the ``[theory]`` table besides ``name`` (a field's alias where it has one)."""
+        if isinstance(self.params, type):
+            return tuple(f.alias or name for name, f in self.params.model_fields.items())
+        return tuple(self.params)
+
 
 THEORIES: dict[str, TheorySpec] = {}
 

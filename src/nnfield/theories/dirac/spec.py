@@ -36,10 +36,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from ... import initial
 from ...errors import ConfigError, ParameterError
+from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, register_theory
 from ..spec_edge import PACKET_KEYS, PLANE_WAVE_KEYS, initial_spec
 
@@ -80,10 +83,31 @@ def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any
     )
 
 
-def _build(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> Any:
+class DiracParams(Params):
+    """``[theory] name = "dirac"``: the network (paper Sec. 4 or the stable one), mass, bias map, loss."""
+
+    dimension: Literal[1, 2, 3] | None = Field(None, description="spatial dimension D (default: from lattice.shape)")
+    mass: Annotated[Number, check(non_negative)] = Field(1.0, description="mass m (m >= 0)")
+    network: Literal["paper", "stable"] = Field(
+        "paper", description='"paper" (4.11) with per-type losses, or "stable" (orthogonal mass weight, scheme '
+        '"alternating")'
+    )
+    bias: Literal["forward", "wilson"] = Field(
+        "forward", description='"forward" (4.24, the paper; doublers in D >= 2) or "wilson" (doubler-free)'
+    )
+    wilson_r: Annotated[Number, check(positive)] = Field(
+        1.0, description="Wilson parameter r of the twisted Wilson bias map"
+    )
+    loss: Literal["corrected", "printed", "printed_summed", "4.12"] = Field(
+        "corrected", description='per-type loss (4.14): "corrected" gives (4.11); "printed" / "printed_summed" are '
+        'the printed readings; "4.12" the scalar loss'
+    )
+
+
+def _build(lattice: Any, params: DiracParams, dt: float, scheme: str) -> Any:
     from .models import model
 
-    D = params["dimension"]
+    D = params.dimension
     if D is not None and D != lattice.ndim:
         raise ConfigError(
             f"theory.dimension: D = {D} but lattice.shape has {lattice.ndim} axes; give {D} sizes, "
@@ -91,13 +115,12 @@ def _build(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> Any:
         )
     if lattice.ndim not in (1, 2, 3):
         raise ConfigError(f"lattice.shape: the Dirac theory exists for D = 1, 2, 3; got D = {lattice.ndim}")
-    if params["network"] == "stable" and params["loss"] != "corrected":
+    if params.network == "stable" and params.loss != "corrected":
         raise ConfigError('theory.loss: applies to network = "paper" only; delete it for "stable"')
-    if params["bias"] != "wilson" and params["wilson_r"] != 1.0:
+    if params.bias != "wilson" and params.wilson_r != 1.0:
         raise ConfigError('theory.wilson_r: applies to bias = "wilson" only; delete it or set bias = "wilson"')
     with _config_keys(_THEORY_KEYS):
-        return model(lattice, params["mass"], dt, params["network"], scheme, params["bias"], params["wilson_r"],
-                     params["loss"])
+        return model(lattice, params.mass, dt, params.network, scheme, params.bias, params.wilson_r, params.loss)
 
 
 def _spin_check(x: int) -> str | None:
@@ -108,24 +131,7 @@ SPEC = register_theory(
     TheorySpec(
         name="dirac",
         doc="Dirac field (Sec. 4) from K neuron types: the paper's network (4.11)/(4.26) or a stable one.",
-        params={
-            "dimension": Param("int", None, "spatial dimension D (default: from lattice.shape)", choices=(1, 2, 3)),
-            "mass": Param("float", 1.0, "mass m (m >= 0)", check=non_negative),
-            "network": Param(
-                "str", "paper", '"paper" (4.11) with per-type losses, or "stable" (orthogonal mass weight, '
-                'scheme "alternating")', choices=("paper", "stable"),
-            ),
-            "bias": Param(
-                "str", "forward", '"forward" (4.24, the paper; doublers in D >= 2) or "wilson" (doubler-free)',
-                choices=("forward", "wilson"),
-            ),
-            "wilson_r": Param("float", 1.0, "Wilson parameter r of the twisted Wilson bias map", check=positive),
-            "loss": Param(
-                "str", "corrected", 'per-type loss (4.14): "corrected" gives (4.11); "printed" / "printed_summed" '
-                'are the printed readings; "4.12" the scalar loss', choices=("corrected", "printed",
-                                                                              "printed_summed", "4.12"),
-            ),
-        },
+        params=DiracParams,
         build=_build,
         initial={
             "plane_wave": initial_spec(

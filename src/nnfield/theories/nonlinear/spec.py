@@ -20,13 +20,15 @@ release's keys ``wavevector`` (now ``momentum``) and ``kmax`` (now ``cutoff``) a
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
 from ... import initial
 from ...duality.parse import ExpressionError, ExprFunction
 from ...errors import ConfigError
+from ..params import Integer, Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, register_theory
 from ..spec_edge import KINK_KEYS, PACKET_KEYS, initial_spec, mass_check, random_keys, subluminal
 from . import models as nl
@@ -53,29 +55,50 @@ def _positive_mass(m: float) -> str | None:
 # ----------------------------------------------------------------------------------------------------------
 # builders
 # ----------------------------------------------------------------------------------------------------------
-def _build_phi4(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> nl.NonlinearModel:
-    if params.get("potential"):
-        V = ExprFunction.from_string(params["potential"], ("phi",), {"m": params["mass"], "lam": params["lambda"]})
+class Phi4Params(Params):
+    """``[theory] name = "phi4"``: ``V = m^2 phi^2/2 + lam phi^4/4``, or any ``potential`` expression."""
+
+    mass: Annotated[Number, check(mass_check)] = Field(1.0, description="mass m")
+    lam: Annotated[Number, check(non_negative)] = Field(1.0, alias="lambda", description="quartic coupling lam")
+    potential: Annotated[str, check(_expression_check(("m", "lam")))] = Field(
+        "", description="optional V(phi) expression with parameters m, lam (overrides)"
+    )
+
+
+class SineGordonParams(Params):
+    """``[theory] name = "sine-gordon"``: ``V = (m/b)^2 (1 - cos(b phi))``, a twist of ``winding`` kinks."""
+
+    mass: Annotated[Number, check(_positive_mass)] = Field(1.0, description="mass m (m > 0)")
+    b: Annotated[Number, check(positive)] = Field(1.0, description="coupling b (period 2 pi / b)")
+    winding: Integer = Field(0, description="field jump across the box along axis 0, in units of 2 pi / b (twist)")
+    potential: Annotated[str, check(_expression_check(("m", "b")))] = Field(
+        "", description="optional V(phi) expression with parameters m, b (overrides)"
+    )
+
+
+def _build_phi4(lattice: Any, params: Phi4Params, dt: float, scheme: str) -> nl.NonlinearModel:
+    if params.potential:
+        V = ExprFunction.from_string(params.potential, ("phi",), {"m": params.mass, "lam": params.lam})
         return nl.model(lattice, V, dt, scheme, name=f"phi^4 field, V = {V}")
-    return nl.phi4_model(lattice, params["mass"], params["lambda"], dt, scheme)
+    return nl.phi4_model(lattice, params.mass, params.lam, dt, scheme)
 
 
-def _twist(params: dict[str, Any]) -> float:
-    return params["winding"] * 2 * math.pi / params["b"]
+def _twist(params: SineGordonParams) -> float:
+    return params.winding * 2 * math.pi / params.b
 
 
-def _build_sine_gordon(lattice: Any, params: dict[str, Any], dt: float, scheme: str) -> nl.NonlinearModel:
-    m, b = params["mass"], params["b"]
+def _build_sine_gordon(lattice: Any, params: SineGordonParams, dt: float, scheme: str) -> nl.NonlinearModel:
+    m, b = params.mass, params.b
     if not math.isfinite((m / b) * (m / b)):
         raise ConfigError(
             f"theory.b: the potential's scale (m/b)^2 must be a finite number, got m = {m:g}, b = {b:g}; "
             f"use a larger b, e.g. b = 1.0"
         )
     twist = _twist(params)
-    if params.get("potential"):
-        V = ExprFunction.from_string(params["potential"], ("phi",), {"m": params["mass"], "b": params["b"]})
+    if params.potential:
+        V = ExprFunction.from_string(params.potential, ("phi",), {"m": params.mass, "b": params.b})
         return nl.model(lattice, V, dt, scheme, twist, name=f"sine-Gordon field, V = {V}")
-    return nl.sine_gordon_model(lattice, params["mass"], params["b"], dt, scheme, twist)
+    return nl.sine_gordon_model(lattice, params.mass, params.b, dt, scheme, twist)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -156,12 +179,7 @@ PHI4 = register_theory(
     TheorySpec(
         name="phi4",
         doc="phi^4 field: W = I, B = I, loss = gradient energy + sum V(phi), V = m^2 phi^2/2 + lam phi^4/4",
-        params={
-            "mass": Param("float", 1.0, "mass m", check=mass_check),
-            "lambda": Param("float", 1.0, "quartic coupling lam", check=non_negative),
-            "potential": Param("str", "", "optional V(phi) expression with parameters m, lam (overrides)",
-                               check=_expression_check(("m", "lam"))),
-        },
+        params=Phi4Params,
         build=_build_phi4,
         initial={"gaussian_packet": _PACKET, "random_spectrum": _RANDOM},
     )
@@ -171,13 +189,7 @@ SINE_GORDON = register_theory(
     TheorySpec(
         name="sine-gordon",
         doc="sine-Gordon field: W = I, B = I, loss = gradient energy + sum V(phi), V = (m/b)^2 (1 - cos(b phi))",
-        params={
-            "mass": Param("float", 1.0, "mass m (m > 0)", check=_positive_mass),
-            "b": Param("float", 1.0, "coupling b (period 2 pi / b)", check=positive),
-            "winding": Param("int", 0, "field jump across the box along axis 0, in units of 2 pi / b (twist)"),
-            "potential": Param("str", "", "optional V(phi) expression with parameters m, b (overrides)",
-                               check=_expression_check(("m", "b"))),
-        },
+        params=SineGordonParams,
         build=_build_sine_gordon,
         initial={"kink": _KINK, "gaussian_packet": _PACKET, "random_spectrum": _RANDOM},
     )
