@@ -29,7 +29,7 @@ def _printed_314(lat: Any, m: float, four: float) -> Any:
 @register("(3.15)-(3.17)", section=3,
           title="tensors (3.14) + loss (3.18): activation (3.15), autodiff learning beta(t+1) = -phi(t) (3.16)/(3.17)",
           expected="exact")
-def check_315_317() -> Outcome:
+def check_leapfrog_network_updates() -> Outcome:
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg
 
@@ -51,7 +51,7 @@ def check_315_317() -> Outcome:
 
 @register("(3.19)", section=3, title="(3.15)+(3.17): phi(t+1) - 2 phi(t) + phi(t-1) = F(phi(t)) (leapfrog), D = 3",
           expected="exact")
-def check_319() -> Outcome:
+def check_leapfrog_second_order_form() -> Outcome:
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg
 
@@ -67,7 +67,7 @@ def check_319() -> Outcome:
 @register("(3.14) in D dims", section=3,
           title="(3.14)-(3.19) in D dimensions: the printed 4 is 2D - 2 (holds as printed only in D = 3)",
           expected="erratum")
-def check_314_dims() -> Outcome:
+def check_leapfrog_network_in_d_dimensions() -> Outcome:
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg
 
@@ -97,7 +97,7 @@ def check_314_dims() -> Outcome:
 @register("(3.19) unit step", section=3,
           title="the unit-step scheme (3.19) in 3D (m = 0) is unstable: worst mode grows by 5 + 2 sqrt 6 per step",
           expected="unstable")
-def check_319_unstable() -> Outcome:
+def check_unit_step_leapfrog_network_grows() -> Outcome:
     from ... import analysis as an
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg
@@ -129,7 +129,7 @@ def check_319_unstable() -> Outcome:
 @register("(3.19) CFL", section=3,
           title="network (3.14) with step dt is stable iff dt < 2 / sqrt(4 D / a^2 + m^2) (measured dt_max)",
           expected="exact")
-def check_319_cfl() -> Outcome:
+def check_leapfrog_cfl_bound() -> Outcome:
     from ... import analysis as an
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg
@@ -151,7 +151,7 @@ def check_319_cfl() -> Outcome:
 @register("(3.19) dispersion", section=3,
           title="network (3.14) with step dt: 4 sin^2(Omega dt/2)/dt^2 = m^2 + (4/a^2) sum sin^2(k a/2)",
           expected="exact")
-def check_319_dispersion() -> Outcome:
+def check_leapfrog_dispersion() -> Outcome:
     from ... import analysis as an
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg

@@ -12,7 +12,7 @@ from ._common import EXACT_TOL, _force, _jit, _phis, _rel, _state, _state_of
 
 @register("(3.4)-(3.5)", section=3, title="lattice Hamiltonian (3.5) generates the discrete equations (3.4)",
           expected="exact")
-def check_hamiltonian_35() -> Outcome:
+def check_lattice_hamiltonian_generates_equations() -> Outcome:
     import jax
     import jax.numpy as jnp
 
@@ -51,7 +51,7 @@ def check_hamiltonian_35() -> Outcome:
 # ----------------------------------------------------------------------------------------------------------
 @register("(3.8)", section=3, title="tensors (3.8): printed A gives minus (3.10); A = Lap - m^2 gives (3.10)",
           expected="erratum")
-def check_tensors_38() -> Outcome:
+def check_printed_tensor_sign() -> Outcome:
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg
 
@@ -80,7 +80,7 @@ def check_tensors_38() -> Outcome:
 @register("(3.9)-(3.12)", section=3,
           title="autodiff of loss (3.11) through activation (3.9) (d phi/d beta = 1, (3.12)) gives learning (3.10)",
           expected="exact")
-def check_learning_310() -> Outcome:
+def check_autodiff_learning_rule() -> Outcome:
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg
 
@@ -102,7 +102,7 @@ def check_learning_310() -> Outcome:
 
 @register("(3.13)", section=3,
           title="(3.9)+(3.10), both from time-t values: phi(t+2) - 2 phi(t+1) + phi(t) = F(phi(t))", expected="exact")
-def check_313() -> Outcome:
+def check_momentum_network_update() -> Outcome:
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg
 
@@ -119,7 +119,7 @@ def check_313() -> Outcome:
 @register("(3.13) unit step", section=3,
           title="the unit-step scheme (3.13) grows by |1 +- i omega_k| = sqrt(1 + omega_k^2) per step, every dt > 0",
           expected="unstable")
-def check_313_unstable() -> Outcome:
+def check_unit_step_momentum_network_grows() -> Outcome:
     from ... import analysis as an
     from ...lattice import Lattice
     from ...theories import klein_gordon as kg

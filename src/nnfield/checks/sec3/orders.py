@@ -31,7 +31,7 @@ def _order_in_dt(network: str, scheme: str, steps: list[int]) -> tuple[float, li
 @register("(3.13) dt -> 0", section=3,
           title="the paper's scheme (3.13) with step dt converges to the lattice field at order 1 (fixed T)",
           expected="continuum")
-def check_313_order() -> Outcome:
+def check_momentum_network_order_in_dt() -> Outcome:
     order, errs = _order_in_dt("3.8", "simultaneous", [200, 400, 800, 1600])
     ok = abs(order - 1) < ORDER_TOL
     return Outcome("continuum" if ok else "fails", order,
@@ -42,7 +42,7 @@ def check_313_order() -> Outcome:
 @register("(3.19) dt -> 0", section=3,
           title="network (3.14) with step dt (the leapfrog (3.19)) converges to the lattice field at order 2",
           expected="continuum")
-def check_319_order() -> Outcome:
+def check_leapfrog_network_order_in_dt() -> Outcome:
     order, errs = _order_in_dt("3.14", "leapfrog", [20, 40, 80, 160])
     ok = abs(order - 2) < ORDER_TOL
     return Outcome("continuum" if ok else "fails", order,

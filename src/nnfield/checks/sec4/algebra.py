@@ -9,7 +9,7 @@ from ._common import EXACT_TOL, FAIL_MIN, _rel, _rng, _state, _step
 
 
 @register("(4.5)", section=4, title="loss (4.3) gives A = -B^T (and the symmetric part of V)", expected="exact")
-def check_45() -> Outcome:
+def check_learning_matrix_from_loss() -> Outcome:
     from ...lattice import Lattice
     from ...network import LinearNetwork, Network
     from ...operators import LatticeOperator, identity, local
@@ -37,7 +37,7 @@ def check_45() -> Outcome:
 
 
 @register("(4.10)", section=4, title="second-order form: -B B^T + (W - I)^2 (sign erratum)", expected="erratum")
-def check_410() -> Outcome:
+def check_second_order_form_sign() -> Outcome:
     from ...lattice import Lattice
     from ...theories import dirac as dr
 
@@ -61,7 +61,7 @@ def check_410() -> Outcome:
 
 
 @register("(4.12)", section=4, title="scalar loss (4.12) gives (4.11) only for symmetric W", expected="condition")
-def check_412() -> Outcome:
+def check_scalar_loss_needs_symmetric_w() -> Outcome:
     from ...lattice import Lattice
     from ...network import LinearNetwork, Network
     from ...operators import identity, local
@@ -91,7 +91,7 @@ def check_412() -> Outcome:
 
 @register("(4.14)", section=4, title="per-type losses: printed form fails, corrected form gives (4.11)",
           expected="erratum")
-def check_414() -> Outcome:
+def check_per_type_losses() -> Outcome:
     from ...lattice import Lattice
     from ...theories import dirac as dr
 
@@ -113,7 +113,7 @@ def check_414() -> Outcome:
 
 
 @register("(4.17)", section=4, title="1+1 network from (4.15) with per-type losses", expected="exact")
-def check_417() -> Outcome:
+def check_network_1p1() -> Outcome:
     from ...lattice import Lattice
     from ...theories import dirac as dr
 
@@ -127,7 +127,7 @@ def check_417() -> Outcome:
 
 
 @register("(4.23)", section=4, title="1+1 gammas sigma_3, i sigma_1 anticommute", expected="exact")
-def check_423() -> Outcome:
+def check_gammas_1p1() -> Outcome:
     from ...theories import clifford as cl
 
     res = cl.anticommutator_residuals(cl.gammas_1p1_printed())
@@ -140,7 +140,7 @@ def check_423() -> Outcome:
 
 
 @register("(4.25)", section=4, title="the real matrices (4.35) satisfy the Clifford relations", expected="exact")
-def check_425() -> Outcome:
+def check_clifford_relations() -> Outcome:
     from ...theories import clifford as cl
 
     rep = cl.check_clifford(cl.representation(3))
@@ -161,7 +161,7 @@ def check_425() -> Outcome:
 
 @register("(4.26)", section=4, title="3+1 network from (4.24) with per-type losses (index typo pi_j -> pi_i)",
           expected="exact")
-def check_426() -> Outcome:
+def check_network_3p1() -> Outcome:
     from ...lattice import Lattice
     from ...theories import clifford as cl
     from ...theories import dirac as dr
@@ -177,7 +177,7 @@ def check_426() -> Outcome:
 
 @register("(4.33)", section=4, title="gammas (4.31)/(4.36) from (4.35): {g^mu, g^nu} = 2 eta^{mu nu}",
           expected="exact")
-def check_433() -> Outcome:
+def check_gamma_matrices() -> Outcome:
     from ...theories import clifford as cl
 
     g = cl.gamma_matrices(cl.representation(3))

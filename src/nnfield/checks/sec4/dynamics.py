@@ -11,7 +11,7 @@ from ._common import EXACT_TOL, FAIL_MIN, _rel, _state, _step
 
 
 @register("(4.39)", section=4, title="bias dynamics: -B B^T phi (sign erratum)", expected="erratum")
-def check_439() -> Outcome:
+def check_bias_dynamics_sign() -> Outcome:
     from ...lattice import Lattice
     from ...theories import dirac as dr
 
@@ -34,7 +34,7 @@ def check_439() -> Outcome:
 
 @register("(4.40)", section=4, title="components obey Klein-Gordon in the continuum (lattice cross terms O(a))",
           expected="continuum")
-def check_440() -> Outcome:
+def check_klein_gordon_limit() -> Outcome:
     from ...lattice import Lattice
     from ...theories import clifford as cl
     from ...theories import dirac as dr
