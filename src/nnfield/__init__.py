@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY: dict[str, tuple[str, str]] = {
+    "AbstractModel": ("model", "AbstractModel"),
+    "AbstractNetwork": ("network", "AbstractNetwork"),
+    "AbstractTheory": ("model", "AbstractTheory"),
+    "Conserved": ("model", "Conserved"),
+    "PerTypeLoss": ("network", "PerTypeLoss"),
     "Lattice": ("lattice", "Lattice"),
     "LinearNetwork": ("network", "LinearNetwork"),
     "Network": ("network", "Network"),
@@ -29,8 +34,13 @@ __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lattice import Lattice as Lattice
+    from .model import AbstractModel as AbstractModel
+    from .model import AbstractTheory as AbstractTheory
+    from .model import Conserved as Conserved
+    from .network import AbstractNetwork as AbstractNetwork
     from .network import LinearNetwork as LinearNetwork
     from .network import Network as Network
+    from .network import PerTypeLoss as PerTypeLoss
     from .network import run as run
     from .network import trajectory as trajectory
     from .operators import LatticeOperator as LatticeOperator
