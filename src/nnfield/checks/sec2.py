@@ -280,6 +280,6 @@ def check_sine_gordon_kink() -> Outcome:
 
 def __getattr__(name: str) -> object:
     """Deprecated names made of equation numbers (one release): ``check_loss_220``."""
-    from ..duality._deprecation import deprecated_names
+    from .._deprecation import deprecated_names
 
     return deprecated_names(__name__, {"check_loss_220": "check_linear_loss_validity"}, globals())(name)

@@ -31,13 +31,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._deprecation import deprecated_method, deprecated_names
 from .._module import Module
 from ..lattice import Lattice
 from ..network import LinearNetwork, Network
 from ..operators import local
 from ..schemes import get_scheme
 from ..state import State
-from ._deprecation import deprecated_method, deprecated_names
 from .conditions import (
     DEFAULT_TOL,
     HamiltonianFormError,

@@ -29,12 +29,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._deprecation import deprecated_names
 from .._module import Module
 from ..lattice import Lattice
 from ..network import Network, as_pytree_callable
 from ..operators import local
 from ..state import State
-from ._deprecation import deprecated_names
 from .conditions import DEFAULT_TOL, check_commute, check_integrable, check_invertible, check_symmetric
 
 

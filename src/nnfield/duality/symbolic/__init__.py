@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sympy as sp  # noqa: F401  (``symbolic.sp`` is used by callers)
 
-from .._deprecation import deprecated_names
+from ..._deprecation import deprecated_names
 from .convert import BETA as BETA
 from .convert import DT as DT
 from .convert import PHI as PHI

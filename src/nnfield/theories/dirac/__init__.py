@@ -20,9 +20,7 @@ Names of the first release built from equation numbers (``Loss43``, ``Loss412``,
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
+from ..._deprecation import deprecated_names
 from .. import clifford as clifford
 from .analysis import analysis_report as analysis_report
 from .analysis import bbt_eigenvalues as bbt_eigenvalues
@@ -67,13 +65,4 @@ _DEPRECATED = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _DEPRECATED:
-        new = _DEPRECATED[name]
-        warnings.warn(
-            f"nnfield.theories.dirac.{name} is deprecated; use nnfield.theories.dirac.{new} (same object)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return globals()[new]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = deprecated_names(__name__, _DEPRECATED, globals())

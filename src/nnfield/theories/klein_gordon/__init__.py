@@ -18,9 +18,7 @@ The names of the first release (``network_38``, ``network_314``, ``linear_networ
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
+from ..._deprecation import deprecated_names
 from .losses import LaplacianLoss, SquaredNormLoss
 from .models import DISCRETE_ENERGY, ENERGY, KleinGordonModel, conserved_quantities, model
 from .networks import SIGNS, leapfrog_network, momentum_network, printed_linear_network
@@ -52,13 +50,4 @@ _DEPRECATED = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _DEPRECATED:
-        new = _DEPRECATED[name]
-        warnings.warn(
-            f"nnfield.theories.klein_gordon.{name} is deprecated; use nnfield.theories.klein_gordon.{new}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return globals()[new]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = deprecated_names(__name__, _DEPRECATED, globals())
