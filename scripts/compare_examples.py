@@ -290,6 +290,14 @@ def markdown(results: list[Comparison], ref: str, commit: str, current: str, sec
             f"{', '.join(r.differing) or '-'} | {diff or '-'} | {', '.join(r.attributes) or '-'} | "
             f"{seconds.get(r.name, float('nan')):.1f} s |"
         )
+    added = sorted({a for r in results for a in r.added})
+    renamed = [r.name for r in results if r.config_renamed]
+    if added:
+        lines += ["", f"Attributes written only by the current version (new, not differences): "
+                      f"{', '.join(f'`{a}`' for a in added)}."]
+    if renamed:
+        lines += ["", f"Run by the baseline as shipped then, with the key names of {ref} (keys renamed since; the "
+                      f"`config` text is then not compared): {', '.join(renamed)}."]
     lines += ["", "Attributes not compared (they legitimately differ between two runs):", ""]
     lines += [f"- `{k}`: {v}" for k, v in IGNORED_ATTRS.items()]
     lines.append("")
