@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +25,7 @@ from ._cli_common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     _console,
     _error,
@@ -254,8 +257,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code) if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    previous = _terminate_as_interrupt()
     try:
         return int(args.func(args) or EXIT_OK)
+    except Terminated:
+        _error("terminated (SIGTERM); everything written so far is kept (status \"interrupted\")")
+        return EXIT_TERMINATED
     except (ConfigError, UnstableError) as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -274,6 +281,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         _error(f"{exc}")
         return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what batch schedulers send), raised where Python next runs: handled like Ctrl-C (the runner marks
+    the run "interrupted" and keeps what it wrote), exit code 143."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def _terminate_as_interrupt() -> Any:
+    """Install the SIGTERM handler for the command (main thread only); returns the previous handler or ``None``."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 if __name__ == "__main__":  # pragma: no cover
