@@ -571,3 +571,11 @@ def test_python_m_and_lazy_imports():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_a_mistyped_command_gets_a_suggestion(capsys):
+    assert cli.main(["rnu", "x.toml"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown command 'rnu'; did you mean `nnfield run`?" in err[0]
+    assert cli.main(["xyzzy"]) == 2
+    assert "did you mean" not in capsys.readouterr().err

@@ -10,6 +10,7 @@ Heavy modules (JAX, matplotlib, SymPy) are imported inside the commands, so ``nn
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import signal
 import sys
@@ -253,6 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if dual is not None and dual[0] is None:  # before argparse, which would reject the module's options
         return _dual_unavailable(dual[1])(argparse.Namespace())
     parser = build_parser(dual)
+    commands = ("run", "analyze", "verify", "plot", "demo", "dual")
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        close = difflib.get_close_matches(argv[0], commands, n=1, cutoff=0.5)
+        hint = f"; did you mean `nnfield {close[0]}`?" if close else ""
+        _error(f"unknown command {argv[0]!r}{hint} (commands: {', '.join(commands)}; `nnfield --help` explains each)")
+        return EXIT_USAGE
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
