@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -34,7 +35,7 @@ from ._cli_common import (
     _setup_jax,
 )
 from ._cli_verify import cmd_verify
-from .errors import ConfigError, NNFieldError, NonFiniteError, UnstableError
+from .errors import ConfigError, NNFieldError, NonFiniteError, Terminated, UnstableError
 
 DUAL_MODULE = "nnfield.duality.command"
 DEMO_OUT = "nnfield-demo"
@@ -264,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code) if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
-    previous = _terminate_as_interrupt()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     try:
         return int(args.func(args) or EXIT_OK)
     except Terminated:
@@ -293,21 +294,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (what batch schedulers send), raised where Python next runs: handled like Ctrl-C (the runner marks
-    the run "interrupted" and keeps what it wrote), exit code 143."""
-
-
 def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-def _terminate_as_interrupt() -> Any:
-    """Install the SIGTERM handler for the command (main thread only); returns the previous handler or ``None``."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise_terminated)
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def entry() -> None:
+    """The ``nnfield`` program: :func:`main`, then exit. After an interrupt (exit 130/143) the process ends at
+    once (``os._exit``, output flushed): everything is written and closed by then, and a normal interpreter
+    teardown can crash (segmentation fault, seen with XLA computations still in flight) or hang."""
+    code = main()
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    entry()

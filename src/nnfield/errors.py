@@ -80,3 +80,7 @@ def show(value: Any) -> str:
     """A short representation of a received value for messages."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what batch schedulers send), handled like Ctrl-C: the run is marked "interrupted", exit 143."""

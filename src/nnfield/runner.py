@@ -35,6 +35,7 @@ from .model import AbstractModel
 from .network import run as network_run
 from .outdir import check_output_dir, prepare_output_dir
 from .progress import progress_bar
+from .signals import StopRequests
 from .stability import Stability, check_stability
 from .state import State, field_items
 
@@ -193,9 +194,18 @@ def execute(
         UnstableError: the network is linearly unstable and ``allow_unstable`` is false.
         NonFiniteError: NaN/Inf appeared; everything up to the last finite sample is kept in ``run.h5``.
     """
+    with StopRequests() as stop:  # SIGINT/SIGTERM stop the run at its next safe point
+        return _execute(cfg, out, force, allow_unstable, progress, console, log, stop)
+
+
+def _execute(
+    cfg: Config, out: str | Path, force: bool, allow_unstable: bool, progress: bool, console: Any,
+    log: Callable[[str], None] | None, stop: StopRequests,
+) -> RunResult:
     say = log or (lambda _msg: None)
     check_output_dir(out, force)
     model, state = build(cfg)
+    stop.check()
     if not _all_finite(state):
         raise InputError(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
@@ -219,19 +229,21 @@ def execute(
     say(stab.describe())
     if not stab.stable and not allow_unstable:
         raise UnstableError(stab.refusal(cfg.source))
+    stop.check()
 
     out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
     try:
-        return _run_into(out_dir, cfg, model, state, observer, obs0, stab, progress, console)
+        return _run_into(out_dir, cfg, model, state, observer, obs0, stab, progress, console, stop)
     finally:
         lock.release()
 
 
 def _run_into(
     out_dir: Path, cfg: Config, model: AbstractModel, state: Any, observer: Any, obs0: dict[str, np.ndarray],
-    stab: Stability, progress: bool, console: Any,
+    stab: Stability, progress: bool, console: Any, stop: StopRequests,
 ) -> RunResult:
-    """The chunked run of :func:`execute` into the prepared, locked ``out_dir``."""
+    """The chunked run of :func:`execute` into the prepared, locked ``out_dir`` (a recorded signal stops it
+    between chunks)."""
     net = model.network
     config_file = out_dir / nio.CONFIG_FILE
     config_file.write_text(cfg.text, encoding="utf-8")
@@ -249,7 +261,7 @@ def _run_into(
         every=every, snapshot_every=snap, chunk=chunk, precision=cfg.output.precision,
         initial=cfg.initial.kind, source=cfg.source, title=cfg.title, state="network",
         stable="unknown" if stab.error else str(stab.stable).lower(),
-        max_amplification=stab.max_amplification, dt_max=stab.dt_max,
+        max_amplification=stab.max_amplification, dt_max=stab.dt_max, steps_done=0, t_final=0.0,
     )
     run_file = out_dir / nio.RUN_FILE
     fields = {name: tuple(np.shape(x)) for name, x in field_items(state).items()}
@@ -276,6 +288,7 @@ def _run_into(
         writer.flush()
         with progress_bar(progress, console, steps) as bar:
             while done < steps:
+                stop.check()
                 n = min(chunk, steps - done)
                 t0 = time.perf_counter()
                 new_state, obs = network_run(net, state, n, every, observer)
