@@ -47,7 +47,12 @@ def test_a_signal_mid_run_interrupts_cleanly(tmp_path, sig, code, says):
     time.sleep(3.0)  # a few chunks (the file is not read while the run holds it: HDF5 locks it)
     proc.send_signal(sig)
     t0 = time.monotonic()
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # never leave a 2e8-step run behind
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == code, err
     assert time.monotonic() - t0 < 30
     lines = err.strip().splitlines()
