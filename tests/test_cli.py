@@ -579,3 +579,14 @@ def test_a_mistyped_command_gets_a_suggestion(capsys):
     assert len(err) == 1 and "unknown command 'rnu'; did you mean `nnfield run`?" in err[0]
     assert cli.main(["xyzzy"]) == 2
     assert "did you mean" not in capsys.readouterr().err
+
+
+def test_run_dry_run_checks_and_writes_nothing(tmp_path):
+    """``run --dry-run`` makes every pre-run check (exit 0 for a good config, 2 for a refused one) and writes
+    no directory."""
+    out = tmp_path / "dry"
+    cmd = [sys.executable, "-m", "nnfield", "run", "examples/kg_1d_packet.toml", "--dry-run", "--out", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], check=False)
+    assert res.returncode == 0, res.stderr
+    assert "nothing written" in res.stdout
+    assert not out.exists()

@@ -85,8 +85,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     out = args.out if args.out is not None else Path("out") / Path(args.config).stem
+    if args.dry_run:
+        return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet)
     return _run_config(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
                        plot=args.plot)
+
+
+def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool) -> int:
+    """``run --dry-run``: every check of a run (config, output directory, initial data, stability), no steps,
+    nothing written."""
+    from .runner import prepare
+
+    con = _console()
+    log = None if quiet else (lambda m: _say(con, m))
+    if not quiet:
+        _say(con, f"nnfield run --dry-run: {cfg.summary()}")
+    prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
+    if not quiet:
+        _say(con, f"ok: the run would write {Path(out) / 'run.h5'} (nothing written)")
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -200,6 +217,8 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p.add_argument("--allow-unstable", action="store_true", help="run even if the stability analysis says the "
                    "network grows without bound")
     p.add_argument("--plot", action="store_true", help="write the PNG plots after the run")
+    p.add_argument("--dry-run", action="store_true", help="make every check of a run (config, output directory, "
+                   "initial data, stability) and stop before the first step; nothing is written")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_run)
 

@@ -39,7 +39,10 @@ from .signals import StopRequests
 from .stability import Stability, check_stability
 from .state import State, field_items
 
-__all__ = ["RunResult", "Stability", "build", "check_stability", "choose_chunk", "execute", "observer_for"]
+__all__ = [
+    "Prepared", "RunResult", "Stability", "build", "check_stability", "choose_chunk", "execute", "observer_for",
+    "prepare",
+]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -198,11 +201,29 @@ def execute(
         return _execute(cfg, out, force, allow_unstable, progress, console, log, stop)
 
 
-def _execute(
-    cfg: Config, out: str | Path, force: bool, allow_unstable: bool, progress: bool, console: Any,
-    log: Callable[[str], None] | None, stop: StopRequests,
-) -> RunResult:
+@dataclasses.dataclass
+class Prepared:
+    """What :func:`prepare` checked and built: the model, its initial state, the observer, the step-0
+    observables and the stability verdict (everything before the output directory is touched)."""
+
+    model: AbstractModel
+    state: Any
+    observer: Any
+    obs0: dict[str, np.ndarray]
+    stability: Stability
+
+
+def prepare(
+    cfg: Config, out: str | Path, *, force: bool = False, allow_unstable: bool = False,
+    log: Callable[[str], None] | None = None, stop: StopRequests | None = None,
+) -> Prepared:
+    """Every check a run makes before it writes anything (``nnfield run --dry-run`` stops here).
+
+    Refuses (``ConfigError``) an unusable ``out``, (``InputError``) initial data that is non-finite or too
+    large for the precision, (``UnstableError``) an unstable network unless ``allow_unstable``.
+    """
     say = log or (lambda _msg: None)
+    stop = stop or StopRequests()
     check_output_dir(out, force)
     model, state = build(cfg)
     stop.check()
@@ -230,10 +251,17 @@ def _execute(
     if not stab.stable and not allow_unstable:
         raise UnstableError(stab.refusal(cfg.source))
     stop.check()
+    return Prepared(model, state, observer, obs0, stab)
 
+
+def _execute(
+    cfg: Config, out: str | Path, force: bool, allow_unstable: bool, progress: bool, console: Any,
+    log: Callable[[str], None] | None, stop: StopRequests,
+) -> RunResult:
+    p = prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop)
     out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
     try:
-        return _run_into(out_dir, cfg, model, state, observer, obs0, stab, progress, console, stop)
+        return _run_into(out_dir, cfg, p.model, p.state, p.observer, p.obs0, p.stability, progress, console, stop)
     finally:
         lock.release()
 
