@@ -188,7 +188,8 @@ def test_nonfinite_values_stop_the_run_and_keep_the_data(tmp_path, capsys):
     assert cli.main(["run", str(cfg), "--out", str(out), "-q", "--allow-unstable"]) == 1
     line = err_line(capsys)
     assert "non-finite values" in line and "is kept in" in line
-    run = nio.load_run(out)
+    with pytest.warns(nio.IncompleteRunWarning, match="non-finite"):
+        run = nio.load_run(out)
     assert run.status == "nonfinite"
     done = int(run.attrs["steps_done"])
     assert 10 < done < 200 and run.attrs["nonfinite_step"] == done + 1

@@ -28,7 +28,7 @@ def test_layout_and_round_trip(tmp_path):
     path = tmp_path / nio.RUN_FILE
     phis = _write(path)
     with h5py.File(path, "r") as f:
-        assert set(f) == {nio.OBSERVABLES, nio.SNAPSHOTS}
+        assert set(f) == {nio.OBSERVABLES, nio.SNAPSHOTS, nio.COMMIT}
         assert set(f[nio.OBSERVABLES]) == {nio.STEP, nio.TIME, "energy", "norms"}
         assert set(f[nio.SNAPSHOTS]) == {nio.STEP, nio.TIME, nio.PHI, nio.PI}
         assert f[nio.SNAPSHOTS][nio.PHI].shape == (3, 2, 4, 3)
@@ -54,11 +54,12 @@ def test_float32_fields_and_drift(tmp_path):
     with nio.RunWriter(path, (1, 5), np.float32, {}) as w:
         w.append_observables([0, 1, 2], [0.0, 0.1, 0.2], {"energy": np.array([2.0, 2.5, 1.0])})
         w.append_snapshot(0, 0.0, {"phi": np.ones((1, 5)), "pi": np.zeros((1, 5))})
-    run = nio.load_run(path)
+    with pytest.warns(nio.IncompleteRunWarning, match="killed"):
+        run = nio.load_run(path)
     assert run.phi.dtype == np.float32
     np.testing.assert_allclose(run.relative_drift("energy"), [0.0, 0.25, -0.5])
     assert run.max_relative_drift("energy") == 0.5
-    assert run.status == nio.STATUS_RUNNING  # never marked finished
+    assert run.status == nio.STATUS_KILLED  # never marked finished, and no process writes it
 
 
 def test_provenance_records_versions_and_platform():

@@ -83,12 +83,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     _setup_jax()
     from .config import load_config
 
+    if args.resume is not None:
+        return _resume(args)
+    if args.steps is not None:
+        raise ConfigError("--steps: only with --resume DIR (extends a run); for a new run set [time] steps")
+    if args.config is None:
+        raise ConfigError("give a config file (`nnfield run CONFIG.toml`) or --resume DIR")
     cfg = load_config(args.config)
     out = args.out if args.out is not None else Path("out") / Path(args.config).stem
     if args.dry_run:
         return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet)
     return _run_config(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
                        plot=args.plot)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    """``run --resume DIR [--steps N]``: continue or extend a run from its newest checkpoint."""
+    from .errors import NonFiniteError as _NonFinite
+    from .runner import resume
+
+    if args.config is not None:
+        raise ConfigError(f"--resume {args.resume}: give no config file (the run's own {args.resume}/config.toml "
+                          f"is used), got {args.config}")
+    if args.dry_run or args.force or args.out is not None:
+        which = "--dry-run" if args.dry_run else "--force" if args.force else "--out"
+        raise ConfigError(f"{which}: not with --resume (the run continues in its own directory)")
+    con = _console()
+    try:
+        res = resume(args.resume, args.steps, progress=not args.quiet,
+                     log=None if args.quiet else (lambda m: _say(con, m)))
+    except _NonFinite as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    if not args.quiet:
+        _say(con, f"done: {res.steps_done} steps to t = {res.t_final:g} in {res.wall_seconds:.2f} s")
+        for v in res.conservation:
+            _say(con, f"  {v.line()}")
+        _say(con, f"output: {res.run_file}")
+    if args.plot:
+        from .plotting import plot_run
+
+        plot_run(res.out_dir)
+    return EXIT_OK
 
 
 def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool) -> int:
@@ -110,15 +146,25 @@ def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, qu
 # plot
 # ----------------------------------------------------------------------------------------------------------
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .io import find_run_file
+    import warnings
+
+    from .io import find_run_file, load_run
     from .plotting import plot_run
 
     try:
         find_run_file(args.dir)
+        data = load_run(args.dir, snapshots="none", warn=False)
     except FileNotFoundError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    files = plot_run(args.dir, args.out)
+    except (OSError, KeyError, ValueError) as exc:
+        _error(f"{args.dir}: not a readable nnfield run file ({str(exc).splitlines()[0] if str(exc) else exc!r})")
+        return EXIT_USAGE
+    if data.incomplete_message():
+        print(f"nnfield: warning: {data.incomplete_message()}", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        files = plot_run(args.dir, args.out)
     con = _console()
     for f in files:
         _say(con, str(f))
@@ -211,8 +257,11 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
 
     p = sub.add_parser("run", help="run a network from a TOML config", description="Run a network from a TOML "
                        "config into DIR/run.h5 (observables, snapshots, provenance) and DIR/config.toml.")
-    p.add_argument("config", help="the TOML config (see docs/config.md and examples/)")
+    p.add_argument("config", nargs="?", help="the TOML config (see docs/config.md and examples/)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: out/<config name>)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its newest checkpoint (an "
+                   "interrupted or killed run); with --steps N extend a finished one")
+    p.add_argument("--steps", type=int, metavar="N", help="with --resume: the new total number of steps")
     p.add_argument("--force", action="store_true", help="overwrite the run files in an existing output directory")
     p.add_argument("--allow-unstable", action="store_true", help="run even if the stability analysis says the "
                    "network grows without bound")
@@ -325,8 +374,18 @@ def entry() -> None:
     """The ``nnfield`` program: :func:`main`, then exit. After an interrupt (exit 130/143) the process ends at
     once (``os._exit``, output flushed): everything is written and closed by then, and a normal interpreter
     teardown can crash (segmentation fault, seen with XLA computations still in flight) or hang."""
-    code = main()
-    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+    try:
+        signal.signal(signal.SIGTERM, _raise_terminated)  # from the start: no traceback, exit 143
+        code = main()
+    except Terminated:  # between commands' own handling (start-up, argument parsing)
+        _error("terminated (SIGTERM)")
+        code = EXIT_TERMINATED
+    except KeyboardInterrupt:
+        _error("interrupted")
+        code = EXIT_INTERRUPTED
+    from . import io as _io
+
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) or _io._BROKEN:  # _BROKEN: a file HDF5 failed to write
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -13,10 +13,20 @@ Layout of ``DIR/run.h5`` (schema version :data:`SCHEMA_VERSION`)::
     attributes of /         provenance (config text, versions, seed, git revision, date, platform, device),
                             the run's geometry (shape, spacing, dt, tick, K) and its status
 
+    /commit                 int64 (3,)           [steps done, observable samples, snapshots] of the last
+                                                 completed chunk (the commit record, written last;
+                                                 -1: none yet)
+
 Snapshots hold the network's own state, not the physics fields: for Klein-Gordon network (3.8) they are the
 same (``pi = d phi / dt``), for network (3.14) ``pi(t) = -phi(t - dt)`` (see ``model.physics_state``).
-Datasets grow along their first axis and the file is flushed after every chunk, so a run that stops
-(non-finite values, Ctrl-C) keeps everything written so far; ``attrs["status"]`` says how it ended.
+
+Crash safety: the runner writes the file in HDF5's single-writer/multiple-reader (SWMR) mode (file format
+v110, ``libver="latest"``), whose ordered metadata flushes keep the file readable whatever moment the writer
+dies at (also SIGKILL or a full disk). Each chunk appends its data, flushes, then writes ``/commit`` and
+flushes again; readers cut every dataset back to the commit record, so they see exactly the completed chunks.
+Attributes are not changed during SWMR writing; ``status`` and the final numbers are written when the file
+is closed. ``attrs["status"]``: running, completed, interrupted, nonfinite, failed; a "running" file whose
+directory lock is free (no process writes it) reads as :data:`STATUS_KILLED`.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: /commit record, SWMR (v110) files; version-1 files still load
 RUN_FILE = "run.h5"
 CONFIG_FILE = "config.toml"
 
@@ -49,6 +59,60 @@ STATUS_COMPLETED = "completed"
 STATUS_NONFINITE = "nonfinite"
 STATUS_INTERRUPTED = "interrupted"
 STATUS_FAILED = "failed"
+STATUS_KILLED = "killed"
+COMMIT = "commit"
+LOCK_FILE = ".nnfield.lock"
+
+
+#: room kept free beyond the data of an append (HDF5 metadata, the attributes written at close)
+WRITE_MARGIN = 4 << 20
+#: writers whose file failed: kept referenced (closing a file HDF5 failed to write can crash the process)
+_BROKEN: list[Any] = []
+
+
+class WriteError(OSError):
+    """Writing the run file failed or would fail (disk full, file-size limit, permission): one line naming the
+    path and the errno. Everything up to the last completed chunk stays readable."""
+
+    def __init__(self, path: Path, exc: BaseException | None = None, errno: int | None = None, detail: str = ""):
+        import os as _os
+        import re
+
+        if errno is None and exc is not None:
+            errno = getattr(exc, "errno", None)
+            if not isinstance(errno, int):
+                found = re.search(r"errno = (\d+)", str(exc))
+                errno = int(found.group(1)) if found else None
+        why = _os.strerror(errno) if isinstance(errno, int) else str(exc).strip().splitlines()[0][:200]
+        extra = f"; {detail}" if detail else ""
+        super().__init__(errno, f"cannot write {path}: {why}" + (f" (errno {errno})" if errno else "") + extra)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[1])
+
+
+def check_room(path: Path, nbytes: int, current: int = 0) -> None:
+    """Refuse (:class:`WriteError`, before writing anything) to grow ``path`` by ``nbytes`` when the file system
+    has less free space, or the file-size limit (``ulimit -f``) less room, than that plus :data:`WRITE_MARGIN`:
+    a write that fails half way can leave an HDF5 file that no longer opens."""
+    import errno as _errno
+    import os as _os
+    import resource
+
+    need = int(nbytes) + WRITE_MARGIN
+    try:
+        st = _os.statvfs(path.parent)
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < need:
+        raise WriteError(path, errno=_errno.ENOSPC, detail=f"the next write needs about {need / 2**20:.3g} MiB, "
+                         f"{free / 2**20:.3g} MiB are free; free some space and resume with `nnfield run --resume`")
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY and current + need > soft:
+        raise WriteError(path, errno=_errno.EFBIG, detail=f"the file-size limit (ulimit -f) is {soft} bytes and "
+                         f"the file would grow to about {current + need} bytes")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -99,6 +163,13 @@ def provenance(config_text: str = "", seed: int | None = None) -> dict[str, Any]
     return attrs
 
 
+def provenance_version() -> str:
+    """The nnfield version and git revision, e.g. ``0.2.0 (a1b2c3d4e5f6)``."""
+    from . import __version__
+
+    return f"{__version__} ({git_revision()})"
+
+
 # ----------------------------------------------------------------------------------------------------------
 # writer
 # ----------------------------------------------------------------------------------------------------------
@@ -111,6 +182,10 @@ class RunWriter:
             the fields ``phi`` and ``pi``.
         dtype: the dtype of the stored fields.
         attrs: root attributes (provenance, geometry); ``status`` is set to ``"running"``.
+
+    Call :meth:`start_swmr` once every dataset exists (after the first append) to make the file crash safe;
+    from then on :meth:`commit` records each completed chunk and :meth:`set_attrs` is deferred to
+    :meth:`close`. Failed writes raise :class:`WriteError`.
     """
 
     def __init__(
@@ -122,7 +197,33 @@ class RunWriter:
             fields = {PHI: tuple(fields), PI: tuple(fields)}
         self.fields = {name: tuple(int(n) for n in shape) for name, shape in fields.items()}
         self.dtype = np.dtype(dtype)
-        self.file = h5py.File(self.path, "w")
+        self._swmr = False
+        self._broken = False
+        self._pending: dict[str, Any] = {}
+        with self._guard():
+            self.file = h5py.File(self.path, "w", libver="latest")
+            self._create(attrs)
+
+    @classmethod
+    def reopen(cls, path: str | Path) -> RunWriter:
+        """Append to an existing, properly closed run file (a resumed run; see :func:`rebuild_run_file`)."""
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        self._swmr = False
+        self._broken = False
+        self._pending = {}
+        with self._guard():
+            self.file = h5py.File(self.path, "a", libver="latest")
+            sg = self.file[SNAPSHOTS]
+            self.fields = {n: tuple(sg[n].shape[1:]) for n in sg if n not in (STEP, TIME)}
+            self.dtype = np.dtype(next(sg[n].dtype for n in sg if n not in (STEP, TIME))) if self.fields else \
+                np.dtype(np.float64)
+            self.file.attrs["status"] = STATUS_RUNNING
+            if COMMIT not in self.file:
+                self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
+        return self
+
+    def _create(self, attrs: Mapping[str, Any]) -> None:
         for key, value in attrs.items():
             self.file.attrs[key] = _attr(value)
         self.file.attrs["status"] = STATUS_RUNNING
@@ -135,7 +236,48 @@ class RunWriter:
             nbytes = int(np.prod(shape)) * self.dtype.itemsize
             chunks: Any = (1, *shape) if nbytes <= 2**30 else True
             snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype, chunks=chunks)
+        self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
         self.file.flush()
+
+    def _guard(self) -> Any:
+        writer = self
+
+        class _Guard:
+            def __enter__(self) -> None:
+                return None
+
+            def __exit__(self, typ: Any, exc: Any, tb: Any) -> bool:
+                if isinstance(exc, WriteError):
+                    return False
+                if isinstance(exc, (OSError, RuntimeError)):  # h5py reports failed writes as either
+                    writer._broken = True
+                    _BROKEN.append(writer.file)
+                    raise WriteError(writer.path, exc) from None
+                return False
+
+        return _Guard()
+
+    # -- crash safety ------------------------------------------------------------------------------------
+    def start_swmr(self) -> None:
+        """Switch to SWMR writing (every dataset must exist by now)."""
+        with self._guard():
+            self.file.flush()
+            self.file.swmr_mode = True
+        self._swmr = True
+
+    def commit(self, steps_done: int) -> None:
+        """Record a completed chunk: flush its data, then the commit record ``[steps, samples, snapshots]``."""
+        with self._guard():
+            self.file.flush()
+            n_obs = self.file[OBSERVABLES][STEP].shape[0]
+            n_snap = self.file[SNAPSHOTS][STEP].shape[0]
+            self.file[COMMIT][...] = np.asarray([steps_done, n_obs, n_snap], np.int64)
+            self.file.flush()
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """``(observable samples, snapshots)`` written so far."""
+        return self.file[OBSERVABLES][STEP].shape[0], self.file[SNAPSHOTS][STEP].shape[0]
 
     # -- appending ---------------------------------------------------------------------------------------
     def append_observables(self, steps: Any, times: Any, values: Mapping[str, Any]) -> None:
@@ -144,6 +286,18 @@ class RunWriter:
         n = steps.shape[0]
         if n == 0:
             return
+        check_room(self.path, sum(np.asarray(v).nbytes for v in values.values()) + 16 * n, self._size())
+        with self._guard():
+            self._append_observables(steps, times, values)
+
+    def _size(self) -> int:
+        try:
+            return int(self.file.id.get_filesize())
+        except (OSError, RuntimeError, ValueError):
+            return 0
+
+    def _append_observables(self, steps: np.ndarray, times: Any, values: Mapping[str, Any]) -> None:
+        n = steps.shape[0]
         grp = self.file[OBSERVABLES]
         arrays = {name: np.asarray(value) for name, value in values.items()}
         n_before = grp[STEP].shape[0]
@@ -169,23 +323,47 @@ class RunWriter:
 
     def append_snapshot(self, step: int, time: float, fields: Mapping[str, Any]) -> None:
         """Append one snapshot of the network state: ``{name: array}`` for every field of the writer."""
-        grp = self.file[SNAPSHOTS]
-        _append(grp[STEP], np.asarray([step], np.int64))
-        _append(grp[TIME], np.asarray([time], np.float64))
-        for name in self.fields:
-            _append(grp[name], np.asarray(fields[name], self.dtype)[None])
+        check_room(self.path, sum(int(np.prod(sh)) for sh in self.fields.values()) * self.dtype.itemsize + 16,
+                   self._size())
+        with self._guard():
+            grp = self.file[SNAPSHOTS]
+            for name in self.fields:  # the field data first, the step (what readers count) last
+                _append(grp[name], np.asarray(fields[name], self.dtype)[None])
+            _append(grp[TIME], np.asarray([time], np.float64))
+            _append(grp[STEP], np.asarray([step], np.int64))
 
     def set_attrs(self, **attrs: Any) -> None:
-        for key, value in attrs.items():
-            self.file.attrs[key] = _attr(value)
+        """Set root attributes (deferred to :meth:`close` while writing in SWMR mode)."""
+        if self._broken:
+            return
+        if self._swmr:
+            self._pending.update(attrs)
+            return
+        with self._guard():
+            for key, value in attrs.items():
+                self.file.attrs[key] = _attr(value)
 
     def flush(self) -> None:
-        self.file.flush()
+        if self._broken:
+            return
+        with self._guard():
+            self.file.flush()
 
     def close(self) -> None:
-        if self.file.id.valid:
+        """Close the file and write the deferred attributes (after a failed write: close without flushing
+        more; the file keeps what the last commit recorded)."""
+        if not self.file.id.valid:
+            return
+        if self._broken:  # never touched again: HDF5 may crash closing a file it failed to write
+            return
+        with self._guard():
             self.file.flush()
             self.file.close()
+            if self._pending:
+                with h5py.File(self.path, "a", libver="latest") as h5:
+                    for key, value in self._pending.items():
+                        h5.attrs[key] = _attr(value)
+                self._pending = {}
 
     def __enter__(self) -> RunWriter:
         return self
@@ -236,7 +414,28 @@ class RunData:
 
     @property
     def status(self) -> str:
+        """How the run ended: completed, interrupted, nonfinite, failed, killed (its writer died), running."""
         return str(self.attrs.get("status", "unknown"))
+
+    @property
+    def steps_done(self) -> int:
+        return int(self.attrs.get("steps_done", 0))
+
+    def incomplete_message(self) -> str:
+        """One line saying what an incomplete run holds (empty for a completed run)."""
+        if self.status == STATUS_COMPLETED:
+            return ""
+        why = {
+            STATUS_KILLED: "its process died before it finished (killed?)",
+            STATUS_RUNNING: "it is still running",
+            STATUS_INTERRUPTED: "it was interrupted",
+            STATUS_NONFINITE: "it stopped at non-finite values",
+            STATUS_FAILED: "it failed",
+        }.get(self.status, f"its status is {self.status!r}")
+        steps = self.attrs.get("steps")
+        hint = "; `nnfield run --resume DIR` continues it" if self.status in (STATUS_KILLED, STATUS_INTERRUPTED) else ""
+        return (f"{self.path}: the run is incomplete ({self.status}): {why}; the data end at step {self.steps_done}"
+                f"{f' of {steps}' if steps is not None else ''}{hint}")
 
     @property
     def config_text(self) -> str:
@@ -268,31 +467,127 @@ def find_run_file(path: str | Path) -> Path:
     return f
 
 
-def load_run(path: str | Path, snapshots: str = "all") -> RunData:
-    """Read a run directory (or ``run.h5`` file). ``snapshots`` = ``"all"``, ``"last"`` or ``"none"``."""
+def open_run_file(path: str | Path) -> h5py.File:
+    """Open a run file for reading, also one still being written (or left by a killed writer) in SWMR mode."""
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        if "already open for write" not in str(exc):
+            raise
+        return h5py.File(path, "r", swmr=True)
+
+
+def lock_held(run_dir: str | Path) -> int | None:
+    """The PID of the process writing into ``run_dir`` (its lock is held), else ``None``."""
+    import fcntl
+
+    lock = Path(run_dir) / LOCK_FILE
+    if not lock.exists():
+        return None
+    try:
+        fh = open(lock, encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError:
+        return None
+    with fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = fh.read().strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return None
+
+
+def resolve_status(status: str, run_file: str | Path) -> str:
+    """``status`` as stored, except a "running" file that no process writes any more: "killed"."""
+    if status == STATUS_RUNNING and lock_held(Path(run_file).parent) is None:
+        return STATUS_KILLED
+    return status
+
+
+class IncompleteRunWarning(UserWarning):
+    """The run file is not of a completed run (running, killed, interrupted, failed, non-finite)."""
+
+
+def committed_counts(h5: h5py.File) -> tuple[int | None, int, int]:
+    """``(steps done, observable samples, snapshots)`` a reader may trust: the commit record of a file written
+    chunk by chunk (``steps`` is ``None`` for files without one; then every sample counts)."""
+    og, sg = h5[OBSERVABLES], h5[SNAPSHOTS]
+    n_obs = min([og[n].shape[0] for n in og] or [0])
+    n_snap = min([sg[n].shape[0] for n in sg] or [0])
+    if COMMIT not in h5 or str(_read_attr(h5.attrs.get("status", ""))) != STATUS_RUNNING:
+        return None, n_obs, n_snap
+    steps, c_obs, c_snap = (int(x) for x in h5[COMMIT][()])
+    if steps < 0:  # no chunk committed yet (or a file written without commits): every sample counts
+        return None, n_obs, n_snap
+    return steps, min(n_obs, c_obs), min(n_snap, c_snap)
+
+
+def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> RunData:
+    """Read a run directory (or ``run.h5`` file). ``snapshots`` = ``"all"``, ``"last"`` or ``"none"``.
+
+    A run still being written, or one whose writer died, is read up to its last completed chunk; ``status`` is
+    then "running" or "killed" (and ``attrs["steps_done"]`` the committed step). Anything but a completed run
+    gives an :class:`IncompleteRunWarning` (``warn=False``: none).
+    """
     if snapshots not in ("all", "last", "none"):
         raise ValueError(f"snapshots: expected 'all', 'last' or 'none', got {snapshots!r}")
     f = find_run_file(path)
-    with h5py.File(f, "r") as h5:
+    with open_run_file(f) as h5:
         attrs = {k: _read_attr(v) for k, v in h5.attrs.items()}
         version = int(attrs.get("schema_version", 0))
         if version > SCHEMA_VERSION:
             raise ValueError(
                 f"{f}: schema version {version} is newer than this nnfield reads ({SCHEMA_VERSION}); upgrade nnfield"
             )
+        steps_done, n_obs, n_snap = committed_counts(h5)
+        if steps_done is not None:
+            attrs["steps_done"] = steps_done
+            attrs["t_final"] = steps_done * float(attrs.get("tick", attrs.get("dt", 1.0)))
+        attrs["status"] = resolve_status(str(attrs.get("status", "unknown")), f)
         og = h5[OBSERVABLES]
-        obs = {name: og[name][()] for name in og if name not in (STEP, TIME)}
+        obs = {name: og[name][:n_obs] for name in og if name not in (STEP, TIME)}
         sg = h5[SNAPSHOTS]
-        snap_step, snap_time = sg[STEP][()], sg[TIME][()]
+        snap_step, snap_time = sg[STEP][:n_snap], sg[TIME][:n_snap]
         names = [name for name in sg if name not in (STEP, TIME)]
         fields: dict[str, np.ndarray] = {}
         n = len(snap_step)
         if snapshots == "all":
-            fields = {name: sg[name][()] for name in names}
+            fields = {name: sg[name][:n] for name in names}
         elif snapshots == "last" and n:
             fields = {name: sg[name][n - 1 : n] for name in names}
             snap_step, snap_time = snap_step[n - 1 :], snap_time[n - 1 :]
-        return RunData(f, attrs, obs, og[STEP][()], og[TIME][()], snap_step, snap_time, fields)
+        data = RunData(f, attrs, obs, og[STEP][:n_obs], og[TIME][:n_obs], snap_step, snap_time, fields)
+    if warn and data.status != STATUS_COMPLETED:
+        import warnings
+
+        warnings.warn(data.incomplete_message(), IncompleteRunWarning, stacklevel=2)
+    return data
+
+
+def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, attrs: Mapping[str, Any]) -> None:
+    """Copy the run file ``src`` into a new ``dst`` cut back to ``n_obs`` samples and ``n_snap`` snapshots,
+    with root attributes updated by ``attrs`` (a resumed run continues from a checkpoint's counts).
+    Readable from a file left by a killed writer; ``dst`` is a properly closed file (fsynced)."""
+    import os
+
+    with open_run_file(src) as h5, h5py.File(dst, "w", libver="latest") as out:
+        for k, v in h5.attrs.items():
+            out.attrs[k] = v
+        for k, v in attrs.items():
+            out.attrs[k] = _attr(v)
+        for group, n in ((OBSERVABLES, n_obs), (SNAPSHOTS, n_snap)):
+            gin, gout = h5[group], out.create_group(group)
+            for name in gin:
+                ds = gin[name]
+                new = gout.create_dataset(
+                    name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks
+                )
+                for i in range(0, n, 64):  # bounded memory for big snapshots
+                    new[i : min(n, i + 64)] = ds[i : min(n, i + 64)]
+        out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
+        out.flush()
+        os.fsync(out.id.get_vfd_handle())
 
 
 def set_attrs(path: str | Path, **attrs: Any) -> None:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from pathlib import Path
 from typing import IO
 
 from . import io as nio
+from .checkpoint import CHECKPOINT_DIR
 from .errors import ConfigError
 
 #: files a run writes into its output directory (removed by ``--force``; nothing else is touched)
 OWNED_FILES = (nio.RUN_FILE, nio.CONFIG_FILE)
 OWNED_GLOBS = ("*.png",)
-LOCK_FILE = ".nnfield.lock"
+OWNED_DIRS = (CHECKPOINT_DIR,)
+LOCK_FILE = nio.LOCK_FILE
 
 
 class RunLock:
@@ -91,8 +94,8 @@ def check_output_dir(out: str | Path, force: bool) -> Path:
 
 def prepare_output_dir(out: str | Path, force: bool) -> tuple[Path, RunLock]:
     """Create ``out`` and lock it; an existing non-empty directory needs ``force`` (which removes only nnfield's
-    files: ``run.h5``, ``config.toml`` and ``*.png``; anything else in it is left alone). The caller releases
-    the returned lock when the run ends."""
+    files: ``run.h5``, ``config.toml``, ``*.png`` and ``checkpoints/``; anything else in it is left alone).
+    The caller releases the returned lock when the run ends."""
     p = check_output_dir(out, force)
     p.mkdir(parents=True, exist_ok=True)
     lock = RunLock(p).acquire()
@@ -101,4 +104,6 @@ def prepare_output_dir(out: str | Path, force: bool) -> tuple[Path, RunLock]:
     for pattern in OWNED_GLOBS:
         for f in p.glob(pattern):
             f.unlink()
+    for name in OWNED_DIRS:
+        shutil.rmtree(p / name, ignore_errors=True)
     return p, lock

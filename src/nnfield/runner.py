@@ -15,8 +15,10 @@ and divide the snapshot cadence, so samples and snapshots land exactly on their 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,12 +30,22 @@ import numpy as np
 from jax.tree_util import Partial
 
 from . import io as nio
-from .config import Config, largest_divisor_at_most
+from .checkpoint import (
+    CHECKPOINT_DIR,
+    CheckpointError,
+    check_compatible,
+    config_hash,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from .config import Config, largest_divisor_at_most, load_config, parse_config
+from .config._tables import MAX_STEPS
 from .conservation import Verdict, verdicts
-from .errors import ConfigError, InputError, NonFiniteError, NotAnalysableError, UnstableError
+from .errors import ConfigError, InputError, NNFieldError, NonFiniteError, NotAnalysableError, UnstableError
 from .model import AbstractModel
 from .network import run as network_run
-from .outdir import check_output_dir, prepare_output_dir
+from .outdir import RunLock, check_output_dir, prepare_output_dir
 from .progress import progress_bar
 from .signals import StopRequests
 from .stability import Stability, check_stability
@@ -41,7 +53,7 @@ from .state import State, field_items
 
 __all__ = [
     "Prepared", "RunResult", "Stability", "build", "check_stability", "choose_chunk", "execute", "observer_for",
-    "prepare",
+    "prepare", "resume",
 ]
 
 
@@ -213,6 +225,18 @@ class Prepared:
     stability: Stability
 
 
+def _initial_observables(observer: Any, state: Any) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v)[None] for k, v in jax.device_get(_observe_jit(observer, state)).items()}
+
+
+def _stability(cfg: Config) -> Stability:
+    try:
+        return check_stability(cfg, cfg.build_model())
+    except NotAnalysableError as exc:  # e.g. a network that is not translation invariant; anything else surfaces
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return Stability(True, float("nan"), float("nan"), cfg.time.dt, float("nan"), cfg.time.steps, error=first)
+
+
 def prepare(
     cfg: Config, out: str | Path, *, force: bool = False, allow_unstable: bool = False,
     log: Callable[[str], None] | None = None, stop: StopRequests | None = None,
@@ -220,20 +244,21 @@ def prepare(
     """Every check a run makes before it writes anything (``nnfield run --dry-run`` stops here).
 
     Refuses (``ConfigError``) an unusable ``out``, (``InputError``) initial data that is non-finite or too
-    large for the precision, (``UnstableError``) an unstable network unless ``allow_unstable``.
+    large for the precision, (``UnstableError``) an unstable network unless ``allow_unstable``. The long steps
+    (building, the first compile, the stability analysis) run through ``stop.call``, so a signal is answered
+    at once.
     """
     say = log or (lambda _msg: None)
     stop = stop or StopRequests()
     check_output_dir(out, force)
-    model, state = build(cfg)
-    stop.check()
-    if not _all_finite(state):
+    model, state = stop.call(build, cfg)
+    if not stop.call(_all_finite, state):
         raise InputError(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
             f"parameters in {cfg.source}"
         )
     observer = observer_for(model, state)
-    obs0 = {k: np.asarray(v)[None] for k, v in jax.device_get(_observe_jit(observer, state)).items()}
+    obs0 = stop.call(_initial_observables, observer, state)
     if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
         bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
                         if v.size and not np.all(np.isfinite(v)))
@@ -242,11 +267,7 @@ def prepare(
             f"the initial data is too large for {cfg.output.precision}: at step 0, before any update, {bad} "
             f"(largest field value {big:.3g}); check the [initial] parameters in {cfg.source} (e.g. amplitude)"
         )
-    try:
-        stab = check_stability(cfg, cfg.build_model())
-    except NotAnalysableError as exc:  # e.g. a network that is not translation invariant; anything else surfaces
-        first = (str(exc).strip().splitlines() or [""])[0]
-        stab = Stability(True, float("nan"), float("nan"), cfg.time.dt, float("nan"), cfg.time.steps, error=first)
+    stab = stop.call(_stability, cfg)
     say(stab.describe())
     if not stab.stable and not allow_unstable:
         raise UnstableError(stab.refusal(cfg.source))
@@ -261,122 +282,349 @@ def _execute(
     p = prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop)
     out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
     try:
-        return _run_into(out_dir, cfg, p.model, p.state, p.observer, p.obs0, p.stability, progress, console, stop)
+        return _fresh_run(out_dir, cfg, p, progress, console, stop)
     finally:
         lock.release()
 
 
-def _run_into(
-    out_dir: Path, cfg: Config, model: AbstractModel, state: Any, observer: Any, obs0: dict[str, np.ndarray],
-    stab: Stability, progress: bool, console: Any, stop: StopRequests,
-) -> RunResult:
-    """The chunked run of :func:`execute` into the prepared, locked ``out_dir`` (a recorded signal stops it
-    between chunks)."""
-    net = model.network
-    config_file = out_dir / nio.CONFIG_FILE
-    config_file.write_text(cfg.text, encoding="utf-8")
-
+def _run_attrs(cfg: Config, net: Any, stab: Stability, chunk: int) -> dict[str, Any]:
     lat = cfg.make_lattice()
-    steps, every, snap = cfg.time.steps, cfg.output.every, cfg.output.snapshot_every
-    tick = float(net.tick)
-    chunk = choose_chunk(steps, every, snap, lat.size, cfg.output.chunk)
-    K = net.K
-
     attrs = nio.provenance(cfg.text, cfg.initial.seed)
     attrs.update(
         theory=cfg.theory.name, network=net.name, scheme=cfg.time.scheme,
-        shape=list(lat.shape), spacing=lat.spacing, dt=cfg.time.dt, tick=tick, steps=steps, K=K,
-        every=every, snapshot_every=snap, chunk=chunk, precision=cfg.output.precision,
-        initial=cfg.initial.kind, source=cfg.source, title=cfg.title, state="network",
-        stable="unknown" if stab.error else str(stab.stable).lower(),
+        shape=list(lat.shape), spacing=lat.spacing, dt=cfg.time.dt, tick=float(net.tick), steps=cfg.time.steps,
+        K=net.K, every=cfg.output.every, snapshot_every=cfg.output.snapshot_every, chunk=chunk,
+        precision=cfg.output.precision, initial=cfg.initial.kind, source=cfg.source, title=cfg.title,
+        state="network", stable="unknown" if stab.error else str(stab.stable).lower(),
         max_amplification=stab.max_amplification, dt_max=stab.dt_max, steps_done=0, t_final=0.0,
+        config_hash=config_hash(cfg),
     )
-    run_file = out_dir / nio.RUN_FILE
-    fields = {name: tuple(np.shape(x)) for name, x in field_items(state).items()}
-    writer = nio.RunWriter(run_file, fields, cfg.dtype, attrs)
-    done = 0
-    t_start = time.perf_counter()
-    first_chunk = 0.0
-    later_time = 0.0
-    later_steps = 0
-    last_snap = -1
-    status = nio.STATUS_FAILED
+    return attrs
 
-    def snapshot(s: State, step: int) -> None:
-        nonlocal last_snap
-        writer.append_snapshot(step, step * tick, {k: np.asarray(v) for k, v in field_items(s).items()})
-        last_snap = step
 
-    def record(obs: dict[str, Any], steps_: np.ndarray) -> None:
-        writer.append_observables(steps_, steps_ * tick, obs)
-
+def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console: Any, stop: StopRequests
+               ) -> RunResult:
+    """A new run into the prepared, locked ``out_dir``: config copy, run file with step 0, then the loop."""
+    net = p.model.network
+    _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
+    lat = cfg.make_lattice()
+    chunk = choose_chunk(cfg.time.steps, cfg.output.every, cfg.output.snapshot_every, lat.size, cfg.output.chunk)
+    fields = {name: tuple(np.shape(x)) for name, x in field_items(p.state).items()}
+    writer = nio.RunWriter(out_dir / nio.RUN_FILE, fields, cfg.dtype, _run_attrs(cfg, net, p.stability, chunk))
     try:
-        record(obs0, np.array([0]))
-        snapshot(state, 0)
-        writer.flush()
-        with progress_bar(progress, console, steps) as bar:
-            while done < steps:
-                stop.check()
-                n = min(chunk, steps - done)
-                t0 = time.perf_counter()
-                new_state, obs = network_run(net, state, n, every, observer)
-                obs = {k: np.asarray(v) for k, v in jax.device_get(obs).items()} if obs is not None else {}
-                ok_state = _all_finite(new_state)
-                elapsed = time.perf_counter() - t0
-                sample_steps = done + every * np.arange(1, n // every + 1)
-                bad = _first_nonfinite(obs)
-                if bad is not None or not ok_state:
-                    keep = bad if bad is not None else len(sample_steps)
-                    record({k: v[:keep] for k, v in obs.items()}, sample_steps[:keep])
-                    last_good = int(sample_steps[keep - 1]) if keep else done
-                    first_bad = int(sample_steps[bad]) if bad is not None else done + n
-                    status = nio.STATUS_NONFINITE
-                    writer.set_attrs(status=status, steps_done=last_good, t_final=last_good * tick,
-                                     nonfinite_step=first_bad)
-                    writer.flush()
-                    raise NonFiniteError(
-                        f"non-finite values (NaN or Inf) appeared between step {last_good} (t = {last_good * tick:g})"
-                        f" and step {first_bad} (t = {first_bad * tick:g}); the run stopped and everything up to "
-                        f"step {last_good} is kept in {run_file}. The network is probably unstable "
-                        f"({stab.describe()}); see `nnfield analyze {cfg.source}`"
-                    )
-                record(obs, sample_steps)
-                state = new_state
-                done += n
-                if snap and done % snap == 0:
-                    snapshot(state, done)
-                writer.set_attrs(steps_done=done, t_final=done * tick)
-                writer.flush()
-                if first_chunk == 0.0:
-                    first_chunk = elapsed
-                else:
-                    later_time += elapsed
-                    later_steps += n
-                rate = (later_steps / later_time if later_time > 0 else n / max(elapsed, 1e-9)) * lat.size
-                bar.advance(n, rate)
-            if steps % every:
-                obs_end = jax.device_get(_observe_jit(observer, state))
-                if _first_nonfinite({k: np.asarray(v)[None] for k, v in obs_end.items()}) is None:
-                    record({k: np.asarray(v)[None] for k, v in obs_end.items()}, np.array([steps]))
-            if last_snap != steps:
-                snapshot(state, steps)
-        status = nio.STATUS_COMPLETED
-    except KeyboardInterrupt:
-        status = nio.STATUS_INTERRUPTED
-        writer.set_attrs(status=status)
-        raise
-    finally:
-        wall = time.perf_counter() - t_start
-        rate = (later_steps / later_time if later_time > 0 else done / max(first_chunk, 1e-9)) * lat.size
-        if status != nio.STATUS_NONFINITE:
-            writer.set_attrs(status=status)
-        writer.set_attrs(wall_seconds=wall, first_chunk_seconds=first_chunk, site_updates_per_second=rate)
+        writer.append_observables(np.array([0]), np.array([0.0]), p.obs0)
+        writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(p.state).items()})
+        writer.start_swmr()
+        writer.commit(0)
+    except BaseException:
+        writer.set_attrs(status=nio.STATUS_FAILED)
         writer.close()
+        raise
+    loop = _Loop(out_dir, cfg, p.model, p.observer, p.stability, writer, p.state, done=0, last_snap=0,
+                 chunk=chunk, stop=stop)
+    return loop.run(progress, console)
 
-    data = nio.load_run(run_file, snapshots="none")
-    conservation = verdicts(model.conserved(), data.observables, done, cfg.dtype)
-    nio.set_attrs(run_file, conservation=json.dumps([v.as_dict() for v in conservation]))
-    return RunResult(
-        out_dir, run_file, config_file, status, steps, done, done * tick, wall, first_chunk, rate, chunk, stab,
-        conservation,
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file, fsync and rename (never a half-written file)."""
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+#: chunks after the first are cut to about this many seconds of wall time (checkpoints, progress, Ctrl-C)
+MAX_CHUNK_SECONDS = 5.0
+
+
+class _Loop:
+    """The chunked run: compute a chunk (in a worker thread), append, commit, checkpoint when due."""
+
+    def __init__(
+        self, out_dir: Path, cfg: Config, model: AbstractModel, observer: Any, stab: Stability,
+        writer: nio.RunWriter, state: Any, *, done: int, last_snap: int, chunk: int, stop: StopRequests,
+    ) -> None:
+        self.out_dir, self.cfg, self.model, self.observer, self.stab = out_dir, cfg, model, observer, stab
+        self.writer, self.state, self.done, self.last_snap, self.chunk, self.stop = (
+            writer, state, done, last_snap, chunk, stop)
+        self.tick = float(model.network.tick)
+        self.hash = config_hash(cfg)
+        self.last_ckpt = done if done else -1  # a fresh run checkpoints its step 0 first
+        self.last_ckpt_time = time.monotonic()
+        self.start_done = done
+
+    # -- pieces ------------------------------------------------------------------------------------------
+    def snapshot(self, s: Any, step: int) -> None:
+        self.writer.append_snapshot(step, step * self.tick, {k: np.asarray(v) for k, v in field_items(s).items()})
+        self.last_snap = step
+
+    def record(self, obs: dict[str, Any], steps_: np.ndarray) -> None:
+        self.writer.append_observables(steps_, steps_ * self.tick, obs)
+
+    def checkpoint(self) -> None:
+        n_obs, n_snap = self.writer.counts
+        meta = {
+            "config_hash": self.hash, "time": self.done * self.tick, "seed": int(self.cfg.initial.seed),
+            "observables": n_obs, "snapshots": n_snap, "last_snapshot": self.last_snap, "chunk": self.chunk,
+            "every": self.cfg.output.every, "snapshot_every": self.cfg.output.snapshot_every,
+            "steps": self.cfg.time.steps, "nnfield_version": nio.provenance_version(),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+        save_checkpoint(self.out_dir, self.state, self.done, meta, keep=self.cfg.output.checkpoint_keep)
+        self.last_ckpt = self.done
+        self.last_ckpt_time = time.monotonic()
+
+    def checkpoint_due(self) -> bool:
+        o = self.cfg.output
+        by_steps = o.checkpoint_steps and self.done // o.checkpoint_steps > self.last_ckpt // o.checkpoint_steps
+        by_time = o.checkpoint_seconds and time.monotonic() - self.last_ckpt_time >= o.checkpoint_seconds
+        return bool(by_steps or by_time)
+
+    def bound_chunk(self, n: int, elapsed: float) -> None:
+        """Cut the chunk length so a chunk takes about ``MAX_CHUNK_SECONDS`` (automatic chunks only)."""
+        cfg = self.cfg
+        if cfg.output.chunk or elapsed <= MAX_CHUNK_SECONDS or self.chunk <= cfg.output.every:
+            return
+        every, snap = cfg.output.every, cfg.output.snapshot_every
+        qmax = max(1, int(0.5 * MAX_CHUNK_SECONDS / (elapsed / n)) // every)
+        q = largest_divisor_at_most(snap // every, qmax) if snap else qmax
+        self.chunk = min(self.chunk, q * every)
+
+    # -- the loop ----------------------------------------------------------------------------------------
+    def run(self, progress: bool, console: Any) -> RunResult:
+        cfg, writer, stop = self.cfg, self.writer, self.stop
+        net, steps, every, snap, tick = self.model.network, cfg.time.steps, cfg.output.every, \
+            cfg.output.snapshot_every, self.tick
+        sites = cfg.make_lattice().size
+        run_file = writer.path
+        t_start = time.perf_counter()
+        first_chunk = later_time = 0.0
+        later_steps = 0
+        status = nio.STATUS_FAILED
+        try:
+            with progress_bar(progress, console, steps) as bar:
+                if self.done:
+                    bar.advance(self.done, 0.0)
+                if self.last_ckpt != self.done:
+                    self.checkpoint()
+                while self.done < steps:
+                    stop.check()
+                    n = min(self.chunk, steps - self.done)
+                    t0 = time.perf_counter()
+                    new_state, obs, ok_state = stop.call(_compute_chunk, net, self.state, n, every, self.observer)
+                    elapsed = time.perf_counter() - t0
+                    sample_steps = self.done + every * np.arange(1, n // every + 1)
+                    bad = _first_nonfinite(obs)
+                    if bad is not None or not ok_state:
+                        status = nio.STATUS_NONFINITE
+                        self._nonfinite(obs, sample_steps, bad, n)
+                    self.record(obs, sample_steps)
+                    self.state = new_state
+                    self.done += n
+                    if snap and self.done % snap == 0:
+                        self.snapshot(self.state, self.done)
+                    writer.commit(self.done)
+                    writer.set_attrs(steps_done=self.done, t_final=self.done * tick)
+                    if self.done < steps and self.checkpoint_due():
+                        self.checkpoint()
+                    if first_chunk == 0.0:
+                        first_chunk = elapsed
+                    else:
+                        later_time += elapsed
+                        later_steps += n
+                    self.bound_chunk(n, elapsed)
+                    rate = (later_steps / later_time if later_time > 0 else n / max(elapsed, 1e-9)) * sites
+                    bar.advance(n, rate)
+                self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
+                if steps % every:
+                    obs_end = stop.call(_initial_observables, self.observer, self.state)
+                    if _first_nonfinite(obs_end) is None:
+                        self.record(obs_end, np.array([steps]))
+                if self.last_snap != steps:
+                    self.snapshot(self.state, steps)
+                writer.commit(steps)
+            status = nio.STATUS_COMPLETED
+        except nio.WriteError as exc:
+            exc.args = (exc.args[0], f"{exc.args[1]}; {run_file} keeps everything up to step {self.done}")
+            raise
+        except KeyboardInterrupt:  # also Terminated (SIGTERM)
+            status = nio.STATUS_INTERRUPTED
+            if self.last_ckpt != self.done and not writer._broken:
+                try:  # the last completed chunk's state: `nnfield run --resume DIR` continues from it
+                    self.checkpoint()
+                except (OSError, KeyboardInterrupt):
+                    pass
+            raise
+        finally:
+            wall = time.perf_counter() - t_start
+            rate = (later_steps / later_time if later_time > 0 else
+                    (self.done - self.start_done) / max(first_chunk, 1e-9)) * sites
+            if status != nio.STATUS_NONFINITE:
+                writer.set_attrs(status=status)
+            writer.set_attrs(wall_seconds=wall, first_chunk_seconds=first_chunk, site_updates_per_second=rate,
+                             chunk=self.chunk, steps_done=self.done, t_final=self.done * tick)
+            writer.close()
+
+        data = nio.load_run(run_file, snapshots="none", warn=False)
+        conservation = verdicts(self.model.conserved(), data.observables, self.done, cfg.dtype)
+        nio.set_attrs(run_file, conservation=json.dumps([v.as_dict() for v in conservation]))
+        return RunResult(
+            self.out_dir, run_file, self.out_dir / nio.CONFIG_FILE, status, steps, self.done, self.done * tick,
+            wall, first_chunk, rate, self.chunk, self.stab, conservation,
+        )
+
+    def _nonfinite(self, obs: dict[str, np.ndarray], sample_steps: np.ndarray, bad: int | None, n: int) -> None:
+        """Keep the finite samples of the failed chunk, record where it broke, raise :class:`NonFiniteError`."""
+        keep = bad if bad is not None else len(sample_steps)
+        self.record({k: v[:keep] for k, v in obs.items()}, sample_steps[:keep])
+        last_good = int(sample_steps[keep - 1]) if keep else self.done
+        first_bad = int(sample_steps[bad]) if bad is not None else self.done + n
+        tick = self.tick
+        self.writer.commit(self.done)
+        self.writer.set_attrs(status=nio.STATUS_NONFINITE, nonfinite_step=first_bad, steps_done=last_good,
+                              t_final=last_good * tick)
+        self.done = last_good
+        raise NonFiniteError(
+            f"non-finite values (NaN or Inf) appeared between step {last_good} (t = {last_good * tick:g})"
+            f" and step {first_bad} (t = {first_bad * tick:g}); the run stopped and everything up to "
+            f"step {last_good} is kept in {self.writer.path}. The network is probably unstable "
+            f"({self.stab.describe()}); see `nnfield analyze {self.cfg.source}`"
+        )
+
+
+def _compute_chunk(net: Any, state: Any, n: int, every: int, observer: Any) -> tuple[Any, dict[str, np.ndarray], bool]:
+    """One chunk: ``n`` ticks (compiled once per length), its observables on the host, whether the state is
+    finite (run in the worker thread of :meth:`StopRequests.call`)."""
+    new_state, obs = network_run(net, state, n, every, observer)
+    obs = {k: np.asarray(v) for k, v in jax.device_get(obs).items()} if obs is not None else {}
+    return new_state, obs, _all_finite(new_state)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# resuming and extending
+# ----------------------------------------------------------------------------------------------------------
+def resume(
+    out: str | Path, steps: int | None = None, *, progress: bool = True, console: Any = None,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Continue the run in ``out`` from its newest checkpoint (``nnfield run --resume DIR [--steps N]``).
+
+    An interrupted or killed run goes on to its configured number of steps; ``steps`` (the new total, more than
+    the steps done) extends a finished one. The run file is cut back to what the checkpoint had recorded, so
+    the resumed run's state, observables and snapshots are bit-identical to an uninterrupted run's (same
+    nnfield, JAX and machine; a different version is named in the log). Refused with one line
+    (:class:`~nnfield.checkpoint.CheckpointError`, ``ConfigError``): no run or no checkpoint in ``out``, a
+    directory in use, a checkpoint from another config or a newer schema, a complete run without ``steps``.
+    """
+    with StopRequests() as stop:
+        out_dir = Path(out)
+        run_file = out_dir / nio.RUN_FILE
+        if not out_dir.is_dir() or not run_file.is_file():
+            raise ConfigError(f"--resume {out_dir}: no run here (no {nio.RUN_FILE}); start one with "
+                              f"`nnfield run CONFIG --out {out_dir}`")
+        lock = RunLock(out_dir).acquire()  # refuses a directory another run is writing into
+        try:
+            return _resume_locked(out_dir, steps, progress, console, log, stop)
+        finally:
+            lock.release()
+
+
+def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: Any,
+                   log: Callable[[str], None] | None, stop: StopRequests) -> RunResult:
+    say = log or (lambda _msg: None)
+    run_file = out_dir / nio.RUN_FILE
+    try:
+        with nio.open_run_file(run_file) as h5:
+            attrs = {k: nio._read_attr(v) for k, v in h5.attrs.items()}
+    except OSError as exc:
+        raise CheckpointError(f"--resume {out_dir}: {run_file} cannot be read ({exc})") from None
+    version = int(attrs.get("schema_version", 0))
+    if version > nio.SCHEMA_VERSION:
+        raise CheckpointError(f"--resume {out_dir}: {run_file} has schema version {version}, newer than this "
+                              f"nnfield writes ({nio.SCHEMA_VERSION}); upgrade nnfield")
+    config_path = out_dir / nio.CONFIG_FILE
+    if not config_path.is_file():
+        raise CheckpointError(f"--resume {out_dir}: {config_path} is missing; the run cannot be resumed without it")
+    cfg = load_config(config_path)
+    ckpt = latest_checkpoint(out_dir)
+    if ckpt is None:
+        raise CheckpointError(f"--resume {out_dir}: no checkpoint in {out_dir / CHECKPOINT_DIR} (the run stopped "
+                              f"before its first one); start it again with `nnfield run {config_path} --out "
+                              f"{out_dir} --force`")
+    check_compatible(ckpt, config_hash(cfg), str(config_path))
+    m = ckpt.manifest
+    total = int(steps) if steps is not None else int(m["steps"])
+    if steps is None and ckpt.step >= total:
+        raise ConfigError(f"--resume {out_dir}: the run is complete ({ckpt.step} steps); pass --steps N (a new "
+                          f"total above {ckpt.step}) to extend it")
+    if total <= ckpt.step:
+        raise ConfigError(f"--steps: expected a new total above the {ckpt.step} steps already done, got {total}")
+    if total > MAX_STEPS:
+        raise ConfigError(f"--steps: expected at most {MAX_STEPS} (2^53), got {total}")
+    if m.get("nnfield_version") != nio.provenance_version():
+        say(f"note: the checkpoint was written by nnfield {m.get('nnfield_version')}, this is "
+            f"{nio.provenance_version()}; the continuation may differ from an uninterrupted run in the last bits")
+    cfg = dataclasses.replace(
+        cfg, time=dataclasses.replace(cfg.time, steps=total),
+        output=dataclasses.replace(cfg.output, every=int(m["every"]), snapshot_every=int(m["snapshot_every"])),
     )
+    text = cfg.text if total == int(attrs.get("steps", total)) else _with_steps(cfg.text, total, cfg)
+    cfg = dataclasses.replace(cfg, text=text)
+    model, template = stop.call(build, cfg)
+    state = stop.call(load_checkpoint, ckpt, template)
+    observer = observer_for(model, state)
+    stab = stop.call(_stability, cfg)
+    say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
+
+    resumed = json.loads(str(attrs.get("resumed", "[]")) or "[]")
+    resumed.append({"from_step": ckpt.step, "steps": total, "date": datetime.datetime.now(datetime.UTC).isoformat(
+        timespec="seconds"), "nnfield": nio.provenance_version()})
+    tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
+    nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
+        "status": nio.STATUS_RUNNING, "steps": total, "config": text, "resumed": json.dumps(resumed),
+        "steps_done": ckpt.step, "t_final": float(m["time"]),
+    })
+    os.replace(tmp, run_file)
+    if text != cfg_text_on_disk(config_path):
+        _write_atomic(config_path, text)
+    writer = nio.RunWriter.reopen(run_file)
+    try:
+        writer.start_swmr()
+        writer.commit(ckpt.step)
+    except BaseException:
+        writer.close()
+        raise
+    loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
+                 last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
+    return loop.run(progress, console)
+
+
+def cfg_text_on_disk(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _with_steps(text: str, total: int, cfg: Config) -> str:
+    """The config text with ``[time] steps`` (or ``t_end``) set to ``total``; checked by parsing it back (if the
+    edit does not give the same trajectory with ``total`` steps, a note is prepended instead)."""
+    lines = text.splitlines(keepends=True)
+    out, in_time, done = [], False, False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_time = stripped.split("#")[0].strip() == "[time]"
+        key = stripped.split("=", 1)[0].strip() if "=" in stripped else ""
+        if in_time and not done and key in ("steps", "t_end"):
+            out.append(f"steps = {total}  # extended by `nnfield run --resume --steps {total}` (was: {stripped})\n")
+            done = True
+        else:
+            out.append(line)
+    new = "".join(out)
+    try:
+        check = parse_config(new, source=cfg.source)
+        if done and check.time.steps == total and config_hash(check) == config_hash(cfg):
+            return new
+    except NNFieldError:
+        pass
+    return f"# extended to {total} steps by `nnfield run --resume --steps {total}`\n" + text

@@ -4,17 +4,27 @@ A handler that raises at once can land anywhere, also inside a garbage-collector
 prints "Exception ignored" and the interrupt is lost (the run went on). Instead, :class:`StopRequests` records
 the first signal and :meth:`StopRequests.check` raises it (``KeyboardInterrupt`` for SIGINT,
 :class:`~nnfield.errors.Terminated` for SIGTERM) at the runner's safe points: after building, after the
-stability analysis, and between chunks (bounded in work, so a run answers within a chunk). A second signal
-raises at once.
+stability analysis, and between chunks. A second signal raises at once.
+
+The long computations (building the model and initial data, compiling, the stability analysis, every chunk)
+run through :meth:`StopRequests.call`: in a worker thread while the main thread waits in short slices, so a
+signal is acted on within :data:`POLL_SECONDS` even in the middle of an XLA compile or a long chunk (whose
+result is then abandoned; the ``nnfield`` command ends the process at once after an interrupt).
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .errors import Terminated
+
+T = TypeVar("T")
+
+#: how often the main thread checks for a recorded signal while a worker computes
+POLL_SECONDS = 0.05
 
 
 class StopRequests:
@@ -33,6 +43,30 @@ class StopRequests:
         """Raise the recorded signal, if any (``KeyboardInterrupt`` or :class:`Terminated`)."""
         if self.signum is not None:
             raise Terminated() if self.signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)``, computed in a worker thread; a signal recorded meanwhile is raised at once
+        (the worker's result is abandoned). Outside the main thread, or with no handlers installed, a plain
+        call."""
+        if not self._previous or threading.current_thread() is not threading.main_thread():
+            return fn(*args, **kwargs)
+        self.check()
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["result"] = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=target, name="nnfield-compute", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(POLL_SECONDS)
+            self.check()
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
 
     def __enter__(self) -> StopRequests:
         if threading.current_thread() is threading.main_thread():

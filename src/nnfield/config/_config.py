@@ -50,6 +50,10 @@ class OutputConfig:
     snapshot_every: int
     precision: str
     chunk: int | None
+    #: checkpoints every this many ticks (0: not by ticks) and/or seconds of wall-clock time (0: not by time)
+    checkpoint_steps: int = 0
+    checkpoint_seconds: float = 600.0
+    checkpoint_keep: int = 3
 
 
 @dataclasses.dataclass(frozen=True)

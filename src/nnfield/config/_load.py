@@ -21,6 +21,7 @@ from ._tables import (
     SECTIONS,
     TIME_SCHEMA,
     TOP_LEVEL_KEYS,
+    parse_interval,
 )
 from ._validate import validate_params, validate_table
 
@@ -264,4 +265,5 @@ def _resolve_output(o: dict[str, Any], steps: int) -> OutputConfig:
                 f"output.chunk: expected a divisor of output.snapshot_every = {snap}, got {chunk}; "
                 f"e.g. chunk = {largest_divisor_at_most(snap, chunk)} (or delete it for automatic chunks)"
             )
-    return OutputConfig(int(every), int(snap), o["precision"], chunk)
+    ticks, seconds = parse_interval(o["checkpoint_every"])
+    return OutputConfig(int(every), int(snap), o["precision"], chunk, ticks, seconds, int(o["checkpoint_keep"]))

@@ -32,6 +32,45 @@ def _non_negative(x: Any) -> str | None:
     return None if x >= 0 else "a non-negative integer (0 = off)"
 
 
+_UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0, "minute": 60.0, "minutes": 60.0,
+          "h": 3600.0, "hour": 3600.0, "hours": 3600.0}
+
+
+def parse_interval(x: Any) -> tuple[int, float]:
+    """``checkpoint_every`` as ``(ticks, seconds)`` (one of them 0): an integer counts ticks, a string with a
+    unit is wall-clock time, 0 or "off" neither. ``ValueError`` with the expected form otherwise."""
+    if isinstance(x, bool):
+        raise ValueError("an integer number of ticks or a time such as \"10 min\"")
+    if isinstance(x, int):
+        if x < 0 or x > MAX_STEPS:
+            raise ValueError(f"a number of ticks in 0 .. {MAX_STEPS} (0: off)")
+        return int(x), 0.0
+    if isinstance(x, str):
+        text = x.strip().lower()
+        if text in ("off", "0", "never"):
+            return 0, 0.0
+        parts = text.replace("_", "").split()
+        if len(parts) == 1:  # "10min"
+            head = parts[0].rstrip("abcdefghijklmnopqrstuvwxyz")
+            parts = [head, parts[0][len(head):]]
+        if len(parts) == 2 and parts[1] in _UNITS:
+            try:
+                value = float(parts[0])
+            except ValueError:
+                value = float("nan")
+            if math.isfinite(value) and 0 < value * _UNITS[parts[1]] <= 1e9:
+                return 0, value * _UNITS[parts[1]]
+    raise ValueError('an integer number of ticks or a time such as "10 min", "30 s", "2 h" ("off": none)')
+
+
+def _interval_problem(x: Any) -> str | None:
+    try:
+        parse_interval(x)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _spacing_ok(a: float) -> str | None:
     if not a > 0:
         return "a positive number"
@@ -66,6 +105,10 @@ OUTPUT_SCHEMA: dict[str, Param] = {
                             check=_non_negative),
     "precision": Param("str", "float64", "floating-point precision of the run", choices=PRECISIONS),
     "chunk": Param("int", None, "ticks per jitted chunk (default: automatic)", check=_at_least_one),
+    "checkpoint_every": Param("int|str", "10 min", 'checkpoint the state every this many ticks (an integer) or this '
+                              'wall-clock time ("10 min", "30 s", "2 h"); 0 or "off": only at the end and on interrupt',
+                              check=lambda x: _interval_problem(x)),
+    "checkpoint_keep": Param("int", 3, "how many checkpoints to keep (the newest)", check=_at_least_one),
 }
 INITIAL_GENERIC: dict[str, Param] = {
     "kind": Param("str", REQUIRED, "the initial condition (one of the theory's)"),
@@ -86,4 +129,6 @@ _EXAMPLES: dict[str, str] = {
     "output.snapshot_every": "snapshot_every = 100",
     "output.precision": 'precision = "float64"',
     "output.chunk": "chunk = 100",
+    "output.checkpoint_every": 'checkpoint_every = "10 min"',
+    "output.checkpoint_keep": "checkpoint_keep = 3",
 }

@@ -1,0 +1,313 @@
+"""Checkpoints of a run: the full network state at a chunk boundary, written atomically, restored bit for bit.
+
+Layout (schema :data:`CHECKPOINT_SCHEMA`)::
+
+    DIR/checkpoints/step-000000001200/          one committed checkpoint (the step in the name)
+        manifest.json                           written last: the commit record (see below)
+        process-00000.h5                        the shards this process holds: /<leaf>/<k> datasets with
+                                                attributes ``start`` and ``stop`` (the shard's global index)
+
+``manifest.json`` holds the schema version, the step and time, the config hash (:func:`config_hash`), the
+initial-condition seed (the only randomness of a run: the dynamics are deterministic, so the state and the
+step are the whole "RNG state"), the number of recorded observable samples and snapshots (the run file is cut
+back to them on resume), the leaves (key path, global shape, dtype) and the number of processes.
+
+A checkpoint is written into ``step-N.tmp-<pid>/``, every file fsynced, then renamed to ``step-N/`` and the
+directory fsynced: a kill at any moment leaves either no ``step-N/`` or a complete one (leftover ``*.tmp-*``
+directories are ignored and removed by the next save). The last ``keep`` checkpoints are kept.
+
+A state sharded over devices is saved shard by shard (each process writes the shards it addresses, replica 0
+only) and restored with :func:`jax.make_array_from_callback` onto the sharding of a template state, so the
+format also holds a state sharded over processes (each process reads the slices it needs). Why h5py and not
+orbax-checkpoint: ``docs/architecture.md`` ("Checkpoints").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import jax
+import numpy as np
+
+from .errors import InputError
+from .io import WriteError, check_room
+
+CHECKPOINT_SCHEMA = 1
+CHECKPOINT_DIR = "checkpoints"
+MANIFEST = "manifest.json"
+_PREFIX = "step-"
+
+
+class CheckpointError(InputError):
+    """A checkpoint that cannot be used: missing, from another config, a newer schema, unreadable."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# what identifies a trajectory
+# ----------------------------------------------------------------------------------------------------------
+def config_hash(cfg: Any) -> str:
+    """SHA-256 of everything in a config that determines the trajectory: theory and its parameters, lattice,
+    dt, scheme, initial condition and seed, precision. Not the number of steps (a run may be extended), the
+    output cadence or the chunk length (the recorded cadence is checked separately), the title or comments."""
+    content = {
+        "theory": [cfg.theory.name, sorted((k, repr(v)) for k, v in cfg.theory.params.items())],
+        "lattice": [list(cfg.lattice.shape), repr(float(cfg.lattice.spacing))],
+        "time": [repr(float(cfg.time.dt)), cfg.time.scheme],
+        "initial": [
+            cfg.initial.kind, int(cfg.initial.seed), sorted((k, repr(v)) for k, v in cfg.initial.params.items())
+        ],
+        "precision": cfg.output.precision,
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# saving
+# ----------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """A committed checkpoint on disk: its directory and its manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def step(self) -> int:
+        return int(self.manifest["step"])
+
+
+def _leaves(state: Any) -> list[tuple[str, Any]]:
+    flat, _ = jax.tree_util.tree_flatten_with_path(state)
+    return [(jax.tree_util.keystr(path), leaf) for path, leaf in flat]
+
+
+def _dataset_name(key: str) -> str:
+    """An HDF5-safe name for a key path (``.phi`` -> ``phi``, ``['a'][0]`` -> ``a_0``)."""
+    out = "".join(c if c.isalnum() or c == "_" else "_" for c in key).strip("_")
+    return out or "leaf"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    run_dir: str | Path, state: Any, step: int, meta: Mapping[str, Any], keep: int = 3
+) -> Checkpoint:
+    """Write ``state`` at ``step`` atomically into ``run_dir/checkpoints/step-N/`` and keep the last ``keep``.
+
+    ``meta`` goes into the manifest (config hash, time, seed, counts of recorded samples and snapshots...).
+    Every process of a multi-process run calls this; each writes its own shards, process 0 the manifest.
+    """
+    root = Path(run_dir) / CHECKPOINT_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{_PREFIX}{int(step):012d}"
+    tmp = root / f"{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    leaves = _leaves(state)
+    check_room(tmp, sum(int(np.prod(np.shape(x))) * np.dtype(x.dtype).itemsize for _, x in leaves))
+    tmp.mkdir()
+    pid = jax.process_index()
+    names = [_dataset_name(k) for k, _ in leaves]
+    if len(set(names)) != len(names):
+        names = [f"{n}_{i}" for i, n in enumerate(names)]
+    shard_file = tmp / f"process-{pid:05d}.h5"
+    try:
+        _write_shards(shard_file, names, leaves)
+    except (OSError, RuntimeError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WriteError(shard_file, exc) from None
+    manifest = {
+        "schema_version": CHECKPOINT_SCHEMA,
+        "step": int(step),
+        "processes": jax.process_count(),
+        "leaves": [
+            {"key": key, "name": name, "shape": list(np.shape(leaf)), "dtype": str(np.dtype(leaf.dtype))}
+            for name, (key, leaf) in zip(names, leaves, strict=True)
+        ],
+        **{k: _plain(v) for k, v in meta.items()},
+    }
+    if pid == 0:
+        _sync_processes("nnfield-checkpoint-shards")
+        with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        if final.exists():  # a checkpoint of the same step (e.g. saved again on interrupt): replace it
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _fsync_dir(root)
+        _prune(root, keep)
+    else:  # pragma: no cover - multi-process: shards go next to process 0's manifest
+        _sync_processes("nnfield-checkpoint-shards")
+    return Checkpoint(final, manifest)
+
+
+def _write_shards(shard_file: Path, names: list[str], leaves: list[tuple[str, Any]]) -> None:
+    with h5py.File(shard_file, "w") as h5:
+        for name, (key, leaf) in zip(names, leaves, strict=True):
+            grp = h5.create_group(name)
+            grp.attrs["key"] = key
+            for k, (index, data) in enumerate(_local_shards(leaf)):
+                ds = grp.create_dataset(str(k), data=data)
+                ds.attrs["start"] = np.asarray([s.start or 0 for s in index], np.int64)
+                ds.attrs["stop"] = np.asarray(
+                    [s.stop if s.stop is not None else n for s, n in zip(index, np.shape(leaf), strict=True)], np.int64
+                )
+        h5.flush()
+        os.fsync(h5.id.get_vfd_handle())
+
+
+def _sync_processes(name: str) -> None:
+    if jax.process_count() > 1:  # pragma: no cover - exercised by the multi-process tests
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+def _local_shards(leaf: Any) -> list[tuple[tuple[slice, ...], np.ndarray]]:
+    """``(global index, data)`` of the shards of ``leaf`` this process writes (replica 0 of each)."""
+    if isinstance(leaf, jax.Array) and not leaf.is_fully_replicated and len(leaf.sharding.device_set) > 1:
+        return [(s.index, np.asarray(s.data)) for s in leaf.addressable_shards if s.replica_id == 0]
+    if jax.process_index() != 0:  # pragma: no cover - replicated leaves are written by process 0 only
+        return []
+    arr = np.asarray(leaf)
+    return [(tuple(slice(0, n) for n in arr.shape), arr)]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def _prune(root: Path, keep: int) -> None:
+    for p in root.iterdir():  # leftovers of interrupted saves
+        if ".tmp-" in p.name and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+    done = sorted(_committed(root), key=lambda c: c.step)
+    for c in done[: max(0, len(done) - max(1, keep))]:
+        shutil.rmtree(c.path, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# finding and loading
+# ----------------------------------------------------------------------------------------------------------
+def _committed(root: Path) -> list[Checkpoint]:
+    out = []
+    if not root.is_dir():
+        return out
+    for p in root.iterdir():
+        if not (p.is_dir() and p.name.startswith(_PREFIX) and ".tmp-" not in p.name):
+            continue
+        try:
+            manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not committed (or damaged): never used
+        if isinstance(manifest, dict) and "step" in manifest:
+            out.append(Checkpoint(p, manifest))
+    return out
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Checkpoint]:
+    """The committed checkpoints of a run directory, oldest first."""
+    return sorted(_committed(Path(run_dir) / CHECKPOINT_DIR), key=lambda c: c.step)
+
+
+def latest_checkpoint(run_dir: str | Path) -> Checkpoint | None:
+    """The newest committed checkpoint, or ``None``."""
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def check_compatible(ckpt: Checkpoint, expected_hash: str, source: str) -> None:
+    """Refuse (one line) a checkpoint of a newer schema or of another config."""
+    version = int(ckpt.manifest.get("schema_version", 0))
+    if version > CHECKPOINT_SCHEMA:
+        raise CheckpointError(
+            f"checkpoint {ckpt.path}: schema version {version} is newer than this nnfield reads "
+            f"({CHECKPOINT_SCHEMA}); upgrade nnfield to resume this run"
+        )
+    if ckpt.manifest.get("config_hash") != expected_hash:
+        raise CheckpointError(
+            f"checkpoint {ckpt.path} was written by a different config than {source} (the theory, lattice, dt, "
+            f"scheme, initial data or precision differ); resume with the run's own config.toml, or start anew"
+        )
+
+
+def load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
+    """The state stored in ``ckpt``, with the PyTree structure, dtypes and shardings of ``template``.
+
+    Every leaf must match the template's key path, shape and dtype (else :class:`CheckpointError`).
+    """
+    leaves = _leaves(template)
+    by_key = {entry["key"]: entry for entry in ckpt.manifest.get("leaves", [])}
+    files = sorted(ckpt.path.glob("process-*.h5"))
+    if not files:
+        raise CheckpointError(f"checkpoint {ckpt.path}: no process-*.h5 shard files; it cannot be restored")
+    try:
+        handles = [h5py.File(f, "r") for f in files]
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {ckpt.path}: unreadable shard file ({exc})") from None
+    try:
+        restored = []
+        for key, leaf in leaves:
+            entry = by_key.get(key)
+            shape, dtype = tuple(np.shape(leaf)), np.dtype(leaf.dtype)
+            if entry is None or tuple(entry["shape"]) != shape or np.dtype(entry["dtype"]) != dtype:
+                got = "missing" if entry is None else f"shape {tuple(entry['shape'])}, {entry['dtype']}"
+                raise CheckpointError(
+                    f"checkpoint {ckpt.path}: field {key} is {got}, the run needs shape {shape}, {dtype}"
+                )
+            shards = [ds for h in handles if entry["name"] in h for ds in h[entry["name"]].values()]
+
+            def read(index: tuple[slice, ...], shards: list[Any] = shards, shape: tuple[int, ...] = shape,
+                     dtype: np.dtype = dtype) -> np.ndarray:
+                return _assemble(index, shards, shape, dtype, ckpt.path)
+
+            if isinstance(leaf, jax.Array):
+                restored.append(jax.make_array_from_callback(shape, leaf.sharding, read))
+            else:
+                restored.append(read(tuple(slice(0, n) for n in shape)))
+    finally:
+        for h in handles:
+            h.close()
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), restored)
+
+
+def _assemble(index: tuple[slice, ...], shards: list[Any], shape: tuple[int, ...], dtype: np.dtype,
+              where: Path) -> np.ndarray:
+    """The region ``index`` of a global array from the shard datasets that cover it."""
+    index = tuple(slice(*s.indices(n)[:2]) for s, n in zip(index, shape, strict=True)) if index else ()
+    want_lo = np.asarray([s.start for s in index], np.int64)
+    want_hi = np.asarray([s.stop for s in index], np.int64)
+    out = np.empty(tuple(int(n) for n in want_hi - want_lo), dtype)
+    covered = 0
+    for ds in shards:
+        lo, hi = np.asarray(ds.attrs["start"], np.int64), np.asarray(ds.attrs["stop"], np.int64)
+        a, b = np.maximum(lo, want_lo), np.minimum(hi, want_hi)
+        if np.any(a >= b) and out.ndim:
+            continue
+        src = tuple(slice(int(x - y), int(z - y)) for x, y, z in zip(a, lo, b, strict=True))
+        dst = tuple(slice(int(x - y), int(z - y)) for x, y, z in zip(a, want_lo, b, strict=True))
+        out[dst] = ds[src]
+        covered += int(np.prod(b - a))
+    if covered < out.size:
+        raise CheckpointError(f"checkpoint {where}: the shard files do not cover the whole state (a process's "
+                              f"file is missing)")
+    return out
