@@ -39,10 +39,31 @@ def _error(msg: str) -> None:
 
 
 def _setup_jax() -> None:
-    """float64 available everywhere (``precision = "float32"`` runs cast their arrays); before any array."""
+    """float64 available everywhere (``precision = "float32"`` runs cast their arrays); before any array.
+    And JAX's persistent compilation cache (:func:`compilation_cache_dir`), unless switched off."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    cache = compilation_cache_dir()
+    if cache is not None:
+        jax.config.update("jax_compilation_cache_dir", str(cache))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def compilation_cache_dir() -> Any:
+    """Where the ``nnfield`` command keeps compiled programs across runs (JAX's persistent compilation cache):
+    ``$NNFIELD_CACHE_DIR``, else ``$XDG_CACHE_HOME/nnfield/jax`` (``~/.cache/nnfield/jax``). ``None`` (off)
+    when ``NNFIELD_COMPILATION_CACHE=0`` or the option ``--no-compilation-cache`` was given."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get("NNFIELD_COMPILATION_CACHE", "1").strip().lower() in ("0", "off", "false", "no"):
+        return None
+    if os.environ.get("NNFIELD_CACHE_DIR"):
+        return Path(os.environ["NNFIELD_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "nnfield" / "jax"
 
 
 def _jsonable(x: Any) -> Any:

@@ -252,6 +252,9 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
         "Docs: docs/cli.md, docs/config.md.",
     )
     parser.add_argument("--version", action="version", version=f"nnfield {__version__}")
+    parser.add_argument("--no-compilation-cache", action="store_true", help="do not use JAX's persistent "
+                        "compilation cache (default: on, in $NNFIELD_CACHE_DIR or ~/.cache/nnfield/jax; also "
+                        "NNFIELD_COMPILATION_CACHE=0)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -333,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code) if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    if getattr(args, "no_compilation_cache", False):
+        os.environ["NNFIELD_COMPILATION_CACHE"] = "0"
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     try:
         return int(args.func(args) or EXIT_OK)
