@@ -12,8 +12,8 @@ initial-condition seed (the only randomness of a run: the dynamics are determini
 step are the whole "RNG state"), the number of recorded observable samples and snapshots (the run file is cut
 back to them on resume), the leaves (key path, global shape, dtype) and the number of processes.
 
-A checkpoint is written into ``step-N.tmp-<pid>/``, every file fsynced, then renamed to ``step-N/`` and the
-directory fsynced: a kill at any moment leaves either no ``step-N/`` or a complete one (leftover ``*.tmp-*``
+A checkpoint is written into ``step-N.tmp/``, every file fsynced, then renamed to ``step-N/`` and the
+directory fsynced: a kill at any moment leaves either no ``step-N/`` or a complete one (leftover ``*.tmp``
 directories are ignored and removed by the next save). The last ``keep`` checkpoints are kept.
 
 A state sharded over devices is saved shard by shard (each process writes the shards it addresses, replica 0
@@ -44,6 +44,7 @@ CHECKPOINT_SCHEMA = 1
 CHECKPOINT_DIR = "checkpoints"
 MANIFEST = "manifest.json"
 _PREFIX = "step-"
+_TMP = ".tmp"
 
 
 class CheckpointError(InputError):
@@ -112,17 +113,19 @@ def save_checkpoint(
     Every process of a multi-process run calls this; each writes its own shards, process 0 the manifest.
     """
     root = Path(run_dir) / CHECKPOINT_DIR
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"{_PREFIX}{int(step):012d}"
-    tmp = root / f"{final.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    leaves = _leaves(state)
-    check_room(tmp, sum(int(np.prod(np.shape(x))) * np.dtype(x.dtype).itemsize for _, x in leaves))
-    tmp.mkdir()
+    tmp = root / f"{final.name}{_TMP}"  # one name for all processes (the run holds the directory's lock)
     pid = jax.process_index()
+    leaves = _leaves(state)
     names = [_dataset_name(k) for k, _ in leaves]
     if len(set(names)) != len(names):
         names = [f"{n}_{i}" for i, n in enumerate(names)]
+    if pid == 0:
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        check_room(tmp, sum(int(np.prod(np.shape(x))) * np.dtype(x.dtype).itemsize for _, x in leaves))
+        tmp.mkdir()
+    _sync_processes(f"nnfield-checkpoint-{step}-dir")
     shard_file = tmp / f"process-{pid:05d}.h5"
     try:
         _write_shards(shard_file, names, leaves)
@@ -139,8 +142,8 @@ def save_checkpoint(
         ],
         **{k: _plain(v) for k, v in meta.items()},
     }
+    _sync_processes(f"nnfield-checkpoint-{step}-shards")
     if pid == 0:
-        _sync_processes("nnfield-checkpoint-shards")
         with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=1)
             fh.flush()
@@ -151,8 +154,7 @@ def save_checkpoint(
         os.replace(tmp, final)
         _fsync_dir(root)
         _prune(root, keep)
-    else:  # pragma: no cover - multi-process: shards go next to process 0's manifest
-        _sync_processes("nnfield-checkpoint-shards")
+    _sync_processes(f"nnfield-checkpoint-{step}-done")
     return Checkpoint(final, manifest)
 
 
@@ -198,7 +200,7 @@ def _plain(v: Any) -> Any:
 
 def _prune(root: Path, keep: int) -> None:
     for p in root.iterdir():  # leftovers of interrupted saves
-        if ".tmp-" in p.name and p.is_dir():
+        if _TMP in p.name and p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
     done = sorted(_committed(root), key=lambda c: c.step)
     for c in done[: max(0, len(done) - max(1, keep))]:
@@ -213,7 +215,7 @@ def _committed(root: Path) -> list[Checkpoint]:
     if not root.is_dir():
         return out
     for p in root.iterdir():
-        if not (p.is_dir() and p.name.startswith(_PREFIX) and ".tmp-" not in p.name):
+        if not (p.is_dir() and p.name.startswith(_PREFIX) and _TMP not in p.name):
             continue
         try:
             manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))

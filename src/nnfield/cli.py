@@ -83,6 +83,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     _setup_jax()
     from .config import load_config
 
+    if args.coordinator is not None or args.distributed:
+        from .parallel import initialize, is_writer
+
+        if args.coordinator is not None and (args.num_processes is None or args.process_id is None):
+            raise ConfigError("--coordinator: give --num-processes P and --process-id I with it")
+        initialize(args.coordinator, args.num_processes, args.process_id)
+        if not is_writer():
+            args.quiet = True  # process 0 reports
     if args.resume is not None:
         return _resume(args)
     if args.steps is not None:
@@ -90,6 +98,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.config is None:
         raise ConfigError("give a config file (`nnfield run CONFIG.toml`) or --resume DIR")
     cfg = load_config(args.config)
+    if args.devices is not None:
+        import dataclasses
+
+        if args.devices < 0:
+            raise ConfigError(f"--devices: expected a number of devices (0: all), got {args.devices}")
+        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, devices=args.devices))
     out = args.out if args.out is not None else Path("out") / Path(args.config).stem
     if args.dry_run:
         return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet)
@@ -265,6 +279,14 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its newest checkpoint (an "
                    "interrupted or killed run); with --steps N extend a finished one")
     p.add_argument("--steps", type=int, metavar="N", help="with --resume: the new total number of steps")
+    p.add_argument("--devices", type=int, metavar="N", help="shard the lattice over N devices (0: all; overrides "
+                   "[parallel] devices; see docs/scaling.md)")
+    p.add_argument("--distributed", action="store_true", help="join a multi-process run with "
+                   "jax.distributed.initialize() reading the SLURM / Open MPI environment")
+    p.add_argument("--coordinator", metavar="HOST:PORT", help="join a multi-process run coordinated by process 0 "
+                   "at HOST:PORT (with --num-processes and --process-id)")
+    p.add_argument("--num-processes", type=int, metavar="P", help="with --coordinator: the number of processes")
+    p.add_argument("--process-id", type=int, metavar="I", help="with --coordinator: this process's index, 0..P-1")
     p.add_argument("--force", action="store_true", help="overwrite the run files in an existing output directory")
     p.add_argument("--allow-unstable", action="store_true", help="run even if the stability analysis says the "
                    "network grows without bound")

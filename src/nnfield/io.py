@@ -603,3 +603,40 @@ def _read_attr(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     return v
+
+
+class NullWriter:
+    """The :class:`RunWriter` of a process that does not write the run file (processes other than 0 of a
+    multi-process run): counts what process 0 writes, so every process agrees on checkpoint metadata."""
+
+    _broken = False
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._n_obs = 0
+        self._n_snap = 0
+
+    def append_observables(self, steps: Any, times: Any, values: Mapping[str, Any]) -> None:
+        self._n_obs += int(np.asarray(steps).reshape(-1).shape[0])
+
+    def append_snapshot(self, step: int, time: float, fields: Mapping[str, Any]) -> None:
+        self._n_snap += 1
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        return self._n_obs, self._n_snap
+
+    def start_swmr(self) -> None:
+        pass
+
+    def commit(self, steps_done: int) -> None:
+        pass
+
+    def set_attrs(self, **attrs: Any) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -30,6 +30,7 @@ import numpy as np
 from jax.tree_util import Partial
 
 from . import io as nio
+from . import parallel
 from .checkpoint import (
     CHECKPOINT_DIR,
     CheckpointError,
@@ -252,6 +253,10 @@ def prepare(
     stop = stop or StopRequests()
     check_output_dir(out, force)
     model, state = stop.call(build, cfg)
+    devices = parallel.device_count(cfg.parallel.devices)
+    state = parallel.place(state, devices, cfg.lattice.shape[0])
+    if parallel.multi_process():
+        model = parallel.replicate(model)
     if not stop.call(_all_finite, state):
         raise InputError(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
@@ -280,11 +285,17 @@ def _execute(
     log: Callable[[str], None] | None, stop: StopRequests,
 ) -> RunResult:
     p = prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop)
-    out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
+    parallel.barrier("nnfield-checked")  # every process checked the directory before process 0 fills it
+    lock = None
+    if parallel.is_writer():
+        out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
+    out_dir = Path(out)
+    parallel.barrier("nnfield-prepared")
     try:
-        return _fresh_run(out_dir, cfg, p, progress, console, stop)
+        return _fresh_run(out_dir, cfg, p, progress and parallel.is_writer(), console, stop)
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _run_attrs(cfg: Config, net: Any, stab: Stability, chunk: int) -> dict[str, Any]:
@@ -306,14 +317,21 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
                ) -> RunResult:
     """A new run into the prepared, locked ``out_dir``: config copy, run file with step 0, then the loop."""
     net = p.model.network
-    _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
     lat = cfg.make_lattice()
     chunk = choose_chunk(cfg.time.steps, cfg.output.every, cfg.output.snapshot_every, lat.size, cfg.output.chunk)
     fields = {name: tuple(np.shape(x)) for name, x in field_items(p.state).items()}
-    writer = nio.RunWriter(out_dir / nio.RUN_FILE, fields, cfg.dtype, _run_attrs(cfg, net, p.stability, chunk))
+    snapshot0 = {k: parallel.to_host(v) for k, v in field_items(p.state).items()}  # a collective: all processes
+    writer: Any
+    if parallel.is_writer():
+        _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
+        attrs = _run_attrs(cfg, net, p.stability, chunk)
+        attrs.update(processes=jax.process_count(), devices=parallel.device_count(cfg.parallel.devices))
+        writer = nio.RunWriter(out_dir / nio.RUN_FILE, fields, cfg.dtype, attrs)
+    else:
+        writer = nio.NullWriter(out_dir / nio.RUN_FILE)
     try:
         writer.append_observables(np.array([0]), np.array([0.0]), p.obs0)
-        writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(p.state).items()})
+        writer.append_snapshot(0, 0.0, snapshot0)
         writer.start_swmr()
         writer.commit(0)
     except BaseException:
@@ -357,7 +375,8 @@ class _Loop:
 
     # -- pieces ------------------------------------------------------------------------------------------
     def snapshot(self, s: Any, step: int) -> None:
-        self.writer.append_snapshot(step, step * self.tick, {k: np.asarray(v) for k, v in field_items(s).items()})
+        fields = {k: parallel.to_host(v) for k, v in field_items(s).items()}  # a collective in multi-process runs
+        self.writer.append_snapshot(step, step * self.tick, fields)
         self.last_snap = step
 
     def record(self, obs: dict[str, Any], steps_: np.ndarray) -> None:
@@ -467,9 +486,11 @@ class _Loop:
                              chunk=self.chunk, steps_done=self.done, t_final=self.done * tick)
             writer.close()
 
-        data = nio.load_run(run_file, snapshots="none", warn=False)
-        conservation = verdicts(self.model.conserved(), data.observables, self.done, cfg.dtype)
-        nio.set_attrs(run_file, conservation=json.dumps([v.as_dict() for v in conservation]))
+        conservation: list[Verdict] = []
+        if parallel.is_writer():
+            data = nio.load_run(run_file, snapshots="none", warn=False)
+            conservation = verdicts(self.model.conserved(), data.observables, self.done, cfg.dtype)
+            nio.set_attrs(run_file, conservation=json.dumps([v.as_dict() for v in conservation]))
         return RunResult(
             self.out_dir, run_file, self.out_dir / nio.CONFIG_FILE, status, steps, self.done, self.done * tick,
             wall, first_chunk, rate, self.chunk, self.stab, conservation,

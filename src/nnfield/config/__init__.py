@@ -24,6 +24,7 @@ from ._config import Config as Config
 from ._config import InitialConfig as InitialConfig
 from ._config import LatticeConfig as LatticeConfig
 from ._config import OutputConfig as OutputConfig
+from ._config import ParallelConfig as ParallelConfig
 from ._config import TheoryConfig as TheoryConfig
 from ._config import TimeConfig as TimeConfig
 from ._load import from_dict as from_dict

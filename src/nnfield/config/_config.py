@@ -57,6 +57,13 @@ class OutputConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ParallelConfig:
+    """``[parallel]``: how many devices the lattice is sharded over (``0``: every device, ``"all"`` in TOML)."""
+
+    devices: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """A validated run configuration (``text`` is the TOML it came from, kept for provenance)."""
 
@@ -66,6 +73,7 @@ class Config:
     initial: InitialConfig
     output: OutputConfig
     title: str = ""
+    parallel: ParallelConfig = ParallelConfig()
     text: str = ""
     source: str = "<config>"
 

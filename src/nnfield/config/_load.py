@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..theories.registry import REQUIRED, TheorySpec
-from ._config import Config, InitialConfig, LatticeConfig, OutputConfig, TheoryConfig, TimeConfig
+from ._config import Config, InitialConfig, LatticeConfig, OutputConfig, ParallelConfig, TheoryConfig, TimeConfig
 from ._messages import _choices, _owner_section, _show, _suggest, _table_example
 from ._tables import (
     INITIAL_GENERIC,
@@ -18,6 +18,7 @@ from ._tables import (
     MAX_CONFIG_BYTES,
     MAX_STEPS,
     OUTPUT_SCHEMA,
+    PARALLEL_SCHEMA,
     SECTIONS,
     TIME_SCHEMA,
     TOP_LEVEL_KEYS,
@@ -175,7 +176,10 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
     output = problems.take(_resolve_output, output_tab, steps) if output_tab is not None and steps is not None \
         else None
 
-    parts = (spec, theory_params, lattice, time_tab, steps, init_params, output)
+    parallel_tab = problems.take(validate_table, tables.get("parallel", {}), PARALLEL_SCHEMA, "parallel") \
+        if "parallel" in tables or "parallel" not in data else None
+
+    parts = (spec, theory_params, lattice, time_tab, steps, init_params, output, parallel_tab)
     if problems.lines or any(x is None for x in parts):
         return None
     return Config(
@@ -187,6 +191,7 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
         title=title,
         text=text,
         source=source,
+        parallel=ParallelConfig(0 if parallel_tab["devices"] == "all" else int(parallel_tab["devices"])),
     )
 
 

@@ -16,7 +16,7 @@ MAX_CONFIG_BYTES = 1 << 20
 MAX_STEPS = 2**53
 #: the most lattice sites a config may ask for (the memory of the machine is the real limit)
 MAX_SITES = 2**40
-SECTIONS = ("theory", "lattice", "time", "initial", "output")
+SECTIONS = ("theory", "lattice", "time", "initial", "output", "parallel")
 TOP_LEVEL_KEYS = ("title",)
 
 
@@ -61,6 +61,14 @@ def parse_interval(x: Any) -> tuple[int, float]:
             if math.isfinite(value) and 0 < value * _UNITS[parts[1]] <= 1e9:
                 return 0, value * _UNITS[parts[1]]
     raise ValueError('an integer number of ticks or a time such as "10 min", "30 s", "2 h" ("off": none)')
+
+
+def _devices_problem(x: Any) -> str | None:
+    if isinstance(x, str) and x == "all":
+        return None
+    if isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 2**20:
+        return None
+    return 'a number of devices (at least 1) or "all"'
 
 
 def _interval_problem(x: Any) -> str | None:
@@ -110,6 +118,10 @@ OUTPUT_SCHEMA: dict[str, Param] = {
                               check=lambda x: _interval_problem(x)),
     "checkpoint_keep": Param("int", 3, "how many checkpoints to keep (the newest)", check=_at_least_one),
 }
+PARALLEL_SCHEMA: dict[str, Param] = {
+    "devices": Param("int|str", 1, 'devices to shard the lattice over (its first axis); "all": every device of '
+                     "every process", check=lambda x: _devices_problem(x)),
+}
 INITIAL_GENERIC: dict[str, Param] = {
     "kind": Param("str", REQUIRED, "the initial condition (one of the theory's)"),
     "seed": Param("int", 0, "random seed passed to the initial condition", check=lambda x: None if 0 <= x < 2**63
@@ -131,4 +143,5 @@ _EXAMPLES: dict[str, str] = {
     "output.chunk": "chunk = 100",
     "output.checkpoint_every": 'checkpoint_every = "10 min"',
     "output.checkpoint_keep": "checkpoint_keep = 3",
+    "parallel.devices": "devices = 4",
 }

@@ -1,0 +1,146 @@
+"""Runs over several devices and processes equal the single-device run to round-off (issue 10, item 4).
+
+Fake CPU devices (``XLA_FLAGS=--xla_force_host_platform_device_count=N``) and local processes joined by
+``jax.distributed`` with the gloo CPU collectives. Fields are compared to 1e-13 (the halo exchange moves the
+same numbers; the sums of the observables may add in another order), observables relatively to 1e-12.
+A checkpoint written shard by shard by two processes is restored by one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONFIG = """\
+[theory]
+name = "klein-gordon"
+mass = 1.0
+[lattice]
+shape = [32, 24]
+spacing = 0.5
+[time]
+dt = 0.1
+steps = {steps}
+[initial]
+kind = "random_spectrum"
+seed = 3
+[output]
+every = 10
+snapshot_every = 200
+chunk = 100
+checkpoint_every = 200
+"""
+
+
+def _env(devices: int = 1) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    return env
+
+
+def _nnfield(*args: str, devices: int = 1) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nnfield", *args], capture_output=True, text=True,
+                          env=_env(devices), timeout=600, check=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return int(s.getsockname()[1])
+
+
+def _processes(cfg: Path, out: Path, n: int) -> None:
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), "-q",
+                               "--coordinator", f"localhost:{port}", "--num-processes", str(n),
+                               "--process-id", str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=_env()) for i in range(n)]
+    for i, p in enumerate(procs):
+        try:
+            out_, err = p.communicate(timeout=600)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        assert p.returncode == 0, f"process {i}: {err}"
+
+
+def assert_close(ref: Path, got: Path) -> None:
+    with h5py.File(ref / "run.h5", "r") as a, h5py.File(got / "run.h5", "r") as b:
+        for group in ("observables", "snapshots"):
+            assert sorted(a[group]) == sorted(b[group])
+            for name in a[group]:
+                x, y = a[group][name][()], b[group][name][()]
+                assert x.shape == y.shape, name
+                if group == "snapshots" or name in ("step", "time"):
+                    np.testing.assert_allclose(y, x, rtol=0, atol=1e-13, err_msg=name)
+                else:
+                    np.testing.assert_allclose(y, x, rtol=1e-12, atol=1e-14, err_msg=name)
+        assert b.attrs["status"] == "completed"
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    base = tmp_path_factory.mktemp("parallel")
+    cfg = base / "run.toml"
+    cfg.write_text(CONFIG.format(steps=1000))
+    out = base / "one"
+    res = _nnfield("run", str(cfg), "--out", str(out), "-q")
+    assert res.returncode == 0, res.stderr
+    return cfg, out
+
+
+def test_four_fake_devices_equal_one(single, tmp_path):
+    cfg, ref = single
+    out = tmp_path / "four"
+    res = _nnfield("run", str(cfg), "--out", str(out), "-q", "--devices", "4", devices=4)
+    assert res.returncode == 0, res.stderr
+    assert_close(ref, out)
+    with h5py.File(out / "run.h5", "r") as h5:
+        assert h5.attrs["devices"] == 4
+
+
+def test_two_processes_equal_one_and_their_checkpoint_restores_in_one(single, tmp_path):
+    cfg, ref = single
+    out = tmp_path / "two"
+    _processes(cfg, out, 2)
+    assert_close(ref, out)
+    newest = sorted((out / "checkpoints").iterdir())[-1]
+    assert sorted(p.name for p in newest.glob("process-*.h5")) == ["process-00000.h5", "process-00001.h5"]
+    # extend the two-process run in one process: the state is assembled from both processes' shards
+    longer_cfg = tmp_path / "longer.toml"
+    longer_cfg.write_text(cfg.read_text().replace("steps = 1000", "steps = 1400"))
+    longer = tmp_path / "longer"
+    assert _nnfield("run", str(longer_cfg), "--out", str(longer), "-q").returncode == 0
+    res = _nnfield("run", "--resume", str(out), "--steps", "1400", "-q")
+    assert res.returncode == 0, res.stderr
+    assert_close(longer, out)
+
+
+@pytest.mark.slow
+def test_four_processes_equal_one(single, tmp_path):
+    cfg, ref = single
+    out = tmp_path / "four-proc"
+    _processes(cfg, out, 4)
+    assert_close(ref, out)
+
+
+def test_a_device_count_that_does_not_fit_is_one_line(single, tmp_path):
+    cfg, _ = single
+    res = _nnfield("run", str(cfg), "--out", str(tmp_path / "x"), "--devices", "5", devices=8)
+    assert res.returncode == 2 and "not divisible by 5 devices" in res.stderr
+    res = _nnfield("run", str(cfg), "--out", str(tmp_path / "y"), "--devices", "3", devices=2)
+    assert res.returncode == 2 and "at most the 2 device(s)" in res.stderr
+    for r in (res,):
+        assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    shutil.rmtree(tmp_path, ignore_errors=True)
