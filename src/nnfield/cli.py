@@ -63,7 +63,10 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         _say(con, f"done: {res.steps_done} steps to t = {res.t_final:g} in {res.wall_seconds:.2f} s "
                   f"(first chunk incl. compilation {res.first_chunk_seconds:.2f} s; "
                   f"{res.site_updates_per_second / 1e6:.3g} M site-updates/s; chunks of {res.chunk} steps)")
-        if not res.conservation:
+        if cfg.sweep:
+            _say(con, "  a sweep: run.h5 holds observables (samples, members) and snapshots (snapshots, members, ...); "
+                      "the members' values are its attribute `sweep`")
+        elif not res.conservation:
             _say(con, "  conserved: nothing is declared conserved by this network")
         for v in res.conservation:
             _say(con, f"  {v.line()}")

@@ -210,6 +210,11 @@ def execute(
         UnstableError: the network is linearly unstable and ``allow_unstable`` is false.
         NonFiniteError: NaN/Inf appeared; everything up to the last finite sample is kept in ``run.h5``.
     """
+    if cfg.sweep:  # an ensemble: every member in one compiled program
+        from .ensemble import execute_sweep
+
+        return execute_sweep(cfg, out, force=force, allow_unstable=allow_unstable, progress=progress,
+                             console=console, log=log)
     with StopRequests() as stop:  # SIGINT/SIGTERM stop the run at its next safe point
         return _execute(cfg, out, force, allow_unstable, progress, console, log, stop)
 

@@ -74,6 +74,8 @@ class Config:
     output: OutputConfig
     title: str = ""
     parallel: ParallelConfig = ParallelConfig()
+    #: ``[sweep]``: ``{"table.key": [values...]}``; the members are every combination (``nnfield.ensemble``)
+    sweep: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     text: str = ""
     source: str = "<config>"
 

@@ -16,6 +16,7 @@ from ._tables import (
     INITIAL_GENERIC,
     LATTICE_SCHEMA,
     MAX_CONFIG_BYTES,
+    MAX_MEMBERS,
     MAX_STEPS,
     OUTPUT_SCHEMA,
     PARALLEL_SCHEMA,
@@ -179,6 +180,8 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
     parallel_tab = problems.take(validate_table, tables.get("parallel", {}), PARALLEL_SCHEMA, "parallel") \
         if "parallel" in tables or "parallel" not in data else None
 
+    sweep = _validate_sweep(tables.get("sweep", {}), problems)
+
     parts = (spec, theory_params, lattice, time_tab, steps, init_params, output, parallel_tab)
     if problems.lines or any(x is None for x in parts):
         return None
@@ -192,7 +195,40 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
         text=text,
         source=source,
         parallel=ParallelConfig(0 if parallel_tab["devices"] == "all" else int(parallel_tab["devices"])),
+        sweep=sweep,
     )
+
+
+def _validate_sweep(tab: Mapping[str, Any], problems: _Problems) -> dict[str, list[Any]]:
+    """``[sweep]``: keys ``table.key`` (quoted in TOML: ``"theory.mass" = [0.5, 1.0]``) naming a config key,
+    values non-empty lists; the member values themselves are checked when each member's config is built."""
+    out: dict[str, list[Any]] = {}
+    members = 1
+    for key, value in tab.items():
+        if isinstance(value, dict):  # `theory.mass = [...]` unquoted parses as a nested table
+            for sub, v in value.items():
+                tab_key = f"{key}.{sub}"
+                if isinstance(v, dict):
+                    problems.add(f"sweep.{tab_key}: expected a list of values, got a table")
+                    continue
+                out[tab_key] = v
+            continue
+        out[key] = value
+    for key, value in list(out.items()):
+        table = key.split(".")[0]
+        if key.count(".") != 1 or table not in SECTIONS or table in ("sweep", "parallel", "output"):
+            problems.add(f"sweep.{key}: expected a key table.key of [theory], [lattice], [time] or [initial], "
+                         f'e.g. "theory.mass" = [0.5, 1.0, 2.0]')
+            out.pop(key)
+        elif not isinstance(value, list) or not value:
+            problems.add(f"sweep.{key}: expected a non-empty list of values, got {_show(value)}; "
+                         f"e.g. \"{key}\" = [1, 2, 3]")
+            out.pop(key)
+        else:
+            members *= len(value)
+    if members > MAX_MEMBERS:
+        problems.add(f"sweep: {members} members (every combination of the lists); expected at most {MAX_MEMBERS}")
+    return out
 
 
 def _get_spec(name: str) -> TheorySpec:

@@ -16,7 +16,9 @@ MAX_CONFIG_BYTES = 1 << 20
 MAX_STEPS = 2**53
 #: the most lattice sites a config may ask for (the memory of the machine is the real limit)
 MAX_SITES = 2**40
-SECTIONS = ("theory", "lattice", "time", "initial", "output", "parallel")
+SECTIONS = ("theory", "lattice", "time", "initial", "output", "parallel", "sweep")
+#: the most members a [sweep] may have (each is built and held in memory at once)
+MAX_MEMBERS = 4096
 TOP_LEVEL_KEYS = ("title",)
 
 

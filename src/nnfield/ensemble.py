@@ -1,0 +1,286 @@
+"""Ensembles and parameter sweeps in one compiled program (``jax.vmap`` over models and states).
+
+A sweep is a base config and a table of values, e.g. ``{"theory.mass": [0.5, 1.0, 2.0], "initial.seed":
+range(8)}``: the members are every combination (24 here). Each member's model and initial state are built
+from its own config (so any parameter the config takes can be swept), then stacked: a leaf that differs
+between members (the mass, dt, the initial fields) gets a leading member axis, a leaf equal in all members
+stays shared. One ``jax.jit(jax.vmap(...))`` of the run then advances every member at once: **one
+compilation for the whole ensemble**, however many members (``tests/test_ensemble.py`` counts them).
+
+Members must have the same structure (the same network, lattice shape, scheme, number of neuron types):
+sweeping what changes the compiled program (the lattice shape, the network kind) is refused with one line;
+run those as separate runs. A parameter that is baked into the model as a Python constant rather than an
+array leaf cannot be swept either (also refused, naming it).
+
+From the command line: a ``[sweep]`` table in the config (``nnfield run``), whose keys are ``table.key`` names
+of the config and whose values are lists; see ``docs/config.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.tree_util import Partial
+
+from .config import Config, from_dict
+from .errors import ConfigError
+from .network import _run_impl
+
+__all__ = ["Ensemble", "EnsembleResult", "build_ensemble", "member_configs", "run_ensemble", "stack_members"]
+
+
+def member_configs(cfg: Config, sweep: Mapping[str, Iterable[Any]]) -> tuple[list[Config], list[dict[str, Any]]]:
+    """The configs of every member of ``sweep`` (the Cartesian product of its value lists, in order) and each
+    member's swept values. Keys are ``table.key`` (``theory.mass``, ``time.dt``, ``initial.seed``...)."""
+    import tomllib
+
+    if not sweep:
+        raise ConfigError("sweep: expected at least one key with a list of values, e.g. \"theory.mass\" = [0.5, 1.0]")
+    base = tomllib.loads(cfg.text) if cfg.text else None
+    if base is None:
+        raise ConfigError("sweep: the base config has no TOML text to vary (load it with load_config/parse_config)")
+    base.pop("sweep", None)
+    keys = list(sweep)
+    values = [list(v) for v in sweep.values()]
+    for key, vals in zip(keys, values, strict=True):
+        if key.count(".") != 1:
+            raise ConfigError(f"sweep.{key}: expected a key of the form table.key, e.g. \"theory.mass\"")
+        if not vals:
+            raise ConfigError(f"sweep.{key}: expected a non-empty list of values")
+    configs, params = [], []
+    for combo in itertools.product(*values):
+        data = json.loads(json.dumps(base))  # a deep copy of plain TOML data
+        member = dict(zip(keys, combo, strict=True))
+        for key, value in member.items():
+            table, name = key.split(".")
+            data.setdefault(table, {})[name] = value
+        configs.append(from_dict(data, text=cfg.text, source=f"{cfg.source} [sweep {member}]"))
+        params.append(member)
+    return configs, params
+
+
+def stack_members(trees: list[Any]) -> tuple[Any, Any]:
+    """Stack PyTrees of identical structure: ``(stacked, axes)`` where a leaf that differs between the trees
+    is stacked along a new axis 0 (``axes`` leaf 0) and a leaf equal in all is kept once (``axes`` leaf
+    ``None``); ``axes`` is the ``in_axes`` of a ``jax.vmap`` over ``stacked``."""
+    flat = [jax.tree_util.tree_flatten(t) for t in trees]
+    treedef = flat[0][1]
+    for _leaves, other in flat[1:]:
+        if other != treedef:
+            raise ConfigError("sweep: the members differ in structure (network, lattice shape, scheme or number of "
+                              "neuron types), so they cannot share one compiled program; run them separately")
+    stacked, axes = [], []
+    for i in range(len(flat[0][0])):
+        vals = [leaves[i] for leaves, _ in flat]
+        if all(_same(vals[0], v) for v in vals[1:]):
+            stacked.append(vals[0])
+            axes.append(None)
+        else:
+            if not all(hasattr(v, "shape") or isinstance(v, (int, float, complex)) for v in vals):
+                raise ConfigError(f"sweep: a swept value changes a non-array part of the model ({vals[0]!r} vs "
+                                  f"{vals[1]!r}), which cannot vary inside one compiled program")
+            stacked.append(jnp.stack([jnp.asarray(v) for v in vals]))
+            axes.append(0)
+    return jax.tree_util.tree_unflatten(treedef, stacked), jax.tree_util.tree_unflatten(treedef, axes)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if hasattr(a, "shape") or hasattr(b, "shape"):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+    return bool(a == b)
+
+
+@dataclasses.dataclass
+class Ensemble:
+    """The stacked members: ``model`` and ``state`` with a leading member axis on their differing leaves."""
+
+    model: Any
+    model_axes: Any
+    state: Any
+    params: list[dict[str, Any]]
+    configs: list[Config]
+
+    @property
+    def size(self) -> int:
+        return len(self.params)
+
+
+def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]]) -> Ensemble:
+    """Build every member's model and initial state (at its configured precision) and stack them."""
+    from .runner import build
+
+    configs, params = member_configs(cfg, sweep)
+    if len({(c.time.steps, c.output.every) for c in configs}) > 1:
+        raise ConfigError("sweep: time.steps and output.every must be the same for every member")
+    built = [build(c) for c in configs]
+    model, model_axes = stack_members([m for m, _ in built])
+    states = [s for _, s in built]
+    state = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
+    return Ensemble(model, model_axes, state, params, configs)
+
+
+def _member_run(model: Any, state: Any, steps: int, every: int) -> tuple[Any, Any]:
+    return _run_impl(model.network, state, steps, every, Partial(_observe, model))
+
+
+def _observe(model: Any, state: Any) -> Any:
+    return model.observables(state)
+
+
+@dataclasses.dataclass
+class EnsembleResult:
+    """Final states (leading member axis), observables ``{name: (members, samples, ...)}``, the sample steps,
+    and each member's swept values."""
+
+    state: Any
+    observables: dict[str, np.ndarray]
+    steps: np.ndarray
+    params: list[dict[str, Any]]
+
+
+def run_ensemble(ens: Ensemble, steps: int | None = None, every: int | None = None) -> EnsembleResult:
+    """Advance every member ``steps`` ticks (default: the config's) in one jitted, vmapped ``lax.scan``,
+    recording observables every ``every`` ticks (default: the config's ``output.every``)."""
+    cfg = ens.configs[0]
+    steps = cfg.time.steps if steps is None else int(steps)
+    every = cfg.output.every if every is None else int(every)
+    state, obs = _ensemble_jit(ens.model, ens.state, ens.model_axes, steps, every)
+    obs = {k: np.asarray(v) for k, v in jax.device_get(obs).items()}
+    return EnsembleResult(state, obs, every * np.arange(1, steps // every + 1), ens.params)
+
+
+def _ensemble_impl(model: Any, state: Any, model_axes: Any, steps: int, every: int) -> tuple[Any, Any]:
+    return jax.vmap(lambda m, s: _member_run(m, s, steps, every), in_axes=(model_axes, 0))(model, state)
+
+
+class _Static:
+    """A hashable wrapper for the ``in_axes`` PyTree (a static argument of the jitted ensemble run)."""
+
+    def __init__(self, tree: Any):
+        self.tree = tree
+        leaves, self.treedef = jax.tree_util.tree_flatten(tree, is_leaf=lambda x: x is None)
+        self.key = (self.treedef, tuple(leaves))
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Static) and self.key == other.key
+
+
+_jitted = jax.jit(lambda model, state, axes, steps, every: _ensemble_impl(model, state, axes.tree, steps, every),
+                  static_argnums=(2, 3, 4))
+
+
+def _ensemble_jit(model: Any, state: Any, model_axes: Any, steps: int, every: int) -> tuple[Any, Any]:
+    return _jitted(model, state, _Static(model_axes), steps, every)
+
+
+def compilations() -> int:
+    """How many programs the ensemble runner has compiled in this process (for tests and benchmarks)."""
+    return int(_jitted._cache_size())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# `nnfield run` of a config with a [sweep] table
+# ----------------------------------------------------------------------------------------------------------
+def _observe_members(model: Any, state: Any, axes: Any) -> Any:
+    return jax.vmap(lambda m, s: m.observables(s), in_axes=(axes, 0))(model, state)
+
+
+_observe_jitted = jax.jit(lambda model, state, axes: _observe_members(model, state, axes.tree), static_argnums=(2,))
+
+
+def _advance(ens: Ensemble, state: Any, n: int, every: int) -> tuple[Any, dict[str, np.ndarray]]:
+    new, obs = _ensemble_jit(ens.model, state, ens.model_axes, n, every)
+    return new, {k: np.asarray(v) for k, v in jax.device_get(obs).items()}
+
+
+def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: bool = False,
+                  progress: bool = True, console: Any = None, log: Any = None) -> Any:
+    """Run every member of ``cfg.sweep`` at once into ``out/run.h5`` (``nnfield run`` of a config with a
+    ``[sweep]`` table). The file holds observables ``(samples, members, ...)`` and snapshots ``(snapshots,
+    members, K, *shape)``, the members' values in the attribute ``sweep`` (JSON list). Every distinct network
+    (theory parameters and dt) passes the stability gate. Not checkpointed (rerun a sweep; it compiles once)."""
+    import time as _time
+    from pathlib import Path
+
+    from . import io as nio
+    from .errors import UnstableError
+    from .outdir import check_output_dir, prepare_output_dir
+    from .progress import progress_bar
+    from .runner import RunResult, _run_attrs, _stability, _write_atomic, choose_chunk
+    from .signals import StopRequests
+    from .state import field_items
+
+    say = log or (lambda _m: None)
+    with StopRequests() as stop:
+        check_output_dir(out, force)
+        ens = stop.call(build_ensemble, cfg, cfg.sweep)
+        seen: dict[Any, Any] = {}
+        for c, p in zip(ens.configs, ens.params, strict=True):
+            key = (repr(sorted(c.theory.params.items())), c.time.dt)
+            if key not in seen:
+                seen[key] = stop.call(_stability, c)
+                if not seen[key].stable and not allow_unstable:
+                    raise UnstableError(f"sweep member {p}: {seen[key].refusal(cfg.source)}")
+        stab = next(iter(seen.values()))
+        say(f"sweep: {ens.size} members ({', '.join(cfg.sweep)}); {len(seen)} distinct network(s) checked stable; "
+            f"one compiled program")
+        out_dir, lock = prepare_output_dir(out, force)
+        try:
+            _write_atomic(Path(out_dir) / nio.CONFIG_FILE, cfg.text)
+            net = ens.configs[0].build_model().network
+            steps, every, snap = cfg.time.steps, cfg.output.every, cfg.output.snapshot_every
+            sites = cfg.make_lattice().size * ens.size
+            chunk = choose_chunk(steps, every, snap, sites, cfg.output.chunk)
+            attrs = _run_attrs(ens.configs[0], net, stab, chunk)
+            attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)")
+            fields = {k: tuple(np.shape(v)) for k, v in field_items(ens.state).items()}
+            writer = nio.RunWriter(Path(out_dir) / nio.RUN_FILE, fields, cfg.dtype, attrs)
+            tick = float(net.tick)
+            state, done, status = ens.state, 0, nio.STATUS_FAILED
+            t0 = _time.perf_counter()
+            try:
+                obs0 = stop.call(lambda: jax.device_get(_observe_jitted(ens.model, state, _Static(ens.model_axes))))
+                writer.append_observables([0], [0.0], {k: np.asarray(v)[None] for k, v in obs0.items()})
+                writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(state).items()})
+                writer.start_swmr()
+                writer.commit(0)
+                with progress_bar(progress, console, steps) as bar:
+                    while done < steps:
+                        n = min(chunk, steps - done)
+                        c0 = _time.perf_counter()
+                        state, obs = stop.call(_advance, ens, state, n, every)
+                        sample = done + every * np.arange(1, n // every + 1)
+                        writer.append_observables(sample, sample * tick, {k: np.swapaxes(v, 0, 1) for k, v in
+                                                                        obs.items()})
+                        done += n
+                        if (snap and done % snap == 0) or done == steps:
+                            writer.append_snapshot(done, done * tick,
+                                                   {k: np.asarray(v) for k, v in field_items(state).items()})
+                        writer.commit(done)
+                        bar.advance(n, sites * n / max(_time.perf_counter() - c0, 1e-9))
+                status = nio.STATUS_COMPLETED
+            except KeyboardInterrupt:
+                status = nio.STATUS_INTERRUPTED
+                raise
+            finally:
+                wall = _time.perf_counter() - t0
+                writer.set_attrs(status=status, steps_done=done, t_final=done * tick, wall_seconds=wall,
+                                 site_updates_per_second=sites * done / max(wall, 1e-9))
+                writer.close()
+        finally:
+            lock.release()
+    return RunResult(Path(out_dir), Path(out_dir) / nio.RUN_FILE, Path(out_dir) / nio.CONFIG_FILE, status, steps,
+                     done, done * tick, wall, 0.0, sites * done / max(wall, 1e-9), chunk, stab, [])
