@@ -10,7 +10,6 @@ first compile, the stability analysis, mid-chunk, while writing, the final check
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -55,12 +54,10 @@ def _env() -> dict[str, str]:
 
 
 def _run(*args: str, limit_fsize: int | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    def pre() -> None:
-        if limit_fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
-
-    return subprocess.run(_cmd(*args), capture_output=True, text=True, env=_env(), timeout=timeout,
-                          preexec_fn=pre if limit_fsize is not None else None, check=False)
+    cmd = _cmd(*args)
+    if limit_fsize is not None:  # through the shell: no fork of this (JAX-threaded) process with a preexec_fn
+        cmd = ["bash", "-c", f'ulimit -f {limit_fsize // 1024} && exec "$@"', "bash", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=timeout, check=False)
 
 
 def _datasets(path: Path) -> dict[str, np.ndarray]:
