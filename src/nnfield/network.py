@@ -10,7 +10,9 @@ single-step backprop Jacobian ``d phi / d pi = B`` (eq. 2.3, 3.12): ``jax.grad``
 ``p -> H(phi + B (p - pi), p)`` at ``p = pi``. It is never written by hand.
 
 A loss is a scalar ``H(phi, pi)``, or a :class:`PerTypeLoss` returning ``(H_1, ..., H_K)`` where neuron type
-``a`` descends its own ``H_a`` with respect to its own ``pi^a`` only (eq. 4.14): the loss declares which.
+``a`` descends its own ``H_a`` with respect to its own ``pi^a`` only (eq. 4.14): the loss declares which. A
+:class:`SplitPerTypeLoss` also declares which part of the ``H_a`` all types share, so that the diagonal
+``dH_a/dpi^a`` is one reverse-mode pass instead of K (still autodiff of the loss).
 
 The seam every generic layer uses is :class:`AbstractNetwork` (``step``, ``advance``, ``lattice``, ``dt``,
 ``tick``, ``K``, ``name``, ``order``); :class:`Network` (gradient learning) and :class:`LinearNetwork` (the four
@@ -101,12 +103,13 @@ class AbstractNetwork(Module):
         """One tick."""
 
     def advance(self, state: Any, n: int) -> Any:
-        """``n`` ticks (``n`` static); the default is a loop of :meth:`step`."""
+        """``n`` ticks (``n`` static); the default is a loop of :meth:`step`, two ticks per iteration (the
+        second tick writes into the loop's own buffers, so XLA needs no copy of the state per tick)."""
         if n == 0:
             return state
         if n == 1:
             return self.step(state)
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state)
+        return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state, unroll=2)
 
     def run(self, state: Any, steps: int, every: int = 1, observer: Any = None) -> tuple[Any, Any]:
         """Advance ``steps`` ticks in one jitted ``lax.scan``; see :func:`run`."""
@@ -126,6 +129,41 @@ class PerTypeLoss(Module):
     @abc.abstractmethod
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """The ``(K,)`` vector of per-type losses."""
+
+
+class SplitPerTypeLoss(PerTypeLoss):
+    r"""A per-type loss that declares its structure: ``H_a(phi, pi) = S(phi, pi) + h_a(phi, pi, pi)`` (eq. 4.14).
+
+    - :meth:`shared` ``S(phi, pi)``: the part common to every type (a scalar);
+    - :meth:`own` ``h(phi, pi, frozen)``: the ``(K,)`` vector of the rest, where entry ``a`` depends on ``pi``
+      only through ``pi^a`` and on ``phi`` only through ``phi^a``; ``frozen`` receives ``pi`` again and carries
+      the dependence of ``H_a`` on the other types' ``pi^b`` (``b != a``); entry ``a`` must not read
+      ``frozen^a``.
+
+    With this declaration the diagonal of the per-type Jacobian, ``dH_a/dpi^a`` through the activation map
+    ``phi + B (p - pi)``, is one reverse-mode pass (``jax.grad``) of the scalar
+    ``S(phi_s, p) + sum_a h_a(phi_o, p, pi)`` (``pi`` held fixed in the ``frozen`` slot):
+
+        dH_a/dpi^a = [dS/dpi + B^T dS/dphi]^a + dh_a/dpi^a + [diag(B)^T dh/dphi_o]^a
+
+    (``diag(B)``: the type-diagonal blocks ``B_aa`` of ``B``, the only part of ``B`` through which ``pi^a``
+    reaches ``phi^a``). Without the declaration (:class:`PerTypeLoss`) the engine takes one reverse pass per
+    type and keeps the diagonal, K times the work. Both are autodiff of the loss; the declaration only says
+    which partial derivatives make up the diagonal (an exact identity: no discretization, the two agree to
+    round-off, ``tests/test_fast_gradient.py``). ``__call__`` (the ``(K,)`` vector) defaults to
+    ``shared + own(phi, pi, pi)``.
+    """
+
+    @abc.abstractmethod
+    def shared(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        """The part ``S`` of every ``H_a`` that is common to all types (a scalar)."""
+
+    @abc.abstractmethod
+    def own(self, phi: jax.Array, pi: jax.Array, frozen: jax.Array) -> jax.Array:
+        """The ``(K,)`` vector ``h_a`` (entry ``a`` reads ``pi^a``, ``phi^a`` and ``frozen^b``, ``b != a``)."""
+
+    def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        return self.shared(phi, pi) + self.own(phi, pi, pi)
 
 
 class PerTypeLossFn(PerTypeLoss):
@@ -245,7 +283,9 @@ class Network(AbstractNetwork):
         """``dH/dpi = dH/dpi|explicit + B^T dH/dphi`` by autodiff through ``p -> phi + B (p - pi)``.
 
         With a :class:`PerTypeLoss` the component ``a`` is ``dH_a / dpi^a`` (eq. 4.14): type ``a``
-        differentiates only its own loss with respect to only its own trainable variables.
+        differentiates only its own loss with respect to only its own trainable variables. A
+        :class:`SplitPerTypeLoss` gets all K components from one reverse pass; any other per-type loss from
+        one pass per type (``learning_gradient_generic``, the reference).
 
         Evaluation: ``jax.vjp`` of the loss at the activation output ``phi + B (pi - pi) = phi`` gives
         ``(dH/dphi, dH/dpi|explicit)``; ``jax.vjp`` of the activation map ``p -> phi + B (p - pi)`` pulls
@@ -254,6 +294,11 @@ class Network(AbstractNetwork):
         evaluated with :func:`~nnfield.operators.share_shifts` (identical shifted reads computed once).
         """
         return share_shifts(_learning_gradient)(self, phi, pi)
+
+    def learning_gradient_generic(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        """:meth:`learning_gradient` without using a :class:`SplitPerTypeLoss`'s declared structure (one VJP
+        per type, diagonal kept): the reference the structured pass is tested against."""
+        return share_shifts(_generic_learning_gradient)(self, phi, pi)
 
     def learn(self, phi_eval: jax.Array, pi: jax.Array, dt: Any) -> jax.Array:
         """Gradient descent ``pi - dt dH/dpi(phi_eval, pi)`` (eq. 2.2, 2.11)."""
@@ -319,7 +364,32 @@ class LinearNetwork(AbstractNetwork):
 
 
 def _learning_gradient(net: Network, phi: jax.Array, pi: jax.Array) -> jax.Array:
-    """See :meth:`Network.learning_gradient`."""
+    """See :meth:`Network.learning_gradient` (one reverse pass for a :class:`SplitPerTypeLoss`)."""
+    if isinstance(net.loss, SplitPerTypeLoss):
+        return _split_learning_gradient(net, phi, pi)
+    return _generic_learning_gradient(net, phi, pi)
+
+
+def _split_learning_gradient(net: Network, phi: jax.Array, pi: jax.Array) -> jax.Array:
+    """``dH_a/dpi^a`` of a :class:`SplitPerTypeLoss` by one ``jax.grad`` (see its docstring for the identity)."""
+    loss = net.loss
+
+    def total(phi_s: jax.Array, phi_o: jax.Array, p: jax.Array) -> jax.Array:
+        return loss.shared(phi_s, p) + jnp.sum(loss.own(phi_o, p, pi))  # ``pi`` in the frozen slot: a constant
+
+    g_s, g_o, g_p = jax.grad(total, argnums=(0, 1, 2))(phi, phi, pi)
+    _, pull = jax.vjp(lambda p: phi + net.B.apply(p - pi), pi)  # the activation map's VJP: B^T
+    g = g_p + pull(g_s)[0]
+    Bd = net.B.type_diagonal()
+    if Bd.shifts:  # pi^a reaches phi^a through the diagonal blocks B_aa only
+        _, pull_d = jax.vjp(Bd.apply, pi)
+        g = g + pull_d(g_o)[0]
+    return g
+
+
+def _generic_learning_gradient(net: Network, phi: jax.Array, pi: jax.Array) -> jax.Array:
+    """Scalar loss: one ``jax.grad``. :class:`PerTypeLoss`: one VJP per type (``vmap`` over ``eye(K)``),
+    diagonal kept; the reference for :func:`_split_learning_gradient`."""
     _, pull = jax.vjp(lambda p: phi + net.B.apply(p - pi), pi)  # the activation map's VJP: B^T
     if not isinstance(net.loss, PerTypeLoss):
         g_phi, g_pi = jax.grad(net.loss, argnums=(0, 1))(phi, pi)

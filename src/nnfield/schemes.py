@@ -45,10 +45,14 @@ class Scheme:
         raise NotImplementedError
 
     def advance(self, net: Network, state: State, n: int, dt: Any) -> State:
-        """``n`` ticks (``n`` static); equal to ``n`` calls of :meth:`step` (schemes may fuse them)."""
+        """``n`` ticks (``n`` static); equal to ``n`` calls of :meth:`step` (schemes may fuse them).
+
+        Two ticks per loop iteration: the second writes the state into the loop's own buffers, so XLA does not
+        copy the state after every tick (a tick reads shifted neighbours and cannot update in place).
+        """
         if n == 1:
             return self.step(net, state, dt)
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, s, dt), state)
+        return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, s, dt), state, unroll=2)
 
 
 @dataclasses.dataclass(frozen=True)

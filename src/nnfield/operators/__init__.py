@@ -17,6 +17,7 @@ from ._operator import identity as identity
 from ._operator import kron as kron
 from ._operator import laplacian as laplacian
 from ._operator import local as local
+from ._operator import nonzero_pattern as nonzero_pattern
 from ._operator import shift_operator as shift_operator
 from ._share import share_shifts as share_shifts
 from ._shift import shift as shift
@@ -32,6 +33,7 @@ __all__ = [
     "kron",
     "laplacian",
     "local",
+    "nonzero_pattern",
     "share_shifts",
     "shift",
     "shift_operator",

@@ -48,8 +48,9 @@ def _is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
-def _nonzero_pattern(c: Any) -> Pattern:
-    """Entries ``(a, b)`` of a coefficient that may be nonzero (all of them when traced)."""
+def nonzero_pattern(c: Any) -> Pattern:
+    """Entries ``(a, b)`` of a ``(K, K)`` or ``(K, K, *shape)`` coefficient that may be nonzero (all of them
+    when traced): the static sparsity by which operators and losses apply a coefficient entry by entry."""
     K = c.shape[0]
     if _is_concrete(c):
         arr = np.asarray(c)
@@ -99,7 +100,7 @@ class LatticeOperator(Module):
         shifts, coeffs, patterns = [], [], []
         for s in sorted(merged):
             c = merged[s]
-            pat = _nonzero_pattern(c)
+            pat = nonzero_pattern(c)
             if not pat:
                 continue
             shifts.append(s)
@@ -226,6 +227,23 @@ class LatticeOperator(Module):
                 ct = shift(ct, ms, axis0=2)
             terms.append((ms, ct))
         return LatticeOperator.from_terms(terms, self.ndim, self.K)
+
+    def type_diagonal(self) -> LatticeOperator:
+        """``sum_s diag(C_s) (x) T_s``: the blocks ``C_s[a, a]`` (type ``a`` to itself) only; exact.
+
+        Built from the static patterns, so it stays sparse for traced coefficients (an empty operator when no
+        coefficient has a possibly nonzero diagonal entry, e.g. a Dirac bias map).
+        """
+        coeffs, shifts, patterns = [], [], []
+        for c, s, pat in zip(self.coeffs, self.shifts, self.patterns, strict=True):
+            dpat = tuple((a, b) for a, b in pat if a == b)
+            if not dpat:
+                continue
+            mask = np.eye(self.K).reshape((self.K, self.K) + (1,) * (np.ndim(c) - 2))
+            coeffs.append(c * mask)
+            shifts.append(s)
+            patterns.append(dpat)
+        return LatticeOperator(tuple(coeffs), tuple(shifts), tuple(patterns), self.ndim, self.K)
 
     def commutator(self, other: LatticeOperator) -> LatticeOperator:
         """``[self, other] = self @ other - other @ self``."""

@@ -20,10 +20,17 @@ import numpy as np
 from ... import network as network_mod
 from ..._module import Module
 from ...errors import ParameterError
-from ...operators import LatticeOperator, apply_local
+from ...operators import LatticeOperator, apply_local, nonzero_pattern
 
 #: the per-type readings of (4.14) and the scalar loss (4.12) (``paper_network(loss=...)``)
 LOSSES = ("corrected", "printed", "printed_summed", "4.12")
+
+
+def _in_dtype(C: Any, dtype: Any) -> Any:
+    """``C`` in the field's precision (NumPy coefficients stay NumPy: their entries fold into constants)."""
+    if isinstance(C, np.ndarray):
+        return C.astype(dtype)
+    return jnp.asarray(C, dtype)
 
 
 def _site_axes(f: jax.Array) -> tuple[int, ...]:
@@ -53,7 +60,7 @@ class ScalarMassLoss(Module):
         return 0.5 * jnp.sum(phi * phi) + 0.5 * jnp.sum(pi * self.W_minus_I.apply(pi))
 
 
-class PerTypeLoss(network_mod.PerTypeLoss):
+class PerTypeLoss(network_mod.SplitPerTypeLoss):
     """Per-type losses ``H_a`` (a = 1..K), returned as a ``(K,)`` vector; type ``a`` descends ``H_a`` w.r.t. ``pi^a``.
 
     ``H_a = 1/2 sum_b phi^b.phi^b + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a``   (``phi_sum=True``)
@@ -63,10 +70,56 @@ class PerTypeLoss(network_mod.PerTypeLoss):
     gauged networks of Sec. 5). With ``phi_sum`` autodiff gives ``dH_a/dpi^a = (B^T phi)^a + (C pi)^a``: the
     learning update ``pi <- pi - dt (B^T phi + C pi)``. ``C = m X_0`` is the corrected (4.14) (``C_aa = 0``);
     ``C = -m X_0`` with ``phi_sum=False`` is (4.14) as printed.
+
+    As a :class:`~nnfield.network.SplitPerTypeLoss` it declares its shared part ``S = 1/2 phi.phi``
+    (``phi_sum=True``; none otherwise) and its own part
+    ``h_a = [1/2 phi^a.phi^a] + pi^a.(C_off frozen)^a + 1/2 C_aa pi^a.pi^a`` (``C_off``: ``C`` without its
+    diagonal), so the learning gradient is one autodiff pass. ``C`` is applied entry by entry over its static
+    nonzero pattern (``pattern``, taken from ``C`` when it is concrete; every entry otherwise).
     """
 
     C: Any
     phi_sum: bool = eqx.field(static=True, default=True)
+    pattern: tuple[tuple[int, int], ...] = eqx.field(static=True, default=())
+
+    def __init__(self, C: Any, phi_sum: bool = True, pattern: tuple[tuple[int, int], ...] | None = None):
+        self.C = C
+        self.phi_sum = phi_sum
+        self.pattern = nonzero_pattern(C) if pattern is None else tuple(pattern)
+
+    def shared(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        """``S = 1/2 sum_b phi^b.phi^b`` (``phi_sum=True``), else 0."""
+        if self.phi_sum:
+            return 0.5 * jnp.sum(phi * phi)
+        return jnp.zeros((), phi.dtype)
+
+    def own(self, phi: jax.Array, pi: jax.Array, frozen: jax.Array) -> jax.Array:
+        """``h_a = [1/2 phi^a.phi^a] + pi^a.(C_off frozen)^a + 1/2 C_aa pi^a.pi^a`` (no sum over ``a``).
+
+        Written on whole ``(K, *shape)`` fields (only ``frozen``, which is not differentiated, is read per
+        component), so that the reverse pass has no per-component slices to transpose.
+        """
+        C = _in_dtype(self.C, pi.dtype)
+        K, nd = pi.shape[0], pi.ndim - 1
+        rows = []
+        for a in range(K):
+            acc = None
+            for aa, b in self.pattern:
+                if aa == a and b != a:
+                    t = C[a, b] * frozen[b]
+                    acc = t if acc is None else acc + t
+            rows.append(jnp.zeros(pi.shape[1:], pi.dtype) if acc is None else jnp.broadcast_to(acc, pi.shape[1:]))
+        dens = pi * jnp.stack(rows)
+        diag = [a for a in range(K) if (a, a) in self.pattern]
+        if diag:
+            if np.ndim(C) == 2:
+                cd = jnp.asarray([C[a, a] if a in diag else 0.0 for a in range(K)], pi.dtype).reshape((K,) + (1,) * nd)
+            else:
+                cd = jnp.stack([C[a, a] if a in diag else jnp.zeros(pi.shape[1:], pi.dtype) for a in range(K)])
+            dens = dens + 0.5 * cd * (pi * pi)
+        if not self.phi_sum:
+            dens = dens + 0.5 * (phi * phi)
+        return jnp.sum(dens, axis=_site_axes(pi))
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         # The operations keep the order of the first release (the cotangents of ``pi`` are accumulated in
