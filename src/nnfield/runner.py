@@ -225,6 +225,7 @@ def prepare(
     say = log or (lambda _msg: None)
     stop = stop or StopRequests()
     check_output_dir(out, force)
+    from .resources import check_memory; check_memory(cfg)  # noqa: E702, I001 (the memory guard, before any work)
     model, state = build(cfg)
     stop.check()
     if not _all_finite(state):
