@@ -220,6 +220,12 @@ class U1Links(Module):
 # ----------------------------------------------------------------------------------------------------------
 # backgrounds
 # ----------------------------------------------------------------------------------------------------------
+def _finite_links(links: U1Links, param: str, problem: str) -> None:
+    """Raise :class:`ParameterError` ``param: expected finite links; problem`` unless every link angle is finite."""
+    if not (np.all(np.isfinite(np.asarray(links.alpha))) and np.all(np.isfinite(np.asarray(links.alpha0)))):
+        raise ParameterError(param, f"expected finite link angles: {problem}")
+
+
 def uniform_electric(
     lattice: Lattice, dt: float, E: float, direction: int = 0, q: float = 1.0, center: float | None = None
 ) -> U1Links:
@@ -232,7 +238,11 @@ def uniform_electric(
         raise ParameterError("direction", f"expected an axis 0..{lattice.ndim - 1} of the lattice, got {direction}")
     x = lattice.coordinates()[direction]
     c = lattice.lengths[direction] / 2 if center is None else center
-    return U1Links.from_potentials(lattice, dt, A0=-E * (x - c), q=q)
+    with np.errstate(over="ignore", invalid="ignore"):
+        links = U1Links.from_potentials(lattice, dt, A0=-E * (x - c), q=q)
+    _finite_links(links, "E", f"the temporal links 2 q dt E (x - c) / pi overflow float64 (q = {q:g}, dt = {dt:g}, "
+                  f"E = {E:g}, box length {lattice.lengths[direction]:g}); use a weaker field or a smaller box")
+    return links
 
 
 def uniform_magnetic(
@@ -247,16 +257,23 @@ def uniform_magnetic(
     mu, nu = plane
     if lattice.ndim < 2:
         raise ParameterError("lattice", f"a magnetic field needs at least 2 axes, got D = {lattice.ndim}")
+    if not q != 0:
+        raise ParameterError("q", f"expected a non-zero charge for a magnetic field (the flux quantum is 2 pi / q), "
+                             f"got {q:g}")
     a = lattice.spacing
     Lx, Ly = lattice.lengths[mu], lattice.lengths[nu]
-    qB = 2 * np.pi * n_flux / (Lx * Ly)
-    xs = lattice.coordinates()
-    A = np.zeros((lattice.ndim, *lattice.shape))
-    A[nu] = (qB / q) * xs[mu]
-    edge = np.isclose(xs[mu], Lx - a)
-    # the edge links carry the gauge transformation chi = B L_x y that glues x = L_x to x = 0: a A_x = -B L_x y
-    A[mu] = np.where(edge, -(qB / q) * Lx * xs[nu] / a, 0.0)
-    return U1Links.from_potentials(lattice, 1.0, A=A, q=q), qB / q
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        qB = 2 * np.pi * n_flux / (Lx * Ly)
+        xs = lattice.coordinates()
+        A = np.zeros((lattice.ndim, *lattice.shape))
+        A[nu] = (qB / q) * xs[mu]
+        edge = np.isclose(xs[mu], Lx - a)
+        # the edge links carry the gauge transformation chi = B L_x y that glues x = L_x to x = 0: a A_x = -B L_x y
+        A[mu] = np.where(edge, -(qB / q) * Lx * xs[nu] / a, 0.0)
+        links = U1Links.from_potentials(lattice, 1.0, A=A, q=q)
+    _finite_links(links, "n_flux", f"the links of {n_flux} flux quanta overflow float64 (q B = {qB:g} on a "
+                  f"{Lx:g} x {Ly:g} box); use fewer flux quanta")
+    return links, qB / q
 
 
 def random_links(lattice: Lattice, rng: np.random.Generator, scale: float = 0.5) -> U1Links:
