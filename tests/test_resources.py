@@ -153,3 +153,11 @@ def test_available_memory_reads_meminfo_and_cgroups(tmp_path):
     (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712")
     proc.write_text("4:memory:/job\n0::/\n")
     assert resources._cgroup_headroom(v1, proc) == 4 << 30
+
+
+def test_a_theory_without_a_measurement_is_probed_on_a_tiny_lattice(monkeypatch):
+    monkeypatch.setattr(resources, "MEASURED", {})
+    cfg = _config((64, 64), 'name = "dirac"\nbias = "wilson"', "alternating")
+    est = resources.estimate_run_memory(cfg)
+    assert est["fields"] == 2 * 4 * 64 * 64 * 8  # K = 4 from the model built on 4 x 4 sites
+    assert est["temporaries"] == int(resources._FALLBACK_TEMPORARIES * est["fields"])
