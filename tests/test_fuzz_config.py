@@ -135,6 +135,7 @@ def mutation(draw: Any, cfg: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
 
 
 def apply(cfg: dict[str, Any], op: str, args: tuple[Any, ...]) -> None:
+    args = copy.deepcopy(args)  # a drawn list or table is a shared constant: later mutations must not change it
     if op == "shape":
         if isinstance(cfg.get("lattice"), dict):
             cfg["lattice"]["shape"] = args[0]
