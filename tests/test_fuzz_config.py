@@ -275,6 +275,10 @@ def test_regression_the_automatic_packet_width_resolves_a_small_box():
     ("gauge_magnetic_2p1", "theory", "n_flux", 10**400, "theory.n_flux: expected an integer of magnitude at most"),
     ("sine_gordon_kink", "theory", "winding", 10**400, "theory.winding: expected an integer of magnitude at most"),
     ("kg_1d_packet", "time", "steps", -(10**400), "time.steps: expected an integer of magnitude at most"),
+    # float32 runs: a spacing beyond float32 overflowed when cast (RuntimeWarning lines, then a wrong message)
+    ("kg_3d_random", "lattice", "spacing", 1e100, "lattice.spacing: 1e+100 is beyond what float32 can square"),
+    ("kg_3d_random", "lattice", "spacing", 2**63, "lattice.spacing: 9.22337e+18 makes the cell volume"),
+    ("kg_3d_random", "theory", "mass", 1e30, "theory.mass: 1e+30 is beyond what float32 can square"),
     # charge = 0 in a magnetic field: B = qB / q was NaN (a RuntimeWarning, then NaN links)
     ("gauge_magnetic_2p1", "theory", "charge", 0.0, "theory.charge: expected a non-zero charge"),
 ])
