@@ -37,7 +37,8 @@ def _cfg(tmp_path, theory="", shape="[32]", time="steps = 10", initial="", preci
         ({"time": "t_end = 1e99"}, "time.t_end: t_end / dt = 1e+100 steps, more than"),
         ({"time": "steps = 9223372036854775807"}, "time.steps: expected at most 9007199254740992"),
         ({"shape": "[1000000, 1000000, 1000000]"}, "lattice.shape: expected at most"),
-        ({"initial": "amplitude = 1e30", "precision": "float32"}, "the initial data is too large for float32"),
+        ({"initial": "amplitude = 1e30", "precision": "float32"}, "initial.amplitude: 1e+30 is beyond what float32"),
+        ({"initial": "amplitude = 1e19", "precision": "float32"}, "the initial data is too large for float32"),
     ],
 )
 def test_hostile_values_are_refused_in_one_line(tmp_path, capsys, kw, key):

@@ -48,6 +48,7 @@ from .model import AbstractModel
 from .network import run as network_run
 from .outdir import RunLock, check_output_dir, prepare_output_dir
 from .progress import progress_bar
+from .resources import check_memory
 from .signals import StopRequests
 from .stability import Stability, check_stability
 from .state import State, field_items
@@ -257,6 +258,7 @@ def prepare(
     say = log or (lambda _msg: None)
     stop = stop or StopRequests()
     check_output_dir(out, force)
+    check_memory(cfg)  # the memory guard, before any work
     model, state = stop.call(build, cfg)
     devices = parallel.device_count(cfg.parallel.devices)
     state = parallel.place(state, devices, cfg.lattice.shape[0])

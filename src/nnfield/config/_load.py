@@ -86,6 +86,10 @@ class _Problems:
     def add(self, message: str) -> None:
         self.lines.extend(message.split("\n"))
 
+    def add_all(self, messages: list[str]) -> None:
+        for message in messages:
+            self.add(message)
+
     def take(self, f: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return f(*args, **kwargs)
@@ -177,6 +181,11 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
     output = problems.take(_resolve_output, output_tab, steps) if output_tab is not None and steps is not None \
         else None
 
+    if output is not None and output.precision == "float32":
+        for section, values in (("theory", theory_params), ("lattice", lattice), ("time", time_tab),
+                                ("initial", init_params)):
+            problems.add_all(_beyond_float32(section, values or {}))
+
     parallel_tab = problems.take(validate_table, tables.get("parallel", {}), PARALLEL_SCHEMA, "parallel") \
         if "parallel" in tables or "parallel" not in data else None
 
@@ -228,6 +237,30 @@ def _validate_sweep(tab: Mapping[str, Any], problems: _Problems) -> dict[str, li
             members *= len(value)
     if members > MAX_MEMBERS:
         problems.add(f"sweep: {members} members (every combination of the lists); expected at most {MAX_MEMBERS}")
+    return out
+
+
+#: the largest float32; a float32 run takes numbers up to its square root (squares and products stay finite), the
+#: analogue of the 1e100 bound of float64
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_BOUND = math.sqrt(FLOAT32_MAX)
+
+
+def _beyond_float32(section: str, values: Mapping[str, Any]) -> list[str]:
+    """One problem per number of the table (or list entry) a float32 run cannot use: of magnitude above
+    :data:`FLOAT32_BOUND`; for ``[lattice]`` also a cell volume ``a^D`` or ``1 / a^2`` beyond float32."""
+    out = []
+    fix = 'and output.precision = "float32"; use precision = "float64" or a smaller value'
+    for key, v in values.items():
+        items = v if isinstance(v, (list, tuple)) else [v]
+        big = [x for x in items if isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) > FLOAT32_BOUND]
+        if big:
+            out.append(f"{section}.{key}: {_show(big[0])} is beyond what float32 can square (magnitude at most "
+                       f"{FLOAT32_BOUND:.3g}) {fix}")
+    if section == "lattice" and not out and "spacing" in values and "shape" in values:
+        a, D = float(values["spacing"]), len(values["shape"])
+        if not (a**D <= FLOAT32_MAX and a ** -2 <= FLOAT32_MAX):
+            out.append(f"lattice.spacing: {a:g} makes the cell volume a^D or 1/a^2 overflow float32 {fix}")
     return out
 
 

@@ -34,7 +34,7 @@ def gaussian_packet(
         lattice: the periodic lattice.
         modes: the theory's rule (:class:`PositiveFrequency` or :class:`NoDispersion`).
         center: ``c`` per axis, physical units (default: the box centre).
-        width: ``w >= a``, physical units (default: 0.1 x the shortest side).
+        width: ``w >= a``, physical units (default: 0.1 x the shortest side, at least ``a``).
         momentum: the carrier ``k0`` per axis, ``|k0_mu| < pi / a`` (default: 0).
         amplitude: ``A``.
     """

@@ -43,8 +43,8 @@ def packet_geometry(
 ) -> tuple[list[float], float, list[float]]:
     """``(center, width, momentum)`` of a Gaussian packet with defaults and range checks.
 
-    Defaults: the box centre, 0.1 x the shortest side, zero momentum. The width must resolve the lattice
-    (``>= a``) and each momentum component must lie in the Brillouin zone (``|k| < pi / a``).
+    Defaults: the box centre, 0.1 x the shortest side (at least ``a``), zero momentum. The width must resolve the
+    lattice (``>= a``) and each momentum component must lie in the Brillouin zone (``|k| < pi / a``).
     """
     a, L = lattice.spacing, lattice.lengths
     center = per_axis("center", center, lattice.ndim, [0.5 * ell for ell in L])
@@ -55,16 +55,17 @@ def packet_geometry(
                 "center", f"expected a centre in the box, 0 <= c <= L = {ell:g} on axis {mu} (periodic images within "
                 f"one box length are accepted), got {c:g}; e.g. {0.5 * ell:g}"
             )
-    width = width if width is not None else 0.1 * min(L)
+    auto = max(a, 0.1 * min(L))  # a small box: at least one spacing, so the default is always accepted
+    width = width if width is not None else auto
     if not width <= max(L):
         raise ParameterError(
             "width", f"expected at most the longest box side L = {max(L):g} (a wider Gaussian is a constant field, "
-            f"not a packet), got {width:g}; e.g. {0.1 * min(L):g}"
+            f"not a packet), got {width:g}; e.g. {auto:g}"
         )
     if not width >= a:
         raise ParameterError(
             "width", f"expected at least the lattice spacing a = {a:g} (a narrower packet is not resolved), "
-            f"got {width:g}; e.g. {max(2 * a, 0.1 * min(L)):g}"
+            f"got {width:g}; e.g. {min(max(L), max(2 * a, auto)):g}"
         )
     for mu, kk in enumerate(k0):
         if not abs(kk) < math.pi / a:

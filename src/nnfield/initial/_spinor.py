@@ -76,7 +76,7 @@ def spinor_packet(
         lattice: the periodic lattice (the theory's).
         modes: the spinor theory's modes.
         center: ``c`` per axis, physical units (default: the box centre).
-        width: ``w >= a``, the rms width of ``|psi|^2`` (default: 0.1 x the shortest side).
+        width: ``w >= a``, the rms width of ``|psi|^2`` (default: 0.1 x the shortest side, at least ``a``).
         momentum: the carrier ``k0`` per axis, ``|k0_mu| < pi / a`` (default: 0).
         branch: ``"positive"``, ``"negative"`` (projected on that energy sign) or ``"mixed"``.
         spin: which of the eigenvectors of ``H(k0)`` of each sign.

@@ -6,7 +6,8 @@ layer (:mod:`nnfield.config`) validates the TOML table against the class with py
 into one line naming ``theory.<key>``. Building blocks:
 
 - :data:`Number`: a finite float of magnitude at most ``1e100`` (squares and products stay finite in float64);
-- :data:`Integer`: an integer (an integral float such as ``1e4`` is accepted);
+- :data:`Integer`: an integer of magnitude at most ``1e100`` (an integral float such as ``1e4`` is accepted; a
+  larger TOML integer could not even be converted to a float);
 - :func:`check`: a range check ``value -> problem or None`` ("a positive number") as a validator.
 
 A field whose key is not a Python name (``lambda``) is declared with ``Field(alias="lambda")``.
@@ -32,6 +33,13 @@ def bounded(x: float) -> float:
     return x
 
 
+def bounded_int(x: int) -> int:
+    """``x`` if ``|x| <= MAX_MAGNITUDE`` (a larger TOML integer cannot even be converted to a float)."""
+    if abs(x) > MAX_MAGNITUDE:
+        raise ValueError(f"an integer of magnitude at most {MAX_MAGNITUDE:g}")
+    return x
+
+
 def integral_float_to_int(x: Any) -> Any:
     """``1e4 -> 10000`` (TOML writes large counts as floats); anything else unchanged."""
     return int(x) if isinstance(x, float) and math.isfinite(x) and x.is_integer() else x
@@ -50,7 +58,7 @@ def check(problem_of: Callable[[Any], str | None]) -> AfterValidator:
 
 
 Number = Annotated[float, AfterValidator(bounded)]
-Integer = Annotated[int, BeforeValidator(integral_float_to_int)]
+Integer = Annotated[int, BeforeValidator(integral_float_to_int), AfterValidator(bounded_int)]
 
 
 class Params(BaseModel):

@@ -40,7 +40,8 @@ PLANE_WAVE_KEYS: dict[str, Param] = {
 }
 PACKET_KEYS: dict[str, Param] = {
     "center": Param("list[float]", None, "packet centre (physical units; default: box centre)"),
-    "width": Param("float", None, "Gaussian width w (physical units; default: 0.1 x shortest side)", check=positive),
+    "width": Param("float", None, "Gaussian width w (physical units; default: 0.1 x shortest side, at least a)",
+                   check=positive),
     "momentum": Param("list[float]", None, "carrier momentum k0 per axis (default: 0)"),
     "amplitude": Param("float", 1.0, "peak amplitude A", check=positive_amplitude),
 }

@@ -13,6 +13,7 @@ here are exact (no discretization error: they are the lattice objects themselves
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -42,19 +43,82 @@ def x0_power(X0: Any, alpha: Any) -> Any:
     return c * xp.eye(K).reshape((K, K) + extra) + s * X0.reshape((K, K) + extra)
 
 
-def _links_array(data: Any, key: str, expected: tuple[int, ...], path: Path) -> np.ndarray:
-    """``data[key]`` as a finite real float array of shape ``expected`` (else :class:`InputError`)."""
-    raw = np.asarray(data[key])
-    where = f"links file {str(path)!r}: array {key!r}"
-    if raw.dtype.kind not in "biuf":
-        what = "complex" if raw.dtype.kind == "c" else f"of dtype {raw.dtype}"
-        raise InputError(f"{where} is {what}; expected real angles (X_0 powers) of shape {expected}")
-    if raw.shape != expected:
-        raise InputError(f"{where} has shape {raw.shape}; expected {expected} for this lattice")
+#: the arrays a links file may hold, by member name in the ``.npz`` (zip) archive
+_LINK_KEYS = ("alpha", "alpha0")
+#: the largest ``.npy`` header read (NumPy's own default; a real header is ~128 bytes)
+_MAX_HEADER = 10000
+_HINT = "give a .npz with arrays 'alpha' [, 'alpha0'] (e.g. written by U1Links.save)"
+
+
+def _member_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(shape, dtype, header bytes)`` from the ``.npy`` header of one archive member, reading only the header
+    (a few hundred bytes are decompressed, never the data)."""
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=_MAX_HEADER)
+        elif version == (2, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=_MAX_HEADER)
+        else:
+            raise InputError(f"{where} has .npy format version {version}; expected 1.0 or 2.0 (np.savez writes them)")
+        return tuple(int(n) for n in shape), np.dtype(dtype), f.tell()
+
+
+def _check_header(shape: tuple[int, ...], dtype: np.dtype, header: int, info: zipfile.ZipInfo,
+                  expected: tuple[int, ...], where: str) -> None:
+    """A member's declared dtype (real floating point only: no object arrays, i.e. pickles, no complex), shape
+    (``expected``) and uncompressed size (exactly the header plus the data the shape needs) before any data is
+    decompressed."""
+    if dtype.hasobject:
+        raise InputError(f"{where} is an object array (a pickle, never loaded); expected real angles (X_0 powers) "
+                         f"of shape {expected}")
+    if dtype.kind != "f" or dtype.fields is not None or dtype.subdtype is not None:
+        what = "complex" if dtype.kind == "c" else f"of dtype {dtype.str!r}"
+        raise InputError(f"{where} is {what}; expected real floating-point angles (X_0 powers) of shape {expected}, "
+                         f"e.g. np.asarray(alpha, dtype=float)")
+    if shape != expected:
+        raise InputError(f"{where} has shape {shape}; expected {expected} for this lattice")
+    need = header + math.prod(expected) * dtype.itemsize
+    if info.file_size != need:
+        raise InputError(f"{where} is {info.file_size} bytes uncompressed, but its header (shape {shape}, dtype "
+                         f"{dtype.str!r}) makes it {need}; the file is corrupt or not written by NumPy")
+
+
+def _scan_archive(zf: zipfile.ZipFile, path: Path, lattice: Lattice) -> dict[str, zipfile.ZipInfo]:
+    """The members ``alpha`` [, ``alpha0``] of the archive, each checked from its header (:func:`_check_header`);
+    any other member, or a member twice, is refused."""
+    expected = {"alpha": (lattice.ndim, *lattice.shape), "alpha0": tuple(lattice.shape)}
+    found: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if key not in expected:
+            raise InputError(f"links file {str(path)!r} holds an unexpected member {info.filename!r}; expected only "
+                             f"the arrays 'alpha' [, 'alpha0']")
+        if key in found:
+            raise InputError(f"links file {str(path)!r} holds the array {key!r} twice; expected each array once")
+        where = f"links file {str(path)!r}: array {key!r}"
+        shape, dtype, header = _member_header(zf, info, where)
+        _check_header(shape, dtype, header, info, expected[key], where)
+        found[key] = info
+    if "alpha" not in found:
+        raise InputError(f"links file {str(path)!r} has no array 'alpha' (expected shape (D, *lattice.shape))")
+    return found
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path) -> np.ndarray:
+    """The checked member as a finite float64 array (never unpickled)."""
+    with zf.open(info) as f:
+        raw = np.lib.format.read_array(f, allow_pickle=False, max_header_size=_MAX_HEADER)
     values = np.asarray(raw, dtype=float)
     if not np.all(np.isfinite(values)):
-        raise InputError(f"{where} holds {int(np.sum(~np.isfinite(values)))} NaN/Inf values; expected finite angles")
+        raise InputError(f"links file {str(path)!r}: array {key!r} holds {int(np.sum(~np.isfinite(values)))} NaN/Inf "
+                         f"values; expected finite angles")
     return values
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 class U1Links(Module):
@@ -90,34 +154,37 @@ class U1Links(Module):
     def load(cls, path: str | Path, lattice: Lattice) -> U1Links:
         """Read ``alpha`` (``(D, *shape)``) and optional ``alpha0`` (``shape``) from a ``.npz`` file.
 
-        Raises :class:`~nnfield.errors.InputError` for a file that is missing, a directory, not a ``.npz``
-        archive, or holds arrays of the wrong shape, complex or non-finite values.
+        Checked before any array data is decompressed, from the zip directory and each member's ``.npy``
+        header: the file is a regular file and a zip archive; it holds only ``alpha`` and ``alpha0``, each
+        once; each is real floating point (object arrays, i.e. pickles, are never loaded; complex, integer,
+        string and structured arrays are refused), of the lattice's shape, and of exactly the uncompressed
+        size its header declares (a compressed "bomb" that would inflate beyond what the lattice needs is
+        refused in milliseconds). Then the arrays are read (``allow_pickle=False``) and must be finite.
+
+        Raises :class:`~nnfield.errors.InputError` (one line naming the file and the array) otherwise.
         """
         path = Path(path)
-        hint = "give a .npz with arrays 'alpha' [, 'alpha0'] (e.g. written by U1Links.save)"
         if not path.exists():
-            raise InputError(f"links file {str(path)!r} does not exist; {hint}")
+            raise InputError(f"links file {str(path)!r} does not exist; {_HINT}")
         if path.is_dir():
-            raise InputError(f"links file {str(path)!r} is a directory; {hint}")
-        unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+            raise InputError(f"links file {str(path)!r} is a directory; {_HINT}")
+        if not path.is_file():
+            raise InputError(f"links file {str(path)!r} is not a regular file (a device, pipe or socket); {_HINT}")
+        unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError)
         try:
-            data = np.load(path, allow_pickle=False)
+            with path.open("rb") as fh:
+                magic = fh.read(len(np.lib.format.MAGIC_PREFIX))
+            if magic == np.lib.format.MAGIC_PREFIX:
+                raise InputError(f"links file {str(path)!r} holds a single array, not a .npz archive; {_HINT}")
+            with zipfile.ZipFile(path) as zf:
+                members = _scan_archive(zf, path, lattice)
+                alpha = _read_member(zf, members["alpha"], "alpha", path)
+                alpha0 = _read_member(zf, members["alpha0"], "alpha0", path) if "alpha0" in members \
+                    else np.zeros(lattice.shape)
+        except InputError:
+            raise
         except unreadable as exc:
-            raise InputError(f"links file {str(path)!r} cannot be read as .npz ({exc}); {hint}") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise InputError(f"links file {str(path)!r} holds a single array, not a .npz archive; {hint}")
-        with data:
-            if "alpha" not in data:
-                raise InputError(f"links file {str(path)!r} has no array 'alpha' (expected shape (D, *lattice.shape))")
-            try:
-                alpha = _links_array(data, "alpha", (lattice.ndim, *lattice.shape), path)
-                alpha0 = (
-                    _links_array(data, "alpha0", lattice.shape, path) if "alpha0" in data else np.zeros(lattice.shape)
-                )
-            except InputError:
-                raise
-            except unreadable as exc:  # e.g. an object array (pickles are refused)
-                raise InputError(f"links file {str(path)!r}: unreadable array ({exc}); {hint}") from None
+            raise InputError(f"links file {str(path)!r} cannot be read as .npz ({_one_line(exc)}); {_HINT}") from None
         return cls(alpha, alpha0)
 
     def save(self, path: str | Path) -> None:
@@ -153,6 +220,12 @@ class U1Links(Module):
 # ----------------------------------------------------------------------------------------------------------
 # backgrounds
 # ----------------------------------------------------------------------------------------------------------
+def _finite_links(links: U1Links, param: str, problem: str) -> None:
+    """Raise :class:`ParameterError` ``param: expected finite links; problem`` unless every link angle is finite."""
+    if not (np.all(np.isfinite(np.asarray(links.alpha))) and np.all(np.isfinite(np.asarray(links.alpha0)))):
+        raise ParameterError(param, f"expected finite link angles: {problem}")
+
+
 def uniform_electric(
     lattice: Lattice, dt: float, E: float, direction: int = 0, q: float = 1.0, center: float | None = None
 ) -> U1Links:
@@ -165,7 +238,11 @@ def uniform_electric(
         raise ParameterError("direction", f"expected an axis 0..{lattice.ndim - 1} of the lattice, got {direction}")
     x = lattice.coordinates()[direction]
     c = lattice.lengths[direction] / 2 if center is None else center
-    return U1Links.from_potentials(lattice, dt, A0=-E * (x - c), q=q)
+    with np.errstate(over="ignore", invalid="ignore"):
+        links = U1Links.from_potentials(lattice, dt, A0=-E * (x - c), q=q)
+    _finite_links(links, "E", f"the temporal links 2 q dt E (x - c) / pi overflow float64 (q = {q:g}, dt = {dt:g}, "
+                  f"E = {E:g}, box length {lattice.lengths[direction]:g}); use a weaker field or a smaller box")
+    return links
 
 
 def uniform_magnetic(
@@ -180,16 +257,23 @@ def uniform_magnetic(
     mu, nu = plane
     if lattice.ndim < 2:
         raise ParameterError("lattice", f"a magnetic field needs at least 2 axes, got D = {lattice.ndim}")
+    if not q != 0:
+        raise ParameterError("q", f"expected a non-zero charge for a magnetic field (the flux quantum is 2 pi / q), "
+                             f"got {q:g}")
     a = lattice.spacing
     Lx, Ly = lattice.lengths[mu], lattice.lengths[nu]
-    qB = 2 * np.pi * n_flux / (Lx * Ly)
-    xs = lattice.coordinates()
-    A = np.zeros((lattice.ndim, *lattice.shape))
-    A[nu] = (qB / q) * xs[mu]
-    edge = np.isclose(xs[mu], Lx - a)
-    # the edge links carry the gauge transformation chi = B L_x y that glues x = L_x to x = 0: a A_x = -B L_x y
-    A[mu] = np.where(edge, -(qB / q) * Lx * xs[nu] / a, 0.0)
-    return U1Links.from_potentials(lattice, 1.0, A=A, q=q), qB / q
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        qB = 2 * np.pi * n_flux / (Lx * Ly)
+        xs = lattice.coordinates()
+        A = np.zeros((lattice.ndim, *lattice.shape))
+        A[nu] = (qB / q) * xs[mu]
+        edge = np.isclose(xs[mu], Lx - a)
+        # the edge links carry the gauge transformation chi = B L_x y that glues x = L_x to x = 0: a A_x = -B L_x y
+        A[mu] = np.where(edge, -(qB / q) * Lx * xs[nu] / a, 0.0)
+        links = U1Links.from_potentials(lattice, 1.0, A=A, q=q)
+    _finite_links(links, "n_flux", f"the links of {n_flux} flux quanta overflow float64 (q B = {qB:g} on a "
+                  f"{Lx:g} x {Ly:g} box); use fewer flux quanta")
+    return links, qB / q
 
 
 def random_links(lattice: Lattice, rng: np.random.Generator, scale: float = 0.5) -> U1Links:

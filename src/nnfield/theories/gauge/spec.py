@@ -41,6 +41,8 @@ KEYS = {
     "m": "theory.mass",
     "direction": "theory.direction",
     "n_flux": "theory.n_flux",
+    "q": "theory.charge",
+    "E": "theory.electric",
     "lattice": "lattice.shape",
     "dt": "time.dt",
 }

@@ -1,0 +1,295 @@
+"""Memory guard before work: refuse a run that cannot fit in this machine's memory, before allocating it.
+
+:func:`estimate_run_memory` adds up, from the config alone (no field is allocated, no model is built for a
+registered theory; a config for 2^35 sites is judged in microseconds):
+
+- ``fields``: the network state, ``2 K sites itemsize`` (``phi`` and ``pi``, each ``(K, *shape)``);
+- ``model``: the model's per-site arrays (links, per-site coefficients), float64 as built;
+- ``temporaries``: XLA's temporaries of the compiled chunk (the scan of steps with its observables), a
+  multiple of the state's bytes measured per (theory, dimension, scheme) (:data:`MEASURED`);
+- ``initial``: the initial data while it is built, ``6 K sites 8`` bytes (``phi``, ``pi`` in float64 and a
+  complex128 spectrum per field; not alive during the steps, so the peak counts the larger of this and the
+  temporaries);
+- ``host``: the host copy of a snapshot (``fields``) and the observables read back at the end of the run,
+  ``(steps // every + 2) (n_observables + 2) 8`` bytes.
+
+:data:`MEASURED` comes from ``scripts/measure_memory.py``: for every registered theory, D = 1, 2, 3 and each
+scheme, the largest over the theory's step-shaping choices (network, bias, field) of XLA's
+``jax.jit(...).lower(...).compile().memory_analysis()`` of the run's chunk on a 2^15-site lattice (the
+temporaries are proportional to the sites there), next to the model's bytes per site and ``K``. A theory
+registered from outside has no entry: its model is built once on a tiny lattice (at most 4 sites per axis) for
+``K`` and the model's bytes per site (``K = 4`` if that fails), and the largest measured temporaries factor is
+assumed.
+
+:func:`available_memory` is the smallest of ``MemAvailable`` (``/proc/meminfo``) and every cgroup (v2 and v1)
+limit minus its usage on the way from this process's cgroup to the root; on a machine without ``/proc`` it is
+``os.sysconf`` (available physical pages). On an accelerator (GPU) the device's free memory is compared with
+what lives there (fields, model, temporaries).
+
+:func:`check_memory` raises :class:`~nnfield.errors.InputError` (one line, exit code 2) when the estimate
+exceeds what is available. ``NNFIELD_SKIP_MEMORY_CHECK=1`` in the environment skips the check.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, NNFieldError
+
+__all__ = ["MEASURED", "SKIP_ENV", "available_memory", "check_memory", "device_memory", "estimate_run_memory"]
+
+#: set to 1 (or true, yes) to skip the memory check
+SKIP_ENV = "NNFIELD_SKIP_MEMORY_CHECK"
+
+#: (theory, D, scheme): (K, model bytes per site (float64), XLA temporaries / state bytes, observables);
+#: from ``scripts/measure_memory.py`` (the largest over network, bias and field; D > 3 uses D = 3)
+MEASURED: dict[tuple[str, int, str], tuple[int, int, float, int]] = {
+    ('dirac', 1, 'simultaneous'): (2, 0, 7.4, 6),
+    ('dirac', 1, 'alternating'): (2, 0, 6.4, 6),
+    ('dirac', 1, 'leapfrog'): (2, 0, 7.9, 6),
+    ('dirac', 1, 'yoshida4'): (2, 0, 11.4, 6),
+    ('dirac', 2, 'simultaneous'): (4, 0, 46.6, 8),
+    ('dirac', 2, 'alternating'): (4, 0, 43.1, 8),
+    ('dirac', 2, 'leapfrog'): (4, 0, 44.1, 8),
+    ('dirac', 2, 'yoshida4'): (4, 0, 83.1, 8),
+    ('dirac', 3, 'simultaneous'): (4, 0, 52.6, 10),
+    ('dirac', 3, 'alternating'): (4, 0, 51.1, 10),
+    ('dirac', 3, 'leapfrog'): (4, 0, 52.1, 10),
+    ('dirac', 3, 'yoshida4'): (4, 0, 99.6, 10),
+    ('gauged-dirac', 1, 'alternating'): (2, 121, 10.6, 6),
+    ('gauged-dirac', 2, 'alternating'): (4, 1569, 55.1, 9),
+    ('gauged-dirac', 3, 'alternating'): (4, 2345, 71.1, 12),
+    ('klein-gordon', 1, 'simultaneous'): (1, 0, 5.2, 4),
+    ('klein-gordon', 1, 'alternating'): (1, 0, 1.2, 4),
+    ('klein-gordon', 1, 'leapfrog'): (1, 0, 5.2, 4),
+    ('klein-gordon', 1, 'yoshida4'): (1, 0, 5.2, 4),
+    ('klein-gordon', 2, 'simultaneous'): (1, 0, 8.1, 4),
+    ('klein-gordon', 2, 'alternating'): (1, 0, 2.6, 4),
+    ('klein-gordon', 2, 'leapfrog'): (1, 0, 8.1, 4),
+    ('klein-gordon', 2, 'yoshida4'): (1, 0, 10.1, 4),
+    ('klein-gordon', 3, 'simultaneous'): (1, 0, 9.1, 4),
+    ('klein-gordon', 3, 'alternating'): (1, 0, 3.1, 4),
+    ('klein-gordon', 3, 'leapfrog'): (1, 0, 9.6, 4),
+    ('klein-gordon', 3, 'yoshida4'): (1, 0, 11.6, 4),
+    ('phi4', 1, 'simultaneous'): (1, 0, 3.2, 5),
+    ('phi4', 1, 'alternating'): (1, 0, 3.2, 5),
+    ('phi4', 1, 'leapfrog'): (1, 0, 3.7, 5),
+    ('phi4', 1, 'yoshida4'): (1, 0, 8.7, 5),
+    ('phi4', 2, 'simultaneous'): (1, 0, 4.6, 5),
+    ('phi4', 2, 'alternating'): (1, 0, 4.6, 5),
+    ('phi4', 2, 'leapfrog'): (1, 0, 4.6, 5),
+    ('phi4', 2, 'yoshida4'): (1, 0, 10.1, 5),
+    ('phi4', 3, 'simultaneous'): (1, 0, 5.1, 5),
+    ('phi4', 3, 'alternating'): (1, 0, 5.1, 5),
+    ('phi4', 3, 'leapfrog'): (1, 0, 5.1, 5),
+    ('phi4', 3, 'yoshida4'): (1, 0, 11.6, 5),
+    ('sine-gordon', 1, 'simultaneous'): (1, 0, 3.7, 5),
+    ('sine-gordon', 1, 'alternating'): (1, 0, 3.7, 5),
+    ('sine-gordon', 1, 'leapfrog'): (1, 0, 3.7, 5),
+    ('sine-gordon', 1, 'yoshida4'): (1, 0, 8.7, 5),
+    ('sine-gordon', 2, 'simultaneous'): (1, 0, 5.1, 5),
+    ('sine-gordon', 2, 'alternating'): (1, 0, 5.1, 5),
+    ('sine-gordon', 2, 'leapfrog'): (1, 0, 5.1, 5),
+    ('sine-gordon', 2, 'yoshida4'): (1, 0, 10.1, 5),
+    ('sine-gordon', 3, 'simultaneous'): (1, 0, 5.6, 5),
+    ('sine-gordon', 3, 'alternating'): (1, 0, 5.6, 5),
+    ('sine-gordon', 3, 'leapfrog'): (1, 0, 5.6, 5),
+    ('sine-gordon', 3, 'yoshida4'): (1, 0, 11.6, 5),
+}
+#: the temporaries factor assumed for a theory without a measurement (the largest measured, with a margin)
+_FALLBACK_TEMPORARIES = 1.5 * max((v[2] for v in MEASURED.values()), default=64.0)
+#: bytes per component and site while the initial data is built (phi, pi float64 and a complex128 spectrum each)
+_INITIAL_BYTES = 6 * 8
+
+
+def _site_count(shape: tuple[int, ...]) -> int:
+    return math.prod(int(n) for n in shape)
+
+
+def _lookup(name: str, D: int, scheme: str) -> tuple[int, float, float, int] | None:
+    for key in ((name, min(D, 3), scheme), *((name, min(D, 3), s) for s in ("yoshida4", "leapfrog", "alternating",
+                                                                          "simultaneous"))):
+        if key in MEASURED:
+            K, model, temps, n_obs = MEASURED[key]
+            if D > 3:  # not measured: scale the per-site parts with the dimension
+                return K, model * D / 3, temps * D / 3, n_obs
+            return K, float(model), temps, n_obs
+    return None
+
+
+def _probe(cfg: Any) -> tuple[int, float, float, int]:
+    """``(K, model bytes per site, temporaries factor, observables)`` of a theory without a measurement, from its
+    model built on a tiny lattice (the config's shape capped at 4 sites per axis)."""
+    import dataclasses
+
+    import jax
+    import numpy as np
+
+    from .config import LatticeConfig
+
+    tiny = tuple(min(int(n), 4) for n in cfg.lattice.shape)
+    small = dataclasses.replace(cfg, lattice=LatticeConfig(tiny, cfg.lattice.spacing))
+    model = small.build_model()
+    K = int(model.network.K)
+    sites = _site_count(tiny)
+    model_bytes = sum(int(getattr(x, "nbytes", 0)) for x in jax.tree_util.tree_leaves(model) if np.ndim(x))
+    z = np.zeros((K, *tiny))
+    try:
+        n_obs = len(jax.eval_shape(model.observables, model.initial_state(z, z)))
+    except Exception:  # noqa: BLE001 - an estimate: an observer that cannot be traced here counts as 16 values
+        n_obs = 16
+    return K, model_bytes / sites, _FALLBACK_TEMPORARIES, n_obs
+
+
+def estimate_run_memory(cfg: Any) -> dict[str, int]:
+    """Bytes a run of ``cfg`` needs, by part (see the module docstring), without allocating anything large.
+
+    Returns ``{"fields", "model", "temporaries", "initial", "host", "device", "total"}``: ``device`` is what
+    lives on the accelerator during the steps (fields, model, temporaries), ``total`` the peak of the process
+    on a CPU (fields + model + the larger of temporaries and initial + host).
+    """
+    import numpy as np
+
+    shape = tuple(cfg.lattice.shape)
+    sites = _site_count(shape)
+    itemsize = np.dtype(cfg.output.precision).itemsize
+    found = _lookup(cfg.theory.name, len(shape), cfg.time.scheme)
+    if found is None:
+        try:
+            found = _probe(cfg)
+        except NNFieldError:  # the tiny model cannot be built: assume a spinor field; the real build reports why
+            found = (4, 0.0, _FALLBACK_TEMPORARIES, 16)
+    K, model_per_site, temps_factor, n_obs = found
+    fields = 2 * K * sites * itemsize
+    model = int(model_per_site * sites)
+    temporaries = int(temps_factor * fields)
+    initial = _INITIAL_BYTES * K * sites
+    samples = cfg.time.steps // max(1, cfg.output.every) + 2
+    host = fields + samples * (n_obs + 2) * 8
+    device = fields + model + temporaries
+    total = fields + model + max(temporaries, initial) + host
+    return {"fields": fields, "model": model, "temporaries": temporaries, "initial": initial, "host": host,
+            "device": device, "total": total}
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except (OSError, ValueError):
+        return None
+    if not text or text == "max":
+        return None
+    try:
+        return int(text.split()[0])
+    except ValueError:
+        return None
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_headroom(root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/self/cgroup")) -> int | None:
+    """The smallest ``limit - usage`` of the cgroups (v2 ``memory.max``/``memory.current``, v1
+    ``memory.limit_in_bytes``/``memory.usage_in_bytes``) from this process's cgroup up to the root."""
+    try:
+        lines = proc.read_text().splitlines()
+    except OSError:
+        lines = []
+    candidates: list[tuple[Path, str, str]] = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, rel = parts
+        rel = rel.lstrip("/")
+        if controllers == "":  # v2 unified hierarchy
+            base, files = root, ("memory.max", "memory.current")
+            if not (root / "cgroup.controllers").exists() and (root / "unified").is_dir():
+                base = root / "unified"
+        elif "memory" in controllers.split(","):
+            base, files = root / "memory", ("memory.limit_in_bytes", "memory.usage_in_bytes")
+        else:
+            continue
+        d = base / rel
+        while True:
+            candidates.append((d, *files))
+            if d == base or base not in d.parents:
+                break
+            d = d.parent
+    candidates += [(root, "memory.max", "memory.current"),
+                   (root / "memory", "memory.limit_in_bytes", "memory.usage_in_bytes")]
+    best: int | None = None
+    for d, limit_file, usage_file in candidates:
+        limit = _read_int(d / limit_file)
+        if limit is None or limit >= 1 << 60:  # "max" or the v1 "unlimited" value
+            continue
+        usage = _read_int(d / usage_file) or 0
+        room = max(0, limit - usage)
+        best = room if best is None else min(best, room)
+    return best
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate: the smallest of ``/proc/meminfo`` ``MemAvailable`` and the
+    headroom of every cgroup limit (v2, v1) above it; without those, ``os.sysconf`` available pages."""
+    values = [v for v in (_meminfo_available(), _cgroup_headroom()) if v is not None]
+    if not values:
+        try:
+            values.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return 1 << 62  # unknown: do not refuse
+    return int(min(values))
+
+
+def device_memory() -> int | None:
+    """Free bytes of the default accelerator (``None`` on a CPU or when the backend does not say)."""
+    import jax
+
+    try:
+        if jax.default_backend() == "cpu":
+            return None
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:  # noqa: BLE001 - no statistics: nothing to compare with
+        return None
+    limit = stats.get("bytes_limit")
+    return None if limit is None else int(limit) - int(stats.get("bytes_in_use", 0))
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale or unit == "MiB":
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:g} B"  # pragma: no cover
+
+
+def check_memory(cfg: Any) -> None:
+    """Refuse (:class:`~nnfield.errors.InputError`, one line) a run whose estimated memory
+    (:func:`estimate_run_memory`) exceeds :func:`available_memory`, or whose device part exceeds the
+    accelerator's free memory; skipped when ``NNFIELD_SKIP_MEMORY_CHECK=1``."""
+    if os.environ.get(SKIP_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+        return
+    est = estimate_run_memory(cfg)
+    parts = (f"fields {_size(est['fields'])}, model {_size(est['model'])}, temporaries "
+             f"{_size(est['temporaries'])}, initial data {_size(est['initial'])}, host buffers {_size(est['host'])}")
+    fix = "reduce [lattice] shape" + (' or use precision = "float32"' if cfg.output.precision == "float64" else "")
+    if cfg.output.every < cfg.time.steps and est["host"] > 2 * est["fields"]:
+        fix += " or raise output.every"
+    fix += f" (or set {SKIP_ENV}=1 to run anyway)"
+    avail = available_memory()
+    if est["total"] > avail:
+        raise InputError(f"{cfg.source}: the run needs about {_size(est['total'])} ({parts}); this machine has "
+                         f"{_size(avail)} available; {fix}")
+    free = device_memory() if est["device"] > (1 << 30) else None  # ask the device only about big runs
+    if free is not None and est["device"] > free:
+        raise InputError(f"{cfg.source}: the run needs about {_size(est['device'])} on the device ({parts}); the "
+                         f"device has {_size(free)} free; {fix}")
