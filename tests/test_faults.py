@@ -84,6 +84,8 @@ def _finish(out: Path, cfg: Path) -> subprocess.CompletedProcess[str]:
     res = _run("run", "--resume", str(out), "-q")
     if res.returncode == 2 and ("no checkpoint" in res.stderr or "no run here" in res.stderr):
         res = _run("run", str(cfg), "--out", str(out), "--force", "-q")
+    if res.returncode == 2 and "the run is complete" in res.stderr:  # killed after it had finished its file
+        res = subprocess.CompletedProcess(res.args, 0, res.stdout, res.stderr)
     return res
 
 
@@ -333,3 +335,16 @@ def test_extending_a_finished_run_equals_the_longer_run(reference, tmp_path, cap
     assert "steps = 13000" in (out / "config.toml").read_text()
     with h5py.File(out / "run.h5", "r") as h5:
         assert '"from_step": 10000' in h5.attrs["resumed"]
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(reference, tmp_path, capsys):
+    """Killed between its final checkpoint and the close of its run file (the file still says "running"):
+    `--resume` finishes the file (end-of-run samples, status) instead of calling the run complete."""
+    cfg, ref, _ = reference
+    out = tmp_path / "late"
+    shutil.copytree(ref, out)
+    with h5py.File(out / "run.h5", "a") as h5:
+        h5.attrs["status"] = "running"  # as if the process had died before closing the file
+    code, err = _main(capsys, "run", "--resume", str(out), "-q")
+    assert code == 0, err
+    assert_identical(ref, out)

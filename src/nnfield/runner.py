@@ -584,11 +584,13 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     check_compatible(ckpt, config_hash(cfg), str(config_path))
     m = ckpt.manifest
     total = int(steps) if steps is not None else int(m["steps"])
-    if steps is None and ckpt.step >= total:
+    status = nio.resolve_status(str(attrs.get("status", "")), run_file)
+    if steps is None and ckpt.step >= total and status == nio.STATUS_COMPLETED:
         raise ConfigError(f"--resume {out_dir}: the run is complete ({ckpt.step} steps); pass --steps N (a new "
                           f"total above {ckpt.step}) to extend it")
-    if total <= ckpt.step:
+    if steps is not None and total <= ckpt.step:
         raise ConfigError(f"--steps: expected a new total above the {ckpt.step} steps already done, got {total}")
+    # (steps is None and ckpt.step == total: killed after its last checkpoint; the loop only finishes the file)
     if total > MAX_STEPS:
         raise ConfigError(f"--steps: expected at most {MAX_STEPS} (2^53), got {total}")
     if m.get("nnfield_version") != nio.provenance_version():
