@@ -401,9 +401,12 @@ def _main_thread() -> bool:
 
 
 def entry() -> None:
-    """The ``nnfield`` program: :func:`main`, then exit. After an interrupt (exit 130/143) the process ends at
-    once (``os._exit``, output flushed): everything is written and closed by then, and a normal interpreter
-    teardown can crash (segmentation fault, seen with XLA computations still in flight) or hang."""
+    """The ``nnfield`` program: :func:`main`, then exit at once (``os._exit``, output flushed).
+
+    Everything is written and closed by then. A normal interpreter teardown takes time with JAX loaded, resets
+    the signal handlers to the operating system's defaults (a SIGTERM then would end a finished run with -15),
+    and can crash with XLA computations still in flight (after an interrupt). Once :func:`main` has returned,
+    SIGINT and SIGTERM are ignored: the exit code is decided."""
     try:
         signal.signal(signal.SIGTERM, _raise_terminated)  # from the start: no traceback, exit 143
         code = main()
@@ -413,13 +416,14 @@ def entry() -> None:
     except KeyboardInterrupt:
         _error("interrupted")
         code = EXIT_INTERRUPTED
-    from . import io as _io
-
-    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) or _io._BROKEN:  # _BROKEN: a file HDF5 failed to write
+    if _main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
         sys.stdout.flush()
         sys.stderr.flush()
+    finally:
         os._exit(code)
-    raise SystemExit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
