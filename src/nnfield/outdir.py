@@ -20,7 +20,7 @@ from .checkpoint import CHECKPOINT_DIR
 from .errors import ConfigError
 
 #: files a run writes into its output directory (removed by ``--force``; nothing else is touched)
-OWNED_FILES = (nio.RUN_FILE, nio.CONFIG_FILE)
+OWNED_FILES = (nio.RUN_FILE, nio.CONFIG_FILE, f"{nio.RUN_FILE}.new", f"{nio.RUN_FILE}.resume-tmp")
 OWNED_GLOBS = ("*.png",)
 OWNED_DIRS = (CHECKPOINT_DIR,)
 LOCK_FILE = nio.LOCK_FILE

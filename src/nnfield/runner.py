@@ -333,7 +333,9 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
         _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
         attrs = _run_attrs(cfg, net, p.stability, chunk)
         attrs.update(processes=jax.process_count(), devices=parallel.device_count(cfg.parallel.devices))
-        writer = nio.RunWriter(out_dir / nio.RUN_FILE, fields, cfg.dtype, attrs)
+        # created under a temporary name and renamed once in SWMR mode: a kill before that leaves no run.h5,
+        # never one that cannot be opened (a plain v110 file killed while open for writing cannot)
+        writer = nio.RunWriter(out_dir / f"{nio.RUN_FILE}.new", fields, cfg.dtype, attrs)
     else:
         writer = nio.NullWriter(out_dir / nio.RUN_FILE)
     try:
@@ -341,6 +343,9 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
         writer.append_snapshot(0, 0.0, snapshot0)
         writer.start_swmr()
         writer.commit(0)
+        if parallel.is_writer():
+            os.replace(writer.path, out_dir / nio.RUN_FILE)
+            writer.path = out_dir / nio.RUN_FILE
     except BaseException:
         writer.set_attrs(status=nio.STATUS_FAILED)
         writer.close()
@@ -616,16 +621,17 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         "status": nio.STATUS_RUNNING, "steps": total, "config": text, "resumed": json.dumps(resumed),
         "steps_done": ckpt.step, "t_final": float(m["time"]),
     })
-    os.replace(tmp, run_file)
-    if text != cfg_text_on_disk(config_path):
-        _write_atomic(config_path, text)
-    writer = nio.RunWriter.reopen(run_file)
+    writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)
     try:
         writer.start_swmr()
         writer.commit(ckpt.step)
     except BaseException:
         writer.close()
         raise
+    os.replace(tmp, run_file)
+    writer.path = run_file
+    if text != cfg_text_on_disk(config_path):
+        _write_atomic(config_path, text)
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
     return loop.run(progress, console)
