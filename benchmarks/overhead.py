@@ -6,7 +6,8 @@ For each `examples/*.toml` (and the demo): `nnfield run EXAMPLE --out TMP -q` in
 empty compilation cache (cold) and once more with the cache it left (warm). The floor, measured in the same run:
 `python -c "import jax; jax.jit(lambda x: x + 1)(1.0)"` in a fresh process (interpreter, JAX import, one
 trivial compile). Ratios are run time over the floor; targets (issue 10): at most 2x (cold) and 1.3x (warm) for
-the 1D and 2D examples. Also prints the steps per second the run itself reports (`done: ...` line).
+the 1D and 2D examples. Also prints the steps per second the run itself reports (`done: ...` line). The
+paper's unit-step examples are unstable by design: they run with `--allow-unstable` and stop at NaN.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - t0
-    if res.returncode:
+    if res.returncode not in (0, 1):  # 1: an unstable example (the paper's unit-step schemes) stopped at NaN
         raise RuntimeError(f"{cmd}: {res.stderr}")
     return wall, res.stdout
 
@@ -45,7 +46,8 @@ def main() -> None:
         for ex in examples:
             cache = Path(tmp) / f"cache-{ex.stem}"
             e = dict(env, NNFIELD_CACHE_DIR=str(cache))
-            cmd = [sys.executable, "-m", "nnfield", "run", str(ex), "--out", str(Path(tmp) / ex.stem), "--force"]
+            cmd = [sys.executable, "-m", "nnfield", "run", str(ex), "--out", str(Path(tmp) / ex.stem), "--force",
+                   "--allow-unstable"]
             cold, out = timed(cmd, e)
             warm, out = timed(cmd, e)
             m = re.search(r"done: (\d+) steps .* in ([0-9.]+) s", out)
