@@ -39,6 +39,7 @@ import numpy as np
 
 from .errors import InputError
 from .io import WriteError, check_room
+from .parallel import barrier
 
 CHECKPOINT_SCHEMA = 1
 CHECKPOINT_DIR = "checkpoints"
@@ -125,7 +126,7 @@ def save_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         check_room(tmp, sum(int(np.prod(np.shape(x))) * np.dtype(x.dtype).itemsize for _, x in leaves))
         tmp.mkdir()
-    _sync_processes(f"nnfield-checkpoint-{step}-dir")
+    barrier(f"nnfield-checkpoint-{step}-dir")
     shard_file = tmp / f"process-{pid:05d}.h5"
     try:
         _write_shards(shard_file, names, leaves)
@@ -142,7 +143,7 @@ def save_checkpoint(
         ],
         **{k: _plain(v) for k, v in meta.items()},
     }
-    _sync_processes(f"nnfield-checkpoint-{step}-shards")
+    barrier(f"nnfield-checkpoint-{step}-shards")
     if pid == 0:
         with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=1)
@@ -154,7 +155,7 @@ def save_checkpoint(
         os.replace(tmp, final)
         _fsync_dir(root)
         _prune(root, keep)
-    _sync_processes(f"nnfield-checkpoint-{step}-done")
+    barrier(f"nnfield-checkpoint-{step}-done")
     return Checkpoint(final, manifest)
 
 
@@ -171,13 +172,6 @@ def _write_shards(shard_file: Path, names: list[str], leaves: list[tuple[str, An
                 )
         h5.flush()
         os.fsync(h5.id.get_vfd_handle())
-
-
-def _sync_processes(name: str) -> None:
-    if jax.process_count() > 1:  # pragma: no cover - exercised by the multi-process tests
-        from jax.experimental import multihost_utils
-
-        multihost_utils.sync_global_devices(name)
 
 
 def _local_shards(leaf: Any) -> list[tuple[tuple[slice, ...], np.ndarray]]:

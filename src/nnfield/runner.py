@@ -630,15 +630,11 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         raise
     os.replace(tmp, run_file)
     writer.path = run_file
-    if text != cfg_text_on_disk(config_path):
+    if text != config_path.read_text(encoding="utf-8"):
         _write_atomic(config_path, text)
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
     return loop.run(progress, console)
-
-
-def cfg_text_on_disk(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
 
 
 def _with_steps(text: str, total: int, cfg: Config) -> str:
