@@ -38,7 +38,7 @@ def _impulse_kernel_jit(network: AbstractNetwork, zero: State, impulses: jax.Arr
     # computation at compile time), and phi, pi are joined outside (a concatenate at the root of the fused
     # step slows XLA's CPU compiler further); together 9 s -> 0.3 s for a 3D leapfrog step
     K = network.K
-    _, lin = jax.linearize(network.step, zero)
+    _, lin = jax.linearize(network.perturbation_step, zero)
 
     def respond(imp: jax.Array) -> State:
         return lin(State(imp[:K], imp[K:]))

@@ -111,6 +111,15 @@ class AbstractNetwork(Module):
             return self.step(state)
         return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state, unroll=2)
 
+    def perturbation_step(self, delta: State) -> State:
+        """One tick of a perturbation ``delta`` about the network's ground state, packed as ``State(phi, pi)`` of
+        ``K`` components each: the map the linear analysis (:mod:`nnfield.analysis`) linearizes at zero.
+
+        The default is :meth:`step` (ground state zero, the state a ``State``). A network with several named
+        fields, or a ground state that is not zero (a Higgs vacuum), overrides it.
+        """
+        return self.step(delta)
+
     def run(self, state: Any, steps: int, every: int = 1, observer: Any = None) -> tuple[Any, Any]:
         """Advance ``steps`` ticks in one jitted ``lax.scan``; see :func:`run`."""
         return run(self, state, steps, every, observer)

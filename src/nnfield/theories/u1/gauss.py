@@ -1,0 +1,75 @@
+r"""Gauss's law ``div E = rho`` on the lattice: the residual, the longitudinal field of a charge, the projection.
+
+The backward divergence of a forward gradient is the nearest-neighbour Laplacian, so the longitudinal field of a
+charge density ``rho`` is ``E_L = grad psi`` with the lattice Poisson equation
+
+    Lap_a psi = rho,     psi_k = rho_k / (-(4/a^2) sum_mu sin^2(k_mu a/2))   (k != 0; FFT, exact on the lattice)
+
+On the torus the ``k = 0`` mode requires a neutral total charge, ``sum_x rho = 0``. The projection of given data
+``E`` adds the longitudinal correction ``grad psi`` with ``Lap_a psi = rho - div E`` (the smallest change in the
+``l2`` norm that satisfies the law; the transverse part of ``E`` is untouched). Round-off: the residual after a
+solve is ``~ eps`` times the field's scale.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from ...errors import ParameterError
+from ...lattice import Lattice
+from ._lattice import divergence, divergence_scale
+
+
+def gauss_residual(E: Any, rho: Any, spacing: float) -> Any:
+    """``max_x |div E - rho| / scale`` with ``scale`` = :func:`~._lattice.divergence_scale` (the largest magnitude
+    of the terms of ``div E - rho`` at a site): the relative violation of Gauss's law (round-off: ``~1e-16``)."""
+    res = jnp.max(jnp.abs(divergence(E, spacing) - rho))
+    scale = divergence_scale(E, rho, spacing)
+    return res / jnp.maximum(scale, jnp.finfo(jnp.asarray(res).dtype).tiny)
+
+
+def solve_poisson(lattice: Lattice, source: Any, *, what: str = "charge") -> np.ndarray:
+    """``psi`` with ``Lap_a psi = source`` and zero mean (FFT; exact on the lattice).
+
+    Raises :class:`~nnfield.errors.ParameterError` (``what``) when ``sum source`` is not zero to round-off: a
+    periodic lattice holds no net charge (its field lines have nowhere to end).
+    """
+    src = np.asarray(source, dtype=float)
+    total, scale = float(np.sum(src)), float(np.sum(np.abs(src)))
+    if abs(total) > 1e-10 * max(scale, np.finfo(float).tiny) and scale > 0:
+        raise ParameterError(
+            what, f"a periodic lattice needs a neutral total charge (sum of rho = 0, Gauss's law at k = 0), got "
+            f"{total * lattice.cell_volume:.6g} (a^D sum rho); add an opposite charge (e.g. a pair of packets)"
+        )
+    symbol = lattice.laplacian_symbol()
+    src_k = np.fft.fftn(src)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        psi_k = np.where(symbol != 0, src_k / np.where(symbol != 0, symbol, 1.0), 0.0)
+    return np.real(np.fft.ifftn(psi_k))
+
+
+def longitudinal_field(lattice: Lattice, rho: Any) -> np.ndarray:
+    """The curl-free ``E_L = grad psi`` with ``div E_L = rho`` (``(D, *shape)``; :func:`solve_poisson`)."""
+    psi = solve_poisson(lattice, rho)
+    a = lattice.spacing
+    return np.stack([(np.roll(psi, -1, mu) - psi) / a for mu in range(lattice.ndim)])
+
+
+def project(lattice: Lattice, E: Any, rho: Any) -> np.ndarray:
+    """``E + grad psi`` with ``Lap_a psi = rho - div E``: user data made to satisfy Gauss's law (transverse part
+    kept; the longitudinal part replaced by the field of ``rho``)."""
+    E = np.asarray(E, dtype=float)
+    if E.shape != (lattice.ndim, *lattice.shape):
+        raise ParameterError("E", f"expected an electric field of shape {(lattice.ndim, *lattice.shape)}, got {E.shape}")
+    a = lattice.spacing
+    div = sum(E[mu] - np.roll(E[mu], 1, mu) for mu in range(lattice.ndim)) / a
+    psi = solve_poisson(lattice, np.asarray(rho, dtype=float) - div)
+    return E + np.stack([(np.roll(psi, -1, mu) - psi) / a for mu in range(lattice.ndim)])
+
+
+def transverse(lattice: Lattice, E: Any) -> np.ndarray:
+    """The divergence-free part of ``E`` (:func:`project` with no charge)."""
+    return project(lattice, E, np.zeros(lattice.shape))

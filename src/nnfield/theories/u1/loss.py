@@ -1,0 +1,70 @@
+r"""The gauge field's own loss: the Wilson plaquette (magnetic) energy, and the protocol of a matter sector.
+
+    L_W(theta) = (1 / (q^2 a^4)) sum_x sum_{mu < nu} (1 - cos P_{mu nu}(x))          (P: :func:`~._lattice.plaquettes`)
+
+is ``1/a^D`` times the magnetic energy ``a^D sum B^2/2 + O(a^2)`` (``P = a^2 q F``); it is gauge invariant exactly
+(``P`` changes by nothing under a gauge transformation). The learning of the links is ``jax.grad`` of the total
+loss ``L_W + L_matter`` (:class:`~.network.GaugeNetwork`).
+
+A matter sector (:class:`AbstractMatter`) is a Sec. 3/4 network whose loss depends on the links: it declares its
+activation (``phi <- phi + h B pi``), its gauge-invariant loss ``L_m(theta, phi)``, its charge density and its
+local U(1) rotation; the scalar of :mod:`nnfield.theories.scalar_qed` is one, a Dirac sector can be another.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..._module import Module
+from ...state import State
+from ._lattice import plaquettes
+
+
+class WilsonLoss(Module):
+    """``(1/(q^2 a^4)) sum (1 - cos P)`` (see the module docstring); ``charge`` q, ``spacing`` a."""
+
+    charge: Any
+    spacing: float = eqx.field(static=True, default=1.0)
+
+    def __call__(self, theta: jax.Array) -> jax.Array:
+        P = plaquettes(theta)
+        return jnp.sum(1.0 - jnp.cos(P)) / (self.charge**2 * self.spacing**4)
+
+
+class AbstractMatter(Module):
+    """A charged matter sector of a :class:`~.network.GaugeNetwork` (the links enter its loss).
+
+    ``K`` neuron types per site; ``State(phi, pi)`` of shape ``(K, *shape)`` each. The network's learning is
+    ``jax.grad`` of ``loss`` through the activation map (single-step backprop ``d phi / d pi = B``).
+    """
+
+    @property
+    @abc.abstractmethod
+    def K(self) -> int:
+        """Neuron types per site."""
+
+    @abc.abstractmethod
+    def bias(self, pi: jax.Array) -> jax.Array:
+        """``beta = B pi`` (the activation is ``phi <- phi + h beta``)."""
+
+    @abc.abstractmethod
+    def loss(self, theta: jax.Array, phi: jax.Array) -> jax.Array:
+        """The gauge-invariant matter loss ``L_m(theta, phi)`` (``1/a^D`` times its potential energy)."""
+
+    @abc.abstractmethod
+    def charge_density(self, state: State) -> jax.Array:
+        """``rho(x)`` (physical units) whose Gauss law ``div E = rho`` the dynamics keeps."""
+
+    @abc.abstractmethod
+    def densities(self, theta: jax.Array, state: State) -> dict[str, jax.Array]:
+        """Gauge-invariant per-site densities, ``{name: (*shape)}``; ``"energy"`` is the matter's energy density
+        (kinetic + hopping + potential, physical units) whose ``a^D`` sum is its energy."""
+
+    @abc.abstractmethod
+    def vacuum(self, shape: tuple[int, ...], dtype: Any) -> State:
+        """The ground state about which the linear analysis perturbs."""

@@ -1,0 +1,165 @@
+r"""The gauge network: links that learn by gradient descent with momentum; the momentum buffer is ``E``.
+
+State (a PyTree of named fields, ``nnfield.state.field_items``): ``links`` ``theta_mu(x) = a q A_mu(x)``
+(``(D, *shape)``), ``electric`` ``E_mu(x)`` (``(D, *shape)``) and, with matter, ``matter`` = ``State(phi, pi)``
+of a Sec. 3/4 network (:class:`~.loss.AbstractMatter`). One loss, gauge invariant, written once:
+
+    L(theta, phi) = L_W(theta) + L_m(theta, phi)        (Wilson plaquettes + matter hopping and potential)
+
+Learning (``jax.grad`` of ``L``, never a hand-written gradient; ``d phi / d pi = B`` through the activation):
+
+    kick(h):   E  <- E  - h q a dL/dtheta        (momentum buffer: v = a q E is the links' velocity)
+               pi <- pi - h dL/dpi               (the matter's biases, single-step backprop (3.12))
+    drift(h):  theta <- theta + h a q E          (the optimizer applies its velocity to the weights)
+               phi   <- phi + h B pi             (activation, W = I)
+
+i.e. heavy-ball gradient descent ``v <- v - h (a q)^2 grad L``, ``theta <- theta + h v`` with momentum 1 (no
+friction). A tick is kick(dt/2) drift(dt) kick(dt/2) (Stormer-Verlet, order 2 in dt); ``advance`` merges the
+half kicks of consecutive ticks, which is the staggered leapfrog of CosmoLattice (links and ``phi`` at integer
+times, ``E`` and ``pi`` at half-integer times). Gauss's law ``div E = rho`` is kept to round-off by both
+sub-steps (the discrete Noether identity of the gauge-invariant ``L``; ``docs/gauge_dynamics.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ...errors import ParameterError
+from ...lattice import Lattice
+from ...network import AbstractNetwork
+from ...state import State
+from .loss import AbstractMatter, WilsonLoss
+
+LINKS = "links"
+ELECTRIC = "electric"
+MATTER = "matter"
+
+
+class GaugeNetwork(AbstractNetwork):
+    """Dynamical U(1) links (and optional matter) learning by momentum gradient descent; see the module docstring.
+
+    Attributes:
+        wilson: the plaquette loss (:class:`~.loss.WilsonLoss`; holds the charge ``q``).
+        matter: the charged matter sector, or ``None`` (pure lattice Maxwell).
+        dt, tick: the step (``tick = dt``).
+        lattice, name: static.
+    """
+
+    wilson: WilsonLoss
+    matter: AbstractMatter | None
+    dt: Any
+    tick: Any
+    lattice: Lattice = eqx.field(static=True)
+    name: str = eqx.field(static=True, default="gauge network")
+
+    @classmethod
+    def create(cls, lattice: Lattice, charge: float, dt: float, matter: AbstractMatter | None = None,
+               name: str = "gauge network") -> GaugeNetwork:
+        if not charge != 0:
+            raise ParameterError("charge", f"expected a non-zero charge q (links are theta = a q A), got {charge!r}")
+        return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,
+                   name=name)
+
+    # -- the declared seam ---------------------------------------------------------------------------------
+    @property
+    def K(self) -> int:
+        """Components per site of the packed canonical data: ``D`` links (+ the matter's types)."""
+        return self.lattice.ndim + (0 if self.matter is None else self.matter.K)
+
+    @property
+    def order(self) -> int:
+        return 2
+
+    @property
+    def charge(self) -> Any:
+        return self.wilson.charge
+
+    def loss(self, theta: jax.Array, phi: jax.Array | None = None) -> jax.Array:
+        """``L(theta, phi) = L_W(theta) + L_m(theta, phi)`` (gauge invariant; the only source of the learning)."""
+        total = self.wilson(theta)
+        if self.matter is not None:
+            total = total + self.matter.loss(theta, phi)
+        return total
+
+    def gradients(self, state: dict[str, Any]) -> tuple[jax.Array, jax.Array | None]:
+        """``(dL/dtheta, dL/dpi)`` by one ``jax.grad`` of ``L`` through the activation map ``p -> phi + B (p - pi)``."""
+        theta = state[LINKS]
+        if self.matter is None:
+            return jax.grad(self.wilson)(theta), None
+        phi, pi = state[MATTER].phi, state[MATTER].pi
+        matter = self.matter
+
+        def through_activation(th: jax.Array, p: jax.Array) -> jax.Array:
+            return self.loss(th, phi + matter.bias(p - pi))
+
+        return jax.grad(through_activation, argnums=(0, 1))(theta, pi)
+
+    def kick(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
+        """Learning: ``E <- E - h q a dL/dtheta``, ``pi <- pi - h dL/dpi`` (positions fixed)."""
+        g_theta, g_pi = self.gradients(state)
+        out = dict(state)
+        out[ELECTRIC] = state[ELECTRIC] - (h * self.charge * self.lattice.spacing) * g_theta
+        if self.matter is not None:
+            out[MATTER] = State(state[MATTER].phi, state[MATTER].pi - h * g_pi)
+        return out
+
+    def drift(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
+        """The weights move with their velocity buffer and the neurons activate: ``theta <- theta + h a q E``,
+        ``phi <- phi + h B pi``."""
+        out = dict(state)
+        out[LINKS] = state[LINKS] + (h * self.charge * self.lattice.spacing) * state[ELECTRIC]
+        if self.matter is not None:
+            m = state[MATTER]
+            out[MATTER] = State(m.phi + h * self.matter.bias(m.pi), m.pi)
+        return out
+
+    def step(self, state: dict[str, Any]) -> dict[str, Any]:
+        """One tick: kick(dt/2), drift(dt), kick(dt/2) (Stormer-Verlet, order 2)."""
+        s = self.kick(state, self.dt / 2)
+        s = self.drift(s, self.dt)
+        return self.kick(s, self.dt / 2)
+
+    def advance(self, state: dict[str, Any], n: int) -> dict[str, Any]:
+        """``n`` ticks with the closing and opening half kicks merged (the staggered leapfrog)."""
+        if n == 0:
+            return state
+        if n == 1:
+            return self.step(state)
+        s = self.drift(self.kick(state, self.dt / 2), self.dt)
+        s = jax.lax.fori_loop(0, n - 1, lambda _, st: self.drift(self.kick(st, self.dt), self.dt), s)
+        return self.kick(s, self.dt / 2)
+
+    # -- packing (the linear analysis and the models) ------------------------------------------------------
+    def zero_state(self, dtype: Any = None, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+        """The vacuum: no field, and the matter sector's ground state (on ``shape``, default the lattice's)."""
+        shape = self.lattice.shape if shape is None else tuple(shape)
+        z = jnp.zeros((self.lattice.ndim, *shape), dtype)
+        out: dict[str, Any] = {LINKS: z, ELECTRIC: z}
+        if self.matter is not None:
+            out[MATTER] = self.matter.vacuum(shape, z.dtype)
+        return out
+
+    def pack(self, state: dict[str, Any]) -> State:
+        """``State(concat(theta, phi), concat(E, pi))`` (``K`` components each)."""
+        if self.matter is None:
+            return State(state[LINKS], state[ELECTRIC])
+        m = state[MATTER]
+        return State(jnp.concatenate([state[LINKS], m.phi]), jnp.concatenate([state[ELECTRIC], m.pi]))
+
+    def unpack(self, packed: State) -> dict[str, Any]:
+        D = self.lattice.ndim
+        out: dict[str, Any] = {LINKS: packed.phi[:D], ELECTRIC: packed.pi[:D]}
+        if self.matter is not None:
+            out[MATTER] = State(packed.phi[D:], packed.pi[D:])
+        return out
+
+    def perturbation_step(self, delta: State) -> State:
+        """One tick of a perturbation about the vacuum (:meth:`zero_state`), packed: the map the linear analysis
+        linearizes (its eigenvalues are the photon, and in the Higgs phase the Higgs, branches)."""
+        vac = self.pack(self.zero_state(delta.phi.dtype, delta.phi.shape[1:]))
+        out = self.pack(self.step(self.unpack(State(vac.phi + delta.phi, vac.pi + delta.pi))))
+        return State(out.phi - vac.phi, out.pi - vac.pi)

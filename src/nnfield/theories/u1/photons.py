@@ -1,0 +1,120 @@
+r"""Free photons on the lattice: transverse plane waves and random transverse fields with a spectrum.
+
+A photon is a transverse vector potential on the links, ``div A = 0`` with the backward divergence, i.e.
+``sum_mu kappa_mu A_mu(k) = 0`` with ``kappa_mu = 1 - exp(-i k_mu a)``; its lattice dispersion is
+
+    omega_k^2 = m^2 + (4/a^2) sum_mu sin^2(k_mu a/2)      (m = 0 for Maxwell; m = m_A in the Higgs phase)
+
+(the magnetic term's ``curl^T curl`` is ``-Lap_a`` on transverse fields). The data are positive frequency,
+``A = Re sum_k A_k exp(i (k.x - omega_k t))`` and ``E = dA/dt = Re sum_k (-i omega_k) A_k exp(i k.x)`` at ``t = 0``:
+each mode travels along ``+k``. There are no transverse photons in D = 1 (``kappa A = 0`` leaves nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...errors import ParameterError
+from ...initial import per_axis, wave_numbers
+from ...lattice import Lattice
+
+
+def kappa(lattice: Lattice, k: Sequence[Any] | None = None) -> np.ndarray:
+    """``kappa_mu(k) = 1 - exp(-i k_mu a)`` (``(D, *k.shape)``; default: the lattice's FFT grid)."""
+    k = lattice.momenta() if k is None else [np.asarray(x, dtype=float) for x in k]
+    return np.stack([1 - np.exp(-1j * kk * lattice.spacing) for kk in k])
+
+
+def transverse_modes(lattice: Lattice, A_k: np.ndarray) -> np.ndarray:
+    """``A_k - conj(kappa) (kappa . A_k) / |kappa|^2``: the transverse part of Fourier data ``(D, *shape)``
+    (``k = 0`` is transverse: it is kept)."""
+    kap = kappa(lattice)
+    norm = np.sum(np.abs(kap) ** 2, axis=0)
+    dot = np.sum(kap * A_k, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef = np.where(norm > 0, dot / np.where(norm > 0, norm, 1.0), 0.0)
+    return A_k - np.conj(kap) * coef[None]
+
+
+def photon_omega(lattice: Lattice, mass: float = 0.0, k: Sequence[Any] | None = None) -> np.ndarray:
+    """``omega_k = sqrt(m^2 + (4/a^2) sum sin^2(k a/2))`` (default: on the FFT grid)."""
+    a = lattice.spacing
+    k = lattice.momenta() if k is None else [np.asarray(x, dtype=float) for x in k]
+    return np.sqrt(mass**2 + sum(4.0 / a**2 * np.sin(kk * a / 2) ** 2 for kk in k))
+
+
+def _need_transverse(lattice: Lattice) -> None:
+    if lattice.ndim < 2:
+        raise ParameterError("lattice", "there are no transverse photons in D = 1 (the Gauss law leaves no "
+                             "propagating mode); use a 2D or 3D lattice")
+
+
+def _data(lattice: Lattice, A_k: np.ndarray, mass: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, E)`` real, ``(D, *shape)``, of the positive-frequency Fourier data ``A_k`` (FFT normalization)."""
+    axes = tuple(range(1, lattice.ndim + 1))
+    w = photon_omega(lattice, mass)
+    A = np.real(np.fft.ifftn(A_k, axes=axes))
+    E = np.real(np.fft.ifftn(-1j * w[None] * A_k, axes=axes))
+    return A, E
+
+
+def plane_wave(
+    lattice: Lattice, n: Sequence[int] | None = None, polarization: Sequence[float] | None = None,
+    amplitude: float = 1.0, mass: float = 0.0, travelling: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A photon ``A = amplitude Re(eps exp(i k.x))`` with the transverse part ``eps`` of ``polarization``.
+
+    ``k = 2 pi n / (N a)`` (default ``n = [1, 0, ..]``); ``polarization`` defaults to ``e_1`` (the second axis).
+    ``travelling`` gives ``E = dA/dt`` of the wave moving along ``+k``; otherwise ``E = 0`` (a standing wave,
+    ``A(t) = A(0) cos(Omega t)`` exactly under the leapfrog). Returns ``(A, E)``, each ``(D, *shape)``.
+    """
+    _need_transverse(lattice)
+    k = wave_numbers(lattice, n)
+    pol = np.asarray(per_axis("polarization", polarization, lattice.ndim, [0.0, 1.0] + [0.0] * (lattice.ndim - 2)),
+                     dtype=complex)
+    kap = np.array([1 - np.exp(-1j * kk * lattice.spacing) for kk in k])
+    norm = float(np.sum(np.abs(kap) ** 2))
+    eps = pol - (np.conj(kap) * np.sum(kap * pol) / norm if norm > 0 else 0.0)
+    if not np.abs(eps).max() > 1e-12 * max(np.abs(pol).max(), 1.0):
+        raise ParameterError("polarization", f"{list(np.real(pol))} is longitudinal for n = {n}: it has no "
+                             f"transverse part; choose a polarization orthogonal to the wave vector")
+    eps = eps / np.sqrt(np.sum(np.abs(eps) ** 2))
+    xs = lattice.coordinates()
+    wave = np.exp(1j * sum(kk * x for kk, x in zip(k, xs, strict=True)))
+    omega = float(photon_omega(lattice, mass, [np.asarray(kk) for kk in k]))
+    A = amplitude * np.real(eps.reshape((-1,) + (1,) * lattice.ndim) * wave[None])
+    E = amplitude * np.real(-1j * omega * eps.reshape((-1,) + (1,) * lattice.ndim) * wave[None]) if travelling \
+        else np.zeros_like(A)
+    return A, E
+
+
+def random_photons(
+    lattice: Lattice, seed: int = 0, amplitude: float = 0.1, cutoff: float | None = None, slope: float = 0.0,
+    mass: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random transverse photons: ``A_k = xi_k |k|^(slope/2)`` (complex normal ``D``-vectors from ``seed``,
+    ``0 < |k| <= cutoff``, default ``pi / (2 a)``) made transverse, positive frequency, scaled so that
+    ``rms(A) = amplitude`` (per component). Returns ``(A, E)``, each ``(D, *shape)``; ``div A = div E = 0``."""
+    _need_transverse(lattice)
+    rng = np.random.default_rng(seed)
+    cut = cutoff if cutoff is not None else 0.5 * np.pi / lattice.spacing
+    kabs = np.sqrt(sum(k**2 for k in lattice.momenta()))
+    mask = (kabs > 0) & (kabs <= cut)
+    if not mask.any():
+        raise ParameterError("cutoff", f"no lattice mode has 0 < |k| <= cutoff = {cut:g}; raise it, e.g. to "
+                             f"{4 * np.pi / max(lattice.lengths):.4g}")
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        weight = np.where(mask, np.where(kabs > 0, kabs, 1.0) ** (0.5 * slope), 0.0)
+    if not np.all(np.isfinite(weight)):
+        raise ParameterError("slope", f"the spectrum |k|^(slope/2) is not finite for slope = {slope:g}; use e.g. "
+                             "a slope between -4 and 4")
+    shape = (lattice.ndim, *lattice.shape)
+    A_k = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * weight[None]
+    A, E = _data(lattice, transverse_modes(lattice, A_k), mass)
+    rms = float(np.sqrt(np.mean(A**2)))
+    if not rms > 0:
+        raise ParameterError("cutoff", "no transverse mode below the cutoff; raise it")
+    return amplitude * A / rms, amplitude * E / rms
