@@ -13,6 +13,8 @@ _SPEC_MODULES = [
     "nnfield.theories.nonlinear.spec",
     "nnfield.theories.dirac.spec",
     "nnfield.theories.gauge.spec",
+    "nnfield.theories.maxwell.spec",
+    "nnfield.theories.scalar_qed.spec",
 ]
 
 

@@ -1,0 +1,85 @@
+r"""Registers the runnable theory ``"maxwell"``: compact lattice U(1) whose links learn with momentum.
+
+``[theory]``: ``charge`` (q, the coupling in ``theta = a q A``; default 1). ``[time] scheme = "leapfrog"`` (the
+staggered leapfrog of links and ``E``). Initial conditions (every one satisfies Gauss's law ``div E = 0``):
+
+- ``random_photons`` (``amplitude`` = rms of A, ``cutoff``, ``slope``, as ``random_spectrum``): transverse
+  positive-frequency photons;
+- ``plane_wave`` (``n``, ``polarization``, ``amplitude``, ``travelling``): one transverse photon.
+
+This is the only module of the package that knows TOML key names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from ...errors import ConfigError
+from ..params import Number, Params
+from ..registry import Param, TheorySpec, positive, positive_amplitude, register_theory
+from ..spec_edge import initial_spec
+
+
+class MaxwellParams(Params):
+    """``[theory] name = "maxwell"``: the coupling."""
+
+    charge: Number = Field(1.0, description="coupling q (links theta = a q A; the magnetic term is 1/(q^2 a^4) "
+                                            "(1 - cos P)); non-zero")
+
+
+def _build(lattice: Any, params: MaxwellParams, dt: float, scheme: str) -> Any:
+    from .models import model
+
+    if params.charge == 0:
+        raise ConfigError("theory.charge: expected a non-zero coupling q (links are theta = a q A), got 0")
+    if scheme != "leapfrog":
+        raise ConfigError(f'time.scheme: the gauge network is the staggered leapfrog of links and E; expected '
+                          f'"leapfrog", got "{scheme}"; set scheme = "leapfrog"')
+    return model(lattice, dt, params.charge)
+
+
+RANDOM_KEYS = {
+    "amplitude": Param("float", 0.1, "rms of each component of A", check=positive_amplitude),
+    "cutoff": Param("float", None, "largest |k| kept (default: pi / (2 a))", check=positive),
+    "slope": Param("float", 0.0, "spectral slope: |A_k| ~ |k|^(slope/2)"),
+}
+PLANE_KEYS = {
+    "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]"),
+    "polarization": Param("list[float]", None, "polarization vector (its transverse part is used); default e_2"),
+    "amplitude": Param("float", 0.1, "amplitude of A", check=positive_amplitude),
+    "travelling": Param("bool", True, "true: a wave moving along +k; false: a standing wave (E = 0 at t = 0)"),
+}
+
+
+def random_photons_data(model: Any, p: dict[str, Any], seed: int, mass: float = 0.0) -> tuple[np.ndarray, ...]:
+    from ..u1 import random_photons
+
+    return random_photons(model.lattice, seed, p["amplitude"], p["cutoff"], p["slope"], mass)
+
+
+def plane_wave_data(model: Any, p: dict[str, Any], seed: int, mass: float = 0.0) -> tuple[np.ndarray, ...]:
+    from ..u1 import plane_wave
+
+    del seed
+    return plane_wave(model.lattice, p["n"], p["polarization"], p["amplitude"], mass, p["travelling"])
+
+
+SPEC = register_theory(
+    TheorySpec(
+        name="maxwell",
+        doc="Lattice Maxwell (compact U(1), temporal gauge): links learn by momentum gradient descent, E = momentum.",
+        params=MaxwellParams,
+        build=_build,
+        initial={
+            "random_photons": initial_spec(RANDOM_KEYS, random_photons_data,
+                                           "random transverse photons with a band-limited power-law spectrum"),
+            "plane_wave": initial_spec(PLANE_KEYS, plane_wave_data, "one transverse photon (travelling or standing)"),
+        },
+        schemes=("leapfrog",),
+    )
+)
+
+__all__ = ["SPEC"]

@@ -1,0 +1,229 @@
+r"""Initial data of scalar QED (every kind satisfies Gauss's law ``div E = rho`` to round-off).
+
+Packed physics data ``phi = (A_1..A_D, phi_1, phi_2)``, ``pi = (E_1..E_D, pi_1, pi_2)``. The longitudinal ``E`` of
+the matter's charge comes from the lattice Poisson solve (:func:`~nnfield.theories.u1.longitudinal_field`).
+
+- :func:`higgs_vacuum`: the vacuum ``phi_1 = sqrt(2) v_e`` with small random matter fluctuations (neutral: the
+  uniform rotation velocity that carries the net charge is removed) and transverse massive photons;
+- :func:`charged_packets`: two Gaussian packets of opposite charge (positive and negative frequency) moving
+  towards each other (the torus holds no net charge);
+- :func:`vortex`, :func:`vortex_pair`: Nielsen-Olesen vortices in the unitary gauge (``phi`` real, a compact
+  Dirac string through the core plaquette), optionally relaxed by gradient flow (:func:`relax`: plain gradient
+  descent on the static energy, i.e. learning without momentum). A vortex with ``winding = n`` carries the flux
+  ``2 pi n / q`` (with ``D = d + i q A`` the phase of ``phi`` winds ``-n`` times in a regular gauge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from ...errors import ParameterError
+from ...initial import minimum_image, per_axis
+from ...lattice import Lattice
+from ..u1 import longitudinal_field, random_photons
+from .matter import vev
+
+
+def _packed(A: np.ndarray, phi: np.ndarray, E: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([A, phi]), np.concatenate([E, pi])
+
+
+def charge_density(charge: float, phi: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """``rho = q (pi_1 phi_2 - pi_2 phi_1)``."""
+    return charge * (pi[0] * phi[1] - pi[1] * phi[0])
+
+
+def with_gauss(lattice: Lattice, charge: float, A: np.ndarray, E_T: np.ndarray, phi: np.ndarray,
+               pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Packed data with ``E = E_T + E_L``, ``E_L`` the longitudinal field of the matter's charge."""
+    E = E_T + longitudinal_field(lattice, charge_density(charge, phi, pi))
+    return _packed(A, phi, E, pi)
+
+
+def neutralize(phi: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """``pi + c (phi_2, -phi_1)`` with the uniform ``c`` that makes ``sum rho = 0`` (removes a global rotation)."""
+    total = np.sum(pi[0] * phi[1] - pi[1] * phi[0])
+    norm = np.sum(phi[0] ** 2 + phi[1] ** 2)
+    if norm == 0:
+        return pi
+    c = -total / norm
+    return pi + c * np.stack([phi[1], -phi[0]])
+
+
+def _smooth_noise(lattice: Lattice, rng: np.random.Generator, cutoff: float, n: int) -> np.ndarray:
+    kabs = np.sqrt(sum(k**2 for k in lattice.momenta()))
+    mask = kabs <= cutoff
+    out = []
+    for _ in range(n):
+        f = np.real(np.fft.ifftn(np.fft.fftn(rng.standard_normal(lattice.shape)) * mask))
+        out.append(f / max(float(np.sqrt(np.mean(f**2))), np.finfo(float).tiny))
+    return np.stack(out)
+
+
+def higgs_vacuum(lattice: Lattice, charge: float, lam: float, v: float, m: float, seed: int = 0,
+                 amplitude: float = 0.01, photons: float = 0.0, cutoff: float | None = None) -> tuple[np.ndarray, ...]:
+    """The vacuum with matter fluctuations of rms ``amplitude`` (``phi`` and ``pi``, smooth below ``cutoff``,
+    default ``pi / (2 a)``) and transverse photons of rms ``photons`` (massive, ``m_A``; none in 1D)."""
+    rng = np.random.default_rng(seed)
+    D = lattice.ndim
+    v_e = vev(lam, v, m)
+    cut = cutoff if cutoff is not None else 0.5 * np.pi / lattice.spacing
+    phi = amplitude * _smooth_noise(lattice, rng, cut, 2)
+    phi[0] += np.sqrt(2.0) * v_e
+    pi = neutralize(phi, amplitude * _smooth_noise(lattice, rng, cut, 2))
+    A = np.zeros((D, *lattice.shape))
+    E_T = np.zeros_like(A)
+    if photons > 0 and D >= 2:
+        A, E_T = random_photons(lattice, seed + 1, photons, cut, 0.0, np.sqrt(2.0) * abs(charge) * v_e)
+    return with_gauss(lattice, charge, A, E_T, phi, pi)
+
+
+def charged_packets(lattice: Lattice, charge: float, lam: float, v: float, m: float,
+                    center: Sequence[float] | None = None, separation: float | None = None, width: float | None = None,
+                    momentum: Sequence[float] | None = None, amplitude: float = 0.1) -> tuple[np.ndarray, ...]:
+    """Two packets ``phi = amplitude g(x - c_+-) exp(+-i k0.x)`` of opposite charge, centred at ``c -+ s e_0 / 2``,
+    with momenta ``+-k0`` (towards each other for ``k0`` along ``+e_0``); ``pi`` of positive (first) and negative
+    (second) frequency ``omega = sqrt(M^2 + k0^2)`` with ``M`` the scalar mass about ``phi = 0``."""
+    D = lattice.ndim
+    L = lattice.lengths
+    c = np.asarray(per_axis("center", center, D, [x / 2 for x in L]), dtype=float)
+    sep = separation if separation is not None else L[0] / 2
+    w = width if width is not None else max(0.1 * min(L), lattice.spacing)
+    k0 = np.asarray(per_axis("momentum", momentum, D, [0.0] * D), dtype=float)
+    if not (0 < sep < L[0]):
+        raise ParameterError("separation", f"expected 0 < separation < L_0 = {L[0]:g}, got {sep:g}")
+    M2 = m**2 - 2 * lam * v**2
+    omega = float(np.sqrt(max(M2, 0.0) + np.sum(k0**2)))
+    if omega == 0:
+        raise ParameterError("momentum", "a packet at rest of a massless scalar has no frequency; give a momentum "
+                             "or a mass (m > sqrt(2 lambda) v)")
+    xs = lattice.coordinates()
+    total = np.zeros(lattice.shape, complex)
+    total_pi = np.zeros(lattice.shape, complex)
+    for sign in (1.0, -1.0):
+        cc = c.copy()
+        cc[0] = c[0] - sign * sep / 2
+        d = [minimum_image(x, ci, ell) for x, ci, ell in zip(xs, cc, L, strict=True)]
+        env = np.exp(-sum(di**2 for di in d) / (2 * w**2))
+        psi = amplitude * env * np.exp(1j * sign * sum(k * di for k, di in zip(k0, d, strict=True)))
+        total += psi
+        total_pi += -1j * sign * omega * psi
+    phi = np.sqrt(2.0) * np.stack([total.real, total.imag])
+    pi = neutralize(phi, np.sqrt(2.0) * np.stack([total_pi.real, total_pi.imag]))
+    return with_gauss(lattice, charge, np.zeros((D, *lattice.shape)), np.zeros((D, *lattice.shape)), phi, pi)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# vortices
+# ----------------------------------------------------------------------------------------------------------
+_GL = np.polynomial.legendre.leggauss(16)
+
+
+def _vortex_links(lattice: Lattice, center: Sequence[float], winding: int, core: float) -> np.ndarray:
+    """``theta_mu(x) = int_link q A`` of the unitary-gauge vortex ``q A = -n K(r) (-y, x) / r^2`` with
+    ``K = 1 / cosh^2(r / core)`` (minimum image; 16-point Gauss-Legendre along each link)."""
+    a = lattice.spacing
+    xs = lattice.coordinates()
+    L = lattice.lengths
+    nodes, weights = _GL
+    theta = np.zeros((2, *lattice.shape))
+    for mu in range(2):
+        for s, wgt in zip(0.5 * a * (nodes + 1), 0.5 * a * weights, strict=True):
+            dx = minimum_image(xs[0] + (s if mu == 0 else 0.0), center[0], L[0])
+            dy = minimum_image(xs[1] + (s if mu == 1 else 0.0), center[1], L[1])
+            r2 = dx**2 + dy**2
+            K = 1.0 / np.cosh(np.sqrt(r2) / core) ** 2
+            comp = (-dy if mu == 0 else dx) / r2
+            theta[mu] += wgt * (-winding) * K * comp
+    return theta
+
+
+def vortex_fields(lattice: Lattice, charge: float, lam: float, v: float, m: float,
+                  centers: Sequence[tuple[Sequence[float], int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Unrelaxed vortices (``(center, winding)`` each): ``phi_1 = sqrt(2) v_e prod tanh(r_j / xi_H)``, links of
+    :func:`_vortex_links` summed, ``E = pi = 0`` (so ``rho = div E = 0``)."""
+    if lattice.ndim != 2:
+        raise ParameterError("lattice", f"vortices are 2D objects here; got a {lattice.ndim}D lattice")
+    v_e = vev(lam, v, m)
+    if v_e == 0:
+        raise ParameterError("vev", "a vortex needs the Higgs phase (v^2 > m^2 / (2 lambda)); raise v")
+    m_H, m_A = 2 * np.sqrt(lam) * v_e, np.sqrt(2.0) * abs(charge) * v_e
+    xs = lattice.coordinates()
+    prof = np.ones(lattice.shape)
+    theta = np.zeros((2, *lattice.shape))
+    for c, n in centers:
+        d = [minimum_image(x, ci, ell) for x, ci, ell in zip(xs, c, lattice.lengths, strict=True)]
+        prof *= np.tanh(np.sqrt(d[0] ** 2 + d[1] ** 2) * m_H / np.sqrt(2.0)) ** abs(n)
+        theta += _vortex_links(lattice, c, n, np.sqrt(2.0) / m_A)
+    phi = np.stack([np.sqrt(2.0) * v_e * prof, np.zeros(lattice.shape)])
+    A = theta / (charge * lattice.spacing)
+    zero = np.zeros((2, *lattice.shape))
+    return _packed(A, phi, zero, zero)
+
+
+def relax(model: Any, phi: np.ndarray, pi: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """``steps`` of gradient flow ``x <- x - h dL/dx`` on the static energy (learning without momentum; the
+    network's own loss and ``jax.grad``), ``h = 1 / omega_max^2``; ``E`` and ``pi`` left at zero (static data
+    satisfy Gauss's law with ``rho = 0``)."""
+    if steps <= 0:
+        return phi, pi
+    net = model.network
+    lat = model.lattice
+    qa = float(net.charge) * lat.spacing
+    tm = model.tree_masses()
+    h = 1.0 / (4 * lat.ndim / lat.spacing**2 + max(tm.get("photon", 0.0), tm.get("higgs", 0.0)) ** 2)
+    s = model.encode(phi, pi)
+    D = lat.ndim
+
+    def flow(_: int, x: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        th, f = x
+        g_th, g_f = jax.grad(net.loss, argnums=(0, 1))(th, f)
+        return th - h * qa**2 * g_th, f - h * g_f
+
+    th, f = jax.jit(lambda x: jax.lax.fori_loop(0, int(steps), flow, x))((s["links"], s["matter"].phi))
+    A = np.asarray(th) / qa
+    out_phi = np.concatenate([A, np.asarray(f)])
+    return out_phi, np.zeros_like(out_phi) if D else pi
+
+
+def vortex(model: Any, center: Sequence[float] | None = None, winding: int = 1,
+           relax_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One vortex (flux ``2 pi winding / q``) at ``center`` (default: the centre of a plaquette in the middle)."""
+    lat = model.lattice
+    th = model.theory
+    if lat.ndim != 2:
+        raise ParameterError("lattice", f"vortices are 2D objects here; got a {lat.ndim}D lattice")
+    default = [x / 2 + lat.spacing / 2 for x in lat.lengths]
+    c = per_axis("center", center, 2, default)
+    if winding == 0:
+        raise ParameterError("winding", "expected a non-zero winding (e.g. 1)")
+    phi, pi = vortex_fields(lat, float(th.charge), float(th.lam), float(th.v), float(th.m), [(c, int(winding))])
+    return relax(model, phi, pi, relax_steps)
+
+
+def vortex_pair(model: Any, separation: float | None = None, relax_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A vortex (flux ``+2 pi / q``) and an antivortex (``-2 pi / q``) at ``separation`` along axis 0, about the
+    centre (plaquette centres); zero net flux."""
+    lat = model.lattice
+    th = model.theory
+    if lat.ndim != 2:
+        raise ParameterError("lattice", f"vortices are 2D objects here; got a {lat.ndim}D lattice")
+    L = lat.lengths
+    sep = separation if separation is not None else L[0] / 2
+    if not 0 < sep < L[0]:
+        raise ParameterError("separation", f"expected 0 < separation < L_0 = {L[0]:g}, got {sep:g}")
+    cy = L[1] / 2 + lat.spacing / 2
+    a = lat.spacing
+    c1 = [round((L[0] / 2 - sep / 2) / a) * a + a / 2, cy]
+    c2 = [round((L[0] / 2 + sep / 2) / a) * a + a / 2, cy]
+    phi, pi = vortex_fields(lat, float(th.charge), float(th.lam), float(th.v), float(th.m), [(c1, 1), (c2, -1)])
+    return relax(model, phi, pi, relax_steps)
+
+
+__all__ = ["charge_density", "charged_packets", "higgs_vacuum", "neutralize", "relax", "vortex", "vortex_fields",
+           "vortex_pair", "with_gauss"]
+
