@@ -73,6 +73,10 @@ class ScalarMatter(AbstractMatter):
         phi, pi = state.phi, state.pi
         return self.charge * (pi[0] * phi[1] - pi[1] * phi[0])
 
+    def charge_scale(self, state: State) -> jax.Array:
+        """``|q| max (phi_1^2 + phi_2^2) / a``: the charge density of the field rotating at the lattice frequency."""
+        return jnp.abs(self.charge) * jnp.max(state.phi[0] ** 2 + state.phi[1] ** 2) / self.spacing
+
     def densities(self, theta: jax.Array, state: State) -> dict[str, jax.Array]:
         phi, pi = state.phi, state.pi
         kin = 0.5 * (pi[0] ** 2 + pi[1] ** 2)

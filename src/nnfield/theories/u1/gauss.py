@@ -23,11 +23,16 @@ from ...lattice import Lattice
 from ._lattice import divergence, divergence_scale
 
 
-def gauss_residual(E: Any, rho: Any, spacing: float) -> Any:
-    """``max_x |div E - rho| / scale`` with ``scale`` = :func:`~._lattice.divergence_scale` (the largest magnitude
-    of the terms of ``div E - rho`` at a site): the relative violation of Gauss's law (round-off: ``~1e-16``)."""
+def gauss_residual(E: Any, rho: Any, spacing: float, floor: Any = 0.0) -> Any:
+    """``max_x |div E - rho| / scale``: the relative violation of Gauss's law (round-off: ``~1e-16``).
+
+    ``scale`` is the larger of :func:`~._lattice.divergence_scale` (the largest magnitude of the terms of
+    ``div E - rho`` at a site) and ``floor``, the charge scale of the matter (the model passes ``|q| max |Phi|^2 /
+    a``, the charge density of the field at the lattice frequency ``1/a``), so that static data (``E``, ``pi`` at
+    round-off level, e.g. a vortex) are not measured against their own round-off.
+    """
     res = jnp.max(jnp.abs(divergence(E, spacing) - rho))
-    scale = divergence_scale(E, rho, spacing)
+    scale = jnp.maximum(divergence_scale(E, rho, spacing), floor)
     return res / jnp.maximum(scale, jnp.finfo(jnp.asarray(res).dtype).tiny)
 
 

@@ -66,5 +66,9 @@ class AbstractMatter(Module):
         (kinetic + hopping + potential, physical units) whose ``a^D`` sum is its energy."""
 
     @abc.abstractmethod
+    def charge_scale(self, state: State) -> jax.Array:
+        """A charge density the matter could carry (the Gauss residual's floor; e.g. ``|q| max |Phi|^2 / a``)."""
+
+    @abc.abstractmethod
     def vacuum(self, shape: tuple[int, ...], dtype: Any) -> State:
         """The ground state about which the linear analysis perturbs."""

@@ -69,6 +69,13 @@ class GaugeModel(AbstractModel):
             return jnp.zeros(self.lattice.shape, state[ELECTRIC].dtype)
         return self.network.matter.charge_density(state[MATTER])
 
+    def charge_scale(self, state: dict[str, Any]) -> jax.Array:
+        """The floor of the Gauss residual's scale (the matter's :meth:`~.loss.AbstractMatter.charge_scale`; 0 without
+        matter)."""
+        if self.network.matter is None:
+            return jnp.zeros((), state[ELECTRIC].dtype)
+        return self.network.matter.charge_scale(state[MATTER])
+
     def fields(self, state: dict[str, Any]) -> dict[str, jax.Array]:
         """Per-site fields for plots and tests (see the module docstring)."""
         a, q = self.lattice.spacing, self.network.charge
@@ -101,7 +108,8 @@ class GaugeModel(AbstractModel):
             "energy": self.theory.hamiltonian(phi, pi),
             "energy_electric": vol * jnp.sum(f["electric_energy"]),
             "energy_magnetic": vol * jnp.sum(f["magnetic_energy"]),
-            "gauss_residual": gauss_residual(state[ELECTRIC], f["charge_density"], self.lattice.spacing),
+            "gauss_residual": gauss_residual(state[ELECTRIC], f["charge_density"], self.lattice.spacing,
+                                             self.charge_scale(state)),
             "charge": vol * jnp.sum(f["charge_density"]),
         }
         if self.lattice.ndim >= 2:
