@@ -36,14 +36,15 @@ def gauss_residual(E: Any, rho: Any, spacing: float, floor: Any = 0.0) -> Any:
     return res / jnp.maximum(scale, jnp.finfo(jnp.asarray(res).dtype).tiny)
 
 
-def solve_poisson(lattice: Lattice, source: Any, *, what: str = "charge") -> np.ndarray:
+def solve_poisson(lattice: Lattice, source: Any, *, what: str = "charge", scale: float = 0.0) -> np.ndarray:
     """``psi`` with ``Lap_a psi = source`` and zero mean (FFT; exact on the lattice).
 
-    Raises :class:`~nnfield.errors.ParameterError` (``what``) when ``sum source`` is not zero to round-off: a
-    periodic lattice holds no net charge (its field lines have nowhere to end).
+    Raises :class:`~nnfield.errors.ParameterError` (``what``) when ``sum source`` is not zero to round-off
+    (relative to ``sum |source|`` or ``scale``, the sum of the magnitudes the source was computed from): a periodic
+    lattice holds no net charge (its field lines have nowhere to end).
     """
     src = np.asarray(source, dtype=float)
-    total, scale = float(np.sum(src)), float(np.sum(np.abs(src)))
+    total, scale = float(np.sum(src)), max(float(np.sum(np.abs(src))), scale)
     if abs(total) > 1e-10 * max(scale, np.finfo(float).tiny) and scale > 0:
         raise ParameterError(
             what, f"a periodic lattice needs a neutral total charge (sum of rho = 0, Gauss's law at k = 0), got "
@@ -70,8 +71,9 @@ def project(lattice: Lattice, E: Any, rho: Any) -> np.ndarray:
     if E.shape != (lattice.ndim, *lattice.shape):
         raise ParameterError("E", f"expected an electric field of shape {(lattice.ndim, *lattice.shape)}, got {E.shape}")
     a = lattice.spacing
+    rho = np.asarray(rho, dtype=float)
     div = sum(E[mu] - np.roll(E[mu], 1, mu) for mu in range(lattice.ndim)) / a
-    psi = solve_poisson(lattice, np.asarray(rho, dtype=float) - div)
+    psi = solve_poisson(lattice, rho - div, scale=float(np.sum(np.abs(rho)) + 2 * np.sum(np.abs(E)) / a))
     return E + np.stack([(np.roll(psi, -1, mu) - psi) / a for mu in range(lattice.ndim)])
 
 

@@ -1,0 +1,37 @@
+r"""Measurements on runs of the gauge networks: frequencies of single modes, vortex positions.
+
+:func:`mode_frequency`: a single linear mode under the leapfrog obeys ``x_{n+1} + x_{n-1} = 2 cos(Omega dt) x_n``
+exactly, so the least-squares ``cos(Omega dt) = sum x_n (x_{n+1} + x_{n-1}) / (2 sum x_n^2)`` returns the mode's
+frequency ``Omega`` to round-off (biased only by other modes or by nonlinearity in the series). The continuous-time
+``omega`` it corresponds to is ``(2/dt) sin(Omega dt/2)`` (the leapfrog's dispersion, order 2 in dt).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def mode_frequency(series: Any, dt: float) -> float:
+    """``Omega`` of a single-mode series sampled every ``dt`` (see the module docstring)."""
+    x = np.asarray(series, dtype=float)
+    c = float(np.sum(x[1:-1] * (x[2:] + x[:-2])) / (2 * np.sum(x[1:-1] ** 2)))
+    return float(np.arccos(np.clip(c, -1.0, 1.0)) / dt)
+
+
+def leapfrog_omega(Omega: float, dt: float) -> float:
+    """``(2/dt) sin(Omega dt/2)``: the continuous-time frequency whose leapfrog frequency is ``Omega``."""
+    return float(2.0 / dt * np.sin(Omega * dt / 2))
+
+
+def centroid(weight: Any, lattice: Any, center: Any = None) -> np.ndarray:
+    """The ``weight``-weighted position (minimum image about ``center``, default the box centre), one per axis."""
+    from ...initial import minimum_image
+
+    w = np.asarray(weight, dtype=float)
+    c = [x / 2 for x in lattice.lengths] if center is None else list(center)
+    out = []
+    for x, ci, ell in zip(lattice.coordinates(), c, lattice.lengths, strict=True):
+        out.append(ci + float(np.sum(w * minimum_image(x, ci, ell)) / np.sum(w)))
+    return np.asarray(out)
