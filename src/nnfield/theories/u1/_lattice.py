@@ -4,9 +4,10 @@ Conventions (``docs/gauge_dynamics.md``): a link from site ``x`` to ``x + e_mu``
 ``theta_mu(x) = a q A_mu(x)`` (``U = exp(i theta)``, the X_0 power ``alpha = 2 theta / pi`` of Sec. 5); fields are
 arrays ``(D, *shape)`` (one component per direction) or ``(*shape)``.
 
-    plaquette      P_{mu nu}(x) = theta_mu(x) + theta_nu(x + mu) - theta_mu(x + nu) - theta_nu(x)   (= a^2 q F_{mu nu} + O(a^3))
-    divergence     (div E)(x)   = sum_mu (E_mu(x) - E_mu(x - mu)) / a                              (backward, O(a^2) at the site)
-    gradient       (grad f)_mu(x) = (f(x + mu) - f(x)) / a                                          (forward: lives on links)
+    plaquette    P_{mu nu}(x) = theta_mu(x) + theta_nu(x + mu) - theta_mu(x + nu) - theta_nu(x)
+                 (= a^2 q F_{mu nu} + O(a^3))
+    divergence   (div E)(x) = sum_mu (E_mu(x) - E_mu(x - mu)) / a       (backward; O(a^2) at the site)
+    gradient     (grad f)_mu(x) = (f(x + mu) - f(x)) / a                (forward: lives on links)
 
 ``div grad`` is the nearest-neighbour Laplacian (symbol ``-(4/a^2) sum sin^2(k a/2)``), so the Gauss law
 ``div E = rho`` is solved for a longitudinal ``E = grad psi`` by one Poisson solve (:mod:`.gauss`). All maps here

@@ -69,7 +69,8 @@ def project(lattice: Lattice, E: Any, rho: Any) -> np.ndarray:
     kept; the longitudinal part replaced by the field of ``rho``)."""
     E = np.asarray(E, dtype=float)
     if E.shape != (lattice.ndim, *lattice.shape):
-        raise ParameterError("E", f"expected an electric field of shape {(lattice.ndim, *lattice.shape)}, got {E.shape}")
+        raise ParameterError("E", f"expected an electric field of shape {(lattice.ndim, *lattice.shape)}, "
+                                  f"got {E.shape}")
     a = lattice.spacing
     rho = np.asarray(rho, dtype=float)
     div = sum(E[mu] - np.roll(E[mu], 1, mu) for mu in range(lattice.ndim)) / a
