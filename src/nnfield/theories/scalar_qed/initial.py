@@ -125,20 +125,25 @@ _GL = np.polynomial.legendre.leggauss(16)
 
 def _vortex_links(lattice: Lattice, center: Sequence[float], winding: int, core: float) -> np.ndarray:
     """``theta_mu(x) = int_link q A`` of the unitary-gauge vortex ``q A = -n K(r) (-y, x) / r^2`` with
-    ``K = 1 / cosh^2(r / core)`` (minimum image; 16-point Gauss-Legendre along each link)."""
+    ``K = 1 / cosh^2(r / core)``, summed over the 5 x 5 nearest periodic images (a smooth periodic field: the box
+    edge is no special line; the omitted images are below ``exp(-4 L / core)``); 16-point Gauss-Legendre along
+    each link."""
     a = lattice.spacing
     xs = lattice.coordinates()
     L = lattice.lengths
     nodes, weights = _GL
     theta = np.zeros((2, *lattice.shape))
+    d0 = [minimum_image(x, c, ell) for x, c, ell in zip(xs, center, L, strict=True)]
     for mu in range(2):
         for s, wgt in zip(0.5 * a * (nodes + 1), 0.5 * a * weights, strict=True):
-            dx = minimum_image(xs[0] + (s if mu == 0 else 0.0), center[0], L[0])
-            dy = minimum_image(xs[1] + (s if mu == 1 else 0.0), center[1], L[1])
-            r2 = dx**2 + dy**2
-            K = 1.0 / np.cosh(np.sqrt(r2) / core) ** 2
-            comp = (-dy if mu == 0 else dx) / r2
-            theta[mu] += wgt * (-winding) * K * comp
+            for jx in range(-2, 3):
+                for jy in range(-2, 3):
+                    dx = d0[0] + (s if mu == 0 else 0.0) + jx * L[0]
+                    dy = d0[1] + (s if mu == 1 else 0.0) + jy * L[1]
+                    r2 = dx**2 + dy**2
+                    K = 1.0 / np.cosh(np.minimum(np.sqrt(r2) / core, 300.0)) ** 2
+                    comp = (-dy if mu == 0 else dx) / r2
+                    theta[mu] += wgt * (-winding) * K * comp
     return theta
 
 
@@ -192,13 +197,18 @@ def relax(model: Any, phi: np.ndarray, pi: np.ndarray, steps: int) -> tuple[np.n
 
 def vortex(model: Any, center: Sequence[float] | None = None, winding: int = 1,
            relax_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """One vortex (flux ``2 pi winding / q``) at ``center`` (default: the centre of a plaquette in the middle)."""
+    """One vortex (flux ``2 pi winding / q``) at ``center`` (default: the plaquette centre nearest the box centre,
+    ``(N // 2 + 1/2) a`` per axis; on an odd lattice that is the box centre itself)."""
     lat = model.lattice
     th = model.theory
     if lat.ndim != 2:
         raise ParameterError("lattice", f"vortices are 2D objects here; got a {lat.ndim}D lattice")
-    default = [x / 2 + lat.spacing / 2 for x in lat.lengths]
+    default = [(n // 2 + 0.5) * lat.spacing for n in lat.shape]  # the plaquette centre nearest the box centre
     c = per_axis("center", center, 2, default)
+    off = [((ci / lat.spacing) % 1.0) for ci in c]
+    if all(min(o, 1 - o) < 1e-6 for o in off):
+        raise ParameterError("center", f"{list(c)} is a lattice site: the unitary-gauge core (a Dirac string) must "
+                             f"sit inside a plaquette; e.g. {default}")
     if winding == 0:
         raise ParameterError("winding", "expected a non-zero winding (e.g. 1)")
     phi, pi = vortex_fields(lat, float(th.charge), float(th.lam), float(th.v), float(th.m), [(c, int(winding))])

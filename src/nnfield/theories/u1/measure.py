@@ -1,8 +1,8 @@
 r"""Measurements on runs of the gauge networks: frequencies of single modes, vortex positions.
 
 :func:`mode_frequency`: a single linear mode under the leapfrog obeys ``x_{n+1} + x_{n-1} = 2 cos(Omega dt) x_n``
-exactly, so the least-squares ``cos(Omega dt) = sum x_n (x_{n+1} + x_{n-1}) / (2 sum x_n^2)`` returns the mode's
-frequency ``Omega`` to round-off (biased only by other modes or by nonlinearity in the series). The continuous-time
+exactly, so the least-squares fit of ``x_{n+1} + x_{n-1} = 2 cos(Omega dt) x_n + d`` returns the mode's frequency
+``Omega`` to round-off (the constant ``d`` absorbs a shift of the oscillation's centre) (biased only by other modes or by nonlinearity in the series). The continuous-time
 ``omega`` it corresponds to is ``(2/dt) sin(Omega dt/2)`` (the leapfrog's dispersion, order 2 in dt).
 """
 
@@ -16,7 +16,11 @@ import numpy as np
 def mode_frequency(series: Any, dt: float) -> float:
     """``Omega`` of a single-mode series sampled every ``dt`` (see the module docstring)."""
     x = np.asarray(series, dtype=float)
-    c = float(np.sum(x[1:-1] * (x[2:] + x[:-2])) / (2 * np.sum(x[1:-1] ** 2)))
+    # x_{n+1} + x_{n-1} = 2 c x_n + d: the constant d absorbs the O(amplitude^2) shift of the centre of a
+    # nonlinear oscillation (without it the estimate is biased at first order in the amplitude)
+    lhs = np.stack([2 * x[1:-1], np.ones(x.size - 2)], axis=1)
+    (c, _), *_ = np.linalg.lstsq(lhs, x[2:] + x[:-2], rcond=None)
+    c = float(c)
     return float(np.arccos(np.clip(c, -1.0, 1.0)) / dt)
 
 
