@@ -2,8 +2,9 @@ r"""Measurements on runs of the gauge networks: frequencies of single modes, vor
 
 :func:`mode_frequency`: a single linear mode under the leapfrog obeys ``x_{n+1} + x_{n-1} = 2 cos(Omega dt) x_n``
 exactly, so the least-squares fit of ``x_{n+1} + x_{n-1} = 2 cos(Omega dt) x_n + d`` returns the mode's frequency
-``Omega`` to round-off (the constant ``d`` absorbs a shift of the oscillation's centre) (biased only by other modes or by nonlinearity in the series). The continuous-time
-``omega`` it corresponds to is ``(2/dt) sin(Omega dt/2)`` (the leapfrog's dispersion, order 2 in dt).
+``Omega`` to round-off (the constant ``d`` absorbs a shift of the oscillation's centre). It is biased only by other
+modes or by nonlinearity in the series (harmonics: first order in the amplitude). The continuous-time ``omega``
+it corresponds to is ``(2/dt) sin(Omega dt/2)`` (the leapfrog's dispersion, order 2 in dt).
 """
 
 from __future__ import annotations
