@@ -11,7 +11,8 @@ Verdicts:
 - ``condition``: the construction needs a condition the paper omits; it is detected (measured: violation).
 
 A check passes when its verdict equals the verdict it was registered to expect. Checks live in
-``nnfield.checks.sec<N>`` modules, imported by :func:`load_checks`.
+``nnfield.checks.sec<N>`` modules, imported by :func:`load_checks`; what goes beyond the paper (the dynamical
+gauge fields its Sec. 5 leaves open) is the section ``"B"`` (:data:`BEYOND`, ``nnfield.checks.beyond``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Outcome:
 @dataclasses.dataclass(frozen=True)
 class Check:
     equation: str
-    section: int
+    section: int | str
     title: str
     expected: str
     fn: Callable[[], Outcome]
@@ -70,9 +71,11 @@ class Result:
 
 REGISTRY: list[Check] = []
 _SECTIONS = (2, 3, 4, 5)
+#: the section of the checks that go beyond the paper (dynamical gauge fields)
+BEYOND = "B"
 
 
-def register(equation: str, section: int, title: str, expected: str) -> Callable[[Callable[[], Outcome]], Callable]:
+def register(equation: str, section: int | str, title: str, expected: str) -> Callable[[Callable[[], Outcome]], Callable]:
     """Decorator: register ``fn() -> Outcome`` as the check of ``equation`` (e.g. ``"(3.10)"``)."""
     if expected not in VERDICTS:
         raise ValueError(f"expected verdict must be one of {VERDICTS}, got {expected!r}")
@@ -86,8 +89,7 @@ def register(equation: str, section: int, title: str, expected: str) -> Callable
 
 def load_checks() -> list[Check]:
     """Import the check modules of every section that exists."""
-    for sec in _SECTIONS:
-        name = f"nnfield.checks.sec{sec}"
+    for name in [f"nnfield.checks.sec{sec}" for sec in _SECTIONS] + ["nnfield.checks.beyond"]:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -96,7 +98,7 @@ def load_checks() -> list[Check]:
     return list(REGISTRY)
 
 
-def run_checks(section: int | None = None, progress: Callable[[Check], None] | None = None) -> list[Result]:
+def run_checks(section: int | str | None = None, progress: Callable[[Check], None] | None = None) -> list[Result]:
     """Run the registered checks (of one section, or all), in float64."""
     import jax
 
