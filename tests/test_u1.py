@@ -98,3 +98,31 @@ def test_linearized_step_gives_the_photon_branches():
     assert np.abs(Om[:, 2:] - expected[:, None]).max() < 1e-10
     assert analysis.largest_stable_dt(lambda h: maxwell.model(lat, h).network, dt) == pytest.approx(
         0.5 / np.sqrt(3), rel=1e-5)
+
+
+#: section-B checks quick enough for the default suite (the rest run with -m slow)
+QUICK_B = {"Gauss law", "gauge invariance", "photon dispersion"}
+
+
+def _beyond():
+    from nnfield import paper
+
+    return [c for c in paper.load_checks() if c.section == paper.BEYOND]
+
+
+@pytest.mark.parametrize("equation", [pytest.param(c.equation, marks=() if c.equation in QUICK_B else pytest.mark.slow)
+                                      for c in _beyond()])
+def test_beyond_the_paper_check_passes(equation):
+    """Every ``nnfield verify`` check of section "B" reaches its expected verdict with a measured number."""
+    import math
+
+    (check,) = [c for c in _beyond() if c.equation == equation]
+    out = check.fn()
+    assert out.verdict == check.expected, out
+    assert math.isfinite(out.measured) and any(ch.isdigit() for ch in out.detail)
+
+
+def test_beyond_section_is_registered():
+    eqs = {c.equation for c in _beyond()}
+    assert {"Gauss law", "gauge invariance", "photon dispersion", "Higgs mechanism", "vortex flux",
+            "energy order"} <= eqs
