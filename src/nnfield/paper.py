@@ -75,7 +75,9 @@ _SECTIONS = (2, 3, 4, 5)
 BEYOND = "B"
 
 
-def register(equation: str, section: int | str, title: str, expected: str) -> Callable[[Callable[[], Outcome]], Callable]:
+def register(
+    equation: str, section: int | str, title: str, expected: str
+) -> Callable[[Callable[[], Outcome]], Callable]:
     """Decorator: register ``fn() -> Outcome`` as the check of ``equation`` (e.g. ``"(3.10)"``)."""
     if expected not in VERDICTS:
         raise ValueError(f"expected verdict must be one of {VERDICTS}, got {expected!r}")

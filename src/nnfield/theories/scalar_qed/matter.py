@@ -54,9 +54,10 @@ class ScalarMatter(AbstractMatter):
         r2 = 0.5 * (phi[0] ** 2 + phi[1] ** 2)
         return self.m**2 * r2 + self.lam * (r2 - self.v**2) ** 2
 
-    def hopping(self, theta: jax.Array, phi: jax.Array) -> jax.Array:
-        """``sum_mu |U Phi(x + mu) - Phi(x)|^2 / (2 a^2)`` per site (the link rotates the neighbour's two types)."""
-        D = theta.shape[0]
+    def hopping(self, theta: Any, phi: jax.Array) -> jax.Array:
+        """``sum_mu |U Phi(x + mu) - Phi(x)|^2 / (2 a^2)`` per site (the link rotates the neighbour's two types);
+        ``theta`` is ``(D, *shape)`` or a sequence of the ``D`` components."""
+        D = len(theta)
         out = jnp.zeros(phi.shape[1:], phi.dtype)
         for mu in range(D):
             c, s = jnp.cos(theta[mu]), jnp.sin(theta[mu])
@@ -66,7 +67,7 @@ class ScalarMatter(AbstractMatter):
             out = out + (d1**2 + d2**2)
         return out / (2 * self.spacing**2)
 
-    def loss(self, theta: jax.Array, phi: jax.Array) -> jax.Array:
+    def loss(self, theta: Any, phi: jax.Array) -> jax.Array:
         return jnp.sum(self.hopping(theta, phi) + self.potential(phi))
 
     def charge_density(self, state: State) -> jax.Array:

@@ -47,12 +47,18 @@ def pairs(ndim: int) -> list[tuple[int, int]]:
     return [(mu, nu) for mu in range(ndim) for nu in range(mu + 1, ndim)]
 
 
+def plaquette_planes(theta: Any) -> list[jax.Array]:
+    """``[P_{mu nu}(x) for mu < nu]`` from the link components ``theta[0..D-1]`` (an array ``(D, *shape)`` or a
+    sequence of ``D`` arrays: the loss takes the sequence, so its gradient needs no scatter into one array)."""
+    D = len(theta)
+    return [theta[mu] + forward(theta[nu], mu, D) - forward(theta[mu], nu, D) - theta[nu] for mu, nu in pairs(D)]
+
+
 def plaquettes(theta: Any) -> jax.Array:
     """Plaquette angles ``P_{mu nu}(x)``, shape ``(n_pairs, *shape)`` (``(0, *shape)`` in 1D); gauge invariant
     modulo ``2 pi``."""
     theta = jnp.asarray(theta)
-    D = theta.shape[0]
-    out = [theta[mu] + forward(theta[nu], mu, D) - forward(theta[mu], nu, D) - theta[nu] for mu, nu in pairs(D)]
+    out = plaquette_planes(theta)
     return jnp.stack(out) if out else jnp.zeros((0, *theta.shape[1:]), theta.dtype)
 
 

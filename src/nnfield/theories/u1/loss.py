@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from ..._module import Module
 from ...state import State
-from ._lattice import plaquettes
+from ._lattice import plaquette_planes
 
 
 class WilsonLoss(Module):
@@ -31,9 +31,10 @@ class WilsonLoss(Module):
     charge: Any
     spacing: float = eqx.field(static=True, default=1.0)
 
-    def __call__(self, theta: jax.Array) -> jax.Array:
-        P = plaquettes(theta)
-        return jnp.sum(1.0 - jnp.cos(P)) / (self.charge**2 * self.spacing**4)
+    def __call__(self, theta: Any) -> jax.Array:
+        """``theta``: ``(D, *shape)`` or a sequence of the ``D`` link components."""
+        total = sum((jnp.sum(1.0 - jnp.cos(P)) for P in plaquette_planes(theta)), jnp.zeros((), theta[0].dtype))
+        return total / (self.charge**2 * self.spacing**4)
 
 
 class AbstractMatter(Module):
@@ -53,8 +54,9 @@ class AbstractMatter(Module):
         """``beta = B pi`` (the activation is ``phi <- phi + h beta``)."""
 
     @abc.abstractmethod
-    def loss(self, theta: jax.Array, phi: jax.Array) -> jax.Array:
-        """The gauge-invariant matter loss ``L_m(theta, phi)`` (``1/a^D`` times its potential energy)."""
+    def loss(self, theta: Any, phi: jax.Array) -> jax.Array:
+        """The gauge-invariant matter loss ``L_m(theta, phi)`` (``1/a^D`` times its potential energy); ``theta`` is
+        ``(D, *shape)`` or a sequence of the ``D`` link components."""
 
     @abc.abstractmethod
     def charge_density(self, state: State) -> jax.Array:

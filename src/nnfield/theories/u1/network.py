@@ -78,7 +78,7 @@ class GaugeNetwork(AbstractNetwork):
     def charge(self) -> Any:
         return self.wilson.charge
 
-    def loss(self, theta: jax.Array, phi: jax.Array | None = None) -> jax.Array:
+    def loss(self, theta: Any, phi: jax.Array | None = None) -> jax.Array:
         """``L(theta, phi) = L_W(theta) + L_m(theta, phi)`` (gauge invariant; the only source of the learning)."""
         total = self.wilson(theta)
         if self.matter is not None:
@@ -87,24 +87,35 @@ class GaugeNetwork(AbstractNetwork):
 
     def gradients(self, state: dict[str, Any]) -> tuple[jax.Array, jax.Array | None]:
         """``(dL/dtheta, dL/dpi)`` by one ``jax.grad`` of ``L`` through the activation map ``p -> phi + B (p - pi)``."""
-        theta = state[LINKS]
+        # the loss takes the D link components as a sequence: each gradient is its own array (no scatter-add
+        # into slices of one array), stacked once
+        theta = tuple(state[LINKS][mu] for mu in range(self.lattice.ndim))
         if self.matter is None:
-            return jax.grad(self.wilson)(theta), None
+            return jnp.stack(jax.grad(self.wilson)(theta)), None
         phi, pi = state[MATTER].phi, state[MATTER].pi
         matter = self.matter
 
-        def through_activation(th: jax.Array, p: jax.Array) -> jax.Array:
+        def through_activation(th: tuple[jax.Array, ...], p: jax.Array) -> jax.Array:
             return self.loss(th, phi + matter.bias(p - pi))
 
-        return jax.grad(through_activation, argnums=(0, 1))(theta, pi)
+        g_theta, g_pi = jax.grad(through_activation, argnums=(0, 1))(theta, pi)
+        return jnp.stack(g_theta), g_pi
 
     def kick(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
         """Learning: ``E <- E - h q a dL/dtheta``, ``pi <- pi - h dL/dpi`` (positions fixed)."""
         g_theta, g_pi = self.gradients(state)
         out = dict(state)
-        out[ELECTRIC] = state[ELECTRIC] - (h * self.charge * self.lattice.spacing) * g_theta
-        if self.matter is not None:
-            out[MATTER] = State(state[MATTER].phi, state[MATTER].pi - h * g_pi)
+        hqa = h * self.charge * self.lattice.spacing
+        if self.matter is None:
+            out[ELECTRIC] = state[ELECTRIC] - hqa * g_theta
+            return out
+        # one update array for both momenta: XLA:CPU then computes every shifted read inside one loop instead of
+        # materializing the shared ones for two consumers
+        D = self.lattice.ndim
+        rate = jnp.concatenate([jnp.full((D,), hqa), jnp.full((self.matter.K,), h)]).reshape((-1,) + (1,) * D)
+        new = jnp.concatenate([state[ELECTRIC], state[MATTER].pi]) - rate * jnp.concatenate([g_theta, g_pi])
+        out[ELECTRIC] = new[:D]
+        out[MATTER] = State(state[MATTER].phi, new[D:])
         return out
 
     def drift(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
