@@ -12,29 +12,33 @@ This is the only module of the package that knows TOML key names.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
 
 from ...errors import ConfigError
-from ..params import Number, Params
+from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec
+
+
+def coupling_check(q: float) -> str | None:
+    """``1e-8 <= |q| <= 1e8`` (the magnetic term ``1/(q^2 a^4)`` and the links ``a q A`` stay finite)."""
+    return None if 1e-8 <= abs(q) <= 1e8 else "a coupling with 1e-8 <= |q| <= 1e8"
 
 
 class MaxwellParams(Params):
     """``[theory] name = "maxwell"``: the coupling."""
 
-    charge: Number = Field(1.0, description="coupling q (links theta = a q A; the magnetic term is 1/(q^2 a^4) "
-                                            "(1 - cos P)); non-zero")
+    charge: Annotated[Number, check(coupling_check)] = Field(
+        1.0, description="coupling q (links theta = a q A; the magnetic term is 1/(q^2 a^4) (1 - cos P)); "
+                         "1e-8 <= |q| <= 1e8")
 
 
 def _build(lattice: Any, params: MaxwellParams, dt: float, scheme: str) -> Any:
     from .models import model
 
-    if params.charge == 0:
-        raise ConfigError("theory.charge: expected a non-zero coupling q (links are theta = a q A), got 0")
     if scheme != "leapfrog":
         raise ConfigError(f'time.scheme: the gauge network is the staggered leapfrog of links and E; expected '
                           f'"leapfrog", got "{scheme}"; set scheme = "leapfrog"')

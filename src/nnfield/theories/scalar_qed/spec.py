@@ -20,27 +20,35 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import ConfigError
-from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS
+from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, coupling_check
 from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, positive_amplitude, register_theory
-from ..spec_edge import initial_spec, mass_check
+from ..spec_edge import initial_spec
+
+
+def _scale(limit: float) -> Any:
+    """A range check ``0 <= x <= limit`` (the potential's fourth powers stay finite in float64)."""
+
+    def problem(x: float) -> str | None:
+        return None if 0 <= x <= limit else f"a number in [0, {limit:g}]"
+
+    return problem
 
 
 class ScalarQEDParams(Params):
     """``[theory] name = "scalar-qed"``: coupling and potential ``m^2 |phi|^2 + lambda (|phi|^2 - v^2)^2``."""
 
-    charge: Number = Field(1.0, description="charge q of the scalar (links theta = a q A); non-zero")
-    lam: Annotated[Number, check(non_negative)] = Field(0.5, alias="lambda", description="quartic coupling lambda >= 0")
-    vev: Annotated[Number, check(non_negative)] = Field(1.0, description="v of the potential (Higgs phase when "
-                                                                         "v^2 > m^2 / (2 lambda))")
-    mass: Annotated[Number, check(mass_check)] = Field(0.0, description="mass term m^2 |phi|^2 (m >= 0)")
+    charge: Annotated[Number, check(coupling_check)] = Field(
+        1.0, description="charge q of the scalar (links theta = a q A); 1e-8 <= |q| <= 1e8")
+    lam: Annotated[Number, check(_scale(1e12))] = Field(0.5, alias="lambda", description="quartic coupling lambda >= 0")
+    vev: Annotated[Number, check(_scale(1e6))] = Field(1.0, description="v of the potential (Higgs phase when "
+                                                                        "v^2 > m^2 / (2 lambda))")
+    mass: Annotated[Number, check(_scale(1e6))] = Field(0.0, description="mass term m^2 |phi|^2 (m >= 0)")
 
 
 def _build(lattice: Any, params: ScalarQEDParams, dt: float, scheme: str) -> Any:
     from .models import model
 
-    if params.charge == 0:
-        raise ConfigError("theory.charge: expected a non-zero charge q (links are theta = a q A), got 0")
     if scheme != "leapfrog":
         raise ConfigError(f'time.scheme: the gauge network is the staggered leapfrog of links and E; expected '
                           f'"leapfrog", got "{scheme}"; set scheme = "leapfrog"')
@@ -117,9 +125,10 @@ PACKET_KEYS = {
 }
 VORTEX_KEYS = {
     "center": Param("list[float]", None, "core position (default: the plaquette centre nearest the box centre)"),
-    "winding": Param("int", 1, "flux quanta: the vortex carries the flux 2 pi winding / q"),
+    "winding": Param("int", 1, "flux quanta: the vortex carries the flux 2 pi winding / q",
+                     check=lambda n: None if 0 < abs(n) <= 10 else "a non-zero winding with |winding| <= 10"),
     "relax_steps": Param("int", 0, "steps of gradient flow on the static energy before the run (0: the ansatz)",
-                         check=lambda n: None if n >= 0 else "a non-negative number of steps"),
+                         check=lambda n: None if 0 <= n <= 1_000_000 else "0 to 1e6 steps"),
 }
 PAIR_KEYS = {
     "separation": Param("float", None, "distance of vortex and antivortex along axis 0 (default: L_0 / 2)",

@@ -12,7 +12,8 @@ the compact plaquette wrapped into ``(-pi, pi]`` (``(n_pairs, *shape)``), ``plaq
 
 Observables recorded during a run: ``energy`` (the physics side's Hamiltonian, an independent code path),
 ``energy_electric``, ``energy_magnetic`` [, ``energy_matter``], ``gauss_residual`` (``max |div E - rho|``
-relative to the largest term at a site, :func:`~.gauss.gauss_residual`), ``charge`` (``a^D sum rho``),
+relative to the largest term at a site or the matter's charge scale, :func:`~.gauss.gauss_residual`), ``charge``
+(``a^D sum rho``),
 ``plaquette`` (mean ``cos P``, D >= 2), ``flux`` (2D: ``sum wrap(P) / q``, the magnetic flux through the torus,
 ``2 pi n / q``) and the matter's (``phi_abs2_mean``, ``phi_abs_min``).
 """
