@@ -98,6 +98,9 @@ def test_linearized_step_gives_the_photon_branches():
     assert np.abs(Om[:, 2:] - expected[:, None]).max() < 1e-10
     assert analysis.largest_stable_dt(lambda h: maxwell.model(lat, h).network, dt) == pytest.approx(
         0.5 / np.sqrt(3), rel=1e-5)
+    extra = maxwell.model(lat, dt, 1.3).analysis_extra()["photons"]  # what `nnfield analyze` reports
+    assert extra["transverse_polarizations"] == 2
+    assert extra["max_deviation_from_leapfrog_dispersion"] < 1e-10 and extra["longitudinal_max_frequency"] < 1e-6
 
 
 #: section-B checks quick enough for the default suite (the rest run with -m slow)

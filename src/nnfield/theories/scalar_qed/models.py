@@ -46,7 +46,7 @@ class ScalarQEDModel(GaugeModel):
         dt = float(net.tick)
         omega = np.sort(np.abs(np.angle(lam)) / dt)
         masses = np.unique(np.round((2 / dt) * np.sin(omega * dt / 2), 9))
-        return {"masses": {"tree_level": self.tree_masses(),
+        return {**super().analysis_extra(), "masses": {"tree_level": self.tree_masses(),
                            "network_k0": [float(x) for x in masses if x > 1e-6],
                            "note": "k = 0 frequencies of the linearized one-tick map, m = (2/dt) sin(Omega dt/2)"}}
 

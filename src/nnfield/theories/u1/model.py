@@ -132,6 +132,27 @@ class GaugeModel(AbstractModel):
         """The transverse photon's lattice ``omega(k)`` (massless; the Higgs phase overrides)."""
         return photon_omega(self.lattice, 0.0, k)
 
+    def analysis_extra(self) -> dict[str, Any]:
+        """For ``nnfield analyze``: the photon branches of the network's own linearized step along ``k = (kx, 0, ..)``
+        against ``4 sin^2(Omega dt/2)/dt^2 = omega_k^2`` (``D - 1`` transverse polarizations; the longitudinal pair
+        at zero frequency: it does not propagate)."""
+        from ... import analysis
+
+        lat, dt = self.lattice, float(self.network.tick)
+        if lat.ndim < 2:
+            return {"photons": {"note": "D = 1: no transverse photons; E is fixed by Gauss's law"}}
+        kx = np.linspace(0.0, np.pi / lat.spacing, 17)
+        path = [kx] + [np.zeros_like(kx)] * (lat.ndim - 1)
+        Om = analysis.network_dispersion(self.network, path)  # sorted, (17, 2K)
+        with np.errstate(invalid="ignore"):
+            want = 2 / dt * np.arcsin(dt * np.asarray(self.dispersion(path)) / 2)
+        n_t = 2 * (lat.ndim - 1)
+        return {"photons": {
+            "transverse_polarizations": lat.ndim - 1,
+            "max_deviation_from_leapfrog_dispersion": float(np.nanmax(np.abs(Om[:, -n_t:] - want[:, None]))),
+            "longitudinal_max_frequency": float(np.abs(Om[:, :2]).max()),
+        }}
+
     def gauge_transform(self, phi: Any, pi: Any, chi: Any) -> tuple[np.ndarray, np.ndarray]:
         """Packed physics data transformed by the gauge function ``chi`` (links ``A -> A + (chi - chi(x+mu))/(q a)``;
         the matter rotated by ``exp(i chi)``; ``E`` unchanged)."""
