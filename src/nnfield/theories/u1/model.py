@@ -141,7 +141,7 @@ class GaugeModel(AbstractModel):
         lat, dt = self.lattice, float(self.network.tick)
         if lat.ndim < 2:
             return {"photons": {"note": "D = 1: no transverse photons; E is fixed by Gauss's law"}}
-        kx = np.linspace(0.0, np.pi / lat.spacing, 17)
+        kx = np.linspace(0.0, np.pi / lat.spacing, 17)[1:]  # k = 0: every branch meets at 0 (a defective block)
         path = [kx] + [np.zeros_like(kx)] * (lat.ndim - 1)
         Om = analysis.network_dispersion(self.network, path)  # sorted, (17, 2K)
         with np.errstate(invalid="ignore"):
