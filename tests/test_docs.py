@@ -62,3 +62,18 @@ def test_percent_script_to_markdown():
     md = hooks.percent_to_markdown(text, "t.py")
     assert md.startswith("# Title\n\nSome text.\n\n```python\nx = 1\n```\n\nMore.\n")
     assert "[`docs/tutorials/t.py`](t.py)" in md
+
+
+def test_every_verify_detail_line_states_a_number():
+    """docs/verify.md (written by ``nnfield verify --markdown``): each check's detail gives its measured number."""
+    import re
+
+    rows = []
+    for line in (ROOT / "docs" / "verify.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 7 and cells[0] not in ("equation",) and not cells[0].startswith("---"):
+            rows.append(cells)
+    assert len(rows) >= 50
+    number = re.compile(r"\d\.\d|\d+e[-+]\d+|\b\d+(\.\d+)?%|= \d+\b")
+    missing = [r[0] for r in rows if not number.search(r[6])]
+    assert not missing, f"detail lines without a number: {missing}"
