@@ -11,6 +11,8 @@ from pathlib import Path
 import h5py
 import pytest
 
+from nnfield import io as nio
+
 ROOT = Path(__file__).resolve().parent.parent
 
 LONG = """\
@@ -58,7 +60,8 @@ def test_a_signal_mid_run_interrupts_cleanly(tmp_path, sig, code, says):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and says in lines[0] and "Traceback" not in err, err
     with h5py.File(run_file, "r") as f:
-        assert f.attrs["status"] == "interrupted"
+        attrs = nio.read_attrs(f)
+        assert attrs["status"] == "interrupted"
         steps = f["observables/step"][()]
         assert len(steps) >= 1 and steps[0] == 0  # the samples written before the signal are kept
-        assert int(f.attrs["steps_done"]) >= steps[-1]
+        assert int(attrs["steps_done"]) >= steps[-1]
