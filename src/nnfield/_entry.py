@@ -34,7 +34,6 @@ def main() -> None:
     _install()
     from .cli import entry
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # entry() turns KeyboardInterrupt into exit 130
     entry()
 
 
