@@ -199,7 +199,21 @@ class Comparison:
 def _datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
     out: dict[str, h5py.Dataset] = {}
     f.visititems(lambda name, obj: out.__setitem__(name, obj) if isinstance(obj, h5py.Dataset) else None)
+    out.pop("final", None)  # the final attributes (JSON): compared as attributes of "/"
     return out
+
+
+def _root_attrs(f: h5py.File) -> dict[str, object]:
+    """Root attributes merged with the final ones of ``/final`` (schema version 3; older files have none)."""
+    import json
+
+    attrs: dict[str, object] = dict(f.attrs)
+    if "final" in f and f["final"].shape[0]:
+        try:
+            attrs.update(json.loads(f["final"][()].tobytes().decode()))
+        except ValueError:
+            pass
+    return attrs
 
 
 def _attrs_equal(x: object, y: object) -> bool:
@@ -242,22 +256,23 @@ def compare_files(name: str, ref: Path, cur: Path, config_renamed: bool = False)
                 diff = _max_abs_diff(np.asarray(x), np.asarray(y))
                 c.differing.append(path)
                 c.max_abs_diff = max(c.max_abs_diff, diff) if np.isfinite(diff) else diff
-        objects = {"/": (fa, fb)}
+        objects: dict[str, tuple[object, object]] = {"/": (_root_attrs(fa), _root_attrs(fb))}
         for path in set(da) & set(db):
-            objects[path] = (da[path], db[path])
-        fa.visititems(lambda p, o: objects.setdefault(p, (o, fb[p])) if p in fb and isinstance(o, h5py.Group)
-                      else None)
-        for path, (oa, ob) in sorted(objects.items()):
-            keys = (set(oa.attrs) | set(ob.attrs)) - set(IGNORED_ATTRS)
+            objects[path] = (dict(da[path].attrs), dict(db[path].attrs))
+        fa.visititems(lambda p, o: objects.setdefault(p, (dict(o.attrs), dict(fb[p].attrs)))
+                      if p in fb and isinstance(o, h5py.Group) else None)
+        for path, (aa, ab) in sorted(objects.items()):
+            assert isinstance(aa, dict) and isinstance(ab, dict)
+            keys = (set(aa) | set(ab)) - set(IGNORED_ATTRS)
             if config_renamed and path == "/":
                 keys -= {"config"}  # the config texts differ by the renamed keys, by construction
             for key in sorted(keys):
                 label = key if path == "/" else f"{path}@{key}"
-                if key not in oa.attrs:
+                if key not in aa:
                     c.added.append(label)
-                elif key not in ob.attrs:
+                elif key not in ab:
                     c.attributes.append(f"{label} (missing in the current version)")
-                elif not _attrs_equal(oa.attrs[key], ob.attrs[key]):
+                elif not _attrs_equal(aa[key], ab[key]):
                     c.attributes.append(label)
     return c
 
