@@ -80,7 +80,7 @@ def error(dt: float) -> float:
 
 errors = [error(dt) for dt in (0.1, 0.05, 0.025)]
 orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
-print("max |phi_network - phi_exact| at t = %g:" % t_end, ", ".join(f"{e:.2e}" for e in errors))
+print(f"max |phi_network - phi_exact| at t = {t_end:g}:", ", ".join(f"{e:.2e}" for e in errors))
 print("measured order in dt:", ", ".join(f"{o:.2f}" for o in orders))
 assert np.all(np.abs(orders - 2) < 0.2)
 
