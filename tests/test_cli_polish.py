@@ -228,3 +228,16 @@ def test_gauge_examples_print_no_exception_class_names(example, tmp_path, capsys
     assert cli.main(["run", path, "--dry-run", "--out", str(tmp_path / "d")]) == 0
     out, err = capsys.readouterr()
     assert not CLASS_NAME.search(out + err), out + err
+
+
+def test_only_process_0_of_a_multi_process_run_reports(kg_cfg, monkeypatch):
+    """Processes other than 0 print nothing, not even the verdict line (process 0 speaks for the run)."""
+    import nnfield.parallel as par
+
+    seen = {}
+    monkeypatch.setattr(par, "initialize", lambda *a, **k: None)
+    monkeypatch.setattr(par, "is_writer", lambda: False)
+    monkeypatch.setattr(cli, "_run_config", lambda cfg, out, **kw: seen.update(kw) or 0)
+    assert cli.main(["-v", "run", str(kg_cfg), "--coordinator", "h:1", "--num-processes", "2", "--process-id",
+                     "1"]) == 0
+    assert seen["quiet"] is True and seen["verbose"] is False and seen["verdict"] is False

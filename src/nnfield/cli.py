@@ -49,7 +49,7 @@ DEMO_OUT = "nnfield-demo"
 # run
 # ----------------------------------------------------------------------------------------------------------
 def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool, plot: bool,
-                verbose: bool = False) -> int:
+                verbose: bool = False, verdict: bool = True) -> int:
     from .runner import execute
 
     con = _console()
@@ -66,7 +66,8 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         )
     except NonFiniteError as exc:
         _error(str(exc))
-        _verdict(con, False, "non-finite values; the run file keeps everything up to the last finite sample")
+        if verdict:
+            _verdict(con, False, "non-finite values; the run file keeps everything up to the last finite sample")
         return EXIT_FAILED
     total = time.perf_counter() - t0
     if not quiet:
@@ -91,7 +92,8 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
             _say(con, "plots: " + ", ".join(str(f) for f in files))
     elif not quiet:
         _say(con, f"next: nnfield plot {res.out_dir}")
-    _run_verdict(con, res)
+    if verdict:
+        _run_verdict(con, res)
     return EXIT_OK
 
 
@@ -127,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError("--coordinator: give --num-processes P and --process-id I with it")
         initialize(args.coordinator, args.num_processes, args.process_id)
         if not is_writer():
-            args.quiet = True  # process 0 reports
+            args.quiet, args.verbose, args.verdict = True, False, False  # process 0 reports, verdict included
     if args.resume is not None:
         return _resume(args)
     if args.steps is not None:
@@ -145,7 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet)
     return _run_config(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
-                       plot=args.plot, verbose=args.verbose)
+                       plot=args.plot, verbose=args.verbose, verdict=getattr(args, "verdict", True))
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -168,7 +170,8 @@ def _resume(args: argparse.Namespace) -> int:
                      log=None if args.quiet else (lambda m: _say(con, m)))
     except _NonFinite as exc:
         _error(str(exc))
-        _verdict(con, False, "non-finite values; the run file keeps everything up to the last finite sample")
+        if getattr(args, "verdict", True):
+            _verdict(con, False, "non-finite values; the run file keeps everything up to the last finite sample")
         return EXIT_FAILED
     if not args.quiet:
         _say(con, f"done: {res.steps_done} steps to t = {res.t_final:g} in {res.wall_seconds:.2f} s")
@@ -181,7 +184,8 @@ def _resume(args: argparse.Namespace) -> int:
         from .plotting import plot_run
 
         plot_run(res.out_dir)
-    _run_verdict(con, res)
+    if getattr(args, "verdict", True):
+        _run_verdict(con, res)
     return EXIT_OK
 
 
