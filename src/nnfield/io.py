@@ -43,7 +43,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-SCHEMA_VERSION = 2  # 2: /commit record, SWMR (v110) files; version-1 files still load
+from . import labels
+
+SCHEMA_VERSION = 3  # 3: netCDF-4/CF labels (nnfield.labels); 2: /commit record, SWMR (v110) files; 1 and 2 load
 RUN_FILE = "run.h5"
 CONFIG_FILE = "config.toml"
 
@@ -215,8 +217,8 @@ class RunWriter:
         with self._guard():
             self.file = h5py.File(self.path, "a", libver="latest")
             sg = self.file[SNAPSHOTS]
-            self.fields = {n: tuple(sg[n].shape[1:]) for n in sg if n not in (STEP, TIME)}
-            self.dtype = np.dtype(next(sg[n].dtype for n in sg if n not in (STEP, TIME))) if self.fields else \
+            self.fields = {n: tuple(sg[n].shape[1:]) for n in data_names(sg)}
+            self.dtype = np.dtype(next(sg[n].dtype for n in data_names(sg))) if self.fields else \
                 np.dtype(np.float64)
             self.file.attrs["status"] = STATUS_RUNNING
             if COMMIT not in self.file:
@@ -237,6 +239,7 @@ class RunWriter:
             chunks: Any = (1, *shape) if nbytes <= 2**30 else True
             snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype, chunks=chunks)
         self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
+        labels.label_file(self.file)  # netCDF-4 dimensions, coordinates, units: attributes, so before SWMR
         self.file.flush()
 
     def _guard(self) -> Any:
@@ -308,18 +311,22 @@ class RunWriter:
                 raise ValueError(f"observable {name!r} has {grp[name].shape[0]} samples, expected {n_before}")
             if name not in grp and n_before:
                 raise ValueError(f"observable {name!r} appeared after {n_before} samples without it")
-        missing = sorted(set(grp) - {STEP, TIME} - set(arrays))
+        missing = sorted(set(data_names(grp)) - set(arrays))
         if missing:
             raise ValueError(f"observables {missing} are missing from this append")
         _append(grp[STEP], steps)
         _append(grp[TIME], np.asarray(times, np.float64).reshape(-1))
+        created = False
         for name, arr in arrays.items():
             if name not in grp:
                 grp.create_dataset(
                     name, shape=(0, *arr.shape[1:]), maxshape=(None, *arr.shape[1:]), dtype=arr.dtype,
                     chunks=(1024, *arr.shape[1:]),
                 )
+                created = True
             _append(grp[name], arr)
+        if created and not self._swmr:  # labels are attributes: only before SWMR writing (the runner's step 0)
+            labels.label_group(self.file, OBSERVABLES)
 
     def append_snapshot(self, step: int, time: float, fields: Mapping[str, Any]) -> None:
         """Append one snapshot of the network state: ``{name: array}`` for every field of the writer."""
@@ -509,12 +516,41 @@ class IncompleteRunWarning(UserWarning):
     """The run file is not of a completed run (running, killed, interrupted, failed, non-finite)."""
 
 
+class Observables(dict):  # type: ignore[type-arg]
+    """``{name: samples}``; an observable's old name (``labels.OBSERVABLE_ALIASES``, e.g. ``mean_x``) still gives
+    its values, with a :class:`DeprecationWarning` naming the new name (``position_x``)."""
+
+    def __missing__(self, key: str) -> np.ndarray:
+        new = labels.OBSERVABLE_ALIASES.get(key)
+        if new is None or new not in self:
+            raise KeyError(key)
+        labels.warn_renamed(key, new)
+        return self[new]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def renamed_observables(obs: Mapping[str, np.ndarray]) -> Observables:
+    """Observables under their current names (a file written before a rename holds the old ones)."""
+    return Observables({labels.OBSERVABLE_ALIASES.get(k, k): v for k, v in obs.items()})
+
+
+def data_names(grp: h5py.Group) -> list[str]:
+    """The observables (or snapshot fields) of a group: its datasets but ``step``, ``time`` and the coordinate
+    variables and dimensions of the netCDF-4 labels (schema 3, :mod:`nnfield.labels`)."""
+    return [n for n in grp if n not in (STEP, TIME) and not labels.is_coordinate(grp[n])]
+
+
 def committed_counts(h5: h5py.File) -> tuple[int | None, int, int]:
     """``(steps done, observable samples, snapshots)`` a reader may trust: the commit record of a file written
     chunk by chunk (``steps`` is ``None`` for files without one; then every sample counts)."""
     og, sg = h5[OBSERVABLES], h5[SNAPSHOTS]
-    n_obs = min([og[n].shape[0] for n in og] or [0])
-    n_snap = min([sg[n].shape[0] for n in sg] or [0])
+    n_obs = min([og[n].shape[0] for n in (STEP, TIME, *data_names(og)) if n in og] or [0])
+    n_snap = min([sg[n].shape[0] for n in (STEP, TIME, *data_names(sg)) if n in sg] or [0])
     if COMMIT not in h5 or str(_read_attr(h5.attrs.get("status", ""))) != STATUS_RUNNING:
         return None, n_obs, n_snap
     steps, c_obs, c_snap = (int(x) for x in h5[COMMIT][()])
@@ -546,10 +582,10 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
             attrs["t_final"] = steps_done * float(attrs.get("tick", attrs.get("dt", 1.0)))
         attrs["status"] = resolve_status(str(attrs.get("status", "unknown")), f)
         og = h5[OBSERVABLES]
-        obs = {name: og[name][:n_obs] for name in og if name not in (STEP, TIME)}
+        obs = renamed_observables({name: og[name][:n_obs] for name in data_names(og)})
         sg = h5[SNAPSHOTS]
         snap_step, snap_time = sg[STEP][:n_snap], sg[TIME][:n_snap]
-        names = [name for name in sg if name not in (STEP, TIME)]
+        names = data_names(sg)
         fields: dict[str, np.ndarray] = {}
         n = len(snap_step)
         if snapshots == "all":
@@ -576,16 +612,21 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
             out.attrs[k] = v
         for k, v in attrs.items():
             out.attrs[k] = _attr(v)
+        out.attrs["schema_version"] = SCHEMA_VERSION  # labelled below whatever the source's schema
         for group, n in ((OBSERVABLES, n_obs), (SNAPSHOTS, n_snap)):
             gin, gout = h5[group], out.create_group(group)
-            for name in gin:
+            for name in (STEP, TIME, *data_names(gin)):  # the coordinates are made again by label_file
+                if name not in gin:
+                    continue
                 ds = gin[name]
                 new = gout.create_dataset(
                     name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks
                 )
                 for i in range(0, n, 64):  # bounded memory for big snapshots
                     new[i : min(n, i + 64)] = ds[i : min(n, i + 64)]
+                labels.copy_attrs(ds, new)
         out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
+        labels.label_file(out)
         out.flush()
         os.fsync(out.id.get_vfd_handle())
 
