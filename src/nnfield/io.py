@@ -631,6 +631,13 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
         os.fsync(out.id.get_vfd_handle())
 
 
+def write_xdmf(run_dir: str | Path) -> Path | None:
+    """``run.xmf`` beside the run file, for ParaView and VisIt (2D and 3D runs; see :mod:`nnfield.xdmf`)."""
+    from .xdmf import write_xdmf as _write_xdmf
+
+    return _write_xdmf(run_dir)
+
+
 def set_attrs(path: str | Path, **attrs: Any) -> None:
     """Set root attributes of a closed run file."""
     with h5py.File(path, "a") as h5:

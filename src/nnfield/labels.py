@@ -41,6 +41,8 @@ TIME_DIM = "time"
 COMPONENT = "component"
 MEMBER = "member"
 COMMIT_DIM = "commit_entry"
+#: the CF ``coordinates`` attribute of every data variable: ``step`` is an auxiliary coordinate along ``time``
+STEP_COORDINATE = "step"
 #: the netCDF-4 mark of a dimension without a coordinate variable (the dataset only names the dimension)
 PURE_DIM = "This is a netCDF dimension but not a netCDF variable."
 
@@ -331,11 +333,13 @@ def label_group(h5: h5py.File, group: str, attrs: Mapping[str, Any] | None = Non
             _attach(grp, ds, dims, geo, D)
             if "long_name" not in ds.attrs:
                 ds.attrs.update(field_attrs(name, geo, D))
+                ds.attrs["coordinates"] = STEP_COORDINATE
         else:
             D = len(geo.shape) if geo.shape is not None else 0
             _attach(grp, ds, observable_dims(name, ds.shape, geo), geo, D)
             if "long_name" not in ds.attrs:
                 ds.attrs.update(observable_attrs(name, geo.theory, geo.network, D))
+                ds.attrs["coordinates"] = STEP_COORDINATE
 
 
 def label_root(h5: h5py.File) -> None:
@@ -371,6 +375,8 @@ def label_file(h5: h5py.File, attrs: Mapping[str, Any] | None = None) -> None:
 
 #: attributes that belong to HDF5's dimension-scale bookkeeping (object references into one file: never copied)
 SCALE_ATTRS = frozenset({"CLASS", "NAME", "DIMENSION_LIST", "REFERENCE_LIST", "_Netcdf4Dimid", "_Netcdf4Coordinates"})
+#: attributes that xarray turns into structure (not copied into an xarray variable's ``attrs``)
+XARRAY_ATTRS = SCALE_ATTRS | {"coordinates"}
 
 
 def copy_attrs(src: h5py.Dataset, dst: h5py.Dataset) -> None:

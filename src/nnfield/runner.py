@@ -503,6 +503,7 @@ class _Loop:
             data = nio.load_run(run_file, snapshots="none", warn=False)
             conservation = verdicts(self.model.conserved(), data.observables, self.done, cfg.dtype)
             nio.set_attrs(run_file, conservation=json.dumps([v.as_dict() for v in conservation]))
+            nio.write_xdmf(run_file)  # run.xmf beside run.h5 for ParaView/VisIt (2D and 3D runs)
         return RunResult(
             self.out_dir, run_file, self.out_dir / nio.CONFIG_FILE, status, steps, self.done, self.done * tick,
             wall, first_chunk, rate, self.chunk, self.stab, conservation,
