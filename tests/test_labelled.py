@@ -210,3 +210,20 @@ def _check_example(run_dir: Path) -> None:
 @pytest.mark.parametrize("name", [pytest.param(n, marks=() if n in QUICK else pytest.mark.slow) for n in EXAMPLES])
 def test_every_example_opens_labelled_with_xarray(example_run, name):
     _check_example(example_run(name))
+
+
+def test_ensemble_files_name_the_member_axis(tmp_path):
+    """A sweep writes observables (samples, members) and snapshots (snapshots, members, K, *shape)."""
+    path = tmp_path / nio.RUN_FILE
+    attrs = {"shape": [8], "spacing": 0.5, "K": 1, "members": 3, "theory": "klein-gordon", "network": "(3.8)"}
+    with nio.RunWriter(path, {"phi": (3, 1, 8), "pi": (3, 1, 8)}, np.float64, attrs) as w:
+        w.append_observables([0, 1], [0.0, 0.1], {"energy": np.ones((2, 3))})
+        w.append_snapshot(0, 0.0, {"phi": np.ones((3, 1, 8)), "pi": np.zeros((3, 1, 8))})
+        w.set_attrs(status=nio.STATUS_COMPLETED)
+    with _open(path, nio.SNAPSHOTS) as snap, _open(path, nio.OBSERVABLES) as obs:
+        assert snap["phi"].dims == ("time", "member", "component", "x")
+        assert snap["phi"].attrs["units"] == "1" and snap["pi"].attrs["units"] == "1/L"  # 1D scalar, d phi/dt
+        assert obs["energy"].dims == ("time", "member") and obs["member"].values.tolist() == [0, 1, 2]
+    tree = nnfield.load(path)
+    assert tree[nio.SNAPSHOTS]["phi"].dims == ("time", "member", "component", "x")
+

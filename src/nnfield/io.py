@@ -17,6 +17,12 @@ Layout of ``DIR/run.h5`` (schema version :data:`SCHEMA_VERSION`)::
                                                  completed chunk (the commit record, written last;
                                                  -1: none yet)
 
+netCDF-4/CF labels (schema 3, :mod:`nnfield.labels`): every dataset names its dimensions with HDF5 dimension
+scales (``time`` in each group; ``component``, ``x``, ``y``, ``z`` with coordinate variables in /snapshots;
+``member`` in a sweep) and carries ``long_name`` and ``units``, so ``xarray.open_dataset(path, group="snapshots",
+engine="h5netcdf")`` returns labelled data (``docs/data.md``). Readers skip the coordinate variables
+(:func:`data_names`).
+
 Snapshots hold the network's own state, not the physics fields: for Klein-Gordon network (3.8) they are the
 same (``pi = d phi / dt``), for network (3.14) ``pi(t) = -phi(t - dt)`` (see ``model.physics_state``).
 
