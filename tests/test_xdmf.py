@@ -34,18 +34,19 @@ def check_xdmf(run_dir) -> int:
         for i, grid in enumerate(grids):
             assert grid.get("GridType") == "Uniform"
             assert float(grid.find("Time").get("Value")) == run.snap_time[i]
+            mesh = (1, *shape) if D == 2 else shape  # 2D: one layer of a 3D mesh (the XY plane in ParaView)
             topo = grid.find("Topology")
-            assert topo.get("TopologyType") == f"{D}DCoRectMesh" and tuple(_ints(topo.get("Dimensions"))) == shape
+            assert topo.get("TopologyType") == "3DCoRectMesh" and tuple(_ints(topo.get("Dimensions"))) == mesh
             geom = grid.find("Geometry")
-            assert geom.get("GeometryType") == ("ORIGIN_DXDYDZ" if D == 3 else "ORIGIN_DXDY")
+            assert geom.get("GeometryType") == "ORIGIN_DXDYDZ"
             origin, spacing = geom.findall("DataItem")
-            assert [float(v) for v in origin.text.split()] == [0.0] * D
-            assert [float(v) for v in spacing.text.split()] == [a] * D
+            assert [float(v) for v in origin.text.split()] == [0.0] * 3
+            assert [float(v) for v in spacing.text.split()] == [a] * 3
             names = set()
             for attr in grid.findall("Attribute"):
                 assert attr.get("Center") == "Node" and attr.get("AttributeType") == "Scalar"
                 slab = attr.find("DataItem")
-                assert slab.get("ItemType") == "HyperSlab" and tuple(_ints(slab.get("Dimensions"))) == shape
+                assert slab.get("ItemType") == "HyperSlab" and tuple(_ints(slab.get("Dimensions"))) == mesh
                 select, source = slab.findall("DataItem")
                 file_name, dataset = source.text.split(":")
                 assert file_name == nio.RUN_FILE  # relative to run.xmf: the file beside it
@@ -105,3 +106,30 @@ def test_the_runner_writes_xdmf_beside_2d_and_3d_runs(example_run, name):
 def test_the_runner_writes_no_xdmf_beside_1d_runs(example_run):
     out = example_run("kg_1d_packet")
     assert (out / nio.RUN_FILE).exists() and not (out / xdmf.XDMF_FILE).exists()
+
+
+@pytest.mark.parametrize("shape", [(4, 5, 6), (7, 3)])
+def test_vtk_reads_the_xdmf_as_paraview_does(tmp_path, shape):
+    """ParaView's "XDMF Reader" is VTK's vtkXdmfReader: every time step, every attribute equals the HDF5 data
+    (VTK orders points with its X fastest: the lattice's last axis). Needs VTK (``pip install vtk``)."""
+    pytest.importorskip("vtkmodules.vtkIOXdmf2")
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkCommonExecutionModel import vtkStreamingDemandDrivenPipeline
+    from vtkmodules.vtkIOXdmf2 import vtkXdmfReader
+
+    _write(tmp_path / nio.RUN_FILE, shape)
+    reader = vtkXdmfReader()
+    reader.SetFileName(str(xdmf.write_xdmf(tmp_path)))
+    reader.UpdateInformation()
+    times = reader.GetOutputInformation(0).Get(vtkStreamingDemandDrivenPipeline.TIME_STEPS())
+    run = nio.load_run(tmp_path)
+    assert list(times) == run.snap_time.tolist()
+    for i, t in enumerate(times):
+        reader.UpdateTimeStep(t)
+        image = reader.GetOutputDataObject(0)
+        assert image.GetDimensions() == tuple(reversed(shape)) + ((1,) if len(shape) == 2 else ())
+        points = image.GetPointData()
+        for field in ("phi", "pi"):
+            for c in range(2):
+                got = vtk_to_numpy(points.GetArray(f"{field}_{c}"))
+                np.testing.assert_array_equal(got, run.fields[field][i, c].reshape(-1))

@@ -6,15 +6,19 @@ and VisIt open ``run.xmf`` directly and see the snapshots as a time series on th
     <Grid GridType="Collection" CollectionType="Temporal">           one Uniform grid per snapshot
       <Grid GridType="Uniform">
         <Time Value="t"/>
-        <Topology TopologyType="3DCoRectMesh" Dimensions="N0 N1 N2"/>  (2DCoRectMesh in 2D)
-        <Geometry GeometryType="ORIGIN_DXDYDZ">                      origin 0, spacing a (ORIGIN_DXDY in 2D)
+        <Topology TopologyType="3DCoRectMesh" Dimensions="N0 N1 N2"/>  2D: Dimensions="1 N0 N1"
+        <Geometry GeometryType="ORIGIN_DXDYDZ">                      origin 0, spacing a
         <Attribute Name="phi_0" Center="Node">                       one per field and component
           <DataItem ItemType="HyperSlab">                            start/stride/count into the dataset
             <DataItem Format="HDF">run.h5:/snapshots/phi</DataItem>
 
 XDMF lists the axes slowest first, so ParaView's X axis is the lattice's last axis (``z`` in 3D, ``y`` in 2D)
-and its Z axis the first (``x``); with the isotropic spacing only the names differ. One-dimensional runs get no
-XDMF file (XDMF has no 1D structured mesh; plot them with ``nnfield plot`` or ``nnfield.load``).
+and its Z axis the first (``x``); with the isotropic spacing only the names differ. A 2D lattice is written as
+one layer of a 3D mesh (``Dimensions="1 N0 N1"``) rather than as a ``2DCoRectMesh``: VTK's XDMF readers put a
+``2DCoRectMesh`` into the YZ plane (measured with VTK 9.7's ``vtkXdmfReader``: ``Dimensions="7 3"`` gave an
+image of dimensions (1, 3, 7)), where ParaView's 2D view sees it edge on; one layer lies in the XY plane.
+One-dimensional runs get no XDMF file (XDMF has no 1D structured mesh; plot them with ``nnfield plot`` or
+``nnfield.load``).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ def xdmf_tree(run_file: Path) -> ET.ElementTree | None:
     if D not in (2, 3):
         return None
     lattice = first[-D:]
+    mesh = (1, *lattice) if D == 2 else lattice  # a 2D lattice as one layer of a 3D mesh: the XY plane in ParaView
     a = geo.spacing if geo.spacing is not None else 1.0
     root = ET.Element("Xdmf", Version="3.0")
     domain = ET.SubElement(root, "Domain")
@@ -61,11 +66,10 @@ def xdmf_tree(run_file: Path) -> ET.ElementTree | None:
     for i, t in enumerate(times):
         grid = ET.SubElement(series, "Grid", Name=f"snapshot {i}", GridType="Uniform")
         ET.SubElement(grid, "Time", Value=repr(float(t)))
-        ET.SubElement(grid, "Topology", TopologyType=f"{D}DCoRectMesh",
-                      Dimensions=" ".join(str(n) for n in lattice))
-        geometry = ET.SubElement(grid, "Geometry", GeometryType="ORIGIN_DXDYDZ" if D == 3 else "ORIGIN_DXDY")
-        _item(geometry, " ".join(["0"] * D), (D,), Name="Origin", NumberType="Float", Precision="8", Format="XML")
-        _item(geometry, " ".join([repr(a)] * D), (D,), Name="Spacing", NumberType="Float", Precision="8",
+        ET.SubElement(grid, "Topology", TopologyType="3DCoRectMesh", Dimensions=" ".join(str(n) for n in mesh))
+        geometry = ET.SubElement(grid, "Geometry", GeometryType="ORIGIN_DXDYDZ")
+        _item(geometry, "0 0 0", (3,), Name="Origin", NumberType="Float", Precision="8", Format="XML")
+        _item(geometry, " ".join([repr(a)] * 3), (3,), Name="Spacing", NumberType="Float", Precision="8",
               Format="XML")
         for name, (shape, dtype) in fields.items():
             if shape[-D:] != lattice:
@@ -75,7 +79,7 @@ def xdmf_tree(run_file: Path) -> ET.ElementTree | None:
                 label = "_".join([name, *(str(j) for j in index)])
                 attr = ET.SubElement(grid, "Attribute", Name=label, AttributeType="Scalar", Center="Node")
                 slab = ET.SubElement(attr, "DataItem", ItemType="HyperSlab", Type="HyperSlab",
-                                     Dimensions=" ".join(str(n) for n in lattice))
+                                     Dimensions=" ".join(str(n) for n in mesh))
                 start = [i, *index, *([0] * D)]
                 stride = [1] * len(shape)
                 count = [1, *([1] * len(lead)), *lattice]
