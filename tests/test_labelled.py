@@ -112,6 +112,9 @@ def test_a_killed_run_loads_up_to_its_last_commit(tmp_path):
         tree = nnfield.load(tmp_path)
     assert tree.attrs["status"] == nio.STATUS_KILLED and tree.attrs["steps_done"] == 13
     assert tree[nio.OBSERVABLES].sizes["time"] == 6 and tree[nio.SNAPSHOTS].sizes["time"] == 2
+    # xarray's own reader opens such a file in SWMR mode (docs/data.md) and shows the uncommitted sample too
+    with xr.open_dataset(path, group=nio.OBSERVABLES, engine="h5netcdf", driver_kwds={"swmr": True}) as obs:
+        assert obs.sizes["time"] == 7 and obs["energy"].dims == ("time",)
 
 
 def _old_file(path, version=2):
