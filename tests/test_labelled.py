@@ -72,9 +72,10 @@ def test_xarray_reads_the_writers_labels(tmp_path):
         np.testing.assert_array_equal(obs["time"].values, run.obs_time)
         assert obs["energy"].attrs["units"] == "1/L" and obs["position_x"].attrs["units"] == "L"
         assert obs["energy"].attrs["long_name"].startswith("energy")
-    with xr.open_dataset(path, engine="h5netcdf") as root:  # the root: attributes, the commit record
-        assert root.attrs["status"] == nio.STATUS_COMPLETED and root.attrs["config"].startswith("[theory]")
-        assert root["commit"].dims == ("commit_entry",)
+    with xr.open_dataset(path, engine="h5netcdf") as root:  # the root: attributes, the commit record, /final
+        assert root.attrs["config"].startswith("[theory]") and root["commit"].dims == ("commit_entry",)
+        assert root["final"].dims == ("final_byte",)
+        assert json.loads(root["final"].values.tobytes())["status"] == nio.STATUS_COMPLETED
 
 
 def test_nnfield_load_returns_a_datatree_with_config_and_provenance(tmp_path):
@@ -118,11 +119,16 @@ def test_a_killed_run_loads_up_to_its_last_commit(tmp_path):
 
 
 def _old_file(path, version=2):
-    """A run file as nnfield wrote it before the labels (schema 1/2): no dimension scales, Dirac's mean_x."""
+    """A run file as nnfield wrote it before the labels (schema 1 to 3): no dimension scales, Dirac's mean_x;
+    the status a root attribute (1, 2) or in /final (3)."""
     rng = np.random.default_rng(2)
     with h5py.File(path, "w") as f:
-        f.attrs.update({"schema_version": version, "status": "completed", "config": "x = 1", "theory": "dirac",
+        f.attrs.update({"schema_version": version, "config": "x = 1", "theory": "dirac",
                         "shape": np.array([5, 4, 3]), "spacing": 0.25, "K": 4, "tick": 0.1})
+        if version < 3:
+            f.attrs["status"] = "completed"
+        else:
+            f["final"] = np.frombuffer(json.dumps({"status": "completed"}).encode(), np.uint8)
         og, sg = f.create_group(nio.OBSERVABLES), f.create_group(nio.SNAPSHOTS)
         og["step"], og["time"] = np.arange(3), 0.1 * np.arange(3)
         og["charge"], og["mean_x"] = rng.normal(size=3), rng.normal(size=3)
@@ -132,7 +138,7 @@ def _old_file(path, version=2):
             f["commit"] = np.full(3, -1, np.int64)
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_old_files_load_labelled_and_old_observable_names_still_read(tmp_path, version):
     path = tmp_path / nio.RUN_FILE
     _old_file(path, version)
@@ -154,8 +160,15 @@ def test_old_files_load_labelled_and_old_observable_names_still_read(tmp_path, v
 def test_rebuild_for_resume_keeps_and_adds_labels(tmp_path):
     src, dst = tmp_path / "a.h5", tmp_path / "b.h5"
     _write(src)
-    nio.rebuild_run_file(src, dst, 6, 2, {"status": nio.STATUS_RUNNING})
-    nio.set_attrs(dst, status=nio.STATUS_COMPLETED)
+    nio.rebuild_run_file(src, dst, 6, 2, {"resumed": "[]"})
+    w = nio.RunWriter.reopen(dst)  # as --resume does: the rebuilt file continues, its /final made anew
+    w.start_swmr()
+    w.commit(13)
+    w.set_attrs(status=nio.STATUS_COMPLETED)
+    w.close()
+    with xr.open_dataset(dst, engine="h5netcdf") as root:  # /final labelled again, no dangling dimension
+        assert root["final"].dims == ("final_byte",)
+        assert json.loads(root["final"].values.tobytes())["status"] == nio.STATUS_COMPLETED
     with _open(dst, nio.SNAPSHOTS) as snap, _open(src, nio.SNAPSHOTS) as ref:
         assert snap["phi"].dims == ref["phi"].dims and snap.sizes["time"] == 2
         assert snap["phi"].attrs == ref["phi"].attrs and snap["x"].attrs == ref["x"].attrs

@@ -36,6 +36,7 @@ from ._cli_common import (
 )
 from ._cli_verify import cmd_verify
 from .errors import ConfigError, NNFieldError, NonFiniteError, Terminated, UnstableError
+from .signals import exit_at_once
 
 DUAL_MODULE = "nnfield.duality.command"
 DEMO_OUT = "nnfield-demo"
@@ -363,7 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     if getattr(args, "no_compilation_cache", False):
         os.environ["NNFIELD_COMPILATION_CACHE"] = "0"
-    previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
+    previous = {}
+    if _main_thread():  # outside a run (which records signals: nnfield.signals.StopRequests), exit at once
+        previous = {sig: signal.signal(sig, exit_at_once) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return int(args.func(args) or EXIT_OK)
     except Terminated:
@@ -388,12 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"{exc}")
         return EXIT_FAILED
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _main_thread() -> bool:
@@ -408,7 +407,8 @@ def entry() -> None:
     and can crash with XLA computations still in flight (after an interrupt). Once :func:`main` has returned,
     SIGINT and SIGTERM are ignored: the exit code is decided."""
     try:
-        signal.signal(signal.SIGTERM, _raise_terminated)  # from the start: no traceback, exit 143
+        for sig in (signal.SIGINT, signal.SIGTERM):  # from the start: one line, exit 130 / 143, no traceback
+            signal.signal(sig, exit_at_once)
         code = main()
     except Terminated:  # between commands' own handling (start-up, argument parsing)
         _error("terminated (SIGTERM)")

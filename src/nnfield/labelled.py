@@ -11,7 +11,7 @@ The tree has the groups of the run file: ``/observables`` (dimension ``time``: t
 the coordinate variables of the lattice and the CF ``long_name``/``units`` of every variable; the root holds the
 config text, the provenance and the final attributes (status, timings, conservation verdicts). Like
 :func:`nnfield.io.load_run` it reads an incomplete run (running, killed, interrupted) up to its last completed
-chunk, with an :class:`~nnfield.io.IncompleteRunWarning`. Files written before the labels (schema 1 and 2) load
+chunk, with an :class:`~nnfield.io.IncompleteRunWarning`. Files written before the labels (schema 1 to 3) load
 the same way: the dimensions are named by the rules of :mod:`nnfield.labels`.
 """
 

@@ -10,7 +10,7 @@ Dimensions (each group is a netCDF group, so ``time`` is a dimension of each, of
                    array observable); ``step`` is a variable on ``time``
     /snapshots     time (snapshots; coordinate: time), member (ensembles), component (the neuron type a,
                    0..K-1), x, y, z (coordinates: lattice positions ``i * spacing``); ``step`` on ``time``
-    /              commit_entry (the 3 entries of the commit record)
+    /              commit_entry (the 3 entries of the commit record), final_byte (the bytes of /final, growing)
 
 Units: the config's numbers are in natural units (c = hbar = 1) of one length unit, written ``L`` here: the
 unit of ``[lattice] spacing`` and ``[time] dt``. Positions and times are in ``L``, energies and momenta in
@@ -41,6 +41,11 @@ TIME_DIM = "time"
 COMPONENT = "component"
 MEMBER = "member"
 COMMIT_DIM = "commit_entry"
+FINAL_DIM = "final_byte"
+ROOT_LONG_NAMES = {
+    "commit": "commit record: [steps done, observable samples, snapshots] of the last completed chunk (-1: none)",
+    "final": "final attributes of the run (status, steps done, timings, conservation verdicts) as UTF-8 JSON",
+}
 #: the CF ``coordinates`` attribute of every data variable: ``step`` is an auxiliary coordinate along ``time``
 STEP_COORDINATE = "step"
 #: the netCDF-4 mark of a dimension without a coordinate variable (the dataset only names the dimension)
@@ -348,17 +353,23 @@ def label_root(h5: h5py.File) -> None:
         ds = h5[name]
         if not isinstance(ds, h5py.Dataset) or is_coordinate(ds) or ds.ndim != 1 or len(ds.dims[0]):
             continue
-        dim = COMMIT_DIM if name == "commit" else f"{name}_entry"
+        dim = {"commit": COMMIT_DIM, "final": FINAL_DIM}.get(name, f"{name}_entry")
         if dim not in h5:
             resizable = ds.maxshape[0] is None
             scale = h5.create_dataset(dim, shape=ds.shape, maxshape=ds.maxshape, dtype=np.float32,
                                       chunks=(1024,) if resizable else None)
             scale.make_scale(f"{PURE_DIM}{ds.shape[0]:10d}")
         ds.dims[0].attach_scale(h5[dim])
-        if name == "commit" and "long_name" not in ds.attrs:
-            ds.attrs["long_name"] = ("commit record: [steps done, observable samples, snapshots] of the last "
-                                     "completed chunk (-1: none)")
+        if name in ROOT_LONG_NAMES and "long_name" not in ds.attrs:
+            ds.attrs["long_name"] = ROOT_LONG_NAMES[name]
             ds.attrs["units"] = "1"
+
+
+def detach(ds: h5py.Dataset) -> None:
+    """Detach every dimension scale from ``ds`` (before deleting it: no dangling reference in the scales)."""
+    for axis in ds.dims:
+        for scale in list(axis.values()):
+            axis.detach_scale(scale)
 
 
 def label_file(h5: h5py.File, attrs: Mapping[str, Any] | None = None) -> None:

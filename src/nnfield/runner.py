@@ -434,6 +434,7 @@ class _Loop:
         first_chunk = later_time = 0.0
         later_steps = 0
         status = nio.STATUS_FAILED
+        conservation: list[Verdict] = []
         try:
             with progress_bar(progress, console, steps) as bar:
                 if self.done:
@@ -476,6 +477,9 @@ class _Loop:
                 if self.last_snap != steps:
                     self.snapshot(self.state, steps)
                 writer.commit(steps)
+            if parallel.is_writer():  # the summary's verdicts, stored with the final attributes before the close
+                conservation = verdicts(self.model.conserved(), writer.observables(), self.done, cfg.dtype)
+                writer.set_attrs(conservation=json.dumps([v.as_dict() for v in conservation]))
             status = nio.STATUS_COMPLETED
         except nio.WriteError as exc:
             exc.args = (exc.args[0], f"{exc.args[1]}; {run_file} keeps everything up to step {self.done}")
@@ -497,12 +501,7 @@ class _Loop:
             writer.set_attrs(wall_seconds=wall, first_chunk_seconds=first_chunk, site_updates_per_second=rate,
                              chunk=self.chunk, steps_done=self.done, t_final=self.done * tick)
             writer.close()
-
-        conservation: list[Verdict] = []
         if parallel.is_writer():
-            data = nio.load_run(run_file, snapshots="none", warn=False)
-            conservation = verdicts(self.model.conserved(), data.observables, self.done, cfg.dtype)
-            nio.set_attrs(run_file, conservation=json.dumps([v.as_dict() for v in conservation]))
             nio.write_xdmf(run_file)  # run.xmf beside run.h5 for ParaView/VisIt (2D and 3D runs)
         return RunResult(
             self.out_dir, run_file, self.out_dir / nio.CONFIG_FILE, status, steps, self.done, self.done * tick,
@@ -571,7 +570,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     run_file = out_dir / nio.RUN_FILE
     try:
         with nio.open_run_file(run_file) as h5:
-            attrs = {k: nio._read_attr(v) for k, v in h5.attrs.items()}
+            attrs = nio.read_attrs(h5)
     except OSError as exc:
         raise CheckpointError(f"--resume {out_dir}: {run_file} cannot be read ({exc})") from None
     version = int(attrs.get("schema_version", 0))
@@ -619,7 +618,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         timespec="seconds"), "nnfield": nio.provenance_version()})
     tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
     nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
-        "status": nio.STATUS_RUNNING, "steps": total, "config": text, "resumed": json.dumps(resumed),
+        "steps": total, "config": text, "resumed": json.dumps(resumed),
         "steps_done": ckpt.step, "t_final": float(m["time"]),
     })
     writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)
