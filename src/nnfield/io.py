@@ -370,7 +370,7 @@ class RunWriter:
     def observables(self) -> dict[str, np.ndarray]:
         """Every observable written so far (read back from the open file)."""
         grp = self.file[OBSERVABLES]
-        return {name: grp[name][()] for name in grp if name not in (STEP, TIME)}
+        return {name: grp[name][()] for name in data_names(grp)}
 
     def flush(self) -> None:
         if self._broken:
