@@ -28,10 +28,13 @@ def test_layout_and_round_trip(tmp_path):
     path = tmp_path / nio.RUN_FILE
     phis = _write(path)
     with h5py.File(path, "r") as f:
-        assert set(f) == {nio.OBSERVABLES, nio.SNAPSHOTS, nio.COMMIT, nio.FINAL}
+        # + the netCDF-4 dimensions of /commit and /final (nnfield.labels)
+        assert set(f) == {nio.OBSERVABLES, nio.SNAPSHOTS, nio.COMMIT, nio.FINAL, "commit_entry", "final_byte"}
         assert "status" not in f.attrs  # it lives in /final, written before the close
-        assert set(f[nio.OBSERVABLES]) == {nio.STEP, nio.TIME, "energy", "norms"}
-        assert set(f[nio.SNAPSHOTS]) == {nio.STEP, nio.TIME, nio.PHI, nio.PI}
+        assert set(nio.data_names(f[nio.OBSERVABLES])) == {"energy", "norms"}
+        assert set(f[nio.OBSERVABLES]) == {nio.STEP, nio.TIME, "energy", "norms", "norms_dim1"}
+        assert set(nio.data_names(f[nio.SNAPSHOTS])) == {nio.PHI, nio.PI}
+        assert set(f[nio.SNAPSHOTS]) == {nio.STEP, nio.TIME, nio.PHI, nio.PI, "component", "x", "y"}
         assert f[nio.SNAPSHOTS][nio.PHI].shape == (3, 2, 4, 3)
         assert f.attrs["schema_version"] == nio.SCHEMA_VERSION
     run = nio.load_run(tmp_path)  # a directory works as well as the file

@@ -20,6 +20,12 @@ Layout of ``DIR/run.h5`` (schema version :data:`SCHEMA_VERSION`)::
                                                  steps done, timings, conservation verdicts); empty while
                                                  the run writes (or if its writer died)
 
+netCDF-4/CF labels (schema 4, :mod:`nnfield.labels`): every dataset names its dimensions with HDF5 dimension
+scales (``time`` in each group; ``component``, ``x``, ``y``, ``z`` with coordinate variables in /snapshots;
+``member`` in a sweep) and carries ``long_name`` and ``units``, so ``xarray.open_dataset(path, group="snapshots",
+engine="h5netcdf")`` returns labelled data (``docs/data.md``). Readers skip the coordinate variables
+(:func:`data_names`).
+
 Snapshots hold the network's own state, not the physics fields: for Klein-Gordon network (3.8) they are the
 same (``pi = d phi / dt``), for network (3.14) ``pi(t) = -phi(t - dt)`` (see ``model.physics_state``).
 
@@ -50,7 +56,11 @@ from typing import Any
 import h5py
 import numpy as np
 
-SCHEMA_VERSION = 3  # 2: /commit record, SWMR (v110) files; 3: /final, no root status; older files still load
+from . import labels
+
+#: 2: /commit record, SWMR (v110) files; 3: /final, no root status; 4: netCDF-4/CF labels (nnfield.labels);
+#: older files still load
+SCHEMA_VERSION = 4
 RUN_FILE = "run.h5"
 CONFIG_FILE = "config.toml"
 
@@ -223,8 +233,8 @@ class RunWriter:
         with self._guard():
             self.file = h5py.File(self.path, "a", libver="latest")
             sg = self.file[SNAPSHOTS]
-            self.fields = {n: tuple(sg[n].shape[1:]) for n in sg if n not in (STEP, TIME)}
-            self.dtype = np.dtype(next(sg[n].dtype for n in sg if n not in (STEP, TIME))) if self.fields else \
+            self.fields = {n: tuple(sg[n].shape[1:]) for n in data_names(sg)}
+            self.dtype = np.dtype(next(sg[n].dtype for n in data_names(sg))) if self.fields else \
                 np.dtype(np.float64)
             if "status" in self.file.attrs:  # a file of schema version 2 (status as a root attribute)
                 del self.file.attrs["status"]
@@ -232,6 +242,7 @@ class RunWriter:
             if COMMIT not in self.file:
                 self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
             if FINAL in self.file:
+                labels.detach(self.file[FINAL])  # no dangling reference from its dimension's scale
                 del self.file[FINAL]
             _create_final(self.file)
         return self
@@ -251,6 +262,7 @@ class RunWriter:
             snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype, chunks=chunks)
         self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
         _create_final(self.file)
+        labels.label_file(self.file)  # netCDF-4 dimensions, coordinates, units: attributes, so before SWMR
         self.file.flush()
 
     def _guard(self) -> Any:
@@ -322,18 +334,22 @@ class RunWriter:
                 raise ValueError(f"observable {name!r} has {grp[name].shape[0]} samples, expected {n_before}")
             if name not in grp and n_before:
                 raise ValueError(f"observable {name!r} appeared after {n_before} samples without it")
-        missing = sorted(set(grp) - {STEP, TIME} - set(arrays))
+        missing = sorted(set(data_names(grp)) - set(arrays))
         if missing:
             raise ValueError(f"observables {missing} are missing from this append")
         _append(grp[STEP], steps)
         _append(grp[TIME], np.asarray(times, np.float64).reshape(-1))
+        created = False
         for name, arr in arrays.items():
             if name not in grp:
                 grp.create_dataset(
                     name, shape=(0, *arr.shape[1:]), maxshape=(None, *arr.shape[1:]), dtype=arr.dtype,
                     chunks=(1024, *arr.shape[1:]),
                 )
+                created = True
             _append(grp[name], arr)
+        if created and not self._swmr:  # labels are attributes: only before SWMR writing (the runner's step 0)
+            labels.label_group(self.file, OBSERVABLES)
 
     def append_snapshot(self, step: int, time: float, fields: Mapping[str, Any]) -> None:
         """Append one snapshot of the network state: ``{name: array}`` for every field of the writer."""
@@ -354,7 +370,7 @@ class RunWriter:
     def observables(self) -> dict[str, np.ndarray]:
         """Every observable written so far (read back from the open file)."""
         grp = self.file[OBSERVABLES]
-        return {name: grp[name][()] for name in grp if name not in (STEP, TIME)}
+        return {name: grp[name][()] for name in data_names(grp)}
 
     def flush(self) -> None:
         if self._broken:
@@ -398,6 +414,7 @@ def _append(ds: h5py.Dataset, arr: np.ndarray) -> None:
 
 def _create_final(h5: h5py.File) -> None:
     h5.create_dataset(FINAL, shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(4096,))
+    labels.label_root(h5)  # its netCDF-4 dimension (an attribute: before SWMR)
 
 
 def _json_value(value: Any) -> Any:
@@ -541,6 +558,35 @@ class IncompleteRunWarning(UserWarning):
     """The run file is not of a completed run (running, killed, interrupted, failed, non-finite)."""
 
 
+class Observables(dict):  # type: ignore[type-arg]
+    """``{name: samples}``; an observable's old name (``labels.OBSERVABLE_ALIASES``, e.g. ``mean_x``) still gives
+    its values, with a :class:`DeprecationWarning` naming the new name (``position_x``)."""
+
+    def __missing__(self, key: str) -> np.ndarray:
+        new = labels.OBSERVABLE_ALIASES.get(key)
+        if new is None or new not in self:
+            raise KeyError(key)
+        labels.warn_renamed(key, new)
+        return self[new]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def renamed_observables(obs: Mapping[str, np.ndarray]) -> Observables:
+    """Observables under their current names (a file written before a rename holds the old ones)."""
+    return Observables({labels.OBSERVABLE_ALIASES.get(k, k): v for k, v in obs.items()})
+
+
+def data_names(grp: h5py.Group) -> list[str]:
+    """The observables (or snapshot fields) of a group: its datasets but ``step``, ``time`` and the coordinate
+    variables and dimensions of the netCDF-4 labels (schema 4, :mod:`nnfield.labels`)."""
+    return [n for n in grp if n not in (STEP, TIME) and not labels.is_coordinate(grp[n])]
+
+
 def read_final(h5: h5py.File) -> dict[str, Any]:
     """The final attributes a run wrote into ``/final`` when it ended (``{}`` while it runs, if its writer died,
     or for files of schema version < 3)."""
@@ -572,8 +618,8 @@ def committed_counts(h5: h5py.File, status: str | None = None) -> tuple[int | No
     file written chunk by chunk (files without one: every sample counts). ``steps`` is the committed step for a
     run without final attributes (running or killed), else ``None`` (its final ``steps_done`` holds)."""
     og, sg = h5[OBSERVABLES], h5[SNAPSHOTS]
-    n_obs = min([og[n].shape[0] for n in og] or [0])
-    n_snap = min([sg[n].shape[0] for n in sg] or [0])
+    n_obs = min([og[n].shape[0] for n in (STEP, TIME, *data_names(og)) if n in og] or [0])
+    n_snap = min([sg[n].shape[0] for n in (STEP, TIME, *data_names(sg)) if n in sg] or [0])
     if COMMIT not in h5:
         return None, n_obs, n_snap
     if status is None:
@@ -607,10 +653,10 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
             attrs["t_final"] = steps_done * float(attrs.get("tick", attrs.get("dt", 1.0)))
         attrs["status"] = resolve_status(str(attrs["status"]), f)
         og = h5[OBSERVABLES]
-        obs = {name: og[name][:n_obs] for name in og if name not in (STEP, TIME)}
+        obs = renamed_observables({name: og[name][:n_obs] for name in data_names(og)})
         sg = h5[SNAPSHOTS]
         snap_step, snap_time = sg[STEP][:n_snap], sg[TIME][:n_snap]
-        names = [name for name in sg if name not in (STEP, TIME)]
+        names = data_names(sg)
         fields: dict[str, np.ndarray] = {}
         n = len(snap_step)
         if snapshots == "all":
@@ -638,20 +684,31 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
                 out.attrs[k] = v
         for k, v in attrs.items():
             out.attrs[k] = _attr(v)
-        out.attrs["schema_version"] = SCHEMA_VERSION
+        out.attrs["schema_version"] = SCHEMA_VERSION  # labelled below whatever the source's schema
         for group, n in ((OBSERVABLES, n_obs), (SNAPSHOTS, n_snap)):
             gin, gout = h5[group], out.create_group(group)
-            for name in gin:
+            for name in (STEP, TIME, *data_names(gin)):  # the coordinates are made again by label_file
+                if name not in gin:
+                    continue
                 ds = gin[name]
                 new = gout.create_dataset(
                     name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks
                 )
                 for i in range(0, n, 64):  # bounded memory for big snapshots
                     new[i : min(n, i + 64)] = ds[i : min(n, i + 64)]
+                labels.copy_attrs(ds, new)
         out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
         _create_final(out)
+        labels.label_file(out)
         out.flush()
         os.fsync(out.id.get_vfd_handle())
+
+
+def write_xdmf(run_dir: str | Path) -> Path | None:
+    """``run.xmf`` beside the run file, for ParaView and VisIt (2D and 3D runs; see :mod:`nnfield.xdmf`)."""
+    from .xdmf import write_xdmf as _write_xdmf
+
+    return _write_xdmf(run_dir)
 
 
 def _read_attr(v: Any) -> Any:

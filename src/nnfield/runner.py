@@ -501,6 +501,8 @@ class _Loop:
             writer.set_attrs(wall_seconds=wall, first_chunk_seconds=first_chunk, site_updates_per_second=rate,
                              chunk=self.chunk, steps_done=self.done, t_final=self.done * tick)
             writer.close()
+        if parallel.is_writer():
+            nio.write_xdmf(run_file)  # run.xmf beside run.h5 for ParaView/VisIt (2D and 3D runs)
         return RunResult(
             self.out_dir, run_file, self.out_dir / nio.CONFIG_FILE, status, steps, self.done, self.done * tick,
             wall, first_chunk, rate, self.chunk, self.stab, conservation,

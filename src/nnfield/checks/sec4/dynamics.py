@@ -228,7 +228,7 @@ def check_current() -> Outcome:
     phi, pi = dr.gaussian_packet(M.theory, width=3.0, k0=[k0], branch="positive")
     _, obs = M.network.run(M.initial_state(phi, pi), 200, 10, M.observables)
     t = 0.05 * 10 * np.arange(1, 21)
-    v_run = float(np.polyfit(t, np.asarray(obs["mean_x"]), 1)[0])
+    v_run = float(np.polyfit(t, np.asarray(obs["position_x"]), 1)[0])
     v_cur = float(np.mean(np.asarray(obs["current_x"]) / np.asarray(obs["charge"])))
     v_group = k0 / math.sqrt(m**2 + k0**2)
     rel = abs(v_cur / v_run - 1)

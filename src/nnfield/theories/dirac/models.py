@@ -45,8 +45,10 @@ class DiracModel(IdentityEncoding):
 
     ``psi = pack(phi, pi)`` (4.19)/(4.30). Observables: ``charge`` (``a^D sum |psi|^2``), ``energy``
     (``a^D sum psi^dagger H psi``, lattice H of the bias map), ``current_<mu>`` (``a^D sum psi^dagger alpha psi``),
-    ``mean_<mu>`` (``<x_mu>`` of the density ``|psi|^2``, for packets), ``invariant`` (the exact invariant of the
-    stable map; equal to the charge for the paper network), ``psi_max``.
+    ``position_<mu>`` (``<x_mu>`` of the density ``|psi|^2``, for packets; called ``mean_<mu>`` before, an old
+    name still reads, see ``nnfield.labels.OBSERVABLE_ALIASES``), ``invariant`` (``a^D I`` with ``I`` the exact
+    invariant of the stable map, :func:`~.invariant.stable_invariant`; the charge for the paper network),
+    ``psi_max``. Table: ``docs/observables.md``.
 
     Attributes:
         network: the paper or stable network (:mod:`.networks`).
@@ -97,7 +99,7 @@ class DiracModel(IdentityEncoding):
         pos = self.theory.mean_position(psi)
         for mu in range(self.theory.D):
             out[f"current_{'xyz'[mu]}"] = cur[mu]
-            out[f"mean_{'xyz'[mu]}"] = pos[mu]
+            out[f"position_{'xyz'[mu]}"] = pos[mu]  # "mean_<mu>" before (the name of the gauged model)
         return out
 
     def analysis_extra(self) -> dict[str, Any]:
