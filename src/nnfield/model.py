@@ -102,7 +102,8 @@ class AbstractModel(Module):
     Methods: :meth:`encode` / :meth:`decode` (physics data <-> network state), :meth:`observables` (the
     scalars recorded during a run; jittable), :meth:`conserved` (what the network conserves, declared),
     :meth:`dispersion` (the theory's ``omega(k)`` for ``nnfield analyze``, or ``None``) and
-    :meth:`analysis_extra` (theory-specific entries of the analysis report).
+    :meth:`analysis_extra` (theory-specific entries of the analysis report) and :meth:`spectral_fields` (the
+    fields whose power spectra a run records, none by default).
     """
 
     network: eqx.AbstractVar[AbstractNetwork]
@@ -134,6 +135,12 @@ class AbstractModel(Module):
 
     def analysis_extra(self) -> dict[str, Any]:
         """Theory-specific entries for the ``nnfield analyze`` report (none by default)."""
+        return {}
+
+    def spectral_fields(self, state: Any) -> dict[str, jax.Array]:
+        """The physical fields whose power spectra a run records (``nnfield.spectra``; jittable), each
+        ``(components, *lattice.shape)``; none by default. A real scalar returns ``{"phi": phi, "pi": pi}``
+        (then the occupation numbers follow from :meth:`dispersion`), a spinor ``{"psi": psi}`` (complex)."""
         return {}
 
     # -- the names of the first release (kept working; see CHANGELOG) -------------------------------------

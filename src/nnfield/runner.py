@@ -50,6 +50,7 @@ from .outdir import RunLock, check_output_dir, prepare_output_dir
 from .progress import progress_bar
 from .resources import check_memory
 from .signals import StopRequests
+from .spectra import Spectra
 from .stability import Stability, check_stability
 from .state import State, field_items
 
@@ -98,8 +99,26 @@ def _observe(model: AbstractModel, state: State) -> dict[str, Any]:
     return model.observables(state)
 
 
-def observer_for(model: AbstractModel, state: State | None = None) -> Callable[[State], dict[str, Any]]:
-    """``model.observables`` as a PyTree callable that crosses ``jit``.
+def _observe_spectra(model: AbstractModel, spectra: Spectra, state: State) -> dict[str, Any]:
+    return {**model.observables(state), **spectra(model.spectral_fields(state))}
+
+
+def spectra_for(cfg: Config, model: AbstractModel, state: Any) -> Spectra | None:
+    """The spectra a run records (``[output] spectra``), or ``None``; a ``ConfigError`` for a model that names
+    no fields for them (``AbstractModel.spectral_fields``)."""
+    if not cfg.output.spectra:
+        return None
+    if not jax.eval_shape(model.spectral_fields, state):
+        raise ConfigError(f"{cfg.source}: output.spectra: the {cfg.theory.name!r} model records no spectra (it "
+                          "names no spectral fields); delete the key or set spectra = false")
+    lattice = model.lattice
+    return Spectra.of(lattice, model.dispersion(lattice.momenta()))
+
+
+def observer_for(model: AbstractModel, state: State | None = None, spectra: Spectra | None = None
+                 ) -> Callable[[State], dict[str, Any]]:
+    """``model.observables`` (and, with ``spectra``, the spectra of ``model.spectral_fields``) as a PyTree
+    callable that crosses ``jit``.
 
     Preferred: ``Partial(_observe, model)``, so the model's arrays are traced arguments (not constants baked
     into the compiled chunk). A model whose ``observables`` needs concrete values of its own leaves (e.g.
@@ -107,14 +126,15 @@ def observer_for(model: AbstractModel, state: State | None = None) -> Callable[[
     ``state``) a closure over the model is used, with the model captured as a constant (the closure is made
     once per run, so the chunk is still compiled once).
     """
-    traced = Partial(_observe, model)
+    traced = Partial(_observe, model) if spectra is None else Partial(_observe_spectra, model, spectra)
     if state is not None:
         try:
             jax.eval_shape(_observe, model, state)
         except jax.errors.JAXTypeError:
 
             def constant_model(s: State) -> dict[str, Any]:  # the model captured as a constant of the chunk
-                return model.observables(s)
+                obs = model.observables(s)
+                return obs if spectra is None else {**obs, **spectra(model.spectral_fields(s))}
 
             return Partial(constant_model)
     return traced
@@ -211,6 +231,9 @@ def execute(
         UnstableError: the network is linearly unstable and ``allow_unstable`` is false.
         NonFiniteError: NaN/Inf appeared; everything up to the last finite sample is kept in ``run.h5``.
     """
+    if cfg.sweep and cfg.output.spectra:
+        raise ConfigError(f"{cfg.source}: output.spectra: not recorded for a [sweep] (ensemble) run yet; delete the "
+                          "key or run the members one by one")
     if cfg.sweep:  # an ensemble: every member in one compiled program
         from .ensemble import execute_sweep
 
@@ -230,6 +253,7 @@ class Prepared:
     observer: Any
     obs0: dict[str, np.ndarray]
     stability: Stability
+    spectra: Spectra | None = None
 
 
 def _initial_observables(observer: Any, state: Any) -> dict[str, np.ndarray]:
@@ -269,7 +293,10 @@ def prepare(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
             f"parameters in {cfg.source}"
         )
-    observer = observer_for(model, state)
+    spectra = spectra_for(cfg, model, state)
+    if spectra is not None and parallel.multi_process():
+        spectra = parallel.replicate(spectra)
+    observer = observer_for(model, state, spectra)
     obs0 = stop.call(_initial_observables, observer, state)
     if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
         bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
@@ -284,7 +311,7 @@ def prepare(
     if not stab.stable and not allow_unstable:
         raise UnstableError(stab.refusal(cfg.source))
     stop.check()
-    return Prepared(model, state, observer, obs0, stab)
+    return Prepared(model, state, observer, obs0, stab, spectra)
 
 
 def _execute(
@@ -333,6 +360,8 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
         _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
         attrs = _run_attrs(cfg, net, p.stability, chunk)
         attrs.update(processes=jax.process_count(), devices=parallel.device_count(cfg.parallel.devices))
+        if p.spectra is not None:  # the bins of the spectrum_* observables (coordinate k)
+            attrs.update(p.spectra.attrs())
         # created under a temporary name and renamed once in SWMR mode: a kill before that leaves no run.h5,
         # never one that cannot be opened (a plain v110 file killed while open for writing cannot)
         writer = nio.RunWriter(out_dir / f"{nio.RUN_FILE}.new", fields, cfg.dtype, attrs)
@@ -609,7 +638,10 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     cfg = dataclasses.replace(cfg, text=text)
     model, template = stop.call(build, cfg)
     state = stop.call(load_checkpoint, ckpt, template)
-    observer = observer_for(model, state)
+    spectra = spectra_for(cfg, model, state)
+    if spectra is not None and parallel.multi_process():
+        spectra = parallel.replicate(spectra)
+    observer = observer_for(model, state, spectra)
     stab = stop.call(_stability, cfg)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
 

@@ -79,6 +79,10 @@ class DiracModel(IdentityEncoding):
     def psi(self, state: State) -> jax.Array:
         return self.theory.pack(state.phi, state.pi)
 
+    def spectral_fields(self, state: State) -> dict[str, jax.Array]:
+        """The spinor ``psi`` (its spectrum sums ``|psi^a_k|^2`` over the components)."""
+        return {"psi": self.psi(state)}
+
     def invariant(self, state: State) -> jax.Array:
         """``a^D I`` with ``I`` of :func:`stable_invariant` (stable network) or the charge (paper network)."""
         if self.kind == "stable":
