@@ -225,7 +225,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         print(f"nnfield: warning: {data.incomplete_message()}", file=sys.stderr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        files = plot_run(args.dir, args.out)
+        files = plot_run(args.dir, args.out, animate=args.animate)
     con = _console()
     if not args.quiet:
         for f in files:
@@ -392,10 +392,13 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("plot", help="PNG plots of a run directory",
-                       description="energy.png (energy and relative drift), observables.png, field.png (last "
-                       "snapshot of the network state).")
+                       description="energy.png (declared conserved quantities, relative drift on a log axis), "
+                       "observables.png, field.png (last snapshot of the physical fields: phi, pi; |psi|^2 and "
+                       "current for Dirac), spacetime.png (1D), spectra.png (runs with [output] spectra).")
     p.add_argument("dir", help="a run directory (or its run.h5)")
     p.add_argument("--out", metavar="DIR", help="where to write the PNGs (default: the run directory)")
+    p.add_argument("--animate", action="store_true", help="also write field.gif: the field of a 2D (or 3D: central "
+                   "slice) run through every snapshot")
     _add_verbosity(p, quiet_help="do not list the files: only errors and the final verdict line")
     p.set_defaults(func=cmd_plot)
 

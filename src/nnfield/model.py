@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from ._module import Module
 from .lattice import Lattice
 from .network import AbstractNetwork
-from .state import State
+from .state import State, field_items
 
 INVARIANT = "invariant"
 BOUNDED = "bounded"
@@ -136,6 +136,24 @@ class AbstractModel(Module):
     def analysis_extra(self) -> dict[str, Any]:
         """Theory-specific entries for the ``nnfield analyze`` report (none by default)."""
         return {}
+
+    def plot_fields(self, state: Any) -> dict[str, jax.Array]:
+        """The physical fields a plot draws, ``{label: array shaped lattice.shape}`` (real; jittable).
+
+        Default: every component of the decoded ``phi`` and ``pi`` (``phi``, ``pi`` for one component,
+        ``phi[a]``, ``pi[a]`` for several; a PyTree of fields is named by its tree path). A spinor theory draws
+        its density ``|psi|^2`` and current instead."""
+        phi, pi = self.decode(state)
+        out: dict[str, jax.Array] = {}
+        for base, tree in (("phi", phi), ("pi", pi)):
+            for path, leaf in field_items(tree).items():
+                name = base if path in ("", "0") else f"{base}.{path}"
+                leaf = jnp.asarray(leaf)
+                lat_ndim = self.lattice.ndim
+                comps = leaf.reshape((-1, *leaf.shape[leaf.ndim - lat_ndim:]))
+                for a in range(comps.shape[0]):
+                    out[name if comps.shape[0] == 1 else f"{name}[{a}]"] = jnp.real(comps[a])
+        return out
 
     def spectral_fields(self, state: Any) -> dict[str, jax.Array]:
         """The physical fields whose power spectra a run records (``nnfield.spectra``; jittable), each

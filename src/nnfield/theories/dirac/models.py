@@ -79,6 +79,17 @@ class DiracModel(IdentityEncoding):
     def psi(self, state: State) -> jax.Array:
         return self.theory.pack(state.phi, state.pi)
 
+    def plot_fields(self, state: State) -> dict[str, jax.Array]:
+        """The density ``|psi|^2`` and the current density ``psi^dagger alpha^mu psi`` per site (not the raw
+        network components ``phi[a]``, ``pi[a]``)."""
+        psi = self.psi(state)
+        out = {"density |psi|^2": self.theory.density(psi)}
+        al = jnp.asarray(self.theory.alpha, jnp.result_type(psi.dtype, jnp.complex64))
+        cur = jnp.real(jnp.einsum("a...,mab,b...->m...", jnp.conj(psi), al, psi))
+        for mu in range(self.theory.D):
+            out[f"current j_{'xyz'[mu]}"] = cur[mu]
+        return out
+
     def spectral_fields(self, state: State) -> dict[str, jax.Array]:
         """The spinor ``psi`` (its spectrum sums ``|psi^a_k|^2`` over the components)."""
         return {"psi": self.psi(state)}
