@@ -251,19 +251,20 @@ def test_a_run_records_spectra_with_their_bins(tmp_path):
         pytest.approx(float(np.mean(phi0**2)), rel=1e-12)
 
 
-def test_spectra_of_a_dirac_run_are_of_psi(tmp_path):
+def test_the_dirac_spectrum_is_of_psi_and_sums_to_the_charge():
     from nnfield.config import parse_config
-    from nnfield.io import load_run
-    from nnfield.runner import execute
+    from nnfield.runner import build, spectra_for
 
     text = _CONFIG.format(theory="dirac", extra='dimension = 2\nnetwork = "stable"', kind="gaussian_packet",
-                          initial="width = 3.0").replace('dt = 0.1\nsteps = 40', 'dt = 0.1\nsteps = 40\nscheme = '
-                                                                                   '"alternating"')
-    execute(parse_config(text), tmp_path / "d", progress=False, allow_unstable=True)
-    run = load_run(tmp_path / "d")
-    assert "spectrum_psi" in run.observables and OCCUPATION not in run.observables
-    total = np.sum(np.asarray(run.attrs["spectrum_modes"]) * run.observables["spectrum_psi"], axis=1)
-    assert np.allclose(total, run.observables["charge"], rtol=1e-12)  # a^D sum |psi|^2 = (1/V) V sum_b ...
+                          initial="width = 3.0\nmomentum = [0.5, 0.0]").replace(
+        "steps = 40", 'steps = 40\nscheme = "alternating"')
+    cfg = parse_config(text)
+    model, state = build(cfg)
+    out = spectra_for(cfg, model, state)(model.spectral_fields(state))
+    assert set(out) == {"spectrum_psi"}  # no occupation numbers for a spinor
+    sh = Shells.of(model.lattice)
+    charge = float(model.observables(state)["charge"])
+    assert float(np.sum(sh.modes * np.asarray(out["spectrum_psi"]))) == pytest.approx(charge, rel=1e-12)
 
 
 def test_config_errors_are_one_line_naming_the_key():

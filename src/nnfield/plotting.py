@@ -81,9 +81,10 @@ def _title(run: RunData, what: str = "") -> str:
     return f"{head}\n{what}" if what else head
 
 
-def _save(fig: Any, path: str | Path) -> Path:
+def _save(fig: Any, path: str | Path, dpi: int | None = None) -> Path:
     out = Path(path)
-    fig.savefig(out, dpi=DPI)
+    with np.errstate(over="ignore", invalid="ignore"):  # log-axis ticks of a blow-up (values near 1e308)
+        fig.savefig(out, dpi=dpi or DPI)
     _plt().close(fig)
     return out
 
@@ -106,7 +107,7 @@ def _declared(run: RunData) -> list[tuple[str, str]]:
     return [(n, n) for n in names]
 
 
-def plot_energy(run: RunData, path: str | Path) -> Path | None:
+def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
     """The declared conserved quantities and their relative drift on a log axis (``None`` if there are none)."""
     names = _declared(run)
     if not names or run.obs_time.size == 0:
@@ -114,12 +115,15 @@ def plot_energy(run: RunData, path: str | Path) -> Path | None:
     plt = _plt()
     fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, constrained_layout=True)
     t = run.obs_time
+    values = [np.asarray(run.observables[name], dtype=float) for name, _ in names]
+    _draw(ax0, _scale_for(values), t, values, [label for _, label in names])
+    drifts = []
     for name, label in names:
-        q = np.asarray(run.observables[name], dtype=float)
-        ax0.plot(t, q, label=label)
-        drift = np.abs(run.relative_drift(name))
-        ax1.semilogy(t, np.maximum(drift, DRIFT_FLOOR), label=label)
-    _plain_ticks(ax0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            drift = np.maximum(np.abs(run.relative_drift(name)), DRIFT_FLOOR)
+        _log_plot(ax1, t, drift, label=label)
+        drifts.append(drift)
+    _log_limits(ax1, [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)
     ax0.set_ylabel("Q(t)  (code units)")
     ax0.legend(fontsize=8)
     ax0.set_title(_title(run, "declared conserved quantities"), fontsize=9)
@@ -127,7 +131,28 @@ def plot_energy(run: RunData, path: str | Path) -> Path | None:
     ax1.set_xlabel(T_LABEL)
     ax1.axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
     ax1.legend(fontsize=8)
-    return _save(fig, path)
+    return _save(fig, path, dpi)
+
+
+#: values drawn on a log axis are clipped to this (matplotlib places ticks decades beyond the limits; near 1e308
+#: they overflow)
+LOG_CAP = 1e200
+
+
+def _log_plot(ax: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> None:
+    """``y`` (positive) on a log axis, clipped to :data:`LOG_CAP`."""
+    ax.semilogy(x, np.minimum(y, LOG_CAP), **kw)
+
+
+def _log_limits(ax: Any, arrays: list[np.ndarray], floor: float = 0.0) -> None:
+    """Log-axis limits one decade around the finite positive values (within ``[1e-300, LOG_CAP]``): a blow-up to
+    ~1e305 would make matplotlib's autoscaling overflow."""
+    vals = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.zeros(0)
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    if not vals.size:
+        return
+    lo = max(float(vals.min()) / 3, floor / 3 if floor else 1e-300, 1e-300)
+    ax.set_ylim(lo, min(max(10 * float(vals.max()), 10 * lo), LOG_CAP))
 
 
 def _wants_log(v: np.ndarray) -> bool:
@@ -135,7 +160,40 @@ def _wants_log(v: np.ndarray) -> bool:
     return bool(v.size and np.all(v > 0) and v.max() / v.min() > 1e4)
 
 
-def plot_observables(run: RunData, path: str | Path) -> Path | None:
+def _scale_for(values: list[np.ndarray]) -> str:
+    """``"log"`` for positive series spanning more than four decades, ``"symlog"`` for series of both signs
+    whose magnitude grows more than 1e4-fold past the first value (a blow-up), else ``"linear"``."""
+    v = np.concatenate([np.ravel(x) for x in values]) if values else np.zeros(0)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return "linear"
+    if np.all(v > 0):
+        return "log" if v.max() / v.min() > 1e4 else "linear"
+    first = max((abs(float(x[np.isfinite(x)][0])) for x in values if np.isfinite(x).any()), default=0.0)
+    return "symlog" if first > 0 and np.abs(v).max() > 1e4 * first else "linear"
+
+
+def _draw(ax: Any, scale: str, x: np.ndarray, ys: list[np.ndarray], labels: list[str] | None = None) -> None:
+    """The series ``ys`` on ``ax`` with the axis ``scale`` (clipped to +-:data:`LOG_CAP` unless linear)."""
+    labels = labels or [None] * len(ys)  # type: ignore[list-item]
+    for y, label in zip(ys, labels, strict=True):
+        if scale == "linear":
+            ax.plot(x, y, label=label)
+        else:
+            ax.plot(x, np.clip(y, -LOG_CAP, LOG_CAP), label=label)
+    if scale == "linear":
+        _plain_ticks(ax)
+    elif scale == "log":
+        ax.set_yscale("log")
+        _log_limits(ax, ys)
+    else:
+        first = max(abs(float(y[np.isfinite(y)][0])) for y in ys if np.isfinite(y).any())
+        ax.set_yscale("symlog", linthresh=first)
+        top = max(float(np.nanmax(np.abs(np.clip(y, -LOG_CAP, LOG_CAP)))) for y in ys)
+        ax.set_ylim(-10 * top if any(np.nanmin(y) < 0 for y in ys) else -first, 10 * min(top, LOG_CAP / 10))
+
+
+def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
     """One panel per scalar observable vs time (``None`` if there are none)."""
     names = [n for n, v in run.observables.items() if v.ndim == 1]
     if not names or run.obs_time.size == 0:
@@ -147,17 +205,13 @@ def plot_observables(run: RunData, path: str | Path) -> Path | None:
                              constrained_layout=True)
     for ax, name in zip(axes.flat, names, strict=False):
         v = np.asarray(run.observables[name], dtype=float)
-        if _wants_log(v):
-            ax.semilogy(run.obs_time, v)
-        else:
-            ax.plot(run.obs_time, v)
-            _plain_ticks(ax)
+        _draw(ax, _scale_for([v]), run.obs_time, [v])
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(T_LABEL, fontsize=8)
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     fig.suptitle(_title(run, "observables"), fontsize=9)
-    return _save(fig, path)
+    return _save(fig, path, dpi)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -233,7 +287,8 @@ def _image(fig: Any, ax: Any, img: np.ndarray, spacing: float, diverging: bool, 
 
 
 def plot_field(run: RunData, path: str | Path, index: int = -1,
-               fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None) -> Path | None:
+               fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None, dpi: int | None = None
+               ) -> Path | None:
     """Snapshot ``index`` (default: the last) of the physical fields, one panel each."""
     if not run.fields or run.snap_step.size == 0:
         return None
@@ -265,11 +320,12 @@ def plot_field(run: RunData, path: str | Path, index: int = -1,
     for ax in list(axes.flat)[len(fields) :]:
         ax.set_visible(False)
     fig.suptitle(_title(run, f"{what} at t = {t:g}"), fontsize=9)
-    return _save(fig, path)
+    return _save(fig, path, dpi)
 
 
 def plot_spacetime(run: RunData, path: str | Path,
-                   fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None) -> Path | None:
+                   fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None, dpi: int | None = None
+                   ) -> Path | None:
     """1D runs: each plotted field over ``(x, t)`` from every snapshot (``None`` otherwise, or with < 2)."""
     n = run.snap_step.size
     if not run.fields or n < 2:
@@ -295,7 +351,7 @@ def plot_spacetime(run: RunData, path: str | Path,
         ax.set_ylabel(T_LABEL)
         ax.set_title(name, fontsize=9)
     fig.suptitle(_title(run, f"space-time diagram of the {what} ({n} snapshots)"), fontsize=9)
-    return _save(fig, path)
+    return _save(fig, path, dpi)
 
 
 def _edges(t: np.ndarray) -> np.ndarray:
@@ -339,7 +395,7 @@ def animate_field(run: RunData, path: str | Path, fps: int = 8,
 # ----------------------------------------------------------------------------------------------------------
 # spectra
 # ----------------------------------------------------------------------------------------------------------
-def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40) -> Path | None:
+def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40, dpi: int | None = None) -> Path | None:
     """The recorded spectra (``spectrum_*``, ``occupation``) against ``|k|`` on log-log axes, one curve per
     sample coloured by time (at most ``max_curves``, evenly spaced); ``None`` if the run has none."""
     from .spectra import OCCUPATION, SPECTRUM_K, SPECTRUM_MODES, SPECTRUM_PREFIX
@@ -363,8 +419,9 @@ def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40) -> Path |
         data = np.asarray(run.observables[name], dtype=float)
         for r in rows:
             y = data[r, keep]
-            ok = y > 0
-            ax.loglog(k[keep][ok], y[ok], color=cmap(norm(t[r])), lw=0.9)
+            ok = np.isfinite(y) & (y > 0)
+            ax.loglog(k[keep][ok], np.minimum(y[ok], LOG_CAP), color=cmap(norm(t[r])), lw=0.9)
+        _log_limits(ax, [data[rows][:, keep]])
         ax.xaxis.set_minor_formatter(NullFormatter())  # crowded labels where |k| spans about a decade
         ax.set_xlabel(K_LABEL)
         field = name[len(SPECTRUM_PREFIX):]
@@ -374,15 +431,17 @@ def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40) -> Path |
     modes = run.attrs.get(SPECTRUM_MODES)
     extra = f", {int(np.sum(modes))} modes in {k.size} shells" if modes is not None else ""
     fig.suptitle(_title(run, f"angle-averaged spectra{extra} (k = 0 not shown)"), fontsize=9)
-    return _save(fig, path)
+    return _save(fig, path, dpi)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # all plots of a run
 # ----------------------------------------------------------------------------------------------------------
-def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, animate: bool = False) -> list[Path]:
+def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, animate: bool = False, dpi: int | None = None,
+             prefix: str = "") -> list[Path]:
     """All plots of a run directory (see the module docstring): ``energy.png``, ``observables.png``,
-    ``field.png``, ``spacetime.png``, ``spectra.png`` and, with ``animate``, ``field.gif`` (those that apply)."""
+    ``field.png``, ``spacetime.png``, ``spectra.png`` and, with ``animate``, ``field.gif`` (those that apply;
+    each name preceded by ``prefix``)."""
     run = load_run(run_dir, snapshots="none", warn=False)
     ndim = len(np.atleast_1d(run.attrs.get("shape", [])))
     # every snapshot for a 1D space-time diagram or an animation, else only the last one
@@ -391,12 +450,12 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, animate: bo
     target.mkdir(parents=True, exist_ok=True)
     fields_of = decoder(run)
     made = [
-        plot_energy(run, target / "energy.png"),
-        plot_observables(run, target / "observables.png"),
-        plot_field(run, target / "field.png", fields_of=fields_of),
-        plot_spacetime(run, target / "spacetime.png", fields_of=fields_of) if ndim == 1 else None,
-        plot_spectra(run, target / "spectra.png"),
-        animate_field(run, target / "field.gif", fields_of=fields_of) if animate else None,
+        plot_energy(run, target / f"{prefix}energy.png", dpi),
+        plot_observables(run, target / f"{prefix}observables.png", dpi),
+        plot_field(run, target / f"{prefix}field.png", fields_of=fields_of, dpi=dpi),
+        plot_spacetime(run, target / f"{prefix}spacetime.png", fields_of=fields_of, dpi=dpi) if ndim == 1 else None,
+        plot_spectra(run, target / f"{prefix}spectra.png", dpi=dpi),
+        animate_field(run, target / f"{prefix}field.gif", fields_of=fields_of) if animate else None,
     ]
     return [p for p in made if p is not None]
 

@@ -82,13 +82,7 @@ class DiracModel(IdentityEncoding):
     def plot_fields(self, state: State) -> dict[str, jax.Array]:
         """The density ``|psi|^2`` and the current density ``psi^dagger alpha^mu psi`` per site (not the raw
         network components ``phi[a]``, ``pi[a]``)."""
-        psi = self.psi(state)
-        out = {"density |psi|^2": self.theory.density(psi)}
-        al = jnp.asarray(self.theory.alpha, jnp.result_type(psi.dtype, jnp.complex64))
-        cur = jnp.real(jnp.einsum("a...,mab,b...->m...", jnp.conj(psi), al, psi))
-        for mu in range(self.theory.D):
-            out[f"current j_{'xyz'[mu]}"] = cur[mu]
-        return out
+        return spinor_plot_fields(self.theory, self.psi(state))
 
     def spectral_fields(self, state: State) -> dict[str, jax.Array]:
         """The spinor ``psi`` (its spectrum sums ``|psi^a_k|^2`` over the components)."""
@@ -120,6 +114,15 @@ class DiracModel(IdentityEncoding):
     def analysis_extra(self) -> dict[str, Any]:
         """Doublers of ``B B^T``, dispersion branches vs ``omega^2 = m^2 + k^2``, stability (``nnfield analyze``)."""
         return analysis_report(self.network, self.theory, self.kind)
+
+
+def spinor_plot_fields(theory: Dirac, psi: jax.Array) -> dict[str, jax.Array]:
+    """``{"density |psi|^2": ..., "current j_x": ..}``: what a plot draws of a spinor field (per site)."""
+    out = {"density |psi|^2": theory.density(psi)}
+    cur = theory.current_density(psi)
+    for mu in range(theory.D):
+        out[f"current j_{'xyz'[mu]}"] = cur[mu]
+    return out
 
 
 INVARIANT_I = Conserved("invariant", INVARIANT, "the stable map's modified charge (see stable_invariant)")

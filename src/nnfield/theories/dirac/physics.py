@@ -274,6 +274,11 @@ class Dirac(AbstractTheory):
         Hpk = jnp.einsum("ab...,b...->a...", jnp.asarray(self._H_grid, pk.dtype), pk)
         return self.lattice.cell_volume / self.lattice.size * jnp.real(jnp.sum(jnp.conj(pk) * Hpk))
 
+    def current_density(self, psi: Any) -> jax.Array:
+        """``j^mu(x) = psi^dagger alpha^mu psi`` per site (the continuum velocity operator), ``(D, *shape)``."""
+        al = jnp.asarray(self.alpha, jnp.result_type(psi.dtype, jnp.complex64))
+        return jnp.real(jnp.einsum("a...,mab,b...->m...", jnp.conj(psi), al, psi))
+
     def current(self, psi: Any) -> jax.Array:
         """``J^mu = a^D sum_i psi^dagger alpha^mu psi`` (the continuum velocity operator), shape ``(D,)``."""
         al = jnp.asarray(self.alpha, jnp.result_type(psi.dtype, jnp.complex64))
