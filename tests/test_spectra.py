@@ -276,3 +276,29 @@ def test_config_errors_are_one_line_naming_the_key():
     with pytest.raises(ConfigError, match=r"output\.spectra"):
         parse_config(_CONFIG.format(theory="klein-gordon", extra="", kind="gaussian", initial="").replace(
             "spectra = true", 'spectra = "yes"'))
+
+
+def test_a_resumed_run_continues_its_spectra_bit_for_bit(tmp_path):
+    from nnfield.config import parse_config
+    from nnfield.io import load_run
+    from nnfield.runner import execute, resume
+
+    text = _CONFIG.format(theory="klein-gordon", extra="mass = 1.0", kind="gaussian", initial="seed = 4")
+    execute(parse_config(text.replace("steps = 40", "steps = 60")), tmp_path / "whole", progress=False)
+    execute(parse_config(text), tmp_path / "part", progress=False)
+    resume(tmp_path / "part", steps=60, progress=False)
+    whole, part = load_run(tmp_path / "whole"), load_run(tmp_path / "part")
+    for name in ("spectrum_phi", "spectrum_pi", OCCUPATION):
+        assert part.observables[name].shape == (7, whole.observables[name].shape[1])
+        assert np.array_equal(part.observables[name], whole.observables[name])
+
+
+def test_spectra_are_refused_for_a_sweep(tmp_path):
+    from nnfield.config import parse_config
+    from nnfield.runner import execute
+
+    text = _CONFIG.format(theory="klein-gordon", extra="", kind="gaussian", initial="") + \
+        '[sweep]\n"theory.mass" = [0.5, 1.0]\n'
+    with pytest.raises(ConfigError, match=r"output\.spectra: not recorded for a \[sweep\]"):
+        execute(parse_config(text), tmp_path / "s", progress=False)
+    assert not (tmp_path / "s").exists()
