@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         for f in files:
             if f.name.endswith("-observables.png") and not args.observables:
                 f.unlink()
-        extra = [f"first {cfg.time.steps} ticks" if cut else "", "" if status == "completed" else status]
+        words = {"completed": "", "nonfinite": "stopped at non-finite values: unstable, plotted up to there"}
+        extra = [f"first {cfg.time.steps} ticks" if cut else "", words.get(status, status)]
         notes[example.stem] = ", ".join(x for x in extra if x)
         print(f"{example.stem}: {status}, {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     _write_index(out_dir, Path(args.examples), notes)

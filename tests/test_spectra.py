@@ -251,20 +251,30 @@ def test_a_run_records_spectra_with_their_bins(tmp_path):
         pytest.approx(float(np.mean(phi0**2)), rel=1e-12)
 
 
-def test_the_dirac_spectrum_is_of_psi_and_sums_to_the_charge():
+@pytest.mark.parametrize("branch", ["positive", "mixed"])
+def test_the_dirac_spectrum_is_of_psi_split_by_energy_band(branch):
+    """``spectrum_psi`` sums to the charge; the band spectra (projectors of the theory's ``H(k)``) add up to it
+    mode by mode, and a positive-energy packet has no negative-energy part."""
     from nnfield.config import parse_config
     from nnfield.runner import build, spectra_for
 
     text = _CONFIG.format(theory="dirac", extra='dimension = 2\nnetwork = "stable"', kind="gaussian_packet",
-                          initial="width = 3.0\nmomentum = [0.5, 0.0]").replace(
+                          initial=f'width = 3.0\nmomentum = [0.5, 0.0]\nbranch = "{branch}"').replace(
         "steps = 40", 'steps = 40\nscheme = "alternating"')
     cfg = parse_config(text)
     model, state = build(cfg)
-    out = spectra_for(cfg, model, state)(model.spectral_fields(state))
-    assert set(out) == {"spectrum_psi"}  # no occupation numbers for a spinor
+    out = {k: np.asarray(v) for k, v in spectra_for(cfg, model, state)(model.spectral_fields(state)).items()}
+    assert set(out) == {"spectrum_psi", "spectrum_psi_positive", "spectrum_psi_negative"}  # no occupation
     sh = Shells.of(model.lattice)
     charge = float(model.observables(state)["charge"])
-    assert float(np.sum(sh.modes * np.asarray(out["spectrum_psi"]))) == pytest.approx(charge, rel=1e-12)
+    assert float(np.sum(sh.modes * out["spectrum_psi"])) == pytest.approx(charge, rel=1e-12)
+    assert np.allclose(out["spectrum_psi_positive"] + out["spectrum_psi_negative"], out["spectrum_psi"],
+                       rtol=1e-12, atol=1e-14 * out["spectrum_psi"].max())
+    negative = float(np.sum(sh.modes * out["spectrum_psi_negative"])) / charge
+    if branch == "positive":
+        assert negative < 1e-12
+    else:  # (u+ + u-)/sqrt 2 at k0, unprojected: about half in each band
+        assert 0.3 < negative < 0.7
 
 
 def test_config_errors_are_one_line_naming_the_key():

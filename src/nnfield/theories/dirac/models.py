@@ -85,8 +85,11 @@ class DiracModel(IdentityEncoding):
         return spinor_plot_fields(self.theory, self.psi(state))
 
     def spectral_fields(self, state: State) -> dict[str, jax.Array]:
-        """The spinor ``psi`` (its spectrum sums ``|psi^a_k|^2`` over the components)."""
-        return {"psi": self.psi(state)}
+        """The spinor ``psi`` and its parts in the positive- and negative-energy bands of the theory's ``H(k)``
+        (``psi_positive``, ``psi_negative``; each spectrum sums ``|psi^a_k|^2`` over the components)."""
+        psi = self.psi(state)
+        plus = self.theory.positive_energy_part(psi)
+        return {"psi": psi, "psi_positive": plus, "psi_negative": psi - plus}
 
     def invariant(self, state: State) -> jax.Array:
         """``a^D I`` with ``I`` of :func:`stable_invariant` (stable network) or the charge (paper network)."""

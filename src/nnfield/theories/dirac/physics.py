@@ -267,6 +267,18 @@ class Dirac(AbstractTheory):
     def _H_grid(self) -> np.ndarray:
         return np.moveaxis(self.hamiltonian_symbol(self.lattice.momenta()), (-2, -1), (0, 1))
 
+    @functools.cached_property
+    def _P_grid(self) -> np.ndarray:
+        """The projector onto the positive energies of ``H(k)`` on the FFT grid, ``(K, K, *shape)``."""
+        return np.moveaxis(self.spectral_symbol(lambda E: (E > 0).astype(float)), (-2, -1), (0, 1))
+
+    def positive_energy_part(self, psi: Any) -> jax.Array:
+        """``psi_+ = IFFT[P_+(k) FFT[psi]]``: the part of ``psi`` in the positive-energy bands of the theory's
+        ``H(k)`` (``psi - psi_+`` is the negative-energy part); jittable."""
+        ax = self._axes()
+        pk = jnp.fft.fftn(psi, axes=ax)
+        return jnp.fft.ifftn(jnp.einsum("ab...,b...->a...", jnp.asarray(self._P_grid, pk.dtype), pk), axes=ax)
+
     def energy(self, psi: Any) -> jax.Array:
         """``E = a^D sum_i psi^dagger H psi`` with the theory's (lattice or continuum) ``H``, via FFT."""
         ax = self._axes()
