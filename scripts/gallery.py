@@ -120,18 +120,28 @@ def _write_index(out_dir: Path, examples: Path, notes: dict[str, str]) -> None:
         "",
     ]
     stems = sorted({p.stem.rsplit("-", 1)[0] for p in out_dir.glob("*-*.png")})
+    index = out_dir / "README.md"
+    kept = {}  # the headings of examples not regenerated this time (``--only``), with their notes
+    if index.is_file():
+        for line in index.read_text(encoding="utf-8").splitlines():
+            if line.startswith("## ") and ":" in line:
+                kept[line[3:].split(":", 1)[0]] = line
     for stem in stems:
-        toml = examples / f"{stem}.toml"
-        title = stem
-        if toml.is_file():
-            title = tomllib.loads(toml.read_text(encoding="utf-8")).get("title", stem)
-        note = f" ({notes[stem]})" if notes.get(stem) else ""
-        lines += [f"## {stem}: {title}{note}", ""]
+        if stem not in notes and stem in kept:
+            heading = kept[stem]
+        else:
+            toml = examples / f"{stem}.toml"
+            title = stem
+            if toml.is_file():
+                title = tomllib.loads(toml.read_text(encoding="utf-8")).get("title", stem)
+            note = f" ({notes[stem]})" if notes.get(stem) else ""
+            heading = f"## {stem}: {title}{note}"
+        lines += [heading, ""]
         for png in sorted(out_dir.glob(f"{stem}-*.png")):
             kind = png.stem[len(stem) + 1 :]
             lines.append(f"- [{png.name}]({png.name}): {WHAT.get(kind, kind)}")
         lines.append("")
-    (out_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
+    index.write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":
