@@ -115,6 +115,11 @@ def spectra_for(cfg: Config, model: AbstractModel, state: Any) -> Spectra | None
     return Spectra.of(lattice, model.dispersion(lattice.momenta()))
 
 
+def _replicated(spectra: Spectra | None) -> Spectra | None:
+    """``spectra`` on every device of every process in a multi-process run (as the model is)."""
+    return parallel.replicate(spectra) if spectra is not None and parallel.multi_process() else spectra
+
+
 def observer_for(model: AbstractModel, state: State | None = None, spectra: Spectra | None = None
                  ) -> Callable[[State], dict[str, Any]]:
     """``model.observables`` (and, with ``spectra``, the spectra of ``model.spectral_fields``) as a PyTree
@@ -293,10 +298,8 @@ def prepare(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
             f"parameters in {cfg.source}"
         )
-    spectra = spectra_for(cfg, model, state)
-    if spectra is not None and parallel.multi_process():
-        spectra = parallel.replicate(spectra)
-    observer = observer_for(model, state, spectra)
+    spectra = spectra_for(cfg, model, state)  # (host arrays: the run file's bins are written from it)
+    observer = observer_for(model, state, _replicated(spectra))
     obs0 = stop.call(_initial_observables, observer, state)
     if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
         bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
@@ -638,10 +641,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     cfg = dataclasses.replace(cfg, text=text)
     model, template = stop.call(build, cfg)
     state = stop.call(load_checkpoint, ckpt, template)
-    spectra = spectra_for(cfg, model, state)
-    if spectra is not None and parallel.multi_process():
-        spectra = parallel.replicate(spectra)
-    observer = observer_for(model, state, spectra)
+    observer = observer_for(model, state, _replicated(spectra_for(cfg, model, state)))
     stab = stop.call(_stability, cfg)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
 
