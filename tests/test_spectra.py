@@ -312,3 +312,20 @@ def test_spectra_are_refused_for_a_sweep(tmp_path):
     with pytest.raises(ConfigError, match=r"output\.spectra: not recorded for a \[sweep\]"):
         execute(parse_config(text), tmp_path / "s", progress=False)
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.slow
+def test_spectra_of_sharded_and_multi_process_runs_equal_one_device(tmp_path):
+    """The spectra (FFTs of a field sharded over devices or processes) equal the single-device run's."""
+    from test_parallel import _nnfield, _processes, assert_close
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(_CONFIG.format(theory="klein-gordon", extra="mass = 1.0", kind="gaussian", initial="seed = 5")
+                   .replace("shape = [16, 16]", "shape = [16, 12]"))
+    one, four, two = tmp_path / "one", tmp_path / "four", tmp_path / "two"
+    assert _nnfield("run", str(cfg), "--out", str(one), "-q").returncode == 0
+    res = _nnfield("run", str(cfg), "--out", str(four), "-q", "--devices", "4", devices=4)
+    assert res.returncode == 0, res.stderr
+    _processes(cfg, two, 2)
+    for got in (four, two):
+        assert_close(one, got)  # every observable, the spectra included
