@@ -145,14 +145,14 @@ def _log_plot(ax: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> None:
 
 
 def _log_limits(ax: Any, arrays: list[np.ndarray], floor: float = 0.0) -> None:
-    """Log-axis limits one decade around the finite positive values (within ``[1e-300, LOG_CAP]``): a blow-up to
+    """Log-axis limits a factor 3 around the finite positive values (within ``[1e-300, LOG_CAP]``): a blow-up to
     ~1e305 would make matplotlib's autoscaling overflow."""
     vals = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.zeros(0)
     vals = vals[np.isfinite(vals) & (vals > 0)]
     if not vals.size:
         return
     lo = max(float(vals.min()) / 3, floor / 3 if floor else 1e-300, 1e-300)
-    ax.set_ylim(lo, min(max(10 * float(vals.max()), 10 * lo), LOG_CAP))
+    ax.set_ylim(lo, min(max(3 * float(vals.max()), 10 * lo), LOG_CAP))
 
 
 def _wants_log(v: np.ndarray) -> bool:
