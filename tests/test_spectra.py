@@ -251,6 +251,25 @@ def test_a_run_records_spectra_with_their_bins(tmp_path):
         pytest.approx(float(np.mean(phi0**2)), rel=1e-12)
 
 
+def test_xarray_reads_the_spectra_over_their_k_coordinate(tmp_path):
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+    from nnfield.config import parse_config
+    from nnfield.io import RUN_FILE, load_run
+    from nnfield.runner import execute
+
+    cfg = parse_config(_CONFIG.format(theory="klein-gordon", extra="", kind="gaussian", initial=""))
+    execute(cfg, tmp_path / "run", progress=False)
+    run = load_run(tmp_path / "run")
+    with xr.open_dataset(tmp_path / "run" / RUN_FILE, group="observables", engine="h5netcdf") as obs:
+        for name in ("spectrum_phi", "spectrum_pi", OCCUPATION):
+            assert obs[name].dims == ("time", "k")
+            np.testing.assert_array_equal(obs[name].values, run.observables[name])
+        np.testing.assert_array_equal(obs["k"].values, run.attrs["spectrum_k"])
+        assert obs["k"].attrs["units"] == "1/L" and obs["spectrum_phi"].attrs["units"] == "L"
+        assert obs["occupation"].attrs["units"] == "1"
+
+
 @pytest.mark.parametrize("branch", ["positive", "mixed"])
 def test_the_dirac_spectrum_is_of_psi_split_by_energy_band(branch):
     """``spectrum_psi`` sums to the charge; the band spectra (projectors of the theory's ``H(k)``) add up to it

@@ -6,7 +6,8 @@ through HDF5 dimension scales, the netCDF-4 way, and carries CF ``long_name`` an
 
 Dimensions (each group is a netCDF group, so ``time`` is a dimension of each, of its own length)::
 
-    /observables   time (samples; coordinate: time), member (ensembles), <name>_dim<i> (extra axes of an
+    /observables   time (samples; coordinate: time), member (ensembles), k (the |k| bins of the spectra,
+                   ``docs/spectra.md``; coordinate: the bin centres), <name>_dim<i> (extra axes of another
                    array observable); ``step`` is a variable on ``time``
     /snapshots     time (snapshots; coordinate: time), member (ensembles), component (the neuron type a,
                    0..K-1), x, y, z (coordinates: lattice positions ``i * spacing``); ``step`` on ``time``
@@ -41,6 +42,8 @@ TIME_DIM = "time"
 COMPONENT = "component"
 MEMBER = "member"
 COMMIT_DIM = "commit_entry"
+#: the dimension of the spectra's |k| bins (observables ``spectrum_*``, ``occupation``; ``nnfield.spectra``)
+K_DIM = "k"
 FINAL_DIM = "final_byte"
 ROOT_LONG_NAMES = {
     "commit": "commit record: [steps done, observable samples, snapshots] of the last completed chunk (-1: none)",
@@ -138,7 +141,27 @@ OBSERVABLES: tuple[Observable, ...] = (
     Observable("wavenumber_<mu>", "mean canonical lattice momentum along <mu>",
                "sum_k k_<mu> |psi_k|^2 / sum_k |psi_k|^2 (FFT, k in [-pi/a, pi/a))", -1, ("gauged-dirac",)),
     Observable("plaquette", "mean plaquette of the background links", "mean cos(pi P / 2)", 0, ("gauged-dirac",)),
+    # the spectra ([output] spectra = true; nnfield.spectra, docs/spectra.md): one value per |k| bin
+    Observable("spectrum_phi", "angle-averaged power spectrum of phi", "mean over the shell of |a^D fft phi|^2 / V",
+               1, ("klein-gordon", "phi4", "sine-gordon")),
+    Observable("spectrum_pi", "angle-averaged power spectrum of pi = d phi/dt",
+               "mean over the shell of |a^D fft pi|^2 / V", -1, ("klein-gordon", "phi4", "sine-gordon")),
+    Observable("occupation", "occupation numbers n_k (vacuum: 1/2)",
+               "mean over the shell of (omega_k P_phi + P_pi / omega_k) / 2, omega_k the lattice dispersion", 0,
+               ("klein-gordon", "phi4", "sine-gordon")),
+    Observable("spectrum_psi", "angle-averaged power spectrum of the spinor",
+               "mean over the shell of sum_a |a^D fft psi_a|^2 / V", 0, ("dirac",)),
+    Observable("spectrum_psi_positive", "power spectrum of the positive-energy part of the spinor",
+               "mean over the shell of |P_+(k) a^D fft psi|^2 / V, P_+ the projector of the lattice H(k)", 0,
+               ("dirac",)),
+    Observable("spectrum_psi_negative", "power spectrum of the negative-energy part of the spinor",
+               "mean over the shell of |P_-(k) a^D fft psi|^2 / V", 0, ("dirac",)),
 )
+
+
+def is_spectrum(name: str) -> bool:
+    """Whether an observable is a spectrum over the ``|k|`` bins (its last axis is the dimension ``k``)."""
+    return name.startswith("spectrum_") or name == "occupation"
 
 #: old observable names and the names that replaced them (files written before keep loading)
 OBSERVABLE_ALIASES: dict[str, str] = {f"mean_{c}": f"position_{c}" for c in AXES}
@@ -201,6 +224,8 @@ class Geometry:
     members: int | None
     theory: str
     network: str
+    #: the bin centres of the spectra (root attribute ``spectrum_k``), if the run records spectra
+    spectrum_k: tuple[float, ...] | None = None
 
     @classmethod
     def of(cls, attrs: Mapping[str, Any]) -> Geometry:
@@ -213,6 +238,7 @@ class Geometry:
             int(a["K"]) if isinstance(a.get("K"), (int, np.integer)) else None,
             int(a["members"]) if isinstance(a.get("members"), (int, np.integer)) else None,
             str(a.get("theory", "")), str(a.get("network", "")),
+            tuple(float(x) for x in np.asarray(a["spectrum_k"]).reshape(-1)) if "spectrum_k" in a else None,
         )
 
 
@@ -241,7 +267,13 @@ def observable_dims(name: str, shape: tuple[int, ...], geo: Geometry) -> list[st
     """Dimension names of an observable ``(samples, [member,] ...)``."""
     dims = [TIME_DIM]
     for i in range(1, len(shape)):
-        dims.append(MEMBER if i == 1 and geo.members and shape[1] == geo.members else f"{name}_dim{i}")
+        if i == 1 and geo.members and shape[1] == geo.members:
+            dims.append(MEMBER)
+        elif i == len(shape) - 1 and is_spectrum(name) and geo.spectrum_k is not None \
+                and len(geo.spectrum_k) == shape[i]:
+            dims.append(K_DIM)
+        else:
+            dims.append(f"{name}_dim{i}")
     return dims
 
 
@@ -250,6 +282,9 @@ def coordinate(dim: str, size: int, geo: Geometry, D: int) -> tuple[np.ndarray |
     axes = [axis_name(mu, D) for mu in range(D)]
     if dim == COMPONENT or dim.endswith("_component"):
         return np.arange(size, dtype=np.int64), {"long_name": "field component (neuron type a)", "units": "1"}
+    if dim == K_DIM and geo.spectrum_k is not None:
+        return np.asarray(geo.spectrum_k, dtype=np.float64), {
+            "long_name": "|k| bin centre: mean |k| of the modes of each shell (docs/spectra.md)", "units": "1/L"}
     if dim == MEMBER:
         return np.arange(size, dtype=np.int64), {"long_name": "ensemble member (its parameters: root attribute "
                                                               "sweep)", "units": "1"}
