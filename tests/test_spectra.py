@@ -8,7 +8,9 @@ to the leapfrog's order (the deviation falls 4x when dt halves).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -348,3 +350,15 @@ def test_spectra_of_sharded_and_multi_process_runs_equal_one_device(tmp_path):
     _processes(cfg, two, 2)
     for got in (four, two):
         assert_close(one, got)  # every observable, the spectra included
+
+
+def test_a_model_without_spectral_fields_is_refused_in_one_line(tmp_path):
+    from nnfield.config import load_config
+    from nnfield.runner import execute
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "examples" / "gauge_electric_1p1.toml")
+    cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, spectra=True))
+    with pytest.raises(ConfigError, match=r"output\.spectra: the 'gauged-dirac' model records no spectra") as exc:
+        execute(cfg, tmp_path / "g", progress=False)
+    assert "\n" not in str(exc.value)
+    assert not (tmp_path / "g").exists()
