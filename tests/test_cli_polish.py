@@ -152,7 +152,8 @@ def test_plot_quiet_verdict(kg_cfg, tmp_path, capsys):
     assert cli.main(["-q", "run", str(kg_cfg), "--out", str(tmp_path / "p")]) == 0
     capsys.readouterr()
     assert cli.main(["plot", str(tmp_path / "p"), "-q"]) == 0
-    assert _lines(capsys.readouterr().out) == [f"verdict: OK: 3 plots in {tmp_path / 'p'}"]
+    # energy, observables, field and (a 1D run) spacetime
+    assert _lines(capsys.readouterr().out) == [f"verdict: OK: 4 plots in {tmp_path / 'p'}"]
 
 
 # ----------------------------------------------------------------------------------------------------------

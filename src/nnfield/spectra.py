@@ -50,6 +50,9 @@ class Shells(Module):
 
     Attributes:
         index: ``(*lattice.shape)`` int32: the shell of each FFT mode.
+        half_index: the same on the half grid of a real FFT (``rfftn``: last axis ``0 .. N//2``).
+        half_weight: how many modes of the full grid each half-grid mode stands for (2 for ``k`` and ``-k``;
+            1 where the last component is 0 or the Nyquist momentum).
         modes: ``(n_bins,)`` the number of modes per shell.
         k: ``(n_bins,)`` the mean ``|k|`` of the modes of each shell (the bin centres).
         n_bins: the number of (non-empty) shells (static).
@@ -58,6 +61,8 @@ class Shells(Module):
     """
 
     index: np.ndarray
+    half_index: np.ndarray
+    half_weight: np.ndarray
     modes: np.ndarray
     k: np.ndarray
     n_bins: int = eqx.field(static=True)
@@ -73,8 +78,11 @@ class Shells(Module):
         index = index.reshape(lattice.shape).astype(np.int32)
         modes = np.bincount(index.ravel(), minlength=used.size).astype(np.float64)
         ksum = np.bincount(index.ravel(), weights=kabs.ravel(), minlength=used.size)
-        return cls(index, modes, ksum / modes, int(used.size), float(lattice.size * lattice.cell_volume),
-                   float(lattice.cell_volume))
+        n = lattice.shape[-1]
+        j = np.arange(n // 2 + 1)
+        weight = np.broadcast_to(np.where((j > 0) & (2 * j != n), 2.0, 1.0), (*lattice.shape[:-1], j.size)).copy()
+        return cls(index, np.ascontiguousarray(index[..., : j.size]), weight, modes, ksum / modes, int(used.size),
+                   float(lattice.size * lattice.cell_volume), float(lattice.cell_volume))
 
     def average(self, per_mode: jax.Array, weight: jax.Array | None = None) -> jax.Array:
         """The mean of ``per_mode`` (an array over the FFT grid) over each shell's modes (those with ``weight``
@@ -88,9 +96,23 @@ class Shells(Module):
         return total / jnp.maximum(count, 1)
 
 
-def power(f: jax.Array, cell: float, volume: float, axes: tuple[int, ...]) -> jax.Array:
-    """``P_f(k) = |a^D fft f|^2 / V`` over the FFT grid, summed over the leading component axes of ``f``."""
-    fk = jnp.fft.fftn(f, axes=axes)
+    def average_half(self, per_mode: jax.Array, weight: jax.Array | None = None) -> jax.Array:
+        """:meth:`average` of a quantity even in ``k`` given on the half grid of a real FFT (see ``half_index``)."""
+        seg = jnp.asarray(self.half_index).ravel()
+        w = jnp.asarray(self.half_weight, per_mode.dtype)
+        total = jax.ops.segment_sum((w * per_mode).ravel(), seg, num_segments=self.n_bins)
+        if weight is None:
+            count = jnp.asarray(self.modes, total.dtype)
+        else:
+            count = jax.ops.segment_sum((w * weight.astype(total.dtype)).ravel(), seg, num_segments=self.n_bins)
+        return total / jnp.maximum(count, 1)
+
+
+def power(f: jax.Array, cell: float, volume: float, axes: tuple[int, ...], half: bool = False) -> jax.Array:
+    """``P_f(k) = |a^D fft f|^2 / V`` over the FFT grid, summed over the leading component axes of ``f``;
+    ``half``: a real ``f`` on the half grid of ``rfftn`` (the other half is its mirror; about 7x faster on CPU
+    than the complex FFT of a real field)."""
+    fk = jnp.fft.rfftn(f, axes=axes) if half else jnp.fft.fftn(f, axes=axes)
     p = jnp.real(fk * jnp.conj(fk))
     lead = tuple(range(f.ndim - len(axes)))
     if lead:
@@ -147,15 +169,23 @@ class Spectra(Module):
         sh = self.shells
         out: dict[str, jax.Array] = {}
         per_mode: dict[str, jax.Array] = {}
+        real = {name: not jnp.iscomplexobj(f) for name, f in fields.items()}
         for name, f in fields.items():
             axes = tuple(range(f.ndim - len(sh.index.shape), f.ndim))
-            per_mode[name] = power(f, sh.cell, sh.volume, axes)
-            out[SPECTRUM_PREFIX + name] = sh.average(per_mode[name])
+            per_mode[name] = power(f, sh.cell, sh.volume, axes, half=real[name])
+            average = sh.average_half if real[name] else sh.average
+            out[SPECTRUM_PREFIX + name] = average(per_mode[name])
         if self.omega is not None and "phi" in per_mode and "pi" in per_mode:
+            half = real["phi"] and real["pi"]
+            if real["phi"] != real["pi"]:  # (not met by the shipped theories) both on the full grid
+                for name in ("phi", "pi"):
+                    f = fields[name]
+                    per_mode[name] = power(f, sh.cell, sh.volume, tuple(range(f.ndim - sh.index.ndim, f.ndim)))
             dtype = per_mode["phi"].dtype
-            w = jnp.asarray(self.omega, dtype)
-            ok = jnp.asarray(self.valid, dtype)
+            cut = (Ellipsis, slice(0, sh.half_index.shape[-1])) if half else (Ellipsis,)
+            w = jnp.asarray(self.omega, dtype)[cut]
+            ok = jnp.asarray(self.valid, dtype)[cut]
             inv = ok / jnp.where(ok > 0, w, 1)
             n = 0.5 * (w * per_mode["phi"] + inv * per_mode["pi"])
-            out[OCCUPATION] = sh.average(n, ok)
+            out[OCCUPATION] = (sh.average_half if half else sh.average)(n, ok)
         return out
