@@ -19,6 +19,9 @@ is computed once per commit. The current tree's outputs go to a temporary direct
 Comparison: every HDF5 dataset (same names, shapes, dtypes, identical bytes, hence identical values and NaN
 positions; the max abs difference is reported when values differ) and every attribute except
 :data:`IGNORED_ATTRS` (timings, wall clock and provenance that legitimately differ between two runs).
+The run file's netCDF-4 labels (schema 4) are no difference: coordinate variables and dimensions new in the
+current file are listed as added, the dimension-scale bookkeeping attributes are not compared, and an observable
+renamed since (:data:`RENAMED`, Dirac's ``mean_<mu>`` -> ``position_<mu>``) is compared under its new name.
 Runs use ``--allow-unstable``: the unit-step examples overflow on purpose (exit 1, data kept up to the first
 non-finite sample) and are compared like the others, exit statuses included.
 Exit status: 0 when every example is identical, 1 on any difference or failed run, 2 on usage errors.
@@ -196,10 +199,35 @@ class Comparison:
         return f"{self.name}: DIFFERS: " + "; ".join(parts)
 
 
+#: observables renamed since (old name -> new name; nnfield.labels.OBSERVABLE_ALIASES): compared under the new name
+RENAMED = {f"observables/mean_{c}": f"observables/position_{c}" for c in "xyz"}
+#: HDF5 dimension-scale bookkeeping (object references, differ by construction; the netCDF-4 labels of schema 4)
+SCALE_ATTRS = {"CLASS", "NAME", "DIMENSION_LIST", "REFERENCE_LIST"}
+
+
 def _datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
     out: dict[str, h5py.Dataset] = {}
-    f.visititems(lambda name, obj: out.__setitem__(name, obj) if isinstance(obj, h5py.Dataset) else None)
+    f.visititems(lambda name, obj: out.__setitem__(RENAMED.get(name, name), obj) if isinstance(obj, h5py.Dataset)
+                 else None)
+    out.pop("final", None)  # the final attributes (JSON): compared as attributes of "/"
     return out
+
+
+def _is_scale(ds: h5py.Dataset) -> bool:
+    return bool(h5py.h5ds.is_scale(ds.id))
+
+
+def _root_attrs(f: h5py.File) -> dict[str, object]:
+    """Root attributes merged with the final ones of ``/final`` (schema version 3; older files have none)."""
+    import json
+
+    attrs: dict[str, object] = dict(f.attrs)
+    if "final" in f and f["final"].shape[0]:
+        try:
+            attrs.update(json.loads(f["final"][()].tobytes().decode()))
+        except ValueError:
+            pass
+    return attrs
 
 
 def _attrs_equal(x: object, y: object) -> bool:
@@ -232,7 +260,10 @@ def compare_files(name: str, ref: Path, cur: Path, config_renamed: bool = False)
         for path in sorted(set(da) - set(db)):
             c.differing.append(f"{path} (only in ref)")
         for path in sorted(set(db) - set(da)):
-            c.differing.append(f"{path} (only in current)")
+            if _is_scale(db[path]):  # a coordinate variable or dimension of the labels: new, not a difference
+                c.added.append(path)
+            else:
+                c.differing.append(f"{path} (only in current)")
         for path in sorted(set(da) & set(db)):
             c.datasets += 1
             x, y = da[path][()], db[path][()]
@@ -242,22 +273,23 @@ def compare_files(name: str, ref: Path, cur: Path, config_renamed: bool = False)
                 diff = _max_abs_diff(np.asarray(x), np.asarray(y))
                 c.differing.append(path)
                 c.max_abs_diff = max(c.max_abs_diff, diff) if np.isfinite(diff) else diff
-        objects = {"/": (fa, fb)}
+        objects: dict[str, tuple[object, object]] = {"/": (_root_attrs(fa), _root_attrs(fb))}
         for path in set(da) & set(db):
-            objects[path] = (da[path], db[path])
-        fa.visititems(lambda p, o: objects.setdefault(p, (o, fb[p])) if p in fb and isinstance(o, h5py.Group)
-                      else None)
-        for path, (oa, ob) in sorted(objects.items()):
-            keys = (set(oa.attrs) | set(ob.attrs)) - set(IGNORED_ATTRS)
+            objects[path] = (dict(da[path].attrs), dict(db[path].attrs))
+        fa.visititems(lambda p, o: objects.setdefault(p, (dict(o.attrs), dict(fb[p].attrs)))
+                      if p in fb and isinstance(o, h5py.Group) else None)
+        for path, (aa, ab) in sorted(objects.items()):
+            assert isinstance(aa, dict) and isinstance(ab, dict)
+            keys = (set(aa) | set(ab)) - set(IGNORED_ATTRS) - SCALE_ATTRS
             if config_renamed and path == "/":
                 keys -= {"config"}  # the config texts differ by the renamed keys, by construction
             for key in sorted(keys):
                 label = key if path == "/" else f"{path}@{key}"
-                if key not in oa.attrs:
+                if key not in aa:
                     c.added.append(label)
-                elif key not in ob.attrs:
+                elif key not in ab:
                     c.attributes.append(f"{label} (missing in the current version)")
-                elif not _attrs_equal(oa.attrs[key], ob.attrs[key]):
+                elif not _attrs_equal(aa[key], ab[key]):
                     c.attributes.append(label)
     return c
 

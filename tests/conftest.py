@@ -18,3 +18,51 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(20241108)
+
+
+def shorten_example(text: str, steps: int = 4, every: int = 1, snapshot_every: int = 2) -> str:
+    """An example config cut to ``steps`` steps, sampled every step, a snapshot every ``snapshot_every``."""
+    import re
+
+    out, section = [], None
+    for line in text.splitlines():
+        head = re.match(r"\s*\[(\w+)\]", line)
+        if head:
+            section = head.group(1)
+        key = line.split("=")[0].strip() if "=" in line else None
+        if (section, key) in {("time", "steps"), ("time", "t_end"), ("output", "every"),
+                              ("output", "snapshot_every")}:
+            continue
+        out.append(line)
+        if head and section == "time":
+            out.append(f"steps = {steps}")
+        if head and section == "output":
+            out.append(f"every = {every}\nsnapshot_every = {snapshot_every}")
+    text = "\n".join(out) + "\n"
+    if "[output]" not in text:
+        text += f"[output]\nevery = {every}\nsnapshot_every = {snapshot_every}\n"
+    return text
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory):
+    """``example_run(name)``: the run directory of ``examples/<name>.toml`` shortened (run once per session)."""
+    from pathlib import Path
+
+    from nnfield import runner
+    from nnfield.config import parse_config
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    done: dict[str, Path] = {}
+
+    def run(name: str) -> Path:
+        if name not in done:
+            src = root / f"{name}.toml"
+            cfg = parse_config(shorten_example(src.read_text()), str(src))
+            out = tmp_path_factory.mktemp("examples") / name
+            res = runner.execute(cfg, out, progress=False, allow_unstable=True)
+            assert res.status == "completed", (name, res.status)
+            done[name] = out
+        return done[name]
+
+    return run

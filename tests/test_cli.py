@@ -357,9 +357,13 @@ def test_demo_small(monkeypatch, tmp_path, capsys):
     (out / "run.h5").write_text("stale")
     assert cli.main(["demo", "-q"]) == 2  # like run: an existing output directory needs --force
     assert "pass --force" in capsys.readouterr().err and (out / "run.h5").read_text() == "stale"
-    assert cli.main(["demo", "-q", "--force"]) == 0
+    assert cli.main(["demo", "--force"]) == 0
     printed = capsys.readouterr().out
     assert "discrete_energy(0) =" in printed and "(exact invariant): conserved to" in printed and "run.h5" in printed
+    assert printed.strip().splitlines()[-1].startswith("verdict: ")
+    assert cli.main(["demo", "-q", "--force"]) == 0  # quiet: only the verdict line
+    quiet = capsys.readouterr()
+    assert quiet.out.strip().splitlines() == [printed.strip().splitlines()[-1]] and not quiet.err
     run = nio.load_run(out)
     assert run.status == "completed" and run.phi.shape[1:] == (1, 24, 24)
     for name in ("energy.png", "observables.png", "field.png", "config.toml"):

@@ -435,7 +435,7 @@ def test_model_observables_and_analysis_extra(D):
     s = M.initial_state(phi, pi)
     obs = M.observables(s)
     assert set(obs) == ({"charge", "energy", "invariant", "psi_max"} | {f"current_{c}" for c in "xyz"[:D]}
-                        | {f"mean_{c}" for c in "xyz"[:D]})
+                        | {f"position_{c}" for c in "xyz"[:D]})
     assert float(obs["charge"]) == pytest.approx(1.0, rel=1e-12)
     extra = M.analysis_extra()
     assert (extra["doublers"]["count"] > 0) == (D > 1)

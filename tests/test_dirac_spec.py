@@ -111,7 +111,7 @@ def test_end_to_end_run(tmp_path):
     data = load_run(res.run_file)
     inv = data.observables["invariant"]
     assert np.abs(inv / inv[0] - 1).max() <= 1e-13  # the stable network's exact invariant
-    assert {"charge", "energy", "current_x", "mean_x"} <= set(data.observables)
+    assert {"charge", "energy", "current_x", "position_x"} <= set(data.observables)
 
 
 @pytest.mark.parametrize("name", ["dirac_1p1.toml", "dirac_3p1.toml"])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from nnfield import ensemble
+from nnfield import io as nio
 from nnfield import network as nnet
 from nnfield.config import parse_config
 from nnfield.errors import ConfigError
@@ -109,7 +110,7 @@ def test_config_sweep_table_from_the_command_line(tmp_path, capsys):
     with h5py.File(Path(out) / "run.h5", "r") as h5:
         assert h5["observables/energy"].shape == (11, 6)
         assert h5["snapshots/phi"].shape[1:] == (6, 1, 32)
-        assert h5.attrs["members"] == 6 and h5.attrs["status"] == "completed"
+        assert h5.attrs["members"] == 6 and nio.read_attrs(h5)["status"] == "completed"
     bad = tmp_path / "bad.toml"
     bad.write_text(BASE + '[sweep]\n"theory.mass" = 1.0\n"nothing.here" = [1]\n')
     capsys.readouterr()

@@ -28,9 +28,13 @@ def test_layout_and_round_trip(tmp_path):
     path = tmp_path / nio.RUN_FILE
     phis = _write(path)
     with h5py.File(path, "r") as f:
-        assert set(f) == {nio.OBSERVABLES, nio.SNAPSHOTS, nio.COMMIT}
-        assert set(f[nio.OBSERVABLES]) == {nio.STEP, nio.TIME, "energy", "norms"}
-        assert set(f[nio.SNAPSHOTS]) == {nio.STEP, nio.TIME, nio.PHI, nio.PI}
+        # + the netCDF-4 dimensions of /commit and /final (nnfield.labels)
+        assert set(f) == {nio.OBSERVABLES, nio.SNAPSHOTS, nio.COMMIT, nio.FINAL, "commit_entry", "final_byte"}
+        assert "status" not in f.attrs  # it lives in /final, written before the close
+        assert set(nio.data_names(f[nio.OBSERVABLES])) == {"energy", "norms"}
+        assert set(f[nio.OBSERVABLES]) == {nio.STEP, nio.TIME, "energy", "norms", "norms_dim1"}
+        assert set(nio.data_names(f[nio.SNAPSHOTS])) == {nio.PHI, nio.PI}
+        assert set(f[nio.SNAPSHOTS]) == {nio.STEP, nio.TIME, nio.PHI, nio.PI, "component", "x", "y"}
         assert f[nio.SNAPSHOTS][nio.PHI].shape == (3, 2, 4, 3)
         assert f.attrs["schema_version"] == nio.SCHEMA_VERSION
     run = nio.load_run(tmp_path)  # a directory works as well as the file
@@ -93,3 +97,46 @@ def test_inconsistent_observables_are_rejected(tmp_path):
         w.append_observables([1], [0.1], {"energy": np.zeros(1)})
         with pytest.raises(ValueError, match="appeared after"):
             w.append_observables([2], [0.2], {"energy": np.zeros(1), "new": np.zeros(1)})
+
+
+def test_final_attributes_and_files_of_schema_version_2(tmp_path):
+    """The status and final numbers live in ``/final`` (written in SWMR mode before the close); a torn or
+    missing ``/final`` reads as a run whose writer died; version-2 files (status as a root attribute) load."""
+    path = tmp_path / nio.RUN_FILE
+    _write(path)
+    with h5py.File(path, "r") as f:
+        assert nio.read_final(f) == {"status": "completed"}
+    with h5py.File(path, "a") as f:
+        f[nio.FINAL][:5] = 0  # as if the writer died half way through writing it
+    with pytest.warns(nio.IncompleteRunWarning, match="killed"):
+        assert nio.load_run(path).status == nio.STATUS_KILLED
+    with h5py.File(path, "a") as f:  # a version-2 file: no /final, the status a root attribute
+        del f[nio.FINAL]
+        f.attrs["status"] = "completed"
+        f.attrs["schema_version"] = 2
+    run = nio.load_run(path)
+    assert run.status == "completed" and run.obs_step.size == 9
+
+
+def test_nothing_is_written_after_the_close(tmp_path, monkeypatch):
+    """A kill in the moments after a finished run closes its file can cost nothing: no reopening for writing."""
+    opened: list[str] = []
+    real = h5py.File
+
+    def spy(name, mode="r", *args, **kwargs):
+        opened.append(mode)
+        return real(name, mode, *args, **kwargs)
+
+    path = tmp_path / nio.RUN_FILE
+    w = nio.RunWriter(path, (1, 2), np.float64, {})
+    w.append_observables([0], [0.0], {"energy": np.zeros(1)})
+    w.append_snapshot(0, 0.0, {"phi": np.zeros((1, 2)), "pi": np.zeros((1, 2))})
+    w.start_swmr()
+    w.commit(0)
+    w.set_attrs(status=nio.STATUS_COMPLETED, wall_seconds=np.float64(1.5), conservation="[]")
+    monkeypatch.setattr(nio.h5py, "File", spy)
+    w.close()
+    assert opened == []
+    monkeypatch.undo()
+    run = nio.load_run(path)
+    assert run.status == "completed" and run.attrs["wall_seconds"] == 1.5

@@ -304,12 +304,12 @@ def _dirac_expected(X, phi, pi, *, m, a, dt, bias, network):
         j_real = 2 * vol * np.sum(pi * _loc(X[mu + 1], phi))  # psi^dag alpha psi = 2 pi.X_mu phi
         assert abs(j_gamma - j_real) <= TOL * charge
         out[f"current_{'xyz'[mu]}"] = j_real
-        out[f"mean_{'xyz'[mu]}"] = np.sum(xs[mu] * rho) / np.sum(rho)
+        out[f"position_{'xyz'[mu]}"] = np.sum(xs[mu] * rho) / np.sum(rho)
     return out
 
 
 def _dirac_scale(name, phi, pi, want):
-    if name.startswith("mean"):
+    if name.startswith("position"):
         return max(phi.shape[1:])
     if name == "psi_max":
         return want["psi_max"]

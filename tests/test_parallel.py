@@ -19,6 +19,8 @@ import h5py
 import numpy as np
 import pytest
 
+from nnfield import io as nio
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CONFIG = """\
@@ -85,7 +87,7 @@ def assert_close(ref: Path, got: Path) -> None:
                     np.testing.assert_allclose(y, x, rtol=0, atol=1e-13, err_msg=name)
                 else:
                     np.testing.assert_allclose(y, x, rtol=1e-12, atol=1e-14, err_msg=name)
-        assert b.attrs["status"] == "completed"
+        assert nio.read_attrs(b)["status"] == "completed"
 
 
 @pytest.fixture(scope="module")

@@ -29,10 +29,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SCHEMES": ("schemes", "SCHEMES"),
     "get_scheme": ("schemes", "get_scheme"),
     "State": ("state", "State"),
+    "load": ("labelled", "load"),
+    "write_xdmf": ("xdmf", "write_xdmf"),
 }
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .labelled import load as load
     from .lattice import Lattice as Lattice
     from .model import AbstractModel as AbstractModel
     from .model import AbstractTheory as AbstractTheory
@@ -47,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .schemes import SCHEMES as SCHEMES
     from .schemes import get_scheme as get_scheme
     from .state import State as State
+    from .xdmf import write_xdmf as write_xdmf
 
 
 def __getattr__(name: str) -> Any:

@@ -5,20 +5,27 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from typing import Any
 
-from ._cli_common import EXIT_FAILED, EXIT_OK, _console, _error, _fmt, _jsonable, _say, _setup_jax
+from ._cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    _console,
+    _environment_line,
+    _error,
+    _fmt,
+    _jsonable,
+    _say,
+    _setup_jax,
+    _verdict,
+)
 from .errors import NotAnalysableError
 
 
 # ----------------------------------------------------------------------------------------------------------
 # analyze
 # ----------------------------------------------------------------------------------------------------------
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
-
-
 def analyze_config(cfg: Any) -> tuple[dict[str, Any], Any]:
     """The stability/dispersion report of a config as a dict (and the AnalysisReport behind it).
 
@@ -76,8 +83,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     _setup_jax()
     from .config import load_config
 
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     cfg = load_config(args.config)
+    t0 = time.perf_counter()
     d, report = analyze_config(cfg)
+    seconds = time.perf_counter() - t0
     if report is None:
         _error(f"the linear stability analysis is not available for {d['name']} (it needs a translation-invariant "
                f"network): {d['error']}")
@@ -94,6 +104,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     con = _console()
+    if verbose:
+        _say(con, _environment_line())
+        _say(con, f"timings: analysis (impulse responses, symbol, dt_max bisection, extras) {seconds:.2f} s")
+    if quiet:
+        _analyze_verdict(con, d, report)
+        return EXIT_OK if report is not None else EXIT_FAILED
     table = Table(title=Text(f"nnfield analyze: {cfg.source}"), show_header=True)
     table.add_column("quantity")
     table.add_column("value", overflow="fold")
@@ -129,4 +145,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     con.print(table)
     if args.plot and report is not None:
         _say(con, f"dispersion plot: {args.plot}")
+    _analyze_verdict(con, d, report)
     return EXIT_OK if report is not None else EXIT_FAILED
+
+
+def _analyze_verdict(con: Any, d: dict[str, Any], report: Any) -> None:
+    """``verdict: stable: ...``, ``verdict: unstable: ...`` or ``verdict: not analysed: ...``."""
+    if report is None:
+        _verdict(con, False, "no Fourier symbol (not translation invariant); see the line above", "not analysed")
+        return
+    dt_max = "inf" if report.dt_max is None or not math.isfinite(report.dt_max) else f"{report.dt_max:.6g}"
+    text = (f"max amplification {report.max_amplification:.6g} per step at dt = {report.dt:g} "
+            f"({100 * report.fraction_unstable:.3g}% of modes grow); largest stable dt {dt_max}")
+    _verdict(con, bool(report.stable), text, "stable" if report.stable else "unstable")

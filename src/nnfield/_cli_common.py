@@ -32,6 +32,27 @@ def _say(console: Any, msg: str, style: str | None = None) -> None:
     console.print(msg, markup=False, style=style)
 
 
+def _verdict(console: Any, ok: bool, text: str, word: str | None = None) -> None:
+    """The last line of a command, printed even with ``-q``: ``verdict: OK: ...`` or ``verdict: FAILED: ...``
+    (``word`` replaces OK/FAILED, e.g. ``stable``)."""
+    word = word or ("OK" if ok else "FAILED")
+    _say(console, f"verdict: {word}: {text}", style="green" if ok else "bold red")
+
+
+def _environment_line() -> str:
+    """``-v``: versions, the JAX backend and devices, precision and the compilation cache."""
+    import jax
+
+    from . import __version__
+
+    devices = jax.devices()
+    cache = compilation_cache_dir()
+    x64 = "float64 enabled" if jax.config.read("jax_enable_x64") else "float32 only"
+    return (f"environment: nnfield {__version__}, JAX {jax.__version__}, backend {jax.default_backend()} "
+            f"({len(devices)} device{'s' if len(devices) != 1 else ''}: {devices[0].device_kind}), {x64}, "
+            f"compilation cache {cache if cache is not None else 'off'}")
+
+
 def _error(msg: str) -> None:
     """One line per problem on stderr (a config with several problems reports each on its own line)."""
     for line in str(msg).splitlines() or [""]:

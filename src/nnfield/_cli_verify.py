@@ -9,7 +9,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._cli_common import EXIT_FAILED, EXIT_OK, _console, _error, _jsonable, _say, _setup_jax
+from ._cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    _console,
+    _environment_line,
+    _error,
+    _jsonable,
+    _say,
+    _setup_jax,
+    _verdict,
+)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -23,9 +33,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .paper import run_checks
 
     con = _console()
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    if verbose:
+        _say(con, _environment_line())
     t0 = time.perf_counter()
-    with con.status("running the paper's checks") as status:
-        results = run_checks(args.section, progress=lambda c: status.update(f"checking {c.equation} {c.title}"))
+    if quiet:
+        results = run_checks(args.section)
+    else:
+        with con.status("running the paper's checks") as status:
+            results = run_checks(args.section, progress=lambda c: status.update(f"checking {c.equation} {c.title}"))
     wall = time.perf_counter() - t0
     if not results:
         where = f" for section {args.section}" if args.section is not None else ""
@@ -46,22 +62,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
         cells = (r.check.equation, r.check.title, r.check.expected, r.outcome.verdict,
                  f"{m:.3e}" if math.isfinite(m) else str(m), f"{r.seconds:.2f}", "PASS" if r.passed else "FAIL")
         table.add_row(*(Text(c) for c in cells), style=None if r.passed else "red")
-    con.print(table)
+    if not quiet:
+        con.print(table)
     for r in results:
-        if (args.details or not r.passed) and r.outcome.detail:
+        if (verbose or not r.passed) and r.outcome.detail:
             _say(con, f"{r.check.equation} [{'PASS' if r.passed else 'FAIL'}]: {r.outcome.detail}",
                  style=None if r.passed else "red")
     n_pass = sum(r.passed for r in results)
     ok = n_pass == len(results)
-    _say(con, f"{n_pass}/{len(results)} checks pass in {wall:.1f} s", style="green" if ok else "bold red")
     if args.json:
         payload = {"passed": ok, "n_checks": len(results), "n_passed": n_pass,
                    "results": [_jsonable(r.as_dict()) for r in results]}
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        _say(con, f"results: {args.json}")
+        if not quiet:
+            _say(con, f"results: {args.json}")
     if args.markdown:
         Path(args.markdown).write_text(_verify_markdown(results, n_pass, wall), encoding="utf-8")
-        _say(con, f"report: {args.markdown}")
+        if not quiet:
+            _say(con, f"report: {args.markdown}")
+    failed = [r.check.equation for r in results if not r.passed]
+    _verdict(con, ok, f"{n_pass}/{len(results)} checks pass in {wall:.1f} s"
+             + (f"; failed: {', '.join(failed)}" if failed else ""))
     return EXIT_OK if ok else EXIT_FAILED
 
 

@@ -21,13 +21,19 @@ def _early(signum: int, frame: object) -> None:
         os._exit(code)
 
 
-def main() -> None:
-    """Install the start-up handlers, then run :func:`nnfield.cli.entry` (which replaces them)."""
+def _install() -> None:
     signal.signal(signal.SIGTERM, _early)
     signal.signal(signal.SIGINT, _early)
+
+
+_install()  # at import: the console script imports this module before anything else of nnfield's
+
+
+def main() -> None:
+    """Run :func:`nnfield.cli.entry` (which replaces the start-up handlers installed at import)."""
+    _install()
     from .cli import entry
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # entry() turns KeyboardInterrupt into exit 130
     entry()
 
 

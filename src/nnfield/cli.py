@@ -15,6 +15,7 @@ import importlib
 import os
 import signal
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Sequence
@@ -30,12 +31,15 @@ from ._cli_common import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     _console,
+    _environment_line,
     _error,
     _say,
     _setup_jax,
+    _verdict,
 )
 from ._cli_verify import cmd_verify
 from .errors import ConfigError, NNFieldError, NonFiniteError, Terminated, UnstableError
+from .signals import exit_at_once
 
 DUAL_MODULE = "nnfield.duality.command"
 DEMO_OUT = "nnfield-demo"
@@ -44,13 +48,17 @@ DEMO_OUT = "nnfield-demo"
 # ----------------------------------------------------------------------------------------------------------
 # run
 # ----------------------------------------------------------------------------------------------------------
-def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool, plot: bool) -> int:
+def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool, plot: bool,
+                verbose: bool = False, verdict: bool = True) -> int:
     from .runner import execute
 
     con = _console()
     if not quiet:
         title = f" ({cfg.title})" if cfg.title else ""
         _say(con, f"nnfield run: {cfg.summary()}{title}")
+    if verbose:
+        _say(con, _environment_line())
+    t0 = time.perf_counter()
     try:
         res = execute(
             cfg, out, force=force, allow_unstable=allow_unstable, progress=not quiet,
@@ -58,7 +66,10 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         )
     except NonFiniteError as exc:
         _error(str(exc))
+        if verdict:
+            _verdict(con, False, "non-finite values; the run file keeps everything up to the last finite sample")
         return EXIT_FAILED
+    total = time.perf_counter() - t0
     if not quiet:
         _say(con, f"done: {res.steps_done} steps to t = {res.t_final:g} in {res.wall_seconds:.2f} s "
                   f"(first chunk incl. compilation {res.first_chunk_seconds:.2f} s; "
@@ -71,6 +82,8 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         for v in res.conservation:
             _say(con, f"  {v.line()}")
         _say(con, f"output: {res.run_file}  (config copy: {res.config_file})")
+    if verbose:
+        _say(con, _timing_line(res, total))
     if plot:
         from .plotting import plot_run
 
@@ -79,7 +92,30 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
             _say(con, "plots: " + ", ".join(str(f) for f in files))
     elif not quiet:
         _say(con, f"next: nnfield plot {res.out_dir}")
+    if verdict:
+        _run_verdict(con, res)
     return EXIT_OK
+
+
+def _timing_line(res: Any, total: float) -> str:
+    """``-v``: where the time of a run went."""
+    setup = max(total - res.wall_seconds, 0.0)
+    rest = max(res.wall_seconds - res.first_chunk_seconds, 0.0)
+    return (f"timings: set-up (model, initial data, stability analysis, files) {setup:.2f} s; first chunk "
+            f"(incl. compilation) {res.first_chunk_seconds:.2f} s; other chunks {rest:.2f} s; total {total:.2f} s")
+
+
+def _run_verdict(con: Any, res: Any) -> None:
+    """The final line of ``run`` (and ``demo``): steps, conservation verdicts, the run file. ``OK`` when every
+    declared conserved quantity behaved as declared, else ``WARNING`` (the run itself completed: exit 0)."""
+    cons = res.conservation
+    bad = [v.name for v in cons if not v.ok]
+    if not cons:
+        tally = "nothing declared conserved"
+    else:
+        tally = f"conservation {len(cons) - len(bad)}/{len(cons)} OK" + (f" (not: {', '.join(bad)})" if bad else "")
+    _verdict(con, not bad, f"{res.steps_done} steps to t = {res.t_final:g}; {tally}; {res.run_file}",
+             None if not bad else "WARNING")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -93,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError("--coordinator: give --num-processes P and --process-id I with it")
         initialize(args.coordinator, args.num_processes, args.process_id)
         if not is_writer():
-            args.quiet = True  # process 0 reports
+            args.quiet, args.verbose, args.verdict = True, False, False  # process 0 reports, verdict included
     if args.resume is not None:
         return _resume(args)
     if args.steps is not None:
@@ -111,7 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet)
     return _run_config(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
-                       plot=args.plot)
+                       plot=args.plot, verbose=args.verbose, verdict=getattr(args, "verdict", True))
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -126,21 +162,30 @@ def _resume(args: argparse.Namespace) -> int:
         which = "--dry-run" if args.dry_run else "--force" if args.force else "--out"
         raise ConfigError(f"{which}: not with --resume (the run continues in its own directory)")
     con = _console()
+    if args.verbose:
+        _say(con, _environment_line())
+    t0 = time.perf_counter()
     try:
         res = resume(args.resume, args.steps, progress=not args.quiet,
                      log=None if args.quiet else (lambda m: _say(con, m)))
     except _NonFinite as exc:
         _error(str(exc))
+        if getattr(args, "verdict", True):
+            _verdict(con, False, "non-finite values; the run file keeps everything up to the last finite sample")
         return EXIT_FAILED
     if not args.quiet:
         _say(con, f"done: {res.steps_done} steps to t = {res.t_final:g} in {res.wall_seconds:.2f} s")
         for v in res.conservation:
             _say(con, f"  {v.line()}")
         _say(con, f"output: {res.run_file}")
+    if args.verbose:
+        _say(con, _timing_line(res, time.perf_counter() - t0))
     if args.plot:
         from .plotting import plot_run
 
         plot_run(res.out_dir)
+    if getattr(args, "verdict", True):
+        _run_verdict(con, res)
     return EXIT_OK
 
 
@@ -154,8 +199,7 @@ def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, qu
     if not quiet:
         _say(con, f"nnfield run --dry-run: {cfg.summary()}")
     prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
-    if not quiet:
-        _say(con, f"ok: the run would write {Path(out) / 'run.h5'} (nothing written)")
+    _verdict(con, True, f"every check of the run passed; it would write {Path(out) / 'run.h5'} (nothing written)")
     return EXIT_OK
 
 
@@ -181,10 +225,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
         print(f"nnfield: warning: {data.incomplete_message()}", file=sys.stderr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        files = plot_run(args.dir, args.out)
+        files = plot_run(args.dir, args.out, animate=args.animate)
     con = _console()
-    for f in files:
-        _say(con, str(f))
+    if not args.quiet:
+        for f in files:
+            _say(con, str(f))
+    where = Path(files[0]).parent if files else Path(args.out or args.dir)
+    _verdict(con, True, f"{len(files)} plot{'s' if len(files) != 1 else ''} in {where}")
     return EXIT_OK
 
 
@@ -212,21 +259,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.quiet:
         _say(con, f"nnfield demo: {cfg.title}")
         _say(con, f"  {cfg.summary()}")
+    if args.verbose:
+        _say(con, _environment_line())
     try:
         res = execute(cfg, out, force=args.force, progress=not args.quiet,
                       log=None if args.quiet else (lambda m: _say(con, "  " + m)))
     except NonFiniteError as exc:
         _error(str(exc))
+        _verdict(con, False, "non-finite values")
         return EXIT_FAILED
     files = plot_run(out)
     run = load_run(out, snapshots="none")
-    _say(con, f"ran {res.steps_done} steps (t = {res.t_final:g}) of a {'x'.join(map(str, cfg.lattice.shape))} "
-              f"network in {time.perf_counter() - t0:.1f} s ({res.site_updates_per_second / 1e6:.3g} M site-updates/s)")
-    for v in res.conservation:
-        _say(con, f"  {v.name}(0) = {run.observables[v.name][0]:.10g}; {v.line()}")
-    _say(con, f"  data:  {res.run_file}  (config: {res.config_file})")
-    _say(con, "  plots: " + ", ".join(str(f) for f in files))
-    _say(con, "  next:  nnfield run examples/kg_1d_packet.toml --out out/kg1d  |  nnfield verify")
+    if not args.quiet:
+        _say(con, f"ran {res.steps_done} steps (t = {res.t_final:g}) of a {'x'.join(map(str, cfg.lattice.shape))} "
+                  f"network in {time.perf_counter() - t0:.1f} s ({res.site_updates_per_second / 1e6:.3g} M "
+                  "site-updates/s)")
+        for v in res.conservation:
+            _say(con, f"  {v.name}(0) = {run.observables[v.name][0]:.10g}; {v.line()}")
+        _say(con, f"  data:  {res.run_file}  (config: {res.config_file})")
+        _say(con, "  plots: " + ", ".join(str(f) for f in files))
+        _say(con, "  next:  nnfield run examples/kg_1d_packet.toml --out out/kg1d  |  nnfield verify")
+    if args.verbose:
+        _say(con, _timing_line(res, time.perf_counter() - t0))
+    _run_verdict(con, res)
     return EXIT_OK
 
 
@@ -259,6 +314,21 @@ def _dual_unavailable(reason: str) -> Any:
 # ----------------------------------------------------------------------------------------------------------
 # parser and entry point
 # ----------------------------------------------------------------------------------------------------------
+COMMANDS = ("run", "analyze", "verify", "plot", "demo", "dual")
+
+
+def _add_verbosity(p: argparse.ArgumentParser, top: bool = False, verbose_help: str | None = None,
+                   quiet_help: str | None = None) -> None:
+    """``-q/--quiet`` and ``-v/--verbose``, accepted before the command (``nnfield -q run ...``) and after it.
+
+    The command's copies default to ``SUPPRESS`` so that they do not overwrite the global ones."""
+    default: Any = False if top else argparse.SUPPRESS
+    p.add_argument("-q", "--quiet", action="store_true", default=default,
+                   help=quiet_help or "print only errors and the final verdict line")
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help=verbose_help or "print more: versions, backend and devices, timings")
+
+
 def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``dual`` is the loaded ``(module, reason)`` when ``nnfield dual`` is invoked."""
     parser = argparse.ArgumentParser(
@@ -269,6 +339,7 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
         "Docs: docs/cli.md, docs/config.md.",
     )
     parser.add_argument("--version", action="version", version=f"nnfield {__version__}")
+    _add_verbosity(parser, top=True)
     parser.add_argument("--no-compilation-cache", action="store_true", help="do not use JAX's persistent "
                         "compilation cache (default: on, in $NNFIELD_CACHE_DIR or ~/.cache/nnfield/jax; also "
                         "NNFIELD_COMPILATION_CACHE=0)")
@@ -296,7 +367,7 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p.add_argument("--plot", action="store_true", help="write the PNG plots after the run")
     p.add_argument("--dry-run", action="store_true", help="make every check of a run (config, output directory, "
                    "initial data, stability) and stop before the first step; nothing is written")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    _add_verbosity(p, quiet_help="no progress bar or summary: only errors and the final verdict line")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("analyze", help="stability, largest stable dt and dispersion of a configured network",
@@ -305,6 +376,7 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p.add_argument("config", help="the TOML config")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.add_argument("--plot", metavar="FILE", help="write omega(k) of the network vs the theory to this PNG")
+    _add_verbosity(p, quiet_help="no table: only errors and the final verdict line")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("verify", help="check the paper's equations one by one",
@@ -313,15 +385,21 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p.add_argument("--section", type=int, choices=(2, 3, 4, 5), help="only this section of the paper")
     p.add_argument("--json", metavar="FILE", help="also write the results to this JSON file")
     p.add_argument("--markdown", metavar="FILE", help="also write a Markdown report (e.g. docs/verify.md)")
-    p.add_argument("-v", "--details", action="store_true", help="print every check's detail line (failures "
-                   "always are)")
+    p.add_argument("--details", dest="verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="the same as -v")
+    _add_verbosity(p, verbose_help="print every check's detail line (failures always are)",
+                   quiet_help="no table: only the failed checks and the final verdict line")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("plot", help="PNG plots of a run directory",
-                       description="energy.png (energy and relative drift), observables.png, field.png (last "
-                       "snapshot of the network state).")
+                       description="energy.png (declared conserved quantities, relative drift on a log axis), "
+                       "observables.png, field.png (last snapshot of the physical fields: phi, pi; |psi|^2 and "
+                       "current for Dirac), spacetime.png (1D), spectra.png (runs with [output] spectra).")
     p.add_argument("dir", help="a run directory (or its run.h5)")
     p.add_argument("--out", metavar="DIR", help="where to write the PNGs (default: the run directory)")
+    p.add_argument("--animate", action="store_true", help="also write field.gif: the field of a 2D (or 3D: central "
+                   "slice) run through every snapshot")
+    _add_verbosity(p, quiet_help="do not list the files: only errors and the final verdict line")
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("demo", help="a small built-in run end to end, with plots",
@@ -329,14 +407,20 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
                        "and plot it.")
     p.add_argument("--out", metavar="DIR", default=DEMO_OUT, help=f"output directory (default: {DEMO_OUT})")
     p.add_argument("--force", action="store_true", help="overwrite the run files of an existing output directory")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_verbosity(p, quiet_help="no progress bar or summary: only errors and the final verdict line")
     p.set_defaults(func=cmd_demo)
 
     help_dual = "Hamiltonian <-> loss duality of Sec. 2 (symbolic)"
     if dual is not None and dual[0] is not None:
-        p = sub.add_parser("dual", help=help_dual, description=(dual[0].__doc__ or help_dual).strip().split("\n")[0])
-        dual[0].add_arguments(p)
-        p.set_defaults(func=dual[0].run)
+        mod = dual[0]
+        p = sub.add_parser("dual", help=help_dual, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           description=textwrap.fill(_plain(getattr(mod, "DESCRIPTION", None) or (
+                               mod.__doc__ or help_dual).strip().split("\n")[0]), 88),
+                           epilog=_plain(getattr(mod, "EPILOG", "")) or None)
+        mod.add_arguments(p)
+        _add_verbosity(p, verbose_help="also print how long the symbolic work took (on stderr)",
+                       quiet_help="accepted for symmetry; the result is the output")
+        p.set_defaults(func=_dual_runner(mod))
     else:  # listed for --help; `nnfield dual ...` itself is dispatched in main()
         p = sub.add_parser("dual", help=help_dual, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -344,26 +428,92 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     return parser
 
 
+def _plain(text: str) -> str:
+    """Help text without reST markup: ``code`` and :role:`name` become plain words."""
+    import re
+
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "")
+
+
+def _dual_runner(mod: Any) -> Any:
+    def handler(args: argparse.Namespace) -> int:
+        t0 = time.perf_counter()
+        code = int(mod.run(args) or 0)
+        if args.verbose:
+            print(f"nnfield dual: {time.perf_counter() - t0:.2f} s", file=sys.stderr)
+        return code
+
+    return handler
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown_command(argv: list[str]) -> str | None:
+    """The first word that should be a command and is not one (global options skipped), or None."""
+    for tok in argv:
+        if tok in ("--", "-h", "--help", "--version"):
+            return None
+        if tok.startswith("-"):
+            continue
+        return None if tok in COMMANDS else tok
+    return None
+
+
+def _option_strings(parser: argparse.ArgumentParser, command: str | None) -> list[str]:
+    opts = [o for a in parser._actions for o in a.option_strings]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            opts += [o for a in action.choices[command]._actions for o in a.option_strings]
+    return opts
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nnfield`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    dual = _load_dual() if argv[:1] == ["dual"] else None
+    word = _unknown_command(argv)
+    if word is not None:
+        close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.5)
+        hint = f"; did you mean `nnfield {close[0]}`?" if close else ""
+        _error(f"unknown command {word!r}{hint} (commands: {', '.join(COMMANDS)}; `nnfield --help` explains each)")
+        return EXIT_USAGE
+    command = next((t for t in argv if not t.startswith("-")), None)
+    dual = _load_dual() if command == "dual" else None
     if dual is not None and dual[0] is None:  # before argparse, which would reject the module's options
         return _dual_unavailable(dual[1])(argparse.Namespace())
     parser = build_parser(dual)
-    commands = ("run", "analyze", "verify", "plot", "demo", "dual")
-    if argv and not argv[0].startswith("-") and argv[0] not in commands:
-        close = difflib.get_close_matches(argv[0], commands, n=1, cutoff=0.5)
-        hint = f"; did you mean `nnfield {close[0]}`?" if close else ""
-        _error(f"unknown command {argv[0]!r}{hint} (commands: {', '.join(commands)}; `nnfield --help` explains each)")
-        return EXIT_USAGE
+    known = _option_strings(parser, command)
+    for tok in argv:  # a mistyped long option, before argparse reports a consequence (a missing required one)
+        if tok == "--":
+            break
+        name = tok.split("=")[0]
+        if name.startswith("--") and not any(o.startswith(name) for o in known):
+            sub = f"nnfield {command}" if command in COMMANDS else "nnfield"
+            _error(f"{sub}: unrecognized argument {name}{_suggest(name, known)} (`{sub} --help` lists the options)")
+            return EXIT_USAGE
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            unknown = extra[0]
+            hint = _suggest(unknown.split("=")[0], _option_strings(parser, command)) if unknown.startswith("-") \
+                else ""
+            sub = f"nnfield {command}" if command in COMMANDS else "nnfield"
+            _error(f"{sub}: unrecognized argument{'s' if len(extra) > 1 else ''} {' '.join(extra)}{hint} "
+                   f"(`{sub} --help` lists the options)")
+            return EXIT_USAGE
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code) if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    if args.quiet and args.verbose:
+        _error("-q/--quiet and -v/--verbose: choose one")
+        return EXIT_USAGE
     if getattr(args, "no_compilation_cache", False):
         os.environ["NNFIELD_COMPILATION_CACHE"] = "0"
-    previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
+    previous = {}
+    if _main_thread():  # outside a run (which records signals: nnfield.signals.StopRequests), exit at once
+        previous = {sig: signal.signal(sig, exit_at_once) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return int(args.func(args) or EXIT_OK)
     except Terminated:
@@ -388,12 +538,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"{exc}")
         return EXIT_FAILED
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _main_thread() -> bool:
@@ -408,7 +554,8 @@ def entry() -> None:
     and can crash with XLA computations still in flight (after an interrupt). Once :func:`main` has returned,
     SIGINT and SIGTERM are ignored: the exit code is decided."""
     try:
-        signal.signal(signal.SIGTERM, _raise_terminated)  # from the start: no traceback, exit 143
+        for sig in (signal.SIGINT, signal.SIGTERM):  # from the start: one line, exit 130 / 143, no traceback
+            signal.signal(sig, exit_at_once)
         code = main()
     except Terminated:  # between commands' own handling (start-up, argument parsing)
         _error("terminated (SIGTERM)")

@@ -16,6 +16,15 @@ Layout of ``DIR/run.h5`` (schema version :data:`SCHEMA_VERSION`)::
     /commit                 int64 (3,)           [steps done, observable samples, snapshots] of the last
                                                  completed chunk (the commit record, written last;
                                                  -1: none yet)
+    /final                  uint8 (n,)           UTF-8 JSON of the attributes known only at the end (status,
+                                                 steps done, timings, conservation verdicts); empty while
+                                                 the run writes (or if its writer died)
+
+netCDF-4/CF labels (schema 4, :mod:`nnfield.labels`): every dataset names its dimensions with HDF5 dimension
+scales (``time`` in each group; ``component``, ``x``, ``y``, ``z`` with coordinate variables in /snapshots;
+``member`` in a sweep) and carries ``long_name`` and ``units``, so ``xarray.open_dataset(path, group="snapshots",
+engine="h5netcdf")`` returns labelled data (``docs/data.md``). Readers skip the coordinate variables
+(:func:`data_names`).
 
 Snapshots hold the network's own state, not the physics fields: for Klein-Gordon network (3.8) they are the
 same (``pi = d phi / dt``), for network (3.14) ``pi(t) = -phi(t - dt)`` (see ``model.physics_state``).
@@ -24,15 +33,19 @@ Crash safety: the runner writes the file in HDF5's single-writer/multiple-reader
 v110, ``libver="latest"``), whose ordered metadata flushes keep the file readable whatever moment the writer
 dies at (also SIGKILL or a full disk). Each chunk appends its data, flushes, then writes ``/commit`` and
 flushes again; readers cut every dataset back to the commit record, so they see exactly the completed chunks.
-Attributes are not changed during SWMR writing; ``status`` and the final numbers are written when the file
-is closed. ``attrs["status"]``: running, completed, interrupted, nonfinite, failed; a "running" file whose
-directory lock is free (no process writes it) reads as :data:`STATUS_KILLED`.
+Root attributes are written once, when the file is created; the status and the final numbers go into the
+``/final`` dataset, written in SWMR mode before the file closes, and nothing is written after the close
+(changing attributes of a closed file means an ordinary reopening, and a kill during that can leave a file
+HDF5 refuses to open: ``scripts/kill_writers.py``). :func:`read_attrs` merges the two. ``status``: running,
+completed, interrupted, nonfinite, failed; a "running" file whose directory lock is free (no process writes
+it) reads as :data:`STATUS_KILLED`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import platform
 import subprocess
 import sys
@@ -43,7 +56,11 @@ from typing import Any
 import h5py
 import numpy as np
 
-SCHEMA_VERSION = 2  # 2: /commit record, SWMR (v110) files; version-1 files still load
+from . import labels
+
+#: 2: /commit record, SWMR (v110) files; 3: /final, no root status; 4: netCDF-4/CF labels (nnfield.labels);
+#: older files still load
+SCHEMA_VERSION = 4
 RUN_FILE = "run.h5"
 CONFIG_FILE = "config.toml"
 
@@ -61,6 +78,7 @@ STATUS_INTERRUPTED = "interrupted"
 STATUS_FAILED = "failed"
 STATUS_KILLED = "killed"
 COMMIT = "commit"
+FINAL = "final"
 LOCK_FILE = ".nnfield.lock"
 
 
@@ -181,7 +199,7 @@ class RunWriter:
         fields: ``{name: shape}`` of the state's named fields (``(K, *lattice.shape)`` each), or one shape for
             the fields ``phi`` and ``pi``.
         dtype: the dtype of the stored fields.
-        attrs: root attributes (provenance, geometry); ``status`` is set to ``"running"``.
+        attrs: root attributes (provenance, geometry), written once; the status goes to ``/final``.
 
     Call :meth:`start_swmr` once every dataset exists (after the first append) to make the file crash safe;
     from then on :meth:`commit` records each completed chunk and :meth:`set_attrs` is deferred to
@@ -215,18 +233,24 @@ class RunWriter:
         with self._guard():
             self.file = h5py.File(self.path, "a", libver="latest")
             sg = self.file[SNAPSHOTS]
-            self.fields = {n: tuple(sg[n].shape[1:]) for n in sg if n not in (STEP, TIME)}
-            self.dtype = np.dtype(next(sg[n].dtype for n in sg if n not in (STEP, TIME))) if self.fields else \
+            self.fields = {n: tuple(sg[n].shape[1:]) for n in data_names(sg)}
+            self.dtype = np.dtype(next(sg[n].dtype for n in data_names(sg))) if self.fields else \
                 np.dtype(np.float64)
-            self.file.attrs["status"] = STATUS_RUNNING
+            if "status" in self.file.attrs:  # a file of schema version 2 (status as a root attribute)
+                del self.file.attrs["status"]
+            self.file.attrs["schema_version"] = SCHEMA_VERSION
             if COMMIT not in self.file:
                 self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
+            if FINAL in self.file:
+                labels.detach(self.file[FINAL])  # no dangling reference from its dimension's scale
+                del self.file[FINAL]
+            _create_final(self.file)
         return self
 
     def _create(self, attrs: Mapping[str, Any]) -> None:
         for key, value in attrs.items():
-            self.file.attrs[key] = _attr(value)
-        self.file.attrs["status"] = STATUS_RUNNING
+            if key != "status":  # the status lives in /final (see the module docstring)
+                self.file.attrs[key] = _attr(value)
         obs = self.file.create_group(OBSERVABLES)
         snap = self.file.create_group(SNAPSHOTS)
         for grp in (obs, snap):
@@ -237,6 +261,8 @@ class RunWriter:
             chunks: Any = (1, *shape) if nbytes <= 2**30 else True
             snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype, chunks=chunks)
         self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
+        _create_final(self.file)
+        labels.label_file(self.file)  # netCDF-4 dimensions, coordinates, units: attributes, so before SWMR
         self.file.flush()
 
     def _guard(self) -> Any:
@@ -308,18 +334,22 @@ class RunWriter:
                 raise ValueError(f"observable {name!r} has {grp[name].shape[0]} samples, expected {n_before}")
             if name not in grp and n_before:
                 raise ValueError(f"observable {name!r} appeared after {n_before} samples without it")
-        missing = sorted(set(grp) - {STEP, TIME} - set(arrays))
+        missing = sorted(set(data_names(grp)) - set(arrays))
         if missing:
             raise ValueError(f"observables {missing} are missing from this append")
         _append(grp[STEP], steps)
         _append(grp[TIME], np.asarray(times, np.float64).reshape(-1))
+        created = False
         for name, arr in arrays.items():
             if name not in grp:
                 grp.create_dataset(
                     name, shape=(0, *arr.shape[1:]), maxshape=(None, *arr.shape[1:]), dtype=arr.dtype,
                     chunks=(1024, *arr.shape[1:]),
                 )
+                created = True
             _append(grp[name], arr)
+        if created and not self._swmr:  # labels are attributes: only before SWMR writing (the runner's step 0)
+            labels.label_group(self.file, OBSERVABLES)
 
     def append_snapshot(self, step: int, time: float, fields: Mapping[str, Any]) -> None:
         """Append one snapshot of the network state: ``{name: array}`` for every field of the writer."""
@@ -333,15 +363,14 @@ class RunWriter:
             _append(grp[STEP], np.asarray([step], np.int64))
 
     def set_attrs(self, **attrs: Any) -> None:
-        """Set root attributes (deferred to :meth:`close` while writing in SWMR mode)."""
-        if self._broken:
-            return
-        if self._swmr:
-            self._pending.update(attrs)
-            return
-        with self._guard():
-            for key, value in attrs.items():
-                self.file.attrs[key] = _attr(value)
+        """Record final attributes (status, steps done, timings, ...): written to ``/final`` by :meth:`close`
+        and read back merged with the root attributes by :func:`read_attrs`."""
+        self._pending.update(attrs)
+
+    def observables(self) -> dict[str, np.ndarray]:
+        """Every observable written so far (read back from the open file)."""
+        grp = self.file[OBSERVABLES]
+        return {name: grp[name][()] for name in data_names(grp)}
 
     def flush(self) -> None:
         if self._broken:
@@ -350,20 +379,25 @@ class RunWriter:
             self.file.flush()
 
     def close(self) -> None:
-        """Close the file and write the deferred attributes (after a failed write: close without flushing
-        more; the file keeps what the last commit recorded)."""
+        """Write the final attributes into ``/final`` (in SWMR mode, so a kill at any moment leaves a readable
+        file: without them, it reads as killed), then close. Nothing is written after the close. After a failed
+        write: nothing more is written; the file keeps what the last commit recorded."""
         if not self.file.id.valid:
             return
         if self._broken:  # never touched again: HDF5 may crash closing a file it failed to write
             return
+        blob = np.frombuffer(json.dumps(self._pending, default=_json_value).encode(), np.uint8)
+        try:
+            check_room(self.path, blob.nbytes, self._size())
+        except WriteError:  # no room: close without them (the file then reads as killed, and resumes)
+            blob = None
         with self._guard():
-            self.file.flush()
+            if blob is not None and FINAL in self.file:
+                final = self.file[FINAL]
+                final.resize(blob.shape)
+                final[...] = blob
+                self.file.flush()
             self.file.close()
-            if self._pending:
-                with h5py.File(self.path, "a", libver="latest") as h5:
-                    for key, value in self._pending.items():
-                        h5.attrs[key] = _attr(value)
-                self._pending = {}
 
     def __enter__(self) -> RunWriter:
         return self
@@ -376,6 +410,21 @@ def _append(ds: h5py.Dataset, arr: np.ndarray) -> None:
     n0 = ds.shape[0]
     ds.resize(n0 + arr.shape[0], axis=0)
     ds[n0:] = arr
+
+
+def _create_final(h5: h5py.File) -> None:
+    h5.create_dataset(FINAL, shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(4096,))
+    labels.label_root(h5)  # its netCDF-4 dimension (an attribute: before SWMR)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"final attribute of type {type(value).__name__} cannot be stored")
 
 
 def _attr(value: Any) -> Any:
@@ -509,18 +558,76 @@ class IncompleteRunWarning(UserWarning):
     """The run file is not of a completed run (running, killed, interrupted, failed, non-finite)."""
 
 
-def committed_counts(h5: h5py.File) -> tuple[int | None, int, int]:
-    """``(steps done, observable samples, snapshots)`` a reader may trust: the commit record of a file written
-    chunk by chunk (``steps`` is ``None`` for files without one; then every sample counts)."""
+class Observables(dict):  # type: ignore[type-arg]
+    """``{name: samples}``; an observable's old name (``labels.OBSERVABLE_ALIASES``, e.g. ``mean_x``) still gives
+    its values, with a :class:`DeprecationWarning` naming the new name (``position_x``)."""
+
+    def __missing__(self, key: str) -> np.ndarray:
+        new = labels.OBSERVABLE_ALIASES.get(key)
+        if new is None or new not in self:
+            raise KeyError(key)
+        labels.warn_renamed(key, new)
+        return self[new]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def renamed_observables(obs: Mapping[str, np.ndarray]) -> Observables:
+    """Observables under their current names (a file written before a rename holds the old ones)."""
+    return Observables({labels.OBSERVABLE_ALIASES.get(k, k): v for k, v in obs.items()})
+
+
+def data_names(grp: h5py.Group) -> list[str]:
+    """The observables (or snapshot fields) of a group: its datasets but ``step``, ``time`` and the coordinate
+    variables and dimensions of the netCDF-4 labels (schema 4, :mod:`nnfield.labels`)."""
+    return [n for n in grp if n not in (STEP, TIME) and not labels.is_coordinate(grp[n])]
+
+
+def read_final(h5: h5py.File) -> dict[str, Any]:
+    """The final attributes a run wrote into ``/final`` when it ended (``{}`` while it runs, if its writer died,
+    or for files of schema version < 3)."""
+    if FINAL not in h5:
+        return {}
+    raw = np.asarray(h5[FINAL][()], np.uint8)
+    if not raw.size:
+        return {}
+    try:
+        value = json.loads(raw.tobytes().decode())
+    except (UnicodeDecodeError, ValueError):  # a writer killed while writing it: as if absent
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def read_attrs(h5: h5py.File) -> dict[str, Any]:
+    """The run's attributes: the root attributes (provenance, geometry) merged with ``/final`` (status, steps
+    done, timings, conservation verdicts). ``status`` is "running" for a file without final attributes (its
+    writer is still writing or died: see :func:`resolve_status`)."""
+    attrs = {k: _read_attr(v) for k, v in h5.attrs.items()}
+    attrs.update(read_final(h5))
+    if "status" not in attrs:
+        attrs["status"] = STATUS_RUNNING if COMMIT in h5 else "unknown"
+    return attrs
+
+
+def committed_counts(h5: h5py.File, status: str | None = None) -> tuple[int | None, int, int]:
+    """``(steps done, observable samples, snapshots)`` a reader may trust: the counts of the commit record of a
+    file written chunk by chunk (files without one: every sample counts). ``steps`` is the committed step for a
+    run without final attributes (running or killed), else ``None`` (its final ``steps_done`` holds)."""
     og, sg = h5[OBSERVABLES], h5[SNAPSHOTS]
-    n_obs = min([og[n].shape[0] for n in og] or [0])
-    n_snap = min([sg[n].shape[0] for n in sg] or [0])
-    if COMMIT not in h5 or str(_read_attr(h5.attrs.get("status", ""))) != STATUS_RUNNING:
+    n_obs = min([og[n].shape[0] for n in (STEP, TIME, *data_names(og)) if n in og] or [0])
+    n_snap = min([sg[n].shape[0] for n in (STEP, TIME, *data_names(sg)) if n in sg] or [0])
+    if COMMIT not in h5:
         return None, n_obs, n_snap
+    if status is None:
+        status = str(read_attrs(h5)["status"])
     steps, c_obs, c_snap = (int(x) for x in h5[COMMIT][()])
-    if steps < 0:  # no chunk committed yet (or a file written without commits): every sample counts
+    if steps < 0:  # no chunk committed yet: every sample counts
         return None, n_obs, n_snap
-    return steps, min(n_obs, c_obs), min(n_snap, c_snap)
+    return (steps if status == STATUS_RUNNING else None), min(n_obs, c_obs), min(n_snap, c_snap)
 
 
 def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> RunData:
@@ -534,22 +641,22 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
         raise ValueError(f"snapshots: expected 'all', 'last' or 'none', got {snapshots!r}")
     f = find_run_file(path)
     with open_run_file(f) as h5:
-        attrs = {k: _read_attr(v) for k, v in h5.attrs.items()}
+        attrs = read_attrs(h5)
         version = int(attrs.get("schema_version", 0))
         if version > SCHEMA_VERSION:
             raise ValueError(
                 f"{f}: schema version {version} is newer than this nnfield reads ({SCHEMA_VERSION}); upgrade nnfield"
             )
-        steps_done, n_obs, n_snap = committed_counts(h5)
+        steps_done, n_obs, n_snap = committed_counts(h5, str(attrs["status"]))
         if steps_done is not None:
             attrs["steps_done"] = steps_done
             attrs["t_final"] = steps_done * float(attrs.get("tick", attrs.get("dt", 1.0)))
-        attrs["status"] = resolve_status(str(attrs.get("status", "unknown")), f)
+        attrs["status"] = resolve_status(str(attrs["status"]), f)
         og = h5[OBSERVABLES]
-        obs = {name: og[name][:n_obs] for name in og if name not in (STEP, TIME)}
+        obs = renamed_observables({name: og[name][:n_obs] for name in data_names(og)})
         sg = h5[SNAPSHOTS]
         snap_step, snap_time = sg[STEP][:n_snap], sg[TIME][:n_snap]
-        names = [name for name in sg if name not in (STEP, TIME)]
+        names = data_names(sg)
         fields: dict[str, np.ndarray] = {}
         n = len(snap_step)
         if snapshots == "all":
@@ -573,28 +680,35 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
 
     with open_run_file(src) as h5, h5py.File(dst, "w", libver="latest") as out:
         for k, v in h5.attrs.items():
-            out.attrs[k] = v
+            if k != "status":  # schema version 2 kept it here; now the new run's /final holds it
+                out.attrs[k] = v
         for k, v in attrs.items():
             out.attrs[k] = _attr(v)
+        out.attrs["schema_version"] = SCHEMA_VERSION  # labelled below whatever the source's schema
         for group, n in ((OBSERVABLES, n_obs), (SNAPSHOTS, n_snap)):
             gin, gout = h5[group], out.create_group(group)
-            for name in gin:
+            for name in (STEP, TIME, *data_names(gin)):  # the coordinates are made again by label_file
+                if name not in gin:
+                    continue
                 ds = gin[name]
                 new = gout.create_dataset(
                     name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks
                 )
                 for i in range(0, n, 64):  # bounded memory for big snapshots
                     new[i : min(n, i + 64)] = ds[i : min(n, i + 64)]
+                labels.copy_attrs(ds, new)
         out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
+        _create_final(out)
+        labels.label_file(out)
         out.flush()
         os.fsync(out.id.get_vfd_handle())
 
 
-def set_attrs(path: str | Path, **attrs: Any) -> None:
-    """Set root attributes of a closed run file."""
-    with h5py.File(path, "a") as h5:
-        for key, value in attrs.items():
-            h5.attrs[key] = _attr(value)
+def write_xdmf(run_dir: str | Path) -> Path | None:
+    """``run.xmf`` beside the run file, for ParaView and VisIt (2D and 3D runs; see :mod:`nnfield.xdmf`)."""
+    from .xdmf import write_xdmf as _write_xdmf
+
+    return _write_xdmf(run_dir)
 
 
 def _read_attr(v: Any) -> Any:
@@ -634,6 +748,9 @@ class NullWriter:
 
     def set_attrs(self, **attrs: Any) -> None:
         pass
+
+    def observables(self) -> dict[str, np.ndarray]:
+        return {}
 
     def flush(self) -> None:
         pass

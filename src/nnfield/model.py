@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from ._module import Module
 from .lattice import Lattice
 from .network import AbstractNetwork
-from .state import State
+from .state import State, field_items
 
 INVARIANT = "invariant"
 BOUNDED = "bounded"
@@ -102,7 +102,8 @@ class AbstractModel(Module):
     Methods: :meth:`encode` / :meth:`decode` (physics data <-> network state), :meth:`observables` (the
     scalars recorded during a run; jittable), :meth:`conserved` (what the network conserves, declared),
     :meth:`dispersion` (the theory's ``omega(k)`` for ``nnfield analyze``, or ``None``) and
-    :meth:`analysis_extra` (theory-specific entries of the analysis report).
+    :meth:`analysis_extra` (theory-specific entries of the analysis report) and :meth:`spectral_fields` (the
+    fields whose power spectra a run records, none by default).
     """
 
     network: eqx.AbstractVar[AbstractNetwork]
@@ -134,6 +135,30 @@ class AbstractModel(Module):
 
     def analysis_extra(self) -> dict[str, Any]:
         """Theory-specific entries for the ``nnfield analyze`` report (none by default)."""
+        return {}
+
+    def plot_fields(self, state: Any) -> dict[str, jax.Array]:
+        """The physical fields a plot draws, ``{label: array shaped lattice.shape}`` (real; jittable).
+
+        Default: every component of the decoded ``phi`` and ``pi`` (``phi``, ``pi`` for one component,
+        ``phi[a]``, ``pi[a]`` for several; a PyTree of fields is named by its tree path). A spinor theory draws
+        its density ``|psi|^2`` and current instead."""
+        phi, pi = self.decode(state)
+        out: dict[str, jax.Array] = {}
+        for base, tree in (("phi", phi), ("pi", pi)):
+            for path, leaf in field_items(tree).items():
+                name = base if path in ("", "0") else f"{base}.{path}"
+                leaf = jnp.asarray(leaf)
+                lat_ndim = self.lattice.ndim
+                comps = leaf.reshape((-1, *leaf.shape[leaf.ndim - lat_ndim:]))
+                for a in range(comps.shape[0]):
+                    out[name if comps.shape[0] == 1 else f"{name}[{a}]"] = jnp.real(comps[a])
+        return out
+
+    def spectral_fields(self, state: Any) -> dict[str, jax.Array]:
+        """The physical fields whose power spectra a run records (``nnfield.spectra``; jittable), each
+        ``(components, *lattice.shape)``; none by default. A real scalar returns ``{"phi": phi, "pi": pi}``
+        (then the occupation numbers follow from :meth:`dispersion`), a spinor ``{"psi": psi}`` (complex)."""
         return {}
 
     # -- the names of the first release (kept working; see CHANGELOG) -------------------------------------

@@ -18,10 +18,11 @@ from typing import IO
 from . import io as nio
 from .checkpoint import CHECKPOINT_DIR
 from .errors import ConfigError
+from .xdmf import XDMF_FILE
 
 #: files a run writes into its output directory (removed by ``--force``; nothing else is touched)
-OWNED_FILES = (nio.RUN_FILE, nio.CONFIG_FILE, f"{nio.RUN_FILE}.new", f"{nio.RUN_FILE}.resume-tmp")
-OWNED_GLOBS = ("*.png",)
+OWNED_FILES = (nio.RUN_FILE, nio.CONFIG_FILE, f"{nio.RUN_FILE}.new", f"{nio.RUN_FILE}.resume-tmp", XDMF_FILE)
+OWNED_GLOBS = ("*.png", f"{XDMF_FILE}.tmp-*")
 OWNED_DIRS = (CHECKPOINT_DIR,)
 LOCK_FILE = nio.LOCK_FILE
 
@@ -94,7 +95,8 @@ def check_output_dir(out: str | Path, force: bool) -> Path:
 
 def prepare_output_dir(out: str | Path, force: bool) -> tuple[Path, RunLock]:
     """Create ``out`` and lock it; an existing non-empty directory needs ``force`` (which removes only nnfield's
-    files: ``run.h5``, ``config.toml``, ``*.png`` and ``checkpoints/``; anything else in it is left alone).
+    files: ``run.h5``, ``run.xmf``, ``config.toml``, ``*.png`` and ``checkpoints/``; anything else in it is left
+    alone).
     The caller releases the returned lock when the run ends."""
     p = check_output_dir(out, force)
     p.mkdir(parents=True, exist_ok=True)

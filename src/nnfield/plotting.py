@@ -1,15 +1,30 @@
-"""PNG plots of runs and analyses (matplotlib, Agg backend; imported lazily by the command line).
+"""Plots of runs and analyses (matplotlib, Agg backend; imported lazily by the command line; ``docs/cli.md``).
 
-- :func:`plot_energy`: energy-like observables vs time and their relative drift ``(E(t) - E(0)) / |E(0)|``.
-- :func:`plot_observables`: every scalar observable vs time, one panel each.
-- :func:`plot_field`: the last snapshot of the network state ``phi`` (left) and ``pi`` (right): a line plot
-  in 1D, an image in 2D, the central slice ``x_3 = x_4 = .. = N/2`` in 3D and above; one row per neuron type.
-- :func:`plot_dispersion`: the network's ``Omega(k)`` (from its one-step symbol) against the theory's
-  ``omega(k)`` along ``k = (k_x, 0, ..)``.
+What :func:`plot_run` writes into a run directory (those that apply):
+
+- ``energy.png`` (:func:`plot_energy`): the conserved quantities the model declared (the run file's
+  ``conservation`` verdicts; else the energy-like observables) and ``|Q(t) - Q(0)| / |Q(0)|`` on a log axis
+  (floored at 1e-17: an exact invariant shows its round-off level, a blow-up its growth).
+- ``observables.png`` (:func:`plot_observables`): every scalar observable vs time, plain tick labels (no offset
+  such as ``1e-12+9.99e-1``), a log axis for a positive quantity spanning more than four decades.
+- ``field.png`` (:func:`plot_field`): the last snapshot of the *physical* fields the model draws
+  (``AbstractModel.plot_fields``: ``phi``, ``pi`` of a scalar, the density ``|psi|^2`` and current of a spinor),
+  decoded from the network state with the model rebuilt from the run's config; a line plot in 1D, an image in
+  2D, the central slice ``x_3 = .. = N/2`` in 3D and above. Without a usable config: the raw network state.
+- ``spacetime.png`` (:func:`plot_spacetime`, 1D runs): every snapshot as an image over ``(x, t)``.
+- ``spectra.png`` (:func:`plot_spectra`, runs with ``[output] spectra``): the ``spectrum_*`` and
+  ``occupation`` observables against ``|k|`` (log-log), one curve per sample coloured by time.
+- ``field.gif`` (:func:`animate_field`, with ``animate=True``, ``nnfield plot DIR --animate``; 2D and above):
+  the first plotted field through all snapshots (Pillow writer).
+
+Every figure is titled with the model and its main parameters; axes are in code units (the units of
+``lattice.spacing``; ``c = 1``, so times too).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +33,11 @@ import numpy as np
 from .io import RunData, load_run
 
 ENERGY_NAMES = ("energy", "discrete_energy")
+#: the floor of the relative drift on its log axis (below double-precision round-off)
+DRIFT_FLOOR = 1e-17
+DPI = 100
+T_LABEL = "t  (code units, c = 1)"
+K_LABEL = "|k|  (1 / code length)"
 
 
 def _plt() -> Any:
@@ -29,38 +49,151 @@ def _plt() -> Any:
     return plt
 
 
-def _title(run: RunData) -> str:
-    a = run.attrs
+def _plain_ticks(ax: Any, axis: str = "y") -> None:
+    """Tick labels without a shared offset or factor (``1e-12+9.99991316e-1`` becomes ``0.99999131``)."""
+    from matplotlib.ticker import ScalarFormatter
+
+    fmt = ScalarFormatter(useOffset=False)
+    fmt.set_scientific(True)
+    fmt.set_powerlimits((-3, 4))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def _config(run: RunData) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(run.config_text) if run.config_text else {}
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+def _title(run: RunData, what: str = "") -> str:
+    """``<theory> (<its parameters>) | <shape>, a = .. | <scheme>, dt = ..`` and ``what`` on a second line."""
+    a, cfg = run.attrs, _config(run)
+    theory = dict(cfg.get("theory", {}))
+    name = theory.pop("name", a.get("theory", a.get("network", "run")))
+    params = ", ".join(f"{k} = {v}" for k, v in theory.items() if not isinstance(v, (list, dict)))
     shape = "x".join(str(int(n)) for n in np.atleast_1d(a.get("shape", [])))
-    return f"{a.get('network', a.get('theory', 'run'))}, {a.get('scheme', '')}, {shape}, dt = {a.get('dt', '?')}"
+    geo = f"{shape}, a = {a['spacing']:g}" if "spacing" in a else shape
+    scheme = f"{a.get('scheme', '')}, dt = {a['dt']:g}" if "dt" in a else str(a.get("scheme", ""))
+    head = " | ".join(x for x in (f"{name} ({params})" if params else str(name), geo, scheme) if x)
+    return f"{head}\n{what}" if what else head
 
 
-def plot_energy(run: RunData, path: str | Path) -> Path | None:
-    """Energy-like observables and their relative drift vs time (``None`` if the run has none)."""
+def _save(fig: Any, path: str | Path, dpi: int | None = None) -> Path:
+    out = Path(path)
+    with np.errstate(over="ignore", invalid="ignore"):  # log-axis ticks of a blow-up (values near 1e308)
+        fig.savefig(out, dpi=dpi or DPI)
+    _plt().close(fig)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# conserved quantities and observables
+# ----------------------------------------------------------------------------------------------------------
+def _declared(run: RunData) -> list[tuple[str, str]]:
+    """``(name, label)`` of the quantities to show as conserved: the run's verdicts, else the energies."""
+    try:
+        verdicts = json.loads(str(run.attrs.get("conservation", "[]")) or "[]")
+    except json.JSONDecodeError:
+        verdicts = []
+    out = [(v["name"], f"{v['name']} ({v.get('kind', '')})") for v in verdicts
+           if isinstance(v, dict) and v.get("name") in run.observables]
+    if out or verdicts:
+        return out
     names = [n for n in run.observables if "energy" in n and run.observables[n].ndim == 1]
     names.sort(key=lambda n: (n not in ENERGY_NAMES, n))
+    return [(n, n) for n in names]
+
+
+def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
+    """The declared conserved quantities and their relative drift on a log axis (``None`` if there are none)."""
+    names = _declared(run)
     if not names or run.obs_time.size == 0:
         return None
     plt = _plt()
     fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, constrained_layout=True)
     t = run.obs_time
-    for name in names:
-        ax0.plot(t, run.observables[name], label=name)
-        ax1.plot(t, run.relative_drift(name), label=name)
-    ax0.set_ylabel("E(t)")
-    ax0.legend()
-    ax0.set_title(_title(run))
-    ax1.set_ylabel("(E(t) - E(0)) / |E(0)|")
-    ax1.set_xlabel("t")
-    ax1.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
-    ax1.legend()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    values = [np.asarray(run.observables[name], dtype=float) for name, _ in names]
+    _draw(ax0, _scale_for(values), t, values, [label for _, label in names])
+    drifts = []
+    for name, label in names:
+        with np.errstate(over="ignore", invalid="ignore"):
+            drift = np.maximum(np.abs(run.relative_drift(name)), DRIFT_FLOOR)
+        _log_plot(ax1, t, drift, label=label)
+        drifts.append(drift)
+    _log_limits(ax1, [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)
+    ax0.set_ylabel("Q(t)  (code units)")
+    ax0.legend(fontsize=8)
+    ax0.set_title(_title(run, "declared conserved quantities"), fontsize=9)
+    ax1.set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
+    ax1.set_xlabel(T_LABEL)
+    ax1.axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
+    ax1.legend(fontsize=8)
+    return _save(fig, path, dpi)
 
 
-def plot_observables(run: RunData, path: str | Path) -> Path | None:
+#: values drawn on a log axis are clipped to this (matplotlib places ticks decades beyond the limits; near 1e308
+#: they overflow)
+LOG_CAP = 1e200
+
+
+def _log_plot(ax: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> None:
+    """``y`` (positive) on a log axis, clipped to :data:`LOG_CAP`."""
+    ax.semilogy(x, np.minimum(y, LOG_CAP), **kw)
+
+
+def _log_limits(ax: Any, arrays: list[np.ndarray], floor: float = 0.0) -> None:
+    """Log-axis limits a factor 3 around the finite positive values (within ``[1e-300, LOG_CAP]``): a blow-up to
+    ~1e305 would make matplotlib's autoscaling overflow."""
+    vals = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.zeros(0)
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    if not vals.size:
+        return
+    lo = max(float(vals.min()) / 3, floor / 3 if floor else 1e-300, 1e-300)
+    ax.set_ylim(lo, min(max(3 * float(vals.max()), 10 * lo), LOG_CAP))
+
+
+def _wants_log(v: np.ndarray) -> bool:
+    v = v[np.isfinite(v)]
+    return bool(v.size and np.all(v > 0) and v.max() / v.min() > 1e4)
+
+
+def _scale_for(values: list[np.ndarray]) -> str:
+    """``"log"`` for positive series spanning more than four decades, ``"symlog"`` for series of both signs
+    whose magnitude grows more than 1e4-fold past the first value (a blow-up), else ``"linear"``."""
+    v = np.concatenate([np.ravel(x) for x in values]) if values else np.zeros(0)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return "linear"
+    if np.all(v > 0):
+        return "log" if v.max() / v.min() > 1e4 else "linear"
+    first = max((abs(float(x[np.isfinite(x)][0])) for x in values if np.isfinite(x).any()), default=0.0)
+    return "symlog" if first > 0 and np.abs(v).max() > 1e4 * first else "linear"
+
+
+def _draw(ax: Any, scale: str, x: np.ndarray, ys: list[np.ndarray], labels: list[str] | None = None) -> None:
+    """The series ``ys`` on ``ax`` with the axis ``scale`` (clipped to +-:data:`LOG_CAP` unless linear)."""
+    labels = labels or [None] * len(ys)  # type: ignore[list-item]
+    for y, label in zip(ys, labels, strict=True):
+        if scale == "linear":
+            ax.plot(x, y, label=label)
+        else:
+            ax.plot(x, np.clip(y, -LOG_CAP, LOG_CAP), label=label)
+    if scale == "linear":
+        _plain_ticks(ax)
+    elif scale == "log":
+        ax.set_yscale("log")
+        _log_limits(ax, ys)
+    else:
+        first = max(abs(float(y[np.isfinite(y)][0])) for y in ys if np.isfinite(y).any())
+        ax.set_yscale("symlog", linthresh=first)
+        top = max(float(np.nanmax(np.abs(np.clip(y, -LOG_CAP, LOG_CAP)))) for y in ys)
+        ax.set_ylim(-10 * top if any(np.nanmin(y) < 0 for y in ys) else -first, 10 * min(top, LOG_CAP / 10))
+
+
+def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
     """One panel per scalar observable vs time (``None`` if there are none)."""
     names = [n for n, v in run.observables.items() if v.ndim == 1]
     if not names or run.obs_time.size == 0:
@@ -68,18 +201,69 @@ def plot_observables(run: RunData, path: str | Path) -> Path | None:
     plt = _plt()
     ncol = min(3, len(names))
     nrow = -(-len(names) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3 * nrow), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3 * nrow + 0.5), squeeze=False,
+                             constrained_layout=True)
     for ax, name in zip(axes.flat, names, strict=False):
-        ax.plot(run.obs_time, run.observables[name])
-        ax.set_title(name)
-        ax.set_xlabel("t")
+        v = np.asarray(run.observables[name], dtype=float)
+        _draw(ax, _scale_for([v]), run.obs_time, [v])
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(T_LABEL, fontsize=8)
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
-    fig.suptitle(_title(run))
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    fig.suptitle(_title(run, "observables"), fontsize=9)
+    return _save(fig, path, dpi)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# fields: decoded by the model of the run's config
+# ----------------------------------------------------------------------------------------------------------
+def _raw_fields(run: RunData, i: int) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name, snaps in run.fields.items():
+        f = snaps[i]
+        for a in range(f.shape[0]):
+            out[name if f.shape[0] == 1 else f"{name}[{a}]"] = f[a]
     return out
+
+
+def decoder(run: RunData) -> tuple[Callable[[int], dict[str, np.ndarray]], str]:
+    """``(fields(i), what)``: the physical fields of snapshot ``i`` (``AbstractModel.plot_fields`` of the model
+    rebuilt from the run's config) and a word for the title; the raw network state where no model can be
+    built (no config in the file, an unknown theory)."""
+    raw = (lambda i: _raw_fields(run, i)), "network state"
+    if not run.config_text or not run.fields:
+        return raw
+    import jax
+
+    from .config import parse_config
+    from .errors import NNFieldError
+    from .state import State, field_items
+
+    try:
+        cfg = parse_config(run.config_text, source=str(run.path))
+        model = cfg.build_model()
+        if set(run.fields) == {"phi", "pi"}:
+            def state_of(i: int) -> Any:
+                return State(run.fields["phi"][i], run.fields["pi"][i])
+        else:  # a state of several fields: the structure of the model's initial state
+            from .runner import build
+
+            template = build(cfg)[1]
+            names = list(field_items(template))
+            treedef = jax.tree_util.tree_structure(template)
+
+            def state_of(i: int) -> Any:
+                return jax.tree_util.tree_unflatten(treedef, [run.fields[n][i] for n in names])
+        draw = jax.jit(model.plot_fields)
+        order = list(model.plot_fields(state_of(0)))  # the model's order (a jitted dict comes back sorted)
+    except (NNFieldError, KeyError, ValueError, TypeError):
+        return raw
+
+    def fields(i: int) -> dict[str, np.ndarray]:
+        out = draw(state_of(i))
+        return {k: np.asarray(out[k]) for k in order}
+
+    return fields, "physical fields"
 
 
 def _slice2d(f: np.ndarray) -> np.ndarray:
@@ -88,56 +272,190 @@ def _slice2d(f: np.ndarray) -> np.ndarray:
     return f
 
 
-def plot_field(run: RunData, path: str | Path, index: int = -1) -> Path | None:
-    """Snapshot ``index`` (default: the last) of the network state: columns ``phi``, ``pi``; one row per type."""
-    if run.phi is None or run.phi.shape[0] == 0:
+def _image(fig: Any, ax: Any, img: np.ndarray, spacing: float, diverging: bool, lim: float | None = None) -> Any:
+    nx, ny = img.shape
+    if diverging:
+        lim = lim or float(np.abs(img).max()) or 1.0
+        kw = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}
+    else:
+        kw = {"cmap": "magma", "vmin": 0.0, "vmax": lim or float(img.max()) or 1.0}
+    im = ax.imshow(img.T, origin="lower", extent=(0, nx * spacing, 0, ny * spacing), **kw)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_xlabel("x1  (code units)")
+    ax.set_ylabel("x2  (code units)")
+    return im
+
+
+def plot_field(run: RunData, path: str | Path, index: int = -1,
+               fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None, dpi: int | None = None
+               ) -> Path | None:
+    """Snapshot ``index`` (default: the last) of the physical fields, one panel each."""
+    if not run.fields or run.snap_step.size == 0:
+        return None
+    fields_fn, what = fields_of or decoder(run)
+    n = run.snap_step.size
+    i = index % n
+    fields = fields_fn(i)
+    if not fields:
         return None
     plt = _plt()
-    phi, pi = run.phi[index], run.pi[index]
-    t = float(run.snap_time[index])
-    K, ndim = phi.shape[0], phi.ndim - 1
+    t = float(run.snap_time[i])
     spacing = float(run.attrs.get("spacing", 1.0))
-    fig, axes = plt.subplots(K, 2, figsize=(11, 3.8 * K + 0.6), squeeze=False, constrained_layout=True)
-    for col, (name, field) in enumerate((("phi", phi), ("pi", pi))):
-        for a in range(K):
-            ax = axes[a, col]
-            f = field[a]
-            label = f"{name}[{a}]" if K > 1 else name
-            if ndim == 1:
-                x = spacing * np.arange(f.shape[0])
-                ax.plot(x, f)
-                ax.set_xlabel("x")
-                ax.set_ylabel(label)
-            else:
-                img = _slice2d(f)
-                ny, nx = img.shape
-                lim = float(np.abs(img).max()) or 1.0
-                im = ax.imshow(
-                    img.T, origin="lower", cmap="RdBu_r", extent=(0, ny * spacing, 0, nx * spacing),
-                    vmin=-lim, vmax=lim,
-                )
-                fig.colorbar(im, ax=ax, shrink=0.8)
-                ax.set_xlabel("x1")
-                ax.set_ylabel("x2")
-                if ndim > 2:
-                    label += " (slice x3.. = N/2)"
-            ax.set_title(label)
-    fig.suptitle(f"{_title(run)}\nnetwork state at t = {t:g}", fontsize=10)
+    ncol = 2 if len(fields) > 1 else 1
+    nrow = -(-len(fields) // ncol)
+    ndim = next(iter(fields.values())).ndim
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.5 * ncol, 3.6 * nrow + 0.7), squeeze=False,
+                             constrained_layout=True)
+    for ax, (label, f) in zip(axes.flat, fields.items(), strict=False):
+        if ndim == 1:
+            ax.plot(spacing * np.arange(f.shape[0]), f)
+            ax.set_xlabel("x  (code units)")
+            ax.set_ylabel(label)
+            _plain_ticks(ax)
+        else:
+            _image(fig, ax, _slice2d(f), spacing, diverging=bool(np.min(f) < 0))
+            if ndim > 2:
+                label += "  (slice x3.. = N/2)"
+        ax.set_title(label, fontsize=9)
+    for ax in list(axes.flat)[len(fields) :]:
+        ax.set_visible(False)
+    fig.suptitle(_title(run, f"{what} at t = {t:g}"), fontsize=9)
+    return _save(fig, path, dpi)
+
+
+def plot_spacetime(run: RunData, path: str | Path,
+                   fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None, dpi: int | None = None
+                   ) -> Path | None:
+    """1D runs: each plotted field over ``(x, t)`` from every snapshot (``None`` otherwise, or with < 2)."""
+    n = run.snap_step.size
+    if not run.fields or n < 2:
+        return None
+    fields_fn, what = fields_of or decoder(run)
+    frames = [fields_fn(i) for i in range(n)]
+    if not frames[0] or next(iter(frames[0].values())).ndim != 1:
+        return None
+    plt = _plt()
+    names = list(frames[0])[:4]
+    spacing = float(run.attrs.get("spacing", 1.0))
+    t = np.asarray(run.snap_time, dtype=float)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 4.6), squeeze=False, constrained_layout=True)
+    for ax, name in zip(axes.flat, names, strict=True):
+        data = np.stack([fr[name] for fr in frames])  # (snapshots, x)
+        nx = data.shape[1]
+        diverging = bool(data.min() < 0)
+        lim = float(np.abs(data).max()) or 1.0
+        kw = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim} if diverging else {"cmap": "magma", "vmin": 0, "vmax": lim}
+        im = ax.pcolormesh(spacing * np.arange(nx + 1), _edges(t), data, shading="flat", **kw)
+        fig.colorbar(im, ax=ax, shrink=0.85)
+        ax.set_xlabel("x  (code units)")
+        ax.set_ylabel(T_LABEL)
+        ax.set_title(name, fontsize=9)
+    fig.suptitle(_title(run, f"space-time diagram of the {what} ({n} snapshots)"), fontsize=9)
+    return _save(fig, path, dpi)
+
+
+def _edges(t: np.ndarray) -> np.ndarray:
+    if t.size == 1:
+        return np.array([t[0] - 0.5, t[0] + 0.5])
+    mid = 0.5 * (t[1:] + t[:-1])
+    return np.concatenate([[t[0] - (mid[0] - t[0])], mid, [t[-1] + (t[-1] - mid[-1])]])
+
+
+def animate_field(run: RunData, path: str | Path, fps: int = 8,
+                  fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None) -> Path | None:
+    """A GIF of the first plotted field through every snapshot (2D and above; ``None`` otherwise)."""
+    n = run.snap_step.size
+    if not run.fields or n < 2:
+        return None
+    fields_fn, what = fields_of or decoder(run)
+    frames = [fields_fn(i) for i in range(n)]
+    if not frames[0] or next(iter(frames[0].values())).ndim < 2:
+        return None
+    from matplotlib.animation import PillowWriter
+
+    plt = _plt()
+    name = next(iter(frames[0]))
+    imgs = [_slice2d(fr[name]) for fr in frames]
+    diverging = bool(min(float(im.min()) for im in imgs) < 0)
+    lim = max(float(np.abs(im).max()) for im in imgs) or 1.0
+    spacing = float(run.attrs.get("spacing", 1.0))
+    fig, ax = plt.subplots(figsize=(5.2, 4.4), constrained_layout=True)
+    im = _image(fig, ax, imgs[0], spacing, diverging, lim)
     out = Path(path)
-    fig.savefig(out, dpi=110)
+    writer = PillowWriter(fps=fps)
+    with writer.saving(fig, str(out), dpi=80):
+        for i, img in enumerate(imgs):
+            im.set_data(img.T)
+            ax.set_title(_title(run, f"{name} ({what}) at t = {float(run.snap_time[i]):g}"), fontsize=7)
+            writer.grab_frame()
     plt.close(fig)
     return out
 
 
-def plot_run(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """All plots of a run directory: ``energy.png``, ``observables.png``, ``field.png`` (those that apply)."""
-    run = load_run(run_dir, snapshots="last")
+# ----------------------------------------------------------------------------------------------------------
+# spectra
+# ----------------------------------------------------------------------------------------------------------
+def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40, dpi: int | None = None) -> Path | None:
+    """The recorded spectra (``spectrum_*``, ``occupation``) against ``|k|`` on log-log axes, one curve per
+    sample coloured by time (at most ``max_curves``, evenly spaced); ``None`` if the run has none."""
+    from .spectra import OCCUPATION, SPECTRUM_K, SPECTRUM_MODES, SPECTRUM_PREFIX
+
+    names = sorted((n for n in run.observables if n.startswith(SPECTRUM_PREFIX) or n == OCCUPATION),
+                   key=lambda n: (n == OCCUPATION, n))
+    if not names or SPECTRUM_K not in run.attrs or run.obs_time.size == 0:
+        return None
+    k = np.asarray(run.attrs[SPECTRUM_K], dtype=float)
+    keep = k > 0
+    plt = _plt()
+    from matplotlib import cm, colors
+    from matplotlib.ticker import NullFormatter
+
+    t = np.asarray(run.obs_time, dtype=float)
+    rows = np.unique(np.linspace(0, t.size - 1, min(max_curves, t.size)).round().astype(int))
+    norm = colors.Normalize(vmin=float(t[0]), vmax=float(t[-1]) if t[-1] > t[0] else float(t[0]) + 1)
+    cmap = cm.viridis
+    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), squeeze=False, constrained_layout=True)
+    for ax, name in zip(axes.flat, names, strict=True):
+        data = np.asarray(run.observables[name], dtype=float)
+        for r in rows:
+            y = data[r, keep]
+            ok = np.isfinite(y) & (y > 0)
+            ax.loglog(k[keep][ok], np.minimum(y[ok], LOG_CAP), color=cmap(norm(t[r])), lw=0.9)
+        _log_limits(ax, [data[rows][:, keep]])
+        ax.xaxis.set_minor_formatter(NullFormatter())  # crowded labels where |k| spans about a decade
+        ax.set_xlabel(K_LABEL)
+        field = name[len(SPECTRUM_PREFIX):]
+        ax.set_ylabel("n_k (mean per mode)" if name == OCCUPATION else f"P(k) = |f_k|^2 / V  ({field})")
+        ax.set_title(name, fontsize=9)
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes.ravel().tolist(), label=T_LABEL, shrink=0.9)
+    modes = run.attrs.get(SPECTRUM_MODES)
+    extra = f", {int(np.sum(modes))} modes in {k.size} shells" if modes is not None else ""
+    fig.suptitle(_title(run, f"angle-averaged spectra{extra} (k = 0 not shown)"), fontsize=9)
+    return _save(fig, path, dpi)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# all plots of a run
+# ----------------------------------------------------------------------------------------------------------
+def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, animate: bool = False, dpi: int | None = None,
+             prefix: str = "") -> list[Path]:
+    """All plots of a run directory (see the module docstring): ``energy.png``, ``observables.png``,
+    ``field.png``, ``spacetime.png``, ``spectra.png`` and, with ``animate``, ``field.gif`` (those that apply;
+    each name preceded by ``prefix``)."""
+    run = load_run(run_dir, snapshots="none", warn=False)
+    ndim = len(np.atleast_1d(run.attrs.get("shape", [])))
+    # every snapshot for a 1D space-time diagram or an animation, else only the last one
+    run = load_run(run_dir, snapshots="all" if ndim == 1 or animate else "last", warn=False)
     target = Path(out_dir) if out_dir is not None else run.path.parent
     target.mkdir(parents=True, exist_ok=True)
+    fields_of = decoder(run)
     made = [
-        plot_energy(run, target / "energy.png"),
-        plot_observables(run, target / "observables.png"),
-        plot_field(run, target / "field.png"),
+        plot_energy(run, target / f"{prefix}energy.png", dpi),
+        plot_observables(run, target / f"{prefix}observables.png", dpi),
+        plot_field(run, target / f"{prefix}field.png", fields_of=fields_of, dpi=dpi),
+        plot_spacetime(run, target / f"{prefix}spacetime.png", fields_of=fields_of, dpi=dpi) if ndim == 1 else None,
+        plot_spectra(run, target / f"{prefix}spectra.png", dpi=dpi),
+        animate_field(run, target / f"{prefix}field.gif", fields_of=fields_of) if animate else None,
     ]
     return [p for p in made if p is not None]
 
@@ -160,11 +478,15 @@ def plot_dispersion(
         ot = np.asarray(omega_theory).reshape(len(k), -1)
         for j in range(ot.shape[1]):
             ax.plot(k, ot[:, j], "-", color="C1", label="theory omega(k)" if j == 0 else None)
-    ax.set_xlabel("k_x  (k = (k_x, 0, ..))")
-    ax.set_ylabel("omega")
+    ax.set_xlabel("k_x  (1 / code length; k = (k_x, 0, ..))")
+    ax.set_ylabel("omega  (1 / code time)")
+    _plain_ticks(ax)
     ax.set_title(title)
     ax.legend()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
+
+
+__all__ = [
+    "animate_field", "decoder", "plot_dispersion", "plot_energy", "plot_field", "plot_observables", "plot_run",
+    "plot_spacetime", "plot_spectra",
+]

@@ -50,6 +50,7 @@ from .outdir import RunLock, check_output_dir, prepare_output_dir
 from .progress import progress_bar
 from .resources import check_memory
 from .signals import StopRequests
+from .spectra import Spectra
 from .stability import Stability, check_stability
 from .state import State, field_items
 
@@ -98,8 +99,31 @@ def _observe(model: AbstractModel, state: State) -> dict[str, Any]:
     return model.observables(state)
 
 
-def observer_for(model: AbstractModel, state: State | None = None) -> Callable[[State], dict[str, Any]]:
-    """``model.observables`` as a PyTree callable that crosses ``jit``.
+def _observe_spectra(model: AbstractModel, spectra: Spectra, state: State) -> dict[str, Any]:
+    return {**model.observables(state), **spectra(model.spectral_fields(state))}
+
+
+def spectra_for(cfg: Config, model: AbstractModel, state: Any) -> Spectra | None:
+    """The spectra a run records (``[output] spectra``), or ``None``; a ``ConfigError`` for a model that names
+    no fields for them (``AbstractModel.spectral_fields``)."""
+    if not cfg.output.spectra:
+        return None
+    if not jax.eval_shape(model.spectral_fields, state):
+        raise ConfigError(f"{cfg.source}: output.spectra: the {cfg.theory.name!r} model records no spectra (it "
+                          "names no spectral fields); delete the key or set spectra = false")
+    lattice = model.lattice
+    return Spectra.of(lattice, model.dispersion(lattice.momenta()))
+
+
+def _replicated(spectra: Spectra | None) -> Spectra | None:
+    """``spectra`` on every device of every process in a multi-process run (as the model is)."""
+    return parallel.replicate(spectra) if spectra is not None and parallel.multi_process() else spectra
+
+
+def observer_for(model: AbstractModel, state: State | None = None, spectra: Spectra | None = None
+                 ) -> Callable[[State], dict[str, Any]]:
+    """``model.observables`` (and, with ``spectra``, the spectra of ``model.spectral_fields``) as a PyTree
+    callable that crosses ``jit``.
 
     Preferred: ``Partial(_observe, model)``, so the model's arrays are traced arguments (not constants baked
     into the compiled chunk). A model whose ``observables`` needs concrete values of its own leaves (e.g.
@@ -107,14 +131,15 @@ def observer_for(model: AbstractModel, state: State | None = None) -> Callable[[
     ``state``) a closure over the model is used, with the model captured as a constant (the closure is made
     once per run, so the chunk is still compiled once).
     """
-    traced = Partial(_observe, model)
+    traced = Partial(_observe, model) if spectra is None else Partial(_observe_spectra, model, spectra)
     if state is not None:
         try:
             jax.eval_shape(_observe, model, state)
         except jax.errors.JAXTypeError:
 
             def constant_model(s: State) -> dict[str, Any]:  # the model captured as a constant of the chunk
-                return model.observables(s)
+                obs = model.observables(s)
+                return obs if spectra is None else {**obs, **spectra(model.spectral_fields(s))}
 
             return Partial(constant_model)
     return traced
@@ -211,6 +236,9 @@ def execute(
         UnstableError: the network is linearly unstable and ``allow_unstable`` is false.
         NonFiniteError: NaN/Inf appeared; everything up to the last finite sample is kept in ``run.h5``.
     """
+    if cfg.sweep and cfg.output.spectra:
+        raise ConfigError(f"{cfg.source}: output.spectra: not recorded for a [sweep] (ensemble) run yet; delete the "
+                          "key or run the members one by one")
     if cfg.sweep:  # an ensemble: every member in one compiled program
         from .ensemble import execute_sweep
 
@@ -230,6 +258,7 @@ class Prepared:
     observer: Any
     obs0: dict[str, np.ndarray]
     stability: Stability
+    spectra: Spectra | None = None
 
 
 def _initial_observables(observer: Any, state: Any) -> dict[str, np.ndarray]:
@@ -269,7 +298,8 @@ def prepare(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
             f"parameters in {cfg.source}"
         )
-    observer = observer_for(model, state)
+    spectra = spectra_for(cfg, model, state)  # (host arrays: the run file's bins are written from it)
+    observer = observer_for(model, state, _replicated(spectra))
     obs0 = stop.call(_initial_observables, observer, state)
     if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
         bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
@@ -284,7 +314,7 @@ def prepare(
     if not stab.stable and not allow_unstable:
         raise UnstableError(stab.refusal(cfg.source))
     stop.check()
-    return Prepared(model, state, observer, obs0, stab)
+    return Prepared(model, state, observer, obs0, stab, spectra)
 
 
 def _execute(
@@ -333,6 +363,8 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
         _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
         attrs = _run_attrs(cfg, net, p.stability, chunk)
         attrs.update(processes=jax.process_count(), devices=parallel.device_count(cfg.parallel.devices))
+        if p.spectra is not None:  # the bins of the spectrum_* observables (coordinate k)
+            attrs.update(p.spectra.attrs())
         # created under a temporary name and renamed once in SWMR mode: a kill before that leaves no run.h5,
         # never one that cannot be opened (a plain v110 file killed while open for writing cannot)
         writer = nio.RunWriter(out_dir / f"{nio.RUN_FILE}.new", fields, cfg.dtype, attrs)
@@ -434,6 +466,7 @@ class _Loop:
         first_chunk = later_time = 0.0
         later_steps = 0
         status = nio.STATUS_FAILED
+        conservation: list[Verdict] = []
         try:
             with progress_bar(progress, console, steps) as bar:
                 if self.done:
@@ -476,6 +509,9 @@ class _Loop:
                 if self.last_snap != steps:
                     self.snapshot(self.state, steps)
                 writer.commit(steps)
+            if parallel.is_writer():  # the summary's verdicts, stored with the final attributes before the close
+                conservation = verdicts(self.model.conserved(), writer.observables(), self.done, cfg.dtype)
+                writer.set_attrs(conservation=json.dumps([v.as_dict() for v in conservation]))
             status = nio.STATUS_COMPLETED
         except nio.WriteError as exc:
             exc.args = (exc.args[0], f"{exc.args[1]}; {run_file} keeps everything up to step {self.done}")
@@ -497,12 +533,8 @@ class _Loop:
             writer.set_attrs(wall_seconds=wall, first_chunk_seconds=first_chunk, site_updates_per_second=rate,
                              chunk=self.chunk, steps_done=self.done, t_final=self.done * tick)
             writer.close()
-
-        conservation: list[Verdict] = []
         if parallel.is_writer():
-            data = nio.load_run(run_file, snapshots="none", warn=False)
-            conservation = verdicts(self.model.conserved(), data.observables, self.done, cfg.dtype)
-            nio.set_attrs(run_file, conservation=json.dumps([v.as_dict() for v in conservation]))
+            nio.write_xdmf(run_file)  # run.xmf beside run.h5 for ParaView/VisIt (2D and 3D runs)
         return RunResult(
             self.out_dir, run_file, self.out_dir / nio.CONFIG_FILE, status, steps, self.done, self.done * tick,
             wall, first_chunk, rate, self.chunk, self.stab, conservation,
@@ -570,7 +602,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     run_file = out_dir / nio.RUN_FILE
     try:
         with nio.open_run_file(run_file) as h5:
-            attrs = {k: nio._read_attr(v) for k, v in h5.attrs.items()}
+            attrs = nio.read_attrs(h5)
     except OSError as exc:
         raise CheckpointError(f"--resume {out_dir}: {run_file} cannot be read ({exc})") from None
     version = int(attrs.get("schema_version", 0))
@@ -609,7 +641,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     cfg = dataclasses.replace(cfg, text=text)
     model, template = stop.call(build, cfg)
     state = stop.call(load_checkpoint, ckpt, template)
-    observer = observer_for(model, state)
+    observer = observer_for(model, state, _replicated(spectra_for(cfg, model, state)))
     stab = stop.call(_stability, cfg)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
 
@@ -618,7 +650,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         timespec="seconds"), "nnfield": nio.provenance_version()})
     tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
     nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
-        "status": nio.STATUS_RUNNING, "steps": total, "config": text, "resumed": json.dumps(resumed),
+        "steps": total, "config": text, "resumed": json.dumps(resumed),
         "steps_done": ckpt.step, "t_final": float(m["time"]),
     })
     writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)

@@ -14,7 +14,9 @@ result is then abandoned; the ``nnfield`` command ends the process at once after
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,6 +27,20 @@ T = TypeVar("T")
 
 #: how often the main thread checks for a recorded signal while a worker computes
 POLL_SECONDS = 0.05
+
+
+def exit_at_once(signum: int, frame: Any) -> None:
+    """A handler for the ``nnfield`` program outside a run: one line, then exit 130 (SIGINT) / 143 (SIGTERM) at
+    once. An exception raised from a handler instead can land inside an import (then the C extension being
+    initialized turns it into an ``ImportError`` with a traceback: seen with ``import jax`` under load) or a
+    garbage-collector callback (then it is lost); outside a run there is nothing to save."""
+    code, what = (143, "terminated (SIGTERM)") if signum == signal.SIGTERM else (130, "interrupted")
+    try:
+        sys.stdout.flush()
+        sys.stderr.write(f"nnfield: error: {what}\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 class StopRequests:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..paper import Outcome, register
@@ -153,8 +155,10 @@ def check_integrability() -> Outcome:
     W = 0.5 * B + 0.1 * B @ B  # symmetric and commuting with B: the paper's conditions hold
     dual = NeuronsDuality(W, B, lambda phi: 0.25 * jnp.sum(phi**4))
     try:
-        dual.check()
-        return Outcome("fails", 0.0, "integrability violation not detected for V = sum phi^4 / 4 with generic B")
+        measured = dual.check()
+        v = measured["[B B^T, Hess V]"]
+        return Outcome("fails", v, f"integrability violation not detected for V = sum phi^4 / 4 with generic B: "
+                       f"[B B^T, Hess V] relative violation {v:.2e} (expected > 1e-3)")
     except IntegrabilityError as exc:
         violation = exc.violation
     mism = flow_mismatch(dual, dual.network(0.1, check=False), rng.normal(size=(3, n)), rng.normal(size=(3, n)))
@@ -189,7 +193,7 @@ def check_linear_system() -> Outcome:
           expected="condition")
 def check_linear_loss_validity() -> Outcome:
     from ..duality import linear
-    from ..duality.conditions import LossValidityError
+    from ..duality.conditions import LossValidityError, check_loss_validity
 
     rng = _rng(5)
     n = 4
@@ -199,7 +203,9 @@ def check_linear_loss_validity() -> Outcome:
     target = linear.hamilton_matrix(linear.linear_hamiltonian_matrix(W, B))
     try:
         linear.linear_loss(W, B)
-        return Outcome("fails", 0.0, "B^-1 W B asymmetry not detected for a generic B")
+        v = check_loss_validity(W, B, tol=math.inf)
+        return Outcome("fails", v, f"B^-1 W B asymmetry not detected for a generic B: relative asymmetry {v:.2e} "
+                       "(expected > 1e-3)")
     except LossValidityError as exc:
         violation = exc.violation
     bad = linear.network_matrix(linear.loss_network(W, B, 0.1, check=False))

@@ -54,6 +54,8 @@ class OutputConfig:
     checkpoint_steps: int = 0
     checkpoint_seconds: float = 600.0
     checkpoint_keep: int = 3
+    #: record power spectra and occupation numbers with the observables (``nnfield.spectra``)
+    spectra: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -340,4 +340,5 @@ def _resolve_output(o: dict[str, Any], steps: int) -> OutputConfig:
                 f"e.g. chunk = {largest_divisor_at_most(snap, chunk)} (or delete it for automatic chunks)"
             )
     ticks, seconds = parse_interval(o["checkpoint_every"])
-    return OutputConfig(int(every), int(snap), o["precision"], chunk, ticks, seconds, int(o["checkpoint_keep"]))
+    return OutputConfig(int(every), int(snap), o["precision"], chunk, ticks, seconds, int(o["checkpoint_keep"]),
+                        bool(o["spectra"]))

@@ -119,6 +119,8 @@ OUTPUT_SCHEMA: dict[str, Param] = {
                               'wall-clock time ("10 min", "30 s", "2 h"); 0 or "off": only at the end and on interrupt',
                               check=lambda x: _interval_problem(x)),
     "checkpoint_keep": Param("int", 3, "how many checkpoints to keep (the newest)", check=_at_least_one),
+    "spectra": Param("bool", False, "record the angle-averaged power spectra (and occupation numbers) with the "
+                     "observables, every output.every ticks (docs/spectra.md)"),
 }
 PARALLEL_SCHEMA: dict[str, Param] = {
     "devices": Param("int|str", 1, 'devices to shard the lattice over (its first axis); "all": every device of '
@@ -145,5 +147,6 @@ _EXAMPLES: dict[str, str] = {
     "output.chunk": "chunk = 100",
     "output.checkpoint_every": 'checkpoint_every = "10 min"',
     "output.checkpoint_keep": "checkpoint_keep = 3",
+    "output.spectra": "spectra = true",
     "parallel.devices": "devices = 4",
 }

@@ -1,7 +1,7 @@
 """``nnfield dual``: the one-neuron Hamiltonian <-> loss duality (paper (2.1)-(2.9)) from the command line.
 
-    nnfield dual --hamiltonian "beta**2/2 + phi**4/4" [--F "sin(w)"] [--latex]
-    nnfield dual --loss "phi**4/4 + (phi - beta)**2" [--param lam=0.5] [--latex]
+    nnfield dual --hamiltonian "beta**2/2 + phi**4/4" [--F "sin(w)"] [--latex | --json]
+    nnfield dual --loss "phi**4/4 + (phi - beta)**2" [--param lam=0.5] [--latex | --json]
 
 Expressions use the variables ``phi`` and ``beta`` (``w`` in ``--F``), the functions sin cos tan exp log sqrt
 sinh cosh tanh abs, and parameters declared with ``--param NAME`` (kept symbolic) or ``--param NAME=VALUE``.
@@ -10,6 +10,11 @@ limits (length, size, nesting of transcendental functions and of powers, size of
 not name a variable (:data:`RESERVED`). The SymPy work runs under a wall-clock limit (``--time-limit``,
 default :data:`DEFAULT_TIME_LIMIT` s). Errors, and a computation over the limit, print one line and return
 exit status 2.
+
+``--json`` prints one JSON object (:func:`compute_json`): the direction, the input, the Hamiltonian, potential,
+loss and ``F`` (each as ``expr``, SymPy/Python syntax that ``--hamiltonian``/``--loss`` read back, and
+``latex``), the equations (activation, learning, continuum, Hamilton's), the conditions with their measured
+values and the notes the text prints.
 """
 
 from __future__ import annotations
@@ -22,8 +27,24 @@ from typing import Any
 from ..errors import NNFieldError
 
 DEFAULT_TIME_LIMIT = 10.0
+#: ``nnfield dual --help``: what the command does (plain text: argparse prints it as is)
+DESCRIPTION = ("The Hamiltonian <-> loss duality of one neuron (paper (2.1)-(2.9)): give a Hamiltonian (2.7) "
+               "and get its dual loss (2.9), or give a loss and get its Hamiltonian; printed with the network's "
+               "activation and learning equations and Hamilton's equations, and the measured residual between them.")
 #: names that are variables of ``nnfield dual`` (expressions, F, and the printed equations), not parameters
 RESERVED = ("phi", "beta", "w", "pi", "t", "dt")
+#: ``nnfield dual --help``: examples and the expression syntax (plain text)
+EPILOG = f"""examples:
+  nnfield dual --hamiltonian "beta**2/2 + phi**4/4"
+  nnfield dual --loss "lam*phi**4/4 + sin(phi - beta)" --param lam
+  nnfield dual --hamiltonian "beta**2/2 + 1 - cos(phi)" --F "w**2" --latex
+  nnfield dual --hamiltonian "beta**2/2 + phi**4/4" --json
+
+Expressions use the variables phi and beta (w in --F), numbers, + - * / ** and the
+functions sin cos tan exp log sqrt sinh cosh tanh abs; other names must be declared
+with --param NAME (kept symbolic) or --param NAME=VALUE (not one of {", ".join(RESERVED)}).
+They are read by a whitelist parser, never evaluated as Python. Bad input, or symbolic
+work longer than --time-limit, prints one line and exits with status 2."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--param", action="append", default=[], metavar="NAME[=VALUE]",
         help="declare a parameter (symbolic, or with a numeric value); repeatable",
     )
-    parser.add_argument("--latex", action="store_true", help="print LaTeX instead of pretty text")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--latex", action="store_true", help="print LaTeX instead of pretty text")
+    out.add_argument("--json", action="store_true", help="print one JSON object (expressions, equations, "
+                     "conditions; for scripts) instead of pretty text")
     parser.add_argument(
         "--time-limit", dest="time_limit", metavar="SECONDS", type=float, default=DEFAULT_TIME_LIMIT,
         help=f"refuse (exit 2) when the symbolic work takes longer (default {DEFAULT_TIME_LIMIT:g} s)",
@@ -85,6 +109,28 @@ def compute(args: Any) -> str:
     Raises:
         TimeLimitError: the symbolic work took longer than ``args.time_limit`` seconds.
     """
+    if getattr(args, "json", False):
+        import json
+
+        return json.dumps(compute_json(args), indent=2)
+    return _limited(args, _text)
+
+
+def compute_json(args: Any) -> dict[str, Any]:
+    """The duality for parsed ``args`` as a JSON-ready dict (what ``nnfield dual --json`` prints).
+
+    Keys: ``direction`` (``"hamiltonian -> loss"`` or ``"loss -> hamiltonian"``), ``input`` (the expressions and
+    parameters as given), ``hamiltonian``, ``potential``, ``loss``, ``F`` (``null`` for ``F = 0``; each
+    ``{"expr", "latex"}``), ``equations`` (``activation``, ``learning``, ``continuum``, ``hamilton``: ``{"lhs",
+    "rhs", "latex"}``), ``conditions`` (each ``{"equation", "holds", "measured"}``) and ``notes``.
+
+    Raises:
+        TimeLimitError: the symbolic work took longer than ``args.time_limit`` seconds.
+    """
+    return _limited(args, _json)
+
+
+def _limited(args: Any, fmt: Any) -> Any:
     from .timelimit import time_limit
 
     limit = args.time_limit
@@ -93,10 +139,11 @@ def compute(args: Any) -> str:
 
         raise ExpressionError(f"--time-limit {limit!r}: expected a positive number of seconds")
     with time_limit(limit, "nnfield dual"):
-        return _compute(args)
+        return fmt(args, *_dual(args))
 
 
-def _compute(args: Any) -> str:
+def _dual(args: Any) -> tuple[Any, str, Any, list[str], dict[str, float]]:
+    """``(duality, title, F, symbolic parameter names, parameter values)`` of ``args``."""
     from . import symbolic as S
     from .parse import ExpressionError
 
@@ -112,6 +159,10 @@ def _compute(args: Any) -> str:
     else:
         dual = S.hamiltonian_from_loss(S.parse_sympy(args.loss, ("phi", "beta"), names, values))
         title = "loss -> Hamiltonian"
+    return dual, title, F, names, values
+
+
+def _text(args: Any, dual: Any, title: str, F: Any, names: list[str], values: dict[str, float]) -> str:
     residual = dual.residual()
     if args.latex:
         head = f"% nnfield dual: {title} (one neuron, paper (2.1)-(2.9))"
@@ -122,6 +173,58 @@ def _compute(args: Any) -> str:
         if args.hamiltonian is not None and F is None:
             tail = "any F(phi - beta) may be added to the loss (2.9) (--F EXPR in w)\n" + tail
     return "\n".join([head, dual.report(latex=args.latex), tail])
+
+
+def _json(args: Any, dual: Any, title: str, F: Any, names: list[str], values: dict[str, float]) -> dict[str, Any]:
+    import sympy as sp
+
+    from .symbolic.neuron import total_gradient
+    from .symbolic.zero import measure
+
+    def expr(e: Any) -> dict[str, str] | None:
+        return None if e is None else {"expr": sp.sstr(e), "latex": sp.latex(e)}
+
+    tex = {"phi(t+dt)": r"\phi(t+dt)", "beta(t+dt)": r"\beta(t+dt)", "dphi/dt": r"\frac{d\phi}{dt}",
+           "dbeta/dt": r"\frac{d\beta}{dt}"}
+
+    def eq(lhs: str, rhs: Any) -> dict[str, str]:
+        return {"lhs": lhs, "rhs": sp.sstr(rhs), "latex": f"{tex[lhs]} = {sp.latex(rhs)}"}
+
+    from .symbolic.convert import BETA, DT, PHI
+
+    rhs = dual.learning_rhs()
+    ham = dual.hamilton()
+    residual = dual.residual()
+    ham_form = measure(sp.diff(dual.hamiltonian - BETA**2 / 2, BETA))  # (2.7): Ham - beta^2/2 has no beta
+    dual_condition = measure(sp.diff(dual.potential, PHI) - total_gradient(dual.loss))  # (2.8), any beta
+    notes = []
+    if args.hamiltonian is not None and F is None:
+        notes.append("any F(phi - beta) may be added to the loss (2.9) (--F EXPR in w)")
+    tol = 1e-10
+    return {
+        "direction": title.lower(),
+        "input": {"hamiltonian": args.hamiltonian, "loss": args.loss, "F": args.F,
+                  "parameters": {**{n: None for n in names}, **values}},
+        "hamiltonian": expr(dual.hamiltonian),
+        "potential": expr(dual.potential),
+        "loss": expr(dual.loss),
+        "F": expr(dual.F),
+        "equations": {
+            "activation": eq("phi(t+dt)", PHI + DT * BETA),
+            "learning": eq("beta(t+dt)", BETA + DT * rhs),
+            "continuum": [eq("dphi/dt", BETA), eq("dbeta/dt", rhs)],
+            "hamilton": [eq("dphi/dt", ham[0].rhs), eq("dbeta/dt", ham[1].rhs)],
+        },
+        "conditions": [
+            {"equation": "(2.7)", "condition": "Ham - beta^2/2 does not depend on beta",
+             "holds": ham_form <= tol, "measured": ham_form},
+            {"equation": "(2.8)", "condition": "dV/dphi = dH/dbeta + dH/dphi",
+             "holds": dual_condition <= tol, "measured": dual_condition},
+            {"equation": "(2.5) = (2.6)", "condition": "learning equals Hamilton's equations",
+             "holds": residual <= tol, "measured": residual},
+        ],
+        "notes": notes,
+    }
 
 
 def run(args: Any) -> int:
@@ -137,7 +240,8 @@ def run(args: Any) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry (``python -m nnfield.duality.command``)."""
-    parser = argparse.ArgumentParser(prog="nnfield dual", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="nnfield dual", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

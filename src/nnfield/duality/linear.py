@@ -99,7 +99,9 @@ class LinearSystem:
         ``A = -B^T``, ``W = W^T`` (and B invertible).
 
         Raises:
-            SingularBiasError, AsymmetricWeightError, LinearSystemError (naming the failing part).
+            SingularBiasError: ``B`` is (numerically) singular.
+            AsymmetricWeightError: ``W != W^T``.
+            LinearSystemError: ``A != -B^T`` or ``V != 2I - B^-1 W B`` (the message names the failing part).
         """
         out = {"1/cond(B)": check_invertible(self.B, tol), "W - W^T": check_symmetric(self.W, tol, "(2.19)")}
         v_target = 2 * np.eye(self.N) - np.linalg.solve(self.B, self.W @ self.B)

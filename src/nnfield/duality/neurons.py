@@ -106,7 +106,10 @@ class NeuronsDuality:
         """Verify every condition (2.16) needs; returns the measured violations or raises the named error.
 
         Raises:
-            SingularBiasError, AsymmetricWeightError, NonCommutingError, IntegrabilityError.
+            SingularBiasError: ``B`` is (numerically) singular.
+            AsymmetricWeightError: ``W != W^T``.
+            NonCommutingError: ``W B != B W``.
+            IntegrabilityError: ``[B B^T, Hess V] != 0`` at a sampled point (no loss (2.16) exists).
         """
         pts = self.sample_points() if points is None else np.atleast_2d(points)
         return {

@@ -7,6 +7,8 @@ The kinds and their keys are the same for every theory (``docs/config.md``):
   ``psi = A exp(-|x - c|^2 / (2 w^2)) exp(i k0.(x - c))``;
 - :func:`random_spectrum` (``amplitude``, ``cutoff``, ``slope``): a Gaussian random field with the power
   spectrum ``|k|^slope`` for ``|k| <= cutoff``;
+- :func:`gaussian_field` (``spectrum``, ``amplitude``, ``cutoff``): a Gaussian random real scalar with any
+  spectrum ``S(|k|, omega_k)``, by default the vacuum ``1/(2 omega_k)`` (:func:`vacuum`);
 - :func:`kink` (``velocity``, ``center`` as a fraction of the box): the exact sine-Gordon kink;
 - :func:`spinor_plane_wave`, :func:`spinor_packet`: the plane wave and the Gaussian packet of a spinor theory
   (the same keys plus ``branch`` and ``spin``; the packet has unit charge times ``amplitude^2``).
@@ -20,6 +22,7 @@ Errors are :class:`~nnfield.errors.ParameterError` naming the parameter (``cente
 ``spec`` module renames them to the TOML key (``initial.center``).
 """
 
+from ._gaussian import gaussian_field, vacuum
 from ._kink import kink, kink_profile
 from ._modes import Dispersion, Modes, NoDispersion, PositiveFrequency, SpinorModes
 from ._packet import gaussian_packet
@@ -37,6 +40,7 @@ __all__ = [
     "NoDispersion",
     "PositiveFrequency",
     "SpinorModes",
+    "gaussian_field",
     "gaussian_packet",
     "kink",
     "kink_profile",
@@ -49,5 +53,6 @@ __all__ = [
     "random_spectrum",
     "spinor_packet",
     "spinor_plane_wave",
+    "vacuum",
     "wave_numbers",
 ]

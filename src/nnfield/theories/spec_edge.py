@@ -1,16 +1,18 @@
 """The config edge of the initial-condition library: its keys declared once, its errors renamed to TOML keys.
 
 Every theory's ``spec`` module registers the library's kinds with the same keys (:data:`PLANE_WAVE_KEYS`,
-:data:`PACKET_KEYS`, :func:`random_keys`, :data:`KINK_KEYS`; ``docs/config.md``) and wraps its ``make`` with
-:func:`initial_spec`, which turns a library :class:`~nnfield.errors.ParameterError` (``center: expected 2
-values ...``) into a :class:`~nnfield.errors.ConfigError` naming the key (``initial.center: expected 2 values
-...``). Nothing else imports TOML words: the library speaks plain parameter names.
+:data:`PACKET_KEYS`, :func:`random_keys`, :data:`KINK_KEYS`, :data:`GAUSSIAN_KEYS`; ``docs/config.md``) and
+wraps its ``make`` with :func:`initial_spec`, which turns a library :class:`~nnfield.errors.ParameterError`
+(``center: expected 2 values ...``) into a :class:`~nnfield.errors.ConfigError` naming the key
+(``initial.center: expected 2 values ...``). Nothing else imports TOML words: the library speaks plain parameter names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import numpy as np
 
 from ..errors import ParameterError
 from .registry import InitialSpec, Param, positive, positive_amplitude
@@ -59,6 +61,55 @@ def random_keys(amplitude: float, cutoff: str) -> dict[str, Param]:
         "cutoff": Param("float", None, f"largest |k| kept (default: {cutoff})", check=positive),
         "slope": Param("float", 0.0, "spectral slope: |psi_k| ~ |k|^(slope/2), power ~ |k|^slope"),
     }
+
+
+VACUUM = "vacuum"
+
+
+def spectrum_function(text: str) -> Callable[[np.ndarray, np.ndarray], Any]:
+    """The spectrum ``S(k, omega)`` of ``initial.spectrum``: ``"vacuum"`` or an expression in ``k`` (``|k|``) and
+    ``omega`` (``omega_k``) read by the safe parser (:mod:`nnfield.duality.expression`);
+    ``ExpressionError`` if it is not one."""
+    from .. import initial
+
+    if text.strip() == VACUUM:
+        return initial.vacuum
+    from ..duality.parse import ExprFunction
+
+    return ExprFunction.from_string(text, ("k", "omega")).numpy
+
+
+def _spectrum_problem(text: str) -> str | None:
+    from ..duality.parse import ExpressionError
+
+    try:
+        spectrum_function(text)
+    except ExpressionError as exc:
+        return f'"vacuum" or an expression in k and omega, e.g. "1/(2*omega)" or "exp(-k**2)" ({exc})'
+    return None
+
+
+GAUSSIAN_KEYS: dict[str, Param] = {
+    "spectrum": Param("str", VACUUM, 'S(k) = <|phi_k|^2> / V: "vacuum" (= 1/(2 omega)) or an expression in k (|k|) '
+                      "and omega (the lattice omega_k); <|pi_k|^2> / V = omega^2 S", check=_spectrum_problem),
+    "amplitude": Param("float", 1.0, "multiplies phi and pi (the spectra by amplitude^2)", check=positive_amplitude),
+    "cutoff": Param("float", None, "largest |k| kept (default: every mode)", check=positive),
+}
+
+
+def gaussian_data(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    """The ``gaussian`` initial condition of a real scalar model: :func:`nnfield.initial.gaussian_field` with the
+    model's dispersion ``omega_k`` on the FFT grid (``model.dispersion``)."""
+    from .. import initial
+
+    lattice = model.lattice
+    omega = model.dispersion(lattice.momenta())
+    return initial.gaussian_field(lattice, omega, spectrum_function(p["spectrum"]), seed, p["amplitude"],
+                                  p["cutoff"])
+
+
+GAUSSIAN_DOC = ('Gaussian random field with <|phi_k|^2>/V = S(k) ("vacuum": 1/(2 omega_k)) and <|pi_k|^2>/V = '
+                "omega_k^2 S(k), independent phases (seeded)")
 
 
 def renaming_errors(make: Make, keys: Mapping[str, str]) -> Make:

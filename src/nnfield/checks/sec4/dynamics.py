@@ -84,7 +84,8 @@ def check_doublers() -> Outcome:
     where = ", ".join(str(tuple(v)) for v in f3["locations_pi_over_a"][:3])
     return Outcome(
         "condition" if ok else "fails", float(f3["count"]),
-        f"3D forward map: {f3['count']} zero modes of B B^T on a 16^3 grid away from k = 0 (curves; e.g. at "
+        f"3D forward map: {f3['count']} momenta with zero modes of B B^T ({f3['zero_eigenvalues']} zero eigenvalues) "
+        f"on {f3['grid_source']} away from k = 0 (curves; e.g. at "
         f"k a/pi = {where}); 1D forward: {out[(1, 'forward')]['count']} (B B^T = -Lap); twisted Wilson 3D: "
         f"{out[(3, 'wilson')]['count']} (min sigma away from 0: {out[(3, 'wilson')]['min_sigma_away']:.2f})",
     )
@@ -227,7 +228,7 @@ def check_current() -> Outcome:
     phi, pi = dr.gaussian_packet(M.theory, width=3.0, k0=[k0], branch="positive")
     _, obs = M.network.run(M.initial_state(phi, pi), 200, 10, M.observables)
     t = 0.05 * 10 * np.arange(1, 21)
-    v_run = float(np.polyfit(t, np.asarray(obs["mean_x"]), 1)[0])
+    v_run = float(np.polyfit(t, np.asarray(obs["position_x"]), 1)[0])
     v_cur = float(np.mean(np.asarray(obs["current_x"]) / np.asarray(obs["charge"])))
     v_group = k0 / math.sqrt(m**2 + k0**2)
     rel = abs(v_cur / v_run - 1)

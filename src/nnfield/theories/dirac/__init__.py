@@ -25,6 +25,7 @@ from .. import clifford as clifford
 from .analysis import analysis_report as analysis_report
 from .analysis import bbt_eigenvalues as bbt_eigenvalues
 from .analysis import doubler_analysis as doubler_analysis
+from .analysis import doubler_grid as doubler_grid
 from .analysis import forward_doubler_curve_point as forward_doubler_curve_point
 from .analysis import paper_growth_per_step as paper_growth_per_step
 from .analysis import stability_bound as stability_bound

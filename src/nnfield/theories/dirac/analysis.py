@@ -26,30 +26,69 @@ def bbt_eigenvalues(B: LatticeOperator, k: Sequence[Any], spacing: float) -> np.
     return np.linalg.eigvalsh(Bk @ np.conj(np.swapaxes(Bk, -1, -2)))
 
 
+#: at most this many momenta in the doubler count; a larger configured lattice is subsampled (every s-th momentum)
+MAX_DOUBLER_MOMENTA = 2**18
+
+
+def doubler_grid(lattice: Lattice, n: int | None = None) -> tuple[list[np.ndarray], str]:
+    """The momenta of :func:`doubler_analysis` and the sentence that says which they are.
+
+    ``n=None``: the configured lattice's own momenta ``2 pi j / (N_mu a)`` (every mode a run on it has); above
+    :data:`MAX_DOUBLER_MOMENTA` momenta every ``s``-th one per axis (``s`` the smallest stride that fits; these are
+    still momenta of the lattice). ``n``: an ``n^D`` grid over the Brillouin zone ``[-pi/a, pi/a)``.
+    """
+    a, shape = lattice.spacing, tuple(lattice.shape)
+    if n is not None:
+        axes = [2 * np.pi * np.fft.fftfreq(n, d=a)] * lattice.ndim
+        source = f"a {n}^{lattice.ndim} grid over the Brillouin zone"
+    else:
+        stride = 1
+        while math.prod(-(-N // stride) for N in shape) > MAX_DOUBLER_MOMENTA:
+            stride += 1
+        axes = [(2 * np.pi * np.fft.fftfreq(N, d=a))[::stride] for N in shape]
+        dims = "x".join(map(str, shape))
+        source = (f"the configured {dims} lattice (all its momenta)" if stride == 1 else
+                  f"every {stride}th momentum per axis of the configured {dims} lattice (at most "
+                  f"{MAX_DOUBLER_MOMENTA} momenta)")
+    return list(np.meshgrid(*axes, indexing="ij")), source
+
+
 def doubler_analysis(B: LatticeOperator, lattice: Lattice, n: int | None = None, tol: float = 1e-10) -> dict[str, Any]:
     """Zero modes of ``B B^T`` in the Brillouin zone away from ``k = 0`` (fermion doublers).
 
-    On an ``n^D`` grid (default 64 in 1D/2D, 24 in 3D; multiples of 4 include ``k = pi/2``-type points):
-    ``count`` of grid momenta ``k != 0`` where the smallest eigenvalue of ``B(k) B(k)^dagger`` is below
-    ``tol * max``; ``locations`` (first 24, in units of ``pi/a``); ``min_sigma_away``: the smallest singular
-    value of ``B(k)`` over ``|k| >= pi/(2a)`` (0 with doublers); ``sigma_max``: the largest over the grid.
+    The momenta are those of the configured lattice (``n=None``; subsampled above :data:`MAX_DOUBLER_MOMENTA`)
+    or an ``n^D`` Brillouin-zone grid (:func:`doubler_grid`; multiples of 4 include ``k = pi/2``-type points).
+    Returns:
+
+    - ``grid`` (points per axis) and ``grid_source`` (which momenta, in words);
+    - ``count``: momenta ``k != 0`` where the smallest eigenvalue of ``B(k) B(k)^dagger`` is below ``tol * max``
+      (doubler momenta);
+    - ``zero_eigenvalues``: the zero eigenvalues of ``B(k) B(k)^dagger`` at those momenta, with multiplicity. On
+      the configured lattice this is the number of zero eigenvalues of the real operator ``B B^T`` (size
+      ``K N``) besides the ``zero_eigenvalues_k0`` of ``k = 0`` (the physical massless modes);
+    - ``locations_pi_over_a`` (first 24 doubler momenta, in units of ``pi/a``); ``min_sigma_away``: the smallest
+      singular value of ``B(k)`` over ``|k| >= pi/(2a)`` (0 with doublers); ``sigma_max``: the largest over the
+      grid; ``doubler_free``.
     """
     nd, a = lattice.ndim, lattice.spacing
-    n = n or {1: 64, 2: 64, 3: 24}.get(nd, 12)
-    k1 = 2 * np.pi * np.fft.fftfreq(n, d=a)
-    k = list(np.meshgrid(*([k1] * nd), indexing="ij"))
+    k, source = doubler_grid(lattice, n)
     ev = bbt_eigenvalues(B, k, a)
-    lam_min = np.clip(ev[..., 0], 0.0, None)
+    ev = np.clip(ev, 0.0, None)
+    lam_min = ev[..., 0]
     scale = float(ev.max())
     origin = np.all([kk == 0 for kk in k], axis=0)
-    zero = (lam_min <= tol * scale) & ~origin
+    zero_ev = ev <= tol * scale
+    zero = zero_ev[..., 0] & ~origin
     where = np.argwhere(zero)
     locs = [[float(k[mu][tuple(w)] * a / np.pi) for mu in range(nd)] for w in where[:24]]
     kabs = np.sqrt(sum(kk**2 for kk in k))
     away = kabs >= np.pi / (2 * a)
     return {
-        "grid": n,
+        "grid": list(k[0].shape),
+        "grid_source": source,
         "count": int(zero.sum()),
+        "zero_eigenvalues": int(zero_ev[~origin].sum()),
+        "zero_eigenvalues_k0": int(zero_ev[origin].sum()),
         "locations_pi_over_a": locs,
         "min_sigma_away": float(np.sqrt(lam_min[away].min())) if away.any() else float("nan"),
         "sigma_max": float(np.sqrt(scale)),

@@ -5,6 +5,9 @@ r"""The exact quadratic invariant of the stable Dirac network (:func:`~.networks
 conserved to round-off by the map ``phi' = R phi + h B pi``, ``pi' = R^T pi - h B^T phi'`` (no truncation
 error: an identity of the discrete map). Positive definite exactly below the stability bound
 ``h sigma_max(B) < 2 cos(mh/2)``; it differs from the charge ``|phi|^2 + |pi|^2`` by O(h).
+
+The observable ``invariant`` that a run records is ``a^D I`` (``DiracModel.invariant``): the normalization of
+the charge ``a^D sum |psi|^2``, so that it tends to the recorded ``charge`` as ``h -> 0`` (``docs/observables.md``).
 """
 
 from __future__ import annotations

@@ -45,8 +45,10 @@ class DiracModel(IdentityEncoding):
 
     ``psi = pack(phi, pi)`` (4.19)/(4.30). Observables: ``charge`` (``a^D sum |psi|^2``), ``energy``
     (``a^D sum psi^dagger H psi``, lattice H of the bias map), ``current_<mu>`` (``a^D sum psi^dagger alpha psi``),
-    ``mean_<mu>`` (``<x_mu>`` of the density ``|psi|^2``, for packets), ``invariant`` (the exact invariant of the
-    stable map; equal to the charge for the paper network), ``psi_max``.
+    ``position_<mu>`` (``<x_mu>`` of the density ``|psi|^2``, for packets; called ``mean_<mu>`` before, an old
+    name still reads, see ``nnfield.labels.OBSERVABLE_ALIASES``), ``invariant`` (``a^D I`` with ``I`` the exact
+    invariant of the stable map, :func:`~.invariant.stable_invariant`; the charge for the paper network),
+    ``psi_max``. Table: ``docs/observables.md``.
 
     Attributes:
         network: the paper or stable network (:mod:`.networks`).
@@ -77,6 +79,18 @@ class DiracModel(IdentityEncoding):
     def psi(self, state: State) -> jax.Array:
         return self.theory.pack(state.phi, state.pi)
 
+    def plot_fields(self, state: State) -> dict[str, jax.Array]:
+        """The density ``|psi|^2`` and the current density ``psi^dagger alpha^mu psi`` per site (not the raw
+        network components ``phi[a]``, ``pi[a]``)."""
+        return spinor_plot_fields(self.theory, self.psi(state))
+
+    def spectral_fields(self, state: State) -> dict[str, jax.Array]:
+        """The spinor ``psi`` and its parts in the positive- and negative-energy bands of the theory's ``H(k)``
+        (``psi_positive``, ``psi_negative``; each spectrum sums ``|psi^a_k|^2`` over the components)."""
+        psi = self.psi(state)
+        plus = self.theory.positive_energy_part(psi)
+        return {"psi": psi, "psi_positive": plus, "psi_negative": psi - plus}
+
     def invariant(self, state: State) -> jax.Array:
         """``a^D I`` with ``I`` of :func:`stable_invariant` (stable network) or the charge (paper network)."""
         if self.kind == "stable":
@@ -97,12 +111,21 @@ class DiracModel(IdentityEncoding):
         pos = self.theory.mean_position(psi)
         for mu in range(self.theory.D):
             out[f"current_{'xyz'[mu]}"] = cur[mu]
-            out[f"mean_{'xyz'[mu]}"] = pos[mu]
+            out[f"position_{'xyz'[mu]}"] = pos[mu]  # "mean_<mu>" before (the name of the gauged model)
         return out
 
     def analysis_extra(self) -> dict[str, Any]:
         """Doublers of ``B B^T``, dispersion branches vs ``omega^2 = m^2 + k^2``, stability (``nnfield analyze``)."""
         return analysis_report(self.network, self.theory, self.kind)
+
+
+def spinor_plot_fields(theory: Dirac, psi: jax.Array) -> dict[str, jax.Array]:
+    """``{"density |psi|^2": ..., "current j_x": ..}``: what a plot draws of a spinor field (per site)."""
+    out = {"density |psi|^2": theory.density(psi)}
+    cur = theory.current_density(psi)
+    for mu in range(theory.D):
+        out[f"current j_{'xyz'[mu]}"] = cur[mu]
+    return out
 
 
 INVARIANT_I = Conserved("invariant", INVARIANT, "the stable map's modified charge (see stable_invariant)")

@@ -6,25 +6,25 @@ All learning is by autodiff of the losses in :mod:`.losses`.
 
     phi <- phi + h (m X_0 phi + B pi),        pi <- pi - h (B^T phi + m X_0 pi)                   (4.11)
 
-    with the corrected per-type loss ``H_a = 1/2 sum_b phi^b.phi^b + m pi^a.(X_0 pi)^a`` (no sum over a;
-    type ``a`` descends ``H_a`` w.r.t. ``pi^a``). The printed (4.14) ``H_a = 1/2 phi^a.phi^a - m pi^a.(X_0 pi)^a``
-    loses ``-B^T phi`` (the diagonal blocks of ``B`` vanish) and flips the mass sign (``loss="printed"``);
-    ``loss="printed_summed"`` sums the phi-term over types (mass sign still wrong); ``loss="4.12"`` is the scalar
-    loss (4.12), which needs ``W = W^T`` and drops the mass term here (``pi.X_0 pi = 0``).
-    With the ``simultaneous`` scheme this is the paper's map: order 1, ``|lambda|^2 = 1 + h^2 (m^2 + sigma^2(k))``
-    per step, unstable for every ``h > 0``.
+with the corrected per-type loss ``H_a = 1/2 sum_b phi^b.phi^b + m pi^a.(X_0 pi)^a`` (no sum over a;
+type ``a`` descends ``H_a`` w.r.t. ``pi^a``). The printed (4.14) ``H_a = 1/2 phi^a.phi^a - m pi^a.(X_0 pi)^a``
+loses ``-B^T phi`` (the diagonal blocks of ``B`` vanish) and flips the mass sign (``loss="printed"``);
+``loss="printed_summed"`` sums the phi-term over types (mass sign still wrong); ``loss="4.12"`` is the scalar
+loss (4.12), which needs ``W = W^T`` and drops the mass term here (``pi.X_0 pi = 0``).
+With the ``simultaneous`` scheme this is the paper's map: order 1, ``|lambda|^2 = 1 + h^2 (m^2 + sigma^2(k))``
+per step, unstable for every ``h > 0``.
 
 :func:`stable_network`: a network with the orthogonal mass weight ``R = X_0^(2 m h / pi) = cos(mh) + sin(mh) X_0``.
-    The engine's activation is ``phi + h ((W - I) phi + B pi)``; with ``W - I = (R - I) / h`` it is
-    ``R phi + h B pi``. With the ``alternating`` scheme (learning evaluated on the activation output) and the
-    per-type loss ``H_a = 1/2 sum_b phi^b.phi^b + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a``, ``C = (I - R^T) / h``,
-    autodiff gives ``dH_a/dpi^a = (B^T phi(t+1))^a + (C pi)^a``, i.e.
+The engine's activation is ``phi + h ((W - I) phi + B pi)``; with ``W - I = (R - I) / h`` it is
+``R phi + h B pi``. With the ``alternating`` scheme (learning evaluated on the activation output) and the
+per-type loss ``H_a = 1/2 sum_b phi^b.phi^b + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a``, ``C = (I - R^T) / h``,
+autodiff gives ``dH_a/dpi^a = (B^T phi(t+1))^a + (C pi)^a``, i.e.
 
-        phi(t+1) = R phi + h B pi,        pi(t+1) = R^T pi - h B^T phi(t+1).
+    phi(t+1) = R phi + h B pi,        pi(t+1) = R^T pi - h B^T phi(t+1).
 
-    Order 1. Per mode (singular value sigma of B) the map has determinant 1 and trace
-    ``2 cos(mh) - h^2 sigma^2``: stable iff ``h sigma_max(B) < 2 cos(mh/2)``. Its exact quadratic invariant is
-    :func:`~nnfield.theories.dirac.invariant.stable_invariant`; the plain charge oscillates, bounded.
+Order 1. Per mode (singular value sigma of B) the map has determinant 1 and trace
+``2 cos(mh) - h^2 sigma^2``: stable iff ``h sigma_max(B) < 2 cos(mh/2)``. Its exact quadratic invariant is
+:func:`~nnfield.theories.dirac.invariant.stable_invariant`; the plain charge oscillates, bounded.
 
 :func:`literal_linear_network`: (4.11) literally as a (4.2) network (no loss), the reference of the checks.
 """

@@ -267,12 +267,29 @@ class Dirac(AbstractTheory):
     def _H_grid(self) -> np.ndarray:
         return np.moveaxis(self.hamiltonian_symbol(self.lattice.momenta()), (-2, -1), (0, 1))
 
+    @functools.cached_property
+    def _P_grid(self) -> np.ndarray:
+        """The projector onto the positive energies of ``H(k)`` on the FFT grid, ``(K, K, *shape)``."""
+        return np.moveaxis(self.spectral_symbol(lambda E: (E > 0).astype(float)), (-2, -1), (0, 1))
+
+    def positive_energy_part(self, psi: Any) -> jax.Array:
+        """``psi_+ = IFFT[P_+(k) FFT[psi]]``: the part of ``psi`` in the positive-energy bands of the theory's
+        ``H(k)`` (``psi - psi_+`` is the negative-energy part); jittable."""
+        ax = self._axes()
+        pk = jnp.fft.fftn(psi, axes=ax)
+        return jnp.fft.ifftn(jnp.einsum("ab...,b...->a...", jnp.asarray(self._P_grid, pk.dtype), pk), axes=ax)
+
     def energy(self, psi: Any) -> jax.Array:
         """``E = a^D sum_i psi^dagger H psi`` with the theory's (lattice or continuum) ``H``, via FFT."""
         ax = self._axes()
         pk = jnp.fft.fftn(psi, axes=ax)
         Hpk = jnp.einsum("ab...,b...->a...", jnp.asarray(self._H_grid, pk.dtype), pk)
         return self.lattice.cell_volume / self.lattice.size * jnp.real(jnp.sum(jnp.conj(pk) * Hpk))
+
+    def current_density(self, psi: Any) -> jax.Array:
+        """``j^mu(x) = psi^dagger alpha^mu psi`` per site (the continuum velocity operator), ``(D, *shape)``."""
+        al = jnp.asarray(self.alpha, jnp.result_type(psi.dtype, jnp.complex64))
+        return jnp.real(jnp.einsum("a...,mab,b...->m...", jnp.conj(psi), al, psi))
 
     def current(self, psi: Any) -> jax.Array:
         """``J^mu = a^D sum_i psi^dagger alpha^mu psi`` (the continuum velocity operator), shape ``(D,)``."""

@@ -293,9 +293,23 @@ def transform_state(state: State, X0: Any, theta: Any) -> State:
 
 
 def transform_links(links: U1Links, theta: Any, theta_next: Any = None) -> U1Links:
-    """``U_mu,i -> G_i U_mu,i G_{i+mu}^-1`` and ``U0_i -> G_i(t+1) U0_i G_i(t)^-1`` (X_0 powers add).
+    """The gauge transform of link variables: ``U_mu,i -> G_i U_mu,i G_{i+mu}^-1``, ``U0_i -> G_i(t+1) U0_i G_i(t)^-1``.
 
-    ``theta`` is the gauge function at time ``t``; ``theta_next`` at ``t + 1`` (default: the same).
+    With ``G_i(t) = X_0^(theta_i(t))`` and ``U = X_0^alpha`` the powers of ``X_0`` add, so the new exponents are
+    ``alpha_mu,i + theta_i - theta_{i+mu}`` (periodic) and ``alpha0_i + theta_next_i - theta_i``. Together with
+    :func:`transform_state` this is the local U(1) symmetry of the link networks (:func:`link_network`): a tick
+    with the transformed links maps ``G(t) s`` to ``G(t+1) step(s)`` to round-off (check ``links`` of
+    ``nnfield verify``; ``docs/gauge.md``).
+
+    Args:
+        links: the links ``U1Links(alpha, alpha0)``, ``alpha`` of shape ``(D, *lattice.shape)``.
+        theta: the gauge function at time ``t``, shape ``lattice.shape`` (in units of ``pi/2``: ``X_0^1`` is a
+            quarter turn).
+        theta_next: the gauge function at ``t + 1`` (default ``theta``: a time-independent transformation,
+            which leaves ``alpha0`` unchanged).
+
+    Returns:
+        New :class:`U1Links` (the input is not modified).
     """
     th = np.asarray(theta, dtype=float)
     th1 = th if theta_next is None else np.asarray(theta_next, dtype=float)

@@ -34,6 +34,7 @@ from ...network import AbstractNetwork
 from ...operators import LatticeOperator
 from ...state import State
 from .. import dirac
+from ..dirac.models import spinor_plot_fields
 from .bias import covariant_central, gauged_bias_map
 from .links import U1Links
 from .networks import clifford_matrices, link_network
@@ -106,6 +107,10 @@ class GaugedDiracModel(IdentityEncoding):
               for mu in range(lat.ndim)]
         qA0 = np.pi * float(np.asarray(self.links.alpha0).reshape(-1)[0]) / (2 * float(self.network.dt))
         return self.theory.dispersion([np.asarray(kk, dtype=float) - qa for kk, qa in zip(k, qA, strict=True)]) + qA0
+
+    def plot_fields(self, state: State) -> dict[str, jax.Array]:
+        """The gauge-invariant density ``|psi|^2`` and current ``psi^dagger alpha^mu psi`` per site."""
+        return spinor_plot_fields(self.theory, self.theory.pack(state.phi, state.pi))
 
     # -- observables ----------------------------------------------------------------------------------------
     def _X0(self) -> np.ndarray:

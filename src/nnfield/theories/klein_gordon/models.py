@@ -78,6 +78,11 @@ class KleinGordonModel(AbstractModel):
         """What this network conserves (declared by :func:`model`, see :func:`conserved_quantities`)."""
         return self.declared
 
+    def spectral_fields(self, state: State) -> dict[str, jax.Array]:
+        """The physical ``phi`` and ``pi = d phi/dt`` (decoded; spectra and occupation numbers)."""
+        phi, pi = self.decode(state)
+        return {"phi": phi, "pi": pi}
+
     def dispersion(self, k: list[Any]) -> np.ndarray:
         """The lattice dispersion ``omega(k)`` of the Klein-Gordon field (3.4)."""
         return self.theory.dispersion(k)

@@ -12,7 +12,9 @@ the lattice Klein-Gordon equation (3.4) (continuous time, :class:`~nnfield.initi
 
 so ``phi(0) = Re psi`` and ``pi(0) = Re ifft(-i omega_k psi_k)``: each Fourier mode travels along +k.
 ``plane_wave`` is an exact travelling wave; ``gaussian_packet`` moves with the group velocity at ``k0``;
-``random_spectrum`` is scaled so that ``rms(phi) = amplitude`` (default cutoff ``pi / (2 a)``).
+``random_spectrum`` is scaled so that ``rms(phi) = amplitude`` (default cutoff ``pi / (2 a)``). ``gaussian``
+(not positive-frequency: independent phases) has the spectrum ``spectrum`` (default the vacuum
+``<|phi_k|^2> / V = 1/(2 omega_k)``; ``docs/spectra.md``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ from ... import initial
 from ...errors import ConfigError
 from ..params import Number, Params, check
 from ..registry import TheorySpec, register_theory
-from ..spec_edge import PACKET_KEYS, PLANE_WAVE_KEYS, initial_spec, mass_check, random_keys
+from ..spec_edge import (
+    GAUSSIAN_DOC,
+    GAUSSIAN_KEYS,
+    PACKET_KEYS,
+    PLANE_WAVE_KEYS,
+    gaussian_data,
+    initial_spec,
+    mass_check,
+    random_keys,
+)
 
 
 def _modes(model: Any) -> initial.PositiveFrequency:
@@ -98,6 +109,7 @@ SPEC = register_theory(
                 random_keys(1.0, "pi / (2 a)"), _random_spectrum,
                 "Gaussian random positive-frequency field with a band-limited power-law spectrum",
             ),
+            "gaussian": initial_spec(GAUSSIAN_KEYS, gaussian_data, GAUSSIAN_DOC),
         },
     )
 )

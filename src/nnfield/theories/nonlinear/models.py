@@ -39,6 +39,11 @@ class NonlinearModel(IdentityEncoding):
         """Small-amplitude waves about ``phi = 0`` (:meth:`NonlinearField.dispersion`)."""
         return self.theory.dispersion(k)
 
+    def spectral_fields(self, state: State) -> dict[str, jax.Array]:
+        """``phi`` and ``pi`` (occupation numbers with the small-amplitude dispersion about ``phi = 0``)."""
+        phi, pi = self.decode(state)
+        return {"phi": phi, "pi": pi}
+
     def discrete_energy(self, state: State) -> jax.Array:
         """``a^D sum [ |phi' - phi|^2/(2 dt^2) + grad phi'.grad phi/2 + (V(phi) + V(phi'))/2 ]``, ``phi'`` = next phi.
 

@@ -10,7 +10,9 @@ across the box along axis 0 (twisted boundary; ``0`` = periodic). The ``kink`` i
 for ``winding = +-1`` and a kink-antikink pair half a box apart for ``winding = 0``.
 
 Initial conditions (:mod:`nnfield.initial`, the keys every theory shares): ``kink`` (sine-Gordon),
-``gaussian_packet`` and ``random_spectrum`` (both theories; the data of fields without a dispersion,
+``gaussian`` (both theories: a Gaussian random field with a given spectrum, ``docs/spectra.md``; ``omega_k``
+of small waves about ``phi = 0``), ``gaussian_packet`` and ``random_spectrum`` (both theories; the data of
+fields without a dispersion,
 :class:`~nnfield.initial.NoDispersion`: the packet is ``A exp(-r^2/(2 w^2)) cos(k0.(x - c))`` translating
 rigidly with the extra key ``velocity``, the random field draws ``pi`` independently; with a twisted
 boundary both are added to the linear ramp ``winding (2 pi / b) x / L`` so the field is smooth). The first
@@ -30,7 +32,17 @@ from ...duality.parse import ExpressionError, ExprFunction
 from ...errors import ConfigError
 from ..params import Integer, Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, register_theory
-from ..spec_edge import KINK_KEYS, PACKET_KEYS, initial_spec, mass_check, random_keys, subluminal
+from ..spec_edge import (
+    GAUSSIAN_DOC,
+    GAUSSIAN_KEYS,
+    KINK_KEYS,
+    PACKET_KEYS,
+    gaussian_data,
+    initial_spec,
+    mass_check,
+    random_keys,
+    subluminal,
+)
 from . import models as nl
 from .potentials import SineGordonPotential
 
@@ -169,6 +181,12 @@ _RANDOM = initial_spec(
     "band-limited Gaussian random phi and, independently, pi (seeded)",
     renamed={"kmax": "cutoff"},
 )
+def _make_gaussian(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    phi, pi = gaussian_data(model, p, seed)
+    return phi + _ramp(model), pi
+
+
+_GAUSSIAN = initial_spec(GAUSSIAN_KEYS, _make_gaussian, GAUSSIAN_DOC + "; omega_k of small waves about phi = 0")
 _KINK = initial_spec(
     KINK_KEYS,
     _make_kink,
@@ -181,7 +199,7 @@ PHI4 = register_theory(
         doc="phi^4 field: W = I, B = I, loss = gradient energy + sum V(phi), V = m^2 phi^2/2 + lam phi^4/4",
         params=Phi4Params,
         build=_build_phi4,
-        initial={"gaussian_packet": _PACKET, "random_spectrum": _RANDOM},
+        initial={"gaussian_packet": _PACKET, "random_spectrum": _RANDOM, "gaussian": _GAUSSIAN},
     )
 )
 
@@ -191,6 +209,6 @@ SINE_GORDON = register_theory(
         doc="sine-Gordon field: W = I, B = I, loss = gradient energy + sum V(phi), V = (m/b)^2 (1 - cos(b phi))",
         params=SineGordonParams,
         build=_build_sine_gordon,
-        initial={"kink": _KINK, "gaussian_packet": _PACKET, "random_spectrum": _RANDOM},
+        initial={"kink": _KINK, "gaussian_packet": _PACKET, "random_spectrum": _RANDOM, "gaussian": _GAUSSIAN},
     )
 )

@@ -1,0 +1,241 @@
+r"""Every benchmark on an accelerator in one command (about 5 minutes): writes ``benchmarks/RESULTS-gpu.md``.
+
+    python benchmarks/gpu.py                         # on a machine with a GPU (pip install -e ".[gpu,bench]")
+    python benchmarks/gpu.py --allow-cpu --tiny      # the same code path on CPU, small lattices (a smoke run)
+
+What it measures, all on JAX's default device and in the same process:
+
+- **triad**: the device's memory bandwidth, a jitted ``a = b + s c`` over three arrays of ``2^27`` elements
+  (1.5 GiB in float32; best of 10): the baseline every fraction below refers to.
+- **Klein-Gordon** network (3.8) with the leapfrog scheme at 256^3 and 512^3 (``nnfield.network.run``, one jitted
+  ``lax.scan``; the learning gradient is JAX autodiff of loss (3.11)). Traffic model: 4 arrays per
+  site-update (read phi, pi; write phi', pi': the merged kicks' one sweep, as in ``kg_step.py``).
+- **Dirac** stable network (Sec. 4, alternating scheme, per-type loss (4.14)), 3+1 dimensions, forward and
+  twisted-Wilson bias, 128^3 and 256^3, against the plain-JAX twin of ``dirac_step.py`` (same coefficients).
+  Traffic model: ``4 K`` values per site-update (each component of phi and pi read once and written once).
+- **Gauged Dirac** (Sec. 5, link form, uniform magnetic field) 2+1 forward and Wilson at 2048^2, against the same
+  plain-JAX twin.
+
+Rates are million site-updates per second (best of ``--repeats`` timed runs of about ``--seconds`` each, after
+compilation); "BW" is the rate times the traffic model, as a fraction of the triad bandwidth. Targets of
+issue 10: at least 70% of the device's memory bandwidth for Klein-Gordon and Dirac. Results are written as
+markdown to ``--out`` (default ``benchmarks/RESULTS-gpu.md``) with the device, JAX version and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # measure, don't grab 75% of the device
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dirac_step  # noqa: E402  (the plain-JAX twin and the case builders)
+import gauge_step  # noqa: E402
+from nnfield import Lattice  # noqa: E402
+from nnfield.network import _run_jit  # noqa: E402  (the jitted scan behind nnfield.network.run)
+from nnfield.state import State  # noqa: E402
+from nnfield.theories import klein_gordon as kg  # noqa: E402
+
+M, DT = 0.5, 0.1
+
+
+@dataclass
+class Row:
+    case: str
+    lattice: str
+    dtype: str
+    rate: float  # Msite/s, nnfield
+    plain: float = math.nan  # Msite/s, plain-JAX twin
+    bytes_per_site: int = 0
+    compile_s: float = math.nan
+    triad: float = math.nan  # GB/s of the same dtype
+
+    @property
+    def bw(self) -> float:
+        return self.rate * 1e6 * self.bytes_per_site / 1e9
+
+    def cells(self) -> list[str]:
+        frac = self.bw / self.triad if self.triad == self.triad else math.nan
+        plain = f"{self.plain:.0f}" if self.plain == self.plain else "-"
+        ratio = f"{self.rate / self.plain:.2f}" if self.plain == self.plain else "-"
+        return [self.case, self.lattice, self.dtype, f"{self.rate:.0f}", plain, ratio, f"{self.bw:.0f}",
+                f"{100 * frac:.0f}%", f"{self.compile_s:.2f}"]
+
+
+def _sync(x: Any) -> Any:
+    return jax.block_until_ready(x)
+
+
+def _time(fn: Callable[[], Any], repeats: int) -> float:
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _sync(fn())
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def triad(n: int, dtype: str, repeats: int) -> float:
+    """GB/s of a jitted ``a = b + s c`` (3 arrays of ``n`` elements), best of ``repeats``."""
+    b = jnp.arange(n, dtype=dtype)
+    c = jnp.ones(n, dtype=dtype)
+    f = jax.jit(lambda b, c: b + jnp.asarray(1.5, dtype) * c)
+    _sync(f(b, c))
+    inner = 10
+    g = jax.jit(lambda b, c: jax.lax.fori_loop(0, inner, lambda i, x: x + jnp.asarray(1.5, dtype) * c, b))
+    _sync(g(b, c))
+    t = _time(lambda: g(b, c), repeats) / inner
+    return 3 * n * np.dtype(dtype).itemsize / t / 1e9
+
+
+def _calibrated(compiled_for: Callable[[int], Callable[[], Any]], sites: int, seconds: float,
+                repeats: int, steps: int = 32) -> tuple[float, float]:
+    """Compile one program of ``steps`` ticks, then time back-to-back calls (asynchronously dispatched) filling
+    about ``seconds``: ``(Msite/s, compile s)``. One compile per case keeps the whole run within minutes."""
+    t0 = time.perf_counter()
+    fn = compiled_for(steps)
+    compile_s = time.perf_counter() - t0
+    _sync(fn())
+    t = _time(fn, 2)
+    calls = max(1, int(seconds / max(t, 1e-6)))
+
+    def many() -> Any:
+        out = None
+        for _ in range(calls):
+            out = fn()
+        return out
+
+    return sites * steps * calls / _time(many, repeats) / 1e6, compile_s
+
+
+def bench_network(case: str, net: Any, dtype: str, seconds: float, repeats: int, plain_twin: bool) -> Row:
+    shape, K = net.lattice.shape, net.K
+    sites = int(np.prod(shape))
+    rng = np.random.default_rng(0)
+    phi0 = jnp.asarray(rng.normal(size=(K, *shape)).astype(dtype))
+    pi0 = jnp.asarray(rng.normal(size=(K, *shape)).astype(dtype))
+    state = State(phi0, pi0)
+
+    def nn(steps: int) -> Callable[[], Any]:
+        compiled = _run_jit.lower(net, state, steps=steps, every=1, observer=None).compile()
+        return lambda: compiled(net, state, observer=None)
+
+    rate, compile_s = _calibrated(nn, sites, seconds, repeats)
+    row = Row(case, "x".join(map(str, shape)), dtype, rate, bytes_per_site=4 * K * np.dtype(dtype).itemsize,
+              compile_s=compile_s)
+    if plain_twin:
+        u = dirac_step.update_of(net)
+
+        def plain(steps: int) -> Callable[[], Any]:
+            run = dirac_step.plain_runner(u, dtype, steps)
+            _sync(run(phi0, pi0))
+            return lambda: run(phi0, pi0)
+
+        row.plain, _ = _calibrated(plain, sites, seconds, repeats)
+    return row
+
+
+def kg_network(n: int) -> Any:
+    return kg.momentum_network(Lattice((n, n, n), 1.0), M, DT, scheme="leapfrog")
+
+
+def device_info() -> dict[str, str]:
+    dev = jax.devices()[0]
+    info = {"device": f"{dev.platform}: {getattr(dev, 'device_kind', '?')}", "devices": str(jax.device_count()),
+            "jax": jax.__version__, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    try:
+        stats = dev.memory_stats() or {}
+        if "bytes_limit" in stats:
+            info["memory"] = f"{stats['bytes_limit'] / 2**30:.0f} GiB"
+    except Exception:  # noqa: BLE001 - not every backend reports memory
+        pass
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--allow-cpu", action="store_true", help="run even without an accelerator")
+    ap.add_argument("--tiny", action="store_true", help="small lattices (a smoke run of the code path)")
+    ap.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    ap.add_argument("--seconds", type=float, default=1.0, help="length of one timed run (default 1 s)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "RESULTS-gpu.md"))
+    args = ap.parse_args(argv)
+    backend = jax.default_backend()
+    if backend == "cpu" and not args.allow_cpu:
+        print("benchmarks/gpu.py: no accelerator (JAX's default backend is cpu); pass --allow-cpu to run anyway",
+              file=sys.stderr)
+        return 2
+    t_start = time.perf_counter()
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    if args.tiny:
+        kg_sizes, dirac_sizes, gauge_sizes, triad_n = [16], [8], [32], 2**20
+    else:
+        kg_sizes, dirac_sizes, gauge_sizes, triad_n = [256, 512], [128, 256], [2048], 2**27
+    rows: list[Row] = []
+    for dtype in args.dtypes:
+        bw = triad(triad_n, dtype, 10)
+        log(f"triad {dtype}: {bw:.0f} GB/s")
+        for n in kg_sizes:
+            row = bench_network("KG (3.8) leapfrog", kg_network(n), dtype, args.seconds, args.repeats, False)
+            row.bytes_per_site = 4 * np.dtype(dtype).itemsize  # phi and pi, one read and one write
+            rows.append(row)
+            log(f"  {row.case} {row.lattice} {dtype}: {row.rate:.0f} Msite/s")
+        for bias in ("forward", "wilson"):
+            for n in dirac_sizes:
+                net = dirac_step.dirac_network(f"3+1:{bias}", n, n)
+                rows.append(bench_network(f"Dirac 3+1 stable, {bias}", net, dtype, args.seconds, args.repeats, True))
+                log(f"  {rows[-1].case} {rows[-1].lattice} {dtype}: {rows[-1].rate:.0f} Msite/s")
+        for bias in ("forward", "wilson"):
+            for n in gauge_sizes:
+                net = gauge_step.gauged_network(f"2+1:{bias}", n, 4)
+                rows.append(bench_network(f"gauged Dirac 2+1, {bias}, B field", net, dtype, args.seconds,
+                                          args.repeats, True))
+                log(f"  {rows[-1].case} {rows[-1].lattice} {dtype}: {rows[-1].rate:.0f} Msite/s")
+        for row in rows:
+            if row.dtype == dtype:
+                row.triad = bw
+    info = device_info()
+    head = ["case", "lattice", "dtype", "nnfield [Msite/s]", "plain JAX [Msite/s]", "nnfield/plain JAX",
+            "BW [GB/s]", "BW / triad", "compile [s]"]
+    cmd = " ".join(["python benchmarks/gpu.py", *(sys.argv[1:] if argv is None else argv)])
+    lines = [
+        "# Benchmarks on an accelerator",
+        "",
+        f"Generated by `{cmd}` in {time.perf_counter() - t_start:.0f} s. "
+        + ", ".join(f"{k}: {v}" for k, v in info.items()) + ".",
+        "Triad bandwidth (jitted `a = b + s c`): "
+        + ", ".join(f"{r.dtype} {r.triad:.0f} GB/s" for r in {r.dtype: r for r in rows}.values()) + ".",
+        "Traffic models: Klein-Gordon 4 arrays per site-update, Dirac 4K values per site-update (see the script).",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(r.cells()) + " |" for r in rows),
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

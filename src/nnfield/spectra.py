@@ -1,0 +1,191 @@
+r"""Angle-averaged power spectra and occupation numbers of lattice fields (pure JAX; ``docs/spectra.md``).
+
+Conventions (``N`` sites, spacing ``a``, dimension ``D``, volume ``V = N a^D``):
+
+- Fourier transform ``f_k = a^D sum_x f(x) exp(-i k.x)`` (``a^D`` times ``numpy.fft.fftn``) at the plain lattice
+  momenta ``k_mu = 2 pi n_mu / (N_mu a)`` (FFT order, ``|k_mu| <= pi / a``).
+- Power spectrum ``P_f(k) = |f_k|^2 / V``; Parseval: ``<f^2> = (1/N) sum_x f^2 = (1/V) sum_k P_f(k)``.
+  A field with components (a spinor ``psi``, ``K`` neuron types) sums ``|f^a_k|^2`` over them.
+- Occupation number of a real scalar with dispersion ``omega_k`` (the theory's lattice ``omega``, evaluated at
+  each mode, not at the bin centre)::
+
+      n_k = (omega_k P_phi(k) + P_pi(k) / omega_k) / 2
+
+  so that the lattice energy of a free field is ``H = sum_k omega_k n_k`` (exact: the lattice Hamiltonian is
+  diagonal in ``k``) and the vacuum ``P_phi = 1/(2 omega_k)``, ``P_pi = omega_k/2`` has ``n_k = 1/2``
+  (the classical-statistical convention: half a quantum per mode). Modes whose ``omega_k`` is not a positive
+  number (``k = 0`` of a massless field, the unstable modes of a double well) are left out.
+- Bins: spherical shells in the plain ``|k|`` of width ``dk = 2 pi / L_max`` (the fundamental momentum of the
+  longest side), shell ``b`` holding ``(b - 1/2) dk <= |k| < (b + 1/2) dk``; shell 0 is the zero mode alone.
+  Empty shells are dropped. Each shell records the mean ``|k|`` of its modes (:attr:`Shells.k`, the bin centre
+  stored with a run) and its number of modes (:attr:`Shells.modes`); the stored spectrum of a shell is the mean
+  of ``P(k)`` over its modes (the angle average), so ``<f^2> = (1/V) sum_b modes_b P_b``.
+
+Everything here is jittable and runs inside the compiled loop of a run (:class:`Spectra` is called by the
+runner's observer at every observable sample when ``[output] spectra = true``).
+"""
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._module import Module
+from .lattice import Lattice
+
+__all__ = ["OCCUPATION", "SPECTRUM_K", "SPECTRUM_MODES", "SPECTRUM_PREFIX", "Shells", "Spectra", "power"]
+
+#: observable names: ``spectrum_<field>`` for each field of the model's ``spectral_fields`` and ``occupation``
+SPECTRUM_PREFIX = "spectrum_"
+OCCUPATION = "occupation"
+#: root attributes of a run file with spectra: the bin centres (the coordinate ``k``) and the modes per bin
+SPECTRUM_K = "spectrum_k"
+SPECTRUM_MODES = "spectrum_modes"
+
+
+class Shells(Module):
+    """The ``|k|`` shells of a lattice (see the module docstring): which shell each mode is in, per-shell counts.
+
+    Attributes:
+        index: ``(*lattice.shape)`` int32: the shell of each FFT mode.
+        half_index: the same on the half grid of a real FFT (``rfftn``: last axis ``0 .. N//2``).
+        half_weight: how many modes of the full grid each half-grid mode stands for (2 for ``k`` and ``-k``;
+            1 where the last component is 0 or the Nyquist momentum).
+        modes: ``(n_bins,)`` the number of modes per shell.
+        k: ``(n_bins,)`` the mean ``|k|`` of the modes of each shell (the bin centres).
+        n_bins: the number of (non-empty) shells (static).
+        volume: ``V = N a^D`` (static).
+        cell: ``a^D`` (static).
+    """
+
+    index: np.ndarray
+    half_index: np.ndarray
+    half_weight: np.ndarray
+    modes: np.ndarray
+    k: np.ndarray
+    n_bins: int = eqx.field(static=True)
+    volume: float = eqx.field(static=True)
+    cell: float = eqx.field(static=True)
+
+    @classmethod
+    def of(cls, lattice: Lattice) -> "Shells":
+        kabs = np.sqrt(sum(k**2 for k in lattice.momenta()))
+        dk = 2 * np.pi / max(lattice.lengths)
+        raw = np.floor(kabs / dk + 0.5).astype(np.int64)
+        used, index = np.unique(raw, return_inverse=True)
+        index = index.reshape(lattice.shape).astype(np.int32)
+        modes = np.bincount(index.ravel(), minlength=used.size).astype(np.float64)
+        ksum = np.bincount(index.ravel(), weights=kabs.ravel(), minlength=used.size)
+        n = lattice.shape[-1]
+        j = np.arange(n // 2 + 1)
+        weight = np.broadcast_to(np.where((j > 0) & (2 * j != n), 2.0, 1.0), (*lattice.shape[:-1], j.size)).copy()
+        return cls(index, np.ascontiguousarray(index[..., : j.size]), weight, modes, ksum / modes, int(used.size),
+                   float(lattice.size * lattice.cell_volume), float(lattice.cell_volume))
+
+    def average(self, per_mode: jax.Array, weight: jax.Array | None = None) -> jax.Array:
+        """The mean of ``per_mode`` (an array over the FFT grid) over each shell's modes (those with ``weight``
+        1 when a 0/1 ``weight`` is given; a shell with none gives 0)."""
+        seg = jnp.asarray(self.index).ravel()
+        total = jax.ops.segment_sum(per_mode.ravel(), seg, num_segments=self.n_bins)
+        if weight is None:
+            count = jnp.asarray(self.modes, total.dtype)
+        else:
+            count = jax.ops.segment_sum(weight.ravel().astype(total.dtype), seg, num_segments=self.n_bins)
+        return total / jnp.maximum(count, 1)
+
+
+    def average_half(self, per_mode: jax.Array, weight: jax.Array | None = None) -> jax.Array:
+        """:meth:`average` of a quantity even in ``k`` given on the half grid of a real FFT (see ``half_index``)."""
+        seg = jnp.asarray(self.half_index).ravel()
+        w = jnp.asarray(self.half_weight, per_mode.dtype)
+        total = jax.ops.segment_sum((w * per_mode).ravel(), seg, num_segments=self.n_bins)
+        if weight is None:
+            count = jnp.asarray(self.modes, total.dtype)
+        else:
+            count = jax.ops.segment_sum((w * weight.astype(total.dtype)).ravel(), seg, num_segments=self.n_bins)
+        return total / jnp.maximum(count, 1)
+
+
+def power(f: jax.Array, cell: float, volume: float, axes: tuple[int, ...], half: bool = False) -> jax.Array:
+    """``P_f(k) = |a^D fft f|^2 / V`` over the FFT grid, summed over the leading component axes of ``f``;
+    ``half``: a real ``f`` on the half grid of ``rfftn`` (the other half is its mirror; about 7x faster on CPU
+    than the complex FFT of a real field)."""
+    fk = jnp.fft.rfftn(f, axes=axes) if half else jnp.fft.fftn(f, axes=axes)
+    p = jnp.real(fk * jnp.conj(fk))
+    lead = tuple(range(f.ndim - len(axes)))
+    if lead:
+        p = jnp.sum(p, axis=lead)
+    return (cell * cell / volume) * p
+
+
+class Spectra(Module):
+    """The spectra recorded during a run: ``spectrum_<name>`` of each field the model names, and ``occupation``
+    when the model gives ``phi`` and ``pi`` of a real scalar with a dispersion.
+
+    Attributes:
+        shells: the ``|k|`` bins.
+        omega: ``omega_k`` on the FFT grid (0 where it is not a positive number), or ``None``: no occupation.
+        valid: 1 where ``omega_k`` is a positive number, else 0 (or ``None``).
+    """
+
+    shells: Shells
+    omega: np.ndarray | None = None
+    valid: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, lattice: Lattice, omega: Any = None) -> "Spectra":
+        """The spectra on ``lattice``; ``omega`` (``omega_k`` on the FFT grid, e.g. ``model.dispersion(
+        lattice.momenta())``) enables the occupation numbers."""
+        shells = Shells.of(lattice)
+        if omega is None:
+            return cls(shells)
+        w = np.asarray(omega, dtype=np.float64)
+        if w.shape != tuple(lattice.shape):
+            return cls(shells)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(w) & (w > 0)
+        if not ok.any():
+            return cls(shells)
+        return cls(shells, np.where(ok, w, 0.0), ok.astype(np.float64))
+
+    @property
+    def k(self) -> np.ndarray:
+        """The bin centres (mean ``|k|`` per shell)."""
+        return np.asarray(self.shells.k)
+
+    def attrs(self) -> dict[str, Any]:
+        """What a run file stores once about the bins (root attributes; ``docs/spectra.md``)."""
+        return {
+            SPECTRUM_K: self.k, SPECTRUM_MODES: np.asarray(self.shells.modes), "spectrum_volume": self.shells.volume,
+            "spectrum_convention": "P(k) = |a^D fft f|^2 / V, mean over the shell round(|k| / dk) = b, "
+                                   "dk = 2 pi / L_max, plain lattice momenta k = 2 pi n / (N a); "
+                                   "occupation = (omega_k P_phi + P_pi / omega_k) / 2 with the theory's omega_k",
+        }
+
+    def __call__(self, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        """``{spectrum_<name>: (n_bins,)}`` for each field ``(components, *shape)`` and ``occupation``."""
+        sh = self.shells
+        out: dict[str, jax.Array] = {}
+        per_mode: dict[str, jax.Array] = {}
+        real = {name: not jnp.iscomplexobj(f) for name, f in fields.items()}
+        for name, f in fields.items():
+            axes = tuple(range(f.ndim - len(sh.index.shape), f.ndim))
+            per_mode[name] = power(f, sh.cell, sh.volume, axes, half=real[name])
+            average = sh.average_half if real[name] else sh.average
+            out[SPECTRUM_PREFIX + name] = average(per_mode[name])
+        if self.omega is not None and "phi" in per_mode and "pi" in per_mode:
+            half = real["phi"] and real["pi"]
+            if real["phi"] != real["pi"]:  # (not met by the shipped theories) both on the full grid
+                for name in ("phi", "pi"):
+                    f = fields[name]
+                    per_mode[name] = power(f, sh.cell, sh.volume, tuple(range(f.ndim - sh.index.ndim, f.ndim)))
+            dtype = per_mode["phi"].dtype
+            cut = (Ellipsis, slice(0, sh.half_index.shape[-1])) if half else (Ellipsis,)
+            w = jnp.asarray(self.omega, dtype)[cut]
+            ok = jnp.asarray(self.valid, dtype)[cut]
+            inv = ok / jnp.where(ok > 0, w, 1)
+            n = 0.5 * (w * per_mode["phi"] + inv * per_mode["pi"])
+            out[OCCUPATION] = (sh.average_half if half else sh.average)(n, ok)
+        return out

@@ -1,0 +1,144 @@
+"""The physics plots (``nnfield.plotting``): what each file shows is checked on the data behind it, not only that
+a PNG appears (decoded physical fields, the log drift axis, plain tick labels, the GIF)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nnfield import cli
+from nnfield import io as nio
+from nnfield.config import parse_config
+from nnfield.plotting import decoder, plot_energy, plot_run
+from nnfield.runner import execute
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+KG_1D = """
+title = "kg"
+[theory]
+name = "klein-gordon"
+network = "{network}"
+mass = 1.0
+[lattice]
+shape = [64]
+spacing = 0.5
+[time]
+dt = 0.1
+steps = 40
+[initial]
+kind = "{kind}"
+[output]
+every = 5
+snapshot_every = 10
+spectra = {spectra}
+"""
+
+
+@pytest.fixture(scope="module")
+def kg_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kg") / "run"
+    execute(parse_config(KG_1D.format(network="3.8", kind="gaussian", spectra="true")), out, progress=False)
+    return out
+
+
+def test_a_1d_run_gets_every_plot(kg_run, tmp_path):
+    files = plot_run(kg_run, tmp_path)
+    names = sorted(f.name for f in files)
+    assert names == ["energy.png", "field.png", "observables.png", "spacetime.png", "spectra.png"]
+    for f in files:
+        assert f.read_bytes()[:8] == PNG
+
+
+def test_energy_shows_the_declared_quantities_on_a_log_axis(kg_run, tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    run = nio.load_run(kg_run, snapshots="none")
+    declared = [v["name"] for v in json.loads(run.attrs["conservation"])]
+    assert declared == ["discrete_energy", "energy"]
+    seen = {}
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        ax0, ax1 = fig.axes[:2]
+        seen["labels"] = [line.get_label() for line in ax0.get_lines()]
+        seen["yscale"] = ax1.get_yscale()
+        seen["drift"] = ax1.get_lines()[0].get_ydata()
+        seen["offset"] = ax0.yaxis.get_major_formatter().get_offset()
+        return real_savefig(fig, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    plot_energy(run, tmp_path / "e.png")
+    assert seen["labels"] == ["discrete_energy (invariant)", "energy (bounded)"]
+    assert seen["yscale"] == "log" and seen["offset"] == ""
+    # |drift| of the exact invariant, floored: round-off level, never zero on the log axis
+    assert np.all(seen["drift"] >= 1e-17) and np.max(seen["drift"]) < 1e-12
+
+
+def test_tick_labels_have_no_offset():
+    from nnfield.plotting import _plain_ticks, _plt
+
+    plt = _plt()
+    fig, ax = plt.subplots()
+    ax.plot(np.arange(5), 0.999991316 + 1e-12 * np.arange(5))
+    _plain_ticks(ax)
+    fig.canvas.draw()
+    assert ax.yaxis.get_major_formatter().get_offset() == ""
+    plt.close(fig)
+
+
+def test_network_3_14_is_drawn_as_phi_and_its_time_derivative(tmp_path):
+    """Network (3.14) stores pi = -phi(t - dt); the plot decodes pi = d phi/dt through the model."""
+    out = tmp_path / "r"
+    execute(parse_config(KG_1D.format(network="3.14", kind="plane_wave", spectra="false")), out, progress=False)
+    run = nio.load_run(out)
+    fields, what = decoder(run)
+    assert what == "physical fields" and list(fields(0)) == ["phi", "pi"]
+    x = 0.5 * np.arange(64)
+    k = 2 * np.pi / 32.0
+    omega = np.sqrt(1 + (2 / 0.5 * np.sin(k * 0.5 / 2)) ** 2)
+    assert np.allclose(fields(0)["pi"], omega * np.sin(k * x), atol=2e-3)  # d/dt cos(kx - omega t) at t = 0
+    assert not np.allclose(fields(0)["pi"], run.pi[0, 0], atol=1e-2)  # not the raw network state
+
+
+def test_dirac_plots_the_density_and_current_not_the_raw_components(tmp_path):
+    text = """
+[theory]
+name = "dirac"
+dimension = 1
+network = "stable"
+[lattice]
+shape = [64]
+spacing = 0.5
+[time]
+dt = 0.1
+steps = 20
+scheme = "alternating"
+[initial]
+kind = "gaussian_packet"
+width = 3.0
+momentum = [1.0]
+[output]
+every = 5
+snapshot_every = 10
+"""
+    out = tmp_path / "d"
+    execute(parse_config(text), out, progress=False)
+    run = nio.load_run(out)
+    fields, _ = decoder(run)
+    drawn = fields(1)
+    assert list(drawn) == ["density |psi|^2", "current j_x"]
+    # the stable 1+1 network's packing: |psi|^2 = sum over the K = 2 real components of phi^2 + pi^2
+    assert np.allclose(drawn["density |psi|^2"], np.sum(run.phi[1] ** 2 + run.pi[1] ** 2, axis=0), rtol=1e-12)
+    assert np.sum(drawn["current j_x"]) * 0.5 == pytest.approx(float(run.observables["current_x"][2]), rel=1e-10)
+
+
+def test_animate_writes_a_gif_of_a_2d_run(tmp_path):
+    text = KG_1D.format(network="3.8", kind="gaussian", spectra="false").replace("shape = [64]", "shape = [12, 10]")
+    out = tmp_path / "two"
+    execute(parse_config(text), out, progress=False)
+    assert cli.main(["plot", str(out), "--animate"]) == 0
+    assert (out / "field.gif").read_bytes()[:4] == b"GIF8"
+    assert not (out / "spacetime.png").exists()  # 1D only
