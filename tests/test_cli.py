@@ -595,3 +595,12 @@ def test_run_dry_run_checks_and_writes_nothing(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "nothing written" in res.stdout
     assert not out.exists()
+
+
+def test_verify_section_b_beyond_the_paper(tmp_path, capsys):
+    """``--section B`` runs the checks beyond the paper (dynamical U(1) gauge fields) and only those."""
+    report = tmp_path / "b.json"
+    assert cli.main(["verify", "--section", "b", "--json", str(report), "-q"]) == 0
+    d = json.loads(report.read_text())
+    assert d["passed"] is True and d["n_checks"] >= 6
+    assert {r["section"] for r in d["results"]} == {"B"}

@@ -382,7 +382,8 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p = sub.add_parser("verify", help="check the paper's equations one by one",
                        description="Run the registered checks of the paper's equations (exact / continuum / "
                        "erratum / unstable / condition); exit 0 only if every verdict is the expected one.")
-    p.add_argument("--section", type=int, choices=(2, 3, 4, 5), help="only this section of the paper")
+    p.add_argument("--section", type=_section, choices=(2, 3, 4, 5, "B"),
+                   help="only this section of the paper (2-5), or B: the checks beyond the paper")
     p.add_argument("--json", metavar="FILE", help="also write the results to this JSON file")
     p.add_argument("--markdown", metavar="FILE", help="also write a Markdown report (e.g. docs/verify.md)")
     p.add_argument("--details", dest="verbose", action="store_true", default=argparse.SUPPRESS,
@@ -540,6 +541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _section(text: str) -> int | str:
+    """``--section``: a paper section number, or ``B`` (beyond the paper)."""
+    return int(text) if text.isdigit() else text.upper()
 
 
 def _main_thread() -> bool:
