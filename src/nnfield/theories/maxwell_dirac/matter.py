@@ -92,7 +92,7 @@ class DiracMatter(AbstractMatter):
 
     def link(self, theta: jax.Array, f: jax.Array) -> jax.Array:
         """``U f = cos(theta) f - sin(theta) X_0 f`` per site (``theta`` shaped like one component of ``f``)."""
-        return jnp.cos(theta) * f - jnp.sin(theta) * _mix(self.X[0], f)
+        return jnp.cos(theta)[None] * f - jnp.sin(theta)[None] * _mix(self.X[0], f)
 
     def hop(self, theta: jax.Array, f: jax.Array) -> jax.Array:
         """``B(theta) f`` (the gauged bias map, see the module docstring); ``theta`` ``(D, *shape)``."""

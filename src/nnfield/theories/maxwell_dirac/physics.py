@@ -44,12 +44,12 @@ class MaxwellDirac(U1Theory):
         out = jnp.zeros_like(v)
         for mu in range(A.shape[0]):
             ax = 1 + mu
-            up = jnp.exp(1j * q * a * A[mu]) * jnp.roll(v, -1, ax)
+            up = jnp.exp(1j * q * a * A[mu])[None] * jnp.roll(v, -1, ax)
             X = jnp.asarray(self.Xc[mu])
             if self.kind == "forward":
                 out = out + jnp.einsum("ab,b...->a...", X, up - v) / a
             else:
-                down = jnp.roll(jnp.exp(-1j * q * a * A[mu]) * v, 1, ax)
+                down = jnp.roll(jnp.exp(-1j * q * a * A[mu])[None] * v, 1, ax)
                 out = out + jnp.einsum("ab,b...->a...", X, up - down) / (2 * a)
                 out = out - 1j * self.r / (2 * a) * (2 * v - up - down)
         return out
