@@ -15,8 +15,9 @@ Observables (gauge invariant under static transformations):
                        ``<rho>`` is the static neutralizing background: ``div E`` has no ``k = 0`` part)
 ``charge``             ``a^D sum rho``, ``rho`` the network's time-centred charge (:mod:`.matter`)
 ``charge_plain``       ``q a^D sum (|phi|^2 + |pi|^2)`` (= ``q a^D sum |psi|^2``)
-``momentum_<x>``       total momentum, matter plus field; ``momentum_matter_<x>`` ``a^D <psi, -i D psi>``
-                       (covariant central difference ``D``), the field's ``-a^D sum_j E_j F_{ij}`` (site averages)
+``momentum_<x>``       total momentum: matter, field and the static background; ``momentum_matter_<x>``
+                       ``a^D <psi, -i D psi>`` (covariant central difference ``D``), the field's
+                       ``-a^D sum_j E_j F_{ij}`` (site averages), the background's ``-Q <A>``
 ``position_<x>``       charge-weighted (minimum image about the box centre)
 ``field_<x>``          the mean electric field (the applied uniform field and its back-reaction)
 ``plaquette``, ``flux`` mean ``cos P`` (D >= 2), ``sum wrap(P) / q`` (2D)
@@ -148,6 +149,12 @@ class MaxwellDiracModel(GaugeModel):
             out.append(-tot)
         return self.lattice.cell_volume * jnp.stack(out)
 
+    def background_momentum(self, state: dict[str, Any], charge: jax.Array) -> jax.Array:
+        """``-Q <A>``: the momentum the static neutralizing background (charge ``-Q``, ``Q = a^D sum rho``) has
+        taken up, ``d/dt = -Q <E>`` (the force of the uniform field on it)."""
+        qa = self.network.charge * self.lattice.spacing
+        return -charge * jnp.mean(state[LINKS], axis=tuple(range(1, self.lattice.ndim + 1))) / qa
+
     def position(self, state: dict[str, Any]) -> jax.Array:
         m = state[MATTER]
         dens = jnp.sum(m.phi**2, axis=0) + jnp.sum(m.pi**2, axis=0)
@@ -175,10 +182,11 @@ class MaxwellDiracModel(GaugeModel):
         }
         pm = self.matter_momentum(state)
         pf = self.field_momentum(state)
+        pb = self.background_momentum(state, out["charge"])
         x = self.position(state)
         for mu in range(D):
             c = "xyz"[mu]
-            out[f"momentum_{c}"] = pm[mu] + (pf[mu] if D >= 2 else 0.0)
+            out[f"momentum_{c}"] = pm[mu] + (pf[mu] if D >= 2 else 0.0) + pb[mu]
             out[f"momentum_matter_{c}"] = pm[mu]
             out[f"position_{c}"] = x[mu]
             out[f"field_{c}"] = jnp.mean(state[ELECTRIC][mu])
