@@ -61,7 +61,7 @@ def check_gauss_order() -> Outcome:
         M = md.model(Lattice((24,), 0.5), dt, 1.0, 0.5)
         phi, pi = charged_packets(M, 1, width=1.5, momentum=[0.7], field=1.0)
         n = int(round(1.0 / dt))
-        _, obs = run(M.network, M.encode(phi, pi), n, n // 2, lambda s: {"g": M.gauss_residual(s)})
+        _, obs = run(M.network, M.encode(phi, pi), n, n // 2, lambda s, M=M: {"g": M.gauss_residual(s)})
         res.append(float(np.max(obs["g"])))
     order = float(np.log2(res[0] / res[1]))
     return Outcome("continuum" if abs(order - 2) < 0.3 else "fails", order,
