@@ -97,6 +97,7 @@ def load_checks() -> list[Check]:
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
+    importlib.import_module("nnfield.checks.maxwell_dirac")
     return list(REGISTRY)
 
 

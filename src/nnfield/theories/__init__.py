@@ -15,6 +15,7 @@ _SPEC_MODULES = [
     "nnfield.theories.gauge.spec",
     "nnfield.theories.maxwell.spec",
     "nnfield.theories.scalar_qed.spec",
+    "nnfield.theories.maxwell_dirac.spec",
 ]
 
 

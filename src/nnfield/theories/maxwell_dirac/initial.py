@@ -1,0 +1,104 @@
+r"""Initial data of Maxwell-Dirac; every kind satisfies the network's Gauss law to round-off.
+
+Physics data ``phi = (A, Q)``, ``pi = (E, P)`` (:mod:`.models`). The electric field is ``E = E_0 e_dir + E_T +
+E_L``: an applied uniform field ``E_0`` (the ``k = 0`` mode, which Gauss's law leaves free), transverse photons
+``E_T`` (D >= 2) and the longitudinal ``E_L = grad psi`` of the network's charge density with the lattice Poisson
+solve ``Lap_a psi = rho - <rho>`` (:func:`~nnfield.theories.u1.longitudinal_field`; the uniform ``<rho>`` is the
+static neutralizing background). The network's ``rho`` is time-centred: it depends on the links at the half
+step, ``theta + (h/2) q a E``, hence on ``E`` itself; :func:`with_gauss` solves that by fixed-point iteration
+(a contraction of factor ``~ h q^2``; it stops at round-off).
+
+- :func:`charged_packets`: one Gaussian spinor packet (positive energy, momentum ``k0``) or two colliding ones
+  (``+-k0``), each carrying ``norm`` units of ``a^D sum |psi|^2``, optionally in an applied uniform field;
+- :func:`vacuum_photons`: transverse photons about the empty vacuum (D >= 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from ...errors import ParameterError
+from ...initial import per_axis
+from .. import dirac
+from ..u1 import longitudinal_field
+
+
+def with_gauss(model: Any, A: np.ndarray, E_free: np.ndarray, Q: np.ndarray, P: np.ndarray,
+               iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Packed data with ``E = E_free + E_L``, ``E_L`` the longitudinal field of the network's charge (see the
+    module docstring); ``E_free`` is the transverse and uniform part."""
+    lat = model.lattice
+    D = lat.ndim
+    E = np.array(E_free, dtype=float)
+    rho_fn = jax.jit(lambda p, q: model.charge_density(model.encode(p, q)))
+    prev = None
+    for _ in range(iterations):
+        phi, pi = np.concatenate([A, Q]), np.concatenate([E, P])
+        rho = np.asarray(rho_fn(phi, pi))
+        E_new = E_free + longitudinal_field(lat, rho - rho.mean())
+        delta = float(np.abs(E_new - E).max()) if prev is not None else np.inf
+        E, prev = E_new, E
+        if delta <= 4 * np.finfo(float).eps * max(float(np.abs(E).max()), 1e-300):
+            break
+    del D
+    return np.concatenate([A, Q]), np.concatenate([E, P])
+
+
+def _canonical(phi: np.ndarray, pi: np.ndarray, packing: Any) -> tuple[np.ndarray, np.ndarray]:
+    psi = packing.pack(phi, pi)
+    return np.sqrt(2.0) * np.real(psi), np.sqrt(2.0) * np.imag(psi)
+
+
+def charged_packets(model: Any, count: int = 1, center: Sequence[float] | None = None,
+                    separation: float | None = None, width: float | None = None,
+                    momentum: Sequence[float] | None = None, norm: float = 1.0, field: float = 0.0,
+                    direction: int = 0, spin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` (1 or 2) positive-energy Gaussian spinor packets of :func:`nnfield.theories.dirac.gaussian_packet`
+    (width ``w``, momentum ``k0``; the second at ``-k0``), each with ``a^D sum |psi|^2 = norm`` (charge ``q norm``),
+    centred at ``center`` (one) or ``center -+ separation e_0 / 2`` (two), in the applied uniform field ``field``
+    along axis ``direction``; ``A = 0``."""
+    lat = model.lattice
+    D = lat.ndim
+    if count not in (1, 2):
+        raise ParameterError("count", f"expected 1 or 2 packets, got {count}")
+    if not norm > 0:
+        raise ParameterError("norm", f"expected a positive norm (a^D sum |psi|^2 of a packet), got {norm}")
+    if not 0 <= direction < D:
+        raise ParameterError("direction", f"expected an axis 0..{D - 1} of the lattice, got {direction}")
+    L = lat.lengths
+    c = np.asarray(per_axis("center", center, D, [x / 2 for x in L]), dtype=float)
+    k0 = np.asarray(per_axis("momentum", momentum, D, [0.0] * D), dtype=float)
+    packing = model.packing
+    phi = np.zeros((packing.K, *lat.shape))
+    pi = np.zeros_like(phi)
+    if count == 1:
+        places = [(c, k0)]
+    else:
+        sep = separation if separation is not None else L[0] / 2
+        if not 0 < sep < L[0]:
+            raise ParameterError("separation", f"expected 0 < separation < L_0 = {L[0]:g}, got {sep:g}")
+        e0 = np.zeros(D)
+        e0[0] = sep / 2
+        places = [(c - e0, k0), (c + e0, -k0)]
+    for cc, kk in places:
+        f, p = dirac.gaussian_packet(packing, list(cc), width if width is not None else max(0.1 * min(L), lat.spacing),
+                                     list(kk), "positive", spin)
+        phi += np.sqrt(norm) * np.asarray(f)
+        pi += np.sqrt(norm) * np.asarray(p)
+    Q, P = _canonical(phi, pi, packing)
+    E0 = np.zeros((D, *lat.shape))
+    E0[direction] = field
+    return with_gauss(model, np.zeros((D, *lat.shape)), E0, Q, P)
+
+
+def vacuum_photons(model: Any, A: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Transverse photons ``(A, E)`` about the empty vacuum (no matter: ``rho = 0``)."""
+    z = np.zeros((model.packing.K, *model.lattice.shape))
+    return np.concatenate([np.asarray(A), z]), np.concatenate([np.asarray(E), z])
+
+
+__all__ = ["charged_packets", "vacuum_photons", "with_gauss"]

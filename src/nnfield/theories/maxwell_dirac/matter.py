@@ -1,0 +1,175 @@
+r"""The stable Dirac network of Sec. 4/5 as the matter sector of learning links (``docs/maxwell_dirac.md``).
+
+``K`` neuron types per site (2 for D = 1, 4 for D = 2, 3), ``phi`` and ``pi`` each ``(K, *shape)``. The links are
+the X_0 powers of Sec. 5 in the convention of the u1 core: ``U_mu(x) = exp(-theta_mu(x) X_0) = cos(theta) -
+sin(theta) X_0`` (``X_0 -> -i``, so ``U -> exp(i theta)``, ``theta = a q A``), sitting in the bias map (5.8)::
+
+    forward (4.24):  (B(theta) f)(x) = sum_mu X_mu (U_mu(x) f(x + mu) - f(x)) / a
+    wilson:          (B(theta) f)(x) = sum_mu [X_mu (U_mu(x) f(x+mu) - U_mu(x-mu)^T f(x-mu)) / (2a)
+                                          + (r / (2a)) X_0 (2 f(x) - U_mu(x) f(x+mu) - U_mu(x-mu)^T f(x-mu))]
+
+``B(theta)`` commutes with ``X_0`` and is covariant: ``B(theta') G = G B(theta)`` for ``G(x) = exp(-chi(x) X_0)``
+(``Phi -> exp(i chi) Phi``) and ``theta'_mu = theta_mu + chi(x) - chi(x + mu)`` (:mod:`nnfield.theories.u1.transform`).
+
+The stable network (:func:`nnfield.theories.dirac.stable_network`) with these links: the orthogonal mass weight
+``R = X_0^(2 m h / pi)`` realized by the rates ``(ac, sv)`` of :func:`~nnfield.theories.dirac.orthogonal_rates`
+(``R = (1 + h ac) I + h sv X_0``), the activation ``phi <- R phi + h B(theta) pi`` and the learning of ``pi`` by
+``jax.grad`` of the per-type loss (4.14, corrected) through the activation (``d phi / d pi = B``)::
+
+    H_a(phi, pi) = 1/2 sum_b phi^b.phi^b + pi^a.(C pi)^a - 1/2 C_aa pi^a.pi^a,   C = (I - R^T) / h = -ac I + sv X_0
+
+so that ``pi <- pi - h dH_a/dpi^a = R^T pi - h B(theta)^T phi``.
+
+The links learn from the Dirac energy written with the links in the bias map (the loss whose ``X_0``-rotated
+gradients are the activation and the learning above: ``X_0 dL_D/dpi = -B^T phi``, ``X_0 dL_D/dphi = -B pi``)::
+
+    L_D(theta; phi, w) = - sum_x phi . X_0 B(theta) w
+
+evaluated at the time-centred matter of a tick (``phi(t+1)`` and ``w = T (pi(t+1/2) + pi(t+3/2))``,
+``T = I - tan(m h/2) X_0``); its ``jax.grad`` in ``theta`` is ``-1/(q a)`` times the current that kicks ``E``.
+The charge density it pairs with is the local form of the stable network's exact invariant
+(:func:`~nnfield.theories.dirac.stable_invariant` is its sum)::
+
+    rho(x) = q [ |pi(t+1/2)|^2 + phi(t) . T phi(t+1) ]            (at the half step of pi and E)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ...state import State
+from .. import dirac
+from ..u1 import AbstractMatter
+from ..u1._lattice import backward, forward
+
+BIASES = ("forward", "wilson")
+
+
+def _mix(M: Any, f: jax.Array) -> jax.Array:
+    """``M f`` per site for a constant ``(K, K)`` matrix ``M``."""
+    return jnp.einsum("ab,b...->a...", jnp.asarray(M, f.dtype), f)
+
+
+class DiracMatter(AbstractMatter):
+    """The stable Dirac network's matter sector with links in its bias map (see the module docstring).
+
+    Attributes: ``X`` the Clifford matrices ``X_0..X_D`` (``(D + 1, K, K)``), ``m`` the mass, ``charge`` q,
+    ``ac``, ``sv`` the rates of the mass rotation, ``tan_half`` ``tan(theta_eff/2)`` of the realized rotation,
+    ``dt`` the step ``h``; static: ``spacing`` a, ``bias`` (``"forward"``/``"wilson"``), ``r`` (Wilson).
+    """
+
+    X: Any
+    m: Any
+    charge: Any
+    ac: Any
+    sv: Any
+    tan_half: Any
+    dt: Any
+    spacing: float = eqx.field(static=True, default=1.0)
+    bias_kind: str = eqx.field(static=True, default="forward")
+    r: float = eqx.field(static=True, default=1.0)
+
+    @classmethod
+    def create(cls, X: Any, m: float, charge: float, dt: float, spacing: float, bias: str = "forward",
+               r: float = 1.0) -> DiracMatter:
+        ac, sv, tan_half = dirac.orthogonal_rates(m * dt, dt)
+        return cls(X=np.asarray(X, dtype=float), m=m, charge=charge, ac=ac, sv=sv, tan_half=tan_half, dt=dt,
+                   spacing=spacing, bias_kind=bias, r=r)
+
+    # -- the bias map with links ---------------------------------------------------------------------------
+    @property
+    def K(self) -> int:
+        return int(np.shape(self.X)[1])
+
+    @property
+    def D(self) -> int:
+        return int(np.shape(self.X)[0]) - 1
+
+    def link(self, theta: jax.Array, f: jax.Array) -> jax.Array:
+        """``U f = cos(theta) f - sin(theta) X_0 f`` per site (``theta`` shaped like one component of ``f``)."""
+        return jnp.cos(theta)[None] * f - jnp.sin(theta)[None] * _mix(self.X[0], f)
+
+    def hop(self, theta: jax.Array, f: jax.Array) -> jax.Array:
+        """``B(theta) f`` (the gauged bias map, see the module docstring); ``theta`` ``(D, *shape)``."""
+        D, a = self.D, self.spacing
+        X = self.X
+        out = jnp.zeros_like(f)
+        for mu in range(D):
+            up = self.link(theta[mu], forward(f, mu, D))  # U_mu(x) f(x + mu)
+            if self.bias_kind == "forward":
+                out = out + _mix(X[mu + 1], up - f) / a
+            else:
+                # U_mu(x - mu)^T f(x - mu): the transpose of exp(-theta X_0) is exp(+theta X_0)
+                down = self.link(-backward(theta[mu], mu, D), backward(f, mu, D))
+                out = out + _mix(X[mu + 1], up - down) / (2 * a)
+                out = out + self.r / (2 * a) * _mix(X[0], 2 * f - up - down)
+        return out
+
+    def bias(self, pi: jax.Array) -> jax.Array:
+        """``B pi`` at trivial links (the protocol's bias; the network uses :meth:`hop` with its links)."""
+        return self.hop(jnp.zeros((self.D, *pi.shape[1:]), pi.dtype), pi)
+
+    # -- the network's two updates --------------------------------------------------------------------------
+    def activate(self, theta: jax.Array, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        """``phi + h ((W - I) phi + B(theta) pi)`` with ``W - I = ac I + sv X_0`` (= ``R phi + h B pi``)."""
+        h = self.dt
+        return phi + h * (self.ac * phi + self.sv * _mix(self.X[0], phi) + self.hop(theta, pi))
+
+    def learning_loss(self, theta: jax.Array, phi_new: jax.Array, pi: jax.Array, p: jax.Array) -> jax.Array:
+        """``sum_a H_a`` as a function of ``p`` (the per-type loss of the module docstring, through the activation
+        ``p -> phi_new + B(theta) (p - pi)``). The other types' ``pi`` inside ``C pi`` are the current ``pi``, not
+        ``p`` (type ``a`` descends its own ``H_a`` w.r.t. ``pi^a`` only), so that one ``jax.grad`` in ``p`` gives
+        every type its own gradient (as :class:`~nnfield.network.SplitPerTypeLoss`; no ``stop_gradient``, so
+        that a linearization of the tick sees every dependence on ``pi``)."""
+        phi_act = phi_new + self.hop(theta, p - pi)
+        own = p * (self.sv * _mix(self.X[0], pi)) - 0.5 * self.ac * p * p  # C = -ac I + sv X_0 (X_0 off-diagonal)
+        return 0.5 * jnp.sum(phi_act * phi_act) + jnp.sum(own)
+
+    def learning_gradient(self, theta: jax.Array, phi_new: jax.Array, pi: jax.Array) -> jax.Array:
+        """``dH_a/dpi^a = B(theta)^T phi_new + C pi`` by ``jax.grad`` (never written by hand)."""
+        return jax.grad(lambda p: self.learning_loss(theta, phi_new, pi, p))(pi)
+
+    def T(self, f: jax.Array) -> jax.Array:
+        """``(I - tan(m h/2) X_0) f`` (the time-centring factor of the exact invariant)."""
+        return f - self.tan_half * _mix(self.X[0], f)
+
+    def energy_loss(self, theta: jax.Array, phi: jax.Array, w: jax.Array) -> jax.Array:
+        """``L_D(theta; phi, w) = -sum phi . X_0 B(theta) w`` (gauge invariant; see the module docstring)."""
+        return -jnp.sum(phi * _mix(self.X[0], self.hop(theta, w)))
+
+    # -- the protocol -----------------------------------------------------------------------------------------
+    def loss(self, theta: jax.Array, phi: jax.Array) -> jax.Array:
+        """The shared part ``1/2 |phi|^2`` of the per-type loss (no links: they enter through the activation)."""
+        del theta
+        return 0.5 * jnp.sum(phi * phi)
+
+    def charge_density(self, state: State) -> jax.Array:
+        """``q (|phi|^2 + |pi|^2)`` per site (= ``q |psi|^2``; the network's time-centred density is
+        :meth:`network_charge`)."""
+        return self.charge * (jnp.sum(state.phi**2, axis=0) + jnp.sum(state.pi**2, axis=0))
+
+    def network_charge(self, theta_mid: jax.Array, state: State) -> jax.Array:
+        """``q [|pi|^2 + phi . T phi(t+1)]`` per site with ``phi(t+1)`` the activation at the links ``theta_mid``."""
+        phi_next = self.activate(theta_mid, state.phi, state.pi)
+        return self.charge * (jnp.sum(state.pi**2, axis=0) + jnp.sum(state.phi * self.T(phi_next), axis=0))
+
+    def charge_scale(self, state: State) -> jax.Array:
+        """``|q| max_x (|phi|^2 + |pi|^2)``: the largest charge density of the matter."""
+        return jnp.abs(self.charge) * jnp.max(jnp.sum(state.phi**2, axis=0) + jnp.sum(state.pi**2, axis=0))
+
+    def densities(self, theta: jax.Array, state: State) -> dict[str, jax.Array]:
+        """``energy`` ``m (|phi|^2 - |pi|^2) - 2 phi . X_0 B(theta) pi`` (the Dirac energy density, ``psi^dagger H
+        psi``), ``psi_abs2`` ``|phi|^2 + |pi|^2``."""
+        phi, pi = state.phi, state.pi
+        mass = self.m * (jnp.sum(phi**2, axis=0) - jnp.sum(pi**2, axis=0))
+        hop = -2.0 * jnp.sum(phi * _mix(self.X[0], self.hop(theta, pi)), axis=0)
+        return {"energy": mass + hop, "psi_abs2": jnp.sum(phi**2, axis=0) + jnp.sum(pi**2, axis=0)}
+
+    def vacuum(self, shape: tuple[int, ...], dtype: Any) -> State:
+        z = jnp.zeros((self.K, *shape), dtype)
+        return State(z, z)
