@@ -243,3 +243,17 @@ def test_vortex_energy_approaches_the_bps_bound_and_stays_put():
         errs.append(abs(float(M.observables(M.encode(phi, pi))["energy"]) / (2 * np.pi) - 1))
     assert errs[-1] < 0.01
     assert np.polyfit(np.log(spacings), np.log(errs), 1)[0] > 1.5, errs
+
+
+def test_plots_draw_gauge_invariant_maps():
+    """``plot_fields`` (what ``nnfield plot`` draws) holds only gauge-invariant maps, shaped like the lattice: a
+    random gauge transformation leaves every one unchanged; the links themselves (gauge dependent) are not drawn."""
+    M = _higgs((8, 6), a=0.5, dt=0.05, q=1.2, lam=0.4)
+    phi, pi = sq.higgs_vacuum(M.lattice, 1.2, 0.4, 1.0, 0.0, 4, 0.2, 0.05)
+    chi = np.random.default_rng(7).uniform(-np.pi, np.pi, M.lattice.shape) * 2
+    a = M.plot_fields(M.encode(phi, pi))
+    b = M.plot_fields(M.encode(*M.gauge_transform(phi, pi, chi)))
+    assert set(a) == {"|E|", "B", "charge density", "div E - rho", "|phi|"}
+    for k in a:
+        assert a[k].shape == M.lattice.shape, k
+        assert float(np.abs(np.asarray(a[k]) - np.asarray(b[k])).max()) < 1e-12 * max(float(np.abs(a[k]).max()), 1), k

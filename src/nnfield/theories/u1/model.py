@@ -100,6 +100,27 @@ class GaugeModel(AbstractModel):
         out["energy"] = energy
         return out
 
+    def plot_fields(self, state: dict[str, Any]) -> dict[str, jax.Array]:
+        """The gauge-invariant maps a plot draws (links themselves are gauge dependent): ``|E|`` (``E_x`` in 1D),
+        ``B`` (2D; ``|B|`` in 3D), the charge density, the Gauss residual ``div E - rho`` and, with a charged
+        scalar, ``|phi|``; each shaped like the lattice."""
+        f = self.fields(state)
+        E, B = f["electric"], f["magnetic"]
+        out: dict[str, jax.Array] = {}
+        if self.lattice.ndim == 1:
+            out["E_x"] = E[0]
+        else:
+            out["|E|"] = jnp.sqrt(jnp.sum(E**2, axis=0))
+        if B.shape[0] == 1:
+            out["B"] = B[0]
+        elif B.shape[0] > 1:
+            out["|B|"] = jnp.sqrt(jnp.sum(B**2, axis=0))
+        out["charge density"] = f["charge_density"]
+        out["div E - rho"] = f["gauss"]
+        if "phi_abs2" in f:
+            out["|phi|"] = jnp.sqrt(f["phi_abs2"])
+        return out
+
     # -- observables ------------------------------------------------------------------------------------------
     def observables(self, state: dict[str, Any]) -> dict[str, jax.Array]:
         vol = self.lattice.cell_volume
