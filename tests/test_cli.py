@@ -373,7 +373,7 @@ def test_demo_small(monkeypatch, tmp_path, capsys):
 @pytest.mark.slow
 def test_demo_builtin(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert cli.main(["demo", "--out", str(out), "-q"]) == 0
+    assert cli.main(["demo", "--out", str(out)]) == 0  # not -q: that prints the verdict line only
     run = nio.load_run(out, snapshots="last")
     assert run.status == "completed" and run.attrs["steps_done"] == 400
     assert run.max_relative_drift("discrete_energy") < 1e3 * EPS
