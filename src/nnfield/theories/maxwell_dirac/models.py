@@ -39,7 +39,7 @@ from ...model import BOUNDED, Conserved
 from ...state import State
 from .. import clifford, dirac
 from ..u1 import ELECTRIC, LINKS, MATTER, GaugeModel, photon_omega
-from ..u1._lattice import backward, divergence, divergence_scale, forward, pairs, plaquettes, wrap
+from ..u1._lattice import backward, divergence_scale, forward, pairs, plaquettes, wrap
 from .matter import DiracMatter, _mix
 from .network import MaxwellDiracNetwork
 from .physics import MaxwellDirac
@@ -84,20 +84,10 @@ class MaxwellDiracModel(GaugeModel):
         """Per-site fields (gauge invariant): ``electric``, ``magnetic``, ``plaquette``, ``electric_energy``,
         ``magnetic_energy``, ``charge_density``, ``gauss`` (``div E - (rho - <rho>)``), ``matter_energy``,
         ``psi_abs2``, ``energy``."""
-        a, q = self.lattice.spacing, self.network.charge
-        theta, E = state[LINKS], state[ELECTRIC]
-        P = plaquettes(theta)
         rho = self.charge_density(state)
-        out = {
-            "electric": E,
-            "magnetic": wrap(P) / (q * a**2),
-            "plaquette": jnp.cos(P),
-            "electric_energy": 0.5 * jnp.sum(E**2, axis=0),
-            "magnetic_energy": jnp.sum(1.0 - jnp.cos(P), axis=0) / (q**2 * a**4),
-            "charge_density": rho,
-            "gauss": divergence(E, a) - (rho - jnp.mean(rho)),
-        }
-        dens = self.network.matter.densities(theta, state[MATTER])
+        out = self.gauge_fields(state, rho)
+        out["gauss"] = out["gauss"] + jnp.mean(rho)  # the static neutralizing background
+        dens = self.network.matter.densities(state[LINKS], state[MATTER])
         out["matter_energy"] = dens["energy"]
         out["psi_abs2"] = dens["psi_abs2"]
         out["energy"] = out["electric_energy"] + out["magnetic_energy"] + dens["energy"]

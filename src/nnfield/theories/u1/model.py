@@ -77,13 +77,13 @@ class GaugeModel(AbstractModel):
             return jnp.zeros((), state[ELECTRIC].dtype)
         return self.network.matter.charge_scale(state[MATTER])
 
-    def fields(self, state: dict[str, Any]) -> dict[str, jax.Array]:
-        """Per-site fields for plots and tests (see the module docstring)."""
+    def gauge_fields(self, state: dict[str, Any], rho: jax.Array) -> dict[str, jax.Array]:
+        """The gauge field's per-site fields: ``electric``, ``magnetic``, ``plaquette`` (``cos P``), the electric and
+        magnetic energy densities, the charge density ``rho`` given and ``gauss = div E - rho``."""
         a, q = self.lattice.spacing, self.network.charge
         theta, E = state[LINKS], state[ELECTRIC]
         P = plaquettes(theta)
-        rho = self.charge_density(state)
-        out = {
+        return {
             "electric": E,
             "magnetic": wrap(P) / (q * a**2),
             "plaquette": jnp.cos(P),
@@ -92,6 +92,11 @@ class GaugeModel(AbstractModel):
             "charge_density": rho,
             "gauss": divergence(E, a) - rho,
         }
+
+    def fields(self, state: dict[str, Any]) -> dict[str, jax.Array]:
+        """Per-site fields for plots and tests (see the module docstring)."""
+        theta = state[LINKS]
+        out = self.gauge_fields(state, self.charge_density(state))
         energy = out["electric_energy"] + out["magnetic_energy"]
         if self.network.matter is not None:
             dens = self.network.matter.densities(theta, state[MATTER])
