@@ -202,9 +202,11 @@ def _check_example(run_dir: Path) -> None:
     D, a = len(lattice), float(run.attrs["spacing"])
     with _open(run_dir / nio.RUN_FILE, nio.SNAPSHOTS) as snap, _open(run_dir / nio.RUN_FILE, nio.OBSERVABLES) as obs:
         axes = tuple("xyz"[:D])
-        for name in ("phi", "pi"):
-            assert snap[name].dims == ("time", "component", *axes)
-            assert snap[name].attrs["units"] and snap[name].attrs["long_name"]
+        assert run.fields  # phi and pi, or the named fields of a several-field state (links, electric, matter.phi..)
+        for name in run.fields:
+            dims = snap[name].dims
+            assert dims[0] == "time" and dims[1] in ("component", f"{name}_component") and dims[2:] == axes, dims
+            assert snap[name].attrs["units"] and snap[name].attrs["long_name"], name
             np.testing.assert_array_equal(snap[name].values, run.fields[name])
         for mu, ax in enumerate(axes):
             np.testing.assert_allclose(snap[ax].values, a * np.arange(lattice[mu]), rtol=1e-15)

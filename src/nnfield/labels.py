@@ -79,10 +79,21 @@ def unit(power: Fraction | int | None) -> str | None:
 # ----------------------------------------------------------------------------------------------------------
 SCALAR_THEORIES = ("klein-gordon", "phi4", "sine-gordon")
 SPINOR_THEORIES = ("dirac", "gauged-dirac")
+#: theories whose state is several named fields: links, electric [, matter.phi, matter.pi]
+GAUGE_DYNAMICS_THEORIES = ("maxwell", "scalar-qed", "maxwell-dirac")
 
 
 def field_power(theory: str, network: str, field: str, D: int) -> Fraction | None:
     """The length power of a stored network field (``None``: not known for this theory)."""
+    if theory in GAUGE_DYNAMICS_THEORIES:  # several named fields (theories/u1, docs/gauge_dynamics.md)
+        if field == "links":
+            return Fraction(0)  # theta = a q A
+        if field == "electric":
+            return Fraction(-1 - D, 2)  # E = dA/dt, A of dimension L^((1-D)/2)
+        if field in ("matter.phi", "matter.pi"):
+            field = field.removeprefix("matter.")
+            theory = "dirac" if theory == "maxwell-dirac" else "klein-gordon"
+            network = ""
     if theory in SPINOR_THEORIES and field in ("phi", "pi"):
         return Fraction(-D, 2)  # phi, pi: real and imaginary parts of psi, a^D sum |psi|^2 is a number
     if theory in SCALAR_THEORIES and field == "phi":
@@ -96,6 +107,10 @@ def field_power(theory: str, network: str, field: str, D: int) -> Fraction | Non
 FIELD_LONG_NAMES = {
     "phi": "non-trainable neuron states phi (activation dynamics)",
     "pi": "trainable variables pi (learning dynamics)",
+    "links": "link angles theta = a q A (trainable weights of the gauge field)",
+    "electric": "electric field E (the momentum buffer of the links' learning)",
+    "matter.phi": "matter: non-trainable neuron states phi (activation dynamics)",
+    "matter.pi": "matter: trainable variables pi (learning dynamics)",
 }
 
 
@@ -117,8 +132,9 @@ class Observable:
 #: every observable a shipped theory records; ``<mu>`` stands for x, y, z
 OBSERVABLES: tuple[Observable, ...] = (
     Observable("energy", "energy (the theory's lattice Hamiltonian)",
-               "scalars: a^D sum [pi^2/2 + (grad phi)^2/2 + V(phi)]; spinors: a^D sum psi^dagger H psi", -1,
-               ("klein-gordon", "phi4", "sine-gordon", "dirac", "gauged-dirac")),
+               "scalars: a^D sum [pi^2/2 + (grad phi)^2/2 + V(phi)]; spinors: a^D sum psi^dagger H psi; gauge "
+               "theories: the Kogut-Susskind Hamiltonian", -1,
+               ("klein-gordon", "phi4", "sine-gordon", "dirac", "gauged-dirac", *GAUGE_DYNAMICS_THEORIES)),
     Observable("discrete_energy", "leapfrog energy of the network (its exact invariant for quadratic V)",
                "a^D sum [|phi' - phi|^2/(2 dt^2) + grad phi'.grad phi/2 + (V(phi) + V(phi'))/2], phi' = next phi",
                -1, ("klein-gordon", "phi4", "sine-gordon")),
@@ -135,13 +151,39 @@ OBSERVABLES: tuple[Observable, ...] = (
     Observable("psi_max", "largest |psi| on the lattice", "max sqrt(sum_a |psi_a|^2)", "spinor", ("dirac",)),
     Observable("current_<mu>", "current along <mu>", "a^D sum psi^dagger alpha_<mu> psi", 0, ("dirac",)),
     Observable("position_<mu>", "mean position along <mu> of the density |psi|^2",
-               "sum x_<mu> |psi|^2 / sum |psi|^2 (x in [0, L_<mu>))", 1, ("dirac", "gauged-dirac")),
+               "sum x_<mu> |psi|^2 / sum |psi|^2 (x in [0, L_<mu>))", 1, ("dirac", "gauged-dirac", "maxwell-dirac")),
     Observable("momentum_<mu>", "kinetic momentum per unit charge along <mu>",
                "<psi, -i D_<mu> psi> / <psi, psi>, D the covariant central difference", -1, ("gauged-dirac",)),
     Observable("wavenumber_<mu>", "mean canonical lattice momentum along <mu>",
                "sum_k k_<mu> |psi_k|^2 / sum_k |psi_k|^2 (FFT, k in [-pi/a, pi/a))", -1, ("gauged-dirac",)),
     Observable("plaquette", "mean plaquette of the background links", "mean cos(pi P / 2)", 0, ("gauged-dirac",)),
     # the spectra ([output] spectra = true; nnfield.spectra, docs/spectra.md): one value per |k| bin
+    # the dynamical U(1) gauge theories (theories/u1, docs/gauge_dynamics.md, docs/maxwell_dirac.md)
+    Observable("energy_electric", "electric energy", "a^D sum E^2/2", -1, GAUGE_DYNAMICS_THEORIES),
+    Observable("energy_magnetic", "magnetic energy", "a^D sum_plaquettes (1 - cos P)/(q^2 a^4)", -1,
+               GAUGE_DYNAMICS_THEORIES),
+    Observable("energy_matter", "energy of the matter (with its hopping through the links)",
+               "a^D sum (matter energy density)", -1, ("scalar-qed", "maxwell-dirac")),
+    Observable("gauss_residual", "relative violation of Gauss's law",
+               "max |div E - rho| / (the charge scale of the terms; docs/gauge_dynamics.md)", 0,
+               GAUGE_DYNAMICS_THEORIES),
+    Observable("charge", "total charge (Noether charge of the matter's U(1))", "a^D sum rho", "u1_charge",
+               GAUGE_DYNAMICS_THEORIES),
+    Observable("charge_plain", "charge q a^D sum |psi|^2 (not the network's conserved form)",
+               "q a^D sum (|phi|^2 + |pi|^2)", "u1_charge", ("maxwell-dirac",)),
+    Observable("plaquette", "mean plaquette", "mean cos P, P = theta_mu(x) + theta_nu(x+mu) - ...", 0,
+               ("maxwell", "scalar-qed", "maxwell-dirac")),
+    Observable("flux", "magnetic flux through the torus (2D; a multiple of 2 pi/q)", "a^2 sum B", "u1_flux",
+               ("maxwell", "scalar-qed", "maxwell-dirac")),
+    Observable("phi_abs2_mean", "lattice mean of |phi|^2", "mean (phi_1^2 + phi_2^2)/2", "field2", ("scalar-qed",)),
+    Observable("phi_abs_min", "smallest |phi| on the lattice (a vortex core: 0)", "min sqrt((phi_1^2 + phi_2^2)/2)",
+               "field", ("scalar-qed",)),
+    Observable("momentum_<mu>", "total momentum along <mu> (matter, field and the static background)",
+               "docs/maxwell_dirac.md", -1, ("maxwell-dirac",)),
+    Observable("momentum_matter_<mu>", "momentum of the matter along <mu>", "docs/maxwell_dirac.md", -1,
+               ("maxwell-dirac",)),
+    Observable("field_<mu>", "uniform (k = 0) electric field along <mu>", "mean E_<mu>", "electric",
+               ("maxwell-dirac",)),
     Observable("spectrum_phi", "angle-averaged power spectrum of phi", "mean over the shell of |a^D fft phi|^2 / V",
                1, ("klein-gordon", "phi4", "sine-gordon")),
     Observable("spectrum_pi", "angle-averaged power spectrum of pi = d phi/dt",
@@ -167,26 +209,34 @@ def is_spectrum(name: str) -> bool:
 OBSERVABLE_ALIASES: dict[str, str] = {f"mean_{c}": f"position_{c}" for c in AXES}
 
 
-def describe_observable(name: str) -> Observable | None:
-    """The table row of an observable name (``position_x`` -> the ``position_<mu>`` row), else ``None``."""
+def describe_observable(name: str, theory: str | None = None) -> Observable | None:
+    """The table row of an observable name (``position_x`` -> the ``position_<mu>`` row), else ``None``; where
+    theories use one name for different quantities (``charge``), the row of ``theory`` first."""
     name = OBSERVABLE_ALIASES.get(name, name)
-    for row in OBSERVABLES:
-        if row.name == name:
-            return row
-        if row.name.endswith("_<mu>") and name.startswith(row.name[:-4]) and name[len(row.name) - 4:] in AXES:
-            return row
-    return None
+    rows = [row for row in OBSERVABLES if row.name == name or (
+        row.name.endswith("_<mu>") and name.startswith(row.name[:-4]) and name[len(row.name) - 4:] in AXES)]
+    return next((row for row in rows if theory in row.theories), rows[0] if rows else None)
 
 
 def observable_attrs(name: str, theory: str, network: str, D: int) -> dict[str, str]:
     """``long_name`` and ``units`` of an observable (only ``long_name`` = its name when not in the table)."""
-    row = describe_observable(name)
+    row = describe_observable(name, theory)
     if row is None:
         return {"long_name": name}
     c = name.rsplit("_", 1)[-1]
     long_name = row.long_name.replace("<mu>", c)
+    gauge = theory in GAUGE_DYNAMICS_THEORIES
+    power: Fraction | None
     if row.power == "field":
-        power = field_power(theory, network, "phi", D)
+        power = Fraction(1 - D, 2) if gauge else field_power(theory, network, "phi", D)
+    elif row.power == "field2":
+        power = Fraction(1 - D)
+    elif row.power == "electric":
+        power = Fraction(-1 - D, 2)
+    elif row.power == "u1_charge":  # q has the length power (D - 3)/2; a^D sum rho = a^D sum div E likewise
+        power = Fraction(D - 3, 2)
+    elif row.power == "u1_flux":  # a multiple of 2 pi / q
+        power = Fraction(3 - D, 2)
     elif row.power == "spinor":
         power = Fraction(-D, 2)
     else:
