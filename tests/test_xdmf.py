@@ -133,3 +133,31 @@ def test_vtk_reads_the_xdmf_as_paraview_does(tmp_path, shape):
             for c in range(2):
                 got = vtk_to_numpy(points.GetArray(f"{field}_{c}"))
                 np.testing.assert_array_equal(got, run.fields[field][i, c].reshape(-1))
+
+
+def test_a_sweep_gets_xdmf_with_one_attribute_per_member(tmp_path):
+    """A 2D ``[sweep]`` run: ``run.xmf`` names every member's components (``phi_<member>_<component>``), each a
+    hyperslab of the member's field in ``run.h5``."""
+    from nnfield import cli
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[theory]\nname = "klein-gordon"\n[lattice]\nshape = [6, 4]\n[time]\ndt = 0.1\nsteps = 20\n'
+                   '[initial]\nkind = "plane_wave"\n[output]\nevery = 10\nsnapshot_every = 10\n'
+                   '[sweep]\n"theory.mass" = [0.5, 1.0, 2.0]\n')
+    out = tmp_path / "o"
+    assert cli.main(["run", str(cfg), "--out", str(out), "-q"]) == 0
+    root = ET.parse(out / xdmf.XDMF_FILE).getroot()
+    grids = root.findall("Domain/Grid/Grid")
+    assert len(grids) == 3  # snapshots at steps 0, 10, 20
+    with h5py.File(out / nio.RUN_FILE, "r") as h5:
+        for i, grid in enumerate(grids):
+            names = set()
+            for attr in grid.findall("Attribute"):
+                select, source = attr.find("DataItem").findall("DataItem")
+                ds = h5[source.text.split(":")[1]]
+                start, _, count = np.asarray(_ints(select.text)).reshape(3, ds.ndim)
+                assert start[0] == i and tuple(count) == (1, 1, 1, 6, 4)
+                field = source.text.rsplit("/", 1)[-1]
+                assert attr.get("Name") == f"{field}_{start[1]}_{start[2]}"
+                names.add(attr.get("Name"))
+            assert names == {f"{f}_{m}_0" for f in ("phi", "pi") for m in range(3)}

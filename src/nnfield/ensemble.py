@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -247,7 +248,9 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             attrs = _run_attrs(ens.configs[0], net, stab, chunk)
             attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)")
             fields = {k: tuple(np.shape(v)) for k, v in field_items(ens.state).items()}
-            writer = nio.RunWriter(Path(out_dir) / nio.RUN_FILE, fields, cfg.dtype, attrs)
+            # created under a temporary name, renamed once in SWMR mode (as runner._fresh_run: a plain v110 file
+            # killed while open for writing never opens again)
+            writer = nio.RunWriter(Path(out_dir) / f"{nio.RUN_FILE}.new", fields, cfg.dtype, attrs)
             tick = float(net.tick)
             state, done, status = ens.state, 0, nio.STATUS_FAILED
             t0 = _time.perf_counter()
@@ -257,6 +260,8 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
                 writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(state).items()})
                 writer.start_swmr()
                 writer.commit(0)
+                os.replace(writer.path, Path(out_dir) / nio.RUN_FILE)
+                writer.path = Path(out_dir) / nio.RUN_FILE
                 with progress_bar(progress, console, steps) as bar:
                     while done < steps:
                         n = min(chunk, steps - done)
@@ -280,6 +285,7 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
                 writer.set_attrs(status=status, steps_done=done, t_final=done * tick, wall_seconds=wall,
                                  site_updates_per_second=sites * done / max(wall, 1e-9))
                 writer.close()
+            nio.write_xdmf(writer.path)  # run.xmf for ParaView/VisIt: one attribute per member and component
         finally:
             lock.release()
     return RunResult(Path(out_dir), Path(out_dir) / nio.RUN_FILE, Path(out_dir) / nio.CONFIG_FILE, status, steps,
