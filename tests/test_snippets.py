@@ -2,7 +2,8 @@
 
 - Each ```python block is executed (in a fresh namespace, in a temporary working directory that has the
   repository's ``examples/``). A block that is a fragment on purpose starts with the line ``# snippet: skip``
-  (and says why); use it sparingly.
+  (and says why); use it sparingly. A block that starts with ``# snippet: slow`` (a measurement of minutes) runs
+  under ``-m slow``.
 - Each ``nnfield ...`` command of a ```bash, ```sh or plain ``` block is parsed by the real argument parser
   (so a renamed command or option fails here), and the example configs it names exist.
 """
@@ -40,7 +41,15 @@ def test_snippets_are_found():
     assert {"README.md", "docs/cli.md", "docs/performance.md", "docs/gauge.md"} <= where
 
 
-@pytest.mark.parametrize("where,code", PYTHON, ids=[w for w, _ in PYTHON])
+SLOW = "# snippet: slow"
+
+
+def _param(where: str, code: str) -> object:
+    """A block that starts with ``# snippet: slow`` (a measurement taking minutes) runs under ``-m slow``."""
+    return pytest.param(where, code, id=where, marks=pytest.mark.slow if code.lstrip().startswith(SLOW) else ())
+
+
+@pytest.mark.parametrize("where,code", [_param(w, c) for w, c in PYTHON])
 def test_python_snippet_runs(where, code, tmp_path, monkeypatch, capsys):
     if code.lstrip().startswith(SKIP):
         pytest.skip(code.lstrip().splitlines()[0])
