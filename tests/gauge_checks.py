@@ -32,3 +32,17 @@ def assert_energy_bounded_at_order_2(make: Callable[[float], Any], phi: Any, pi:
         amps.append(float(e.max() - e.min()) / e[0])
     slope = np.polyfit(np.log(dts), np.log(amps), 1)[0]
     assert abs(slope - 2) < 0.2, (amps, slope)
+
+
+def order_against_reference(make: Callable[[float], Any], phi: Any, pi: Any, T: float,
+                            dts: tuple[float, ...] = (0.1, 0.05, 0.025)) -> tuple[float, list[float]]:
+    """``(order, errors)``: the largest difference of the network run to time ``T`` (``make(dt)`` a model) from the
+    physics side's reference solution, and the slope of its log against ``log dt``."""
+    ref = make(dts[0]).theory.reference(phi, pi, T)
+    errs = []
+    for dt in dts:
+        M = make(dt)
+        s, _ = run(M.network, M.encode(phi, pi), int(round(T / dt)))
+        p, q = M.decode(s)
+        errs.append(max(np.abs(np.asarray(p) - ref[0]).max(), np.abs(np.asarray(q) - ref[1]).max()))
+    return float(np.polyfit(np.log(dts), np.log(errs), 1)[0]), errs

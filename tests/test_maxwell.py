@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gauge_checks import assert_energy_bounded_at_order_2
+from gauge_checks import assert_energy_bounded_at_order_2, order_against_reference
 from nnfield import Lattice
 from nnfield.network import run
 from nnfield.theories import maxwell, u1
@@ -44,15 +44,7 @@ def test_learning_is_the_physics_sides_equations():
 def test_network_converges_to_the_reference_at_order_2():
     lat = Lattice((6, 6), 0.8)
     A, E = u1.random_photons(lat, 2, 0.4, cutoff=4.0)
-    T = 1.2
-    ref = maxwell.model(lat, 0.1).theory.reference(A, E, T)
-    errs = []
-    for dt in (0.1, 0.05, 0.025):
-        M = maxwell.model(lat, dt)
-        s, _ = run(M.network, M.encode(A, E), int(round(T / dt)))
-        p, q = M.decode(s)
-        errs.append(max(np.abs(np.asarray(p) - ref[0]).max(), np.abs(np.asarray(q) - ref[1]).max()))
-    order = np.polyfit(np.log([0.1, 0.05, 0.025]), np.log(errs), 1)[0]
+    order, errs = order_against_reference(lambda dt: maxwell.model(lat, dt), A, E, 1.2)
     assert abs(order - 2) < 0.2, (errs, order)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gauge_checks import assert_energy_bounded_at_order_2
+from gauge_checks import assert_energy_bounded_at_order_2, order_against_reference
 from nnfield import Lattice
 from nnfield.network import run
 from nnfield.theories import scalar_qed as sq
@@ -65,15 +65,7 @@ def test_learning_is_the_physics_sides_equations():
 def test_network_converges_to_the_reference_at_order_2():
     lat = Lattice((8, 8), 0.5)
     phi0, pi0 = sq.higgs_vacuum(lat, 1.0, 0.5, 1.0, 0.0, 1, 0.1, 0.05)
-    T = 1.0
-    ref = sq.model(lat, 0.1).theory.reference(phi0, pi0, T)
-    errs = []
-    for dt in (0.1, 0.05, 0.025):
-        M = sq.model(lat, dt)
-        s, _ = run(M.network, M.encode(phi0, pi0), int(round(T / dt)))
-        p, q = M.decode(s)
-        errs.append(max(np.abs(np.asarray(p) - ref[0]).max(), np.abs(np.asarray(q) - ref[1]).max()))
-    order = np.polyfit(np.log([0.1, 0.05, 0.025]), np.log(errs), 1)[0]
+    order, errs = order_against_reference(lambda dt: sq.model(lat, dt), phi0, pi0, 1.0)
     assert abs(order - 2) < 0.2, (errs, order)
 
 
