@@ -21,6 +21,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from nnfield import network as nnet  # noqa: E402
+from nnfield._xla import jit  # noqa: E402
 from nnfield.config import parse_config  # noqa: E402
 from nnfield.runner import build, observer_for  # noqa: E402
 
@@ -41,7 +42,7 @@ every = 10
 
 
 def _ms(fn: Callable[[Any], Any], state: Any, repeats: int) -> float:
-    f = jax.jit(fn)
+    f = jit(fn)  # with nnfield's compile options, as in a run (nnfield/_xla.py)
     jax.block_until_ready(f(state))
     t0 = time.perf_counter()
     for _ in range(repeats):

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
+from ._xla import jit
 from .config import Config, from_dict
 from .errors import ConfigError
 from .network import _run_impl
@@ -179,7 +180,7 @@ class _Static:
         return isinstance(other, _Static) and self.key == other.key
 
 
-_jitted = jax.jit(lambda model, state, axes, steps, every: _ensemble_impl(model, state, axes.tree, steps, every),
+_jitted = jit(lambda model, state, axes, steps, every: _ensemble_impl(model, state, axes.tree, steps, every),
                   static_argnums=(2, 3, 4))
 
 
@@ -199,7 +200,7 @@ def _observe_members(model: Any, state: Any, axes: Any) -> Any:
     return jax.vmap(lambda m, s: m.observables(s), in_axes=(axes, 0))(model, state)
 
 
-_observe_jitted = jax.jit(lambda model, state, axes: _observe_members(model, state, axes.tree), static_argnums=(2,))
+_observe_jitted = jit(lambda model, state, axes: _observe_members(model, state, axes.tree), static_argnums=(2,))
 
 
 def _advance(ens: Ensemble, state: Any, n: int, every: int) -> tuple[Any, dict[str, np.ndarray]]:

@@ -24,7 +24,6 @@ modules (PyTrees): they work under ``jit``, ``vmap`` and ``grad``; ``run`` is a 
 import abc
 import types
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import equinox as eqx
@@ -33,6 +32,7 @@ import jax.numpy as jnp
 from jax.tree_util import Partial
 
 from ._module import Module
+from ._xla import jit
 from .errors import ParameterError
 from .lattice import Lattice
 from .operators import LatticeOperator, identity, share_shifts
@@ -429,7 +429,7 @@ def _run_impl(net: AbstractNetwork, state: Any, steps: int, every: int, observer
     return net.advance(state, rest), obs
 
 
-_run_jit = jax.jit(_run_impl, static_argnames=("steps", "every"))
+_run_jit = jit(_run_impl, static_argnames=("steps", "every"))
 
 
 def run(net: AbstractNetwork, state: Any, steps: int, every: int = 1, observer: Any = None) -> tuple[Any, Any]:
@@ -460,7 +460,7 @@ def trajectory(net: AbstractNetwork, state: Any, steps: int) -> Any:
     return _trajectory(net, state, int(steps))
 
 
-@partial(jax.jit, static_argnames=("steps",))
+@jit(static_argnames=("steps",))
 def _trajectory(net: AbstractNetwork, state: Any, steps: int) -> Any:
     def body(s: Any, _: Any) -> tuple[Any, Any]:
         s = net.step(s)
@@ -469,7 +469,7 @@ def _trajectory(net: AbstractNetwork, state: Any, steps: int) -> Any:
     return jax.lax.scan(body, state, None, length=steps)[1]
 
 
-@jax.jit
+@jit
 def jit_step(net: AbstractNetwork, state: Any) -> Any:
     """One tick, jitted (compiled once per network structure; ``dt`` and coefficients are traced)."""
     return net.step(state)

@@ -31,6 +31,7 @@ from jax.tree_util import Partial
 
 from . import io as nio
 from . import parallel
+from ._xla import jit
 from .checkpoint import (
     CHECKPOINT_DIR,
     CheckpointError,
@@ -193,7 +194,7 @@ def _all_finite(tree: Any) -> bool:
     return bool(_finite(tree))
 
 
-@jax.jit
+@jit
 def _observe_partial(observer: Any, state: State) -> dict[str, Any]:
     return observer(state)
 
@@ -202,7 +203,7 @@ def _observe_jit(observer: Any, state: State) -> dict[str, Any]:
     """The observables of one state, jitted (compiled once per model structure)."""
     if isinstance(observer, Partial):
         return _observe_partial(observer, state)
-    return jax.jit(observer)(state)
+    return jit(observer)(state)
 
 
 def _first_nonfinite(obs: dict[str, np.ndarray]) -> int | None:
