@@ -5,7 +5,10 @@ staggered leapfrog of links and ``E``). Initial conditions (every one satisfies 
 
 - ``random_photons`` (``amplitude`` = rms of A, ``cutoff``, ``slope``, as ``random_spectrum``): transverse
   positive-frequency photons;
-- ``plane_wave`` (``n``, ``polarization``, ``amplitude``, ``travelling``): one transverse photon.
+- ``plane_wave`` (``n``, ``polarization``, ``amplitude``, ``travelling``): one transverse photon;
+- ``file`` (``path``, ``gauss``): the user's data from a ``.npz`` (arrays ``A`` or ``theta``, ``E``, and the
+  matter's for ``scalar-qed`` and ``maxwell-dirac``; :mod:`nnfield.theories.u1.datafile`), with Gauss's law
+  projected (``gauss = "project"``) or checked (``"check"``). Shared by the three dynamical U(1) theories.
 
 This is the only module of the package that knows TOML key names.
 """
@@ -17,9 +20,9 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
-from ...errors import ConfigError
+from ...errors import ConfigError, InputError
 from ..params import Number, Params, check
-from ..registry import Param, TheorySpec, positive, positive_amplitude, register_theory
+from ..registry import REQUIRED, Param, TheorySpec, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec
 
 
@@ -71,6 +74,35 @@ def plane_wave_data(model: Any, p: dict[str, Any], seed: int, mass: float = 0.0)
     return plane_wave(model.lattice, p["n"], p["polarization"], p["amplitude"], mass, p["travelling"])
 
 
+FILE_KEYS = {
+    "path": Param("str", REQUIRED, "the .npz of initial data: A (or theta = a q A), E [, the matter's arrays]; a "
+                                   "relative path is taken from the working directory, as theory.file"),
+    "gauss": Param("str", "project", '"project": replace the longitudinal part of E so that div E = rho (the '
+                                     'transverse part kept); "check": use the data as given, refused when the '
+                                     "relative Gauss residual exceeds 1e-10", choices=("project", "check")),
+}
+
+
+def file_data(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``kind = "file"`` of the dynamical U(1) theories (:func:`nnfield.theories.u1.load_initial`); a problem of
+    the file is reported naming ``initial.path``, a Gauss-law refusal naming ``initial.gauss``."""
+    from ..u1 import load_initial
+
+    del seed
+    try:
+        return load_initial(p["path"], model, p["gauss"])
+    except InputError as exc:
+        raise ConfigError(f"initial.path: {exc}") from None
+
+
+FILE_DOC = "the user's data from a .npz file (A or theta, E, matter), Gauss's law projected or checked"
+
+
+def file_initial() -> Any:
+    """The ``file`` initial condition (its keys and errors), as every dynamical U(1) theory registers it."""
+    return initial_spec(FILE_KEYS, file_data, FILE_DOC)
+
+
 SPEC = register_theory(
     TheorySpec(
         name="maxwell",
@@ -81,6 +113,7 @@ SPEC = register_theory(
             "random_photons": initial_spec(RANDOM_KEYS, random_photons_data,
                                            "random transverse photons with a band-limited power-law spectrum"),
             "plane_wave": initial_spec(PLANE_KEYS, plane_wave_data, "one transverse photon (travelling or standing)"),
+            "file": file_initial(),
         },
         schemes=("leapfrog",),
     )

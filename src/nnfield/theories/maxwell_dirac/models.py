@@ -26,7 +26,7 @@ Observables (gauge invariant under static transformations):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -55,6 +55,10 @@ class MaxwellDiracModel(GaugeModel):
     network: MaxwellDiracNetwork
     theory: MaxwellDirac
     packing: dirac.Dirac = eqx.field(static=True)
+    #: an initial-data file holds the spinor as ``Q``, ``P`` (``psi = (Q + i P) / sqrt(2)``)
+    matter_arrays: ClassVar[tuple[str, str]] = ("Q", "P")
+    #: Gauss's law is the network's ``div E = rho - <rho>`` (the static neutralizing background)
+    neutralizing_background: ClassVar[bool] = True
 
     # -- state maps -----------------------------------------------------------------------------------------
     def encode(self, phi: Any, pi: Any) -> dict[str, Any]:

@@ -7,7 +7,10 @@ r"""Registers the runnable theory ``"maxwell-dirac"``: the stable Dirac network 
 
 - ``charged_packets`` (``count`` 1 or 2, ``center``, ``separation``, ``width``, ``momentum``, ``norm``,
   ``field``, ``direction``): Gaussian positive-energy spinor packets, optionally in an applied uniform field;
-- ``random_photons``, ``plane_wave`` (D >= 2): transverse photons about the empty vacuum.
+- ``random_photons``, ``plane_wave`` (D >= 2): transverse photons about the empty vacuum;
+- ``file`` (``path``, ``gauss``): the user's data (arrays ``A`` or ``theta``, ``E``, and the spinor ``Q``, ``P``
+  with ``psi = (Q + i P)/sqrt(2)``, default zero), Gauss's law projected (iterated with the time-centred charge)
+  or checked (:mod:`nnfield.theories.u1.datafile`).
 
 This is the only module of the package that knows TOML key names.
 """
@@ -20,7 +23,7 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import ConfigError
-from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS
+from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, file_initial
 from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec, mass_check
@@ -105,6 +108,7 @@ SPEC = register_theory(
             "random_photons": initial_spec(RANDOM_KEYS, _photons(_random), "random transverse photons about the "
                                                                            "empty vacuum (D >= 2)"),
             "plane_wave": initial_spec(PLANE_KEYS, _photons(_plane), "one transverse photon about the empty vacuum"),
+            "file": file_initial(),
         },
         schemes=("leapfrog",),
     )

@@ -7,7 +7,9 @@ satisfies Gauss's law to round-off):
 - ``higgs_vacuum`` (``amplitude``: rms of the matter fluctuations; ``photons``: rms of transverse A; ``cutoff``);
 - ``charged_packets`` (``center``, ``separation``, ``width``, ``momentum``, ``amplitude``);
 - ``vortex`` (2D; ``center``, ``winding``, ``relax_steps``) and ``vortex_pair`` (2D; ``separation``,
-  ``relax_steps``); ``random_photons``, ``plane_wave`` (photons about the vacuum, massive in the Higgs phase).
+  ``relax_steps``); ``random_photons``, ``plane_wave`` (photons about the vacuum, massive in the Higgs phase);
+- ``file`` (``path``, ``gauss``): the user's data (arrays ``A`` or ``theta``, ``E``, ``phi``, ``pi``; the matter's
+  default is the vacuum), Gauss's law projected or checked (:mod:`nnfield.theories.u1.datafile`).
 
 This is the only module of the package that knows TOML key names.
 """
@@ -20,7 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import ConfigError
-from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, coupling_check
+from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, coupling_check, file_initial
 from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec
@@ -149,6 +151,7 @@ SPEC = register_theory(
             "vortex": initial_spec(VORTEX_KEYS, _vortex, "a Nielsen-Olesen vortex (2D), unitary gauge"),
             "vortex_pair": initial_spec(PAIR_KEYS, _pair, "a vortex and an antivortex (2D)"),
             **_photons(),
+            "file": file_initial(),
         },
         schemes=("leapfrog",),
     )

@@ -13,10 +13,12 @@ the electric field, and Gauss's law is kept to round-off.
 ``network``     :class:`GaugeNetwork` (learning with momentum by ``jax.grad`` of the loss; leapfrog)
 ``physics``     :class:`U1Theory`: the Kogut-Susskind Hamiltonian (physics side) and the DOP853 reference
 ``model``       :class:`GaugeModel`: packing, per-site fields, observables, declared conservation
+``datafile``    initial data from a ``.npz`` file (Gauss's law projected or checked); writing one from a run
 ==============  ===================================================================================
 """
 
 from ._lattice import divergence, gradient, pairs, plaquettes, wrap
+from .datafile import load_initial, save_initial, save_initial_from_run
 from .gauss import gauss_residual, longitudinal_field, project, solve_poisson, transverse
 from .loss import AbstractMatter, WilsonLoss
 from .model import ENERGY, GaugeModel
@@ -40,6 +42,7 @@ __all__ = [
     "gauss_residual",
     "gradient",
     "kappa",
+    "load_initial",
     "longitudinal_field",
     "pairs",
     "photon_omega",
@@ -48,6 +51,8 @@ __all__ = [
     "project",
     "random_photons",
     "rotate",
+    "save_initial",
+    "save_initial_from_run",
     "solve_poisson",
     "transform_links",
     "transverse",

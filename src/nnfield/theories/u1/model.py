@@ -20,7 +20,7 @@ relative to the largest term at a site or the matter's charge scale, :func:`~.ga
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +42,11 @@ class GaugeModel(AbstractModel):
 
     network: GaugeNetwork
     theory: U1Theory
+    #: the names of the matter's canonical pair ``(phi, pi)`` in an initial-data file (:mod:`.datafile`)
+    matter_arrays: ClassVar[tuple[str, str]] = ("phi", "pi")
+    #: whether Gauss's law is ``div E = rho - <rho>`` (a static uniform neutralizing background) rather than
+    #: ``div E = rho`` with a neutral total charge
+    neutralizing_background: ClassVar[bool] = False
 
     # -- state maps -----------------------------------------------------------------------------------------
     def encode(self, phi: Any, pi: Any) -> dict[str, Any]:
@@ -93,6 +98,12 @@ class GaugeModel(AbstractModel):
             "gauss": divergence(E, a) - rho,
         }
 
+    def gauss_residual(self, state: dict[str, Any], fields: dict[str, jax.Array] | None = None) -> jax.Array:
+        """The observable ``gauss_residual``: ``max |div E - rho|`` relative to the largest term at a site or the
+        matter's charge scale (:func:`~.gauss.gauss_residual`; ``fields``: :meth:`fields` if already computed)."""
+        rho = self.charge_density(state) if fields is None else fields["charge_density"]
+        return gauss_residual(state[ELECTRIC], rho, self.lattice.spacing, self.charge_scale(state))
+
     def fields(self, state: dict[str, Any]) -> dict[str, jax.Array]:
         """Per-site fields for plots and tests (see the module docstring)."""
         theta = state[LINKS]
@@ -135,8 +146,7 @@ class GaugeModel(AbstractModel):
             "energy": self.theory.hamiltonian(phi, pi),
             "energy_electric": vol * jnp.sum(f["electric_energy"]),
             "energy_magnetic": vol * jnp.sum(f["magnetic_energy"]),
-            "gauss_residual": gauss_residual(state[ELECTRIC], f["charge_density"], self.lattice.spacing,
-                                             self.charge_scale(state)),
+            "gauss_residual": self.gauss_residual(state, f),
             "charge": vol * jnp.sum(f["charge_density"]),
         }
         if self.lattice.ndim >= 2:
