@@ -106,16 +106,12 @@ class GaugeNetwork(AbstractNetwork):
         g_theta, g_pi = self.gradients(state)
         out = dict(state)
         hqa = h * self.charge * self.lattice.spacing
-        if self.matter is None:
-            out[ELECTRIC] = state[ELECTRIC] - hqa * g_theta
-            return out
-        # one update array for both momenta: XLA:CPU then computes every shifted read inside one loop instead of
-        # materializing the shared ones for two consumers
-        D = self.lattice.ndim
-        rate = jnp.concatenate([jnp.full((D,), hqa), jnp.full((self.matter.K,), h)]).reshape((-1,) + (1,) * D)
-        new = jnp.concatenate([state[ELECTRIC], state[MATTER].pi]) - rate * jnp.concatenate([g_theta, g_pi])
-        out[ELECTRIC] = new[:D]
-        out[MATTER] = State(state[MATTER].phi, new[D:])
+        out[ELECTRIC] = state[ELECTRIC] - hqa * g_theta
+        if self.matter is not None:
+            # E and pi updated by separate expressions: with jaxlib 0.10 this compiles to fewer materialized
+            # shifted copies (32 instead of 46 MiB of temporaries at 64^3) and ran 10-20% faster than one
+            # concatenated update array (benchmarks/u1_step.py)
+            out[MATTER] = State(state[MATTER].phi, state[MATTER].pi - h * g_pi)
         return out
 
     def drift(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
@@ -140,9 +136,11 @@ class GaugeNetwork(AbstractNetwork):
             return state
         if n == 1:
             return self.step(state)
-        s = self.drift(self.kick(state, self.dt / 2), self.dt)
-        s = jax.lax.fori_loop(0, n - 1, lambda _, st: self.drift(self.kick(st, self.dt), self.dt), s)
-        return self.kick(s, self.dt / 2)
+        # the loop body is drift-then-kick: XLA then copies one loop-carried field per iteration instead of seven
+        # (kick-then-drift); the same operations in the same order, 10% faster at 64^3 (benchmarks/u1_step.py)
+        s = self.kick(state, self.dt / 2)
+        s = jax.lax.fori_loop(0, n - 1, lambda _, st: self.kick(self.drift(st, self.dt), self.dt), s)
+        return self.kick(self.drift(s, self.dt), self.dt / 2)
 
     # -- packing (the linear analysis and the models) ------------------------------------------------------
     def zero_state(self, dtype: Any = None, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
