@@ -1,0 +1,66 @@
+"""nnfield's per-program XLA options (``nnfield._xla``): applied to runs, switchable, and only round-off in results."""
+
+from __future__ import annotations
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnfield import Lattice, _xla
+from nnfield import network as nnet
+from nnfield.theories import klein_gordon as kg
+
+
+def _model_and_state(n: int = 12):
+    model = kg.model(Lattice((n, n, n)), m=0.7, dt=0.1)
+    rng = np.random.default_rng(3)
+    return model, model.encode(rng.standard_normal((1, n, n, n)), rng.standard_normal((1, n, n, n)))
+
+
+def test_the_options_are_probed_and_can_be_switched_off(monkeypatch):
+    opts = _xla.compiler_options.__wrapped__()
+    assert opts in ({}, _xla.CPU_OPTIONS)  # {} only on a jaxlib without the YNN backend
+    monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "0")
+    assert _xla.compiler_options.__wrapped__() == {}
+    monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "1")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=")  # the user's own setting wins
+    assert _xla.compiler_options.__wrapped__() == {}
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu" or not _xla.compiler_options(), reason="CPU with the YNN backend")
+def test_a_run_with_observables_compiles_without_ynn_fusions():
+    model, state = _model_and_state(32)
+    ynn = re.compile(r"%ynn_fusion[\w.]* = ")
+    plain = jax.jit(nnet._run_impl, static_argnames=("steps", "every"))
+    if not ynn.search(plain.lower(model.network, state, 4, 2, model.observables).compile().as_text()):
+        pytest.skip("XLA does not hand this program's reductions to YNNPACK here")
+    assert not ynn.search(nnet._run_jit.lower(model.network, state, 4, 2, model.observables).compile().as_text())
+
+
+def test_options_change_observables_by_round_off_only_and_fields_not_at_all():
+    model, state = _model_and_state()
+    plain = jax.jit(nnet._run_impl, static_argnames=("steps", "every"))
+    s1, o1 = nnet.run(model.network, state, 6, 2, model.observables)
+    s2, o2 = plain(model.network, state, 6, 2, model.observables)
+    np.testing.assert_array_equal(np.asarray(s1.phi), np.asarray(s2.phi))
+    np.testing.assert_array_equal(np.asarray(s1.pi), np.asarray(s2.pi))
+    for k in o1:  # summation order only: a few ulps of the sum of 12^3 O(1) terms
+        np.testing.assert_allclose(np.asarray(o1[k]), np.asarray(o2[k]), rtol=1e-13, atol=0)
+
+
+def test_a_compiled_run_can_be_called_inside_another_jit():
+    model, state = _model_and_state(6)
+    inner = jax.jit(lambda s: nnet.run(model.network, s, 3, 3, model.observables)[1]["discrete_energy"])
+    direct = nnet.run(model.network, state, 3, 3, model.observables)[1]["discrete_energy"]
+    np.testing.assert_allclose(np.asarray(inner(state)), np.asarray(direct), rtol=1e-13)
+
+
+def test_the_discrete_energy_laplacian_equals_the_roll_form():
+    from nnfield.theories.klein_gordon.models import _lap_shift
+
+    f = jnp.asarray(np.random.default_rng(0).standard_normal((5, 6, 7)))
+    np.testing.assert_array_equal(np.asarray(jax.jit(_lap_shift, static_argnums=1)(f, 0.5)),
+                                  np.asarray(jax.jit(kg.lap_roll, static_argnums=1)(f, 0.5)))
