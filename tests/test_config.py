@@ -298,3 +298,18 @@ def test_integer_choices_are_reported_as_choices():
     text = ('[theory]\nname = "dirac"\ndimension = 5\n[lattice]\nshape = [16]\n[time]\ndt = 0.1\nsteps = 2\n'
             '[initial]\nkind = "plane_wave"\n')
     assert "theory.dimension: expected one of 1, 2, 3, got 5" in error_of(text)
+
+
+def test_each_theory_is_registered_by_the_module_load_imports():
+    """``theories.load(name)`` imports one module; it must be the one that registers ``name`` (and no theory may be
+    missing from the map, or a run of it would import every theory: still correct, only slower)."""
+    import subprocess
+    import sys
+
+    code = ("from nnfield.theories import _SPEC_OF, load\n"
+            "from nnfield.theories.registry import THEORIES\n"
+            "for name in _SPEC_OF:\n"
+            "    load(name); assert name in THEORIES, name\n"
+            "from nnfield.theories import load_all\n"
+            "load_all(); assert set(THEORIES) == set(_SPEC_OF), set(THEORIES) ^ set(_SPEC_OF)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

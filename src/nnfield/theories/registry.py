@@ -80,12 +80,14 @@ def register_theory(spec: TheorySpec) -> TheorySpec:
 
 
 def get_theory(name: str) -> TheorySpec:
-    from . import load_all
+    from . import load, load_all
 
-    load_all()
+    if name not in THEORIES:
+        load(name)
     try:
         return THEORIES[name]
     except KeyError:
+        load_all()  # the error lists every theory
         raise ConfigError(
             f"theory.name: expected one of {sorted(THEORIES)}, got {name!r}; e.g. name = \"klein-gordon\""
         ) from None
