@@ -279,6 +279,10 @@ def test_regression_the_automatic_packet_width_resolves_a_small_box():
     ("kg_3d_random", "lattice", "spacing", 1e100, "lattice.spacing: 1e+100 is beyond what float32 can square"),
     ("kg_3d_random", "lattice", "spacing", 2**63, "lattice.spacing: 9.22337e+18 makes the cell volume"),
     ("kg_3d_random", "theory", "mass", 1e30, "theory.mass: 1e+30 is beyond what float32 can square"),
+    # the dynamical gauge theories' Wilson term 1/(q^2 a^4): a^4 was an OverflowError (a traceback) at a = 1e100
+    ("scalar_qed_vortex_2d", "lattice", "spacing", 1e100, "lattice.spacing: 1e+100 with charge q = 1 makes the"),
+    ("maxwell_dirac_packet_2d", "lattice", "spacing", 1e100, "lattice.spacing: 1e+100 with charge q = 1 makes"),
+    ("maxwell_photons_3d", "lattice", "spacing", 1e-90, "lattice.spacing: 1e-90 with charge q = 1 makes the"),
     # charge = 0 in a magnetic field: B = qB / q was NaN (a RuntimeWarning, then NaN links)
     ("gauge_magnetic_2p1", "theory", "charge", 0.0, "theory.charge: expected a non-zero charge"),
 ])

@@ -39,8 +39,24 @@ class MaxwellParams(Params):
                          "1e-8 <= |q| <= 1e8")
 
 
+def check_wilson_scale(lattice: Any, charge: float) -> None:
+    """Refuse a lattice spacing whose Wilson term ``1/(q^2 a^4)`` (or its inverse) overflows float64: the number
+    bounds of the config (1e100) allow ``a = 1e100``, whose ``a^4`` is beyond any float (found by the fuzz)."""
+    import math
+
+    a, q = float(lattice.spacing), float(charge)
+    exponent = 2 * math.log10(abs(q)) + 4 * math.log10(a)
+    if not -300 <= exponent <= 300:
+        raise ConfigError(f"lattice.spacing: {a:g} with charge q = {q:g} makes the Wilson term 1/(q^2 a^4) "
+                          f"overflow (q^2 a^4 = 1e{exponent:.0f}); expected 1e-300 <= q^2 a^4 <= 1e300, so for "
+                          f"q = {q:g} a spacing between {10 ** ((-300 - 2 * math.log10(abs(q))) / 4):.3g} and "
+                          f"{10 ** ((300 - 2 * math.log10(abs(q))) / 4):.3g}")
+
+
 def _build(lattice: Any, params: MaxwellParams, dt: float, scheme: str) -> Any:
     from .models import model
+
+    check_wilson_scale(lattice, params.charge)
 
     if scheme != "leapfrog":
         raise ConfigError(f'time.scheme: the gauge network is the staggered leapfrog of links and E; expected '

@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import ConfigError
-from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, file_initial
+from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, check_wilson_scale, file_initial
 from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec, mass_check
@@ -48,6 +48,7 @@ def _build(lattice: Any, params: MaxwellDiracParams, dt: float, scheme: str) -> 
     if scheme != "leapfrog":
         raise ConfigError(f'time.scheme: the Maxwell-Dirac network is the staggered leapfrog of links, E, phi and '
                           f'pi; expected "leapfrog", got "{scheme}"; set scheme = "leapfrog"')
+    check_wilson_scale(lattice, params.charge)
     return model(lattice, dt, params.charge, params.mass, params.bias, params.wilson_r)
 
 

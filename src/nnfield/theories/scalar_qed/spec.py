@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import ConfigError
-from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, coupling_check, file_initial
+from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, check_wilson_scale, coupling_check, file_initial
 from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec
@@ -54,6 +54,7 @@ def _build(lattice: Any, params: ScalarQEDParams, dt: float, scheme: str) -> Any
     if scheme != "leapfrog":
         raise ConfigError(f'time.scheme: the gauge network is the staggered leapfrog of links and E; expected '
                           f'"leapfrog", got "{scheme}"; set scheme = "leapfrog"')
+    check_wilson_scale(lattice, params.charge)
     return model(lattice, dt, params.charge, params.lam, params.vev, params.mass)
 
 
