@@ -65,17 +65,19 @@ def _member_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> tu
 
 
 def _check_header(shape: tuple[int, ...], dtype: np.dtype, header: int, info: zipfile.ZipInfo,
-                  expected: tuple[int, ...], where: str) -> None:
+                  expected: tuple[int, ...], where: str, values: str = "angles (X_0 powers)",
+                  example: str = "np.asarray(alpha, dtype=float)") -> None:
     """A member's declared dtype (real floating point only: no object arrays, i.e. pickles, no complex), shape
     (``expected``) and uncompressed size (exactly the header plus the data the shape needs) before any data is
-    decompressed."""
+    decompressed. ``values`` and ``example`` word the messages (also used by the gauge theories' initial-data
+    files, :mod:`nnfield.theories.u1.datafile`)."""
     if dtype.hasobject:
-        raise InputError(f"{where} is an object array (a pickle, never loaded); expected real angles (X_0 powers) "
+        raise InputError(f"{where} is an object array (a pickle, never loaded); expected real {values} "
                          f"of shape {expected}")
     if dtype.kind != "f" or dtype.fields is not None or dtype.subdtype is not None:
         what = "complex" if dtype.kind == "c" else f"of dtype {dtype.str!r}"
-        raise InputError(f"{where} is {what}; expected real floating-point angles (X_0 powers) of shape {expected}, "
-                         f"e.g. np.asarray(alpha, dtype=float)")
+        raise InputError(f"{where} is {what}; expected real floating-point {values} of shape {expected}, "
+                         f"e.g. {example}")
     if shape != expected:
         raise InputError(f"{where} has shape {shape}; expected {expected} for this lattice")
     need = header + math.prod(expected) * dtype.itemsize

@@ -33,7 +33,6 @@ a snapshot of a finished run (a restart that continues the run).
 from __future__ import annotations
 
 import difflib
-import math
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +43,7 @@ import numpy as np
 
 from ...errors import InputError, ParameterError
 from ...state import State
+from ..gauge.links import _MAX_HEADER, _check_header, _member_header
 from .gauss import project
 from .network import ELECTRIC, LINKS, MATTER
 
@@ -51,8 +51,6 @@ from .network import ELECTRIC, LINKS, MATTER
 GAUSS_TOLERANCE = 1e-10
 #: the values of ``gauss``
 GAUSS_MODES = ("project", "check")
-#: the largest ``.npy`` header read (NumPy's own default; a real header is ~128 bytes)
-_MAX_HEADER = 10000
 _HINT = "write it with nnfield.theories.u1.save_initial or np.savez(path, A=..., E=...)"
 #: the model's Gauss residual and charge density of physics data, compiled once per model structure
 _RESIDUAL = jax.jit(lambda model, phi, pi: model.gauss_residual(model.encode(phi, pi)))
@@ -90,35 +88,12 @@ def _expected(model: Any) -> str:
 # ----------------------------------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------------------------------
-def _member_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> tuple[tuple[int, ...], np.dtype, int]:
-    """``(shape, dtype, header bytes)`` from the ``.npy`` header of one member (only the header is decompressed)."""
-    with zf.open(info) as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=_MAX_HEADER)
-        elif version == (2, 0):
-            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=_MAX_HEADER)
-        else:
-            raise InputError(f"{where} has .npy format version {version}; expected 1.0 or 2.0 (np.savez writes them)")
-        return tuple(int(n) for n in shape), np.dtype(dtype), f.tell()
-
-
 def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, expected: tuple[int, ...], where: str) -> None:
-    """A member's declared dtype (real floating point), shape and uncompressed size, before any data is read."""
+    """A member's declared dtype (real floating point), shape and uncompressed size, before any data is read (the
+    links files' checks, :func:`nnfield.theories.gauge.links._check_header`)."""
     shape, dtype, header = _member_header(zf, info, where)
-    if dtype.hasobject:
-        raise InputError(f"{where} is an object array (a pickle, never loaded); expected real numbers of shape "
-                         f"{expected}")
-    if dtype.kind != "f" or dtype.fields is not None or dtype.subdtype is not None:
-        what = "complex" if dtype.kind == "c" else f"of dtype {dtype.str!r}"
-        raise InputError(f"{where} is {what}; expected real floating-point values of shape {expected}, e.g. "
-                         f"np.asarray(x, dtype=float) (a complex field is stored as its real components)")
-    if shape != expected:
-        raise InputError(f"{where} has shape {shape}; expected {expected} for this lattice")
-    need = header + math.prod(expected) * dtype.itemsize
-    if info.file_size != need:
-        raise InputError(f"{where} is {info.file_size} bytes uncompressed, but its header (shape {shape}, dtype "
-                         f"{dtype.str!r}) makes it {need}; the file is corrupt or not written by NumPy")
+    _check_header(shape, dtype, header, info, expected, where, values="values",
+                  example="np.asarray(x, dtype=float) (a complex field is stored as its real components)")
 
 
 def read_arrays(path: str | Path, model: Any) -> dict[str, np.ndarray]:
