@@ -14,7 +14,7 @@ from nnfield import network as nnet
 from nnfield.theories import klein_gordon as kg
 
 
-def _model_and_state(n: int = 12):
+def _model_and_state(n: int = 48):  # 48^3 > _xla.MIN_SITES: compiled with the options
     model = kg.model(Lattice((n, n, n)), m=0.7, dt=0.1)
     rng = np.random.default_rng(3)
     return model, model.encode(rng.standard_normal((1, n, n, n)), rng.standard_normal((1, n, n, n)))
@@ -32,7 +32,7 @@ def test_the_options_are_probed_and_can_be_switched_off(monkeypatch):
 
 @pytest.mark.skipif(jax.default_backend() != "cpu" or not _xla.compiler_options(), reason="CPU with the YNN backend")
 def test_a_run_with_observables_compiles_without_ynn_fusions():
-    model, state = _model_and_state(32)
+    model, state = _model_and_state()
     ynn = re.compile(r"%ynn_fusion[\w.]* = ")
     plain = jax.jit(nnet._run_impl, static_argnames=("steps", "every"))
     if not ynn.search(plain.lower(model.network, state, 4, 2, model.observables).compile().as_text()):
@@ -47,8 +47,15 @@ def test_options_change_observables_by_round_off_only_and_fields_not_at_all():
     s2, o2 = plain(model.network, state, 6, 2, model.observables)
     np.testing.assert_array_equal(np.asarray(s1.phi), np.asarray(s2.phi))
     np.testing.assert_array_equal(np.asarray(s1.pi), np.asarray(s2.pi))
-    for k in o1:  # summation order only: a few ulps of the sum of 12^3 O(1) terms
+    for k in o1:  # summation order only: a few ulps of the sum of 48^3 O(1) terms
         np.testing.assert_allclose(np.asarray(o1[k]), np.asarray(o2[k]), rtol=1e-13, atol=0)
+
+
+def test_small_programs_compile_with_xlas_defaults():
+    model, state = _model_and_state(8)
+    assert nnet._run_jit._choose((model.network, state), {}) is nnet._run_jit._nested
+    model, state = _model_and_state()
+    assert nnet._run_jit._choose((model.network, state), {}) is nnet._run_jit.jitted()
 
 
 def test_a_compiled_run_can_be_called_inside_another_jit():

@@ -7,6 +7,10 @@ XLA's own loop emitter (``benchmarks/observer_cost.py``: 10-13 ms against 2.6-4 
 about 14 network steps against 4; results equal to round-off, the summation order differs). nnfield therefore
 compiles its runs, observers and ensembles with the YNN fusions turned off.
 
+- Only programs with a field of at least :data:`MIN_SITES` entries get it: without YNNPACK the reductions are
+  compiled by XLA's own emitters, which took 15-25% longer to compile (a scalar-QED run on 8x8: 2.2-2.3 s
+  against 2.6-2.7 s; Klein-Gordon 16x16: 1.1 s against 1.2-1.4 s), and on small lattices the compile is most
+  of a run while an observation costs microseconds.
 - The option is passed per compiled program (``jax.jit(..., compiler_options=...)``), never through the
   process-wide ``XLA_FLAGS``: other JAX code in the same process is unaffected.
 - A jaxlib that does not know the option (older than the YNN backend) gets no options: probed once with a
@@ -24,6 +28,8 @@ from typing import Any
 import jax
 
 CPU_OPTIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
+#: the size of the largest array argument from which a program is compiled with :func:`compiler_options`
+MIN_SITES = 1 << 16
 
 
 @functools.cache
@@ -53,7 +59,8 @@ class LazyJit:
         self._fun = fun
         self._kwargs = kwargs
         self._jitted: Any = None
-        self._nested = jax.jit(fun, **kwargs)  # inside another trace: JAX takes options only at the top level
+        # inside another trace (JAX takes options only at the top level) and for small programs
+        self._nested = jax.jit(fun, **kwargs)
         functools.update_wrapper(self, fun)
 
     def jitted(self) -> Any:
@@ -62,14 +69,21 @@ class LazyJit:
             self._jitted = jax.jit(self._fun, compiler_options=compiler_options() or None, **self._kwargs)
         return self._jitted
 
+    def _choose(self, args: Any, kwargs: Any) -> Any:
+        leaves = jax.tree_util.tree_leaves((args, kwargs))
+        if any(isinstance(x, jax.core.Tracer) for x in leaves):
+            return self._nested  # inside someone else's trace
+        if max((getattr(x, "size", 0) for x in leaves), default=0) < MIN_SITES:
+            return self._nested  # a small program: XLA's defaults compile faster
+        return self.jitted()
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((args, kwargs))):
-            return self._nested(*args, **kwargs)
-        return self.jitted()(*args, **kwargs)
+        return self._choose(args, kwargs)(*args, **kwargs)
 
     def lower(self, *args: Any, **kwargs: Any) -> Any:
-        """``jax.jit(...).lower`` (inspect the compiled program: ``.compile().as_text()``)."""
-        return self.jitted().lower(*args, **kwargs)
+        """``jax.jit(...).lower`` of the program a call with these arguments runs (inspect it with
+        ``.compile().as_text()``)."""
+        return self._choose(args, kwargs).lower(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in ("_fun", "_kwargs", "_jitted", "_nested"):
