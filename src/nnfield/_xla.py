@@ -80,6 +80,10 @@ class LazyJit:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._choose(args, kwargs)(*args, **kwargs)
 
+    def cache_size(self) -> int:
+        """How many programs this function has compiled in this process (with and without the options)."""
+        return int(self._nested._cache_size()) + (0 if self._jitted is None else int(self._jitted._cache_size()))
+
     def lower(self, *args: Any, **kwargs: Any) -> Any:
         """``jax.jit(...).lower`` of the program a call with these arguments runs (inspect it with
         ``.compile().as_text()``)."""

@@ -190,7 +190,7 @@ def _ensemble_jit(model: Any, state: Any, model_axes: Any, steps: int, every: in
 
 def compilations() -> int:
     """How many programs the ensemble runner has compiled in this process (for tests and benchmarks)."""
-    return int(_jitted._cache_size())
+    return _jitted.cache_size()
 
 
 # ----------------------------------------------------------------------------------------------------------
