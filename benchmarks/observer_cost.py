@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,20 +26,11 @@ from nnfield._xla import jit  # noqa: E402
 from nnfield.config import parse_config  # noqa: E402
 from nnfield.runner import build, observer_for  # noqa: E402
 
-CONFIG = """\
-[theory]
-name = "klein-gordon"
-mass = 1.0
-[lattice]
-shape = [{n}, {n}, {n}]
-[time]
-dt = 0.1
-steps = 10
-[initial]
-kind = "random_spectrum"
-[output]
-every = 10
-"""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ensemble import CONFIG as ENSEMBLE_CONFIG  # noqa: E402
+
+#: the Klein-Gordon config of ``benchmarks/ensemble.py`` (one template for both benchmarks)
+CONFIG = ENSEMBLE_CONFIG.replace("{steps}", "10").replace("{every}", "10")
 
 
 def _ms(fn: Callable[[Any], Any], state: Any, repeats: int) -> float:
