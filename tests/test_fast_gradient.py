@@ -35,7 +35,12 @@ def _check(net, seed: int = 0) -> None:
     assert np.abs(generic).max() > 0.1  # not a trivially zero comparison
 
 
-@pytest.mark.parametrize("nd", [1, 2, 3])
+#: 3D is slow: 1D and 2D keep every network x bias quick, and test_dirac_loss_readings_fast_equals_generic runs
+#: the 3D paper network quick (the one-pass gradient has no dimension-specific code)
+ND = [1, 2, pytest.param(3, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("nd", ND)
 @pytest.mark.parametrize("bias", dirac.BIASES)
 @pytest.mark.parametrize("kind", ["stable", "paper"])
 def test_dirac_fast_gradient_equals_generic(nd: int, bias: str, kind: str) -> None:
@@ -49,7 +54,7 @@ def test_dirac_loss_readings_fast_equals_generic(loss: str) -> None:
     _check(dirac.model(Lattice(SHAPES[3], 1.0), 0.6, 0.1, network="paper", bias="forward", loss=loss).network)
 
 
-@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("nd", ND)
 @pytest.mark.parametrize("bias", dirac.BIASES)
 @pytest.mark.parametrize("network", ["stable", "paper"])
 def test_gauged_fast_gradient_equals_generic(nd: int, bias: str, network: str) -> None:

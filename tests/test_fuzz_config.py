@@ -232,7 +232,16 @@ def _one_problem(ops: list[Any]) -> bool:
     return op != "table" and not (op in ("set", "list_item") and tuple(args[:2]) in SCHEMA_KEYS)
 
 
-@pytest.mark.parametrize("name", sorted(SEEDS))
+#: seeds whose dry run takes 3-12 s (the stability bisection and compiles of the gauge-dynamics and 3D networks):
+#: slow. Quick guards of the same configs: every example is validated and built in
+#: test_config.py::test_examples_validate_and_build, the Maxwell and scalar-QED examples run in
+#: test_the_examples_build_and_keep_gauss_law, and the quick fuzz below dry-runs mutations of every seed.
+SLOW_SEEDS = {"dirac_3p1", "maxwell_dirac_field_1d", "maxwell_dirac_field_3d", "maxwell_dirac_packet_2d",
+              "maxwell_photons_3d", "scalar_qed_higgs_3d", "scalar_qed_vortex_2d"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SEEDS else n
+                                  for n in sorted(SEEDS)])
 def test_the_seeds_are_checked_quickly(name):
     """Every seed is a real config of its theory: accepted, or refused as unstable (the paper's unit steps)."""
     rc, err, _ = run_dry(to_toml(SEEDS[name]))

@@ -59,7 +59,7 @@ def test_global_u1_invariance(D, network, bias, rng):
         assert _diff(lhs, rhs) < 100 * EPS * 10
 
 
-@pytest.mark.parametrize("D", [1, 2, 3])
+@pytest.mark.parametrize("D", [1, 2, pytest.param(3, marks=pytest.mark.slow)])  # 3D: slow (1D, 2D quick)
 @pytest.mark.parametrize("network", ["paper", "stable"])
 @pytest.mark.parametrize("bias", ["forward", "wilson"])
 def test_link_form_is_covariant_to_roundoff(D, network, bias, rng):

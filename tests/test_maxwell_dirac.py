@@ -36,7 +36,7 @@ def _random_state(M, rng, E_scale=1.0):
 
 
 @pytest.mark.parametrize("shape,bias", [((9,), "forward"), ((5, 4), "forward"), ((5, 4), "wilson"),
-                                        ((4, 3, 3), "forward")])
+                                        pytest.param((4, 3, 3), "forward", marks=pytest.mark.slow)])
 def test_discrete_noether_identity_at_fixed_links(shape, bias):
     """With the links not moving during a tick (E = 0 before it), div(E' - E) equals the change of the network's
     charge density rho = q [|pi|^2 + phi . T phi(t+1)] evaluated at those links, per site, to round-off: the

@@ -31,18 +31,19 @@ def test_gauss_law_and_charge_are_kept_to_round_off():
     assert float(np.abs(np.asarray(obs["charge"])).max()) < 1e-13 * scale
 
 
-def test_charged_packets_in_1d_and_3d_keep_gauss_law():
-    for shape, a in (((128,), 0.25), ((12, 8, 8), 0.5)):
-        lat = Lattice(shape, a)
-        M = sq.model(lat, 0.05, 0.8, 0.1, 0.0, 1.0)
-        phi, pi = sq.charged_packets(lat, 0.8, 0.1, 0.0, 1.0, separation=lat.lengths[0] / 2,
-                                     width=lat.lengths[0] / 10, momentum=[1.0] + [0.0] * (lat.ndim - 1),
-                                     amplitude=0.5)
-        s = M.encode(phi, pi)
-        rho = np.asarray(M.fields(s)["charge_density"])
-        assert rho.max() > 1e-2 and rho.min() < -1e-2  # a positive and a negative packet
-        _, obs = run(M.network, s, 600, 20, M.observables)
-        assert float(np.max(obs["gauss_residual"])) < 1e-13, shape
+@pytest.mark.parametrize("shape,a", [((128,), 0.25), pytest.param((12, 8, 8), 0.5, marks=pytest.mark.slow)])
+def test_charged_packets_keep_gauss_law(shape, a):
+    """1D quick; 3D slow (quick 3D Gauss checks: test_the_examples_build_and_keep_gauss_law, scalar_qed_higgs_3d)."""
+    lat = Lattice(shape, a)
+    M = sq.model(lat, 0.05, 0.8, 0.1, 0.0, 1.0)
+    phi, pi = sq.charged_packets(lat, 0.8, 0.1, 0.0, 1.0, separation=lat.lengths[0] / 2,
+                                 width=lat.lengths[0] / 10, momentum=[1.0] + [0.0] * (lat.ndim - 1),
+                                 amplitude=0.5)
+    s = M.encode(phi, pi)
+    rho = np.asarray(M.fields(s)["charge_density"])
+    assert rho.max() > 1e-2 and rho.min() < -1e-2  # a positive and a negative packet
+    _, obs = run(M.network, s, 600, 20, M.observables)
+    assert float(np.max(obs["gauss_residual"])) < 1e-13, shape
 
 
 def test_learning_is_the_physics_sides_equations():
@@ -137,23 +138,23 @@ def test_massive_transverse_photon_dispersion():
     assert leapfrog_omega(Om, 0.05) == pytest.approx(w, rel=1e-8)
 
 
-def test_vortex_carries_one_flux_quantum_and_stays_put():
+@pytest.mark.parametrize("q", [1.0, pytest.param(0.7, marks=pytest.mark.slow)])  # q = 0.7: slow
+def test_vortex_carries_one_flux_quantum_and_stays_put(q):
     """Odd lattice: the core sits at the box centre L/2 (a plaquette centre); plaquette ``x`` covers [x, x + a], so
     the magnetic energy indexed by plaquette is centred at L/2 - a/2 in a window symmetric about it. The start is
     only partly relaxed (it breathes): the core must still not move."""
     lat = Lattice((33, 33), 0.3)
     mid = np.full(2, 16 * 0.3)
-    for q in (1.0, 0.7):
-        M = sq.model(lat, 0.05, q, q**2 / 2, 1.0)  # BPS
-        phi, pi = sq.vortex(M, relax_steps=300)
-        s = M.encode(phi, pi)
-        s1, obs = run(M.network, s, 400, 20, M.observables)
-        assert np.abs(np.asarray(obs["flux"]) - 2 * np.pi / q).max() < 1e-12
-        assert float(np.max(obs["gauss_residual"])) < 1e-13
-        assert float(np.ptp(np.asarray(obs["energy_electric"]))) > 1e-6  # it does move (breathes)
-        for st in (s, s1):
-            c = centroid(np.asarray(M.fields(st)["magnetic_energy"]), lat, mid)
-            assert np.abs(c - mid).max() < 1e-10, c
+    M = sq.model(lat, 0.05, q, q**2 / 2, 1.0)  # BPS
+    phi, pi = sq.vortex(M, relax_steps=300)
+    s = M.encode(phi, pi)
+    s1, obs = run(M.network, s, 400, 20, M.observables)
+    assert np.abs(np.asarray(obs["flux"]) - 2 * np.pi / q).max() < 1e-12
+    assert float(np.max(obs["gauss_residual"])) < 1e-13
+    assert float(np.ptp(np.asarray(obs["energy_electric"]))) > 1e-6  # it does move (breathes)
+    for st in (s, s1):
+        c = centroid(np.asarray(M.fields(st)["magnetic_energy"]), lat, mid)
+        assert np.abs(c - mid).max() < 1e-10, c
     # antivortex and the pair: -1 and 0 quanta
     phi, pi = sq.vortex(M, winding=-1)
     assert float(M.observables(M.encode(phi, pi))["flux"]) == pytest.approx(-2 * np.pi / q, abs=1e-12)

@@ -18,7 +18,13 @@ def test_the_four_tutorials_exist():
     assert {p.stem for p in TUTORIALS} >= {"first_field", "vmap_mass_sweep", "grad_through_run", "paper_errata"}
 
 
-@pytest.mark.parametrize("script", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+#: grad_through_run is slow (14 s of eager evaluation); quick: test_network.py::test_grad_of_final_energy and
+#: test_ensemble.py::test_grad_through_an_ensemble_member_matches_finite_differences check the same gradient
+SLOW_TUTORIALS = {"grad_through_run"}
+
+
+@pytest.mark.parametrize("script", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_TUTORIALS else p
+                                    for p in TUTORIALS], ids=[p.stem for p in TUTORIALS])
 def test_tutorial_runs(script, tmp_path, monkeypatch, capsys):
     import jax
 
