@@ -15,6 +15,7 @@ This is the only module of the package that knows TOML key names.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import numpy as np
@@ -42,8 +43,6 @@ class MaxwellParams(Params):
 def check_wilson_scale(lattice: Any, charge: float) -> None:
     """Refuse a lattice spacing whose Wilson term ``1/(q^2 a^4)`` (or its inverse) overflows float64: the number
     bounds of the config (1e100) allow ``a = 1e100``, whose ``a^4`` is beyond any float (found by the fuzz)."""
-    import math
-
     a, q = float(lattice.spacing), float(charge)
     exponent = 2 * math.log10(abs(q)) + 4 * math.log10(a)
     if not -300 <= exponent <= 300:
