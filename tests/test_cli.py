@@ -514,13 +514,14 @@ def test_analyze_reports_when_the_analysis_does_not_apply(kg_run, monkeypatch, c
 
 def test_analysis_bugs_surface_instead_of_not_analysed(kg_run, monkeypatch, tmp_path):
     """Only "cannot analyse this network" is caught: any other exception in the analysis is a bug."""
-    from nnfield import analysis
+    from nnfield import analysis, stability
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug in a new network's step")
 
     monkeypatch.setattr(analysis, "analyze", broken)
     monkeypatch.setattr(analysis, "eigenvalues", broken)
+    monkeypatch.setattr(stability, "verdict_cache_dir", lambda: None)  # analyse, not read kg_run's verdict back
     cfg_path, _ = kg_run
     with pytest.raises(ZeroDivisionError):
         cli.main(["analyze", str(cfg_path), "--json"])

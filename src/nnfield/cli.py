@@ -341,8 +341,8 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     parser.add_argument("--version", action="version", version=f"nnfield {__version__}")
     _add_verbosity(parser, top=True)
     parser.add_argument("--no-compilation-cache", action="store_true", help="do not use JAX's persistent "
-                        "compilation cache (default: on, in $NNFIELD_CACHE_DIR or ~/.cache/nnfield/jax; also "
-                        "NNFIELD_COMPILATION_CACHE=0)")
+                        "compilation cache nor the stability verdicts kept in it (default: on, in "
+                        "$NNFIELD_CACHE_DIR or ~/.cache/nnfield/jax; also NNFIELD_COMPILATION_CACHE=0)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

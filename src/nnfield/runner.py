@@ -52,7 +52,7 @@ from .progress import progress_bar
 from .resources import check_memory
 from .signals import StopRequests
 from .spectra import Spectra
-from .stability import Stability, check_stability
+from .stability import Stability, cached_stability, check_stability
 from .state import State, field_items
 
 __all__ = [
@@ -134,8 +134,8 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
     """
     traced = Partial(_observe, model) if spectra is None else Partial(_observe_spectra, model, spectra)
     if state is not None:
-        try:
-            jax.eval_shape(_observe, model, state)
+        try:  # traced by the jit that computes the initial observables, which then reuses this trace
+            jax.eval_shape(_observe_partial._choose((traced, state), {}), traced, state)
         except jax.errors.JAXTypeError:
 
             def constant_model(s: State) -> dict[str, Any]:  # the model captured as a constant of the chunk
@@ -267,6 +267,12 @@ def _initial_observables(observer: Any, state: Any) -> dict[str, np.ndarray]:
 
 
 def _stability(cfg: Config) -> Stability:
+    """The run's stability gate, read back from the verdict cache when the same network was analysed before
+    (:func:`nnfield.stability.cached_stability`)."""
+    return cached_stability(cfg, _analyse)
+
+
+def _analyse(cfg: Config) -> Stability:
     try:
         return check_stability(cfg, cfg.build_model())
     except NotAnalysableError as exc:  # e.g. a network that is not translation invariant; anything else surfaces
@@ -311,7 +317,7 @@ def prepare(
             f"(largest field value {big:.3g}); check the [initial] parameters in {cfg.source} (e.g. amplitude)"
         )
     stab = stop.call(_stability, cfg)
-    say(stab.describe())
+    say(stab.describe() + (" (the verdict of an earlier run of this network)" if stab.cached else ""))
     if not stab.stable and not allow_unstable:
         raise UnstableError(stab.refusal(cfg.source))
     stop.check()

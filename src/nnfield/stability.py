@@ -8,7 +8,12 @@ exception is a bug and surfaces.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import json
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +39,8 @@ class Stability:
     dt_max: float
     steps: int
     error: str | None = None
+    #: whether the verdict was read from the verdict cache (:func:`cached_stability`), not recomputed
+    cached: bool = dataclasses.field(default=False, compare=False)
 
     @property
     def growth_over_run(self) -> float:
@@ -104,3 +111,84 @@ def check_stability(cfg: Config, model: Any = None, coarse: bool = True) -> Stab
         dt_max=float(dt_max),
         steps=cfg.time.steps,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the verdict cache
+# ----------------------------------------------------------------------------------------------------------
+#: the folder, inside JAX's persistent compilation cache, where the stability verdicts of earlier runs are kept
+VERDICT_DIR = "nnfield-stability"
+
+
+@functools.cache
+def _source_digest() -> str:
+    """SHA-256 over nnfield's own source files and the versions of JAX and NumPy: a verdict computed by other
+    code is never reused."""
+    import jax
+
+    h = hashlib.sha256(f"jax {jax.__version__} numpy {np.__version__}".encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _verdict_key(cfg: Config) -> str:
+    """What the verdict depends on: the network's config (theory, lattice, dt, scheme, initial data, precision:
+    :func:`~nnfield.checkpoint.config_hash`, without the number of steps), the contents of the files the theory
+    and the initial data read, 64-bit mode, and :func:`_source_digest`."""
+    import jax
+
+    from .checkpoint import config_hash
+
+    files = {}  # e.g. gauged-dirac's `theory.file`, a gauge `initial.path`: their contents, not only their names
+    for table, params in (("theory", cfg.theory.params), ("initial", cfg.initial.params)):
+        for k, v in sorted(params.items()):
+            if isinstance(v, str) and os.path.isfile(v):
+                files[f"{table}.{k}"] = hashlib.sha256(Path(v).read_bytes()).hexdigest()
+    content = [config_hash(cfg), files, bool(jax.config.read("jax_enable_x64")), _source_digest()]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def verdict_cache_dir() -> Path | None:
+    """Where verdicts are kept: ``<JAX's compilation cache dir>/nnfield-stability`` while JAX's persistent
+    compilation cache is on (the ``nnfield`` command turns it on unless ``--no-compilation-cache`` or
+    ``NNFIELD_COMPILATION_CACHE=0``), else ``None`` (no verdict cache)."""
+    import jax
+
+    root = jax.config.jax_compilation_cache_dir
+    return Path(root) / VERDICT_DIR if root else None
+
+
+def cached_stability(cfg: Config, compute: Any) -> Stability:
+    """``compute(cfg)``, or the verdict an earlier run stored for the same network (:func:`_verdict_key`).
+
+    The linear analysis of a run (a compiled impulse response and a bisection for ``dt_max``: 0.5-3 s) is a
+    pure function of the configured network and of nnfield's code, so a rerun of the same config reads it back
+    (``Stability.cached``). Kept beside JAX's compiled programs and switched off with them; any problem reading or
+    writing the cache only means the analysis is recomputed.
+    """
+    folder = verdict_cache_dir()
+    if folder is None:
+        return compute(cfg)
+    path = folder / f"{_verdict_key(cfg)}.json"
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return Stability(
+            stable=bool(d["stable"]), max_amplification=float(d["max_amplification"]),
+            fraction_unstable=float(d["fraction_unstable"]), dt=cfg.time.dt, dt_max=float(d["dt_max"]),
+            steps=cfg.time.steps, error=d["error"], cached=True,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    stab = compute(cfg)
+    d = {k: getattr(stab, k) for k in ("stable", "max_amplification", "fraction_unstable", "dt_max", "error")}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(d), encoding="utf-8")  # JSON keeps nan/inf (Python's float repr)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return stab
