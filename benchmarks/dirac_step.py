@@ -49,6 +49,7 @@ from jax import lax  # noqa: E402
 
 from nnfield import Lattice  # noqa: E402
 from nnfield.network import _run_jit  # noqa: E402  (the jitted program behind nnfield.network.run)
+from nnfield.runner import cast_floating  # noqa: E402
 from nnfield.state import State  # noqa: E402
 from nnfield.theories import dirac  # noqa: E402
 
@@ -274,6 +275,7 @@ def _best(fn: Any, repeats: int) -> float:
 
 def bench_network(case: str, net: Any, dtype: str, steps: int, check_steps: int, repeats: int, log: Any) -> Row:
     """Time ``net`` (nnfield), its plain-JAX and numba twins; compare them after ``check_steps`` ticks."""
+    net = cast_floating(net, dtype)  # as a run at this precision does (per-site coefficients included)
     shape, K = net.lattice.shape, net.K
     row = Row(case, "x".join(map(str, shape)) if len(shape) > 1 else str(shape[0]), dtype, steps)
     rng = np.random.default_rng(0)

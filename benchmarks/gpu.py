@@ -49,6 +49,7 @@ import dirac_step  # noqa: E402  (the plain-JAX twin and the case builders)
 import gauge_step  # noqa: E402
 from nnfield import Lattice  # noqa: E402
 from nnfield.network import _run_jit  # noqa: E402  (the jitted scan behind nnfield.network.run)
+from nnfield.runner import cast_floating  # noqa: E402
 from nnfield.state import State  # noqa: E402
 from nnfield.theories import klein_gordon as kg  # noqa: E402
 
@@ -125,6 +126,7 @@ def _calibrated(compiled_for: Callable[[int], Callable[[], Any]], sites: int, se
 
 
 def bench_network(case: str, net: Any, dtype: str, seconds: float, repeats: int, plain_twin: bool) -> Row:
+    net = cast_floating(net, dtype)  # as a run at this precision does (per-site coefficients included)
     shape, K = net.lattice.shape, net.K
     sites = int(np.prod(shape))
     rng = np.random.default_rng(0)
