@@ -218,6 +218,7 @@ class RunWriter:
         self._swmr = False
         self._broken = False
         self._pending: dict[str, Any] = {}
+        self._obs_ds: dict[str, h5py.Dataset] | None = None
         with self._guard():
             self.file = h5py.File(self.path, "w", libver="latest")
             self._create(attrs)
@@ -230,6 +231,7 @@ class RunWriter:
         self._swmr = False
         self._broken = False
         self._pending = {}
+        self._obs_ds = None
         with self._guard():
             self.file = h5py.File(self.path, "a", libver="latest")
             sg = self.file[SNAPSHOTS]
@@ -295,15 +297,14 @@ class RunWriter:
         """Record a completed chunk: flush its data, then the commit record ``[steps, samples, snapshots]``."""
         with self._guard():
             self.file.flush()
-            n_obs = self.file[OBSERVABLES][STEP].shape[0]
-            n_snap = self.file[SNAPSHOTS][STEP].shape[0]
+            n_obs, n_snap = self.counts
             self.file[COMMIT][...] = np.asarray([steps_done, n_obs, n_snap], np.int64)
             self.file.flush()
 
     @property
     def counts(self) -> tuple[int, int]:
         """``(observable samples, snapshots)`` written so far."""
-        return self.file[OBSERVABLES][STEP].shape[0], self.file[SNAPSHOTS][STEP].shape[0]
+        return self._observable_datasets()[STEP].shape[0], self.file[SNAPSHOTS][STEP].shape[0]
 
     # -- appending ---------------------------------------------------------------------------------------
     def append_observables(self, steps: Any, times: Any, values: Mapping[str, Any]) -> None:
@@ -322,32 +323,41 @@ class RunWriter:
         except (OSError, RuntimeError, ValueError):
             return 0
 
+    def _observable_datasets(self) -> dict[str, h5py.Dataset]:
+        """The open datasets of ``/observables`` by name, ``step`` and ``time`` included (looked up once: an h5py
+        lookup by name costs tens of microseconds, and a run appends once per chunk)."""
+        if self._obs_ds is None:
+            grp = self.file[OBSERVABLES]
+            self._obs_ds = {name: grp[name] for name in (STEP, TIME, *data_names(grp))}
+        return self._obs_ds
+
     def _append_observables(self, steps: np.ndarray, times: Any, values: Mapping[str, Any]) -> None:
         n = steps.shape[0]
         grp = self.file[OBSERVABLES]
+        ds = self._observable_datasets()
         arrays = {name: np.asarray(value) for name, value in values.items()}
-        n_before = grp[STEP].shape[0]
+        n_before = ds[STEP].shape[0]
         for name, arr in arrays.items():  # validate everything before writing anything
             if arr.shape[:1] != (n,):
                 raise ValueError(f"observable {name!r}: expected {n} samples, got shape {arr.shape}")
-            if name in grp and grp[name].shape[0] != n_before:
-                raise ValueError(f"observable {name!r} has {grp[name].shape[0]} samples, expected {n_before}")
-            if name not in grp and n_before:
+            if name in ds and ds[name].shape[0] != n_before:
+                raise ValueError(f"observable {name!r} has {ds[name].shape[0]} samples, expected {n_before}")
+            if name not in ds and n_before:
                 raise ValueError(f"observable {name!r} appeared after {n_before} samples without it")
-        missing = sorted(set(data_names(grp)) - set(arrays))
+        missing = sorted(set(ds) - {STEP, TIME} - set(arrays))
         if missing:
             raise ValueError(f"observables {missing} are missing from this append")
-        _append(grp[STEP], steps)
-        _append(grp[TIME], np.asarray(times, np.float64).reshape(-1))
+        _append(ds[STEP], steps)
+        _append(ds[TIME], np.asarray(times, np.float64).reshape(-1))
         created = False
         for name, arr in arrays.items():
-            if name not in grp:
-                grp.create_dataset(
+            if name not in ds:
+                ds[name] = grp.create_dataset(
                     name, shape=(0, *arr.shape[1:]), maxshape=(None, *arr.shape[1:]), dtype=arr.dtype,
                     chunks=(1024, *arr.shape[1:]),
                 )
                 created = True
-            _append(grp[name], arr)
+            _append(ds[name], arr)
         if created and not self._swmr:  # labels are attributes: only before SWMR writing (the runner's step 0)
             labels.label_group(self.file, OBSERVABLES)
 
