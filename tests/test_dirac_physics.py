@@ -266,3 +266,16 @@ def test_stable_invariant_over_1e4_steps(D, bias, shape):
     assert drift <= 1e-12
     assert 1e-6 < qosc < 2 * h * sig  # the plain charge oscillates, bounded by O(h sigma_max)
     assert np.isfinite(np.asarray(obs["energy"])).all()
+
+
+@pytest.mark.parametrize("D, shape, a", [(1, (16,), 0.3), (2, (6, 8), 0.7), (3, (4, 5, 6), 1.1)])
+@pytest.mark.parametrize("kind", ["forward", "wilson", "continuum"])
+def test_position_space_energy_is_the_fft_energy(D, shape, a, kind, rng):
+    """``energy_local`` (the run's observer: the stencil of the lattice ``H(k)``) equals the FFT ``energy`` to
+    round-off on random complex spinors; the continuum kind (not local) is the FFT form itself."""
+    th = dr.Dirac(0.7, Lattice(shape, a), kind=kind, r=0.8)
+    psi = rng.normal(size=(th.K, *shape)) + 1j * rng.normal(size=(th.K, *shape))
+    ref = float(th.energy(psi))
+    scale = float(th.lattice.cell_volume * np.sum(np.abs(psi) ** 2)) * (abs(th.m) + 2 * D / a * (1 + th.r))
+    for e in (th.energy_local(psi), jax.jit(th.energy_local)(psi)):
+        assert abs(float(e) - ref) <= 50 * np.finfo(float).eps * scale  # FFT round-off ~ eps log N x |psi|^2 |H|

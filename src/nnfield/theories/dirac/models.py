@@ -103,7 +103,7 @@ class DiracModel(IdentityEncoding):
         psi = self.psi(state)
         out = {
             "charge": self.theory.charge(psi),
-            "energy": self.theory.energy(psi),
+            "energy": self.theory.energy_local(psi),  # = energy (FFT) to round-off, O(N)
             "invariant": self.invariant(state),
             "psi_max": jnp.sqrt(jnp.max(self.theory.density(psi))),
         }

@@ -286,6 +286,45 @@ class Dirac(AbstractTheory):
         Hpk = jnp.einsum("ab...,b...->a...", jnp.asarray(self._H_grid, pk.dtype), pk)
         return self.lattice.cell_volume / self.lattice.size * jnp.real(jnp.sum(jnp.conj(pk) * Hpk))
 
+    def energy_local(self, psi: Any) -> jax.Array:
+        """:meth:`energy` of a lattice kind (``forward``, ``wilson``) evaluated in position space, equal to it up to
+        round-off: ``H(k)`` is a trigonometric polynomial, so with ``(T_mu psi)_i = psi_{i + e_mu}``
+
+            sin(k_mu a)/a     -> (T_mu - T_mu^-1) / (2 i a)
+            (1 - cos k_mu a)/a -> (1 - (T_mu + T_mu^-1) / 2) / a
+
+        and ``E = a^D sum_i psi_i^dagger (H psi)_i`` (Parseval). O(N) per evaluation with the fusible shift
+        primitive, against the FFT's O(N log N) and its fixed cost per call (about 40 microseconds on 256 sites
+        on a CPU, 20 network ticks' worth): what a run's observer uses. The continuum kind is not local and
+        keeps the FFT."""
+        if self.kind == "continuum":
+            return self.energy(psi)
+        from ...operators import shift
+
+        a = self.lattice.spacing
+        D = self.D
+        cdt = jnp.result_type(jnp.asarray(psi).dtype, jnp.complex64)
+        psi = jnp.asarray(psi, cdt)
+        # H psi = C_0 psi + sum_mu (C_mu^+ T_mu psi + C_mu^- T_mu^-1 psi), the K x K matrices C from H(k) above
+        c0 = self.m * self.beta.astype(complex)
+        terms = []
+        for mu in range(D):
+            G = -1j * self.gammas[mu + 1] if self.kind == "forward" else self.r * self.gamma_w
+            c0 = c0 + G / a
+            e = [1 if nu == mu else 0 for nu in range(D)]
+            terms.append((e, self.alpha[mu] / (2j * a) - G / (2 * a)))
+            terms.append(([-v for v in e], -self.alpha[mu] / (2j * a) - G / (2 * a)))
+
+        def mat(M: np.ndarray, f: jax.Array) -> list[Any]:
+            # entry by entry over the nonzero pattern: elementwise products XLA fuses into one loop (a dot would not)
+            return [sum((complex(M[r, c]) * f[c] for c in range(M.shape[1]) if M[r, c] != 0), jnp.zeros((), cdt))
+                    for r in range(M.shape[0])]
+
+        Hpsi = mat(c0, psi)
+        for e, M in terms:
+            Hpsi = [h + g for h, g in zip(Hpsi, mat(M, shift(psi, e, axis0=1)), strict=True)]
+        return self.lattice.cell_volume * jnp.real(jnp.sum(jnp.conj(psi) * jnp.stack(Hpsi)))
+
     def current_density(self, psi: Any) -> jax.Array:
         """``j^mu(x) = psi^dagger alpha^mu psi`` per site (the continuum velocity operator), ``(D, *shape)``."""
         al = jnp.asarray(self.alpha, jnp.result_type(psi.dtype, jnp.complex64))
