@@ -432,6 +432,40 @@ def _run_impl(net: AbstractNetwork, state: Any, steps: int, every: int, observer
 _run_jit = jit(_run_impl, static_argnames=("steps", "every"))
 
 
+def _run_snapshots_impl(
+    net: AbstractNetwork, state: Any, intervals: int, snapshot_every: int, every: int, observer: Any
+) -> tuple[Any, Any, Any]:
+    def interval(s: Any, _: Any) -> tuple[Any, Any]:
+        s, obs = _run_impl(net, s, snapshot_every, every, observer)
+        return s, (obs, s)
+
+    state, (obs, snaps) = jax.lax.scan(interval, state, None, length=intervals)
+    if obs is not None:  # (intervals, samples per interval, ...) -> one sample axis
+        obs = jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), obs)
+    return state, obs, snaps
+
+
+_run_snapshots_jit = jit(_run_snapshots_impl, static_argnames=("intervals", "snapshot_every", "every"))
+
+
+def run_snapshots(
+    net: AbstractNetwork, state: Any, intervals: int, snapshot_every: int, every: int = 1, observer: Any = None
+) -> tuple[Any, Any, Any]:
+    """:func:`run` of ``intervals * snapshot_every`` ticks that also returns the state after each
+    ``snapshot_every`` ticks (stacked along a leading axis), in one compiled program.
+
+    What a run of a small lattice uses to cover several snapshot intervals per chunk (``nnfield.runner``): each
+    interval is the program of ``run(net, s, snapshot_every, every, observer)`` inside an outer ``lax.scan``.
+    Returns ``(final_state, observables, snapshots)``; ``observables`` has ``intervals * (snapshot_every //
+    every)`` samples (``None`` without an observer). ``snapshot_every`` must be a multiple of ``every``.
+    """
+    if intervals < 1 or every < 1 or snapshot_every < every or snapshot_every % every:
+        raise ParameterError("intervals, snapshot_every, every", f"need intervals >= 1 and snapshot_every a multiple "
+                             f"of every >= 1, got {intervals}, {snapshot_every}, {every}")
+    return _run_snapshots_jit(net, state, int(intervals), int(snapshot_every), int(every),
+                              as_pytree_callable(observer))
+
+
 def run(net: AbstractNetwork, state: Any, steps: int, every: int = 1, observer: Any = None) -> tuple[Any, Any]:
     """Advance ``steps`` ticks of ``net`` in one jitted ``lax.scan``; observables every ``every`` ticks.
 

@@ -9,7 +9,9 @@ Data flow (``docs/cli.md``)::
 
 Every chunk has the same length, so the chunk function is compiled once (plus once for a shorter last
 chunk when the number of steps is not a multiple of it). Chunk boundaries fall on the observable cadence
-and divide the snapshot cadence, so samples and snapshots land exactly on their schedule.
+and divide the snapshot cadence, so samples and snapshots land exactly on their schedule; a small run (at most
+``SPAN_WORK`` site-updates, one device) takes chunks of several snapshot intervals instead, the snapshots in
+between coming back from the same compiled program (:func:`nnfield.network.run_snapshots`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from .conservation import Verdict, verdicts
 from .errors import ConfigError, InputError, NNFieldError, NonFiniteError, NotAnalysableError, UnstableError
 from .model import AbstractModel
 from .network import run as network_run
+from .network import run_snapshots
 from .outdir import RunLock, check_output_dir, prepare_output_dir
 from .progress import progress_bar
 from .resources import check_memory
@@ -146,11 +149,29 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
     return traced
 
 
-def choose_chunk(steps: int, every: int, snapshot_every: int, sites: int, chunk: int | None = None) -> int:
+#: a run of at most this many site-updates in all (sites x steps) may span several snapshot intervals per chunk
+SPAN_WORK = 2_000_000
+
+
+def choose_chunk(steps: int, every: int, snapshot_every: int, sites: int, chunk: int | None = None,
+                 span_snapshots: bool = False) -> int:
     """Ticks per jitted chunk: a multiple of ``every`` dividing ``snapshot_every``, ~2e7 site-updates or
-    1/20 of the run (whichever is smaller), preferring a length that divides ``steps`` (one compilation)."""
+    1/20 of the run (whichever is smaller), preferring a length that divides ``steps`` (one compilation).
+
+    With ``span_snapshots``, a small run (at most :data:`SPAN_WORK` site-updates in all, snapshots on, ``steps`` a
+    multiple of ``snapshot_every``) takes chunks of several snapshot intervals instead (the states in between come
+    back from :func:`nnfield.network.run_snapshots`): two chunks where the interval count allows, so that the
+    second measures the rate without the compile, and at most 1e6 stacked snapshot sites. Its chunks then cost
+    one dispatch and one file append each, not one per 1/20 of a run that takes milliseconds.
+    """
     if chunk:
         return int(chunk)
+    if (span_snapshots and snapshot_every and steps % snapshot_every == 0 and steps * sites <= SPAN_WORK
+            and steps // snapshot_every >= 2):
+        intervals = steps // snapshot_every
+        q = largest_divisor_at_most(intervals, max(1, min(intervals // 2, 1_000_000 // max(sites, 1))))
+        if q > 1:
+            return q * snapshot_every
     target = max(every, min(max(1, math.ceil(steps / 20)), max(1, int(2e7 // max(sites, 1)))))
     qmax = max(1, target // every)
     best = largest_divisor_at_most(snapshot_every // every, qmax) if snapshot_every else qmax
@@ -362,7 +383,9 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
     """A new run into the prepared, locked ``out_dir``: config copy, run file with step 0, then the loop."""
     net = p.model.network
     lat = cfg.make_lattice()
-    chunk = choose_chunk(cfg.time.steps, cfg.output.every, cfg.output.snapshot_every, lat.size, cfg.output.chunk)
+    single = not parallel.multi_process() and parallel.device_count(cfg.parallel.devices) == 1
+    chunk = choose_chunk(cfg.time.steps, cfg.output.every, cfg.output.snapshot_every, lat.size, cfg.output.chunk,
+                         span_snapshots=single)
     fields = {name: tuple(np.shape(x)) for name, x in field_items(p.state).items()}
     snapshot0 = {k: parallel.to_host(v) for k, v in field_items(p.state).items()}  # a collective: all processes
     writer: Any
@@ -430,6 +453,19 @@ class _Loop:
         self.writer.append_snapshot(step, step * self.tick, fields)
         self.last_snap = step
 
+    def inner_snapshots(self, snaps: Any, start: int, interval: int, until: int | None = None) -> None:
+        """The snapshots a chunk of several snapshot intervals returned (stacked states after each ``interval``
+        ticks from step ``start``); with ``until``, only the finite ones up to that step (a failed chunk)."""
+        fields = {k: np.asarray(parallel.to_host(v)) for k, v in field_items(snaps).items()}
+        count = next(iter(fields.values())).shape[0] if fields else 0
+        for j in range(count):
+            step = start + (j + 1) * interval
+            one = {k: v[j] for k, v in fields.items()}
+            if until is not None and (step > until or not all(np.all(np.isfinite(v)) for v in one.values())):
+                break
+            self.writer.append_snapshot(step, step * self.tick, one)
+            self.last_snap = step
+
     def record(self, obs: dict[str, Any], steps_: np.ndarray) -> None:
         self.writer.append_observables(steps_, steps_ * self.tick, obs)
 
@@ -483,18 +519,26 @@ class _Loop:
                 while self.done < steps:
                     stop.check()
                     n = min(self.chunk, steps - self.done)
+                    inner = snap if snap and n > snap and n % snap == 0 and self.done % snap == 0 else 0
                     t0 = time.perf_counter()
-                    new_state, obs, ok_state = stop.call(_compute_chunk, net, self.state, n, every, self.observer)
+                    new_state, obs, ok_state, snaps = stop.call(
+                        _compute_chunk, net, self.state, n, every, self.observer, inner)
                     elapsed = time.perf_counter() - t0
                     sample_steps = self.done + every * np.arange(1, n // every + 1)
                     bad = _first_nonfinite(obs)
                     if bad is not None or not ok_state:
                         status = nio.STATUS_NONFINITE
+                        if snaps is not None:  # the finite snapshots up to the last finite sample
+                            keep = bad if bad is not None else len(sample_steps)
+                            last_good = int(sample_steps[keep - 1]) if keep else self.done
+                            self.inner_snapshots(snaps, self.done, inner, until=last_good)
                         self._nonfinite(obs, sample_steps, bad, n)
                     self.record(obs, sample_steps)
                     self.state = new_state
+                    if snaps is not None:
+                        self.inner_snapshots(snaps, self.done, inner)
                     self.done += n
-                    if snap and self.done % snap == 0:
+                    if snaps is None and snap and self.done % snap == 0:
                         self.snapshot(self.state, self.done)
                     writer.commit(self.done)
                     writer.set_attrs(steps_done=self.done, t_final=self.done * tick)
@@ -566,12 +610,18 @@ class _Loop:
         )
 
 
-def _compute_chunk(net: Any, state: Any, n: int, every: int, observer: Any) -> tuple[Any, dict[str, np.ndarray], bool]:
+def _compute_chunk(net: Any, state: Any, n: int, every: int, observer: Any, snapshot_every: int = 0
+                   ) -> tuple[Any, dict[str, np.ndarray], bool, Any]:
     """One chunk: ``n`` ticks (compiled once per length), its observables on the host, whether the state is
-    finite (run in the worker thread of :meth:`StopRequests.call`)."""
-    new_state, obs = network_run(net, state, n, every, observer)
+    finite, and (with ``snapshot_every``, a chunk of several snapshot intervals) the stacked states after each
+    interval, else ``None`` (run in the worker thread of :meth:`StopRequests.call`)."""
+    snaps = None
+    if snapshot_every:
+        new_state, obs, snaps = run_snapshots(net, state, n // snapshot_every, snapshot_every, every, observer)
+    else:
+        new_state, obs = network_run(net, state, n, every, observer)
     obs = {k: np.asarray(v) for k, v in jax.device_get(obs).items()} if obs is not None else {}
-    return new_state, obs, _all_finite(new_state)
+    return new_state, obs, _all_finite(new_state), snaps
 
 
 # ----------------------------------------------------------------------------------------------------------
