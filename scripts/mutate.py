@@ -209,7 +209,7 @@ def run_mutation(m: Mutation, args: argparse.Namespace) -> Outcome:
         if args.no_tests:
             out.tests = "skipped"
         else:
-            rc, log = _run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests],
+            rc, log = _run([sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", *m.tests],
                            args.timeout)
             out.tests = "timeout" if rc is None else ("caught" if rc != 0 else "MISSED")
             out.tests_detail = "" if rc in (None, 0) else _pytest_summary(log)

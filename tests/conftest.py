@@ -39,6 +39,22 @@ def _persistent_compilation_cache() -> None:
 
 _persistent_compilation_cache()
 
+MAX_WORKERS = 8
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """Workers for ``-n logical`` (pyproject's default): one per usable core, at most ``MAX_WORKERS``.
+
+    Every worker is a JAX process with its own compiled programs (a few hundred MiB each) and some tests start
+    their own ``nnfield`` processes, so more workers than 8 buy little and cost memory.
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still overrides this; ``-n 0`` runs everything in one process.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
 
 @pytest.fixture
 def rng():
