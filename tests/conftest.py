@@ -39,6 +39,57 @@ def _persistent_compilation_cache() -> None:
 
 _persistent_compilation_cache()
 
+#: XLA options of the quick suite: LLVM without optimization and XLA:CPU's older loop emitters
+FAST_COMPILE_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
+
+
+def _fast_compile_wanted(config) -> bool:
+    """The quick suite (the default ``-m 'not slow'``) compiles fast, unless ``NNFIELD_TEST_XLA_DEFAULTS=1``."""
+    if os.environ.get("NNFIELD_TEST_XLA_DEFAULTS", "0") == "1":
+        return False
+    return (config.getoption("markexpr", "") or "").strip() == "not slow"
+
+
+def pytest_configure(config) -> None:
+    """Compile the quick suite's programs fast: XLA's fast-compile options for the whole test session.
+
+    Half of the quick suite's time was XLA:CPU compiling small programs (``docs/testing.md``); with
+    :data:`FAST_COMPILE_FLAGS` a gauged run's program compiles 3-5x faster and runs 6-30x slower, which on the
+    test lattices (tens to thousands of sites) is the better trade. The quick suite's assertions are unchanged:
+    they check physics to tolerances from the method's order or from round-off, which hold for any correct
+    compilation. What only the optimized pipeline decides (a bit-identity of two different programs) is
+    asserted with XLA's defaults restored per program (:data:`XLA_DEFAULT_OPTIONS`). The flags go into the
+    environment, so the ``nnfield`` processes that tests start compile the same way as the test process: a run
+    resumed in one and compared bit for bit with a run of the other needs the same compiler. The fault-injection
+    tests run their ``nnfield`` processes with XLA's defaults (:func:`without_fast_compile`), and the slow suite
+    (``-m slow``), the benchmarks and ``nnfield verify`` compile with XLA's defaults throughout.
+    """
+    if not _fast_compile_wanted(config):
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    extra = [f for f in FAST_COMPILE_FLAGS if f.split("=")[0] not in flags]  # the user's own setting wins
+    os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
+
+
+def without_fast_compile(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a child process that compiles with XLA's defaults (:data:`FAST_COMPILE_FLAGS` removed).
+
+    For tests whose ``nnfield`` processes run long enough that the fast-compile options' slower code costs more
+    than they save (the fault-injection runs of 10^4 steps); every run such a test compares must then come from
+    a child process too.
+    """
+    flags = [f for f in env.get("XLA_FLAGS", "").split() if f not in FAST_COMPILE_FLAGS]
+    out = dict(env)
+    if flags:
+        out["XLA_FLAGS"] = " ".join(flags)
+    else:
+        out.pop("XLA_FLAGS", None)
+    return out
+
+
+#: per-program compile options that restore XLA's defaults under :data:`FAST_COMPILE_FLAGS`
+XLA_DEFAULT_OPTIONS = {"xla_backend_optimization_level": 3, "xla_cpu_use_fusion_emitters": True}
+
 MAX_WORKERS = 8
 
 

@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 import pytest
 
+from conftest import without_fast_compile
 from nnfield import io as nio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +53,9 @@ def _cmd(*args: str) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    """The runs of these tests compile as a user's do (XLA's defaults), so every run compared here is a child
+    process (``_run``), never ``cli.main`` in the test process."""
+    return without_fast_compile(dict(os.environ, PYTHONPATH=str(ROOT / "src")))
 
 
 def _run(*args: str, limit_fsize: int | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -330,11 +333,12 @@ def test_extending_a_finished_run_equals_the_longer_run(reference, tmp_path, cap
     longer_cfg = tmp_path / "longer.toml"
     longer_cfg.write_text(cfg.read_text().replace("steps = 10000", "steps = 13000"))
     longer = tmp_path / "longer"
-    assert _main(capsys, "run", str(longer_cfg), "--out", str(longer), "-q")[0] == 0
+    res = _run("run", str(longer_cfg), "--out", str(longer), "-q")
+    assert res.returncode == 0, res.stderr
     out = tmp_path / "ext"
     shutil.copytree(ref, out)
-    code, err = _main(capsys, "run", "--resume", str(out), "--steps", "13000", "-q")
-    assert code == 0, err
+    res = _run("run", "--resume", str(out), "--steps", "13000", "-q")
+    assert res.returncode == 0, res.stderr
     assert_identical(longer, out)
     assert "steps = 13000" in (out / "config.toml").read_text()
     with h5py.File(out / "run.h5", "r") as h5:
@@ -349,6 +353,6 @@ def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(reference,
     shutil.copytree(ref, out)
     with h5py.File(out / "run.h5", "a") as h5:
         h5["final"].resize((0,))  # as if the process had died before closing the file
-    code, err = _main(capsys, "run", "--resume", str(out), "-q")
-    assert code == 0, err
+    res = _run("run", "--resume", str(out), "-q")
+    assert res.returncode == 0, res.stderr
     assert_identical(ref, out)

@@ -46,7 +46,8 @@ checkpoint_every = 200
 
 def _env(devices: int = 1) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    # added to the session's flags (the quick suite's fast-compile options, tests/conftest.py)
+    env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
     return env
 
 
