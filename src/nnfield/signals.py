@@ -15,6 +15,7 @@ result is then abandoned; the ``nnfield`` command ends the process at once after
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sys
 import threading
@@ -43,12 +44,50 @@ def exit_at_once(signum: int, frame: Any) -> None:
         os._exit(code)
 
 
+class _Worker:
+    """One daemon thread that runs the calls of :meth:`StopRequests.call` one after the other.
+
+    Reused for every chunk of a run: a new thread per chunk cost about 0.4 ms per call (thread start and JAX's
+    per-thread state), as much as the compiled program of a small chunk (the 1+1 Dirac example, 150 ticks of 256
+    sites: 1.57 ms per chunk in a new thread, 1.15 ms in one thread; ``docs/performance.md``).
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.busy = False
+        threading.Thread(target=self._loop, name="nnfield-compute", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, args, kwargs, box, done = job
+            try:
+                box["result"] = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+    def submit(self, fn: Callable[..., Any], args: Any, kwargs: Any) -> tuple[dict[str, Any], threading.Event]:
+        box: dict[str, Any] = {}
+        done = threading.Event()
+        self._jobs.put((fn, args, kwargs, box, done))
+        return box, done
+
+    def close(self) -> None:
+        """End the thread after the call it is running, if any (an abandoned call finishes on its own)."""
+        self._jobs.put(None)
+
+
 class StopRequests:
     """``with StopRequests() as stop: ... stop.check() ...`` (handlers installed in the main thread only)."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self._previous: dict[int, Any] = {}
+        self._worker: _Worker | None = None
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.signum is not None:  # a second signal: stop now
@@ -67,19 +106,16 @@ class StopRequests:
         if not self._previous or threading.current_thread() is not threading.main_thread():
             return fn(*args, **kwargs)
         self.check()
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["result"] = fn(*args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-                box["error"] = exc
-
-        worker = threading.Thread(target=target, name="nnfield-compute", daemon=True)
-        worker.start()
-        while worker.is_alive():
-            worker.join(POLL_SECONDS)
-            self.check()
+        if self._worker is None or self._worker.busy:  # none yet, or still busy with an abandoned call
+            if self._worker is not None:
+                self._worker.close()
+            self._worker = _Worker()
+        worker = self._worker
+        box, done = worker.submit(fn, args, kwargs)
+        worker.busy = True
+        while not done.wait(POLL_SECONDS):
+            self.check()  # raises on a recorded signal: the call is abandoned, the worker stays busy
+        worker.busy = False
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -91,6 +127,9 @@ class StopRequests:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
