@@ -21,6 +21,7 @@ learning gradient reuse the shifted reads of its forward pass. See ``docs/perfor
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import equinox as eqx
@@ -79,6 +80,10 @@ class LatticeOperator(Module):
     patterns: tuple[Pattern, ...] = eqx.field(static=True)
     ndim: int = eqx.field(static=True)
     K: int = eqx.field(static=True)
+    #: CPU lowering of shifts along the contiguous axis in :meth:`apply` (``"pad"`` or ``"repeat"``; see
+    #: :func:`~nnfield.operators.shift`): the same shifts, a different speed per program (and rounding, where XLA
+    #: fuses the program differently). Kept by ``scale`` and ``transpose``; other algebra gives the default.
+    minor: str = eqx.field(static=True, default="pad")
 
     # -- construction ----------------------------------------------------------------------------------
     @classmethod
@@ -142,7 +147,8 @@ class LatticeOperator(Module):
             # one component: shift the whole (1, *shape) field (no per-component slicing and restacking)
             acc = None
             for c, s in zip(self.coeffs, self.shifts, strict=True):
-                term = _in_dtype_of(c[0, 0] if np.ndim(c) == 2 else c[0:1, 0], f) * shift(f, s, axis0=1)
+                term = _in_dtype_of(c[0, 0] if np.ndim(c) == 2 else c[0:1, 0], f) * shift(f, s, axis0=1,
+                                                                                          minor=self.minor)
                 acc = term if acc is None else acc + term
             return jnp.zeros_like(f) if acc is None else acc.astype(f.dtype)
         out: list[Any] = [None] * self.K
@@ -150,7 +156,7 @@ class LatticeOperator(Module):
             shifted: dict[int, jax.Array] = {}
             for a, b in pat:
                 if b not in shifted:
-                    shifted[b] = shift(f[b], s)
+                    shifted[b] = shift(f[b], s, minor=self.minor)
                 term = _in_dtype_of(c[a, b], f) * shifted[b]
                 out[a] = term if out[a] is None else out[a] + term
         zeros = jnp.zeros(f.shape[1:], f.dtype)
@@ -182,9 +188,10 @@ class LatticeOperator(Module):
             if alpha == 0.0:
                 return LatticeOperator.zero(self.ndim, self.K)
             return LatticeOperator(
-                tuple(alpha * c for c in self.coeffs), self.shifts, self.patterns, self.ndim, self.K
+                tuple(alpha * c for c in self.coeffs), self.shifts, self.patterns, self.ndim, self.K, self.minor
             )
-        return LatticeOperator(tuple(alpha * c for c in self.coeffs), self.shifts, self.patterns, self.ndim, self.K)
+        return LatticeOperator(tuple(alpha * c for c in self.coeffs), self.shifts, self.patterns, self.ndim, self.K,
+                               self.minor)
 
     def __mul__(self, alpha: Any) -> LatticeOperator:
         return self.scale(alpha)
@@ -226,7 +233,7 @@ class LatticeOperator(Module):
             if np.ndim(c) > 2:
                 ct = shift(ct, ms, axis0=2)
             terms.append((ms, ct))
-        return LatticeOperator.from_terms(terms, self.ndim, self.K)
+        return replace(LatticeOperator.from_terms(terms, self.ndim, self.K), minor=self.minor)
 
     def type_diagonal(self) -> LatticeOperator:
         """``sum_s diag(C_s) (x) T_s``: the blocks ``C_s[a, a]`` (type ``a`` to itself) only; exact.

@@ -51,7 +51,7 @@ def _eval_sharing_shifts(jaxpr: Any, consts: Sequence[Any], args: Sequence[Any])
         prim = eqn.primitive
         if prim is _shift_p and not isinstance(eqn.invars[0], Literal):
             base, scalings = chain.get(eqn.invars[0], (eqn.invars[0], ()))
-            key = (base, eqn.params["offsets"], eqn.params["axes"])
+            key = (base, eqn.params["offsets"], eqn.params["axes"], eqn.params.get("minor", "pad"))
             if key not in done:
                 done[key] = _bind_eqn(eqn, [read(base)])
             val = done[key]

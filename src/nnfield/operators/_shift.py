@@ -53,15 +53,18 @@ def _take_outer_axis(x: jax.Array, offset: int, axis: int) -> jax.Array:
     return lax.slice_in_dim(x2, o, o + n, axis=axis)
 
 
-def _shift_lowered(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...]) -> jax.Array:
+def _shift_lowered(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
+                   ) -> jax.Array:
     for o, ax in zip(offsets, axes, strict=True):
         x = _take_axis(x, o, ax)
     return x
 
 
-def _shift_lowered_cpu(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...]) -> jax.Array:
+def _shift_lowered_cpu(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
+                       ) -> jax.Array:
     for o, ax in zip(offsets, axes, strict=True):
-        x = _take_outer_axis(x, o, ax) if ax < x.ndim - 1 else _take_axis(x, o, ax)
+        outer = ax < x.ndim - 1 or minor == "repeat"
+        x = _take_outer_axis(x, o, ax) if outer else _take_axis(x, o, ax)
     return x
 
 
@@ -69,24 +72,27 @@ _lower_generic = mlir.lower_fun(_shift_lowered, multiple_results=False)
 _lower_cpu = mlir.lower_fun(_shift_lowered_cpu, multiple_results=False)
 
 
-def _shift_lowering_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...]) -> Any:
+def _shift_lowering_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
+                        ) -> Any:
     # XLA:CPU evaluates each pad in a loop fusion with a branch per element; a non-minor axis is shifted
     # faster as a slice of the field repeated twice (branch-free, vectorizes). That form makes the SPMD
     # partitioner all-gather a sharded axis, so programs partitioned over several devices keep pad/select
     # (which it turns into halo exchanges).
     single = getattr(getattr(ctx.module_context, "axis_context", None), "num_devices", 0) == 1
-    return (_lower_cpu if single else _lower_generic)(ctx, x, offsets=offsets, axes=axes)
+    return (_lower_cpu if single else _lower_generic)(ctx, x, offsets=offsets, axes=axes, minor=minor)
 
 
-def _shift_transpose(ct: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...]) -> list[Any]:
+def _shift_transpose(ct: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
+                     ) -> list[Any]:
     # T_s is a permutation, so its transpose is its inverse T_{-s}: again one fused shift.
     back = tuple((-o) % ct.shape[ax] for o, ax in zip(offsets, axes, strict=True))
-    return [_shift_p.bind(ct, offsets=back, axes=axes)]
+    return [_shift_p.bind(ct, offsets=back, axes=axes, minor=minor)]
 
 
-def _shift_batch(args: Sequence[Any], dims: Sequence[Any], *, offsets: tuple[int, ...], axes: tuple[int, ...]):
+def _shift_batch(args: Sequence[Any], dims: Sequence[Any], *, offsets: tuple[int, ...], axes: tuple[int, ...],
+                 minor: str = "pad"):
     (x,), (d,) = args, dims
-    return _shift_p.bind(x, offsets=offsets, axes=tuple(a + (d <= a) for a in axes)), d
+    return _shift_p.bind(x, offsets=offsets, axes=tuple(a + (d <= a) for a in axes), minor=minor), d
 
 
 # The periodic shift is one linear primitive (lowered to slice/pad/select) rather than a composition of those
@@ -94,14 +100,14 @@ def _shift_batch(args: Sequence[Any], dims: Sequence[Any], *, offsets: tuple[int
 # yields nested pad(slice(select(...))) expressions that XLA:CPU fuses but evaluates 2-3x slower.
 _shift_p = Primitive("periodic_shift")
 _shift_p.def_impl(_shift_lowered)
-_shift_p.def_abstract_eval(lambda x, *, offsets, axes: x)
+_shift_p.def_abstract_eval(lambda x, *, offsets, axes, minor="pad": x)
 mlir.register_lowering(_shift_p, _lower_generic)
 mlir.register_lowering(_shift_p, _shift_lowering_cpu, platform="cpu")
 ad.deflinear2(_shift_p, _shift_transpose)
 batching.primitive_batchers[_shift_p] = _shift_batch
 
 
-def shift(f: jax.Array, s: Sequence[int], axis0: int = 0) -> jax.Array:
+def shift(f: jax.Array, s: Sequence[int], axis0: int = 0, minor: str = "pad") -> jax.Array:
     """Periodic shift ``(T_s f)_i = f_{i+s}`` over the trailing ``len(s)`` axes starting at ``axis0``.
 
     Equivalent to ``jnp.roll(f, [-s_mu], axes)`` but one ``periodic_shift`` primitive that XLA fuses into its
@@ -109,6 +115,11 @@ def shift(f: jax.Array, s: Sequence[int], axis0: int = 0) -> jax.Array:
     repeated twice). A concrete numpy array (e.g. per-site coefficients while an operator is built) is
     shifted with ``np.roll`` and stays numpy. Under autodiff the shift is linear with transpose ``T_{-s}``;
     under ``vmap`` it shifts the same axes.
+
+    ``minor`` chooses the CPU lowering of a shift along the last (contiguous) axis: ``"pad"`` (slice/pad/select,
+    the default) or ``"repeat"`` (a slice of the field repeated twice, like the other axes). The same shift; XLA may
+    fuse the surrounding program differently (results then differ at round-off), and which is faster depends on
+    the program (``LatticeOperator.minor``, ``docs/performance.md``).
     """
     if isinstance(f, np.ndarray):
         return np.roll(f, [-int(v) for v in s], tuple(range(axis0, axis0 + len(s))))
@@ -122,4 +133,4 @@ def shift(f: jax.Array, s: Sequence[int], axis0: int = 0) -> jax.Array:
             axes.append(ax)
     if not offsets:
         return f
-    return _shift_p.bind(f, offsets=tuple(offsets), axes=tuple(axes))
+    return _shift_p.bind(f, offsets=tuple(offsets), axes=tuple(axes), minor=minor)
