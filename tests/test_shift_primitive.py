@@ -99,6 +99,8 @@ def test_the_repeat_lowering_of_the_minor_axis_is_the_same_shift():
         np.testing.assert_array_equal(back, np.roll(np.asarray(x), list(s), axis=(1, 2, 3)))
         vm = jax.jit(jax.vmap(lambda y, s=s: shift(y, s, minor="repeat")))(x)
         np.testing.assert_array_equal(vm, want)
+    with pytest.raises(ValueError, match="minor='outer'"):
+        shift(x, (1, 0, 0), axis0=1, minor="outer")
 
 
 @pytest.mark.parametrize("network", ["stable", "paper"])

@@ -107,6 +107,10 @@ ad.deflinear2(_shift_p, _shift_transpose)
 batching.primitive_batchers[_shift_p] = _shift_batch
 
 
+#: the lowerings of a contiguous-axis shift (see :func:`shift`)
+MINOR_LOWERINGS = ("pad", "repeat")
+
+
 def shift(f: jax.Array, s: Sequence[int], axis0: int = 0, minor: str = "pad") -> jax.Array:
     """Periodic shift ``(T_s f)_i = f_{i+s}`` over the trailing ``len(s)`` axes starting at ``axis0``.
 
@@ -121,6 +125,8 @@ def shift(f: jax.Array, s: Sequence[int], axis0: int = 0, minor: str = "pad") ->
     fuse the surrounding program differently (results then differ at round-off), and which is faster depends on
     the program (``LatticeOperator.minor``, ``docs/performance.md``).
     """
+    if minor not in MINOR_LOWERINGS:
+        raise ValueError(f"minor={minor!r}: expected one of {MINOR_LOWERINGS}")
     if isinstance(f, np.ndarray):
         return np.roll(f, [-int(v) for v in s], tuple(range(axis0, axis0 + len(s))))
     f = jnp.asarray(f)
