@@ -9,6 +9,7 @@ Its transpose is the inverse shift, so reverse-mode autodiff stays one fused shi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import jax
@@ -99,7 +100,22 @@ def _shift_batch(args: Sequence[Any], dims: Sequence[Any], *, offsets: tuple[int
 # primitives, so that reverse-mode autodiff transposes it into the inverse shift: autodiff of slice/pad/select
 # yields nested pad(slice(select(...))) expressions that XLA:CPU fuses but evaluates 2-3x slower.
 _shift_p = Primitive("periodic_shift")
-_shift_p.def_impl(_shift_lowered)
+
+
+@partial(jax.jit, static_argnames=("offsets", "axes", "minor"))
+def _shift_eager(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad") -> jax.Array:
+    # Outside ``jit`` the primitive runs as one compiled program (its registered lowering), not as 4-5 eagerly
+    # dispatched slice/pad/iota/select ops that XLA would each compile once per shape.
+    return _shift_p.bind(x, offsets=offsets, axes=axes, minor=minor)
+
+
+def _shift_impl(x: jax.Array, **params: Any) -> jax.Array:
+    if jax.config.jax_disable_jit:  # op by op, as asked (and the jitted form would bind back into this impl)
+        return _shift_lowered(x, **params)
+    return _shift_eager(x, **params)
+
+
+_shift_p.def_impl(_shift_impl)
 _shift_p.def_abstract_eval(lambda x, *, offsets, axes, minor="pad": x)
 mlir.register_lowering(_shift_p, _lower_generic)
 mlir.register_lowering(_shift_p, _shift_lowering_cpu, platform="cpu")
