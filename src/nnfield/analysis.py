@@ -123,6 +123,21 @@ def brillouin_grid(lattice: Lattice, n: int | None = None) -> list[np.ndarray]:
     return list(np.meshgrid(*([k1] * nd), indexing="ij"))
 
 
+def half_brillouin_grid(lattice: Lattice, n: int | None = None) -> list[np.ndarray]:
+    """One momentum of each pair ``(k, -k)`` of :func:`brillouin_grid` (and every ``k`` equal to its own ``-k``).
+
+    A network of real fields has a real impulse kernel, so ``M(-k) = conj(M(k))`` and both have eigenvalues of
+    the same moduli: growth factors need only this half of the grid (flat vectors, about ``n^D / 2`` points).
+    """
+    grid = brillouin_grid(lattice, n)
+    shape = grid[0].shape
+    idx = np.indices(shape).reshape(len(shape), -1)
+    flat = np.ravel_multi_index(tuple(idx), shape)
+    neg = np.ravel_multi_index(tuple((-idx) % np.asarray(shape)[:, None]), shape)
+    keep = flat <= neg
+    return [kk.reshape(-1)[keep] for kk in grid]
+
+
 def eigenvalues(network: AbstractNetwork, k: Sequence[Any] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     """Eigenvalues of ``M(k)`` on ``k`` (default: a Brillouin-zone grid). Returns ``(k, lambda[..., 2K])``."""
     if k is None:
@@ -131,7 +146,10 @@ def eigenvalues(network: AbstractNetwork, k: Sequence[Any] | None = None) -> tup
 
 
 def max_amplification(network: AbstractNetwork, k: Sequence[Any] | None = None) -> float:
-    """``max_k |lambda(k)|``: the largest growth factor per tick."""
+    """``max_k |lambda(k)|``: the largest growth factor per tick (default ``k``: the Brillouin grid, of which
+    :func:`half_brillouin_grid` is evaluated: ``|lambda(-k)| = |lambda(k)|`` for the real networks here)."""
+    if k is None:
+        k = half_brillouin_grid(network.lattice)
     return float(np.abs(eigenvalues(network, k)[1]).max())
 
 
