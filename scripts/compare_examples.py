@@ -58,6 +58,7 @@ IGNORED_ATTRS = {
     "wall_seconds": "timing",
     "first_chunk_seconds": "timing (includes compilation)",
     "site_updates_per_second": "timing",
+    "source": "path of the config file run (the baseline runs the ref's own copy of the example, in the cache)",
 }
 
 
