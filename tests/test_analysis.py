@@ -162,8 +162,8 @@ def test_analyze_report_fields():
 @pytest.mark.parametrize("shape, n", [((7,), None), ((16,), 6), ((6, 6), 5), ((4, 4, 4), 4), ((4, 4, 4), 5)])
 def test_half_brillouin_grid_takes_one_of_each_pair_and_gives_the_same_growth(shape, n):
     """``half_brillouin_grid``: every ``k`` of the grid is in it or has its ``-k`` (mod 2 pi / a) in it, exactly
-    once; and the growth factor over it is the full grid's (``M(-k) = conj M(k)`` for real networks; the Wilson
-    bias of the simultaneous (3.8) network has no defective blocks, so the two maxima agree to round-off)."""
+    once; and the growth factor over it is the full grid's (``M(-k) = conj M(k)`` for real networks; the symbol of
+    the simultaneous (3.8) network has no defective blocks, so the two maxima agree to round-off)."""
     lat = Lattice(shape, 0.7)
     full = np.stack([k.reshape(-1) for k in an.brillouin_grid(lat, n)], axis=-1)
     half = np.stack(an.half_brillouin_grid(lat, n), axis=-1)
