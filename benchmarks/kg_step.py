@@ -169,6 +169,48 @@ def numba_leapfrog(phi: np.ndarray, pi: np.ndarray, steps: int, dt: float, m: fl
     return phi, pi
 
 
+def jaxpr_numba_leapfrog(net: Any, dtype: Any, fastmath: bool = False) -> Any:
+    """The merged-kick leapfrog of ``net`` with each step one numba sweep generated from the network's jaxpr.
+
+    ``benchmarks/jaxpr_numba.py`` translates the program JAX traces for ``net.learn`` + ``net.activate`` (the
+    learning gradient from ``jax.vjp`` of the loss, shifts shared) into one fused ``prange`` sweep, in the
+    jaxpr's own operation order; only the loop structure is numba's. Returns ``run(phi0, pi0, steps)``.
+    """
+    from jaxpr_numba import compile_stencil
+
+    n = net.lattice.shape
+    z = np.zeros((1, *n), dtype)
+
+    def kick_drift(phi, pi, h, net):
+        p = net.learn(phi, pi, h)
+        return net.activate(phi, p, net.dt), p
+
+    def kick(phi, pi, h, net):
+        return (net.learn(phi, pi, h),)
+
+    # out of place: writing pi' over pi (allowed, pi is read at offset 0 only) measured 3x slower at 64^3:
+    # LLVM cannot prove that the output row does not alias the six input rows, so the loop does not vectorize
+    kd = compile_stencil(kick_drift, z, z, DT, net, fastmath=fastmath)
+    kk = compile_stencil(kick, z, z, DT, net, fastmath=fastmath)
+
+    sc_half, sc_full = kd.split(z, z, DT / 2, net)[1], kd.split(z, z, DT, net)[1]
+    sc_kick = kk.split(z, z, DT / 2, net)[1]
+
+    def run(phi0: np.ndarray, pi0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        phi, pi = phi0[None].copy(), pi0[None].copy()
+        phin, pin = np.empty_like(phi), np.empty_like(pi)
+        if steps == 0:
+            return phi[0], pi[0]
+        for s in range(steps):
+            kd.fn(phi, pi, phin, pin, *(sc_half if s == 0 else sc_full))
+            phi, phin, pi, pin = phin, phi, pin, pi
+        kk.fn(phi, pi, pin, *sc_kick)
+        return phi[0], pin[0]
+
+    run(np.zeros(n, dtype), np.zeros(n, dtype), 2)  # numba JIT for this dtype
+    return run
+
+
 def stream_triad(n_elem: int, dtype: Any, repeats: int) -> float:
     """Bandwidth in GB/s of a parallel ``a = b + s c`` (3 arrays of ``n_elem``), best of ``2 repeats``."""
     b = np.random.default_rng(1).random(n_elem).astype(dtype)
@@ -201,6 +243,9 @@ class Row:
     temp_mib: float = float("nan")
     diff_numba: float = float("nan")
     diff_numpy: float = float("nan")
+    diff_jn: float = float("nan")  # the jaxpr-generated numba sweep vs nnfield
+    diff_jf: float = float("nan")  # the same with fastmath
+    jn_compile_s: float = float("nan")
     scale: float = float("nan")
     load: float = float("nan")
     ratios: list[float] = field(default_factory=list)  # nnfield/numba of each round
@@ -252,6 +297,12 @@ def bench(n: int, dtype: str, steps: int, check_steps: int, repeats: int, numpy_
         numba_leapfrog_per_step(phi0, pi0, 1, DT, M, SPACING)
         runs["numba"] = lambda: numba_leapfrog(phi0, pi0, steps, DT, M, SPACING)
         runs["numba_step"] = lambda: numba_leapfrog_per_step(phi0, pi0, steps, DT, M, SPACING)
+        t0 = time.perf_counter()
+        jn_run = jaxpr_numba_leapfrog(net, dtype)
+        row.jn_compile_s = time.perf_counter() - t0
+        runs["jaxpr_numba"] = lambda: jn_run(phi0, pi0, steps)
+        jf_run = jaxpr_numba_leapfrog(net, dtype, fastmath=True)
+        runs["jaxpr_numba_fm"] = lambda: jf_run(phi0, pi0, steps)
         row.triad_gbs = stream_triad(sites, dtype, repeats)
     # interleaved, so that both see the same background load; best of `repeats`
     best = dict.fromkeys(runs, math.inf)
@@ -268,6 +319,13 @@ def bench(n: int, dtype: str, steps: int, check_steps: int, repeats: int, numpy_
     if numba is not None:
         nb_phi, nb_pi = numba_leapfrog(phi0, pi0, check_steps, DT, M, SPACING)
         row.diff_numba = float(max(np.abs(nn_phi - nb_phi).max(), np.abs(nn_pi - nb_pi).max()))
+        jn_phi, jn_pi = jn_run(phi0, pi0, check_steps)
+        row.diff_jn = float(max(np.abs(nn_phi - jn_phi).max(), np.abs(nn_pi - jn_pi).max()))
+        jn_phi, jn_pi = jf_run(phi0, pi0, check_steps)
+        row.diff_jf = float(max(np.abs(nn_phi - jn_phi).max(), np.abs(nn_pi - jn_pi).max()))
+        log(f"  jaxpr-numba {row.rate['jaxpr_numba']:8.1f} Msite/s  (generate + numba compile {row.jn_compile_s:.1f} s"
+            f", max diff vs nnfield {row.diff_jn:.1e}); fastmath {row.rate['jaxpr_numba_fm']:.1f} Msite/s"
+            f" (max diff {row.diff_jf:.1e})")
         del nb_phi, nb_pi
         row.triad_gbs = max(row.triad_gbs, stream_triad(sites, dtype, repeats))  # before and after: the best
         log(f"  numba   {row.rate['numba']:8.1f} Msite/s  triad {row.triad_gbs:.1f} GB/s")
@@ -293,6 +351,8 @@ def combine(rows: list[Row]) -> Row:
         out.triad_gbs = max(out.triad_gbs, r.triad_gbs)
         out.diff_numba = max(out.diff_numba, r.diff_numba)
         out.diff_numpy = max(out.diff_numpy, r.diff_numpy)
+        out.diff_jn = max(out.diff_jn, r.diff_jn)
+        out.diff_jf = max(out.diff_jf, r.diff_jf)
         out.load = max(out.load, r.load)
     out.ratios = [r.rate.get("nnfield", math.nan) / r.rate.get("numba", math.nan) for r in rows]
     return out
@@ -314,20 +374,27 @@ def _spread(ratios: list[float]) -> str:
 def table(rows: list[Row], check_steps: int) -> str:
     head = (
         "| lattice | dtype | nnfield [Msite/s] | numba [Msite/s] | numba 2-sweep [Msite/s] | numpy [Msite/s] "
-        "| nnfield/numba | nnfield/numba 2-sweep | nnfield/numpy "
-        "| triad [GB/s] | BW nnfield | BW numba | compile [s] | loops/step, temp [MiB] | max abs diff vs numba, numpy "
-        f"({check_steps} steps) | load |"
+        "| jaxpr-numba [Msite/s] | jaxpr-numba fastmath [Msite/s] | nnfield/numba | nnfield/numba 2-sweep "
+        "| nnfield/numpy | jaxpr-numba/numba | triad [GB/s] | BW nnfield | BW numba | BW jaxpr-numba "
+        "| BW jaxpr-numba fastmath | compile [s] | loops/step, temp [MiB] "
+        f"| max abs diff vs numba, numpy, jaxpr-numba, fastmath ({check_steps} steps) | load |"
     )
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in rows:
-        nn, nb, nbs, npy = (r.rate.get(k, float("nan")) for k in ("nnfield", "numba", "numba_step", "numpy"))
+        keys = ("nnfield", "numba", "numba_step", "numpy", "jaxpr_numba", "jaxpr_numba_fm")
+        nn, nb, nbs, npy, jn, jf = (r.rate.get(k, float("nan")) for k in keys)
         lines.append(
             f"| {r.n}^3 | {r.dtype} | {_fmt(nn, '.0f')} | {_fmt(nb, '.0f')} | {_fmt(nbs, '.0f')} | {_fmt(npy, '.1f')} "
+            f"| {_fmt(jn, '.0f')} | {_fmt(jf, '.0f')} "
             f"| {_fmt(nn / nb, '.2f')}{_spread(r.ratios)} | {_fmt(nn / nbs, '.2f')} | {_fmt(nn / npy, '.1f')} "
-            f"| {_fmt(r.triad_gbs, '.1f')} "
+            f"| {_fmt(jn / nb, '.2f')} | {_fmt(r.triad_gbs, '.1f')} "
             f"| {_fmt(r.frac('nnfield'), '.0%')} | {_fmt(r.frac('numba'), '.0%')} "
+            f"| {_fmt(r.frac('jaxpr_numba'), '.0%')} "
+            f"| {_fmt(r.frac('jaxpr_numba_fm'), '.0%')} "
             f"| {_fmt(r.trace_s + r.compile_s, '.2f')} | {r.loops_per_step}, {_fmt(r.temp_mib, '.0f')} "
-            f"| {_fmt(r.diff_numba, '.1e')}, {_fmt(r.diff_numpy, '.1e')} | {_fmt(r.load, '.1f')} |"
+            f"| {_fmt(r.diff_numba, '.1e')}, {_fmt(r.diff_numpy, '.1e')}, "
+            f"{_fmt(r.diff_jn, '.1e')}, {_fmt(r.diff_jf, '.1e')} "
+            f"| {_fmt(r.load, '.1f')} |"
         )
     return "\n".join(lines)
 

@@ -28,3 +28,48 @@ def test_gpu_benchmark_command_runs_on_cpu(tmp_path):
     refused = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu.py")], capture_output=True, text=True,
                              env=dict(env, JAX_PLATFORMS="cpu"), timeout=300, check=False)
     assert refused.returncode == 2 and "--allow-cpu" in refused.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["kg-1d", "kg-2d", "kg-3d", "phi4-2d", "sine-gordon-1d"])
+def test_jaxpr_numba_sweep_equals_the_jax_program(case):
+    """``benchmarks/jaxpr_numba.py`` (the one-sweep numba kernel generated from a network's autodiff jaxpr, the
+    alternative measured by ``kg_step.py``) computes a leapfrog kick + drift equal to the jitted JAX program up to
+    rounding: the same operations in the same order, so a few ulps of the O(1) fields (XLA may contract
+    multiply-adds differently)."""
+    pytest.importorskip("numba")
+    import jax
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import jaxpr_numba
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from nnfield import Lattice
+    from nnfield.theories import klein_gordon as kg
+    from nnfield.theories.nonlinear import models as nl
+
+    shape, make = {
+        "kg-1d": ((16,), lambda lat: kg.momentum_network(lat, m=0.5, dt=0.1)),
+        "kg-2d": ((6, 10), lambda lat: kg.momentum_network(lat, m=0.5, dt=0.1)),
+        "kg-3d": ((4, 5, 7), lambda lat: kg.momentum_network(lat, m=0.5, dt=0.1)),
+        "phi4-2d": ((8, 6), lambda lat: nl.phi4_model(lat, 0.5, 0.3, 0.1).network),
+        "sine-gordon-1d": ((12,), lambda lat: nl.sine_gordon_model(lat, 1.0, 0.7, 0.1).network),
+    }[case]
+    net = make(Lattice(shape, spacing=0.8))
+
+    def kick_drift(phi, pi, h, net):
+        p = net.learn(phi, pi, h)
+        return net.activate(phi, p, net.dt), p
+
+    rng = np.random.default_rng(3)
+    phi, pi = rng.standard_normal((1, *shape)), rng.standard_normal((1, *shape))
+    kernel = jaxpr_numba.compile_stencil(kick_drift, phi, pi, 0.05, net)
+    got = kernel(phi, pi, 0.05, net)
+    want = jax.jit(kick_drift)(phi, pi, 0.05, net)
+    eps = np.finfo(np.float64).eps
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, np.asarray(w), rtol=0, atol=64 * eps * max(1.0, np.abs(w).max()))
+    with pytest.raises(ValueError, match="read at offsets"):  # phi is read at the neighbours: no in-place phi'
+        jaxpr_numba.compile_stencil(kick_drift, phi, pi, 0.05, net, inplace={0: 0})
