@@ -45,10 +45,27 @@ try:
 except ImportError:  # pragma: no cover - numba is in the `bench` extra
     numba = None
 
-_BINARY = {"add": "({} + {})", "add_any": "({} + {})", "sub": "({} - {})", "mul": "({} * {})",
-           "div": "({} / {})", "max": "max({}, {})", "min": "min({}, {})", "pow": "({} ** {})"}
-_UNARY = {"neg": "(-{})", "sin": "math.sin({})", "cos": "math.cos({})", "exp": "math.exp({})",
-          "log": "math.log({})", "sqrt": "math.sqrt({})", "tanh": "math.tanh({})", "abs": "abs({})"}
+_BINARY = {
+    "add": "({} + {})",
+    "add_any": "({} + {})",
+    "sub": "({} - {})",
+    "mul": "({} * {})",
+    "div": "({} / {})",
+    "max": "max({}, {})",
+    "min": "min({}, {})",
+    "pow": "({} ** {})",
+}
+_UNARY = {
+    "neg": "(-{})",
+    "sin": "math.sin({})",
+    "cos": "math.cos({})",
+    "exp": "math.exp({})",
+    "log": "math.log({})",
+    "sqrt": "math.sqrt({})",
+    "tanh": "math.tanh({})",
+    "abs": "abs({})",
+}
+_COMPILED: dict[tuple[Any, ...], Any] = {}  # (source, dtype, parallel, fastmath) -> numba dispatcher
 _INLINE = {"pjit", "jit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call", "remat"}
 
 
@@ -81,8 +98,10 @@ class StencilKernel:
         """Evaluate on NumPy arrays: ``kernel(*args)`` like the traced function (outputs as a list)."""
         fields, scalars = self.split(*args)
         if out is None:
-            out = [fields[self.inplace[o]] if o in self.inplace else np.empty((1, *self.shape), self.dtype)
-                   for o in range(self.n_out)]
+            out = [
+                fields[self.inplace[o]] if o in self.inplace else np.empty((1, *self.shape), self.dtype)
+                for o in range(self.n_out)
+            ]
         self.fn(*fields, *out, *scalars)
         return list(out)
 
@@ -281,8 +300,13 @@ def _rows_and_loops(g: _Gen, n_fields: int, n_out: int, inplace: dict[int, int])
     return "\n".join(lines), radius
 
 
-def compile_stencil(fn: Callable[..., Any], *args: Any, inplace: dict[int, int] | None = None,
-                    parallel: bool = True, fastmath: bool = False) -> StencilKernel:
+def compile_stencil(
+    fn: Callable[..., Any],
+    *args: Any,
+    inplace: dict[int, int] | None = None,
+    parallel: bool = True,
+    fastmath: bool = False,
+) -> StencilKernel:
     """Trace ``fn(*args)`` to a jaxpr and generate one numba sweep that evaluates it.
 
     ``args`` may be pytrees (e.g. a network); leaves with the shape ``(1, *lattice)`` of the first such leaf
@@ -335,8 +359,13 @@ def compile_stencil(fn: Callable[..., Any], *args: Any, inplace: dict[int, int] 
     head += [f"    n{a} = in0.shape[{a + 1}]" for a in range(g.nd)]
     head += ["    " + p for p in g.prelude]
     source = "\n".join(head) + "\n" + loops + "\n"
-    namespace: dict[str, Any] = {"numba": numba, "math": math, "_T": dtype.type}
-    exec(compile(source, "<jaxpr_numba>", "exec"), namespace)  # noqa: S102 - our own generated source
-    fn_nb = numba.njit(parallel=parallel and g.nd > 1, boundscheck=False, fastmath=fastmath)(namespace["kernel"])
-    return StencilKernel(source, field_shape[1:], dtype, nf, no, treedef, field_leaves, scalar_leaves,
-                         inplace, radius, fn_nb)
+    key = (source, dtype.str, parallel and g.nd > 1, fastmath)
+    fn_nb = _COMPILED.get(key)
+    if fn_nb is None:  # one numba dispatcher per distinct kernel source in this process
+        namespace: dict[str, Any] = {"numba": numba, "math": math, "_T": dtype.type}
+        exec(compile(source, "<jaxpr_numba>", "exec"), namespace)  # noqa: S102 - our own generated source
+        fn_nb = numba.njit(parallel=key[2], boundscheck=False, fastmath=fastmath)(namespace["kernel"])
+        _COMPILED[key] = fn_nb
+    return StencilKernel(
+        source, field_shape[1:], dtype, nf, no, treedef, field_leaves, scalar_leaves, inplace, radius, fn_nb
+    )

@@ -323,9 +323,11 @@ def bench(n: int, dtype: str, steps: int, check_steps: int, repeats: int, numpy_
         row.diff_jn = float(max(np.abs(nn_phi - jn_phi).max(), np.abs(nn_pi - jn_pi).max()))
         jn_phi, jn_pi = jf_run(phi0, pi0, check_steps)
         row.diff_jf = float(max(np.abs(nn_phi - jn_phi).max(), np.abs(nn_pi - jn_pi).max()))
-        log(f"  jaxpr-numba {row.rate['jaxpr_numba']:8.1f} Msite/s  (generate + numba compile {row.jn_compile_s:.1f} s"
+        log(
+            f"  jaxpr-numba {row.rate['jaxpr_numba']:8.1f} Msite/s  (generate + numba compile {row.jn_compile_s:.1f} s"
             f", max diff vs nnfield {row.diff_jn:.1e}); fastmath {row.rate['jaxpr_numba_fm']:.1f} Msite/s"
-            f" (max diff {row.diff_jf:.1e})")
+            f" (max diff {row.diff_jf:.1e})"
+        )
         del nb_phi, nb_pi
         row.triad_gbs = max(row.triad_gbs, stream_triad(sites, dtype, repeats))  # before and after: the best
         log(f"  numba   {row.rate['numba']:8.1f} Msite/s  triad {row.triad_gbs:.1f} GB/s")
@@ -479,7 +481,9 @@ def report(tab: str, info: dict[str, str], args: argparse.Namespace, sizes: list
     machine = "\n".join(f"| {k} | {v} |" for k, v in info.items())
     rounds_note = (
         f", and the best of {args.rounds} rounds of the whole benchmark; in parentheses the range of "
-        "nnfield/numba over the rounds" if args.rounds > 1 else ""
+        "nnfield/numba over the rounds"
+        if args.rounds > 1
+        else ""
     )
     return f"""# Klein-Gordon step benchmark
 
