@@ -122,6 +122,26 @@ def test_largest_stable_dt_is_cfl(ndim, a, m):
     assert an.largest_stable_dt(lambda h: kg.momentum_network(lat, m, h, "simultaneous"), 0.5, grid) == 0.0
 
 
+@pytest.mark.parametrize("misses_the_edge", [False, True])
+def test_coarse_to_fine_dt_search_gives_the_full_searchs_answer(monkeypatch, misses_the_edge):
+    """``largest_stable_dt`` with the default grid pre-screens on a coarse sub-grid: it must return exactly what
+    the search over the full half grid alone returns (the CFL bound of (3.8), 2 / sqrt(4 D / a^2 + m^2)), also
+    when the coarse grid misses the fastest-growing mode (then the full grid decides every probe)."""
+    lat = Lattice((6, 6), 0.5)
+    m = 1.0
+
+    def factory(h):
+        return kg.momentum_network(lat, m, h, "leapfrog")
+
+    plain = an._bisect_stable_dt(lambda dt: an.is_stable(factory(dt), an.half_brillouin_grid(lat)), 0.3, 1e-6)
+    assert plain == pytest.approx(2 / np.sqrt(8 / 0.5**2 + m**2), rel=1e-5)
+    if misses_the_edge:  # a "coarse grid" of k = 0 only: stable up to dt = 2 / m, far above the CFL bound
+        full = an.half_brillouin_grid
+        monkeypatch.setattr(an, "half_brillouin_grid",
+                            lambda lattice, n=None: full(lattice) if n is None else [np.zeros(1), np.zeros(1)])
+    assert an.largest_stable_dt(factory, 0.3) == plain
+
+
 @pytest.mark.parametrize("ndim", [1, 3])
 def test_network_dispersion_matches_formula(rng, ndim):
     """Leapfrog networks: ``4 sin^2(Omega dt/2)/dt^2 = omega_k^2``; simultaneous: ``tan(Omega dt) = dt omega_k``."""

@@ -74,6 +74,9 @@ def _lines(text: str) -> list[str]:
     (["run", "--forse", "x.toml"], "unrecognized argument --forse; did you mean '--force'?"),
     (["verify", "--sektion", "3"], "did you mean '--section'?"),
     (["dual", "--hamiltonain", "beta**2/2"], "did you mean '--hamiltonian'?"),
+    # a global option after the command: it suggested itself ("did you mean '--no-compilation-cache'?")
+    (["run", "x.toml", "--no-compilation-cache"], "--no-compilation-cache is an option of `nnfield` itself: put it "
+                                                  "before the command (`nnfield --no-compilation-cache run ...`)"),
 ])
 def test_did_you_mean(argv, want, capsys):
     assert cli.main(argv) == 2

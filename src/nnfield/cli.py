@@ -499,9 +499,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
         if extra:
             unknown = extra[0]
+            sub = f"nnfield {command}" if command in COMMANDS else "nnfield"
+            if unknown.split("=")[0] in _option_strings(parser, None):  # a global option after the command
+                _error(f"{unknown.split('=')[0]} is an option of `nnfield` itself: put it before the command "
+                       f"(`nnfield {unknown} {command} ...`)")
+                return EXIT_USAGE
             hint = _suggest(unknown.split("=")[0], _option_strings(parser, command)) if unknown.startswith("-") \
                 else ""
-            sub = f"nnfield {command}" if command in COMMANDS else "nnfield"
             _error(f"{sub}: unrecognized argument{'s' if len(extra) > 1 else ''} {' '.join(extra)}{hint} "
                    f"(`{sub} --help` lists the options)")
             return EXIT_USAGE

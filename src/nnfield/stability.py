@@ -90,14 +90,15 @@ def check_stability(cfg: Config, model: Any = None, coarse: bool = True) -> Stab
 
     The verdict uses the default Brillouin grid of :func:`nnfield.analysis.eigenvalues`; the ``dt_max``
     bisection (which rebuilds the model at other dt) uses a coarse grid when ``coarse`` (fast; includes
-    ``k = 0, pi/(2a), pi/a`` on every axis).
+    ``k = 0, pi/(2a), pi/a`` on every axis; one of each ``(k, -k)``).
     """
     model = cfg.build_model() if model is None else model
     net = model.network
     _, lam = analysis.eigenvalues(net)
     amp = np.abs(lam).max(axis=-1)
     lat = cfg.make_lattice()
-    grid = analysis.brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
+    # one of each (k, -k): the moduli of their eigenvalues are equal (a real network's symbol)
+    grid = analysis.half_brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
 
     def factory(dt: float) -> Any:
         return cfg.build_model(dt).network
