@@ -166,8 +166,8 @@ def largest_stable_dt(
     (``n / 4`` points per axis, zone centre and corners included). Growth on a sub-grid implies growth on the
     grid, so the coarse search bounds the answer from above; one evaluation on the full grid at the coarse
     answer then decides, by the same monotonicity, every probe of the full search outside the last coarse
-    bracket, and only probes inside it are evaluated. The probes, their verdicts and the result are those of
-    the full search alone; it evaluates the full grid 1-3 times instead of about 25.
+    bracket, and only probes inside it are evaluated. Under that assumption the probes, their verdicts and the
+    result are those of the full search alone; it evaluates the full grid 1-3 times instead of about 25.
     """
     if k is not None:
         return _bisect_stable_dt(lambda dt: is_stable(factory(dt), k), dt_hint, rel)
@@ -190,10 +190,9 @@ def largest_stable_dt(
     def coarse(dt: float) -> bool:
         return is_stable(network(dt), coarse_grid)
 
-    lo_c = _bisect_stable_dt(coarse, dt_hint, rel, bracket=True)
-    if isinstance(lo_c, tuple):
-        lo_c, hi_c = lo_c
-        unstable_from = hi_c
+    found = _bisect_stable_dt(coarse, dt_hint, rel, bracket=True)
+    if isinstance(found, tuple):  # (stable, unstable) on the coarse grid; else inf: no bound from it
+        lo_c, unstable_from = found
         if lo_c > 0.0 and is_stable(network(lo_c), full_grid):
             stable_below = lo_c
 
