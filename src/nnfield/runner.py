@@ -48,8 +48,7 @@ from .config._tables import MAX_STEPS
 from .conservation import Verdict, verdicts
 from .errors import ConfigError, InputError, NNFieldError, NonFiniteError, NotAnalysableError, UnstableError
 from .model import AbstractModel
-from .network import run as network_run
-from .network import run_snapshots
+from .network import _run_impl, _run_snapshots_impl, as_pytree_callable
 from .outdir import RunLock, check_output_dir, prepare_output_dir
 from .progress import progress_bar
 from .resources import check_memory
@@ -204,10 +203,12 @@ class RunResult:
     conservation: list[Verdict]
 
 
-@jax.jit
-def _finite(tree: Any) -> jax.Array:
+def _finite_impl(tree: Any) -> jax.Array:
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+
+
+_finite = jax.jit(_finite_impl)
 
 
 def _all_finite(tree: Any) -> bool:
@@ -610,18 +611,34 @@ class _Loop:
         )
 
 
+def _chunk_impl(net: Any, state: Any, n: int, every: int, observer: Any, snapshot_every: int
+                ) -> tuple[Any, Any, Any, jax.Array]:
+    """The program of one chunk: :func:`nnfield.network.run` (or, with ``snapshot_every``,
+    :func:`nnfield.network.run_snapshots`) and whether the final state is finite, in one compiled call."""
+    if snapshot_every:
+        new_state, obs, snaps = _run_snapshots_impl(net, state, n // snapshot_every, snapshot_every, every,
+                                                    observer)
+    else:
+        (new_state, obs), snaps = _run_impl(net, state, n, every, observer), None
+    return new_state, obs, snaps, _finite_impl(new_state)
+
+
+_chunk_jit = jit(_chunk_impl, static_argnames=("n", "every", "snapshot_every"))
+
+
 def _compute_chunk(net: Any, state: Any, n: int, every: int, observer: Any, snapshot_every: int = 0
                    ) -> tuple[Any, dict[str, np.ndarray], bool, Any]:
     """One chunk: ``n`` ticks (compiled once per length), its observables on the host, whether the state is
     finite, and (with ``snapshot_every``, a chunk of several snapshot intervals) the stacked states after each
-    interval, else ``None`` (run in the worker thread of :meth:`StopRequests.call`)."""
-    snaps = None
-    if snapshot_every:
-        new_state, obs, snaps = run_snapshots(net, state, n // snapshot_every, snapshot_every, every, observer)
-    else:
-        new_state, obs = network_run(net, state, n, every, observer)
-    obs = {k: np.asarray(v) for k, v in jax.device_get(obs).items()} if obs is not None else {}
-    return new_state, obs, _all_finite(new_state), snaps
+    interval, else ``None`` (run in the worker thread of :meth:`StopRequests.call`).
+
+    One compiled program and one transfer: the finiteness flag is reduced inside the chunk's program (a separate
+    jitted reduction cost a dispatch and a wait per chunk, about 0.08 ms: a tenth of a small chunk)."""
+    new_state, obs, snaps, finite = _chunk_jit(net, state, int(n), int(every), as_pytree_callable(observer),
+                                               int(snapshot_every))
+    obs, finite = jax.device_get((obs, finite))
+    obs = {k: np.asarray(v) for k, v in obs.items()} if obs is not None else {}
+    return new_state, obs, bool(finite), snaps
 
 
 # ----------------------------------------------------------------------------------------------------------
