@@ -63,3 +63,40 @@ def test_out_below_a_regular_file_is_refused_before_any_work(tmp_path, capsys):
     blocker.write_text("")
     assert cli.main(["run", str(_cfg(tmp_path)), "--out", str(blocker / "sub"), "-q"]) == 2
     assert f"{blocker} is a file, not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_initial_data_is_refused_in_one_line(tmp_path, capsys, monkeypatch, bad):
+    """Initial data with a NaN or Inf (here injected into what the config builds) is refused before any output."""
+    from nnfield import runner
+    from nnfield.state import State
+
+    build = runner.build
+
+    def poisoned(cfg):
+        model, state = build(cfg)
+        return model, State(state.phi.at[..., 3].set(bad), state.pi)
+
+    monkeypatch.setattr(runner, "build", poisoned)
+    out = tmp_path / "out"
+    assert cli.main(["run", str(_cfg(tmp_path)), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the initial data has NaN or Inf values" in err[0], err
+    assert not out.exists()
+
+
+def test_the_host_finiteness_check_agrees_with_the_device_reduction():
+    import jax.numpy as jnp
+    import numpy as np
+
+    from nnfield import runner
+
+    trees = [
+        {"a": jnp.zeros((2, 3)), "b": jnp.ones(4, jnp.complex64), "n": jnp.arange(3)},
+        {"a": jnp.zeros((2, 3)).at[1, 2].set(jnp.inf)},
+        {"b": jnp.ones(4, jnp.complex64).at[0].set(complex(0, np.nan))},
+        {},
+    ]
+    for tree in trees:
+        assert runner._all_finite(tree) == bool(runner._finite(tree)), tree
+    assert [runner._all_finite(t) for t in trees] == [True, False, False, True]

@@ -212,7 +212,12 @@ _finite = jax.jit(_finite_impl)
 
 
 def _all_finite(tree: Any) -> bool:
-    """Whether every entry of every array in ``tree`` is finite (one jitted reduction on the device)."""
+    """Whether every entry of every array in ``tree`` is finite: checked on the host when this process holds
+    every array whole (no program to compile: the check of the initial data ran once per run and cost a compile,
+    about 0.06 s on a cold cache), else by one jitted reduction on the devices (a multi-process run)."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    if all(getattr(x, "is_fully_addressable", True) for x in leaves):
+        return all(bool(np.isfinite(np.asarray(x)).all()) for x in leaves)
     return bool(_finite(tree))
 
 
