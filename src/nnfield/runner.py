@@ -4,7 +4,8 @@ Data flow (``docs/cli.md``)::
 
     Config -> model (theory's build) -> initial network state (theory's initial condition)
       -> stability analysis of the network's one-step symbol (refuse if unstable, unless allowed)
-      -> for each chunk: nnfield.network.run (one jitted lax.scan; observables inside the scan)
+      -> for each chunk: nnfield.network.run (one jitted lax.scan; observables inside the scan), compiled with
+         the check of the chunk's final state for NaN/Inf (_chunk_jit)
       -> append observables / snapshots to DIR/run.h5, flush; stop cleanly on NaN/Inf
 
 Every chunk has the same length, so the chunk function is compiled once (plus once for a shorter last
