@@ -129,3 +129,18 @@ def test_the_gauged_wilson_network_gives_the_same_run_with_either_lowering(netwo
     for a, b in [(a_state.phi, b_state.phi), (a_state.pi, b_state.pi), *((a_obs[k], b_obs[k]) for k in a_obs)]:
         a, b = np.asarray(a), np.asarray(b)
         assert np.abs(a - b).max() <= 1e3 * eps * max(1.0, np.abs(b).max())
+
+
+def test_eager_shifts_compile_once_per_shape():
+    """Outside ``jit`` the shift is one compiled program whose offsets (of every axis) are an argument: new offsets
+    or axes on the same shape reuse it (they compiled a program each before), with ``np.roll``'s values bit for
+    bit."""
+    from nnfield.operators._shift import _shift_eager
+
+    x = jnp.asarray(np.random.default_rng(2).normal(size=(2, 9, 4, 5)))
+    shift(x, (1, 2, 3), axis0=1)
+    before = _shift_eager._cache_size()
+    for s in [(3, -1, 2), (-7, 5, 0), (10, 0, -6), (8, 3, 4)]:
+        want = np.roll(np.asarray(x), [-v for v in s], axis=(1, 2, 3))
+        np.testing.assert_array_equal(shift(x, s, axis0=1), want)
+    assert _shift_eager._cache_size() == before

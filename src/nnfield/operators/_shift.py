@@ -9,7 +9,6 @@ Its transpose is the inverse shift, so reverse-mode autodiff stays one fused shi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 import jax
@@ -102,17 +101,24 @@ def _shift_batch(args: Sequence[Any], dims: Sequence[Any], *, offsets: tuple[int
 _shift_p = Primitive("periodic_shift")
 
 
-@partial(jax.jit, static_argnames=("offsets", "axes", "minor"))
-def _shift_eager(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad") -> jax.Array:
-    # Outside ``jit`` the primitive runs as one compiled program (its registered lowering), not as 4-5 eagerly
-    # dispatched slice/pad/iota/select ops that XLA would each compile once per shape.
-    return _shift_p.bind(x, offsets=offsets, axes=axes, minor=minor)
+@jax.jit
+def _shift_eager(x: jax.Array, offsets: jax.Array) -> jax.Array:
+    # Outside ``jit`` the shift runs as one compiled program, not as 4-5 eagerly dispatched slice/pad/iota/select
+    # ops that XLA would each compile once per shape; the offsets of every axis (zero for the axes not shifted)
+    # are an argument (``jnp.roll`` by a traced amount, a dynamic slice), so it compiles once per shape and
+    # dtype, not once per offset and set of axes as well. A permutation either way: the values of the
+    # primitive's lowering, bit for bit. (The fused lowering is what ``jit``-compiled code gets.)
+    for ax in range(x.ndim):
+        x = jnp.roll(x, -offsets[ax], axis=ax)
+    return x
 
 
 def _shift_impl(x: jax.Array, **params: Any) -> jax.Array:
     if jax.config.jax_disable_jit:  # op by op, as asked (and the jitted form would bind back into this impl)
         return _shift_lowered(x, **params)
-    return _shift_eager(x, **params)
+    full = np.zeros(x.ndim, np.int32)
+    full[list(params["axes"])] = params["offsets"]
+    return _shift_eager(x, full)
 
 
 _shift_p.def_impl(_shift_impl)
