@@ -202,3 +202,18 @@ def test_half_brillouin_grid_takes_one_of_each_pair_and_gives_the_same_growth(sh
     want = float(np.abs(an.eigenvalues(net, an.brillouin_grid(lat, n))[1]).max())
     got = float(np.abs(an.eigenvalues(net, an.half_brillouin_grid(lat, n))[1]).max())
     assert got == pytest.approx(want, rel=RTOL)
+
+
+def test_networks_on_lattices_of_another_shape_share_one_impulse_kernel():
+    """The impulse response is computed on its own small lattice, with the network moved onto it: networks that
+    differ only in their lattice's shape compile one kernel, and give the same symbol bit for bit."""
+    from nnfield.analysis import _impulse_kernel_jit
+
+    k = [np.linspace(-0.7, 0.7, 5), np.linspace(0.1, 0.5, 5)]
+    first = an.one_step_symbol(kg.momentum_network(Lattice((12, 10), 0.5), 1.3, 0.2), k)
+    before = _impulse_kernel_jit._cache_size()
+    for shape in [(16, 18), (30, 8), (64, 64)]:
+        net = kg.momentum_network(Lattice(shape, 0.5), 1.3, 0.2)
+        np.testing.assert_array_equal(an.one_step_symbol(net, k), first)
+        assert net.lattice.shape == shape  # the caller's network is not changed
+    assert _impulse_kernel_jit._cache_size() == before

@@ -15,14 +15,17 @@ over a ``dt -> network`` factory.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.tree_util import Partial
 
 from .errors import NotAnalysableError
 from .lattice import Lattice
@@ -46,10 +49,49 @@ def _impulse_kernel_jit(network: AbstractNetwork, zero: State, impulses: jax.Arr
     return jax.vmap(respond)(impulses)  # (in, out, *shape), impulse at site 0
 
 
+def _with_lattice(obj: Any, lattice: Lattice) -> Any:
+    """``obj`` (a network, or any part of one) with every :class:`~nnfield.lattice.Lattice` it holds replaced by
+    ``lattice``; the parts that hold none are returned as they are (shallow copies of the rest).
+
+    A network's lattice is a static field, part of the key of every program compiled from it; the impulse
+    response is computed on its own small lattice, so the network is moved onto that lattice first, and networks
+    that differ only in their lattice's shape share one compiled kernel (they compiled one each before).
+    """
+    if isinstance(obj, Lattice):
+        return lattice
+    if isinstance(obj, Partial):
+        args = _with_lattice(tuple(obj.args), lattice)
+        kwargs = {k: _with_lattice(v, lattice) for k, v in obj.keywords.items()}
+        if args is tuple(obj.args) and all(kwargs[k] is v for k, v in obj.keywords.items()):
+            return obj
+        return Partial(obj.func, *args, **kwargs)
+    if isinstance(obj, eqx.Module):
+        changed = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            new = _with_lattice(value, lattice)
+            if new is not value:
+                changed[f.name] = new
+        if not changed:
+            return obj
+        out = copy.copy(obj)
+        for name, value in changed.items():
+            object.__setattr__(out, name, value)
+        return out
+    if type(obj) in (tuple, list):
+        items = [_with_lattice(v, lattice) for v in obj]
+        return obj if all(a is b for a, b in zip(items, obj, strict=True)) else type(obj)(items)
+    if type(obj) is dict:
+        items = {k: _with_lattice(v, lattice) for k, v in obj.items()}
+        return obj if all(items[k] is v for k, v in obj.items()) else items
+    return obj
+
+
 def _impulse_kernel(network: AbstractNetwork, radius: int, ndim: int, dtype: Any) -> np.ndarray:
     """``G[out, in, *offsets]`` on a ``(2 radius + 1)^D`` lattice, offsets centred (index ``radius`` = 0)."""
     K = network.K
     shape = (2 * radius + 1,) * ndim
+    network = _with_lattice(network, network.lattice.with_shape(shape))
     impulses = np.zeros((2 * K, 2 * K, *shape), dtype)
     impulses[(np.arange(2 * K), np.arange(2 * K)) + (0,) * ndim] = 1.0
     zero = State(np.zeros((K, *shape), dtype), np.zeros((K, *shape), dtype))
