@@ -217,3 +217,16 @@ def test_networks_on_lattices_of_another_shape_share_one_impulse_kernel():
         np.testing.assert_array_equal(an.one_step_symbol(net, k), first)
         assert net.lattice.shape == shape  # the caller's network is not changed
     assert _impulse_kernel_jit._cache_size() == before
+
+
+def test_a_step_that_overflows_on_an_impulse_is_unbounded_growth():
+    """Parameters far outside any stable range make the step overflow float64 on an impulse (a kernel with inf):
+    the symbol is then not finite, and the analysis reports unbounded growth (eigenvalues inf) instead of failing
+    in ``eigvals`` (found by the config fuzzer: a Maxwell network with spacing 1e-50 and dt 9e18)."""
+    net = kg.momentum_network(Lattice((4, 4, 4), 1e-100), 1.0, 1e100)
+    k = an.half_brillouin_grid(net.lattice)
+    assert not np.isfinite(an.one_step_symbol(net, k)).all()
+    assert an.max_amplification(net) == np.inf and not an.is_stable(net)
+    lam = an._eigvals(np.stack([np.eye(2), np.full((2, 2), np.inf)]))
+    np.testing.assert_array_equal(lam[0], [1.0, 1.0])
+    assert np.isinf(lam[1]).all()

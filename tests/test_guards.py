@@ -100,3 +100,24 @@ def test_the_host_finiteness_check_agrees_with_the_device_reduction():
     for tree in trees:
         assert runner._all_finite(tree) == bool(runner._finite(tree)), tree
     assert [runner._all_finite(t) for t in trees] == [True, False, False, True]
+
+
+def test_a_stable_dirac_network_rotating_by_pi_is_refused_as_unstable(tmp_path, capsys):
+    """``m dt = pi``: the stable network's mass rotation is by pi (``tan(theta/2)`` infinite, so its invariant is
+    not finite at step 0) and no ``B`` is stable there (``h sigma < 2 cos(m h / 2) = 0``): the gate refuses it as
+    unstable, naming the largest stable dt, not as initial data too large (found by the config fuzzer, whose dt
+    search also probed such a step and raised ZeroDivisionError)."""
+    import math
+
+    from nnfield.theories.dirac.networks import orthogonal_rates
+
+    assert orthogonal_rates(math.pi, 0.5)[2] == math.inf
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f'[theory]\nname = "dirac"\ndimension = 1\nmass = {math.pi / 0.1!r}\nnetwork = "stable"\n'
+                   '[lattice]\nshape = [64]\nspacing = 0.25\n[time]\ndt = 0.1\nsteps = 10\nscheme = "alternating"\n'
+                   '[initial]\nkind = "gaussian_packet"\nwidth = 3.0\n')
+    out = tmp_path / "out"
+    assert cli.main(["run", str(cfg), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refusing to run an unstable network" in err[0] and "largest stable dt is ~" in err[0]
+    assert not out.exists()

@@ -148,7 +148,8 @@ def one_step_symbol(
     d = np.stack(np.unravel_index(nz, g.shape[2:]), axis=-1) - r  # (n_nz, D) offsets
     kd = sum(kk.reshape(-1, 1) * d[:, mu] for mu, kk in enumerate(k))  # (n_k, n_nz), summed as before
     phase = np.exp(-1j * a * kd)  # (n_k, n_nz): exp(-i k . d a) of each offset, M(k) = phase @ G(d)
-    out = phase @ flat_g[:, nz].T.astype(complex)
+    with np.errstate(invalid="ignore", over="ignore"):  # a kernel that overflowed (inf) gives a non-finite M(k)
+        out = phase @ flat_g[:, nz].T.astype(complex)
     return out.reshape(*k[0].shape, n_out, n_in)
 
 
@@ -176,11 +177,23 @@ def half_brillouin_grid(lattice: Lattice, n: int | None = None) -> list[np.ndarr
     return [kk.reshape(-1)[keep] for kk in grid]
 
 
+def _eigvals(M: np.ndarray) -> np.ndarray:
+    """``np.linalg.eigvals`` of a stack of matrices; a matrix with a non-finite entry (the step overflowed float64
+    on an impulse: parameters far outside any stable range) gets eigenvalues ``inf``, i.e. unbounded growth."""
+    bad = ~np.isfinite(M).all(axis=(-2, -1))
+    if not bad.any():
+        return np.linalg.eigvals(M)
+    lam = np.linalg.eigvals(np.where(bad[..., None, None], 0.0, M))
+    lam[bad] = np.inf
+    return lam
+
+
 def eigenvalues(network: AbstractNetwork, k: Sequence[Any] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-    """Eigenvalues of ``M(k)`` on ``k`` (default: a Brillouin-zone grid). Returns ``(k, lambda[..., 2K])``."""
+    """Eigenvalues of ``M(k)`` on ``k`` (default: a Brillouin-zone grid). Returns ``(k, lambda[..., 2K])``; ``inf``
+    where ``M(k)`` is not finite (:func:`_eigvals`)."""
     if k is None:
         k = brillouin_grid(network.lattice)
-    return list(k), np.linalg.eigvals(one_step_symbol(network, k))
+    return list(k), _eigvals(one_step_symbol(network, k))
 
 
 def max_amplification(network: AbstractNetwork, k: Sequence[Any] | None = None) -> float:
@@ -286,7 +299,7 @@ def _bisect_stable_dt(stable: Callable[[float], bool], dt_hint: float, rel: floa
 
 def network_dispersion(network: AbstractNetwork, k: Sequence[Any]) -> np.ndarray:
     """``Omega(k) = |arg lambda(k)| / tick`` for every branch, sorted per momentum, shape ``(*k.shape, 2K)``."""
-    lam = np.linalg.eigvals(one_step_symbol(network, k))
+    lam = _eigvals(one_step_symbol(network, k))
     return np.sort(np.abs(np.angle(lam)) / float(network.tick), axis=-1)
 
 

@@ -336,6 +336,10 @@ def prepare(
     spectra = spectra_for(cfg, model, state)  # (host arrays: the run file's bins are written from it)
     observer = observer_for(model, state, _replicated(spectra))
     obs0 = stop.call(_initial_observables, observer, state)
+    stab = stop.call(_stability, cfg)
+    say(stab.describe() + (" (the verdict of an earlier run of this network)" if stab.cached else ""))
+    if not stab.stable and not allow_unstable:  # first: an unstable network can also make step 0's values inf
+        raise UnstableError(stab.refusal(cfg.source))
     if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
         bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
                         if v.size and not np.all(np.isfinite(v)))
@@ -344,10 +348,6 @@ def prepare(
             f"the initial data is too large for {cfg.output.precision}: at step 0, before any update, {bad} "
             f"(largest field value {big:.3g}); check the [initial] parameters in {cfg.source} (e.g. amplitude)"
         )
-    stab = stop.call(_stability, cfg)
-    say(stab.describe() + (" (the verdict of an earlier run of this network)" if stab.cached else ""))
-    if not stab.stable and not allow_unstable:
-        raise UnstableError(stab.refusal(cfg.source))
     stop.check()
     return Prepared(model, state, observer, obs0, stab, spectra)
 

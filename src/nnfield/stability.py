@@ -62,7 +62,8 @@ class Stability:
         growth = self.growth_over_run
         over = f"{growth:.3g}" if math.isfinite(growth) else "> 1e308"
         if self.dt_max == 0.0:
-            fix = "this network is unstable at every dt; use a stable scheme, e.g. scheme = \"leapfrog\""
+            fix = ("this network is unstable at every dt tried (dt / 100 to 100 dt); use a stable scheme, e.g. "
+                   "scheme = \"leapfrog\", or check the lattice spacing and the theory's parameters")
         elif math.isfinite(self.dt_max):
             fix = f"lower time.dt below {self.dt_max:.6g}"
         else:
@@ -81,7 +82,7 @@ def _fmt_dt_max(dt_max: float) -> str:
     if math.isinf(dt_max):
         return "unbounded (stable at every dt probed)"
     if dt_max == 0.0:
-        return "0 (unstable at every dt)"
+        return "0 (unstable at every dt tried)"
     return f"~{dt_max:.6g}"
 
 

@@ -121,6 +121,8 @@ def orthogonal_rates(theta: float, dt: float, search: int = 4) -> tuple[float, f
                 best = (dev, float(ac), sv)
     _, ac, sv = best
     c_eff, s_eff = 1.0 + dt * ac, dt * sv
+    if 1.0 + c_eff == 0.0:  # a rotation by pi (m dt = pi to ~1e-8, e.g. a probe of the dt_max search): tan = inf
+        return ac, sv, math.copysign(math.inf, s_eff)
     return ac, sv, s_eff / (1.0 + c_eff)
 
 
