@@ -91,7 +91,7 @@ MUTATIONS: list[Mutation] = [
              "- 1j * (1 - np.cos(kk * a)) / a * self.gammas[mu + 1]",
              "+ 1j * (1 - np.cos(kk * a)) / a * self.gammas[mu + 1]",
              "physics-side H(k) of the forward map: sign of the -i gamma (1 - cos ka)/a term flipped",
-             (OBS, "-k", "dirac_observables", "tests/test_dirac.py"), 4),
+             ("tests/test_dirac_physics.py::test_position_space_energy_is_the_fft_energy", "tests/test_dirac.py"), 4),
     Mutation("laplacian-center", "src/nnfield/operators/_operator.py",
              "{_zero_shift(ndim): -2.0 * ndim * inv * np.eye(K)}", "{_zero_shift(ndim): 2.0 * ndim * inv * np.eye(K)}",
              "Laplacian stencil: sign of the centre coefficient flipped",
