@@ -212,12 +212,27 @@ def _finite_impl(tree: Any) -> jax.Array:
 _finite = jax.jit(_finite_impl)
 
 
+#: above this many bytes on an accelerator, :func:`_all_finite` reduces on the device instead of copying to the host
+HOST_CHECK_BYTES = 16 << 20
+
+
+def _on_host(x: Any) -> bool:
+    """Whether ``x`` is checked on the host by :func:`_all_finite`: held whole by this process, and on the CPU
+    or small (copying a large field off an accelerator costs more than the compile it saves)."""
+    if not getattr(x, "is_fully_addressable", True):
+        return False
+    if isinstance(x, jax.Array) and x.nbytes > HOST_CHECK_BYTES:
+        return all(d.platform == "cpu" for d in x.devices())
+    return True
+
+
 def _all_finite(tree: Any) -> bool:
     """Whether every entry of every array in ``tree`` is finite: checked on the host when this process holds
-    every array whole (no program to compile: the check of the initial data ran once per run and cost a compile,
-    about 0.06 s on a cold cache), else by one jitted reduction on the devices (a multi-process run)."""
+    every array whole on the CPU (or it is small: :func:`_on_host`), with no program to compile (the check of the
+    initial data ran once per run and cost a compile, about 0.06 s on a cold cache); else by one jitted reduction
+    on the devices (a multi-process run, a large field on an accelerator)."""
     leaves = jax.tree_util.tree_leaves(tree)
-    if all(getattr(x, "is_fully_addressable", True) for x in leaves):
+    if all(_on_host(x) for x in leaves):
         return all(bool(np.isfinite(np.asarray(x)).all()) for x in leaves)
     return bool(_finite(tree))
 
