@@ -6,7 +6,10 @@ scheme; :func:`nnfield.theories.dirac.stable_network`), for ``K``-component fiel
     phi' = phi + dt ((W - I) phi + B pi)            (activation, eq. 2.11 / 4.6)
     pi'  = pi  - dt (B^T phi' + C pi)               (learning: dH_a/dpi^a of the per-type loss (4.14))
 
-with ``W - I = ac I + sv X_0``, ``C = -ac I + sv X_0`` (``R = I + dt (W - I)`` the orthogonal mass rotation) and
+with ``W - I = ac I + sv X_0``, ``C = -ac I + sv X_0`` (``R = I + dt (W - I)`` the orthogonal mass rotation), or,
+for a case ending in ``:paper``, one tick of the paper's network (4.11) as written
+(:func:`nnfield.theories.dirac.paper_network`, simultaneous scheme, the corrected per-type loss): the same two
+lines with ``W - I = m X_0``, ``C`` of that loss and ``B^T phi`` (the old ``phi``) in the learning step; and
 ``B`` the bias map: ``forward`` (4.24), ``B = sum_mu X_mu (T_mu - 1)/a``, or ``wilson`` (twisted Wilson,
 ``sum_mu X_mu (T_mu - T_-mu)/(2a) + (r a/2) X_0 (-Lap)``). The X matrices are signed permutations.
 
@@ -76,20 +79,25 @@ class Update:
     BT: list[tuple[tuple[int, ...], np.ndarray]]
     Lphi: np.ndarray  # W - I (local)
     Lpi: np.ndarray  # C (local)
+    simultaneous: bool = False  # learning reads the old phi (the paper's scheme), not phi'
 
 
 def update_of(net: Any) -> Update:
-    """The coefficients of a stable (alternating, per-type loss) network; ``net`` may be gauged (no U0)."""
+    """The coefficients of a per-type-loss network, alternating (stable) or simultaneous (paper) scheme; ``net``
+    may be gauged (no U0)."""
     inner = getattr(net, "inner", net)
     if getattr(net, "U0", None) is not None:
         raise ValueError("the benchmark update has no temporal link U0")
+    scheme = inner.scheme.name
+    if scheme not in ("alternating", "simultaneous"):
+        raise ValueError(f"the benchmark update is one alternating or simultaneous tick, not {scheme!r}")
     wmi = inner.W_minus_I
     (zero,) = wmi.shifts
     assert zero == (0,) * inner.lattice.ndim
     terms = lambda op: [(s, np.asarray(c)) for s, c in op.terms.items()]  # noqa: E731
     return Update(
         inner.K, inner.lattice.shape, float(inner.dt), terms(inner.B), terms(inner.B.T),
-        np.asarray(wmi.coeffs[0]), np.asarray(inner.loss.C),
+        np.asarray(wmi.coeffs[0]), np.asarray(inner.loss.C), scheme == "simultaneous",
     )
 
 
@@ -144,11 +152,11 @@ def plain_runner(u: Update, dtype: str, steps: int) -> Any:
     def step(phi: list[jax.Array], pi: list[jax.Array]) -> tuple[list[jax.Array], list[jax.Array]]:
         drive = _apply_plain(B, pi)
         mass = _apply_plain(Lphi, phi)
-        phi = [phi[a] + dt * (mass[a] + drive[a]) for a in range(u.K)]
-        grad = _apply_plain(BT, phi)
+        new = [phi[a] + dt * (mass[a] + drive[a]) for a in range(u.K)]
+        grad = _apply_plain(BT, phi if u.simultaneous else new)
         rot = _apply_plain(Lpi, pi)
         pi = [pi[a] - dt * (grad[a] + rot[a]) for a in range(u.K)]
-        return phi, pi
+        return new, pi
 
     @jax.jit
     def run(phi: jax.Array, pi: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -229,7 +237,8 @@ def numba_sweep(local: np.ndarray, stencil: list[tuple[tuple[int, ...], np.ndarr
 
 
 def numba_runner(u: Update, dtype: str) -> Any:
-    """``(phi, pi, steps) -> (phi, pi)`` with two hand-fused sweeps per step (phi', then pi')."""
+    """``(phi, pi, steps) -> (phi, pi)`` with two hand-fused sweeps per step (phi', then pi' from phi' or, in the
+    simultaneous scheme, from the old phi)."""
     nd = len(u.shape)
     drift, dv = numba_sweep(u.Lphi, u.B, nd, dtype)
     kick, kv = numba_sweep(u.Lpi, u.BT, nd, dtype)
@@ -241,7 +250,7 @@ def numba_runner(u: Update, dtype: str) -> Any:
         phin, pin = np.empty_like(phi), np.empty_like(pi)
         for _ in range(steps):
             drift(phin, phi, pi, dt, *dv)
-            kick(pin, pi, phin, -dt, *kv)
+            kick(pin, pi, phi if u.simultaneous else phin, -dt, *kv)
             phi, phin, pi, pin = phin, phi, pin, pi
         return phi, pi
 
@@ -338,19 +347,28 @@ def default_steps(sites: int) -> int:
     return max(4, int(2e7 // sites))  # ~2e7 site-updates per timed run
 
 
-CASES = ("3+1:wilson", "3+1:forward", "1+1:forward", "1+1:wilson")
+CASES = ("3+1:wilson", "3+1:forward", "1+1:forward", "1+1:wilson", "3+1:wilson:paper", "3+1:forward:paper")
+
+
+def split_case(case: str) -> tuple[int, str, str]:
+    """``"3+1:forward"`` -> ``(3, "forward", "stable")``; ``"3+1:forward:paper"`` -> ``(3, "forward", "paper")``."""
+    dims, bias, *rest = case.split(":")
+    network = rest[0] if rest else "stable"
+    if network not in ("stable", "paper") or len(rest) > 1:
+        raise SystemExit(f"case {case!r}: expected dimension:bias[:stable|paper]")
+    return int(dims[0]), bias, network
 
 
 def dirac_network(case: str, n: int, n1: int) -> Any:
-    dims, bias = case.split(":")
-    nd = int(dims[0])
+    nd, bias, network = split_case(case)
     shape = (n1,) if nd == 1 else (n,) * nd
-    return dirac.model(Lattice(shape, 1.0), M, DT, network="stable", bias=bias).network
+    return dirac.model(Lattice(shape, 1.0), M, DT, network=network, bias=bias).network
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--cases", nargs="+", default=list(CASES), help=f"dimension:bias (default {' '.join(CASES)})")
+    ap.add_argument("--cases", nargs="+", default=list(CASES),
+                    help=f"dimension:bias[:stable|paper] (default {' '.join(CASES)})")
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64], help="N of the N^D lattices, D >= 2")
     ap.add_argument("--size-1d", type=int, default=2**18, help="sites of the 1+1 lattices (default 262144)")
     ap.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])

@@ -1,7 +1,8 @@
 r"""Site-updates per second of a gauged Dirac network step: nnfield vs plain JAX vs a hand-fused numba loop.
 
 The update: one tick of the stable Dirac network with exact U(1) links (paper Sec. 5, link form;
-:func:`nnfield.theories.gauge.link_network`), a uniform magnetic field through the (x, y) plane with
+:func:`nnfield.theories.gauge.link_network`; a case ending in ``:paper``: the paper's network (4.26), simultaneous
+scheme, learning from the old ``phi``), a uniform magnetic field through the (x, y) plane with
 ``n_flux`` flux quanta (Landau gauge, as ``examples/gauge_magnetic_2p1.toml``), no temporal link:
 
     phi' = phi + dt ((W - I) phi + B(U) pi)        pi' = pi - dt (B(U)^T phi' + C pi)
@@ -25,23 +26,24 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dirac_step import DT, M, bench_network, default_steps, table  # noqa: E402
+from dirac_step import DT, M, bench_network, default_steps, split_case, table  # noqa: E402
 from nnfield import Lattice  # noqa: E402
 from nnfield.theories import gauge  # noqa: E402
 
-CASES = ("2+1:wilson", "2+1:forward")
+CASES = ("2+1:wilson", "2+1:forward", "2+1:wilson:paper", "2+1:forward:paper")
 
 
 def gauged_network(case: str, n: int, n_flux: int) -> object:
-    dims, bias = case.split(":")
-    lat = Lattice((n,) * int(dims[0]), 1.0)
+    nd, bias, network = split_case(case)
+    lat = Lattice((n,) * nd, 1.0)
     links, _ = gauge.uniform_magnetic(lat, n_flux)
-    return gauge.link_network(lat, M, DT, links, network="stable", bias=bias)
+    return gauge.link_network(lat, M, DT, links, network=network, bias=bias)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--cases", nargs="+", default=list(CASES), help=f"dimension:bias (default {' '.join(CASES)})")
+    ap.add_argument("--cases", nargs="+", default=list(CASES),
+                    help=f"dimension:bias[:stable|paper] (default {' '.join(CASES)})")
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 512], help="N of the N^2 lattices")
     ap.add_argument("--n-flux", type=int, default=4, help="flux quanta through the torus (default 4)")
     ap.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])

@@ -27,3 +27,35 @@ def test_advance_equals_repeated_steps(scheme, rng):
         assert np.abs(np.asarray(out.phi) - np.asarray(s.phi)).max() < 1e2 * EPS * scale
         assert np.abs(np.asarray(out.pi) - np.asarray(s.pi)).max() < 1e2 * EPS * scale
     assert np.asarray(obs["x"]).shape == (2,)
+
+
+def test_the_loop_unroll_follows_the_scheme(rng):
+    """Two ticks per loop iteration, except for the simultaneous scheme (one: with two, XLA:CPU materialized every
+    shifted read, 4-7x slower, docs/performance.md), wherever a network's ticks follow a scheme: a
+    :class:`Network`, a :class:`LinearNetwork` and a gauged Dirac network (its inner network's scheme). The
+    fused loop equals repeated ticks in each case (the unroll changes the loop, not the map)."""
+    from nnfield.schemes import SCHEMES
+    from nnfield.theories import dirac, gauge
+
+    assert {name: s.unroll for name, s in SCHEMES.items()} == {
+        "simultaneous": 1, "alternating": 2, "leapfrog": 2, "yoshida4": 2}
+    lat = Lattice((6, 4), 1.0)
+    links, _ = gauge.uniform_magnetic(lat, 1)
+    nets = {
+        "paper": dirac.paper_network(lat, 0.5, 0.1, None, "simultaneous", "forward"),
+        "linear simultaneous": dirac.literal_linear_network(lat, 0.5, 0.1),
+        "linear alternating": dirac.literal_linear_network(lat, 0.5, 0.1, scheme="alternating"),
+        "gauged paper": gauge.link_network(lat, 0.5, 0.1, links, network="paper"),
+        "gauged stable": gauge.link_network(lat, 0.5, 0.1, links, network="stable"),
+    }
+    expected = {"paper": 1, "linear simultaneous": 1, "linear alternating": 2, "gauged paper": 1, "gauged stable": 2}
+    for name, net in nets.items():
+        assert net.loop_unroll == expected[name], name
+        s0 = State(rng.normal(size=(net.K, 6, 4)), rng.normal(size=(net.K, 6, 4)))
+        s = s0
+        for _ in range(5):
+            s = jit_step(net, s)
+        fused, _ = run(net, s0, 5)
+        scale = np.abs(np.asarray(s.phi)).max()
+        assert np.abs(np.asarray(fused.phi) - np.asarray(s.phi)).max() < 1e2 * EPS * scale, name
+        assert np.abs(np.asarray(fused.pi) - np.asarray(s.pi)).max() < 1e2 * EPS * scale, name

@@ -102,14 +102,21 @@ class AbstractNetwork(Module):
     def step(self, state: Any) -> Any:
         """One tick."""
 
+    @property
+    def loop_unroll(self) -> int:
+        """Ticks per iteration of the default :meth:`advance` loop: 2 (see there); a network whose ticks follow
+        the simultaneous scheme returns its scheme's 1 (:class:`~nnfield.schemes.Simultaneous`)."""
+        return 2
+
     def advance(self, state: Any, n: int) -> Any:
-        """``n`` ticks (``n`` static); the default is a loop of :meth:`step`, two ticks per iteration (the
-        second tick writes into the loop's own buffers, so XLA needs no copy of the state per tick)."""
+        """``n`` ticks (``n`` static); the default is a loop of :meth:`step`, :attr:`loop_unroll` ticks per
+        iteration (with two, the second tick writes into the loop's own buffers, so XLA needs no copy of the state
+        per tick)."""
         if n == 0:
             return state
         if n == 1:
             return self.step(state)
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state, unroll=2)
+        return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state, unroll=self.loop_unroll)
 
     def perturbation_step(self, delta: State) -> State:
         """One tick of a perturbation ``delta`` about the network's ground state, packed as ``State(phi, pi)`` of
@@ -318,6 +325,10 @@ class Network(AbstractNetwork):
         """One tick of the network with its scheme."""
         return self.scheme.step(self, state, self.dt)
 
+    @property
+    def loop_unroll(self) -> int:
+        return self.scheme.unroll
+
     def advance(self, state: State, n: int) -> State:
         """``n`` ticks (``n`` static), fused by the scheme where it can (leapfrog merges half kicks)."""
         if n == 0:
@@ -362,6 +373,10 @@ class LinearNetwork(AbstractNetwork):
     @property
     def order(self) -> int:
         return self.scheme.order
+
+    @property
+    def loop_unroll(self) -> int:
+        return self.scheme.unroll
 
     def step(self, state: State) -> State:
         dt, K, nd = self.dt, self.W.K, self.W.ndim

@@ -23,7 +23,7 @@ doi:10.1007/3-540-30666-8; H. Yoshida, Phys. Lett. A 150, 262 (1990), doi:10.101
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jax
 
@@ -40,6 +40,8 @@ class Scheme:
 
     name: str = "abstract"
     order: int = 0
+    #: ticks per iteration of :meth:`advance`'s loop (see there); not a dataclass field (a class constant)
+    unroll: ClassVar[int] = 2
 
     def step(self, net: Network, state: State, dt: Any) -> State:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -47,20 +49,28 @@ class Scheme:
     def advance(self, net: Network, state: State, n: int, dt: Any) -> State:
         """``n`` ticks (``n`` static); equal to ``n`` calls of :meth:`step` (schemes may fuse them).
 
-        Two ticks per loop iteration: the second writes the state into the loop's own buffers, so XLA does not
-        copy the state after every tick (a tick reads shifted neighbours and cannot update in place).
+        :attr:`unroll` ticks per loop iteration: two by default, where the second writes the state into the
+        loop's own buffers, so XLA does not copy the state after every tick (a tick reads shifted neighbours and
+        cannot update in place); one for :class:`Simultaneous` (see there).
         """
         if n == 1:
             return self.step(net, state, dt)
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, s, dt), state, unroll=2)
+        return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, s, dt), state, unroll=self.unroll)
 
 
 @dataclasses.dataclass(frozen=True)
 class Simultaneous(Scheme):
-    """The paper's update (2.1)-(2.2), (3.7), (4.2): both updates use time-t values. Order 1, not symplectic."""
+    """The paper's update (2.1)-(2.2), (3.7), (4.2): both updates use time-t values. Order 1, not symplectic.
+
+    :meth:`advance` runs one tick per loop iteration (``unroll = 1``): with two, XLA:CPU no longer fused the
+    shifted reads of the first tick's output into the second tick (both updates read both old fields) and
+    materialized each one, 4-7x slower (``benchmarks/dirac_step.py`` and ``gauge_step.py``, ``:paper`` cases;
+    ``docs/performance.md``). The alternating scheme is 1.2-1.4x faster with two.
+    """
 
     name: str = "simultaneous"
     order: int = 1
+    unroll: ClassVar[int] = 1
 
     def step(self, net: Network, state: State, dt: Any) -> State:
         phi, pi = state.phi, state.pi

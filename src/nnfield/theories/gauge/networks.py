@@ -65,6 +65,10 @@ class GaugedNetwork(AbstractNetwork):
     def order(self) -> int:
         return self.inner.order
 
+    @property
+    def loop_unroll(self) -> int:
+        return self.inner.scheme.unroll
+
     def step(self, state: State) -> State:
         s = self.inner.step(state)
         if self.U0 is None:
