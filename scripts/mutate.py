@@ -52,7 +52,7 @@ class Mutation:
     replacement: str
     description: str
     tests: tuple[str, ...]  # pytest arguments (files, node ids, -k expressions)
-    section: int  # nnfield verify --section
+    section: int | str  # nnfield verify --section (2-5, or "B": beyond the paper)
 
 
 MUTATIONS: list[Mutation] = [
@@ -150,6 +150,11 @@ MUTATIONS: list[Mutation] = [
              "return (self.m / self.b) * (1.0 - jnp.cos(self.b * phi))",
              "sine-Gordon potential: (m/b) instead of (m/b)^2",
              (f"{OBS}::test_sine_gordon_kink_observables", "tests/test_nonlinear.py"), 2),
+    Mutation("maxwell-dirac-down-link", "src/nnfield/theories/maxwell_dirac/matter.py",
+             "backward(cos[mu], mu, D)[None] * fb + backward(sin[mu], mu, D)[None] * _mix(X[0], fb)",
+             "backward(cos[mu], mu, D)[None] * fb - backward(sin[mu], mu, D)[None] * _mix(X[0], fb)",
+             "Maxwell-Dirac Wilson hop: U(x - mu) instead of its transpose on the backward link",
+             ("tests/test_maxwell_dirac.py",), "B"),
 ]
 
 
