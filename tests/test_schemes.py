@@ -31,7 +31,7 @@ def test_advance_equals_repeated_steps(scheme, rng):
 
 def test_the_loop_unroll_follows_the_scheme(rng):
     """Two ticks per loop iteration, except for the simultaneous scheme (one: with two, XLA:CPU materialized every
-    shifted read, 4-7x slower, docs/performance.md), wherever a network's ticks follow a scheme: a
+    shifted read, 3-7x slower, docs/performance.md), wherever a network's ticks follow a scheme: a
     :class:`Network`, a :class:`LinearNetwork` and a gauged Dirac network (its inner network's scheme). The
     fused loop equals repeated ticks in each case (the unroll changes the loop, not the map)."""
     from nnfield.schemes import SCHEMES

@@ -64,7 +64,7 @@ class Simultaneous(Scheme):
 
     :meth:`advance` runs one tick per loop iteration (``unroll = 1``): with two, XLA:CPU no longer fused the
     shifted reads of the first tick's output into the second tick (both updates read both old fields) and
-    materialized each one, 4-7x slower (``benchmarks/dirac_step.py`` and ``gauge_step.py``, ``:paper`` cases;
+    materialized each one, 3-7x slower (``benchmarks/dirac_step.py`` and ``gauge_step.py``, ``:paper`` cases;
     ``docs/performance.md``). The alternating scheme is 1.2-1.4x faster with two.
     """
 
