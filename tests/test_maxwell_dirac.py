@@ -66,6 +66,27 @@ def test_discrete_noether_identity_at_fixed_links(shape, bias):
     assert abs(float(total) / 1.3 - float(inv)) < 1e-12 * float(inv)
 
 
+@pytest.mark.parametrize("shape,bias", [((9,), "forward"), ((5, 4), "forward"), ((5, 4), "wilson")])
+def test_learning_gradient_is_the_gradient_of_the_composition(shape, bias):
+    """``DiracMatter.learning_gradient`` (the loss's gradient at the activation output, pulled back through the
+    activation map's VJP) equals ``jax.grad`` of the per-type loss through the activation,
+    ``p -> H(phi_new + B(theta) (p - pi), p)`` at ``p = pi`` (the composition), to round-off; and its part from
+    ``phi_new`` (``B(theta)^T phi_new``) is linear in ``phi_new``."""
+    rng = np.random.default_rng(7 + len(shape))
+    M = md.model(Lattice(shape, 0.7), 0.11, 1.3, 0.6, bias)
+    s = _random_state(M, rng)
+    mat, theta, phi, pi = M.network.matter, s["links"], s["matter"].phi, s["matter"].pi
+    fast = jax.jit(mat.learning_gradient)(theta, phi, pi)
+    composed = jax.jit(lambda th, f, q: jax.grad(lambda p: mat.learning_loss(th, f, q, p))(q))(theta, phi, pi)
+    scale = float(jnp.max(jnp.abs(composed)))
+    assert scale > 0.1
+    assert float(jnp.max(jnp.abs(fast - composed))) < 64 * EPS * scale
+    # B(theta)^T phi_new + C pi, C = -ac I + sv X_0: the pullback part is B^T phi (linear in phi)
+    with_2phi = jax.jit(mat.learning_gradient)(theta, 2 * phi, pi)
+    np.testing.assert_allclose(with_2phi - fast, fast - jax.jit(mat.learning_gradient)(theta, 0 * phi, pi),
+                               rtol=0, atol=64 * EPS * scale)
+
+
 def test_fixed_links_is_the_sec5_link_network():
     """With the links frozen (E = 0, 1D: no Wilson force) a tick of the matter is the stable Dirac network of
     Sec. 5 with exact links (theories.gauge.link_network), to round-off."""

@@ -133,13 +133,25 @@ class DiracMatter(AbstractMatter):
         ``p`` (type ``a`` descends its own ``H_a`` w.r.t. ``pi^a`` only), so that one ``jax.grad`` in ``p`` gives
         every type its own gradient (as :class:`~nnfield.network.SplitPerTypeLoss`; no ``stop_gradient``, so
         that a linearization of the tick sees every dependence on ``pi``)."""
-        phi_act = phi_new + self.hop(theta, p - pi)
-        own = p * (self.sv * _mix(self.X[0], pi)) - 0.5 * self.ac * p * p  # C = -ac I + sv X_0 (X_0 off-diagonal)
-        return 0.5 * jnp.sum(phi_act * phi_act) + jnp.sum(own)
+        return self._loss_at_activation(phi_new + self.hop(theta, p - pi), p, pi)
 
     def learning_gradient(self, theta: jax.Array, phi_new: jax.Array, pi: jax.Array) -> jax.Array:
-        """``dH_a/dpi^a = B(theta)^T phi_new + C pi`` by ``jax.grad`` (never written by hand)."""
-        return jax.grad(lambda p: self.learning_loss(theta, phi_new, pi, p))(pi)
+        """``dH_a/dpi^a = B(theta)^T phi_new + C pi`` by autodiff of :meth:`learning_loss` (never written by hand).
+
+        Evaluated as :meth:`nnfield.network.Network.learning_gradient` is: ``jax.grad`` of the loss at the
+        activation output ``phi_new + B(theta) (pi - pi) = phi_new`` gives ``(dH/dphi, dH/dpi|explicit)``, and
+        ``jax.vjp`` of the activation map ``p -> phi_new + B(theta) (p - pi)`` pulls ``dH/dphi`` back to ``pi``:
+        the chain rule ``jax.grad`` applies to the composition, without evaluating ``B(theta) 0`` (a whole hop,
+        with its ``cos`` and ``sin``, whose value is zero for finite states; `tests/test_maxwell_dirac.py`
+        compares the two)."""
+        g_phi, g_p = jax.grad(self._loss_at_activation, argnums=(0, 1))(phi_new, pi, pi)
+        _, pull = jax.vjp(lambda p: self.hop(theta, p - pi), pi)
+        return g_p + pull(g_phi)[0]
+
+    def _loss_at_activation(self, phi_act: jax.Array, p: jax.Array, pi: jax.Array) -> jax.Array:
+        """:meth:`learning_loss` with the activation output ``phi_act`` given."""
+        own = p * (self.sv * _mix(self.X[0], pi)) - 0.5 * self.ac * p * p  # C = -ac I + sv X_0 (X_0 off-diagonal)
+        return 0.5 * jnp.sum(phi_act * phi_act) + jnp.sum(own)
 
     def T(self, f: jax.Array) -> jax.Array:
         """``(I - tan(m h/2) X_0) f`` (the time-centring factor of the exact invariant)."""
