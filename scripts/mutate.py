@@ -155,6 +155,11 @@ MUTATIONS: list[Mutation] = [
              "backward(cos[mu], mu, D)[None] * fb - backward(sin[mu], mu, D)[None] * _mix(X[0], fb)",
              "Maxwell-Dirac Wilson hop: U(x - mu) instead of its transpose on the backward link",
              ("tests/test_maxwell_dirac.py",), "B"),
+    Mutation("maxwell-dirac-pullback", "src/nnfield/theories/maxwell_dirac/matter.py",
+             "return g_p + pull(g_phi)[0]",
+             "return g_p - pull(g_phi)[0]",
+             "Maxwell-Dirac learning gradient: the activation map's pullback B^T phi subtracted, not added",
+             ("tests/test_maxwell_dirac.py",), "B"),
 ]
 
 
