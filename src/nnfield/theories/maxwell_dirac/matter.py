@@ -100,7 +100,7 @@ class DiracMatter(AbstractMatter):
         ``cos`` and ``sin`` of each link are taken once: the Wilson map's backward hop ``U_mu(x - mu)^T`` uses
         the shifted values (``cos``, ``-sin`` at ``x - mu``; the transpose of ``exp(-theta X_0)`` is
         ``exp(+theta X_0)``), not the functions of the shifted, negated angle, the same numbers with half the
-        transcendental evaluations (a 2D Wilson tick 10-16% faster; runs equal to round-off, 1e-14 after 1000 ticks)."""
+        transcendental evaluations (a 2D Wilson tick 10-16% faster; runs equal to round-off, 7e-14 after 1000 ticks)."""
         D, a = self.D, self.spacing
         X = self.X
         out = jnp.zeros_like(f)
