@@ -8,6 +8,8 @@ field network, work balance; slow: 10^4-step Gauss bound, 10^5-step energy."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -85,6 +87,52 @@ def test_learning_gradient_is_the_gradient_of_the_composition(shape, bias):
     with_2phi = jax.jit(mat.learning_gradient)(theta, 2 * phi, pi)
     np.testing.assert_allclose(with_2phi - fast, fast - jax.jit(mat.learning_gradient)(theta, 0 * phi, pi),
                                rtol=0, atol=64 * EPS * scale)
+
+
+@pytest.mark.parametrize("shape", [(6,), (5, 4), (4, 3, 3)])
+def test_clifford_factors_apply_as_signed_permutations(shape):
+    """The built-in Clifford matrices of 1, 2 and 3 dimensions are signed bit-flip permutations
+    (``matter.xor_pattern``), and ``DiracMatter.mix`` (reversals and signs) equals the matrix product exactly, in
+    float64 and float32; a matrix that is not one (a rotation) is recognized as not one and falls back to the
+    product."""
+    from nnfield.theories.maxwell_dirac.matter import _mix, xor_pattern
+
+    M = md.model(Lattice(shape, 0.7), 0.11, 1.3, 0.6)
+    mat = M.network.matter
+    assert len(mat.patterns) == len(shape) + 1 and all(p is not None for p in mat.patterns)
+    rng = np.random.default_rng(11)
+    for dtype in (np.float64, np.float32):
+        f = jnp.asarray(rng.standard_normal((mat.K, *shape)), dtype)
+        for mu in range(len(shape) + 1):
+            fast = jax.jit(mat.mix, static_argnums=0)(mu, f)
+            assert fast.dtype == f.dtype
+            np.testing.assert_array_equal(np.asarray(fast), np.asarray(_mix(mat.X[mu], f)))
+    c, s = np.cos(0.3), np.sin(0.3)
+    assert xor_pattern(np.array([[c, -s], [s, c]])) is None
+    assert xor_pattern(np.eye(3)) is None  # K not a power of 2
+    rot = dataclasses.replace(mat, patterns=(None,) * len(mat.patterns))  # the matrix product
+    f = jnp.asarray(rng.standard_normal((mat.K, *shape)))
+    np.testing.assert_array_equal(np.asarray(rot.mix(0, f)), np.asarray(mat.mix(0, f)))
+
+
+@pytest.mark.parametrize("shape,bias", [((9,), "forward"), ((5, 4), "wilson"), ((4, 3, 3), "forward")])
+def test_the_tick_takes_the_links_gradient_of_the_composition(shape, bias):
+    """A tick hands the links' factors ``(cos, sin)`` to every map and pulls ``d L_D / d(cos, sin)`` back to the
+    links with ``jax.vjp`` of the factors: its ``E`` update equals the one from ``link_gradient`` (``jax.grad`` of
+    ``L_W + L_D`` in ``theta``, one piece) to round-off, and its matter equals the maps evaluated at ``theta``."""
+    rng = np.random.default_rng(5 + len(shape))
+    M = md.model(Lattice(shape, 0.7), 0.11, 1.3, 0.6, bias)
+    net, s = M.network, _random_state(M, rng)
+    out = jax.jit(net.step)(s)
+    h, qa = net.dt, net.charge * net.lattice.spacing
+    theta_new = s["links"] + h * qa * s["electric"]
+    mat, m = net.matter, s["matter"]
+    phi_new = mat.activate(net.midpoint_links(s), m.phi, m.pi)
+    pi_new = m.pi - h * mat.learning_gradient(theta_new, phi_new, m.pi)
+    E_ref = s["electric"] - h * qa * net.link_gradient(theta_new, phi_new, mat.T(m.pi + pi_new))
+    for got, ref in ((out["electric"], E_ref), (out["matter"].phi, phi_new), (out["matter"].pi, pi_new)):
+        scale = float(jnp.max(jnp.abs(ref)))
+        assert float(jnp.max(jnp.abs(got - ref))) < 64 * EPS * scale
 
 
 def test_fixed_links_is_the_sec5_link_network():

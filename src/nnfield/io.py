@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 import platform
 import subprocess
@@ -136,8 +137,12 @@ def check_room(path: Path, nbytes: int, current: int = 0) -> None:
 # ----------------------------------------------------------------------------------------------------------
 # provenance
 # ----------------------------------------------------------------------------------------------------------
+@functools.cache
 def git_revision() -> str:
-    """``git describe --always --dirty`` of the nnfield source tree, or ``"unknown"`` (not a checkout)."""
+    """``git describe --always --dirty`` of the nnfield source tree, or ``"unknown"`` (not a checkout).
+
+    Asked once per process (a run records it in the run file and in every checkpoint): the code a process runs is
+    the code it loaded, whatever happens to the checkout meanwhile; each ``git`` call costs about 5 ms."""
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(

@@ -55,6 +55,46 @@ def _mix(M: Any, f: jax.Array) -> jax.Array:
     return jnp.einsum("ab,b...->a...", jnp.asarray(M, f.dtype), f)
 
 
+#: ``(c, signs)``: the matrix ``M[a, b] = signs[a]`` if ``b = a XOR c``, else 0 (a signed "bit-flip" permutation)
+XorPattern = tuple[int, tuple[float, ...]]
+#: ``(cos theta, sin theta)`` of the links (:meth:`DiracMatter.factors`)
+LinkFactors = tuple[jax.Array, jax.Array]
+
+
+def xor_pattern(M: Any) -> XorPattern | None:
+    """``(c, signs)`` when ``M`` (``(K, K)``, ``K`` a power of 2) is a signed permutation ``b = a XOR c``, else
+    ``None``. Every Kronecker product of the real 2x2 Pauli-type factors (``I``, ``sigma_x``, ``sigma_z``,
+    ``i sigma_y``) is one, so the built-in Clifford matrices of every dimension are (:mod:`..clifford`)."""
+    M = np.asarray(M, dtype=float)
+    K = M.shape[0]
+    if M.shape != (K, K) or K & (K - 1):
+        return None
+    for c in range(K):
+        cols = [a ^ c for a in range(K)]
+        signs = tuple(float(M[a, cols[a]]) for a in range(K))
+        dense = np.zeros((K, K))
+        dense[np.arange(K), cols] = signs
+        if all(abs(sg) == 1.0 for sg in signs) and np.array_equal(dense, M):
+            return c, signs
+    return None
+
+
+def _apply_xor(pattern: XorPattern, f: jax.Array) -> jax.Array:
+    """``M f`` for the signed bit-flip permutation ``pattern`` (:func:`xor_pattern`) of ``f`` ``(K, *shape)``:
+    reversals of the type index's binary digits and one sign per type, which XLA fuses into the loops around
+    them (an ``einsum`` with the matrix compiles to a ``dot`` and two transposes per application on the CPU;
+    the reversal is its own transpose, so reverse-mode autodiff stays fused as well). Exact: the same numbers
+    as the matrix product, each a signed copy of one entry."""
+    c, signs = pattern
+    K, rest = f.shape[0], f.shape[1:]
+    n = K.bit_length() - 1
+    flip = tuple(i for i in range(n) if (c >> (n - 1 - i)) & 1)
+    g = jnp.flip(f.reshape((2,) * n + rest), axis=flip).reshape(f.shape) if flip else f
+    if all(sg == 1.0 for sg in signs):
+        return g
+    return jnp.asarray(np.asarray(signs).reshape((K,) + (1,) * len(rest)), f.dtype) * g
+
+
 class DiracMatter(AbstractMatter):
     """The stable Dirac network's matter sector with links in its bias map (see the module docstring).
 
@@ -73,13 +113,23 @@ class DiracMatter(AbstractMatter):
     spacing: float = eqx.field(static=True, default=1.0)
     bias_kind: str = eqx.field(static=True, default="forward")
     r: float = eqx.field(static=True, default=1.0)
+    #: :func:`xor_pattern` of each ``X_mu`` (``None`` where not one; empty: none computed): static, so that the
+    #: Clifford factors are applied as signed permutations even where ``X`` is a traced leaf (the runner's chunks)
+    patterns: tuple[XorPattern | None, ...] = eqx.field(static=True, default=())
 
     @classmethod
     def create(cls, X: Any, m: float, charge: float, dt: float, spacing: float, bias: str = "forward",
                r: float = 1.0) -> DiracMatter:
         ac, sv, tan_half = dirac.orthogonal_rates(m * dt, dt)
-        return cls(X=np.asarray(X, dtype=float), m=m, charge=charge, ac=ac, sv=sv, tan_half=tan_half, dt=dt,
-                   spacing=spacing, bias_kind=bias, r=r)
+        X = np.asarray(X, dtype=float)
+        return cls(X=X, m=m, charge=charge, ac=ac, sv=sv, tan_half=tan_half, dt=dt, spacing=spacing,
+                   bias_kind=bias, r=r, patterns=tuple(xor_pattern(M) for M in X))
+
+    def mix(self, mu: int, f: jax.Array) -> jax.Array:
+        """``X_mu f`` per site: a signed permutation of the types where ``X_mu`` is one (:func:`_apply_xor`),
+        else the matrix product."""
+        pattern = self.patterns[mu] if mu < len(self.patterns) else None
+        return _apply_xor(pattern, f) if pattern is not None else _mix(self.X[mu], f)
 
     # -- the bias map with links ---------------------------------------------------------------------------
     @property
@@ -92,29 +142,35 @@ class DiracMatter(AbstractMatter):
 
     def link(self, theta: jax.Array, f: jax.Array) -> jax.Array:
         """``U f = cos(theta) f - sin(theta) X_0 f`` per site (``theta`` shaped like one component of ``f``)."""
-        return jnp.cos(theta)[None] * f - jnp.sin(theta)[None] * _mix(self.X[0], f)
+        return jnp.cos(theta)[None] * f - jnp.sin(theta)[None] * self.mix(0, f)
 
-    def hop(self, theta: jax.Array, f: jax.Array) -> jax.Array:
-        """``B(theta) f`` (the gauged bias map, see the module docstring); ``theta`` ``(D, *shape)``.
+    @staticmethod
+    def factors(theta: jax.Array) -> LinkFactors:
+        """``(cos theta, sin theta)``: the links' factors ``U = cos - sin X_0`` (``theta`` ``(D, *shape)``)."""
+        return jnp.cos(theta), jnp.sin(theta)
 
-        ``cos`` and ``sin`` of each link are taken once: the Wilson map's backward hop ``U_mu(x - mu)^T`` uses
-        the shifted values (``cos``, ``-sin`` at ``x - mu``; the transpose of ``exp(-theta X_0)`` is
-        ``exp(+theta X_0)``), not the functions of the shifted, negated angle, the same numbers with half the
-        transcendental evaluations (a 2D Wilson tick 10-16% faster; runs equal to round-off, 7e-14 after 1000 ticks)."""
+    def hop(self, theta: jax.Array | LinkFactors, f: jax.Array) -> jax.Array:
+        """``B(theta) f`` (the gauged bias map, see the module docstring); ``theta`` ``(D, *shape)``, or its
+        :meth:`factors` (a tuple), which a tick computes once per link configuration and passes to every map that
+        uses them (``cos``/``sin`` cost 4-5 ns per float64 entry on the CPU, 8x an ``exp``: they were most of a
+        tick's time when each map, and XLA's fusions within it, evaluated its own).
+
+        The Wilson map's backward hop ``U_mu(x - mu)^T`` uses the shifted factors (``cos``, ``-sin`` at ``x -
+        mu``; the transpose of ``exp(-theta X_0)`` is ``exp(+theta X_0)``), not functions of the shifted, negated
+        angle: the same numbers, with no transcendental evaluation of its own."""
         D, a = self.D, self.spacing
-        X = self.X
         out = jnp.zeros_like(f)
-        cos, sin = jnp.cos(theta), jnp.sin(theta)
+        cos, sin = theta if isinstance(theta, tuple) else self.factors(theta)
         for mu in range(D):
             fx = forward(f, mu, D)
-            up = cos[mu][None] * fx - sin[mu][None] * _mix(X[0], fx)  # U_mu(x) f(x + mu)
+            up = cos[mu][None] * fx - sin[mu][None] * self.mix(0, fx)  # U_mu(x) f(x + mu)
             if self.bias_kind == "forward":
-                out = out + _mix(X[mu + 1], up - f) / a
+                out = out + self.mix(mu + 1, up - f) / a
             else:
                 fb = backward(f, mu, D)  # U_mu(x - mu)^T f(x - mu) = (cos + sin X_0)(x - mu) f(x - mu)
-                down = backward(cos[mu], mu, D)[None] * fb + backward(sin[mu], mu, D)[None] * _mix(X[0], fb)
-                out = out + _mix(X[mu + 1], up - down) / (2 * a)
-                out = out + self.r / (2 * a) * _mix(X[0], 2 * f - up - down)
+                down = backward(cos[mu], mu, D)[None] * fb + backward(sin[mu], mu, D)[None] * self.mix(0, fb)
+                out = out + self.mix(mu + 1, up - down) / (2 * a)
+                out = out + self.r / (2 * a) * self.mix(0, 2 * f - up - down)
         return out
 
     def bias(self, pi: jax.Array) -> jax.Array:
@@ -122,10 +178,10 @@ class DiracMatter(AbstractMatter):
         return self.hop(jnp.zeros((self.D, *pi.shape[1:]), pi.dtype), pi)
 
     # -- the network's two updates --------------------------------------------------------------------------
-    def activate(self, theta: jax.Array, phi: jax.Array, pi: jax.Array) -> jax.Array:
+    def activate(self, theta: jax.Array | LinkFactors, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """``phi + h ((W - I) phi + B(theta) pi)`` with ``W - I = ac I + sv X_0`` (= ``R phi + h B pi``)."""
         h = self.dt
-        return phi + h * (self.ac * phi + self.sv * _mix(self.X[0], phi) + self.hop(theta, pi))
+        return phi + h * (self.ac * phi + self.sv * self.mix(0, phi) + self.hop(theta, pi))
 
     def learning_loss(self, theta: jax.Array, phi_new: jax.Array, pi: jax.Array, p: jax.Array) -> jax.Array:
         """``sum_a H_a`` as a function of ``p`` (the per-type loss of the module docstring, through the activation
@@ -135,7 +191,7 @@ class DiracMatter(AbstractMatter):
         that a linearization of the tick sees every dependence on ``pi``)."""
         return self._loss_at_activation(phi_new + self.hop(theta, p - pi), p, pi)
 
-    def learning_gradient(self, theta: jax.Array, phi_new: jax.Array, pi: jax.Array) -> jax.Array:
+    def learning_gradient(self, theta: jax.Array | LinkFactors, phi_new: jax.Array, pi: jax.Array) -> jax.Array:
         """``dH_a/dpi^a = B(theta)^T phi_new + C pi`` by autodiff of :meth:`learning_loss` (never written by hand).
 
         Evaluated as :meth:`nnfield.network.Network.learning_gradient` is: ``jax.grad`` of the loss at the
@@ -150,16 +206,17 @@ class DiracMatter(AbstractMatter):
 
     def _loss_at_activation(self, phi_act: jax.Array, p: jax.Array, pi: jax.Array) -> jax.Array:
         """:meth:`learning_loss` with the activation output ``phi_act`` given."""
-        own = p * (self.sv * _mix(self.X[0], pi)) - 0.5 * self.ac * p * p  # C = -ac I + sv X_0 (X_0 off-diagonal)
+        own = p * (self.sv * self.mix(0, pi)) - 0.5 * self.ac * p * p  # C = -ac I + sv X_0 (X_0 off-diagonal)
         return 0.5 * jnp.sum(phi_act * phi_act) + jnp.sum(own)
 
     def T(self, f: jax.Array) -> jax.Array:
         """``(I - tan(m h/2) X_0) f`` (the time-centring factor of the exact invariant)."""
-        return f - self.tan_half * _mix(self.X[0], f)
+        return f - self.tan_half * self.mix(0, f)
 
-    def energy_loss(self, theta: jax.Array, phi: jax.Array, w: jax.Array) -> jax.Array:
-        """``L_D(theta; phi, w) = -sum phi . X_0 B(theta) w`` (gauge invariant; see the module docstring)."""
-        return -jnp.sum(phi * _mix(self.X[0], self.hop(theta, w)))
+    def energy_loss(self, theta: jax.Array | LinkFactors, phi: jax.Array, w: jax.Array) -> jax.Array:
+        """``L_D(theta; phi, w) = -sum phi . X_0 B(theta) w`` (gauge invariant; see the module docstring); with
+        the :meth:`factors` for ``theta``, a function of ``(cos theta, sin theta)``."""
+        return -jnp.sum(phi * self.mix(0, self.hop(theta, w)))
 
     # -- the protocol -----------------------------------------------------------------------------------------
     def loss(self, theta: jax.Array, phi: jax.Array) -> jax.Array:
@@ -186,7 +243,7 @@ class DiracMatter(AbstractMatter):
         psi``), ``psi_abs2`` ``|phi|^2 + |pi|^2``."""
         phi, pi = state.phi, state.pi
         mass = self.m * (jnp.sum(phi**2, axis=0) - jnp.sum(pi**2, axis=0))
-        hop = -2.0 * jnp.sum(phi * _mix(self.X[0], self.hop(theta, pi)), axis=0)
+        hop = -2.0 * jnp.sum(phi * self.mix(0, self.hop(theta, pi)), axis=0)
         return {"energy": mass + hop, "psi_abs2": jnp.sum(phi**2, axis=0) + jnp.sum(pi**2, axis=0)}
 
     def vacuum(self, shape: tuple[int, ...], dtype: Any) -> State:

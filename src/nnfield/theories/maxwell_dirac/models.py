@@ -40,7 +40,7 @@ from ...state import State
 from .. import clifford, dirac
 from ..u1 import ELECTRIC, LINKS, MATTER, GaugeModel, photon_omega
 from ..u1._lattice import backward, divergence_scale, forward, pairs, plaquettes, wrap
-from .matter import DiracMatter, _mix
+from .matter import DiracMatter
 from .network import MaxwellDiracNetwork
 from .physics import MaxwellDirac
 
@@ -118,7 +118,7 @@ class MaxwellDiracModel(GaugeModel):
             for f in (m.phi, m.pi):
                 up = mat.link(theta[mu], forward(f, mu, D))
                 down = mat.link(-backward(theta[mu], mu, D), backward(f, mu, D))
-                p = p + jnp.sum(f * _mix(mat.X[0], (up - down) / (2 * a)))
+                p = p + jnp.sum(f * mat.mix(0, (up - down) / (2 * a)))
             out.append(p)
         return self.lattice.cell_volume * jnp.stack(out)
 

@@ -65,13 +65,20 @@ class MaxwellDiracNetwork(GaugeNetwork):
         return jax.grad(lambda th: self.wilson(th) + self.matter.energy_loss(th, phi_new, w))(theta)
 
     def step(self, state: dict[str, Any]) -> dict[str, Any]:
+        """One tick (the module docstring). The links' factors ``(cos theta, sin theta)`` are computed once per
+        link configuration (``theta(t+1/2)``, ``theta(t+1)``) and handed to every map that uses them; the links'
+        gradient is still ``jax.grad``: of ``L_D`` in the factors, pulled back to ``theta`` by the ``jax.vjp`` of
+        :meth:`~.matter.DiracMatter.factors` (the chain rule of ``jax.grad`` of ``L_D(theta)``, which
+        :meth:`link_gradient` takes in one piece; ``tests/test_maxwell_dirac.py`` compares the two)."""
         h, qa = self.dt, self.charge * self.lattice.spacing
         theta, E, m = state[LINKS], state[ELECTRIC], state[MATTER]
         theta_new = theta + (h * qa) * E
-        phi_new = self.matter.activate(self.midpoint_links(state), m.phi, m.pi)
-        pi_new = m.pi - h * self.matter.learning_gradient(theta_new, phi_new, m.pi)
+        phi_new = self.matter.activate(self.matter.factors(self.midpoint_links(state)), m.phi, m.pi)
+        cs_new, pull = jax.vjp(self.matter.factors, theta_new)
+        pi_new = m.pi - h * self.matter.learning_gradient(cs_new, phi_new, m.pi)
         w = self.matter.T(m.pi + pi_new)
-        E_new = E - (h * qa) * self.link_gradient(theta_new, phi_new, w)
+        g_cs = jax.grad(lambda cs: self.matter.energy_loss(cs, phi_new, w))(cs_new)
+        E_new = E - (h * qa) * (jax.grad(self.wilson)(theta_new) + pull(g_cs)[0])
         out = dict(state)
         out[LINKS], out[ELECTRIC], out[MATTER] = theta_new, E_new, State(phi_new, pi_new)
         return out
