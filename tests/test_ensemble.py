@@ -118,3 +118,64 @@ def test_config_sweep_table_from_the_command_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("nnfield: error:") for line in err)
     assert not (tmp_path / "b").exists()
+
+
+DIRAC_FAMILY = {
+    "dirac": """\
+[theory]
+name = "dirac"
+mass = 0.5
+[lattice]
+shape = [32]
+spacing = 0.5
+[time]
+dt = 0.05
+steps = 40
+[initial]
+kind = "gaussian_packet"
+width = 2.0
+[output]
+every = 10
+""",
+    "maxwell-dirac": """\
+[theory]
+name = "maxwell-dirac"
+charge = 1.0
+mass = 0.5
+[lattice]
+shape = [32]
+spacing = 0.5
+[time]
+dt = 0.05
+steps = 40
+[initial]
+kind = "charged_packets"
+width = 2.0
+momentum = [1.0]
+[output]
+every = 10
+""",
+}
+
+
+@pytest.mark.parametrize("theory", sorted(DIRAC_FAMILY))
+def test_dirac_family_sweeps_share_one_program(theory):
+    """The Dirac-family models keep their physics side (``dirac.Dirac``) as a static field: two builds of one
+    config must have equal PyTree structures (the theory compares by its parameters), so that a sweep of the
+    initial data or ``dt`` is one compiled program whose members equal their own runs bit for bit."""
+    jax.config.update("jax_enable_x64", True)
+    cfg = parse_config(DIRAC_FAMILY[theory])
+    assert jax.tree_util.tree_structure(cfg.build_model()) == jax.tree_util.tree_structure(cfg.build_model())
+    ens = ensemble.build_ensemble(cfg, {"initial.width": [1.5, 2.5], "time.dt": [0.05, 0.04]})
+    before = ensemble.compilations()
+    res = ensemble.run_ensemble(ens)
+    assert ensemble.compilations() == before + 1
+    for i in (0, 3):
+        state, obs = _single(ens.configs[i], 40, 10)
+        for a, b in zip(jax.tree_util.tree_leaves(state), jax.tree_util.tree_leaves(res.state), strict=True):
+            assert np.array_equal(np.asarray(a), np.asarray(b[i]))
+        for k, v in obs.items():
+            assert np.array_equal(np.asarray(v), res.observables[k][i]), k
+    # the physics side's mass is a static value of these models: a mass sweep is refused, naming it
+    with pytest.raises(ConfigError, match=r"first: model\.(theory|packing)\)"):
+        ensemble.build_ensemble(cfg, {"theory.mass": [0.5, 1.0]})

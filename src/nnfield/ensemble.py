@@ -74,10 +74,13 @@ def stack_members(trees: list[Any]) -> tuple[Any, Any]:
     ``None``); ``axes`` is the ``in_axes`` of a ``jax.vmap`` over ``stacked``."""
     flat = [jax.tree_util.tree_flatten(t) for t in trees]
     treedef = flat[0][1]
-    for _leaves, other in flat[1:]:
+    for j, (_leaves, other) in enumerate(flat[1:], start=1):
         if other != treedef:
-            raise ConfigError("sweep: the members differ in structure (network, lattice shape, scheme or number of "
-                              "neuron types), so they cannot share one compiled program; run them separately")
+            where = _static_difference(trees[0], trees[j])
+            what = f" (first: {where})" if where else ""
+            raise ConfigError("sweep: the members differ in structure (network, lattice shape, scheme, number of "
+                              f"neuron types or another compile-time part of the model{what}), so they cannot "
+                              "share one compiled program; run them separately")
     stacked, axes = [], []
     for i in range(len(flat[0][0])):
         vals = [leaves[i] for leaves, _ in flat]
@@ -91,6 +94,40 @@ def stack_members(trees: list[Any]) -> tuple[Any, Any]:
             stacked.append(jnp.stack([jnp.asarray(v) for v in vals]))
             axes.append(0)
     return jax.tree_util.tree_unflatten(treedef, stacked), jax.tree_util.tree_unflatten(treedef, axes)
+
+
+def _static_difference(a: Any, b: Any, path: str = "model") -> str | None:
+    """The path of the first static (compile-time) field that differs between two modules of the same kind
+    (e.g. ``model.theory``: a Dirac model's physics side holds its mass as a static value), or ``None``."""
+    import equinox as eqx
+
+    if type(a) is not type(b):
+        return f"{path} ({type(a).__name__} vs {type(b).__name__})"
+    if isinstance(a, eqx.Module):
+        for f in dataclasses.fields(a):
+            va, vb = getattr(a, f.name, None), getattr(b, f.name, None)
+            if f.metadata.get("static"):
+                try:
+                    equal = bool(va == vb)
+                except Exception:  # noqa: BLE001 - an array-valued comparison: not equal as a static value
+                    equal = va is vb
+                if not equal:
+                    return f"{path}.{f.name}"
+            else:
+                found = _static_difference(va, vb, f"{path}.{f.name}")
+                if found:
+                    return found
+    elif isinstance(a, (list, tuple)) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _static_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+    elif isinstance(a, dict) and a.keys() == b.keys():
+        for k in a:
+            found = _static_difference(a[k], b[k], f"{path}[{k!r}]")
+            if found:
+                return found
+    return None
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -65,6 +65,30 @@ class Dirac(AbstractTheory):
             raise ParameterError("kind", f"expected one of {KINDS}, got {self.kind!r}; e.g. kind=\"wilson\"")
         object.__setattr__(self, "X", X)
 
+    # -- identity ---------------------------------------------------------------------------------------
+    def _key(self) -> tuple[Any, ...] | None:
+        """The parameters that define this theory (``None`` when one is traced: then identity decides)."""
+        if any(isinstance(v, jax.core.Tracer) for v in (self.m, self.X, self.r)):
+            return None
+        X = np.asarray(self.X)
+        return (type(self), float(self.m), self.lattice, X.shape, X.tobytes(), self.kind, float(self.r))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal parameters, equal theories (not identity, as other modules): the Dirac, gauged Dirac and
+        Maxwell-Dirac models keep this theory as a static field, so that two builds of one config (an ensemble's
+        members, which differ only in their initial data or their network's leaves) have the same PyTree
+        structure and share one compiled program."""
+        if self is other:
+            return True
+        if type(other) is not type(self):
+            return False
+        a, b = self._key(), other._key()  # type: ignore[attr-defined]
+        return a is not None and a == b
+
+    def __hash__(self) -> int:
+        key = self._key()
+        return object.__hash__(self) if key is None else hash(key)
+
     # -- algebra ----------------------------------------------------------------------------------------
     @property
     def D(self) -> int:
