@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
@@ -10,11 +11,12 @@ import jax
 import numpy as np
 import pytest
 
-from nnfield import ensemble
+from nnfield import conservation, ensemble
 from nnfield import io as nio
 from nnfield import network as nnet
 from nnfield.config import parse_config
 from nnfield.errors import ConfigError
+from nnfield.model import Conserved
 from nnfield.runner import build, observer_for
 
 BASE = """\
@@ -111,6 +113,15 @@ def test_config_sweep_table_from_the_command_line(tmp_path, capsys):
         assert h5["observables/energy"].shape == (11, 6)
         assert h5["snapshots/phi"].shape[1:] == (6, 1, 32)
         assert h5.attrs["members"] == 6 and nio.read_attrs(h5)["status"] == "completed"
+        cons = json.loads(nio.read_attrs(h5)["conservation"])
+        energy_all = h5["observables/discrete_energy"][()]
+    # one verdict per declared quantity, the worst member's (each member's own, as a single run computes it)
+    assert [c["name"].split(" [")[0] for c in cons] == ["discrete_energy", "energy"]
+    assert all("worst of 6 members" in c["name"] for c in cons) and cons[0]["ok"]
+    own = [conservation.verdict(Conserved("discrete_energy", "invariant", ""), energy_all[:, j], 100, np.float64)
+           for j in range(6)]
+    assert cons[0]["relative_drift"] == max(v.relative_drift for v in own)
+    assert "conservation " in capsys.readouterr().out  # the verdict line counts them (not "nothing declared")
     bad = tmp_path / "bad.toml"
     bad.write_text(BASE + '[sweep]\n"theory.mass" = 1.0\n"nothing.here" = [1]\n')
     capsys.readouterr()

@@ -279,7 +279,8 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
         out_dir, lock = prepare_output_dir(out, force)
         try:
             _write_atomic(Path(out_dir) / nio.CONFIG_FILE, cfg.text)
-            net = ens.configs[0].build_model().network
+            model0 = ens.configs[0].build_model()
+            net = model0.network
             steps, every, snap = cfg.time.steps, cfg.output.every, cfg.output.snapshot_every
             sites = cfg.make_lattice().size * ens.size
             chunk = choose_chunk(steps, every, snap, sites, cfg.output.chunk)
@@ -291,6 +292,7 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             writer = nio.RunWriter(Path(out_dir) / f"{nio.RUN_FILE}.new", fields, cfg.dtype, attrs)
             tick = float(net.tick)
             state, done, status = ens.state, 0, nio.STATUS_FAILED
+            conservation: list[Any] = []
             t0 = _time.perf_counter()
             try:
                 obs0 = stop.call(lambda: jax.device_get(_observe_jitted(ens.model, state, _Static(ens.model_axes))))
@@ -315,6 +317,9 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
                         writer.commit(done)
                         bar.advance(n, sites * n / max(_time.perf_counter() - c0, 1e-9))
                 status = nio.STATUS_COMPLETED
+                conservation = member_verdicts(model0.conserved(), writer.observables(), ens.params, done,
+                                               cfg.dtype)
+                writer.set_attrs(conservation=json.dumps([v.as_dict() for v in conservation]))
             except KeyboardInterrupt:
                 status = nio.STATUS_INTERRUPTED
                 raise
@@ -327,4 +332,26 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
         finally:
             lock.release()
     return RunResult(Path(out_dir), Path(out_dir) / nio.RUN_FILE, Path(out_dir) / nio.CONFIG_FILE, status, steps,
-                     done, done * tick, wall, 0.0, sites * done / max(wall, 1e-9), chunk, stab, [])
+                     done, done * tick, wall, 0.0, sites * done / max(wall, 1e-9), chunk, stab, conservation)
+
+
+def member_verdicts(declared: Any, observables: Mapping[str, Any], params: list[dict[str, Any]], steps: int,
+                    dtype: Any) -> list[Any]:
+    """One conservation verdict per declared quantity for a sweep: each member's own
+    (:func:`nnfield.conservation.verdict` of its column of ``(samples, members)``), reported as the worst member's
+    (a failing one first, else the largest drift of an invariant or trend of a bounded quantity), named with that
+    member's swept values."""
+    from .conservation import verdict
+    from .model import INVARIANT
+
+    out = []
+    for c in declared:
+        if c.name not in observables:
+            continue
+        col = np.asarray(observables[c.name])
+        per = [verdict(c, col[:, j], steps, dtype) for j in range(col.shape[1])]
+        worst = max(range(len(per)), key=lambda j: (not per[j].ok, per[j].relative_drift if c.kind == INVARIANT
+                                                    else per[j].trend))
+        who = ", ".join(f"{k} = {v}" for k, v in params[worst].items())
+        out.append(dataclasses.replace(per[worst], name=f"{c.name} [worst of {len(per)} members: {who}]"))
+    return out
