@@ -46,6 +46,7 @@ jax.config.update("jax_enable_x64", True)
 
 import numpy as np  # noqa: E402
 
+from _numba_lattice import best_of  # noqa: E402  (benchmarks/, on the path of a script)
 from nnfield import Lattice  # noqa: E402
 from nnfield.network import _run_jit  # noqa: E402  (the jitted scan behind nnfield.network.run)
 from nnfield.theories import maxwell_dirac as md  # noqa: E402
@@ -60,14 +61,7 @@ except ImportError:  # pragma: no cover - numba is in the `bench` extra
 DT, Q, MASS, A = 0.05, 0.5, 1.0, 0.5
 
 if numba is not None:
-
-    @njit(inline="always")
-    def _sh(i, j, k, mu, s, n0, n1, n2):  # the site x + s e_mu (periodic)
-        if mu == 0:
-            return (i + s) % n0, j, k
-        if mu == 1:
-            return i, (j + s) % n1, k
-        return i, j, (k + s) % n2
+    from _numba_lattice import neighbour as _sh
 
     @njit(parallel=True, boundscheck=False)
     def _activate(th, E, phi, pi, C, S, X, h, qa, a, ac, sv):
@@ -198,15 +192,6 @@ def numba_run(th, E, phi, pi, pi_new, w, X, steps, mat) -> None:
         pi[...] = pi_new
 
 
-def _best(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def bench(n: int, steps: int, check_steps: int, repeats: int) -> dict:
     lat = Lattice((n, n, n), A)
     model = md.model(lat, DT, Q, MASS, "forward")
@@ -223,7 +208,7 @@ def bench(n: int, steps: int, check_steps: int, repeats: int) -> dict:
 
     out: dict = {"n": n, "steps": steps, "compile": compile_s}
     if numba is None:
-        out["nnfield"] = n**3 * steps / _best(run_nnfield, repeats)
+        out["nnfield"] = n**3 * steps / best_of(run_nnfield, repeats)
         return out
     X = np.ascontiguousarray(np.asarray(mat.X, dtype=np.float64))
 
@@ -242,8 +227,8 @@ def bench(n: int, steps: int, check_steps: int, repeats: int) -> dict:
     arrs = fresh()
     t_nn = t_nb = float("inf")
     for _ in range(repeats):  # interleaved: a burst of other load hits both alike
-        t_nn = min(t_nn, _best(run_nnfield, 1))
-        t_nb = min(t_nb, _best(lambda: numba_run(*arrs, X, steps, mat), 1))
+        t_nn = min(t_nn, best_of(run_nnfield, 1))
+        t_nb = min(t_nb, best_of(lambda: numba_run(*arrs, X, steps, mat), 1))
     out.update(nnfield=n**3 * steps / t_nn, numba=n**3 * steps / t_nb, ratio=t_nb / t_nn, diff=diff)
     return out
 

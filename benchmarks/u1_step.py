@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -43,6 +42,7 @@ jax.config.update("jax_enable_x64", True)
 
 import numpy as np  # noqa: E402
 
+from _numba_lattice import best_of  # noqa: E402  (benchmarks/, on the path of a script)
 from nnfield import Lattice  # noqa: E402
 from nnfield.network import _run_jit  # noqa: E402  (the jitted scan behind nnfield.network.run)
 from nnfield.theories import scalar_qed as sq  # noqa: E402
@@ -56,14 +56,7 @@ except ImportError:  # pragma: no cover - numba is in the `bench` extra
 DT, Q, LAM, V, M, A = 0.05, 1.0, 0.5, 1.0, 0.0, 0.5
 
 if numba is not None:
-
-    @njit(inline="always")
-    def _sh(i, j, k, mu, s, n0, n1, n2):  # the site x + s e_mu (periodic)
-        if mu == 0:
-            return (i + s) % n0, j, k
-        if mu == 1:
-            return i, (j + s) % n1, k
-        return i, j, (k + s) % n2
+    from _numba_lattice import neighbour as _sh
 
     @njit(parallel=True, boundscheck=False)
     def _kick(th, E, p1, p2, q1, q2, h, q, a, lam, v2, m2):
@@ -129,15 +122,6 @@ def numba_run(th, E, p1, p2, q1, q2, steps, dt=DT):
         _kick(th, E, p1, p2, q1, q2, dt if n < steps - 1 else dt / 2, Q, A, LAM, V**2, M**2)
 
 
-def _best(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def bench(n: int, steps: int, check_steps: int, repeats: int) -> dict:
     lat = Lattice((n, n, n), A)
     model = sq.model(lat, DT, Q, LAM, V, M)
@@ -151,7 +135,7 @@ def bench(n: int, steps: int, check_steps: int, repeats: int) -> dict:
         jax.block_until_ready(_run_jit(net, state, steps, 1, None))
 
     if numba is None:
-        t_nn = _best(run_nnfield, repeats)
+        t_nn = best_of(run_nnfield, repeats)
         return {"n": n, "steps": steps, "nnfield": n**3 * steps / t_nn}
     out: dict = {"n": n, "steps": steps}
     if True:
@@ -171,8 +155,8 @@ def bench(n: int, steps: int, check_steps: int, repeats: int) -> dict:
         # on the shared machine then hits both alike instead of one implementation's whole series)
         t_nn = t_nb = float("inf")
         for _ in range(repeats):
-            t_nn = min(t_nn, _best(run_nnfield, 1))
-            t_nb = min(t_nb, _best(lambda: numba_run(*arrs, steps), 1))
+            t_nn = min(t_nn, best_of(run_nnfield, 1))
+            t_nb = min(t_nb, best_of(lambda: numba_run(*arrs, steps), 1))
         out.update(nnfield=n**3 * steps / t_nn, numba=n**3 * steps / t_nb, ratio=t_nb / t_nn, diff=diff)
     return out
 

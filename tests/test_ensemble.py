@@ -131,42 +131,15 @@ def test_config_sweep_table_from_the_command_line(tmp_path, capsys):
     assert not (tmp_path / "b").exists()
 
 
-DIRAC_FAMILY = {
-    "dirac": """\
-[theory]
-name = "dirac"
-mass = 0.5
-[lattice]
-shape = [32]
-spacing = 0.5
-[time]
-dt = 0.05
-steps = 40
-[initial]
-kind = "gaussian_packet"
-width = 2.0
-[output]
-every = 10
-""",
-    "maxwell-dirac": """\
-[theory]
-name = "maxwell-dirac"
-charge = 1.0
-mass = 0.5
-[lattice]
-shape = [32]
-spacing = 0.5
-[time]
-dt = 0.05
-steps = 40
-[initial]
-kind = "charged_packets"
-width = 2.0
-momentum = [1.0]
-[output]
-every = 10
-""",
-}
+def _dirac_family(theory: str) -> str:
+    """A small 1D config of the Dirac (``dirac``) or Maxwell-Dirac (``maxwell-dirac``) theory."""
+    extra = ('charge = 1.0\n', 'kind = "charged_packets"\nmomentum = [1.0]\n') if theory == "maxwell-dirac" else (
+        "", 'kind = "gaussian_packet"\n')
+    return (f'[theory]\nname = "{theory}"\n{extra[0]}mass = 0.5\n[lattice]\nshape = [32]\nspacing = 0.5\n'
+            f'[time]\ndt = 0.05\nsteps = 40\n[initial]\n{extra[1]}width = 2.0\n[output]\nevery = 10\n')
+
+
+DIRAC_FAMILY = {name: _dirac_family(name) for name in ("dirac", "maxwell-dirac")}
 
 
 @pytest.mark.parametrize("theory", sorted(DIRAC_FAMILY))
