@@ -19,7 +19,8 @@ from nnfield.errors import InputError
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def _config(shape, theory='name = "klein-gordon"', scheme="leapfrog", dt=0.1, steps=10, extra=""):
+def _config(shape, theory='name = "klein-gordon"', scheme="leapfrog", dt=0.1, steps=10, extra="",
+            kind="gaussian_packet"):
     return parse_config(f"""
 [theory]
 {theory}
@@ -30,7 +31,7 @@ dt = {dt}
 steps = {steps}
 scheme = "{scheme}"
 [initial]
-kind = "gaussian_packet"
+kind = "{kind}"
 {extra}
 """, source="mem.toml")
 
@@ -54,9 +55,14 @@ def _measured(cfg) -> int:
     ((64, 64), 'name = "klein-gordon"', "yoshida4"),
     ((32, 32), 'name = "dirac"\nnetwork = "stable"\nbias = "wilson"', "alternating"),
     ((32, 32), 'name = "gauged-dirac"\nbias = "wilson"\nfield = "magnetic"', "alternating"),
+    ((32, 32), 'name = "maxwell-dirac"\nbias = "wilson"', "leapfrog"),
+    ((16, 16, 16), 'name = "scalar-qed"\nmass = 2.0', "leapfrog"),
 ])
 def test_the_estimate_is_within_a_factor_2_of_what_xla_allocates(shape, theory, scheme):
-    cfg = _config(shape, theory, scheme, dt=0.05)
+    kind = {"maxwell-dirac": "charged_packets", "scalar-qed": "charged_packets"}.get(theory.split('"')[1],
+                                                                                    "gaussian_packet")
+    cfg = _config(shape, theory, scheme, dt=0.05, kind=kind)
+    assert resources._lookup(cfg.theory.name, len(shape), scheme) is not None  # measured, not probed
     est = resources.estimate_run_memory(cfg)
     got = _measured(cfg)
     assert 0.5 <= est["device"] / got <= 2.0, (est, got)
