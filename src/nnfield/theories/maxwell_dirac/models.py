@@ -40,6 +40,7 @@ from ...state import State
 from .. import clifford, dirac
 from ..u1 import ELECTRIC, LINKS, MATTER, GaugeModel, photon_omega
 from ..u1._lattice import backward, divergence_scale, forward, pairs, plaquettes, wrap
+from ..u1.model import host_or_jax
 from .matter import DiracMatter
 from .network import MaxwellDiracNetwork
 from .physics import MaxwellDirac
@@ -62,10 +63,11 @@ class MaxwellDiracModel(GaugeModel):
 
     # -- state maps -----------------------------------------------------------------------------------------
     def encode(self, phi: Any, pi: Any) -> dict[str, Any]:
-        phi = jnp.asarray(phi)
-        if not jnp.issubdtype(phi.dtype, jnp.inexact):
+        xp = host_or_jax(phi, pi)  # NumPy data stays NumPy: no small program compiled per operation
+        phi = xp.asarray(phi)
+        if not xp.issubdtype(phi.dtype, xp.inexact):
             phi = phi.astype(float)
-        pi = jnp.asarray(pi, phi.dtype)
+        pi = xp.asarray(pi, phi.dtype)
         D = self.lattice.ndim
         qa = self.network.charge * self.lattice.spacing
         psi = (phi[D:] + 1j * pi[D:]) / np.sqrt(2.0)
