@@ -30,6 +30,10 @@ import jax
 CPU_OPTIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
 #: the size of the largest array argument from which a program is compiled with :func:`compiler_options`
 MIN_SITES = 1 << 16
+#: for programs that run once on a tiny lattice (the stability gate's impulse response, :mod:`nnfield.analysis`):
+#: LLVM without its optimization passes compiles them about twice as fast (the 2D Maxwell-Dirac kernel 2.9 ->
+#: 1.5 s, results bit for bit the same) and their run time (milliseconds) does not matter
+RUN_ONCE_OPTIONS: dict[str, Any] = {"xla_backend_optimization_level": 0}
 
 
 @functools.cache
@@ -48,6 +52,21 @@ def compiler_options() -> dict[str, Any]:
     return opts
 
 
+@functools.cache
+def run_once_options() -> dict[str, Any]:
+    """:data:`RUN_ONCE_OPTIONS`, probed once (``{}`` where refused; ``NNFIELD_XLA_DEFAULTS=0`` keeps XLA's
+    defaults)."""
+    if os.environ.get("NNFIELD_XLA_DEFAULTS", "1") == "0":
+        return {}
+    flags = os.environ.get("XLA_FLAGS", "")
+    opts = {k: v for k, v in RUN_ONCE_OPTIONS.items() if k not in flags}
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=opts).lower(1.0).compile()
+    except Exception:  # noqa: BLE001 - an option this backend does not take
+        return {}
+    return opts
+
+
 class LazyJit:
     """``jax.jit(fun, **kwargs)`` with :func:`compiler_options`, created at first use.
 
@@ -55,9 +74,11 @@ class LazyJit:
     keeps ``import nnfield`` free of that and lets ``jax.distributed.initialize`` run first.
     """
 
-    def __init__(self, fun: Callable[..., Any], **kwargs: Any) -> None:
+    def __init__(self, fun: Callable[..., Any], *, options: Callable[[], dict[str, Any]] = compiler_options,
+                 min_sites: int = MIN_SITES, **kwargs: Any) -> None:
         self._fun = fun
         self._kwargs = kwargs
+        self._options, self._min_sites = options, min_sites
         self._jitted: Any = None
         # inside another trace (JAX takes options only at the top level) and for small programs
         self._nested = jax.jit(fun, **kwargs)
@@ -66,14 +87,14 @@ class LazyJit:
     def jitted(self) -> Any:
         """The underlying ``jax.jit`` object (``.lower``, ``.trace``, ``._cache_size`` ...)."""
         if self._jitted is None:
-            self._jitted = jax.jit(self._fun, compiler_options=compiler_options() or None, **self._kwargs)
+            self._jitted = jax.jit(self._fun, compiler_options=self._options() or None, **self._kwargs)
         return self._jitted
 
     def _choose(self, args: Any, kwargs: Any) -> Any:
         leaves = jax.tree_util.tree_leaves((args, kwargs))
         if any(isinstance(x, jax.core.Tracer) for x in leaves):
             return self._nested  # inside someone else's trace
-        if max((getattr(x, "size", 0) for x in leaves), default=0) < MIN_SITES:
+        if max((getattr(x, "size", 0) for x in leaves), default=0) < self._min_sites:
             return self._nested  # a small program: XLA's defaults compile faster
         return self.jitted()
 
@@ -90,7 +111,7 @@ class LazyJit:
         return self._choose(args, kwargs).lower(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("_fun", "_kwargs", "_jitted", "_nested"):
+        if name.startswith("__") or name in ("_fun", "_kwargs", "_jitted", "_nested", "_options", "_min_sites"):
             raise AttributeError(name)
         return getattr(self.jitted(), name)
 
@@ -100,3 +121,8 @@ def jit(fun: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
     if fun is None:
         return functools.partial(jit, **kwargs)
     return LazyJit(fun, **kwargs)
+
+
+def jit_run_once(fun: Callable[..., Any]) -> LazyJit:
+    """``jax.jit`` with :func:`run_once_options`: for a program compiled to run once (whatever its size)."""
+    return LazyJit(fun, options=run_once_options, min_sites=0)

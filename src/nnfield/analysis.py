@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
+from ._xla import jit_run_once
 from .errors import NotAnalysableError
 from .lattice import Lattice
 from .network import AbstractNetwork
@@ -35,11 +36,11 @@ from .state import State
 STABILITY_TOL = 1e-6  # numerical eigenvalues of defective (Jordan) blocks err by ~sqrt(eps)
 
 
-@jax.jit
-def _impulse_kernel_jit(network: AbstractNetwork, zero: State, impulses: jax.Array) -> State:
+def _impulse_kernel_impl(network: AbstractNetwork, zero: State, impulses: jax.Array) -> State:
     # compile time: the linearization point and the impulses are arguments (as constants XLA folds the
     # computation at compile time), and phi, pi are joined outside (a concatenate at the root of the fused
-    # step slows XLA's CPU compiler further); together 9 s -> 0.3 s for a 3D leapfrog step
+    # step slows XLA's CPU compiler further); together 9 s -> 0.3 s for a 3D leapfrog step. Compiled without
+    # LLVM's optimizations (``_xla.jit_run_once``): it runs once per network, on a (2 r + 1)^D lattice
     K = network.K
     _, lin = jax.linearize(network.perturbation_step, zero)
 
@@ -47,6 +48,9 @@ def _impulse_kernel_jit(network: AbstractNetwork, zero: State, impulses: jax.Arr
         return lin(State(imp[:K], imp[K:]))
 
     return jax.vmap(respond)(impulses)  # (in, out, *shape), impulse at site 0
+
+
+_impulse_kernel_jit = jit_run_once(_impulse_kernel_impl)
 
 
 def _with_lattice(obj: Any, lattice: Lattice) -> Any:
