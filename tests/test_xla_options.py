@@ -74,3 +74,26 @@ def test_the_discrete_energy_laplacian_equals_the_roll_form():
     shift = jax.jit(_lap_shift, static_argnums=1, compiler_options=XLA_DEFAULT_OPTIONS)
     roll = jax.jit(kg.lap_roll, static_argnums=1, compiler_options=XLA_DEFAULT_OPTIONS)
     np.testing.assert_array_equal(np.asarray(shift(f, 0.5)), np.asarray(roll(f, 0.5)))
+
+
+def test_the_impulse_kernel_compiles_unoptimized_and_gives_the_same_kernel(monkeypatch):
+    """The stability gate's impulse response (run once per network) is compiled with ``run_once_options``
+    (LLVM unoptimized); the kernel equals the one compiled with XLA's defaults (a 2D Klein-Gordon leapfrog and a
+    2D Maxwell-Dirac network, whose tick holds gradients of gradients)."""
+    from nnfield import analysis
+    from nnfield.theories import maxwell_dirac as md
+
+    monkeypatch.setenv("XLA_FLAGS", "")  # the quick suite sets the option process-wide (conftest): not here
+    assert _xla.run_once_options.__wrapped__() == _xla.RUN_ONCE_OPTIONS  # this jaxlib takes the option
+    monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "0")
+    assert _xla.run_once_options.__wrapped__() == {}
+    monkeypatch.undo()
+    for net in (kg.leapfrog_network(Lattice((8, 8), 0.5), 1.0, 0.1),
+                md.model(Lattice((6, 6), 0.5), 0.05, 1.0, 0.5, "wilson").network):
+        fast = analysis._impulse_kernel(net, 2, 2, np.float64)
+        plain = jax.jit(analysis._impulse_kernel_impl)
+        monkeypatch.setattr(analysis, "_impulse_kernel_jit", plain)
+        np.testing.assert_allclose(analysis._impulse_kernel(net, 2, 2, np.float64), fast, rtol=0,
+                                   atol=64 * np.finfo(float).eps * float(np.abs(fast).max()))
+        monkeypatch.undo()
+    assert analysis._impulse_kernel_jit._options is _xla.run_once_options
