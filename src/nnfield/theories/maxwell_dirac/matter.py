@@ -152,9 +152,9 @@ class DiracMatter(AbstractMatter):
     def hop(self, theta: jax.Array | LinkFactors, f: jax.Array) -> jax.Array:
         """``B(theta) f`` (the gauged bias map, see the module docstring); ``theta`` ``(D, *shape)``, or its
         :meth:`factors` (a tuple), which a tick computes once per link configuration and passes to every map that
-        uses them (``cos``/``sin`` cost 4-5 ns per float64 entry on the CPU, 8x an ``exp``: about a third of a 2D
-        tick's time at 256^2 even with each configuration's factors taken once, since XLA's fusions still
-        evaluate ``theta(t+1)``'s twice; ``docs/performance.md``).
+        uses them (``cos``/``sin`` cost 4-5 ns per float64 entry on the CPU, 8x an ``exp``: a 2D Wilson tick at 256^2
+        still makes 11 passes of them over the links, about 6 of its 23-24 ms, since XLA's fusions repeat some;
+        ``docs/performance.md``).
 
         The Wilson map's backward hop ``U_mu(x - mu)^T`` uses the shifted factors (``cos``, ``-sin`` at ``x -
         mu``; the transpose of ``exp(-theta X_0)`` is ``exp(+theta X_0)``), not functions of the shifted, negated
