@@ -11,6 +11,7 @@ from ._operator import LatticeOperator as LatticeOperator
 from ._operator import Pattern as Pattern
 from ._operator import Shift as Shift
 from ._operator import apply_local as apply_local
+from ._operator import array_module as array_module
 from ._operator import central_difference as central_difference
 from ._operator import forward_difference as forward_difference
 from ._operator import identity as identity

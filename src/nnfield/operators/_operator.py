@@ -60,7 +60,9 @@ def nonzero_pattern(c: Any) -> Pattern:
     return tuple((a, b) for a in range(K) for b in range(K))
 
 
-def _xp(*arrays: Any) -> Any:
+def array_module(*arrays: Any) -> Any:
+    """``numpy`` if every one of ``arrays`` is a NumPy array, else ``jax.numpy``: data held on the host stays
+    there (each eager ``jax.numpy`` operation would compile a small program of its own)."""
     return np if all(isinstance(a, np.ndarray) for a in arrays) else jnp
 
 
@@ -208,7 +210,7 @@ class LatticeOperator(Module):
         terms: list[tuple[Shift, Any]] = []
         for s1, c1 in self.terms.items():
             for s2, c2 in other.terms.items():
-                xp = _xp(c1, c2)
+                xp = array_module(c1, c2)
                 c2s = c2 if np.ndim(c2) == 2 else shift(c2, s1, axis0=2)
                 s = tuple(a + b for a, b in zip(s1, s2, strict=True))
                 if np.ndim(c1) == 2 and np.ndim(c2s) == 2:
@@ -227,7 +229,7 @@ class LatticeOperator(Module):
         """``O^T = sum_s C_s^T (x) T_{-s}``; per-site coefficients become ``C_s^T`` shifted by ``-s``."""
         terms = []
         for s, c in self.terms.items():
-            xp = _xp(c)
+            xp = array_module(c)
             ct = xp.swapaxes(xp.asarray(c), 0, 1)
             ms = tuple(-v for v in s)
             if np.ndim(c) > 2:

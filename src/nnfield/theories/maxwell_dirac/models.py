@@ -36,11 +36,11 @@ import numpy as np
 from ...initial import minimum_image
 from ...lattice import Lattice
 from ...model import BOUNDED, Conserved
+from ...operators import array_module
 from ...state import State
 from .. import clifford, dirac
 from ..u1 import ELECTRIC, LINKS, MATTER, GaugeModel, photon_omega
 from ..u1._lattice import backward, divergence_scale, forward, pairs, plaquettes, wrap
-from ..u1.model import host_or_jax
 from .matter import DiracMatter
 from .network import MaxwellDiracNetwork
 from .physics import MaxwellDirac
@@ -63,7 +63,7 @@ class MaxwellDiracModel(GaugeModel):
 
     # -- state maps -----------------------------------------------------------------------------------------
     def encode(self, phi: Any, pi: Any) -> dict[str, Any]:
-        xp = host_or_jax(phi, pi)  # NumPy data stays NumPy: no small program compiled per operation
+        xp = array_module(phi, pi)  # NumPy data stays NumPy: no small program compiled per operation
         phi = xp.asarray(phi)
         if not xp.issubdtype(phi.dtype, xp.inexact):
             phi = phi.astype(float)

@@ -27,19 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...model import BOUNDED, AbstractModel, Conserved
+from ...operators import array_module
 from ...state import State
 from ._lattice import divergence, plaquettes, wrap
 from .gauss import gauss_residual
 from .network import ELECTRIC, LINKS, MATTER, GaugeNetwork
 from .photons import photon_omega
 from .physics import U1Theory
-
-
-def host_or_jax(*arrays: Any) -> Any:
-    """``jax.numpy`` if any of ``arrays`` is a JAX array (or a tracer), else ``numpy``: encoding initial data
-    held on the host in NumPy compiles nothing (each eager ``jax.numpy`` operation is a small program of its own,
-    30-70 ms to compile)."""
-    return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
 
 ENERGY = Conserved("energy", BOUNDED, "the Kogut-Susskind Hamiltonian; oscillates at O(dt^2), no drift")
 
@@ -57,7 +51,7 @@ class GaugeModel(AbstractModel):
 
     # -- state maps -----------------------------------------------------------------------------------------
     def encode(self, phi: Any, pi: Any) -> dict[str, Any]:
-        xp = host_or_jax(phi, pi)  # NumPy data stays NumPy: no small program compiled per operation
+        xp = array_module(phi, pi)  # NumPy data stays NumPy: no small program compiled per operation
         phi = xp.asarray(phi)
         if not xp.issubdtype(phi.dtype, xp.inexact):
             phi = phi.astype(float)
