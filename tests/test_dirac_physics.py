@@ -279,3 +279,33 @@ def test_position_space_energy_is_the_fft_energy(D, shape, a, kind, rng):
     scale = float(th.lattice.cell_volume * np.sum(np.abs(psi) ** 2)) * (abs(th.m) + 2 * D / a * (1 + th.r))
     for e in (th.energy_local(psi), jax.jit(th.energy_local)(psi)):
         assert abs(float(e) - ref) <= 50 * np.finfo(float).eps * scale  # FFT round-off ~ eps log N x |psi|^2 |H|
+
+
+@pytest.mark.parametrize("kind", ["forward", "wilson"])
+@pytest.mark.parametrize("shape", [(12,), (6, 5)])
+def test_a_traced_mass_gives_the_concrete_masses_observables(kind, shape):
+    """The theory is a PyTree whose one leaf is the mass (a sweep over masses shares one program): under ``jit``
+    the mass is traced, and ``energy_local``, ``energy`` (FFT) and ``positive_energy_part`` (then ``P_+`` from
+    ``jnp.linalg.eigh``) equal the concrete mass's NumPy-built symbols to round-off; a flatten/unflatten round
+    trip keeps the theory equal."""
+    jax.config.update("jax_enable_x64", True)
+    lat = Lattice(shape, 0.5)
+    th = dr.Dirac(m=0.7, lattice=lat, kind=kind, r=0.8)
+    leaves, treedef = jax.tree_util.tree_flatten(th)
+    assert leaves == [0.7] and jax.tree_util.tree_unflatten(treedef, leaves) == th
+    rng = np.random.default_rng(3)
+    psi = rng.normal(size=(th.K, *shape)) + 1j * rng.normal(size=(th.K, *shape))
+
+    @jax.jit
+    def traced(t):
+        assert isinstance(t.m, jax.core.Tracer)
+        return t.energy_local(psi), t.energy(psi), t.positive_energy_part(psi)
+
+    e_loc, e_fft, plus = traced(th)
+    scale = float(np.sum(np.abs(psi) ** 2)) * (2 / 0.5 + 1.0)  # |H| <= m + (D + ...)/a on these lattices
+    assert abs(float(e_loc) - float(th.energy_local(psi))) < 1e-14 * scale * len(shape)
+    assert abs(float(e_fft) - float(th.energy(psi))) < 1e-13 * scale
+    np.testing.assert_allclose(np.asarray(plus), np.asarray(th.positive_energy_part(psi)), atol=1e-12)
+    # the projector a run with spectra precomputes gives the same part
+    np.testing.assert_allclose(np.asarray(th.positive_energy_part(psi, th._P_grid)),
+                               np.asarray(th.positive_energy_part(psi)), atol=1e-15)

@@ -132,34 +132,42 @@ def test_config_sweep_table_from_the_command_line(tmp_path, capsys):
 
 
 def _dirac_family(theory: str) -> str:
-    """A small 1D config of the Dirac (``dirac``) or Maxwell-Dirac (``maxwell-dirac``) theory."""
-    extra = ('charge = 1.0\n', 'kind = "charged_packets"\nmomentum = [1.0]\n') if theory == "maxwell-dirac" else (
-        "", 'kind = "gaussian_packet"\n')
+    """A small 1D config of the Dirac (``dirac``), gauged Dirac (``gauged-dirac``, in a uniform electric field)
+    or Maxwell-Dirac (``maxwell-dirac``) theory."""
+    extra = {
+        "maxwell-dirac": ('charge = 1.0\n', 'kind = "charged_packets"\nmomentum = [1.0]\n', ""),
+        "gauged-dirac": ('network = "stable"\nfield = "electric"\nelectric = 0.05\ncharge = 1.0\n',
+                         'kind = "gaussian_packet"\ncenter = [8.0]\n', 'scheme = "alternating"\n'),
+        "dirac": ("", 'kind = "gaussian_packet"\n', ""),
+    }[theory]
     return (f'[theory]\nname = "{theory}"\n{extra[0]}mass = 0.5\n[lattice]\nshape = [32]\nspacing = 0.5\n'
-            f'[time]\ndt = 0.05\nsteps = 40\n[initial]\n{extra[1]}width = 2.0\n[output]\nevery = 10\n')
+            f'[time]\ndt = 0.05\nsteps = 40\n{extra[2]}[initial]\n{extra[1]}width = 2.0\n[output]\nevery = 10\n')
 
 
-DIRAC_FAMILY = {name: _dirac_family(name) for name in ("dirac", "maxwell-dirac")}
+DIRAC_FAMILY = {name: _dirac_family(name) for name in ("dirac", "gauged-dirac", "maxwell-dirac")}
 
 
 @pytest.mark.parametrize("theory", sorted(DIRAC_FAMILY))
 def test_dirac_family_sweeps_share_one_program(theory):
-    """The Dirac-family models keep their physics side (``dirac.Dirac``) as a static field: two builds of one
-    config must have equal PyTree structures (the theory compares by its parameters), so that a sweep of the
-    initial data or ``dt`` is one compiled program whose members equal their own runs bit for bit."""
+    """The Dirac-family models hold their physics side (``dirac.Dirac``) as a PyTree whose one leaf is the mass:
+    two builds of one config have equal PyTree structures, and a sweep of the mass, the initial data and ``dt``
+    is one compiled program whose members equal their own runs bit for bit."""
     jax.config.update("jax_enable_x64", True)
     cfg = parse_config(DIRAC_FAMILY[theory])
     assert jax.tree_util.tree_structure(cfg.build_model()) == jax.tree_util.tree_structure(cfg.build_model())
-    ens = ensemble.build_ensemble(cfg, {"initial.width": [1.5, 2.5], "time.dt": [0.05, 0.04]})
+    ens = ensemble.build_ensemble(cfg, {"theory.mass": [0.5, 1.0], "initial.width": [1.5, 2.5],
+                                        "time.dt": [0.05, 0.04]})
     before = ensemble.compilations()
     res = ensemble.run_ensemble(ens)
     assert ensemble.compilations() == before + 1
-    for i in (0, 3):
+    for i in (0, 3, 4, 7):
         state, obs = _single(ens.configs[i], 40, 10)
         for a, b in zip(jax.tree_util.tree_leaves(state), jax.tree_util.tree_leaves(res.state), strict=True):
             assert np.array_equal(np.asarray(a), np.asarray(b[i]))
         for k, v in obs.items():
             assert np.array_equal(np.asarray(v), res.observables[k][i]), k
-    # the physics side's mass is a static value of these models: a mass sweep is refused, naming it
-    with pytest.raises(ConfigError, match=r"first: model\.(theory|packing)\)"):
-        ensemble.build_ensemble(cfg, {"theory.mass": [0.5, 1.0]})
+    # what changes the program is still refused with its path: the massless Dirac network has no mass weight,
+    # a Wilson bias replaces the forward one
+    refused = {"theory.mass": [0.0, 1.0]} if theory == "dirac" else {"theory.bias": ["forward", "wilson"]}
+    with pytest.raises(ConfigError, match=r"first: model\."):
+        ensemble.build_ensemble(cfg, refused)

@@ -127,6 +127,8 @@ def _static_difference(a: Any, b: Any, path: str = "model") -> str | None:
             found = _static_difference(a[k], b[k], f"{path}[{k!r}]")
             if found:
                 return found
+    elif jax.tree_util.tree_structure(a) != jax.tree_util.tree_structure(b):
+        return path  # another registered PyTree (e.g. dirac.Dirac) whose compile-time part differs
     return None
 
 

@@ -161,6 +161,13 @@ class AbstractModel(Module):
         (then the occupation numbers follow from :meth:`dispersion`), a spinor ``{"psi": psi}`` (complex)."""
         return {}
 
+    def for_spectra(self) -> "AbstractModel":
+        """The model a run that records spectra observes (called once per run, outside ``jit``, with the model's
+        parameters concrete): it may precompute what :meth:`spectral_fields` needs as leaves, so that the compiled
+        chunk does not recompute it at every observation (e.g. the Dirac model's positive-energy projector,
+        whose mass is a traced leaf in the chunk). The model itself by default."""
+        return self
+
     # -- the names of the first release (kept working; see CHANGELOG) -------------------------------------
     def initial_state(self, phi: Any, pi: Any) -> Any:
         """Alias of :meth:`encode` (the first release's name)."""

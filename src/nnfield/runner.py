@@ -135,6 +135,8 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
     ``state``) a closure over the model is used, with the model captured as a constant (the closure is made
     once per run, so the chunk is still compiled once).
     """
+    if spectra is not None:
+        model = model.for_spectra()
     traced = Partial(_observe, model) if spectra is None else Partial(_observe_spectra, model, spectra)
     if state is not None:
         try:  # traced by the jit that computes the initial observables, which then reuses this trace

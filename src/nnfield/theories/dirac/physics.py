@@ -67,17 +67,15 @@ class Dirac(AbstractTheory):
 
     # -- identity ---------------------------------------------------------------------------------------
     def _key(self) -> tuple[Any, ...] | None:
-        """The parameters that define this theory (``None`` when one is traced: then identity decides)."""
-        if any(isinstance(v, jax.core.Tracer) for v in (self.m, self.X, self.r)):
+        """The parameters that define this theory (``None`` when the mass is not a concrete number, e.g. traced
+        or an ensemble's stacked masses: then identity decides)."""
+        if not _concrete(self.m):
             return None
-        X = np.asarray(self.X)
-        return (type(self), float(self.m), self.lattice, X.shape, X.tobytes(), self.kind, float(self.r))
+        return (type(self), float(self.m), *_DiracStatic.of(self).key)
 
     def __eq__(self, other: object) -> bool:
-        """Equal parameters, equal theories (not identity, as other modules): the Dirac, gauged Dirac and
-        Maxwell-Dirac models keep this theory as a static field, so that two builds of one config (an ensemble's
-        members, which differ only in their initial data or their network's leaves) have the same PyTree
-        structure and share one compiled program."""
+        """Equal parameters, equal theories (not identity, as other modules): two builds of one config compare
+        equal, e.g. the theory a model holds before and after a checkpoint round trip."""
         if self is other:
             return True
         if type(other) is not type(self):
@@ -140,7 +138,7 @@ class Dirac(AbstractTheory):
         return phi, pi
 
     # -- Fourier symbols ----------------------------------------------------------------------------------
-    def hamiltonian_symbol(self, k: Sequence[Any], kind: str | None = None) -> np.ndarray:
+    def hamiltonian_symbol(self, k: Sequence[Any], kind: str | None = None, m: float | None = None) -> np.ndarray:
         """``H(k)``, shape ``(*k.shape, K, K)`` (Hermitian), for ``kind`` (default: the theory's own).
 
         continuum: ``m beta + sum_mu alpha^mu k_mu``
@@ -149,12 +147,14 @@ class Dirac(AbstractTheory):
 
         The lattice forms are the spinor form of the semi-discrete system ``d_t phi = m X_0 phi + B pi``,
         ``d_t pi = -B^T phi - m X_0 pi`` (``X_0 -> -i``, ``B -> X~.(difference symbol)``), derived by hand.
+        ``m`` (default: the theory's) must be a number: the symbol is built with NumPy.
         """
         kind = self.kind if kind is None else kind
+        m = self.m if m is None else m
         a = self.lattice.spacing
         k = [np.asarray(kk, dtype=float) for kk in k]
         shape = np.broadcast(*k).shape
-        H = np.broadcast_to(self.m * self.beta, (*shape, self.K, self.K)).astype(complex)
+        H = np.broadcast_to(m * self.beta, (*shape, self.K, self.K)).astype(complex)
         for mu, kk in enumerate(k):
             kk = kk[..., None, None]
             if kind == "continuum":
@@ -301,18 +301,42 @@ class Dirac(AbstractTheory):
         """The projector onto the positive energies of ``H(k)`` on the FFT grid, ``(K, K, *shape)``."""
         return np.moveaxis(self.spectral_symbol(lambda E: (E > 0).astype(float)), (-2, -1), (0, 1))
 
-    def positive_energy_part(self, psi: Any) -> jax.Array:
+    @functools.cached_property
+    def _H0_grid(self) -> np.ndarray:
+        """:attr:`_H_grid` without the mass term (what a traced mass is added to)."""
+        return np.moveaxis(self.hamiltonian_symbol(self.lattice.momenta(), m=0.0), (-2, -1), (0, 1))
+
+    def _H_grid_any(self, dtype: Any) -> jax.Array:
+        """``H(k)`` on the FFT grid, ``(K, K, *shape)``: :attr:`_H_grid` for a concrete mass; for a traced one
+        (an ensemble over masses) the massless symbol plus ``m beta``."""
+        if _concrete(self.m):
+            return jnp.asarray(self._H_grid, dtype)
+        beta = self.beta.reshape(self.K, self.K, *([1] * self.D))
+        return jnp.asarray(self._H0_grid, dtype) + self.m * jnp.asarray(beta, dtype)
+
+    def positive_energy_part(self, psi: Any, projector: Any = None) -> jax.Array:
         """``psi_+ = IFFT[P_+(k) FFT[psi]]``: the part of ``psi`` in the positive-energy bands of the theory's
-        ``H(k)`` (``psi - psi_+`` is the negative-energy part); jittable."""
+        ``H(k)`` (``psi - psi_+`` is the negative-energy part); jittable, also with a traced mass (then ``P_+``
+        comes from ``jnp.linalg.eigh`` of ``H(k)`` at every grid point, in the program, unless ``projector``,
+        ``P_+`` on the grid as ``(K, K, *shape)``, is given)."""
         ax = self._axes()
         pk = jnp.fft.fftn(psi, axes=ax)
-        return jnp.fft.ifftn(jnp.einsum("ab...,b...->a...", jnp.asarray(self._P_grid, pk.dtype), pk), axes=ax)
+        if projector is not None:
+            P = jnp.asarray(projector, pk.dtype)
+        elif _concrete(self.m):
+            P = jnp.asarray(self._P_grid, pk.dtype)
+        else:
+            H = jnp.moveaxis(self._H_grid_any(pk.dtype), (0, 1), (-2, -1))
+            E, V = jnp.linalg.eigh(H)
+            P = jnp.moveaxis(jnp.einsum("...ab,...b,...cb->...ac", V, (E > 0).astype(V.dtype), V.conj()),
+                             (-2, -1), (0, 1))
+        return jnp.fft.ifftn(jnp.einsum("ab...,b...->a...", P, pk), axes=ax)
 
     def energy(self, psi: Any) -> jax.Array:
         """``E = a^D sum_i psi^dagger H psi`` with the theory's (lattice or continuum) ``H``, via FFT."""
         ax = self._axes()
         pk = jnp.fft.fftn(psi, axes=ax)
-        Hpk = jnp.einsum("ab...,b...->a...", jnp.asarray(self._H_grid, pk.dtype), pk)
+        Hpk = jnp.einsum("ab...,b...->a...", self._H_grid_any(pk.dtype), pk)
         return self.lattice.cell_volume / self.lattice.size * jnp.real(jnp.sum(jnp.conj(pk) * Hpk))
 
     def energy_local(self, psi: Any) -> jax.Array:
@@ -334,8 +358,10 @@ class Dirac(AbstractTheory):
         D = self.D
         cdt = jnp.result_type(jnp.asarray(psi).dtype, jnp.complex64)
         psi = jnp.asarray(psi, cdt)
-        # H psi = C_0 psi + sum_mu (C_mu^+ T_mu psi + C_mu^- T_mu^-1 psi), the K x K matrices C from H(k) above
-        c0 = self.m * self.beta.astype(complex)
+        # H psi = C_0 psi + sum_mu (C_mu^+ T_mu psi + C_mu^- T_mu^-1 psi), the K x K matrices C from H(k) above;
+        # C_0 = m beta + sum_mu G_mu / a, its mass part kept apart so that the mass may be traced (an ensemble)
+        beta = self.beta.astype(complex)
+        c0 = self.m * beta if _concrete(self.m) else np.zeros_like(beta)
         terms = []
         for mu in range(D):
             G = -1j * self.gammas[mu + 1] if self.kind == "forward" else self.r * self.gamma_w
@@ -349,7 +375,12 @@ class Dirac(AbstractTheory):
             return [sum((complex(M[r, c]) * f[c] for c in range(M.shape[1]) if M[r, c] != 0), jnp.zeros((), cdt))
                     for r in range(M.shape[0])]
 
-        Hpsi = mat(c0, psi)
+        if _concrete(self.m):
+            Hpsi = mat(c0, psi)
+        else:  # the same coefficients, m beta + sum G / a, with the traced mass
+            Hpsi = [sum(((self.m * complex(beta[r, c]) + complex(c0[r, c])) * psi[c] if beta[r, c] != 0
+                         else complex(c0[r, c]) * psi[c] for c in range(self.K) if beta[r, c] != 0 or c0[r, c] != 0),
+                        jnp.zeros((), cdt)) for r in range(self.K)]
         for e, M in terms:
             Hpsi = [h + g for h, g in zip(Hpsi, mat(M, shift(psi, e, axis0=1)), strict=True)]
         return self.lattice.cell_volume * jnp.real(jnp.sum(jnp.conj(psi) * jnp.stack(Hpsi)))
@@ -386,3 +417,54 @@ class Dirac(AbstractTheory):
         tot = jnp.sum(rho)
         return jnp.stack([jnp.sum(x * rho) / tot for x in xs])
 
+
+# ----------------------------------------------------------------------------------------------------------
+# the theory as a PyTree: its mass a leaf, the rest compile-time
+# ----------------------------------------------------------------------------------------------------------
+def _concrete(x: Any) -> bool:
+    """Whether ``x`` is a concrete number (not a tracer, not an ensemble's array of masses)."""
+    return isinstance(x, (int, float, np.floating, np.integer)) or (
+        isinstance(x, (np.ndarray, jax.Array)) and not isinstance(x, jax.core.Tracer) and np.ndim(x) == 0)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _DiracStatic:
+    """The compile-time part of a :class:`Dirac` (lattice, Clifford matrices, kind, Wilson ``r``), equal and
+    hashed by value (``X`` by its bytes)."""
+
+    lattice: Lattice
+    X: Any
+    kind: str
+    r: float
+    key: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, theory: Dirac) -> _DiracStatic:
+        X = np.asarray(theory.X)
+        return cls(theory.lattice, theory.X, theory.kind, theory.r,
+                   (theory.lattice, X.shape, X.dtype.str, X.tobytes(), theory.kind, float(theory.r)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _DiracStatic) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+def _flatten(theory: Dirac) -> tuple[tuple[Any], _DiracStatic]:
+    return (theory.m,), _DiracStatic.of(theory)
+
+
+def _unflatten(static: _DiracStatic, children: tuple[Any, ...]) -> Dirac:
+    # no validation: the static part was validated when the theory was made, and jax rebuilds PyTrees with
+    # placeholders (in_axes, tracers, stacked masses) in place of the mass
+    obj = object.__new__(Dirac)
+    for name, value in (("m", children[0]), ("lattice", static.lattice), ("X", static.X), ("kind", static.kind),
+                        ("r", static.r)):
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+# The mass is the theory's one leaf (as KleinGordon's, an equinox module's): a model that holds the theory sees it
+# traced under jit and stacked along an ensemble's member axis, so a [sweep] over masses shares one program.
+jax.tree_util.register_pytree_node(Dirac, _flatten, _unflatten)

@@ -52,7 +52,7 @@ class GaugedDiracModel(IdentityEncoding):
     """
 
     network: AbstractNetwork
-    theory: dirac.Dirac = eqx.field(static=True)
+    theory: dirac.Dirac  # a PyTree: its mass a leaf (an ensemble may vary it)
     links: U1Links | None
     bias_map: LatticeOperator
     central: tuple[LatticeOperator, ...]

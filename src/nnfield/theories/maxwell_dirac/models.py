@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -55,7 +54,7 @@ class MaxwellDiracModel(GaugeModel):
 
     network: MaxwellDiracNetwork
     theory: MaxwellDirac
-    packing: dirac.Dirac = eqx.field(static=True)
+    packing: dirac.Dirac  # a PyTree: its mass a leaf (an ensemble may vary it)
     #: an initial-data file holds the spinor as ``Q``, ``P`` (``psi = (Q + i P) / sqrt(2)``)
     matter_arrays: ClassVar[tuple[str, str]] = ("Q", "P")
     #: Gauss's law is the network's ``div E = rho - <rho>`` (the static neutralizing background)
