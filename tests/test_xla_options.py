@@ -97,3 +97,22 @@ def test_the_impulse_kernel_compiles_unoptimized_and_gives_the_same_kernel(monke
                                    atol=64 * np.finfo(float).eps * float(np.abs(fast).max()))
         monkeypatch.undo()
     assert analysis._impulse_kernel_jit._options is _xla.run_once_options
+
+
+def test_the_step0_observer_compiles_unoptimized_on_a_small_lattice_only():
+    """A run's step-0 observables (compiled once per run, called once) are compiled with ``run_once_options`` on
+    a lattice below ``MIN_SITES`` entries and with the run's options above; either way they equal the
+    observables compiled with XLA's defaults to round-off."""
+    from nnfield import runner
+
+    for n, small in ((8, True), (48, False)):
+        model, state = _model_and_state(n)
+        observer = runner.observer_for(model, state)
+        chosen = runner._observe_partial._choose((observer, state), {})
+        assert (chosen is runner._observe_partial._small.jitted()) is small
+        assert (chosen is runner._observe_partial.jitted()) is not small
+        obs0 = runner._initial_observables(observer, state)
+        plain = jax.jit(model.observables)(state)
+        for k, v in obs0.items():
+            np.testing.assert_allclose(v[0], np.asarray(plain[k]), rtol=1e-13, atol=0)
+    assert runner._observe_partial._small._options is _xla.run_once_options

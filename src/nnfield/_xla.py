@@ -111,9 +111,32 @@ class LazyJit:
         return self._choose(args, kwargs).lower(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("_fun", "_kwargs", "_jitted", "_nested", "_options", "_min_sites"):
+        if name.startswith("__") or name in ("_fun", "_kwargs", "_jitted", "_nested", "_options", "_min_sites",
+                                             "_small"):
             raise AttributeError(name)
         return getattr(self.jitted(), name)
+
+
+class SmallRunOnceJit(LazyJit):
+    """:func:`jit_run_once` for a program on fewer than :data:`MIN_SITES` entries, :func:`jit` from there on:
+    for a program that runs once per run (a run's step-0 observables), whose compile is most of its cost on a
+    small lattice (a 2D Klein-Gordon observer 0.46 -> 0.25 s, the 2D Maxwell-Dirac one 1.3 -> 0.87 s) while
+    without LLVM's optimizations a large lattice's single call would cost more than the compile saves."""
+
+    def __init__(self, fun: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(fun, **kwargs)
+        self._small = LazyJit(fun, options=run_once_options, min_sites=0, **kwargs)
+
+    def _choose(self, args: Any, kwargs: Any) -> Any:
+        leaves = jax.tree_util.tree_leaves((args, kwargs))
+        if any(isinstance(x, jax.core.Tracer) for x in leaves):
+            return self._nested
+        if max((getattr(x, "size", 0) for x in leaves), default=0) < self._min_sites:
+            return self._small.jitted()
+        return self.jitted()
+
+    def cache_size(self) -> int:
+        return super().cache_size() + self._small.cache_size()
 
 
 def jit(fun: Callable[..., Any] | None = None, **kwargs: Any) -> Any:

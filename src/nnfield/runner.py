@@ -34,7 +34,7 @@ from jax.tree_util import Partial
 
 from . import io as nio
 from . import parallel
-from ._xla import jit
+from ._xla import SmallRunOnceJit, jit
 from .checkpoint import (
     CHECKPOINT_DIR,
     CheckpointError,
@@ -239,9 +239,12 @@ def _all_finite(tree: Any) -> bool:
     return bool(_finite(tree))
 
 
-@jit
-def _observe_partial(observer: Any, state: State) -> dict[str, Any]:
+def _observe_partial_impl(observer: Any, state: State) -> dict[str, Any]:
     return observer(state)
+
+
+#: the step-0 observables: compiled once per run, called once (on a small lattice without LLVM's optimizations)
+_observe_partial = SmallRunOnceJit(_observe_partial_impl)
 
 
 def _observe_jit(observer: Any, state: State) -> dict[str, Any]:
