@@ -142,3 +142,73 @@ def test_animate_writes_a_gif_of_a_2d_run(tmp_path):
     assert cli.main(["plot", str(out), "--animate"]) == 0
     assert (out / "field.gif").read_bytes()[:4] == b"GIF8"
     assert not (out / "spacetime.png").exists()  # 1D only
+
+
+def test_a_sweep_is_plotted_member_by_member(tmp_path, capsys):
+    """A ``[sweep]`` run: one curve per member labelled by its swept values (energy, observables), the last
+    snapshot of each shown member decoded by its own config's model (a Dirac mass sweep: the density of member
+    j is its own components' ``phi^2 + pi^2``), no space-time diagram; a 2D sweep gets one row per member."""
+    from nnfield.plotting import plot_observables, shown_members, sweep_members
+
+    text = """
+[theory]
+name = "dirac"
+dimension = 1
+network = "stable"
+[lattice]
+shape = [64]
+spacing = 0.5
+[time]
+dt = 0.1
+steps = 20
+scheme = "alternating"
+[initial]
+kind = "gaussian_packet"
+width = 3.0
+momentum = [1.0]
+[output]
+every = 5
+snapshot_every = 10
+[sweep]
+"theory.mass" = [0.5, 1.0, 2.0]
+"""
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(text)
+    out = tmp_path / "s"
+    assert cli.main(["run", str(cfg), "--out", str(out), "-q", "--plot"]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in out.glob("*.png")) == ["energy.png", "field.png", "observables.png"]
+    run = nio.load_run(out)
+    assert sweep_members(run) == ["mass = 0.5", "mass = 1", "mass = 2"]
+    for j in range(3):
+        fields, what = decoder(run, j)
+        drawn = fields(1)
+        assert what == "physical fields" and list(drawn) == ["density |psi|^2", "current j_x"]
+        np.testing.assert_allclose(drawn["density |psi|^2"], np.sum(run.phi[1, j] ** 2 + run.pi[1, j] ** 2, axis=0),
+                                   rtol=1e-12)
+    # the members' currents differ (the mass changes the group velocity): each is its own member's
+    assert not np.allclose(decoder(run, 0)[0](1)["current j_x"], decoder(run, 2)[0](1)["current j_x"])
+    assert shown_members(10) == [0, 2, 4, 5, 7, 9] and shown_members(2) == [0, 1]
+
+    import matplotlib.axes
+
+    drawn_lines: list[int] = []
+    real_plot = matplotlib.axes.Axes.plot
+
+    def counting(self, *args, **kwargs):
+        drawn_lines.append(1)
+        return real_plot(self, *args, **kwargs)
+
+    matplotlib.axes.Axes.plot = counting
+    try:
+        plot_observables(run, tmp_path / "obs.png")
+    finally:
+        matplotlib.axes.Axes.plot = real_plot
+    scalars = [n for n, v in run.observables.items() if v.ndim == 2]
+    assert len(drawn_lines) == 3 * len(scalars)  # a curve per member and observable
+
+    two = tmp_path / "two.toml"
+    two.write_text(KG_1D.format(network="3.8", kind="gaussian", spectra="false").replace(
+        "shape = [64]", "shape = [12, 10]") + '[sweep]\n"initial.seed" = [1, 2, 3, 4, 5]\n')
+    assert cli.main(["run", str(two), "--out", str(tmp_path / "t"), "-q", "--plot"]) == 0
+    assert (tmp_path / "t" / "field.png").read_bytes()[:8] == PNG

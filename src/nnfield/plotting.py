@@ -17,6 +17,11 @@ What :func:`plot_run` writes into a run directory (those that apply):
 - ``field.gif`` (:func:`animate_field`, with ``animate=True``, ``nnfield plot DIR --animate``; 2D and above):
   the first plotted field through all snapshots (Pillow writer).
 
+A ``[sweep]`` run (an ensemble, :mod:`nnfield.ensemble`) gets the same files with one curve per member, labelled
+by its swept values: ``energy.png`` one column per declared quantity, ``observables.png`` one panel per
+observable, ``field.png`` the last snapshot of up to :data:`MAX_MEMBERS_SHOWN` members (overlaid in 1D, one row
+each in 2D and above), each decoded by its own member's model; no space-time diagram or animation.
+
 Every figure is titled with the model and its main parameters; axes are in code units (the units of
 ``lattice.spacing``; ``c = 1``, so times too).
 """
@@ -38,6 +43,10 @@ DRIFT_FLOOR = 1e-17
 DPI = 100
 T_LABEL = "t  (code units, c = 1)"
 K_LABEL = "|k|  (1 / code length)"
+#: a sweep's field plot shows at most this many members (evenly spaced, the first and the last included)
+MAX_MEMBERS_SHOWN = 6
+#: a legend names at most this many members (more: colours only, the count in the title)
+MAX_LEGEND = 12
 
 
 def _plt() -> Any:
@@ -73,10 +82,14 @@ def _title(run: RunData, what: str = "") -> str:
     a, cfg = run.attrs, _config(run)
     theory = dict(cfg.get("theory", {}))
     name = theory.pop("name", a.get("theory", a.get("network", "run")))
-    params = ", ".join(f"{k} = {v}" for k, v in theory.items() if not isinstance(v, (list, dict)))
+    swept = {str(k).split(".")[-1] for k in cfg.get("sweep", {})}  # a sweep's members differ in these
+    params = ", ".join(f"{k} = {v}" if k not in swept else f"{k} swept" for k, v in theory.items()
+                       if not isinstance(v, (list, dict)))
     shape = "x".join(str(int(n)) for n in np.atleast_1d(a.get("shape", [])))
     geo = f"{shape}, a = {a['spacing']:g}" if "spacing" in a else shape
     scheme = f"{a.get('scheme', '')}, dt = {a['dt']:g}" if "dt" in a else str(a.get("scheme", ""))
+    if "time.dt" in cfg.get("sweep", {}):
+        scheme = f"{a.get('scheme', '')}, dt swept"
     head = " | ".join(x for x in (f"{name} ({params})" if params else str(name), geo, scheme) if x)
     return f"{head}\n{what}" if what else head
 
@@ -98,8 +111,9 @@ def _declared(run: RunData) -> list[tuple[str, str]]:
         verdicts = json.loads(str(run.attrs.get("conservation", "[]")) or "[]")
     except json.JSONDecodeError:
         verdicts = []
-    out = [(v["name"], f"{v['name']} ({v.get('kind', '')})") for v in verdicts
-           if isinstance(v, dict) and v.get("name") in run.observables]
+    # a sweep's verdict is named "<quantity> [worst of N members: ...]"
+    base = [(str(v["name"]).split(" [", 1)[0], v) for v in verdicts if isinstance(v, dict) and "name" in v]
+    out = [(name, f"{name} ({v.get('kind', '')})") for name, v in base if name in run.observables]
     if out or verdicts:
         return out
     names = [n for n in run.observables if "energy" in n and run.observables[n].ndim == 1]
@@ -112,6 +126,9 @@ def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path 
     names = _declared(run)
     if not names or run.obs_time.size == 0:
         return None
+    members = sweep_members(run)
+    if members is not None:
+        return _plot_energy_members(run, names, members, path, dpi)
     plt = _plt()
     fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, constrained_layout=True)
     t = run.obs_time
@@ -131,6 +148,65 @@ def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path 
     ax1.set_xlabel(T_LABEL)
     ax1.axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
     ax1.legend(fontsize=8)
+    return _save(fig, path, dpi)
+
+
+def sweep_members(run: RunData) -> list[str] | None:
+    """The labels of a sweep's members (``"mass = 0.5, seed = 1"``, from the run's ``sweep`` attribute), or
+    ``None`` for a single run."""
+    raw = run.attrs.get("sweep")
+    if raw is None:
+        return None
+    try:
+        params = json.loads(str(raw))
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(params, list) or not params or not all(isinstance(p, dict) for p in params):
+        return None
+
+    def show(v: Any) -> str:
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return [", ".join(f"{k.split('.')[-1]} = {show(v)}" for k, v in p.items()) for p in params]
+
+
+def _member_series(data: np.ndarray, n: int) -> list[np.ndarray]:
+    """The columns of a sweep's ``(samples, members)`` observable."""
+    data = np.asarray(data, dtype=float).reshape(data.shape[0], n)
+    return [data[:, j] for j in range(n)]
+
+
+def _legend(ax: Any, members: list[str]) -> None:
+    if len(members) <= MAX_LEGEND:
+        ax.legend(fontsize=7)
+
+
+def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: list[str], path: str | Path,
+                         dpi: int | None) -> Path:
+    """:func:`plot_energy` of a sweep: a column per declared quantity, a curve per member."""
+    plt = _plt()
+    n = len(members)
+    fig, axes = plt.subplots(2, len(names), figsize=(5.2 * len(names), 6), sharex=True, squeeze=False,
+                             constrained_layout=True)
+    t = run.obs_time
+    for col, (name, label) in enumerate(names):
+        series = _member_series(run.observables[name], n)
+        _draw(axes[0, col], _scale_for(series), t, series, members)
+        drifts = []
+        for y, member in zip(series, members, strict=True):
+            scale = abs(y[0]) if y.size and y[0] != 0 else 1.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                drift = np.maximum(np.abs((y - y[0]) / scale), DRIFT_FLOOR)
+            _log_plot(axes[1, col], t, drift, label=member)
+            drifts.append(drift)
+        _log_limits(axes[1, col], [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)
+        axes[1, col].axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
+        axes[0, col].set_title(label, fontsize=9)
+        axes[1, col].set_xlabel(T_LABEL)
+    axes[0, 0].set_ylabel("Q(t)  (code units)")
+    axes[1, 0].set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
+    _legend(axes[0, 0], members)
+    fig.suptitle(_title(run, f"declared conserved quantities, {n} members"), fontsize=9)
     return _save(fig, path, dpi)
 
 
@@ -195,7 +271,11 @@ def _draw(ax: Any, scale: str, x: np.ndarray, ys: list[np.ndarray], labels: list
 
 def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
     """One panel per scalar observable vs time (``None`` if there are none)."""
-    names = [n for n, v in run.observables.items() if v.ndim == 1]
+    members = sweep_members(run)
+    if members is None:
+        names = [n for n, v in run.observables.items() if v.ndim == 1]
+    else:
+        names = [n for n, v in run.observables.items() if v.ndim == 2 and v.shape[1] == len(members)]
     if not names or run.obs_time.size == 0:
         return None
     plt = _plt()
@@ -205,32 +285,37 @@ def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> 
                              constrained_layout=True)
     for ax, name in zip(axes.flat, names, strict=False):
         v = np.asarray(run.observables[name], dtype=float)
-        _draw(ax, _scale_for([v]), run.obs_time, [v])
+        series = [v] if members is None else _member_series(v, len(members))
+        _draw(ax, _scale_for(series), run.obs_time, series, members)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(T_LABEL, fontsize=8)
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
-    fig.suptitle(_title(run, "observables"), fontsize=9)
+    if members is not None:
+        _legend(axes.flat[0], members)
+    what = "observables" if members is None else f"observables, {len(members)} members"
+    fig.suptitle(_title(run, what), fontsize=9)
     return _save(fig, path, dpi)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # fields: decoded by the model of the run's config
 # ----------------------------------------------------------------------------------------------------------
-def _raw_fields(run: RunData, i: int) -> dict[str, np.ndarray]:
+def _raw_fields(run: RunData, i: int, member: int | None = None) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, snaps in run.fields.items():
-        f = snaps[i]
+        f = snaps[i] if member is None else snaps[i][member]
         for a in range(f.shape[0]):
             out[name if f.shape[0] == 1 else f"{name}[{a}]"] = f[a]
     return out
 
 
-def decoder(run: RunData) -> tuple[Callable[[int], dict[str, np.ndarray]], str]:
+def decoder(run: RunData, member: int | None = None) -> tuple[Callable[[int], dict[str, np.ndarray]], str]:
     """``(fields(i), what)``: the physical fields of snapshot ``i`` (``AbstractModel.plot_fields`` of the model
     rebuilt from the run's config) and a word for the title; the raw network state where no model can be
-    built (no config in the file, an unknown theory)."""
-    raw = (lambda i: _raw_fields(run, i)), "network state"
+    built (no config in the file, an unknown theory). With ``member``, of that member of a sweep (its own
+    config's model, its slice of the snapshots)."""
+    raw = (lambda i: _raw_fields(run, i, member)), "network state"
     if not run.config_text or not run.fields:
         return raw
     import jax
@@ -239,12 +324,19 @@ def decoder(run: RunData) -> tuple[Callable[[int], dict[str, np.ndarray]], str]:
     from .errors import NNFieldError
     from .state import State, field_items
 
+    def pick(a: np.ndarray, i: int) -> np.ndarray:
+        return a[i] if member is None else a[i][member]
+
     try:
         cfg = parse_config(run.config_text, source=str(run.path))
+        if member is not None:
+            from .ensemble import member_configs
+
+            cfg = member_configs(cfg, cfg.sweep)[0][member]
         model = cfg.build_model()
         if set(run.fields) == {"phi", "pi"}:
             def state_of(i: int) -> Any:
-                return State(run.fields["phi"][i], run.fields["pi"][i])
+                return State(pick(run.fields["phi"], i), pick(run.fields["pi"], i))
         else:  # a state of several fields: the structure of the model's initial state
             from .runner import build
 
@@ -253,7 +345,7 @@ def decoder(run: RunData) -> tuple[Callable[[int], dict[str, np.ndarray]], str]:
             treedef = jax.tree_util.tree_structure(template)
 
             def state_of(i: int) -> Any:
-                return jax.tree_util.tree_unflatten(treedef, [run.fields[n][i] for n in names])
+                return jax.tree_util.tree_unflatten(treedef, [pick(run.fields[n], i) for n in names])
         draw = jax.jit(model.plot_fields)
         order = list(model.plot_fields(state_of(0)))  # the model's order (a jitted dict comes back sorted)
     except (NNFieldError, KeyError, ValueError, TypeError):
@@ -292,6 +384,9 @@ def plot_field(run: RunData, path: str | Path, index: int = -1,
     """Snapshot ``index`` (default: the last) of the physical fields, one panel each."""
     if not run.fields or run.snap_step.size == 0:
         return None
+    members = sweep_members(run)
+    if members is not None:
+        return _plot_field_members(run, path, index, members, dpi)
     fields_fn, what = fields_of or decoder(run)
     n = run.snap_step.size
     i = index % n
@@ -323,12 +418,62 @@ def plot_field(run: RunData, path: str | Path, index: int = -1,
     return _save(fig, path, dpi)
 
 
+def shown_members(n: int, most: int = MAX_MEMBERS_SHOWN) -> list[int]:
+    """At most ``most`` of ``n`` members, evenly spaced, the first and the last included."""
+    return sorted({int(j) for j in np.linspace(0, n - 1, min(n, most)).round()})
+
+
+def _plot_field_members(run: RunData, path: str | Path, index: int, members: list[str], dpi: int | None
+                        ) -> Path | None:
+    """:func:`plot_field` of a sweep: the members of :func:`shown_members` (each decoded by its own config's
+    model), overlaid in 1D, one row each in 2D and above (at most 4 rows, 3 fields)."""
+    i = index % run.snap_step.size
+    ndim = next(iter(run.fields.values())).ndim - 3  # (snapshots, members, K, *shape)
+    decoded = [(j, decoder(run, j)) for j in shown_members(len(members), MAX_MEMBERS_SHOWN if ndim == 1 else 4)]
+    frames = [(j, fn(i), what) for j, (fn, what) in decoded]
+    names = list(frames[0][1])
+    if not names:
+        return None
+    plt = _plt()
+    t = float(run.snap_time[i])
+    spacing = float(run.attrs.get("spacing", 1.0))
+    what = frames[0][2]
+    shown = f"{len(frames)} of {len(members)} members" if len(frames) < len(members) else f"{len(members)} members"
+    if ndim == 1:
+        ncol = 2 if len(names) > 1 else 1
+        nrow = -(-len(names) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(5.5 * ncol, 3.6 * nrow + 0.7), squeeze=False,
+                                 constrained_layout=True)
+        for ax, name in zip(axes.flat, names, strict=False):
+            for j, fields, _ in frames:
+                ax.plot(spacing * np.arange(fields[name].shape[0]), fields[name], label=members[j])
+            ax.set_xlabel("x  (code units)")
+            ax.set_ylabel(name)
+            ax.set_title(name, fontsize=9)
+            _plain_ticks(ax)
+        for ax in list(axes.flat)[len(names) :]:
+            ax.set_visible(False)
+        _legend(axes.flat[0], [members[j] for j, _, _ in frames])
+    else:
+        names = names[:3]
+        fig, axes = plt.subplots(len(frames), len(names), figsize=(4.6 * len(names), 3.6 * len(frames) + 0.7),
+                                 squeeze=False, constrained_layout=True)
+        for row, (j, fields, _) in enumerate(frames):
+            for col, name in enumerate(names):
+                f = fields[name]
+                _image(fig, axes[row, col], _slice2d(f), spacing, diverging=bool(np.min(f) < 0))
+                slice_note = "  (slice x3.. = N/2)" if ndim > 2 else ""
+                axes[row, col].set_title(f"{name}{slice_note}: {members[j]}", fontsize=8)
+    fig.suptitle(_title(run, f"{what} at t = {t:g}, {shown}"), fontsize=9)
+    return _save(fig, path, dpi)
+
+
 def plot_spacetime(run: RunData, path: str | Path,
                    fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None, dpi: int | None = None
                    ) -> Path | None:
     """1D runs: each plotted field over ``(x, t)`` from every snapshot (``None`` otherwise, or with < 2)."""
     n = run.snap_step.size
-    if not run.fields or n < 2:
+    if not run.fields or n < 2 or sweep_members(run) is not None:
         return None
     fields_fn, what = fields_of or decoder(run)
     frames = [fields_fn(i) for i in range(n)]
@@ -365,7 +510,7 @@ def animate_field(run: RunData, path: str | Path, fps: int = 8,
                   fields_of: tuple[Callable[[int], dict[str, np.ndarray]], str] | None = None) -> Path | None:
     """A GIF of the first plotted field through every snapshot (2D and above; ``None`` otherwise)."""
     n = run.snap_step.size
-    if not run.fields or n < 2:
+    if not run.fields or n < 2 or sweep_members(run) is not None:
         return None
     fields_fn, what = fields_of or decoder(run)
     frames = [fields_fn(i) for i in range(n)]
@@ -444,11 +589,12 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, animate: bo
     each name preceded by ``prefix``)."""
     run = load_run(run_dir, snapshots="none", warn=False)
     ndim = len(np.atleast_1d(run.attrs.get("shape", [])))
-    # every snapshot for a 1D space-time diagram or an animation, else only the last one
-    run = load_run(run_dir, snapshots="all" if ndim == 1 or animate else "last", warn=False)
+    sweep = sweep_members(run) is not None
+    # every snapshot for a 1D space-time diagram or an animation, else only the last one (a sweep: the last)
+    run = load_run(run_dir, snapshots="all" if (ndim == 1 or animate) and not sweep else "last", warn=False)
     target = Path(out_dir) if out_dir is not None else run.path.parent
     target.mkdir(parents=True, exist_ok=True)
-    fields_of = decoder(run)
+    fields_of = None if sweep else decoder(run)
     made = [
         plot_energy(run, target / f"{prefix}energy.png", dpi),
         plot_observables(run, target / f"{prefix}observables.png", dpi),
