@@ -171,3 +171,41 @@ def test_dirac_family_sweeps_share_one_program(theory):
     refused = {"theory.mass": [0.0, 1.0]} if theory == "dirac" else {"theory.bias": ["forward", "wilson"]}
     with pytest.raises(ConfigError, match=r"first: model\."):
         ensemble.build_ensemble(cfg, refused)
+
+
+def test_a_member_that_blows_up_is_named_and_the_others_are_kept(tmp_path, capsys):
+    """A sweep with an unstable member (``--allow-unstable``): the members are independent, so the others run to
+    the end; the run ends ``nonfinite`` with exit 1, naming the member and the first non-finite sample's step
+    (stored as ``nonfinite_members``), each member's tick is stored (a dt sweep: the members' times differ) and
+    the plots use it."""
+    from nnfield import cli
+    from nnfield.plotting import member_times
+
+    cfg = tmp_path / "u.toml"
+    # dt_max ~0.485 on this lattice: the second member grows ~4x per step and overflows within 400 steps
+    cfg.write_text(BASE.replace("steps = 100", "steps = 400") + '[sweep]\n"time.dt" = [0.1, 0.6]\n')
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "--allow-unstable"]) == 1
+    out = capsys.readouterr()
+    assert "1 distinct network(s) checked" not in out.out and "1 unstable (--allow-unstable)" in out.out
+    err = [ln for ln in out.err.splitlines() if ln.startswith("nnfield: error:")]
+    assert len(err) == 1 and "in 1 of 2 sweep members: {time.dt = 0.6} from step " in err[0]
+    assert out.out.strip().splitlines()[-1].startswith("verdict: FAILED: non-finite values; the run file keeps "
+                                                       "every member's samples")
+    with pytest.warns(nio.IncompleteRunWarning):
+        run = nio.load_run(tmp_path / "o", snapshots="last")
+    assert run.status == "nonfinite"
+    bad = json.loads(run.attrs["nonfinite_members"])
+    assert [(b["member"], b["params"]) for b in bad] == [(1, {"time.dt": 0.6})]
+    energy = np.asarray(run.observables["energy"])
+    first = int(np.argmin(np.isfinite(energy[:, 1])))
+    assert bad[0]["step"] == int(run.obs_step[first]) and np.isfinite(energy[first - 1, 1])
+    assert np.isfinite(energy[:, 0]).all() and run.obs_step[-1] == 400  # the stable member ran to the end
+    assert json.loads(run.attrs["member_ticks"]) == [0.1, 0.6]
+    t0, t1 = member_times(run, 2)
+    np.testing.assert_allclose(t1, 6 * t0)
+
+
+def test_a_sweep_reports_its_first_chunk(tmp_path):
+    res = ensemble.execute_sweep(parse_config(BASE + '[sweep]\n"theory.mass" = [0.5, 1.0]\n'), tmp_path / "o",
+                                 progress=False)
+    assert res.status == "completed" and 0 < res.first_chunk_seconds <= res.wall_seconds

@@ -67,7 +67,7 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
     except NonFiniteError as exc:
         _error(str(exc))
         if verdict:
-            _verdict(con, False, "non-finite values; the run file keeps everything up to the last finite sample")
+            _verdict(con, False, f"non-finite values; {exc.kept}")
         return EXIT_FAILED
     total = time.perf_counter() - t0
     if not quiet:
@@ -171,7 +171,7 @@ def _resume(args: argparse.Namespace) -> int:
     except _NonFinite as exc:
         _error(str(exc))
         if getattr(args, "verdict", True):
-            _verdict(con, False, "non-finite values; the run file keeps everything up to the last finite sample")
+            _verdict(con, False, f"non-finite values; {exc.kept}")
         return EXIT_FAILED
     if not args.quiet:
         _say(con, f"done: {res.steps_done} steps to t = {res.t_final:g} in {res.wall_seconds:.2f} s")

@@ -276,8 +276,10 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
                 if not seen[key].stable and not allow_unstable:
                     raise UnstableError(f"sweep member {p}: {seen[key].refusal(cfg.source)}")
         stab = next(iter(seen.values()))
-        say(f"sweep: {ens.size} members ({', '.join(cfg.sweep)}); {len(seen)} distinct network(s) checked stable; "
-            f"one compiled program")
+        unstable = sum(not v.stable for v in seen.values())
+        checked = (f"{len(seen)} distinct network(s) checked stable" if not unstable else
+                   f"{len(seen)} distinct network(s) checked, {unstable} unstable (--allow-unstable)")
+        say(f"sweep: {ens.size} members ({', '.join(cfg.sweep)}); {checked}; one compiled program")
         out_dir, lock = prepare_output_dir(out, force)
         try:
             _write_atomic(Path(out_dir) / nio.CONFIG_FILE, cfg.text)
@@ -287,7 +289,10 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             sites = cfg.make_lattice().size * ens.size
             chunk = choose_chunk(steps, every, snap, sites, cfg.output.chunk)
             attrs = _run_attrs(ens.configs[0], net, stab, chunk)
-            attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)")
+            # each member's tick (a dt sweep: they differ; the file's time axis is the first member's)
+            ticks = [float(x) for x in np.broadcast_to(np.asarray(ens.model.network.tick, float), (ens.size,))]
+            attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)",
+                         member_ticks=json.dumps(ticks))
             fields = {k: tuple(np.shape(v)) for k, v in field_items(ens.state).items()}
             # created under a temporary name, renamed once in SWMR mode (as runner._fresh_run: a plain v110 file
             # killed while open for writing never opens again)
@@ -295,10 +300,13 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             tick = float(net.tick)
             state, done, status = ens.state, 0, nio.STATUS_FAILED
             conservation: list[Any] = []
+            first_chunk = 0.0
+            bad: list[tuple[int, int]] = []
             t0 = _time.perf_counter()
             try:
                 obs0 = stop.call(lambda: jax.device_get(_observe_jitted(ens.model, state, _Static(ens.model_axes))))
                 writer.append_observables([0], [0.0], {k: np.asarray(v)[None] for k, v in obs0.items()})
+                sample_steps = [0]
                 writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(state).items()})
                 writer.start_swmr()
                 writer.commit(0)
@@ -310,6 +318,7 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
                         c0 = _time.perf_counter()
                         state, obs = stop.call(_advance, ens, state, n, every)
                         sample = done + every * np.arange(1, n // every + 1)
+                        sample_steps.extend(int(x) for x in sample)
                         writer.append_observables(sample, sample * tick, {k: np.swapaxes(v, 0, 1) for k, v in
                                                                         obs.items()})
                         done += n
@@ -318,10 +327,18 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
                                                    {k: np.asarray(v) for k, v in field_items(state).items()})
                         writer.commit(done)
                         bar.advance(n, sites * n / max(_time.perf_counter() - c0, 1e-9))
-                status = nio.STATUS_COMPLETED
-                conservation = member_verdicts(model0.conserved(), writer.observables(), ens.params, done,
-                                               cfg.dtype)
+                        if not first_chunk:
+                            first_chunk = _time.perf_counter() - c0
+                recorded = writer.observables()
+                conservation = member_verdicts(model0.conserved(), recorded, ens.params, done, cfg.dtype)
                 writer.set_attrs(conservation=json.dumps([v.as_dict() for v in conservation]))
+                bad = nonfinite_members(recorded, np.asarray(sample_steps))
+                if bad:  # the members are independent: the others ran to the end and are kept
+                    status = nio.STATUS_NONFINITE
+                    writer.set_attrs(nonfinite_members=json.dumps(
+                        [{"member": j, "params": ens.params[j], "step": step} for j, step in bad], default=float))
+                else:
+                    status = nio.STATUS_COMPLETED
             except KeyboardInterrupt:
                 status = nio.STATUS_INTERRUPTED
                 raise
@@ -333,8 +350,39 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             nio.write_xdmf(writer.path)  # run.xmf for ParaView/VisIt: one attribute per member and component
         finally:
             lock.release()
+    if bad:
+        from .errors import NonFiniteError
+
+        which = "; ".join(f"{_label(ens.params[j])} from step {step} (t = {step * ticks[j]:g})"
+                          for j, step in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise NonFiniteError(
+            f"non-finite values (NaN or Inf) in {len(bad)} of {ens.size} sweep members: {which}{more} (the first "
+            f"sample where one appeared). The members are independent: the others ran to step {done} and every "
+            f"member's samples are kept in {writer.path}. Those networks are probably unstable; see `nnfield "
+            f"analyze` of a config with their values",
+            kept="the run file keeps every member's samples; the other members are finite")
     return RunResult(Path(out_dir), Path(out_dir) / nio.RUN_FILE, Path(out_dir) / nio.CONFIG_FILE, status, steps,
-                     done, done * tick, wall, 0.0, sites * done / max(wall, 1e-9), chunk, stab, conservation)
+                     done, done * tick, wall, first_chunk, sites * done / max(wall, 1e-9), chunk, stab, conservation)
+
+
+def _label(params: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k} = {v}" for k, v in params.items()) + "}"
+
+
+def nonfinite_members(observables: Mapping[str, Any], steps: np.ndarray) -> list[tuple[int, int]]:
+    """``(member, step)`` of every member of a sweep's recorded observables (``(samples, members, ...)``, sampled
+    at ``steps``) with a non-finite sample, ``step`` the first such sample's."""
+    first: dict[int, int] = {}
+    for v in observables.values():
+        v = np.asarray(v)
+        if v.ndim < 2 or not np.issubdtype(v.dtype, np.inexact):
+            continue
+        finite = np.isfinite(v).reshape(v.shape[0], v.shape[1], -1).all(axis=2)  # (samples, members)
+        for j in np.flatnonzero(~finite.all(axis=0)):
+            k = int(np.argmin(finite[:, j]))
+            first[int(j)] = min(first.get(int(j), k), k)
+    return [(j, int(steps[k])) for j, k in sorted(first.items())]
 
 
 def member_verdicts(declared: Any, observables: Mapping[str, Any], params: list[dict[str, Any]], steps: int,

@@ -55,7 +55,11 @@ class UnstableError(NNFieldError):
 
 
 class NonFiniteError(NNFieldError):
-    """A run produced NaN or Inf values."""
+    """A run produced NaN or Inf values. ``kept`` says what the run file holds (the command's final line)."""
+
+    def __init__(self, message: str, kept: str = "the run file keeps everything up to the last finite sample"):
+        super().__init__(message)
+        self.kept = kept
 
 
 class ConditionError(NNFieldError, ValueError):

@@ -170,6 +170,24 @@ def sweep_members(run: RunData) -> list[str] | None:
     return [", ".join(f"{k.split('.')[-1]} = {show(v)}" for k, v in p.items()) for p in params]
 
 
+def member_ticks(run: RunData, n: int) -> list[float] | None:
+    """Each member's tick (the run's ``member_ticks``: a ``time.dt`` sweep's members differ, and the file's time
+    axis is the first member's), or ``None`` when the file does not say."""
+    try:
+        ticks = json.loads(str(run.attrs.get("member_ticks", "null")))
+    except json.JSONDecodeError:
+        return None
+    return [float(t) for t in ticks] if isinstance(ticks, list) and len(ticks) == n else None
+
+
+def member_times(run: RunData, n: int) -> list[np.ndarray]:
+    """Each member's sample times, ``step x`` its own tick (:func:`member_ticks`), else the file's time axis."""
+    ticks = member_ticks(run, n)
+    if ticks is None:
+        return [run.obs_time] * n
+    return [np.asarray(run.obs_step, dtype=float) * tk for tk in ticks]
+
+
 def _member_series(data: np.ndarray, n: int) -> list[np.ndarray]:
     """The columns of a sweep's ``(samples, members)`` observable."""
     data = np.asarray(data, dtype=float).reshape(data.shape[0], n)
@@ -188,12 +206,12 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
     n = len(members)
     fig, axes = plt.subplots(2, len(names), figsize=(5.2 * len(names), 6), sharex=True, squeeze=False,
                              constrained_layout=True)
-    t = run.obs_time
+    times = member_times(run, n)
     for col, (name, label) in enumerate(names):
         series = _member_series(run.observables[name], n)
-        _draw(axes[0, col], _scale_for(series), t, series, members)
+        _draw(axes[0, col], _scale_for(series), times, series, members)
         drifts = []
-        for y, member in zip(series, members, strict=True):
+        for t, y, member in zip(times, series, members, strict=True):
             scale = abs(y[0]) if y.size and y[0] != 0 else 1.0
             with np.errstate(over="ignore", invalid="ignore"):
                 drift = np.maximum(np.abs((y - y[0]) / scale), DRIFT_FLOOR)
@@ -249,10 +267,13 @@ def _scale_for(values: list[np.ndarray]) -> str:
     return "symlog" if first > 0 and np.abs(v).max() > 1e4 * first else "linear"
 
 
-def _draw(ax: Any, scale: str, x: np.ndarray, ys: list[np.ndarray], labels: list[str] | None = None) -> None:
-    """The series ``ys`` on ``ax`` with the axis ``scale`` (clipped to +-:data:`LOG_CAP` unless linear)."""
+def _draw(ax: Any, scale: str, x: np.ndarray | list[np.ndarray], ys: list[np.ndarray],
+          labels: list[str] | None = None) -> None:
+    """The series ``ys`` on ``ax`` with the axis ``scale`` (clipped to +-:data:`LOG_CAP` unless linear); ``x``
+    one abscissa for all, or one per series."""
     labels = labels or [None] * len(ys)  # type: ignore[list-item]
-    for y, label in zip(ys, labels, strict=True):
+    xs = x if isinstance(x, list) else [x] * len(ys)
+    for x, y, label in zip(xs, ys, labels, strict=True):
         if scale == "linear":
             ax.plot(x, y, label=label)
         else:
@@ -286,7 +307,8 @@ def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> 
     for ax, name in zip(axes.flat, names, strict=False):
         v = np.asarray(run.observables[name], dtype=float)
         series = [v] if members is None else _member_series(v, len(members))
-        _draw(ax, _scale_for(series), run.obs_time, series, members)
+        times = run.obs_time if members is None else member_times(run, len(members))
+        _draw(ax, _scale_for(series), times, series, members)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(T_LABEL, fontsize=8)
     for ax in list(axes.flat)[len(names) :]:
@@ -435,10 +457,16 @@ def _plot_field_members(run: RunData, path: str | Path, index: int, members: lis
     if not names:
         return None
     plt = _plt()
-    t = float(run.snap_time[i])
     spacing = float(run.attrs.get("spacing", 1.0))
     what = frames[0][2]
     shown = f"{len(frames)} of {len(members)} members" if len(frames) < len(members) else f"{len(members)} members"
+    step = int(run.snap_step[i])
+    ticks = member_ticks(run, len(members))
+    if ticks is not None and len(set(ticks)) > 1:  # a dt sweep: the same step is a different time per member
+        when = f"step {step}"
+        members = [f"{m}, t = {step * tk:g}" for m, tk in zip(members, ticks, strict=True)]
+    else:
+        when = f"t = {float(run.snap_time[i]):g}"
     if ndim == 1:
         ncol = 2 if len(names) > 1 else 1
         nrow = -(-len(names) // ncol)
@@ -464,7 +492,7 @@ def _plot_field_members(run: RunData, path: str | Path, index: int, members: lis
                 _image(fig, axes[row, col], _slice2d(f), spacing, diverging=bool(np.min(f) < 0))
                 slice_note = "  (slice x3.. = N/2)" if ndim > 2 else ""
                 axes[row, col].set_title(f"{name}{slice_note}: {members[j]}", fontsize=8)
-    fig.suptitle(_title(run, f"{what} at t = {t:g}, {shown}"), fontsize=9)
+    fig.suptitle(_title(run, f"{what} at {when}, {shown}"), fontsize=9)
     return _save(fig, path, dpi)
 
 
