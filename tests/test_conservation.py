@@ -40,3 +40,15 @@ def test_zero_initial_value_and_non_finite_samples():
     assert v.relative_drift == pytest.approx(1.0)  # scale: max |q| when q(0) = 0
     v = verdict(BND, [1.0, math.nan], 10, np.float64)
     assert not v.ok and math.isinf(v.relative_drift)
+
+
+def test_a_growth_by_orders_of_magnitude_is_not_bounded():
+    """Exponential growth that stays finite (an unstable network run with ``--allow-unstable``) has a residual
+    about its least-squares line as large as the line's change, so "trend <= oscillation" alone passed it
+    ("oscillates within 5.9e+84 ... no secular drift: OK", measured on a sweep member): a bounded quantity
+    must also oscillate by less than its own size."""
+    t = np.linspace(0, 1, 200)
+    v = verdict(BND, np.exp(60 * t), 200, np.float64)
+    assert not v.ok and v.oscillation > 1 and "NOT BOUNDED" in v.line()
+    v = verdict(BND, 1.0 + 0.4 * np.sin(40 * t), 200, np.float64)  # a large but bounded oscillation
+    assert v.ok

@@ -8,7 +8,9 @@ A run's summary reports exactly the declared quantities, each by its kind:
 - a **bounded** quantity (oscillates with an amplitude of the scheme's order in ``dt``, no secular drift): its
   secular trend, the change over the run of the least-squares line through the samples, and its relative
   oscillation about that line (``max - min`` of the residual); "no secular drift" when the trend does not
-  exceed the oscillation (or the round-off bound).
+  exceed the oscillation (or the round-off bound) and the oscillation does not exceed the quantity itself
+  (:data:`BOUNDED_LIMIT`: a growth by orders of magnitude, a blow-up that stayed finite, has a residual about
+  its line as large as its trend and would otherwise pass).
 
 The scale ``|Q(0)|`` is replaced by ``max_t |Q(t)|`` when ``Q(0) = 0``.
 """
@@ -47,12 +49,21 @@ class Verdict:
                         f"(round-off bound {self.tolerance:.2g}): OK")
             return (f"{self.name} (exact invariant): drifted by {self.relative_drift:.2g}, more than round-off "
                     f"({self.tolerance:.2g}): NOT CONSERVED")
-        verdict = "no secular drift: OK" if self.ok else "the trend exceeds the oscillation: DRIFTS"
+        if self.ok:
+            verdict = "no secular drift: OK"
+        elif self.oscillation > BOUNDED_LIMIT:
+            verdict = "it changes by more than its own size: NOT BOUNDED"
+        else:
+            verdict = "the trend exceeds the oscillation: DRIFTS"
         return (f"{self.name} (bounded): oscillates within {self.oscillation:.2g} (relative), secular trend "
                 f"{self.trend:.2g}; {verdict}")
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+#: the largest relative oscillation a bounded quantity may have (its own size)
+BOUNDED_LIMIT = 1.0
 
 
 def roundoff_tolerance(steps: int, dtype: Any) -> float:
@@ -78,7 +89,7 @@ def verdict(quantity: Conserved, values: Sequence[float], steps: int, dtype: Any
         osc = float(np.ptp(q - slope * t) / scale)
     else:
         trend = 0.0
-    ok = drift <= tol if quantity.kind == INVARIANT else trend <= max(osc, tol)
+    ok = drift <= tol if quantity.kind == INVARIANT else trend <= max(osc, tol) and osc <= BOUNDED_LIMIT
     return Verdict(quantity.name, quantity.kind, quantity.doc, drift, osc, trend, tol, bool(ok))
 
 
