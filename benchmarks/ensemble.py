@@ -75,7 +75,7 @@ def _mapped(ens: Any, steps: int, every: int, batch: int | None) -> Any:
 
     @jax.jit
     def run(model: Any, state: Any) -> Any:
-        return jax.lax.map(lambda ms: ensemble._member_run(ms[0], ms[1], steps, every), (model, state),
+        return jax.lax.map(lambda ms: ensemble._member_run((ms[0], None), ms[1], steps, every), (model, state),
                            batch_size=batch)
 
     return lambda: run(model, ens.state)

@@ -85,7 +85,7 @@ def test_grad_through_an_ensemble_member_matches_finite_differences():
         for i in swept:
             new[i] = leaves[i] * scale
         model = jax.tree_util.tree_unflatten(treedef, new)
-        _, obs = ensemble._ensemble_impl(model, ens.state, ens.model_axes, 20, 10)
+        _, obs = ensemble._ensemble_impl((model, None), ens.state, (ens.model_axes, None), 20, 10)
         return obs["energy"][:, -1].sum()
 
     g = jax.grad(energy)(1.0)
@@ -209,3 +209,38 @@ def test_a_sweep_reports_its_first_chunk(tmp_path):
     res = ensemble.execute_sweep(parse_config(BASE + '[sweep]\n"theory.mass" = [0.5, 1.0]\n'), tmp_path / "o",
                                  progress=False)
     assert res.status == "completed" and 0 < res.first_chunk_seconds <= res.wall_seconds
+
+
+@pytest.mark.parametrize("theory", ["klein-gordon", "dirac"])
+def test_a_sweep_records_each_members_spectra(theory, tmp_path):
+    """``[output] spectra`` in a sweep: each member's spectra with its own dispersion (the Klein-Gordon occupation
+    numbers) or its own positive-energy projector (the Dirac band spectra), equal to its own run's."""
+    from nnfield.runner import spectra_for
+
+    jax.config.update("jax_enable_x64", True)
+    text = BASE if theory == "klein-gordon" else DIRAC_FAMILY["dirac"].replace(
+        'name = "dirac"\n', 'name = "dirac"\nnetwork = "stable"\n').replace(
+        "steps = 40\n", 'steps = 40\nscheme = "alternating"\n')
+    cfg = parse_config(text.replace("[output]\n", "[output]\nspectra = true\n"))
+    ens = ensemble.build_ensemble(cfg, {"theory.mass": [0.5, 1.0, 2.0]}, spectra=True)
+    res = ensemble.run_ensemble(ens, steps=40, every=10)
+    names = {"occupation", "spectrum_phi", "spectrum_pi"} if theory == "klein-gordon" else {
+        "spectrum_psi", "spectrum_psi_positive", "spectrum_psi_negative"}
+    assert names <= set(res.observables)
+    for i in (0, 2):
+        model, state = build(ens.configs[i])
+        _, obs = nnet.run(model.network, state, 40, 10, observer_for(model, state, spectra_for(ens.configs[i],
+                                                                                                  model, state)))
+        for k in names:
+            np.testing.assert_allclose(res.observables[k][i], np.asarray(obs[k]), rtol=1e-12, atol=1e-14)
+    if theory == "klein-gordon":  # the members' dispersions differ, so do their occupation numbers' omegas
+        assert not np.allclose(np.asarray(ens.spectra.omega[0]), np.asarray(ens.spectra.omega[2]))
+    # the command: the file holds (samples, members, bins) and the bins once
+    (tmp_path / "s.toml").write_text(cfg.text + '[sweep]\n"theory.mass" = [0.5, 1.0]\n')
+    from nnfield import cli
+
+    assert cli.main(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o"), "-q", "--plot"]) == 0
+    run = nio.load_run(tmp_path / "o", snapshots="none")
+    spec = sorted(names)[0]
+    assert run.observables[spec].shape[1:] == (2, len(run.attrs["spectrum_k"]))
+    assert (tmp_path / "o" / "spectra.png").exists()

@@ -324,15 +324,23 @@ def test_a_resumed_run_continues_its_spectra_bit_for_bit(tmp_path):
         assert np.array_equal(part.observables[name], whole.observables[name])
 
 
-def test_spectra_are_refused_for_a_sweep(tmp_path):
+def test_a_sweep_records_spectra_per_member(tmp_path):
+    """A sweep's spectra are each member's, ``(samples, members, bins)``, the bins stored once (refused before;
+    each member equal to its own run: ``tests/test_ensemble.py``)."""
     from nnfield.config import parse_config
+    from nnfield.io import load_run
     from nnfield.runner import execute
 
     text = _CONFIG.format(theory="klein-gordon", extra="", kind="gaussian", initial="") + \
         '[sweep]\n"theory.mass" = [0.5, 1.0]\n'
-    with pytest.raises(ConfigError, match=r"output\.spectra: not recorded for a \[sweep\]"):
-        execute(parse_config(text), tmp_path / "s", progress=False)
-    assert not (tmp_path / "s").exists()
+    execute(parse_config(text), tmp_path / "s", progress=False)
+    run = load_run(tmp_path / "s", snapshots="none")
+    bins = len(run.attrs["spectrum_k"])
+    for name in ("spectrum_phi", "spectrum_pi", OCCUPATION):
+        assert run.observables[name].shape == (run.obs_step.size, 2, bins)
+    # the occupation numbers use each member's own omega_k: a vacuum of each mass has n_k about 1/2 in both
+    n = run.observables[OCCUPATION][0]
+    assert np.all(np.abs(np.mean(n[:, 1:], axis=1) - 0.5) < 0.25)
 
 
 @pytest.mark.slow

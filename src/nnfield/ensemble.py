@@ -150,32 +150,53 @@ class Ensemble:
     state: Any
     params: list[dict[str, Any]]
     configs: list[Config]
+    #: with ``[output] spectra``: each member's :class:`~nnfield.spectra.Spectra` stacked as the model is
+    spectra: Any = None
+    spectra_axes: Any = None
 
     @property
     def size(self) -> int:
         return len(self.params)
 
+    @property
+    def observed(self) -> tuple[Any, Any]:
+        """``(model, spectra)``: what each member's observer reads (the vmapped argument)."""
+        return self.model, self.spectra
 
-def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]]) -> Ensemble:
-    """Build every member's model and initial state (at its configured precision) and stack them."""
-    from .runner import build
+    @property
+    def observed_axes(self) -> tuple[Any, Any]:
+        return self.model_axes, self.spectra_axes
+
+
+def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: bool = False) -> Ensemble:
+    """Build every member's model and initial state (at its configured precision) and stack them; with
+    ``spectra``, also each member's spectra (``[output] spectra``: the occupation numbers use each member's own
+    dispersion) and the model it observes them with (:meth:`~nnfield.model.AbstractModel.for_spectra`)."""
+    from .runner import build, spectra_for
 
     configs, params = member_configs(cfg, sweep)
     if len({(c.time.steps, c.output.every) for c in configs}) > 1:
         raise ConfigError("sweep: time.steps and output.every must be the same for every member")
     built = [build(c) for c in configs]
-    model, model_axes = stack_members([m for m, _ in built])
+    models = [m for m, _ in built]
+    spec, spec_axes = None, None
+    if spectra:
+        spec, spec_axes = stack_members([spectra_for(c, m, s) for c, (m, s) in zip(configs, built, strict=True)])
+        models = [m.for_spectra() for m in models]
+    model, model_axes = stack_members(models)
     states = [s for _, s in built]
     state = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
-    return Ensemble(model, model_axes, state, params, configs)
+    return Ensemble(model, model_axes, state, params, configs, spec, spec_axes)
 
 
-def _member_run(model: Any, state: Any, steps: int, every: int) -> tuple[Any, Any]:
-    return _run_impl(model.network, state, steps, every, Partial(_observe, model))
+def _member_run(observed: Any, state: Any, steps: int, every: int) -> tuple[Any, Any]:
+    model, spectra = observed
+    return _run_impl(model.network, state, steps, every, Partial(_observe, model, spectra))
 
 
-def _observe(model: Any, state: Any) -> Any:
-    return model.observables(state)
+def _observe(model: Any, spectra: Any, state: Any) -> Any:
+    obs = model.observables(state)
+    return obs if spectra is None else {**obs, **spectra(model.spectral_fields(state))}
 
 
 @dataclasses.dataclass
@@ -195,13 +216,13 @@ def run_ensemble(ens: Ensemble, steps: int | None = None, every: int | None = No
     cfg = ens.configs[0]
     steps = cfg.time.steps if steps is None else int(steps)
     every = cfg.output.every if every is None else int(every)
-    state, obs = _ensemble_jit(ens.model, ens.state, ens.model_axes, steps, every)
+    state, obs = _ensemble_jit(ens.observed, ens.state, ens.observed_axes, steps, every)
     obs = {k: np.asarray(v) for k, v in jax.device_get(obs).items()}
     return EnsembleResult(state, obs, every * np.arange(1, steps // every + 1), ens.params)
 
 
-def _ensemble_impl(model: Any, state: Any, model_axes: Any, steps: int, every: int) -> tuple[Any, Any]:
-    return jax.vmap(lambda m, s: _member_run(m, s, steps, every), in_axes=(model_axes, 0))(model, state)
+def _ensemble_impl(observed: Any, state: Any, axes: Any, steps: int, every: int) -> tuple[Any, Any]:
+    return jax.vmap(lambda m, s: _member_run(m, s, steps, every), in_axes=(axes, 0))(observed, state)
 
 
 class _Static:
@@ -235,15 +256,15 @@ def compilations() -> int:
 # ----------------------------------------------------------------------------------------------------------
 # `nnfield run` of a config with a [sweep] table
 # ----------------------------------------------------------------------------------------------------------
-def _observe_members(model: Any, state: Any, axes: Any) -> Any:
-    return jax.vmap(lambda m, s: m.observables(s), in_axes=(axes, 0))(model, state)
+def _observe_members(observed: Any, state: Any, axes: Any) -> Any:
+    return jax.vmap(lambda o, s: _observe(*o, s), in_axes=(axes, 0))(observed, state)
 
 
 _observe_jitted = jit(lambda model, state, axes: _observe_members(model, state, axes.tree), static_argnums=(2,))
 
 
 def _advance(ens: Ensemble, state: Any, n: int, every: int) -> tuple[Any, dict[str, np.ndarray]]:
-    new, obs = _ensemble_jit(ens.model, state, ens.model_axes, n, every)
+    new, obs = _ensemble_jit(ens.observed, state, ens.observed_axes, n, every)
     return new, {k: np.asarray(v) for k, v in jax.device_get(obs).items()}
 
 
@@ -267,7 +288,7 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
     say = log or (lambda _m: None)
     with StopRequests() as stop:
         check_output_dir(out, force)
-        ens = stop.call(build_ensemble, cfg, cfg.sweep)
+        ens = stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra)
         seen: dict[Any, Any] = {}
         for c, p in zip(ens.configs, ens.params, strict=True):
             key = (repr(sorted(c.theory.params.items())), c.time.dt)
@@ -293,6 +314,8 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             ticks = [float(x) for x in np.broadcast_to(np.asarray(ens.model.network.tick, float), (ens.size,))]
             attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)",
                          member_ticks=json.dumps(ticks))
+            if ens.spectra is not None:  # the bins are the lattice's, the same for every member
+                attrs.update(ens.spectra.attrs())
             fields = {k: tuple(np.shape(v)) for k, v in field_items(ens.state).items()}
             # created under a temporary name, renamed once in SWMR mode (as runner._fresh_run: a plain v110 file
             # killed while open for writing never opens again)
@@ -304,7 +327,8 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             bad: list[tuple[int, int]] = []
             t0 = _time.perf_counter()
             try:
-                obs0 = stop.call(lambda: jax.device_get(_observe_jitted(ens.model, state, _Static(ens.model_axes))))
+                obs0 = stop.call(lambda: jax.device_get(_observe_jitted(ens.observed, state,
+                                                                        _Static(ens.observed_axes))))
                 writer.append_observables([0], [0.0], {k: np.asarray(v)[None] for k, v in obs0.items()})
                 sample_steps = [0]
                 writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(state).items()})

@@ -585,24 +585,37 @@ def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40, dpi: int 
 
     t = np.asarray(run.obs_time, dtype=float)
     rows = np.unique(np.linspace(0, t.size - 1, min(max_curves, t.size)).round().astype(int))
-    norm = colors.Normalize(vmin=float(t[0]), vmax=float(t[-1]) if t[-1] > t[0] else float(t[0]) + 1)
+    members = sweep_members(run)
+    # a sweep: one row of panels per shown member (its samples are (samples, members, bins)), else one row
+    shown: list[int | None] = [None] if members is None else list(shown_members(len(members), 4))
+    times = [t] if members is None else [member_times(run, len(members))[j] for j in shown]  # type: ignore[index]
+    lo = min(float(x[0]) for x in times)
+    hi = max(float(x[-1]) for x in times)
+    norm = colors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
     cmap = cm.viridis
-    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), squeeze=False, constrained_layout=True)
-    for ax, name in zip(axes.flat, names, strict=True):
-        data = np.asarray(run.observables[name], dtype=float)
-        for r in rows:
-            y = data[r, keep]
-            ok = np.isfinite(y) & (y > 0)
-            ax.loglog(k[keep][ok], np.minimum(y[ok], LOG_CAP), color=cmap(norm(t[r])), lw=0.9)
-        _log_limits(ax, [data[rows][:, keep]])
-        ax.xaxis.set_minor_formatter(NullFormatter())  # crowded labels where |k| spans about a decade
-        ax.set_xlabel(K_LABEL)
-        field = name[len(SPECTRUM_PREFIX):]
-        ax.set_ylabel("n_k (mean per mode)" if name == OCCUPATION else f"P(k) = |f_k|^2 / V  ({field})")
-        ax.set_title(name, fontsize=9)
+    fig, axes = plt.subplots(len(shown), len(names), figsize=(4.8 * len(names), 4.2 * len(shown)), squeeze=False,
+                             constrained_layout=True)
+    for row, (j, tj) in enumerate(zip(shown, times, strict=True)):
+        for ax, name in zip(axes[row], names, strict=True):
+            data = np.asarray(run.observables[name], dtype=float)
+            if j is not None:
+                data = data[:, j]
+            for r in rows:
+                y = data[r, keep]
+                ok = np.isfinite(y) & (y > 0)
+                ax.loglog(k[keep][ok], np.minimum(y[ok], LOG_CAP), color=cmap(norm(tj[r])), lw=0.9)
+            _log_limits(ax, [data[rows][:, keep]])
+            ax.xaxis.set_minor_formatter(NullFormatter())  # crowded labels where |k| spans about a decade
+            ax.set_xlabel(K_LABEL)
+            field = name[len(SPECTRUM_PREFIX):]
+            ax.set_ylabel("n_k (mean per mode)" if name == OCCUPATION else f"P(k) = |f_k|^2 / V  ({field})")
+            ax.set_title(name if j is None or members is None else f"{name}: {members[j]}", fontsize=9)
     fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes.ravel().tolist(), label=T_LABEL, shrink=0.9)
     modes = run.attrs.get(SPECTRUM_MODES)
     extra = f", {int(np.sum(modes))} modes in {k.size} shells" if modes is not None else ""
+    if members is not None:
+        extra += f", {len(shown)} of {len(members)}" if len(shown) < len(members) else f", {len(members)}"
+        extra += " members"
     fig.suptitle(_title(run, f"angle-averaged spectra{extra} (k = 0 not shown)"), fontsize=9)
     return _save(fig, path, dpi)
 

@@ -285,9 +285,6 @@ def execute(
         UnstableError: the network is linearly unstable and ``allow_unstable`` is false.
         NonFiniteError: NaN/Inf appeared; everything up to the last finite sample is kept in ``run.h5``.
     """
-    if cfg.sweep and cfg.output.spectra:
-        raise ConfigError(f"{cfg.source}: output.spectra: not recorded for a [sweep] (ensemble) run yet; delete the "
-                          "key or run the members one by one")
     if cfg.sweep:  # an ensemble: every member in one compiled program
         from .ensemble import execute_sweep
 
