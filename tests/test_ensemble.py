@@ -244,3 +244,27 @@ def test_a_sweep_records_each_members_spectra(theory, tmp_path):
     spec = sorted(names)[0]
     assert run.observables[spec].shape[1:] == (2, len(run.attrs["spectrum_k"]))
     assert (tmp_path / "o" / "spectra.png").exists()
+
+
+def test_dry_run_and_analyze_of_a_sweep_check_every_member(tmp_path, capsys):
+    """``run --dry-run`` of a sweep builds every member and checks every distinct network (it used to check the
+    base config only, so an unstable member passed); ``analyze`` picks the first unstable member (or
+    ``--member I``), the refusal names the command that shows it."""
+    from nnfield import cli
+
+    cfg = tmp_path / "u.toml"
+    cfg.write_text(BASE + '[sweep]\n"time.dt" = [0.1, 0.6]\n')
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "sweep member 1 {'time.dt': 0.6}: refusing" in err and f"nnfield analyze {cfg} --member 1" in err
+    assert not (tmp_path / "o").exists()
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "--dry-run", "--allow-unstable"]) == 0
+    assert "2 distinct network(s) checked, 1 unstable" in capsys.readouterr().out and not (tmp_path / "o").exists()
+    assert cli.main(["analyze", str(cfg), "-q"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("verdict: unstable: max amplification 3.86")
+    assert cli.main(["analyze", str(cfg)]) == 0
+    assert "analysing member 1 (time.dt = 0.6): the first unstable member" in capsys.readouterr().out
+    assert cli.main(["analyze", str(cfg), "-q", "--member", "0"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("verdict: stable")
+    assert cli.main(["analyze", str(cfg), "--member", "2"]) == 2
+    assert "--member: expected 0 .. 1 (2 members), got 2" in capsys.readouterr().err

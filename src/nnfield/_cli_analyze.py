@@ -20,7 +20,7 @@ from ._cli_common import (
     _setup_jax,
     _verdict,
 )
-from .errors import NotAnalysableError
+from .errors import ConfigError, NotAnalysableError
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -79,12 +79,46 @@ def _fmt_extra(value: Any, depth: int = 0) -> str:
     return _fmt(value)
 
 
+def _sweep_member(cfg: Any, member: int | None) -> tuple[Any, str]:
+    """The member of a ``[sweep]`` config to analyse (``member``, else the first whose network is unstable, else
+    the first) and a line saying which."""
+    from .ensemble import member_configs
+    from .runner import _stability
+
+    configs, params = member_configs(cfg, cfg.sweep)
+    if member is not None:
+        if not 0 <= member < len(configs):
+            raise ConfigError(f"--member: expected 0 .. {len(configs) - 1} ({len(configs)} members), got {member}")
+        why = "as asked"
+    else:
+        seen: dict[Any, bool] = {}
+        member = 0
+        why = "every member's network is stable; the first"
+        for i, c in enumerate(configs):
+            key = (repr(sorted(c.theory.params.items())), c.time.dt)
+            if key not in seen:
+                seen[key] = _stability(c).stable
+                if not seen[key]:
+                    member, why = i, "the first unstable member"
+                    break
+    label = ", ".join(f"{k} = {v}" for k, v in params[member].items())
+    return configs[member], (f"sweep: {len(configs)} members; analysing member {member} ({label}): {why} "
+                             f"(--member I picks another)")
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     _setup_jax()
     from .config import load_config
 
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     cfg = load_config(args.config)
+    member = getattr(args, "member", None)
+    if cfg.sweep:
+        cfg, note = _sweep_member(cfg, member)
+        if not quiet and not args.json:
+            _say(_console(), note)
+    elif member is not None:
+        raise ConfigError(f"--member: {cfg.source} has no [sweep] table; delete --member")
     t0 = time.perf_counter()
     d, report = analyze_config(cfg)
     seconds = time.perf_counter() - t0

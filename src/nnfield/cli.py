@@ -198,7 +198,12 @@ def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, qu
     log = None if quiet else (lambda m: _say(con, m))
     if not quiet:
         _say(con, f"nnfield run --dry-run: {cfg.summary()}")
-    prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
+    if cfg.sweep:  # every member's config and model, every distinct network's stability
+        from .ensemble import check_sweep
+
+        check_sweep(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
+    else:
+        prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
     _verdict(con, True, f"every check of the run passed; it would write {Path(out) / 'run.h5'} (nothing written)")
     return EXIT_OK
 
@@ -376,6 +381,9 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p.add_argument("config", help="the TOML config")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.add_argument("--plot", metavar="FILE", help="write omega(k) of the network vs the theory to this PNG")
+    p.add_argument("--member", type=int, metavar="I", default=None,
+                   help="a [sweep] config: analyse member I (counted from 0, in the order of the run file's "
+                        "`sweep` attribute; default: the first unstable member, else the first)")
     _add_verbosity(p, quiet_help="no table: only errors and the final verdict line")
     p.set_defaults(func=cmd_analyze)
 

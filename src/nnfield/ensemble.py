@@ -268,6 +268,39 @@ def _advance(ens: Ensemble, state: Any, n: int, every: int) -> tuple[Any, dict[s
     return new, {k: np.asarray(v) for k, v in jax.device_get(obs).items()}
 
 
+def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: bool = False, log: Any = None,
+                stop: Any = None) -> tuple[Ensemble, Any]:
+    """Every check of a sweep before it runs (``nnfield run``, and ``--dry-run`` alone): the output directory,
+    each member's config, model and initial state (stacked into one program), and the stability gate of every
+    distinct network (theory parameters and dt). Returns the ensemble and the first member's stability verdict;
+    raises ``UnstableError`` naming the first unstable member (unless ``allow_unstable``)."""
+    from .errors import UnstableError
+    from .outdir import check_output_dir
+    from .runner import _stability
+
+    def call(f: Any, *a: Any) -> Any:
+        return f(*a) if stop is None else stop.call(f, *a)
+
+    check_output_dir(out, force)
+    ens = call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra)
+    seen: dict[Any, Any] = {}
+    for c, p in zip(ens.configs, ens.params, strict=True):
+        key = (repr(sorted(c.theory.params.items())), c.time.dt)
+        if key not in seen:
+            seen[key] = call(_stability, c)
+            if not seen[key].stable and not allow_unstable:
+                i = ens.configs.index(c)
+                refusal = seen[key].refusal(cfg.source).replace(
+                    f"`nnfield analyze {cfg.source}`", f"`nnfield analyze {cfg.source} --member {i}`")
+                raise UnstableError(f"sweep member {i} {p}: {refusal}")
+    unstable = sum(not v.stable for v in seen.values())
+    checked = (f"{len(seen)} distinct network(s) checked stable" if not unstable else
+               f"{len(seen)} distinct network(s) checked, {unstable} unstable (--allow-unstable)")
+    if log is not None:
+        log(f"sweep: {ens.size} members ({', '.join(cfg.sweep)}); {checked}; one compiled program")
+    return ens, next(iter(seen.values()))
+
+
 def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: bool = False,
                   progress: bool = True, console: Any = None, log: Any = None) -> Any:
     """Run every member of ``cfg.sweep`` at once into ``out/run.h5`` (``nnfield run`` of a config with a
@@ -278,29 +311,14 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
     from pathlib import Path
 
     from . import io as nio
-    from .errors import UnstableError
-    from .outdir import check_output_dir, prepare_output_dir
+    from .outdir import prepare_output_dir
     from .progress import progress_bar
-    from .runner import RunResult, _run_attrs, _stability, _write_atomic, choose_chunk
+    from .runner import RunResult, _run_attrs, _write_atomic, choose_chunk
     from .signals import StopRequests
     from .state import field_items
 
-    say = log or (lambda _m: None)
     with StopRequests() as stop:
-        check_output_dir(out, force)
-        ens = stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra)
-        seen: dict[Any, Any] = {}
-        for c, p in zip(ens.configs, ens.params, strict=True):
-            key = (repr(sorted(c.theory.params.items())), c.time.dt)
-            if key not in seen:
-                seen[key] = stop.call(_stability, c)
-                if not seen[key].stable and not allow_unstable:
-                    raise UnstableError(f"sweep member {p}: {seen[key].refusal(cfg.source)}")
-        stab = next(iter(seen.values()))
-        unstable = sum(not v.stable for v in seen.values())
-        checked = (f"{len(seen)} distinct network(s) checked stable" if not unstable else
-                   f"{len(seen)} distinct network(s) checked, {unstable} unstable (--allow-unstable)")
-        say(f"sweep: {ens.size} members ({', '.join(cfg.sweep)}); {checked}; one compiled program")
+        ens, stab = check_sweep(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop)
         out_dir, lock = prepare_output_dir(out, force)
         try:
             _write_atomic(Path(out_dir) / nio.CONFIG_FILE, cfg.text)
