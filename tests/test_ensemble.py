@@ -268,3 +268,35 @@ def test_dry_run_and_analyze_of_a_sweep_check_every_member(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[-1].startswith("verdict: stable")
     assert cli.main(["analyze", str(cfg), "--member", "2"]) == 2
     assert "--member: expected 0 .. 1 (2 members), got 2" in capsys.readouterr().err
+
+
+def test_a_sweep_is_guarded_for_memory_and_non_finite_initial_data(tmp_path, monkeypatch, capsys):
+    """The memory guard counts every member (a sweep built all of them unguarded before), and non-finite initial
+    data of a member is refused in one line naming it, as for one run."""
+    from nnfield import cli, resources
+
+    one = resources.estimate_run_memory(parse_config(BASE))["total"]
+    monkeypatch.setattr(resources, "available_memory", lambda: 8 * one)
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(BASE + '[sweep]\n"initial.seed" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]\n')
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the run (16 sweep members) needs about" in err[0]
+    assert "run fewer than 16 [sweep] members at once" in err[0]
+    cfg.write_text(BASE + '[sweep]\n"initial.seed" = [1, 2]\n')
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
+    capsys.readouterr()
+    # the config layer refuses every amplitude it can see is too large; data that is not finite anyway (a file,
+    # a plug-in initial kind) is refused per member: here member 1's data made NaN after it was built
+    real = ensemble.build_ensemble
+
+    def nan_in_member_1(*args, **kwargs):
+        ens = real(*args, **kwargs)
+        ens.state = jax.tree_util.tree_map(lambda x: x.at[1].set(np.nan), ens.state)
+        return ens
+
+    monkeypatch.setattr(ensemble, "build_ensemble", nan_in_member_1)
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("nnfield: error: sweep member 1 {'initial.seed': 2}: the initial "
+                                               "data has NaN or Inf values")

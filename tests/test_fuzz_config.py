@@ -267,6 +267,15 @@ def test_fuzzed_configs_many(case):
     check_outcome(to_toml(cfg), _one_problem(ops))
 
 
+def test_regression_a_dt_near_the_smallest_float_is_analysed():
+    """Found by the fuzz: at dt = 1e-323 the stability search's first probe, dt / 100, underflowed to 0 and the
+    stable Dirac network was built at dt = 0 (a ZeroDivisionError traceback)."""
+    cfg = copy.deepcopy(SEEDS["dirac_1p1"])
+    cfg["time"]["dt"] = 1e-323
+    rc, err, _ = run_dry(to_toml(cfg))
+    assert rc == 0, err
+
+
 def test_regression_the_automatic_packet_width_resolves_a_small_box():
     """Found by the fuzz: on a box of fewer than 10 sites the automatic width (0.1 x the shortest side) was below
     the spacing, so a config that never set ``width`` was refused naming ``initial.width``."""

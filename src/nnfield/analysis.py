@@ -280,6 +280,9 @@ def _bisect_stable_dt(stable: Callable[[float], bool], dt_hint: float, rel: floa
     """The search of :func:`largest_stable_dt` over a predicate ``stable(dt)``; with ``bracket`` the final
     ``(lo, hi)`` (``lo`` stable, ``hi`` not) when both exist, else the same float as without."""
     grid = dt_hint * np.logspace(-2, 2, 17)
+    # a dt near the smallest float: its hundredth underflows to 0 (a network at dt = 0 cannot be built; found by
+    # the config fuzz: a ZeroDivisionError for dt = 1e-323), its hundredfold may overflow
+    grid = grid[(grid > 0) & np.isfinite(grid)]
     lo = 0.0
     hi = None
     for dt in grid:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -269,20 +270,30 @@ def _advance(ens: Ensemble, state: Any, n: int, every: int) -> tuple[Any, dict[s
 
 
 def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: bool = False, log: Any = None,
-                stop: Any = None) -> tuple[Ensemble, Any]:
-    """Every check of a sweep before it runs (``nnfield run``, and ``--dry-run`` alone): the output directory,
-    each member's config, model and initial state (stacked into one program), and the stability gate of every
-    distinct network (theory parameters and dt). Returns the ensemble and the first member's stability verdict;
-    raises ``UnstableError`` naming the first unstable member (unless ``allow_unstable``)."""
-    from .errors import UnstableError
+                stop: Any = None) -> tuple[Ensemble, Any, dict[str, Any]]:
+    """Every check of a sweep before it runs (``nnfield run``, and ``--dry-run`` alone), as
+    :func:`nnfield.runner.prepare` makes them for one run: the output directory, the memory guard (every member
+    at once), each member's config, model and initial state (stacked into one program; ``InputError`` for
+    non-finite data), the stability gate of every distinct network (theory parameters and dt; ``UnstableError``
+    naming the first unstable member unless ``allow_unstable``) and step 0's observables (``InputError`` when not
+    finite). Returns the ensemble, the first member's stability verdict and step 0's observables."""
+    from .errors import InputError, UnstableError
     from .outdir import check_output_dir
+    from .resources import check_memory
     from .runner import _stability
 
     def call(f: Any, *a: Any) -> Any:
         return f(*a) if stop is None else stop.call(f, *a)
 
     check_output_dir(out, force)
+    members = math.prod(len(v) for v in cfg.sweep.values())
+    check_memory(cfg, members)  # the memory guard, before any member is built
     ens = call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra)
+    for j, p in enumerate(ens.params):
+        member = jax.tree_util.tree_map(lambda x, j=j: np.asarray(x[j]), ens.state)
+        if not all(np.isfinite(x).all() for x in jax.tree_util.tree_leaves(member)):
+            raise InputError(f"sweep member {j} {p}: the initial data has NaN or Inf values (initial kind = "
+                             f"{cfg.initial.kind!r}); check the [initial] parameters in {cfg.source}")
     seen: dict[Any, Any] = {}
     for c, p in zip(ens.configs, ens.params, strict=True):
         key = (repr(sorted(c.theory.params.items())), c.time.dt)
@@ -298,7 +309,15 @@ def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: b
                f"{len(seen)} distinct network(s) checked, {unstable} unstable (--allow-unstable)")
     if log is not None:
         log(f"sweep: {ens.size} members ({', '.join(cfg.sweep)}); {checked}; one compiled program")
-    return ens, next(iter(seen.values()))
+    # step 0's observables (after the stability gate: an unstable network can also make them inf)
+    obs0 = call(lambda: jax.device_get(_observe_jitted(ens.observed, ens.state, _Static(ens.observed_axes))))
+    for j, p in enumerate(ens.params):
+        bad = [k for k, v in obs0.items() if not np.all(np.isfinite(np.asarray(v)[j]))]
+        if bad:
+            raise InputError(f"sweep member {j} {p}: the initial data is too large for {cfg.output.precision}: at "
+                             f"step 0, before any update, {', '.join(bad)} is not finite; check the [initial] "
+                             f"parameters in {cfg.source} (e.g. amplitude)")
+    return ens, next(iter(seen.values())), obs0
 
 
 def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: bool = False,
@@ -318,7 +337,7 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
     from .state import field_items
 
     with StopRequests() as stop:
-        ens, stab = check_sweep(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop)
+        ens, stab, obs0 = check_sweep(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop)
         out_dir, lock = prepare_output_dir(out, force)
         try:
             _write_atomic(Path(out_dir) / nio.CONFIG_FILE, cfg.text)
@@ -345,8 +364,6 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             bad: list[tuple[int, int]] = []
             t0 = _time.perf_counter()
             try:
-                obs0 = stop.call(lambda: jax.device_get(_observe_jitted(ens.observed, state,
-                                                                        _Static(ens.observed_axes))))
                 writer.append_observables([0], [0.0], {k: np.asarray(v)[None] for k, v in obs0.items()})
                 sample_steps = [0]
                 writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(state).items()})

@@ -281,22 +281,26 @@ def _size(n: float) -> str:
     return f"{n:g} B"  # pragma: no cover
 
 
-def check_memory(cfg: Any) -> None:
+def check_memory(cfg: Any, members: int = 1) -> None:
     """Refuse (:class:`~nnfield.errors.InputError`, one line) a run whose estimated memory
-    (:func:`estimate_run_memory`) exceeds :func:`available_memory`, or whose device part exceeds the
-    accelerator's free memory; skipped when ``NNFIELD_SKIP_MEMORY_CHECK=1``."""
+    (:func:`estimate_run_memory`; a sweep's ``members`` hold every part once each) exceeds
+    :func:`available_memory`, or whose device part exceeds the accelerator's free memory; skipped when
+    ``NNFIELD_SKIP_MEMORY_CHECK=1``."""
     if os.environ.get(SKIP_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
         return
-    est = estimate_run_memory(cfg)
+    est = {k: members * v for k, v in estimate_run_memory(cfg).items()}
     parts = (f"fields {_size(est['fields'])}, model {_size(est['model'])}, temporaries "
              f"{_size(est['temporaries'])}, initial data {_size(est['initial'])}, host buffers {_size(est['host'])}")
     fix = "reduce [lattice] shape" + (' or use precision = "float32"' if cfg.output.precision == "float64" else "")
+    if members > 1:
+        fix = f"run fewer than {members} [sweep] members at once or " + fix
     if cfg.output.every < cfg.time.steps and est["host"] > 2 * est["fields"]:
         fix += " or raise output.every"
     fix += f" (or set {SKIP_ENV}=1 to run anyway)"
     avail = available_memory()
     if est["total"] > avail:
-        raise InputError(f"{cfg.source}: the run needs about {_size(est['total'])} ({parts}); this machine has "
+        who = f" ({members} sweep members)" if members > 1 else ""
+        raise InputError(f"{cfg.source}: the run{who} needs about {_size(est['total'])} ({parts}); this machine has "
                          f"{_size(avail)} available; {fix}")
     free = device_memory() if est["device"] > (1 << 30) else None  # ask the device only about big runs
     if free is not None and est["device"] > free:
