@@ -202,9 +202,13 @@ def _check_example(run_dir: Path) -> None:
     D, a = len(lattice), float(run.attrs["spacing"])
     with _open(run_dir / nio.RUN_FILE, nio.SNAPSHOTS) as snap, _open(run_dir / nio.RUN_FILE, nio.OBSERVABLES) as obs:
         axes = tuple("xyz"[:D])
+        sweep = "sweep" in run.attrs  # an ensemble: a member axis after time (docs/data.md)
         assert run.fields  # phi and pi, or the named fields of a several-field state (links, electric, matter.phi..)
         for name in run.fields:
             dims = snap[name].dims
+            if sweep:
+                assert dims[1] == "member", dims
+                dims = (dims[0], *dims[2:])
             assert dims[0] == "time" and dims[1] in ("component", f"{name}_component") and dims[2:] == axes, dims
             assert snap[name].attrs["units"] and snap[name].attrs["long_name"], name
             np.testing.assert_array_equal(snap[name].values, run.fields[name])
@@ -216,6 +220,7 @@ def _check_example(run_dir: Path) -> None:
         assert set(obs.data_vars) == set(run.observables)
         for name, values in run.observables.items():
             assert obs[name].dims[0] == "time" and "units" in obs[name].attrs, name
+            assert not sweep or obs[name].dims[1] == "member", obs[name].dims
             np.testing.assert_array_equal(obs[name].values, values)
         np.testing.assert_array_equal(obs["step"].values, run.obs_step)
     tree = nnfield.load(run_dir)  # the same labelled data as xarray's own reading of the file
