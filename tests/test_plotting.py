@@ -103,8 +103,8 @@ def test_network_3_14_is_drawn_as_phi_and_its_time_derivative(tmp_path):
     assert not np.allclose(fields(0)["pi"], run.pi[0, 0], atol=1e-2)  # not the raw network state
 
 
-def test_dirac_plots_the_density_and_current_not_the_raw_components(tmp_path):
-    text = """
+#: a small 1+1 Dirac run (stable network)
+DIRAC_1D = """
 [theory]
 name = "dirac"
 dimension = 1
@@ -124,8 +124,11 @@ momentum = [1.0]
 every = 5
 snapshot_every = 10
 """
+
+
+def test_dirac_plots_the_density_and_current_not_the_raw_components(tmp_path):
     out = tmp_path / "d"
-    execute(parse_config(text), out, progress=False)
+    execute(parse_config(DIRAC_1D), out, progress=False)
     run = nio.load_run(out)
     fields, _ = decoder(run)
     drawn = fields(1)
@@ -150,30 +153,8 @@ def test_a_sweep_is_plotted_member_by_member(tmp_path, capsys):
     j is its own components' ``phi^2 + pi^2``), no space-time diagram; a 2D sweep gets one row per member."""
     from nnfield.plotting import plot_observables, shown_members, sweep_members
 
-    text = """
-[theory]
-name = "dirac"
-dimension = 1
-network = "stable"
-[lattice]
-shape = [64]
-spacing = 0.5
-[time]
-dt = 0.1
-steps = 20
-scheme = "alternating"
-[initial]
-kind = "gaussian_packet"
-width = 3.0
-momentum = [1.0]
-[output]
-every = 5
-snapshot_every = 10
-[sweep]
-"theory.mass" = [0.5, 1.0, 2.0]
-"""
     cfg = tmp_path / "sweep.toml"
-    cfg.write_text(text)
+    cfg.write_text(DIRAC_1D + '[sweep]\n"theory.mass" = [0.5, 1.0, 2.0]\n')
     out = tmp_path / "s"
     assert cli.main(["run", str(cfg), "--out", str(out), "-q", "--plot"]) == 0
     capsys.readouterr()
