@@ -82,7 +82,7 @@ def _fmt_extra(value: Any, depth: int = 0) -> str:
 def _sweep_member(cfg: Any, member: int | None) -> tuple[Any, str]:
     """The member of a ``[sweep]`` config to analyse (``member``, else the first whose network is unstable, else
     the first) and a line saying which."""
-    from .ensemble import member_configs
+    from .ensemble import distinct_networks, member_configs
     from .runner import _stability
 
     configs, params = member_configs(cfg, cfg.sweep)
@@ -91,16 +91,11 @@ def _sweep_member(cfg: Any, member: int | None) -> tuple[Any, str]:
             raise ConfigError(f"--member: expected 0 .. {len(configs) - 1} ({len(configs)} members), got {member}")
         why = "as asked"
     else:
-        seen: dict[Any, bool] = {}
-        member = 0
-        why = "every member's network is stable; the first"
-        for i, c in enumerate(configs):
-            key = (repr(sorted(c.theory.params.items())), c.time.dt)
-            if key not in seen:
-                seen[key] = _stability(c).stable
-                if not seen[key]:
-                    member, why = i, "the first unstable member"
-                    break
+        member, why = 0, "every member's network is stable; the first"
+        for i in distinct_networks(configs):
+            if not _stability(configs[i]).stable:
+                member, why = i, "the first unstable member"
+                break
     label = ", ".join(f"{k} = {v}" for k, v in params[member].items())
     return configs[member], (f"sweep: {len(configs)} members; analysing member {member} ({label}): {why} "
                              f"(--member I picks another)")

@@ -269,6 +269,15 @@ def _advance(ens: Ensemble, state: Any, n: int, every: int) -> tuple[Any, dict[s
     return new, {k: np.asarray(v) for k, v in jax.device_get(obs).items()}
 
 
+def distinct_networks(configs: list[Config]) -> list[int]:
+    """The first member of each distinct network among a sweep's member ``configs`` (the same theory parameters
+    and ``dt``: one stability verdict serves them all)."""
+    first: dict[Any, int] = {}
+    for i, c in enumerate(configs):
+        first.setdefault((repr(sorted(c.theory.params.items())), c.time.dt), i)
+    return sorted(first.values())
+
+
 def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: bool = False, log: Any = None,
                 stop: Any = None) -> tuple[Ensemble, Any, dict[str, Any]]:
     """Every check of a sweep before it runs (``nnfield run``, and ``--dry-run`` alone), as
@@ -289,21 +298,19 @@ def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: b
     members = math.prod(len(v) for v in cfg.sweep.values())
     check_memory(cfg, members)  # the memory guard, before any member is built
     ens = call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra)
-    for j, p in enumerate(ens.params):
-        member = jax.tree_util.tree_map(lambda x, j=j: np.asarray(x[j]), ens.state)
-        if not all(np.isfinite(x).all() for x in jax.tree_util.tree_leaves(member)):
-            raise InputError(f"sweep member {j} {p}: the initial data has NaN or Inf values (initial kind = "
-                             f"{cfg.initial.kind!r}); check the [initial] parameters in {cfg.source}")
-    seen: dict[Any, Any] = {}
-    for c, p in zip(ens.configs, ens.params, strict=True):
-        key = (repr(sorted(c.theory.params.items())), c.time.dt)
-        if key not in seen:
-            seen[key] = call(_stability, c)
-            if not seen[key].stable and not allow_unstable:
-                i = ens.configs.index(c)
-                refusal = seen[key].refusal(cfg.source).replace(
-                    f"`nnfield analyze {cfg.source}`", f"`nnfield analyze {cfg.source} --member {i}`")
-                raise UnstableError(f"sweep member {i} {p}: {refusal}")
+    finite = np.all([np.isfinite(np.asarray(x)).reshape(ens.size, -1).all(axis=1)
+                     for x in jax.tree_util.tree_leaves(ens.state)], axis=0)  # per member
+    if not finite.all():
+        j = int(np.flatnonzero(~finite)[0])
+        raise InputError(f"sweep member {j} {ens.params[j]}: the initial data has NaN or Inf values (initial kind "
+                         f"= {cfg.initial.kind!r}); check the [initial] parameters in {cfg.source}")
+    seen: dict[int, Any] = {}
+    for i in distinct_networks(ens.configs):
+        seen[i] = call(_stability, ens.configs[i])
+        if not seen[i].stable and not allow_unstable:
+            refusal = seen[i].refusal(cfg.source).replace(
+                f"`nnfield analyze {cfg.source}`", f"`nnfield analyze {cfg.source} --member {i}`")
+            raise UnstableError(f"sweep member {i} {ens.params[i]}: {refusal}")
     unstable = sum(not v.stable for v in seen.values())
     checked = (f"{len(seen)} distinct network(s) checked stable" if not unstable else
                f"{len(seen)} distinct network(s) checked, {unstable} unstable (--allow-unstable)")
