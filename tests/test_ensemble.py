@@ -300,3 +300,21 @@ def test_a_sweep_is_guarded_for_memory_and_non_finite_initial_data(tmp_path, mon
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("nnfield: error: sweep member 1 {'initial.seed': 2}: the initial "
                                                "data has NaN or Inf values")
+
+
+def test_a_small_sweep_spans_snapshot_intervals_per_chunk_bit_for_bit(tmp_path):
+    """A small sweep takes chunks of several snapshot intervals (one dispatch and one file append each, as a
+    small single run does); its file equals the one written interval by interval (``output.chunk`` set), bit for
+    bit, snapshots included."""
+    text = BASE.replace("steps = 100", "steps = 200").replace("every = 10", "every = 10\nsnapshot_every = 20")
+    sweep = '[sweep]\n"theory.mass" = [0.5, 1.0]\n'
+    span = ensemble.execute_sweep(parse_config(text + sweep), tmp_path / "span", progress=False)
+    plain = ensemble.execute_sweep(parse_config(text.replace("every = 10\n", "every = 10\nchunk = 20\n", 1) + sweep),
+                                   tmp_path / "plain", progress=False)
+    assert span.chunk == 100 and plain.chunk == 20
+    with h5py.File(span.run_file) as a, h5py.File(plain.run_file) as b:
+        for group in ("observables", "snapshots"):
+            assert set(a[group]) == set(b[group])
+            for name in a[group]:
+                assert np.array_equal(a[group][name][()], b[group][name][()]), (group, name)
+        assert a["snapshots/step"][()].tolist() == list(range(0, 201, 20))

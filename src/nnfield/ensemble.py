@@ -34,7 +34,7 @@ from jax.tree_util import Partial
 from ._xla import jit
 from .config import Config, from_dict
 from .errors import ConfigError
-from .network import _run_impl
+from .network import _run_impl, _run_snapshots_impl
 
 __all__ = ["Ensemble", "EnsembleResult", "build_ensemble", "member_configs", "run_ensemble", "stack_members"]
 
@@ -190,9 +190,14 @@ def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: boo
     return Ensemble(model, model_axes, state, params, configs, spec, spec_axes)
 
 
-def _member_run(observed: Any, state: Any, steps: int, every: int) -> tuple[Any, Any]:
+def _member_run(observed: Any, state: Any, steps: int, every: int, snapshot_every: int = 0) -> tuple[Any, ...]:
+    """One member's ``steps`` ticks: ``(state, observables)``, with ``snapshot_every`` also the states after each
+    interval (:func:`nnfield.network.run_snapshots`: a chunk spanning several snapshot intervals)."""
     model, spectra = observed
-    return _run_impl(model.network, state, steps, every, Partial(_observe, model, spectra))
+    observer = Partial(_observe, model, spectra)
+    if snapshot_every:
+        return _run_snapshots_impl(model.network, state, steps // snapshot_every, snapshot_every, every, observer)
+    return _run_impl(model.network, state, steps, every, observer)
 
 
 def _observe(model: Any, spectra: Any, state: Any) -> Any:
@@ -222,8 +227,9 @@ def run_ensemble(ens: Ensemble, steps: int | None = None, every: int | None = No
     return EnsembleResult(state, obs, every * np.arange(1, steps // every + 1), ens.params)
 
 
-def _ensemble_impl(observed: Any, state: Any, axes: Any, steps: int, every: int) -> tuple[Any, Any]:
-    return jax.vmap(lambda m, s: _member_run(m, s, steps, every), in_axes=(axes, 0))(observed, state)
+def _ensemble_impl(observed: Any, state: Any, axes: Any, steps: int, every: int, snapshot_every: int = 0
+                   ) -> tuple[Any, ...]:
+    return jax.vmap(lambda m, s: _member_run(m, s, steps, every, snapshot_every), in_axes=(axes, 0))(observed, state)
 
 
 class _Static:
@@ -241,12 +247,13 @@ class _Static:
         return isinstance(other, _Static) and self.key == other.key
 
 
-_jitted = jit(lambda model, state, axes, steps, every: _ensemble_impl(model, state, axes.tree, steps, every),
-                  static_argnums=(2, 3, 4))
+_jitted = jit(lambda model, state, axes, steps, every, snap: _ensemble_impl(model, state, axes.tree, steps, every,
+                                                                            snap), static_argnums=(2, 3, 4, 5))
 
 
-def _ensemble_jit(model: Any, state: Any, model_axes: Any, steps: int, every: int) -> tuple[Any, Any]:
-    return _jitted(model, state, _Static(model_axes), steps, every)
+def _ensemble_jit(model: Any, state: Any, model_axes: Any, steps: int, every: int, snapshot_every: int = 0
+                  ) -> tuple[Any, ...]:
+    return _jitted(model, state, _Static(model_axes), steps, every, snapshot_every)
 
 
 def compilations() -> int:
@@ -264,9 +271,14 @@ def _observe_members(observed: Any, state: Any, axes: Any) -> Any:
 _observe_jitted = jit(lambda model, state, axes: _observe_members(model, state, axes.tree), static_argnums=(2,))
 
 
-def _advance(ens: Ensemble, state: Any, n: int, every: int) -> tuple[Any, dict[str, np.ndarray]]:
-    new, obs = _ensemble_jit(ens.observed, state, ens.observed_axes, n, every)
-    return new, {k: np.asarray(v) for k, v in jax.device_get(obs).items()}
+def _advance(ens: Ensemble, state: Any, n: int, every: int, snapshot_every: int = 0
+             ) -> tuple[Any, dict[str, np.ndarray], Any]:
+    """``n`` ticks of every member: the new state, the observables ``{name: (members, samples, ...)}`` on the host
+    and, with ``snapshot_every`` (a chunk of several snapshot intervals), the states after each interval with
+    leaves ``(members, intervals, ...)``, else ``None``."""
+    out = _ensemble_jit(ens.observed, state, ens.observed_axes, n, every, snapshot_every)
+    snaps = out[2] if snapshot_every else None
+    return out[0], {k: np.asarray(v) for k, v in jax.device_get(out[1]).items()}, snaps
 
 
 def distinct_networks(configs: list[Config]) -> list[int]:
@@ -352,7 +364,9 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             net = model0.network
             steps, every, snap = cfg.time.steps, cfg.output.every, cfg.output.snapshot_every
             sites = cfg.make_lattice().size * ens.size
-            chunk = choose_chunk(steps, every, snap, sites, cfg.output.chunk)
+            # a small sweep: chunks of several snapshot intervals (one dispatch and one file append each)
+            chunk = choose_chunk(steps, every, snap, sites, cfg.output.chunk, span_snapshots=True)
+            span = snap if snap and chunk > snap else 0
             attrs = _run_attrs(ens.configs[0], net, stab, chunk)
             # each member's tick (a dt sweep: they differ; the file's time axis is the first member's)
             ticks = [float(x) for x in np.broadcast_to(np.asarray(ens.model.network.tick, float), (ens.size,))]
@@ -382,13 +396,18 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
                     while done < steps:
                         n = min(chunk, steps - done)
                         c0 = _time.perf_counter()
-                        state, obs = stop.call(_advance, ens, state, n, every)
+                        state, obs, snaps = stop.call(_advance, ens, state, n, every, span)
                         sample = done + every * np.arange(1, n // every + 1)
                         sample_steps.extend(int(x) for x in sample)
                         writer.append_observables(sample, sample * tick, {k: np.swapaxes(v, 0, 1) for k, v in
                                                                         obs.items()})
+                        if snaps is not None:  # the states after each interval: leaves (members, intervals, ...)
+                            stacked = {k: np.asarray(v) for k, v in field_items(snaps).items()}
+                            for i in range(n // span):
+                                at = done + (i + 1) * span
+                                writer.append_snapshot(at, at * tick, {k: v[:, i] for k, v in stacked.items()})
                         done += n
-                        if (snap and done % snap == 0) or done == steps:
+                        if snaps is None and ((snap and done % snap == 0) or done == steps):
                             writer.append_snapshot(done, done * tick,
                                                    {k: np.asarray(v) for k, v in field_items(state).items()})
                         writer.commit(done)
