@@ -276,6 +276,17 @@ def test_regression_a_dt_near_the_smallest_float_is_analysed():
     assert rc == 0, err
 
 
+def test_regression_a_symbol_lapack_cannot_diagonalize_is_not_analysable():
+    """Found by the fuzz: scalar QED with lambda = -0.0 and spacing 1.8e15 gives a one-step symbol whose
+    eigenvalues LAPACK does not converge on (a LinAlgError traceback); it is now not analysable (the run goes on
+    and says so), as any network the analysis cannot handle."""
+    cfg = copy.deepcopy(SEEDS["scalar_qed_higgs_3d"])
+    cfg["theory"]["lambda"] = -0.0
+    cfg["lattice"]["spacing"] = 1817652423337532.0
+    rc, err, _ = run_dry(to_toml(cfg))
+    assert rc == 0, err
+
+
 def test_regression_the_automatic_packet_width_resolves_a_small_box():
     """Found by the fuzz: on a box of fewer than 10 sites the automatic width (0.1 x the shortest side) was below
     the spacing, so a config that never set ``width`` was refused naming ``initial.width``."""

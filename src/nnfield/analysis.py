@@ -185,9 +185,15 @@ def _eigvals(M: np.ndarray) -> np.ndarray:
     """``np.linalg.eigvals`` of a stack of matrices; a matrix with a non-finite entry (the step overflowed float64
     on an impulse: parameters far outside any stable range) gets eigenvalues ``inf``, i.e. unbounded growth."""
     bad = ~np.isfinite(M).all(axis=(-2, -1))
-    if not bad.any():
-        return np.linalg.eigvals(M)
-    lam = np.linalg.eigvals(np.where(bad[..., None, None], 0.0, M))
+    try:
+        if not bad.any():
+            return np.linalg.eigvals(M)
+        lam = np.linalg.eigvals(np.where(bad[..., None, None], 0.0, M))
+    except np.linalg.LinAlgError as exc:  # LAPACK's QR iteration failed: a symbol too ill-conditioned to analyse
+        scale = float(np.abs(M[~bad]).max()) if (~bad).any() else math.nan
+        raise NotAnalysableError(
+            f"the one-step symbol's eigenvalues did not converge ({exc}; entries up to {scale:.3g}): the parameters "
+            "make it too ill-conditioned to analyse") from None
     lam[bad] = np.inf
     return lam
 
