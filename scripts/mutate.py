@@ -171,8 +171,8 @@ MUTATIONS: list[Mutation] = [
              "Maxwell-Dirac links' learning: the matter's current pulled back with the wrong sign",
              ("tests/test_maxwell_dirac.py",), "B"),
     Mutation("dirac-energy-traced-mass", "src/nnfield/theories/dirac/physics.py",
-             "(self.m * complex(beta[r, c]) + complex(c0[r, c])) * psi[c]",
-             "(-self.m * complex(beta[r, c]) + complex(c0[r, c])) * psi[c]",
+             "return self.m * complex(beta[r, c]) + complex(c0[r, c])",
+             "return -self.m * complex(beta[r, c]) + complex(c0[r, c])",
              "Dirac energy observable with a traced mass (every run's chunk, sweeps): sign of m beta flipped",
              ("tests/test_dirac_physics.py", "tests/test_dirac_model.py"), 4),
 ]

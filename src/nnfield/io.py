@@ -511,15 +511,20 @@ class RunData:
 
     def relative_drift(self, name: str = "energy") -> np.ndarray:
         """``(O(t) - O(0)) / |O(0)|`` of a scalar observable (absolute drift if ``O(0) = 0``)."""
-        x = np.asarray(self.observables[name], dtype=float)
-        if x.size == 0:
-            return x
-        scale = abs(x[0]) if x[0] != 0 else 1.0
-        return (x - x[0]) / scale
+        return relative_drift(self.observables[name])
 
     def max_relative_drift(self, name: str = "energy") -> float:
         d = self.relative_drift(name)
         return float(np.max(np.abs(d))) if d.size else float("nan")
+
+
+def relative_drift(values: Any) -> np.ndarray:
+    """``(O(t) - O(0)) / |O(0)|`` of a series along its first axis (absolute drift if ``O(0) = 0``)."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return x
+    scale = abs(x[0]) if x[0] != 0 else 1.0
+    return (x - x[0]) / scale
 
 
 def find_run_file(path: str | Path) -> Path:

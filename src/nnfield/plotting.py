@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .io import RunData, load_run
+from .io import RunData, load_run, relative_drift
 
 ENERGY_NAMES = ("energy", "discrete_energy")
 #: the floor of the relative drift on its log axis (below double-precision round-off)
@@ -212,9 +212,8 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
         _draw(axes[0, col], _scale_for(series), times, series, members)
         drifts = []
         for t, y, member in zip(times, series, members, strict=True):
-            scale = abs(y[0]) if y.size and y[0] != 0 else 1.0
             with np.errstate(over="ignore", invalid="ignore"):
-                drift = np.maximum(np.abs((y - y[0]) / scale), DRIFT_FLOOR)
+                drift = np.maximum(np.abs(relative_drift(y)), DRIFT_FLOOR)
             _log_plot(axes[1, col], t, drift, label=member)
             drifts.append(drift)
         _log_limits(axes[1, col], [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)

@@ -361,7 +361,7 @@ class Dirac(AbstractTheory):
         # H psi = C_0 psi + sum_mu (C_mu^+ T_mu psi + C_mu^- T_mu^-1 psi), the K x K matrices C from H(k) above;
         # C_0 = m beta + sum_mu G_mu / a, its mass part kept apart so that the mass may be traced (an ensemble)
         beta = self.beta.astype(complex)
-        c0 = self.m * beta if _concrete(self.m) else np.zeros_like(beta)
+        c0 = np.zeros_like(beta)  # sum_mu G_mu / a (the mass term is added per entry below)
         terms = []
         for mu in range(D):
             G = -1j * self.gammas[mu + 1] if self.kind == "forward" else self.r * self.gamma_w
@@ -375,12 +375,11 @@ class Dirac(AbstractTheory):
             return [sum((complex(M[r, c]) * f[c] for c in range(M.shape[1]) if M[r, c] != 0), jnp.zeros((), cdt))
                     for r in range(M.shape[0])]
 
-        if _concrete(self.m):
-            Hpsi = mat(c0, psi)
-        else:  # the same coefficients, m beta + sum G / a, with the traced mass
-            Hpsi = [sum(((self.m * complex(beta[r, c]) + complex(c0[r, c])) * psi[c] if beta[r, c] != 0
-                         else complex(c0[r, c]) * psi[c] for c in range(self.K) if beta[r, c] != 0 or c0[r, c] != 0),
-                        jnp.zeros((), cdt)) for r in range(self.K)]
+        def coef0(r: int, c: int) -> Any:  # C_0[r, c] = m beta + sum G / a, the mass a number or traced
+            return self.m * complex(beta[r, c]) + complex(c0[r, c]) if beta[r, c] != 0 else complex(c0[r, c])
+
+        Hpsi = [sum((coef0(r, c) * psi[c] for c in range(self.K) if beta[r, c] != 0 or c0[r, c] != 0),
+                    jnp.zeros((), cdt)) for r in range(self.K)]
         for e, M in terms:
             Hpsi = [h + g for h, g in zip(Hpsi, mat(M, shift(psi, e, axis0=1)), strict=True)]
         return self.lattice.cell_volume * jnp.real(jnp.sum(jnp.conj(psi) * jnp.stack(Hpsi)))
