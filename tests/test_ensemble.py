@@ -318,3 +318,66 @@ def test_a_small_sweep_spans_snapshot_intervals_per_chunk_bit_for_bit(tmp_path):
             for name in a[group]:
                 assert np.array_equal(a[group][name][()], b[group][name][()]), (group, name)
         assert a["snapshots/step"][()].tolist() == list(range(0, 201, 20))
+
+
+def _sweep_datasets(path: Path) -> dict[str, np.ndarray]:
+    """Every dataset of a sweep's run file but the wall-clock ones (``final``, ``commit``)."""
+    out: dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as h5:
+        h5.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return {k: v for k, v in out.items() if k not in ("final", "commit")}
+
+
+def _assert_same_sweep(ref: Path, got: Path) -> None:
+    a, b = _sweep_datasets(ref / "run.h5"), _sweep_datasets(got / "run.h5")
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
+
+
+SWEEP_CKPT = BASE.replace("steps = 100", "steps = 400").replace(
+    "every = 10", "every = 10\nsnapshot_every = 50\nchunk = 50\ncheckpoint_every = 100\ncheckpoint_keep = 10"
+) + '[sweep]\n"theory.mass" = [0.5, 1.0]\n"initial.seed" = [1, 2]\n'
+
+
+def test_a_sweep_is_checkpointed_and_resumed_bit_for_bit(tmp_path, capsys):
+    """A sweep checkpoints the stacked state of every member (step 0, every ``checkpoint_every``, the end); a
+    sweep that died after its checkpoint at step 200 (the later checkpoints removed, as if killed before them) is
+    finished by ``--resume`` with every dataset bit-identical to the uninterrupted sweep, and ``--steps`` extends
+    a finished one to equal the longer sweep."""
+    from nnfield import cli
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(SWEEP_CKPT)
+    ref = tmp_path / "ref"
+    assert cli.main(["run", str(cfg), "--out", str(ref), "-q"]) == 0
+    steps = sorted(int(p.name.split("-")[1]) for p in (ref / "checkpoints").iterdir())
+    assert steps == [0, 100, 200, 300, 400]
+    died = tmp_path / "died"
+    import shutil
+
+    shutil.copytree(ref, died)
+    for p in (died / "checkpoints").iterdir():
+        if int(p.name.split("-")[1]) > 200:
+            shutil.rmtree(p)
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", str(died), "-q"]) == 0
+    _assert_same_sweep(ref, died)
+    with h5py.File(died / "run.h5", "r") as h5:
+        attrs = nio.read_attrs(h5)
+        assert attrs["status"] == "completed" and h5.attrs["members"] == 4
+        assert json.loads(attrs["resumed"])[0]["from_step"] == 200
+    # extended: equals the 600-step sweep
+    longer_cfg = tmp_path / "longer.toml"
+    longer_cfg.write_text(SWEEP_CKPT.replace("steps = 400", "steps = 600"))
+    longer = tmp_path / "longer"
+    assert cli.main(["run", str(longer_cfg), "--out", str(longer), "-q"]) == 0
+    assert cli.main(["run", "--resume", str(ref), "--steps", "600", "-q"]) == 0
+    _assert_same_sweep(longer, ref)
+    assert "steps = 600" in (ref / "config.toml").read_text()
+    # a checkpoint of other members (a sweep value changed in the directory's config) is refused in one line
+    (longer / "config.toml").write_text((longer / "config.toml").read_text().replace("[0.5, 1.0]", "[0.5, 1.5]"))
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", str(longer), "--steps", "700", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "config" in err[0], err

@@ -356,3 +356,39 @@ def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(reference,
     res = _run("run", "--resume", str(out), "-q")
     assert res.returncode == 0, res.stderr
     assert_identical(ref, out)
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_at_random_moments_is_resumed_bit_for_bit(tmp_path):
+    """A ``[sweep]`` is checkpointed as a single run is (the stacked state of every member): SIGKILL at 5 random
+    moments of its life and once just after its second checkpoint, then ``--resume`` (or a fresh start where it
+    died before its first checkpoint), and every dataset equals the uninterrupted sweep's. (The quick suite
+    resumes a sweep in-process: ``tests/test_ensemble.py::test_a_sweep_is_checkpointed_and_resumed_bit_for_bit``.)"""
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(CONFIG.format(n=32, steps=40000, snap=1000).replace("checkpoint_every = 1000",
+                                                                       "checkpoint_every = 2000")
+                   + '[sweep]\n"theory.mass" = [0.5, 1.0, 2.0]\n')
+    ref = tmp_path / "ref"
+    t0 = time.monotonic()
+    res = _run("run", str(cfg), "--out", str(ref), "-q")
+    assert res.returncode == 0, res.stderr
+    total = time.monotonic() - t0
+    resumed = 0
+    for moment in [*_moments(5, 7, total), None]:
+        out = tmp_path / f"k{moment or 0:.3f}"
+        proc = subprocess.Popen(_cmd("run", str(cfg), "--out", str(out), "-q"), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=_env())
+        if moment is None:  # just after the checkpoint at step 2000
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not (out / "checkpoints" / f"step-{2000:012d}").exists():
+                time.sleep(0.01)
+        else:
+            time.sleep(moment)
+        proc.kill()
+        proc.wait()
+        if proc.returncode != 0:
+            res = _finish(out, cfg)
+            assert res.returncode == 0, res.stderr
+            resumed += "--resume" in res.args
+        assert_identical(ref, out)
+    assert resumed >= 1

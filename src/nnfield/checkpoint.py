@@ -58,8 +58,10 @@ class CheckpointError(InputError):
 def config_hash(cfg: Any) -> str:
     """SHA-256 of everything in a config that determines the trajectory: theory and its parameters, lattice,
     dt, scheme, initial condition and seed, precision. Not the number of steps (a run may be extended), the
-    output cadence or the chunk length (the recorded cadence is checked separately), the title or comments."""
-    content = {
+    output cadence or the chunk length (the recorded cadence is checked separately), the title or comments. A
+    ``[sweep]`` (its keys and values, in order: they fix the members) is part of it; a config without one hashes
+    as before sweeps existed, so older checkpoints stay compatible."""
+    content: dict[str, Any] = {
         "theory": [cfg.theory.name, sorted((k, repr(v)) for k, v in cfg.theory.params.items())],
         "lattice": [list(cfg.lattice.shape), repr(float(cfg.lattice.spacing))],
         "time": [repr(float(cfg.time.dt)), cfg.time.scheme],
@@ -68,6 +70,9 @@ def config_hash(cfg: Any) -> str:
         ],
         "precision": cfg.output.precision,
     }
+    sweep = getattr(cfg, "sweep", None)
+    if sweep:
+        content["sweep"] = [[k, [repr(v) for v in vals]] for k, vals in sweep.items()]
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -242,7 +247,7 @@ def check_compatible(ckpt: Checkpoint, expected_hash: str, source: str) -> None:
     if ckpt.manifest.get("config_hash") != expected_hash:
         raise CheckpointError(
             f"checkpoint {ckpt.path} was written by a different config than {source} (the theory, lattice, dt, "
-            f"scheme, initial data or precision differ); resume with the run's own config.toml, or start anew"
+            f"scheme, initial data, precision or [sweep] differ); resume with the run's own config.toml, or start anew"
         )
 
 

@@ -344,14 +344,14 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
     """Run every member of ``cfg.sweep`` at once into ``out/run.h5`` (``nnfield run`` of a config with a
     ``[sweep]`` table). The file holds observables ``(samples, members, ...)`` and snapshots ``(snapshots,
     members, K, *shape)``, the members' values in the attribute ``sweep`` (JSON list). Every distinct network
-    (theory parameters and dt) passes the stability gate. Not checkpointed (rerun a sweep; it compiles once)."""
-    import time as _time
+    (theory parameters and dt) passes the stability gate. Checkpointed like a single run (the stacked state of
+    every member, ``[output] checkpoint_*``), so ``nnfield run --resume DIR`` continues an interrupted or killed
+    sweep and ``--steps N`` extends a finished one (:func:`resume_sweep`)."""
     from pathlib import Path
 
     from . import io as nio
     from .outdir import prepare_output_dir
-    from .progress import progress_bar
-    from .runner import RunResult, _run_attrs, _write_atomic, choose_chunk
+    from .runner import _run_attrs, _write_atomic, choose_chunk
     from .signals import StopRequests
     from .state import field_items
 
@@ -361,94 +361,222 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
         try:
             _write_atomic(Path(out_dir) / nio.CONFIG_FILE, cfg.text)
             model0 = ens.configs[0].build_model()
-            net = model0.network
             steps, every, snap = cfg.time.steps, cfg.output.every, cfg.output.snapshot_every
             sites = cfg.make_lattice().size * ens.size
             # a small sweep: chunks of several snapshot intervals (one dispatch and one file append each)
             chunk = choose_chunk(steps, every, snap, sites, cfg.output.chunk, span_snapshots=True)
-            span = snap if snap and chunk > snap else 0
-            attrs = _run_attrs(ens.configs[0], net, stab, chunk)
-            # each member's tick (a dt sweep: they differ; the file's time axis is the first member's)
-            ticks = [float(x) for x in np.broadcast_to(np.asarray(ens.model.network.tick, float), (ens.size,))]
+            attrs = _run_attrs(ens.configs[0], model0.network, stab, chunk)
             attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)",
-                         member_ticks=json.dumps(ticks))
+                         member_ticks=json.dumps(_member_ticks(ens)))
             if ens.spectra is not None:  # the bins are the lattice's, the same for every member
                 attrs.update(ens.spectra.attrs())
             fields = {k: tuple(np.shape(v)) for k, v in field_items(ens.state).items()}
             # created under a temporary name, renamed once in SWMR mode (as runner._fresh_run: a plain v110 file
             # killed while open for writing never opens again)
             writer = nio.RunWriter(Path(out_dir) / f"{nio.RUN_FILE}.new", fields, cfg.dtype, attrs)
-            tick = float(net.tick)
-            state, done, status = ens.state, 0, nio.STATUS_FAILED
-            conservation: list[Any] = []
-            first_chunk = 0.0
-            bad: list[tuple[int, int]] = []
-            t0 = _time.perf_counter()
             try:
                 writer.append_observables([0], [0.0], {k: np.asarray(v)[None] for k, v in obs0.items()})
-                sample_steps = [0]
-                writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(state).items()})
+                writer.append_snapshot(0, 0.0, {k: np.asarray(v) for k, v in field_items(ens.state).items()})
                 writer.start_swmr()
                 writer.commit(0)
                 os.replace(writer.path, Path(out_dir) / nio.RUN_FILE)
                 writer.path = Path(out_dir) / nio.RUN_FILE
-                with progress_bar(progress, console, steps) as bar:
-                    while done < steps:
-                        n = min(chunk, steps - done)
-                        c0 = _time.perf_counter()
-                        state, obs, snaps = stop.call(_advance, ens, state, n, every, span)
-                        sample = done + every * np.arange(1, n // every + 1)
-                        sample_steps.extend(int(x) for x in sample)
-                        writer.append_observables(sample, sample * tick, {k: np.swapaxes(v, 0, 1) for k, v in
-                                                                        obs.items()})
-                        if snaps is not None:  # the states after each interval: leaves (members, intervals, ...)
-                            stacked = {k: np.asarray(v) for k, v in field_items(snaps).items()}
-                            for i in range(n // span):
-                                at = done + (i + 1) * span
-                                writer.append_snapshot(at, at * tick, {k: v[:, i] for k, v in stacked.items()})
-                        done += n
-                        if snaps is None and ((snap and done % snap == 0) or done == steps):
-                            writer.append_snapshot(done, done * tick,
-                                                   {k: np.asarray(v) for k, v in field_items(state).items()})
-                        writer.commit(done)
-                        bar.advance(n, sites * n / max(_time.perf_counter() - c0, 1e-9))
-                        if not first_chunk:
-                            first_chunk = _time.perf_counter() - c0
-                recorded = writer.observables()
-                conservation = member_verdicts(model0.conserved(), recorded, ens.params, done, cfg.dtype)
-                writer.set_attrs(conservation=json.dumps([v.as_dict() for v in conservation]))
-                bad = nonfinite_members(recorded, np.asarray(sample_steps))
-                if bad:  # the members are independent: the others ran to the end and are kept
-                    status = nio.STATUS_NONFINITE
-                    writer.set_attrs(nonfinite_members=json.dumps(
-                        [{"member": j, "params": ens.params[j], "step": step} for j, step in bad], default=float))
-                else:
-                    status = nio.STATUS_COMPLETED
-            except KeyboardInterrupt:
-                status = nio.STATUS_INTERRUPTED
-                raise
-            finally:
-                wall = _time.perf_counter() - t0
-                writer.set_attrs(status=status, steps_done=done, t_final=done * tick, wall_seconds=wall,
-                                 site_updates_per_second=sites * done / max(wall, 1e-9))
+            except BaseException:
+                writer.set_attrs(status=nio.STATUS_FAILED)
                 writer.close()
-            nio.write_xdmf(writer.path)  # run.xmf for ParaView/VisIt: one attribute per member and component
+                raise
+            loop = _SweepLoop(Path(out_dir), cfg, ens, model0, stab, writer, ens.state, done=0, last_snap=0,
+                              chunk=chunk, stop=stop)
+            return loop.run(progress, console)
         finally:
             lock.release()
-    if bad:
-        from .errors import NonFiniteError
 
-        which = "; ".join(f"{_label(ens.params[j])} from step {step} (t = {step * ticks[j]:g})"
-                          for j, step in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise NonFiniteError(
-            f"non-finite values (NaN or Inf) in {len(bad)} of {ens.size} sweep members: {which}{more} (the first "
-            f"sample where one appeared). The members are independent: the others ran to step {done} and every "
-            f"member's samples are kept in {writer.path}. Those networks are probably unstable; see `nnfield "
-            f"analyze` of a config with their values",
-            kept="the run file keeps every member's samples; the other members are finite")
-    return RunResult(Path(out_dir), Path(out_dir) / nio.RUN_FILE, Path(out_dir) / nio.CONFIG_FILE, status, steps,
-                     done, done * tick, wall, first_chunk, sites * done / max(wall, 1e-9), chunk, stab, conservation)
+
+def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any], *, progress: bool = True,
+                 console: Any = None, log: Any = None, stop: Any) -> Any:
+    """Continue the sweep in ``out_dir`` from checkpoint ``ckpt``: what :func:`nnfield.runner.resume` does for a
+    config with a ``[sweep]`` (it has locked the directory, checked the checkpoint against the config and set
+    ``cfg``'s total of steps; ``attrs`` are the run file's attributes). Every member is rebuilt from its config
+    and its state read from the checkpoint (stacked along the member axis); the run file is cut back to the
+    checkpoint's counts and the loop goes on, so the sweep's datasets are bit-identical to an uninterrupted
+    sweep's (``tests/test_ensemble.py``)."""
+    from pathlib import Path
+
+    from .checkpoint import load_checkpoint
+    from .runner import _reopen_run_file
+
+    say = log or (lambda _msg: None)
+    ens = stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra)
+    state = stop.call(load_checkpoint, ckpt, ens.state)
+    stab = None
+    for i in distinct_networks(ens.configs):  # the verdicts of the first run (cached), for the run's attributes
+        verdict = stop.call(_stability_of, ens.configs[i])
+        stab = verdict if stab is None else stab
+    m = ckpt.manifest
+    say(f"resuming the sweep ({ens.size} members) from the checkpoint at step {ckpt.step} (t = "
+        f"{float(m['time']):g}) to step {cfg.time.steps}")
+    writer = _reopen_run_file(Path(out_dir), cfg, ckpt, attrs)
+    model0 = ens.configs[0].build_model()
+    loop = _SweepLoop(Path(out_dir), cfg, ens, model0, stab, writer, state, done=ckpt.step,
+                      last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
+    return loop.run(progress, console)
+
+
+def _stability_of(cfg: Config) -> Any:
+    from .runner import _stability
+
+    return _stability(cfg)
+
+
+def _member_ticks(ens: Ensemble) -> list[float]:
+    """Each member's tick (a ``dt`` sweep: they differ; the file's time axis is the first member's)."""
+    return [float(x) for x in np.broadcast_to(np.asarray(ens.model.network.tick, float), (ens.size,))]
+
+
+class _SweepLoop:
+    """The chunked loop of a sweep (every member at once): compute a chunk, append, commit, checkpoint when due
+    (the stacked state of every member, as :class:`nnfield.runner._Loop` does for one run)."""
+
+    def __init__(self, out_dir: Any, cfg: Config, ens: Ensemble, model0: Any, stab: Any, writer: Any, state: Any,
+                 *, done: int, last_snap: int, chunk: int, stop: Any) -> None:
+        from .checkpoint import config_hash
+
+        self.out_dir, self.cfg, self.ens, self.model0, self.stab = out_dir, cfg, ens, model0, stab
+        self.writer, self.state, self.done, self.last_snap, self.chunk, self.stop = (
+            writer, state, done, last_snap, chunk, stop)
+        self.tick = float(model0.network.tick)
+        self.hash = config_hash(cfg)
+        self.last_ckpt = done if done else -1  # a fresh sweep checkpoints its step 0 first
+        self.last_ckpt_time = _monotonic()
+        self.start_done = done
+
+    def snapshot(self, state: Any, step: int) -> None:
+        from .state import field_items
+
+        self.writer.append_snapshot(step, step * self.tick, {k: np.asarray(v) for k, v in field_items(state).items()})
+        self.last_snap = step
+
+    def checkpoint(self) -> None:
+        import datetime
+
+        from . import io as nio
+        from .checkpoint import save_checkpoint
+
+        n_obs, n_snap = self.writer.counts
+        meta = {
+            "config_hash": self.hash, "time": self.done * self.tick, "seed": int(self.cfg.initial.seed),
+            "observables": n_obs, "snapshots": n_snap, "last_snapshot": self.last_snap, "chunk": self.chunk,
+            "every": self.cfg.output.every, "snapshot_every": self.cfg.output.snapshot_every,
+            "steps": self.cfg.time.steps, "members": self.ens.size, "nnfield_version": nio.provenance_version(),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+        save_checkpoint(self.out_dir, self.state, self.done, meta, keep=self.cfg.output.checkpoint_keep)
+        self.last_ckpt = self.done
+        self.last_ckpt_time = _monotonic()
+
+    def checkpoint_due(self) -> bool:
+        o = self.cfg.output
+        by_steps = o.checkpoint_steps and self.done // o.checkpoint_steps > self.last_ckpt // o.checkpoint_steps
+        by_time = o.checkpoint_seconds and _monotonic() - self.last_ckpt_time >= o.checkpoint_seconds
+        return bool(by_steps or by_time)
+
+    def run(self, progress: bool, console: Any) -> Any:
+        import time as _time
+
+        from . import io as nio
+        from .progress import progress_bar
+        from .runner import RunResult
+        from .state import field_items
+
+        cfg, ens, writer, stop = self.cfg, self.ens, self.writer, self.stop
+        steps, every, snap, tick = cfg.time.steps, cfg.output.every, cfg.output.snapshot_every, self.tick
+        span = snap if snap and self.chunk > snap else 0
+        sites = cfg.make_lattice().size * ens.size
+        ticks = _member_ticks(ens)
+        status, conservation, first_chunk = nio.STATUS_FAILED, [], 0.0
+        bad: list[tuple[int, int]] = []
+        t0 = _time.perf_counter()
+        try:
+            with progress_bar(progress, console, steps) as bar:
+                if self.done:
+                    bar.advance(self.done, 0.0)
+                if self.last_ckpt != self.done:
+                    self.checkpoint()
+                while self.done < steps:
+                    n = min(self.chunk, steps - self.done)
+                    inner = span if span and n % span == 0 and self.done % span == 0 else 0
+                    c0 = _time.perf_counter()
+                    new_state, obs, snaps = stop.call(_advance, ens, self.state, n, every, inner)
+                    sample = self.done + every * np.arange(1, n // every + 1)
+                    writer.append_observables(sample, sample * tick, {k: np.swapaxes(v, 0, 1) for k, v in
+                                                                    obs.items()})
+                    if snaps is not None:  # the states after each interval: leaves (members, intervals, ...)
+                        stacked = {k: np.asarray(v) for k, v in field_items(snaps).items()}
+                        for i in range(n // inner):
+                            at = self.done + (i + 1) * inner
+                            writer.append_snapshot(at, at * tick, {k: v[:, i] for k, v in stacked.items()})
+                            self.last_snap = at
+                    self.state = new_state
+                    self.done += n
+                    if snaps is None and snap and self.done % snap == 0:
+                        self.snapshot(self.state, self.done)
+                    writer.commit(self.done)
+                    writer.set_attrs(steps_done=self.done, t_final=self.done * tick)
+                    if self.done < steps and self.checkpoint_due():
+                        self.checkpoint()
+                    bar.advance(n, sites * n / max(_time.perf_counter() - c0, 1e-9))
+                    if not first_chunk:
+                        first_chunk = _time.perf_counter() - c0
+                self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
+                if self.last_snap != steps:
+                    self.snapshot(self.state, steps)
+                writer.commit(steps)
+            recorded = writer.observables()
+            conservation = member_verdicts(self.model0.conserved(), recorded, ens.params, self.done, cfg.dtype)
+            writer.set_attrs(conservation=json.dumps([v.as_dict() for v in conservation]))
+            bad = nonfinite_members(recorded, writer.sample_steps())
+            if bad:  # the members are independent: the others ran to the end and are kept
+                status = nio.STATUS_NONFINITE
+                writer.set_attrs(nonfinite_members=json.dumps(
+                    [{"member": j, "params": ens.params[j], "step": step} for j, step in bad], default=float))
+            else:
+                status = nio.STATUS_COMPLETED
+        except KeyboardInterrupt:  # also Terminated (SIGTERM)
+            status = nio.STATUS_INTERRUPTED
+            if self.last_ckpt != self.done and not writer._broken:
+                try:  # the last completed chunk's state: `nnfield run --resume DIR` continues from it
+                    self.checkpoint()
+                except (OSError, KeyboardInterrupt):
+                    pass
+            raise
+        finally:
+            wall = _time.perf_counter() - t0
+            done_here = self.done - self.start_done
+            writer.set_attrs(status=status, steps_done=self.done, t_final=self.done * tick, wall_seconds=wall,
+                             site_updates_per_second=sites * done_here / max(wall, 1e-9))
+            writer.close()
+        nio.write_xdmf(writer.path)  # run.xmf for ParaView/VisIt: one attribute per member and component
+        if bad:
+            from .errors import NonFiniteError
+
+            which = "; ".join(f"{_label(ens.params[j])} from step {step} (t = {step * ticks[j]:g})"
+                              for j, step in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise NonFiniteError(
+                f"non-finite values (NaN or Inf) in {len(bad)} of {ens.size} sweep members: {which}{more} (the "
+                f"first sample where one appeared). The members are independent: the others ran to step "
+                f"{self.done} and every member's samples are kept in {writer.path}. Those networks are probably "
+                f"unstable; see `nnfield analyze` of a config with their values",
+                kept="the run file keeps every member's samples; the other members are finite")
+        return RunResult(self.out_dir, writer.path, self.out_dir / nio.CONFIG_FILE, status, steps, self.done,
+                         self.done * tick, wall, first_chunk, sites * done_here / max(wall, 1e-9), self.chunk,
+                         self.stab, conservation)
+
+
+def _monotonic() -> float:
+    import time as _time
+
+    return _time.monotonic()
 
 
 def _label(params: Mapping[str, Any]) -> str:

@@ -387,6 +387,10 @@ class RunWriter:
         grp = self.file[OBSERVABLES]
         return {name: grp[name][()] for name in data_names(grp)}
 
+    def sample_steps(self) -> np.ndarray:
+        """The steps of the observable samples written so far (read back from the open file)."""
+        return self._observable_datasets()[STEP][()]
+
     def flush(self) -> None:
         if self._broken:
             return

@@ -794,12 +794,29 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     )
     text = cfg.text if total == int(attrs.get("steps", total)) else _with_steps(cfg.text, total, cfg)
     cfg = dataclasses.replace(cfg, text=text)
+    if cfg.sweep:  # every member at once, from the stacked checkpoint
+        from .ensemble import resume_sweep
+
+        return resume_sweep(out_dir, cfg, ckpt, attrs, progress=progress, console=console, log=log, stop=stop)
     model, template = stop.call(build, cfg)
     state = stop.call(load_checkpoint, ckpt, template)
     observer = observer_for(model, state, _replicated(spectra_for(cfg, model, state)))
     stab = stop.call(_stability, cfg)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
+    writer = _reopen_run_file(out_dir, cfg, ckpt, attrs)
+    loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
+                 last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
+    return loop.run(progress, console)
 
+
+def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any]) -> nio.RunWriter:
+    """The run file cut back to what checkpoint ``ckpt`` had recorded, reopened for appending (in SWMR mode) with
+    ``cfg``'s total of steps and this resumption in its ``resumed`` attribute; the config file rewritten if
+    ``cfg.text`` changed (an extension). The resumed run's datasets then continue exactly where the
+    checkpoint's did."""
+    m = ckpt.manifest
+    run_file, config_path = out_dir / nio.RUN_FILE, out_dir / nio.CONFIG_FILE
+    total, text = cfg.time.steps, cfg.text
     resumed = json.loads(str(attrs.get("resumed", "[]")) or "[]")
     resumed.append({"from_step": ckpt.step, "steps": total, "date": datetime.datetime.now(datetime.UTC).isoformat(
         timespec="seconds"), "nnfield": nio.provenance_version()})
@@ -819,9 +836,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     writer.path = run_file
     if text != config_path.read_text(encoding="utf-8"):
         _write_atomic(config_path, text)
-    loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
-                 last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
-    return loop.run(progress, console)
+    return writer
 
 
 def _with_steps(text: str, total: int, cfg: Config) -> str:
