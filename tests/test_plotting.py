@@ -75,6 +75,13 @@ def test_energy_shows_the_declared_quantities_on_a_log_axis(kg_run, tmp_path, mo
     assert seen["yscale"] == "log" and seen["offset"] == ""
     # |drift| of the exact invariant, floored: round-off level, never zero on the log axis
     assert np.all(seen["drift"] >= 1e-17) and np.max(seen["drift"]) < 1e-12
+    # an interrupted run has no verdicts yet: the quantities its model declared at the start are shown
+    from nnfield.plotting import _declared
+
+    assert json.loads(run.attrs["conserved"]) == [{"name": "discrete_energy", "kind": "invariant"},
+                                                  {"name": "energy", "kind": "bounded"}]
+    del run.attrs["conservation"]
+    assert [label for _, label in _declared(run)] == seen["labels"]
 
 
 def test_tick_labels_have_no_offset():

@@ -351,7 +351,7 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
 
     from . import io as nio
     from .outdir import prepare_output_dir
-    from .runner import _run_attrs, _write_atomic, choose_chunk
+    from .runner import _run_attrs, _write_atomic, choose_chunk, declared_json
     from .signals import StopRequests
     from .state import field_items
 
@@ -367,7 +367,7 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             chunk = choose_chunk(steps, every, snap, sites, cfg.output.chunk, span_snapshots=True)
             attrs = _run_attrs(ens.configs[0], model0.network, stab, chunk)
             attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)",
-                         member_ticks=json.dumps(_member_ticks(ens)))
+                         member_ticks=json.dumps(_member_ticks(ens)), conserved=declared_json(model0))
             if ens.spectra is not None:  # the bins are the lattice's, the same for every member
                 attrs.update(ens.spectra.attrs())
             fields = {k: tuple(np.shape(v)) for k, v in field_items(ens.state).items()}

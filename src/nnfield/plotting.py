@@ -106,17 +106,23 @@ def _save(fig: Any, path: str | Path, dpi: int | None = None) -> Path:
 # conserved quantities and observables
 # ----------------------------------------------------------------------------------------------------------
 def _declared(run: RunData) -> list[tuple[str, str]]:
-    """``(name, label)`` of the quantities to show as conserved: the run's verdicts, else the energies."""
-    try:
-        verdicts = json.loads(str(run.attrs.get("conservation", "[]")) or "[]")
-    except json.JSONDecodeError:
-        verdicts = []
+    """``(name, label)`` of the quantities to show as conserved: the run's verdicts (written at its end), else
+    what its model declared (written at its start: an interrupted run), else the energies (older files)."""
+    verdicts: Any = []
+    for key in ("conservation", "conserved"):
+        try:
+            verdicts = json.loads(str(run.attrs.get(key, "[]")) or "[]")
+        except json.JSONDecodeError:
+            verdicts = []
+        if verdicts:
+            break
     # a sweep's verdict is named "<quantity> [worst of N members: ...]"
     base = [(str(v["name"]).split(" [", 1)[0], v) for v in verdicts if isinstance(v, dict) and "name" in v]
     out = [(name, f"{name} ({v.get('kind', '')})") for name, v in base if name in run.observables]
     if out or verdicts:
         return out
-    names = [n for n in run.observables if "energy" in n and run.observables[n].ndim == 1]
+    scalar = 1 if sweep_members(run) is None else 2  # (samples,) or, in a sweep, (samples, members)
+    names = [n for n in run.observables if "energy" in n and run.observables[n].ndim == scalar]
     names.sort(key=lambda n: (n not in ENERGY_NAMES, n))
     return [(n, n) for n in names]
 
@@ -204,7 +210,7 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
     """:func:`plot_energy` of a sweep: a column per declared quantity, a curve per member."""
     plt = _plt()
     n = len(members)
-    fig, axes = plt.subplots(2, len(names), figsize=(5.2 * len(names), 6), sharex=True, squeeze=False,
+    fig, axes = plt.subplots(2, len(names), figsize=(max(5.2 * len(names), 7.0), 6), sharex=True, squeeze=False,
                              constrained_layout=True)
     times = member_times(run, n)
     for col, (name, label) in enumerate(names):

@@ -416,7 +416,8 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
     if parallel.is_writer():
         _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
         attrs = _run_attrs(cfg, net, p.stability, chunk)
-        attrs.update(processes=jax.process_count(), devices=parallel.device_count(cfg.parallel.devices))
+        attrs.update(processes=jax.process_count(), devices=parallel.device_count(cfg.parallel.devices),
+                     conserved=declared_json(p.model))
         if p.spectra is not None:  # the bins of the spectrum_* observables (coordinate k)
             attrs.update(p.spectra.attrs())
         # created under a temporary name and renamed once in SWMR mode: a kill before that leaves no run.h5,
@@ -439,6 +440,12 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
     loop = _Loop(out_dir, cfg, p.model, p.observer, p.stability, writer, p.state, done=0, last_snap=0,
                  chunk=chunk, stop=stop, layout=obs_layout(p.obs0, sampled=True))
     return loop.run(progress, console)
+
+
+def declared_json(model: AbstractModel) -> str:
+    """The quantities ``model`` declares conserved, ``[{"name", "kind"}, ...]`` (JSON): the run file's ``conserved``
+    attribute, written at the start so that ``nnfield plot`` of an interrupted run (no verdicts yet) shows them."""
+    return json.dumps([{"name": c.name, "kind": c.kind} for c in model.conserved()])
 
 
 def _write_atomic(path: Path, text: str) -> None:
