@@ -147,3 +147,29 @@ def test_a_device_count_that_does_not_fit_is_one_line(single, tmp_path):
         assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+SWEEP = CONFIG.replace("shape = [32, 24]", "shape = [16, 12]") + '[sweep]\n"theory.mass" = [0.5, 1.0, 1.5, 2.0]\n'
+
+
+def test_a_sweep_splits_its_members_over_devices_and_resumes_on_them(tmp_path):
+    """``--devices 2`` splits a sweep's 4 members over 2 devices (the member axis sharded; no communication):
+    its checkpoints (written shard by shard) resume with ``--resume --devices 2``, and the extended run equals the
+    one-device sweep of that length; a device count that does not divide the members is refused in one line."""
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(SWEEP.format(steps=400))
+    longer_cfg = tmp_path / "longer.toml"
+    longer_cfg.write_text(SWEEP.format(steps=600))
+    longer, two = tmp_path / "longer", tmp_path / "two"
+    res = _nnfield("run", str(longer_cfg), "--out", str(longer), "-q")
+    assert res.returncode == 0, res.stderr
+    res = _nnfield("run", str(cfg), "--out", str(two), "-q", "--devices", "2", devices=4)
+    assert res.returncode == 0, res.stderr
+    with h5py.File(two / "run.h5", "r") as h5:
+        assert h5.attrs["devices"] == 2 and h5.attrs["members"] == 4
+    res = _nnfield("run", "--resume", str(two), "--steps", "600", "-q", "--devices", "2", devices=4)
+    assert res.returncode == 0, res.stderr
+    assert_close(longer, two)
+    res = _nnfield("run", str(cfg), "--out", str(tmp_path / "three"), "-q", "--devices", "3", devices=4)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "do not divide them" in res.stderr and not (tmp_path / "three").exists()

@@ -46,7 +46,7 @@ def test_a_signal_mid_run_interrupts_cleanly(tmp_path, sig, code, says):
     while time.monotonic() < deadline and not run_file.exists():  # the run is under way once its file exists
         time.sleep(0.2)
     assert run_file.exists(), "the run did not start"
-    time.sleep(3.0)  # a few chunks (the file is not read while the run holds it: HDF5 locks it)
+    time.sleep(1.0)  # into the run (the file is not read while the run holds it: HDF5 locks it)
     proc.send_signal(sig)
     t0 = time.monotonic()
     try:

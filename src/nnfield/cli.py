@@ -161,13 +161,15 @@ def _resume(args: argparse.Namespace) -> int:
     if args.dry_run or args.force or args.out is not None:
         which = "--dry-run" if args.dry_run else "--force" if args.force else "--out"
         raise ConfigError(f"{which}: not with --resume (the run continues in its own directory)")
+    if args.devices is not None and args.devices < 0:
+        raise ConfigError(f"--devices: expected a number of devices (0: all), got {args.devices}")
     con = _console()
     if args.verbose:
         _say(con, _environment_line())
     t0 = time.perf_counter()
     try:
         res = resume(args.resume, args.steps, progress=not args.quiet,
-                     log=None if args.quiet else (lambda m: _say(con, m)))
+                     log=None if args.quiet else (lambda m: _say(con, m)), devices=args.devices)
     except _NonFinite as exc:
         _error(str(exc))
         if getattr(args, "verdict", True):

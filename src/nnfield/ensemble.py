@@ -190,6 +190,34 @@ def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: boo
     return Ensemble(model, model_axes, state, params, configs, spec, spec_axes)
 
 
+def shard_members(ens: Ensemble, devices: int) -> Ensemble:
+    """``ens`` with its members split over ``devices`` devices: the member axis of the state and of every stacked
+    leaf of the model (and spectra) sharded, the shared leaves replicated. The vmapped run is then one SPMD
+    program in which each device advances its own members, with no communication between them (the members
+    are independent). ``devices = 1``: ``ens`` unchanged. The device count must divide the number of members."""
+    if devices == 1:
+        return ens
+    if ens.size % devices:
+        raise ConfigError(f"parallel.devices: a sweep splits its {ens.size} members over the devices, and "
+                          f"{devices} devices do not divide them; use a device count that divides {ens.size}")
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(jax.devices()[:devices]), ("member",))
+    split, whole = NamedSharding(mesh, PartitionSpec("member")), NamedSharding(mesh, PartitionSpec())
+
+    def place(tree: Any, axes: Any) -> Any:
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        where = jax.tree_util.tree_flatten(axes, is_leaf=lambda a: a is None)[0]
+        placed = [x if not hasattr(x, "shape") else jax.device_put(x, split if ax == 0 else whole)
+                  for x, ax in zip(leaves, where, strict=True)]
+        return jax.tree_util.tree_unflatten(treedef, placed)
+
+    state = jax.tree_util.tree_map(lambda x: jax.device_put(x, split), ens.state)
+    model = place(ens.model, ens.model_axes)
+    spectra = None if ens.spectra is None else place(ens.spectra, ens.spectra_axes)
+    return dataclasses.replace(ens, model=model, state=state, spectra=spectra)
+
+
 def _member_run(observed: Any, state: Any, steps: int, every: int, snapshot_every: int = 0) -> tuple[Any, ...]:
     """One member's ``steps`` ticks: ``(state, observables)``, with ``snapshot_every`` also the states after each
     interval (:func:`nnfield.network.run_snapshots`: a chunk spanning several snapshot intervals)."""
@@ -309,7 +337,8 @@ def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: b
     check_output_dir(out, force)
     members = math.prod(len(v) for v in cfg.sweep.values())
     check_memory(cfg, members)  # the memory guard, before any member is built
-    ens = call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra)
+    devices = _sweep_devices(cfg, members)
+    ens = shard_members(call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra), devices)
     finite = np.all([np.isfinite(np.asarray(x)).reshape(ens.size, -1).all(axis=1)
                      for x in jax.tree_util.tree_leaves(ens.state)], axis=0)  # per member
     if not finite.all():
@@ -367,7 +396,8 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             chunk = choose_chunk(steps, every, snap, sites, cfg.output.chunk, span_snapshots=True)
             attrs = _run_attrs(ens.configs[0], model0.network, stab, chunk)
             attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)",
-                         member_ticks=json.dumps(_member_ticks(ens)), conserved=declared_json(model0))
+                         member_ticks=json.dumps(_member_ticks(ens)), conserved=declared_json(model0),
+                         processes=1, devices=_device_count(ens))
             if ens.spectra is not None:  # the bins are the lattice's, the same for every member
                 attrs.update(ens.spectra.attrs())
             fields = {k: tuple(np.shape(v)) for k, v in field_items(ens.state).items()}
@@ -392,6 +422,21 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             lock.release()
 
 
+def _sweep_devices(cfg: Config, members: int) -> int:
+    """The devices a sweep's members are split over (``[parallel] devices`` / ``--devices``), checked: one
+    process only, a count that divides the members."""
+    from . import parallel
+
+    if parallel.multi_process():
+        raise ConfigError("sweep: a [sweep] runs in one process (its members split over that process's devices with "
+                          "[parallel] devices); run it without --distributed / --num-processes")
+    devices = parallel.device_count(cfg.parallel.devices)
+    if members % devices:
+        raise ConfigError(f"parallel.devices: a sweep splits its {members} members over the devices, and {devices} "
+                          f"devices do not divide them; use a device count that divides {members}")
+    return devices
+
+
 def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any], *, progress: bool = True,
                  console: Any = None, log: Any = None, stop: Any) -> Any:
     """Continue the sweep in ``out_dir`` from checkpoint ``ckpt``: what :func:`nnfield.runner.resume` does for a
@@ -406,7 +451,8 @@ def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any],
     from .runner import _reopen_run_file
 
     say = log or (lambda _msg: None)
-    ens = stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra)
+    devices = _sweep_devices(cfg, math.prod(len(v) for v in cfg.sweep.values()))
+    ens = shard_members(stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra), devices)
     state = stop.call(load_checkpoint, ckpt, ens.state)
     stab = None
     for i in distinct_networks(ens.configs):  # the verdicts of the first run (cached), for the run's attributes
@@ -415,7 +461,7 @@ def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any],
     m = ckpt.manifest
     say(f"resuming the sweep ({ens.size} members) from the checkpoint at step {ckpt.step} (t = "
         f"{float(m['time']):g}) to step {cfg.time.steps}")
-    writer = _reopen_run_file(Path(out_dir), cfg, ckpt, attrs)
+    writer = _reopen_run_file(Path(out_dir), cfg, ckpt, attrs, devices=devices)
     model0 = ens.configs[0].build_model()
     loop = _SweepLoop(Path(out_dir), cfg, ens, model0, stab, writer, state, done=ckpt.step,
                       last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
@@ -426,6 +472,11 @@ def _stability_of(cfg: Config) -> Any:
     from .runner import _stability
 
     return _stability(cfg)
+
+
+def _device_count(ens: Ensemble) -> int:
+    """How many devices the members are split over (:func:`shard_members`)."""
+    return len(jax.tree_util.tree_leaves(ens.state)[0].sharding.device_set)
 
 
 def _member_ticks(ens: Ensemble) -> list[float]:
@@ -494,6 +545,7 @@ class _SweepLoop:
         sites = cfg.make_lattice().size * ens.size
         ticks = _member_ticks(ens)
         status, conservation, first_chunk = nio.STATUS_FAILED, [], 0.0
+        later_time, later_steps = 0.0, 0  # the rate is that of the chunks after the first (no compile), as a run's
         bad: list[tuple[int, int]] = []
         t0 = _time.perf_counter()
         try:
@@ -524,9 +576,13 @@ class _SweepLoop:
                     writer.set_attrs(steps_done=self.done, t_final=self.done * tick)
                     if self.done < steps and self.checkpoint_due():
                         self.checkpoint()
-                    bar.advance(n, sites * n / max(_time.perf_counter() - c0, 1e-9))
+                    elapsed = _time.perf_counter() - c0
                     if not first_chunk:
-                        first_chunk = _time.perf_counter() - c0
+                        first_chunk = elapsed
+                    else:
+                        later_time += elapsed
+                        later_steps += n
+                    bar.advance(n, sites * (later_steps / later_time if later_time > 0 else n / max(elapsed, 1e-9)))
                 self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
                 if self.last_snap != steps:
                     self.snapshot(self.state, steps)
@@ -551,9 +607,10 @@ class _SweepLoop:
             raise
         finally:
             wall = _time.perf_counter() - t0
-            done_here = self.done - self.start_done
+            rate = sites * (later_steps / later_time if later_time > 0 else
+                            (self.done - self.start_done) / max(first_chunk, 1e-9))
             writer.set_attrs(status=status, steps_done=self.done, t_final=self.done * tick, wall_seconds=wall,
-                             site_updates_per_second=sites * done_here / max(wall, 1e-9))
+                             first_chunk_seconds=first_chunk, site_updates_per_second=rate, chunk=self.chunk)
             writer.close()
         nio.write_xdmf(writer.path)  # run.xmf for ParaView/VisIt: one attribute per member and component
         if bad:
@@ -569,7 +626,7 @@ class _SweepLoop:
                 f"unstable; see `nnfield analyze` of a config with their values",
                 kept="the run file keeps every member's samples; the other members are finite")
         return RunResult(self.out_dir, writer.path, self.out_dir / nio.CONFIG_FILE, status, steps, self.done,
-                         self.done * tick, wall, first_chunk, sites * done_here / max(wall, 1e-9), self.chunk,
+                         self.done * tick, wall, first_chunk, rate, self.chunk,
                          self.stab, conservation)
 
 

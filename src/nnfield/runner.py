@@ -734,7 +734,7 @@ class _ChunkProgram:
 # ----------------------------------------------------------------------------------------------------------
 def resume(
     out: str | Path, steps: int | None = None, *, progress: bool = True, console: Any = None,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None, devices: int | None = None,
 ) -> RunResult:
     """Continue the run in ``out`` from its newest checkpoint (``nnfield run --resume DIR [--steps N]``).
 
@@ -744,6 +744,8 @@ def resume(
     nnfield, JAX and machine; a different version is named in the log). Refused with one line
     (:class:`~nnfield.checkpoint.CheckpointError`, ``ConfigError``): no run or no checkpoint in ``out``, a
     directory in use, a checkpoint from another config or a newer schema, a complete run without ``steps``.
+    ``devices`` (``--devices N``) overrides the config's ``[parallel] devices``: a checkpoint is restored onto
+    any device count (it is stored whole, shard by shard).
     """
     with StopRequests() as stop:
         out_dir = Path(out)
@@ -753,13 +755,13 @@ def resume(
                               f"`nnfield run CONFIG --out {out_dir}`")
         lock = RunLock(out_dir).acquire()  # refuses a directory another run is writing into
         try:
-            return _resume_locked(out_dir, steps, progress, console, log, stop)
+            return _resume_locked(out_dir, steps, progress, console, log, stop, devices)
         finally:
             lock.release()
 
 
 def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: Any,
-                   log: Callable[[str], None] | None, stop: StopRequests) -> RunResult:
+                   log: Callable[[str], None] | None, stop: StopRequests, devices: int | None = None) -> RunResult:
     say = log or (lambda _msg: None)
     run_file = out_dir / nio.RUN_FILE
     try:
@@ -775,6 +777,8 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     if not config_path.is_file():
         raise CheckpointError(f"--resume {out_dir}: {config_path} is missing; the run cannot be resumed without it")
     cfg = load_config(config_path)
+    if devices is not None:  # (not part of the config hash: where a run computes does not change it)
+        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, devices=int(devices)))
     ckpt = latest_checkpoint(out_dir)
     if ckpt is None:
         raise CheckpointError(f"--resume {out_dir}: no checkpoint in {out_dir / CHECKPOINT_DIR} (the run stopped "
@@ -806,17 +810,22 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
 
         return resume_sweep(out_dir, cfg, ckpt, attrs, progress=progress, console=console, log=log, stop=stop)
     model, template = stop.call(build, cfg)
+    n_devices = parallel.device_count(cfg.parallel.devices)
+    template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
+    if parallel.multi_process():
+        model = parallel.replicate(model)
     state = stop.call(load_checkpoint, ckpt, template)
     observer = observer_for(model, state, _replicated(spectra_for(cfg, model, state)))
     stab = stop.call(_stability, cfg)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
-    writer = _reopen_run_file(out_dir, cfg, ckpt, attrs)
+    writer = _reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices)
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
     return loop.run(progress, console)
 
 
-def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any]) -> nio.RunWriter:
+def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any], devices: int = 1
+                     ) -> nio.RunWriter:
     """The run file cut back to what checkpoint ``ckpt`` had recorded, reopened for appending (in SWMR mode) with
     ``cfg``'s total of steps and this resumption in its ``resumed`` attribute; the config file rewritten if
     ``cfg.text`` changed (an extension). The resumed run's datasets then continue exactly where the
@@ -830,7 +839,7 @@ def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any
     tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
     nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
         "steps": total, "config": text, "resumed": json.dumps(resumed),
-        "steps_done": ckpt.step, "t_final": float(m["time"]),
+        "steps_done": ckpt.step, "t_final": float(m["time"]), "devices": devices,
     })
     writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)
     try:
