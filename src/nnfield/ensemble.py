@@ -36,7 +36,8 @@ from .config import Config, from_dict
 from .errors import ConfigError
 from .network import _run_impl, _run_snapshots_impl
 
-__all__ = ["Ensemble", "EnsembleResult", "build_ensemble", "member_configs", "run_ensemble", "stack_members"]
+__all__ = ["Ensemble", "EnsembleResult", "build_ensemble", "member_configs", "run_ensemble", "shard_members",
+           "stack_members"]
 
 
 def member_configs(cfg: Config, sweep: Mapping[str, Iterable[Any]]) -> tuple[list[Config], list[dict[str, Any]]]:
