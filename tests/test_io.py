@@ -66,6 +66,19 @@ def test_float32_fields_and_drift(tmp_path):
     assert run.status == nio.STATUS_KILLED  # never marked finished, and no process writes it
 
 
+def test_observable_chunks_are_at_most_a_mebibyte(tmp_path):
+    """HDF5 allocates whole chunks: a scalar observable keeps 1024 samples per chunk, a big per-sample array (a
+    64-member sweep's spectra) gets fewer samples, so that a chunk stays within ``OBS_CHUNK_BYTES``."""
+    path = tmp_path / "r.h5"
+    with nio.RunWriter(path, (1, 5), np.float64, {}) as w:
+        w.append_observables([0], [0.0], {"energy": np.zeros(1), "spectrum": np.zeros((1, 64, 46))})
+        w.append_snapshot(0, 0.0, {"phi": np.ones((1, 5)), "pi": np.zeros((1, 5))})
+    with h5py.File(path, "r") as h5:
+        assert h5["observables/energy"].chunks == (1024,)
+        spec = h5["observables/spectrum"].chunks
+        assert spec[1:] == (64, 46) and spec[0] * 64 * 46 * 8 <= nio.OBS_CHUNK_BYTES < (spec[0] + 1) * 64 * 46 * 8
+
+
 def test_provenance_records_versions_and_platform():
     import jax
 

@@ -47,6 +47,7 @@ import dataclasses
 import datetime
 import functools
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -68,6 +69,8 @@ CONFIG_FILE = "config.toml"
 OBSERVABLES = "observables"
 SNAPSHOTS = "snapshots"
 STEP = "step"
+#: the largest chunk of an observable's dataset (samples x its shape), in bytes
+OBS_CHUNK_BYTES = 1 << 20
 TIME = "time"
 PHI = "phi"
 PI = "pi"
@@ -357,9 +360,12 @@ class RunWriter:
         created = False
         for name, arr in arrays.items():
             if name not in ds:
+                # up to 1024 samples per chunk, at most 1 MiB: HDF5 allocates whole chunks, and a 64-member
+                # sweep's spectra (64 x 46 bins per sample) took 24 MiB per dataset for 200 samples
+                per = max(1, min(1024, OBS_CHUNK_BYTES // max(1, math.prod(arr.shape[1:]) * arr.dtype.itemsize)))
                 ds[name] = grp.create_dataset(
                     name, shape=(0, *arr.shape[1:]), maxshape=(None, *arr.shape[1:]), dtype=arr.dtype,
-                    chunks=(1024, *arr.shape[1:]),
+                    chunks=(per, *arr.shape[1:]),
                 )
                 created = True
             _append(ds[name], arr)
