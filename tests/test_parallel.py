@@ -62,9 +62,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _processes(cfg: Path, out: Path, n: int) -> None:
+def _processes(cfg: Path | None, out: Path, n: int, *extra: str) -> None:
+    """``nnfield run CFG --out OUT`` (``cfg = None``: ``nnfield run --resume OUT EXTRA``) in ``n`` processes."""
     port = _free_port()
-    procs = [subprocess.Popen([sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), "-q",
+    what = ["--resume", str(out), *extra] if cfg is None else [str(cfg), "--out", str(out), *extra]
+    procs = [subprocess.Popen([sys.executable, "-m", "nnfield", "run", *what, "-q",
                                "--coordinator", f"localhost:{port}", "--num-processes", str(n),
                                "--process-id", str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=_env()) for i in range(n)]
@@ -127,6 +129,25 @@ def test_two_processes_equal_one_and_their_checkpoint_restores_in_one(single, tm
     res = _nnfield("run", "--resume", str(out), "--steps", "1400", "-q")
     assert res.returncode == 0, res.stderr
     assert_close(longer, out)
+
+
+@pytest.mark.slow
+def test_two_processes_resume_their_run_together(single, tmp_path):
+    """``nnfield run --resume DIR`` in every process of a multi-process run (the SLURM requeue of
+    docs/scaling.md): process 0 holds the directory's lock and rebuilds the run file, the others restore their
+    shards; extended to 1400 steps it equals the one-process run of 1400 steps. (It failed before 2026-12-04:
+    every process took the lock, and all but one were refused.)"""
+    cfg, _ = single
+    out = tmp_path / "two"
+    _processes(cfg, out, 2)
+    _processes(None, out, 2, "--steps", "1400")
+    longer_cfg = tmp_path / "longer.toml"
+    longer_cfg.write_text(cfg.read_text().replace("steps = 1000", "steps = 1400"))
+    longer = tmp_path / "longer"
+    assert _nnfield("run", str(longer_cfg), "--out", str(longer), "-q").returncode == 0
+    assert_close(longer, out)
+    with h5py.File(out / "run.h5", "r") as h5:
+        assert '"from_step": 1000' in h5.attrs["resumed"]
 
 
 @pytest.mark.slow

@@ -84,7 +84,7 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         _say(con, f"output: {res.run_file}  (config copy: {res.config_file})")
     if verbose:
         _say(con, _timing_line(res, total))
-    if plot:
+    if plot and _is_writer():  # (several processes: process 0 plots)
         from .plotting import plot_run
 
         files = plot_run(res.out_dir)
@@ -95,6 +95,12 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
     if verdict:
         _run_verdict(con, res)
     return EXIT_OK
+
+
+def _is_writer() -> bool:
+    from .parallel import is_writer
+
+    return is_writer()
 
 
 def _timing_line(res: Any, total: float) -> str:
@@ -182,7 +188,7 @@ def _resume(args: argparse.Namespace) -> int:
         _say(con, f"output: {res.run_file}")
     if args.verbose:
         _say(con, _timing_line(res, time.perf_counter() - t0))
-    if args.plot:
+    if args.plot and _is_writer():  # (several processes: process 0 plots)
         from .plotting import plot_run
 
         plot_run(res.out_dir)

@@ -755,10 +755,9 @@ class NullWriter:
 
     _broken = False
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, counts: tuple[int, int] = (0, 0)):
         self.path = Path(path)
-        self._n_obs = 0
-        self._n_snap = 0
+        self._n_obs, self._n_snap = (int(c) for c in counts)  # (a resumed run: the checkpoint's counts)
 
     def append_observables(self, steps: Any, times: Any, values: Mapping[str, Any]) -> None:
         self._n_obs += int(np.asarray(steps).reshape(-1).shape[0])

@@ -753,11 +753,13 @@ def resume(
         if not out_dir.is_dir() or not run_file.is_file():
             raise ConfigError(f"--resume {out_dir}: no run here (no {nio.RUN_FILE}); start one with "
                               f"`nnfield run CONFIG --out {out_dir}`")
-        lock = RunLock(out_dir).acquire()  # refuses a directory another run is writing into
+        # refuses a directory another run is writing into (in a multi-process run process 0 holds the lock)
+        lock = RunLock(out_dir).acquire() if parallel.is_writer() else None
         try:
-            return _resume_locked(out_dir, steps, progress, console, log, stop, devices)
+            return _resume_locked(out_dir, steps, progress and parallel.is_writer(), console, log, stop, devices)
         finally:
-            lock.release()
+            if lock is not None:
+                lock.release()
 
 
 def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: Any,
@@ -818,7 +820,10 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     observer = observer_for(model, state, _replicated(spectra_for(cfg, model, state)))
     stab = stop.call(_stability, cfg)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
-    writer = _reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices)
+    parallel.barrier("nnfield-resume-read")  # every process has read the run file before process 0 rebuilds it
+    writer: Any = (_reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices) if parallel.is_writer() else
+                   nio.NullWriter(run_file, (int(m["observables"]), int(m["snapshots"]))))
+    parallel.barrier("nnfield-resume-reopened")
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
     return loop.run(progress, console)
