@@ -107,6 +107,18 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
+#: test files whose tests spend seconds each in child processes (whole ``nnfield`` runs, several processes) or
+#: building the docs site: run first, so that the workers do not end the suite with one of them alone on a
+#: 13-second test while the other has nothing left to steal
+FIRST = ("test_parallel.py", "test_faults.py", "test_signals.py", "test_docs.py", "test_fuzz_config.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The tests of :data:`FIRST` first, the rest in their usual order (a stable sort: the same order in every
+    xdist worker)."""
+    items.sort(key=lambda item: 0 if item.path.name in FIRST else 1)
+
+
 @pytest.fixture
 def rng():
     import numpy as np

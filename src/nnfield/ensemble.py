@@ -455,10 +455,7 @@ def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any],
     devices = _sweep_devices(cfg, math.prod(len(v) for v in cfg.sweep.values()))
     ens = shard_members(stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra), devices)
     state = stop.call(load_checkpoint, ckpt, ens.state)
-    stab = None
-    for i in distinct_networks(ens.configs):  # the verdicts of the first run (cached), for the run's attributes
-        verdict = stop.call(_stability_of, ens.configs[i])
-        stab = verdict if stab is None else stab
+    stab = stop.call(_stability_of, ens.configs[0])  # (the first run's verdict, cached: the result's attribute)
     m = ckpt.manifest
     say(f"resuming the sweep ({ens.size} members) from the checkpoint at step {ckpt.step} (t = "
         f"{float(m['time']):g}) to step {cfg.time.steps}")
