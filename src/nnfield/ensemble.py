@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import os
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -35,6 +36,7 @@ from ._xla import jit
 from .config import Config, from_dict
 from .errors import ConfigError
 from .network import _run_impl, _run_snapshots_impl
+from .runner import _Durable
 
 __all__ = ["Ensemble", "EnsembleResult", "build_ensemble", "member_configs", "run_ensemble", "shard_members",
            "stack_members"]
@@ -482,7 +484,7 @@ def _member_ticks(ens: Ensemble) -> list[float]:
     return [float(x) for x in np.broadcast_to(np.asarray(ens.model.network.tick, float), (ens.size,))]
 
 
-class _SweepLoop:
+class _SweepLoop(_Durable):
     """The chunked loop of a sweep (every member at once): compute a chunk, append, commit, checkpoint when due
     (the stacked state of every member, as :class:`nnfield.runner._Loop` does for one run)."""
 
@@ -496,7 +498,7 @@ class _SweepLoop:
         self.tick = float(model0.network.tick)
         self.hash = config_hash(cfg)
         self.last_ckpt = done if done else -1  # a fresh sweep checkpoints its step 0 first
-        self.last_ckpt_time = _monotonic()
+        self.last_ckpt_time = time.monotonic()
         self.start_done = done
 
     def snapshot(self, state: Any, step: int) -> None:
@@ -505,33 +507,10 @@ class _SweepLoop:
         self.writer.append_snapshot(step, step * self.tick, {k: np.asarray(v) for k, v in field_items(state).items()})
         self.last_snap = step
 
-    def checkpoint(self) -> None:
-        import datetime
-
-        from . import io as nio
-        from .checkpoint import save_checkpoint
-
-        n_obs, n_snap = self.writer.counts
-        meta = {
-            "config_hash": self.hash, "time": self.done * self.tick, "seed": int(self.cfg.initial.seed),
-            "observables": n_obs, "snapshots": n_snap, "last_snapshot": self.last_snap, "chunk": self.chunk,
-            "every": self.cfg.output.every, "snapshot_every": self.cfg.output.snapshot_every,
-            "steps": self.cfg.time.steps, "members": self.ens.size, "nnfield_version": nio.provenance_version(),
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        }
-        save_checkpoint(self.out_dir, self.state, self.done, meta, keep=self.cfg.output.checkpoint_keep)
-        self.last_ckpt = self.done
-        self.last_ckpt_time = _monotonic()
-
-    def checkpoint_due(self) -> bool:
-        o = self.cfg.output
-        by_steps = o.checkpoint_steps and self.done // o.checkpoint_steps > self.last_ckpt // o.checkpoint_steps
-        by_time = o.checkpoint_seconds and _monotonic() - self.last_ckpt_time >= o.checkpoint_seconds
-        return bool(by_steps or by_time)
+    def _meta_extra(self) -> dict[str, Any]:
+        return {"members": self.ens.size}
 
     def run(self, progress: bool, console: Any) -> Any:
-        import time as _time
-
         from . import io as nio
         from .progress import progress_bar
         from .runner import RunResult
@@ -545,7 +524,7 @@ class _SweepLoop:
         status, conservation, first_chunk = nio.STATUS_FAILED, [], 0.0
         later_time, later_steps = 0.0, 0  # the rate is that of the chunks after the first (no compile), as a run's
         bad: list[tuple[int, int]] = []
-        t0 = _time.perf_counter()
+        t0 = time.perf_counter()
         try:
             with progress_bar(progress, console, steps) as bar:
                 if self.done:
@@ -555,7 +534,7 @@ class _SweepLoop:
                 while self.done < steps:
                     n = min(self.chunk, steps - self.done)
                     inner = span if span and n % span == 0 and self.done % span == 0 else 0
-                    c0 = _time.perf_counter()
+                    c0 = time.perf_counter()
                     new_state, obs, snaps = stop.call(_advance, ens, self.state, n, every, inner)
                     sample = self.done + every * np.arange(1, n // every + 1)
                     writer.append_observables(sample, sample * tick, {k: np.swapaxes(v, 0, 1) for k, v in
@@ -574,7 +553,7 @@ class _SweepLoop:
                     writer.set_attrs(steps_done=self.done, t_final=self.done * tick)
                     if self.done < steps and self.checkpoint_due():
                         self.checkpoint()
-                    elapsed = _time.perf_counter() - c0
+                    elapsed = time.perf_counter() - c0
                     if not first_chunk:
                         first_chunk = elapsed
                     else:
@@ -595,18 +574,16 @@ class _SweepLoop:
                     [{"member": j, "params": ens.params[j], "step": step} for j, step in bad], default=float))
             else:
                 status = nio.STATUS_COMPLETED
+        except nio.WriteError as exc:
+            exc.args = (exc.args[0], f"{exc.args[1]}; {writer.path} keeps everything up to step {self.done}")
+            raise
         except KeyboardInterrupt:  # also Terminated (SIGTERM)
             status = nio.STATUS_INTERRUPTED
-            if self.last_ckpt != self.done and not writer._broken:
-                try:  # the last completed chunk's state: `nnfield run --resume DIR` continues from it
-                    self.checkpoint()
-                except (OSError, KeyboardInterrupt):
-                    pass
+            self.checkpoint_interrupted()
             raise
         finally:
-            wall = _time.perf_counter() - t0
-            rate = sites * (later_steps / later_time if later_time > 0 else
-                            (self.done - self.start_done) / max(first_chunk, 1e-9))
+            wall = time.perf_counter() - t0
+            rate = self.rate(sites, later_steps, later_time, self.done - self.start_done, first_chunk)
             writer.set_attrs(status=status, steps_done=self.done, t_final=self.done * tick, wall_seconds=wall,
                              first_chunk_seconds=first_chunk, site_updates_per_second=rate, chunk=self.chunk)
             writer.close()
@@ -626,12 +603,6 @@ class _SweepLoop:
         return RunResult(self.out_dir, writer.path, self.out_dir / nio.CONFIG_FILE, status, steps, self.done,
                          self.done * tick, wall, first_chunk, rate, self.chunk,
                          self.stab, conservation)
-
-
-def _monotonic() -> float:
-    import time as _time
-
-    return _time.monotonic()
 
 
 def _label(params: Mapping[str, Any]) -> str:

@@ -462,7 +462,63 @@ def _write_atomic(path: Path, text: str) -> None:
 MAX_CHUNK_SECONDS = 5.0
 
 
-class _Loop:
+class _Durable:
+    """Checkpointing of a chunked loop, shared by a run's :class:`_Loop` and a sweep's
+    (:class:`nnfield.ensemble._SweepLoop`): the state at ``done`` with the run file's counts and the cadence in
+    the manifest (what ``--resume`` needs to cut the run file back and go on), when due by ``[output]
+    checkpoint_every`` (ticks or wall-clock seconds)."""
+
+    out_dir: Path
+    cfg: Config
+    writer: Any
+    state: Any
+    done: int
+    tick: float
+    hash: str
+    last_snap: int
+    chunk: int
+    last_ckpt: int
+    last_ckpt_time: float
+
+    def _meta_extra(self) -> dict[str, Any]:
+        """More manifest entries (a sweep: its number of members)."""
+        return {}
+
+    def checkpoint(self) -> None:
+        n_obs, n_snap = self.writer.counts
+        meta = {
+            "config_hash": self.hash, "time": self.done * self.tick, "seed": int(self.cfg.initial.seed),
+            "observables": n_obs, "snapshots": n_snap, "last_snapshot": self.last_snap, "chunk": self.chunk,
+            "every": self.cfg.output.every, "snapshot_every": self.cfg.output.snapshot_every,
+            "steps": self.cfg.time.steps, **self._meta_extra(), "nnfield_version": nio.provenance_version(),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+        save_checkpoint(self.out_dir, self.state, self.done, meta, keep=self.cfg.output.checkpoint_keep)
+        self.last_ckpt = self.done
+        self.last_ckpt_time = time.monotonic()
+
+    def checkpoint_due(self) -> bool:
+        o = self.cfg.output
+        by_steps = o.checkpoint_steps and self.done // o.checkpoint_steps > self.last_ckpt // o.checkpoint_steps
+        by_time = o.checkpoint_seconds and time.monotonic() - self.last_ckpt_time >= o.checkpoint_seconds
+        return bool(by_steps or by_time)
+
+    def checkpoint_interrupted(self) -> None:
+        """On a signal: the last completed chunk's state, so that ``nnfield run --resume DIR`` continues from it
+        (unless it is already checkpointed or the run file is broken)."""
+        if self.last_ckpt != self.done and not self.writer._broken:
+            try:
+                self.checkpoint()
+            except (OSError, KeyboardInterrupt):
+                pass
+
+    @staticmethod
+    def rate(sites: int, later_steps: int, later_time: float, first_steps: int, first_chunk: float) -> float:
+        """Site-updates per second of the chunks after the first (without the compile), else of the first."""
+        return (later_steps / later_time if later_time > 0 else first_steps / max(first_chunk, 1e-9)) * sites
+
+
+class _Loop(_Durable):
     """The chunked run: compute a chunk (in a worker thread), append, commit, checkpoint when due."""
 
     def __init__(
@@ -503,25 +559,6 @@ class _Loop:
 
     def record(self, obs: dict[str, Any], steps_: np.ndarray) -> None:
         self.writer.append_observables(steps_, steps_ * self.tick, obs)
-
-    def checkpoint(self) -> None:
-        n_obs, n_snap = self.writer.counts
-        meta = {
-            "config_hash": self.hash, "time": self.done * self.tick, "seed": int(self.cfg.initial.seed),
-            "observables": n_obs, "snapshots": n_snap, "last_snapshot": self.last_snap, "chunk": self.chunk,
-            "every": self.cfg.output.every, "snapshot_every": self.cfg.output.snapshot_every,
-            "steps": self.cfg.time.steps, "nnfield_version": nio.provenance_version(),
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        }
-        save_checkpoint(self.out_dir, self.state, self.done, meta, keep=self.cfg.output.checkpoint_keep)
-        self.last_ckpt = self.done
-        self.last_ckpt_time = time.monotonic()
-
-    def checkpoint_due(self) -> bool:
-        o = self.cfg.output
-        by_steps = o.checkpoint_steps and self.done // o.checkpoint_steps > self.last_ckpt // o.checkpoint_steps
-        by_time = o.checkpoint_seconds and time.monotonic() - self.last_ckpt_time >= o.checkpoint_seconds
-        return bool(by_steps or by_time)
 
     def bound_chunk(self, n: int, elapsed: float) -> None:
         """Cut the chunk length so a chunk takes about ``MAX_CHUNK_SECONDS`` (automatic chunks only)."""
@@ -602,16 +639,11 @@ class _Loop:
             raise
         except KeyboardInterrupt:  # also Terminated (SIGTERM)
             status = nio.STATUS_INTERRUPTED
-            if self.last_ckpt != self.done and not writer._broken:
-                try:  # the last completed chunk's state: `nnfield run --resume DIR` continues from it
-                    self.checkpoint()
-                except (OSError, KeyboardInterrupt):
-                    pass
+            self.checkpoint_interrupted()
             raise
         finally:
             wall = time.perf_counter() - t_start
-            rate = (later_steps / later_time if later_time > 0 else
-                    (self.done - self.start_done) / max(first_chunk, 1e-9)) * sites
+            rate = self.rate(sites, later_steps, later_time, self.done - self.start_done, first_chunk)
             if status != nio.STATUS_NONFINITE:
                 writer.set_attrs(status=status)
             writer.set_attrs(wall_seconds=wall, first_chunk_seconds=first_chunk, site_updates_per_second=rate,
