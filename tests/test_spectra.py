@@ -360,13 +360,65 @@ def test_spectra_of_sharded_and_multi_process_runs_equal_one_device(tmp_path):
         assert_close(one, got)  # every observable, the spectra included
 
 
-def test_a_model_without_spectral_fields_is_refused_in_one_line(tmp_path):
-    from nnfield.config import load_config
-    from nnfield.runner import execute
+def test_gauge_theories_record_gauge_invariant_spectra():
+    """The U(1) gauge theories record the spectra of E, B and the charge density rho only: a random gauge
+    transformation of the data (links and matter change by O(1)) leaves every spectrum equal to round-off, and each
+    obeys Parseval (``(1/V) sum_b modes_b P_b`` = the lattice mean of the field squared, summed over components)."""
+    from nnfield.theories import maxwell_dirac as md
+    from nnfield.theories import scalar_qed as sq
+    from nnfield.theories.maxwell_dirac.initial import charged_packets
 
+    rng = np.random.default_rng(11)
+    M = md.model(Lattice((8, 6), 0.5), 0.05, 1.2, 0.5, "wilson")
+    phi, pi = charged_packets(M, 1, width=1.0, momentum=[1.0, 0.5], field=0.4)
+    phi[:2] += 0.3 * rng.standard_normal((2, 8, 6))  # a magnetic field
+    S = sq.model(Lattice((8, 6), 0.5), 0.05, 1.2, 0.4)
+    sphi, spi = sq.higgs_vacuum(S.lattice, 1.2, 0.4, 1.0, 0.0, 3, 0.2, 0.05)
+    for model, p0, q0 in ((M, phi, pi), (S, sphi, spi)):
+        chi = rng.uniform(-np.pi, np.pi, model.lattice.shape) * 2
+        p1, q1 = model.gauge_transform(p0, q0, chi)
+        assert np.abs(p1 - p0).max() > 1.0
+        spectra = Spectra.of(model.lattice, None)
+        fields = model.spectral_fields(model.encode(p0, q0))
+        assert sorted(fields) == ["B", "E", "rho"]
+        a, b = spectra(fields), spectra(model.spectral_fields(model.encode(p1, q1)))
+        for name, f in fields.items():
+            key = f"spectrum_{name}"
+            scale = float(np.max(np.asarray(a[key])))
+            assert scale > 0 and np.abs(np.asarray(b[key]) - np.asarray(a[key])).max() <= 1e-12 * scale, name
+            mean_square = float(np.mean(np.sum(np.asarray(f) ** 2, axis=0)))
+            total = float(np.sum(np.asarray(spectra.shells.modes) * np.asarray(a[key]))) / spectra.shells.volume
+            assert total == pytest.approx(mean_square, rel=1e-12), name
+
+
+def test_a_model_without_spectral_fields_is_refused_in_one_line(tmp_path, monkeypatch):
+    """(Every shipped model names its spectral fields; a model of a plug-in theory may not.)"""
+    from nnfield.config import load_config
+    from nnfield.model import AbstractModel
+    from nnfield.runner import execute
+    from nnfield.theories.gauge.model import GaugedDiracModel
+
+    monkeypatch.setattr(GaugedDiracModel, "spectral_fields", AbstractModel.spectral_fields)
     cfg = load_config(Path(__file__).resolve().parents[1] / "examples" / "gauge_electric_1p1.toml")
     cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, spectra=True))
     with pytest.raises(ConfigError, match=r"output\.spectra: the 'gauged-dirac' model records no spectra") as exc:
         execute(cfg, tmp_path / "g", progress=False)
     assert "\n" not in str(exc.value)
     assert not (tmp_path / "g").exists()
+
+
+def test_the_gauged_dirac_model_records_the_spectrum_of_its_density(tmp_path):
+    """``gauged-dirac`` records ``spectrum_rho`` of the gauge-invariant ``|psi|^2`` (labelled in ``L^-D``)."""
+    from nnfield import io as nio
+    from nnfield.config import load_config
+    from nnfield.runner import execute
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "examples" / "gauge_electric_1p1.toml")
+    cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, spectra=True),
+                              time=dataclasses.replace(cfg.time, steps=40))
+    res = execute(cfg, tmp_path / "g", progress=False)
+    run = nio.load_run(res.out_dir, snapshots="last")
+    P = run.observables["spectrum_rho"]
+    rho = np.sum(run.phi[-1] ** 2 + run.pi[-1] ** 2, axis=0)  # |psi|^2 from the last snapshot (the last sample)
+    V = float(run.attrs["spectrum_modes"].sum()) * float(run.attrs["spacing"])
+    assert float(np.sum(run.attrs["spectrum_modes"] * P[-1])) / V == pytest.approx(float(np.mean(rho**2)), rel=1e-12)

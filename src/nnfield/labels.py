@@ -198,6 +198,16 @@ OBSERVABLES: tuple[Observable, ...] = (
                ("dirac",)),
     Observable("spectrum_psi_negative", "power spectrum of the negative-energy part of the spinor",
                "mean over the shell of |P_-(k) a^D fft psi|^2 / V", 0, ("dirac",)),
+    # the gauge theories record the spectra of gauge-invariant fields only (their links and charged matter are not)
+    Observable("spectrum_E", "angle-averaged power spectrum of the electric field",
+               "mean over the shell of sum_mu |a^D fft E_mu|^2 / V", -1, GAUGE_DYNAMICS_THEORIES),
+    Observable("spectrum_B", "angle-averaged power spectrum of the magnetic field",
+               "mean over the shell of sum_planes |a^D fft B|^2 / V, B = wrap(P) / (q a^2)", -1,
+               GAUGE_DYNAMICS_THEORIES),
+    Observable("spectrum_rho", "angle-averaged power spectrum of the charge density",
+               "mean over the shell of |a^D fft rho|^2 / V", -3, GAUGE_DYNAMICS_THEORIES),
+    Observable("spectrum_rho", "angle-averaged power spectrum of the density |psi|^2 (gauge invariant)",
+               "mean over the shell of |a^D fft |psi|^2|^2 / V", "density_spectrum", ("gauged-dirac",)),
 )
 
 
@@ -239,6 +249,8 @@ def observable_attrs(name: str, theory: str, network: str, D: int) -> dict[str, 
         power = Fraction(3 - D, 2)
     elif row.power == "spinor":
         power = Fraction(-D, 2)
+    elif row.power == "density_spectrum":  # |psi|^2 has the power -D, its spectrum |rho_k|^2 / V -2D + D
+        power = Fraction(-D)
     else:
         power = Fraction(int(row.power))
     out = {"long_name": long_name, "formula": row.formula.replace("<mu>", c)}

@@ -112,6 +112,11 @@ class GaugedDiracModel(IdentityEncoding):
         """The gauge-invariant density ``|psi|^2`` and current ``psi^dagger alpha^mu psi`` per site."""
         return spinor_plot_fields(self.theory, self.theory.pack(state.phi, state.pi))
 
+    def spectral_fields(self, state: State) -> dict[str, jax.Array]:
+        """The gauge-invariant density ``rho = |psi|^2`` (``psi`` itself, and its band parts, depend on the gauge
+        of the background links, so their Fourier modes are not physical): ``spectrum_rho``."""
+        return {"rho": self.theory.density(self.theory.pack(state.phi, state.pi))[None]}
+
     # -- observables ----------------------------------------------------------------------------------------
     def _X0(self) -> np.ndarray:
         return np.asarray(self.theory.X[0])

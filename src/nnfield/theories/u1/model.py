@@ -100,6 +100,19 @@ class GaugeModel(AbstractModel):
             "gauss": divergence(E, a) - rho,
         }
 
+    def spectral_fields(self, state: dict[str, Any]) -> dict[str, jax.Array]:
+        """The gauge-invariant fields (the links and a charged matter field are not, so their Fourier modes depend
+        on the gauge): the electric field ``E`` (its ``D`` link components), the magnetic field ``B = wrap(P) /
+        (q a^2)`` (one component per lattice plane; none in 1D) and, with matter, the charge density ``rho``.
+        Each spectrum sums ``|f^c_k|^2`` over the components (``docs/spectra.md``)."""
+        f = self.gauge_fields(state, self.charge_density(state))
+        out = {"E": f["electric"]}
+        if f["magnetic"].shape[0]:
+            out["B"] = f["magnetic"]
+        if self.network.matter is not None:
+            out["rho"] = f["charge_density"][None]
+        return out
+
     def gauss_residual(self, state: dict[str, Any], fields: dict[str, jax.Array] | None = None) -> jax.Array:
         """The observable ``gauss_residual``: ``max |div E - rho|`` relative to the largest term at a site or the
         matter's charge scale (:func:`~.gauss.gauss_residual`; ``fields``: :meth:`fields` if already computed)."""
