@@ -151,6 +151,24 @@ def test_two_processes_resume_their_run_together(single, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_multi_process_dry_run_reports_once_and_every_process_exits_0(single, tmp_path):
+    """``run --dry-run`` in two processes: process 0 prints the verdict, nothing is written, and both exit 0. (The
+    processes finish within milliseconds of each other; before 2026-12-04 process 1 was sometimes ended by the
+    distributed runtime with a fatal error when process 0, which hosts the coordination service, exited first.)"""
+    cfg, _ = single
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(tmp_path / "d"),
+                               "--dry-run", "-q", "--coordinator", f"localhost:{port}", "--num-processes", "2",
+                               "--process-id", str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=_env()) for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    assert [out.count("verdict: OK") for out, _ in outs] == [1, 0]
+    assert not any("Terminating process" in err for _, err in outs)
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
 def test_four_processes_equal_one(single, tmp_path):
     cfg, ref = single
     out = tmp_path / "four-proc"

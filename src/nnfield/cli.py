@@ -151,7 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, devices=args.devices))
     out = args.out if args.out is not None else Path("out") / Path(args.config).stem
     if args.dry_run:
-        return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet)
+        return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
+                        verdict=getattr(args, "verdict", True))
     return _run_config(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
                        plot=args.plot, verbose=args.verbose, verdict=getattr(args, "verdict", True))
 
@@ -197,7 +198,7 @@ def _resume(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool) -> int:
+def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool, verdict: bool = True) -> int:
     """``run --dry-run``: every check of a run (config, output directory, initial data, stability), no steps,
     nothing written."""
     from .runner import prepare
@@ -212,7 +213,8 @@ def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, qu
         check_sweep(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
     else:
         prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
-    _verdict(con, True, f"every check of the run passed; it would write {Path(out) / 'run.h5'} (nothing written)")
+    if verdict:  # (several processes: process 0 reports)
+        _verdict(con, True, f"every check of the run passed; it would write {Path(out) / 'run.h5'} (nothing written)")
     return EXIT_OK
 
 
@@ -595,6 +597,8 @@ def entry() -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+        if "nnfield.parallel" in sys.modules:  # a multi-process run: leave it together (parallel.finish)
+            sys.modules["nnfield.parallel"].finish(code == EXIT_OK)
     finally:
         os._exit(code)
 

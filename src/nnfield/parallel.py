@@ -42,6 +42,18 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
     _INITIALIZED = True
 
 
+def finish(success: bool) -> None:
+    """Leave a multi-process run together (``jax.distributed.shutdown``, a barrier of every process) when this
+    process succeeded: process 0 hosts the coordination service, and a process still running when it exits is
+    ended by the runtime with a fatal error (seen after ``run --dry-run``, whose processes finish within
+    milliseconds of each other). After a failure the others may never arrive, so nothing is waited for."""
+    if _INITIALIZED and success:
+        try:
+            jax.distributed.shutdown()
+        except Exception:  # noqa: BLE001 - the exit code is already decided; a failed shutdown must not change it
+            pass
+
+
 def multi_process() -> bool:
     return jax.process_count() > 1
 
