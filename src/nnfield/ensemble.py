@@ -36,7 +36,18 @@ from ._xla import jit
 from .config import Config, from_dict
 from .errors import ConfigError
 from .network import _run_impl, _run_snapshots_impl
-from .runner import _Durable
+from .runner import (
+    RunResult,
+    _Durable,
+    _reopen_run_file,
+    _run_attrs,
+    _stability,
+    _write_atomic,
+    build,
+    choose_chunk,
+    declared_json,
+    spectra_for,
+)
 
 __all__ = ["Ensemble", "EnsembleResult", "build_ensemble", "member_configs", "run_ensemble", "shard_members",
            "stack_members"]
@@ -176,8 +187,6 @@ def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: boo
     """Build every member's model and initial state (at its configured precision) and stack them; with
     ``spectra``, also each member's spectra (``[output] spectra``: the occupation numbers use each member's own
     dispersion) and the model it observes them with (:meth:`~nnfield.model.AbstractModel.for_spectra`)."""
-    from .runner import build, spectra_for
-
     configs, params = member_configs(cfg, sweep)
     if len({(c.time.steps, c.output.every) for c in configs}) > 1:
         raise ConfigError("sweep: time.steps and output.every must be the same for every member")
@@ -332,8 +341,6 @@ def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: b
     from .errors import InputError, UnstableError
     from .outdir import check_output_dir
     from .resources import check_memory
-    from .runner import _stability
-
     def call(f: Any, *a: Any) -> Any:
         return f(*a) if stop is None else stop.call(f, *a)
 
@@ -383,7 +390,6 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
 
     from . import io as nio
     from .outdir import prepare_output_dir
-    from .runner import _run_attrs, _write_atomic, choose_chunk, declared_json
     from .signals import StopRequests
     from .state import field_items
 
@@ -451,13 +457,12 @@ def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any],
     from pathlib import Path
 
     from .checkpoint import load_checkpoint
-    from .runner import _reopen_run_file
 
     say = log or (lambda _msg: None)
     devices = _sweep_devices(cfg, math.prod(len(v) for v in cfg.sweep.values()))
     ens = shard_members(stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra), devices)
     state = stop.call(load_checkpoint, ckpt, ens.state)
-    stab = stop.call(_stability_of, ens.configs[0])  # (the first run's verdict, cached: the result's attribute)
+    stab = stop.call(_stability, ens.configs[0])  # (the first run's verdict, cached: the result's attribute)
     m = ckpt.manifest
     say(f"resuming the sweep ({ens.size} members) from the checkpoint at step {ckpt.step} (t = "
         f"{float(m['time']):g}) to step {cfg.time.steps}")
@@ -466,12 +471,6 @@ def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any],
     loop = _SweepLoop(Path(out_dir), cfg, ens, model0, stab, writer, state, done=ckpt.step,
                       last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
     return loop.run(progress, console)
-
-
-def _stability_of(cfg: Config) -> Any:
-    from .runner import _stability
-
-    return _stability(cfg)
 
 
 def _device_count(ens: Ensemble) -> int:
@@ -513,7 +512,6 @@ class _SweepLoop(_Durable):
     def run(self, progress: bool, console: Any) -> Any:
         from . import io as nio
         from .progress import progress_bar
-        from .runner import RunResult
         from .state import field_items
 
         cfg, ens, writer, stop = self.cfg, self.ens, self.writer, self.stop
@@ -559,7 +557,7 @@ class _SweepLoop(_Durable):
                     else:
                         later_time += elapsed
                         later_steps += n
-                    bar.advance(n, sites * (later_steps / later_time if later_time > 0 else n / max(elapsed, 1e-9)))
+                    bar.advance(n, self.rate(sites, later_steps, later_time, n, elapsed))
                 self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
                 if self.last_snap != steps:
                     self.snapshot(self.state, steps)

@@ -620,8 +620,7 @@ class _Loop(_Durable):
                         later_time += elapsed
                         later_steps += n
                     self.bound_chunk(n, elapsed)
-                    rate = (later_steps / later_time if later_time > 0 else n / max(elapsed, 1e-9)) * sites
-                    bar.advance(n, rate)
+                    bar.advance(n, self.rate(sites, later_steps, later_time, n, elapsed))
                 self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
                 if steps % every:
                     obs_end = stop.call(_initial_observables, self.observer, self.state)
