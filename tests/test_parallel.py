@@ -9,6 +9,7 @@ A checkpoint written shard by shard by two processes is restored by one.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -215,3 +216,86 @@ def test_a_sweep_splits_its_members_over_devices_and_resumes_on_them(tmp_path):
     ens = ensemble.build_ensemble(parse_config(SWEEP.format(steps=400)), {"theory.mass": [0.5, 1.0, 1.5, 2.0]})
     with pytest.raises(ConfigError, match="3 devices do not divide them; use a device count that divides 4"):
         ensemble.shard_members(ens, 3)  # (checked before any device is used: `nnfield run` refuses in one line)
+
+
+def _example(name: str, *edits: tuple[str, str]) -> str:
+    text = (ROOT / "examples" / f"{name}.toml").read_text()
+    for old, new in edits:  # (whole keys: `steps` is not `relax_steps`)
+        text, n = re.subn(rf"^{re.escape(old)}", new, text, flags=re.M)
+        assert n == 1, (name, old)
+    text = re.sub(r"^snapshot_every = \d+", "snapshot_every = 10", text, flags=re.M)
+    return text + "checkpoint_every = 50\n"
+
+
+#: every theory family but Klein-Gordon (the runs above), from the shipped examples on smaller lattices
+THEORIES = {
+    "dirac-3+1": _example("dirac_3p1", ("shape = [24, 24, 24]", "shape = [8, 8, 8]"), ("t_end = 5.0", "steps = 60"),
+                          ("center = [4.0, 6.0, 6.0]", "center = [2.0, 2.0, 2.0]"), ("width = 1.5", "width = 1.0")),
+    "gauged-dirac": _example("gauge_magnetic_2p1", ("shape = [48, 48]", "shape = [16, 16]"),
+                             ("t_end = 40.0", "steps = 120"), ("width = 4.0", "width = 2.0"),
+                             ("n_flux = 4", "n_flux = 2")),
+    "maxwell-dirac": _example("maxwell_dirac_packet_2d", ("shape = [48, 48]", "shape = [16, 16]"),
+                              ("steps = 2000", "steps = 120")),
+    "scalar-qed": _example("scalar_qed_vortex_2d", ("shape = [48, 48]", "shape = [16, 16]"),
+                           ("steps = 2000", "steps = 120"), ("relax_steps = 2000", "relax_steps = 100")),
+    "maxwell": _example("maxwell_photons_3d", ("shape = [16, 16, 16]", "shape = [8, 8, 8]"),
+                        ("steps = 2000", "steps = 120")),
+}
+
+
+def _assert_same_run(ref: Path, got: Path) -> None:
+    """Equal to round-off, per dataset relative to its largest value or 1, whichever is larger (a sharded program
+    may fuse, and so round, differently; the sums of the observables add in another order): 1e-12 after ~10^2
+    steps of ~1e-16 each."""
+    with h5py.File(ref / "run.h5", "r") as a, h5py.File(got / "run.h5", "r") as b:
+        for group in ("observables", "snapshots"):
+            assert sorted(a[group]) == sorted(b[group])
+            for name in a[group]:
+                x, y = a[group][name][()], b[group][name][()]
+                assert x.shape == y.shape, name
+                scale = max(float(np.abs(x).max()), 1.0)  # (a quantity that vanishes, the net charge of a
+                # neutral vortex, is round-off of O(1) summands: compared absolutely)
+                np.testing.assert_allclose(y, x, rtol=0, atol=1e-12 * scale, err_msg=f"{group}/{name}")
+        assert nio.read_attrs(b)["status"] == "completed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theory", sorted(THEORIES))
+def test_every_theory_on_two_devices_equals_one_and_resumes_there(theory, tmp_path):
+    """The Dirac (K = 4 types), gauged Dirac (a background field: its per-site link coefficients are model
+    leaves, sharded with the state by ``parallel.place_model``), Maxwell-Dirac, scalar QED and Maxwell networks
+    on 2 fake devices equal one device; a run stopped at a checkpoint and resumed on 2 devices with ``--steps``
+    equals the one-device run of that length."""
+    text = THEORIES[theory]
+    steps = int(re.search(r"^steps = (\d+)$", text, re.M).group(1))
+    cfg, short = tmp_path / "run.toml", tmp_path / "short.toml"
+    cfg.write_text(text)
+    short.write_text(re.sub(r"^steps = \d+$", f"steps = {steps // 2}", text, count=1, flags=re.M))
+    one, two = tmp_path / "one", tmp_path / "two"
+    res = _nnfield("run", str(cfg), "--out", str(one), "-q")
+    assert res.returncode == 0, res.stderr
+    res = _nnfield("run", str(short), "--out", str(two), "-q", "--devices", "2", devices=2)
+    assert res.returncode == 0, res.stderr
+    res = _nnfield("run", "--resume", str(two), "--steps", str(steps), "-q", "--devices", "2", devices=2)
+    assert res.returncode == 0, res.stderr
+    with h5py.File(two / "run.h5", "r") as h5:
+        assert h5.attrs["devices"] == 2 and f'"from_step": {steps // 2}' in h5.attrs["resumed"]
+    _assert_same_run(one, two)
+
+
+@pytest.mark.slow
+def test_a_gauged_dirac_run_in_two_processes_equals_one(tmp_path):
+    """Two processes (gloo collectives), each holding its half of the state and of the model's per-site link
+    coefficients, equal one process; the run extended from their checkpoint in one process too."""
+    text = THEORIES["gauged-dirac"]
+    cfg, longer_cfg = tmp_path / "run.toml", tmp_path / "longer.toml"
+    cfg.write_text(text)
+    longer_cfg.write_text(text.replace("steps = 120", "steps = 180", 1))
+    one, two, longer = tmp_path / "one", tmp_path / "two", tmp_path / "longer"
+    assert _nnfield("run", str(cfg), "--out", str(one), "-q").returncode == 0
+    _processes(cfg, two, 2)
+    _assert_same_run(one, two)
+    assert _nnfield("run", str(longer_cfg), "--out", str(longer), "-q").returncode == 0
+    res = _nnfield("run", "--resume", str(two), "--steps", "180", "-q")
+    assert res.returncode == 0, res.stderr
+    _assert_same_run(longer, two)

@@ -120,6 +120,22 @@ def test_the_opt_out_skips_the_check(monkeypatch):
         resources.check_memory(cfg)
 
 
+def test_a_sharded_run_asks_each_device_for_its_share(monkeypatch):
+    """On an accelerator the device part (fields, model, temporaries) is split over ``[parallel] devices``: a
+    run that needs 1.5x one device's free memory is refused on one device and passes on two."""
+    cfg = _config((512, 512, 64), theory='name = "dirac"\nnetwork = "stable"\nbias = "wilson"',
+                  scheme="alternating")
+    need = resources.estimate_run_memory(cfg)["device"]
+    assert need > 1 << 30  # (the device is only asked about runs above 1 GiB)
+    monkeypatch.setattr(resources, "available_memory", lambda: 1 << 62)
+    monkeypatch.setattr(resources, "device_memory", lambda: int(need / 1.5))
+    with pytest.raises(InputError, match="on the device"):
+        resources.check_memory(cfg)
+    with pytest.raises(InputError, match="on each of its 2 devices"):
+        resources.check_memory(cfg, members=3, devices=2)  # 3 members: 1.5 runs per device
+    resources.check_memory(cfg, devices=2)
+
+
 def test_small_runs_pass_and_float32_halves_the_fields():
     cfg = _config((64, 64))
     resources.check_memory(cfg)

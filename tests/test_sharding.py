@@ -29,6 +29,29 @@ SCRIPT = textwrap.dedent(
     eerr = float(np.abs(np.asarray(obs["energy"]) - np.asarray(obs_ref["energy"])).max())
     print("ERR", err, eerr)
     assert err < 1e-12 and eerr < 1e-10, (err, eerr)
+
+    # a model's site fields (the gauged Dirac network's per-site link coefficients) are split like the state
+    from nnfield import parallel
+    from nnfield.config import parse_config
+    cfg = parse_config('''
+    [theory]
+    name = "gauged-dirac"
+    field = "magnetic"
+    n_flux = 1
+    [lattice]
+    shape = [8, 6]
+    [time]
+    dt = 0.1
+    steps = 1
+    scheme = "alternating"
+    [initial]
+    kind = "gaussian_packet"
+    ''', source="gauged.toml")
+    gm = parallel.place_model(cfg.build_model(), 4, (8, 6))
+    leaves = [x for x in jax.tree_util.tree_leaves(gm) if isinstance(x, jax.Array)]
+    site = [x for x in leaves if x.shape[-2:] == (8, 6)]
+    assert len(site) >= 8 and all(x.sharding.shard_shape(x.shape)[-2:] == (2, 6) for x in site)
+    assert all(x.is_fully_replicated for x in leaves if x.shape[-2:] != (8, 6))
     """
 )
 

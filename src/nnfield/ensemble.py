@@ -346,8 +346,8 @@ def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: b
 
     check_output_dir(out, force)
     members = math.prod(len(v) for v in cfg.sweep.values())
-    check_memory(cfg, members)  # the memory guard, before any member is built
     devices = _sweep_devices(cfg, members)
+    check_memory(cfg, members, devices)  # the memory guard, before any member is built
     ens = shard_members(call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra), devices)
     finite = np.all([np.isfinite(np.asarray(x)).reshape(ens.size, -1).all(axis=1)
                      for x in jax.tree_util.tree_leaves(ens.state)], axis=0)  # per member

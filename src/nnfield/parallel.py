@@ -106,6 +106,36 @@ def place(tree: Any, devices: int, axis_size: int) -> Any:
     return jax.tree_util.tree_map(put, tree)
 
 
+def place_model(model: Any, devices: int, lattice_shape: tuple[int, ...]) -> Any:
+    """The model of a sharded run: every array leaf that is a field over the lattice (its trailing axes are
+    ``lattice_shape``; e.g. the per-site link coefficients ``(K, K, N_1, ...)`` of a gauged Dirac network in a
+    background field) is sharded over ``devices`` along ``N_1``, like the state; every other array leaf
+    (coefficients, Clifford factors) is replicated on every device of every process. ``devices = 1`` in a
+    single process: ``model`` unchanged.
+
+    Placement never changes what a jitted program computes, only where its operands live: a site field that
+    stayed whole (replicated) on every device would cost every device the whole lattice's memory (for the
+    gauged Dirac network 26 times the state's), while the state itself is split.
+    """
+    if devices == 1 and not multi_process():
+        return model
+    shape = tuple(int(n) for n in lattice_shape)
+    D = len(shape)
+    mesh = lattice_mesh(devices)
+
+    def put(x: Any) -> Any:
+        if not isinstance(x, (jax.Array, np.ndarray)) or isinstance(x, np.generic):
+            return x
+        arr = np.asarray(x)
+        if arr.ndim >= D and tuple(arr.shape[arr.ndim - D:]) == shape:
+            spec = PartitionSpec(*([None] * (arr.ndim - D)), AXIS, *([None] * (D - 1)))
+        else:
+            spec = PartitionSpec()
+        return jax.make_array_from_callback(arr.shape, NamedSharding(mesh, spec), lambda index: arr[index])
+
+    return jax.tree_util.tree_map(put, model)
+
+
 def replicate(tree: Any) -> Any:
     """Every array leaf of ``tree`` (e.g. a model's coefficients) as a global array replicated on every device
     of every process (what a jitted computation over several processes takes)."""

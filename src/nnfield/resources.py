@@ -24,7 +24,10 @@ assumed.
 :func:`available_memory` is the smallest of ``MemAvailable`` (``/proc/meminfo``) and every cgroup (v2 and v1)
 limit minus its usage on the way from this process's cgroup to the root; on a machine without ``/proc`` it is
 ``os.sysconf`` (available physical pages). On an accelerator (GPU) the device's free memory is compared with
-what lives there (fields, model, temporaries).
+what lives there (fields, model, temporaries); a run sharded over several devices (``[parallel] devices``)
+splits that part over them (the state and the model's site fields are sharded along the first lattice axis,
+:func:`nnfield.parallel.place_model`; a sweep's members are split instead), so each device is asked for its
+share.
 
 :func:`check_memory` raises :class:`~nnfield.errors.InputError` (one line, exit code 2) when the estimate
 exceeds what is available. ``NNFIELD_SKIP_MEMORY_CHECK=1`` in the environment skips the check.
@@ -281,11 +284,11 @@ def _size(n: float) -> str:
     return f"{n:g} B"  # pragma: no cover
 
 
-def check_memory(cfg: Any, members: int = 1) -> None:
+def check_memory(cfg: Any, members: int = 1, devices: int = 1) -> None:
     """Refuse (:class:`~nnfield.errors.InputError`, one line) a run whose estimated memory
     (:func:`estimate_run_memory`; a sweep's ``members`` hold every part once each) exceeds
-    :func:`available_memory`, or whose device part exceeds the accelerator's free memory; skipped when
-    ``NNFIELD_SKIP_MEMORY_CHECK=1``."""
+    :func:`available_memory`, or whose device part, split over ``devices``, exceeds the accelerator's free
+    memory; skipped when ``NNFIELD_SKIP_MEMORY_CHECK=1``."""
     if os.environ.get(SKIP_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
         return
     est = {k: members * v for k, v in estimate_run_memory(cfg).items()}
@@ -302,7 +305,9 @@ def check_memory(cfg: Any, members: int = 1) -> None:
         who = f" ({members} sweep members)" if members > 1 else ""
         raise InputError(f"{cfg.source}: the run{who} needs about {_size(est['total'])} ({parts}); this machine has "
                          f"{_size(avail)} available; {fix}")
-    free = device_memory() if est["device"] > (1 << 30) else None  # ask the device only about big runs
-    if free is not None and est["device"] > free:
-        raise InputError(f"{cfg.source}: the run needs about {_size(est['device'])} on the device ({parts}); the "
+    per_device = -(-est["device"] // max(1, devices))
+    free = device_memory() if per_device > (1 << 30) else None  # ask the device only about big runs
+    if free is not None and per_device > free:
+        where = "on the device" if devices <= 1 else f"on each of its {devices} devices"
+        raise InputError(f"{cfg.source}: the run needs about {_size(per_device)} {where} ({parts}); the "
                          f"device has {_size(free)} free; {fix}")

@@ -339,12 +339,11 @@ def prepare(
     say = log or (lambda _msg: None)
     stop = stop or StopRequests()
     check_output_dir(out, force)
-    check_memory(cfg)  # the memory guard, before any work
-    model, state = stop.call(build, cfg)
     devices = parallel.device_count(cfg.parallel.devices)
+    check_memory(cfg, devices=devices)  # the memory guard, before any work
+    model, state = stop.call(build, cfg)
     state = parallel.place(state, devices, cfg.lattice.shape[0])
-    if parallel.multi_process():
-        model = parallel.replicate(model)
+    model = parallel.place_model(model, devices, cfg.lattice.shape)
     if not stop.call(_all_finite, state):
         raise InputError(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
@@ -845,8 +844,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     model, template = stop.call(build, cfg)
     n_devices = parallel.device_count(cfg.parallel.devices)
     template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
-    if parallel.multi_process():
-        model = parallel.replicate(model)
+    model = parallel.place_model(model, n_devices, cfg.lattice.shape)
     state = stop.call(load_checkpoint, ckpt, template)
     observer = observer_for(model, state, _replicated(spectra_for(cfg, model, state)))
     stab = stop.call(_stability, cfg)
