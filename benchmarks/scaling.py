@@ -12,7 +12,11 @@ device). The rate is the run's own
 the two fields' bytes divided by the devices. On a machine with fewer cores than devices the devices share the
 cores, so these rows measure the overhead of the decomposition (halo exchange, collectives), not a speed-up:
 run it on a multi-GPU node for real scaling (docs/scaling.md). The sweep rows run a ``[sweep]`` of ``--members``
-masses on ``(n/2)^3``, its members split over the devices (no communication between them).
+masses on ``(n/2)^3``, its members split over the devices (no communication between them). The gauged-Dirac rows
+(2D, ``(2n)^2``, background magnetic field, Wilson bias, ``--gauged-steps`` steps) split the state and the model's
+per-site link coefficients (``nnfield.parallel.place_model``); their memory column is measured, not computed: the
+bytes of the state's and the model's shards on device 0 after placement, in a process with that many fake devices.
+``--parts`` chooses the row groups (default: all).
 """
 
 from __future__ import annotations
@@ -60,9 +64,64 @@ def _env(devices: int) -> dict[str, str]:
     return env
 
 
-def run(tmp: Path, nx: int, n: int, steps: int, devices: int = 1, processes: int = 1, members: int = 0) -> float:
-    cfg = tmp / f"c{nx}_{n}_{devices}_{processes}_{members}.toml"
-    text = CONFIG.format(nx=nx, n=n, steps=steps, every=max(1, steps // 4))
+GAUGED = """\
+[theory]
+name = "gauged-dirac"
+mass = 0.5
+network = "stable"
+bias = "wilson"
+field = "magnetic"
+n_flux = 4
+[lattice]
+shape = [{n}, {n}]
+[time]
+dt = 0.1
+steps = {steps}
+scheme = "alternating"
+[initial]
+kind = "gaussian_packet"
+width = 4.0
+[output]
+every = {every}
+snapshot_every = 0
+chunk = {every}
+checkpoint_every = "off"
+"""
+
+PLACED = """\
+import sys, jax
+jax.config.update("jax_enable_x64", True)
+from nnfield import parallel
+from nnfield.config import load_config
+from nnfield.runner import build
+cfg = load_config(sys.argv[1]); d = int(sys.argv[2])
+model, state = build(cfg)
+model = parallel.place_model(model, d, cfg.lattice.shape)
+state = parallel.place(state, d, cfg.lattice.shape[0])
+dev = jax.devices()[0]
+total = 0
+for x in jax.tree_util.tree_leaves((model, state)):
+    if isinstance(x, jax.Array):
+        total += sum(s.data.nbytes for s in x.addressable_shards if s.device == dev)
+    elif hasattr(x, "nbytes"):  # (one device: the model is left as built, host arrays included)
+        total += x.nbytes
+print(total)
+"""
+
+
+def placed_bytes(cfg: Path, devices: int) -> int:
+    """Bytes of the state's and the model's shards on device 0 of a run of ``cfg`` over ``devices``."""
+    res = subprocess.run([sys.executable, "-c", PLACED, str(cfg), str(devices)], env=_env(devices),
+                         capture_output=True, text=True, check=False)
+    if res.returncode:
+        raise RuntimeError(res.stderr)
+    return int(res.stdout.split()[-1])
+
+
+def run(tmp: Path, nx: int, n: int, steps: int, devices: int = 1, processes: int = 1, members: int = 0,
+        text: str | None = None) -> float:
+    cfg = tmp / f"c{nx}_{n}_{devices}_{processes}_{members}{'_custom' if text else ''}.toml"
+    text = text or CONFIG.format(nx=nx, n=n, steps=steps, every=max(1, steps // 4))
     if members:  # a sweep over the mass: its members split over the devices (nnfield.ensemble.shard_members)
         text += "[sweep]\n\"theory.mass\" = [" + ", ".join(f"{0.5 + 0.1 * j:g}" for j in range(members)) + "]\n"
     cfg.write_text(text)
@@ -95,48 +154,80 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=128)
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--members", type=int, default=8, help="members of the sweep rows (lattice (n/2)^3 each)")
+    ap.add_argument("--gauged-steps", type=int, default=100, help="steps of the gauged-Dirac rows")
+    ap.add_argument("--parts", nargs="+", choices=("kg", "sweep", "gauged"), default=["kg", "sweep", "gauged"])
     ap.add_argument("--out", help="append the table to this Markdown file")
     args = ap.parse_args()
     n, steps = args.n, args.steps
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        base = run(tmp, n, n, steps)
-        rows.append(("1 device", f"{n}^3", base, 1.0, 2 * n**3 * 8 / 2**20))
-        for d in (2, 4):
-            r = run(tmp, n, n, steps, devices=d)
-            rows.append((f"strong: {d} fake devices", f"{n}^3", r, r / base, 2 * n**3 * 8 / d / 2**20))
-        half = n // 2
-        weak_base = run(tmp, half, n, steps)
-        rows.append(("weak: 1 device", f"{half}x{n}^2", weak_base, 1.0, 2 * half * n * n * 8 / 2**20))
-        for d in (2, 4):
-            nx = half * d
-            r = run(tmp, nx, n, steps, devices=d)
-            rows.append((f"weak: {d} fake devices", f"{nx}x{n}^2", r, r / weak_base, 2 * nx * n * n * 8 / d / 2**20))
-        for p in (2, 4):
-            r = run(tmp, n, n, steps, processes=p)
-            rows.append((f"strong: {p} local processes", f"{n}^3", r, r / base, 2 * n**3 * 8 / p / 2**20))
-        m, q = args.members, n // 2  # a sweep: members x (n/2)^3, the members split over the devices
-        sweep_base = run(tmp, q, q, steps, members=m)
-        rows.append((f"sweep of {m} members: 1 device", f"{m} x {q}^3", sweep_base, 1.0, 2 * m * q**3 * 8 / 2**20))
-        for d in (2, 4):
-            if m % d == 0:
-                r = run(tmp, q, q, steps, devices=d, members=m)
-                rows.append((f"sweep of {m} members: {d} fake devices", f"{m} x {q}^3", r, r / sweep_base,
-                             2 * m * q**3 * 8 / d / 2**20))
+        if "kg" in args.parts:
+            kg_rows(tmp, n, steps, rows)
+        if "sweep" in args.parts:
+            sweep_rows(tmp, n, steps, args.members, rows)
+        if "gauged" in args.parts:
+            gauged_rows(tmp, 2 * n, args.gauged_steps, rows)
+    write(args, rows)
+
+
+def gauged_rows(tmp: Path, g: int, steps: int, rows: list) -> None:
+    text = GAUGED.format(n=g, steps=steps, every=max(1, steps // 4))
+    cfg = tmp / "gauged.toml"
+    cfg.write_text(text)
+    base = run(tmp, g, g, steps, text=text)
+    rows.append(("gauged Dirac (background field): 1 device", f"{g}^2", base, 1.0, placed_bytes(cfg, 1) / 2**20))
+    for d in (2, 4):
+        r = run(tmp, g, g, steps, devices=d, text=text)
+        rows.append((f"gauged Dirac (background field): {d} fake devices", f"{g}^2", r, r / base,
+                     placed_bytes(cfg, d) / 2**20))
+
+
+def kg_rows(tmp: Path, n: int, steps: int, rows: list) -> None:
+    base = run(tmp, n, n, steps)
+    rows.append(("1 device", f"{n}^3", base, 1.0, 2 * n**3 * 8 / 2**20))
+    for d in (2, 4):
+        r = run(tmp, n, n, steps, devices=d)
+        rows.append((f"strong: {d} fake devices", f"{n}^3", r, r / base, 2 * n**3 * 8 / d / 2**20))
+    half = n // 2
+    weak_base = run(tmp, half, n, steps)
+    rows.append(("weak: 1 device", f"{half}x{n}^2", weak_base, 1.0, 2 * half * n * n * 8 / 2**20))
+    for d in (2, 4):
+        nx = half * d
+        r = run(tmp, nx, n, steps, devices=d)
+        rows.append((f"weak: {d} fake devices", f"{nx}x{n}^2", r, r / weak_base, 2 * nx * n * n * 8 / d / 2**20))
+    for p in (2, 4):
+        r = run(tmp, n, n, steps, processes=p)
+        rows.append((f"strong: {p} local processes", f"{n}^3", r, r / base, 2 * n**3 * 8 / p / 2**20))
+
+
+def sweep_rows(tmp: Path, n: int, steps: int, members: int, rows: list) -> None:
+    m, q = members, n // 2  # a sweep: members x (n/2)^3, the members split over the devices
+    sweep_base = run(tmp, q, q, steps, members=m)
+    rows.append((f"sweep of {m} members: 1 device", f"{m} x {q}^3", sweep_base, 1.0, 2 * m * q**3 * 8 / 2**20))
+    for d in (2, 4):
+        if m % d == 0:
+            r = run(tmp, q, q, steps, devices=d, members=m)
+            rows.append((f"sweep of {m} members: {d} fake devices", f"{m} x {q}^3", r, r / sweep_base,
+                         2 * m * q**3 * 8 / d / 2**20))
+
+
+def write(args: argparse.Namespace, rows: list) -> None:
+    n, steps = args.n, args.steps
     import multiprocessing
 
     lines = [
         "",
         "# Scaling over devices and processes",
         "",
-        f"Generated by `python benchmarks/scaling.py --n {n} --steps {steps} --members {args.members}` on "
+        f"Generated by `python benchmarks/scaling.py --n {n} --steps {steps} --members {args.members} "
+        f"--gauged-steps {args.gauged_steps} --parts {' '.join(args.parts)}` on "
         f"{multiprocessing.cpu_count()} "
         "CPU cores (see the script's docstring and docs/scaling.md). The ratio is the rate over the 1-device "
         "rate measured in the same run; with more devices than cores it measures the decomposition's overhead.",
         "",
         "| run | lattice | rate [Msite/s] | vs 1 device (same lattice; weak: same work per device) | "
-        "field memory / device [MiB] |",
+        "field memory / device [MiB] (gauged rows: state + model, measured) |",
         "|---|---|---|---|---|",
     ]
     for name, lat, rate, ratio, mem in rows:
