@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import types
@@ -596,6 +597,9 @@ def test_run_dry_run_checks_and_writes_nothing(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "nothing written" in res.stdout
     assert not out.exists()
+    # and it says what the run would need: 512 sites, K = 1, two float64 fields = 8 KiB
+    assert re.search(r"memory \(estimate\): about .* at peak \(fields 8 KiB, model 0 B, .*\); .* on the device; "
+                     r".* available here", res.stdout), res.stdout
 
 
 def test_verify_section_b_beyond_the_paper(tmp_path, capsys):

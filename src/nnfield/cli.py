@@ -200,7 +200,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool, verdict: bool = True) -> int:
     """``run --dry-run``: every check of a run (config, output directory, initial data, stability), no steps,
-    nothing written."""
+    nothing written; then the memory estimate (host peak by part, and each device's share)."""
     from .runner import prepare
 
     con = _console()
@@ -213,6 +213,14 @@ def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, qu
         check_sweep(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
     else:
         prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log)
+    if not quiet:
+        import math
+
+        from .parallel import device_count
+        from .resources import describe_memory
+
+        members = math.prod(len(v) for v in cfg.sweep.values()) if cfg.sweep else 1
+        _say(con, describe_memory(cfg, members, device_count(cfg.parallel.devices)))
     if verdict:  # (several processes: process 0 reports)
         _verdict(con, True, f"every check of the run passed; it would write {Path(out) / 'run.h5'} (nothing written)")
     return EXIT_OK

@@ -42,7 +42,8 @@ from typing import Any
 
 from .errors import InputError, NNFieldError
 
-__all__ = ["MEASURED", "SKIP_ENV", "available_memory", "check_memory", "device_memory", "estimate_run_memory"]
+__all__ = ["MEASURED", "SKIP_ENV", "available_memory", "check_memory", "describe_memory", "device_memory",
+           "estimate_run_memory"]
 
 #: set to 1 (or true, yes) to skip the memory check
 SKIP_ENV = "NNFIELD_SKIP_MEMORY_CHECK"
@@ -278,10 +279,26 @@ def device_memory() -> int | None:
 
 
 def _size(n: float) -> str:
-    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
-        if n >= scale or unit == "MiB":
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
             return f"{n / scale:.3g} {unit}"
-    return f"{n:g} B"  # pragma: no cover
+    return f"{n:g} B"
+
+
+def _parts(est: dict[str, int]) -> str:
+    return (f"fields {_size(est['fields'])}, model {_size(est['model'])}, temporaries {_size(est['temporaries'])}, "
+            f"initial data {_size(est['initial'])}, host buffers {_size(est['host'])}")
+
+
+def describe_memory(cfg: Any, members: int = 1, devices: int = 1) -> str:
+    """One line for ``nnfield run --dry-run``: the estimate (:func:`estimate_run_memory`, a sweep's ``members``
+    each) at its peak on the host, by part, and the device part each of ``devices`` holds, next to what this
+    machine has available."""
+    est = {k: members * v for k, v in estimate_run_memory(cfg).items()}
+    per_device = -(-est["device"] // max(1, devices))
+    on = "on the device" if devices <= 1 else f"on each of {devices} devices"
+    return (f"memory (estimate): about {_size(est['total'])} at peak ({_parts(est)}); {_size(per_device)} {on}; "
+            f"{_size(available_memory())} available here")
 
 
 def check_memory(cfg: Any, members: int = 1, devices: int = 1) -> None:
@@ -292,8 +309,7 @@ def check_memory(cfg: Any, members: int = 1, devices: int = 1) -> None:
     if os.environ.get(SKIP_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
         return
     est = {k: members * v for k, v in estimate_run_memory(cfg).items()}
-    parts = (f"fields {_size(est['fields'])}, model {_size(est['model'])}, temporaries "
-             f"{_size(est['temporaries'])}, initial data {_size(est['initial'])}, host buffers {_size(est['host'])}")
+    parts = _parts(est)
     fix = "reduce [lattice] shape" + (' or use precision = "float32"' if cfg.output.precision == "float64" else "")
     if members > 1:
         fix = f"run fewer than {members} [sweep] members at once or " + fix
