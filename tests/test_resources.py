@@ -136,6 +136,28 @@ def test_a_sharded_run_asks_each_device_for_its_share(monkeypatch):
     resources.check_memory(cfg, devices=2)
 
 
+def test_processes_sharing_a_host_each_count(monkeypatch):
+    """In a multi-process run every process builds the whole initial state on its host: 4 processes on one node
+    (SLURM's ``4(x2)``: 4 tasks on each of 2 nodes) need 4 times one process's host memory."""
+    from nnfield import parallel
+
+    cfg = _config((64, 64))
+    need = resources.estimate_run_memory(cfg)["total"]
+    monkeypatch.setattr(resources, "available_memory", lambda: int(2.5 * need))
+    for var in resources.LOCAL_PROCESS_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLURM_TASKS_PER_NODE", "4(x2)")
+    assert resources.processes_on_this_host() == 1  # a single-process run: the launcher's count does not apply
+    monkeypatch.setattr(parallel, "multi_process", lambda: True)
+    assert resources.processes_on_this_host() == 4
+    with pytest.raises(InputError, match="in each of the 4 processes on this host"):
+        resources.check_memory(cfg)
+    monkeypatch.setenv("SLURM_TASKS_PER_NODE", "2(x4)")
+    resources.check_memory(cfg)  # 2 x need fits in 2.5 x need
+    monkeypatch.delenv("SLURM_TASKS_PER_NODE")
+    assert resources.processes_on_this_host() == 1  # no launcher says: 1 (e.g. --coordinator by hand)
+
+
 def test_small_runs_pass_and_float32_halves_the_fields():
     cfg = _config((64, 64))
     resources.check_memory(cfg)

@@ -27,7 +27,9 @@ limit minus its usage on the way from this process's cgroup to the root; on a ma
 what lives there (fields, model, temporaries); a run sharded over several devices (``[parallel] devices``)
 splits that part over them (the state and the model's site fields are sharded along the first lattice axis,
 :func:`nnfield.parallel.place_model`; a sweep's members are split instead), so each device is asked for its
-share.
+share. In a run over several processes every process builds the whole initial state and model on its host
+before it keeps its shards, so the host's estimate counts once per process on this host
+(:func:`processes_on_this_host`, from the launcher's environment).
 
 :func:`check_memory` raises :class:`~nnfield.errors.InputError` (one line, exit code 2) when the estimate
 exceeds what is available. ``NNFIELD_SKIP_MEMORY_CHECK=1`` in the environment skips the check.
@@ -42,8 +44,8 @@ from typing import Any
 
 from .errors import InputError, NNFieldError
 
-__all__ = ["MEASURED", "SKIP_ENV", "available_memory", "check_memory", "describe_memory", "device_memory",
-           "estimate_run_memory"]
+__all__ = ["LOCAL_PROCESS_VARS", "MEASURED", "SKIP_ENV", "available_memory", "check_memory", "describe_memory",
+           "device_memory", "estimate_run_memory", "processes_on_this_host"]
 
 #: set to 1 (or true, yes) to skip the memory check
 SKIP_ENV = "NNFIELD_SKIP_MEMORY_CHECK"
@@ -285,6 +287,29 @@ def _size(n: float) -> str:
     return f"{n:g} B"
 
 
+#: environment variables that say how many processes of a job share this host (SLURM, Open MPI, MPICH/Intel MPI)
+LOCAL_PROCESS_VARS = ("SLURM_NTASKS_PER_NODE", "SLURM_TASKS_PER_NODE", "OMPI_COMM_WORLD_LOCAL_SIZE",
+                      "MPI_LOCALNRANKS")
+
+
+def processes_on_this_host() -> int:
+    """How many processes of a multi-process run share this host, from the launcher's environment
+    (:data:`LOCAL_PROCESS_VARS`; SLURM's ``4(x2)`` reads as 4); 1 in a single-process run or when no launcher
+    says. Every process builds the whole initial state and model on its host before it keeps its shards
+    (``docs/scaling.md``), so the host's peak is that many times one process's."""
+    import re
+
+    from . import parallel
+
+    if not parallel.multi_process():
+        return 1
+    for var in LOCAL_PROCESS_VARS:
+        m = re.match(r"\s*(\d+)", os.environ.get(var, ""))
+        if m and int(m.group(1)) > 0:
+            return int(m.group(1))
+    return 1
+
+
 def _parts(est: dict[str, int]) -> str:
     return (f"fields {_size(est['fields'])}, model {_size(est['model'])}, temporaries {_size(est['temporaries'])}, "
             f"initial data {_size(est['initial'])}, host buffers {_size(est['host'])}")
@@ -317,10 +342,13 @@ def check_memory(cfg: Any, members: int = 1, devices: int = 1) -> None:
         fix += " or raise output.every"
     fix += f" (or set {SKIP_ENV}=1 to run anyway)"
     avail = available_memory()
-    if est["total"] > avail:
+    local = processes_on_this_host()
+    if local * est["total"] > avail:
         who = f" ({members} sweep members)" if members > 1 else ""
-        raise InputError(f"{cfg.source}: the run{who} needs about {_size(est['total'])} ({parts}); this machine has "
-                         f"{_size(avail)} available; {fix}")
+        each = (f" in each of the {local} processes on this host (each builds the whole initial state)"
+                if local > 1 else "")
+        raise InputError(f"{cfg.source}: the run{who} needs about {_size(est['total'])}{each} ({parts}); this "
+                         f"machine has {_size(avail)} available; {fix}")
     per_device = -(-est["device"] // max(1, devices))
     free = device_memory() if per_device > (1 << 30) else None  # ask the device only about big runs
     if free is not None and per_device > free:
