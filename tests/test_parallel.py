@@ -80,14 +80,21 @@ def _processes(cfg: Path | None, out: Path, n: int, *extra: str) -> None:
         assert p.returncode == 0, f"process {i}: {err}"
 
 
-def assert_close(ref: Path, got: Path) -> None:
+def assert_close(ref: Path, got: Path, *, scaled: bool = False) -> None:
+    """Equal to round-off. ``scaled`` (the runs of every theory below): per dataset to 1e-12 of its largest value
+    or of 1, whichever is larger (a sharded program may fuse, and so round, differently; 1e-12 after ~10^2 steps
+    of ~1e-16 each; a quantity that vanishes, the net charge of a neutral vortex, is round-off of O(1) summands,
+    compared absolutely)."""
     with h5py.File(ref / "run.h5", "r") as a, h5py.File(got / "run.h5", "r") as b:
         for group in ("observables", "snapshots"):
             assert sorted(a[group]) == sorted(b[group])
             for name in a[group]:
                 x, y = a[group][name][()], b[group][name][()]
                 assert x.shape == y.shape, name
-                if group == "snapshots" or name in ("step", "time"):
+                if scaled:
+                    atol = 1e-12 * max(float(np.abs(x).max()), 1.0)
+                    np.testing.assert_allclose(y, x, rtol=0, atol=atol, err_msg=f"{group}/{name}")
+                elif group == "snapshots" or name in ("step", "time"):
                     np.testing.assert_allclose(y, x, rtol=0, atol=1e-13, err_msg=name)
                 else:
                     np.testing.assert_allclose(y, x, rtol=1e-12, atol=1e-14, err_msg=name)
@@ -243,22 +250,6 @@ THEORIES = {
 }
 
 
-def _assert_same_run(ref: Path, got: Path) -> None:
-    """Equal to round-off, per dataset relative to its largest value or 1, whichever is larger (a sharded program
-    may fuse, and so round, differently; the sums of the observables add in another order): 1e-12 after ~10^2
-    steps of ~1e-16 each."""
-    with h5py.File(ref / "run.h5", "r") as a, h5py.File(got / "run.h5", "r") as b:
-        for group in ("observables", "snapshots"):
-            assert sorted(a[group]) == sorted(b[group])
-            for name in a[group]:
-                x, y = a[group][name][()], b[group][name][()]
-                assert x.shape == y.shape, name
-                scale = max(float(np.abs(x).max()), 1.0)  # (a quantity that vanishes, the net charge of a
-                # neutral vortex, is round-off of O(1) summands: compared absolutely)
-                np.testing.assert_allclose(y, x, rtol=0, atol=1e-12 * scale, err_msg=f"{group}/{name}")
-        assert nio.read_attrs(b)["status"] == "completed"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("theory", sorted(THEORIES))
 def test_every_theory_on_two_devices_equals_one_and_resumes_there(theory, tmp_path):
@@ -280,7 +271,7 @@ def test_every_theory_on_two_devices_equals_one_and_resumes_there(theory, tmp_pa
     assert res.returncode == 0, res.stderr
     with h5py.File(two / "run.h5", "r") as h5:
         assert h5.attrs["devices"] == 2 and f'"from_step": {steps // 2}' in h5.attrs["resumed"]
-    _assert_same_run(one, two)
+    assert_close(one, two, scaled=True)
 
 
 @pytest.mark.slow
@@ -294,8 +285,8 @@ def test_a_gauged_dirac_run_in_two_processes_equals_one(tmp_path):
     one, two, longer = tmp_path / "one", tmp_path / "two", tmp_path / "longer"
     assert _nnfield("run", str(cfg), "--out", str(one), "-q").returncode == 0
     _processes(cfg, two, 2)
-    _assert_same_run(one, two)
+    assert_close(one, two, scaled=True)
     assert _nnfield("run", str(longer_cfg), "--out", str(longer), "-q").returncode == 0
     res = _nnfield("run", "--resume", str(two), "--steps", "180", "-q")
     assert res.returncode == 0, res.stderr
-    _assert_same_run(longer, two)
+    assert_close(longer, two, scaled=True)
