@@ -31,7 +31,6 @@ import sys, time, jax, numpy as np
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 from jax.sharding import PartitionSpec as P
-from jax.experimental.shard_map import shard_map
 from nnfield import Lattice, parallel
 from nnfield.sharding import AXIS, lattice_mesh
 from nnfield.theories import klein_gordon as kg
@@ -69,8 +68,8 @@ def local_run(phi, pi):
 
 
 spec = P(None, AXIS, None, None)
-halo = jax.jit(shard_map(local_run, mesh=lattice_mesh(D), in_specs=(spec, spec), out_specs=(spec, spec),
-                         check_rep=False))
+halo = jax.jit(jax.shard_map(local_run, mesh=lattice_mesh(D), in_specs=(spec, spec), out_specs=(spec, spec),
+                             check_vma=False))
 spmd = jax.jit(lambda s: jax.lax.scan(lambda c, _: (net.step(c), None), s, None, length=steps)[0])
 a, b = spmd(state), halo(state.phi, state.pi)
 diff = max(float(jnp.abs(a.phi - b[0]).max()), float(jnp.abs(a.pi - b[1]).max()))
