@@ -59,11 +59,11 @@ def refresh(x):
 def local_run(phi, pi):
     pad = lambda a: jnp.pad(a, ((0, 0), (R, R), (0, 0), (0, 0)))
 
-    def body(c, _):
-        out = net.step(type(s0)(phi=refresh(c[0]), pi=refresh(c[1])))
-        return (out.phi, out.pi), None
+    def body(c, _):  # (ghosts refreshed into the step's fresh output: in place, no copy of the carry)
+        out = net.step(type(s0)(phi=c[0], pi=c[1]))
+        return (refresh(out.phi), refresh(out.pi)), None
 
-    phi, pi = jax.lax.scan(body, (pad(phi), pad(pi)), None, length=steps)[0]
+    phi, pi = jax.lax.scan(body, (refresh(pad(phi)), refresh(pad(pi))), None, length=steps)[0]
     return phi[:, R:-R], pi[:, R:-R]
 
 
