@@ -6,9 +6,9 @@ A sharded ``nnfield run`` leaves the domain decomposition to XLA's SPMD partitio
 boundary slab per shifted read (the table's third column counts them in the compiled program of one step).
 On GPUs each collective costs latency, so fewer, larger exchanges may matter there. This script measures the
 alternative on the 3D Klein-Gordon network (3.8), leapfrog, float64: each device keeps its block padded by
-``R`` ghost rows along the split axis, refreshes them with two ``ppermute`` per field per step
-(``lax.dynamic_update_slice`` into the padded carry, no concatenate: XLA:CPU does not fuse concatenates), and
-applies the network's own step (the learning gradient still JAX autodiff of the loss) to the padded block.
+``R`` ghost rows along the split axis, applies the network's own step (the learning gradient still JAX
+autodiff of the loss) to the padded block, and refreshes the ghost rows of the result with two ``ppermute`` per
+field (``lax.dynamic_update_slice``, no concatenate: XLA:CPU does not fuse concatenates).
 With ``R`` at least the step's stencil radius (2 for the leapfrog step: two half kicks around the drift) the
 interior equals the SPMD program's result; the script prints the largest difference (0 means bit for bit).
 Each device count runs in its own process with that many fake CPU devices
