@@ -78,13 +78,13 @@ def test_jaxpr_numba_sweep_equals_the_jax_program(case):
 @pytest.mark.slow
 def test_an_explicit_halo_exchange_equals_the_spmd_program_bit_for_bit(tmp_path):
     """``benchmarks/halo_exchange.py``: the Klein-Gordon step applied to blocks padded by 2 ghost rows that two
-    ``ppermute`` per field refresh each step equals XLA's SPMD program bit for bit on 2 and 4 fake devices (the
-    interior of a padded block sees the same neighbours in the same arithmetic)."""
+    ``ppermute`` per field refresh each step equals XLA's SPMD program bit for bit on 2 and 4 fake devices and over 2
+    local processes (the interior of a padded block sees the same neighbours in the same arithmetic)."""
     out = tmp_path / "halo.md"
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "halo_exchange.py"), "--n", "16", "--steps", "7",
-                          "--devices", "2", "4", "--repeats", "1", "--out", str(out)],
+                          "--devices", "2", "4", "--processes", "2", "--repeats", "1", "--out", str(out)],
                          capture_output=True, text=True, env=env, timeout=600, check=False)
     assert res.returncode == 0, res.stderr
     rows = [line.split("|") for line in out.read_text().splitlines() if line.startswith(("| 2 ", "| 4 "))]
-    assert len(rows) == 2 and all(float(r[-2]) == 0.0 for r in rows), out.read_text()
+    assert len(rows) == 3 and all(float(r[-2]) == 0.0 for r in rows), out.read_text()
