@@ -115,9 +115,8 @@ def place_model(model: Any, devices: int, lattice_shape: tuple[int, ...]) -> Any
     Placement never changes what a jitted program computes, only where its operands live: a site field that
     stayed whole (replicated) on every device would cost every device the whole lattice's memory (for the
     gauged Dirac network 24.5 times the state's), while the state itself is split. ``devices = 1`` in a single
-    process: ``model`` unchanged (the run's chunk program puts its NumPy leaves on
-    the device once, ``runner._ChunkProgram``).
-    """
+    process: ``model`` unchanged (the run's chunk program puts its NumPy leaves on the device once,
+    ``runner._ChunkProgram``)."""
     if devices == 1 and not multi_process():
         return model
     shape = tuple(int(n) for n in lattice_shape)
