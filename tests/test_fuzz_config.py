@@ -314,6 +314,9 @@ def test_regression_the_automatic_packet_width_resolves_a_small_box():
     ("maxwell_photons_3d", "lattice", "spacing", 1e-90, "lattice.spacing: 1e-90 with charge q = 1 makes the"),
     # charge = 0 in a magnetic field: B = qB / q was NaN (a RuntimeWarning, then NaN links)
     ("gauge_magnetic_2p1", "theory", "charge", 0.0, "theory.charge: expected a non-zero charge"),
+    # a steep spectrum: finite weights |k|^(slope/2) whose field overflowed when squared for its rms (a
+    # RuntimeWarning; found by the slow fuzz 2026-12-04)
+    ("maxwell_photons_3d", "initial", "slope", 1584, "initial.slope: the spectrum |k|^(slope/2) overflows"),
 ])
 def test_regression_values_that_crashed_are_refused_in_one_line(seed, table, key, value, message):
     cfg = copy.deepcopy(SEEDS[seed])
@@ -335,3 +338,18 @@ def test_regression_overflowing_background_fields_name_their_parameter():
     with pytest.raises(ParameterError) as err:
         uniform_magnetic(Lattice((4, 4), 1e-100), 10**90, q=1e-100)
     assert err.value.param == "n_flux"
+
+
+def test_regression_a_steep_spectrum_is_refused_not_zeroed():
+    """Found with the slow fuzz's photons case (2026-12-04): the independent random spectrum with a steep negative
+    slope had finite weights |k|^(slope/2) but a field whose square overflowed; its rms was inf (the warning
+    silenced), so the field came out all zeros with no error. Now the slope is named."""
+    from nnfield.errors import ParameterError
+    from nnfield.initial._random import _independent
+    from nnfield.lattice import Lattice
+
+    with pytest.raises(ParameterError) as err:
+        _independent(Lattice((16,), 1.0), 0, 1.0, None, -1500.0)
+    assert err.value.param == "slope"
+    phi, pi = _independent(Lattice((16,), 1.0), 0, 1.0, None, -4.0)  # a moderate slope: rms 1 as asked
+    assert abs(float((phi**2).mean()) ** 0.5 - 1.0) < 1e-12 and float((pi**2).mean()) > 0

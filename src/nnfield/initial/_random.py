@@ -101,8 +101,12 @@ def _independent(
         noise = rng.normal(size=lattice.shape) + 1j * rng.normal(size=lattice.shape)
         if slope:
             noise = noise * weight
-        f = np.fft.ifftn(np.where(mask, noise, 0.0)).real
-        return f / max(np.sqrt(np.mean(f**2)), np.finfo(float).tiny)
+        with np.errstate(over="ignore", invalid="ignore"):  # a steep slope: finite weights, overflowing f^2
+            f = np.fft.ifftn(np.where(mask, noise, 0.0)).real
+            rms = np.sqrt(np.mean(f**2))
+        if not np.isfinite(rms):
+            raise _overflow(slope)
+        return f / max(rms, np.finfo(float).tiny)
 
     kscale = float(np.sqrt(np.mean(kk[mask] ** 2)))
     with np.errstate(over="ignore", invalid="ignore"):

@@ -113,8 +113,12 @@ def random_photons(
                              "a slope between -4 and 4")
     shape = (lattice.ndim, *lattice.shape)
     A_k = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * weight[None]
-    A, E = _data(lattice, transverse_modes(lattice, A_k), mass)
-    rms = float(np.sqrt(np.mean(A**2)))
+    with np.errstate(over="ignore", invalid="ignore"):  # a steep slope: finite weights, overflowing A^2
+        A, E = _data(lattice, transverse_modes(lattice, A_k), mass)
+        rms = float(np.sqrt(np.mean(A**2)))
+    if not np.isfinite(rms):
+        raise ParameterError("slope", f"the spectrum |k|^(slope/2) overflows the field for slope = {slope:g}; use "
+                             "e.g. a slope between -4 and 4")
     if not rms > 0:
         raise ParameterError("cutoff", "no transverse mode below the cutoff; raise it")
     return amplitude * A / rms, amplitude * E / rms
