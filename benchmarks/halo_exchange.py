@@ -25,6 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _report import emit
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = r'''
@@ -138,11 +140,7 @@ def main() -> None:
              "|---|---|---|---|---|---|"]
     for name, s, h, diff, coll in rows:
         lines.append(f"| {name} | {s:.1f} | {coll} | {h:.1f} | {h / s:.2f} | {diff:.1e} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "a", encoding="utf-8") as fh:
-            fh.write(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

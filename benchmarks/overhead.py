@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import emit
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -79,11 +81,7 @@ def main() -> None:
     for name, dims, cold, warm, sps in rows:
         lines.append(f"| {name} | {dims} | {cold:.2f} | {cold / floor:.2f} | {warm:.2f} | {warm / floor:.2f} | "
                      f"{sps:.3g} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "a", encoding="utf-8") as fh:
-            fh.write(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import h5py
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+from _report import emit  # noqa: E402
 from nnfield.io import read_attrs  # noqa: E402
 
 CONFIG = """\
@@ -232,11 +233,7 @@ def write(args: argparse.Namespace, rows: list) -> None:
     ]
     for name, lat, rate, ratio, mem in rows:
         lines.append(f"| {name} | {lat} | {rate / 1e6:.1f} | {ratio:.2f} | {mem:.1f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "a", encoding="utf-8") as fh:
-            fh.write(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":
