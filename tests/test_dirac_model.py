@@ -209,10 +209,10 @@ def test_spec_renames_library_parameters():
     from nnfield.errors import ConfigError
 
     cfg = parse_config(CONFIG.replace("n = [1]", "n = [1]\nspin = 1"))
-    with pytest.raises(ConfigError, match=r"^initial\.spin: expected 0\.\.0"):
+    with pytest.raises(ConfigError, match=r"^<config>: initial\.spin: expected 0\.\.0"):
         cfg.initial_fields(cfg.build_model())
     cfg = parse_config(CONFIG.replace('scheme = "alternating"', 'scheme = "yoshida4"'))
-    with pytest.raises(ConfigError, match=r"^time\.scheme: .*alternating"):
+    with pytest.raises(ConfigError, match=r"^<config>: time\.scheme: .*alternating"):
         cfg.build_model()
 
 

@@ -316,7 +316,7 @@ def test_regression_the_automatic_packet_width_resolves_a_small_box():
     ("gauge_magnetic_2p1", "theory", "charge", 0.0, "theory.charge: expected a non-zero charge"),
     # a steep spectrum: finite weights |k|^(slope/2) whose field overflowed when squared for its rms (a
     # RuntimeWarning; found by the slow fuzz 2026-12-04)
-    ("maxwell_photons_3d", "initial", "slope", 1584, "initial.slope: the spectrum |k|^(slope/2) overflows"),
+    ("maxwell_photons_3d", "initial", "slope", 1584, ".toml: initial.slope: the spectrum |k|^(slope/2) overflows"),
 ])
 def test_regression_values_that_crashed_are_refused_in_one_line(seed, table, key, value, message):
     cfg = copy.deepcopy(SEEDS[seed])

@@ -167,7 +167,8 @@ def test_a_net_charge_cannot_be_projected(tmp_path):
     with pytest.raises(InputError, match=r"carries the net charge [0-9.]+.*a periodic lattice holds none"):
         u1.load_initial(tmp_path / "charged.npz", M)
     cfg = _cfg("scalar-qed", tmp_path / "charged.npz")
-    with pytest.raises(ConfigError, match=r"^initial\.path: the matter \('phi', 'pi'\) carries the net charge"):
+    with pytest.raises(ConfigError,
+                       match=r"^<config>: initial\.path: the matter \('phi', 'pi'\) carries the net charge"):
         cfg.initial_fields(cfg.build_model())
 
 
@@ -189,8 +190,8 @@ def test_check_refuses_data_violating_gauss_with_the_measured_residual(name, tmp
     measured = float(re.search(r"relative residual ([0-9.e+-]+)", str(info.value)).group(1))
     assert abs(measured - want) <= 1e-3 * want
     cfg = _cfg(name, tmp_path / "bad.npz", "check")
-    with pytest.raises(ConfigError, match=r'^initial\.gauss: the data of .* violate Gauss.s law: relative residual '
-                                          r'[0-9.]+e-[0-9]+ .* set gauss = "project"'):
+    with pytest.raises(ConfigError, match=r'^<config>: initial\.gauss: the data of .* violate Gauss.s law: relative '
+                                          r'residual [0-9.]+e-[0-9]+ .* set gauss = "project"'):
         cfg.initial_fields(cfg.build_model())
     # below the tolerance the data pass unchanged; "project" repairs the bad data
     bad[0] = pi[0] + 1e-14 * np.cos(2 * np.pi * M.lattice.coordinates()[0] / M.lattice.lengths[0])
@@ -239,7 +240,7 @@ def test_malformed_files_are_refused_in_one_line_naming_the_file_and_the_array(t
         assert "\n" not in str(info.value) and repr(str(path)) in str(info.value), case
         with pytest.raises(ConfigError) as from_config:
             cfg.initial_fields(model)
-        assert str(from_config.value) == f"initial.path: {info.value}", case
+        assert str(from_config.value) == f"<config>: initial.path: {info.value}", case
 
 
 def test_missing_unreadable_and_odd_files(tmp_path):

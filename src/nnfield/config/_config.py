@@ -129,7 +129,9 @@ class _keys_of:
 
     The library names its own parameters in plain words (``winding``); here the config layer knows that the
     value came from ``[table] winding``. A parameter of another table (``time``: ``dt``, ``scheme``) is named
-    there; any other parameter is reported with the table it was built from.
+    there; any other parameter is reported with the table it was built from. A ``ConfigError`` that a theory's
+    spec raised naming its key (``initial.slope: ...``) gets the config's name in front, as every other config
+    error has (``<config>`` for a config parsed from text without a source).
     """
 
     def __init__(self, source: str, table: str, keys: tuple[str, ...], **others: tuple[str, ...]) -> None:
@@ -139,6 +141,12 @@ class _keys_of:
         return None
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if isinstance(exc, ConfigError):  # a theory's spec named the key already (``initial.slope: ...``)
+            lines = str(exc).splitlines() or [""]
+            if all(line.startswith(f"{self.source}:") for line in lines):
+                return False
+            raise ConfigError("\n".join(line if line.startswith(f"{self.source}:") else f"{self.source}: {line}"
+                                         for line in lines)) from None
         if not isinstance(exc, ParameterError):
             return False
         key = exc.param if exc.param in self.keys else None
