@@ -96,8 +96,9 @@ from nnfield import parallel
 from nnfield.config import load_config
 from nnfield.runner import build
 cfg = load_config(sys.argv[1]); d = int(sys.argv[2])
-model, state = build(cfg)
-model = parallel.place_model(model, d, cfg.lattice.shape)
+import re
+built, state = build(cfg)
+model = parallel.place_model(built, d, cfg.lattice.shape)
 state = parallel.place(state, d, cfg.lattice.shape[0])
 dev = jax.devices()[0]
 total = 0
@@ -106,17 +107,21 @@ for x in jax.tree_util.tree_leaves((model, state)):
         total += sum(s.data.nbytes for s in x.addressable_shards if s.device == dev)
     elif hasattr(x, "nbytes"):  # (one device: the model is left as built, host arrays included)
         total += x.nbytes
-print(total)
+tick = jax.jit(lambda net, s: net.step(s))
+count = lambda m: len(re.findall(r"= \\S+ collective-permute\\(", tick.lower(m.network, state).compile().as_text()))
+print(total, count(model), count(built))  # collectives of one tick: model sharded, model as built (replicated)
 """
 
 
-def placed_bytes(cfg: Path, devices: int) -> int:
-    """Bytes of the state's and the model's shards on device 0 of a run of ``cfg`` over ``devices``."""
+def placed(cfg: Path, devices: int) -> tuple[int, int, int]:
+    """Bytes of the state's and the model's shards on device 0 of a run of ``cfg`` over ``devices``, and the
+    collective-permutes of one compiled tick with the model sharded and with it replicated (as built)."""
     res = subprocess.run([sys.executable, "-c", PLACED, str(cfg), str(devices)], env=_env(devices),
                          capture_output=True, text=True, check=False)
     if res.returncode:
         raise RuntimeError(res.stderr)
-    return int(res.stdout.split()[-1])
+    nbytes, sharded, replicated = (int(v) for v in res.stdout.split()[-3:])
+    return nbytes, sharded, replicated
 
 
 def run(tmp: Path, nx: int, n: int, steps: int, devices: int = 1, processes: int = 1, members: int = 0,
@@ -160,7 +165,8 @@ def main() -> None:
     ap.add_argument("--out", help="append the table to this Markdown file")
     args = ap.parse_args()
     n, steps = args.n, args.steps
-    rows = []
+    rows: list = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         if "kg" in args.parts:
@@ -168,20 +174,22 @@ def main() -> None:
         if "sweep" in args.parts:
             sweep_rows(tmp, n, steps, args.members, rows)
         if "gauged" in args.parts:
-            gauged_rows(tmp, 2 * n, args.gauged_steps, rows)
-    write(args, rows)
+            gauged_rows(tmp, 2 * n, args.gauged_steps, rows, notes)
+    write(args, rows, notes)
 
 
-def gauged_rows(tmp: Path, g: int, steps: int, rows: list) -> None:
+def gauged_rows(tmp: Path, g: int, steps: int, rows: list, notes: list) -> None:
     text = GAUGED.format(n=g, steps=steps, every=max(1, steps // 4))
     cfg = tmp / "gauged.toml"
     cfg.write_text(text)
     base = run(tmp, g, g, steps, text=text)
-    rows.append(("gauged Dirac (background field): 1 device", f"{g}^2", base, 1.0, placed_bytes(cfg, 1) / 2**20))
+    rows.append(("gauged Dirac (background field): 1 device", f"{g}^2", base, 1.0, placed(cfg, 1)[0] / 2**20))
     for d in (2, 4):
         r = run(tmp, g, g, steps, devices=d, text=text)
-        rows.append((f"gauged Dirac (background field): {d} fake devices", f"{g}^2", r, r / base,
-                     placed_bytes(cfg, d) / 2**20))
+        nbytes, sharded, replicated = placed(cfg, d)
+        rows.append((f"gauged Dirac (background field): {d} fake devices", f"{g}^2", r, r / base, nbytes / 2**20))
+        notes.append(f"gauged Dirac on {d} devices: {sharded} collective-permutes in one compiled tick with the "
+                     f"model's site fields sharded, {replicated} with them replicated")
 
 
 def kg_rows(tmp: Path, n: int, steps: int, rows: list) -> None:
@@ -213,7 +221,7 @@ def sweep_rows(tmp: Path, n: int, steps: int, members: int, rows: list) -> None:
                          2 * m * q**3 * 8 / d / 2**20))
 
 
-def write(args: argparse.Namespace, rows: list) -> None:
+def write(args: argparse.Namespace, rows: list, notes: list[str]) -> None:
     n, steps = args.n, args.steps
     import multiprocessing
 
@@ -233,6 +241,8 @@ def write(args: argparse.Namespace, rows: list) -> None:
     ]
     for name, lat, rate, ratio, mem in rows:
         lines.append(f"| {name} | {lat} | {rate / 1e6:.1f} | {ratio:.2f} | {mem:.1f} |")
+    if notes:
+        lines += ["", *(f"- {note}" for note in notes)]
     emit(lines, args.out)
 
 
