@@ -38,6 +38,7 @@ from .errors import ConfigError
 from .network import _run_impl, _run_snapshots_impl
 from .runner import (
     RunResult,
+    _ChunkClock,
     _Durable,
     _reopen_run_file,
     _run_attrs,
@@ -489,16 +490,9 @@ class _SweepLoop(_Durable):
 
     def __init__(self, out_dir: Any, cfg: Config, ens: Ensemble, model0: Any, stab: Any, writer: Any, state: Any,
                  *, done: int, last_snap: int, chunk: int, stop: Any) -> None:
-        from .checkpoint import config_hash
-
-        self.out_dir, self.cfg, self.ens, self.model0, self.stab = out_dir, cfg, ens, model0, stab
-        self.writer, self.state, self.done, self.last_snap, self.chunk, self.stop = (
-            writer, state, done, last_snap, chunk, stop)
-        self.tick = float(model0.network.tick)
-        self.hash = config_hash(cfg)
-        self.last_ckpt = done if done else -1  # a fresh sweep checkpoints its step 0 first
-        self.last_ckpt_time = time.monotonic()
-        self.start_done = done
+        self._start(out_dir, cfg, stab, writer, state, done=done, last_snap=last_snap, chunk=chunk, stop=stop,
+                    tick=model0.network.tick)
+        self.ens, self.model0 = ens, model0
 
     def snapshot(self, state: Any, step: int) -> None:
         from .state import field_items
@@ -519,8 +513,8 @@ class _SweepLoop(_Durable):
         span = snap if snap and self.chunk > snap else 0
         sites = cfg.make_lattice().size * ens.size
         ticks = _member_ticks(ens)
-        status, conservation, first_chunk = nio.STATUS_FAILED, [], 0.0
-        later_time, later_steps = 0.0, 0  # the rate is that of the chunks after the first (no compile), as a run's
+        status, conservation = nio.STATUS_FAILED, []
+        clock = _ChunkClock(sites)  # the rate is that of the chunks after the first (no compile), as a run's
         bad: list[tuple[int, int]] = []
         t0 = time.perf_counter()
         try:
@@ -552,12 +546,7 @@ class _SweepLoop(_Durable):
                     if self.done < steps and self.checkpoint_due():
                         self.checkpoint()
                     elapsed = time.perf_counter() - c0
-                    if not first_chunk:
-                        first_chunk = elapsed
-                    else:
-                        later_time += elapsed
-                        later_steps += n
-                    bar.advance(n, self.rate(sites, later_steps, later_time, n, elapsed))
+                    bar.advance(n, clock.add(n, elapsed))
                 self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
                 if self.last_snap != steps:
                     self.snapshot(self.state, steps)
@@ -573,7 +562,7 @@ class _SweepLoop(_Durable):
             else:
                 status = nio.STATUS_COMPLETED
         except nio.WriteError as exc:
-            exc.args = (exc.args[0], f"{exc.args[1]}; {writer.path} keeps everything up to step {self.done}")
+            self.kept_up_to(exc, writer.path)
             raise
         except KeyboardInterrupt:  # also Terminated (SIGTERM)
             status = nio.STATUS_INTERRUPTED
@@ -581,7 +570,7 @@ class _SweepLoop(_Durable):
             raise
         finally:
             wall = time.perf_counter() - t0
-            rate = self.rate(sites, later_steps, later_time, self.done - self.start_done, first_chunk)
+            first_chunk, rate = clock.first, clock.rate(self.done - self.start_done)
             writer.set_attrs(status=status, steps_done=self.done, t_final=self.done * tick, wall_seconds=wall,
                              first_chunk_seconds=first_chunk, site_updates_per_second=rate, chunk=self.chunk)
             writer.close()

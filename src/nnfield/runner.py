@@ -511,10 +511,47 @@ class _Durable:
             except (OSError, KeyboardInterrupt):
                 pass
 
-    @staticmethod
-    def rate(sites: int, later_steps: int, later_time: float, first_steps: int, first_chunk: float) -> float:
-        """Site-updates per second of the chunks after the first (without the compile), else of the first."""
-        return (later_steps / later_time if later_time > 0 else first_steps / max(first_chunk, 1e-9)) * sites
+    def _start(self, out_dir: Any, cfg: Config, stab: Any, writer: Any, state: Any, *, done: int, last_snap: int,
+               chunk: int, stop: Any, tick: float) -> None:
+        """The loop's durable state: a fresh loop (``done = 0``) checkpoints its step 0 first."""
+        self.out_dir, self.cfg, self.stab = out_dir, cfg, stab
+        self.writer, self.state, self.done, self.last_snap, self.chunk, self.stop = (
+            writer, state, done, last_snap, chunk, stop)
+        self.tick = float(tick)
+        self.hash = config_hash(cfg)
+        self.last_ckpt = done if done else -1
+        self.last_ckpt_time = time.monotonic()
+        self.start_done = done
+
+    def kept_up_to(self, exc: nio.WriteError, path: Any) -> None:
+        """Add to a failed write's message what the run file keeps (up to the steps done)."""
+        exc.args = (exc.args[0], f"{exc.args[1]}; {path} keeps everything up to step {self.done}")
+
+
+@dataclasses.dataclass
+class _ChunkClock:
+    """The rate of a loop's chunks in site-updates per second: of the chunks after the first (without the
+    compile), else of the first. ``first`` is the first chunk's wall time (the run's ``first_chunk_seconds``)."""
+
+    sites: int
+    first: float = 0.0
+    later_time: float = 0.0
+    later_steps: int = 0
+
+    def add(self, n: int, elapsed: float) -> float:
+        """Count a chunk of ``n`` steps that took ``elapsed`` seconds; the rate to show (the progress bar)."""
+        if self.first == 0.0:
+            self.first = elapsed
+        else:
+            self.later_time += elapsed
+            self.later_steps += n
+        return self.rate(n, elapsed)
+
+    def rate(self, first_steps: int, first_time: float | None = None) -> float:
+        """The rate of the later chunks, else ``first_steps`` over ``first_time`` (default: the first chunk)."""
+        first = self.first if first_time is None else first_time
+        return (self.later_steps / self.later_time if self.later_time > 0 else
+                first_steps / max(first, 1e-9)) * self.sites
 
 
 class _Loop(_Durable):
@@ -525,14 +562,9 @@ class _Loop(_Durable):
         writer: nio.RunWriter, state: Any, *, done: int, last_snap: int, chunk: int, stop: StopRequests,
         layout: Layout | None = None,
     ) -> None:
-        self.out_dir, self.cfg, self.model, self.observer, self.stab = out_dir, cfg, model, observer, stab
-        self.writer, self.state, self.done, self.last_snap, self.chunk, self.stop = (
-            writer, state, done, last_snap, chunk, stop)
-        self.tick = float(model.network.tick)
-        self.hash = config_hash(cfg)
-        self.last_ckpt = done if done else -1  # a fresh run checkpoints its step 0 first
-        self.last_ckpt_time = time.monotonic()
-        self.start_done = done
+        self._start(out_dir, cfg, stab, writer, state, done=done, last_snap=last_snap, chunk=chunk, stop=stop,
+                    tick=model.network.tick)
+        self.model, self.observer = model, observer
         if layout is None:  # the observables' names, shapes and dtypes, from one trace of the observer
             layout = obs_layout(stop.call(jax.eval_shape, as_pytree_callable(observer), state))
         self.program = _ChunkProgram(model.network, observer, layout)
@@ -576,8 +608,7 @@ class _Loop(_Durable):
         sites = cfg.make_lattice().size
         run_file = writer.path
         t_start = time.perf_counter()
-        first_chunk = later_time = 0.0
-        later_steps = 0
+        clock = _ChunkClock(sites)
         status = nio.STATUS_FAILED
         conservation: list[Verdict] = []
         try:
@@ -613,13 +644,9 @@ class _Loop(_Durable):
                     writer.set_attrs(steps_done=self.done, t_final=self.done * tick)
                     if self.done < steps and self.checkpoint_due():
                         self.checkpoint()
-                    if first_chunk == 0.0:
-                        first_chunk = elapsed
-                    else:
-                        later_time += elapsed
-                        later_steps += n
+                    shown = clock.add(n, elapsed)
                     self.bound_chunk(n, elapsed)
-                    bar.advance(n, self.rate(sites, later_steps, later_time, n, elapsed))
+                    bar.advance(n, shown)
                 self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
                 if steps % every:
                     obs_end = stop.call(_initial_observables, self.observer, self.state)
@@ -633,7 +660,7 @@ class _Loop(_Durable):
                 writer.set_attrs(conservation=json.dumps([v.as_dict() for v in conservation]))
             status = nio.STATUS_COMPLETED
         except nio.WriteError as exc:
-            exc.args = (exc.args[0], f"{exc.args[1]}; {run_file} keeps everything up to step {self.done}")
+            self.kept_up_to(exc, run_file)
             raise
         except KeyboardInterrupt:  # also Terminated (SIGTERM)
             status = nio.STATUS_INTERRUPTED
@@ -641,7 +668,7 @@ class _Loop(_Durable):
             raise
         finally:
             wall = time.perf_counter() - t_start
-            rate = self.rate(sites, later_steps, later_time, self.done - self.start_done, first_chunk)
+            first_chunk, rate = clock.first, clock.rate(self.done - self.start_done)
             if status != nio.STATUS_NONFINITE:
                 writer.set_attrs(status=status)
             writer.set_attrs(wall_seconds=wall, first_chunk_seconds=first_chunk, site_updates_per_second=rate,
