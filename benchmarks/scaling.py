@@ -16,6 +16,9 @@ masses on ``(n/2)^3``, its members split over the devices (no communication betw
 (2D, ``(2n)^2``, background magnetic field, Wilson bias, ``--gauged-steps`` steps) split the state and the model's
 per-site link coefficients (``nnfield.parallel.place_model``); their memory column is measured, not computed: the
 bytes of the state's and the model's shards on device 0 after placement, in a process with that many fake devices.
+The halo rows run the KG and gauged-Dirac cases with ``--halo`` (``[parallel] halo = true``: each device's ghost
+rows exchanged once per tick, ``nnfield.halo``) and without, on the same devices or processes; their ratio column
+is the halo run's rate over the other's (best of ``--repeats`` each, alternating), not over one device.
 ``--parts`` chooses the row groups (default: all).
 """
 
@@ -125,15 +128,15 @@ def placed(cfg: Path, devices: int) -> tuple[int, int, int]:
 
 
 def run(tmp: Path, nx: int, n: int, steps: int, devices: int = 1, processes: int = 1, members: int = 0,
-        text: str | None = None) -> float:
-    cfg = tmp / f"c{nx}_{n}_{devices}_{processes}_{members}{'_custom' if text else ''}.toml"
+        text: str | None = None, halo: bool = False) -> float:
+    cfg = tmp / f"c{nx}_{n}_{devices}_{processes}_{members}{'_custom' if text else ''}{'_halo' if halo else ''}.toml"
     text = text or CONFIG.format(nx=nx, n=n, steps=steps, every=max(1, steps // 4))
     if members:  # a sweep over the mass: its members split over the devices (nnfield.ensemble.shard_members)
         text += "[sweep]\n\"theory.mass\" = [" + ", ".join(f"{0.5 + 0.1 * j:g}" for j in range(members)) + "]\n"
     cfg.write_text(text)
     out = tmp / cfg.stem
     shutil.rmtree(out, ignore_errors=True)
-    base = [sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), "-q"]
+    base = [sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), "-q", *(["--halo"] if halo else [])]
     if processes == 1:
         res = subprocess.run([*base, "--devices", str(devices)], env=_env(devices), capture_output=True,
                              text=True, check=False)
@@ -152,7 +155,10 @@ def run(tmp: Path, nx: int, n: int, steps: int, devices: int = 1, processes: int
             if p.returncode:
                 raise RuntimeError(err)
     with h5py.File(out / "run.h5", "r") as h5:  # (the final attributes live in /final: nnfield.io.read_attrs)
-        return float(read_attrs(h5)["site_updates_per_second"])
+        attrs = read_attrs(h5)
+        if halo and not int(attrs.get("halo", 0)):
+            raise RuntimeError(f"{cfg}: the run did not use the explicit halo exchange (attribute halo = 0)")
+        return float(attrs["site_updates_per_second"])
 
 
 def main() -> None:
@@ -161,7 +167,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--members", type=int, default=8, help="members of the sweep rows (lattice (n/2)^3 each)")
     ap.add_argument("--gauged-steps", type=int, default=100, help="steps of the gauged-Dirac rows")
-    ap.add_argument("--parts", nargs="+", choices=("kg", "sweep", "gauged"), default=["kg", "sweep", "gauged"])
+    ap.add_argument("--parts", nargs="+", choices=("kg", "sweep", "gauged", "halo"),
+                    default=["kg", "sweep", "gauged", "halo"])
+    ap.add_argument("--repeats", type=int, default=1, help="halo rows: run each pair this many times, "
+                    "alternating, and keep the best rate of each")
     ap.add_argument("--out", help="append the table to this Markdown file")
     args = ap.parse_args()
     n, steps = args.n, args.steps
@@ -175,7 +184,27 @@ def main() -> None:
             sweep_rows(tmp, n, steps, args.members, rows)
         if "gauged" in args.parts:
             gauged_rows(tmp, 2 * n, args.gauged_steps, rows, notes)
+        if "halo" in args.parts:
+            halo_rows(tmp, n, steps, args.gauged_steps, args.repeats, rows)
     write(args, rows, notes)
+
+
+def halo_rows(tmp: Path, n: int, steps: int, gauged_steps: int, repeats: int, rows: list) -> None:
+    """``nnfield run`` with ``--halo`` (the explicit exchange, nnfield.halo) against XLA's partitioning: the
+    ratio column is halo over SPMD on the same lattice, device count and processes (best of ``repeats`` each,
+    alternating)."""
+    g = 2 * n
+    gauged = GAUGED.format(n=g, steps=gauged_steps, every=max(1, gauged_steps // 4))
+    cases = [("3D Klein-Gordon", f"{n}^3", dict(nx=n, n=n, steps=steps)),
+             ("gauged Dirac (background field)", f"{g}^2", dict(nx=g, n=g, steps=gauged_steps, text=gauged))]
+    for name, lat, kw in cases:
+        for where, extra in (("2 fake devices", dict(devices=2)), ("4 fake devices", dict(devices=4)),
+                             ("2 local processes", dict(processes=2)), ("4 local processes", dict(processes=4))):
+            best = {False: 0.0, True: 0.0}
+            for _ in range(repeats):
+                for halo in (False, True):
+                    best[halo] = max(best[halo], run(tmp, halo=halo, **kw, **extra))
+            rows.append((f"{name}: {where}, explicit halo", lat, best[True], best[True] / best[False], float("nan")))
 
 
 def gauged_rows(tmp: Path, g: int, steps: int, rows: list, notes: list) -> None:
@@ -230,17 +259,18 @@ def write(args: argparse.Namespace, rows: list, notes: list[str]) -> None:
         "# Scaling over devices and processes",
         "",
         f"Generated by `python benchmarks/scaling.py --n {n} --steps {steps} --members {args.members} "
-        f"--gauged-steps {args.gauged_steps} --parts {' '.join(args.parts)}` on "
-        f"{multiprocessing.cpu_count()} "
+        f"--gauged-steps {args.gauged_steps} --parts {' '.join(args.parts)}"
+        f"{f' --repeats {args.repeats}' if args.repeats != 1 else ''}` on {multiprocessing.cpu_count()} "
         "CPU cores (see the script's docstring and docs/scaling.md). The ratio is the rate over the 1-device "
-        "rate measured in the same run; with more devices than cores it measures the decomposition's overhead.",
+        "rate measured in the same run (halo rows: over the same run without the explicit exchange); with more "
+        "devices than cores it measures the decomposition's overhead.",
         "",
         "| run | lattice | rate [Msite/s] | vs 1 device (same lattice; weak: same work per device) | "
         "field memory / device [MiB] (gauged rows: state + model, measured) |",
         "|---|---|---|---|---|",
     ]
     for name, lat, rate, ratio, mem in rows:
-        lines.append(f"| {name} | {lat} | {rate / 1e6:.1f} | {ratio:.2f} | {mem:.1f} |")
+        lines.append(f"| {name} | {lat} | {rate / 1e6:.1f} | {ratio:.2f} | {'-' if mem != mem else f'{mem:.1f}'} |")
     if notes:
         lines += ["", *(f"- {note}" for note in notes)]
     emit(lines, args.out)

@@ -290,3 +290,40 @@ def test_a_gauged_dirac_run_in_two_processes_equals_one(tmp_path):
     res = _nnfield("run", "--resume", str(two), "--steps", "180", "-q")
     assert res.returncode == 0, res.stderr
     assert_close(longer, two, scaled=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theory", sorted(THEORIES))
+def test_every_theory_with_the_explicit_halo_equals_one_device(theory, tmp_path):
+    """``--halo`` (``nnfield.halo``: each device's ghost rows exchanged once per tick) on 2 fake devices: every
+    theory family's network passes the check against XLA's partitioning (the run file's ``halo`` attribute: the
+    ghost rows used), equals the one-device run to round-off, and resumes from its checkpoint with the exchange."""
+    text = THEORIES[theory]
+    steps = int(re.search(r"^steps = (\d+)$", text, re.M).group(1))
+    cfg, short = tmp_path / "run.toml", tmp_path / "short.toml"
+    cfg.write_text(text)
+    short.write_text(re.sub(r"^steps = \d+$", f"steps = {steps // 2}", text, count=1, flags=re.M))
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert _nnfield("run", str(cfg), "--out", str(one), "-q").returncode == 0
+    res = _nnfield("run", str(short), "--out", str(two), "-q", "--devices", "2", "--halo", devices=2)
+    assert res.returncode == 0, res.stderr
+    with h5py.File(two / "run.h5", "r") as h5:
+        assert h5.attrs["halo"] >= 1
+    res = _nnfield("run", "--resume", str(two), "--steps", str(steps), "--devices", "2", "--halo", devices=2)
+    assert res.returncode == 0, res.stderr
+    assert "ghost row" in res.stdout
+    assert_close(one, two, scaled=True)
+
+
+@pytest.mark.slow
+def test_a_gauged_dirac_run_in_two_processes_with_the_explicit_halo_equals_one(tmp_path):
+    """Two processes (gloo) with ``--halo``: the exchange's ``ppermute`` crosses processes; equal to one process."""
+    text = THEORIES["gauged-dirac"]
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(text)
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert _nnfield("run", str(cfg), "--out", str(one), "-q").returncode == 0
+    _processes(cfg, two, 2, "--halo")
+    with h5py.File(two / "run.h5", "r") as h5:
+        assert h5.attrs["halo"] >= 1
+    assert_close(one, two, scaled=True)

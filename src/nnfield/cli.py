@@ -149,6 +149,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.devices < 0:
             raise ConfigError(f"--devices: expected a number of devices (0: all), got {args.devices}")
         cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, devices=args.devices))
+    if getattr(args, "halo", None) is not None:
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, halo=args.halo))
     out = args.out if args.out is not None else Path("out") / Path(args.config).stem
     if args.dry_run:
         return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
@@ -176,7 +180,8 @@ def _resume(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         res = resume(args.resume, args.steps, progress=not args.quiet,
-                     log=None if args.quiet else (lambda m: _say(con, m)), devices=args.devices)
+                     log=None if args.quiet else (lambda m: _say(con, m)), devices=args.devices,
+                     halo=getattr(args, "halo", None))
     except _NonFinite as exc:
         _error(str(exc))
         if getattr(args, "verdict", True):
@@ -378,6 +383,9 @@ def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser
     p.add_argument("--steps", type=int, metavar="N", help="with --resume: the new total number of steps")
     p.add_argument("--devices", type=int, metavar="N", help="shard the lattice over N devices (0: all; overrides "
                    "[parallel] devices; see docs/scaling.md)")
+    p.add_argument("--halo", action=argparse.BooleanOptionalAction, default=None, help="exchange each device's "
+                   "ghost rows once per tick instead of once per shifted read (overrides [parallel] halo; checked "
+                   "against XLA's partitioning before the run; docs/scaling.md)")
     p.add_argument("--distributed", action="store_true", help="join a multi-process run with "
                    "jax.distributed.initialize() reading the SLURM / Open MPI environment")
     p.add_argument("--coordinator", metavar="HOST:PORT", help="join a multi-process run coordinated by process 0 "

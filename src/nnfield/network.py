@@ -118,6 +118,19 @@ class AbstractNetwork(Module):
             return self.step(state)
         return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state, unroll=self.loop_unroll)
 
+    def advance_synced(self, state: Any, n: int, sync: Callable[[Any], Any]) -> Any:
+        """``n`` ticks with ``sync`` (``state -> state``) applied before every tick, or before every part of a
+        fused tick that reads shifted neighbours of what the previous part wrote (no part spans more than one
+        tick): the hook of the explicit halo exchange (:mod:`nnfield.halo`), which refreshes the ghost rows of a
+        device's block there. The default is a loop of ``step(sync(s))``; :class:`Network` keeps its scheme's
+        fused form (:meth:`nnfield.schemes.Scheme.advance`). Equal to :meth:`advance` up to rounding for
+        ``sync`` the identity."""
+        if n == 0:
+            return state
+        if n == 1:
+            return self.step(sync(state))
+        return jax.lax.fori_loop(0, n, lambda _, s: self.step(sync(s)), state, unroll=self.loop_unroll)
+
     def perturbation_step(self, delta: State) -> State:
         """One tick of a perturbation ``delta`` about the network's ground state, packed as ``State(phi, pi)`` of
         ``K`` components each: the map the linear analysis (:mod:`nnfield.analysis`) linearizes at zero.
@@ -334,6 +347,12 @@ class Network(AbstractNetwork):
         if n == 0:
             return state
         return self.scheme.advance(self, state, n, self.dt)
+
+    def advance_synced(self, state: State, n: int, sync: Callable[[Any], Any]) -> State:
+        """:meth:`advance` with the scheme's ``sync`` hook (:meth:`AbstractNetwork.advance_synced`)."""
+        if n == 0:
+            return state
+        return self.scheme.advance(self, state, n, self.dt, sync)
 
 
 class LinearNetwork(AbstractNetwork):

@@ -305,6 +305,8 @@ class Prepared:
     obs0: dict[str, np.ndarray]
     stability: Stability
     spectra: Spectra | None = None
+    #: the network the chunk program advances: ``model.network``, or it wrapped in the explicit halo exchange
+    network: Any = None
 
 
 def _initial_observables(observer: Any, state: Any) -> dict[str, np.ndarray]:
@@ -364,8 +366,24 @@ def prepare(
             f"the initial data is too large for {cfg.output.precision}: at step 0, before any update, {bad} "
             f"(largest field value {big:.3g}); check the [initial] parameters in {cfg.source} (e.g. amplitude)"
         )
+    network = chunk_network(cfg, model, state, devices, say, stop)
     stop.check()
-    return Prepared(model, state, observer, obs0, stab, spectra)
+    return Prepared(model, state, observer, obs0, stab, spectra, network)
+
+
+def chunk_network(cfg: Config, model: AbstractModel, state: Any, devices: int, say: Callable[[str], None],
+                  stop: StopRequests) -> Any:
+    """The network a run's chunk program advances: ``model.network``; with ``[parallel] halo`` on more than one
+    device, wrapped in the explicit halo exchange when it reproduces XLA's partitioning
+    (:func:`nnfield.halo.with_halo`, which says what it chose)."""
+    if not cfg.parallel.halo:
+        return model.network
+    if devices < 2:
+        say("parallel.halo: not used (the lattice is not split: one device)")
+        return model.network
+    from . import halo
+
+    return stop.call(halo.with_halo, model.network, state, devices, say)
 
 
 def _execute(
@@ -416,7 +434,7 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
         _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
         attrs = _run_attrs(cfg, net, p.stability, chunk)
         attrs.update(processes=jax.process_count(), devices=parallel.device_count(cfg.parallel.devices),
-                     conserved=declared_json(p.model))
+                     conserved=declared_json(p.model), halo=int(getattr(p.network, "ghost", 0)))
         if p.spectra is not None:  # the bins of the spectrum_* observables (coordinate k)
             attrs.update(p.spectra.attrs())
         # created under a temporary name and renamed once in SWMR mode: a kill before that leaves no run.h5,
@@ -437,7 +455,7 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
         writer.close()
         raise
     loop = _Loop(out_dir, cfg, p.model, p.observer, p.stability, writer, p.state, done=0, last_snap=0,
-                 chunk=chunk, stop=stop, layout=obs_layout(p.obs0, sampled=True))
+                 chunk=chunk, stop=stop, layout=obs_layout(p.obs0, sampled=True), network=p.network)
     return loop.run(progress, console)
 
 
@@ -560,14 +578,14 @@ class _Loop(_Durable):
     def __init__(
         self, out_dir: Path, cfg: Config, model: AbstractModel, observer: Any, stab: Stability,
         writer: nio.RunWriter, state: Any, *, done: int, last_snap: int, chunk: int, stop: StopRequests,
-        layout: Layout | None = None,
+        layout: Layout | None = None, network: Any = None,
     ) -> None:
         self._start(out_dir, cfg, stab, writer, state, done=done, last_snap=last_snap, chunk=chunk, stop=stop,
                     tick=model.network.tick)
         self.model, self.observer = model, observer
         if layout is None:  # the observables' names, shapes and dtypes, from one trace of the observer
             layout = obs_layout(stop.call(jax.eval_shape, as_pytree_callable(observer), state))
-        self.program = _ChunkProgram(model.network, observer, layout)
+        self.program = _ChunkProgram(model.network if network is None else network, observer, layout)
 
     # -- pieces ------------------------------------------------------------------------------------------
     def snapshot(self, s: Any, step: int) -> None:
@@ -791,7 +809,7 @@ class _ChunkProgram:
 # ----------------------------------------------------------------------------------------------------------
 def resume(
     out: str | Path, steps: int | None = None, *, progress: bool = True, console: Any = None,
-    log: Callable[[str], None] | None = None, devices: int | None = None,
+    log: Callable[[str], None] | None = None, devices: int | None = None, halo: bool | None = None,
 ) -> RunResult:
     """Continue the run in ``out`` from its newest checkpoint (``nnfield run --resume DIR [--steps N]``).
 
@@ -802,7 +820,7 @@ def resume(
     (:class:`~nnfield.checkpoint.CheckpointError`, ``ConfigError``): no run or no checkpoint in ``out``, a
     directory in use, a checkpoint from another config or a newer schema, a complete run without ``steps``.
     ``devices`` (``--devices N``) overrides the config's ``[parallel] devices``: a checkpoint is restored onto
-    any device count (it is stored whole, shard by shard).
+    any device count (it is stored whole, shard by shard); ``halo`` (``--halo``/``--no-halo``) its ``halo``.
     """
     with StopRequests() as stop:
         out_dir = Path(out)
@@ -813,14 +831,16 @@ def resume(
         # refuses a directory another run is writing into (in a multi-process run process 0 holds the lock)
         lock = RunLock(out_dir).acquire() if parallel.is_writer() else None
         try:
-            return _resume_locked(out_dir, steps, progress and parallel.is_writer(), console, log, stop, devices)
+            return _resume_locked(out_dir, steps, progress and parallel.is_writer(), console, log, stop, devices,
+                                  halo)
         finally:
             if lock is not None:
                 lock.release()
 
 
 def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: Any,
-                   log: Callable[[str], None] | None, stop: StopRequests, devices: int | None = None) -> RunResult:
+                   log: Callable[[str], None] | None, stop: StopRequests, devices: int | None = None,
+                   halo: bool | None = None) -> RunResult:
     say = log or (lambda _msg: None)
     run_file = out_dir / nio.RUN_FILE
     try:
@@ -838,6 +858,8 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     cfg = load_config(config_path)
     if devices is not None:  # (not part of the config hash: where a run computes does not change it)
         cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, devices=int(devices)))
+    if halo is not None:
+        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, halo=bool(halo)))
     ckpt = latest_checkpoint(out_dir)
     if ckpt is None:
         raise CheckpointError(f"--resume {out_dir}: no checkpoint in {out_dir / CHECKPOINT_DIR} (the run stopped "
@@ -875,13 +897,14 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     state = stop.call(load_checkpoint, ckpt, template)
     observer = observer_for(model, state, _replicated(spectra_for(cfg, model, state)))
     stab = stop.call(_stability, cfg)
+    network = chunk_network(cfg, model, state, n_devices, say, stop)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
     parallel.barrier("nnfield-resume-read")  # every process has read the run file before process 0 rebuilds it
     writer: Any = (_reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices) if parallel.is_writer() else
                    nio.NullWriter(run_file, (int(m["observables"]), int(m["snapshots"]))))
     parallel.barrier("nnfield-resume-reopened")
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
-                 last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop)
+                 last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network)
     return loop.run(progress, console)
 
 

@@ -23,6 +23,7 @@ doi:10.1007/3-540-30666-8; H. Yoshida, Phys. Lett. A 150, 262 (1990), doi:10.101
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import jax
@@ -46,13 +47,23 @@ class Scheme:
     def step(self, net: Network, state: State, dt: Any) -> State:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def advance(self, net: Network, state: State, n: int, dt: Any) -> State:
+    def advance(self, net: Network, state: State, n: int, dt: Any, sync: Callable[[Any], Any] | None = None
+                ) -> State:
         """``n`` ticks (``n`` static); equal to ``n`` calls of :meth:`step` (schemes may fuse them).
 
         :attr:`unroll` ticks per loop iteration: two by default, where the second writes the state into the
         loop's own buffers, so XLA does not copy the state after every tick (a tick reads shifted neighbours and
         cannot update in place); one for :class:`Simultaneous` (see there).
+
+        ``sync`` (``state -> state``), if given, is applied to the state before every tick, or before every part
+        of a fused tick that reads shifted neighbours of what the previous part wrote (no part spans more than
+        one tick). The explicit halo exchange of a sharded run (:mod:`nnfield.halo`) refreshes its ghost rows
+        there.
         """
+        if sync is not None:
+            if n == 1:
+                return self.step(net, sync(state), dt)
+            return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, sync(s), dt), state, unroll=self.unroll)
         if n == 1:
             return self.step(net, state, dt)
         return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, s, dt), state, unroll=self.unroll)
@@ -101,22 +112,28 @@ class Leapfrog(Scheme):
         phi = net.activate(state.phi, pi, dt)
         return State(phi, net.learn(phi, pi, dt / 2))
 
-    def advance(self, net: Network, state: State, n: int, dt: Any) -> State:
+    def advance(self, net: Network, state: State, n: int, dt: Any, sync: Callable[[Any], Any] | None = None
+                ) -> State:
         """``n`` ticks with the closing and opening half kicks of consecutive ticks merged into one full kick.
 
         ``L(dt/2) [A(dt) L(dt)]^(n-1) A(dt) L(dt/2)``: the same map as ``n`` ticks (identical up to rounding;
-        the learning gradient is the same autodiff gradient), one learning sweep fewer per tick.
+        the learning gradient is the same autodiff gradient), one learning sweep fewer per tick. ``sync`` (see
+        :meth:`Scheme.advance`) comes before every kick-drift pair and before the closing half kick.
         """
-        if n == 1:
+        if n == 1 and sync is None:
             return self.step(net, state, dt)
+        sync = sync or (lambda s: s)
 
         def kick_drift(h: Any, s: State) -> State:
+            s = sync(s)
             pi = net.learn(s.phi, s.pi, h)
             return State(net.activate(s.phi, pi, dt), pi)
 
         # [L(dt/2) A] [L(dt) A]^(n-1) L(dt/2); kick-then-drift bodies compile to tighter loops on CPU
         s = kick_drift(dt / 2, state)
-        s = jax.lax.fori_loop(0, n - 1, lambda _, st: kick_drift(dt, st), s)
+        if n > 1:
+            s = jax.lax.fori_loop(0, n - 1, lambda _, st: kick_drift(dt, st), s)
+        s = sync(s)
         return State(s.phi, net.learn(s.phi, s.pi, dt / 2))
 
 

@@ -60,9 +60,11 @@ class OutputConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ParallelConfig:
-    """``[parallel]``: how many devices the lattice is sharded over (``0``: every device, ``"all"`` in TOML)."""
+    """``[parallel]``: how many devices the lattice is sharded over (``0``: every device, ``"all"`` in TOML), and
+    whether the halo is exchanged explicitly, once per tick (:mod:`nnfield.halo`), instead of by XLA's partitioner."""
 
     devices: int = 1
+    halo: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -203,7 +203,8 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
         title=title,
         text=text,
         source=source,
-        parallel=ParallelConfig(0 if parallel_tab["devices"] == "all" else int(parallel_tab["devices"])),
+        parallel=ParallelConfig(0 if parallel_tab["devices"] == "all" else int(parallel_tab["devices"]),
+                                bool(parallel_tab["halo"])),
         sweep=sweep,
     )
 

@@ -125,6 +125,9 @@ OUTPUT_SCHEMA: dict[str, Param] = {
 PARALLEL_SCHEMA: dict[str, Param] = {
     "devices": Param("int|str", 1, 'devices to shard the lattice over (its first axis); "all": every device of '
                      "every process", check=lambda x: _devices_problem(x)),
+    "halo": Param("bool", False, "exchange the ghost rows of each device's block once per tick (shard_map) instead "
+                  "of once per shifted read (XLA's partitioner); checked against the latter before the run, which "
+                  "it keeps when they differ (docs/scaling.md)"),
 }
 INITIAL_GENERIC: dict[str, Param] = {
     "kind": Param("str", REQUIRED, "the initial condition (one of the theory's)"),
@@ -149,4 +152,5 @@ _EXAMPLES: dict[str, str] = {
     "output.checkpoint_keep": "checkpoint_keep = 3",
     "output.spectra": "spectra = true",
     "parallel.devices": "devices = 4",
+    "parallel.halo": "halo = true",
 }

@@ -77,9 +77,13 @@ def _shift_lowering_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tup
     # XLA:CPU evaluates each pad in a loop fusion with a branch per element; a non-minor axis is shifted
     # faster as a slice of the field repeated twice (branch-free, vectorizes). That form makes the SPMD
     # partitioner all-gather a sharded axis, so programs partitioned over several devices keep pad/select
-    # (which it turns into halo exchanges).
-    single = getattr(getattr(ctx.module_context, "axis_context", None), "num_devices", 0) == 1
-    return (_lower_cpu if single else _lower_generic)(ctx, x, offsets=offsets, axes=axes, minor=minor)
+    # (which it turns into halo exchanges). Inside a ``shard_map`` over every axis of its mesh (the explicit
+    # halo exchange, nnfield.halo) each device's program is its own: no partitioner, so the fast form again.
+    context = getattr(ctx.module_context, "axis_context", None)
+    single = getattr(context, "num_devices", 0) == 1
+    mesh, manual = getattr(context, "mesh", None), getattr(context, "manual_axes", frozenset())
+    local = mesh is not None and bool(manual) and set(manual) == set(mesh.axis_names)
+    return (_lower_cpu if single or local else _lower_generic)(ctx, x, offsets=offsets, axes=axes, minor=minor)
 
 
 def _shift_transpose(ct: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"

@@ -1,0 +1,264 @@
+r"""The explicit halo exchange of a sharded run: ghost rows refreshed once per tick, not once per shifted read.
+
+A sharded run splits the first lattice axis ``N_1`` over a 1D mesh of devices (:mod:`nnfield.parallel`). Left to
+XLA's SPMD partitioner, every periodic shift of a split field becomes its own boundary exchange (a
+collective-permute): 10 per leapfrog tick of the 3D Klein-Gordon network on 2 devices, 60 for the gauged Dirac
+network. Each costs a collective's latency, which dominates on CPU processes (gloo) and matters on GPUs.
+
+:class:`HaloNetwork` runs the same network inside ``jax.shard_map`` instead: each device keeps its block padded
+by ``G`` ghost rows on both sides of ``N_1`` and refreshes them from its neighbours with two ``ppermute`` per
+field, through the network's :meth:`~nnfield.network.AbstractNetwork.advance_synced` hook, i.e. before every
+tick (for the leapfrog scheme, before every merged kick-drift pair). Inside its block a device applies the
+network's own update (the learning gradient is still JAX autodiff of the loss) to the padded block with periodic
+shifts; the rows the wrap-around corrupts stay inside the ghost region as long as ``G`` is at least the tick's
+reach along ``N_1`` (the largest distance over which one tick moves information). The interior then equals
+the unsharded result up to rounding. The model's per-site fields (link coefficients) are padded the same way
+once per call.
+
+Nothing about a network is assumed. :func:`with_halo` measures the reach of one tick on the run's own network and
+a random state (a band of one row perturbed, the rows that change counted: every data path, whatever its
+arithmetic), and then checks that three ticks with the exchange equal three ticks partitioned by XLA to rounding.
+A network the exchange cannot reproduce (one whose tick reads the global lattice shape, e.g. a twisted boundary
+condition; a reach wider than a device's block) keeps XLA's partitioning, and the run's log says why.
+
+Config ``[parallel] halo = true`` (with ``devices`` more than one). Measurements: ``benchmarks/halo_exchange.py``
+and ``docs/scaling.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
+
+from . import parallel
+from .lattice import Lattice
+from .network import AbstractNetwork
+from .sharding import AXIS, lattice_mesh
+
+#: the agreement the check of :func:`with_halo` asks for, in units of the precision's epsilon times the state's scale
+TOLERANCE_EPS = 1e4
+
+
+def _site_axis(x: Any, shape: tuple[int, ...]) -> int | None:
+    """The axis of ``N_1`` in ``x`` when its trailing axes are the lattice ``shape``, else ``None``."""
+    D = len(shape)
+    if not hasattr(x, "shape") or isinstance(x, np.generic) or len(x.shape) < D:
+        return None
+    return len(x.shape) - D if tuple(x.shape[len(x.shape) - D:]) == shape else None
+
+
+def _spec(axis: int | None) -> PartitionSpec:
+    return PartitionSpec() if axis is None else PartitionSpec(*([None] * axis), AXIS)
+
+
+class HaloNetwork(AbstractNetwork):
+    """``inner`` advanced block by block with ``ghost`` rows exchanged before every tick (module docstring).
+
+    A drop-in :class:`~nnfield.network.AbstractNetwork` for the chunk program of a sharded run: ``advance(state,
+    n)`` takes and returns the global (sharded) state; the observables are computed on it as before.
+    """
+
+    inner: AbstractNetwork
+    devices: int = eqx.field(static=True)
+    ghost: int = eqx.field(static=True)
+
+    @property
+    def lattice(self) -> Lattice:  # type: ignore[override]
+        return self.inner.lattice
+
+    @property
+    def dt(self) -> Any:  # type: ignore[override]
+        return self.inner.dt
+
+    @property
+    def tick(self) -> Any:  # type: ignore[override]
+        return self.inner.tick
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.inner.name
+
+    @property
+    def K(self) -> int:
+        return self.inner.K
+
+    @property
+    def order(self) -> int:
+        return self.inner.order
+
+    def step(self, state: Any) -> Any:
+        return self.advance(state, 1)
+
+    def perturbation_step(self, delta: Any) -> Any:
+        return self.inner.perturbation_step(delta)
+
+    def advance(self, state: Any, n: int) -> Any:
+        if n == 0:
+            return state
+        shape = tuple(int(s) for s in self.lattice.shape)
+        arrays, static = eqx.partition((self.inner, state), eqx.is_array)
+        leaves, treedef = jax.tree_util.tree_flatten(arrays)
+        axes = [_site_axis(x, shape) for x in leaves]
+        specs = [_spec(a) for a in axes]
+        G, D = self.ghost, self.devices
+        up = [(i, (i + 1) % D) for i in range(D)]
+        down = [(i, (i - 1) % D) for i in range(D)]
+
+        def refresh(x: jax.Array, axis: int) -> jax.Array:
+            """The ghost rows of a padded block (``G`` + interior + ``G`` along ``axis``) from the neighbours.
+
+            Written as pad + select (like the shifts, :mod:`nnfield.operators`), which XLA fuses into the
+            fields' consumers: an in-place ``dynamic_update_slice`` of a loop-carried block made XLA:CPU copy
+            the block first (two copies of the state per tick)."""
+            if G == 0:
+                return x
+            P = x.shape[axis]
+            m = P - 2 * G
+            below = jax.lax.ppermute(jax.lax.slice_in_dim(x, m, m + G, axis=axis), AXIS, up)
+            above = jax.lax.ppermute(jax.lax.slice_in_dim(x, G, 2 * G, axis=axis), AXIS, down)
+            zero = jnp.zeros((), x.dtype)
+            cfg_below = [(0, 0, 0)] * x.ndim
+            cfg_above = [(0, 0, 0)] * x.ndim
+            cfg_below[axis] = (0, P - G, 0)
+            cfg_above[axis] = (P - G, 0, 0)
+            row = jax.lax.broadcasted_iota(jnp.int32, x.shape, axis)
+            return jnp.where(row < G, jax.lax.pad(below, zero, cfg_below),
+                             jnp.where(row >= P - G, jax.lax.pad(above, zero, cfg_above), x))
+
+        def pad(x: jax.Array, axis: int) -> jax.Array:
+            widths = [(0, 0)] * x.ndim
+            widths[axis] = (G, G)
+            return jnp.pad(x, widths)
+
+        n_inner = len(jax.tree_util.tree_leaves(eqx.filter(self.inner, eqx.is_array)))
+
+        def local(*blocks: jax.Array) -> list[jax.Array]:
+            m = next(b.shape[a] for b, a in zip(blocks, axes, strict=True) if a is not None)
+            # the network's site fields get their ghost rows here; the state's from the first sync
+            padded = [b if a is None else refresh(pad(b, a), a) if i < n_inner else pad(b, a)
+                      for i, (b, a) in enumerate(zip(blocks, axes, strict=True))]
+            inner, s = eqx.combine(jax.tree_util.tree_unflatten(treedef, padded), static)
+            local_shape = (m + 2 * G, *shape[1:])
+
+            def sync(st: Any) -> Any:
+                return jax.tree_util.tree_map(
+                    lambda x: x if (a := _site_axis(x, local_shape)) is None else refresh(x, a), st)
+
+            out = inner.advance_synced(s, n, sync)
+            return [x if (a := _site_axis(x, local_shape)) is None else jax.lax.slice_in_dim(x, G, G + m, axis=a)
+                    for x in jax.tree_util.tree_leaves(out)]
+
+        out_tree = jax.tree_util.tree_structure(state)
+        out_specs = [_spec(_site_axis(x, shape)) for x in jax.tree_util.tree_leaves(state)]
+        mapped = jax.shard_map(local, mesh=lattice_mesh(D), in_specs=tuple(specs), out_specs=out_specs,
+                               check_vma=False)
+        return jax.tree_util.tree_unflatten(out_tree, mapped(*leaves))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the reach of a tick and the check
+# ----------------------------------------------------------------------------------------------------------
+def _probe_state(state: Any, seed: int = 0) -> Any:
+    """``state`` plus small random noise in every floating leaf, placed like ``state`` (the same in every
+    process: drawn on the host from a fixed seed)."""
+    rng = np.random.default_rng(seed)
+
+    def noisy(x: Any) -> Any:
+        if not eqx.is_array(x) or not jnp.issubdtype(x.dtype, jnp.inexact):
+            return x
+        host = np.asarray(parallel.to_host(x))
+        scale = 1.0 + float(np.max(np.abs(host))) if host.size else 1.0
+        noise = rng.standard_normal(host.shape) * (1e-2 * scale)
+        if np.iscomplexobj(host):
+            noise = noise + 1j * rng.standard_normal(host.shape) * (1e-2 * scale)
+        arr = (host + noise).astype(host.dtype)
+        sharding = getattr(x, "sharding", None)
+        if sharding is None or not isinstance(sharding, NamedSharding):
+            return jnp.asarray(arr)
+        return jax.make_array_from_callback(arr.shape, sharding, lambda index: arr[index])
+
+    return jax.tree_util.tree_map(noisy, state)
+
+
+def _band(tree: Any, shape: tuple[int, ...], row: int) -> Any:
+    """``tree`` with row ``row`` of ``N_1`` of every lattice field changed (a band one row wide)."""
+
+    def change(x: Any) -> Any:
+        a = _site_axis(x, shape)
+        if a is None or not jnp.issubdtype(x.dtype, jnp.inexact):
+            return x
+        idx = (slice(None),) * a + (row,)
+        return x.at[idx].set(x[idx] * 1.5 + 0.25)
+
+    return jax.tree_util.tree_map(change, tree)
+
+
+def reach(net: AbstractNetwork, state: Any) -> int | None:
+    """How far one tick of ``net`` moves information along ``N_1`` (in sites), measured on ``state``: row
+    ``N_1 / 2`` of every lattice field of the network and the state is changed and the rows of the ticked state
+    that differ in any bit are counted (so every data path counts, even one whose contribution cancels).
+    ``None`` when more than a quarter of the lattice changes (a tick that reads the whole lattice)."""
+    shape = tuple(int(s) for s in net.lattice.shape)
+    n1, row = shape[0], shape[0] // 2
+    tick = jax.jit(lambda nt, s: nt.advance_synced(s, 1, lambda x: x))
+    clean = tick(net, state)
+    dirty = tick(_band(net, shape, row), _band(state, shape, row))
+    changed = np.zeros(n1, bool)
+    for a, b in zip(jax.tree_util.tree_leaves(clean), jax.tree_util.tree_leaves(dirty), strict=True):
+        ax = _site_axis(a, shape)
+        if ax is None:
+            continue
+        diff = np.asarray(parallel.to_host(a != b))
+        changed |= np.moveaxis(diff, ax, 0).reshape(n1, -1).any(axis=1)
+    rows = np.flatnonzero(changed)
+    if rows.size == 0:
+        return 0
+    dist = np.minimum(np.abs(rows - row), n1 - np.abs(rows - row))
+    r = int(dist.max())
+    return None if r > n1 // 4 else r
+
+
+def with_halo(net: AbstractNetwork, state: Any, devices: int, say: Callable[[str], None] | None = None
+              ) -> AbstractNetwork:
+    """``net`` as a :class:`HaloNetwork` over ``devices`` when the explicit exchange reproduces it, else ``net``
+    (XLA's partitioning) with a note through ``say``: one device; a reach wider than a device's block or the
+    whole lattice; three ticks that differ from the partitioned ones by more than rounding
+    (``TOLERANCE_EPS`` epsilons of the state's scale; e.g. a network whose tick reads the global lattice shape).
+    ``state`` is the run's (sharded) state; the probes run on a noisy copy of it."""
+    say = say or (lambda _msg: None)
+    if devices < 2:
+        return net
+    n1 = int(net.lattice.shape[0])
+    block = n1 // devices
+    probe = _probe_state(state)
+    r = reach(net, probe)
+    if r is None or r > block:
+        why = ("a tick reads the whole lattice" if r is None else
+               f"a tick reaches {r} rows, more than a device's block of {block}")
+        say(f"parallel.halo: not used ({why}); XLA's partitioning exchanges the halo instead")
+        return net
+    halo = HaloNetwork(net, devices, r)
+    ticks = 3
+    ref = jax.jit(lambda nt, s: nt.advance(s, ticks))(net, probe)
+    got = jax.jit(lambda nt, s: nt.advance(s, ticks))(halo, probe)
+    worst, scale, eps = 0.0, 0.0, 0.0
+    for a, b in zip(jax.tree_util.tree_leaves(ref), jax.tree_util.tree_leaves(got), strict=True):
+        if not eqx.is_array(a) or not jnp.issubdtype(a.dtype, jnp.inexact):
+            continue
+        ha, hb = np.asarray(parallel.to_host(a)), np.asarray(parallel.to_host(b))
+        worst = max(worst, float(np.max(np.abs(ha - hb), initial=0.0)))
+        scale = max(scale, float(np.max(np.abs(ha), initial=0.0)))
+        eps = max(eps, float(jnp.finfo(a.dtype).eps))
+    if not worst <= TOLERANCE_EPS * eps * max(scale, 1e-300):
+        say(f"parallel.halo: not used (three ticks with the exchange differ from XLA's partitioning by {worst:.3g}, "
+            f"state scale {scale:.3g}); XLA's partitioning exchanges the halo instead")
+        return net
+    say(f"parallel.halo: {r} ghost row{'s' if r != 1 else ''} per side, exchanged before every tick "
+        f"({devices} devices, blocks of {block} rows)")
+    return halo
