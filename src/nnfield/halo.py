@@ -165,25 +165,29 @@ class HaloNetwork(AbstractNetwork):
 # the reach of a tick and the check
 # ----------------------------------------------------------------------------------------------------------
 def _probe_state(state: Any, seed: int = 0) -> Any:
-    """``state`` plus small random noise in every floating leaf, placed like ``state`` (the same in every
-    process: drawn on the host from a fixed seed)."""
-    rng = np.random.default_rng(seed)
+    """``state`` plus small random noise in every floating leaf (1e-2 of the leaf's largest value plus one), drawn on
+    the devices where the leaf lives (the same in every process: a fixed key), so the probe never gathers the state.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(state)
+    keys = jax.random.split(jax.random.key(seed), max(len(leaves), 1))
 
-    def noisy(x: Any) -> Any:
+    def noisy(x: Any, key: Any) -> Any:
         if not eqx.is_array(x) or not jnp.issubdtype(x.dtype, jnp.inexact):
             return x
-        host = np.asarray(parallel.to_host(x))
-        scale = 1.0 + float(np.max(np.abs(host))) if host.size else 1.0
-        noise = rng.standard_normal(host.shape) * (1e-2 * scale)
-        if np.iscomplexobj(host):
-            noise = noise + 1j * rng.standard_normal(host.shape) * (1e-2 * scale)
-        arr = (host + noise).astype(host.dtype)
-        sharding = getattr(x, "sharding", None)
-        if sharding is None or not isinstance(sharding, NamedSharding):
-            return jnp.asarray(arr)
-        return jax.make_array_from_callback(arr.shape, sharding, lambda index: arr[index])
+        scale = 1e-2 * (1.0 + jnp.max(jnp.abs(x)))
+        real = jnp.finfo(x.dtype).dtype
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            k1, k2 = jax.random.split(key)
+            noise = jax.random.normal(k1, x.shape, real) + 1j * jax.random.normal(k2, x.shape, real)
+        else:
+            noise = jax.random.normal(key, x.shape, real)
+        return (x + scale * noise).astype(x.dtype)
 
-    return jax.tree_util.tree_map(noisy, state)
+    noisy_leaves = [jax.jit(noisy, out_shardings=getattr(x, "sharding", None))(x, k)
+                    if eqx.is_array(x) and isinstance(getattr(x, "sharding", None), NamedSharding) else
+                    noisy(jnp.asarray(x), k) if eqx.is_array(x) else x
+                    for x, k in zip(leaves, keys, strict=False)]
+    return jax.tree_util.tree_unflatten(treedef, noisy_leaves)
 
 
 def _band(tree: Any, shape: tuple[int, ...], row: int) -> Any:
@@ -214,8 +218,8 @@ def reach(net: AbstractNetwork, state: Any) -> int | None:
         ax = _site_axis(a, shape)
         if ax is None:
             continue
-        diff = np.asarray(parallel.to_host(a != b))
-        changed |= np.moveaxis(diff, ax, 0).reshape(n1, -1).any(axis=1)
+        other = tuple(i for i in range(a.ndim) if i != ax)  # (reduced on the devices: N_1 flags come back)
+        changed |= np.asarray(parallel.to_host(jax.jit(lambda x, y, o=other: jnp.any(x != y, axis=o))(a, b)))
     rows = np.flatnonzero(changed)
     if rows.size == 0:
         return 0
@@ -248,12 +252,12 @@ def with_halo(net: AbstractNetwork, state: Any, devices: int, say: Callable[[str
     ref = jax.jit(lambda nt, s: nt.advance(s, ticks))(net, probe)
     got = jax.jit(lambda nt, s: nt.advance(s, ticks))(halo, probe)
     worst, scale, eps = 0.0, 0.0, 0.0
+    stats = jax.jit(lambda x, y: (jnp.max(jnp.abs(x - y), initial=0.0), jnp.max(jnp.abs(x), initial=0.0)))
     for a, b in zip(jax.tree_util.tree_leaves(ref), jax.tree_util.tree_leaves(got), strict=True):
         if not eqx.is_array(a) or not jnp.issubdtype(a.dtype, jnp.inexact):
             continue
-        ha, hb = np.asarray(parallel.to_host(a)), np.asarray(parallel.to_host(b))
-        worst = max(worst, float(np.max(np.abs(ha - hb), initial=0.0)))
-        scale = max(scale, float(np.max(np.abs(ha), initial=0.0)))
+        d, m = (float(parallel.to_host(v)) for v in stats(a, b))
+        worst, scale = max(worst, d), max(scale, m)
         eps = max(eps, float(jnp.finfo(a.dtype).eps))
     if not worst <= TOLERANCE_EPS * eps * max(scale, 1e-300):
         say(f"parallel.halo: not used (three ticks with the exchange differ from XLA's partitioning by {worst:.3g}, "
