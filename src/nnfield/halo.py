@@ -260,8 +260,9 @@ def with_halo(net: AbstractNetwork, state: Any, devices: int, say: Callable[[str
         worst, scale = max(worst, d), max(scale, m)
         eps = max(eps, float(jnp.finfo(a.dtype).eps))
     if not worst <= TOLERANCE_EPS * eps * max(scale, 1e-300):
-        say(f"parallel.halo: not used (three ticks with the exchange differ from XLA's partitioning by {worst:.3g}, "
-            f"state scale {scale:.3g}); XLA's partitioning exchanges the halo instead")
+        say(f"parallel.halo: not used (three ticks with the exchange differ from XLA's partitioning by {worst:.3g} "
+            f"at a state scale of {scale:.3g}: the tick depends on where the whole lattice wraps, e.g. a twisted "
+            "boundary); XLA's partitioning exchanges the halo instead")
         return net
     say(f"parallel.halo: {r} ghost row{'s' if r != 1 else ''} per side, exchanged before every tick "
         f"({devices} devices, blocks of {block} rows)")
