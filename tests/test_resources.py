@@ -205,3 +205,16 @@ def test_a_theory_without_a_measurement_is_probed_on_a_tiny_lattice(monkeypatch)
     est = resources.estimate_run_memory(cfg)
     assert est["fields"] == 2 * 4 * 64 * 64 * 8  # K = 4 from the model built on 4 x 4 sites
     assert est["temporaries"] == int(resources._FALLBACK_TEMPORARIES * est["fields"])
+
+
+def test_the_halo_check_counts_its_copies():
+    """With ``[parallel] halo`` on several devices the check before the run holds four more states and a changed
+    copy of the model (``nnfield.halo.with_halo``), before the chunk's temporaries: the peak counts the larger."""
+    plain = resources.estimate_run_memory(_config((32, 32), extra="[parallel]\ndevices = 2\n"))
+    with_halo = _config((32, 32), extra="[parallel]\ndevices = 2\nhalo = true\n")
+    halo = resources.estimate_run_memory(with_halo)
+    one = resources.estimate_run_memory(_config((32, 32), extra="[parallel]\nhalo = true\n"))
+    assert plain["halo"] == one["halo"] == 0 and one["device"] == plain["device"]
+    assert halo["halo"] == 4 * halo["fields"] + halo["model"]
+    assert halo["device"] == halo["fields"] + halo["model"] + max(halo["temporaries"], halo["halo"])
+    assert "halo check" in resources.describe_memory(with_halo, 1, 2)

@@ -11,7 +11,10 @@ registered theory; a config for 2^35 sites is judged in microseconds):
   complex128 spectrum per field; not alive during the steps, so the peak counts the larger of this and the
   temporaries);
 - ``host``: the host copy of a snapshot (``fields``) and the observables read back at the end of the run,
-  ``(steps // every + 2) (n_observables + 2) 8`` bytes.
+  ``(steps // every + 2) (n_observables + 2) 8`` bytes;
+- ``halo check``: with ``[parallel] halo`` on more than one device, the check before the run
+  (:func:`nnfield.halo.with_halo`) holds four more states and a changed copy of the model
+  (``4 fields + model``) while it runs, before the chunk's temporaries exist: the peak counts the larger.
 
 :data:`MEASURED` comes from ``scripts/measure_memory.py``: for every registered theory, D = 1, 2, 3 and each
 scheme, the largest over the theory's step-shaping choices (network, bias, field) of XLA's
@@ -162,9 +165,9 @@ def _probe(cfg: Any) -> tuple[int, float, float, int]:
 def estimate_run_memory(cfg: Any) -> dict[str, int]:
     """Bytes a run of ``cfg`` needs, by part (see the module docstring), without allocating anything large.
 
-    Returns ``{"fields", "model", "temporaries", "initial", "host", "device", "total"}``: ``device`` is what
-    lives on the accelerator during the steps (fields, model, temporaries), ``total`` the peak of the process
-    on a CPU (fields + model + the larger of temporaries and initial + host).
+    Returns ``{"fields", "model", "temporaries", "initial", "host", "halo", "device", "total"}``: ``device`` is
+    what lives on the accelerator (fields, model, the larger of temporaries and the halo check), ``total`` the
+    peak of the process on a CPU (fields + model + the largest of temporaries, initial and halo + host).
     """
     import numpy as np
 
@@ -184,10 +187,12 @@ def estimate_run_memory(cfg: Any) -> dict[str, int]:
     initial = _INITIAL_BYTES * K * sites
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
     host = fields + samples * (n_obs + 2) * 8
-    device = fields + model + temporaries
-    total = fields + model + max(temporaries, initial) + host
+    parallel = getattr(cfg, "parallel", None)
+    halo = 4 * fields + model if getattr(parallel, "halo", False) and getattr(parallel, "devices", 1) != 1 else 0
+    device = fields + model + max(temporaries, halo)
+    total = fields + model + max(temporaries, initial, halo) + host
     return {"fields": fields, "model": model, "temporaries": temporaries, "initial": initial, "host": host,
-            "device": device, "total": total}
+            "halo": halo, "device": device, "total": total}
 
 
 def _read_int(path: Path) -> int | None:
@@ -312,7 +317,8 @@ def processes_on_this_host() -> int:
 
 def _parts(est: dict[str, int]) -> str:
     return (f"fields {_size(est['fields'])}, model {_size(est['model'])}, temporaries {_size(est['temporaries'])}, "
-            f"initial data {_size(est['initial'])}, host buffers {_size(est['host'])}")
+            f"initial data {_size(est['initial'])}, host buffers {_size(est['host'])}"
+            + (f", halo check {_size(est['halo'])}" if est.get("halo") else ""))
 
 
 def describe_memory(cfg: Any, members: int = 1, devices: int = 1) -> str:
