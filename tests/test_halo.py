@@ -42,6 +42,22 @@ def test_the_sync_hook_as_the_identity_is_the_plain_advance(scheme):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+@pytest.mark.parametrize("example", ["scalar_qed_packets_1d", "maxwell_dirac_packets_1d"])
+def test_the_gauge_dynamics_networks_keep_their_advance_under_the_identity_sync(example):
+    """The U(1) network's merged-kick ``advance_synced`` (its own) and the Maxwell-Dirac network's (the default loop
+    of ticks) with ``sync`` the identity are their ``advance``, bit for bit."""
+    from nnfield.config import load_config
+    from nnfield.runner import build
+
+    model, s = build(load_config(f"{os.path.dirname(__file__)}/../examples/{example}.toml"))
+    net = model.network
+    for n in (1, 4):
+        plain = jax.jit(lambda nt, st, n=n: nt.advance(st, n))(net, s)
+        synced = jax.jit(lambda nt, st, n=n: nt.advance_synced(st, n, lambda x: x))(net, s)
+        for a, b in zip(jax.tree_util.tree_leaves(plain), jax.tree_util.tree_leaves(synced), strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 @pytest.mark.parametrize(("scheme", "expected"), [("leapfrog", 2), ("yoshida4", 4), ("alternating", 1),
                                                   ("simultaneous", 1)])
 def test_the_reach_of_a_tick_is_its_stencil_count(scheme, expected):

@@ -90,6 +90,14 @@ class MaxwellDiracNetwork(GaugeNetwork):
             return self.step(state)
         return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state)
 
+    def advance_synced(self, state: dict[str, Any], n: int, sync: Any) -> dict[str, Any]:
+        """A loop of ``step(sync(s))`` (the tick is not a kick/drift splitting; :mod:`nnfield.halo`)."""
+        if n == 0:
+            return state
+        if n == 1:
+            return self.step(sync(state))
+        return jax.lax.fori_loop(0, n, lambda _, s: self.step(sync(s)), state)
+
     def kick(self, state: dict[str, Any], h: Any) -> dict[str, Any]:  # pragma: no cover - not a split scheme
         raise NotImplementedError("the Maxwell-Dirac tick is not a kick/drift splitting; use step")
 

@@ -142,6 +142,17 @@ class GaugeNetwork(AbstractNetwork):
         s = jax.lax.fori_loop(0, n - 1, lambda _, st: self.kick(self.drift(st, self.dt), self.dt), s)
         return self.kick(self.drift(s, self.dt), self.dt / 2)
 
+    def advance_synced(self, state: dict[str, Any], n: int, sync: Any) -> dict[str, Any]:
+        """:meth:`advance` (merged kicks) with ``sync`` before its first kick and before every drift-kick pair:
+        each part between two syncs is at most one tick (the explicit halo exchange, :mod:`nnfield.halo`)."""
+        if n == 0:
+            return state
+        if n == 1:
+            return self.step(sync(state))
+        s = self.kick(sync(state), self.dt / 2)
+        s = jax.lax.fori_loop(0, n - 1, lambda _, st: self.kick(self.drift(sync(st), self.dt), self.dt), s)
+        return self.kick(self.drift(sync(s), self.dt), self.dt / 2)
+
     # -- packing (the linear analysis and the models) ------------------------------------------------------
     def zero_state(self, dtype: Any = None, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
         """The vacuum: no field, and the matter sector's ground state (on ``shape``, default the lattice's)."""
