@@ -15,8 +15,9 @@ A loss is a scalar ``H(phi, pi)``, or a :class:`PerTypeLoss` returning ``(H_1, .
 ``dH_a/dpi^a`` is one reverse-mode pass instead of K (still autodiff of the loss).
 
 The seam every generic layer uses is :class:`AbstractNetwork` (``step``, ``advance``, ``advance_synced``,
-``lattice``, ``dt``, ``tick``, ``K``, ``name``, ``order``); :class:`Network` (gradient learning) and :class:`LinearNetwork` (the four
-operators of (2.17)/(4.2) given directly) are its final implementations in the core. Networks are equinox
+``lattice``, ``dt``, ``tick``, ``K``, ``name``, ``order``); :class:`Network` (gradient learning) and
+:class:`LinearNetwork` (the four operators of (2.17)/(4.2) given directly) are its final implementations in the
+core. Networks are equinox
 modules (PyTrees): they work under ``jit``, ``vmap`` and ``grad``; ``run`` is a single jitted ``lax.scan``.
 """
 
