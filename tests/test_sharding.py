@@ -52,6 +52,16 @@ SCRIPT = textwrap.dedent(
     site = [x for x in leaves if x.shape[-2:] == (8, 6)]
     assert len(site) >= 8 and all(x.sharding.shard_shape(x.shape)[-2:] == (2, 6) for x in site)
     assert all(x.is_fully_replicated for x in leaves if x.shape[-2:] != (8, 6))
+
+    # a Dirac sweep's members split over devices: its model has a field that is None (no spectral projector),
+    # which shard_members once counted as a leaf of the in_axes tree (a traceback before 2026-12-04)
+    from nnfield.ensemble import build_ensemble, shard_members
+    cfg = parse_config(open("examples/dirac_1p1_mass_sweep.toml").read().replace(
+        '"theory.mass" = [0.5, 1.0, 2.0]', '"theory.mass" = [0.5, 1.0]'), source="sweep.toml")
+    ens = shard_members(build_ensemble(cfg, cfg.sweep, cfg.output.spectra), 2)
+    stacked = [x for x, ax in zip(jax.tree_util.tree_leaves(ens.model),
+                                  jax.tree_util.tree_structure(ens.model).flatten_up_to(ens.model_axes)) if ax == 0]
+    assert stacked and all(len(x.sharding.device_set) == 2 and not x.is_fully_replicated for x in stacked)
     """
 )
 
@@ -59,6 +69,7 @@ SCRIPT = textwrap.dedent(
 def test_sharded_run_equals_single_device():
     flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()
     env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ERR" in proc.stdout

@@ -220,7 +220,9 @@ def shard_members(ens: Ensemble, devices: int) -> Ensemble:
 
     def place(tree: Any, axes: Any) -> Any:
         leaves, treedef = jax.tree_util.tree_flatten(tree)
-        where = jax.tree_util.tree_flatten(axes, is_leaf=lambda a: a is None)[0]
+        # (the axes at the tree's own leaves: a field that is None in the tree, e.g. a Dirac model without a
+        # spectral projector, is None in ``axes`` too and must not count as a leaf there)
+        where = treedef.flatten_up_to(axes)
         placed = [x if not hasattr(x, "shape") else jax.device_put(x, split if ax == 0 else whole)
                   for x, ax in zip(leaves, where, strict=True)]
         return jax.tree_util.tree_unflatten(treedef, placed)
@@ -348,6 +350,10 @@ def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: b
     check_output_dir(out, force)
     members = math.prod(len(v) for v in cfg.sweep.values())
     devices = _sweep_devices(cfg, members)
+    if cfg.parallel.halo:  # (nothing to exchange, nothing to check: the guard need not count the check)
+        if log is not None:
+            log("parallel.halo: not used (a sweep splits its members over the devices, not the lattice)")
+        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, halo=False))
     check_memory(cfg, members, devices)  # the memory guard, before any member is built
     ens = shard_members(call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra), devices)
     finite = np.all([np.isfinite(np.asarray(x)).reshape(ens.size, -1).all(axis=1)
