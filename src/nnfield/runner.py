@@ -900,7 +900,8 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     network = chunk_network(cfg, model, state, n_devices, say, stop)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
     parallel.barrier("nnfield-resume-read")  # every process has read the run file before process 0 rebuilds it
-    writer: Any = (_reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices) if parallel.is_writer() else
+    writer: Any = (_reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices,
+                                    halo=int(getattr(network, "ghost", 0))) if parallel.is_writer() else
                    nio.NullWriter(run_file, (int(m["observables"]), int(m["snapshots"]))))
     parallel.barrier("nnfield-resume-reopened")
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
@@ -908,8 +909,8 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     return loop.run(progress, console)
 
 
-def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any], devices: int = 1
-                     ) -> nio.RunWriter:
+def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any], devices: int = 1,
+                     halo: int = 0) -> nio.RunWriter:
     """The run file cut back to what checkpoint ``ckpt`` had recorded, reopened for appending (in SWMR mode) with
     ``cfg``'s total of steps and this resumption in its ``resumed`` attribute; the config file rewritten if
     ``cfg.text`` changed (an extension). The resumed run's datasets then continue exactly where the
@@ -923,7 +924,7 @@ def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any
     tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
     nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
         "steps": total, "config": text, "resumed": json.dumps(resumed),
-        "steps_done": ckpt.step, "t_final": float(m["time"]), "devices": devices,
+        "steps_done": ckpt.step, "t_final": float(m["time"]), "devices": devices, "halo": halo,
     })
     writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)
     try:
