@@ -251,26 +251,32 @@ THEORIES = {
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("halo", [False, True], ids=["xla-partitioned", "explicit-halo"])
 @pytest.mark.parametrize("theory", sorted(THEORIES))
-def test_every_theory_on_two_devices_equals_one_and_resumes_there(theory, tmp_path):
+def test_every_theory_on_two_devices_equals_one_and_resumes_there(theory, halo, tmp_path):
     """The Dirac (K = 4 types), gauged Dirac (a background field: its per-site link coefficients are model
     leaves, sharded with the state by ``parallel.place_model``), Maxwell-Dirac, scalar QED and Maxwell networks
     on 2 fake devices equal one device; a run stopped at a checkpoint and resumed on 2 devices with ``--steps``
-    equals the one-device run of that length."""
+    equals the one-device run of that length. With ``--halo`` (``nnfield.halo``: each device's ghost rows exchanged
+    once per tick) every family's network passes the check against XLA's partitioning (the run file's ``halo``
+    attribute: the ghost rows used, also after the resumption) and gives the same."""
     text = THEORIES[theory]
     steps = int(re.search(r"^steps = (\d+)$", text, re.M).group(1))
     cfg, short = tmp_path / "run.toml", tmp_path / "short.toml"
     cfg.write_text(text)
     short.write_text(re.sub(r"^steps = \d+$", f"steps = {steps // 2}", text, count=1, flags=re.M))
     one, two = tmp_path / "one", tmp_path / "two"
+    sharded = ("--devices", "2", *(["--halo"] if halo else []))
     res = _nnfield("run", str(cfg), "--out", str(one), "-q")
     assert res.returncode == 0, res.stderr
-    res = _nnfield("run", str(short), "--out", str(two), "-q", "--devices", "2", devices=2)
+    res = _nnfield("run", str(short), "--out", str(two), "-q", *sharded, devices=2)
     assert res.returncode == 0, res.stderr
-    res = _nnfield("run", "--resume", str(two), "--steps", str(steps), "-q", "--devices", "2", devices=2)
+    res = _nnfield("run", "--resume", str(two), "--steps", str(steps), *sharded, devices=2)
     assert res.returncode == 0, res.stderr
+    assert ("ghost row" in res.stdout) == halo
     with h5py.File(two / "run.h5", "r") as h5:
         assert h5.attrs["devices"] == 2 and f'"from_step": {steps // 2}' in h5.attrs["resumed"]
+        assert (h5.attrs["halo"] >= 1) == halo
     assert_close(one, two, scaled=True)
 
 
@@ -290,29 +296,6 @@ def test_a_gauged_dirac_run_in_two_processes_equals_one(tmp_path):
     res = _nnfield("run", "--resume", str(two), "--steps", "180", "-q")
     assert res.returncode == 0, res.stderr
     assert_close(longer, two, scaled=True)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("theory", sorted(THEORIES))
-def test_every_theory_with_the_explicit_halo_equals_one_device(theory, tmp_path):
-    """``--halo`` (``nnfield.halo``: each device's ghost rows exchanged once per tick) on 2 fake devices: every
-    theory family's network passes the check against XLA's partitioning (the run file's ``halo`` attribute: the
-    ghost rows used), equals the one-device run to round-off, and resumes from its checkpoint with the exchange."""
-    text = THEORIES[theory]
-    steps = int(re.search(r"^steps = (\d+)$", text, re.M).group(1))
-    cfg, short = tmp_path / "run.toml", tmp_path / "short.toml"
-    cfg.write_text(text)
-    short.write_text(re.sub(r"^steps = \d+$", f"steps = {steps // 2}", text, count=1, flags=re.M))
-    one, two = tmp_path / "one", tmp_path / "two"
-    assert _nnfield("run", str(cfg), "--out", str(one), "-q").returncode == 0
-    res = _nnfield("run", str(short), "--out", str(two), "-q", "--devices", "2", "--halo", devices=2)
-    assert res.returncode == 0, res.stderr
-    with h5py.File(two / "run.h5", "r") as h5:
-        assert h5.attrs["halo"] >= 1
-    res = _nnfield("run", "--resume", str(two), "--steps", str(steps), "--devices", "2", "--halo", devices=2)
-    assert res.returncode == 0, res.stderr
-    assert "ghost row" in res.stdout
-    assert_close(one, two, scaled=True)
 
 
 @pytest.mark.slow
