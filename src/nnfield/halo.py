@@ -37,6 +37,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from . import parallel
+from ._xla import SmallRunOnceJit
 from .lattice import Lattice
 from .network import AbstractNetwork
 from .sharding import AXIS, lattice_mesh
@@ -164,43 +165,67 @@ class HaloNetwork(AbstractNetwork):
 # ----------------------------------------------------------------------------------------------------------
 # the reach of a tick and the check
 # ----------------------------------------------------------------------------------------------------------
-def _probe_state(state: Any, seed: int = 0) -> Any:
-    """``state`` plus small random noise in every floating leaf (1e-2 of the leaf's largest value plus one), drawn on
-    the devices where the leaf lives (the same in every process: a fixed key), so the probe never gathers the state.
-    """
+def _inexact(x: Any) -> bool:
+    return eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.inexact)
+
+
+def _noisy(state: Any) -> Any:
+    """``state`` plus a deterministic pseudo-random perturbation of 1e-2 of each floating leaf's largest value plus
+    one: ``sin`` of an irrational combination of the site's indices (traced: one small program; no random-number
+    generator, whose compile cost 0.7 s)."""
     leaves, treedef = jax.tree_util.tree_flatten(state)
-    keys = jax.random.split(jax.random.key(seed), max(len(leaves), 1))
-
-    def noisy(x: Any, key: Any) -> Any:
-        if not eqx.is_array(x) or not jnp.issubdtype(x.dtype, jnp.inexact):
-            return x
-        scale = 1e-2 * (1.0 + jnp.max(jnp.abs(x)))
+    out = []
+    for i, x in enumerate(leaves):
+        if not _inexact(x):
+            out.append(x)
+            continue
         real = jnp.finfo(x.dtype).dtype
+        phase = sum((jax.lax.broadcasted_iota(real, x.shape, d) * (0.7548776662 + 0.5698402910 * d)
+                     for d in range(x.ndim)), jnp.asarray(0.3 + i, real))
+        noise = jnp.sin(12.9898 * phase) * 43.758
+        noise = noise - jnp.floor(noise) - 0.5  # (roughly uniform in [-1/2, 1/2))
         if jnp.issubdtype(x.dtype, jnp.complexfloating):
-            k1, k2 = jax.random.split(key)
-            noise = jax.random.normal(k1, x.shape, real) + 1j * jax.random.normal(k2, x.shape, real)
-        else:
-            noise = jax.random.normal(key, x.shape, real)
-        return (x + scale * noise).astype(x.dtype)
+            noise = noise + 1j * jnp.roll(noise, 1)
+        scale = 1e-2 * (1.0 + jnp.max(jnp.abs(x)))
+        out.append((x + scale * noise).astype(x.dtype))
+    return jax.tree_util.tree_unflatten(treedef, out)
 
-    noisy_leaves = [jax.jit(noisy, out_shardings=getattr(x, "sharding", None))(x, k)
-                    if eqx.is_array(x) and isinstance(getattr(x, "sharding", None), NamedSharding) else
-                    noisy(jnp.asarray(x), k) if eqx.is_array(x) else x
-                    for x, k in zip(leaves, keys, strict=False)]
-    return jax.tree_util.tree_unflatten(treedef, noisy_leaves)
+
+def _probe_state(state: Any) -> Any:
+    """``state`` plus a small deterministic perturbation of every floating leaf (:func:`_noisy`), computed in one
+    program on the devices where each leaf lives (the same in every process), so the probe never gathers the
+    state."""
+    placed = all(isinstance(getattr(x, "sharding", None), NamedSharding) for x in jax.tree_util.tree_leaves(state))
+    noisy = (jax.jit(_noisy, out_shardings=jax.tree_util.tree_map(lambda x: x.sharding, state)) if placed else
+             jax.jit(_noisy))
+    return noisy(state)
 
 
 def _band(tree: Any, shape: tuple[int, ...], row: int) -> Any:
-    """``tree`` with row ``row`` of ``N_1`` of every lattice field changed (a band one row wide)."""
+    """``tree`` with row ``row`` of ``N_1`` of every lattice field changed (a band one row wide), in one program."""
+    arrays, static = eqx.partition(tree, _inexact)
 
-    def change(x: Any) -> Any:
-        a = _site_axis(x, shape)
-        if a is None or not jnp.issubdtype(x.dtype, jnp.inexact):
-            return x
-        idx = (slice(None),) * a + (row,)
-        return x.at[idx].set(x[idx] * 1.5 + 0.25)
+    def change(arrs: Any) -> Any:
+        def one(x: Any) -> Any:
+            a = _site_axis(x, shape)
+            if a is None:
+                return x
+            idx = (slice(None),) * a + (row,)
+            return x.at[idx].set(x[idx] * 1.5 + 0.25)
 
-    return jax.tree_util.tree_map(change, tree)
+        return jax.tree_util.tree_map(one, arrs)
+
+    return eqx.combine(jax.jit(change)(arrays), static)
+
+
+def _tick_impl(net: AbstractNetwork, state: Any) -> Any:
+    return net.advance_synced(state, 1, lambda x: x)
+
+
+#: one tick, the same for a network and its :class:`HaloNetwork` (whose ``advance_synced`` of one tick is its
+#: sharded ``advance``); called a few times per run, so on a small lattice compiled without LLVM's optimizations
+#: (the check compares a program with itself bit for bit, and two programs to 10^4 epsilons)
+_tick = SmallRunOnceJit(_tick_impl)
 
 
 def reach(net: AbstractNetwork, state: Any) -> int | None:
@@ -210,16 +235,18 @@ def reach(net: AbstractNetwork, state: Any) -> int | None:
     ``None`` when more than a quarter of the lattice changes (a tick that reads the whole lattice)."""
     shape = tuple(int(s) for s in net.lattice.shape)
     n1, row = shape[0], shape[0] // 2
-    tick = jax.jit(lambda nt, s: nt.advance_synced(s, 1, lambda x: x))
-    clean = tick(net, state)
-    dirty = tick(_band(net, shape, row), _band(state, shape, row))
-    changed = np.zeros(n1, bool)
-    for a, b in zip(jax.tree_util.tree_leaves(clean), jax.tree_util.tree_leaves(dirty), strict=True):
-        ax = _site_axis(a, shape)
-        if ax is None:
-            continue
-        other = tuple(i for i in range(a.ndim) if i != ax)  # (reduced on the devices: N_1 flags come back)
-        changed |= np.asarray(parallel.to_host(jax.jit(lambda x, y, o=other: jnp.any(x != y, axis=o))(a, b)))
+    clean = _tick(net, state)
+    dirty = _tick(_band(net, shape, row), _band(state, shape, row))
+
+    def differ(c: Any, d: Any) -> jax.Array:  # (reduced on the devices: N_1 flags come back)
+        flags = jnp.zeros(n1, bool)
+        for a, b in zip(jax.tree_util.tree_leaves(c), jax.tree_util.tree_leaves(d), strict=True):
+            ax = _site_axis(a, shape)
+            if ax is not None:
+                flags = flags | jnp.any(a != b, axis=tuple(i for i in range(a.ndim) if i != ax))
+        return flags
+
+    changed = np.asarray(parallel.to_host(jax.jit(differ)(clean, dirty)))
     rows = np.flatnonzero(changed)
     if rows.size == 0:
         return 0
@@ -248,17 +275,19 @@ def with_halo(net: AbstractNetwork, state: Any, devices: int, say: Callable[[str
         say(f"parallel.halo: not used ({why}); XLA's partitioning exchanges the halo instead")
         return net
     halo = HaloNetwork(net, devices, r)
-    ticks = 3
-    ref = jax.jit(lambda nt, s: nt.advance(s, ticks))(net, probe)
-    got = jax.jit(lambda nt, s: nt.advance(s, ticks))(halo, probe)
-    worst, scale, eps = 0.0, 0.0, 0.0
-    stats = jax.jit(lambda x, y: (jnp.max(jnp.abs(x - y), initial=0.0), jnp.max(jnp.abs(x), initial=0.0)))
-    for a, b in zip(jax.tree_util.tree_leaves(ref), jax.tree_util.tree_leaves(got), strict=True):
-        if not eqx.is_array(a) or not jnp.issubdtype(a.dtype, jnp.inexact):
-            continue
-        d, m = (float(parallel.to_host(v)) for v in stats(a, b))
-        worst, scale = max(worst, d), max(scale, m)
-        eps = max(eps, float(jnp.finfo(a.dtype).eps))
+    ref, got = probe, probe
+    for _ in range(3):  # one compiled tick each, called three times (the reference's is the one reach compiled)
+        ref, got = _tick(net, ref), _tick(halo, got)
+    floats = [(a, b) for a, b in zip(jax.tree_util.tree_leaves(ref), jax.tree_util.tree_leaves(got), strict=True)
+              if _inexact(a)]
+    eps = max((float(jnp.finfo(a.dtype).eps) for a, _ in floats), default=0.0)
+
+    def stats(pairs: Any) -> tuple[jax.Array, jax.Array]:
+        worst = jnp.max(jnp.stack([jnp.max(jnp.abs(a - b), initial=0.0) for a, b in pairs]))
+        scale = jnp.max(jnp.stack([jnp.max(jnp.abs(a), initial=0.0) for a, _ in pairs]))
+        return worst, scale
+
+    worst, scale = (float(parallel.to_host(v)) for v in jax.jit(stats)(floats)) if floats else (0.0, 0.0)
     if not worst <= TOLERANCE_EPS * eps * max(scale, 1e-300):
         say(f"parallel.halo: not used (three ticks with the exchange differ from XLA's partitioning by {worst:.3g} "
             f"at a state scale of {scale:.3g}: the tick depends on where the whole lattice wraps, e.g. a twisted "
