@@ -2,8 +2,9 @@ r"""The explicit halo exchange of a sharded run: ghost rows refreshed once per t
 
 A sharded run splits the first lattice axis ``N_1`` over a 1D mesh of devices (:mod:`nnfield.parallel`). Left to
 XLA's SPMD partitioner, every periodic shift of a split field becomes its own boundary exchange (a
-collective-permute): 10 per leapfrog tick of the 3D Klein-Gordon network on 2 devices, 60 for the gauged Dirac
-network. Each costs a collective's latency, which dominates on CPU processes (gloo) and matters on GPUs.
+collective-permute): 5 per merged leapfrog tick of the 3D Klein-Gordon network on 2 devices, 60 per tick of the
+gauged Dirac network. Each costs a collective's latency, which dominates on CPU processes (gloo) and matters on
+GPUs.
 
 :class:`HaloNetwork` runs the same network inside ``jax.shard_map`` instead: each device keeps its block padded
 by ``G`` ghost rows on both sides of ``N_1`` and refreshes them from its neighbours with two ``ppermute`` per
@@ -12,12 +13,14 @@ tick (for the leapfrog scheme, before every merged kick-drift pair). Inside its 
 network's own update (the learning gradient is still JAX autodiff of the loss) to the padded block with periodic
 shifts; the rows the wrap-around corrupts stay inside the ghost region as long as ``G`` is at least the tick's
 reach along ``N_1`` (the largest distance over which one tick moves information). The interior then equals
-the unsharded result up to rounding. The model's per-site fields (link coefficients) are padded the same way
-once per call.
+the unsharded result up to rounding (the same arithmetic on the same values: the 3D Klein-Gordon program equals
+the partitioned one bit for bit), so the scheme's order of accuracy is the network's own. The model's per-site
+fields (link coefficients) are padded the same way once per call.
 
 Nothing about a network is assumed. :func:`with_halo` measures the reach of one tick on the run's own network and
-a random state (a band of one row perturbed, the rows that change counted: every data path, whatever its
-arithmetic), and then checks that three ticks with the exchange equal three ticks partitioned by XLA to rounding.
+a perturbed copy of the run's state (a band of one row changed, the rows that change counted: every data path,
+whatever its arithmetic), and then checks that three ticks with the exchange equal three ticks partitioned by XLA
+to rounding.
 A network the exchange cannot reproduce (one whose tick reads the global lattice shape, e.g. a twisted boundary
 condition; a reach wider than a device's block) keeps XLA's partitioning, and the run's log says why.
 
