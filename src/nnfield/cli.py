@@ -143,16 +143,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.config is None:
         raise ConfigError("give a config file (`nnfield run CONFIG.toml`) or --resume DIR")
     cfg = load_config(args.config)
-    if args.devices is not None:
+    if args.devices is not None and args.devices < 0:
+        raise ConfigError(f"--devices: expected a number of devices (0: all), got {args.devices}")
+    overrides = {k: v for k, v in (("devices", args.devices), ("halo", getattr(args, "halo", None))) if v is not None}
+    if overrides:  # --devices, --halo over [parallel]
         import dataclasses
 
-        if args.devices < 0:
-            raise ConfigError(f"--devices: expected a number of devices (0: all), got {args.devices}")
-        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, devices=args.devices))
-    if getattr(args, "halo", None) is not None:
-        import dataclasses
-
-        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, halo=args.halo))
+        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, **overrides))
     out = args.out if args.out is not None else Path("out") / Path(args.config).stem
     if args.dry_run:
         return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,

@@ -37,7 +37,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding
 
 from . import parallel
 from ._xla import SmallRunOnceJit
@@ -47,18 +47,6 @@ from .sharding import AXIS, lattice_mesh
 
 #: the agreement the check of :func:`with_halo` asks for, in units of the precision's epsilon times the state's scale
 TOLERANCE_EPS = 1e4
-
-
-def _site_axis(x: Any, shape: tuple[int, ...]) -> int | None:
-    """The axis of ``N_1`` in ``x`` when its trailing axes are the lattice ``shape``, else ``None``."""
-    D = len(shape)
-    if not hasattr(x, "shape") or isinstance(x, np.generic) or len(x.shape) < D:
-        return None
-    return len(x.shape) - D if tuple(x.shape[len(x.shape) - D:]) == shape else None
-
-
-def _spec(axis: int | None) -> PartitionSpec:
-    return PartitionSpec() if axis is None else PartitionSpec(*([None] * axis), AXIS)
 
 
 class HaloNetwork(AbstractNetwork):
@@ -108,8 +96,8 @@ class HaloNetwork(AbstractNetwork):
         shape = tuple(int(s) for s in self.lattice.shape)
         arrays, static = eqx.partition((self.inner, state), eqx.is_array)
         leaves, treedef = jax.tree_util.tree_flatten(arrays)
-        axes = [_site_axis(x, shape) for x in leaves]
-        specs = [_spec(a) for a in axes]
+        axes = [parallel.site_axis(x, shape) for x in leaves]
+        specs = [parallel.site_spec(a, len(x.shape)) for a, x in zip(axes, leaves, strict=True)]
         G, D = self.ghost, self.devices
         up = [(i, (i + 1) % D) for i in range(D)]
         down = [(i, (i - 1) % D) for i in range(D)]
@@ -152,14 +140,15 @@ class HaloNetwork(AbstractNetwork):
 
             def sync(st: Any) -> Any:
                 return jax.tree_util.tree_map(
-                    lambda x: x if (a := _site_axis(x, local_shape)) is None else refresh(x, a), st)
+                    lambda x: x if (a := parallel.site_axis(x, local_shape)) is None else refresh(x, a), st)
 
             out = inner.advance_synced(s, n, sync)
-            return [x if (a := _site_axis(x, local_shape)) is None else jax.lax.slice_in_dim(x, G, G + m, axis=a)
-                    for x in jax.tree_util.tree_leaves(out)]
+            return [x if (a := parallel.site_axis(x, local_shape)) is None else
+                    jax.lax.slice_in_dim(x, G, G + m, axis=a) for x in jax.tree_util.tree_leaves(out)]
 
         out_tree = jax.tree_util.tree_structure(state)
-        out_specs = [_spec(_site_axis(x, shape)) for x in jax.tree_util.tree_leaves(state)]
+        out_specs = [parallel.site_spec(parallel.site_axis(x, shape), len(x.shape))
+                     for x in jax.tree_util.tree_leaves(state)]
         mapped = jax.shard_map(local, mesh=lattice_mesh(D), in_specs=tuple(specs), out_specs=out_specs,
                                check_vma=False)
         return jax.tree_util.tree_unflatten(out_tree, mapped(*leaves))
@@ -210,7 +199,7 @@ def _band(tree: Any, shape: tuple[int, ...], row: int) -> Any:
 
     def change(arrs: Any) -> Any:
         def one(x: Any) -> Any:
-            a = _site_axis(x, shape)
+            a = parallel.site_axis(x, shape)
             if a is None:
                 return x
             idx = (slice(None),) * a + (row,)
@@ -244,7 +233,7 @@ def reach(net: AbstractNetwork, state: Any) -> int | None:
     def differ(c: Any, d: Any) -> jax.Array:  # (reduced on the devices: N_1 flags come back)
         flags = jnp.zeros(n1, bool)
         for a, b in zip(jax.tree_util.tree_leaves(c), jax.tree_util.tree_leaves(d), strict=True):
-            ax = _site_axis(a, shape)
+            ax = parallel.site_axis(a, shape)
             if ax is not None:
                 flags = flags | jnp.any(a != b, axis=tuple(i for i in range(a.ndim) if i != ax))
         return flags

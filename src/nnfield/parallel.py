@@ -120,20 +120,31 @@ def place_model(model: Any, devices: int, lattice_shape: tuple[int, ...]) -> Any
     if devices == 1 and not multi_process():
         return model
     shape = tuple(int(n) for n in lattice_shape)
-    D = len(shape)
     mesh = lattice_mesh(devices)
 
     def put(x: Any) -> Any:
         if not isinstance(x, (jax.Array, np.ndarray)) or isinstance(x, np.generic):
             return x
         arr = np.asarray(x)
-        if arr.ndim >= D and tuple(arr.shape[arr.ndim - D:]) == shape:
-            spec = PartitionSpec(*([None] * (arr.ndim - D)), AXIS, *([None] * (D - 1)))
-        else:
-            spec = PartitionSpec()
+        spec = site_spec(site_axis(arr, shape), arr.ndim)
         return jax.make_array_from_callback(arr.shape, NamedSharding(mesh, spec), lambda index: arr[index])
 
     return jax.tree_util.tree_map(put, model)
+
+
+def site_axis(x: Any, lattice_shape: tuple[int, ...]) -> int | None:
+    """The axis of ``N_1`` in ``x`` when ``x`` is a field over the lattice (its trailing axes are
+    ``lattice_shape``), else ``None`` (the rule :func:`place_model` and :mod:`nnfield.halo` split by)."""
+    D = len(lattice_shape)
+    if not hasattr(x, "shape") or isinstance(x, np.generic) or len(x.shape) < D:
+        return None
+    return len(x.shape) - D if tuple(x.shape[len(x.shape) - D:]) == tuple(lattice_shape) else None
+
+
+def site_spec(axis: int | None, ndim: int) -> PartitionSpec:
+    """The partition of an ``ndim``-dimensional array split along ``axis`` (:func:`site_axis`; ``None``:
+    replicated)."""
+    return PartitionSpec() if axis is None else PartitionSpec(*([None] * axis), AXIS, *([None] * (ndim - axis - 1)))
 
 
 def replicate(tree: Any) -> Any:
