@@ -17,8 +17,8 @@ A loss is a scalar ``H(phi, pi)``, or a :class:`PerTypeLoss` returning ``(H_1, .
 The seam every generic layer uses is :class:`AbstractNetwork` (``step``, ``advance``, ``advance_synced``,
 ``lattice``, ``dt``, ``tick``, ``K``, ``name``, ``order``); :class:`Network` (gradient learning) and
 :class:`LinearNetwork` (the four operators of (2.17)/(4.2) given directly) are its final implementations in the
-core. Networks are equinox
-modules (PyTrees): they work under ``jit``, ``vmap`` and ``grad``; ``run`` is a single jitted ``lax.scan``.
+core. Networks are equinox modules (PyTrees): they work under ``jit``, ``vmap`` and ``grad``; ``run`` is a single
+jitted ``lax.scan``.
 """
 
 
