@@ -856,10 +856,10 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     if not config_path.is_file():
         raise CheckpointError(f"--resume {out_dir}: {config_path} is missing; the run cannot be resumed without it")
     cfg = load_config(config_path)
-    if devices is not None:  # (not part of the config hash: where a run computes does not change it)
-        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, devices=int(devices)))
-    if halo is not None:
-        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, halo=bool(halo)))
+    # --devices, --halo over [parallel] (not part of the config hash: where a run computes does not change it)
+    overrides = {k: f(v) for k, f, v in (("devices", int, devices), ("halo", bool, halo)) if v is not None}
+    if overrides:
+        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, **overrides))
     ckpt = latest_checkpoint(out_dir)
     if ckpt is None:
         raise CheckpointError(f"--resume {out_dir}: no checkpoint in {out_dir / CHECKPOINT_DIR} (the run stopped "
