@@ -20,14 +20,33 @@ def _model_and_state(n: int = 48):  # 48^3 > _xla.MIN_SITES: compiled with the o
     return model, model.encode(rng.standard_normal((1, n, n, n)), rng.standard_normal((1, n, n, n)))
 
 
-def test_the_options_are_probed_and_can_be_switched_off(monkeypatch):
-    opts = _xla.compiler_options.__wrapped__()
-    assert opts in ({}, _xla.CPU_OPTIONS)  # {} only on a jaxlib without the YNN backend
+def test_the_options_can_be_switched_off(monkeypatch):
+    monkeypatch.setattr(_xla, "REFUSED", set())
+    monkeypatch.setenv("XLA_FLAGS", "")
+    assert _xla.compiler_options() == _xla.CPU_OPTIONS
     monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "0")
-    assert _xla.compiler_options.__wrapped__() == {}
+    assert _xla.compiler_options() == {}
     monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "1")
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=")  # the user's own setting wins
-    assert _xla.compiler_options.__wrapped__() == {}
+    assert _xla.compiler_options() == {}
+
+
+@pytest.mark.parametrize("bad", [{"xla_nnfield_no_such_option": 1}, {"xla_backend_optimization_level": "high"}])
+def test_an_option_the_backend_refuses_is_dropped_at_the_first_compile(monkeypatch, bad):
+    """No probe program: the first compile with an option this backend does not take (an unknown name, a value
+    it refuses) fails, and the program and every later one compile without it, with the same results."""
+    monkeypatch.setattr(_xla, "REFUSED", set())
+    monkeypatch.setattr(_xla, "RUN_ONCE_OPTIONS", {**_xla.RUN_ONCE_OPTIONS, **bad})
+    monkeypatch.setenv("XLA_FLAGS", "")
+    f = _xla.jit_run_once(lambda x: jnp.sin(x) * 2)
+    x = jnp.linspace(0.0, 1.0, 7)
+    np.testing.assert_array_equal(np.asarray(f(x)), np.asarray(jnp.sin(x) * 2))
+    assert _xla.REFUSED == set(bad)
+    assert set(bad).isdisjoint(_xla.run_once_options())
+    g = _xla.SmallRunOnceJit(lambda x: x + 1)  # a later program: compiled without the refused option at once
+    np.testing.assert_array_equal(np.asarray(g(x)), np.asarray(x + 1))
+    with pytest.raises(TypeError):  # any other error of the program is the caller's, as before
+        f("not an array")
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu" or not _xla.compiler_options(), reason="CPU with the YNN backend")
@@ -84,9 +103,9 @@ def test_the_impulse_kernel_compiles_unoptimized_and_gives_the_same_kernel(monke
     from nnfield.theories import maxwell_dirac as md
 
     monkeypatch.setenv("XLA_FLAGS", "")  # the quick suite sets the option process-wide (conftest): not here
-    assert _xla.run_once_options.__wrapped__() == _xla.RUN_ONCE_OPTIONS  # this jaxlib takes the option
+    assert _xla.run_once_options() == _xla.RUN_ONCE_OPTIONS
     monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "0")
-    assert _xla.run_once_options.__wrapped__() == {}
+    assert _xla.run_once_options() == {}
     monkeypatch.undo()
     for net in (kg.leapfrog_network(Lattice((8, 8), 0.5), 1.0, 0.1),
                 md.model(Lattice((6, 6), 0.5), 0.05, 1.0, 0.5, "wilson").network):

@@ -13,8 +13,11 @@ compiles its runs, observers and ensembles with the YNN fusions turned off.
   of a run while an observation costs microseconds.
 - The option is passed per compiled program (``jax.jit(..., compiler_options=...)``), never through the
   process-wide ``XLA_FLAGS``: other JAX code in the same process is unaffected.
-- A jaxlib that does not know the option (older than the YNN backend) gets no options: probed once with a
-  trivial program.
+- A jaxlib or backend that does not take an option (older than the YNN backend, or a plug-in that refuses it)
+  gets no options: the first program compiled with them fails with XLA's ``No such compile option`` (or a
+  refused value); :class:`LazyJit` then remembers the refusal for the process (:data:`REFUSED`) and compiles
+  that program, and every later one, without them. Nothing is compiled to find out: a probe program cost every
+  run a compile on a cold cache (28 ms) and a lowering and cache read on a warm one.
 - ``NNFIELD_XLA_DEFAULTS=0`` in the environment, or the option named in ``XLA_FLAGS``, keeps XLA's defaults.
 """
 
@@ -26,6 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 CPU_OPTIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
 #: the size of the largest array argument from which a program is compiled with :func:`compiler_options`
@@ -36,42 +41,40 @@ MIN_SITES = 1 << 16
 RUN_ONCE_OPTIONS: dict[str, Any] = {"xla_backend_optimization_level": 0}
 
 
-@functools.cache
+#: option names a backend refused in this process (see the module docstring); never passed again
+REFUSED: set[str] = set()
+
+
+def _wanted(options: dict[str, Any]) -> dict[str, Any]:
+    if os.environ.get("NNFIELD_XLA_DEFAULTS", "1") == "0":
+        return {}
+    flags = os.environ.get("XLA_FLAGS", "")  # the user's own setting of an option wins
+    return {k: v for k, v in options.items() if k not in flags and k not in REFUSED}
+
+
 def compiler_options() -> dict[str, Any]:
-    """The compile options nnfield adds (see the module docstring); ``{}`` where they do not apply."""
-    if os.environ.get("NNFIELD_XLA_DEFAULTS", "1") == "0":
-        return {}
-    flags = os.environ.get("XLA_FLAGS", "")
-    opts = {k: v for k, v in CPU_OPTIONS.items() if k not in flags}
-    if not opts:
-        return {}
-    try:
-        jax.jit(lambda x: x + 1, compiler_options=opts).lower(1.0).compile()
-    except Exception:  # noqa: BLE001 - an unknown option (older jaxlib) or a backend that refuses it
-        return {}
-    return opts
+    """The compile options nnfield adds (see the module docstring); ``{}`` where they do not apply
+    (``NNFIELD_XLA_DEFAULTS=0``, the option named in ``XLA_FLAGS``, or refused by this backend)."""
+    return _wanted(CPU_OPTIONS)
 
 
-@functools.cache
 def run_once_options() -> dict[str, Any]:
-    """:data:`RUN_ONCE_OPTIONS`, probed once (``{}`` where refused; ``NNFIELD_XLA_DEFAULTS=0`` keeps XLA's
-    defaults)."""
-    if os.environ.get("NNFIELD_XLA_DEFAULTS", "1") == "0":
-        return {}
-    flags = os.environ.get("XLA_FLAGS", "")
-    opts = {k: v for k, v in RUN_ONCE_OPTIONS.items() if k not in flags}
-    try:
-        jax.jit(lambda x: x + 1, compiler_options=opts).lower(1.0).compile()
-    except Exception:  # noqa: BLE001 - an option this backend does not take
-        return {}
-    return opts
+    """:data:`RUN_ONCE_OPTIONS` where they apply (as :func:`compiler_options`)."""
+    return _wanted(RUN_ONCE_OPTIONS)
+
+
+def _refused(exc: BaseException, options: dict[str, Any]) -> list[str]:
+    """The options of ``options`` that the compile error ``exc`` says the backend does not take."""
+    text = str(exc)
+    return [k for k in options if k in text] if "option" in text else []
 
 
 class LazyJit:
     """``jax.jit(fun, **kwargs)`` with :func:`compiler_options`, created at first use.
 
-    The options need a probe compile, which initializes JAX's backend; doing it at first use (not at import)
-    keeps ``import nnfield`` free of that and lets ``jax.distributed.initialize`` run first.
+    Created at first use (not at import), so that ``import nnfield`` does not initialize JAX's backend and
+    ``jax.distributed.initialize`` can run first. A backend that refuses an option is answered by compiling
+    without it (see the module docstring).
     """
 
     def __init__(self, fun: Callable[..., Any], *, options: Callable[[], dict[str, Any]] = compiler_options,
@@ -80,6 +83,7 @@ class LazyJit:
         self._kwargs = kwargs
         self._options, self._min_sites = options, min_sites
         self._jitted: Any = None
+        self._with: dict[str, Any] = {}
         # inside another trace (JAX takes options only at the top level) and for small programs
         self._nested = jax.jit(fun, **kwargs)
         functools.update_wrapper(self, fun)
@@ -87,7 +91,8 @@ class LazyJit:
     def jitted(self) -> Any:
         """The underlying ``jax.jit`` object (``.lower``, ``.trace``, ``._cache_size`` ...)."""
         if self._jitted is None:
-            self._jitted = jax.jit(self._fun, compiler_options=self._options() or None, **self._kwargs)
+            self._with = self._options()
+            self._jitted = jax.jit(self._fun, compiler_options=self._with or None, **self._kwargs)
         return self._jitted
 
     def _choose(self, args: Any, kwargs: Any) -> Any:
@@ -98,8 +103,18 @@ class LazyJit:
             return self._nested  # a small program: XLA's defaults compile faster
         return self.jitted()
 
+    def _call(self, chosen: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return chosen(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - re-raised unless the backend refused one of our options
+            if chosen is not self._jitted or not (bad := _refused(exc, self._with)):
+                raise
+            REFUSED.update(bad)
+            self._jitted = None
+            return self.jitted()(*args, **kwargs)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._choose(args, kwargs)(*args, **kwargs)
+        return self._call(self._choose(args, kwargs), args, kwargs)
 
     def cache_size(self) -> int:
         """How many programs this function has compiled in this process (with and without the options)."""
@@ -112,7 +127,7 @@ class LazyJit:
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in ("_fun", "_kwargs", "_jitted", "_nested", "_options", "_min_sites",
-                                             "_small"):
+                                             "_small", "_with"):
             raise AttributeError(name)
         return getattr(self.jitted(), name)
 
@@ -135,6 +150,12 @@ class SmallRunOnceJit(LazyJit):
             return self._small.jitted()
         return self.jitted()
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        chosen = self._choose(args, kwargs)
+        if chosen is self._small._jitted:
+            return self._small._call(chosen, args, kwargs)
+        return self._call(chosen, args, kwargs)
+
     def cache_size(self) -> int:
         return super().cache_size() + self._small.cache_size()
 
@@ -149,3 +170,18 @@ def jit(fun: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
 def jit_run_once(fun: Callable[..., Any]) -> LazyJit:
     """``jax.jit`` with :func:`run_once_options`: for a program compiled to run once (whatever its size)."""
     return LazyJit(fun, options=run_once_options, min_sites=0)
+
+
+def device_array(x: Any, dtype: Any = None) -> Any:
+    """``jnp.asarray(x, dtype)``, without a compiled program for a NumPy array.
+
+    JAX 0.10 lifts a NumPy array given to ``jnp.asarray`` (no dtype) through ``lax.stage``, a jitted identity:
+    one lowering and compile per shape and dtype (10-30 ms each on a cold cache, a lowering and a cache read on a
+    warm one), paid at the start of every run. ``jax.device_put(..., may_alias=False)`` copies the same values to
+    the default device with the same (canonicalized) dtype and compiles nothing. Anything else (a JAX array, a
+    tracer, a Python scalar, a requested ``dtype``) goes through ``jnp.asarray`` as before.
+    """
+    if dtype is None and type(x) is np.ndarray:
+        return jax.device_put(x, may_alias=False)
+    return jnp.asarray(x, dtype)
+

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from ._module import Module
+from ._xla import device_array
 from .lattice import Lattice
 from .network import AbstractNetwork
 from .state import State, field_items
@@ -183,7 +184,7 @@ class IdentityEncoding(AbstractModel):
     the nonlinear fields; not the Klein-Gordon network (3.14), whose ``pi`` is the previous ``-phi``)."""
 
     def encode(self, phi: Any, pi: Any) -> State:
-        phi = jnp.asarray(phi)
+        phi = device_array(phi)
         if not jnp.issubdtype(phi.dtype, jnp.inexact):
             phi = phi.astype(float)
         return State(phi, jnp.asarray(pi, phi.dtype))

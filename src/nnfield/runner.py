@@ -34,7 +34,7 @@ from jax.tree_util import Partial
 
 from . import io as nio
 from . import parallel
-from ._xla import SmallRunOnceJit, jit
+from ._xla import SmallRunOnceJit, device_array, jit
 from .checkpoint import (
     CHECKPOINT_DIR,
     CheckpointError,
@@ -784,7 +784,7 @@ class _ChunkProgram:
     def __init__(self, net: Any, observer: Any, layout: Layout) -> None:
         leaves, self.treedef = jax.tree_util.tree_flatten((net, as_pytree_callable(observer)))
         if not parallel.multi_process():  # (a multi-process run passes host values as they are: replicated)
-            leaves = [jnp.asarray(x) if isinstance(x, np.ndarray) else x for x in leaves]
+            leaves = [device_array(x) if isinstance(x, np.ndarray) else x for x in leaves]
         self.leaves = leaves
         self.layout = layout
         self._jitted: Any = None
@@ -798,7 +798,9 @@ class _ChunkProgram:
         kwargs = {"n": int(n), "every": int(every), "snapshot_every": int(snapshot_every)}
         if self._jitted is None:
             self._jitted = _chunk_jit._choose(args, kwargs)
-        new_state, packed, snaps, finite = self._jitted(*args, **kwargs)
+        new_state, packed, snaps, finite = _chunk_jit._call(self._jitted, args, kwargs)
+        if self._jitted is not _chunk_jit._nested:  # a new program if the backend refused one of the options
+            self._jitted = _chunk_jit._jitted
         packed, finite = jax.device_get((packed, finite))
         obs = _unpack(tuple(np.asarray(v) for v in packed), self.layout, int(n) // int(every))
         return new_state, obs, bool(finite), snaps

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._xla import device_array
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...model import BOUNDED, INVARIANT, AbstractModel, Conserved
@@ -55,7 +56,7 @@ class KleinGordonModel(AbstractModel):
     declared: tuple[Conserved, ...] = eqx.field(static=True, default=())
 
     def encode(self, phi: Any, pi: Any) -> State:
-        phi = jnp.asarray(phi)
+        phi = device_array(phi)
         if self.encoding == "momentum":
             return State(phi, jnp.asarray(pi, phi.dtype))
         prev, _ = self.theory.exact(phi, pi, -self.network.tick)
