@@ -2,10 +2,13 @@
 
     python benchmarks/overhead.py [--out benchmarks/RESULTS.md]
 
-For each `examples/*.toml` (and the demo): `nnfield run EXAMPLE --out TMP -q` in a fresh process, once with an
-empty compilation cache (cold) and once more with the cache it left (warm). The floor, measured in the same run:
+For each `examples/*.toml`: `nnfield run EXAMPLE --out TMP --force --allow-unstable` in a fresh process, once with
+an empty compilation cache (cold) and three more times with the cache it left (warm; the best). The floor:
 `python -c "import jax; jax.jit(lambda x: x + 1)(1.0)"` in a fresh process (interpreter, JAX import, one
-trivial compile). Ratios are run time over the floor; targets (issue 10): at most 2x (cold) and 1.3x (warm) for
+trivial compile), measured next to each example (before its cold run and after each warm run; the best), because
+on a shared machine the speed drifts by up to 1.6x within the minutes of the benchmark (a floor of 1.00 s at the
+start and 0.61 s at the end of one run on 2026-12-04). Ratios are run time over the example's own floor; targets
+(issue 10): at most 2x (cold) and 1.3x (warm) for
 the 1D and 2D examples. Also prints the steps per second the run itself reports (`done: ...` line). The
 paper's unit-step examples are unstable by design: they run with `--allow-unstable` and stop at NaN.
 
@@ -13,8 +16,9 @@ Bytecode: the child processes run with `PYTHONDONTWRITEBYTECODE` removed from th
 cold run leaves nnfield's compiled bytecode (`__pycache__`) as any first import of an installed package does
 (`pip install` compiles it at install time; JAX's, which the floor imports, was compiled so). Where the
 environment forbids writing bytecode (this project's sandbox sets `PYTHONDONTWRITEBYTECODE=1`), every run of an
-editable checkout would otherwise compile nnfield's ~100 modules from source again: about 0.1 s per run here,
-a cost a user's installation does not pay. `--no-bytecode` keeps the environment as it is.
+editable checkout would otherwise compile the nnfield modules a run imports (about 50) from source again, a cost
+a user's installation does not pay: 0.06 s per warm run of a 1D example on 2026-12-04 (`--no-bytecode` keeps the
+environment as it is; delete `src/nnfield/**/__pycache__` first, or the bytecode an earlier run left is read).
 """
 
 from __future__ import annotations
@@ -47,19 +51,15 @@ def main() -> None:
     ap.add_argument("--out", help="append the table to this Markdown file")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="these examples only (file stems)")
     ap.add_argument("--xla-flags", default="", help="XLA_FLAGS for the nnfield runs (not the floor), for experiments")
-    ap.add_argument("--warm-repeats", type=int, default=3, help="warm runs per example; the best is reported "
-                    "(as the floor's best of 3)")
+    ap.add_argument("--warm-repeats", type=int, default=3, help="warm runs per example, each followed by a "
+                    "floor run; the best of each is reported")
     ap.add_argument("--no-bytecode", action="store_true",
                     help="keep PYTHONDONTWRITEBYTECODE as the environment has it (see the docstring)")
     args = ap.parse_args()
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
     if not args.no_bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-    def measure_floor() -> float:
-        return min(timed([sys.executable, "-c", "import jax; jax.jit(lambda x: x + 1)(1.0)"], env)[0]
-                   for _ in range(3))
-
-    floor_start = measure_floor()
+    floor_cmd = [sys.executable, "-c", "import jax; jax.jit(lambda x: x + 1)(1.0)"]
     rows = []
     examples = sorted((ROOT / "examples").glob("*.toml"))
     if args.only:
@@ -75,14 +75,17 @@ def main() -> None:
                 e["XLA_FLAGS"] = args.xla_flags
             cmd = [sys.executable, "-m", "nnfield", "run", str(ex), "--out", str(Path(tmp) / ex.stem), "--force",
                    "--allow-unstable"]
+            floors = [timed(floor_cmd, env)[0]]
             cold, out = timed(cmd, e)
-            warm, out = min((timed(cmd, e) for _ in range(args.warm_repeats)), key=lambda r: r[0])
+            warms = []
+            for _ in range(args.warm_repeats):  # interleaved with the floor: the machine's speed drifts
+                warms.append(timed(cmd, e))
+                floors.append(timed(floor_cmd, env)[0])
+            warm, out = min(warms, key=lambda r: r[0])
             m = re.search(r"done: (\d+) steps .* in ([0-9.]+) s", out)
             sps = int(m.group(1)) / float(m.group(2)) if m else float("nan")
             dims = out.split(" on ", 1)[1].split(" ", 1)[0] if " on " in out else "?"
-            rows.append((ex.stem, dims, cold, warm, sps))
-    floor_end = measure_floor()  # the machine drifts over the minutes of the benchmark: the best of both
-    floor = min(floor_start, floor_end)
+            rows.append((ex.stem, dims, min(floors), cold, warm, sps))
     lines = [
         "",
         "# Overhead of `nnfield run`",
@@ -92,17 +95,18 @@ def main() -> None:
         f"{' --xla-flags ' + repr(args.xla_flags) if args.xla_flags else ''}"
         f"{' --no-bytecode' if args.no_bytecode else ''}"
         f"{f' --warm-repeats {args.warm_repeats}' if args.warm_repeats != 3 else ''}`. "
-        "Floor (fresh `python -c \"import jax; jax.jit(lambda x: x + 1)(1.0)\"`, best of 3 at the start and 3 at "
-        f"the end): **{floor:.2f} s** "
-        f"(start {floor_start:.2f} s, end {floor_end:.2f} s). "
-        f"cold: empty compilation cache (one run); warm: the cache the cold run left (best of {args.warm_repeats}).",
+        "Floor: a fresh `python -c \"import jax; jax.jit(lambda x: x + 1)(1.0)\"`, measured next to each example "
+        f"(once before its cold run and once after each of its {args.warm_repeats} warm runs; the best), since the "
+        f"machine's speed drifts over the minutes of the benchmark: {min(r[2] for r in rows):.2f}-"
+        f"{max(r[2] for r in rows):.2f} s in this run. cold: empty compilation cache (one run); warm: the cache the "
+        f"cold run left (best of {args.warm_repeats}). Ratios are over the example's own floor.",
         "",
-        "| example | lattice | cold [s] | cold / floor | warm [s] | warm / floor | steps/s (run loop) |",
-        "|---|---|---|---|---|---|---|",
+        "| example | lattice | floor [s] | cold [s] | cold / floor | warm [s] | warm / floor | steps/s (run loop) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for name, dims, cold, warm, sps in rows:
-        lines.append(f"| {name} | {dims} | {cold:.2f} | {cold / floor:.2f} | {warm:.2f} | {warm / floor:.2f} | "
-                     f"{sps:.3g} |")
+    for name, dims, floor, cold, warm, sps in rows:
+        lines.append(f"| {name} | {dims} | {floor:.2f} | {cold:.2f} | {cold / floor:.2f} | {warm:.2f} | "
+                     f"{warm / floor:.2f} | {sps:.3g} |")
     emit(lines, args.out)
 
 
