@@ -89,3 +89,19 @@ def test_an_explicit_halo_exchange_equals_the_spmd_program_bit_for_bit(tmp_path)
     assert res.returncode == 0, res.stderr
     rows = [line.split("|") for line in out.read_text().splitlines() if line.startswith(("| 2 ", "| 4 "))]
     assert len(rows) == 3 and all(float(r[-2]) == 0.0 and int(r[-4]) == 2 for r in rows), out.read_text()
+
+
+@pytest.mark.slow
+def test_overhead_benchmark_writes_its_table(tmp_path):
+    """``benchmarks/overhead.py`` for one example: a row with its own floor, cold and warm times (not asserted)."""
+    out = tmp_path / "overhead.md"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "overhead.py"), "--only", "kg_1d_packet",
+                          "--warm-repeats", "1", "--out", str(out)],
+                         capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert "| example | lattice | floor [s] | cold [s]" in text and "--warm-repeats 1" in text
+    row = next(line for line in text.splitlines() if line.startswith("| kg_1d_packet |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == 8 and all(float(c) > 0 for c in cells[2:7])
