@@ -135,3 +135,38 @@ def test_the_step0_observer_compiles_unoptimized_on_a_small_lattice_only():
         for k, v in obs0.items():
             np.testing.assert_allclose(v[0], np.asarray(plain[k]), rtol=1e-13, atol=0)
     assert runner._observe_partial._small._options is _xla.run_once_options
+
+
+def test_device_array_is_jnp_asarray_without_a_compiled_program():
+    """``_xla.device_array`` gives what ``jnp.asarray`` gives (values, dtype, weak type), as a copy, and lowers no
+    program for a NumPy array (``jnp.asarray`` stages one per shape and dtype in JAX 0.10); big-endian data (as an
+    HDF5 file may hold), which ``jnp.asarray`` refuses, arrives in the native order."""
+    lowered = []
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration":
+            lowered.append(event)
+
+    rng = np.random.default_rng(0)
+    cases = [rng.standard_normal((3, 5)), rng.standard_normal((4, 6))[:, ::2], np.asfortranarray(np.ones((2, 3))),
+             np.array(2.5), np.zeros((0, 3)), rng.standard_normal(4).astype(np.float32), np.arange(3),
+             np.ones(2, complex), np.array([True, False])]
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        got = [_xla.device_array(x) for x in cases]
+        big = _xla.device_array(cases[0].astype(">f8"))
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert lowered == []
+    for x, a in zip(cases, got, strict=True):
+        b = jnp.asarray(x)
+        assert (a.dtype, a.shape, a.weak_type) == (b.dtype, b.shape, b.weak_type)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(np.asarray(big), cases[0])
+    assert big.dtype == np.float64
+    x = np.zeros(5)
+    a = _xla.device_array(x)
+    x[0] = 1.0  # a copy: the source may change afterwards
+    assert float(a[0]) == 0.0
+    tracer_ok = jax.jit(lambda t: _xla.device_array(t) + 1)(jnp.ones(2))  # inside a trace: jnp.asarray
+    np.testing.assert_array_equal(np.asarray(tracer_ok), [2.0, 2.0])

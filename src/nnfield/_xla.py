@@ -179,9 +179,13 @@ def device_array(x: Any, dtype: Any = None) -> Any:
     one lowering and compile per shape and dtype (10-30 ms each on a cold cache, a lowering and a cache read on a
     warm one), paid at the start of every run. ``jax.device_put(..., may_alias=False)`` copies the same values to
     the default device with the same (canonicalized) dtype and compiles nothing. Anything else (a JAX array, a
-    tracer, a Python scalar, a requested ``dtype``) goes through ``jnp.asarray`` as before.
+    tracer, a Python scalar, a requested ``dtype``, a non-numeric dtype) goes through ``jnp.asarray`` as before,
+    with its conversions and its errors. A numeric array in a non-native byte order (big-endian data an HDF5 file
+    may hold, which ``jnp.asarray`` refuses) is converted to the native order first.
     """
-    if dtype is None and type(x) is np.ndarray:
+    if dtype is None and type(x) is np.ndarray and x.dtype.kind in "biufc":
+        if not x.dtype.isnative:  # e.g. big-endian data from an HDF5 file, which jnp.asarray (JAX 0.10) refuses
+            x = x.astype(x.dtype.newbyteorder("="))
         return jax.device_put(x, may_alias=False)
     return jnp.asarray(x, dtype)
 
