@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
-from ._xla import jit
+from ._xla import device_array, jit
 from .config import Config, from_dict
 from .errors import ConfigError
 from .network import _run_impl, _run_snapshots_impl
@@ -107,7 +107,10 @@ def stack_members(trees: list[Any]) -> tuple[Any, Any]:
             if not all(hasattr(v, "shape") or isinstance(v, (int, float, complex)) for v in vals):
                 raise ConfigError(f"sweep: a swept value changes a non-array part of the model ({vals[0]!r} vs "
                                   f"{vals[1]!r}), which cannot vary inside one compiled program")
-            stacked.append(jnp.stack([jnp.asarray(v) for v in vals]))
+            if all(type(v) is np.ndarray and v.dtype == vals[0].dtype for v in vals):
+                stacked.append(device_array(np.stack(vals)))  # the same array, no eager programs (stage, stack)
+            else:  # JAX arrays, or Python scalars (which stay weakly typed)
+                stacked.append(jnp.stack([jnp.asarray(v) for v in vals]))
             axes.append(0)
     return jax.tree_util.tree_unflatten(treedef, stacked), jax.tree_util.tree_unflatten(treedef, axes)
 
