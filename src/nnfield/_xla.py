@@ -177,15 +177,15 @@ def device_array(x: Any, dtype: Any = None) -> Any:
 
     JAX 0.10 lifts a NumPy array given to ``jnp.asarray`` (no dtype) through ``lax.stage``, a jitted identity:
     one lowering and compile per shape and dtype (10-30 ms each on a cold cache, a lowering and a cache read on a
-    warm one), paid at the start of every run. ``jax.device_put(..., may_alias=False)`` copies the same values to
-    the default device with the same (canonicalized) dtype and compiles nothing. Anything else (a JAX array, a
-    tracer, a Python scalar, a requested ``dtype``, a non-numeric dtype) goes through ``jnp.asarray`` as before,
-    with its conversions and its errors. A numeric array in a non-native byte order (big-endian data an HDF5 file
-    may hold, which ``jnp.asarray`` refuses) is converted to the native order first.
+    warm one), paid at the start of every run. Here the array is copied on the host (a private buffer in the
+    native byte order) and that copy handed to ``jax.device_put``: the same values and (canonicalized) dtype,
+    nothing compiled. The host copy is needed: on CPU, ``jax.device_put`` of a NumPy array may alias its buffer
+    even with ``may_alias=False`` (JAX 0.10: about a third of the arrays in a test, the aligned ones), and the
+    caller may change its array afterwards. A numeric array in a non-native byte order (big-endian data an HDF5
+    or ``.npz`` file may hold, which ``jnp.asarray`` refuses) arrives in the native order. Anything else (a JAX
+    array, a tracer, a Python scalar, a requested ``dtype``, a non-numeric dtype) goes through ``jnp.asarray`` as
+    before, with its conversions and its errors.
     """
     if dtype is None and type(x) is np.ndarray and x.dtype.kind in "biufc":
-        if not x.dtype.isnative:  # e.g. big-endian data from an HDF5 file, which jnp.asarray (JAX 0.10) refuses
-            x = x.astype(x.dtype.newbyteorder("="))
-        return jax.device_put(x, may_alias=False)
+        return jax.device_put(np.array(x, dtype=x.dtype.newbyteorder("="), copy=True))
     return jnp.asarray(x, dtype)
-
