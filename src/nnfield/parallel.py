@@ -87,7 +87,9 @@ def device_count(requested: int) -> int:
 
 def place(tree: Any, devices: int, axis_size: int) -> Any:
     """Shard every field (leaf of rank >= 2, laid out ``(K, N_1, ...)``) of ``tree`` over ``devices`` along
-    ``N_1``; other leaves are replicated. ``devices = 1`` in a single process: ``tree`` unchanged."""
+    ``N_1``; other leaves are replicated. ``devices = 1`` in a single process: ``tree`` unchanged. As with
+    :func:`nnfield.sharding.shard_state`, a placed leaf may share a NumPy leaf's buffer on the CPU backend: the
+    run never changes its host arrays after placing them; a caller of this function must not either."""
     if devices == 1 and not multi_process():
         return tree
     if axis_size % devices:

@@ -34,7 +34,11 @@ def state_sharding(mesh: Mesh, ndim: int) -> NamedSharding:
 
 
 def shard_state(state: State, mesh: Mesh) -> State:
-    """Place ``state`` on ``mesh`` with its first lattice axis split (must be divisible by the device count)."""
+    """Place ``state`` on ``mesh`` with its first lattice axis split (must be divisible by the device count).
+
+    On the CPU backend a placed field may share the buffer of a NumPy leaf of ``state`` (JAX 0.10's
+    ``device_put`` aliases host buffers there, even with ``may_alias=False``; ``tests/test_xla_options.py``):
+    do not change a NumPy array after placing it, or pass a copy."""
     ndim = state.phi.ndim - 1
     n_dev = mesh.devices.size
     if state.phi.shape[1] % n_dev:
