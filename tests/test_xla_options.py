@@ -164,6 +164,8 @@ def test_device_array_is_jnp_asarray_without_a_compiled_program():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_array_equal(np.asarray(big), cases[0])
     assert big.dtype == np.float64
+    for x in (cases[0], cases[0].astype(">f8")):  # the caller's own temporary: the same values, native order
+        np.testing.assert_array_equal(np.asarray(_xla.device_array(x.copy(), private=True)), cases[0])
     for n in [5, 64, 1 << 20] * 10:  # a copy: the source may change at once (device_put alone aliases about a
         x = np.zeros(n)                # third of these on CPU, even with may_alias=False)
         a = _xla.device_array(x)

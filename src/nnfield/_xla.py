@@ -172,7 +172,7 @@ def jit_run_once(fun: Callable[..., Any]) -> LazyJit:
     return LazyJit(fun, options=run_once_options, min_sites=0)
 
 
-def device_array(x: Any, dtype: Any = None) -> Any:
+def device_array(x: Any, dtype: Any = None, *, private: bool = False) -> Any:
     """``jnp.asarray(x, dtype)``, without a compiled program for a NumPy array.
 
     JAX 0.10 lifts a NumPy array given to ``jnp.asarray`` (no dtype) through ``lax.stage``, a jitted identity:
@@ -184,8 +184,11 @@ def device_array(x: Any, dtype: Any = None) -> Any:
     caller may change its array afterwards. A numeric array in a non-native byte order (big-endian data an HDF5
     or ``.npz`` file may hold, which ``jnp.asarray`` refuses) arrives in the native order. Anything else (a JAX
     array, a tracer, a Python scalar, a requested ``dtype``, a non-numeric dtype) goes through ``jnp.asarray`` as
-    before, with its conversions and its errors.
+    before, with its conversions and its errors. ``private``: ``x`` is the caller's own temporary, never changed
+    or used again (e.g. a fresh ``np.stack``): no host copy when it is in the native byte order.
     """
     if dtype is None and type(x) is np.ndarray and x.dtype.kind in "biufc":
+        if private and x.dtype.isnative:
+            return jax.device_put(x)
         return jax.device_put(np.array(x, dtype=x.dtype.newbyteorder("="), copy=True))
     return jnp.asarray(x, dtype)

@@ -108,7 +108,8 @@ def stack_members(trees: list[Any]) -> tuple[Any, Any]:
                 raise ConfigError(f"sweep: a swept value changes a non-array part of the model ({vals[0]!r} vs "
                                   f"{vals[1]!r}), which cannot vary inside one compiled program")
             if all(type(v) is np.ndarray and v.dtype == vals[0].dtype for v in vals):
-                stacked.append(device_array(np.stack(vals)))  # the same array, no eager programs (stage, stack)
+                # the same array, without the eager programs (stage, stack) and without a second host copy
+                stacked.append(device_array(np.stack(vals), private=True))
             else:  # JAX arrays, or Python scalars (which stay weakly typed)
                 stacked.append(jnp.stack([jnp.asarray(v) for v in vals]))
             axes.append(0)
