@@ -86,7 +86,7 @@ class NonlinearField(Module, AbstractTheory):
         rhs_jit = jax.jit(lambda y: jnp.concatenate([x.ravel() for x in self.equations(
             y[:n].reshape(shape), y[n:].reshape(shape))]))
         y0 = np.concatenate([np.ravel(phi), np.ravel(pi)]).astype(float)
-        sol = solve_ivp(lambda _, y: np.asarray(rhs_jit(jnp.asarray(y))), (0.0, t), y0, method="DOP853",
+        sol = solve_ivp(lambda _, y: np.asarray(rhs_jit(y)), (0.0, t), y0, method="DOP853",
                         rtol=rtol, atol=atol)
         if not sol.success:  # pragma: no cover
             raise RuntimeError(f"DOP853 failed: {sol.message}")

@@ -66,7 +66,7 @@ class U1Theory(Module, AbstractTheory):
         rhs = jax.jit(lambda y: jnp.concatenate([x.ravel() for x in self.equations(
             y[:n].reshape(shape), y[n:].reshape(shape))]))
         y0 = np.concatenate([np.ravel(phi), np.ravel(pi)]).astype(float)
-        sol = solve_ivp(lambda _, y: np.asarray(rhs(jnp.asarray(y))), (0.0, t), y0, method="DOP853",
+        sol = solve_ivp(lambda _, y: np.asarray(rhs(y)), (0.0, t), y0, method="DOP853",
                         rtol=1e-12, atol=1e-12)
         if not sol.success:  # pragma: no cover
             raise RuntimeError(f"DOP853 failed: {sol.message}")
