@@ -105,3 +105,29 @@ def test_overhead_benchmark_writes_its_table(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| kg_1d_packet |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert len(cells) == 8 and all(float(c) > 0 for c in cells[2:7])
+
+
+@pytest.mark.slow
+def test_overhead_budget_splits_a_run_into_parts_that_add_up(tmp_path):
+    """``benchmarks/overhead_budget.py`` for one example: a cold and a warm row whose parts (start-up, imports
+    beyond JAX, JAX's tracing, lowering, compiles and cache reads, the run's other work) add up to the wall time,
+    the cold run compiling and the warm one reading the compilation cache (times themselves not asserted)."""
+    out = tmp_path / "budget.md"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "overhead_budget.py"), "--only", "kg_1d_packet",
+                          "--repeats", "1", "--out", str(out)],
+                         capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert res.returncode == 0, res.stderr
+    rows = {}
+    for line in out.read_text().splitlines():
+        if line.startswith("| kg_1d_packet |"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[1]] = [float(c) for c in cells[2:]]
+    assert set(rows) == {"cold", "warm"}
+    for floor, wall, startup, beyond, eqx, pyd, h5, nnf, other, trace, lower, xla, cache, work in rows.values():
+        assert floor > 0 and wall > 0 and beyond > 0 and trace > 0
+        # each cell is rounded to 0.01 s: a sum of n cells may differ from its total by n * 0.005 s
+        assert abs(beyond - (eqx + pyd + h5 + nnf + other)) <= 6 * 0.005 + 1e-9
+        assert abs(wall - (startup + beyond + trace + lower + xla + cache + work)) <= 8 * 0.005 + 1e-9
+    assert rows["cold"][11] > 0 and rows["warm"][11] == 0.0  # XLA compiles: cold only
+    assert rows["warm"][12] > 0  # the warm run reads its programs from the compilation cache

@@ -109,6 +109,14 @@ def test_run_verbose_prints_environment_and_timings(kg_cfg, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "environment: nnfield" in out and "backend cpu" in out and "compilation cache" in out
     assert re.search(r"timings: set-up .* s; first chunk \(incl\. compilation\) .* s; .* total .* s", out)
+    jax_line = r"of which JAX: tracing [0-9.]+ s, lowering [0-9.]+ s, (\d+) programs? \(XLA compiles (\d+), "
+    jax_line += r"[0-9.]+ s; read from the compilation cache (\d+), [0-9.]+ s\)"
+    m = re.search(jax_line, out)
+    assert m and int(m[1]) == int(m[2]) + int(m[3]), out
+    # the same run again in this process: every program is in JAX's in-memory cache, nothing traced or compiled
+    assert cli.main(["-v", "run", str(kg_cfg), "--out", str(tmp_path / "v2")]) == 0
+    m = re.search(jax_line, again := capsys.readouterr().out)
+    assert m and m[1] == "0" and "tracing 0.00 s" in again, again
     assert _lines(out)[-1].startswith("verdict: OK: ")
     assert cli.main(["run", str(kg_cfg), "--out", str(tmp_path / "w"), "--dry-run", "-q"]) == 0
     assert _lines(capsys.readouterr().out) == [

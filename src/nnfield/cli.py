@@ -58,6 +58,7 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         _say(con, f"nnfield run: {cfg.summary()}{title}")
     if verbose:
         _say(con, _environment_line())
+    clock0 = _compile_clock() if verbose else None
     t0 = time.perf_counter()
     try:
         res = execute(
@@ -83,7 +84,7 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
             _say(con, f"  {v.line()}")
         _say(con, f"output: {res.run_file}  (config copy: {res.config_file})")
     if verbose:
-        _say(con, _timing_line(res, total))
+        _say(con, _timing_line(res, total, clock0))
     if plot and _is_writer():  # (several processes: process 0 plots)
         from .plotting import plot_run
 
@@ -103,12 +104,24 @@ def _is_writer() -> bool:
     return is_writer()
 
 
-def _timing_line(res: Any, total: float) -> str:
-    """``-v``: where the time of a run went."""
+def _compile_clock() -> dict[str, float]:
+    from ._xla import compile_clock
+
+    return compile_clock()
+
+
+def _timing_line(res: Any, total: float, clock0: dict[str, float] | None = None) -> str:
+    """``-v``: where the time of a run went; with ``clock0`` (a :func:`nnfield._xla.compile_clock` reading at the
+    start), also how much of it JAX spent getting compiled programs (:func:`nnfield._xla.describe_compiles`)."""
     setup = max(total - res.wall_seconds, 0.0)
     rest = max(res.wall_seconds - res.first_chunk_seconds, 0.0)
-    return (f"timings: set-up (model, initial data, stability analysis, files) {setup:.2f} s; first chunk "
+    line = (f"timings: set-up (model, initial data, stability analysis, files) {setup:.2f} s; first chunk "
             f"(incl. compilation) {res.first_chunk_seconds:.2f} s; other chunks {rest:.2f} s; total {total:.2f} s")
+    if clock0 is None:
+        return line
+    from ._xla import describe_compiles
+
+    return f"{line}\n  of which JAX: {describe_compiles(clock0, _compile_clock())}"
 
 
 def _run_verdict(con: Any, res: Any) -> None:
@@ -174,6 +187,7 @@ def _resume(args: argparse.Namespace) -> int:
     con = _console()
     if args.verbose:
         _say(con, _environment_line())
+    clock0 = _compile_clock() if args.verbose else None
     t0 = time.perf_counter()
     try:
         res = resume(args.resume, args.steps, progress=not args.quiet,
@@ -190,7 +204,7 @@ def _resume(args: argparse.Namespace) -> int:
             _say(con, f"  {v.line()}")
         _say(con, f"output: {res.run_file}")
     if args.verbose:
-        _say(con, _timing_line(res, time.perf_counter() - t0))
+        _say(con, _timing_line(res, time.perf_counter() - t0, clock0))
     if args.plot and _is_writer():  # (several processes: process 0 plots)
         from .plotting import plot_run
 
@@ -286,6 +300,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _say(con, f"  {cfg.summary()}")
     if args.verbose:
         _say(con, _environment_line())
+    clock0 = _compile_clock() if args.verbose else None
     try:
         res = execute(cfg, out, force=args.force, progress=not args.quiet,
                       log=None if args.quiet else (lambda m: _say(con, "  " + m)))
@@ -305,7 +320,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _say(con, "  plots: " + ", ".join(str(f) for f in files))
         _say(con, "  next:  nnfield run examples/kg_1d_packet.toml --out out/kg1d  |  nnfield verify")
     if args.verbose:
-        _say(con, _timing_line(res, time.perf_counter() - t0))
+        _say(con, _timing_line(res, time.perf_counter() - t0, clock0))
     _run_verdict(con, res)
     return EXIT_OK
 
