@@ -110,9 +110,11 @@ def _compile_clock() -> dict[str, float]:
     return compile_clock()
 
 
-def _timing_line(res: Any, total: float, clock0: dict[str, float] | None = None) -> str:
+def _timing_line(res: Any, total: float, clock0: dict[str, float] | None = None,
+                 clock1: dict[str, float] | None = None) -> str:
     """``-v``: where the time of a run went; with ``clock0`` (a :func:`nnfield._xla.compile_clock` reading at the
-    start), also how much of it JAX spent getting compiled programs (:func:`nnfield._xla.describe_compiles`)."""
+    start), also how much of it JAX spent getting compiled programs (:func:`nnfield._xla.describe_compiles`, up to
+    the reading ``clock1``, default now)."""
     setup = max(total - res.wall_seconds, 0.0)
     rest = max(res.wall_seconds - res.first_chunk_seconds, 0.0)
     line = (f"timings: set-up (model, initial data, stability analysis, files) {setup:.2f} s; first chunk "
@@ -121,7 +123,7 @@ def _timing_line(res: Any, total: float, clock0: dict[str, float] | None = None)
         return line
     from ._xla import describe_compiles
 
-    return f"{line}\n  of which JAX: {describe_compiles(clock0, _compile_clock())}"
+    return f"{line}\n  of which JAX: {describe_compiles(clock0, clock1 or _compile_clock())}"
 
 
 def _run_verdict(con: Any, res: Any) -> None:
@@ -308,19 +310,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _error(str(exc))
         _verdict(con, False, "non-finite values")
         return EXIT_FAILED
+    ran, clock1 = time.perf_counter() - t0, _compile_clock() if args.verbose else None  # (before the plots)
+    t_plots = time.perf_counter()
     files = plot_run(out)
     run = load_run(out, snapshots="none")
+    plots = time.perf_counter() - t_plots
     if not args.quiet:
         _say(con, f"ran {res.steps_done} steps (t = {res.t_final:g}) of a {'x'.join(map(str, cfg.lattice.shape))} "
-                  f"network in {time.perf_counter() - t0:.1f} s ({res.site_updates_per_second / 1e6:.3g} M "
-                  "site-updates/s)")
+                  f"network in {ran:.1f} s ({res.site_updates_per_second / 1e6:.3g} M site-updates/s); plots "
+                  f"{plots:.1f} s")
         for v in res.conservation:
             _say(con, f"  {v.name}(0) = {run.observables[v.name][0]:.10g}; {v.line()}")
         _say(con, f"  data:  {res.run_file}  (config: {res.config_file})")
         _say(con, "  plots: " + ", ".join(str(f) for f in files))
         _say(con, "  next:  nnfield run examples/kg_1d_packet.toml --out out/kg1d  |  nnfield verify")
     if args.verbose:
-        _say(con, _timing_line(res, time.perf_counter() - t0, clock0))
+        _say(con, _timing_line(res, ran, clock0, clock1))
     _run_verdict(con, res)
     return EXIT_OK
 
