@@ -12,21 +12,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _bench(script: str, *args: str, out: Path, timeout: float = 600) -> str:
+    """Run ``benchmarks/SCRIPT ARGS --out OUT`` (nnfield from this checkout); the report it wrote."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args, "--out", str(out)],
+                         capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    assert res.returncode == 0, res.stderr
+    return out.read_text()
+
+
 @pytest.mark.slow
 def test_gpu_benchmark_command_runs_on_cpu(tmp_path):
     """``benchmarks/gpu.py`` (the accelerator report) on CPU with tiny lattices: every case appears in the table."""
-    out = tmp_path / "gpu.md"
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu.py"), "--allow-cpu", "--tiny", "--dtypes",
-                          "float64", "--seconds", "0.05", "--repeats", "1", "--out", str(out)],
-                         capture_output=True, text=True, env=env, timeout=900, check=False)
-    assert res.returncode == 0, res.stderr
-    text = out.read_text()
+    text = _bench("gpu.py", "--allow-cpu", "--tiny", "--dtypes", "float64", "--seconds", "0.05", "--repeats", "1",
+                  out=tmp_path / "gpu.md", timeout=900)
     for case in ("KG (3.8) leapfrog", "Dirac 3+1 stable, forward", "Dirac 3+1 stable, wilson",
                  "gauged Dirac 2+1, forward", "gauged Dirac 2+1, wilson"):
         assert f"| {case}" in text
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
     refused = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu.py")], capture_output=True, text=True,
-                             env=dict(env, JAX_PLATFORMS="cpu"), timeout=300, check=False)
+                             env=env, timeout=300, check=False)
     assert refused.returncode == 2 and "--allow-cpu" in refused.stderr
 
 
@@ -81,26 +86,16 @@ def test_an_explicit_halo_exchange_equals_the_spmd_program_bit_for_bit(tmp_path)
     blocks padded by the tick's reach, 2 ghost rows, that two ``ppermute`` per field refresh before every kick)
     equals XLA's SPMD program bit for bit on 2 and 4 fake devices and over 2 local processes (the interior of a
     padded block sees the same neighbours in the same arithmetic)."""
-    out = tmp_path / "halo.md"
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "halo_exchange.py"), "--n", "16", "--steps", "7",
-                          "--devices", "2", "4", "--processes", "2", "--repeats", "1", "--out", str(out)],
-                         capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert res.returncode == 0, res.stderr
-    rows = [line.split("|") for line in out.read_text().splitlines() if line.startswith(("| 2 ", "| 4 "))]
-    assert len(rows) == 3 and all(float(r[-2]) == 0.0 and int(r[-4]) == 2 for r in rows), out.read_text()
+    text = _bench("halo_exchange.py", "--n", "16", "--steps", "7", "--devices", "2", "4", "--processes", "2",
+                  "--repeats", "1", out=tmp_path / "halo.md")
+    rows = [line.split("|") for line in text.splitlines() if line.startswith(("| 2 ", "| 4 "))]
+    assert len(rows) == 3 and all(float(r[-2]) == 0.0 and int(r[-4]) == 2 for r in rows), text
 
 
 @pytest.mark.slow
 def test_overhead_benchmark_writes_its_table(tmp_path):
     """``benchmarks/overhead.py`` for one example: a row with its own floor, cold and warm times (not asserted)."""
-    out = tmp_path / "overhead.md"
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "overhead.py"), "--only", "kg_1d_packet",
-                          "--warm-repeats", "1", "--out", str(out)],
-                         capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert res.returncode == 0, res.stderr
-    text = out.read_text()
+    text = _bench("overhead.py", "--only", "kg_1d_packet", "--warm-repeats", "1", out=tmp_path / "overhead.md")
     assert "| example | lattice | floor [s] | cold [s]" in text and "--warm-repeats 1" in text
     row = next(line for line in text.splitlines() if line.startswith("| kg_1d_packet |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -112,14 +107,9 @@ def test_overhead_budget_splits_a_run_into_parts_that_add_up(tmp_path):
     """``benchmarks/overhead_budget.py`` for one example: a cold and a warm row whose parts (start-up, imports
     beyond JAX, JAX's tracing, lowering, compiles and cache reads, the run's other work) add up to the wall time,
     the cold run compiling and the warm one reading the compilation cache (times themselves not asserted)."""
-    out = tmp_path / "budget.md"
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "overhead_budget.py"), "--only", "kg_1d_packet",
-                          "--repeats", "1", "--out", str(out)],
-                         capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert res.returncode == 0, res.stderr
+    text = _bench("overhead_budget.py", "--only", "kg_1d_packet", "--repeats", "1", out=tmp_path / "budget.md")
     rows = {}
-    for line in out.read_text().splitlines():
+    for line in text.splitlines():
         if line.startswith("| kg_1d_packet |"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             rows[cells[1]] = [float(c) for c in cells[2:]]
