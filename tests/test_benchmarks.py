@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,3 +122,18 @@ def test_overhead_budget_splits_a_run_into_parts_that_add_up(tmp_path):
         assert abs(wall - (startup + beyond + trace + lower + xla + cache + work)) <= 8 * 0.005 + 1e-9
     assert rows["cold"][11] > 0 and rows["warm"][11] == 0.0  # XLA compiles: cold only
     assert rows["warm"][12] > 0  # the warm run reads its programs from the compilation cache
+
+
+@pytest.mark.slow
+def test_the_two_level_leapfrog_is_one_loop_per_step_and_the_same_map(tmp_path):
+    """``benchmarks/kg_two_level.py`` on a small lattice: the two-level form compiles to one loop per step (the
+    merged form to two) and equals ``nnfield.network.run`` of the network (3.8) to float64 rounding after 61 steps
+    (a few ulps per step of the O(1) fields); its round-off table comes out whole."""
+    text = _bench("kg_two_level.py", "--n", "24", "--repeats", "1", "--roundoff-steps", "101",
+                  out=tmp_path / "two.md")
+    rows = {cells[2]: cells for cells in ([c.strip() for c in line.strip("|").split("|")]
+                                          for line in text.splitlines() if line.startswith("| 24^3 | float64 |"))}
+    two, merged = rows["(3.8) two-level, in place"], rows["(3.8) merged leapfrog (nnfield.run)"]
+    assert float(two[3]) == 1 and float(merged[3]) == 2  # field-sized loops per step
+    assert float(two[7]) < 61 * 8 * np.finfo(np.float64).eps
+    assert sum(line.startswith(("| 0.05 | 101 |", "| 0.005 | 101 |")) for line in text.splitlines()) == 2
