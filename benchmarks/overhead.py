@@ -53,10 +53,15 @@ def main() -> None:
     ap.add_argument("--xla-flags", default="", help="XLA_FLAGS for the nnfield runs (not the floor), for experiments")
     ap.add_argument("--warm-repeats", type=int, default=3, help="warm runs per example, each followed by a "
                     "floor run; the best of each is reported")
+    ap.add_argument("--backend", default="cpu",
+                    help="JAX_PLATFORMS of the runs and the floor (default cpu; 'default': JAX's own choice, e.g. "
+                         "the GPU of `benchmarks/gpu.py`)")
     ap.add_argument("--no-bytecode", action="store_true",
                     help="keep PYTHONDONTWRITEBYTECODE as the environment has it (see the docstring)")
     args = ap.parse_args()
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    if args.backend != "default":
+        env["JAX_PLATFORMS"] = args.backend
     if not args.no_bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     floor_cmd = [sys.executable, "-c", "import jax; jax.jit(lambda x: x + 1)(1.0)"]
@@ -94,7 +99,8 @@ def main() -> None:
         f"{' --only ' + ' '.join(args.only) if args.only else ''}"
         f"{' --xla-flags ' + repr(args.xla_flags) if args.xla_flags else ''}"
         f"{' --no-bytecode' if args.no_bytecode else ''}"
-        f"{f' --warm-repeats {args.warm_repeats}' if args.warm_repeats != 3 else ''}`. "
+        f"{f' --warm-repeats {args.warm_repeats}' if args.warm_repeats != 3 else ''}"
+        f"{f' --backend {args.backend}' if args.backend != 'cpu' else ''}`. "
         "Floor: a fresh `python -c \"import jax; jax.jit(lambda x: x + 1)(1.0)\"`, measured next to each example "
         f"(once before its cold run and once after each of its {args.warm_repeats} warm runs; the best), since the "
         f"machine's speed drifts over the minutes of the benchmark: {min(r[2] for r in rows):.2f}-"

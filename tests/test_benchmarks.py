@@ -30,6 +30,9 @@ def test_gpu_benchmark_command_runs_on_cpu(tmp_path):
     for case in ("KG (3.8) leapfrog", "Dirac 3+1 stable, forward", "Dirac 3+1 stable, wilson",
                  "gauged Dirac 2+1, forward", "gauged Dirac 2+1, wilson"):
         assert f"| {case}" in text
+    # the ensemble and the small runs, from their own scripts in fresh processes (on JAX's default device)
+    assert "## Ensemble" in text and "| ensemble of 8 masses | 8 x 8^3 |" in text and "failed (exit" not in text
+    assert "## Overhead of `nnfield run`" in text and "--backend default" in text and "| kg_1d_packet | 512 |" in text
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
     refused = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu.py")], capture_output=True, text=True,
                              env=env, timeout=300, check=False)
