@@ -123,7 +123,7 @@ def _timing_line(res: Any, total: float, clock0: dict[str, float] | None = None,
         return line
     from ._xla import describe_compiles
 
-    return f"{line}\n  of which JAX: {describe_compiles(clock0, clock1 or _compile_clock())}"
+    return f"{line}\n  of which JAX: {describe_compiles(clock0, _compile_clock() if clock1 is None else clock1)}"
 
 
 def _run_verdict(con: Any, res: Any) -> None:
