@@ -14,8 +14,8 @@ For each example (default: the 1D and 2D examples of issue 10's overhead target)
   compilation cache), from the `of which JAX` line of `nnfield run -v` (`nnfield._xla.compile_clock`);
 - **the run's other work**: the rest of the `timings` line's total (building the model and initial data, the
   stability gate, computing the chunks, writing the run file, the conservation verdicts);
-- **start-up**: the process's wall time minus the above (the interpreter, importing JAX, initializing the
-  backend, the config: what the floor also pays, and the process's exit).
+- **start-up**: the process's wall time minus the above: the interpreter, importing JAX and initializing its
+  backend (what the floor pays too, less its trivial compile), reading the config, and the process's exit.
 
 Bytecode as in `benchmarks/overhead.py` (kept; `PYTHONDONTWRITEBYTECODE` removed). The warm columns are the
 warm run with the smallest wall time. Numbers in seconds.
