@@ -232,7 +232,9 @@ def describe_compiles(before: dict[str, float], after: dict[str, float]) -> str:
     0.01 s)"``: the difference of two :func:`compile_clock` readings."""
     d = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in set(after) | set(before)}
     n, hits = int(d.get("n_compile", 0)), int(d.get("n_cached", 0))
-    xla = d.get("compile", 0.0) - d.get("cached", 0.0)
+    # a backend compile event covers the cache lookup too: with no XLA compile, all of it was the cache's
+    xla = d.get("compile", 0.0) - d.get("cached", 0.0) if n > hits else 0.0
+    cached = d.get("compile", 0.0) - xla
     return (f"tracing {d.get('trace', 0.0):.2f} s, lowering {d.get('lower', 0.0):.2f} s, {n} program"
             f"{'' if n == 1 else 's'} (XLA compiles {n - hits}, {xla:.2f} s; read from the compilation cache "
-            f"{hits}, {d.get('cached', 0.0):.2f} s)")
+            f"{hits}, {cached:.2f} s)")
