@@ -67,6 +67,8 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         )
     except NonFiniteError as exc:
         _error(str(exc))
+        if verbose:
+            _say(con, _stopped_timing_line(time.perf_counter() - t0, clock0))
         if verdict:
             _verdict(con, False, f"non-finite values; {exc.kept}")
         return EXIT_FAILED
@@ -124,6 +126,17 @@ def _timing_line(res: Any, total: float, clock0: dict[str, float] | None = None,
     from ._xla import describe_compiles
 
     return f"{line}\n  of which JAX: {describe_compiles(clock0, _compile_clock() if clock1 is None else clock1)}"
+
+
+def _stopped_timing_line(total: float, clock0: dict[str, float] | None) -> str:
+    """``-v`` for a run that stopped on non-finite values (no result, so no per-chunk split): the total and, with
+    ``clock0``, JAX's share of it (as :func:`_timing_line`)."""
+    line = f"timings: total {total:.2f} s until the run stopped on non-finite values"
+    if clock0 is None:
+        return line
+    from ._xla import describe_compiles
+
+    return f"{line}\n  of which JAX: {describe_compiles(clock0, _compile_clock())}"
 
 
 def _run_verdict(con: Any, res: Any) -> None:
@@ -197,6 +210,8 @@ def _resume(args: argparse.Namespace) -> int:
                      halo=getattr(args, "halo", None))
     except _NonFinite as exc:
         _error(str(exc))
+        if args.verbose:
+            _say(con, _stopped_timing_line(time.perf_counter() - t0, clock0))
         if getattr(args, "verdict", True):
             _verdict(con, False, f"non-finite values; {exc.kept}")
         return EXIT_FAILED
@@ -308,6 +323,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                       log=None if args.quiet else (lambda m: _say(con, "  " + m)))
     except NonFiniteError as exc:
         _error(str(exc))
+        if args.verbose:
+            _say(con, _stopped_timing_line(time.perf_counter() - t0, clock0))
         _verdict(con, False, "non-finite values")
         return EXIT_FAILED
     ran, clock1 = time.perf_counter() - t0, _compile_clock() if args.verbose else None  # (before the plots)
