@@ -153,11 +153,12 @@ def conserved_quantities(network: str, scheme: str, loss: str, m: float) -> tupl
     ``stable``: ``invariant`` exactly, ``charge`` bounded, ``energy`` bounded (exact for ``m = 0``). ``paper``
     with ``m = 0``, a loss that gives (4.11) and a split scheme: ``energy`` exactly, ``charge`` bounded.
     Otherwise (the paper network with ``m > 0``, any scheme; the ``simultaneous`` scheme; the printed loss)
-    nothing.
+    nothing. A traced ``m`` (inside ``jax.jit``, ``jax.vmap`` or ``jax.grad``) counts as ``m > 0``.
     """
+    massless = not isinstance(m, jax.core.Tracer) and m == 0  # a traced mass (jit, vmap, grad): the general case
     if network == "stable":
-        return (INVARIANT_I, CHARGE, ENERGY_EXACT if m == 0 else ENERGY)
-    if m == 0 and scheme in SPLIT_SCHEMES and loss != "printed":
+        return (INVARIANT_I, CHARGE, ENERGY_EXACT if massless else ENERGY)
+    if massless and scheme in SPLIT_SCHEMES and loss != "printed":
         return (ENERGY_EXACT, CHARGE)
     return ()
 

@@ -34,6 +34,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ...errors import ParameterError
@@ -92,7 +94,7 @@ def paper_network(
     return Network.create(lattice, W, B, lossfn, dt, scheme, name=name)
 
 
-def orthogonal_rates(theta: float, dt: float, search: int = 4) -> tuple[float, float, float]:
+def orthogonal_rates(theta: Any, dt: Any, search: int = 4) -> tuple[Any, Any, Any]:
     """Rates ``(A_c, A_s)`` with ``R = I + dt (A_c I + A_s X_0) ~ cos(theta) + sin(theta) X_0`` as exactly
     orthogonal as float64 allows, and ``tan(theta_eff / 2)`` of the rotation actually realized.
 
@@ -100,7 +102,15 @@ def orthogonal_rates(theta: float, dt: float, search: int = 4) -> tuple[float, f
     diagonal; a determinant ``|R|^2 = (1 + dt A_c)^2 + (dt A_s)^2`` off 1 by ~eps would make every invariant drift
     by that much per step. Among the floats within ``search`` ulps of ``fl(1 + (cos - 1)/dt)`` and
     ``fl(sin / dt)`` the pair minimizing ``| |R|^2 - 1 |`` (evaluated exactly, in rationals) is returned.
+
+    A traced ``theta`` or ``dt`` (a mass inside ``jax.jit``, ``jax.vmap`` or ``jax.grad``) cannot be tuned in
+    exact arithmetic: the rates are then rounded once, ``((cos - 1)/dt, sin/dt)``, orthogonal to a few ulps,
+    so the invariants drift at round-off per step; their derivatives are those of the tuned rates (the tuning
+    moves them by ulps). Concrete masses give the tuned rates; ``nnfield.ensemble`` builds a mass sweep that way.
     """
+    if isinstance(theta, jax.core.Tracer) or isinstance(dt, jax.core.Tracer):
+        ac_t, sv_t = (jnp.cos(theta) - 1.0) / dt, jnp.sin(theta) / dt
+        return ac_t, sv_t, dt * sv_t / (2.0 + dt * ac_t)
     from fractions import Fraction
 
     c0 = 1.0 + (math.cos(theta) - 1.0) / dt

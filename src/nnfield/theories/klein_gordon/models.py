@@ -59,7 +59,10 @@ class KleinGordonModel(AbstractModel):
         phi = device_array(phi)
         if self.encoding == "momentum":
             return State(phi, jnp.asarray(pi, phi.dtype))
-        prev, _ = self.theory.exact(phi, pi, -self.network.tick)
+        if any(isinstance(x, jax.core.Tracer) for x in (phi, pi, self.theory.m, self.network.tick)):
+            prev = _exact_field_traced(self.theory, phi, pi, -self.network.tick)  # jit, vmap, grad
+        else:
+            prev, _ = self.theory.exact(phi, pi, -self.network.tick)
         return State(phi, -jnp.asarray(prev, phi.dtype))
 
     def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
@@ -123,6 +126,17 @@ def conserved_quantities(network: str, scheme: str, sign: str) -> tuple[Conserve
     if scheme == "yoshida4":
         return (ENERGY,)
     return ()
+
+
+def _exact_field_traced(theory: Any, phi: Any, pi: Any, t: Any) -> jax.Array:
+    """The field of :meth:`KleinGordon.exact` at ``t`` (lattice dispersion, spectral propagation), in JAX: for a
+    traced mass, ``dt`` or initial data (inside ``jax.jit``, ``jax.vmap`` or ``jax.grad``), where the NumPy
+    version cannot run. The same formula; concrete inputs keep the NumPy version (the same values to rounding)."""
+    w = jnp.sqrt(theory.m**2 - jnp.asarray(theory.lattice.laplacian_symbol()))
+    ph, pk = jnp.fft.fftn(jnp.asarray(phi)[0]), jnp.fft.fftn(jnp.asarray(pi)[0])
+    c, s = jnp.cos(w * t), jnp.sin(w * t)
+    sinc_t = jnp.where(w > 0, s / jnp.where(w > 0, w, 1.0), t)  # sin(w t)/w -> t as w -> 0
+    return jnp.fft.ifftn(ph * c + pk * sinc_t).real[None]
 
 
 def model(

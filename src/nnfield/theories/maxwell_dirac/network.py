@@ -45,7 +45,7 @@ class MaxwellDiracNetwork(GaugeNetwork):
     @classmethod
     def create(cls, lattice: Lattice, charge: float, dt: float, matter: Any = None,
                name: str = "maxwell-dirac network") -> MaxwellDiracNetwork:
-        if not charge != 0:
+        if not isinstance(charge, jax.core.Tracer) and not charge != 0:  # (a traced charge: jit, vmap, grad)
             raise ParameterError("charge", f"expected a non-zero charge q (links are theta = a q A), got {charge!r}")
         if not isinstance(matter, DiracMatter):
             raise ParameterError("matter", "the Maxwell-Dirac network needs a DiracMatter sector")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import jax
 import numpy as np
 
+from ...errors import ParameterError
 from ...lattice import Lattice
 from ..u1 import GaugeModel, GaugeNetwork, photon_omega
 from .matter import ScalarMatter, vev
@@ -54,6 +56,12 @@ class ScalarQEDModel(GaugeModel):
 def model(lattice: Lattice, dt: float, charge: float = 1.0, lam: float = 0.5, v: float = 1.0,
           m: float = 0.0) -> ScalarQEDModel:
     """The ``scalar-qed`` model: ``V = m^2 |phi|^2 + lambda (|phi|^2 - v^2)^2``, coupling ``q``, step ``dt``."""
+    traced = [k for k, x in (("lam", lam), ("v", v), ("m", m)) if isinstance(x, jax.core.Tracer)]
+    if traced:
+        raise ParameterError(", ".join(traced), "lam, v and m decide the phase (the vacuum v_e is a constant of the "
+                             "network), so they must be concrete numbers, not traced by jax.jit, jax.vmap or "
+                             "jax.grad; build one model per value (a [sweep] table or nnfield.ensemble for a sweep). "
+                             "The charge and dt may be traced")
     matter = ScalarMatter(lam=lam, v=v, m=m, charge=charge, spacing=lattice.spacing, v_e=vev(lam, v, m))
     net = GaugeNetwork.create(lattice, charge, dt, matter, name="scalar QED (links with momentum + Sec. 3 scalar)")
     return ScalarQEDModel(net, ScalarQED(charge=charge, lattice=lattice, lam=lam, v=v, m=m))

@@ -59,7 +59,7 @@ class GaugeNetwork(AbstractNetwork):
     @classmethod
     def create(cls, lattice: Lattice, charge: float, dt: float, matter: AbstractMatter | None = None,
                name: str = "gauge network") -> GaugeNetwork:
-        if not charge != 0:
+        if not isinstance(charge, jax.core.Tracer) and not charge != 0:  # (a traced charge: jit, vmap, grad)
             raise ParameterError("charge", f"expected a non-zero charge q (links are theta = a q A), got {charge!r}")
         return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,
                    name=name)
