@@ -47,6 +47,7 @@ from .runner import (
     build,
     choose_chunk,
     declared_json,
+    next_chunk,
     spectra_for,
 )
 
@@ -534,11 +535,11 @@ class _SweepLoop(_Durable):
                 if self.last_ckpt != self.done:
                     self.checkpoint()
                 while self.done < steps:
-                    n = min(self.chunk, steps - self.done)
+                    n, ev = next_chunk(self.done, steps, self.chunk, every, snap)
                     inner = span if span and n % span == 0 and self.done % span == 0 else 0
                     c0 = time.perf_counter()
-                    new_state, obs, snaps = stop.call(_advance, ens, self.state, n, every, inner)
-                    sample = self.done + every * np.arange(1, n // every + 1)
+                    new_state, obs, snaps = stop.call(_advance, ens, self.state, n, ev, inner)
+                    sample = self.done + ev * np.arange(1, n // ev + 1)
                     writer.append_observables(sample, sample * tick, {k: np.swapaxes(v, 0, 1) for k, v in
                                                                     obs.items()})
                     if snaps is not None:  # the states after each interval: leaves (members, intervals, ...)
@@ -558,6 +559,11 @@ class _SweepLoop(_Durable):
                     elapsed = time.perf_counter() - c0
                     bar.advance(n, clock.add(n, elapsed))
                 self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
+                if steps % every:  # the last step's sample (off the cadence), as a single run records it
+                    obs_end = stop.call(lambda: jax.device_get(_observe_jitted(ens.observed, self.state,
+                                                                              _Static(ens.observed_axes))))
+                    writer.append_observables([steps], [steps * tick],
+                                              {k: np.asarray(v)[None] for k, v in obs_end.items()})
                 if self.last_snap != steps:
                     self.snapshot(self.state, steps)
                 writer.commit(steps)

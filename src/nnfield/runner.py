@@ -186,6 +186,25 @@ def choose_chunk(steps: int, every: int, snapshot_every: int, sites: int, chunk:
     return best * every
 
 
+def next_chunk(done: int, steps: int, chunk: int, every: int, snapshot_every: int) -> tuple[int, int]:
+    """The next chunk of a run at step ``done``: its length ``n`` and the interval of its samples.
+
+    On the cadence (``done`` a multiple of ``every``; every step of a fresh run's loop) ``(min(chunk, steps -
+    done), every)``, as :func:`choose_chunk` planned. A run extended from a total that was not a multiple of
+    ``every`` (``nnfield run --resume DIR --steps N`` after a run of, e.g., 103 steps with ``every = 5``) first
+    returns onto the cadence: a chunk to the next multiple of ``every`` that samples once, at its end; then,
+    while ``done`` is off the snapshot cadence, chunks that end on the next multiple of ``snapshot_every``. So
+    the extended run samples and snapshots at the same steps as a run of ``N`` steps from the start.
+    """
+    n = min(chunk, steps - done)
+    if done % every:
+        n = min(n, every - done % every)
+        return n, (n if (done + n) % every == 0 else every)  # (n < every: no sample; the end's is added)
+    if snapshot_every and done % snapshot_every:
+        n = min(n, snapshot_every - done % snapshot_every)
+    return n, every
+
+
 # ----------------------------------------------------------------------------------------------------------
 # running
 # ----------------------------------------------------------------------------------------------------------
@@ -637,12 +656,12 @@ class _Loop(_Durable):
                     self.checkpoint()
                 while self.done < steps:
                     stop.check()
-                    n = min(self.chunk, steps - self.done)
+                    n, ev = next_chunk(self.done, steps, self.chunk, every, snap)
                     inner = snap if snap and n > snap and n % snap == 0 and self.done % snap == 0 else 0
                     t0 = time.perf_counter()
-                    new_state, obs, ok_state, snaps = stop.call(self.program, self.state, n, every, inner)
+                    new_state, obs, ok_state, snaps = stop.call(self.program, self.state, n, ev, inner)
                     elapsed = time.perf_counter() - t0
-                    sample_steps = self.done + every * np.arange(1, n // every + 1)
+                    sample_steps = self.done + ev * np.arange(1, n // ev + 1)
                     bad = _first_nonfinite(obs)
                     if bad is not None or not ok_state:
                         status = nio.STATUS_NONFINITE
