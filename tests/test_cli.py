@@ -196,8 +196,11 @@ def test_nonfinite_values_stop_the_run_and_keep_the_data(tmp_path, capsys):
     assert 10 < done < 200 and run.attrs["nonfinite_step"] == done + 1
     assert run.obs_step[-1] == done and run.obs_step.tolist() == list(range(done + 1))
     assert all(np.isfinite(v).all() for v in run.observables.values())
-    assert run.snap_step.tolist() == list(range(0, done + 1, 10))
+    # every snapshot of the cadence up to the last finite step, then the state at that step (the run's last)
+    assert run.snap_step.tolist() == sorted(set(range(0, done + 1, 10)) | {done})
     assert np.isfinite(run.phi).all() and run.phi.dtype == np.float32
+    # the last snapshot is the state at that step: its max |phi| is the sample's (recomputed from the chunk start)
+    assert float(np.abs(run.phi[-1]).max()) == pytest.approx(float(run.observables["phi_max"][-1]), rel=1e-6)
     # growth per step sqrt(1 + omega^2 dt^2) at the wave's omega (explicit Euler, (3.9)-(3.10) ordering)
     e = run.observables["energy"].astype(float)
     omega2 = 100.0 + 4 * math.sin(math.pi / 8) ** 2
@@ -618,3 +621,16 @@ def test_a_verbose_run_that_stops_on_nonfinite_values_still_says_where_its_time_
     text = capsys.readouterr().out
     assert re.search(r"timings: total [0-9.]+ s until the run stopped on non-finite values", text)
     assert re.search(r"of which JAX: tracing [0-9.]+ s, lowering [0-9.]+ s, \d+ programs?", text)
+
+
+def test_a_run_with_few_samples_says_its_bounded_quantity_is_not_judged(tmp_path, capsys):
+    """every = 100 of a 500-step run: 6 samples of the energy's O(dt^2) oscillation cannot tell a trend from it;
+    the summary says so and the verdict is OK (a user saw a false "DRIFTS" WARNING here)."""
+    text = (Path(__file__).resolve().parents[1] / "examples" / "kg_1d_packet.toml").read_text()
+    text = re.sub(r"(?m)^every = .*$", "every = 100", re.sub(r"(?m)^snapshot_every = .*$", "snapshot_every = 100",
+                                                               text))
+    cfg = write(tmp_path, text)
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "too few samples (6, at least 16)" in out and "NOT JUDGED" in out
+    assert re.search(r"verdict: OK: 500 steps .*conservation 1/1 OK, not judged \(too few samples\): energy", out)

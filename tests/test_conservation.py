@@ -52,3 +52,32 @@ def test_a_growth_by_orders_of_magnitude_is_not_bounded():
     assert not v.ok and v.oscillation > 1 and "NOT BOUNDED" in v.line()
     v = verdict(BND, 1.0 + 0.4 * np.sin(40 * t), 200, np.float64)  # a large but bounded oscillation
     assert v.ok
+
+
+def test_few_samples_of_an_oscillation_are_not_judged_for_a_trend():
+    """A line through a few samples of an oscillation tilts by about the oscillation itself: with fewer than
+    MIN_TREND_SAMPLES samples a bounded quantity is not judged for a trend (not a failure), and the rate at which
+    the trend test calls a pure oscillation at random phases a drift is the one MIN_TREND_SAMPLES's comment
+    states (4000 draws, fixed seed)."""
+    from nnfield.conservation import MIN_TREND_SAMPLES
+
+    rng = np.random.default_rng(0)
+
+    def false_drifts(n: int) -> float:
+        calls = [verdict(BND, 1.0 + 1e-4 * np.sin(rng.uniform(0, 2 * np.pi, n)), 1000, np.float64)
+                 for _ in range(4000)]
+        return float(np.mean([v.trend > max(v.oscillation, v.tolerance) for v in calls]))
+
+    assert false_drifts(2) == 1.0 and false_drifts(6) > 0.05
+    assert false_drifts(MIN_TREND_SAMPLES) < 0.005
+    # two samples 1e-4 apart (every = 100 of a 100-step run): not judged, not a failure, said in the line
+    v = verdict(BND, [1.0, 1.0001], 100, np.float64)
+    assert v.ok and not v.judged and v.samples == 2 and "NOT JUDGED" in v.line() and "output.every" in v.line()
+    # a trend within round-off is judged (OK) whatever the count; a blow-up is one whatever the count
+    v = verdict(BND, [1.0, 1.0 + 1e-16], 100, np.float64)
+    assert v.ok and v.judged
+    v = verdict(BND, [1.0, 50.0, 3000.0], 100, np.float64)
+    assert not v.ok and v.judged and "NOT BOUNDED" in v.line()
+    # from MIN_TREND_SAMPLES samples on, a real trend is a drift
+    v = verdict(BND, 1.0 + 1e-3 * np.linspace(0, 1, MIN_TREND_SAMPLES), 100, np.float64)
+    assert not v.ok and v.judged and "DRIFTS" in v.line()

@@ -418,7 +418,7 @@ def execute_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable:
             attrs = _run_attrs(ens.configs[0], model0.network, stab, chunk)
             attrs.update(members=ens.size, sweep=json.dumps(ens.params, default=float), state="network (members)",
                          member_ticks=json.dumps(_member_ticks(ens)), conserved=declared_json(model0),
-                         processes=1, devices=_device_count(ens))
+                         processes=1, devices=_device_count(ens), halo=0)  # (members split: no lattice halo)
             if ens.spectra is not None:  # the bins are the lattice's, the same for every member
                 attrs.update(ens.spectra.attrs())
             fields = {k: tuple(np.shape(v)) for k, v in field_items(ens.state).items()}

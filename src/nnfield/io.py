@@ -702,6 +702,12 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
     return data
 
 
+#: attributes that change during a run: only in ``/final`` (and, while a run is running or after a kill, derived from
+#: ``/commit`` by :func:`read_attrs`), never at the root, which is written once (a root copy would be stale for a
+#: reader of the raw file: a completed run read ``steps_done = 0`` there, before 2026-12-04)
+FINAL_ONLY = ("status", "steps_done", "t_final")
+
+
 def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, attrs: Mapping[str, Any]) -> None:
     """Copy the run file ``src`` into a new ``dst`` cut back to ``n_obs`` samples and ``n_snap`` snapshots,
     with root attributes updated by ``attrs`` (a resumed run continues from a checkpoint's counts).
@@ -710,7 +716,7 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
 
     with open_run_file(src) as h5, h5py.File(dst, "w", libver="latest") as out:
         for k, v in h5.attrs.items():
-            if k != "status":  # schema version 2 kept it here; now the new run's /final holds it
+            if k not in FINAL_ONLY:  # older files kept them here; now the new run's /final holds them
                 out.attrs[k] = v
         for k, v in attrs.items():
             out.attrs[k] = _attr(v)

@@ -311,6 +311,10 @@ def lattice_ndim(shape: tuple[int, ...], geo: Geometry) -> int:
     return max(len(shape) - 2, 0)
 
 
+#: the named fields of the gauge theories that live on links: their component axis is the direction ``mu``
+LINK_FIELDS = ("links", "electric")
+
+
 def field_dims(name: str, shape: tuple[int, ...], geo: Geometry, component_size: int | None) -> list[str]:
     """Dimension names of a snapshot dataset ``(snapshots, [member,] components, *lattice)``."""
     D = lattice_ndim(shape, geo)
@@ -342,8 +346,13 @@ def observable_dims(name: str, shape: tuple[int, ...], geo: Geometry) -> list[st
 def coordinate(dim: str, size: int, geo: Geometry, D: int) -> tuple[np.ndarray | None, dict[str, str]]:
     """The values and attributes of the coordinate variable of dimension ``dim`` (``None``: a bare dimension)."""
     axes = [axis_name(mu, D) for mu in range(D)]
-    if dim == COMPONENT or dim.endswith("_component"):
+    if dim == COMPONENT:
         return np.arange(size, dtype=np.int64), {"long_name": "field component (neuron type a)", "units": "1"}
+    if dim.endswith("_component"):  # a named field of a several-field state (docs/data.md)
+        field = dim[: -len("_component")]
+        what = (f"lattice direction mu of the link field {field} (its value on the link from x to x + mu)"
+                if field in LINK_FIELDS else f"component of the field {field} (neuron type a)")
+        return np.arange(size, dtype=np.int64), {"long_name": what, "units": "1"}
     if dim == K_DIM and geo.spectrum_k is not None:
         return np.asarray(geo.spectrum_k, dtype=np.float64), {
             "long_name": "|k| bin centre: mean |k| of the modes of each shell (docs/spectra.md)", "units": "1/L"}

@@ -432,7 +432,7 @@ def _run_attrs(cfg: Config, net: Any, stab: Stability, chunk: int) -> dict[str, 
         K=net.K, every=cfg.output.every, snapshot_every=cfg.output.snapshot_every, chunk=chunk,
         precision=cfg.output.precision, initial=cfg.initial.kind, source=cfg.source, title=cfg.title,
         state="network", stable="unknown" if stab.error else str(stab.stable).lower(),
-        max_amplification=stab.max_amplification, dt_max=stab.dt_max, steps_done=0, t_final=0.0,
+        max_amplification=stab.max_amplification, dt_max=stab.dt_max,
         config_hash=config_hash(cfg),
     )
     return attrs
@@ -718,6 +718,16 @@ class _Loop(_Durable):
             wall, first_chunk, rate, self.chunk, self.stab, conservation,
         )
 
+    def _snapshot_last_finite(self, step: int) -> None:
+        """The state at ``step``, the last finite sample of a failed chunk, as the run's last snapshot (what one
+        looks at to see how a network blew up): recomputed from the chunk's start, which is kept (one compile)."""
+        state = self.state
+        if step > self.done:
+            n = step - self.done
+            state = self.stop.call(self.program, state, n, n, 0)[0]
+        if _all_finite(state):
+            self.snapshot(state, step)
+
     def _nonfinite(self, obs: dict[str, np.ndarray], sample_steps: np.ndarray, bad: int | None, n: int) -> None:
         """Keep the finite samples of the failed chunk, record where it broke, raise :class:`NonFiniteError`."""
         keep = bad if bad is not None else len(sample_steps)
@@ -725,7 +735,9 @@ class _Loop(_Durable):
         last_good = int(sample_steps[keep - 1]) if keep else self.done
         first_bad = int(sample_steps[bad]) if bad is not None else self.done + n
         tick = self.tick
-        self.writer.commit(self.done)
+        if self.cfg.output.snapshot_every and self.last_snap != last_good:
+            self._snapshot_last_finite(last_good)
+        self.writer.commit(last_good)  # the record names the step its samples reach (docs/data.md, /commit)
         self.writer.set_attrs(status=nio.STATUS_NONFINITE, nonfinite_step=first_bad, steps_done=last_good,
                               t_final=last_good * tick)
         self.done = last_good
@@ -941,11 +953,11 @@ def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any
     total, text = cfg.time.steps, cfg.text
     resumed = json.loads(str(attrs.get("resumed", "[]")) or "[]")
     resumed.append({"from_step": ckpt.step, "steps": total, "date": datetime.datetime.now(datetime.UTC).isoformat(
-        timespec="seconds"), "nnfield": nio.provenance_version()})
+        timespec="seconds"), "nnfield": nio.provenance_version(), "devices": devices})
     tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
     nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
         "steps": total, "config": text, "resumed": json.dumps(resumed),
-        "steps_done": ckpt.step, "t_final": float(m["time"]), "devices": devices, "halo": halo,
+        "devices": devices, "halo": halo,
     })
     writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)
     try:
