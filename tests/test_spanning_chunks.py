@@ -103,9 +103,12 @@ def test_a_failed_spanning_chunk_keeps_its_finite_snapshots(tmp_path):
         runner.execute(parse_config(text + "chunk = 400\n"), tmp_path / "b", progress=False, allow_unstable=True)
     a, b = nio.load_run(tmp_path / "a", warn=False), nio.load_run(tmp_path / "b", warn=False)
     assert a.status == b.status == "nonfinite"
-    assert a.snap_step.tolist() == b.snap_step.tolist() == [0, 400]  # 400: inside the failed spanning chunk
-    assert np.all(np.isfinite(a.phi)) and a.obs_step.tolist() == b.obs_step.tolist()
+    # 400: inside the failed spanning chunk; then the state at the last finite sample (recomputed), the last
     assert a.attrs["steps_done"] == b.attrs["steps_done"]
+    assert a.snap_step.tolist() == b.snap_step.tolist() == [0, 400, int(a.attrs["steps_done"])]
+    assert np.all(np.isfinite(a.phi)) and a.obs_step.tolist() == b.obs_step.tolist()
+    for run in (a, b):  # the last snapshot is the state of the last sample (its max |phi|, to rounding)
+        assert float(np.abs(run.phi[-1]).max()) == pytest.approx(float(run.observables["phi_max"][-1]), rel=1e-9)
 
 
 def test_packed_observables_unpack_bit_for_bit():

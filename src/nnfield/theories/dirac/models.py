@@ -29,6 +29,7 @@ from ...model import BOUNDED, INVARIANT, Conserved, IdentityEncoding
 from ...network import Network
 from ...schemes import Scheme, get_scheme
 from ...state import State
+from ..params import check_number
 from .analysis import analysis_report
 from .bias import BIASES
 from .invariant import stable_invariant
@@ -175,6 +176,8 @@ def model(
     X: Any = None,
 ) -> DiracModel:
     """Build a Dirac model: ``network="paper"`` (scheme default ``simultaneous``) or ``"stable"`` (``alternating``)."""
+    check_number("m", m, minimum=0.0)
+    check_number("dt", dt, positive=True)
     if network not in NETWORKS:
         raise ParameterError("network", f"expected one of {NETWORKS}, got {network!r}; e.g. network=\"stable\"")
     if bias not in BIASES:

@@ -35,6 +35,7 @@ from ...operators import LatticeOperator
 from ...state import State
 from .. import dirac
 from ..dirac.models import spinor_plot_fields
+from ..params import check_number
 from .bias import covariant_central, gauged_bias_map
 from .links import U1Links
 from .networks import clifford_matrices, link_network
@@ -241,7 +242,9 @@ def model(
     r: float = 1.0,
     X: Any = None,
 ) -> GaugedDiracModel:
-    """A gauged Dirac model (link form) on ``lattice`` with background ``links``."""
+    """A gauged Dirac model (link form) on ``lattice`` with background ``links`` (``m >= 0``, ``dt > 0``)."""
+    check_number("m", m, minimum=0.0)
+    check_number("dt", dt, positive=True)
     X = clifford_matrices(lattice, X)
     net = link_network(lattice, m, dt, links, network, bias, r, X)
     theory = dirac.Dirac(m=m, lattice=lattice, X=X, kind=bias, r=r)

@@ -26,6 +26,7 @@ from ...network import AbstractNetwork
 from ...operators import shift
 from ...schemes import Scheme
 from ...state import State
+from ..params import check_number
 from .networks import leapfrog_network, momentum_network
 from .physics import KleinGordon
 
@@ -148,7 +149,19 @@ def model(
     sign: str = "corrected",
 ) -> KleinGordonModel:
     """Build a Klein-Gordon model: ``network="3.8"`` (:func:`~.networks.momentum_network`, with ``scheme`` and
-    ``sign``) or ``network="3.14"`` (:func:`~.networks.leapfrog_network`); the paper's names of the networks."""
+    ``sign``) or ``network="3.14"`` (:func:`~.networks.leapfrog_network`, itself a leapfrog (3.19): ``scheme``
+    "leapfrog" or "simultaneous", ``sign`` "corrected"); the paper's names of the networks. ``m >= 0`` and
+    ``dt > 0`` finite (checked when they are numbers, not traced)."""
+    check_number("m", m, minimum=0.0)
+    check_number("dt", dt, positive=True)
+    if network == "3.14":
+        name = scheme if isinstance(scheme, str) else getattr(scheme, "name", scheme)
+        if name not in ("leapfrog", "simultaneous"):
+            raise ParameterError("scheme", f'network "3.14" runs the paper\'s update rule and is itself a leapfrog '
+                                 f'(3.19); expected "leapfrog" (or "simultaneous"), got {name!r}')
+        if sign != "corrected":
+            raise ParameterError("sign", f'applies to network "3.8" only (the sign of A in (3.8)); got {sign!r} '
+                                 f'with network "3.14"')
     theory = KleinGordon(m=m, lattice=lattice)
     if network == "3.8":
         net = momentum_network(lattice, m, dt, scheme, sign)

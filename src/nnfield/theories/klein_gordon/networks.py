@@ -41,6 +41,8 @@ def momentum_network(
 
 def printed_linear_network(lattice: Lattice, m: float, dt: float = 1.0, sign: str = "printed") -> LinearNetwork:
     """The tensors (3.8) literally, ``A = -(Lap_a) + m^2`` as printed (or its negative, ``sign="corrected"``)."""
+    if sign not in SIGNS:
+        raise ParameterError("sign", f"expected one of {SIGNS}, got {sign!r}")
     nd = lattice.ndim
     eye = identity(nd)
     A = (-1.0) * laplacian(nd, lattice.spacing) + m**2 * eye

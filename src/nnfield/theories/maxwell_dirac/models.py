@@ -38,6 +38,7 @@ from ...model import BOUNDED, Conserved
 from ...operators import array_module
 from ...state import State
 from .. import clifford, dirac
+from ..params import check_number
 from ..u1 import ELECTRIC, LINKS, MATTER, GaugeModel, photon_omega
 from ..u1._lattice import backward, divergence_scale, forward, pairs, plaquettes, wrap
 from .matter import DiracMatter
@@ -219,6 +220,8 @@ def model(lattice: Lattice, dt: float, charge: float = 1.0, m: float = 1.0, bias
     """The ``maxwell-dirac`` model: mass ``m``, coupling ``q``, step ``dt``, bias map ``"forward"`` (4.24) or
     ``"wilson"`` (doubler-free, parameter ``r``), Clifford matrices ``X`` (default: the built-in representation)."""
     from ..gauge import clifford_matrices
+
+    check_number("m", m, minimum=0.0)
 
     X = clifford_matrices(lattice, X)
     matter = DiracMatter.create(X, m, charge, dt, lattice.spacing, bias, r)

@@ -31,6 +31,7 @@ import jax
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...state import State
+from ..params import check_number
 from ..u1 import ELECTRIC, LINKS, MATTER, GaugeNetwork, WilsonLoss
 from .matter import DiracMatter
 
@@ -45,6 +46,7 @@ class MaxwellDiracNetwork(GaugeNetwork):
     @classmethod
     def create(cls, lattice: Lattice, charge: float, dt: float, matter: Any = None,
                name: str = "maxwell-dirac network") -> MaxwellDiracNetwork:
+        check_number("dt", dt, positive=True)
         if not isinstance(charge, jax.core.Tracer) and not charge != 0:  # (a traced charge: jit, vmap, grad)
             raise ParameterError("charge", f"expected a non-zero charge q (links are theta = a q A), got {charge!r}")
         if not isinstance(matter, DiracMatter):

@@ -7,6 +7,7 @@ for a single kink).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import equinox as eqx
@@ -14,11 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ...errors import ParameterError
 from ...lattice import Lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
 from ...network import AbstractNetwork, as_pytree_callable
 from ...schemes import Scheme
 from ...state import State
+from ..params import check_number
 from .networks import network
 from .physics import NonlinearField, forward_diffs_roll
 from .potentials import Phi4Potential, SineGordonPotential
@@ -86,9 +89,21 @@ def conserved_quantities(scheme: str) -> tuple[Conserved, ...]:
 
 def model(
     lattice: Lattice, potential: Any, dt: float, scheme: str | Scheme = "leapfrog", twist: float = 0.0,
-    name: str = "nonlinear field",
+    name: str = "nonlinear field", params: Mapping[str, float] | None = None,
 ) -> NonlinearModel:
-    """Network + physics side for the potential ``V`` (any elementwise PyTree callable)."""
+    """Network + physics side for the potential ``V``: any elementwise PyTree callable, or an expression string in
+    ``phi`` and the numbers ``params`` (``model(lat, "lam/4*(phi**2 - 1)**2", 0.05, params={"lam": 1.0})``,
+    parsed as a config's ``[theory] potential``: :class:`~nnfield.duality.expression.ExprFunction`)."""
+    check_number("dt", dt, positive=True)
+    if isinstance(potential, str):
+        from ...duality.expression import ExpressionError, ExprFunction
+
+        try:
+            potential = ExprFunction.from_string(potential, ("phi",), params)
+        except ExpressionError as exc:
+            raise ParameterError("potential", str(exc)) from None
+    elif params is not None:
+        raise ParameterError("params", "the numbers of a potential given as an expression string; got a callable")
     potential = as_pytree_callable(potential)
     net = network(lattice, potential, dt, scheme, twist, name)
     field = NonlinearField(potential, lattice, float(twist))
@@ -98,12 +113,15 @@ def model(
 def phi4_model(
     lattice: Lattice, mass: float, lam: float, dt: float, scheme: str | Scheme = "leapfrog"
 ) -> NonlinearModel:
-    """phi^4: ``V = m^2 phi^2/2 + lam phi^4/4``."""
+    """phi^4: ``V = m^2 phi^2/2 + lam phi^4/4`` (``mass >= 0``, ``lam >= 0``)."""
+    check_number("mass", mass, minimum=0.0)
+    check_number("lam", lam, minimum=0.0)
     return model(lattice, Phi4Potential(mass**2, lam), dt, scheme, name="phi^4 field")
 
 
 def sine_gordon_model(
     lattice: Lattice, mass: float, b: float, dt: float, scheme: str | Scheme = "leapfrog", twist: float = 0.0
 ) -> NonlinearModel:
-    """sine-Gordon: ``V = (m^2/b^2)(1 - cos(b phi))``; ``twist = 2 pi / b`` for a single kink."""
+    """sine-Gordon: ``V = (m^2/b^2)(1 - cos(b phi))`` (``mass > 0``); ``twist = 2 pi / b`` for a single kink."""
+    check_number("mass", mass, positive=True)
     return model(lattice, SineGordonPotential(mass, b), dt, scheme, twist, name="sine-Gordon field")

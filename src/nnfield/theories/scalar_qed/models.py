@@ -17,6 +17,7 @@ import numpy as np
 
 from ...errors import ParameterError
 from ...lattice import Lattice
+from ..params import check_number
 from ..u1 import GaugeModel, GaugeNetwork, photon_omega
 from .matter import ScalarMatter, vev
 from .physics import ScalarQED
@@ -62,6 +63,9 @@ def model(lattice: Lattice, dt: float, charge: float = 1.0, lam: float = 0.5, v:
                              "network), so they must be concrete numbers, not traced by jax.jit, jax.vmap or "
                              "jax.grad; build one model per value (a [sweep] table or nnfield.ensemble for a sweep). "
                              "The charge and dt may be traced")
+    check_number("lam", lam, minimum=0.0)
+    check_number("v", v)
+    check_number("m", m, minimum=0.0)
     matter = ScalarMatter(lam=lam, v=v, m=m, charge=charge, spacing=lattice.spacing, v_e=vev(lam, v, m))
     net = GaugeNetwork.create(lattice, charge, dt, matter, name="scalar QED (links with momentum + Sec. 3 scalar)")
     return ScalarQEDModel(net, ScalarQED(charge=charge, lattice=lattice, lam=lam, v=v, m=m))

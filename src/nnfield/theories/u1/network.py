@@ -32,6 +32,7 @@ from ...errors import ParameterError
 from ...lattice import Lattice
 from ...network import AbstractNetwork
 from ...state import State
+from ..params import check_number
 from .loss import AbstractMatter, WilsonLoss
 
 LINKS = "links"
@@ -59,6 +60,7 @@ class GaugeNetwork(AbstractNetwork):
     @classmethod
     def create(cls, lattice: Lattice, charge: float, dt: float, matter: AbstractMatter | None = None,
                name: str = "gauge network") -> GaugeNetwork:
+        check_number("dt", dt, positive=True)
         if not isinstance(charge, jax.core.Tracer) and not charge != 0:  # (a traced charge: jit, vmap, grad)
             raise ParameterError("charge", f"expected a non-zero charge q (links are theta = a q A), got {charge!r}")
         return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,
