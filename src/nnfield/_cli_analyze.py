@@ -16,6 +16,7 @@ from ._cli_common import (
     _error,
     _fmt,
     _jsonable,
+    _output_file,
     _say,
     _setup_jax,
     _verdict,
@@ -107,6 +108,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     cfg = load_config(args.config)
+    plot_path = _output_file("--plot", args.plot, image=True) if args.plot else None
     member = getattr(args, "member", None)
     if cfg.sweep:
         cfg, note = _sweep_member(cfg, member)
@@ -124,7 +126,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from .plotting import plot_dispersion
 
         verdict = "stable" if report.stable else f"unstable, max growth {report.max_amplification:.4g}/step"
-        plot_dispersion(report.k_path, report.omega_network, report.omega_theory, args.plot,
+        plot_dispersion(report.k_path, report.omega_network, report.omega_theory, plot_path,
                         title=f"{report.name}, tick = {report.tick:g} ({verdict})")
     if args.json:
         print(json.dumps(d, indent=2))
@@ -173,7 +175,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         table.add_row(Text(str(name)), Text(_fmt_extra(value)))
     con.print(table)
     if args.plot and report is not None:
-        _say(con, f"dispersion plot: {args.plot}")
+        _say(con, f"dispersion plot: {plot_path}")
     _analyze_verdict(con, d, report)
     return EXIT_OK if report is not None else EXIT_FAILED
 

@@ -11,6 +11,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a command killed by a closed pipe returns
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -22,14 +23,80 @@ def _console(stderr: bool = False) -> Any:
 
     from rich.console import Console
 
-    con = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich's default exits (1) at once: a run would be lost mid-way
+            self.quiet = True
+            if self.stderr:
+                raise SystemExit(EXIT_BROKEN_PIPE)
+            stdout_closed()
+
+    con = _Console(stderr=stderr, highlight=False, soft_wrap=True)
     if not con.is_terminal and "COLUMNS" not in os.environ:
-        con = Console(stderr=stderr, highlight=False, soft_wrap=True, width=120)
+        con = _Console(stderr=stderr, highlight=False, soft_wrap=True, width=120)
     return con
 
 
+def _output_file(option: str, path: Any, image: bool = False) -> Any:
+    """The file an option names to be written, checked before any work (``ConfigError``, one line, exit 2): not a
+    directory, its directory existing and writable, for an ``image`` a format matplotlib writes (no suffix: PNG,
+    ``.png`` added, as matplotlib does). Returns the path that will be written."""
+    import os
+    from pathlib import Path
+
+    from .errors import ConfigError
+
+    out = Path(path)
+    if image:
+        suffix = out.suffix.lower().lstrip(".")
+        if not suffix:
+            out = out.with_name(out.name + ".png")
+        else:
+            from matplotlib.backend_bases import FigureCanvasBase
+
+            formats = FigureCanvasBase.get_supported_filetypes()
+            if suffix not in formats:
+                raise ConfigError(f"{option} {path}: matplotlib cannot write .{suffix}; use one of "
+                                  f"{', '.join('.' + f for f in sorted(formats))} (e.g. {out.with_suffix('.png')})")
+    if out.is_dir():
+        raise ConfigError(f"{option} {path}: is a directory; give a file name")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"{option} {path}: the directory {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ConfigError(f"{option} {path}: cannot write there (permission denied); choose another path")
+    return out
+
+
 def _say(console: Any, msg: str, style: str | None = None) -> None:
-    console.print(msg, markup=False, style=style)
+    """Print one message; a reader that closed stdout (``nnfield run ... | head -1``) does not stop the command:
+    the rest of its output is dropped (:func:`stdout_closed`) and a run goes on to write its files."""
+    try:
+        console.print(msg, markup=False, style=style)
+    except BrokenPipeError:
+        if console.stderr:
+            raise
+        stdout_closed()
+
+
+_STDOUT_CLOSED = False
+
+
+def stdout_closed(note: bool = True) -> None:
+    """Stdout's reader has gone (EPIPE): point stdout at ``/dev/null`` (the writes still pending, and Python's
+    flush at exit, then go nowhere instead of raising) and, with ``note``, say so once on stderr."""
+    global _STDOUT_CLOSED
+    import os
+
+    if not _STDOUT_CLOSED:
+        _STDOUT_CLOSED = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+        if note:
+            print("nnfield: note: stdout was closed; the rest of the output is dropped (the command goes on)",
+                  file=sys.stderr)
 
 
 def _verdict(console: Any, ok: bool, text: str, word: str | None = None) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from . import __version__
 from ._cli_analyze import cmd_analyze
 from ._cli_common import (
+    EXIT_BROKEN_PIPE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -160,12 +161,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     _setup_jax()
     from .config import load_config
 
+    _check_distributed_args(args)
     if args.coordinator is not None or args.distributed:
         from .parallel import initialize, is_writer
 
-        if args.coordinator is not None and (args.num_processes is None or args.process_id is None):
-            raise ConfigError("--coordinator: give --num-processes P and --process-id I with it")
-        initialize(args.coordinator, args.num_processes, args.process_id)
+        try:
+            initialize(args.coordinator, args.num_processes, args.process_id)
+        except (ValueError, IndexError, RuntimeError) as exc:  # JAX's own refusal (e.g. no SLURM/MPI environment)
+            how = "--distributed" if args.distributed else f"--coordinator {args.coordinator}"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"{how}: cannot join the multi-process run ({first}); see docs/scaling.md") from None
         if not is_writer():
             args.quiet, args.verbose, args.verdict = True, False, False  # process 0 reports, verdict included
     if args.resume is not None:
@@ -188,6 +193,28 @@ def cmd_run(args: argparse.Namespace) -> int:
                         verdict=getattr(args, "verdict", True))
     return _run_config(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
                        plot=args.plot, verbose=args.verbose, verdict=getattr(args, "verdict", True))
+
+
+def _check_distributed_args(args: argparse.Namespace) -> None:
+    """The multi-process options, checked before JAX sees them (its own refusals are tracebacks)."""
+    coord, n, i = args.coordinator, args.num_processes, args.process_id
+    if coord is None:
+        if n is not None or i is not None:
+            which = "--num-processes" if n is not None else "--process-id"
+            raise ConfigError(f"{which}: only with --coordinator HOST:PORT (under SLURM / Open MPI: --distributed)")
+        return
+    if args.distributed:
+        raise ConfigError("--distributed and --coordinator: choose one (--distributed reads SLURM / Open MPI)")
+    if n is None or i is None:
+        raise ConfigError("--coordinator: give --num-processes P and --process-id I with it")
+    host, _, port = coord.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--coordinator: expected HOST:PORT with a port 1..65535 (e.g. localhost:12345), "
+                          f"got {coord!r}")
+    if n < 1:
+        raise ConfigError(f"--num-processes: expected at least 1, got {n}")
+    if not 0 <= i < n:
+        raise ConfigError(f"--process-id: expected 0..{n - 1} (--num-processes {n}), got {i}")
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -272,6 +299,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .io import find_run_file, load_run
     from .plotting import plot_run
 
+    if args.out is not None:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out}: exists and is not a directory; choose another --out")
+        parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+        if not os.access(parent, os.W_OK):
+            raise ConfigError(f"--out {out}: cannot write under {parent} (permission denied); choose another --out")
     try:
         find_run_file(args.dir)
         data = load_run(args.dir, snapshots="none", warn=False)
@@ -608,6 +642,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted; everything written so far is kept")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout's reader has gone (e.g. `nnfield analyze --json | head -1`): as a pipe does
+        from ._cli_common import stdout_closed
+
+        stdout_closed(note=False)
+        return EXIT_BROKEN_PIPE
     except MemoryError:
         _error("out of memory: the run does not fit in this machine's memory; use a smaller lattice or float32")
         return EXIT_USAGE

@@ -83,6 +83,10 @@ def check_output_dir(out: str | Path, force: bool) -> Path:
     for parent in p.parents:
         if parent.exists() and not parent.is_dir():
             raise ConfigError(f"--out {p}: {parent} is a file, not a directory; choose another --out")
+    nearest = next((q for q in (p, *p.parents) if q.exists()), Path("."))
+    if not os.access(nearest, os.W_OK | os.X_OK):  # (also a read-only mount or an immutable directory)
+        where = "" if nearest == p else f" (its nearest existing directory {nearest})"
+        raise ConfigError(f"--out {p}: cannot write there{where}: permission denied; choose another --out")
     if p.is_dir():
         check_not_in_use(p)
     if p.is_dir() and any(f.name != LOCK_FILE for f in p.iterdir()) and not force:
@@ -99,8 +103,12 @@ def prepare_output_dir(out: str | Path, force: bool) -> tuple[Path, RunLock]:
     alone).
     The caller releases the returned lock when the run ends."""
     p = check_output_dir(out, force)
-    p.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(p).acquire()
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(p).acquire()
+    except OSError as exc:  # what the access check could not foresee (e.g. a full disk, a race)
+        raise ConfigError(f"--out {p}: cannot create the run directory ({exc.strerror or exc}, errno "
+                          f"{exc.errno}); choose another --out") from None
     for name in OWNED_FILES:
         (p / name).unlink(missing_ok=True)
     for pattern in OWNED_GLOBS:

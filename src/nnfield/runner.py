@@ -913,12 +913,19 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     if m.get("nnfield_version") != nio.provenance_version():
         say(f"note: the checkpoint was written by nnfield {m.get('nnfield_version')}, this is "
             f"{nio.provenance_version()}; the continuation may differ from an uninterrupted run in the last bits")
+    for key in ("every", "snapshot_every"):  # the run's cadence: its file's layout, kept by a resumed run
+        if getattr(cfg.output, key) != int(m[key]):
+            raise ConfigError(f"--resume {out_dir}: output.{key} = {getattr(cfg.output, key)} in {config_path}, but "
+                              f"the run records with output.{key} = {int(m[key])}; a resumed run keeps its cadence: "
+                              f"restore it, or start a new run with `nnfield run {config_path} --out NEW_DIR`")
     cfg = dataclasses.replace(
         cfg, time=dataclasses.replace(cfg.time, steps=total),
         output=dataclasses.replace(cfg.output, every=int(m["every"]), snapshot_every=int(m["snapshot_every"])),
     )
     text = cfg.text if total == int(attrs.get("steps", total)) else _with_steps(cfg.text, total, cfg)
     cfg = dataclasses.replace(cfg, text=text)
+    members = math.prod(len(v) for v in cfg.sweep.values()) if cfg.sweep else 1
+    check_memory(cfg, members, parallel.device_count(cfg.parallel.devices))  # the guard a fresh run has (--steps)
     if cfg.sweep:  # every member at once, from the stacked checkpoint
         from .ensemble import resume_sweep
 
@@ -957,7 +964,7 @@ def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any
     tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
     nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
         "steps": total, "config": text, "resumed": json.dumps(resumed),
-        "devices": devices, "halo": halo,
+        "devices": devices, "halo": halo, "title": cfg.title,
     })
     writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)
     try:
