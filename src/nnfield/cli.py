@@ -296,7 +296,7 @@ def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, qu
 def cmd_plot(args: argparse.Namespace) -> int:
     import warnings
 
-    from .io import find_run_file, load_run
+    from .io import NotARunFileError, find_run_file, load_run
     from .plotting import plot_run
 
     if args.out is not None:
@@ -309,7 +309,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         find_run_file(args.dir)
         data = load_run(args.dir, snapshots="none", warn=False)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, NotARunFileError) as exc:
         _error(str(exc))
         return EXIT_USAGE
     except (OSError, KeyError, ValueError) as exc:

@@ -67,6 +67,10 @@ def member_configs(cfg: Config, sweep: Mapping[str, Iterable[Any]]) -> tuple[lis
         raise ConfigError("sweep: the base config has no TOML text to vary (load it with load_config/parse_config)")
     base.pop("sweep", None)
     keys = list(sweep)
+    for key, v in sweep.items():
+        if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable):
+            raise ConfigError(f"sweep.{key}: expected a non-empty list of values, got {v!r}; e.g. "
+                              f"{{{key!r}: [{v!r}, ...]}}")
     values = [list(v) for v in sweep.values()]
     for key, vals in zip(keys, values, strict=True):
         if key.count(".") != 1:
@@ -195,7 +199,10 @@ def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: boo
     dispersion) and the model it observes them with (:meth:`~nnfield.model.AbstractModel.for_spectra`)."""
     configs, params = member_configs(cfg, sweep)
     if len({(c.time.steps, c.output.every) for c in configs}) > 1:
-        raise ConfigError("sweep: time.steps and output.every must be the same for every member")
+        dt_swept = any(key == "time.dt" for key in sweep)
+        hint = ("; a time.dt sweep with [time] t_end gives each member its own number of steps: set [time] steps "
+                "instead (every member then runs that many ticks of its own dt)") if dt_swept else ""
+        raise ConfigError(f"sweep: time.steps and output.every must be the same for every member{hint}")
     built = [build(c) for c in configs]
     models = [m for m, _ in built]
     spec, spec_axes = None, None

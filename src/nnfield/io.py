@@ -660,6 +660,10 @@ def committed_counts(h5: h5py.File, status: str | None = None) -> tuple[int | No
     return (steps if status == STATUS_RUNNING else None), min(n_obs, c_obs), min(n_snap, c_snap)
 
 
+class NotARunFileError(ValueError):
+    """A path that is not a readable nnfield run file (:func:`load_run`, ``nnfield.load``)."""
+
+
 def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> RunData:
     """Read a run directory (or ``run.h5`` file). ``snapshots`` = ``"all"``, ``"last"`` or ``"none"``.
 
@@ -670,7 +674,16 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
     if snapshots not in ("all", "last", "none"):
         raise ValueError(f"snapshots: expected 'all', 'last' or 'none', got {snapshots!r}")
     f = find_run_file(path)
-    with open_run_file(f) as h5:
+    try:
+        h5 = open_run_file(f)
+    except OSError as exc:  # not HDF5 at all (e.g. a config file given by mistake), or a damaged file
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NotARunFileError(f"{f}: not a readable nnfield run file ({first}); give a run directory or its "
+                               f"{RUN_FILE}") from None
+    with h5:
+        if OBSERVABLES not in h5 or SNAPSHOTS not in h5:
+            raise NotARunFileError(f"{f}: an HDF5 file, but not an nnfield run file (no /{OBSERVABLES} and "
+                                   f"/{SNAPSHOTS} groups)")
         attrs = read_attrs(h5)
         version = int(attrs.get("schema_version", 0))
         if version > SCHEMA_VERSION:

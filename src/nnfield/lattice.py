@@ -24,7 +24,17 @@ class Lattice:
     spacing: float = 1.0
 
     def __post_init__(self) -> None:
-        shape = tuple(int(n) for n in self.shape)
+        if isinstance(self.shape, (int, np.integer)):
+            raise ParameterError("shape", f"expected a tuple of sizes, got {self.shape!r}; e.g. ({self.shape},)")
+        try:
+            sizes = list(self.shape)
+        except TypeError:
+            raise ParameterError("shape", f"expected a tuple of sizes, got {self.shape!r}; e.g. (64, 64)") from None
+        bad = [n for n in sizes if isinstance(n, bool) or not float(n).is_integer()] if all(
+            isinstance(n, (int, float, np.integer, np.floating)) for n in sizes) else sizes
+        if bad:
+            raise ParameterError("shape", f"expected whole numbers of sites, got {sizes}; e.g. (64, 64)")
+        shape = tuple(int(n) for n in sizes)
         if len(shape) < 1:
             raise ParameterError("shape", "expected at least one dimension, got (); e.g. (64,)")
         for n in shape:

@@ -179,15 +179,42 @@ class AbstractModel(Module):
         return self.decode(state)
 
 
+def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:
+    """``(phi, pi)`` as arrays of one real floating dtype (integers become floats), checked against the model's
+    network: each ``(K, *lattice.shape)``, the same shape; a :class:`~nnfield.errors.ParameterError` naming the
+    argument otherwise (a shape or dtype mistake used to surface deep inside JAX, or to run silently on a lattice
+    of another size)."""
+    from .errors import ParameterError
+
+    phi = device_array(phi)
+    pi = device_array(pi) if not isinstance(pi, jax.Array | jax.core.Tracer) else pi
+    for name, x in (("phi", phi), ("pi", pi)):
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            raise ParameterError(name, f"expected real data, got {x.dtype}: the network's neuron states are real "
+                                 f"(a spinor's complex components are packed into real ones by the theory's "
+                                 f"initial data, e.g. nnfield.theories.dirac.gaussian_packet)")
+        if not (jnp.issubdtype(x.dtype, jnp.inexact) or jnp.issubdtype(x.dtype, jnp.integer)
+                or x.dtype == jnp.bool_):
+            raise ParameterError(name, f"expected a real numeric array, got dtype {x.dtype}")
+    if not jnp.issubdtype(phi.dtype, jnp.inexact):
+        phi = phi.astype(float)
+    net = getattr(model, "network", None)
+    lattice = getattr(net, "lattice", None)
+    K = getattr(net, "K", None)
+    expected = (int(K), *lattice.shape) if isinstance(K, int) and lattice is not None else None
+    if expected is not None and tuple(phi.shape) != expected:
+        raise ParameterError("phi", f"expected shape (K, *lattice.shape) = {expected}, got {tuple(phi.shape)}")
+    if tuple(pi.shape) != tuple(phi.shape):
+        raise ParameterError("pi", f"expected the shape of phi {tuple(phi.shape)}, got {tuple(pi.shape)}")
+    return phi, jnp.asarray(pi, phi.dtype)
+
+
 class IdentityEncoding(AbstractModel):
     """A model whose network state *is* the physics data: ``State(phi, pi)`` both ways (Dirac, gauged Dirac,
     the nonlinear fields; not the Klein-Gordon network (3.14), whose ``pi`` is the previous ``-phi``)."""
 
     def encode(self, phi: Any, pi: Any) -> State:
-        phi = device_array(phi)
-        if not jnp.issubdtype(phi.dtype, jnp.inexact):
-            phi = phi.astype(float)
-        return State(phi, jnp.asarray(pi, phi.dtype))
+        return State(*real_fields(self, phi, pi))
 
     def decode(self, state: State) -> tuple[Any, Any]:
         return state.phi, state.pi

@@ -30,6 +30,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.tree_util import Partial
 
 from ._module import Module
@@ -519,13 +520,22 @@ def run(net: AbstractNetwork, state: Any, steps: int, every: int = 1, observer: 
     quantity measured after the run with respect to a parameter or the initial state (the gradient of the final
     energy with respect to the mass matches finite differences to ~3e-11). Tutorials: ``docs/tutorials/``.
     """
-    if steps < 0 or every < 1:
-        raise ParameterError("steps, every", f"need steps >= 0 and every >= 1, got steps={steps}, every={every}")
+    _check_count("steps", steps, 0)
+    _check_count("every", every, 1)
     return _run_jit(net, state, int(steps), int(every), as_pytree_callable(observer))
+
+
+def _check_count(name: str, value: Any, least: int) -> None:
+    """``value`` a whole number (an ``int``, or an integral NumPy/float scalar) of at least ``least``."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer, float, np.floating)) and \
+        float(value).is_integer() and value >= least
+    if not ok:
+        raise ParameterError(name, f"expected a whole number >= {least}, got {value!r}")
 
 
 def trajectory(net: AbstractNetwork, state: Any, steps: int) -> Any:
     """The states after each of ``steps`` ticks, stacked along a leading axis (for tests and analysis)."""
+    _check_count("steps", steps, 0)
     return _trajectory(net, state, int(steps))
 
 

@@ -18,10 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._xla import device_array
 from ...errors import ParameterError
 from ...lattice import Lattice
-from ...model import BOUNDED, INVARIANT, AbstractModel, Conserved
+from ...model import BOUNDED, INVARIANT, AbstractModel, Conserved, real_fields
 from ...network import AbstractNetwork
 from ...operators import shift
 from ...schemes import Scheme
@@ -57,7 +56,7 @@ class KleinGordonModel(AbstractModel):
     declared: tuple[Conserved, ...] = eqx.field(static=True, default=())
 
     def encode(self, phi: Any, pi: Any) -> State:
-        phi = device_array(phi)
+        phi, pi = real_fields(self, phi, pi)
         if self.encoding == "momentum":
             return State(phi, jnp.asarray(pi, phi.dtype))
         if any(isinstance(x, jax.core.Tracer) for x in (phi, pi, self.theory.m, self.network.tick)):
