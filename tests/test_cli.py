@@ -617,8 +617,9 @@ def test_verify_section_b_beyond_the_paper(tmp_path, capsys):
 def test_a_verbose_run_that_stops_on_nonfinite_values_still_says_where_its_time_went(tmp_path, capsys):
     cfg = write(tmp_path, BLOWUP)
     out = tmp_path / "o"
-    assert cli.main(["run", str(cfg), "--out", str(out), "-v", "--allow-unstable"]) == 1
+    assert cli.main(["run", str(cfg), "--out", str(out), "-v", "--allow-unstable", "--plot"]) == 1
     text = capsys.readouterr().out
+    assert "plots (up to the last finite sample): " in text and (out / "energy.png").is_file()
     assert re.search(r"timings: total [0-9.]+ s until the run stopped on non-finite values", text)
     assert re.search(r"of which JAX: tracing [0-9.]+ s, lowering [0-9.]+ s, \d+ programs?", text)
 

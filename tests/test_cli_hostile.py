@@ -119,3 +119,39 @@ def test_a_closed_stdout_does_not_lose_the_run(cfg, tmp_path):
     assert "stdout was closed" in err and "Traceback" not in err
     with h5py.File(out / "run.h5", "r") as h5:
         assert nio.read_attrs(h5)["status"] == "completed"
+
+
+def test_a_damaged_newest_checkpoint_names_the_way_back(cfg, tmp_path, capsys):
+    text = cfg.read_text().replace("steps = 23", "steps = 40") + "checkpoint_every = 10\ncheckpoint_keep = 5\n"
+    cfg.write_text(text)
+    out = tmp_path / "r"
+    assert cli.main(["run", str(cfg), "--out", str(out), "-q"]) == 0
+    newest = sorted((out / "checkpoints").iterdir())[-1]
+    shard = next(newest.glob("*.h5"))
+    shard.write_bytes(shard.read_bytes()[:100])  # truncated, as by a full disk
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", str(out), "--steps", "50", "-q"]) == 2
+    line = _one_line_error(capsys)
+    assert "unreadable shard file" in line and f"delete {newest} to resume from the previous checkpoint" in line
+    import shutil
+
+    shutil.rmtree(newest)
+    assert cli.main(["run", "--resume", str(out), "--steps", "50", "-q"]) == 0
+
+
+def test_a_toml_syntax_error_shows_its_line(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SMALL.replace("mass = 1.0", "mass = 1.0.0"))
+    assert cli.main(["run", str(bad), "-q"]) == 2
+    assert "fix line 3: `mass = 1.0.0`" in _one_line_error(capsys)
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + SMALL.encode())
+    assert cli.main(["run", str(bom), "-q"]) == 2
+    assert "byte-order mark" in _one_line_error(capsys)
+
+
+def test_the_printed_sign_is_named_as_the_cause_of_an_unstable_network(cfg, tmp_path, capsys):
+    cfg.write_text(SMALL.replace("mass = 1.0", 'mass = 1.0\nsign = "printed"'))
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "-q"]) == 2
+    line = _one_line_error(capsys)
+    assert 'theory.sign = "printed"' in line and 'use sign = "corrected"' in line and "scheme" not in line

@@ -133,10 +133,29 @@ def _setup_jax() -> None:
 
     jax.config.update("jax_enable_x64", True)
     cache = compilation_cache_dir()
+    if cache is not None and not _usable_cache_dir(cache):
+        print(f"nnfield: note: the compilation cache {cache} cannot be written; running without it "
+              f"(set NNFIELD_CACHE_DIR to a writable directory)", file=sys.stderr)
+        cache = None
     if cache is not None:
         jax.config.update("jax_compilation_cache_dir", str(cache))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def _usable_cache_dir(cache: Any) -> bool:
+    """Whether the cache directory can be created and written (JAX warns once per program otherwise): created
+    if missing (as JAX would) and probed with a temporary file."""
+    import tempfile
+    from pathlib import Path
+
+    try:
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=cache):
+            pass
+    except OSError:
+        return False
+    return True
 
 
 def compilation_cache_dir() -> Any:

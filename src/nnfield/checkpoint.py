@@ -264,7 +264,10 @@ def load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
     try:
         handles = [h5py.File(f, "r") for f in files]
     except OSError as exc:
-        raise CheckpointError(f"checkpoint {ckpt.path}: unreadable shard file ({exc})") from None
+        older = [c for c in list_checkpoints(ckpt.path.parent.parent) if c.step < ckpt.step]
+        fix = (f"; delete {ckpt.path} to resume from the previous checkpoint (step {older[-1].step})" if older else
+               "; no older checkpoint: start the run again with --force")
+        raise CheckpointError(f"checkpoint {ckpt.path}: unreadable shard file ({exc}){fix}") from None
     try:
         restored = []
         for key, leaf in leaves:

@@ -70,6 +70,8 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         _error(str(exc))
         if verbose:
             _say(con, _stopped_timing_line(time.perf_counter() - t0, clock0))
+        if plot and _is_writer():  # the plots of a blow-up are what one looks at first
+            _plot_stopped_run(con, Path(out), quiet)
         if verdict:
             _verdict(con, False, f"non-finite values; {exc.kept}")
         return EXIT_FAILED
@@ -99,6 +101,19 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
     if verdict:
         _run_verdict(con, res)
     return EXIT_OK
+
+
+def _plot_stopped_run(con: Any, out: Path, quiet: bool) -> None:
+    """``--plot`` of a run that stopped on non-finite values: its data up to the last finite sample."""
+    import warnings
+
+    from .plotting import plot_run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the incomplete-run warning: the error line above says it)
+        files = plot_run(out)
+    if not quiet:
+        _say(con, "plots (up to the last finite sample): " + ", ".join(str(f) for f in files))
 
 
 def _is_writer() -> bool:
@@ -319,6 +334,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         print(f"nnfield: warning: {data.incomplete_message()}", file=sys.stderr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # overflow of a blow-up's values in the casts
         files = plot_run(args.dir, args.out, animate=args.animate)
     con = _console()
     if not args.quiet:

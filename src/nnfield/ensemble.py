@@ -49,6 +49,7 @@ from .runner import (
     declared_json,
     next_chunk,
     spectra_for,
+    unstable_cause,
 )
 
 __all__ = ["Ensemble", "EnsembleResult", "build_ensemble", "member_configs", "run_ensemble", "shard_members",
@@ -223,7 +224,8 @@ def shard_members(ens: Ensemble, devices: int) -> Ensemble:
     if devices == 1:
         return ens
     if ens.size % devices:
-        raise ConfigError(f"parallel.devices: a sweep splits its {ens.size} members over the devices, and "
+        raise ConfigError(f"parallel.devices (or --devices): "
+                          f"a sweep splits its {ens.size} members over the devices, and "
                           f"{devices} devices do not divide them; use a device count that divides {ens.size}")
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -378,7 +380,8 @@ def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: b
     for i in distinct_networks(ens.configs):
         seen[i] = call(_stability, ens.configs[i])
         if not seen[i].stable and not allow_unstable:
-            refusal = seen[i].refusal(cfg.source).replace(
+            member = ens.configs[i]
+            refusal = seen[i].refusal(cfg.source, member.time.scheme, unstable_cause(member)).replace(
                 f"`nnfield analyze {cfg.source}`", f"`nnfield analyze {cfg.source} --member {i}`")
             raise UnstableError(f"sweep member {i} {ens.params[i]}: {refusal}")
     unstable = sum(not v.stable for v in seen.values())
@@ -460,7 +463,7 @@ def _sweep_devices(cfg: Config, members: int) -> int:
                           "[parallel] devices); run it without --distributed / --num-processes")
     devices = parallel.device_count(cfg.parallel.devices)
     if members % devices:
-        raise ConfigError(f"parallel.devices: a sweep splits its {members} members over the devices, and {devices} "
+        raise ConfigError(f"{parallel.DEVICES}: a sweep splits its {members} members over the devices, and {devices} "
                           f"devices do not divide them; use a device count that divides {members}")
     return devices
 
@@ -604,12 +607,15 @@ class _SweepLoop(_Durable):
             which = "; ".join(f"{_label(ens.params[j])} from step {step} (t = {step * ticks[j]:g})"
                               for j, step in bad[:5])
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            every_one = len(bad) == ens.size
+            others = ("every member's samples are kept" if every_one else
+                      f"the others ran to step {self.done}, finite, and every member's samples are kept")
             raise NonFiniteError(
                 f"non-finite values (NaN or Inf) in {len(bad)} of {ens.size} sweep members: {which}{more} (the "
-                f"first sample where one appeared). The members are independent: the others ran to step "
-                f"{self.done} and every member's samples are kept in {writer.path}. Those networks are probably "
-                f"unstable; see `nnfield analyze` of a config with their values",
-                kept="the run file keeps every member's samples; the other members are finite")
+                f"first sample where one appeared). The members are independent: {others} in {writer.path}. "
+                f"Those networks are probably unstable; see `nnfield analyze` of a config with their values",
+                kept="the run file keeps every member's samples" + (
+                    "" if every_one else "; the other members are finite"))
         return RunResult(self.out_dir, writer.path, self.out_dir / nio.CONFIG_FILE, status, steps, self.done,
                          self.done * tick, wall, first_chunk, rate, self.chunk,
                          self.stab, conservation)

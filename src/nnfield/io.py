@@ -129,12 +129,15 @@ def check_room(path: Path, nbytes: int, current: int = 0) -> None:
         return
     free = st.f_bavail * st.f_frsize
     if free < need:
-        raise WriteError(path, errno=_errno.ENOSPC, detail=f"the next write needs about {need / 2**20:.3g} MiB, "
-                         f"{free / 2**20:.3g} MiB are free; free some space and resume with `nnfield run --resume`")
+        raise WriteError(path, errno=_errno.ENOSPC, detail=f"the next write needs about {nbytes / 2**20:.3g} MiB "
+                         f"plus a {WRITE_MARGIN / 2**20:.3g} MiB safety margin (a write that fails half way can "
+                         f"damage the file), and {free / 2**20:.3g} MiB are free; free some space and resume with "
+                         f"`nnfield run --resume`")
     soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
     if soft != resource.RLIM_INFINITY and current + need > soft:
         raise WriteError(path, errno=_errno.EFBIG, detail=f"the file-size limit (ulimit -f) is {soft} bytes and "
-                         f"the file would grow to about {current + need} bytes")
+                         f"the next write would take the file to about {current + nbytes} bytes, plus a "
+                         f"{WRITE_MARGIN} byte safety margin")
 
 
 # ----------------------------------------------------------------------------------------------------------

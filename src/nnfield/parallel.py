@@ -26,6 +26,9 @@ from .sharding import AXIS, lattice_mesh
 
 _INITIALIZED = False
 
+#: how a refusal names the device count (the config key, or the command line's override)
+DEVICES = "parallel.devices (or --devices)"
+
 
 def initialize(coordinator: str | None = None, num_processes: int | None = None,
                process_id: int | None = None) -> None:
@@ -77,10 +80,10 @@ def device_count(requested: int) -> int:
     available = jax.device_count()
     n = available if requested == 0 or (requested == 1 and multi_process()) else requested
     if multi_process() and n != available:
-        raise ConfigError(f"parallel.devices: a run over {jax.process_count()} processes uses every device "
+        raise ConfigError(f"{DEVICES}: a run over {jax.process_count()} processes uses every device "
                           f"({available}); got {requested} (set devices = \"all\")")
     if n > available:
-        raise ConfigError(f"parallel.devices: expected at most the {available} device(s) available, got {n}; "
+        raise ConfigError(f"{DEVICES}: expected at most the {available} device(s) available, got {n}; "
                           f"on CPU simulate more with XLA_FLAGS=--xla_force_host_platform_device_count={n}")
     return n
 
@@ -93,7 +96,7 @@ def place(tree: Any, devices: int, axis_size: int) -> Any:
     if devices == 1 and not multi_process():
         return tree
     if axis_size % devices:
-        raise ConfigError(f"parallel.devices: the first lattice axis has {axis_size} sites, not divisible by "
+        raise ConfigError(f"{DEVICES}: the first lattice axis has {axis_size} sites, not divisible by "
                           f"{devices} devices; choose a lattice size that is a multiple of the device count")
     mesh = lattice_mesh(devices)
 

@@ -186,6 +186,15 @@ def choose_chunk(steps: int, every: int, snapshot_every: int, sites: int, chunk:
     return best * every
 
 
+def unstable_cause(cfg: Config) -> str | None:
+    """A setting of ``cfg`` known to make its network grow at every ``dt`` (for the refusal's advice), else
+    ``None``: the paper's printed sign of ``A`` in (3.8) (``docs/errata.md``)."""
+    if cfg.theory.params.get("sign") == "printed":
+        return ('theory.sign = "printed" is the sign of A as printed in (3.8), under which every mode grows '
+                '(docs/errata.md); use sign = "corrected"')
+    return None
+
+
 def next_chunk(done: int, steps: int, chunk: int, every: int, snapshot_every: int) -> tuple[int, int]:
     """The next chunk of a run at step ``done``: its length ``n`` and the interval of its samples.
 
@@ -376,7 +385,7 @@ def prepare(
     stab = stop.call(_stability, cfg)
     say(stab.describe() + (" (the verdict of an earlier run of this network)" if stab.cached else ""))
     if not stab.stable and not allow_unstable:  # first: an unstable network can also make step 0's values inf
-        raise UnstableError(stab.refusal(cfg.source))
+        raise UnstableError(stab.refusal(cfg.source, cfg.time.scheme, unstable_cause(cfg)))
     if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
         bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
                         if v.size and not np.all(np.isfinite(v)))
@@ -896,8 +905,8 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     ckpt = latest_checkpoint(out_dir)
     if ckpt is None:
         raise CheckpointError(f"--resume {out_dir}: no checkpoint in {out_dir / CHECKPOINT_DIR} (the run stopped "
-                              f"before its first one); start it again with `nnfield run {config_path} --out "
-                              f"{out_dir} --force`")
+                              f"before its first one, or they were deleted); start it again with "
+                              f"`nnfield run {config_path} --out {out_dir} --force`")
     check_compatible(ckpt, config_hash(cfg), str(config_path))
     m = ckpt.manifest
     total = int(steps) if steps is not None else int(m["steps"])

@@ -58,10 +58,17 @@ class Stability:
             f"({100 * self.fraction_unstable:.3g}% of modes grow); dt = {self.dt:g}, largest stable dt {dtm}"
         )
 
-    def refusal(self, source: str) -> str:
+    def refusal(self, source: str, scheme: str | None = None, cause: str | None = None) -> str:
+        """The one-line refusal of an unstable run; ``scheme`` (the config's) and ``cause`` (a setting known to
+        make the network grow at any dt, e.g. the paper's printed sign) make the advice for ``dt_max = 0``."""
         growth = self.growth_over_run
         over = f"{growth:.3g}" if math.isfinite(growth) else "> 1e308"
-        if self.dt_max == 0.0:
+        if self.dt_max == 0.0 and cause:
+            fix = f"this network is unstable at every dt tried (dt / 100 to 100 dt): {cause}"
+        elif self.dt_max == 0.0 and scheme == "leapfrog":
+            fix = ("this network is unstable at every dt tried (dt / 100 to 100 dt), even with the leapfrog "
+                   "scheme; check the lattice spacing and the theory's parameters")
+        elif self.dt_max == 0.0:
             fix = ("this network is unstable at every dt tried (dt / 100 to 100 dt); use a stable scheme, e.g. "
                    "scheme = \"leapfrog\", or check the lattice spacing and the theory's parameters")
         elif math.isfinite(self.dt_max):

@@ -56,10 +56,23 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(text: str, source: str = "<config>") -> Config:
     """Parse TOML ``text`` and validate it (see :func:`from_dict`)."""
+    if text.startswith("\ufeff"):
+        raise ConfigError(f"{source}: the file starts with a byte-order mark (U+FEFF), which TOML does not allow; "
+                          f"save it as UTF-8 without BOM")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: TOML syntax error: {exc}; fix the line shown (strings need quotes)") from None
+        lineno = getattr(exc, "lineno", None)  # (Python 3.14 adds it; else from the message)
+        if lineno is None:
+            import re
+
+            found = re.search(r"line (\d+)", str(exc))
+            lineno = int(found.group(1)) if found else None
+        lines = text.splitlines()
+        shown = f": `{lines[lineno - 1].strip()[:120]}`" if lineno and 0 < lineno <= len(lines) else ""
+        hint = "strings need quotes; a key may appear once per table"
+        raise ConfigError(f"{source}: TOML syntax error: {exc}; fix line {lineno}{shown} ({hint})" if shown else
+                          f"{source}: TOML syntax error: {exc} ({hint})") from None
     return from_dict(data, text=text, source=source)
 
 
