@@ -226,8 +226,15 @@ def _check_example(run_dir: Path) -> None:
     tree = nnfield.load(run_dir)  # the same labelled data as xarray's own reading of the file
     assert tree.attrs["config"] == run.config_text and json.loads(tree.attrs["conservation"]) is not None
     for group in (nio.SNAPSHOTS, nio.OBSERVABLES):
+        ds = tree[group].to_dataset()
+        if sweep:  # nnfield.load adds the swept values (and ticks) as coordinates along member
+            params, ticks = json.loads(run.attrs["sweep"]), json.loads(run.attrs["member_ticks"])
+            for key in params[0]:
+                assert ds[key].dims == ("member",) and ds[key].values.tolist() == [p[key] for p in params]
+            assert ds["member_tick"].values.tolist() == ticks
+            ds = ds.drop_vars([*params[0], "member_tick"])
         with _open(run_dir / nio.RUN_FILE, group) as opened:
-            xr.testing.assert_identical(tree[group].to_dataset(), opened.load())
+            xr.testing.assert_identical(ds, opened.load())
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=() if n in QUICK else pytest.mark.slow) for n in EXAMPLES])

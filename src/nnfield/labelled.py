@@ -104,6 +104,36 @@ def _group(
     return xr.Dataset(data, coords=coords)
 
 
+def _with_sweep_coords(ds: Any, attrs: Mapping[str, Any]) -> Any:
+    """A sweep's swept values as coordinates along ``member`` (``theory.mass``, ``time.dt``, ...; from the root
+    attribute ``sweep``), so that ``ds.swap_dims(member="theory.mass")`` or ``ds.where(ds["theory.mass"] == 2,
+    drop=True)`` select members by value; also ``member_tick``, each member's tick (a ``time.dt`` sweep's time axis
+    is the first member's). The file itself keeps them as the JSON attributes ``sweep`` and ``member_ticks``."""
+    import json
+
+    if labels.MEMBER not in ds.dims or "sweep" not in attrs:
+        return ds
+    try:
+        params = json.loads(str(attrs["sweep"]))
+        ticks = json.loads(str(attrs.get("member_ticks", "null")))
+    except json.JSONDecodeError:
+        return ds
+    n = ds.sizes[labels.MEMBER]
+    if not isinstance(params, list) or len(params) != n or not all(isinstance(p, dict) for p in params):
+        return ds
+    coords: dict[str, Any] = {}
+    for key in params[0]:
+        values = [p.get(key) for p in params]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            coords[key] = (labels.MEMBER, np.asarray(values), {"long_name": f"swept value of {key} per member"})
+        elif all(isinstance(v, str) for v in values):
+            coords[key] = (labels.MEMBER, np.asarray(values, dtype=object), {"long_name": f"swept {key}"})
+    if isinstance(ticks, list) and len(ticks) == n:
+        coords["member_tick"] = (labels.MEMBER, np.asarray(ticks, dtype=float),
+                                 {"long_name": "each member's tick (its time step)", "units": "L"})
+    return ds.assign_coords(coords)
+
+
 def _root_value(v: Any) -> Any:
     if isinstance(v, np.ndarray) and v.dtype.kind in "SO":
         return np.asarray([nio._read_attr(x) for x in v.reshape(-1)])
@@ -123,6 +153,7 @@ def load(path: str | Path, snapshots: str = "all", warn: bool = True) -> Any:
     with nio.open_run_file(run.path) as h5:
         obs = _group(xr, h5[nio.OBSERVABLES], dict(run.observables), run.obs_step, run.obs_time, geo, False)
         snap = _group(xr, h5[nio.SNAPSHOTS], run.fields, run.snap_step, run.snap_time, geo, True)
+    obs, snap = (_with_sweep_coords(ds, run.attrs) for ds in (obs, snap))
     root = xr.Dataset(attrs={k: _root_value(v) for k, v in run.attrs.items()})
     root.attrs.setdefault("units_convention", labels.UNITS_CONVENTION)
     tree = xr.DataTree.from_dict({"/": root, f"/{nio.OBSERVABLES}": obs, f"/{nio.SNAPSHOTS}": snap})
