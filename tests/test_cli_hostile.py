@@ -14,28 +14,14 @@ from pathlib import Path
 import h5py
 import pytest
 
+from conftest import shorten_example
 from nnfield import cli
 from nnfield import io as nio
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SMALL = """\
-[theory]
-name = "klein-gordon"
-mass = 1.0
-[lattice]
-shape = [32]
-spacing = 0.5
-[time]
-dt = 0.1
-steps = 23
-[initial]
-kind = "gaussian_packet"
-width = 1.0
-[output]
-every = 5
-snapshot_every = 10
-"""
+#: the shipped 1D Klein-Gordon example, cut to 23 steps (a total off the sampling cadence)
+SMALL = shorten_example((ROOT / "examples" / "kg_1d_packet.toml").read_text(), steps=23, every=5, snapshot_every=10)
 
 
 @pytest.fixture
@@ -122,7 +108,8 @@ def test_a_closed_stdout_does_not_lose_the_run(cfg, tmp_path):
 
 
 def test_a_damaged_newest_checkpoint_names_the_way_back(cfg, tmp_path, capsys):
-    text = cfg.read_text().replace("steps = 23", "steps = 40") + "checkpoint_every = 10\ncheckpoint_keep = 5\n"
+    text = cfg.read_text().replace("steps = 23", "steps = 40").replace(
+        "[output]", "[output]\ncheckpoint_every = 10\ncheckpoint_keep = 5")
     cfg.write_text(text)
     out = tmp_path / "r"
     assert cli.main(["run", str(cfg), "--out", str(out), "-q"]) == 0
@@ -142,8 +129,9 @@ def test_a_damaged_newest_checkpoint_names_the_way_back(cfg, tmp_path, capsys):
 def test_a_toml_syntax_error_shows_its_line(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL.replace("mass = 1.0", "mass = 1.0.0"))
+    line = SMALL.splitlines().index("mass = 1.0") + 1
     assert cli.main(["run", str(bad), "-q"]) == 2
-    assert "fix line 3: `mass = 1.0.0`" in _one_line_error(capsys)
+    assert f"fix line {line}: `mass = 1.0.0`" in _one_line_error(capsys)
     bom = tmp_path / "bom.toml"
     bom.write_bytes(b"\xef\xbb\xbf" + SMALL.encode())
     assert cli.main(["run", str(bom), "-q"]) == 2
@@ -151,7 +139,7 @@ def test_a_toml_syntax_error_shows_its_line(tmp_path, capsys):
 
 
 def test_the_printed_sign_is_named_as_the_cause_of_an_unstable_network(cfg, tmp_path, capsys):
-    cfg.write_text(SMALL.replace("mass = 1.0", 'mass = 1.0\nsign = "printed"'))
+    cfg.write_text(SMALL.replace('sign = "corrected"', 'sign = "printed"'))
     assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "-q"]) == 2
     line = _one_line_error(capsys)
     assert 'theory.sign = "printed"' in line and 'use sign = "corrected"' in line and "scheme" not in line
