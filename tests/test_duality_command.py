@@ -38,6 +38,11 @@ def test_loss_to_hamiltonian_latex_with_parameters(capsys):
     assert rc == 0 and r"\frac{d\beta}{dt} = - 2.0 \phi^{3}" in out
 
 
+def test_a_parameter_declared_twice_is_refused(capsys):
+    rc, out, err = _run(["--loss", "lam*phi**4/4", "--param", "lam=1", "--param", "lam=2"], capsys)
+    assert rc == 2 and not out and "'lam' is declared twice" in err  # (the last value was used silently)
+
+
 def test_hamiltonian_with_F(capsys):
     rc, out, _ = _run(["--hamiltonian", "beta**2/2 + 1 - cos(phi)", "--F", "w**2", "--latex"], capsys)
     assert rc == 0 and r"\left(- \beta + \phi\right)^{2}" in out

@@ -90,6 +90,8 @@ def _params(items: list[str]) -> tuple[list[str], dict[str, float]]:
             raise ExpressionError(
                 f"--param {item!r}: {name!r} is a variable, not a parameter (reserved: {', '.join(RESERVED)})"
             )
+        if name in names or name in values:
+            raise ExpressionError(f"--param {item!r}: {name!r} is declared twice; give each parameter once")
         if sep:
             try:
                 val = float(raw)
