@@ -72,7 +72,7 @@ def _extend(tmp_path, text, first, total):
     return _read(ext), _read(fresh)
 
 
-@pytest.mark.parametrize("first", [103, 117])
+@pytest.mark.parametrize("first", [103, pytest.param(117, marks=pytest.mark.slow)])
 def test_extending_an_off_cadence_run_samples_as_the_longer_run(tmp_path, first):
     a, b = _extend(tmp_path, SINGLE, first, 200)
     assert a["observables/step"].tolist() == list(range(0, 201, 5))

@@ -60,7 +60,10 @@ def test_vmap_and_jit_over_the_mass_equal_concrete_builds(name):
     assert np.abs(jitted - concrete).max() <= tol
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+# quick: the stable network (its traced rates are a separate code path); the others' traced builds are guarded
+# quick by the vmap/jit test above
+@pytest.mark.parametrize("name", [n if n == "dirac stable" else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in sorted(CASES)])
 def test_grad_over_the_mass_matches_finite_differences(name):
     f = CASES[name]
     m, h = 0.9, 1e-4
