@@ -310,3 +310,35 @@ def test_a_gauged_dirac_run_in_two_processes_with_the_explicit_halo_equals_one(t
     with h5py.File(two / "run.h5", "r") as h5:
         assert h5.attrs["halo"] >= 1
     assert_close(one, two, scaled=True)
+
+
+@pytest.mark.slow
+def test_a_signal_to_one_process_stops_every_process_together(single, tmp_path):
+    """SIGINT to process 1 only of a two-process run: the processes agree at their next check (one all-gather of
+    the recorded signals) and both stop, exit 130, with the checkpoint of that chunk written by both. (Before
+    2026-12-05 the signalled process stopped alone and the other waited in a collective for ever; found by a
+    hostile-user check.)"""
+    import signal
+    import time
+
+    cfg, _ = single
+    long_cfg = tmp_path / "long.toml"
+    long_cfg.write_text(cfg.read_text().replace("steps = 1000", "steps = 1000000").replace(
+        "checkpoint_every = 200", "checkpoint_every = 1000000"))
+    out, port = tmp_path / "sig", _free_port()
+    procs = [subprocess.Popen([sys.executable, "-m", "nnfield", "run", str(long_cfg), "--out", str(out), "-q",
+                               "--coordinator", f"localhost:{port}", "--num-processes", "2", "--process-id", str(i)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+             for i in range(2)]
+    deadline = time.monotonic() + 240
+    while not (out / "run.h5").exists() and time.monotonic() < deadline:  # the loop has started
+        time.sleep(0.2)
+    time.sleep(1.0)
+    procs[1].send_signal(signal.SIGINT)
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [130, 130], [err for _, err in outs]
+    with h5py.File(out / "run.h5", "r") as h5:
+        assert nio.read_attrs(h5)["status"] == "interrupted"  # process 0 wrote its final status
+    newest = sorted((out / "checkpoints").iterdir())[-1]
+    assert newest.name != "step-000000000000"
+    assert sorted(p.name for p in newest.glob("process-*.h5")) == ["process-00000.h5", "process-00001.h5"]

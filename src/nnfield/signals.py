@@ -81,6 +81,18 @@ class _Worker:
         self._jobs.put(None)
 
 
+def _agreed_signal(signum: int | None) -> int | None:
+    """The signal every process of a multi-process run acts on: SIGTERM if any process recorded it, else SIGINT
+    if any did, else ``None`` (a collective: every process must call it at the same point)."""
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    codes = np.asarray(multihost_utils.process_allgather(np.int32(signum or 0)))
+    if (codes == signal.SIGTERM).any():
+        return int(signal.SIGTERM)
+    return int(signal.SIGINT) if (codes == signal.SIGINT).any() else None
+
+
 class StopRequests:
     """``with StopRequests() as stop: ... stop.check() ...`` (handlers installed in the main thread only)."""
 
@@ -88,6 +100,8 @@ class StopRequests:
         self.signum: int | None = None
         self._previous: dict[int, Any] = {}
         self._worker: _Worker | None = None
+        #: a multi-process run: the processes stop together (see :meth:`check`)
+        self.collective = False
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.signum is not None:  # a second signal: stop now
@@ -95,9 +109,17 @@ class StopRequests:
         self.signum = signum
 
     def check(self) -> None:
-        """Raise the recorded signal, if any (``KeyboardInterrupt`` or :class:`Terminated`)."""
-        if self.signum is not None:
-            raise Terminated() if self.signum == signal.SIGTERM else KeyboardInterrupt()
+        """Raise the recorded signal, if any (``KeyboardInterrupt`` or :class:`Terminated`).
+
+        In a multi-process run (:attr:`collective`) the processes agree first (one all-gather of their recorded
+        signals; every process reaches its checks in the same order): if any process got a signal, every one
+        raises it (SIGTERM before SIGINT), so they stop at the same point and write their checkpoint shards
+        together. A signal to one process only used to leave the others waiting in a collective for ever."""
+        signum = self.signum
+        if self.collective:
+            signum = _agreed_signal(signum)
+        if signum is not None:
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)``, computed in a worker thread; a signal recorded meanwhile is raised at once
@@ -106,6 +128,8 @@ class StopRequests:
         if not self._previous or threading.current_thread() is not threading.main_thread():
             return fn(*args, **kwargs)
         self.check()
+        if self.collective:  # no abandoning: the processes stop together at their next check (a chunk's end)
+            return fn(*args, **kwargs)
         if self._worker is None or self._worker.busy:  # none yet, or still busy with an abandoned call
             if self._worker is not None:
                 self._worker.close()
@@ -121,6 +145,9 @@ class StopRequests:
         return box["result"]
 
     def __enter__(self) -> StopRequests:
+        from .parallel import multi_process
+
+        self.collective = multi_process()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)
