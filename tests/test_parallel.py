@@ -342,3 +342,23 @@ def test_a_signal_to_one_process_stops_every_process_together(single, tmp_path):
     newest = sorted((out / "checkpoints").iterdir())[-1]
     assert newest.name != "step-000000000000"
     assert sorted(p.name for p in newest.glob("process-*.h5")) == ["process-00000.h5", "process-00001.h5"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_waiting_for_the_other_processes_exits_130(single, tmp_path):
+    """Process 0 of two, alone: it waits in ``jax.distributed.initialize`` (in C++, up to JAX's 5-minute timeout),
+    and SIGINT ends it at once with one line and exit 130 (it was ignored until JAX aborted the process with a
+    fatal log, exit 134; found by a hostile-user check)."""
+    import signal
+    import time
+
+    cfg, _ = single
+    proc = subprocess.Popen([sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(tmp_path / "lone"), "-q",
+                             "--coordinator", f"localhost:{_free_port()}", "--num-processes", "2",
+                             "--process-id", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env())
+    time.sleep(6)  # imports done, waiting for process 1
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["nnfield: error: interrupted"]

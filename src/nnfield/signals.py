@@ -127,9 +127,9 @@ class StopRequests:
         call."""
         if not self._previous or threading.current_thread() is not threading.main_thread():
             return fn(*args, **kwargs)
+        if self.collective:  # no abandoning, no agreement per call: the processes stop together at the loop's
+            return fn(*args, **kwargs)  # check between chunks (one all-gather per chunk)
         self.check()
-        if self.collective:  # no abandoning: the processes stop together at their next check (a chunk's end)
-            return fn(*args, **kwargs)
         if self._worker is None or self._worker.busy:  # none yet, or still busy with an abandoned call
             if self._worker is not None:
                 self._worker.close()
