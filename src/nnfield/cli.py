@@ -137,6 +137,12 @@ def _timing_line(res: Any, total: float, clock0: dict[str, float] | None = None,
     rest = max(res.wall_seconds - res.first_chunk_seconds, 0.0)
     line = (f"timings: set-up (model, initial data, stability analysis, files) {setup:.2f} s; first chunk "
             f"(incl. compilation) {res.first_chunk_seconds:.2f} s; other chunks {rest:.2f} s; total {total:.2f} s")
+    return _with_jax_line(line, clock0, clock1)
+
+
+def _with_jax_line(line: str, clock0: dict[str, float] | None, clock1: dict[str, float] | None = None) -> str:
+    """``line`` and, with ``clock0``, the line saying how much of it JAX spent getting compiled programs (up to
+    the reading ``clock1``, default now; :func:`nnfield._xla.describe_compiles`)."""
     if clock0 is None:
         return line
     from ._xla import describe_compiles
@@ -147,12 +153,7 @@ def _timing_line(res: Any, total: float, clock0: dict[str, float] | None = None,
 def _stopped_timing_line(total: float, clock0: dict[str, float] | None) -> str:
     """``-v`` for a run that stopped on non-finite values (no result, so no per-chunk split): the total and, with
     ``clock0``, JAX's share of it (as :func:`_timing_line`)."""
-    line = f"timings: total {total:.2f} s until the run stopped on non-finite values"
-    if clock0 is None:
-        return line
-    from ._xla import describe_compiles
-
-    return f"{line}\n  of which JAX: {describe_compiles(clock0, _compile_clock())}"
+    return _with_jax_line(f"timings: total {total:.2f} s until the run stopped on non-finite values", clock0)
 
 
 def _run_verdict(con: Any, res: Any) -> None:
@@ -315,12 +316,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .plotting import plot_run
 
     if args.out is not None:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {out}: exists and is not a directory; choose another --out")
-        parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
-        if not os.access(parent, os.W_OK):
-            raise ConfigError(f"--out {out}: cannot write under {parent} (permission denied); choose another --out")
+        from .outdir import check_writable_dir
+
+        check_writable_dir(args.out)
     try:
         find_run_file(args.dir)
         data = load_run(args.dir, snapshots="none", warn=False)

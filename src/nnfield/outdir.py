@@ -74,19 +74,26 @@ def check_not_in_use(out: str | Path) -> None:
         RunLock(p).acquire().release()
 
 
+def check_writable_dir(out: str | Path, option: str = "--out") -> Path:
+    """Refuse (``ConfigError``, one line naming ``option``) a directory path that is a file, lies under a file, or
+    cannot be written (its nearest existing directory: permissions, a read-only mount, an immutable directory)."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{option} {p}: exists and is not a directory; choose another {option}")
+    for parent in p.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{option} {p}: {parent} is a file, not a directory; choose another {option}")
+    nearest = next((q for q in (p, *p.parents) if q.exists()), Path("."))
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        where = "" if nearest == p else f" (its nearest existing directory {nearest})"
+        raise ConfigError(f"{option} {p}: cannot write there{where}: permission denied; choose another {option}")
+    return p
+
+
 def check_output_dir(out: str | Path, force: bool) -> Path:
     """Refuse (``ConfigError``) an output path that is a file, a directory in use by another run, or a non-empty
     directory without ``force``."""
-    p = Path(out)
-    if p.exists() and not p.is_dir():
-        raise ConfigError(f"--out {p}: exists and is not a directory; choose another --out")
-    for parent in p.parents:
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"--out {p}: {parent} is a file, not a directory; choose another --out")
-    nearest = next((q for q in (p, *p.parents) if q.exists()), Path("."))
-    if not os.access(nearest, os.W_OK | os.X_OK):  # (also a read-only mount or an immutable directory)
-        where = "" if nearest == p else f" (its nearest existing directory {nearest})"
-        raise ConfigError(f"--out {p}: cannot write there{where}: permission denied; choose another --out")
+    p = check_writable_dir(out)
     if p.is_dir():
         check_not_in_use(p)
     if p.is_dir() and any(f.name != LOCK_FILE for f in p.iterdir()) and not force:
