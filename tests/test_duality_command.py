@@ -101,3 +101,14 @@ def test_random_expressions_give_a_report_or_a_clean_error(text, as_loss):
             assert str(exc)
             return
     assert "measured residual" in out
+
+
+def test_small_terms_that_break_the_form_are_not_measured_as_zero(capsys):
+    """The form conditions (2.7), (2.8) are measured relative to the expression, not against 1: a beta term of
+    1e-11 in a potential of 1e-11 is not zero (it was dropped, and the report said the conditions held)."""
+    rc, _, err = _run(["--hamiltonian", "beta**2/2 + 1e-11*phi**2 + 1e-11*beta*phi"], capsys)
+    assert rc == 2 and "(2.7) violated" in err
+    rc, _, err = _run(["--loss", "1e-11*phi**2*beta + 1e-11*phi**2"], capsys)
+    assert rc == 2 and "(2.8) violated" in err
+    rc, out, _ = _run(["--hamiltonian", "beta**2/2 + 1e-11*phi**2"], capsys)  # a small but valid potential
+    assert rc == 0 and "measured residual 0.0e+00" in out

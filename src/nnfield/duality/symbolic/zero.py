@@ -65,8 +65,12 @@ def _evaluator(expr: sp.Expr, syms: list[sp.Symbol]) -> Callable[..., Any]:
         return slow
 
 
-def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int = 0) -> float:
-    """``max |expr| / max(1, max |scale|)`` over ``n`` random real points of its free symbols.
+def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int = 0, floor: float = 1.0) -> float:
+    """``max |expr| / max(floor, max |scale|)`` over ``n`` random real points of its free symbols.
+
+    ``floor = 1`` (the default) measures absolutely below a scale of 1; ``floor = 0`` measures relative to the
+    scale whatever its size (a form condition, where a term of 1e-11 against a potential of 1e-11 is not zero),
+    and an ``expr`` that is 0 at every point measures 0.
 
     Points are drawn in ``[-1.5, 1.5]`` (parameters, i.e. symbols other than phi/beta/w, in ``[0.5, 1.5]``);
     points where the expression is not finite are skipped, and so are points where an intermediate value
@@ -77,7 +81,7 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
     scale = None if scale is None else sp.sympify(scale)
     syms = sorted(expr.free_symbols | (scale.free_symbols if scale is not None else set()), key=str)
     rng = np.random.default_rng(seed)
-    worst, big, finite = 0.0, 1.0, 0
+    worst, big, finite = 0.0, float(floor), 0
     fe = _evaluator(expr, syms)
     fs = _evaluator(scale, syms) if scale is not None else None
     ge = within_float_range(expr, syms)
@@ -101,7 +105,11 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
         if np.isfinite(v):
             worst = max(worst, v)
             finite += 1
-    return worst / big if finite else float("nan")
+    if not finite:
+        return float("nan")
+    if worst == 0.0:
+        return 0.0
+    return worst / big if big > 0 else float("inf")
 
 
 def is_zero(expr: sp.Expr) -> bool:
