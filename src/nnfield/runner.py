@@ -973,7 +973,7 @@ def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any
     tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
     nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
         "steps": total, "config": text, "resumed": json.dumps(resumed),
-        "devices": devices, "halo": halo, "title": cfg.title,
+        "devices": devices, "processes": jax.process_count(), "halo": halo, "title": cfg.title,
     })
     writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)
     try:
