@@ -224,8 +224,9 @@ def shard_members(ens: Ensemble, devices: int) -> Ensemble:
     if devices == 1:
         return ens
     if ens.size % devices:
-        raise ConfigError(f"parallel.devices (or --devices): "
-                          f"a sweep splits its {ens.size} members over the devices, and "
+        from .parallel import DEVICES
+
+        raise ConfigError(f"{DEVICES}: a sweep splits its {ens.size} members over the devices, and "
                           f"{devices} devices do not divide them; use a device count that divides {ens.size}")
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 

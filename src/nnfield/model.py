@@ -187,7 +187,7 @@ def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:
     from .errors import ParameterError
 
     phi = device_array(phi)
-    pi = device_array(pi) if not isinstance(pi, jax.Array | jax.core.Tracer) else pi
+    pi = device_array(pi)  # (a JAX array or tracer passes through)
     for name, x in (("phi", phi), ("pi", pi)):
         if jnp.issubdtype(x.dtype, jnp.complexfloating):
             raise ParameterError(name, f"expected real data, got {x.dtype}: the network's neuron states are real "

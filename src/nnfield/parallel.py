@@ -41,24 +41,11 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
     kwargs: dict[str, Any] = {}
     if coordinator is not None:
         kwargs.update(coordinator_address=coordinator, num_processes=num_processes, process_id=process_id)
-    # in a thread: joining blocks in C++ until every process arrives (up to JAX's initialization timeout), where
-    # the main thread's Python signal handlers cannot run; waiting here in slices keeps Ctrl-C answered
-    import threading
+    # joining blocks in C++ until every process arrives (up to JAX's initialization timeout), where the main
+    # thread's Python signal handlers cannot run: in a thread, so that Ctrl-C is still answered
+    from .signals import in_thread
 
-    box: dict[str, BaseException] = {}
-
-    def join() -> None:
-        try:
-            jax.distributed.initialize(**kwargs)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-            box["error"] = exc
-
-    worker = threading.Thread(target=join, name="nnfield-distributed-init", daemon=True)
-    worker.start()
-    while worker.is_alive():
-        worker.join(0.05)
-    if "error" in box:
-        raise box["error"]
+    in_thread(lambda: jax.distributed.initialize(**kwargs))
     _INITIALIZED = True
 
 

@@ -81,6 +81,27 @@ class _Worker:
         self._jobs.put(None)
 
 
+def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a daemon thread while the calling thread waits in :data:`POLL_SECONDS` slices, so that its
+    Python signal handlers keep running while ``fn`` blocks in native code (e.g. joining a multi-process run,
+    which waits in C++ for every process); ``fn``'s exception is re-raised here."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="nnfield-blocking-call", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(POLL_SECONDS)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 def _agreed_signal(signum: int | None) -> int | None:
     """The signal every process of a multi-process run acts on: SIGTERM if any process recorded it, else SIGINT
     if any did, else ``None`` (a collective: every process must call it at the same point)."""
