@@ -218,3 +218,6 @@ def test_the_halo_check_counts_its_copies():
     assert halo["halo"] == 4 * halo["fields"] + halo["model"]
     assert halo["device"] == halo["fields"] + halo["model"] + max(halo["temporaries"], halo["halo"])
     assert "halo check" in resources.describe_memory(with_halo, 1, 2)
+    # devices = "all" splits only where there is more than one device (the test process has one)
+    every = resources.estimate_run_memory(_config((32, 32), extra='[parallel]\ndevices = "all"\nhalo = true\n'))
+    assert jax.device_count() == 1 and every["halo"] == 0 and every == one

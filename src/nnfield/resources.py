@@ -188,11 +188,21 @@ def estimate_run_memory(cfg: Any) -> dict[str, int]:
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
     host = fields + samples * (n_obs + 2) * 8
     parallel = getattr(cfg, "parallel", None)
-    halo = 4 * fields + model if getattr(parallel, "halo", False) and getattr(parallel, "devices", 1) != 1 else 0
+    halo = 4 * fields + model if getattr(parallel, "halo", False) and _split(getattr(parallel, "devices", 1)) else 0
     device = fields + model + max(temporaries, halo)
     total = fields + model + max(temporaries, initial, halo) + host
     return {"fields": fields, "model": model, "temporaries": temporaries, "initial": initial, "host": host,
             "halo": halo, "device": device, "total": total}
+
+
+def _split(devices: int) -> bool:
+    """Whether ``[parallel] devices`` splits the lattice: more than one device (``0``, "all": every device there is,
+    which on a one-device machine is one)."""
+    if devices == 0:
+        import jax
+
+        return jax.device_count() > 1
+    return devices > 1
 
 
 def _read_int(path: Path) -> int | None:
