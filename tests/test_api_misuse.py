@@ -4,6 +4,9 @@ mistake ran silently."""
 
 from __future__ import annotations
 
+import inspect
+
+import equinox as eqx
 import jax
 import numpy as np
 import pytest
@@ -64,10 +67,34 @@ def test_builders_check_their_numbers_like_the_config():
             kg.model(LAT, **kwargs)
     with pytest.raises(ParameterError, match="sign: expected one of"):
         kg.printed_linear_network(LAT, 1.0, 0.1, sign="corected")
-    with pytest.raises(ParameterError, match="mass: expected a positive number"):
+    with pytest.raises(ParameterError, match="m: expected a positive number"):
         nl.sine_gordon_model(LAT, 0.0, 1.0, 0.1)
     # traced values are not checked (jax.grad through a builder)
     jax.grad(lambda m: kg.model(LAT, m=m, dt=0.1).theory.m)(1.0)
+
+
+def test_builders_share_their_parameter_names_and_warn_on_the_old_ones():
+    """Every builder names the mass ``m`` and the Wilson parameter ``wilson_r`` (as :func:`dirac.model` and the config
+    key); the old keywords (``mass=`` of the phi^4 and sine-Gordon builders, ``r=`` of the gauged builders) still
+    build the same model, with a DeprecationWarning, for one release; both at once is a TypeError."""
+    from nnfield.theories import gauge
+    from nnfield.theories import maxwell_dirac as md
+
+    lat = Lattice((6, 4), 0.5)
+    for build, old, new, args in [(nl.sine_gordon_model, "mass", "m", dict(b=1.0, dt=0.1)),
+                                  (nl.phi4_model, "mass", "m", dict(lam=0.5, dt=0.1)),
+                                  (gauge.model, "r", "wilson_r", dict(m=0.5, dt=0.1, bias="wilson")),
+                                  (md.model, "r", "wilson_r", dict(dt=0.1, bias="wilson"))]:
+        value = 0.7
+        with pytest.warns(DeprecationWarning, match=f"{old}=.*deprecated; use {new}="):
+            a = build(lat, **args, **{old: value})
+        b = build(lat, **args, **{new: value})
+        assert eqx.tree_equal(a, b) is True
+        assert eqx.tree_equal(a, build(lat, **args, **{new: 0.9})) is not True  # the value arrives
+        with pytest.raises(TypeError, match=f"both {old}="):
+            build(lat, **args, **{old: value, new: value})
+    assert "wilson_r" in inspect.signature(gauge.model).parameters
+    assert "wilson_r" in inspect.signature(md.model).parameters
 
 
 def test_a_potential_string_builds_the_network_of_its_expression():

@@ -34,3 +34,25 @@ def deprecated_method(cls_name: str, old: str, new: str) -> Callable[..., Any]:
     method.__name__ = old
     method.__doc__ = f"Deprecated alias of :meth:`{new}`."
     return method
+
+
+def renamed_arguments(**renames: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator: each keyword ``old=`` of ``renames`` (``old="new"``) is passed on as ``new=`` with a
+    :class:`DeprecationWarning` (for one release); giving both is a ``TypeError``. Positional calls are unchanged."""
+    import functools
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{f.__name__}() got both {old}= (deprecated) and {new}=; give {new}= only")
+                    warnings.warn(f"{f.__module__}.{f.__name__}({old}=...) is deprecated; use {new}=",
+                                  DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return f(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._deprecation import renamed_arguments
 from ...initial import minimum_image
 from ...lattice import Lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
@@ -232,6 +233,7 @@ class GaugedDiracModel(IdentityEncoding):
         return {"gauge": out}
 
 
+@renamed_arguments(r="wilson_r")
 def model(
     lattice: Lattice,
     m: float,
@@ -239,10 +241,14 @@ def model(
     links: U1Links | None = None,
     network: str = "stable",
     bias: str = "forward",
-    r: float = 1.0,
+    wilson_r: float = 1.0,
     X: Any = None,
 ) -> GaugedDiracModel:
-    """A gauged Dirac model (link form) on ``lattice`` with background ``links`` (``m >= 0``, ``dt > 0``)."""
+    """A gauged Dirac model (link form) on ``lattice`` with background ``links`` (``m >= 0``, ``dt > 0``).
+
+    ``wilson_r``: the Wilson parameter of ``bias = "wilson"`` (the name of :func:`nnfield.theories.dirac.model`
+    and of the config key; ``r=`` is a deprecated alias)."""
+    r = wilson_r
     check_number("m", m, minimum=0.0)
     check_number("dt", dt, positive=True)
     X = clifford_matrices(lattice, X)

@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._deprecation import renamed_arguments
 from ...initial import minimum_image
 from ...lattice import Lattice
 from ...model import BOUNDED, Conserved
@@ -215,10 +216,13 @@ class MaxwellDiracModel(GaugeModel):
         return phi, pi
 
 
+@renamed_arguments(r="wilson_r")
 def model(lattice: Lattice, dt: float, charge: float = 1.0, m: float = 1.0, bias: str = "forward",
-          r: float = 1.0, X: Any = None) -> MaxwellDiracModel:
+          wilson_r: float = 1.0, X: Any = None) -> MaxwellDiracModel:
     """The ``maxwell-dirac`` model: mass ``m``, coupling ``q``, step ``dt``, bias map ``"forward"`` (4.24) or
-    ``"wilson"`` (doubler-free, parameter ``r``), Clifford matrices ``X`` (default: the built-in representation)."""
+    ``"wilson"`` (doubler-free, parameter ``wilson_r``; ``r=`` is a deprecated alias), Clifford matrices ``X``
+    (default: the built-in representation)."""
+    r = wilson_r
     from ..gauge import clifford_matrices
 
     check_number("m", m, minimum=0.0)

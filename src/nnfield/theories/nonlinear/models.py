@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._deprecation import renamed_arguments
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
@@ -110,18 +111,22 @@ def model(
     return NonlinearModel(net, field, conserved_quantities(net.scheme.name))
 
 
+@renamed_arguments(mass="m")
 def phi4_model(
-    lattice: Lattice, mass: float, lam: float, dt: float, scheme: str | Scheme = "leapfrog"
+    lattice: Lattice, m: float, lam: float, dt: float, scheme: str | Scheme = "leapfrog"
 ) -> NonlinearModel:
-    """phi^4: ``V = m^2 phi^2/2 + lam phi^4/4`` (``mass >= 0``, ``lam >= 0``)."""
-    check_number("mass", mass, minimum=0.0)
+    """phi^4: ``V = m^2 phi^2/2 + lam phi^4/4`` (``m >= 0``, ``lam >= 0``; ``mass=`` is a deprecated alias of
+    ``m``, the name of every other builder)."""
+    check_number("m", m, minimum=0.0)
     check_number("lam", lam, minimum=0.0)
-    return model(lattice, Phi4Potential(mass**2, lam), dt, scheme, name="phi^4 field")
+    return model(lattice, Phi4Potential(m**2, lam), dt, scheme, name="phi^4 field")
 
 
+@renamed_arguments(mass="m")
 def sine_gordon_model(
-    lattice: Lattice, mass: float, b: float, dt: float, scheme: str | Scheme = "leapfrog", twist: float = 0.0
+    lattice: Lattice, m: float, b: float, dt: float, scheme: str | Scheme = "leapfrog", twist: float = 0.0
 ) -> NonlinearModel:
-    """sine-Gordon: ``V = (m^2/b^2)(1 - cos(b phi))`` (``mass > 0``); ``twist = 2 pi / b`` for a single kink."""
-    check_number("mass", mass, positive=True)
-    return model(lattice, SineGordonPotential(mass, b), dt, scheme, twist, name="sine-Gordon field")
+    """sine-Gordon: ``V = (m^2/b^2)(1 - cos(b phi))`` (``m > 0``; ``mass=`` is a deprecated alias of ``m``, the
+    name of every other builder); ``twist = 2 pi / b`` for a single kink."""
+    check_number("m", m, positive=True)
+    return model(lattice, SineGordonPotential(m, b), dt, scheme, twist, name="sine-Gordon field")
