@@ -46,8 +46,8 @@ EPILOG = f"""examples:
 Expressions use the variables phi and beta (w in --F), numbers, the constants pi and
 E, + - * / ** and the functions sin cos tan exp log sqrt sinh cosh tanh abs sign (Abs
 is read as abs); other names must be declared with --param NAME (kept symbolic) or
---param NAME=VALUE (not one of {", ".join(RESERVED)}, pi, E). They are read by a whitelist
-parser, never evaluated as Python. The expressions --json prints read back the same way.
+--param NAME=VALUE (not one of {", ".join(RESERVED)}, pi, E). They are read by a
+whitelist parser, never evaluated as Python; the expressions --json prints read back.
 Bad input, or symbolic work longer than --time-limit, prints one line and exits with
 status 2."""
 
