@@ -117,3 +117,18 @@ def test_missing_integrability_condition_is_detected_and_matters(rng):
     ok = NeuronsDuality(W, B, lambda phi: 0.5 * phi @ (jnp.asarray(B @ B.T) @ phi))
     ok.check()
     assert flow_mismatch(ok, ok.network(0.1), rng.normal(size=(3, n)), rng.normal(size=(3, n))) < 1e-12
+
+
+@pytest.mark.parametrize("which,value", [("B", np.nan), ("B", np.inf), ("W", np.nan)])
+def test_non_finite_matrices_are_refused_up_front(which, value):
+    """A NaN or inf in ``B`` gave NumPy's ``LinAlgError`` (SVD did not converge) from the invertibility check; it is
+    a ``ValueError`` naming the matrix and the entry when the duality is made."""
+    from nnfield.duality.conditions import check_invertible
+
+    mats = {"W": np.eye(2), "B": np.eye(2)}
+    mats[which][1, 0] = value
+    with pytest.raises(ValueError, match=rf"{which} must be finite: {which}\[1, 0\] = {value!r}"):
+        NeuronsDuality(mats["W"], mats["B"], lambda phi: 0.5 * jnp.sum(phi**2))
+    if which == "B":
+        with pytest.raises(ValueError, match="B must be finite"):
+            check_invertible(mats["B"])

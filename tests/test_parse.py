@@ -82,7 +82,10 @@ HOSTILE = {
     "_phi": "'_'",
     "__builtins__": "'_'",
     "x": "undeclared",
-    "pi": "undeclared",
+    "I*phi": "imaginary unit",
+    "phi + oo": "infinities",
+    "(-1)**phi": "negative number to a variable power",
+    "pi(phi)": "unknown function",
     "import os": "not a valid expression",
     "phi = 1": "not a valid expression",
     "phi; beta": "not a valid expression",
@@ -286,3 +289,27 @@ def test_parameter_values_are_checked_like_constants():
         ExprFunction.from_string("m**100*phi", ("phi",), {"m": 1e10})
     f = ExprFunction.from_string("phi/(m - 1)", ("phi",), {"m": -2.5})
     assert float(f.numpy(3.0)) == pytest.approx(3.0 / -3.5)
+
+
+def test_constants_sign_and_sympy_spelling_of_abs():
+    """``pi``, ``E`` (exact in SymPy, float64 numerically), ``sign`` and SymPy's ``Abs`` are part of the language,
+    so that SymPy's printed output reads back; a parameter may not take a constant's name."""
+    import sympy as sp
+
+    from nnfield.duality.symbolic import parse_sympy
+
+    e = parse_expression("1 - cos(2*pi*phi) + E**beta + Abs(phi) + sign(phi)", VARS)
+    assert str(e) == "1 - cos(2 * pi * phi) + E**beta + abs(phi) + sign(phi)"
+    phi, beta = 0.3, -0.7
+    ref = 1 - math.cos(2 * math.pi * phi) + math.e**beta + abs(phi) + 1.0
+    assert e.evaluate({"phi": phi, "beta": beta}) == pytest.approx(ref, rel=1e-15)
+    assert float(e.diff("phi").evaluate({"phi": phi, "beta": beta})) == pytest.approx(
+        2 * math.pi * math.sin(2 * math.pi * phi) + 1.0, rel=1e-14)
+    P, B = sp.Symbol("phi", real=True), sp.Symbol("beta", real=True)
+    assert parse_sympy("1 - cos(2*pi*phi) + E**beta + Abs(phi)") == 1 - sp.cos(2 * sp.pi * P) + sp.exp(B) + sp.Abs(P)
+    assert parse_expression("sign(-2)*phi", VARS).evaluate({"phi": 2.0, "beta": 0.0}) == -2.0
+    for name in ("pi", "E"):
+        with pytest.raises(ExpressionError, match=f"clashes with the constant {name}"):
+            parse_expression("phi", VARS, (name,))
+    with pytest.raises(ExpressionError, match="clashes with the function Abs"):
+        parse_expression("phi", VARS, ("Abs",))

@@ -3,18 +3,21 @@
     nnfield dual --hamiltonian "beta**2/2 + phi**4/4" [--F "sin(w)"] [--latex | --json]
     nnfield dual --loss "phi**4/4 + (phi - beta)**2" [--param lam=0.5] [--latex | --json]
 
-Expressions use the variables ``phi`` and ``beta`` (``w`` in ``--F``), the functions sin cos tan exp log sqrt
-sinh cosh tanh abs, and parameters declared with ``--param NAME`` (kept symbolic) or ``--param NAME=VALUE``.
+Expressions use the variables ``phi`` and ``beta`` (``w`` in ``--F``), the constants ``pi`` and ``E``, the
+functions sin cos tan exp log sqrt sinh cosh tanh abs sign (``Abs`` is read as abs), and parameters declared
+with ``--param NAME`` (kept symbolic) or ``--param NAME=VALUE``.
 They are read by the safe parser (:mod:`nnfield.duality.parse`), never evaluated as Python, within its
 limits (length, size, nesting of transcendental functions and of powers, size of constants). ``--param`` may
-not name a variable (:data:`RESERVED`). The SymPy work runs under a wall-clock limit (``--time-limit``,
+not name a variable (:data:`RESERVED`) or a constant. The SymPy work runs under a wall-clock limit (``--time-limit``,
 default :data:`DEFAULT_TIME_LIMIT` s). Errors, and a computation over the limit, print one line and return
 exit status 2.
 
 ``--json`` prints one JSON object (:func:`compute_json`): the direction, the input, the Hamiltonian, potential,
-loss and ``F`` (each as ``expr``, SymPy/Python syntax that ``--hamiltonian``/``--loss`` read back, and
+loss and ``F`` (each as ``expr``, in the expression language, which ``--hamiltonian``/``--loss`` read back, and
 ``latex``), the equations (activation, learning, continuum, Hamilton's), the conditions with their measured
-values and the notes the text prints.
+values and the notes the text prints. Every ``expr`` and ``rhs`` is checked to read back, through the safe
+parser, to the expression it prints (floats with all 17 digits); a result the language cannot write
+(``I``, ``DiracDelta`` from the derivative of ``sign``, ``atan2``, ...) is refused with one line naming it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ DESCRIPTION = ("The Hamiltonian <-> loss duality of one neuron (paper (2.1)-(2.9
                "and get its dual loss (2.9), or give a loss and get its Hamiltonian; printed with the network's "
                "activation and learning equations and Hamilton's equations, and the measured residual between them.")
 #: names that are variables of ``nnfield dual`` (expressions, F, and the printed equations), not parameters
-RESERVED = ("phi", "beta", "w", "pi", "t", "dt")
+RESERVED = ("phi", "beta", "w", "t", "dt")
 #: ``nnfield dual --help``: examples and the expression syntax (plain text)
 EPILOG = f"""examples:
   nnfield dual --hamiltonian "beta**2/2 + phi**4/4"
@@ -40,11 +43,13 @@ EPILOG = f"""examples:
   nnfield dual --hamiltonian "beta**2/2 + 1 - cos(phi)" --F "w**2" --latex
   nnfield dual --hamiltonian "beta**2/2 + phi**4/4" --json
 
-Expressions use the variables phi and beta (w in --F), numbers, + - * / ** and the
-functions sin cos tan exp log sqrt sinh cosh tanh abs; other names must be declared
-with --param NAME (kept symbolic) or --param NAME=VALUE (not one of {", ".join(RESERVED)}).
-They are read by a whitelist parser, never evaluated as Python. Bad input, or symbolic
-work longer than --time-limit, prints one line and exits with status 2."""
+Expressions use the variables phi and beta (w in --F), numbers, the constants pi and
+E, + - * / ** and the functions sin cos tan exp log sqrt sinh cosh tanh abs sign (Abs
+is read as abs); other names must be declared with --param NAME (kept symbolic) or
+--param NAME=VALUE (not one of {", ".join(RESERVED)}, pi, E). They are read by a
+whitelist parser, never evaluated as Python; the expressions --json prints read back.
+Bad input, or symbolic work longer than --time-limit, prints one line and exits with
+status 2."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _params(items: list[str]) -> tuple[list[str], dict[str, float]]:
-    from .parse import ExpressionError
+    from .parse import CONSTANTS, ExpressionError
 
     names: list[str] = []
     values: dict[str, float] = {}
@@ -86,6 +91,9 @@ def _params(items: list[str]) -> tuple[list[str], dict[str, float]]:
         name = name.strip()
         if not name:
             raise ExpressionError(f"--param {item!r}: expected NAME or NAME=VALUE")
+        if name in CONSTANTS:
+            raise ExpressionError(f"--param {item!r}: {name!r} is the constant {name} = {CONSTANTS[name]!r}, "
+                                  "not a parameter")
         if name in RESERVED:
             raise ExpressionError(
                 f"--param {item!r}: {name!r} is a variable, not a parameter (reserved: {', '.join(RESERVED)})"
@@ -183,16 +191,28 @@ def _json(args: Any, dual: Any, title: str, F: Any, names: list[str], values: di
     from .symbolic.neuron import total_gradient
     from .symbolic.zero import measure
 
-    def expr(e: Any) -> dict[str, str] | None:
-        return None if e is None else {"expr": sp.sstr(e), "latex": sp.latex(e)}
+    def text(what: str, e: Any) -> str:
+        """``e`` in the expression language; refused (one line) when it does not read back to ``e``."""
+        out = to_text(e)
+        why = read_back(out, e, names)
+        if why is not None:
+            raise ExpressionError(
+                f"--json: the {what} cannot be written in the expression language that reads it back ({why}); "
+                "the text output (without --json) shows it"
+            )
+        return out
+
+    def expr(what: str, e: Any) -> dict[str, str] | None:
+        return None if e is None else {"expr": text(what, e), "latex": sp.latex(e)}
 
     tex = {"phi(t+dt)": r"\phi(t+dt)", "beta(t+dt)": r"\beta(t+dt)", "dphi/dt": r"\frac{d\phi}{dt}",
            "dbeta/dt": r"\frac{d\beta}{dt}"}
 
-    def eq(lhs: str, rhs: Any) -> dict[str, str]:
-        return {"lhs": lhs, "rhs": sp.sstr(rhs), "latex": f"{tex[lhs]} = {sp.latex(rhs)}"}
+    def eq(what: str, lhs: str, rhs: Any) -> dict[str, str]:
+        return {"lhs": lhs, "rhs": text(f"{what} {lhs}", rhs), "latex": f"{tex[lhs]} = {sp.latex(rhs)}"}
 
-    from .symbolic.convert import BETA, DT, PHI
+    from .parse import ExpressionError
+    from .symbolic.convert import BETA, DT, PHI, read_back, to_text
 
     rhs = dual.learning_rhs()
     ham = dual.hamilton()
@@ -207,15 +227,17 @@ def _json(args: Any, dual: Any, title: str, F: Any, names: list[str], values: di
         "direction": title.lower(),
         "input": {"hamiltonian": args.hamiltonian, "loss": args.loss, "F": args.F,
                   "parameters": {**{n: None for n in names}, **values}},
-        "hamiltonian": expr(dual.hamiltonian),
-        "potential": expr(dual.potential),
-        "loss": expr(dual.loss),
-        "F": expr(dual.F),
+        "hamiltonian": expr("Hamiltonian", dual.hamiltonian),
+        "potential": expr("potential", dual.potential),
+        "loss": expr("loss", dual.loss),
+        "F": expr("F", dual.F),
         "equations": {
-            "activation": eq("phi(t+dt)", PHI + DT * BETA),
-            "learning": eq("beta(t+dt)", BETA + DT * rhs),
-            "continuum": [eq("dphi/dt", BETA), eq("dbeta/dt", rhs)],
-            "hamilton": [eq("dphi/dt", ham[0].rhs), eq("dbeta/dt", ham[1].rhs)],
+            "activation": eq("activation", "phi(t+dt)", PHI + DT * BETA),
+            "learning": eq("learning equation", "beta(t+dt)", BETA + DT * rhs),
+            "continuum": [eq("continuum equation", "dphi/dt", BETA),
+                          eq("continuum equation", "dbeta/dt", rhs)],
+            "hamilton": [eq("Hamilton equation", "dphi/dt", ham[0].rhs),
+                         eq("Hamilton equation", "dbeta/dt", ham[1].rhs)],
         },
         "conditions": [
             {"equation": "(2.7)", "condition": "Ham - beta^2/2 does not depend on beta",

@@ -75,10 +75,16 @@ def rel(x: Any, scale: Any) -> float:
 
 
 def check_invertible(B: Any, tol: float = DEFAULT_TOL) -> float:
-    """Raise :class:`SingularBiasError` unless ``B`` is invertible; returns ``1 / cond(B)``."""
+    """Raise :class:`SingularBiasError` unless ``B`` is invertible; returns ``1 / cond(B)``.
+
+    Raises:
+        ValueError: ``B`` has a NaN or infinite entry (NumPy's SVD would fail with ``LinAlgError``).
+    """
     B = np.asarray(B, dtype=float)
     if B.ndim != 2 or B.shape[0] != B.shape[1]:
         raise SingularBiasError("B square", float("inf"), f"B has shape {B.shape}")
+    if not np.all(np.isfinite(B)):
+        raise ValueError(f"B must be finite, got {int(np.sum(~np.isfinite(B)))} NaN or infinite entries")
     inv_cond = 1.0 / float(np.linalg.cond(B))
     if not inv_cond > tol:
         raise SingularBiasError(

@@ -83,9 +83,22 @@ class NeuronsDuality:
     nodes: int = 24
 
     def __post_init__(self) -> None:
+        """Validate ``W`` and ``B`` up front: equal square shapes, finite entries.
+
+        Raises:
+            ValueError: the shapes differ or are not square, or an entry of ``W`` or ``B`` is NaN or infinite
+                (named with its index; otherwise NumPy's SVD in the invertibility check fails later with
+                ``LinAlgError``).
+        """
         W, B = np.asarray(self.W, dtype=float), np.asarray(self.B, dtype=float)
         if W.ndim != 2 or W.shape != B.shape or W.shape[0] != W.shape[1]:
             raise ValueError(f"W and B must be equal square matrices, got {W.shape} and {B.shape}")
+        for name, M in (("W", W), ("B", B)):
+            bad = np.argwhere(~np.isfinite(M))
+            if bad.size:
+                i, j = (int(k) for k in bad[0])
+                raise ValueError(f"{name} must be finite: {name}[{i}, {j}] = {float(M[i, j])!r} "
+                                 f"({len(bad)} non-finite entr{'y' if len(bad) == 1 else 'ies'})")
         object.__setattr__(self, "W", W)
         object.__setattr__(self, "B", B)
 

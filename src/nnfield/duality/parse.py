@@ -2,8 +2,9 @@ r"""Safe expression input: a whitelist parser over Python's :mod:`ast` (no ``eva
 
 Grammar accepted (everything else is rejected with :class:`ExpressionError`, naming the offending part)::
 
-    expr := number | name | expr (+ | - | * | / | **) expr | -expr | +expr | (expr) | func(expr)
-    func := sin cos tan exp log sqrt sinh cosh tanh abs
+    expr := number | constant | name | expr (+ | - | * | / | **) expr | -expr | +expr | (expr) | func(expr)
+    func := sin cos tan exp log sqrt sinh cosh tanh abs sign    (Abs: SymPy's spelling of abs)
+    constant := pi E
 
 This module is the public face of :mod:`nnfield.duality.expression`, where each concept has its own module:
 the tree (:class:`Expr`), the parser (:func:`parse_expression`), the limits, constant folding, numeric
@@ -20,6 +21,8 @@ so SymPy never sees e.g. ``9**9**9``; at most ``MAX_FUNCTION_DEPTH`` transcenden
 
 from __future__ import annotations
 
+from .expression import ALIASES as ALIASES
+from .expression import CONSTANTS as CONSTANTS
 from .expression import FUNCTIONS as FUNCTIONS
 from .expression import MAX_CONSTANT as MAX_CONSTANT
 from .expression import MAX_DEPTH as MAX_DEPTH
@@ -28,6 +31,7 @@ from .expression import MAX_LENGTH as MAX_LENGTH
 from .expression import MAX_NODES as MAX_NODES
 from .expression import Binary as Binary
 from .expression import Call as Call
+from .expression import Constant as Constant
 from .expression import Expr as Expr
 from .expression import ExpressionError as ExpressionError
 from .expression import ExprFunction as ExprFunction

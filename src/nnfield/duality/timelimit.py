@@ -25,6 +25,9 @@ from types import FrameType
 from .expression import ExpressionError
 
 REPEAT = 0.05
+#: the longest timer armed (about 116 days): ``setitimer`` overflows beyond the platform's ``time_t``, and a
+#: longer limit is no limit in practice
+MAX_TIMER = 1e7
 
 
 class TimeLimitError(ExpressionError):
@@ -53,7 +56,8 @@ def _expire(signum: int, frame: FrameType | None) -> None:
 def time_limit(seconds: float | None, what: str = "the computation") -> Iterator[None]:
     """Raise :class:`TimeLimitError` if the block runs longer than ``seconds`` (``None``: no limit).
 
-    Nested limits: the enclosing timer is restored afterwards, less the time spent here.
+    Nested limits: the enclosing timer is restored afterwards, less the time spent here. A limit beyond
+    :data:`MAX_TIMER` seconds arms a timer of :data:`MAX_TIMER` seconds.
     """
     if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "setitimer"
@@ -64,7 +68,7 @@ def time_limit(seconds: float | None, what: str = "the computation") -> Iterator
         raise ValueError(f"the time limit must be a positive number of seconds, got {seconds!r}")
     start = time.monotonic()
     old_handler = signal.signal(signal.SIGALRM, _expire)
-    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, min(seconds, MAX_TIMER), REPEAT)
     message = f"{what} exceeded the time limit of {seconds:g} s; simplify the expression (or raise --time-limit)"
     try:
         yield

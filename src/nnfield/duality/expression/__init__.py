@@ -23,9 +23,12 @@ from .limits import MAX_EXPONENT as MAX_EXPONENT
 from .limits import MAX_LENGTH as MAX_LENGTH
 from .limits import MAX_NODES as MAX_NODES
 from .parser import parse_expression as parse_expression
+from .tree import ALIASES as ALIASES
+from .tree import CONSTANTS as CONSTANTS
 from .tree import FUNCTIONS as FUNCTIONS
 from .tree import Binary as Binary
 from .tree import Call as Call
+from .tree import Constant as Constant
 from .tree import Expr as Expr
 from .tree import ExpressionError as ExpressionError
 from .tree import Number as Number

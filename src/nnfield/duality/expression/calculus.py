@@ -3,14 +3,14 @@
 :func:`diff` applies the chain rule node by node (exact: no finite differences, no truncation error);
 the constructors ``_add``, ``_sub``, ``_neg``, ``_mul``, ``_div``, ``_pow`` drop zeros and ones and fold
 products of literals, so derivatives of polynomials stay small. ``|u|' = sign(u) u'`` (the internal ``sign``
-function, whose derivative is 0 away from the kink).
+function, whose derivative is 0 away from the jump at 0). Named constants (``pi``, ``E``) have derivative 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .tree import Binary, Call, Expr, Number, Symbol, Unary
+from .tree import Binary, Call, Constant, Expr, Number, Symbol, Unary
 
 
 def _num(e: Expr) -> float | None:
@@ -78,7 +78,7 @@ def _pow(a: Expr, b: Expr) -> Expr:
 
 def diff(e: Expr, x: str) -> Expr:
     """The exact derivative ``de/dx`` by the chain rule, node by node."""
-    if isinstance(e, Number):
+    if isinstance(e, (Number, Constant)):
         return Number(0)
     if isinstance(e, Symbol):
         return Number(1 if e.name == x else 0)

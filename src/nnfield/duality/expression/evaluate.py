@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .tree import Binary, Call, Expr, ExpressionError, Number, Symbol, Unary
+from .tree import Binary, Call, Constant, Expr, ExpressionError, Number, Symbol, Unary
 
 
 def apply_binary(op: str, a: Any, b: Any) -> Any:
@@ -28,7 +28,7 @@ def apply_binary(op: str, a: Any, b: Any) -> Any:
 
 def evaluate(e: Expr, env: Mapping[str, Any], xp: Any) -> Any:
     """The value of ``e`` with ``env`` (name -> scalar or array) and the array module ``xp``."""
-    if isinstance(e, Number):
+    if isinstance(e, (Number, Constant)):
         return e.value
     if isinstance(e, Symbol):
         try:
@@ -48,5 +48,5 @@ def evaluate(e: Expr, env: Mapping[str, Any], xp: Any) -> Any:
         return apply_binary(e.op, a, b)
     if isinstance(e, Call):
         v = evaluate(e.arg, env, xp)
-        return getattr(xp, {"abs": "abs", "sign": "sign"}.get(e.func, e.func))(v)
+        return getattr(xp, e.func)(v)
     raise TypeError(f"unknown node {e!r}")

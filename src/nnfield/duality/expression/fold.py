@@ -17,6 +17,7 @@ MAX_CONSTANT = 1e300
 _MATH = {
     "sin": math.sin, "cos": math.cos, "tan": math.tan, "exp": math.exp, "log": math.log,
     "sqrt": math.sqrt, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh, "abs": abs,
+    "sign": lambda c: math.copysign(1.0, c) if c != 0 else 0.0,
 }
 
 #: the functions :func:`fold_call` folds

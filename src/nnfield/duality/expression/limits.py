@@ -45,8 +45,9 @@ def _nesting(node: ast.AST, depth: int, top: ast.AST | None, what: str, limit: i
     return depth, top
 
 
-def check_shape(root: ast.AST, text: str) -> None:
-    """Reject trees that are too deep, too large, or nest transcendental functions or powers too deeply.
+def check_shape(root: ast.AST, text: str, max_nodes: int = MAX_NODES) -> None:
+    """Reject trees that are too deep, too large (``max_nodes``), or nest transcendental functions or powers
+    too deeply.
 
     Walks without recursion; each error is one line naming the limit and the offending sub-expression.
     """
@@ -57,8 +58,8 @@ def check_shape(root: ast.AST, text: str) -> None:
         count += 1
         if depth > MAX_DEPTH:
             raise ExpressionError(f"expression nested too deeply (depth > {MAX_DEPTH}) near {segment(text, node)!r}")
-        if count > MAX_NODES:
-            raise ExpressionError(f"expression too large (more than {MAX_NODES} nodes)")
+        if count > max_nodes:
+            raise ExpressionError(f"expression too large (more than {max_nodes} nodes)")
         dunder = (isinstance(node, ast.Name) and node.id.startswith("_")) or (
             isinstance(node, ast.Attribute) and node.attr.startswith("_")
         )

@@ -2,10 +2,13 @@ r"""The whitelist parser: Python's :mod:`ast` (no ``eval``, ``exec`` or ``sympif
 
 Grammar accepted (everything else is rejected with :class:`ExpressionError`, naming the offending part)::
 
-    expr := number | name | expr (+ | - | * | / | **) expr | -expr | +expr | (expr) | func(expr)
-    func := sin cos tan exp log sqrt sinh cosh tanh abs
+    expr := number | constant | name | expr (+ | - | * | / | **) expr | -expr | +expr | (expr) | func(expr)
+    func := sin cos tan exp log sqrt sinh cosh tanh abs sign    (Abs: SymPy's spelling of abs)
+    constant := pi E
 
-``name`` must be one of the declared variables or parameters; names starting with ``_``, attribute access,
+``name`` must be one of the declared variables or parameters (which may not be called like a function or a
+constant); ``pi`` and ``E`` are the real constants (SymPy's spelling, so that SymPy's printed output reads
+back); there is no imaginary unit (``I``, ``1j``): expressions are real; names starting with ``_``, attribute access,
 subscripts, other calls, keyword arguments, lambdas, strings, comparisons, boolean operators, conditional
 expressions, containers, ``^`` (use ``**``), ``%``, ``//`` and ``@`` are rejected. The text is parsed by
 ``ast.parse(text, mode="eval")`` (parsing never runs code); the shape limits of :mod:`.limits` are checked on
@@ -22,8 +25,8 @@ import re
 from collections.abc import Iterable
 
 from .fold import ConstantError, fold_binary, fold_call
-from .limits import MAX_CONSTANT, MAX_EXPONENT, MAX_LENGTH, check_shape, segment
-from .tree import FUNCTIONS, Binary, Call, Expr, ExpressionError, Number, Symbol, Unary
+from .limits import MAX_CONSTANT, MAX_EXPONENT, MAX_LENGTH, MAX_NODES, check_shape, segment
+from .tree import ALIASES, CONSTANTS, FUNCTIONS, Binary, Call, Constant, Expr, ExpressionError, Number, Symbol, Unary
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -68,13 +71,16 @@ def _check_names(names: Iterable[str], what: str) -> tuple[str, ...]:
     for n in out:
         if not isinstance(n, str) or not _NAME_RE.match(n):
             raise ExpressionError(f"{what} name {n!r} is not a plain identifier (letters, digits, '_'; no leading '_')")
-        if n in FUNCTIONS:
+        if n in FUNCTIONS or n in ALIASES:
             raise ExpressionError(f"{what} name {n!r} clashes with the function {n}()")
+        if n in CONSTANTS:
+            raise ExpressionError(f"{what} name {n!r} clashes with the constant {n}")
     return out
 
 
 def parse_expression(
-    text: str, variables: Iterable[str] = ("phi",), parameters: Iterable[str] = (), *, max_length: int = MAX_LENGTH
+    text: str, variables: Iterable[str] = ("phi",), parameters: Iterable[str] = (), *, max_length: int = MAX_LENGTH,
+    max_nodes: int = MAX_NODES,
 ) -> Expr:
     """Parse ``text`` into an :class:`Expr` using only the whitelisted grammar (see module docstring).
 
@@ -84,6 +90,8 @@ def parse_expression(
         parameters: further allowed names (numeric constants supplied at evaluation time); a parameter may not
             have the name of a variable.
         max_length: the length limit (default :data:`MAX_LENGTH`).
+        max_nodes: the size limit in syntax-tree nodes (default :data:`MAX_NODES`); both are raised only to
+            read back the package's own output (e.g. ``nnfield dual --json``), never for user input.
 
     Raises:
         ExpressionError: the text is not an allowed expression; the message names the offending part.
@@ -114,7 +122,7 @@ def parse_expression(
     except (RecursionError, MemoryError, ValueError) as exc:  # pathological nesting / bad characters
         raise ExpressionError(f"expression could not be parsed ({type(exc).__name__}); simplify it") from None
     body = tree.body
-    check_shape(body, text.strip())
+    check_shape(body, text.strip(), max_nodes)
     return _Converter(text.strip(), declared, variables).convert(body)
 
 
@@ -149,11 +157,16 @@ class _Converter:
             name = node.id
             if name.startswith("_"):
                 raise self.fail(node, "names starting with '_' are not allowed")
-            if name in FUNCTIONS:
+            if name in FUNCTIONS or name in ALIASES:
                 raise self.fail(node, f"the function {name} must be called with one argument, e.g. {name}(phi)")
+            if name in CONSTANTS:
+                return Constant(name), CONSTANTS[name]
             if name not in self.declared:
+                if name in ("I", "j", "oo", "zoo", "nan", "inf"):
+                    what = "the imaginary unit" if name in ("I", "j") else "infinities and nan"
+                    raise self.fail(node, f"{what} not allowed (expressions are real and finite)")
                 allowed = ", ".join(sorted(self.declared)) or "none"
-                raise self.fail(node, f"undeclared name (allowed names: {allowed})")
+                raise self.fail(node, f"undeclared name (allowed names: {allowed}; constants: pi, E)")
             return Symbol(name), None
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
@@ -179,6 +192,8 @@ class _Converter:
                 raise self.fail(node, "division by zero")
             if op == "**" and cl == 0 and cr is None:
                 raise self.fail(node, "zero to a variable power")
+            if op == "**" and cl is not None and cl < 0 and cr is None:
+                raise self.fail(node, "negative number to a variable power (not real for non-integer powers)")
             folded = None
             if cl is not None and cr is not None:
                 try:
@@ -194,7 +209,8 @@ class _Converter:
                 raise self.fail(node, "only calls of the functions " + ", ".join(FUNCTIONS) + " are allowed")
             if func.id.startswith("_"):
                 raise self.fail(node, "names starting with '_' are not allowed")
-            if func.id not in FUNCTIONS:
+            name = ALIASES.get(func.id, func.id)
+            if name not in FUNCTIONS:
                 raise self.fail(node, f"unknown function {func.id!r} (allowed: {', '.join(FUNCTIONS)})")
             if node.keywords:
                 raise self.fail(node, "keyword arguments are not allowed")
@@ -204,9 +220,9 @@ class _Converter:
             folded = None
             if c is not None:
                 try:
-                    folded = fold_call(func.id, c)
+                    folded = fold_call(name, c)
                 except ConstantError as exc:
                     raise self.fail(node, exc.reason) from None
-            return Call(func.id, arg), folded
+            return Call(name, arg), folded
         word = _NODE_WORDS.get(type(node), f"'{type(node).__name__}' nodes")
         raise self.fail(node, f"{word} not allowed")

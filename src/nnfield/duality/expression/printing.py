@@ -6,7 +6,7 @@ associative, as in Python); numbers print with ``repr``, so floats round-trip ex
 
 from __future__ import annotations
 
-from .tree import Binary, Call, Expr, Number, Symbol, Unary
+from .tree import Binary, Call, Constant, Expr, Number, Symbol, Unary
 
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "u": 3, "**": 4}
 
@@ -16,7 +16,7 @@ def to_str(e: Expr, parent: int = 0) -> str:
     if isinstance(e, Number):
         s = repr(e.value)
         return f"({s})" if e.value < 0 and parent > 0 else s
-    if isinstance(e, Symbol):
+    if isinstance(e, (Symbol, Constant)):
         return e.name
     if isinstance(e, Call):
         return f"{e.func}({to_str(e.arg)})"

@@ -8,13 +8,18 @@ The nodes only hold data; the tree walks live in their own modules and are reach
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from ...errors import NNFieldError
 
 #: the functions the grammar admits (one positional argument each)
-FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "sinh", "cosh", "tanh", "abs")
+FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "sinh", "cosh", "tanh", "abs", "sign")
+#: other spellings of functions (SymPy prints ``Abs``), read as the function they name
+ALIASES = {"Abs": "abs"}
+#: the named real constants the grammar admits (SymPy's spelling, so that SymPy output reads back) and values
+CONSTANTS = {"pi": math.pi, "E": math.e}
 
 
 class ExpressionError(NNFieldError, ValueError):
@@ -80,6 +85,22 @@ class Number(Expr):
 
 
 @dataclasses.dataclass(frozen=True)
+class Constant(Expr):
+    """A named real constant, one of :data:`CONSTANTS` (``pi``, ``E``): exact in SymPy, a float numerically."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in CONSTANTS:
+            raise TypeError(f"unknown constant {self.name!r} (known: {', '.join(CONSTANTS)})")
+
+    @property
+    def value(self) -> float:
+        """The float64 value."""
+        return CONSTANTS[self.name]
+
+
+@dataclasses.dataclass(frozen=True)
 class Symbol(Expr):
     name: str
 
@@ -105,7 +126,7 @@ class Binary(Expr):
 
 @dataclasses.dataclass(frozen=True)
 class Call(Expr):
-    func: str  # one of FUNCTIONS (or the internal "sign")
+    func: str  # one of FUNCTIONS
     arg: Expr
 
     def children(self) -> tuple[Expr, ...]:

@@ -7,12 +7,26 @@ expressions into jittable, differentiable JAX functions (``sympy.lambdify`` with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
-from ..expression import Binary, Call, Expr, ExpressionError, Number, Symbol, Unary, apply_binary, parse_expression
+from ..expression import (
+    MAX_LENGTH,
+    Binary,
+    Call,
+    Constant,
+    Expr,
+    ExpressionError,
+    Number,
+    Symbol,
+    Unary,
+    apply_binary,
+    parse_expression,
+)
 from ..expression.fold import FOLDABLE, ConstantError, fold_binary, fold_call
 
 PHI = sp.Symbol("phi", real=True)
@@ -25,6 +39,7 @@ _SP_FUNCS: dict[str, Callable[[Any], Any]] = {
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
     "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "abs": sp.Abs, "sign": sp.sign,
 }
+_SP_CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
 
 
 def to_sympy(expr: Expr, symbols: Mapping[str, sp.Basic] | None = None) -> sp.Expr:
@@ -43,6 +58,8 @@ def to_sympy(expr: Expr, symbols: Mapping[str, sp.Basic] | None = None) -> sp.Ex
     def walk(e: Expr) -> sp.Expr:
         if isinstance(e, Number):
             return sp.Integer(e.value) if isinstance(e.value, int) else sp.Float(e.value)
+        if isinstance(e, Constant):
+            return _SP_CONSTANTS[e.name]
         if isinstance(e, Symbol):
             if e.name not in table:
                 table[e.name] = sp.Symbol(e.name, real=True)
@@ -113,3 +130,47 @@ def _jax_modules() -> list[Any]:
 def lambdify_jax(expr: sp.Expr, args: Sequence[sp.Symbol]) -> Callable[..., Any]:
     """``sympy.lambdify`` with a ``jax.numpy`` module mapping: a jittable, differentiable JAX function."""
     return sp.lambdify(list(args), expr, modules=_jax_modules())
+
+
+class _TextPrinter(StrPrinter):
+    """SymPy's ``str`` printer in the safe parser's language: ``abs`` for ``Abs``; a float64 ``Float`` as
+    Python's ``repr`` (17 significant digits, so that it reads back to the same float, where SymPy's ``str``
+    keeps 15)."""
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        v = float(expr)
+        if expr._prec <= 53 and math.isfinite(v):
+            return repr(v)
+        return super()._print_Float(expr)
+
+    def _print_Abs(self, expr: sp.Abs) -> str:
+        return f"abs({self._print(expr.args[0])})"
+
+
+def to_text(expr: sp.Expr) -> str:
+    """``expr`` as text in the safe parser's language (SymPy's ``str`` syntax with ``abs``, float64 floats
+    exact); :func:`read_back` checks that the text reads back to ``expr``."""
+    return _TextPrinter().doprint(expr)
+
+
+def read_back(text: str, expr: sp.Expr, parameters: Iterable[str] = ()) -> str | None:
+    """``None`` when ``text`` parses back (safe parser) to an expression equal to ``expr``; else why not.
+
+    ``text`` may use the variables ``phi beta w dt`` (the symbols :data:`PHI`, :data:`BETA`, :data:`W_ARG`,
+    :data:`DT`) and the symbolic ``parameters``; the length and size limits are raised to the text's own size
+    (this reads the package's own output, not user input). Equal means SymPy-identical, or (after SymPy
+    regroups a float coefficient) a difference that measures 0 relative to ``expr`` up to round-off (1e-12).
+    """
+    from .zero import measure
+
+    size = max(MAX_LENGTH, len(text))
+    try:
+        tree = parse_expression(text, ("phi", "beta", "w", "dt"), tuple(parameters), max_length=size,
+                                max_nodes=size)
+        back = to_sympy(tree, {"phi": PHI, "beta": BETA, "w": W_ARG, "dt": DT})
+    except ExpressionError as exc:
+        return str(exc)
+    if back == expr:
+        return None
+    diff = measure(back - expr, expr, floor=0.0)
+    return None if diff <= 1e-12 else f"it reads back as {_short(to_text(back))!r} (measured difference {diff:.1e})"

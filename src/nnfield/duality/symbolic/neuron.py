@@ -152,32 +152,57 @@ def loss_from_hamiltonian(hamiltonian: sp.Expr, F: sp.Expr | None = None, tol: f
     return NeuronDuality(loss=loss, hamiltonian=BETA**2 / 2 + V, potential=V, F=F)
 
 
-def _regular_point(loss: sp.Expr) -> sp.Expr:
-    """A point ``p`` (0 if possible) where ``H(p, p)`` is finite: the reference of the V/F split.
+#: reference points ``p`` and offsets ``w0 = p - beta`` tried for the V/F split, in this order (``w0 = 0`` first)
+REFERENCE_POINTS = (0, 1, sp.Rational(1, 2), -1, 2, sp.Rational(1, 3), sp.Rational(-1, 2), -2, sp.Rational(3, 7))
+REFERENCE_OFFSETS = (0, 1, -1, sp.Rational(1, 2), sp.Rational(-1, 2), 2, -2)
 
-    Points where an intermediate value of ``H(p, p)`` leaves the float64 range are skipped before SymPy
+
+def _reference(loss: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """A point ``(p, w0)`` where ``H(p, p - w0)`` is finite, and real if possible: the reference of the V/F split.
+
+    ``w0 = 0`` (the line ``phi = beta``) is tried first, with ``p = 0`` first; a loss whose ``F(w)`` is
+    singular at ``w = 0`` (``log(phi - beta)``) is split at an offset ``w0 != 0``. A point where the value is
+    real is preferred to one where it is complex (``log(-phi)`` at ``p = 1`` would put ``I*pi`` into V and F).
+    Points where an intermediate value of ``H(p, p - w0)`` leaves the float64 range are skipped before SymPy
     substitutes them (its exact integer powers, e.g. ``2**2**2**2**2**2``, would run away).
+
+    Raises:
+        LossFormError: ``H(p, p - w0)`` is singular at every point tried (no finite value to split at).
     """
     bounded = within_float_range(loss, [PHI, BETA])
-    for p in (0, 1, sp.Rational(1, 2), -1, 2, sp.Rational(1, 3)):
-        if not bounded(float(p), float(p)):
-            continue
-        val = loss.subs({PHI: p, BETA: p}, simultaneous=True)
-        if val.is_finite is not False and not val.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            return sp.Integer(p) if isinstance(p, int) else p
-    raise LossFormError("the loss is finite somewhere on phi = beta", float("inf"),
-                        "H(p, p) is singular at every reference point tried")
+    complex_point = None
+    for w0 in REFERENCE_OFFSETS:
+        for p in REFERENCE_POINTS:
+            if not bounded(float(p), float(p - w0)):
+                continue
+            val = loss.subs({PHI: p, BETA: p - w0}, simultaneous=True)
+            if val.is_finite is False or val.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                continue
+            point = (sp.sympify(p), sp.sympify(w0))
+            if val.is_extended_real is not False and not val.has(sp.I):
+                return point
+            complex_point = complex_point or point
+    if complex_point is not None:
+        return complex_point  # complex wherever it is finite: the split is still exact
+    raise LossFormError(
+        "the loss is finite somewhere", float("inf"),
+        "H(phi, beta) is singular at every reference point tried (phi in {0, 1, 1/2, -1, 2, 1/3, -1/2, -2, 3/7}, "
+        "phi - beta in {0, 1, -1, 1/2, -1/2, 2, -2}), so V and F cannot be split off",
+    )
 
 
 def hamiltonian_from_loss(loss: sp.Expr, tol: float = 1e-10) -> NeuronDuality:
     """Loss ``H(phi, beta)`` -> potential (2.8) and Hamiltonian (2.7), when the loss has the form (2.9).
 
     (2.8) requires ``D = dH/dbeta + dH/dphi`` to depend on phi only; then ``H = V(phi) + F(phi - beta)`` with
-    (no integration needed) ``V(phi) = H(phi, phi) - H(p, p)`` and ``F(w) = H(p, p - w)`` for a regular
-    reference point ``p`` (0 when ``H`` is finite there).
+    (no integration needed) ``V(phi) = H(phi, phi - w0) - H(p, p - w0)`` and ``F(w) = H(p, p - w)`` for a
+    reference point ``(p, w0)`` where ``H`` is finite (:func:`_reference`; ``p = w0 = 0`` when ``H(0, 0)`` is
+    finite, then ``V(phi) = H(phi, phi) - H(0, 0)``). Indeed ``H(phi, phi - w0) = V(phi) + F(w0)`` and
+    ``H(p, p - w) = V(p) + F(w)``, so the two sum to ``H`` and the constant is shared between them.
 
     Raises:
-        LossFormError: ``dD/dbeta != 0`` (measured relative to ``D``), or the split does not reproduce ``H``.
+        LossFormError: ``dD/dbeta != 0`` (measured relative to ``D``), ``H`` is singular at every reference
+            point tried, or the split does not reproduce ``H``.
     """
     loss = sp.sympify(loss)
     D = total_gradient(loss)
@@ -187,9 +212,9 @@ def hamiltonian_from_loss(loss: sp.Expr, tol: float = 1e-10) -> NeuronDuality:
             "dH/dbeta + dH/dphi depends on phi only (2.8)", viol,
             "the loss is not of the form V(phi) + F(phi - beta) (2.9), so no Hamiltonian beta^2/2 + V(phi) is dual",
         )
-    ref = _regular_point(loss)
-    V = loss.subs(BETA, PHI) - loss.subs({PHI: ref, BETA: ref}, simultaneous=True)
-    F = loss.subs({PHI: ref, BETA: ref - W_ARG}, simultaneous=True)
+    p, w0 = _reference(loss)
+    V = loss.subs(BETA, PHI - w0) - loss.subs({PHI: p, BETA: p - w0}, simultaneous=True)
+    F = loss.subs({PHI: p, BETA: p - W_ARG}, simultaneous=True)
     rebuilt = V + F.subs(W_ARG, PHI - BETA)
     viol2 = measure(loss - rebuilt, loss)
     if not viol2 <= tol:
