@@ -163,7 +163,7 @@ class _Converter:
                 return Constant(name), CONSTANTS[name]
             if name not in self.declared:
                 if name in ("I", "j", "oo", "zoo", "nan", "inf"):
-                    what = "the imaginary unit" if name in ("I", "j") else "infinities and nan"
+                    what = "the imaginary unit is" if name in ("I", "j") else "infinities and nan are"
                     raise self.fail(node, f"{what} not allowed (expressions are real and finite)")
                 allowed = ", ".join(sorted(self.declared)) or "none"
                 raise self.fail(node, f"undeclared name (allowed names: {allowed}; constants: pi, E)")
