@@ -140,3 +140,17 @@ def test_the_two_level_leapfrog_is_one_loop_per_step_and_the_same_map(tmp_path):
     assert float(two[3]) == 1 and float(merged[3]) == 2  # field-sized loops per step
     assert float(two[7]) < 61 * 8 * np.finfo(np.float64).eps
     assert sum(line.startswith(("| 0.05 | 101 |", "| 0.005 | 101 |")) for line in text.splitlines()) == 2
+
+
+@pytest.mark.slow
+def test_the_slab_blocked_leapfrog_is_the_same_map(tmp_path):
+    """``benchmarks/kg_slab.py`` on a small lattice: both slab-by-slab forms (each slab advanced by the network
+    built on a window of S + 2 planes, its gradient JAX autodiff of the window's loss) equal
+    ``nnfield.network.run`` of the network (3.8) over 10 steps to rounding (a few ulps per step of O(1) fields)."""
+    text = _bench("kg_slab.py", "--n", "16", "--slabs", "4", "--repeats", "1", out=tmp_path / "slab.md")
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| 16^3 |")]
+    assert len(rows) == 6 and sum("slabs of 4 planes" in r[2] for r in rows) == 4
+    for r in rows:
+        eps = np.finfo(r[1]).eps
+        assert float(r[6]) <= 10 * 8 * eps * 10, r  # 10 steps, fields of size ~5 (normal draws), 8 ulps a step
