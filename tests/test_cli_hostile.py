@@ -69,6 +69,14 @@ def test_output_files_are_checked_before_the_work(cfg, tmp_path, capsys):
     assert (tmp_path / "noext.png").is_file()
 
 
+def test_the_demo_refuses_a_used_directory_before_it_says_anything(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert cli.main(["demo", "--out", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("nnfield: error: --out") and "not empty; pass --force" in err
+    assert len(err.strip().splitlines()) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_an_unwritable_output_directory_is_refused_by_the_dry_run_too(cfg, tmp_path, capsys, monkeypatch):
     target = tmp_path / "locked"
     target.mkdir()

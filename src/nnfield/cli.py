@@ -357,12 +357,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _setup_jax()
     from .config import parse_config
     from .io import load_run
+    from .outdir import check_output_dir
     from .plotting import plot_run
     from .runner import execute
 
     con = _console()
     cfg = parse_config(demo_config_text(), source="<nnfield demo>")
-    out = Path(args.out)
+    out = check_output_dir(args.out, args.force)  # refused before the demo's header is printed
     t0 = time.perf_counter()
     if not args.quiet:
         _say(con, f"nnfield demo: {cfg.title}")
