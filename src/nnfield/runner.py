@@ -855,12 +855,14 @@ def resume(
 ) -> RunResult:
     """Continue the run in ``out`` from its newest checkpoint (``nnfield run --resume DIR [--steps N]``).
 
-    An interrupted or killed run goes on to its configured number of steps; ``steps`` (the new total, more than
-    the steps done) extends a finished one. The run file is cut back to what the checkpoint had recorded, so
-    the resumed run's state, observables and snapshots are bit-identical to an uninterrupted run's (same
+    An interrupted or killed run goes on to its total of steps (the run file's: also that of an extension
+    interrupted before its first checkpoint); ``steps`` (the new total, more than the steps done) extends a
+    finished one, or changes the total of an unfinished one. The run file is cut back to what the checkpoint had
+    recorded, so the resumed run's state, observables and snapshots are bit-identical to an uninterrupted run's (same
     nnfield, JAX and machine; a different version is named in the log). Refused with one line
     (:class:`~nnfield.checkpoint.CheckpointError`, ``ConfigError``): no run or no checkpoint in ``out``, a
-    directory in use, a checkpoint from another config or a newer schema, a complete run without ``steps``.
+    directory in use, a checkpoint from another config or a newer schema, a complete run without ``steps``, a
+    ``config.toml`` whose ``steps`` differ from the run's total without ``steps``.
     ``devices`` (``--devices N``) overrides the config's ``[parallel] devices``: a checkpoint is restored onto
     any device count (it is stored whole, shard by shard); ``halo`` (``--halo``/``--no-halo``) its ``halo``.
     """
@@ -909,7 +911,15 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
                               f"`nnfield run {config_path} --out {out_dir} --force`")
     check_compatible(ckpt, config_hash(cfg), str(config_path))
     m = ckpt.manifest
-    total = int(steps) if steps is not None else int(m["steps"])
+    # the run's total: the run file's (an extension sets it before its first chunk; the newest checkpoint may
+    # still be one of the extended run, whose total it holds)
+    run_total = int(attrs.get("steps", m["steps"]))
+    config_steps = cfg.time.steps
+    if steps is None and config_steps != run_total:
+        raise ConfigError(f"--resume {out_dir}: {config_path} sets {config_steps} steps, but the run's total is "
+                          f"{run_total}; to change the total pass --steps {config_steps}, else restore "
+                          f"steps = {run_total} in {config_path}")
+    total = int(steps) if steps is not None else run_total
     status = nio.resolve_status(str(attrs.get("status", "")), run_file)
     if steps is None and ckpt.step >= total and status == nio.STATUS_COMPLETED:
         raise ConfigError(f"--resume {out_dir}: the run is complete ({ckpt.step} steps); pass --steps N (a new "
@@ -931,7 +941,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         cfg, time=dataclasses.replace(cfg.time, steps=total),
         output=dataclasses.replace(cfg.output, every=int(m["every"]), snapshot_every=int(m["snapshot_every"])),
     )
-    text = cfg.text if total == int(attrs.get("steps", total)) else _with_steps(cfg.text, total, cfg)
+    text = cfg.text if total == config_steps else _with_steps(cfg.text, total, cfg)
     cfg = dataclasses.replace(cfg, text=text)
     members = math.prod(len(v) for v in cfg.sweep.values()) if cfg.sweep else 1
     check_memory(cfg, members, parallel.device_count(cfg.parallel.devices))  # the guard a fresh run has (--steps)

