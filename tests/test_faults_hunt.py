@@ -8,6 +8,7 @@ the one that needs a file-size limit (a child process under ``ulimit -f``)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,35 @@ def test_a_config_whose_steps_were_edited_is_refused_in_one_line(tmp_path, capsy
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--steps 300" in err, err
     assert (out / "run.h5").read_bytes() == before
     code, err = _main(capsys, "run", "--resume", out, "--steps", 200, "-q")
+    assert code == 0, err
+    assert_same_run(_fresh(tmp_path, capsys, 200), out)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# a run file behind the newest checkpoint
+# ----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("keep", [10, 2])
+def test_a_run_file_behind_the_newest_checkpoint(tmp_path, capsys, monkeypatch, keep):
+    """The run file lost its last chunks while the checkpoints survived (a power failure: checkpoints are fsynced,
+    the run file is not; or the directory copied while the run wrote). `--resume` cut the run file back to the
+    newest checkpoint's counts, which it did not have: a TypeError traceback. Now it resumes from the newest
+    checkpoint the run file covers (bit-identical), or, with none, refuses in one line."""
+    out = tmp_path / f"behind{keep}"
+    saved = tmp_path / f"saved{keep}.h5"
+
+    def copy_at(i: int) -> None:
+        if i == 5:  # step 80 committed (and its checkpoint written); a copy of the file as it is on disk
+            shutil.copyfile(out / "run.h5", saved)
+
+    with monkeypatch.context() as mp:
+        _interrupt_at_call(mp, 9, copy_at)  # interrupted at step 160: checkpoints 0, 40, ..., 160
+        assert _main(capsys, "run", _config(tmp_path, 200, keep), "--out", out, "-q")[0] == 130
+    shutil.copyfile(saved, out / "run.h5")
+    code, err = _main(capsys, "run", "--resume", out, "-q")
+    if keep == 2:  # checkpoints 120 and 160 only: none the file covers
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "step 80" in err and "Traceback" not in err, err
+        assert not (out / "run.h5.resume-tmp").exists()
+        return
     assert code == 0, err
     assert_same_run(_fresh(tmp_path, capsys, 200), out)
 

@@ -41,6 +41,7 @@ from .checkpoint import (
     check_compatible,
     config_hash,
     latest_checkpoint,
+    list_checkpoints,
     load_checkpoint,
     save_checkpoint,
 )
@@ -890,6 +891,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     try:
         with nio.open_run_file(run_file) as h5:
             attrs = nio.read_attrs(h5)
+            held = nio.committed_counts(h5, str(attrs["status"]))
     except OSError as exc:
         raise CheckpointError(f"--resume {out_dir}: {run_file} cannot be read ({exc})") from None
     version = int(attrs.get("schema_version", 0))
@@ -909,6 +911,17 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         raise CheckpointError(f"--resume {out_dir}: no checkpoint in {out_dir / CHECKPOINT_DIR} (the run stopped "
                               f"before its first one, or they were deleted); start it again with "
                               f"`nnfield run {config_path} --out {out_dir} --force`")
+    covered = _covered_checkpoint(out_dir, held, attrs)
+    if covered is None:
+        raise CheckpointError(f"--resume {out_dir}: {run_file} holds the run up to step {_held_steps(held, attrs)} "
+                              f"only, before its oldest checkpoint (step {list_checkpoints(out_dir)[0].step}): the "
+                              f"file lost its last chunks (a power failure, or a copy made while the run wrote); "
+                              f"start the run again with `nnfield run {config_path} --out {out_dir} --force`")
+    if covered is not ckpt:
+        say(f"note: {run_file} holds the run up to step {_held_steps(held, attrs)} only (it lost its last chunks: "
+            f"a power failure, or a copy made while the run wrote); resuming from the checkpoint at step "
+            f"{covered.step}, not the newest (step {ckpt.step})")
+        ckpt = covered
     check_compatible(ckpt, config_hash(cfg), str(config_path))
     m = ckpt.manifest
     # the run's total: the run file's (an extension sets it before its first chunk; the newest checkpoint may
@@ -966,6 +979,28 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network)
     return loop.run(progress, console)
+
+
+def _held_steps(held: tuple[int | None, int, int], attrs: dict[str, Any]) -> int | None:
+    """The steps a run file holds: its commit record's (a running or killed run), else its final ``steps_done``
+    (``None`` when it records neither: a file older than schema 2)."""
+    steps = held[0] if held[0] is not None else attrs.get("steps_done")
+    return None if steps is None else int(steps)
+
+
+def _covered_checkpoint(out_dir: Path, held: tuple[int | None, int, int], attrs: dict[str, Any]) -> Any:
+    """The newest checkpoint whose step, samples and snapshots the run file holds (``held``:
+    :func:`nnfield.io.committed_counts`), or ``None``. Normally the newest: the run file is committed before each
+    checkpoint. A run file that lost its last chunks (the page cache lost in a power failure: checkpoints are
+    fsynced, the run file is not; a directory copied while the run wrote) is behind it, and the run resumes from
+    an older one (cutting the file back to counts it lacks failed with a traceback)."""
+    steps = _held_steps(held, attrs)
+    for c in reversed(list_checkpoints(out_dir)):
+        m = c.manifest
+        if (int(m.get("observables", 0)) <= held[1] and int(m.get("snapshots", 0)) <= held[2]
+                and (steps is None or c.step <= steps)):
+            return c
+    return None
 
 
 def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any], devices: int = 1,
