@@ -160,3 +160,24 @@ def test_a_run_file_behind_the_newest_checkpoint(tmp_path, capsys, monkeypatch, 
     assert_same_run(_fresh(tmp_path, capsys, 200), out)
 
 
+# ----------------------------------------------------------------------------------------------------------
+# config.toml edited: output.spectra
+# ----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spectra", ["true", "false"])
+def test_resume_with_output_spectra_changed_is_refused_in_one_line(tmp_path, capsys, spectra):
+    """`spectra = true` added to (or removed from) DIR/config.toml: the resumed run recorded other observables
+    than the run file holds, and died in its first append with a ValueError traceback."""
+    out = tmp_path / f"spectra-{spectra}"
+    cfg = _config(tmp_path, 100)
+    if spectra == "false":
+        cfg.write_text(cfg.read_text() + "spectra = true\n")
+    assert _main(capsys, "run", cfg, "--out", out, "-q")[0] == 0
+    config = out / "config.toml"
+    text = config.read_text()
+    config.write_text(text.replace("spectra = true\n", "") if spectra == "false" else text + "spectra = true\n")
+    before = (out / "run.h5").read_bytes()
+    code, err = _main(capsys, "run", "--resume", out, "--steps", 200, "-q")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "output.spectra" in err, err
+    assert (out / "run.h5").read_bytes() == before
+
+

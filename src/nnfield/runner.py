@@ -55,7 +55,7 @@ from .outdir import RunLock, check_output_dir, prepare_output_dir
 from .progress import progress_bar
 from .resources import check_memory
 from .signals import StopRequests
-from .spectra import Spectra
+from .spectra import SPECTRUM_K, Spectra
 from .stability import Stability, cached_stability, check_stability
 from .state import State, field_items
 
@@ -950,6 +950,11 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
             raise ConfigError(f"--resume {out_dir}: output.{key} = {getattr(cfg.output, key)} in {config_path}, but "
                               f"the run records with output.{key} = {int(m[key])}; a resumed run keeps its cadence: "
                               f"restore it, or start a new run with `nnfield run {config_path} --out NEW_DIR`")
+    if bool(cfg.output.spectra) != (SPECTRUM_K in attrs):  # what the run records: its file's observables
+        was = "with" if SPECTRUM_K in attrs else "without"
+        raise ConfigError(f"--resume {out_dir}: output.spectra = {str(cfg.output.spectra).lower()} in {config_path}, "
+                          f"but the run records {was} spectra; a resumed run records what it recorded: restore it, "
+                          f"or start a new run with `nnfield run {config_path} --out NEW_DIR`")
     cfg = dataclasses.replace(
         cfg, time=dataclasses.replace(cfg.time, steps=total),
         output=dataclasses.replace(cfg.output, every=int(m["every"]), snapshot_every=int(m["snapshot_every"])),
