@@ -181,3 +181,26 @@ def test_resume_with_output_spectra_changed_is_refused_in_one_line(tmp_path, cap
     assert (out / "run.h5").read_bytes() == before
 
 
+# ----------------------------------------------------------------------------------------------------------
+# no room to rebuild the run file
+# ----------------------------------------------------------------------------------------------------------
+def test_no_room_to_rebuild_the_run_file_on_resume_is_one_line(tmp_path, capsys):
+    """`--resume` copies the run file (cut back) before it goes on. Under a file-size limit below the file's size
+    the copy failed half way: HDF5 error lines, a traceback, a segmentation fault (exit 139) and a half-written
+    run.h5.resume-tmp left behind. Now refused before copying, in one line; the run file is untouched."""
+    from test_faults import _run
+
+    cfg = tmp_path / "snap.toml"
+    cfg.write_text(CONFIG.format(steps=400, keep=3).replace("shape = [64]", "shape = [4096]"))
+    out = tmp_path / "full"
+    assert _main(capsys, "run", cfg, "--out", out, "-q")[0] == 0
+    size = (out / "run.h5").stat().st_size
+    assert size > 600_000
+    before = (out / "run.h5").read_bytes()
+    res = _run("run", "--resume", str(out), "--steps", "500", "-q", limit_fsize=512 << 10)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 1 and len(lines) == 1 and "File too large (errno 27)" in lines[0], res.stderr
+    assert not (out / "run.h5.resume-tmp").exists()
+    assert (out / "run.h5").read_bytes() == before
+
+
