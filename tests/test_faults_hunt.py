@@ -11,9 +11,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
+from nnfield import checkpoint as ck
 from nnfield import cli, runner
 from nnfield import io as nio
 
@@ -202,5 +204,41 @@ def test_no_room_to_rebuild_the_run_file_on_resume_is_one_line(tmp_path, capsys)
     assert res.returncode == 1 and len(lines) == 1 and "File too large (errno 27)" in lines[0], res.stderr
     assert not (out / "run.h5.resume-tmp").exists()
     assert (out / "run.h5").read_bytes() == before
+
+
+# ----------------------------------------------------------------------------------------------------------
+# a damaged checkpoint
+# ----------------------------------------------------------------------------------------------------------
+def _flip_field_bytes(shard: Path) -> None:
+    """Flip 8 bytes in the middle of the stored data of the shard file's first field (bit rot)."""
+    with h5py.File(shard, "r") as h5:
+        ds = next(iter(h5[next(iter(h5))].values()))
+        offset = ds.id.get_offset()
+        if offset is None:  # chunked: the first chunk's
+            offset = ds.id.get_chunk_info(0).byte_offset
+        offset += ds.id.get_storage_size() // 2 // 8 * 8 if ds.chunks is None else 64
+    with open(shard, "r+b") as fh:
+        fh.seek(offset)
+        raw = fh.read(8)
+        fh.seek(offset)
+        fh.write(bytes(b ^ 0x5A for b in raw))
+
+
+def test_a_flipped_bit_in_a_checkpoint_is_refused_not_resumed(tmp_path, capsys):
+    """Bytes flipped in the newest checkpoint's field data (a bad disk, a bad copy): `--resume` restored the
+    damaged state and went on as if nothing had happened (a wrong trajectory, an OK verdict). Checkpoints now
+    carry HDF5 checksums (Fletcher-32): the damage is found and refused in one line naming the previous one."""
+    out = tmp_path / "rot"
+    assert _main(capsys, "run", _config(tmp_path, 100), "--out", out, "-q")[0] == 0
+    newest = ck.latest_checkpoint(out)
+    assert newest is not None and newest.step == 100
+    _flip_field_bytes(newest.path / "process-00000.h5")
+    code, err = _main(capsys, "run", "--resume", out, "--steps", 200, "-q")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert str(newest.path) in err and "step 80" in err, err
+    shutil.rmtree(newest.path)  # as the message says: resume from the previous checkpoint
+    code, err = _main(capsys, "run", "--resume", out, "--steps", 200, "-q")
+    assert code == 0, err
+    assert_same_run(_fresh(tmp_path, capsys, 200), out)
 
 
