@@ -8,6 +8,7 @@ the one that needs a file-size limit (a child process under ``ulimit -f``)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -240,5 +241,51 @@ def test_a_flipped_bit_in_a_checkpoint_is_refused_not_resumed(tmp_path, capsys):
     code, err = _main(capsys, "run", "--resume", out, "--steps", 200, "-q")
     assert code == 0, err
     assert_same_run(_fresh(tmp_path, capsys, 200), out)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# a checkpoint of the same step written again
+# ----------------------------------------------------------------------------------------------------------
+def test_a_kill_while_a_checkpoint_is_replaced_keeps_it(tmp_path, monkeypatch):
+    """Saving a checkpoint of a step already saved removed the old one before renaming the new one into place: a
+    kill in between left no checkpoint of that step (with `checkpoint_keep = 1`, none at all)."""
+    import jax.numpy as jnp
+
+    state = {"phi": jnp.arange(8.0)}
+    ck.save_checkpoint(tmp_path, state, 40, {"config_hash": "h"}, keep=1)
+
+    replace = ck.os.replace
+
+    def killed(src, dst):  # every rename of the save but its last (the new checkpoint's into place)
+        if Path(src).name.endswith(".tmp") and Path(dst).name == "step-000000000040":
+            raise KeyboardInterrupt  # the process dies here: the disk is left as it is
+        replace(src, dst)
+
+    monkeypatch.setattr(ck.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ck.save_checkpoint(tmp_path, {"phi": jnp.arange(8.0)}, 40, {"config_hash": "h"}, keep=1)
+    monkeypatch.undo()
+    found = ck.latest_checkpoint(tmp_path)
+    assert found is not None and found.step == 40
+    assert np.array_equal(ck.load_checkpoint(found, state)["phi"], np.arange(8.0))
+    ck.save_checkpoint(tmp_path, {"phi": jnp.arange(8.0) + 1}, 80, {"config_hash": "h"}, keep=1)  # goes on
+    assert [c.step for c in ck.list_checkpoints(tmp_path)] == [80]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-000000000080"]
+
+
+def test_a_run_killed_after_its_final_checkpoint_is_finished_without_rewriting_it(tmp_path, capsys):
+    """A resumed run already at its total used to save its final checkpoint again (removing the committed one
+    first); now the committed checkpoint is kept as it is."""
+    out = tmp_path / "final"
+    assert _main(capsys, "run", _config(tmp_path, 100), "--out", out, "-q")[0] == 0
+    with h5py.File(out / "run.h5", "a") as h5:  # as if killed before the final attributes were written
+        h5["final"].resize((0,))
+    newest = ck.latest_checkpoint(out)
+    assert newest is not None and newest.step == 100
+    inode = os.stat(newest.path).st_ino
+    code, err = _main(capsys, "run", "--resume", out, "-q")
+    assert code == 0, err
+    assert os.stat(newest.path).st_ino == inode
+    assert_same_run(_fresh(tmp_path, capsys, 100), out)
 
 

@@ -15,7 +15,9 @@ back to them on resume), the leaves (key path, global shape, dtype) and the numb
 
 A checkpoint is written into ``step-N.tmp/``, every file fsynced, then renamed to ``step-N/`` and the
 directory fsynced: a kill at any moment leaves either no ``step-N/`` or a complete one (leftover ``*.tmp``
-directories are ignored and removed by the next save). The last ``keep`` checkpoints are kept.
+directories are ignored and removed by the next save). A checkpoint of a step already saved first renames the
+old one to ``step-N.old.tmp/``, which counts as committed while ``step-N/`` is missing (a kill between the
+two renames). The last ``keep`` checkpoints are kept.
 
 A state sharded over devices is saved shard by shard (each process writes the shards it addresses, replica 0
 only) and restored with :func:`jax.make_array_from_callback` onto the sharding of a template state, so the
@@ -47,6 +49,8 @@ CHECKPOINT_DIR = "checkpoints"
 MANIFEST = "manifest.json"
 _PREFIX = "step-"
 _TMP = ".tmp"
+#: a committed checkpoint renamed aside while one of the same step replaces it (used only if that one is missing)
+_ASIDE = f".old{_TMP}"
 
 
 class CheckpointError(InputError):
@@ -156,8 +160,10 @@ def save_checkpoint(
             fh.flush()
             os.fsync(fh.fileno())
         _fsync_dir(tmp)
-        if final.exists():  # a checkpoint of the same step (e.g. saved again on interrupt): replace it
-            shutil.rmtree(final)
+        if final.exists():  # a checkpoint of the same step: renamed aside (not removed) before the new one is
+            old = root / f"{final.name}{_ASIDE}"  # renamed in: a kill in between leaves the old one, which
+            shutil.rmtree(old, ignore_errors=True)  # counts as committed while no step-N exists (_committed)
+            os.replace(final, old)
         os.replace(tmp, final)
         _fsync_dir(root)
         _prune(root, keep)
@@ -222,7 +228,12 @@ def _committed(root: Path) -> list[Checkpoint]:
     if not root.is_dir():
         return out
     for p in root.iterdir():
-        if not (p.is_dir() and p.name.startswith(_PREFIX) and _TMP not in p.name):
+        if not (p.is_dir() and p.name.startswith(_PREFIX)):
+            continue
+        if p.name.endswith(_ASIDE):  # a kill while a checkpoint of its step replaced it: it stands in for that
+            if (root / p.name.removesuffix(_ASIDE)).exists():
+                continue
+        elif _TMP in p.name:
             continue
         try:
             manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))

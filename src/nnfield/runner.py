@@ -694,7 +694,8 @@ class _Loop(_Durable):
                     shown = clock.add(n, elapsed)
                     self.bound_chunk(n, elapsed)
                     bar.advance(n, shown)
-                self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
+                if self.last_ckpt != self.done:  # the final state (`--resume DIR --steps N` extends from here), unless
+                    self.checkpoint()  # saved already (a resumed run killed after it: saved again, it was replaced)
                 if steps % every:
                     obs_end = stop.call(_initial_observables, self.observer, self.state)
                     if _first_nonfinite(obs_end) is None:
