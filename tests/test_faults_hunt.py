@@ -289,3 +289,16 @@ def test_a_run_killed_after_its_final_checkpoint_is_finished_without_rewriting_i
     assert_same_run(_fresh(tmp_path, capsys, 100), out)
 
 
+# ----------------------------------------------------------------------------------------------------------
+# a directory in use
+# ----------------------------------------------------------------------------------------------------------
+def test_resume_of_a_directory_in_use_names_resume(tmp_path, capsys):
+    """The refusal of `--resume DIR` while another run holds DIR spoke of `--out` and `--force`."""
+    from nnfield.outdir import RunLock
+
+    out = tmp_path / "busy"
+    assert _main(capsys, "run", _config(tmp_path, 100), "--out", out, "-q")[0] == 0
+    with RunLock(out):
+        code, err = _main(capsys, "run", "--resume", out, "--steps", 200, "-q")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"--resume {out}" in err and "--out" not in err and "--force" not in err, err

@@ -875,7 +875,7 @@ def resume(
             raise ConfigError(f"--resume {out_dir}: no run here (no {nio.RUN_FILE}); start one with "
                               f"`nnfield run CONFIG --out {out_dir}`")
         # refuses a directory another run is writing into (in a multi-process run process 0 holds the lock)
-        lock = RunLock(out_dir).acquire() if parallel.is_writer() else None
+        lock = RunLock(out_dir, "--resume").acquire() if parallel.is_writer() else None
         try:
             return _resume_locked(out_dir, steps, progress and parallel.is_writer(), console, log, stop, devices,
                                   halo)
