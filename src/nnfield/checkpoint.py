@@ -5,7 +5,8 @@ Layout (schema :data:`CHECKPOINT_SCHEMA`)::
     DIR/checkpoints/step-000000001200/          one committed checkpoint (the step in the name)
         manifest.json                           written last: the commit record (see below)
         process-00000.h5                        the shards this process holds: /<leaf>/<k> datasets with
-                                                attributes ``start`` and ``stop`` (the shard's global index)
+                                                attributes ``start`` and ``stop`` (the shard's global index),
+                                                chunked with Fletcher-32 checksums (verified on read)
 
 ``manifest.json`` holds the schema version, the step and time, the config hash (:func:`config_hash`), the
 initial-condition seed (the only randomness of a run: the dynamics are deterministic, so the state and the
@@ -14,7 +15,9 @@ back to them on resume), the leaves (key path, global shape, dtype) and the numb
 
 A checkpoint is written into ``step-N.tmp/``, every file fsynced, then renamed to ``step-N/`` and the
 directory fsynced: a kill at any moment leaves either no ``step-N/`` or a complete one (leftover ``*.tmp``
-directories are ignored and removed by the next save). The last ``keep`` checkpoints are kept.
+directories are ignored and removed by the next save). A checkpoint of a step already saved first renames the
+old one to ``step-N.old.tmp/``, which counts as committed while ``step-N/`` is missing (a kill between the
+two renames). The last ``keep`` checkpoints are kept.
 
 A state sharded over devices is saved shard by shard (each process writes the shards it addresses, replica 0
 only) and restored with :func:`jax.make_array_from_callback` onto the sharding of a template state, so the
@@ -46,6 +49,8 @@ CHECKPOINT_DIR = "checkpoints"
 MANIFEST = "manifest.json"
 _PREFIX = "step-"
 _TMP = ".tmp"
+#: a committed checkpoint renamed aside while one of the same step replaces it (used only if that one is missing)
+_ASIDE = f".old{_TMP}"
 
 
 class CheckpointError(InputError):
@@ -155,8 +160,10 @@ def save_checkpoint(
             fh.flush()
             os.fsync(fh.fileno())
         _fsync_dir(tmp)
-        if final.exists():  # a checkpoint of the same step (e.g. saved again on interrupt): replace it
-            shutil.rmtree(final)
+        if final.exists():  # a checkpoint of the same step: renamed aside (not removed) before the new one is
+            old = root / f"{final.name}{_ASIDE}"  # renamed in: a kill in between leaves the old one, which
+            shutil.rmtree(old, ignore_errors=True)  # counts as committed while no step-N exists (_committed)
+            os.replace(final, old)
         os.replace(tmp, final)
         _fsync_dir(root)
         _prune(root, keep)
@@ -170,13 +177,20 @@ def _write_shards(shard_file: Path, names: list[str], leaves: list[tuple[str, An
             grp = h5.create_group(name)
             grp.attrs["key"] = key
             for k, (index, data) in enumerate(_local_shards(leaf)):
-                ds = grp.create_dataset(str(k), data=data)
+                ds = grp.create_dataset(str(k), data=data, **_checksummed(data))
                 ds.attrs["start"] = np.asarray([s.start or 0 for s in index], np.int64)
                 ds.attrs["stop"] = np.asarray(
                     [s.stop if s.stop is not None else n for s, n in zip(index, np.shape(leaf), strict=True)], np.int64
                 )
         h5.flush()
         os.fsync(h5.id.get_vfd_handle())
+
+
+def _checksummed(data: np.ndarray) -> dict[str, Any]:
+    """Dataset options that store a Fletcher-32 checksum with every chunk (HDF5 verifies it on read), so a
+    damaged checkpoint (a bad disk or copy) is refused instead of restored: not for a scalar or an empty array
+    (only chunked datasets take filters)."""
+    return {"chunks": True, "fletcher32": True} if data.ndim and data.size else {}
 
 
 def _local_shards(leaf: Any) -> list[tuple[tuple[slice, ...], np.ndarray]]:
@@ -214,7 +228,12 @@ def _committed(root: Path) -> list[Checkpoint]:
     if not root.is_dir():
         return out
     for p in root.iterdir():
-        if not (p.is_dir() and p.name.startswith(_PREFIX) and _TMP not in p.name):
+        if not (p.is_dir() and p.name.startswith(_PREFIX)):
+            continue
+        if p.name.endswith(_ASIDE):  # a kill while a checkpoint of its step replaced it: it stands in for that
+            if (root / p.name.removesuffix(_ASIDE)).exists():
+                continue
+        elif _TMP in p.name:
             continue
         try:
             manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
@@ -260,14 +279,12 @@ def load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
     by_key = {entry["key"]: entry for entry in ckpt.manifest.get("leaves", [])}
     files = sorted(ckpt.path.glob("process-*.h5"))
     if not files:
-        raise CheckpointError(f"checkpoint {ckpt.path}: no process-*.h5 shard files; it cannot be restored")
+        raise CheckpointError(f"checkpoint {ckpt.path}: no process-*.h5 shard files; it cannot be restored"
+                              f"{_fix(ckpt)}")
     try:
         handles = [h5py.File(f, "r") for f in files]
     except OSError as exc:
-        older = [c for c in list_checkpoints(ckpt.path.parent.parent) if c.step < ckpt.step]
-        fix = (f"; delete {ckpt.path} to resume from the previous checkpoint (step {older[-1].step})" if older else
-               "; no older checkpoint: start the run again with --force")
-        raise CheckpointError(f"checkpoint {ckpt.path}: unreadable shard file ({exc}){fix}") from None
+        raise CheckpointError(f"checkpoint {ckpt.path}: unreadable shard file ({exc}){_fix(ckpt)}") from None
     try:
         restored = []
         for key, leaf in leaves:
@@ -284,14 +301,26 @@ def load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
                      dtype: np.dtype = dtype) -> np.ndarray:
                 return _assemble(index, shards, shape, dtype, ckpt.path)
 
-            if isinstance(leaf, jax.Array):
-                restored.append(jax.make_array_from_callback(shape, leaf.sharding, read))
-            else:
-                restored.append(read(tuple(slice(0, n) for n in shape)))
+            try:
+                if isinstance(leaf, jax.Array):
+                    restored.append(jax.make_array_from_callback(shape, leaf.sharding, read))
+                else:
+                    restored.append(read(tuple(slice(0, n) for n in shape)))
+            except OSError as exc:  # e.g. a checksum that does not match: the data were damaged on disk
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise CheckpointError(f"checkpoint {ckpt.path}: field {key} is damaged ({first}){_fix(ckpt)}"
+                                      ) from None
     finally:
         for h in handles:
             h.close()
     return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), restored)
+
+
+def _fix(ckpt: Checkpoint) -> str:
+    """What to do about a checkpoint that cannot be restored: resume from the previous one, or start again."""
+    older = [c for c in list_checkpoints(ckpt.path.parent.parent) if c.step < ckpt.step]
+    return (f"; delete {ckpt.path} to resume from the previous checkpoint (step {older[-1].step})" if older else
+            "; no older checkpoint: start the run again with --force")
 
 
 def _assemble(index: tuple[slice, ...], shards: list[Any], shape: tuple[int, ...], dtype: np.dtype,

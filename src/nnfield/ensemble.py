@@ -569,7 +569,8 @@ class _SweepLoop(_Durable):
                         self.checkpoint()
                     elapsed = time.perf_counter() - c0
                     bar.advance(n, clock.add(n, elapsed))
-                self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
+                if self.last_ckpt != self.done:  # the final state (`--resume DIR --steps N` extends from here), unless
+                    self.checkpoint()  # saved already (a resumed run killed after it: saved again, it was replaced)
                 if steps % every:  # the last step's sample (off the cadence), as a single run records it
                     obs_end = stop.call(lambda: jax.device_get(_observe_jitted(ens.observed, self.state,
                                                                               _Static(ens.observed_axes))))

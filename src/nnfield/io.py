@@ -727,9 +727,14 @@ FINAL_ONLY = ("status", "steps_done", "t_final")
 def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, attrs: Mapping[str, Any]) -> None:
     """Copy the run file ``src`` into a new ``dst`` cut back to ``n_obs`` samples and ``n_snap`` snapshots,
     with root attributes updated by ``attrs`` (a resumed run continues from a checkpoint's counts).
-    Readable from a file left by a killed writer; ``dst`` is a properly closed file (fsynced)."""
+    Readable from a file left by a killed writer; ``dst`` is a properly closed file (fsynced).
+
+    Refused (:class:`WriteError`, before ``dst`` is created) when the file system or the file-size limit has no
+    room for a copy of ``src`` (it is at most that big): a copy that failed half way crashed the process closing
+    the half-written file (a segmentation fault under ``ulimit -f``)."""
     import os
 
+    check_room(Path(dst), Path(src).stat().st_size)
     with open_run_file(src) as h5, h5py.File(dst, "w", libver="latest") as out:
         for k, v in h5.attrs.items():
             if k not in FINAL_ONLY:  # older files kept them here; now the new run's /final holds them

@@ -30,21 +30,30 @@ LOCK_FILE = nio.LOCK_FILE
 class RunLock:
     """An exclusive lock on a run directory (``with RunLock(dir): ...``); see the module docstring."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, option: str = "--out") -> None:
         self.path = Path(directory) / LOCK_FILE
         self._fh: IO[str] | None = None
+        #: the option that named the directory (``--out``, ``--resume``): the refusals name it
+        self.option = option
 
     def acquire(self) -> RunLock:
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
+        where = f"{self.option} {self.path.parent}"
+        try:
+            fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
+        except OSError as exc:  # e.g. a read-only or immutable directory (which root's access check passes)
+            raise ConfigError(f"{where}: cannot write into the run directory ({exc.strerror or exc}, errno "
+                              f"{exc.errno})") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "unknown"
             fh.close()
+            advice = ("choose another --out (--force does not override a run in progress)" if self.option == "--out"
+                      else "then resume it")
             raise ConfigError(
-                f"--out {self.path.parent}: another nnfield run (PID {holder}) is writing into this directory; "
-                f"wait for it to finish or choose another --out (--force does not override a run in progress)"
+                f"{where}: another nnfield run (PID {holder}) is writing into this directory; wait for it to "
+                f"finish or {advice}"
             ) from None
         fh.seek(0)
         fh.truncate()

@@ -41,6 +41,7 @@ from .checkpoint import (
     check_compatible,
     config_hash,
     latest_checkpoint,
+    list_checkpoints,
     load_checkpoint,
     save_checkpoint,
 )
@@ -54,7 +55,7 @@ from .outdir import RunLock, check_output_dir, prepare_output_dir
 from .progress import progress_bar
 from .resources import check_memory
 from .signals import StopRequests
-from .spectra import Spectra
+from .spectra import SPECTRUM_K, Spectra
 from .stability import Stability, cached_stability, check_stability
 from .state import State, field_items
 
@@ -693,7 +694,8 @@ class _Loop(_Durable):
                     shown = clock.add(n, elapsed)
                     self.bound_chunk(n, elapsed)
                     bar.advance(n, shown)
-                self.checkpoint()  # the final state: `nnfield run --resume DIR --steps N` extends from here
+                if self.last_ckpt != self.done:  # the final state (`--resume DIR --steps N` extends from here), unless
+                    self.checkpoint()  # saved already (a resumed run killed after it: saved again, it was replaced)
                 if steps % every:
                     obs_end = stop.call(_initial_observables, self.observer, self.state)
                     if _first_nonfinite(obs_end) is None:
@@ -855,12 +857,14 @@ def resume(
 ) -> RunResult:
     """Continue the run in ``out`` from its newest checkpoint (``nnfield run --resume DIR [--steps N]``).
 
-    An interrupted or killed run goes on to its configured number of steps; ``steps`` (the new total, more than
-    the steps done) extends a finished one. The run file is cut back to what the checkpoint had recorded, so
-    the resumed run's state, observables and snapshots are bit-identical to an uninterrupted run's (same
+    An interrupted or killed run goes on to its total of steps (the run file's: also that of an extension
+    interrupted before its first checkpoint); ``steps`` (the new total, more than the steps done) extends a
+    finished one, or changes the total of an unfinished one. The run file is cut back to what the checkpoint had
+    recorded, so the resumed run's state, observables and snapshots are bit-identical to an uninterrupted run's (same
     nnfield, JAX and machine; a different version is named in the log). Refused with one line
     (:class:`~nnfield.checkpoint.CheckpointError`, ``ConfigError``): no run or no checkpoint in ``out``, a
-    directory in use, a checkpoint from another config or a newer schema, a complete run without ``steps``.
+    directory in use, a checkpoint from another config or a newer schema, a complete run without ``steps``, a
+    ``config.toml`` whose ``steps`` differ from the run's total without ``steps``.
     ``devices`` (``--devices N``) overrides the config's ``[parallel] devices``: a checkpoint is restored onto
     any device count (it is stored whole, shard by shard); ``halo`` (``--halo``/``--no-halo``) its ``halo``.
     """
@@ -871,7 +875,7 @@ def resume(
             raise ConfigError(f"--resume {out_dir}: no run here (no {nio.RUN_FILE}); start one with "
                               f"`nnfield run CONFIG --out {out_dir}`")
         # refuses a directory another run is writing into (in a multi-process run process 0 holds the lock)
-        lock = RunLock(out_dir).acquire() if parallel.is_writer() else None
+        lock = RunLock(out_dir, "--resume").acquire() if parallel.is_writer() else None
         try:
             return _resume_locked(out_dir, steps, progress and parallel.is_writer(), console, log, stop, devices,
                                   halo)
@@ -888,6 +892,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     try:
         with nio.open_run_file(run_file) as h5:
             attrs = nio.read_attrs(h5)
+            held = nio.committed_counts(h5, str(attrs["status"]))
     except OSError as exc:
         raise CheckpointError(f"--resume {out_dir}: {run_file} cannot be read ({exc})") from None
     version = int(attrs.get("schema_version", 0))
@@ -907,9 +912,28 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         raise CheckpointError(f"--resume {out_dir}: no checkpoint in {out_dir / CHECKPOINT_DIR} (the run stopped "
                               f"before its first one, or they were deleted); start it again with "
                               f"`nnfield run {config_path} --out {out_dir} --force`")
+    covered = _covered_checkpoint(out_dir, held, attrs)
+    if covered is None:
+        raise CheckpointError(f"--resume {out_dir}: {run_file} holds the run up to step {_held_steps(held, attrs)} "
+                              f"only, before its oldest checkpoint (step {list_checkpoints(out_dir)[0].step}): the "
+                              f"file lost its last chunks (a power failure, or a copy made while the run wrote); "
+                              f"start the run again with `nnfield run {config_path} --out {out_dir} --force`")
+    if covered is not ckpt:
+        say(f"note: {run_file} holds the run up to step {_held_steps(held, attrs)} only (it lost its last chunks: "
+            f"a power failure, or a copy made while the run wrote); resuming from the checkpoint at step "
+            f"{covered.step}, not the newest (step {ckpt.step})")
+        ckpt = covered
     check_compatible(ckpt, config_hash(cfg), str(config_path))
     m = ckpt.manifest
-    total = int(steps) if steps is not None else int(m["steps"])
+    # the run's total: the run file's (an extension sets it before its first chunk; the newest checkpoint may
+    # still be one of the extended run, whose total it holds)
+    run_total = int(attrs.get("steps", m["steps"]))
+    config_steps = cfg.time.steps
+    if steps is None and config_steps != run_total:
+        raise ConfigError(f"--resume {out_dir}: {config_path} sets {config_steps} steps, but the run's total is "
+                          f"{run_total}; to change the total pass --steps {config_steps}, else restore "
+                          f"steps = {run_total} in {config_path}")
+    total = int(steps) if steps is not None else run_total
     status = nio.resolve_status(str(attrs.get("status", "")), run_file)
     if steps is None and ckpt.step >= total and status == nio.STATUS_COMPLETED:
         raise ConfigError(f"--resume {out_dir}: the run is complete ({ckpt.step} steps); pass --steps N (a new "
@@ -927,11 +951,16 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
             raise ConfigError(f"--resume {out_dir}: output.{key} = {getattr(cfg.output, key)} in {config_path}, but "
                               f"the run records with output.{key} = {int(m[key])}; a resumed run keeps its cadence: "
                               f"restore it, or start a new run with `nnfield run {config_path} --out NEW_DIR`")
+    if bool(cfg.output.spectra) != (SPECTRUM_K in attrs):  # what the run records: its file's observables
+        was = "with" if SPECTRUM_K in attrs else "without"
+        raise ConfigError(f"--resume {out_dir}: output.spectra = {str(cfg.output.spectra).lower()} in {config_path}, "
+                          f"but the run records {was} spectra; a resumed run records what it recorded: restore it, "
+                          f"or start a new run with `nnfield run {config_path} --out NEW_DIR`")
     cfg = dataclasses.replace(
         cfg, time=dataclasses.replace(cfg.time, steps=total),
         output=dataclasses.replace(cfg.output, every=int(m["every"]), snapshot_every=int(m["snapshot_every"])),
     )
-    text = cfg.text if total == int(attrs.get("steps", total)) else _with_steps(cfg.text, total, cfg)
+    text = cfg.text if total == config_steps else _with_steps(cfg.text, total, cfg)
     cfg = dataclasses.replace(cfg, text=text)
     members = math.prod(len(v) for v in cfg.sweep.values()) if cfg.sweep else 1
     check_memory(cfg, members, parallel.device_count(cfg.parallel.devices))  # the guard a fresh run has (--steps)
@@ -956,6 +985,28 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network)
     return loop.run(progress, console)
+
+
+def _held_steps(held: tuple[int | None, int, int], attrs: dict[str, Any]) -> int | None:
+    """The steps a run file holds: its commit record's (a running or killed run), else its final ``steps_done``
+    (``None`` when it records neither: a file older than schema 2)."""
+    steps = held[0] if held[0] is not None else attrs.get("steps_done")
+    return None if steps is None else int(steps)
+
+
+def _covered_checkpoint(out_dir: Path, held: tuple[int | None, int, int], attrs: dict[str, Any]) -> Any:
+    """The newest checkpoint whose step, samples and snapshots the run file holds (``held``:
+    :func:`nnfield.io.committed_counts`), or ``None``. Normally the newest: the run file is committed before each
+    checkpoint. A run file that lost its last chunks (the page cache lost in a power failure: checkpoints are
+    fsynced, the run file is not; a directory copied while the run wrote) is behind it, and the run resumes from
+    an older one (cutting the file back to counts it lacks failed with a traceback)."""
+    steps = _held_steps(held, attrs)
+    for c in reversed(list_checkpoints(out_dir)):
+        m = c.manifest
+        if (int(m.get("observables", 0)) <= held[1] and int(m.get("snapshots", 0)) <= held[2]
+                and (steps is None or c.step <= steps)):
+            return c
+    return None
 
 
 def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any], devices: int = 1,
