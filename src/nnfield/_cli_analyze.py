@@ -45,6 +45,9 @@ def analyze_config(cfg: Any) -> tuple[dict[str, Any], Any]:
     )
     try:
         report = analysis.analyze(model.network, None, model.dispersion)
+        # dt and dt_max in the config's time.dt (a network's own dt may be a learning rate: network (3.14) learns
+        # at rate 1 and advances time.dt per tick), as the stability gate of `nnfield run` reports them
+        report.dt = float(cfg.time.dt)
         report.dt_max = float(analysis.largest_stable_dt(lambda dt: cfg.build_model(dt).network, cfg.time.dt))
     except NotAnalysableError as exc:  # e.g. per-site coefficients; any other exception is a bug and surfaces
         text = str(exc).strip().splitlines()
