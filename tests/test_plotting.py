@@ -200,3 +200,49 @@ def test_a_sweep_is_plotted_member_by_member(tmp_path, capsys):
         "shape = [64]", "shape = [12, 10]") + '[sweep]\n"initial.seed" = [1, 2, 3, 4, 5]\n')
     assert cli.main(["run", str(two), "--out", str(tmp_path / "t"), "-q", "--plot"]) == 0
     assert (tmp_path / "t" / "field.png").read_bytes()[:8] == PNG
+
+
+MAXWELL_2D = """
+[theory]
+name = "maxwell"
+[lattice]
+shape = [8, 8]
+spacing = 0.5
+[time]
+dt = 0.1
+steps = 4
+scheme = "leapfrog"
+[initial]
+kind = "plane_wave"
+n = [1, 0]
+polarization = [0.0, 1.0]
+amplitude = 0.05
+[output]
+every = 2
+snapshot_every = 2
+"""
+
+
+def test_nnfield_plot_decodes_a_float64_gauge_run_in_a_fresh_process(tmp_path):
+    """`nnfield plot` in its own process (JAX's 64-bit mode off until the command turns it on) draws the physical
+    fields of a float64 run whose state has several fields (a Maxwell run: |E| and B), not the raw links and
+    electric field: the decoder rebuilds the run's initial state, which a float64 config refuses in 32-bit mode."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "mx"
+    execute(parse_config(MAXWELL_2D), out, progress=False)
+    script = (
+        "import nnfield.plotting as P\n"
+        "real = P.decoder\n"
+        "def spy(run, member=None):\n"
+        "    got = real(run, member)\n"
+        "    print('decoded:', got[1])\n"
+        "    return got\n"
+        "P.decoder = spy\n"
+        "from nnfield import cli\n"
+        f"raise SystemExit(cli.main(['-q', 'plot', {str(out)!r}]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "decoded: physical fields" in proc.stdout, proc.stdout
