@@ -246,3 +246,61 @@ def test_nnfield_plot_decodes_a_float64_gauge_run_in_a_fresh_process(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "decoded: physical fields" in proc.stdout, proc.stdout
+
+
+DIRAC_2D_WILSON = """
+[theory]
+name = "dirac"
+dimension = 2
+mass = 1.0
+network = "stable"
+bias = "wilson"
+wilson_r = 1.0
+[lattice]
+shape = [8, 8]
+spacing = 0.5
+[time]
+dt = 0.05
+steps = 4
+scheme = "alternating"
+[initial]
+kind = "gaussian_packet"
+center = [2.0, 2.0]
+width = 1.0
+[output]
+every = 2
+snapshot_every = 2
+"""
+
+
+def test_long_titles_are_broken_to_fit_the_figure(tmp_path, monkeypatch):
+    """Every title of every plot (each frame of the GIF included) lies inside its figure: a theory with many
+    parameters (here a 2+1 Dirac field with a Wilson bias: about 110 characters) ran off both edges of the
+    7-inch energy plot and the 5.2-inch animation; the title is now broken at its `` | `` separators."""
+    import matplotlib.figure
+
+    out = tmp_path / "dw"
+    execute(parse_config(DIRAC_2D_WILSON), out, progress=False)
+    outside: list[str] = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        titles = [*fig.texts, *(ax.title for ax in fig.axes)]
+        for t in titles:
+            if t.get_visible() and t.get_text():
+                box = t.get_window_extent(renderer)
+                if box.x0 < 0 or box.x1 > fig.bbox.width or box.y1 > fig.bbox.height:
+                    outside.append(f"{a[0] if a else ''}: {t.get_text()!r}")
+        return real_savefig(fig, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    files = plot_run(out, tmp_path / "plots", animate=True)
+    assert sorted(f.name for f in files) == ["energy.png", "field.gif", "field.png", "observables.png"]
+    assert outside == []
+    from nnfield.plotting import _fit, _plt
+
+    fig = _plt().figure(figsize=(4, 3))
+    assert _fit(fig, "short | title", 9) == "short | title"  # a title that fits is left alone
+    _plt().close(fig)

@@ -94,6 +94,49 @@ def _title(run: RunData, what: str = "") -> str:
     return f"{head}\n{what}" if what else head
 
 
+#: where a title line too wide for its figure is broken: between the parts of :func:`_title`, then its parameters
+_BREAKS = (" | ", ", ", " ")
+
+
+def _fit(fig: Any, text: str, fontsize: float | str, room: float = 0.96) -> str:
+    """``text`` with every line wider than ``room`` times the figure's width broken, at its `` | `` separators
+    first, then at ``, `` and spaces (a long theory, e.g. a gauged Dirac field with its six parameters, ran off
+    both edges of a 7-inch figure). Widths are measured with the figure's own renderer at ``fontsize``; an axes
+    title (centred over its axes, not the figure) takes a smaller ``room``."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    prop = FontProperties(size=fontsize)
+    limit = room * fig.get_figwidth() * fig.dpi
+
+    def fits(line: str) -> bool:
+        return bool(renderer.get_text_width_height_descent(line, prop, ismath=False)[0] <= limit)
+
+    def wrap(line: str, seps: tuple[str, ...]) -> list[str]:
+        if fits(line) or not seps:
+            return [line]
+        sep, finer = seps[0], seps[1:]
+        parts = line.split(sep)
+        if len(parts) == 1:
+            return wrap(line, finer)
+        lines, current = [], parts[0]
+        for part in parts[1:]:
+            if fits(current + sep + part):
+                current += sep + part
+            else:
+                lines.append(current + sep.rstrip())
+                current = part
+        lines.append(current)
+        return [piece for line_ in lines for piece in wrap(line_, finer)]
+
+    return "\n".join(piece for line in text.split("\n") for piece in wrap(line, _BREAKS))
+
+
+def _suptitle(fig: Any, text: str, fontsize: float = 9) -> None:
+    """The figure's title, broken to fit its width (:func:`_fit`)."""
+    fig.suptitle(_fit(fig, text, fontsize), fontsize=fontsize)
+
+
 def _save(fig: Any, path: str | Path, dpi: int | None = None) -> Path:
     out = Path(path)
     with np.errstate(over="ignore", invalid="ignore"):  # log-axis ticks of a blow-up (values near 1e308)
@@ -149,7 +192,7 @@ def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path 
     _log_limits(ax1, [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)
     ax0.set_ylabel("Q(t)  (code units)")
     ax0.legend(fontsize=8)
-    ax0.set_title(_title(run, "declared conserved quantities"), fontsize=9)
+    _suptitle(fig, _title(run, "declared conserved quantities"))
     ax1.set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
     ax1.set_xlabel(T_LABEL)
     ax1.axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
@@ -229,7 +272,7 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
     axes[0, 0].set_ylabel("Q(t)  (code units)")
     axes[1, 0].set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
     _legend(axes[0, 0], members)
-    fig.suptitle(_title(run, f"declared conserved quantities, {n} members"), fontsize=9)
+    _suptitle(fig, _title(run, f"declared conserved quantities, {n} members"))
     return _save(fig, path, dpi)
 
 
@@ -321,7 +364,7 @@ def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> 
     if members is not None:
         _legend(axes.flat[0], members)
     what = "observables" if members is None else f"observables, {len(members)} members"
-    fig.suptitle(_title(run, what), fontsize=9)
+    _suptitle(fig, _title(run, what))
     return _save(fig, path, dpi)
 
 
@@ -441,7 +484,7 @@ def plot_field(run: RunData, path: str | Path, index: int = -1,
         ax.set_title(label, fontsize=9)
     for ax in list(axes.flat)[len(fields) :]:
         ax.set_visible(False)
-    fig.suptitle(_title(run, f"{what} at t = {t:g}"), fontsize=9)
+    _suptitle(fig, _title(run, f"{what} at t = {t:g}"))
     return _save(fig, path, dpi)
 
 
@@ -497,7 +540,7 @@ def _plot_field_members(run: RunData, path: str | Path, index: int, members: lis
                 _image(fig, axes[row, col], _slice2d(f), spacing, diverging=bool(np.min(f) < 0))
                 slice_note = "  (slice x3.. = N/2)" if ndim > 2 else ""
                 axes[row, col].set_title(f"{name}{slice_note}: {members[j]}", fontsize=8)
-    fig.suptitle(_title(run, f"{what} at {when}, {shown}"), fontsize=9)
+    _suptitle(fig, _title(run, f"{what} at {when}, {shown}"))
     return _save(fig, path, dpi)
 
 
@@ -528,7 +571,7 @@ def plot_spacetime(run: RunData, path: str | Path,
         ax.set_xlabel("x  (code units)")
         ax.set_ylabel(T_LABEL)
         ax.set_title(name, fontsize=9)
-    fig.suptitle(_title(run, f"space-time diagram of the {what} ({n} snapshots)"), fontsize=9)
+    _suptitle(fig, _title(run, f"space-time diagram of the {what} ({n} snapshots)"))
     return _save(fig, path, dpi)
 
 
@@ -564,7 +607,8 @@ def animate_field(run: RunData, path: str | Path, fps: int = 8,
     with writer.saving(fig, str(out), dpi=80):
         for i, img in enumerate(imgs):
             im.set_data(img.T)
-            ax.set_title(_title(run, f"{name} ({what}) at t = {float(run.snap_time[i]):g}"), fontsize=7)
+            ax.set_title(_fit(fig, _title(run, f"{name} ({what}) at t = {float(run.snap_time[i]):g}"), 7, room=0.8),
+                         fontsize=7)
             writer.grab_frame()
     plt.close(fig)
     return out
@@ -621,7 +665,7 @@ def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40, dpi: int 
     if members is not None:
         extra += f", {len(shown)} of {len(members)}" if len(shown) < len(members) else f", {len(members)}"
         extra += " members"
-    fig.suptitle(_title(run, f"angle-averaged spectra{extra} (k = 0 not shown)"), fontsize=9)
+    _suptitle(fig, _title(run, f"angle-averaged spectra{extra} (k = 0 not shown)"))
     return _save(fig, path, dpi)
 
 
@@ -673,7 +717,7 @@ def plot_dispersion(
     ax.set_xlabel("k_x  (1 / code length; k = (k_x, 0, ..))")
     ax.set_ylabel("omega  (1 / code time)")
     _plain_ticks(ax)
-    ax.set_title(title)
+    ax.set_title(_fit(fig, title, "large", room=0.86), fontsize="large")
     ax.legend()
     return _save(fig, path)
 
