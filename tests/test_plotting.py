@@ -304,3 +304,31 @@ def test_long_titles_are_broken_to_fit_the_figure(tmp_path, monkeypatch):
     fig = _plt().figure(figsize=(4, 3))
     assert _fit(fig, "short | title", 9) == "short | title"  # a title that fits is left alone
     _plt().close(fig)
+
+
+def test_energy_plot_of_a_network_that_declares_nothing_conserved_does_not_say_declared(tmp_path, monkeypatch):
+    """The paper's simultaneous (explicit Euler) network declares nothing conserved; its energy observables are
+    still drawn with their drift, under a title that says so (it said "declared conserved
+    quantities"), and without a kind in their labels."""
+    import matplotlib.figure
+
+    out = tmp_path / "euler"
+    text = KG_1D.format(network="3.8", kind="gaussian", spectra="false").replace(
+        "steps = 40", 'steps = 40\nscheme = "simultaneous"')
+    execute(parse_config(text), out, progress=False, allow_unstable=True)
+    run = nio.load_run(out, snapshots="none")
+    assert json.loads(run.attrs["conserved"]) == []
+    seen = {}
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        fig.canvas.draw()
+        seen["title"] = " ".join(t.get_text() for t in fig.texts) + " ".join(ax.get_title() for ax in fig.axes)
+        seen["labels"] = [line.get_label() for line in fig.axes[0].get_lines()]
+        return real_savefig(fig, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    assert plot_energy(run, tmp_path / "e.png") is not None
+    assert "declared conserved quantities" not in seen["title"]
+    assert "the model declares nothing conserved" in seen["title"]
+    assert seen["labels"] == ["discrete_energy", "energy"]

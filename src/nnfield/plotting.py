@@ -170,6 +170,18 @@ def _declared(run: RunData) -> list[tuple[str, str]]:
     return [(n, n) for n in names]
 
 
+def _energy_heading(run: RunData, names: list[tuple[str, str]]) -> str:
+    """What :func:`plot_energy` shows: the declared conserved quantities (labelled with their kind by
+    :func:`_declared`), or, where nothing is declared, the energy observables, which are then not called
+    conserved (a model that declares nothing, e.g. an explicit-Euler network; a file older than the
+    declarations)."""
+    if any(label != name for name, label in names):
+        return "declared conserved quantities"
+    if "conserved" in run.attrs or "conservation" in run.attrs:
+        return "energy observables (the model declares nothing conserved)"
+    return "energy observables (the file names no conserved quantities)"
+
+
 def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
     """The declared conserved quantities and their relative drift on a log axis (``None`` if there are none)."""
     names = _declared(run)
@@ -192,7 +204,7 @@ def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path 
     _log_limits(ax1, [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)
     ax0.set_ylabel("Q(t)  (code units)")
     ax0.legend(fontsize=8)
-    _suptitle(fig, _title(run, "declared conserved quantities"))
+    _suptitle(fig, _title(run, _energy_heading(run, names)))
     ax1.set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
     ax1.set_xlabel(T_LABEL)
     ax1.axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
@@ -272,7 +284,7 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
     axes[0, 0].set_ylabel("Q(t)  (code units)")
     axes[1, 0].set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
     _legend(axes[0, 0], members)
-    _suptitle(fig, _title(run, f"declared conserved quantities, {n} members"))
+    _suptitle(fig, _title(run, f"{_energy_heading(run, names)}, {n} members"))
     return _save(fig, path, dpi)
 
 
