@@ -332,3 +332,26 @@ def test_energy_plot_of_a_network_that_declares_nothing_conserved_does_not_say_d
     assert "declared conserved quantities" not in seen["title"]
     assert "the model declares nothing conserved" in seen["title"]
     assert seen["labels"] == ["discrete_energy", "energy"]
+
+
+def test_tick_labels_of_a_blow_up_of_both_signs_do_not_overlap():
+    """A quantity of both signs that grows by hundreds of decades (the discrete energy of network (3.14) run
+    beyond its stability limit) is drawn on a symlog axis whose linear part (up to the first value) is a sliver:
+    its ticks -1e0, 0 and 1e0 were printed on top of each other. Every visible tick label now has its own room."""
+    from nnfield.plotting import _draw, _plt
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 3.0), constrained_layout=True)
+    t = np.arange(200.0)
+    q = 0.13 * np.cos(2.5 * t) * 10.0 ** (1.5 * t)  # both signs, up to ~1e298
+    _draw(ax, "symlog", t, [q])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    lo, hi = ax.get_ylim()
+    boxes = sorted((lab.get_window_extent(renderer) for tick, lab in
+                    zip(ax.yaxis.get_major_locator()(), ax.get_yticklabels(), strict=False)
+                    if lab.get_text() and lo <= tick <= hi), key=lambda b: b.y0)
+    plt.close(fig)
+    assert len(boxes) >= 3
+    assert all(below.y1 <= above.y0 for below, above in zip(boxes, boxes[1:], strict=False)), [
+        (b.y0, b.y1) for b in boxes]

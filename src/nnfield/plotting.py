@@ -29,6 +29,7 @@ Every figure is titled with the model and its main parameters; axes are in code 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -347,7 +348,23 @@ def _draw(ax: Any, scale: str, x: np.ndarray | list[np.ndarray], ys: list[np.nda
         first = max(abs(float(y[np.isfinite(y)][0])) for y in ys if np.isfinite(y).any())
         ax.set_yscale("symlog", linthresh=first)
         top = max(float(np.nanmax(np.abs(np.clip(y, -LOG_CAP, LOG_CAP)))) for y in ys)
-        ax.set_ylim(-10 * top if any(np.nanmin(y) < 0 for y in ys) else -first, 10 * min(top, LOG_CAP / 10))
+        negative = any(np.nanmin(y) < 0 for y in ys)
+        ax.set_ylim(-10 * top if negative else -first, 10 * min(top, LOG_CAP / 10))
+        _symlog_ticks(ax, first, 10 * min(top, LOG_CAP / 10), negative)
+
+
+def _symlog_ticks(ax: Any, linthresh: float, top: float, negative: bool, most: int = 5) -> None:
+    """Ticks of a symlog axis: 0 and ``+-10^e`` at every ``s``-th decade above ``linthresh`` (at most ``most`` per
+    sign), no minor ticks. Matplotlib's own ticks include ``+-linthresh``, which over hundreds of decades (a
+    blow-up) lie a pixel from 0, and the three labels were printed on top of each other."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    lo_e = math.floor(math.log10(linthresh))
+    hi_e = math.floor(math.log10(top))
+    step = max(1, math.ceil((hi_e - lo_e) / most))
+    pos = [10.0**e for e in range(lo_e + step, hi_e + 1, step)]
+    ax.yaxis.set_major_locator(FixedLocator(sorted([0.0, *pos, *([-p for p in pos] if negative else [])])))
+    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
