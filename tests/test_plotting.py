@@ -355,3 +355,36 @@ def test_tick_labels_of_a_blow_up_of_both_signs_do_not_overlap():
     assert len(boxes) >= 3
     assert all(below.y1 <= above.y0 for below, above in zip(boxes, boxes[1:], strict=False)), [
         (b.y0, b.y1) for b in boxes]
+
+
+def test_a_single_sample_or_site_is_drawn_as_a_point(tmp_path, monkeypatch):
+    """A line through one point draws nothing: a run stopped on non-finite values after step 0 (one sample of each
+    observable) had empty panels in observables.png and energy.png, and a 1-site lattice an empty field.png. A
+    series of one point is now drawn with a marker."""
+    import dataclasses
+
+    import matplotlib.figure
+
+    from nnfield.plotting import plot_field, plot_observables
+
+    out = tmp_path / "one"
+    text = KG_1D.format(network="3.8", kind="plane_wave", spectra="false").replace("shape = [64]", "shape = [1]")
+    execute(parse_config(text.replace('kind = "plane_wave"', 'kind = "plane_wave"\nn = [0]')), out, progress=False)
+    run = nio.load_run(out)
+    assert run.fields["phi"].shape[-1] == 1
+    one = dataclasses.replace(run, obs_step=run.obs_step[:1], obs_time=run.obs_time[:1],
+                              observables={k: v[:1] for k, v in run.observables.items()})
+    empty: list[str] = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        for ax in fig.axes:
+            for line in ax.get_lines():
+                if len(line.get_xdata()) == 1 and line.get_marker() in (None, "None", "", " "):
+                    empty.append(f"{ax.get_title()}: {line.get_label()}")
+        return real_savefig(fig, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    assert plot_observables(one, tmp_path / "o.png") and plot_energy(one, tmp_path / "e.png")
+    assert plot_field(run, tmp_path / "f.png")
+    assert empty == []

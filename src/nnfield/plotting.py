@@ -294,9 +294,15 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
 LOG_CAP = 1e200
 
 
+def _point(x: Any) -> dict[str, Any]:
+    """A marker for a series of one point (a line through one point draws nothing: the one sample of a run stopped
+    on non-finite values after step 0, the field of a 1-site lattice), else nothing."""
+    return {"marker": "o", "ms": 4} if np.size(x) == 1 else {}
+
+
 def _log_plot(ax: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> None:
     """``y`` (positive) on a log axis, clipped to :data:`LOG_CAP`."""
-    ax.semilogy(x, np.minimum(y, LOG_CAP), **kw)
+    ax.semilogy(x, np.minimum(y, LOG_CAP), **_point(x), **kw)
 
 
 def _log_limits(ax: Any, arrays: list[np.ndarray], floor: float = 0.0) -> None:
@@ -336,9 +342,9 @@ def _draw(ax: Any, scale: str, x: np.ndarray | list[np.ndarray], ys: list[np.nda
     xs = x if isinstance(x, list) else [x] * len(ys)
     for x, y, label in zip(xs, ys, labels, strict=True):
         if scale == "linear":
-            ax.plot(x, y, label=label)
+            ax.plot(x, y, label=label, **_point(x))
         else:
-            ax.plot(x, np.clip(y, -LOG_CAP, LOG_CAP), label=label)
+            ax.plot(x, np.clip(y, -LOG_CAP, LOG_CAP), label=label, **_point(x))
     if scale == "linear":
         _plain_ticks(ax)
     elif scale == "log":
@@ -502,7 +508,7 @@ def plot_field(run: RunData, path: str | Path, index: int = -1,
                              constrained_layout=True)
     for ax, (label, f) in zip(axes.flat, fields.items(), strict=False):
         if ndim == 1:
-            ax.plot(spacing * np.arange(f.shape[0]), f)
+            ax.plot(spacing * np.arange(f.shape[0]), f, **_point(f))
             ax.set_xlabel("x  (code units)")
             ax.set_ylabel(label)
             _plain_ticks(ax)
@@ -551,7 +557,8 @@ def _plot_field_members(run: RunData, path: str | Path, index: int, members: lis
                                  constrained_layout=True)
         for ax, name in zip(axes.flat, names, strict=False):
             for j, fields, _ in frames:
-                ax.plot(spacing * np.arange(fields[name].shape[0]), fields[name], label=members[j])
+                ax.plot(spacing * np.arange(fields[name].shape[0]), fields[name], label=members[j],
+                        **_point(fields[name]))
             ax.set_xlabel("x  (code units)")
             ax.set_ylabel(name)
             ax.set_title(name, fontsize=9)
@@ -681,7 +688,8 @@ def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40, dpi: int 
             for r in rows:
                 y = data[r, keep]
                 ok = np.isfinite(y) & (y > 0)
-                ax.loglog(k[keep][ok], np.minimum(y[ok], LOG_CAP), color=cmap(norm(tj[r])), lw=0.9)
+                ax.loglog(k[keep][ok], np.minimum(y[ok], LOG_CAP), color=cmap(norm(tj[r])), lw=0.9,
+                          **_point(k[keep][ok]))
             _log_limits(ax, [data[rows][:, keep]])
             ax.xaxis.set_minor_formatter(NullFormatter())  # crowded labels where |k| spans about a decade
             ax.set_xlabel(K_LABEL)
