@@ -151,6 +151,14 @@ def test_analyze_reports_the_configs_dt_for_network_314(tmp_path, capsys):
     assert out[0].startswith("verdict: stable: max amplification 1 per step at dt = 0.1 ("), out
 
 
+def test_analyze_qualifies_a_dt_max_outside_the_searched_range(capsys):
+    # the search probes dt / 100 .. 100 dt: "largest stable dt 0" was printed bare, also for a leapfrog network
+    # configured far beyond its limit (stable below dt_max = 1, never probed there), as if no dt were stable
+    assert cli.main(["-q", "analyze", str(ROOT / "examples" / "kg_unit_step_38.toml")]) == 0
+    out = _lines(capsys.readouterr().out)
+    assert out[0].endswith("largest stable dt 0 (unstable at every dt tried: dt / 100 to 100 dt)"), out
+
+
 def _fake_checks(*passes: bool) -> list[paper.Check]:
     checks = []
     for j, ok in enumerate(passes):
