@@ -138,6 +138,27 @@ def test_analyze_verdict_and_quiet(tmp_path, capsys):
     assert "largest stable dt 0.099875" in out[0]
 
 
+def test_analyze_reports_the_configs_dt_for_network_314(tmp_path, capsys):
+    # network (3.14) learns at unit rate (its network.dt is 1) and advances time.dt per tick: the report's dt is
+    # the configured time step (the one dt_max bounds), not the learning rate
+    cfg = tmp_path / "kg314.toml"
+    cfg.write_text(KG.replace('mass = 1.0', 'mass = 1.0\nnetwork = "3.14"'))
+    assert cli.main(["analyze", str(cfg), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["dt"] == 0.1 and d["tick"] == 0.1 and d["stable"] is True
+    assert cli.main(["-q", "analyze", str(cfg)]) == 0
+    out = _lines(capsys.readouterr().out)
+    assert out[0].startswith("verdict: stable: max amplification 1 per step at dt = 0.1 ("), out
+
+
+def test_analyze_qualifies_a_dt_max_outside_the_searched_range(capsys):
+    # the search probes dt / 100 .. 100 dt: "largest stable dt 0" was printed bare, also for a leapfrog network
+    # configured far beyond its limit (stable below dt_max = 1, never probed there), as if no dt were stable
+    assert cli.main(["-q", "analyze", str(ROOT / "examples" / "kg_unit_step_38.toml")]) == 0
+    out = _lines(capsys.readouterr().out)
+    assert out[0].endswith("largest stable dt 0 (unstable at every dt tried: dt / 100 to 100 dt)"), out
+
+
 def _fake_checks(*passes: bool) -> list[paper.Check]:
     checks = []
     for j, ok in enumerate(passes):

@@ -200,3 +200,191 @@ def test_a_sweep_is_plotted_member_by_member(tmp_path, capsys):
         "shape = [64]", "shape = [12, 10]") + '[sweep]\n"initial.seed" = [1, 2, 3, 4, 5]\n')
     assert cli.main(["run", str(two), "--out", str(tmp_path / "t"), "-q", "--plot"]) == 0
     assert (tmp_path / "t" / "field.png").read_bytes()[:8] == PNG
+
+
+MAXWELL_2D = """
+[theory]
+name = "maxwell"
+[lattice]
+shape = [8, 8]
+spacing = 0.5
+[time]
+dt = 0.1
+steps = 4
+scheme = "leapfrog"
+[initial]
+kind = "plane_wave"
+n = [1, 0]
+polarization = [0.0, 1.0]
+amplitude = 0.05
+[output]
+every = 2
+snapshot_every = 2
+"""
+
+
+def test_nnfield_plot_decodes_a_float64_gauge_run_in_a_fresh_process(tmp_path):
+    """`nnfield plot` in its own process (JAX's 64-bit mode off until the command turns it on) draws the physical
+    fields of a float64 run whose state has several fields (a Maxwell run: |E| and B), not the raw links and
+    electric field: the decoder rebuilds the run's initial state, which a float64 config refuses in 32-bit mode."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "mx"
+    execute(parse_config(MAXWELL_2D), out, progress=False)
+    script = (
+        "import nnfield.plotting as P\n"
+        "real = P.decoder\n"
+        "def spy(run, member=None):\n"
+        "    got = real(run, member)\n"
+        "    print('decoded:', got[1])\n"
+        "    return got\n"
+        "P.decoder = spy\n"
+        "from nnfield import cli\n"
+        f"raise SystemExit(cli.main(['-q', 'plot', {str(out)!r}]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "decoded: physical fields" in proc.stdout, proc.stdout
+
+
+DIRAC_2D_WILSON = """
+[theory]
+name = "dirac"
+dimension = 2
+mass = 1.0
+network = "stable"
+bias = "wilson"
+wilson_r = 1.0
+[lattice]
+shape = [8, 8]
+spacing = 0.5
+[time]
+dt = 0.05
+steps = 4
+scheme = "alternating"
+[initial]
+kind = "gaussian_packet"
+center = [2.0, 2.0]
+width = 1.0
+[output]
+every = 2
+snapshot_every = 2
+"""
+
+
+def test_long_titles_are_broken_to_fit_the_figure(tmp_path, monkeypatch):
+    """Every title of every plot (each frame of the GIF included) lies inside its figure: a theory with many
+    parameters (here a 2+1 Dirac field with a Wilson bias: about 110 characters) ran off both edges of the
+    7-inch energy plot and the 5.2-inch animation; the title is now broken at its `` | `` separators."""
+    import matplotlib.figure
+
+    out = tmp_path / "dw"
+    execute(parse_config(DIRAC_2D_WILSON), out, progress=False)
+    outside: list[str] = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        titles = [*fig.texts, *(ax.title for ax in fig.axes)]
+        for t in titles:
+            if t.get_visible() and t.get_text():
+                box = t.get_window_extent(renderer)
+                if box.x0 < 0 or box.x1 > fig.bbox.width or box.y1 > fig.bbox.height:
+                    outside.append(f"{a[0] if a else ''}: {t.get_text()!r}")
+        return real_savefig(fig, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    files = plot_run(out, tmp_path / "plots", animate=True)
+    assert sorted(f.name for f in files) == ["energy.png", "field.gif", "field.png", "observables.png"]
+    assert outside == []
+    from nnfield.plotting import _fit, _plt
+
+    fig = _plt().figure(figsize=(4, 3))
+    assert _fit(fig, "short | title", 9) == "short | title"  # a title that fits is left alone
+    _plt().close(fig)
+
+
+def test_energy_plot_of_a_network_that_declares_nothing_conserved_does_not_say_declared(tmp_path, monkeypatch):
+    """The paper's simultaneous (explicit Euler) network declares nothing conserved; its energy observables are
+    still drawn with their drift, under a title that says so (it said "declared conserved
+    quantities"), and without a kind in their labels."""
+    import matplotlib.figure
+
+    out = tmp_path / "euler"
+    text = KG_1D.format(network="3.8", kind="gaussian", spectra="false").replace(
+        "steps = 40", 'steps = 40\nscheme = "simultaneous"')
+    execute(parse_config(text), out, progress=False, allow_unstable=True)
+    run = nio.load_run(out, snapshots="none")
+    assert json.loads(run.attrs["conserved"]) == []
+    seen = {}
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        fig.canvas.draw()
+        seen["title"] = " ".join(t.get_text() for t in fig.texts) + " ".join(ax.get_title() for ax in fig.axes)
+        seen["labels"] = [line.get_label() for line in fig.axes[0].get_lines()]
+        return real_savefig(fig, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    assert plot_energy(run, tmp_path / "e.png") is not None
+    assert "declared conserved quantities" not in seen["title"]
+    assert "the model declares nothing conserved" in seen["title"]
+    assert seen["labels"] == ["discrete_energy", "energy"]
+
+
+def test_tick_labels_of_a_blow_up_of_both_signs_do_not_overlap():
+    """A quantity of both signs that grows by hundreds of decades (the discrete energy of network (3.14) run
+    beyond its stability limit) is drawn on a symlog axis whose linear part (up to the first value) is a sliver:
+    its ticks -1e0, 0 and 1e0 were printed on top of each other. Every visible tick label now has its own room."""
+    from nnfield.plotting import _draw, _plt
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 3.0), constrained_layout=True)
+    t = np.arange(200.0)
+    q = 0.13 * np.cos(2.5 * t) * 10.0 ** (1.5 * t)  # both signs, up to ~1e298
+    _draw(ax, "symlog", t, [q])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    lo, hi = ax.get_ylim()
+    boxes = sorted((lab.get_window_extent(renderer) for tick, lab in
+                    zip(ax.yaxis.get_major_locator()(), ax.get_yticklabels(), strict=False)
+                    if lab.get_text() and lo <= tick <= hi), key=lambda b: b.y0)
+    plt.close(fig)
+    assert len(boxes) >= 3
+    assert all(below.y1 <= above.y0 for below, above in zip(boxes, boxes[1:], strict=False)), [
+        (b.y0, b.y1) for b in boxes]
+
+
+def test_a_single_sample_or_site_is_drawn_as_a_point(tmp_path, monkeypatch):
+    """A line through one point draws nothing: a run stopped on non-finite values after step 0 (one sample of each
+    observable) had empty panels in observables.png and energy.png, and a 1-site lattice an empty field.png. A
+    series of one point is now drawn with a marker."""
+    import dataclasses
+
+    import matplotlib.figure
+
+    from nnfield.plotting import plot_field, plot_observables
+
+    out = tmp_path / "one"
+    text = KG_1D.format(network="3.8", kind="plane_wave", spectra="false").replace("shape = [64]", "shape = [1]")
+    execute(parse_config(text.replace('kind = "plane_wave"', 'kind = "plane_wave"\nn = [0]')), out, progress=False)
+    run = nio.load_run(out)
+    assert run.fields["phi"].shape[-1] == 1
+    one = dataclasses.replace(run, obs_step=run.obs_step[:1], obs_time=run.obs_time[:1],
+                              observables={k: v[:1] for k, v in run.observables.items()})
+    empty: list[str] = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *a, **k):
+        for ax in fig.axes:
+            for line in ax.get_lines():
+                if len(line.get_xdata()) == 1 and line.get_marker() in (None, "None", "", " "):
+                    empty.append(f"{ax.get_title()}: {line.get_label()}")
+        return real_savefig(fig, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    assert plot_observables(one, tmp_path / "o.png") and plot_energy(one, tmp_path / "e.png")
+    assert plot_field(run, tmp_path / "f.png")
+    assert empty == []

@@ -45,6 +45,9 @@ def analyze_config(cfg: Any) -> tuple[dict[str, Any], Any]:
     )
     try:
         report = analysis.analyze(model.network, None, model.dispersion)
+        # dt and dt_max in the config's time.dt (a network's own dt may be a learning rate: network (3.14) learns
+        # at rate 1 and advances time.dt per tick), as the stability gate of `nnfield run` reports them
+        report.dt = float(cfg.time.dt)
         report.dt_max = float(analysis.largest_stable_dt(lambda dt: cfg.build_model(dt).network, cfg.time.dt))
     except NotAnalysableError as exc:  # e.g. per-site coefficients; any other exception is a bug and surfaces
         text = str(exc).strip().splitlines()
@@ -157,7 +160,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             (f"growth over {d['steps']} steps", d["growth_over_run"] if d["growth_over_run"] is not None else math.inf),
             ("dt", report.dt),
             ("tick (time per step)", report.tick),
-            ("dt_max (largest stable dt)", report.dt_max),
+            ("dt_max (largest stable dt)", report.dt_max if 0.0 < report.dt_max < math.inf
+             else _fmt_dt_max(report.dt_max)),
             ("fraction of unstable modes", report.fraction_unstable),
         ]
         extra = report.extra
@@ -180,12 +184,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK if report is not None else EXIT_FAILED
 
 
+def _fmt_dt_max(dt_max: float | None) -> str:
+    """``dt_max`` for the verdict; the ends of the search (:func:`nnfield.analysis.largest_stable_dt` probes
+    ``dt / 100 .. 100 dt``) said as such: 0 means no probed dt was stable, not that none is."""
+    if dt_max is None or math.isnan(dt_max):
+        return "unknown"
+    if math.isinf(dt_max):
+        return "inf (stable at every dt tried: dt / 100 to 100 dt)"
+    if dt_max == 0.0:
+        return "0 (unstable at every dt tried: dt / 100 to 100 dt)"
+    return f"{dt_max:.6g}"
+
+
 def _analyze_verdict(con: Any, d: dict[str, Any], report: Any) -> None:
     """``verdict: stable: ...``, ``verdict: unstable: ...`` or ``verdict: not analysed: ...``."""
     if report is None:
         _verdict(con, False, "no Fourier symbol (not translation invariant); see the line above", "not analysed")
         return
-    dt_max = "inf" if report.dt_max is None or not math.isfinite(report.dt_max) else f"{report.dt_max:.6g}"
+    dt_max = _fmt_dt_max(report.dt_max)
     text = (f"max amplification {report.max_amplification:.6g} per step at dt = {report.dt:g} "
             f"({100 * report.fraction_unstable:.3g}% of modes grow); largest stable dt {dt_max}")
     _verdict(con, bool(report.stable), text, "stable" if report.stable else "unstable")

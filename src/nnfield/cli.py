@@ -315,6 +315,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .io import NotARunFileError, find_run_file, load_run
     from .plotting import plot_run
 
+    # float64 as for a run: the fields are decoded by the run's model, rebuilt from its config (a float64 config
+    # is refused in JAX's 32-bit mode, and the plots then fell back to the raw network state)
+    _setup_jax()
     if args.out is not None:
         from .outdir import check_writable_dir
 

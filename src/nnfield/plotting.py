@@ -29,6 +29,7 @@ Every figure is titled with the model and its main parameters; axes are in code 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,49 @@ def _title(run: RunData, what: str = "") -> str:
     return f"{head}\n{what}" if what else head
 
 
+#: where a title line too wide for its figure is broken: between the parts of :func:`_title`, then its parameters
+_BREAKS = (" | ", ", ", " ")
+
+
+def _fit(fig: Any, text: str, fontsize: float | str, room: float = 0.96) -> str:
+    """``text`` with every line wider than ``room`` times the figure's width broken, at its `` | `` separators
+    first, then at ``, `` and spaces (a long theory, e.g. a gauged Dirac field with its six parameters, ran off
+    both edges of a 7-inch figure). Widths are measured with the figure's own renderer at ``fontsize``; an axes
+    title (centred over its axes, not the figure) takes a smaller ``room``."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    prop = FontProperties(size=fontsize)
+    limit = room * fig.get_figwidth() * fig.dpi
+
+    def fits(line: str) -> bool:
+        return bool(renderer.get_text_width_height_descent(line, prop, ismath=False)[0] <= limit)
+
+    def wrap(line: str, seps: tuple[str, ...]) -> list[str]:
+        if fits(line) or not seps:
+            return [line]
+        sep, finer = seps[0], seps[1:]
+        parts = line.split(sep)
+        if len(parts) == 1:
+            return wrap(line, finer)
+        lines, current = [], parts[0]
+        for part in parts[1:]:
+            if fits(current + sep + part):
+                current += sep + part
+            else:
+                lines.append(current + sep.rstrip())
+                current = part
+        lines.append(current)
+        return [piece for line_ in lines for piece in wrap(line_, finer)]
+
+    return "\n".join(piece for line in text.split("\n") for piece in wrap(line, _BREAKS))
+
+
+def _suptitle(fig: Any, text: str, fontsize: float = 9) -> None:
+    """The figure's title, broken to fit its width (:func:`_fit`)."""
+    fig.suptitle(_fit(fig, text, fontsize), fontsize=fontsize)
+
+
 def _save(fig: Any, path: str | Path, dpi: int | None = None) -> Path:
     out = Path(path)
     with np.errstate(over="ignore", invalid="ignore"):  # log-axis ticks of a blow-up (values near 1e308)
@@ -127,6 +171,18 @@ def _declared(run: RunData) -> list[tuple[str, str]]:
     return [(n, n) for n in names]
 
 
+def _energy_heading(run: RunData, names: list[tuple[str, str]]) -> str:
+    """What :func:`plot_energy` shows: the declared conserved quantities (labelled with their kind by
+    :func:`_declared`), or, where nothing is declared, the energy observables, which are then not called
+    conserved (a model that declares nothing, e.g. an explicit-Euler network; a file older than the
+    declarations)."""
+    if any(label != name for name, label in names):
+        return "declared conserved quantities"
+    if "conserved" in run.attrs or "conservation" in run.attrs:
+        return "energy observables (the model declares nothing conserved)"
+    return "energy observables (the file names no conserved quantities)"
+
+
 def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
     """The declared conserved quantities and their relative drift on a log axis (``None`` if there are none)."""
     names = _declared(run)
@@ -149,7 +205,7 @@ def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path 
     _log_limits(ax1, [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)
     ax0.set_ylabel("Q(t)  (code units)")
     ax0.legend(fontsize=8)
-    ax0.set_title(_title(run, "declared conserved quantities"), fontsize=9)
+    _suptitle(fig, _title(run, _energy_heading(run, names)))
     ax1.set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
     ax1.set_xlabel(T_LABEL)
     ax1.axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
@@ -229,7 +285,7 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
     axes[0, 0].set_ylabel("Q(t)  (code units)")
     axes[1, 0].set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
     _legend(axes[0, 0], members)
-    fig.suptitle(_title(run, f"declared conserved quantities, {n} members"), fontsize=9)
+    _suptitle(fig, _title(run, f"{_energy_heading(run, names)}, {n} members"))
     return _save(fig, path, dpi)
 
 
@@ -238,9 +294,15 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
 LOG_CAP = 1e200
 
 
+def _point(x: Any) -> dict[str, Any]:
+    """A marker for a series of one point (a line through one point draws nothing: the one sample of a run stopped
+    on non-finite values after step 0, the field of a 1-site lattice), else nothing."""
+    return {"marker": "o", "ms": 4} if np.size(x) == 1 else {}
+
+
 def _log_plot(ax: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> None:
     """``y`` (positive) on a log axis, clipped to :data:`LOG_CAP`."""
-    ax.semilogy(x, np.minimum(y, LOG_CAP), **kw)
+    ax.semilogy(x, np.minimum(y, LOG_CAP), **_point(x), **kw)
 
 
 def _log_limits(ax: Any, arrays: list[np.ndarray], floor: float = 0.0) -> None:
@@ -280,9 +342,9 @@ def _draw(ax: Any, scale: str, x: np.ndarray | list[np.ndarray], ys: list[np.nda
     xs = x if isinstance(x, list) else [x] * len(ys)
     for x, y, label in zip(xs, ys, labels, strict=True):
         if scale == "linear":
-            ax.plot(x, y, label=label)
+            ax.plot(x, y, label=label, **_point(x))
         else:
-            ax.plot(x, np.clip(y, -LOG_CAP, LOG_CAP), label=label)
+            ax.plot(x, np.clip(y, -LOG_CAP, LOG_CAP), label=label, **_point(x))
     if scale == "linear":
         _plain_ticks(ax)
     elif scale == "log":
@@ -292,7 +354,23 @@ def _draw(ax: Any, scale: str, x: np.ndarray | list[np.ndarray], ys: list[np.nda
         first = max(abs(float(y[np.isfinite(y)][0])) for y in ys if np.isfinite(y).any())
         ax.set_yscale("symlog", linthresh=first)
         top = max(float(np.nanmax(np.abs(np.clip(y, -LOG_CAP, LOG_CAP)))) for y in ys)
-        ax.set_ylim(-10 * top if any(np.nanmin(y) < 0 for y in ys) else -first, 10 * min(top, LOG_CAP / 10))
+        negative = any(np.nanmin(y) < 0 for y in ys)
+        ax.set_ylim(-10 * top if negative else -first, 10 * min(top, LOG_CAP / 10))
+        _symlog_ticks(ax, first, 10 * min(top, LOG_CAP / 10), negative)
+
+
+def _symlog_ticks(ax: Any, linthresh: float, top: float, negative: bool, most: int = 5) -> None:
+    """Ticks of a symlog axis: 0 and ``+-10^e`` at every ``s``-th decade above ``linthresh`` (at most ``most`` per
+    sign), no minor ticks. Matplotlib's own ticks include ``+-linthresh``, which over hundreds of decades (a
+    blow-up) lie a pixel from 0, and the three labels were printed on top of each other."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    lo_e = math.floor(math.log10(linthresh))
+    hi_e = math.floor(math.log10(top))
+    step = max(1, math.ceil((hi_e - lo_e) / most))
+    pos = [10.0**e for e in range(lo_e + step, hi_e + 1, step)]
+    ax.yaxis.set_major_locator(FixedLocator(sorted([0.0, *pos, *([-p for p in pos] if negative else [])])))
+    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
@@ -321,7 +399,7 @@ def plot_observables(run: RunData, path: str | Path, dpi: int | None = None) -> 
     if members is not None:
         _legend(axes.flat[0], members)
     what = "observables" if members is None else f"observables, {len(members)} members"
-    fig.suptitle(_title(run, what), fontsize=9)
+    _suptitle(fig, _title(run, what))
     return _save(fig, path, dpi)
 
 
@@ -430,7 +508,7 @@ def plot_field(run: RunData, path: str | Path, index: int = -1,
                              constrained_layout=True)
     for ax, (label, f) in zip(axes.flat, fields.items(), strict=False):
         if ndim == 1:
-            ax.plot(spacing * np.arange(f.shape[0]), f)
+            ax.plot(spacing * np.arange(f.shape[0]), f, **_point(f))
             ax.set_xlabel("x  (code units)")
             ax.set_ylabel(label)
             _plain_ticks(ax)
@@ -441,7 +519,7 @@ def plot_field(run: RunData, path: str | Path, index: int = -1,
         ax.set_title(label, fontsize=9)
     for ax in list(axes.flat)[len(fields) :]:
         ax.set_visible(False)
-    fig.suptitle(_title(run, f"{what} at t = {t:g}"), fontsize=9)
+    _suptitle(fig, _title(run, f"{what} at t = {t:g}"))
     return _save(fig, path, dpi)
 
 
@@ -479,7 +557,8 @@ def _plot_field_members(run: RunData, path: str | Path, index: int, members: lis
                                  constrained_layout=True)
         for ax, name in zip(axes.flat, names, strict=False):
             for j, fields, _ in frames:
-                ax.plot(spacing * np.arange(fields[name].shape[0]), fields[name], label=members[j])
+                ax.plot(spacing * np.arange(fields[name].shape[0]), fields[name], label=members[j],
+                        **_point(fields[name]))
             ax.set_xlabel("x  (code units)")
             ax.set_ylabel(name)
             ax.set_title(name, fontsize=9)
@@ -497,7 +576,7 @@ def _plot_field_members(run: RunData, path: str | Path, index: int, members: lis
                 _image(fig, axes[row, col], _slice2d(f), spacing, diverging=bool(np.min(f) < 0))
                 slice_note = "  (slice x3.. = N/2)" if ndim > 2 else ""
                 axes[row, col].set_title(f"{name}{slice_note}: {members[j]}", fontsize=8)
-    fig.suptitle(_title(run, f"{what} at {when}, {shown}"), fontsize=9)
+    _suptitle(fig, _title(run, f"{what} at {when}, {shown}"))
     return _save(fig, path, dpi)
 
 
@@ -528,7 +607,7 @@ def plot_spacetime(run: RunData, path: str | Path,
         ax.set_xlabel("x  (code units)")
         ax.set_ylabel(T_LABEL)
         ax.set_title(name, fontsize=9)
-    fig.suptitle(_title(run, f"space-time diagram of the {what} ({n} snapshots)"), fontsize=9)
+    _suptitle(fig, _title(run, f"space-time diagram of the {what} ({n} snapshots)"))
     return _save(fig, path, dpi)
 
 
@@ -564,7 +643,8 @@ def animate_field(run: RunData, path: str | Path, fps: int = 8,
     with writer.saving(fig, str(out), dpi=80):
         for i, img in enumerate(imgs):
             im.set_data(img.T)
-            ax.set_title(_title(run, f"{name} ({what}) at t = {float(run.snap_time[i]):g}"), fontsize=7)
+            ax.set_title(_fit(fig, _title(run, f"{name} ({what}) at t = {float(run.snap_time[i]):g}"), 7, room=0.8),
+                         fontsize=7)
             writer.grab_frame()
     plt.close(fig)
     return out
@@ -608,7 +688,8 @@ def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40, dpi: int 
             for r in rows:
                 y = data[r, keep]
                 ok = np.isfinite(y) & (y > 0)
-                ax.loglog(k[keep][ok], np.minimum(y[ok], LOG_CAP), color=cmap(norm(tj[r])), lw=0.9)
+                ax.loglog(k[keep][ok], np.minimum(y[ok], LOG_CAP), color=cmap(norm(tj[r])), lw=0.9,
+                          **_point(k[keep][ok]))
             _log_limits(ax, [data[rows][:, keep]])
             ax.xaxis.set_minor_formatter(NullFormatter())  # crowded labels where |k| spans about a decade
             ax.set_xlabel(K_LABEL)
@@ -621,7 +702,7 @@ def plot_spectra(run: RunData, path: str | Path, max_curves: int = 40, dpi: int 
     if members is not None:
         extra += f", {len(shown)} of {len(members)}" if len(shown) < len(members) else f", {len(members)}"
         extra += " members"
-    fig.suptitle(_title(run, f"angle-averaged spectra{extra} (k = 0 not shown)"), fontsize=9)
+    _suptitle(fig, _title(run, f"angle-averaged spectra{extra} (k = 0 not shown)"))
     return _save(fig, path, dpi)
 
 
@@ -673,7 +754,7 @@ def plot_dispersion(
     ax.set_xlabel("k_x  (1 / code length; k = (k_x, 0, ..))")
     ax.set_ylabel("omega  (1 / code time)")
     _plain_ticks(ax)
-    ax.set_title(title)
+    ax.set_title(_fit(fig, title, "large", room=0.86), fontsize="large")
     ax.legend()
     return _save(fig, path)
 
