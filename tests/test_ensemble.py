@@ -151,7 +151,9 @@ DIRAC_FAMILY = {name: _dirac_family(name) for name in ("dirac", "gauged-dirac", 
 def test_dirac_family_sweeps_share_one_program(theory):
     """The Dirac-family models hold their physics side (``dirac.Dirac``) as a PyTree whose one leaf is the mass:
     two builds of one config have equal PyTree structures, and a sweep of the mass, the initial data and ``dt``
-    is one compiled program whose members equal their own runs bit for bit."""
+    is one compiled program whose members' fields equal their own runs bit for bit. Their observables are sums
+    over the lattice that the vmapped program may add in another order (with XLA's default optimization, 1-3 ulp
+    seen), so they are held to the reordering bound of a sum of N = 32 sites: N eps of the largest sample."""
     jax.config.update("jax_enable_x64", True)
     cfg = parse_config(DIRAC_FAMILY[theory])
     assert jax.tree_util.tree_structure(cfg.build_model()) == jax.tree_util.tree_structure(cfg.build_model())
@@ -165,7 +167,8 @@ def test_dirac_family_sweeps_share_one_program(theory):
         for a, b in zip(jax.tree_util.tree_leaves(state), jax.tree_util.tree_leaves(res.state), strict=True):
             assert np.array_equal(np.asarray(a), np.asarray(b[i]))
         for k, v in obs.items():
-            assert np.array_equal(np.asarray(v), res.observables[k][i]), k
+            bound = 32 * np.finfo(np.float64).eps * np.max(np.abs(np.asarray(v)))
+            np.testing.assert_allclose(res.observables[k][i], np.asarray(v), rtol=0, atol=bound, err_msg=k)
     # what changes the program is still refused with its path: the massless Dirac network has no mass weight,
     # a Wilson bias replaces the forward one
     refused = {"theory.mass": [0.0, 1.0]} if theory == "dirac" else {"theory.bias": ["forward", "wilson"]}
