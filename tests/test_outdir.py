@@ -42,3 +42,32 @@ def test_a_stale_lock_file_does_not_block(tmp_path):
     out.mkdir()
     (out / LOCK_FILE).write_text("999999\n")  # left by a killed run: nobody holds the flock
     assert cli.main(["run", str(cfg), "--out", str(out), "-q"]) == 0
+
+
+def test_a_lock_taken_while_its_holder_releases_it_is_the_new_file(tmp_path, monkeypatch):
+    """The holder removes the lock file before it unlocks, so a second run that opened the file just before the
+    removal locks a removed file once the holder unlocks. It must notice (the path no longer names what it
+    locked) and lock the path's file instead, so that a third run is refused: one run per directory."""
+    import pytest
+
+    from nnfield import outdir
+    from nnfield.errors import ConfigError
+
+    first = RunLock(tmp_path).acquire()
+    real_flock = outdir.fcntl.flock
+    calls = []
+
+    def flock_after_the_holder_released(fd, op):
+        calls.append(op)
+        if len(calls) == 1:  # the second run's first try: it opened the old file; the holder releases it now
+            first.release()
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(outdir.fcntl, "flock", flock_after_the_holder_released)
+    second = RunLock(tmp_path).acquire()
+    monkeypatch.setattr(outdir.fcntl, "flock", real_flock)
+    assert len(calls) >= 3  # the holder's unlock, the stale lock, the lock of the new file
+    with pytest.raises(ConfigError, match=f"another nnfield run \\(PID {os.getpid()}\\)"):
+        RunLock(tmp_path).acquire()
+    second.release()
+    RunLock(tmp_path).acquire().release()

@@ -38,23 +38,37 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         where = f"{self.option} {self.path.parent}"
-        try:
-            fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
-        except OSError as exc:  # e.g. a read-only or immutable directory (which root's access check passes)
-            raise ConfigError(f"{where}: cannot write into the run directory ({exc.strerror or exc}, errno "
-                              f"{exc.errno})") from None
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            fh.close()
-            advice = ("choose another --out (--force does not override a run in progress)" if self.option == "--out"
-                      else "then resume it")
-            raise ConfigError(
-                f"{where}: another nnfield run (PID {holder}) is writing into this directory; wait for it to "
-                f"finish or {advice}"
-            ) from None
+        # The holder removes the lock file before it unlocks (``release``), so a file opened just before that
+        # removal can be locked once it is gone, while a third process creates and locks a new one: both would
+        # hold "the" lock. A lock counts only if the path still names the locked file; otherwise open it again.
+        for _ in range(100):
+            try:
+                fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
+            except OSError as exc:  # e.g. a read-only or immutable directory (which root's access check passes)
+                raise ConfigError(f"{where}: cannot write into the run directory ({exc.strerror or exc}, errno "
+                                  f"{exc.errno})") from None
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                break
+            if _same_file(fh, self.path):
+                return self._hold(fh)
+            fh.close()  # locked a removed file: its holder released it meanwhile; the path names a new one
+        else:
+            raise ConfigError(f"{where}: the lock file {self.path.name} was replaced 100 times while taking it; "
+                              "is something else removing it?")
+        # the lock is held by another process
+        fh.seek(0)
+        holder = fh.read().strip() or "unknown"
+        fh.close()
+        advice = ("choose another --out (--force does not override a run in progress)" if self.option == "--out"
+                  else "then resume it")
+        raise ConfigError(
+            f"{where}: another nnfield run (PID {holder}) is writing into this directory; wait for it to "
+            f"finish or {advice}"
+        ) from None
+
+    def _hold(self, fh: IO[str]) -> RunLock:
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")
@@ -74,6 +88,16 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _same_file(fh: IO[str], path: Path) -> bool:
+    """Whether ``path`` still names the open file ``fh`` (not removed, not replaced)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fh.fileno())
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
 
 def check_not_in_use(out: str | Path) -> None:
