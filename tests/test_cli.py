@@ -635,3 +635,24 @@ def test_a_run_with_few_samples_says_its_bounded_quantity_is_not_judged(tmp_path
     out = capsys.readouterr().out
     assert "too few samples (6, at least 16)" in out and "NOT JUDGED" in out
     assert re.search(r"verdict: OK: 500 steps .*conservation 1/1 OK, not judged \(too few samples\): energy", out)
+
+
+def test_a_run_shorter_than_its_energy_oscillation_is_not_judged_and_a_longer_one_is(tmp_path, capsys):
+    """A slow packet (m = 0.2, at rest): its energy error oscillates with period ~16, so over t = 2 (41 samples)
+    it moves one way. That record cannot tell a drift from the oscillation (a user saw "DRIFTS" here): the line
+    says so, the verdict is OK and names the reason. Over t = 40 the same run is judged: no secular drift."""
+    text = (Path(__file__).resolve().parents[1] / "examples" / "kg_1d_packet.toml").read_text()
+    for key, value in (("every", "1"), ("snapshot_every", "40"), ("momentum", "[0.0]"), ("mass", "0.2"),
+                       ("width", "6.0")):
+        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+    for t_end, judged in (("2.0", False), ("40.0", True)):
+        cfg = write(tmp_path, re.sub(r"(?m)^t_end = .*$", f"t_end = {t_end}", text))
+        assert cli.main(["run", str(cfg), "--out", str(tmp_path / f"o{t_end}")]) == 0
+        out = capsys.readouterr().out
+        if judged:
+            assert "energy (bounded)" in out and "no secular drift: OK" in out
+            assert re.search(r"verdict: OK: 800 steps .*conservation 2/2 OK;", out)
+        else:
+            assert "moves one way over the whole run" in out and "NOT JUDGED (run longer)" in out
+            assert re.search(r"verdict: OK: 40 steps .*conservation 1/1 OK, not judged \(no oscillation "
+                             r"recorded\): energy", out)

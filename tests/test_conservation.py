@@ -78,6 +78,33 @@ def test_few_samples_of_an_oscillation_are_not_judged_for_a_trend():
     assert v.ok and v.judged
     v = verdict(BND, [1.0, 50.0, 3000.0], 100, np.float64)
     assert not v.ok and v.judged and "NOT BOUNDED" in v.line()
-    # from MIN_TREND_SAMPLES samples on, a real trend is a drift
-    v = verdict(BND, 1.0 + 1e-3 * np.linspace(0, 1, MIN_TREND_SAMPLES), 100, np.float64)
+    # from MIN_TREND_SAMPLES samples on, a real trend on which the oscillation is recorded is a drift
+    n = MIN_TREND_SAMPLES
+    v = verdict(BND, 1.0 + 1e-3 * np.linspace(0, 1, n) + 1e-4 * (-1.0) ** np.arange(n), 100, np.float64)
     assert not v.ok and v.judged and "DRIFTS" in v.line()
+
+
+def test_a_record_that_moves_one_way_is_not_judged_for_a_trend():
+    """Samples that move one way over the whole run hold no oscillation to compare a trend with: a quarter or a
+    half of one slow period looks like a drift (a user saw "DRIFTS" on a Klein-Gordon packet's energy over less
+    than one of its periods). Not judged, said in the line and not a failure; a blow-up is still NOT BOUNDED, a
+    drift whose oscillation is recorded still DRIFTS, and a flat record within round-off is judged OK."""
+    from nnfield.conservation import ONE_WAY, moves_one_way
+
+    for span in (0.25, 0.5):  # a quarter and a half of one period, 200 samples
+        q = 1.0 + 1e-4 * np.cos(2 * np.pi * span * np.linspace(0, 1, 200))
+        v = verdict(BND, q, 2000, np.float64)
+        assert v.ok and not v.judged and v.not_judged_because == ONE_WAY and v.trend > v.oscillation
+        assert "NOT JUDGED (run longer)" in v.line() and "moves one way" in v.line()
+    # the same quantity over three periods is judged, and OK
+    v = verdict(BND, 1.0 + 1e-4 * np.cos(2 * np.pi * 3 * np.linspace(0, 1, 200)), 2000, np.float64)
+    assert v.ok and v.judged
+    # a drift with its oscillation recorded (test above) and a growth by orders of magnitude stay failures
+    v = verdict(BND, np.exp(60 * np.linspace(0, 1, 200)), 200, np.float64)
+    assert not v.ok and v.judged and "NOT BOUNDED" in v.line()
+    # round-off jitter does not count as an extremum of a one-way record; a flat record is not one way
+    ramp = 1.0 + 1e-6 * np.linspace(0, 1, 100)
+    assert moves_one_way(ramp + 2e-16 * (-1.0) ** np.arange(100), np.float64)
+    assert not moves_one_way(np.ones(50), np.float64)
+    v = verdict(BND, np.ones(50) + 1e-16 * (-1.0) ** np.arange(50), 100, np.float64)
+    assert v.ok and v.judged

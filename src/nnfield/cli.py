@@ -161,14 +161,15 @@ def _run_verdict(con: Any, res: Any) -> None:
     declared conserved quantity behaved as declared, else ``WARNING`` (the run itself completed: exit 0)."""
     cons = res.conservation
     bad = [v.name for v in cons if not v.ok]
-    unjudged = [v.name for v in cons if v.ok and not getattr(v, "judged", True)]
+    unjudged = [v for v in cons if v.ok and not getattr(v, "judged", True)]
     judged = len(cons) - len(unjudged)
     if not cons:
         tally = "nothing declared conserved"
     else:
         tally = f"conservation {judged - len(bad)}/{judged} OK" + (f" (not: {', '.join(bad)})" if bad else "")
-        if unjudged:
-            tally += f", not judged (too few samples): {', '.join(unjudged)}"
+        for why in dict.fromkeys(getattr(v, "not_judged_because", "") or "too few samples" for v in unjudged):
+            names = [v.name for v in unjudged if (getattr(v, "not_judged_because", "") or "too few samples") == why]
+            tally += f", not judged ({why}): {', '.join(names)}"
     _verdict(con, not bad, f"{res.steps_done} steps to t = {res.t_final:g}; {tally}; {res.run_file}",
              None if not bad else "WARNING")
 

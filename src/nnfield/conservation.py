@@ -19,6 +19,13 @@ unrelated phases of an oscillation of amplitude ``A`` the fitted change over the
 sqrt(6/n)``, and with two samples the residual is zero whatever the change), so a bounded quantity with fewer
 than :data:`MIN_TREND_SAMPLES` samples is **not judged** for a trend: its verdict says so (``judged = False``),
 the run's verdict does not count it as a failure, and only the blow-up bound (:data:`BOUNDED_LIMIT`) applies.
+
+Nor is a bounded quantity judged for a trend when its samples move **one way over the whole run** (no interior
+extremum beyond round-off): then the record holds no oscillation to compare a trend with, and a drift looks like
+part of an oscillation slower than the run (a Klein-Gordon packet's energy error over less than one of its
+periods moves one way and was called "DRIFTS"). The verdict says so and asks for a longer run; a real drift shows
+as one once the run records the oscillation that rides on it, and a growth by orders of magnitude is still
+"NOT BOUNDED".
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ class Verdict:
     ok: bool
     samples: int = 0
     judged: bool = True
+    #: why a bounded quantity was not judged for a trend: :data:`FEW_SAMPLES` or :data:`ONE_WAY` (else empty)
+    not_judged_because: str = ""
 
     def line(self) -> str:
         """One line for the run summary, e.g. ``discrete_energy (exact invariant): conserved to 3.1e-15
@@ -57,7 +66,10 @@ class Verdict:
                         f"(round-off bound {self.tolerance:.2g}): OK")
             return (f"{self.name} (exact invariant): drifted by {self.relative_drift:.2g}, more than round-off "
                     f"({self.tolerance:.2g}): NOT CONSERVED")
-        if not self.judged:
+        if not self.judged and self.not_judged_because == ONE_WAY:
+            verdict = ("it moves one way over the whole run, so no oscillation was recorded to tell a drift from an "
+                       "oscillation slower than the run: NOT JUDGED (run longer)")
+        elif not self.judged:
             verdict = (f"too few samples ({self.samples}, at least {MIN_TREND_SAMPLES}) to tell a trend from the "
                        f"oscillation: NOT JUDGED (record more often: output.every)")
         elif self.ok:
@@ -80,6 +92,18 @@ BOUNDED_LIMIT = 1.0
 #: is called a drift by the trend test in 0.18% of 4000 draws at 16 samples, 0.8% at 12, 5% at 8, 12% at 6,
 #: always at 2 (``tests/test_conservation.py::test_few_samples_of_an_oscillation_are_not_judged_for_a_trend``)
 MIN_TREND_SAMPLES = 16
+
+#: the reasons a bounded quantity is not judged for a trend (:attr:`Verdict.not_judged_because`)
+FEW_SAMPLES = "too few samples"
+ONE_WAY = "no oscillation recorded"
+
+
+def moves_one_way(q: np.ndarray, dtype: Any) -> bool:
+    """Whether the samples ``q`` move one way only: no sign change among their successive differences larger than
+    round-off (``8 eps max |q|``, ``eps`` of the run's precision)."""
+    d = np.diff(q)
+    d = d[np.abs(d) > 8 * float(np.finfo(np.dtype(dtype)).eps) * float(np.abs(q).max())]
+    return d.size > 0 and bool(np.all(d > 0) or np.all(d < 0))
 
 
 def roundoff_tolerance(steps: int, dtype: Any) -> float:
@@ -105,15 +129,18 @@ def verdict(quantity: Conserved, values: Sequence[float], steps: int, dtype: Any
         osc = float(np.ptp(q - slope * t) / scale)
     else:
         trend = 0.0
-    judged = quantity.kind == INVARIANT or q.size >= MIN_TREND_SAMPLES or trend <= tol
+    why = ""
+    if quantity.kind != INVARIANT and trend > tol:
+        why = FEW_SAMPLES if q.size < MIN_TREND_SAMPLES else ONE_WAY if moves_one_way(q, dtype) else ""
+    judged = not why
     if quantity.kind == INVARIANT:
         ok = drift <= tol
     else:  # (not judged for a trend: only the blow-up bound)
         ok = (trend <= max(osc, tol) or not judged) and osc <= BOUNDED_LIMIT
     if osc > BOUNDED_LIMIT:
-        judged = True  # a blow-up is one whatever the sampling
+        judged, why = True, ""  # a blow-up is one whatever the sampling
     return Verdict(quantity.name, quantity.kind, quantity.doc, drift, osc, trend, tol, bool(ok), int(q.size),
-                   bool(judged))
+                   bool(judged), why)
 
 
 def verdicts(
