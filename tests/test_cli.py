@@ -656,3 +656,16 @@ def test_a_run_shorter_than_its_energy_oscillation_is_not_judged_and_a_longer_on
             assert "moves one way over the whole run" in out and "NOT JUDGED (run longer)" in out
             assert re.search(r"verdict: OK: 40 steps .*conservation 1/1 OK, not judged \(no oscillation "
                              r"recorded\): energy", out)
+
+
+def test_a_run_of_an_unstable_network_ends_with_a_warning(tmp_path, capsys):
+    """``--allow-unstable`` runs a network that grows at every dt (the printed sign of (3.8)); it completes (exit
+    0), but its verdict is a WARNING that names the growth, not "OK" (nothing is declared conserved to fail)."""
+    text = (Path(__file__).resolve().parents[1] / "examples" / "kg_1d_packet.toml").read_text()
+    for key, value in (("t_end", "0.5"), ("sign", '"printed"'), ("every", "1"), ("snapshot_every", "10")):
+        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+    cfg = write(tmp_path, text)
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "-q", "--allow-unstable"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"verdict: WARNING: 10 steps to t = 0.5; nothing declared conserved; the network is UNSTABLE "
+                     r"at dt = 0.05 \(max growth per step 2.62\d*, run with --allow-unstable\)", out)

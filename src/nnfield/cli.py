@@ -158,7 +158,8 @@ def _stopped_timing_line(total: float, clock0: dict[str, float] | None) -> str:
 
 def _run_verdict(con: Any, res: Any) -> None:
     """The final line of ``run`` (and ``demo``): steps, conservation verdicts, the run file. ``OK`` when every
-    declared conserved quantity behaved as declared, else ``WARNING`` (the run itself completed: exit 0)."""
+    declared conserved quantity behaved as declared and the network is stable at the run's ``dt``, else
+    ``WARNING`` (a run with ``--allow-unstable`` of an unstable network, which completed: exit 0)."""
     cons = res.conservation
     bad = [v.name for v in cons if not v.ok]
     unjudged = [v for v in cons if v.ok and not getattr(v, "judged", True)]
@@ -170,8 +171,14 @@ def _run_verdict(con: Any, res: Any) -> None:
         for why in dict.fromkeys(getattr(v, "not_judged_because", "") or "too few samples" for v in unjudged):
             names = [v.name for v in unjudged if (getattr(v, "not_judged_because", "") or "too few samples") == why]
             tally += f", not judged ({why}): {', '.join(names)}"
-    _verdict(con, not bad, f"{res.steps_done} steps to t = {res.t_final:g}; {tally}; {res.run_file}",
-             None if not bad else "WARNING")
+    stab = getattr(res, "stability", None)
+    unstable = stab is not None and not stab.error and not stab.stable
+    if unstable:  # run with --allow-unstable: its data hold the growth, whatever the conservation verdicts say
+        tally += (f"; the network is UNSTABLE at dt = {stab.dt:g} (max growth per step {stab.max_amplification:.4g}, "
+                  "run with --allow-unstable)")
+    ok = not bad and not unstable
+    _verdict(con, ok, f"{res.steps_done} steps to t = {res.t_final:g}; {tally}; {res.run_file}",
+             None if ok else "WARNING")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
