@@ -388,3 +388,31 @@ def test_a_single_sample_or_site_is_drawn_as_a_point(tmp_path, monkeypatch):
     assert plot_observables(one, tmp_path / "o.png") and plot_energy(one, tmp_path / "e.png")
     assert plot_field(run, tmp_path / "f.png")
     assert empty == []
+
+
+def test_image_cells_are_centred_on_their_sites():
+    """Site i sits at x = i a (``Lattice.coords``, the 1D line plots): its pixel in a 2D image and its column in a
+    space-time diagram span [(i - 1/2) a, (i + 1/2) a] (they spanned [i a, (i + 1) a], half a cell off)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nnfield.plotting import _image
+
+    fig, ax = plt.subplots()
+    im = _image(fig, ax, np.zeros((8, 4)), 0.5, diverging=True)
+    assert im.get_extent() == pytest.approx([-0.25, 3.75, -0.25, 1.75])
+    plt.close(fig)
+
+
+def test_space_time_columns_are_centred_on_their_sites(kg_run, tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from nnfield.plotting import plot_spacetime
+
+    seen = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: seen.append(fig))
+    plot_spacetime(nio.load_run(kg_run), tmp_path / "st.png")
+    x_edges = seen[0].axes[0].collections[0].get_coordinates()[0, :, 0]
+    np.testing.assert_allclose(x_edges, 0.5 * (np.arange(65) - 0.5))  # 64 sites, a = 0.5

@@ -476,7 +476,9 @@ def _image(fig: Any, ax: Any, img: np.ndarray, spacing: float, diverging: bool, 
         kw = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}
     else:
         kw = {"cmap": "magma", "vmin": 0.0, "vmax": lim or float(img.max()) or 1.0}
-    im = ax.imshow(img.T, origin="lower", extent=(0, nx * spacing, 0, ny * spacing), **kw)
+    # site i sits at x = i a (``Lattice.coords``): its pixel is the cell [(i - 1/2) a, (i + 1/2) a]
+    im = ax.imshow(img.T, origin="lower", extent=(-spacing / 2, (nx - 0.5) * spacing, -spacing / 2,
+                                                  (ny - 0.5) * spacing), **kw)
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax.set_xlabel("x1  (code units)")
     ax.set_ylabel("x2  (code units)")
@@ -602,7 +604,7 @@ def plot_spacetime(run: RunData, path: str | Path,
         diverging = bool(data.min() < 0)
         lim = float(np.abs(data).max()) or 1.0
         kw = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim} if diverging else {"cmap": "magma", "vmin": 0, "vmax": lim}
-        im = ax.pcolormesh(spacing * np.arange(nx + 1), _edges(t), data, shading="flat", **kw)
+        im = ax.pcolormesh(spacing * (np.arange(nx + 1) - 0.5), _edges(t), data, shading="flat", **kw)  # cells
         fig.colorbar(im, ax=ax, shrink=0.85)
         ax.set_xlabel("x  (code units)")
         ax.set_ylabel(T_LABEL)
