@@ -416,3 +416,17 @@ def test_space_time_columns_are_centred_on_their_sites(kg_run, tmp_path, monkeyp
     plot_spacetime(nio.load_run(kg_run), tmp_path / "st.png")
     x_edges = seen[0].axes[0].collections[0].get_coordinates()[0, :, 0]
     np.testing.assert_allclose(x_edges, 0.5 * (np.arange(65) - 0.5))  # 64 sites, a = 0.5
+
+
+def test_the_plots_of_an_incomplete_run_say_so_in_their_titles(kg_run):
+    """``nnfield plot`` of an interrupted or killed run warned on stderr only; a figure outlives that warning, so
+    its title says where the data end."""
+    import dataclasses
+
+    from nnfield.plotting import _title
+
+    run = nio.load_run(kg_run)
+    assert "INCOMPLETE" not in _title(run)
+    for status in ("interrupted", "killed", "nonfinite"):
+        cut = dataclasses.replace(run, attrs={**run.attrs, "status": status, "steps_done": 20})
+        assert f" | INCOMPLETE ({status}): ends at step 20 of 40" in _title(cut, "energy")

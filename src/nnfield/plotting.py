@@ -36,7 +36,16 @@ from typing import Any
 
 import numpy as np
 
-from .io import RunData, load_run, relative_drift
+from .io import (
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_KILLED,
+    STATUS_NONFINITE,
+    STATUS_RUNNING,
+    RunData,
+    load_run,
+    relative_drift,
+)
 
 ENERGY_NAMES = ("energy", "discrete_energy")
 #: the floor of the relative drift on its log axis (below double-precision round-off)
@@ -92,7 +101,14 @@ def _title(run: RunData, what: str = "") -> str:
     if "time.dt" in cfg.get("sweep", {}):
         scheme = f"{a.get('scheme', '')}, dt swept"
     head = " | ".join(x for x in (f"{name} ({params})" if params else str(name), geo, scheme) if x)
+    if run.status in _INCOMPLETE:  # a figure outlives the warning on stderr: it says so itself
+        total = a.get("steps")
+        head += f" | INCOMPLETE ({run.status}): ends at step {run.steps_done}" + (f" of {total}" if total else "")
     return f"{head}\n{what}" if what else head
+
+
+#: the statuses of a run whose data end before its last step (:meth:`nnfield.io.RunData.incomplete_message`)
+_INCOMPLETE = (STATUS_KILLED, STATUS_RUNNING, STATUS_INTERRUPTED, STATUS_NONFINITE, STATUS_FAILED)
 
 
 #: where a title line too wide for its figure is broken: between the parts of :func:`_title`, then its parameters
