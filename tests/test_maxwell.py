@@ -132,7 +132,11 @@ def test_energy_has_no_drift_over_1e5_steps_and_oscillates_at_order_2():
 
 def test_a_resumed_gauge_run_equals_the_uninterrupted_one(tmp_path):
     """The several-field state (links, electric) goes through checkpoints: a run extended with
-    ``--resume --steps`` equals the longer run bit for bit (observables and snapshots of every field)."""
+    ``--resume --steps`` equals the longer run bit for bit in the snapshots of every field. Its observables are
+    held to round-off: the 200-step run takes chunks of one sample (10 steps) and the 400-step run chunks of two,
+    and XLA compiles the one-sample scan (a loop of one trip, inlined) to lattice sums added in another order
+    (``energy_electric`` and ``flux`` 1 ulp apart from step 10 on with XLA's defaults; equal under the quick
+    suite's options; docs/reliability.md). The bound: N eps times the largest term, N = 120 sites x 2 links."""
     import h5py
 
     from nnfield import cli
@@ -149,5 +153,13 @@ def test_a_resumed_gauge_run_equals_the_uninterrupted_one(tmp_path):
             names = sorted(n for n in b[group] if n not in ("x", "y", "component") and not n.endswith("_component"))
             assert "links" in names or group == "observables"
             for n in names:
-                assert a[group][n].shape == b[group][n].shape, n
-                assert np.array_equal(a[group][n][()], b[group][n][()]), n
+                x, y = a[group][n][()], b[group][n][()]
+                assert x.shape == y.shape, n
+                if group == "snapshots" or x.dtype.kind != "f":
+                    assert np.array_equal(x, y), n
+                else:
+                    # N eps times the largest term: the sum itself for sums of positive terms; for the flux
+                    # a^2 sum wrap(P), whose sum cancels to ~0, a^2 pi (|wrap(P)| <= pi)
+                    term = 0.25 * np.pi if n == "flux" else np.abs(y).max()
+                    bound = 240 * np.finfo(np.float64).eps * term
+                    np.testing.assert_allclose(x, y, rtol=0, atol=bound, err_msg=n)
