@@ -302,3 +302,42 @@ def test_resume_of_a_directory_in_use_names_resume(tmp_path, capsys):
         code, err = _main(capsys, "run", "--resume", out, "--steps", 200, "-q")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert f"--resume {out}" in err and "--out" not in err and "--force" not in err, err
+
+
+def test_a_damaged_chunk_of_the_run_file_is_named_not_read_as_numbers(tmp_path, capsys):
+    """Every chunked dataset of run.h5 carries a Fletcher-32 checksum (as the checkpoints do): a byte flipped on
+    disk in a snapshot chunk was read back as a wrong number; it is now refused, naming the dataset, by the
+    library and in one line by ``nnfield plot`` and ``nnfield analyze``."""
+    import h5py
+    import pytest
+
+    from nnfield import cli
+    from nnfield.io import DamagedRunFileError, load_run
+
+    cfg = tmp_path / "kg.toml"
+    cfg.write_text('[theory]\nname = "klein-gordon"\n[lattice]\nshape = [64]\n[time]\ndt = 0.1\nsteps = 20\n'
+                   '[initial]\nkind = "plane_wave"\n[output]\nevery = 5\nsnapshot_every = 10\n'
+                   'checkpoint_every = 10\n')
+    out = tmp_path / "o"
+    assert cli.main(["run", str(cfg), "--out", str(out), "-q"]) == 0
+    with h5py.File(out / "run.h5") as h5:
+        ds = h5["snapshots/phi"]
+        assert ds.fletcher32 and h5["observables/energy"].fletcher32 and h5["observables/step"].fletcher32
+        info = ds.id.get_chunk_info(1)
+    raw = bytearray((out / "run.h5").read_bytes())
+    raw[info.byte_offset + 8] ^= 0xFF
+    (out / "run.h5").write_bytes(bytes(raw))
+    load_run(out, snapshots="none")  # the observables are intact
+    with pytest.raises(DamagedRunFileError, match=r"the dataset /snapshots/phi is damaged \(its checksum fails"):
+        load_run(out)
+    capsys.readouterr()
+    for command in (["plot", str(out), "--out", str(tmp_path / "p")],):
+        assert cli.main(command) == 2, command
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "/snapshots/phi is damaged" in err[0], (command, err)
+    # --resume --steps copies the run file: refused in one line, nothing left behind, nothing changed
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert cli.main(["run", "--resume", str(out), "--steps", "30", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "/snapshots/phi is damaged" in err[0] and "start it again with --force" in err[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

@@ -344,7 +344,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("ignore", category=RuntimeWarning)  # overflow of a blow-up's values in the casts
-        files = plot_run(args.dir, args.out, animate=args.animate)
+        try:
+            files = plot_run(args.dir, args.out, animate=args.animate)
+        except NotARunFileError as exc:  # a damaged dataset (its checksum fails) among the snapshots
+            _error(str(exc))
+            return EXIT_USAGE
     con = _console()
     if not args.quiet:
         for f in files:

@@ -71,6 +71,10 @@ SNAPSHOTS = "snapshots"
 STEP = "step"
 #: the largest chunk of an observable's dataset (samples x its shape), in bytes
 OBS_CHUNK_BYTES = 1 << 20
+
+#: every chunked dataset of a run file carries HDF5's Fletcher-32 checksum per chunk (as the checkpoints do): a
+#: chunk whose bytes changed on disk fails to read (:class:`DamagedRunFileError`) instead of giving wrong numbers
+CHECKSUM: dict[str, Any] = {"fletcher32": True}
 TIME = "time"
 PHI = "phi"
 PI = "pi"
@@ -267,12 +271,13 @@ class RunWriter:
         obs = self.file.create_group(OBSERVABLES)
         snap = self.file.create_group(SNAPSHOTS)
         for grp in (obs, snap):
-            grp.create_dataset(STEP, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,))
-            grp.create_dataset(TIME, shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(1024,))
+            grp.create_dataset(STEP, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,), **CHECKSUM)
+            grp.create_dataset(TIME, shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(1024,), **CHECKSUM)
         for name, shape in self.fields.items():
             nbytes = int(np.prod(shape)) * self.dtype.itemsize
             chunks: Any = (1, *shape) if nbytes <= 2**30 else True
-            snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype, chunks=chunks)
+            snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype, chunks=chunks,
+                                **CHECKSUM)
         self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
         _create_final(self.file)
         labels.label_file(self.file)  # netCDF-4 dimensions, coordinates, units: attributes, so before SWMR
@@ -368,7 +373,7 @@ class RunWriter:
                 per = max(1, min(1024, OBS_CHUNK_BYTES // max(1, math.prod(arr.shape[1:]) * arr.dtype.itemsize)))
                 ds[name] = grp.create_dataset(
                     name, shape=(0, *arr.shape[1:]), maxshape=(None, *arr.shape[1:]), dtype=arr.dtype,
-                    chunks=(per, *arr.shape[1:]),
+                    chunks=(per, *arr.shape[1:]), **CHECKSUM,
                 )
                 created = True
             _append(ds[name], arr)
@@ -441,7 +446,7 @@ def _append(ds: h5py.Dataset, arr: np.ndarray) -> None:
 
 
 def _create_final(h5: h5py.File) -> None:
-    h5.create_dataset(FINAL, shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(4096,))
+    h5.create_dataset(FINAL, shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(4096,), **CHECKSUM)
     labels.label_root(h5)  # its netCDF-4 dimension (an attribute: before SWMR)
 
 
@@ -667,6 +672,23 @@ class NotARunFileError(ValueError):
     """A path that is not a readable nnfield run file (:func:`load_run`, ``nnfield.load``)."""
 
 
+class DamagedRunFileError(NotARunFileError):
+    """A run file with a dataset whose checksum (:data:`CHECKSUM`) fails: its bytes changed after they were written."""
+
+
+def _read(ds: h5py.Dataset, sel: Any = ()) -> np.ndarray:
+    """``ds[sel]``; a chunk whose checksum (:data:`CHECKSUM`) fails raises :class:`DamagedRunFileError` naming it."""
+    try:
+        return ds[sel]
+    except OSError as exc:
+        if "filter returned failure" not in str(exc):
+            raise
+        raise DamagedRunFileError(
+            f"{ds.file.filename}: the dataset {ds.name} is damaged (its checksum fails: its bytes changed on disk "
+            "after they were written); h5py still reads the other datasets"
+        ) from None
+
+
 def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> RunData:
     """Read a run directory (or ``run.h5`` file). ``snapshots`` = ``"all"``, ``"last"`` or ``"none"``.
 
@@ -699,18 +721,19 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
             attrs["t_final"] = steps_done * float(attrs.get("tick", attrs.get("dt", 1.0)))
         attrs["status"] = resolve_status(str(attrs["status"]), f)
         og = h5[OBSERVABLES]
-        obs = renamed_observables({name: og[name][:n_obs] for name in data_names(og)})
+        obs = renamed_observables({name: _read(og[name], slice(n_obs)) for name in data_names(og)})
         sg = h5[SNAPSHOTS]
-        snap_step, snap_time = sg[STEP][:n_snap], sg[TIME][:n_snap]
+        snap_step, snap_time = _read(sg[STEP], slice(n_snap)), _read(sg[TIME], slice(n_snap))
         names = data_names(sg)
         fields: dict[str, np.ndarray] = {}
         n = len(snap_step)
         if snapshots == "all":
-            fields = {name: sg[name][:n] for name in names}
+            fields = {name: _read(sg[name], slice(n)) for name in names}
         elif snapshots == "last" and n:
-            fields = {name: sg[name][n - 1 : n] for name in names}
+            fields = {name: _read(sg[name], slice(n - 1, n)) for name in names}
             snap_step, snap_time = snap_step[n - 1 :], snap_time[n - 1 :]
-        data = RunData(f, attrs, obs, og[STEP][:n_obs], og[TIME][:n_obs], snap_step, snap_time, fields)
+        data = RunData(f, attrs, obs, _read(og[STEP], slice(n_obs)), _read(og[TIME], slice(n_obs)), snap_step,
+                       snap_time, fields)
     if warn and data.status != STATUS_COMPLETED:
         import warnings
 
@@ -749,10 +772,11 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
                     continue
                 ds = gin[name]
                 new = gout.create_dataset(
-                    name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks
+                    name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks,
+                    **CHECKSUM,
                 )
                 for i in range(0, n, 64):  # bounded memory for big snapshots
-                    new[i : min(n, i + 64)] = ds[i : min(n, i + 64)]
+                    new[i : min(n, i + 64)] = _read(ds, slice(i, min(n, i + 64)))
                 labels.copy_attrs(ds, new)
         out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
         _create_final(out)

@@ -1022,10 +1022,17 @@ def _reopen_run_file(out_dir: Path, cfg: Config, ckpt: Any, attrs: dict[str, Any
     resumed.append({"from_step": ckpt.step, "steps": total, "date": datetime.datetime.now(datetime.UTC).isoformat(
         timespec="seconds"), "nnfield": nio.provenance_version(), "devices": devices})
     tmp = out_dir / f"{nio.RUN_FILE}.resume-tmp"
-    nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
-        "steps": total, "config": text, "resumed": json.dumps(resumed),
-        "devices": devices, "processes": jax.process_count(), "halo": halo, "title": cfg.title,
-    })
+    try:
+        nio.rebuild_run_file(run_file, tmp, int(m["observables"]), int(m["snapshots"]), {
+            "steps": total, "config": text, "resumed": json.dumps(resumed),
+            "devices": devices, "processes": jax.process_count(), "halo": halo, "title": cfg.title,
+        })
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)  # (a half-written copy: run.h5 itself is untouched)
+        if isinstance(exc, nio.DamagedRunFileError):
+            raise ConfigError(f"--resume {out_dir}: {exc}. The run cannot go on from a damaged record: start it "
+                              "again with --force, or copy what reads elsewhere first") from None
+        raise
     writer = nio.RunWriter.reopen(tmp)  # switched to SWMR before it replaces run.h5 (see _fresh_run)
     try:
         writer.start_swmr()
