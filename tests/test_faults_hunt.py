@@ -341,3 +341,22 @@ def test_a_damaged_chunk_of_the_run_file_is_named_not_read_as_numbers(tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "/snapshots/phi is damaged" in err[0] and "start it again with --force" in err[0]
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_an_extended_config_whose_steps_could_not_be_edited_in_place_resumes(tmp_path, capsys):
+    """``--steps N`` rewrites ``steps`` in ``config.toml``; where it cannot (an inline ``time = {...}`` table), it
+    prepends a note of the new total instead. A later ``--resume`` read the unedited ``steps`` and refused the
+    run as edited ("sets 20 steps, but the run's total is 40"); the note now counts as the config's total."""
+    cfg = tmp_path / "kg.toml"
+    cfg.write_text('time = {dt = 0.1, steps = 20}\n[theory]\nname = "klein-gordon"\n[lattice]\nshape = [32]\n'
+                   '[initial]\nkind = "plane_wave"\n[output]\nevery = 5\nsnapshot_every = 10\ncheckpoint_every = 10\n')
+    out = tmp_path / "o"
+    assert cli.main(["run", str(cfg), "--out", str(out), "-q"]) == 0
+    for total in (40, 60):
+        assert cli.main(["run", "--resume", str(out), "--steps", str(total), "-q"]) == 0
+        first = (out / "config.toml").read_text().splitlines()[0]
+        assert first == f"# extended to {total} steps by `nnfield run --resume --steps {total}`"
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", str(out), "-q"]) == 2  # complete: refused as such, not as edited
+    err = capsys.readouterr().err
+    assert "the run is complete (60 steps)" in err and "sets 20 steps" not in err

@@ -22,6 +22,7 @@ import datetime
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -928,7 +929,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     # the run's total: the run file's (an extension sets it before its first chunk; the newest checkpoint may
     # still be one of the extended run, whose total it holds)
     run_total = int(attrs.get("steps", m["steps"]))
-    config_steps = cfg.time.steps
+    config_steps = _noted_steps(cfg.text) or cfg.time.steps
     if steps is None and config_steps != run_total:
         raise ConfigError(f"--resume {out_dir}: {config_path} sets {config_steps} steps, but the run's total is "
                           f"{run_total}; to change the total pass --steps {config_steps}, else restore "
@@ -1069,4 +1070,17 @@ def _with_steps(text: str, total: int, cfg: Config) -> str:
             return new
     except NNFieldError:
         pass
-    return f"# extended to {total} steps by `nnfield run --resume --steps {total}`\n" + text
+    return f"{_EXTENDED_NOTE.format(total=total)}\n" + text
+
+
+#: the first line :func:`_with_steps` prepends to a config whose ``steps`` it cannot edit in place (an inline
+#: ``time = {...}`` table, dotted keys): the run's total from then on, as :func:`_noted_steps` reads it back
+_EXTENDED_NOTE = "# extended to {total} steps by `nnfield run --resume --steps {total}`"
+
+
+def _noted_steps(text: str) -> int | None:
+    """The total of steps a config's first line notes (:data:`_EXTENDED_NOTE`), else ``None``."""
+    first = text.split("\n", 1)[0]
+    pattern = re.escape(_EXTENDED_NOTE).replace(re.escape("{total}"), r"(\d+)")
+    match = re.fullmatch(pattern, first.rstrip("\r"))
+    return int(match.group(1)) if match else None
