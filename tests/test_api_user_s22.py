@@ -89,3 +89,29 @@ def test_network_create_names_its_wrong_arguments():
 def test_builders_name_a_lattice_given_as_a_tuple():
     with pytest.raises(ParameterError, match=r"lattice: expected a nnfield.Lattice, got tuple"):
         kg.model((16, 16), m=1.0, dt=0.1)  # was AttributeError: 'tuple' object has no attribute 'ndim'
+
+
+def test_the_scalar_physics_sides_refuse_fields_without_their_component_axis():
+    """``theory.exact(phi[0], pi[0], t)`` took the first *row* of a 2D field for the field and returned a wrong
+    ``(1, 16, 16)`` solution silently (likewise the Hamiltonian: the energy of one row)."""
+    from nnfield.theories import nonlinear as nl
+
+    rng = np.random.default_rng(0)
+    phi, pi = rng.normal(size=(1, 16, 16)), rng.normal(size=(1, 16, 16))
+    theory = kg.model(LAT, m=1.0, dt=0.1).theory
+    for call in (lambda p, q: theory.exact(p, q, 1.0), lambda p, q: theory.reference(p, q, 1.0),
+                 theory.hamiltonian, theory.equations):
+        with pytest.raises(ParameterError, match=r"phi: expected shape \(1, 16, 16\) \(K, \*lattice.shape\), got "
+                                                  r"\(16, 16\)"):
+            call(phi[0], pi[0])
+    with pytest.raises(ParameterError, match=r"pi: expected shape \(1, 16, 16\)"):
+        theory.exact(phi, pi[:, :8], 1.0)
+    field = nl.phi4_model(LAT, m=1.0, lam=0.5, dt=0.05).theory
+    with pytest.raises(ParameterError, match=r"phi: expected shape \(1, 16, 16\)"):
+        field.hamiltonian(phi[0], pi[0])
+    # the right shapes: unchanged, also traced (a period of the k = 0 mode returns it)
+    w0 = float(theory.omega()[0, 0])
+    flat = np.ones((1, 16, 16))
+    back, _ = theory.exact(flat, 0 * flat, 2 * np.pi / w0)
+    assert np.allclose(back, flat, atol=1e-12)
+    assert jax.grad(lambda p: theory.hamiltonian(p, jnp.asarray(pi)))(jnp.asarray(phi)).shape == (1, 16, 16)
