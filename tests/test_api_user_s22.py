@@ -115,3 +115,21 @@ def test_the_scalar_physics_sides_refuse_fields_without_their_component_axis():
     back, _ = theory.exact(flat, 0 * flat, 2 * np.pi / w0)
     assert np.allclose(back, flat, atol=1e-12)
     assert jax.grad(lambda p: theory.hamiltonian(p, jnp.asarray(pi)))(jnp.asarray(phi)).shape == (1, 16, 16)
+
+
+def test_one_neuron_helpers_refuse_mismatched_data():
+    """``neuron.initial_state([0.1, 0.2], [0.0])`` gave phi (1, 2) and pi (1, 1), and ``evolve`` broadcast them (or
+    a state of 2 neurons on a network of 3) into a run without an error."""
+    from nnfield.duality import neuron
+
+    with pytest.raises(ParameterError, match=r"beta0: expected one value per neuron like phi0 \(2\), got 1"):
+        neuron.initial_state([0.1, 0.2], [0.0])
+    s = neuron.initial_state([0.1, 0.2], [0.0, 0.0])
+    with pytest.raises(ParameterError, match=r"state: field phi has shape \(1, 2\); .*\(components, 3\)"):
+        neuron.evolve(neuron.network("quartic", 0.1, n=3), s, 10)
+    with pytest.raises(ParameterError, match=r"state: field phi has shape \(1, 2\)"):
+        neuron.energy_history(neuron.network("quartic", 0.1, n=3), neuron.potential("quartic"), s, 10, 5)
+    net = neuron.network("quartic", 0.1, n=2)
+    # the valid state still runs: the same ticks as a trajectory, to round-off (a loop vs a scan of ten steps)
+    assert np.allclose(np.asarray(neuron.evolve(net, s, 10).phi), np.asarray(nnet.trajectory(net, s, 10).phi[-1]),
+                       rtol=1e-13, atol=0)
