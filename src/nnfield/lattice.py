@@ -99,3 +99,14 @@ class Lattice:
 
     def with_shape(self, shape: Sequence[int]) -> Lattice:
         return Lattice(tuple(shape), self.spacing)
+
+
+def check_lattice(lattice: object, name: str = "lattice") -> Lattice:
+    """``lattice`` itself if it is a :class:`Lattice`; else a :class:`~nnfield.errors.ParameterError` naming
+    ``name`` (a tuple of sizes is the common mistake: the builders need the spacing too)."""
+    if not isinstance(lattice, Lattice):
+        shown = f" {lattice!r}" if isinstance(lattice, (tuple, list, int)) else ""
+        example = tuple(lattice) if isinstance(lattice, (tuple, list)) else (64, 64)
+        raise ParameterError(name, f"expected a nnfield.Lattice, got {type(lattice).__name__}{shown}; e.g. "
+                             f"Lattice({example}, spacing=1.0)")
+    return lattice

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._module import Module
 from ._xla import device_array
@@ -177,6 +178,19 @@ class AbstractModel(Module):
     def physics_state(self, state: Any) -> tuple[Any, Any]:
         """Alias of :meth:`decode` (the first release's name)."""
         return self.decode(state)
+
+
+def check_field_shapes(lattice: Lattice, K: int, phi: Any, pi: Any) -> None:
+    """A :class:`~nnfield.errors.ParameterError` naming ``phi`` or ``pi`` unless each is shaped ``(K,
+    *lattice.shape)``: a physics side reads ``phi[0]`` as its field, which for data without the component axis is
+    the first row (a wrong answer, not an error). Shapes only: passes under ``jit``, ``vmap`` and ``grad``."""
+    from .errors import ParameterError
+
+    expected = (int(K), *lattice.shape)
+    for name, x in (("phi", phi), ("pi", pi)):
+        if tuple(np.shape(x)) != expected:
+            raise ParameterError(name, f"expected shape {expected} (K, *lattice.shape), got {tuple(np.shape(x))}; "
+                                 f"e.g. phi[None] for a field without its component axis")
 
 
 def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:

@@ -36,7 +36,7 @@ from jax.tree_util import Partial
 from ._module import Module
 from ._xla import jit
 from .errors import ParameterError
-from .lattice import Lattice
+from .lattice import Lattice, check_lattice
 from .operators import LatticeOperator, identity, share_shifts
 from .schemes import Scheme, get_scheme
 from .state import State
@@ -251,6 +251,15 @@ class Network(AbstractNetwork):
         ``per_type=True`` declares a plain function ``loss`` as a per-type loss (:class:`PerTypeLossFn`);
         a :class:`PerTypeLoss` instance declares itself.
         """
+        check_lattice(lattice)
+        for label, op in (("W", W), ("B", B)):
+            if not isinstance(op, LatticeOperator):
+                raise ParameterError(label, f"expected a LatticeOperator (nnfield.operators), got {type(op).__name__}; "
+                                     f"e.g. nnfield.operators.local(M, ndim) for a site-local (K, K) matrix M, "
+                                     f"identity(ndim, K), laplacian(ndim, spacing)")
+        if not callable(loss):
+            raise ParameterError("loss", f"expected a callable H(phi, pi) returning a scalar (or a PerTypeLoss), got "
+                                 f"{type(loss).__name__}")
         if W.ndim != lattice.ndim or B.ndim != lattice.ndim:
             raise ParameterError(
                 "W, B", f"expected operators on a {lattice.ndim}-dimensional lattice, got ndim {W.ndim}/{B.ndim}"
@@ -495,6 +504,7 @@ def run_snapshots(
     Returns ``(final_state, observables, snapshots)``; ``observables`` has ``intervals * (snapshot_every //
     every)`` samples (``None`` without an observer). ``snapshot_every`` must be a multiple of ``every``.
     """
+    check_state(net, state)
     if intervals < 1 or every < 1 or snapshot_every < every or snapshot_every % every:
         raise ParameterError("intervals, snapshot_every, every", f"need intervals >= 1 and snapshot_every a multiple "
                              f"of every >= 1, got {intervals}, {snapshot_every}, {every}")
@@ -522,20 +532,64 @@ def run(net: AbstractNetwork, state: Any, steps: int, every: int = 1, observer: 
     """
     _check_count("steps", steps, 0)
     _check_count("every", every, 1)
+    check_state(net, state)
     return _run_jit(net, state, int(steps), int(every), as_pytree_callable(observer))
 
 
 def _check_count(name: str, value: Any, least: int) -> None:
     """``value`` a whole number (an ``int``, or an integral NumPy/float scalar) of at least ``least``."""
+    if isinstance(value, jax.core.Tracer):
+        raise ParameterError(name, f"expected a Python int, got a traced value ({value}): it sets the length of the "
+                             f"compiled loop, so it must be static; inside jax.jit pass it with static_argnums "
+                             f"(or static_argnames)")
     ok = not isinstance(value, bool) and isinstance(value, (int, np.integer, float, np.floating)) and \
         float(value).is_integer() and value >= least
     if not ok:
         raise ParameterError(name, f"expected a whole number >= {least}, got {value!r}")
 
 
+def check_state(net: AbstractNetwork, state: Any) -> None:
+    """Refuse a state that ``net`` cannot run, with one :class:`~nnfield.errors.ParameterError` naming the fix.
+
+    Every field must be an array ``(components, *net.lattice.shape)`` (a state of another lattice would run, on
+    a periodic box of another size); a :class:`State` (required by :class:`Network`) must have ``phi`` and ``pi``
+    of one shape and one dtype with ``net.K`` components, floating point (real for gradient learning). Checks
+    shapes and dtypes only, so it passes under ``jit``, ``vmap`` and ``grad``.
+    """
+    from .state import field_items
+
+    if isinstance(net, (Network, LinearNetwork)) and not isinstance(state, State):
+        raise ParameterError("state", f"expected a State(phi, pi) for a {type(net).__name__}, got "
+                             f"{type(state).__name__}; e.g. State(phi, pi) or model.encode(phi, pi)")
+    want = ", ".join(str(n) for n in net.lattice.shape)
+    for name, leaf in field_items(state).items():
+        shape = getattr(leaf, "shape", None)
+        if shape is None or tuple(shape[1:]) != net.lattice.shape or len(shape) != net.lattice.ndim + 1:
+            got = f"shape {tuple(shape)}" if shape is not None else f"type {type(leaf).__name__}"
+            raise ParameterError("state", f"field {name} has {got}; the network's lattice needs (components, {want})"
+                                 f" (the lattice's {net.lattice.shape}: a state of another lattice is refused, "
+                                 f"not run on a periodic box of another size)")
+    if not isinstance(state, State):
+        return
+    phi, pi = state.phi, state.pi
+    if phi.dtype != pi.dtype:
+        raise ParameterError("state", f"phi is {phi.dtype} and pi {pi.dtype}; give both one dtype, e.g. "
+                             f"state.astype(jnp.float64) (State.astype)")
+    if not jnp.issubdtype(phi.dtype, jnp.inexact):
+        raise ParameterError("state", f"expected floating-point fields, got {phi.dtype}; e.g. "
+                             f"state.astype(jnp.float64) (State.astype)")
+    if isinstance(net, Network) and not jnp.issubdtype(phi.dtype, jnp.floating):
+        raise ParameterError("state", f"expected real fields (learning is jax.grad of a real loss), got {phi.dtype}; "
+                             f"a complex field is packed into real (phi, pi), e.g. by the model's encode")
+    if phi.shape[0] != net.K or pi.shape[0] != net.K:
+        raise ParameterError("state", f"expected K = {net.K} components (neuron types) per site in phi and pi, got "
+                             f"{phi.shape[0]} and {pi.shape[0]}")
+
+
 def trajectory(net: AbstractNetwork, state: Any, steps: int) -> Any:
     """The states after each of ``steps`` ticks, stacked along a leading axis (for tests and analysis)."""
     _check_count("steps", steps, 0)
+    check_state(net, state)
     return _trajectory(net, state, int(steps))
 
 

@@ -29,8 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._module import Module
+from ..errors import ParameterError
 from ..lattice import Lattice
-from ..network import Network, as_pytree_callable
+from ..network import Network, as_pytree_callable, check_state
 from ..operators import identity
 from ..state import State
 from .parse import ExprFunction
@@ -88,19 +89,28 @@ def hamiltonian(V: Any, phi: Any, beta: Any) -> Any:
 
 
 def initial_state(phi0: Sequence[float] | float, beta0: Sequence[float] | float) -> State:
-    phi = jnp.atleast_1d(jnp.asarray(phi0, dtype=float))[None]
-    beta = jnp.atleast_1d(jnp.asarray(beta0, dtype=float))[None]
-    return State(phi, beta)
+    """The state of ``len(phi0)`` neurons (``W = B = I``, so ``pi = beta``): ``phi`` and ``pi`` shaped ``(1, n)``."""
+    phi = jnp.atleast_1d(jnp.asarray(phi0, dtype=float))
+    beta = jnp.atleast_1d(jnp.asarray(beta0, dtype=float))
+    if phi.ndim != 1 or beta.shape != phi.shape:
+        raise ParameterError("beta0", f"expected one value per neuron like phi0 ({phi.size}), got {beta.size}")
+    return State(phi[None], beta[None])
+
+
+def evolve(net: Any, state: State, steps: Any) -> State:
+    """``steps`` ticks (a traced count: one compilation per network structure, any dt and any count)."""
+    check_state(net, state)
+    return _evolve(net, state, steps)
 
 
 @jax.jit
-def evolve(net: Any, state: State, steps: Any) -> State:
-    """``steps`` ticks (a traced count: one compilation per network structure, any dt and any count)."""
+def _evolve(net: Any, state: State, steps: Any) -> State:
     return jax.lax.fori_loop(0, steps, lambda _, s: net.step(s), state)
 
 
 def energy_history(net: Any, V: Any, state: State, steps: int, every: int) -> np.ndarray:
     """``Ham = beta^2/2 + V(phi)`` of each neuron after every ``every`` ticks, shape ``(steps // every, n)``."""
+    check_state(net, state)
     return np.asarray(_scan_energy(net, state, int(every), as_pytree_callable(V), int(steps) // int(every)))
 
 

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...errors import ParameterError
-from ...lattice import Lattice
+from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, INVARIANT, Conserved, IdentityEncoding
 from ...network import Network
 from ...schemes import Scheme, get_scheme
@@ -176,6 +176,7 @@ def model(
     X: Any = None,
 ) -> DiracModel:
     """Build a Dirac model: ``network="paper"`` (scheme default ``simultaneous``) or ``"stable"`` (``alternating``)."""
+    check_lattice(lattice)
     check_number("m", m, minimum=0.0)
     check_number("dt", dt, positive=True)
     if network not in NETWORKS:

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..._deprecation import renamed_arguments
 from ...initial import minimum_image
-from ...lattice import Lattice
+from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
 from ...network import AbstractNetwork
 from ...operators import LatticeOperator
@@ -248,6 +248,7 @@ def model(
 
     ``wilson_r``: the Wilson parameter of ``bias = "wilson"`` (the name of :func:`nnfield.theories.dirac.model`
     and of the config key; ``r=`` is a deprecated alias)."""
+    check_lattice(lattice)
     r = wilson_r
     check_number("m", m, minimum=0.0)
     check_number("dt", dt, positive=True)

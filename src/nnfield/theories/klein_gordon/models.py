@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...errors import ParameterError
-from ...lattice import Lattice
+from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, INVARIANT, AbstractModel, Conserved, real_fields
 from ...network import AbstractNetwork
 from ...operators import shift
@@ -151,6 +151,7 @@ def model(
     ``sign``) or ``network="3.14"`` (:func:`~.networks.leapfrog_network`, itself a leapfrog (3.19): ``scheme``
     "leapfrog" or "simultaneous", ``sign`` "corrected"); the paper's names of the networks. ``m >= 0`` and
     ``dt > 0`` finite (checked when they are numbers, not traced)."""
+    check_lattice(lattice)
     check_number("m", m, minimum=0.0)
     check_number("dt", dt, positive=True)
     if network == "3.14":

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..._module import Module
 from ...lattice import Lattice
-from ...model import AbstractTheory
+from ...model import AbstractTheory, check_field_shapes
 
 
 def lap_roll(phi: jax.Array, a: float) -> jax.Array:
@@ -53,6 +53,7 @@ class KleinGordon(Module, AbstractTheory):
 
     def hamiltonian(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """Lattice Hamiltonian (3.5) with spacing: ``a^D sum [pi^2/2 + |grad_+ phi|^2/2 + m^2 phi^2/2]``."""
+        check_field_shapes(self.lattice, 1, phi, pi)
         a = self.lattice.spacing
         f = phi[0]
         grad2 = sum(((jnp.roll(f, -1, ax) - f) / a) ** 2 for ax in range(f.ndim))
@@ -61,6 +62,7 @@ class KleinGordon(Module, AbstractTheory):
 
     def exact(self, phi0: Any, pi0: Any, t: float, continuum: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Exact solution at time ``t`` by spectral propagation (lattice dispersion, or continuum)."""
+        check_field_shapes(self.lattice, 1, phi0, pi0)
         w = self.omega(continuum)
         ph, pk = np.fft.fftn(np.asarray(phi0)[0]), np.fft.fftn(np.asarray(pi0)[0])
         c, s = np.cos(w * t), np.sin(w * t)

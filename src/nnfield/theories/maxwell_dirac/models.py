@@ -34,7 +34,7 @@ import numpy as np
 
 from ..._deprecation import renamed_arguments
 from ...initial import minimum_image
-from ...lattice import Lattice
+from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved
 from ...operators import array_module
 from ...state import State
@@ -222,6 +222,7 @@ def model(lattice: Lattice, dt: float, charge: float = 1.0, m: float = 1.0, bias
     """The ``maxwell-dirac`` model: mass ``m``, coupling ``q``, step ``dt``, bias map ``"forward"`` (4.24) or
     ``"wilson"`` (doubler-free, parameter ``wilson_r``; ``r=`` is a deprecated alias), Clifford matrices ``X``
     (default: the built-in representation)."""
+    check_lattice(lattice)
     r = wilson_r
     from ..gauge import clifford_matrices
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..._deprecation import renamed_arguments
 from ...errors import ParameterError
-from ...lattice import Lattice
+from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
 from ...network import AbstractNetwork, as_pytree_callable
 from ...schemes import Scheme
@@ -95,6 +95,7 @@ def model(
     """Network + physics side for the potential ``V``: any elementwise PyTree callable, or an expression string in
     ``phi`` and the numbers ``params`` (``model(lat, "lam/4*(phi**2 - 1)**2", 0.05, params={"lam": 1.0})``,
     parsed as a config's ``[theory] potential``: :class:`~nnfield.duality.expression.ExprFunction`)."""
+    check_lattice(lattice)
     check_number("dt", dt, positive=True)
     if isinstance(potential, str):
         from ...duality.expression import ExpressionError, ExprFunction

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..._module import Module
 from ...lattice import Lattice
-from ...model import AbstractTheory
+from ...model import AbstractTheory, check_field_shapes
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -52,6 +52,7 @@ class NonlinearField(Module, AbstractTheory):
 
     def hamiltonian(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """``a^D sum [pi^2/2 + |grad_+ phi|^2/2 + V(phi)]`` (twisted differences along axis 0)."""
+        check_field_shapes(self.lattice, 1, phi, pi)
         a = self.lattice.spacing
         grad2 = sum(d**2 for d in forward_diffs_roll(phi[0], self.twist)) / a**2
         dens = 0.5 * pi[0] ** 2 + 0.5 * grad2 + self.potential(phi[0])

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from ...errors import ParameterError
-from ...lattice import Lattice
+from ...lattice import Lattice, check_lattice
 from ..params import check_number
 from ..u1 import GaugeModel, GaugeNetwork, photon_omega
 from .matter import ScalarMatter, vev
@@ -57,6 +57,7 @@ class ScalarQEDModel(GaugeModel):
 def model(lattice: Lattice, dt: float, charge: float = 1.0, lam: float = 0.5, v: float = 1.0,
           m: float = 0.0) -> ScalarQEDModel:
     """The ``scalar-qed`` model: ``V = m^2 |phi|^2 + lambda (|phi|^2 - v^2)^2``, coupling ``q``, step ``dt``."""
+    check_lattice(lattice)
     traced = [k for k, x in (("lam", lam), ("v", v), ("m", m)) if isinstance(x, jax.core.Tracer)]
     if traced:
         raise ParameterError(", ".join(traced), "lam, v and m decide the phase (the vacuum v_e is a constant of the "
