@@ -132,3 +132,38 @@ def test_non_finite_matrices_are_refused_up_front(which, value):
     if which == "B":
         with pytest.raises(ValueError, match="B must be finite"):
             check_invertible(mats["B"])
+
+
+@pytest.mark.parametrize("scheme", ["leapfrog", "yoshida4"])
+def test_the_declared_order_of_a_neuron_network_is_the_measured_one(scheme, rng):
+    """With ``W != I`` the activation sub-step is explicit Euler and a splitting scheme is first order: the network
+    declared its scheme's 2 or 4 (an API user measured 1.0). Self-convergence at t = 1 (dt, dt/2, dt/4): the
+    error ratio is 2^p with p the declared order; with ``W = I`` (separable) the scheme's own order."""
+    n = 4
+    W, B, V = _separable_setup(rng, n)
+    phi0, beta0 = 0.5 * rng.normal(size=n), 0.5 * rng.normal(size=n)
+
+    def measured(dual: NeuronsDuality) -> tuple[int, float]:
+        ends = []
+        for dt in (0.04, 0.02, 0.01, 0.005):
+            s = evolve(dual.network(dt, scheme), dual.state(phi0, beta0), round(1.0 / dt))
+            ends.append(np.concatenate([np.asarray(s.phi)[:, 0], np.asarray(s.pi)[:, 0]]))
+        errs = [np.abs(a - b).max() for a, b in zip(ends, ends[1:], strict=False)]
+        return dual.network(0.01, scheme).order, float(np.log2(errs[-2] / errs[-1]))
+
+    order, p = measured(NeuronsDuality(W, B, V))  # W != I
+    assert np.abs(W - np.eye(n)).max() > 0.1 and order == 1 and abs(p - 1) < 0.2
+    order, p = measured(NeuronsDuality(np.eye(n), B, V))  # W = I: separable
+    assert order == {"leapfrog": 2, "yoshida4": 4}[scheme] and abs(p - order) < 0.3
+
+
+def test_a_vector_potential_and_states_of_another_size_are_refused_by_name():
+    """``V`` returning a vector passed ``check()`` and failed in the first run inside JAX ("Gradient only defined
+    for scalar-output functions"); ``state`` of 3 numbers for 2 neurons gave a NumPy gufunc error."""
+    with pytest.raises(ValueError, match=r"V must map the 2 neuron states to a scalar .* returns \(2,\)"):
+        NeuronsDuality(np.eye(2), np.eye(2), lambda p: p**4 / 4).check()
+    dual = NeuronsDuality(np.eye(2), np.eye(2), lambda p: jnp.sum(p**4) / 4)
+    with pytest.raises(ValueError, match=r"phi: expected 2 numbers \(one per neuron\), got shape \(3,\)"):
+        dual.state(np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match=r"beta: expected 2 numbers"):
+        dual.state(np.zeros(2), np.zeros(3))

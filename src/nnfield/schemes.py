@@ -15,7 +15,8 @@ scheme              one tick                                               order
 
 The declared orders hold for separable networks (``W = I`` and a learning gradient independent of ``pi``,
 e.g. the Klein-Gordon network (3.8)/(3.11) or one neuron (2.9)); when ``W != I`` or the loss depends on
-``pi`` the sub-steps are explicit Euler and the splitting is first order in general.
+``pi`` the sub-steps are explicit Euler and the splitting is first order in general (``Network.order`` then
+declares 1 when ``W != I``; a loss depending on ``pi`` is not detected).
 Reference: E. Hairer, C. Lubich, G. Wanner, *Geometric Numerical Integration* (2006), II.3 and II.4,
 doi:10.1007/3-540-30666-8; H. Yoshida, Phys. Lett. A 150, 262 (1990), doi:10.1016/0375-9601(90)90092-3.
 """

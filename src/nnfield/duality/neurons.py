@@ -124,6 +124,11 @@ class NeuronsDuality:
             NonCommutingError: ``W B != B W``.
             IntegrabilityError: ``[B B^T, Hess V] != 0`` at a sampled point (no loss (2.16) exists).
         """
+        out = jax.eval_shape(self.V, jax.ShapeDtypeStruct((self.N,), jnp.float64 if jax.config.read(
+            "jax_enable_x64") else jnp.float32))
+        if getattr(out, "shape", None) != ():
+            raise ValueError(f"V must map the {self.N} neuron states to a scalar (the potential), but it returns "
+                             f"{getattr(out, 'shape', type(out).__name__)}; e.g. jnp.sum(...) of a per-neuron term")
         pts = self.sample_points() if points is None else np.atleast_2d(points)
         return {
             "1/cond(B)": check_invertible(self.B, tol),
@@ -161,7 +166,10 @@ class NeuronsDuality:
                               name=f"{self.N} neurons (2.16)")
 
     def state(self, phi: Any, beta: Any) -> State:
-        """Network state from physics data: ``pi = B^-1 beta``."""
+        """Network state from physics data: ``pi = B^-1 beta`` (``phi`` and ``beta``: ``N`` numbers each)."""
+        for name, v in (("phi", phi), ("beta", beta)):
+            if np.shape(v) != (self.N,):
+                raise ValueError(f"{name}: expected {self.N} numbers (one per neuron), got shape {np.shape(v)}")
         pi = np.linalg.solve(self.B, np.asarray(beta, dtype=float))
         return State(jnp.asarray(phi, dtype=float)[:, None], jnp.asarray(pi)[:, None])
 
