@@ -45,3 +45,18 @@ def test_extending_a_complete_run_does_not_claim_the_run_file_lost_chunks(tmp_pa
     run = nio.load_run(out)
     assert run.attrs["status"] == "completed" and int(run.attrs["steps_done"]) == 60
     assert np.all(np.isfinite(run.observables["energy"]))
+
+
+def test_force_removes_the_animation_of_the_run_it_replaces(tmp_path):
+    """docs/cli.md: with `--force` "only nnfield's own files" are removed; `field.gif` (`nnfield plot DIR
+    --animate`) was left behind, an animation of the replaced run beside the new run's files. A file of the
+    user's stays."""
+    cfg_path = tmp_path / "kg.toml"
+    cfg_path.write_text(CONFIG)
+    out = tmp_path / "run"
+    assert cli.main(["run", str(cfg_path), "--out", str(out), "-q"]) == 0
+    (out / "field.gif").write_bytes(b"GIF89a")  # what `nnfield plot --animate` writes (2D and above)
+    (out / "notes.txt").write_text("mine")
+    assert cli.main(["run", str(cfg_path), "--out", str(out), "--force", "-q"]) == 0
+    assert not (out / "field.gif").exists()
+    assert (out / "notes.txt").read_text() == "mine"
