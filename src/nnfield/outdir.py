@@ -22,7 +22,7 @@ from .xdmf import XDMF_FILE
 
 #: files a run writes into its output directory (removed by ``--force``; nothing else is touched)
 OWNED_FILES = (nio.RUN_FILE, nio.CONFIG_FILE, f"{nio.RUN_FILE}.new", f"{nio.RUN_FILE}.resume-tmp", XDMF_FILE)
-OWNED_GLOBS = ("*.png", f"{XDMF_FILE}.tmp-*")
+OWNED_GLOBS = ("*.png", "*field.gif", f"{XDMF_FILE}.tmp-*")  # (field.gif: `nnfield plot --animate`)
 OWNED_DIRS = (CHECKPOINT_DIR,)
 LOCK_FILE = nio.LOCK_FILE
 
@@ -139,8 +139,8 @@ def check_output_dir(out: str | Path, force: bool) -> Path:
 
 def prepare_output_dir(out: str | Path, force: bool) -> tuple[Path, RunLock]:
     """Create ``out`` and lock it; an existing non-empty directory needs ``force`` (which removes only nnfield's
-    files: ``run.h5``, ``run.xmf``, ``config.toml``, ``*.png`` and ``checkpoints/``; anything else in it is left
-    alone).
+    files: ``run.h5``, ``run.xmf``, ``config.toml``, ``*.png``, ``field.gif`` and ``checkpoints/``; anything else in
+    it is left alone).
     The caller releases the returned lock when the run ends."""
     p = check_output_dir(out, force)
     try:

@@ -919,7 +919,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
                               f"only, before its oldest checkpoint (step {list_checkpoints(out_dir)[0].step}): the "
                               f"file lost its last chunks (a power failure, or a copy made while the run wrote); "
                               f"start the run again with `nnfield run {config_path} --out {out_dir} --force`")
-    if covered is not ckpt:
+    if covered.path != ckpt.path:  # (two listings: equal checkpoints, never the same object)
         say(f"note: {run_file} holds the run up to step {_held_steps(held, attrs)} only (it lost its last chunks: "
             f"a power failure, or a copy made while the run wrote); resuming from the checkpoint at step "
             f"{covered.step}, not the newest (step {ckpt.step})")
