@@ -365,6 +365,9 @@ def test_demo_small(monkeypatch, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "discrete_energy(0) =" in printed and "(exact invariant): conserved to" in printed and "run.h5" in printed
     assert printed.strip().splitlines()[-1].startswith("verdict: ")
+    # the next step names the demo's own config (examples/ exists only in a clone of the repository)
+    own = Path(cli.DEMO_OUT) / "config.toml"  # (relative, as the demo's default --out)
+    assert f"next:  edit {own}, then nnfield run {own} --out NEW_DIR" in printed
     assert cli.main(["demo", "-q", "--force"]) == 0  # quiet: only the verdict line
     quiet = capsys.readouterr()
     assert quiet.out.strip().splitlines() == [printed.strip().splitlines()[-1]] and not quiet.err

@@ -408,7 +408,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _say(con, f"  {v.name}(0) = {run.observables[v.name][0]:.10g}; {v.line()}")
         _say(con, f"  data:  {res.run_file}  (config: {res.config_file})")
         _say(con, "  plots: " + ", ".join(str(f) for f in files))
-        _say(con, "  next:  nnfield run examples/kg_1d_packet.toml --out out/kg1d  |  nnfield verify")
+        # (its own config, which exists wherever nnfield is installed; examples/ exists only in a clone)
+        _say(con, f"  next:  edit {res.config_file}, then nnfield run {res.config_file} --out NEW_DIR  |  "
+                  "nnfield verify")
     if args.verbose:
         _say(con, _timing_line(res, ran, clock0, clock1))
     _run_verdict(con, res)

@@ -205,7 +205,7 @@ OBSERVABLES: tuple[Observable, ...] = (
                "mean over the shell of sum_planes |a^D fft B|^2 / V, B = wrap(P) / (q a^2)", -1,
                GAUGE_DYNAMICS_THEORIES),
     Observable("spectrum_rho", "angle-averaged power spectrum of the charge density",
-               "mean over the shell of |a^D fft rho|^2 / V", -3, GAUGE_DYNAMICS_THEORIES),
+               "mean over the shell of |a^D fft rho|^2 / V", -3, ("scalar-qed", "maxwell-dirac")),  # maxwell: no rho
     Observable("spectrum_rho", "angle-averaged power spectrum of the density |psi|^2 (gauge invariant)",
                "mean over the shell of |a^D fft |psi|^2|^2 / V", "density_spectrum", ("gauged-dirac",)),
 )
