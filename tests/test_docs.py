@@ -77,3 +77,20 @@ def test_every_verify_detail_line_states_a_number():
     number = re.compile(r"\d\.\d|\d+e[-+]\d+|\b\d+(\.\d+)?%|= \d+\b")
     missing = [r[0] for r in rows if not number.search(r[6])]
     assert not missing, f"detail lines without a number: {missing}"
+
+
+def test_config_md_documents_every_theory_key():
+    """Every registered theory has a ``### `name = "..."` `` section in docs/config.md that names each of its
+    ``[theory]`` keys (a docs audit found five theories' keys missing from the page that promised them)."""
+    import re
+
+    from nnfield.theories import load_all, registry
+
+    load_all()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "config.md").read_text()
+    sections = re.split(r"(?m)^(?=##+ )", text)
+    for name, spec in registry.THEORIES.items():
+        mine = [sec for sec in sections if sec.startswith("### ") and f'`name = "{name}"`' in sec.splitlines()[0]]
+        assert mine, f"docs/config.md has no section for theory {name!r}"
+        missing = [key for key in spec.keys if f"`{key}`" not in mine[0]]
+        assert not missing, f"docs/config.md, theory {name!r}: keys {missing} not documented"
