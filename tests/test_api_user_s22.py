@@ -133,3 +133,15 @@ def test_one_neuron_helpers_refuse_mismatched_data():
     # the valid state still runs: the same ticks as a trajectory, to round-off (a loop vs a scan of ten steps)
     assert np.allclose(np.asarray(neuron.evolve(net, s, 10).phi), np.asarray(nnet.trajectory(net, s, 10).phi[-1]),
                        rtol=1e-13, atol=0)
+
+
+def test_positive_frequency_refuses_a_dispersion_of_another_shape():
+    """A 1D ``omega`` on a 16 x 16 lattice broadcast along the last axis into a wrong ``pi`` without an error; a
+    function instead of an array failed with "unsupported operand ... 'function'"."""
+    from nnfield import initial
+
+    with pytest.raises(ParameterError, match=r"omega_k on the lattice's FFT grid, shape \(16, 16\), got shape \(16,\)"):
+        initial.gaussian_packet(Lattice((16, 16)), initial.PositiveFrequency(np.ones(16)), center=[4.0, 4.0],
+                                width=1.0)
+    with pytest.raises(ParameterError, match="as an array on the lattice's FFT grid, got function"):
+        initial.PositiveFrequency(lambda k: k)

@@ -25,6 +25,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..errors import ParameterError
+
 
 @runtime_checkable
 class Dispersion(Protocol):
@@ -39,6 +41,11 @@ class PositiveFrequency:
 
     omega: np.ndarray
 
+    def __post_init__(self) -> None:
+        if callable(self.omega) or np.asarray(self.omega).dtype.kind not in "iuf":
+            raise ParameterError("omega", f"expected the real mode frequencies omega_k as an array on the lattice's "
+                                 f"FFT grid, got {type(self.omega).__name__}; e.g. PositiveFrequency.of(theory)")
+
     @classmethod
     def of(cls, theory: Dispersion) -> PositiveFrequency:
         """The positive-frequency rule of ``theory`` (its ``omega()`` on the FFT grid)."""
@@ -46,6 +53,9 @@ class PositiveFrequency:
 
     def fields(self, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(Re psi, Re ifft(-i omega_k psi_k))``, each shaped ``(1, *shape)``."""
+        if np.shape(self.omega) != np.shape(psi):  # (it would broadcast, e.g. a 1D omega over a 2D lattice)
+            raise ParameterError("omega", f"expected omega_k on the lattice's FFT grid, shape {np.shape(psi)}, got "
+                                 f"shape {np.shape(self.omega)}; e.g. PositiveFrequency.of(theory)")
         pi = np.fft.ifftn(-1j * self.omega * np.fft.fftn(psi)).real
         return psi.real[None].copy(), pi[None]
 
