@@ -154,3 +154,11 @@ def test_the_slab_blocked_leapfrog_is_the_same_map(tmp_path):
     for r in rows:
         eps = np.finfo(r[1]).eps
         assert float(r[6]) <= 10 * 8 * eps * 10, r  # 10 steps, fields of size ~5 (normal draws), 8 ulps a step
+
+
+@pytest.mark.slow
+def test_checksum_cost_benchmark_writes_its_table(tmp_path):
+    """``benchmarks/checksum_cost.py`` on a small field: both rows and the ratio (times not asserted)."""
+    text = _bench("checksum_cost.py", "--size", "16", "--repeats", "1", out=tmp_path / "checksum.md")
+    assert "| without checksum |" in text and "| Fletcher-32 (`nnfield.io.CHECKSUM`) |" in text
+    assert "| with / without |" in text
