@@ -865,3 +865,28 @@ def test_landau_levels_docs_numbers_20x20():
     g12 = Om12[:20].reshape(5, 4)[:, 0]
     split12 = (g12[2] - g12[1]) / lev12[1]
     assert abs(split20 / split12 / (12 / 20) ** 2 - 1) < 0.2
+
+
+def test_gauged_dirac_invariant_with_uniform_temporal_link():
+    """docs/gauge.md: with a uniform U0 and any spatial links the stable network conserves
+    I = |phi|^2 + |pi|^2 + h phi.((I - tan(m h/2) X_0) B(U) pi) to round-off (reference map, and nnfield's)."""
+    rng = np.random.default_rng(14)
+    shape, a, h, m = (4, 3), 0.7, 0.08, 0.6
+    lat = Lattice(shape, a)
+    X = clifford.representation(2)
+    alpha = 0.5 * rng.standard_normal((2, *shape))
+    links = g.U1Links(alpha, np.full(shape, 0.37))
+    net = g.link_network(lat, m, h, links, "stable", "wilson", 1.0)
+    d = RefDirac(X, shape, a, m, h, "wilson", 1.0)
+    th = -alpha * np.pi / 2
+    B = d.B(np.cos(th), np.sin(th))
+
+    def inv(p, q_):
+        return p @ p + q_ @ q_ + h * p @ d.site(d.Tm) @ B @ q_
+
+    st = State(rng.standard_normal((4, *shape)), rng.standard_normal((4, *shape)))
+    I0 = inv(d.vec(np.asarray(st.phi)), d.vec(np.asarray(st.pi)))
+    for _ in range(50):
+        st = jit_step(net, st)
+    I1 = inv(d.vec(np.asarray(st.phi)), d.vec(np.asarray(st.pi)))
+    assert abs(I1 / I0 - 1) < 200 * EPS
