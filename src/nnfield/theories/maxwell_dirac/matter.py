@@ -21,7 +21,7 @@ The stable network (:func:`nnfield.theories.dirac.stable_network`) with these li
 so that ``pi <- pi - h dH_a/dpi^a = R^T pi - h B(theta)^T phi``.
 
 The links learn from the Dirac energy written with the links in the bias map (the loss whose ``X_0``-rotated
-gradients are the activation and the learning above: ``X_0 dL_D/dpi = -B^T phi``, ``X_0 dL_D/dphi = -B pi``)::
+gradients are the activation and the learning above: ``X_0 dL_D/dpi = -B^T phi``, ``X_0 dL_D/dphi = B pi``)::
 
     L_D(theta; phi, w) = - sum_x phi . X_0 B(theta) w
 
