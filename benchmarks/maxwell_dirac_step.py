@@ -194,7 +194,7 @@ def numba_run(th, E, phi, pi, pi_new, w, X, steps, mat) -> None:
 
 def bench(n: int, steps: int, check_steps: int, repeats: int) -> dict:
     lat = Lattice((n, n, n), A)
-    model = md.model(lat, DT, Q, MASS, "forward")
+    model = md.model(lat, DT, charge=Q, m=MASS, bias="forward")
     phi0, pi0 = charged_packets(model, 1, width=1.5 * n / 16, momentum=[0.5, 0.0, 0.0], field=0.5, direction=2)
     state = model.encode(phi0, pi0)
     net, mat = model.network, model.network.matter

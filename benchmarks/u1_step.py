@@ -124,7 +124,7 @@ def numba_run(th, E, p1, p2, q1, q2, steps, dt=DT):
 
 def bench(n: int, steps: int, check_steps: int, repeats: int) -> dict:
     lat = Lattice((n, n, n), A)
-    model = sq.model(lat, DT, Q, LAM, V, M)
+    model = sq.model(lat, DT, charge=Q, lam=LAM, v=V, m=M)
     phi0, pi0 = sq.higgs_vacuum(lat, Q, LAM, V, M, 1, 0.1, 0.05)
     state = model.encode(phi0, pi0)
     net = model.network

@@ -27,7 +27,7 @@ from nnfield.theories.u1.measure import centroid, leapfrog_omega, mode_frequency
 
 
 def gauss() -> None:
-    M = sq.model(Lattice((8, 8, 8), 0.5), 0.05, 1.0, 0.5, 1.0)
+    M = sq.model(Lattice((8, 8, 8), 0.5), 0.05, charge=1.0, lam=0.5, v=1.0)
     phi, pi = sq.higgs_vacuum(M.lattice, 1.0, 0.5, 1.0, 0.0, 9, 0.2, 0.1)
     _, obs = run(M.network, M.encode(phi, pi), 10_000, 100, M.observables)
     q0 = float(np.abs(np.asarray(M.fields(M.encode(phi, pi))["charge_density"])).sum()) * M.lattice.cell_volume
@@ -102,7 +102,7 @@ def _uniform(M: sq.ScalarQEDModel, dt: float, steps: int) -> dict[str, float]:
 
 def masses() -> None:
     for dt in (0.2, 0.1, 0.05, 0.025):
-        M = sq.model(Lattice((4, 4, 4), 0.5), dt, 1.0, 0.3, 1.0)
+        M = sq.model(Lattice((4, 4, 4), 0.5), dt, charge=1.0, lam=0.3, v=1.0)
         tree = M.tree_masses()
         Om = _uniform(M, dt, int(60 / dt))
         print(f"- dt = {dt}: measured Omega_H = {Om['higgs']:.8f} ({Om['higgs'] / tree['higgs'] - 1:+.2e} vs "
@@ -116,7 +116,7 @@ def vortex() -> None:
     lat = Lattice((33, 33), 0.3)
     mid = np.full(2, 16 * 0.3)
     for q in (1.0, 0.7):
-        M = sq.model(lat, 0.05, q, q**2 / 2, 1.0)
+        M = sq.model(lat, 0.05, charge=q, lam=q**2 / 2, v=1.0)
         phi, pi = sq.vortex(M, relax_steps=300)
         s1, obs = run(M.network, M.encode(phi, pi), 10_000, 100, M.observables)
         moved = np.abs(centroid(np.asarray(M.fields(s1)["magnetic_energy"]), lat, mid) - mid).max()
@@ -125,7 +125,7 @@ def vortex() -> None:
               f"{float(np.max(obs['gauss_residual'])):.1e}")
     for a in (0.4, 0.3, 0.2):
         n = int(round(12.0 / a))
-        M = sq.model(Lattice((n, n), a), 0.05, 1.0, 0.5, 1.0)
+        M = sq.model(Lattice((n, n), a), 0.05, charge=1.0, lam=0.5, v=1.0)
         phi, pi = sq.vortex(M, relax_steps=int(8000 * (0.3 / a) ** 2))
         e = float(M.observables(M.encode(phi, pi))["energy"])
         print(f"- relaxed BPS vortex, a = {a} ({n}^2): energy {e:.6f}, 2 pi v^2 = {2 * np.pi:.6f} "

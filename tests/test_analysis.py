@@ -63,7 +63,7 @@ def test_one_step_symbol_matches_closed_forms(rng, ndim, sign):
     k = random_k(rng, ndim, a)
     w2 = omega2(k, a, m) * (1 if sign == "corrected" else -1)
     for scheme in ("simultaneous", "alternating", "leapfrog"):
-        got = an.one_step_symbol(kg.momentum_network(lat, m, dt, scheme, sign), k)
+        got = an.one_step_symbol(kg.momentum_network(lat, m, dt, scheme=scheme, sign=sign), k)
         want = closed_form(scheme, w2, dt)
         assert np.abs(got - want).max() <= RTOL * (1 + dt**2 * np.abs(w2).max()), scheme
     if sign == "corrected":
@@ -85,7 +85,7 @@ def test_unit_step_3d_growth_factors():
     grid = an.brillouin_grid(lat)  # includes k = 0 and the corner (pi, pi, pi)
     w2 = omega2(grid, 1.0, 0.0)
     assert w2.max() == pytest.approx(12.0, rel=RTOL)
-    g313 = an.max_amplification(kg.momentum_network(lat, 0.0, 1.0, "simultaneous"), grid)
+    g313 = an.max_amplification(kg.momentum_network(lat, 0.0, 1.0, scheme="simultaneous"), grid)
     assert abs(g313 - np.sqrt(13.0)) <= RTOL * 13
     g319 = an.max_amplification(kg.leapfrog_network(lat, 0.0, 1.0), grid)
     assert abs(g319 - (5 + 2 * np.sqrt(6))) <= RTOL * 12
@@ -97,8 +97,8 @@ def test_unit_step_3d_growth_factors():
     assert abs(expected_fraction - 0.80) < 0.02
     assert rep.dt_max == pytest.approx(2 / np.sqrt(12.0), rel=1e-5)
     # the unit-step (3.13) scheme has |lambda| = sqrt(1 + w^2) > 1 for every mode with w > 0
-    rep13 = an.analyze(kg.momentum_network(lat, 0.3, 1.0, "simultaneous"),
-                       factory=lambda h: kg.momentum_network(lat, 0.3, h, "simultaneous"))
+    rep13 = an.analyze(kg.momentum_network(lat, 0.3, 1.0, scheme="simultaneous"),
+                       factory=lambda h: kg.momentum_network(lat, 0.3, h, scheme="simultaneous"))
     assert not rep13.stable and rep13.fraction_unstable == 1.0
     assert rep13.dt_max == 0.0
     json.dumps(rep.to_dict())  # serializable report
@@ -114,12 +114,13 @@ def test_largest_stable_dt_is_cfl(ndim, a, m):
     lat = Lattice((4,) * ndim, a)
     cfl = 2 / np.sqrt(4 * ndim / a**2 + m**2)
     grid = an.brillouin_grid(lat, 8)
-    for factory in (lambda h: kg.momentum_network(lat, m, h, "leapfrog"), lambda h: kg.leapfrog_network(lat, m, h)):
+    for factory in (lambda h: kg.momentum_network(lat, m, h, scheme="leapfrog"),
+                    lambda h: kg.leapfrog_network(lat, m, h)):
         dt_max = an.largest_stable_dt(factory, 0.5, grid)
         assert dt_max == pytest.approx(cfl, rel=1e-5)
         assert an.is_stable(factory(0.999 * cfl), grid)
         assert not an.is_stable(factory(1.001 * cfl), grid)
-    assert an.largest_stable_dt(lambda h: kg.momentum_network(lat, m, h, "simultaneous"), 0.5, grid) == 0.0
+    assert an.largest_stable_dt(lambda h: kg.momentum_network(lat, m, h, scheme="simultaneous"), 0.5, grid) == 0.0
 
 
 @pytest.mark.parametrize("misses_the_edge", [False, True])
@@ -131,7 +132,7 @@ def test_coarse_to_fine_dt_search_gives_the_full_searchs_answer(monkeypatch, mis
     m = 1.0
 
     def factory(h):
-        return kg.momentum_network(lat, m, h, "leapfrog")
+        return kg.momentum_network(lat, m, h, scheme="leapfrog")
 
     plain = an._bisect_stable_dt(lambda dt: an.is_stable(factory(dt), an.half_brillouin_grid(lat)), 0.3, 1e-6)
     assert plain == pytest.approx(2 / np.sqrt(8 / 0.5**2 + m**2), rel=1e-5)
@@ -151,22 +152,23 @@ def test_network_dispersion_matches_formula(rng, ndim):
     k = random_k(rng, ndim, a, 9)
     w = np.sqrt(omega2(k, a, m))
     lf = 2 / dt * np.arcsin(dt * w / 2)
-    for net in (kg.momentum_network(lat, m, dt, "leapfrog"), kg.leapfrog_network(lat, m, dt),
-                kg.momentum_network(lat, m, dt, "alternating")):
+    for net in (kg.momentum_network(lat, m, dt, scheme="leapfrog"), kg.leapfrog_network(lat, m, dt),
+                kg.momentum_network(lat, m, dt, scheme="alternating")):
         om = an.network_dispersion(net, k)
         # the error of arcsin near its branch point is amplified: d Omega = d lambda / (dt |sin(Omega dt)|)
         tol = RTOL * (2 + (dt * w.max()) ** 2) / (dt * np.abs(np.sin(lf * dt)).min())
         assert np.abs(om - lf[:, None]).max() <= tol
-    om = an.network_dispersion(kg.momentum_network(lat, m, dt, "simultaneous"), k)
+    om = an.network_dispersion(kg.momentum_network(lat, m, dt, scheme="simultaneous"), k)
     assert np.abs(om - (np.arctan(dt * w) / dt)[:, None]).max() <= RTOL * (1 + dt * w.max()) / dt
 
 
 def test_analyze_report_fields():
     lat = Lattice((8, 8), 0.5)
     m, dt = 1.0, 0.1
-    net = kg.momentum_network(lat, m, dt, "leapfrog")
+    net = kg.momentum_network(lat, m, dt, scheme="leapfrog")
     th = kg.KleinGordon(m, lat)
-    rep = an.analyze(net, factory=lambda h: kg.momentum_network(lat, m, h, "leapfrog"), omega_theory=th.dispersion)
+    rep = an.analyze(net, factory=lambda h: kg.momentum_network(lat, m, h, scheme="leapfrog"),
+                     omega_theory=th.dispersion)
     assert rep.stable and rep.fraction_unstable == 0.0
     assert abs(rep.max_amplification - 1.0) <= 1e-12
     assert rep.dt_max == pytest.approx(2 / np.sqrt(4 * 2 / 0.25 + m**2), rel=1e-5)
@@ -198,7 +200,7 @@ def test_half_brillouin_grid_takes_one_of_each_pair_and_gives_the_same_growth(sh
         assert (key(k) in keys) + (key(-k) in keys) >= 1
         assert not (key(k) in keys and key(-k) in keys and key(k) != key(-k))
     assert len(half) == (len(full) + sum(key(k) == key(-k) for k in full)) // 2
-    net = kg.momentum_network(lat, 0.6, 0.5, "simultaneous")  # growth > 1: a nontrivial maximum
+    net = kg.momentum_network(lat, 0.6, 0.5, scheme="simultaneous")  # growth > 1: a nontrivial maximum
     want = float(np.abs(an.eigenvalues(net, an.brillouin_grid(lat, n))[1]).max())
     got = float(np.abs(an.eigenvalues(net, an.half_brillouin_grid(lat, n))[1]).max())
     assert got == pytest.approx(want, rel=RTOL)

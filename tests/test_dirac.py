@@ -319,7 +319,7 @@ def _mode_map(model, mode):
 def test_dispersion_from_runs_matches_analysis_and_theory(D, bias, net, mode):
     lat = LATS[D]
     h, m = 0.1, 0.7
-    M = dr.model(lat, m, h, net, bias=bias)
+    M = dr.model(lat, m, h, network=net, bias=bias)
     Mk, k = _mode_map(M, mode)
     Mmk, _ = _mode_map(M, tuple(-n for n in mode))
     lam = np.concatenate([np.linalg.eigvals(Mk), np.linalg.eigvals(Mmk)])
@@ -345,7 +345,7 @@ def test_dispersion_from_runs_matches_analysis_and_theory(D, bias, net, mode):
 def test_paper_scheme_charge_grows_as_predicted(D, bias):
     lat = LATS[D]
     h, m = 0.2, 0.9
-    M = dr.model(lat, m, h, "paper", bias=bias)
+    M = dr.model(lat, m, h, network="paper", bias=bias)
     mode = (3,) if D == 1 else (1, 0, 0)
     phi, pi = dr.plane_wave(M.theory, mode, "positive")
     s0 = M.initial_state(phi, pi)
@@ -392,7 +392,7 @@ def test_stable_network_invariant_and_discrete_klein_gordon(D, bias, rng):
     m = 0.9
     sig = dr.doubler_analysis(dr.bias_map(cl.representation(D), lat, bias), lat)["sigma_max"]
     h = 0.8 * dr.stability_bound(m, 0.1, sig)["dt_max"]
-    M = dr.model(lat, m, h, "stable", bias=bias)
+    M = dr.model(lat, m, h, network="stable", bias=bias)
     s0 = random_state(rng, M.theory.K, lat.shape)
     invariant = jax.jit(lambda s: jnp.stack([M.invariant(s), M.theory.charge(M.psi(s))]))
     obs = np.array([invariant(s) for s in steps(M.network, s0, 300)])
@@ -430,7 +430,7 @@ def test_model_observables_and_analysis_extra(D):
     import json
 
     lat = LATS[D]
-    M = dr.model(lat, 0.7, 0.05, "stable", bias="forward")
+    M = dr.model(lat, 0.7, 0.05, network="stable", bias="forward")
     phi, pi = dr.gaussian_packet(M.theory, width=0.8, k0=[1.0] + [0.0] * (D - 1))
     s = M.initial_state(phi, pi)
     obs = M.observables(s)
@@ -471,7 +471,7 @@ def test_energy_observable_equals_generator_quadratic_form(rng):
 def test_parameter_errors_name_the_library_parameter():
     lat = LATS[1]
     with pytest.raises(ParameterError, match="^scheme: .*alternating") as exc:
-        dr.model(lat, 1.0, 0.1, "stable", "leapfrog")
+        dr.model(lat, 1.0, 0.1, network="stable", scheme="leapfrog")
     assert exc.value.param == "scheme"
     with pytest.raises(ParameterError, match="^bias: ") as exc:
         dr.model(lat, 1.0, 0.1, bias="central")

@@ -84,18 +84,18 @@ def test_reference_is_the_exact_lattice_evolution(rng):
 # ----------------------------------------------------------------------------------------------------------
 def test_declarations():
     lat = LATS[1]
-    names = {(c.name, c.kind) for c in dr.model(lat, 0.7, 0.1, "stable").conserved()}
+    names = {(c.name, c.kind) for c in dr.model(lat, 0.7, 0.1, network="stable").conserved()}
     assert names == {("invariant", INVARIANT), ("charge", BOUNDED), ("energy", BOUNDED)}
-    assert ("energy", INVARIANT) in {(c.name, c.kind) for c in dr.model(lat, 0.0, 0.1, "stable").conserved()}
+    assert ("energy", INVARIANT) in {(c.name, c.kind) for c in dr.model(lat, 0.0, 0.1, network="stable").conserved()}
     for scheme in ("simultaneous", "alternating", "leapfrog", "yoshida4"):
-        assert dr.model(lat, 0.7, 0.1, "paper", scheme).conserved() == ()
-    assert dr.model(lat, 0.0, 0.1, "paper", "simultaneous").conserved() == ()
-    assert dr.model(lat, 0.0, 0.1, "paper", "leapfrog", loss="printed").conserved() == ()
-    M = dr.model(lat, 0.0, 0.1, "paper", "leapfrog")
+        assert dr.model(lat, 0.7, 0.1, network="paper", scheme=scheme).conserved() == ()
+    assert dr.model(lat, 0.0, 0.1, network="paper", scheme="simultaneous").conserved() == ()
+    assert dr.model(lat, 0.0, 0.1, network="paper", scheme="leapfrog", loss="printed").conserved() == ()
+    M = dr.model(lat, 0.0, 0.1, network="paper", scheme="leapfrog")
     assert {(c.name, c.kind) for c in M.conserved()} == {("energy", INVARIANT), ("charge", BOUNDED)}
     assert isinstance(M, AbstractModel)
     obs = set(M.observables(M.encode(*dr.plane_wave(M.theory, (1,)))))
-    for model in (M, dr.model(lat, 0.7, 0.1, "stable")):
+    for model in (M, dr.model(lat, 0.7, 0.1, network="stable")):
         assert {c.name for c in model.conserved()} <= obs
 
 
@@ -125,7 +125,7 @@ CASES = [
 @pytest.mark.parametrize("D,bias,network,m,scheme", CASES)
 def test_declared_conservation_holds_on_a_run(D, bias, network, m, scheme, rng):
     lat, h, steps = LATS[D], 0.1, 300
-    M = dr.model(lat, m, h, network, scheme, bias=bias)
+    M = dr.model(lat, m, h, network=network, scheme=scheme, bias=bias)
     K = M.theory.K
     s0 = State(jnp.asarray(rng.normal(size=(K, *lat.shape))), jnp.asarray(rng.normal(size=(K, *lat.shape))))
     _, obs = M.network.run(s0, steps, 1, M.observables)
@@ -151,7 +151,7 @@ def test_declared_conservation_holds_on_a_run(D, bias, network, m, scheme, rng):
 def test_massive_paper_network_conserves_nothing(scheme):
     """The paper network with m > 0 grows under every scheme (|det| of the mass weight > 1): nothing declared."""
     lat = LATS[1]
-    M = dr.model(lat, 0.7, 0.1, "paper", scheme)
+    M = dr.model(lat, 0.7, 0.1, network="paper", scheme=scheme)
     s0 = M.encode(*dr.plane_wave(M.theory, (2,)))
     _, obs = M.network.run(s0, 200, 50, M.observables)
     q = np.asarray(obs["charge"])

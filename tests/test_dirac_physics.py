@@ -92,7 +92,7 @@ def test_network_converges_to_exact_semidiscrete_evolution(net):
     m, T = 1.0, 1.0
     errs, dts = [], [0.02, 0.01, 0.005]
     for h in dts:
-        M = dr.model(lat, m, h, net, bias="wilson")
+        M = dr.model(lat, m, h, network=net, bias="wilson")
         phi, pi = dr.gaussian_packet(M.theory, width=1.5, k0=[1.0], branch="positive")
         s = advance(M.network, M.initial_state(phi, pi), round(T / h))
         ex = M.theory.exact(phi, pi, T)
@@ -111,7 +111,7 @@ def residual_study(D, net, bias, Ns, L=12.0, width=1.5, m=1.0, ratio=0.25, nstep
         a = L / N
         h = ratio * a
         lat = Lattice((N,) * D, a)
-        M = dr.model(lat, m, h, net, bias=bias)
+        M = dr.model(lat, m, h, network=net, bias=bias)
         phi, pi = dr.gaussian_packet(M.theory, width=width, k0=[2 * np.pi / L] * D, branch="positive",
                                      kind="continuum")
         s0 = advance(M.network, M.initial_state(phi, pi), nsteps - 2)
@@ -190,7 +190,7 @@ def _positions(M, s0, nsteps, every):
 def test_packet_moves_at_group_velocity():
     L, N, m, k0, h = 40.0, 160, 1.0, 1.0, 0.1
     lat = Lattice((N,), L / N)
-    M = dr.model(lat, m, h, "stable", bias="wilson")
+    M = dr.model(lat, m, h, network="stable", bias="wilson")
     th = M.theory
     phi, pi = dr.gaussian_packet(th, center=[L / 4], width=2.0, k0=[k0], branch="positive", kind="continuum")
     n, every = 100, 2
@@ -214,7 +214,7 @@ def test_packet_moves_at_group_velocity():
 def test_zitterbewegung_at_twice_omega():
     L, N, m, h = 40.0, 160, 1.0, 0.1
     lat = Lattice((N,), L / N)
-    M = dr.model(lat, m, h, "stable", bias="wilson")
+    M = dr.model(lat, m, h, network="stable", bias="wilson")
     th = M.theory
     phi, pi = dr.gaussian_packet(th, center=[L / 2], width=3.0, k0=[0.0], branch="mixed", kind="continuum")
     n = 200
@@ -255,7 +255,7 @@ def test_stable_invariant_over_1e4_steps(D, bias, shape):
     sig = dr.doubler_analysis(dr.bias_map(cl.representation(D), lat, bias), lat)["sigma_max"]
     hmax = dr.stability_bound(m, 0.1, sig)["dt_max"]
     h = 0.9 * hmax
-    M = dr.model(lat, m, h, "stable", bias=bias)
+    M = dr.model(lat, m, h, network="stable", bias=bias)
     phi, pi = dr.gaussian_packet(M.theory, width=1.0, k0=[1.0] * D, branch="mixed")
     s0 = M.initial_state(phi, pi)
     _, obs = M.network.run(s0, 10_000, every=50, observer=M.observables)

@@ -67,10 +67,10 @@ def test_link_form_is_covariant_to_roundoff(D, network, bias, rng):
     lat = Lattice(SHAPES[D], 0.7)
     X = clifford.representation(D)
     links = g.random_links(lat, rng, 0.7)
-    net = g.link_network(lat, 0.6, 0.05, links, network, bias, 0.8)
+    net = g.link_network(lat, 0.6, 0.05, links, network=network, bias=bias, wilson_r=0.8)
     s = _rand_state(rng, X.shape[1], lat.shape)
     th0, th1 = rng.normal(size=lat.shape), rng.normal(size=lat.shape)
-    net2 = g.link_network(lat, 0.6, 0.05, g.transform_links(links, th0, th1), network, bias, 0.8)
+    net2 = g.link_network(lat, 0.6, 0.05, g.transform_links(links, th0, th1), network=network, bias=bias, wilson_r=0.8)
     expected = g.transform_state(jit_step(net, s), X[0], th1)
     covariant = _diff(jit_step(net2, g.transform_state(s, X[0], th0)), expected)
     uncompensated = _diff(jit_step(net, g.transform_state(s, X[0], th0)), expected)
@@ -142,7 +142,7 @@ def test_a0_placement_printed_is_a_mass_shift_corrected_is_a_potential():
     corrected = an.network_dispersion(g.linearized_network(lat, m, dt, A0=a0 * X[0], placement="potential"), k)
     expect = np.sort(np.stack([w - a0, w - a0, w + a0, w + a0], axis=-1), axis=-1)
     assert np.abs(corrected - expect).max() < tol
-    links = g.link_network(lat, m, dt, g.U1Links.from_potentials(lat, dt, A0=a0), "stable")
+    links = g.link_network(lat, m, dt, g.U1Links.from_potentials(lat, dt, A0=a0), network="stable")
     assert np.abs(an.network_dispersion(links, k) - expect).max() < tol
 
 
@@ -159,11 +159,11 @@ def test_gauge_invariant_observables(D, rng):
     """Charge, energy and plaquettes are unchanged by a gauge transformation of the initial data (and stay so)."""
     lat = Lattice(SHAPES[D], 0.5)
     links = g.random_links(lat, rng, 0.4)
-    M = g.model(lat, 0.7, 0.05, links, "stable", "wilson")
+    M = g.model(lat, 0.7, 0.05, links, network="stable", bias="wilson")
     s = _rand_state(rng, M.network.K, lat.shape)
     th = rng.normal(size=lat.shape)
     links2 = g.transform_links(links, th)  # static transformation: U0 unchanged
-    M2 = g.model(lat, 0.7, 0.05, links2, "stable", "wilson")
+    M2 = g.model(lat, 0.7, 0.05, links2, network="stable", bias="wilson")
     s2 = g.transform_state(s, M.theory.X[0], th)
     _, o1 = M.network.run(s, 20, 5, M.observables)
     _, o2 = M2.network.run(s2, 20, 5, M2.observables)
@@ -174,7 +174,7 @@ def test_gauge_invariant_observables(D, rng):
 
 def test_positive_energy_packet_has_positive_energy():
     lat = Lattice((64,), 0.5)
-    M = g.model(lat, 1.0, 0.05, None, "stable", "forward")
+    M = g.model(lat, 1.0, 0.05, None, network="stable", bias="forward")
     phi, pi = dirac.gaussian_packet(M.theory, width=3.0, k0=[0.5], branch="positive")
     e = float(M.energy(M.initial_state(phi, pi)))
     q = float(M.charge(M.initial_state(phi, pi)))
@@ -187,7 +187,7 @@ def test_electric_field_momentum_gain_rate():
     """A charged packet in a uniform E gains (canonical) momentum at the rate qE: slope within 2%."""
     a, dt, E, q = 0.5, 0.05, 0.05, 1.0
     lat = Lattice((256,), a)
-    M = g.model(lat, 1.0, dt, g.uniform_electric(lat, dt, E, 0, q), "stable", "forward")
+    M = g.model(lat, 1.0, dt, g.uniform_electric(lat, dt, E, 0, q), network="stable", bias="forward")
     phi, pi = dirac.gaussian_packet(M.theory, center=[64.0], width=4.0, k0=[0.3], branch="positive")
     steps, every = 400, 20
     _, obs = M.network.run(M.initial_state(phi, pi), steps, every, M.observables)
@@ -218,12 +218,12 @@ def test_uniform_links_are_analysable():
     lat = Lattice((8, 8), 1.0)
     links = g.U1Links.from_potentials(lat, 0.1, A=np.array([0.3, -0.2])[:, None, None], A0=0.1)
     assert links.uniform
-    net = g.link_network(lat, 0.5, 0.1, links, "stable", "wilson")
+    net = g.link_network(lat, 0.5, 0.1, links, network="stable", bias="wilson")
     assert all(np.ndim(c) == 2 for c in net.inner.B.coeffs)
     assert an.is_stable(net)
     # a uniform vector potential shifts the momenta (k -> k -+ qA for the field and its conjugate) and the
     # temporal link shifts the frequencies by -+ qA0: the branches are {omega_free(k -+ qA) -+ qA0}
-    free = g.link_network(lat, 0.5, 0.1, None, "stable", "wilson")
+    free = g.link_network(lat, 0.5, 0.1, None, network="stable", bias="wilson")
     k = [np.linspace(-1, 1, 7), np.zeros(7)]
     w1 = an.network_dispersion(free, [k[0] - 0.3, k[1] + 0.2])[:, 0]
     w2 = an.network_dispersion(free, [k[0] + 0.3, k[1] - 0.2])[:, 0]
@@ -238,7 +238,7 @@ def test_landau_levels_in_2p1():
     lat = Lattice((20, 20), 1.0)
     m, dt = 0.3, 0.02
     links, qB = g.uniform_magnetic(lat, 1)
-    M = g.model(lat, m, dt, links, "stable", "wilson", 1.0)
+    M = g.model(lat, m, dt, links, network="stable", bias="wilson", wilson_r=1.0)
     w = g.network_frequencies(M.network, M.theory)
     levels = g.distinct_levels(w[w > 0], 1e-3)
     expected = g.landau_levels(m, qB, 3)
@@ -258,7 +258,7 @@ def test_network_converges_to_continuum_gauged_dirac_equation():
         dt = a / 4
         lat = Lattice((int(L / a),), a)
         links = g.uniform_electric(lat, dt, E, 0, q)
-        M = g.model(lat, 1.0, dt, links, "stable", "forward")
+        M = g.model(lat, 1.0, dt, links, network="stable", bias="forward")
         phi, pi = dirac.gaussian_packet(M.theory, center=[32.0], width=3.0, k0=[0.5], branch="positive",
                                         kind="continuum")
         s, _ = M.network.run(M.initial_state(phi, pi), int(round(T / dt)))
@@ -273,7 +273,7 @@ def test_analysis_of_non_uniform_backgrounds():
     """Uniform links: Fourier analysis; non-uniform on a small lattice: the dense spectrum; otherwise a clear no."""
     lat = Lattice((10, 10), 1.0)
     links, qB = g.uniform_magnetic(lat, 1)
-    M = g.model(lat, 0.5, 0.1, links, "stable", "wilson")
+    M = g.model(lat, 0.5, 0.1, links, network="stable", bias="wilson")
     with pytest.raises(an.NotTranslationInvariantError, match="not translation invariant"):
         an.one_step_symbol(M.network, [np.zeros(1), np.zeros(1)])
     rep = M.analysis_extra()["gauge"]

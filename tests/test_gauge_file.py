@@ -30,14 +30,14 @@ from nnfield.theories.u1.datafile import GAUSS_TOLERANCE, residual
 @functools.cache  # one model per theory: its compiled residual and charge are reused
 def _maxwell():
     lat = Lattice((6, 6, 6), 1.0)
-    M = maxwell.model(lat, 0.2, 0.9)
+    M = maxwell.model(lat, 0.2, charge=0.9)
     return M, u1.random_photons(lat, 4, 0.2)
 
 
 @functools.cache
 def _scalar():
     lat = Lattice((8, 8), 0.5)
-    M = sq.model(lat, 0.05, 1.2, 0.5, 1.0, 1.5)  # symmetric phase: packets about phi = 0
+    M = sq.model(lat, 0.05, charge=1.2, lam=0.5, v=1.0, m=1.5)  # symmetric phase: packets about phi = 0
     data = sq.charged_packets(lat, 1.2, 0.5, 1.0, 1.5, width=0.6, momentum=[1.0, 0.5], amplitude=0.5)
     return M, data
 
@@ -45,7 +45,7 @@ def _scalar():
 @functools.cache
 def _dirac():
     lat = Lattice((8, 6), 0.5)
-    M = md.model(lat, 0.05, 1.1, 0.5, "wilson")
+    M = md.model(lat, 0.05, charge=1.1, m=0.5, bias="wilson")
     A, E = u1.random_photons(lat, 2, 0.1)
     rng = np.random.default_rng(3)
     K = M.packing.K
@@ -117,7 +117,8 @@ def _leaves(state):
 
 def test_missing_e_and_matter_default_to_zero_and_the_vacuum(tmp_path):
     M, (phi, pi) = _scalar()
-    Mh = sq.model(M.lattice, 0.05, 1.2, 0.5, 1.0, 0.0)  # the Higgs phase: the vacuum has phi_1 = sqrt(2) v_e
+    # the Higgs phase: the vacuum has phi_1 = sqrt(2) v_e
+    Mh = sq.model(M.lattice, 0.05, charge=1.2, lam=0.5, v=1.0, m=0.0)
     A, _ = u1.random_photons(M.lattice, 1, 0.1)
     np.savez(tmp_path / "photons.npz", A=A)
     got_phi, got_pi = u1.load_initial(tmp_path / "photons.npz", Mh, "check")

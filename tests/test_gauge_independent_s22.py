@@ -45,6 +45,11 @@ pytestmark = pytest.mark.slow
 # ------------------------------------------------------------------------------------------------------------
 # the reference: compact U(1) with a charged scalar (hand-written gradients)
 # ------------------------------------------------------------------------------------------------------------
+def sqed_options(params):
+    """``(lam, v, m)`` of the reference as the keywords of ``scalar_qed.model``."""
+    return dict(zip(("lam", "v", "m"), params, strict=True))
+
+
 def fwd(f, mu, lead=0):
     """``f(x + e_mu)`` (``lead`` leading non-site axes)."""
     return np.roll(f, -1, axis=lead + mu)
@@ -378,7 +383,7 @@ def run_nn(net, state, n):
 def test_maxwell_trajectory_matches_reference(shape):
     rng = np.random.default_rng(2)
     q, a, h = 0.8, 0.7, 0.1
-    M = maxwell.model(Lattice(shape, a), h, q)
+    M = maxwell.model(Lattice(shape, a), h, charge=q)
     ref = RefU1(q, a, h)
     s = random_u1(rng, shape, False)
     nn, r = to_state(s), s
@@ -393,7 +398,7 @@ def test_maxwell_trajectory_matches_reference(shape):
 def test_scalar_qed_trajectory_matches_reference(shape, params):
     rng = np.random.default_rng(3)
     q, a, h = 0.9, 0.6, 0.05
-    M = scalar_qed.model(Lattice(shape, a), h, q, *params)
+    M = scalar_qed.model(Lattice(shape, a), h, charge=q, **sqed_options(params))
     ref = RefU1(q, a, h, params)
     s = random_u1(rng, shape, True)
     nn, r = to_state(s), s
@@ -412,7 +417,7 @@ def test_maxwell_dirac_trajectory_matches_reference(D, bias):
     rng = np.random.default_rng(4)
     shape = {1: (7,), 2: (4, 3), 3: (3, 3, 2)}[D]
     q, a, h, m, r = 0.8, 0.6, 0.05, 0.7, 0.9
-    M = md.model(Lattice(shape, a), h, q, m, bias, wilson_r=r)
+    M = md.model(Lattice(shape, a), h, charge=q, m=m, bias=bias, wilson_r=r)
     X = clifford.representation(D)
     ref = RefMD(X, shape, a, m, h, q, bias, r)
     K = X.shape[1]
@@ -433,7 +438,7 @@ def test_gauged_dirac_trajectory_matches_reference():
     X = clifford.representation(2)
     links = g.random_links(lat, rng)  # non-uniform alpha and alpha0
     for bias in ("forward", "wilson"):
-        net = g.link_network(lat, m, h, links, "stable", bias, 0.7)
+        net = g.link_network(lat, m, h, links, network="stable", bias=bias, wilson_r=0.7)
         d = RefDirac(X, shape, a, m, h, bias, 0.7)
         th = -np.asarray(links.alpha) * np.pi / 2  # X_0^alpha = cos(alpha pi/2) + sin(alpha pi/2) X_0 = U(-theta)
         B = d.B(np.cos(th), np.sin(th))
@@ -464,7 +469,7 @@ def run_many(net, state, n):
 def test_scalar_qed_gauge_transformed_run_agrees(shape):
     rng = np.random.default_rng(6)
     q, a, h, params = 0.9, 0.5, 0.05, (0.5, 1.0, 0.3)
-    M = scalar_qed.model(Lattice(shape, a), h, q, *params)
+    M = scalar_qed.model(Lattice(shape, a), h, charge=q, **sqed_options(params))
     ref = RefU1(q, a, h, params)
     s = gauss_projected(ref, random_u1(rng, shape, True, 0.5))
     chi = rng.uniform(-3 * np.pi, 3 * np.pi, shape)
@@ -485,7 +490,7 @@ def test_maxwell_dirac_gauge_transformed_run_agrees():
     shape, q, a, h, m = (5, 4), 0.8, 0.5, 0.05, 0.6
     D = 2
     X = clifford.representation(D)
-    M = md.model(Lattice(shape, a), h, q, m, "wilson")
+    M = md.model(Lattice(shape, a), h, charge=q, m=m, bias="wilson")
     ref = RefMD(X, shape, a, m, h, q, "wilson")
     s = (0.4 * rng.standard_normal((D, *shape)), 0.4 * rng.standard_normal((D, *shape)),
          0.4 * rng.standard_normal((4, *shape)), 0.4 * rng.standard_normal((4, *shape)))
@@ -511,7 +516,7 @@ def test_maxwell_dirac_gauge_transformed_run_agrees():
 def test_scalar_qed_gauss_and_charge_to_roundoff():
     rng = np.random.default_rng(8)
     shape, q, a, h, params = (6, 6), 1.0, 0.5, 0.05, (0.5, 1.0, 0.0)
-    M = scalar_qed.model(Lattice(shape, a), h, q, *params)
+    M = scalar_qed.model(Lattice(shape, a), h, charge=q, **sqed_options(params))
     ref = RefU1(q, a, h, params)
     s = gauss_projected(ref, random_u1(rng, shape, True, 0.5))
     d0 = ref.densities(s)
@@ -569,7 +574,7 @@ def test_maxwell_dirac_gauss_violation_is_second_order():
     lat = Lattice((24,), 0.5)
     res = []
     for h in (0.04, 0.02):
-        M = md.model(lat, h, 1.0, 1.0)
+        M = md.model(lat, h, charge=1.0, m=1.0)
         ref = RefMD(clifford.representation(1), (24,), 0.5, 1.0, h, 1.0)
         phi, pi = md_packets(M, 1, width=1.5, field=1.0)
         st = M.encode(phi, pi)
@@ -605,7 +610,8 @@ def test_energy_oscillation_is_second_order_maxwell_and_scalar_qed():
         amp = []
         for h in (0.08, 0.04, 0.02):
             lat = Lattice(shape, a)
-            M = maxwell.model(lat, h, q) if kind == "maxwell" else scalar_qed.model(lat, h, q, *params)
+            M = (maxwell.model(lat, h, charge=q) if kind == "maxwell"
+                 else scalar_qed.model(lat, h, charge=q, **sqed_options(params)))
             e = energy_series(M, to_state(s), 4.0, 40)
             # the reference's energy of nnfield's first state is its own
             amp.append(np.abs(e - e0).max() / e0)
@@ -619,7 +625,7 @@ def test_energy_does_not_drift_scalar_qed_long():
     shape, q, a, h, params = (6, 6), 1.0, 0.5, 0.1, (0.5, 1.0, 0.0)
     ref = RefU1(q, a, h, params)
     s = gauss_projected(ref, random_u1(rng, shape, True, 0.4))
-    M = scalar_qed.model(Lattice(shape, a), h, q, *params)
+    M = scalar_qed.model(Lattice(shape, a), h, charge=q, **sqed_options(params))
     e = energy_series(M, to_state(s), 2000.0, 2000)
     first, last = e[:200], e[-200:]
     # bounded: the band of the last tenth is no wider than twice the first's, the mean moved less than the band
@@ -632,7 +638,7 @@ def test_maxwell_dirac_energy_oscillation_order():
     lat = Lattice((32,), 0.5)
     amp = []
     for h in (0.04, 0.02, 0.01):
-        M = md.model(lat, h, 1.0, 1.0)
+        M = md.model(lat, h, charge=1.0, m=1.0)
         phi, pi = md_packets(M, 2, width=1.5, momentum=[1.0])
         st = M.encode(phi, pi)
         e = energy_series(M, st, 4.0, 40)
@@ -664,14 +670,14 @@ def test_photon_dispersion_exact_leapfrog(shape, n, higgs):
     phase = sum(kk * x for kk, x in zip(k, xs, strict=True))
     A = np.stack([eps * d[mu] * np.cos(phase + k[mu] * a / 2) for mu in range(len(shape))])
     if higgs:
-        M = scalar_qed.model(lat, h, q, lam, v, 0.0)
+        M = scalar_qed.model(lat, h, charge=q, lam=lam, v=v, m=0.0)
         ref = RefU1(q, a, h, (lam, v, 0.0))
         phi = np.zeros((2, *shape))
         phi[0] = np.sqrt(2) * v
         s = (q * a * A, np.zeros_like(A), phi, np.zeros_like(phi))
         mA2 = 2 * q**2 * v**2
     else:
-        M = maxwell.model(lat, h, q)
+        M = maxwell.model(lat, h, charge=q)
         ref = RefU1(q, a, h)
         s = (q * a * A, np.zeros_like(A), None, None)
         mA2 = 0.0
@@ -705,7 +711,7 @@ def test_scalar_charges_accelerate_along_and_against_E():
     phi, pi = np.stack([Phi.real, Phi.imag]), np.stack([Pi.real, Pi.imag])
     ref = RefU1(q, a, h, (0.0, 0.0, m))
     s = gauss_projected(ref, (np.zeros((1, N)), np.full((1, N), E0), phi, pi))
-    M = scalar_qed.model(lat, h, q, 0.0, 0.0, m)
+    M = scalar_qed.model(lat, h, charge=q, lam=0.0, v=0.0, m=m)
     t = 1.0
     out = from_state(run_many(M.network, to_state(s), int(round(t / h))))
 
@@ -725,7 +731,7 @@ def test_dirac_packet_accelerates_along_qE():
     (docs: d<p>/dt = +q E)."""
     N, a, h, q = 128, 0.25, 0.02, 0.01
     lat = Lattice((N,), a)
-    M = md.model(lat, h, q, 1.0)
+    M = md.model(lat, h, charge=q, m=1.0)
     phi, pi = md_packets(M, 1, width=2.0, field=0.5 / q)
     st = M.encode(phi, pi)
     x = a * np.arange(N)
@@ -743,7 +749,7 @@ def test_dirac_packet_accelerates_along_qE():
 def test_vortex_flux_is_a_flux_quantum_and_conserved():
     q, a, h = 0.7, 0.4, 0.05
     lat = Lattice((15, 15), a)
-    M = scalar_qed.model(lat, h, q, q**2 / 2, 1.0, 0.0)
+    M = scalar_qed.model(lat, h, charge=q, lam=q**2 / 2, v=1.0, m=0.0)
     phi, pi = scalar_qed.vortex(M, relax_steps=20)
     st = M.encode(phi, pi)
     for _ in range(2):
@@ -765,7 +771,7 @@ def test_run_loop_and_observables_match_reference():
 
     rng = np.random.default_rng(12)
     shape, q, a, h, params = (5, 4), 0.9, 0.6, 0.05, (0.3, 0.8, 0.4)
-    M = scalar_qed.model(Lattice(shape, a), h, q, *params)
+    M = scalar_qed.model(Lattice(shape, a), h, charge=q, **sqed_options(params))
     ref = RefU1(q, a, h, params)
     s = gauss_projected(ref, random_u1(rng, shape, True))
     out, obs = run(M.network, to_state(s), 40, 20, M.observables)
@@ -788,7 +794,7 @@ def test_scalar_initial_data_satisfy_the_reference_gauss_law():
     q, a, h = 0.8, 0.5, 0.05
     lat = Lattice((8, 8), a)
     params = (0.5, 1.0, 0.0)
-    M = scalar_qed.model(lat, h, q, *params)
+    M = scalar_qed.model(lat, h, charge=q, **sqed_options(params))
     ref = RefU1(q, a, h, params)
     datas = [scalar_qed.charged_packets(lat, q, *params, width=1.0, momentum=[1.0, 0.5], amplitude=0.5),
              scalar_qed.higgs_vacuum(lat, q, *params, seed=1, amplitude=0.3, photons=0.2)]
@@ -805,7 +811,7 @@ def test_physics_level_gauge_transform_is_the_network_one():
     exp(-chi X_0) that the docs name (X_0 acts as -i), and theta -> theta + chi - chi(x + mu)."""
     rng = np.random.default_rng(13)
     for D, shape in ((1, (6,)), (2, (4, 3))):
-        M = md.model(Lattice(shape, 0.5), 0.05, 0.7, 0.5)
+        M = md.model(Lattice(shape, 0.5), 0.05, charge=0.7, m=0.5)
         X0 = clifford.representation(D)[0]
         K = X0.shape[0]
         phi = rng.standard_normal((D + K, *shape))
@@ -831,7 +837,8 @@ def landau_frequencies(N, m=0.3, h=0.05, a=1.0, n_flux=1):
     tick = np.block([[R, h * B], [-h * B.T @ R, R.T - h * h * B.T @ B]])  # phi' = R phi + h B pi, pi' = ...
     if N <= 12:  # nnfield's gauged-dirac tick with these links (alpha = -2 theta / pi) is this matrix
         lat = Lattice((N, N), a)
-        net = g.link_network(lat, m, h, g.U1Links(-2 * th / np.pi, np.zeros((N, N))), "stable", "wilson", 1.0)
+        net = g.link_network(lat, m, h, g.U1Links(-2 * th / np.pi, np.zeros((N, N))), network="stable", bias="wilson",
+                             wilson_r=1.0)
 
         def step(z):
             out = net.step(State(z[: 4 * N * N].reshape(4, N, N), z[4 * N * N:].reshape(4, N, N)))
@@ -881,7 +888,7 @@ def test_gauged_dirac_invariant_with_uniform_temporal_link():
     X = clifford.representation(2)
     alpha = 0.5 * rng.standard_normal((2, *shape))
     links = g.U1Links(alpha, np.full(shape, 0.37))
-    net = g.link_network(lat, m, h, links, "stable", "wilson", 1.0)
+    net = g.link_network(lat, m, h, links, network="stable", bias="wilson", wilson_r=1.0)
     d = RefDirac(X, shape, a, m, h, "wilson", 1.0)
     th = -alpha * np.pi / 2
     B = d.B(np.cos(th), np.sin(th))

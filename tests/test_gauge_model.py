@@ -43,7 +43,7 @@ def test_declared_conserved_quantities_hold(kind, shape, a, dt, bias, rng):
     """The exact invariant behind the declarations is conserved to round-off, and each declared bounded quantity
     oscillates without secular drift."""
     lat = Lattice(shape, a)
-    M = g.model(lat, 0.7, dt, _background(kind, lat, dt, rng), "stable", bias)
+    M = g.model(lat, 0.7, dt, _background(kind, lat, dt, rng), network="stable", bias=bias)
     declared = M.conserved()
     assert {c.name for c in declared} == {"charge", "energy"}
     assert all(c.kind == BOUNDED for c in declared)
@@ -69,14 +69,14 @@ def test_declared_conserved_quantities_hold(kind, shape, a, dt, bias, rng):
 def test_nothing_declared_where_nothing_holds():
     """A non-uniform A0 (electric field) and the paper network (unstable scheme) declare nothing."""
     lat = Lattice((32,), 0.5)
-    assert g.model(lat, 1.0, 0.05, g.uniform_electric(lat, 0.05, 0.05), "stable").conserved() == ()
-    assert g.model(lat, 1.0, 0.05, None, "paper").conserved() == ()
+    assert g.model(lat, 1.0, 0.05, g.uniform_electric(lat, 0.05, 0.05), network="stable").conserved() == ()
+    assert g.model(lat, 1.0, 0.05, None, network="paper").conserved() == ()
 
 
 def test_charge_of_the_stable_network_drifts_in_an_electric_field():
     """Why nothing is declared with a non-uniform A0: the modified invariant is not conserved there."""
     lat = Lattice((64,), 0.5)
-    M = g.model(lat, 1.0, 0.05, g.uniform_electric(lat, 0.05, 0.1), "stable")
+    M = g.model(lat, 1.0, 0.05, g.uniform_electric(lat, 0.05, 0.1), network="stable")
     phi, pi = dirac.gaussian_packet(M.theory, center=[16.0], width=3.0, k0=[0.3], branch="positive")
     s = M.initial_state(phi, pi)
     _, obs = M.network.run(s, 400, 20, lambda st: {"invariant": M.invariant(st)})
@@ -91,11 +91,11 @@ def test_dispersion_in_uniform_backgrounds():
     dt = 0.01
     k = [np.linspace(-1, 1, 7), np.linspace(0.5, -0.5, 7)]
     for links in (None, g.U1Links.from_potentials(lat, dt, A=np.array([0.3, -0.2])[:, None, None], A0=0.1)):
-        M = g.model(lat, 0.5, dt, links, "stable", "wilson")
+        M = g.model(lat, 0.5, dt, links, network="stable", bias="wilson")
         w = M.dispersion(k)
         net = an.network_dispersion(M.network, k)
         assert np.abs(net - w[:, None]).min(axis=-1).max() < 1e-4
-    assert g.model(lat, 0.5, dt, g.uniform_magnetic(lat, 1)[0], "stable", "wilson").dispersion(k) is None
+    assert g.model(lat, 0.5, dt, g.uniform_magnetic(lat, 1)[0], network="stable", bias="wilson").dispersion(k) is None
 
 
 def _rotated(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -112,8 +112,8 @@ def test_spectrum_is_independent_of_the_clifford_representation(shape, rng):
     X = clifford.representation(D)
     Xr = _rotated(X, rng)
     assert np.abs(Xr[0] - X[0]).max() > 0.1  # a genuinely different X_0 (complex structure U != I)
-    M = g.model(lat, 0.4, 0.1, links, "stable", "wilson", X=X)
-    Mr = g.model(lat, 0.4, 0.1, links, "stable", "wilson", X=Xr)
+    M = g.model(lat, 0.4, 0.1, links, network="stable", bias="wilson", X=X)
+    Mr = g.model(lat, 0.4, 0.1, links, network="stable", bias="wilson", X=Xr)
     lam = np.linalg.eigvals(g.complex_step_matrix(M.network, M.theory))
     lam_r = np.linalg.eigvals(g.complex_step_matrix(Mr.network, Mr.theory))
     w, wr = (np.sort(-np.angle(x) / float(M.network.tick)) for x in (lam, lam_r))
@@ -127,7 +127,7 @@ def test_spectrum_is_independent_of_the_clifford_representation(shape, rng):
 
 def test_gauged_network_offers_the_declared_interface():
     lat = Lattice((8,), 1.0)
-    net = g.link_network(lat, 0.5, 0.1, g.uniform_electric(lat, 0.1, 0.05), "stable")
+    net = g.link_network(lat, 0.5, 0.1, g.uniform_electric(lat, 0.1, 0.05), network="stable")
     assert isinstance(net, AbstractNetwork)
     assert (net.lattice, net.K, net.dt, net.tick, net.order) == (lat, 2, 0.1, 0.1, 1)
     with pytest.raises(AttributeError):
@@ -137,7 +137,7 @@ def test_gauged_network_offers_the_declared_interface():
 def test_library_errors_name_parameters_in_plain_words(tmp_path):
     lat = Lattice((8,), 1.0)
     cases = [
-        (lambda: g.link_network(lat, 0.5, 0.1, None, "fast"), "network"),
+        (lambda: g.link_network(lat, 0.5, 0.1, None, network="fast"), "network"),
         (lambda: g.covariant_bias(clifford.representation(1), lat, None, "central"), "bias"),
         (lambda: g.linearized_network(lat, 0.5, 0.1, placement="middle"), "placement"),
         (lambda: g.uniform_magnetic(lat, 1), "lattice"),

@@ -25,7 +25,7 @@ N = 16
 
 def _kg(scheme: str):
     lat = Lattice((N,), 0.5)
-    model = kg.model(lat, 1.0, 0.1, "3.8", scheme)
+    model = kg.model(lat, 1.0, 0.1, network="3.8", scheme=scheme)
     rng = np.random.default_rng(3)
     return model.network, model.initial_state(rng.normal(size=(1, N)), rng.normal(size=(1, N)))
 

@@ -108,7 +108,7 @@ def test_model_state_maps(rng):
     m, dt = 1.0, 0.02
     phi, pi = rng.normal(size=(1, 16)), rng.normal(size=(1, 16))
     th = kg.KleinGordon(m, lat)
-    m38, m314 = kg.model(lat, m, dt, "3.8"), kg.model(lat, m, dt, "3.14")
+    m38, m314 = kg.model(lat, m, dt, network="3.8"), kg.model(lat, m, dt, network="3.14")
     s38 = m38.initial_state(phi, pi)
     p, q = (np.asarray(x) for x in jax.jit(m38.physics_state)(s38))
     assert np.array_equal(p, phi) and np.array_equal(q, pi)
@@ -151,7 +151,7 @@ def test_order_in_dt(rng, network, scheme, steps):
     exact_phi, exact_pi = th.exact(phi, pi, T)
     errs, dts = [], []
     for n in steps:
-        model = kg.model(lat, m, T / n, network, scheme)
+        model = kg.model(lat, m, T / n, network=network, scheme=scheme)
         s = advance(model.network, model.initial_state(phi, pi), n)
         err = maxabs(np.asarray(s.phi) - exact_phi)
         if network == "3.8":
@@ -197,7 +197,7 @@ def test_continuum_limit_order_2_in_a(rng):
         errs["lattice"].append(maxabs(lattice - cont))
         steps = int(round(2 * T / lat.spacing))
         for name in ("3.8",):
-            model = kg.model(lat, m, T / steps, name, "leapfrog")
+            model = kg.model(lat, m, T / steps, network=name, scheme="leapfrog")
             s = advance(model.network, model.initial_state(phi, pi), steps)
             errs[name].append(maxabs(np.asarray(s.phi) - cont))
     a = [L / n for n in ns]
@@ -217,7 +217,7 @@ def test_dispersion_from_space_time_fft(rng, network):
     lat = Lattice((n,), a)
     dt = 0.8 * 2 / np.sqrt(4 / a**2 + m**2)
     nt = 2048
-    model = kg.model(lat, m, dt, network, "leapfrog")
+    model = kg.model(lat, m, dt, network=network, scheme="leapfrog")
     phi, pi = rng.normal(size=(1, n)), rng.normal(size=(1, n))
     _, obs = run(model.network, model.initial_state(phi, pi), nt, observer=lambda s: {"phi": s.phi[0]})
     spec = np.abs(np.fft.fft2(np.asarray(obs["phi"])))  # (omega, k)
@@ -250,7 +250,7 @@ def test_unit_step_313_grows_by_sqrt_1_plus_omega2_every_mode(rng):
     m = 0.3
     w2 = m**2 - lat.laplacian_symbol()
     phi, pi = rng.normal(size=(1, *lat.shape)), rng.normal(size=(1, *lat.shape))
-    net = kg.momentum_network(lat, m, 1.0, "simultaneous")
+    net = kg.momentum_network(lat, m, 1.0, scheme="simultaneous")
     s = State(jnp.asarray(phi), jnp.asarray(pi))
     q0 = fourier_energy(phi, pi, w2)
     steps = 6
@@ -295,13 +295,13 @@ def test_stable_runs_stay_bounded(rng, network):
     w2 = m**2 - lat.laplacian_symbol()
     dt_max = 2 / np.sqrt(12 + m**2)
     phi, pi = rng.normal(size=(1, *lat.shape)), rng.normal(size=(1, *lat.shape))
-    model = kg.model(lat, m, 0.9 * dt_max, network, "leapfrog")
+    model = kg.model(lat, m, 0.9 * dt_max, network=network, scheme="leapfrog")
     s0 = model.initial_state(phi, pi)
     E = float(jax.jit(model.discrete_energy)(s0))
     c = min((w2 / 2).min(), (2 / (0.9 * dt_max) ** 2 - w2 / 2).min())
     _, obs = run(model.network, s0, 2000, every=10, observer=lambda s: {"phi2": jnp.sum(s.phi**2)})
     assert float(np.max(obs["phi2"])) <= 2 * E / (lat.cell_volume * c) * (1 + 1e-9)
-    unstable = kg.model(lat, m, 1.02 * dt_max, network, "leapfrog")
+    unstable = kg.model(lat, m, 1.02 * dt_max, network=network, scheme="leapfrog")
     final = advance(unstable.network, unstable.initial_state(phi, pi), 200)  # corner: |lambda| ~ 1.49 per step
     assert 1e20 * float(np.sum(phi**2)) < float(jnp.sum(final.phi**2)) < np.inf
 
@@ -315,7 +315,7 @@ def test_discrete_energy_conserved_1e4_steps(rng, network, scheme):
     lat = Lattice((16, 16), 1.0)
     m = 0.5
     dt = 0.9 * 2 / np.sqrt(8 + m**2)
-    model = kg.model(lat, m, dt, network, scheme)
+    model = kg.model(lat, m, dt, network=network, scheme=scheme)
     phi, pi = rng.normal(size=(1, *lat.shape)), rng.normal(size=(1, *lat.shape))
     s0 = model.initial_state(phi, pi)
     _, obs = run(model.network, s0, 10_000, every=100, observer=model.discrete_energy)

@@ -16,7 +16,7 @@ EPS = float(np.finfo(float).eps)
 
 
 def _model(shape=(6, 6, 6), a=1.0, dt=0.2, q=1.0):
-    return maxwell.model(Lattice(shape, a), dt, q)
+    return maxwell.model(Lattice(shape, a), dt, charge=q)
 
 
 def test_gauss_law_is_kept_to_round_off():

@@ -44,7 +44,7 @@ def test_discrete_noether_identity_at_fixed_links(shape, bias):
     charge density rho = q [|pi|^2 + phi . T phi(t+1)] evaluated at those links, per site, to round-off: the
     current that the links learn from (jax.grad of the Dirac energy) is the Noether current of the update."""
     rng = np.random.default_rng(len(shape))
-    M = md.model(Lattice(shape, 0.7), 0.11, 1.3, 0.6, bias)
+    M = md.model(Lattice(shape, 0.7), 0.11, charge=1.3, m=0.6, bias=bias)
     s = _random_state(M, rng, 0.0)
     theta = s["links"]
 
@@ -75,7 +75,7 @@ def test_learning_gradient_is_the_gradient_of_the_composition(shape, bias):
     ``p -> H(phi_new + B(theta) (p - pi), p)`` at ``p = pi`` (the composition), to round-off; and its part from
     ``phi_new`` (``B(theta)^T phi_new``) is linear in ``phi_new``."""
     rng = np.random.default_rng(7 + len(shape))
-    M = md.model(Lattice(shape, 0.7), 0.11, 1.3, 0.6, bias)
+    M = md.model(Lattice(shape, 0.7), 0.11, charge=1.3, m=0.6, bias=bias)
     s = _random_state(M, rng)
     mat, theta, phi, pi = M.network.matter, s["links"], s["matter"].phi, s["matter"].pi
     fast = jax.jit(mat.learning_gradient)(theta, phi, pi)
@@ -97,7 +97,7 @@ def test_clifford_factors_apply_as_signed_permutations(shape):
     product."""
     from nnfield.theories.maxwell_dirac.matter import _mix, xor_pattern
 
-    M = md.model(Lattice(shape, 0.7), 0.11, 1.3, 0.6)
+    M = md.model(Lattice(shape, 0.7), 0.11, charge=1.3, m=0.6)
     mat = M.network.matter
     assert len(mat.patterns) == len(shape) + 1 and all(p is not None for p in mat.patterns)
     rng = np.random.default_rng(11)
@@ -121,7 +121,7 @@ def test_the_tick_takes_the_links_gradient_of_the_composition(shape, bias):
     links with ``jax.vjp`` of the factors: its ``E`` update equals the one from ``link_gradient`` (``jax.grad`` of
     ``L_W + L_D`` in ``theta``, one piece) to round-off, and its matter equals the maps evaluated at ``theta``."""
     rng = np.random.default_rng(5 + len(shape))
-    M = md.model(Lattice(shape, 0.7), 0.11, 1.3, 0.6, bias)
+    M = md.model(Lattice(shape, 0.7), 0.11, charge=1.3, m=0.6, bias=bias)
     net, s = M.network, _random_state(M, rng)
     out = jax.jit(net.step)(s)
     h, qa = net.dt, net.charge * net.lattice.spacing
@@ -139,7 +139,7 @@ def test_fixed_links_is_the_sec5_link_network():
     """With the links frozen (E = 0, 1D: no Wilson force) a tick of the matter is the stable Dirac network of
     Sec. 5 with exact links (theories.gauge.link_network), to round-off."""
     lat = Lattice((12,), 0.5)
-    M = md.model(lat, 0.07, 0.8, 0.9)
+    M = md.model(lat, 0.07, charge=0.8, m=0.9)
     rng = np.random.default_rng(3)
     s = _random_state(M, rng, 0.0)
     alpha = -2 * np.asarray(s["links"]) / np.pi  # U = X_0^alpha = exp(-theta X_0)
@@ -151,7 +151,7 @@ def test_fixed_links_is_the_sec5_link_network():
 
 
 def _gauss_charge(shape, a, dt, T, q, field, bias="forward", m=0.5):
-    M = md.model(Lattice(shape, a), dt, q, m, bias)
+    M = md.model(Lattice(shape, a), dt, charge=q, m=m, bias=bias)
     phi, pi = charged_packets(M, 1, width=1.5, momentum=[0.7] + [0.3] * (len(shape) - 1), field=field)
     n = int(round(T / dt))
     _, obs = run(M.network, M.encode(phi, pi), n, n // 4, lambda s: {"g": M.gauss_residual(s),
@@ -161,7 +161,7 @@ def _gauss_charge(shape, a, dt, T, q, field, bias="forward", m=0.5):
 
 
 def test_initial_data_satisfy_gauss_law_to_round_off():
-    M = md.model(Lattice((8, 6), 0.5), 0.05, 1.1, 0.5, "wilson")
+    M = md.model(Lattice((8, 6), 0.5), 0.05, charge=1.1, m=0.5, bias="wilson")
     phi, pi = charged_packets(M, 2, width=1.0, momentum=[1.0, 0.0], field=0.3, direction=1)
     s = M.encode(phi, pi)
     assert float(jax.jit(M.gauss_residual)(s)) < 1e-14
@@ -185,13 +185,13 @@ def test_learning_is_the_physics_sides_equations():
     Hamiltonian (complex spinors, jnp.roll), for the links, E and the spinor."""
     lat = Lattice((5, 4), 0.6)
     rng = np.random.default_rng(5)
-    M0 = md.model(lat, 1e-3, 0.9, 0.7)
+    M0 = md.model(lat, 1e-3, charge=0.9, m=0.7)
     D, K = 2, 4
     phi, pi = rng.standard_normal((D + K, 5, 4)), rng.standard_normal((D + K, 5, 4))
     dphi, dpi = jax.jit(M0.theory.equations)(phi, pi)
     errs = []
     for h in (1e-3, 5e-4):
-        M = md.model(lat, h, 0.9, 0.7)
+        M = md.model(lat, h, charge=0.9, m=0.7)
         p1, q1 = M.decode(jit_step(M.network, M.encode(phi, pi)))
         errs.append(max(np.abs((np.asarray(p1) - phi) / h - np.asarray(dphi)).max(),
                         np.abs((np.asarray(q1) - pi) / h - np.asarray(dpi)).max()))
@@ -202,13 +202,13 @@ def test_learning_is_the_physics_sides_equations():
 
 def test_network_converges_to_the_dop853_reference_at_order_1():
     lat = Lattice((12,), 0.5)
-    M = md.model(lat, 0.05, 0.8, 0.7)
+    M = md.model(lat, 0.05, charge=0.8, m=0.7)
     phi, pi = charged_packets(M, 1, width=1.0, momentum=[1.0], field=0.5)
     T = 1.0
     ref = M.theory.reference(phi, pi, T)
     errs = []
     for dt in (0.02, 0.01, 0.005):
-        Mi = md.model(lat, dt, 0.8, 0.7)
+        Mi = md.model(lat, dt, charge=0.8, m=0.7)
         s, _ = run(Mi.network, Mi.encode(phi, pi), int(round(T / dt)))
         p, q = Mi.decode(s)
         errs.append(max(np.abs(np.asarray(p) - ref[0]).max(), np.abs(np.asarray(q) - ref[1]).max()))
@@ -226,7 +226,7 @@ def test_network_converges_to_the_dop853_reference_at_order_1():
 def test_gauge_transformed_runs_agree_in_every_invariant():
     """A random gauge transformation of the initial data: energy densities, plaquettes, charge density, E and the
     Gauss residual per site agree with the untransformed run at every sample, to round-off."""
-    M = md.model(Lattice((6, 5), 0.5), 0.05, 1.2, 0.5, "wilson")
+    M = md.model(Lattice((6, 5), 0.5), 0.05, charge=1.2, m=0.5, bias="wilson")
     phi, pi = charged_packets(M, 1, width=1.0, momentum=[1.0, 0.5], field=0.4)
     rng = np.random.default_rng(2)
     phi[:2] += 0.3 * rng.standard_normal((2, 6, 5))  # a magnetic field: the plaquettes are not trivial
@@ -254,7 +254,7 @@ def test_weak_back_reaction_reproduces_the_background_field_network():
     lat = Lattice((128,), 0.25)
     qE, T, dt = 0.5, 2.0, 0.01
     n = int(round(T / dt))
-    M = md.model(lat, dt, 1e-3, 1.0)
+    M = md.model(lat, dt, charge=1e-3, m=1.0)
     phi, pi = charged_packets(M, 1, width=2.0, field=qE / 1e-3)
     _, obs = run(M.network, M.encode(phi, pi), n, n // 8, lambda s: {
         "p": M.matter_momentum(s)[0] / (lat.cell_volume * jnp.sum(M.fields(s)["psi_abs2"])),
@@ -275,7 +275,7 @@ def test_work_balance_at_order_1():
     lat = Lattice((64,), 0.25)
     bal = []
     for dt in (0.02, 0.01):
-        M = md.model(lat, dt, 0.05, 1.0)
+        M = md.model(lat, dt, charge=0.05, m=1.0)
         phi, pi = charged_packets(M, 1, width=1.5, field=10.0)
         n = int(round(1.5 / dt))
         def probe(s, M=M):
@@ -295,7 +295,7 @@ def test_total_momentum_is_conserved_at_the_lattice_order():
     background), the total (matter + field + background's -Q <A>) is conserved at the lattice's order (dt = 0.2 a)."""
     ptp = []
     for a in (0.5, 0.25):
-        M = md.model(Lattice((int(16 / a),), a), 0.2 * a, 1.0, 0.5)
+        M = md.model(Lattice((int(16 / a),), a), 0.2 * a, charge=1.0, m=0.5)
         phi, pi = charged_packets(M, 1, width=1.5, momentum=[1.0])
         n = int(round(4.0 / (0.2 * a)))
         def probe(s, M=M, a=a):
@@ -313,7 +313,7 @@ def test_linearized_network_about_the_vacuum_is_stable_below_the_bound():
     unit circle below the stability bound."""
     from nnfield import analysis
 
-    M = md.model(Lattice((6, 6), 0.5), 0.1, 1.0, 0.5)
+    M = md.model(Lattice((6, 6), 0.5), 0.1, charge=1.0, m=0.5)
     lam = np.linalg.eigvals(analysis.one_step_symbol(M.network, [np.full(1, 2 * np.pi / 3), np.full(1, 0.0)]))[0]
     assert np.abs(np.abs(lam) - 1).max() < 1e-12
     w = np.sort(np.abs(np.angle(lam))) / 0.1
@@ -328,7 +328,7 @@ def test_gauss_law_and_charge_over_10k_steps_at_order_2():
     charge drift slowly (a rate of order dt^2, docs/maxwell_dirac.md); both scale as dt^2 at the end of the run."""
     res = []
     for dt in (0.05, 0.025):
-        M = md.model(Lattice((64,), 0.5), dt, 1.0, 0.5)
+        M = md.model(Lattice((64,), 0.5), dt, charge=1.0, m=0.5)
         phi, pi = charged_packets(M, 2, width=2.0, momentum=[1.0])
         n = int(round(500 / dt))
         _, obs = run(M.network, M.encode(phi, pi), n, n // 100, M.observables)
@@ -341,7 +341,7 @@ def test_gauss_law_and_charge_over_10k_steps_at_order_2():
 
 @pytest.mark.slow
 def test_energy_has_no_secular_drift_over_1e5_steps():
-    M = md.model(Lattice((32,), 0.5), 0.05, 1.0, 0.5)
+    M = md.model(Lattice((32,), 0.5), 0.05, charge=1.0, m=0.5)
     phi, pi = charged_packets(M, 2, width=2.0, momentum=[1.0])
     _, obs = run(M.network, M.encode(phi, pi), 100_000, 1000, M.observables)
     e = np.asarray(obs["energy"])

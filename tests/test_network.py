@@ -65,7 +65,7 @@ def test_loss_311_learning_is_310(rng, ndim, a, dt):
     """Autodiff of (3.11) through the activation (3.9) gives the (3.10) update ``pi + dt (Lap_a - m^2) phi``."""
     lat = Lattice(SHAPES[ndim], a)
     phi, pi = random_state(rng, lat.shape)
-    net = kg.momentum_network(lat, M, dt, "simultaneous")
+    net = kg.momentum_network(lat, M, dt, scheme="simultaneous")
     new_pi, new_phi, grad = (np.asarray(x) for x in _learn(net, jnp.asarray(phi), jnp.asarray(pi)))
     scale = maxabs(pi) + dt * scale_of(phi, a, M)
     assert maxabs(new_pi - (pi + dt * force(phi, a, M))) <= RTOL * scale  # (3.10)
@@ -78,7 +78,7 @@ def test_simultaneous_38_gives_313(rng, ndim, a, dt):
     """(3.9)+(3.10) with both updates from time-t values: ``phi(t+2) - 2 phi(t+1) + phi(t) = dt^2 F(phi(t))``."""
     lat = Lattice(SHAPES[ndim], a)
     phi, pi = random_state(rng, lat.shape)
-    net = kg.momentum_network(lat, M, dt, "simultaneous")
+    net = kg.momentum_network(lat, M, dt, scheme="simultaneous")
     traj = trajectory(net, State(jnp.asarray(phi), jnp.asarray(pi)), 3)
     phis = [phi] + [np.asarray(p) for p in traj.phi]
     for t in range(2):
@@ -179,13 +179,14 @@ def test_printed_sign_fails_310(rng, ndim):
     s0 = State(jnp.asarray(phi), jnp.asarray(pi))
     F = force(phi, a, M)
     scale = maxabs(pi) + dt * scale_of(phi, a, M)
-    printed_pi = np.asarray(_learn(kg.momentum_network(lat, M, dt, "simultaneous", "printed"), s0.phi, s0.pi)[0])
+    printed = kg.momentum_network(lat, M, dt, scheme="simultaneous", sign="printed")
+    printed_pi = np.asarray(_learn(printed, s0.phi, s0.pi)[0])
     assert maxabs(printed_pi - (pi - dt * F)) <= RTOL * scale
     # relative failure of (3.10): |printed increment - (3.10) increment| / |(3.10) increment| = 2
     assert abs(maxabs(printed_pi - (pi + dt * F)) / maxabs(dt * F) - 2.0) <= RTOL * scale / maxabs(dt * F)
     # the literal tensors (3.7)/(3.8): printed == printed-sign loss network; corrected == loss network (3.11)
-    loss_c = _step(kg.momentum_network(lat, M, dt, "simultaneous"), s0)
-    loss_p = _step(kg.momentum_network(lat, M, dt, "simultaneous", "printed"), s0)
+    loss_c = _step(kg.momentum_network(lat, M, dt, scheme="simultaneous"), s0)
+    loss_p = _step(kg.momentum_network(lat, M, dt, scheme="simultaneous", sign="printed"), s0)
     lit_p = _step(kg.printed_linear_network(lat, M, dt), s0)
     lit_c = _step(kg.printed_linear_network(lat, M, dt, sign="corrected"), s0)
     for lit, loss in ((lit_p, loss_p), (lit_c, loss_c)):
@@ -208,14 +209,14 @@ def test_printed_sign_grows_exponentially():
     mode = np.cos(k[j] * x)[None]
     s = State(jnp.asarray(mode), jnp.asarray(w[j] * mode))
     steps = 50
-    out, _ = run(kg.momentum_network(lat, m, dt, "simultaneous", "printed"), s, steps)
+    out, _ = run(kg.momentum_network(lat, m, dt, scheme="simultaneous", sign="printed"), s, steps)
     g = (1 + dt * w[j]) ** steps
     assert maxabs(np.asarray(out.phi) - g * mode) <= 1e2 * steps * EPS * g
     # leapfrog: measured growth of every Fourier mode k_j (one run per mode, batched with vmap) between
     # steps n1 and n2
     rng = np.random.default_rng(3)
     lam = 1 + 0.5 * (dt * w) ** 2 + dt * w * np.sqrt(1 + 0.25 * (dt * w) ** 2)
-    net = kg.momentum_network(lat, m, dt, "leapfrog", "printed")
+    net = kg.momentum_network(lat, m, dt, scheme="leapfrog", sign="printed")
     js = np.arange(n // 2 + 1)
     modes = np.cos(k[js, None] * x[None, :])[:, None, :]  # (modes, 1, n)
     s0 = State(jnp.asarray(modes), jnp.asarray(rng.normal(size=(len(js), 1, 1)) * modes))
@@ -233,7 +234,8 @@ def test_printed_sign_grows_exponentially():
     phi, pi = random_state(rng, lat.shape)
     # the corrected network on the same data stays bounded: per mode w^2 |phi_k|^2 <= w^2 |phi_k(0)|^2 + |pi_k(0)|^2
     # up to O((dt w)^2) <= 4 % here (the leapfrog's modified energy), so |phi|_2 <= 1.1 (|phi0|_2 + |pi0|_2 / m)
-    corrected, _ = run(kg.momentum_network(lat, m, dt, "leapfrog"), State(jnp.asarray(phi), jnp.asarray(pi)), 400)
+    net = kg.momentum_network(lat, m, dt, scheme="leapfrog")
+    corrected, _ = run(net, State(jnp.asarray(phi), jnp.asarray(pi)), 400)
     norm = lambda f: float(np.sqrt(np.sum(np.asarray(f) ** 2)))  # noqa: E731
     assert norm(corrected.phi) <= 1.1 * (norm(phi) + norm(pi) / m)
 
@@ -246,7 +248,7 @@ def test_jitted_step_trajectory_and_run_agree(rng):
     lat = Lattice((6, 5), 0.5)
     phi, pi = random_state(rng, lat.shape)
     s0 = State(jnp.asarray(phi), jnp.asarray(pi))
-    net = kg.momentum_network(lat, M, 0.05, "leapfrog")
+    net = kg.momentum_network(lat, M, 0.05, scheme="leapfrog")
     traj = trajectory(net, s0, 5)
     one = _step(net, s0)
     assert maxabs(np.asarray(traj.phi[0]) - np.asarray(one.phi)) <= RTOL * maxabs(one.phi)
@@ -261,7 +263,7 @@ def test_jitted_step_trajectory_and_run_agree(rng):
 def test_vmap_over_dt_and_ensembles(rng):
     """``vmap`` over the step ``dt`` (a leaf) and over an ensemble of states equals a Python loop."""
     lat = Lattice((8, 6), 0.5)
-    net = kg.momentum_network(lat, M, 0.1, "leapfrog")
+    net = kg.momentum_network(lat, M, 0.1, scheme="leapfrog")
     phi, pi = random_state(rng, lat.shape)
     s0 = State(jnp.asarray(phi), jnp.asarray(pi))
     dts = jnp.asarray([0.02, 0.05, 0.1])
@@ -289,7 +291,7 @@ def test_grad_of_final_energy(rng):
     against central differences with the truncation error estimated from two step sizes.
     """
     lat = Lattice((8, 6), 0.5)
-    model = kg.model(lat, M, 0.1, "3.8", "leapfrog")
+    model = kg.model(lat, M, 0.1, network="3.8", scheme="leapfrog")
     net, theory = model.network, model.theory
     phi, pi = random_state(rng, lat.shape)
     v = rng.normal(size=phi.shape)
@@ -340,7 +342,7 @@ def test_per_type_loss_equals_summed_loss_when_decoupled(rng):
     gp, gs = (np.asarray(_learn(n, jnp.asarray(phi), jnp.asarray(pi))[2]) for n in (net_p, net_s))
     assert maxabs(gp - gs) <= RTOL * maxabs(gs)
     # K = 1: a one-entry loss vector is the scalar loss
-    n1 = kg.momentum_network(lat, M, 0.1, "leapfrog")
+    n1 = kg.momentum_network(lat, M, 0.1, scheme="leapfrog")
     vec = Network.create(lat, n1.W, n1.B, lambda f, p: jnp.stack([n1.loss(f, p)]), 0.1, "leapfrog", per_type=True)
     p1, q1 = random_state(rng, lat.shape)
     g1, gv = (np.asarray(_learn(n, jnp.asarray(p1), jnp.asarray(q1))[2]) for n in (n1, vec))

@@ -32,7 +32,7 @@ def _order(h, err):
 @pytest.mark.parametrize("twist", [0.0, 2 * math.pi])
 def test_learning_is_laplacian_minus_V_prime(twist, rng):
     lat = Lattice((12, 6), 0.7)
-    M = nl.sine_gordon_model(lat, 1.3, 0.8, 0.05, "alternating", twist=twist)
+    M = nl.sine_gordon_model(lat, 1.3, 0.8, 0.05, scheme="alternating", twist=twist)
     phi, pi = rng.normal(size=(1, 12, 6)), rng.normal(size=(1, 12, 6))
     grad = np.asarray(jax.jit(M.network.learning_gradient)(jnp.asarray(phi), jnp.asarray(pi)))
     equations = jax.jit(M.theory.equations)
@@ -72,7 +72,7 @@ def test_rk4_reference_agrees_with_dop853(rng):
 @pytest.mark.parametrize("scheme,declared", [("alternating", 1), ("leapfrog", 2), ("yoshida4", 4)])
 def test_phi4_time_order_against_rk4(scheme, declared):
     lat = Lattice((48,), 0.5)
-    M = nl.phi4_model(lat, 1.0, 1.0, 0.1, scheme)
+    M = nl.phi4_model(lat, 1.0, 1.0, 0.1, scheme=scheme)
     phi, pi = initial.random_spectrum(lat, NoDispersion(), 1, 0.6)
     T = 2.0
     ref = np.asarray(M.theory.rk4(phi, pi, T, 0.002)[0])
@@ -89,7 +89,7 @@ def test_phi4_2d_leapfrog_energy_bounded_and_second_order():
     phi, pi = initial.gaussian_packet(lat, NoDispersion(), width=1.0, momentum=[1.0, 0.5])
     devs = []
     for dt in (0.1, 0.05):
-        M = nl.phi4_model(lat, 1.0, 2.0, dt, "leapfrog")
+        M = nl.phi4_model(lat, 1.0, 2.0, dt, scheme="leapfrog")
         n = int(round(5.0 / dt))
         _, obs = M.network.run(M.initial_state(phi, pi), n, n // 25, M.observables)
         e = np.asarray(obs["energy"])
@@ -114,7 +114,7 @@ def test_first_release_initial_data_still_work_and_warn():
 
 def test_discrete_energy_is_exact_for_a_free_massless_field(rng):
     lat = Lattice((24,), 0.5)
-    M = nl.phi4_model(lat, 0.0, 0.0, 0.2, "leapfrog")
+    M = nl.phi4_model(lat, 0.0, 0.0, 0.2, scheme="leapfrog")
     phi, pi = initial.random_spectrum(lat, NoDispersion(), 2, 0.5)
     _, obs = M.network.run(M.initial_state(phi, pi), 2000, 100, M.observables)
     de = np.asarray(obs["discrete_energy"])
@@ -129,7 +129,7 @@ def test_sine_gordon_kink_keeps_its_exact_profile(twist):
     errs, hs = [], [0.2, 0.1, 0.05]
     for a in hs:
         lat = Lattice((int(round(L / a)),), a)
-        M = nl.sine_gordon_model(lat, 1.0, 1.0, a / 2, "leapfrog", twist=twist)
+        M = nl.sine_gordon_model(lat, 1.0, 1.0, a / 2, scheme="leapfrog", twist=twist)
         phi, pi = nl.kink(lat, 0.0, v=v, center=center, twist=twist)
         s = evolve(M.network, M.initial_state(phi, pi), int(round(T / (a / 2))))
         exact, _ = nl.kink(lat, T, v=v, center=center, twist=twist)
@@ -140,7 +140,7 @@ def test_sine_gordon_kink_keeps_its_exact_profile(twist):
 
 def test_kink_energy_and_profile_facts():
     lat = Lattice((400,), 0.1)
-    M = nl.sine_gordon_model(lat, 1.0, 1.0, 0.05, "leapfrog", twist=2 * math.pi)
+    M = nl.sine_gordon_model(lat, 1.0, 1.0, 0.05, scheme="leapfrog", twist=2 * math.pi)
     v = 0.6
     phi, pi = nl.kink(lat, 0.0, v=v, center=0.5, twist=2 * math.pi)
     e = float(jax.jit(M.theory.hamiltonian)(jnp.asarray(phi), jnp.asarray(pi)))
@@ -153,7 +153,7 @@ def test_kink_energy_and_profile_facts():
 
 def test_alternating_kink_time_order_1():
     lat = Lattice((200,), 0.2)
-    M = nl.sine_gordon_model(lat, 1.0, 1.0, 0.1, "alternating", twist=2 * math.pi)
+    M = nl.sine_gordon_model(lat, 1.0, 1.0, 0.1, scheme="alternating", twist=2 * math.pi)
     phi, pi = nl.kink(lat, 0.0, v=0.5, center=0.4, twist=2 * math.pi)
     ref = np.asarray(M.theory.rk4(phi, pi, 2.0, 0.005)[0])
     dts = [0.05, 0.025, 0.0125]
@@ -236,5 +236,5 @@ def test_stability_analysis_of_a_twisted_network_is_the_bulk_one():
     lat = Lattice((64,), 0.1)
     dt_max = 2 / math.sqrt(4 / 0.01 + 1.0)
     for twist in (0.0, 2 * math.pi):
-        assert is_stable(nl.sine_gordon_model(lat, 1.0, 1.0, 0.95 * dt_max, "leapfrog", twist=twist).network)
-        assert not is_stable(nl.sine_gordon_model(lat, 1.0, 1.0, 1.05 * dt_max, "leapfrog", twist=twist).network)
+        assert is_stable(nl.sine_gordon_model(lat, 1.0, 1.0, 0.95 * dt_max, scheme="leapfrog", twist=twist).network)
+        assert not is_stable(nl.sine_gordon_model(lat, 1.0, 1.0, 1.05 * dt_max, scheme="leapfrog", twist=twist).network)

@@ -133,7 +133,9 @@ def test_two_processes_equal_one_and_their_checkpoint_restores_in_one(single, tm
     longer_cfg = tmp_path / "longer.toml"
     longer_cfg.write_text(cfg.read_text().replace("steps = 1000", "steps = 1400"))
     longer = tmp_path / "longer"
-    assert _nnfield("run", str(longer_cfg), "--out", str(longer), "-q").returncode == 0
+    from nnfield import cli
+
+    assert cli.main(["run", str(longer_cfg), "--out", str(longer), "-q"]) == 0  # in this process: no start-up
     res = _nnfield("run", "--resume", str(out), "--steps", "1400", "-q")
     assert res.returncode == 0, res.stderr
     assert_close(longer, out)

@@ -15,7 +15,7 @@ from nnfield.theories.u1.measure import centroid, leapfrog_omega, mode_frequency
 
 
 def _higgs(shape=(10, 10), a=0.5, dt=0.05, q=1.0, lam=0.5, v=1.0, m=0.0):
-    return sq.model(Lattice(shape, a), dt, q, lam, v, m)
+    return sq.model(Lattice(shape, a), dt, charge=q, lam=lam, v=v, m=m)
 
 
 def test_gauss_law_and_charge_are_kept_to_round_off():
@@ -35,7 +35,7 @@ def test_gauss_law_and_charge_are_kept_to_round_off():
 def test_charged_packets_keep_gauss_law(shape, a):
     """1D quick; 3D slow (quick 3D Gauss checks: test_the_examples_build_and_keep_gauss_law, scalar_qed_higgs_3d)."""
     lat = Lattice(shape, a)
-    M = sq.model(lat, 0.05, 0.8, 0.1, 0.0, 1.0)
+    M = sq.model(lat, 0.05, charge=0.8, lam=0.1, v=0.0, m=1.0)
     phi, pi = sq.charged_packets(lat, 0.8, 0.1, 0.0, 1.0, separation=lat.lengths[0] / 2,
                                  width=lat.lengths[0] / 10, momentum=[1.0] + [0.0] * (lat.ndim - 1),
                                  amplitude=0.5)
@@ -48,7 +48,7 @@ def test_charged_packets_keep_gauss_law(shape, a):
 
 def test_learning_is_the_physics_sides_equations():
     lat = Lattice((5, 4), 0.6)
-    M = sq.model(lat, 0.05, 1.4, 0.3, 0.8, 0.5)
+    M = sq.model(lat, 0.05, charge=1.4, lam=0.3, v=0.8, m=0.5)
     rng = np.random.default_rng(5)
     phi, pi = rng.standard_normal((4, 5, 4)), rng.standard_normal((4, 5, 4))
     s = M.encode(phi, pi)
@@ -126,7 +126,7 @@ def test_masses_measured_from_runs_match_tree_level(which):
 
 def test_massive_transverse_photon_dispersion():
     lat = Lattice((16, 12), 0.5)
-    M = sq.model(lat, 0.05, 1.0, 0.5, 1.0)
+    M = sq.model(lat, 0.05, charge=1.0, lam=0.5, v=1.0)
     m_A = M.tree_masses()["photon"]
     A, E = u1.plane_wave(lat, [2, 1], [0.0, 1.0], 1e-6, m_A, travelling=False)
     vac = np.asarray(M.network.pack(M.network.zero_state(np.float64)).phi)[2:]
@@ -145,7 +145,7 @@ def test_vortex_carries_one_flux_quantum_and_stays_put(q):
     only partly relaxed (it breathes): the core must still not move."""
     lat = Lattice((33, 33), 0.3)
     mid = np.full(2, 16 * 0.3)
-    M = sq.model(lat, 0.05, q, q**2 / 2, 1.0)  # BPS
+    M = sq.model(lat, 0.05, charge=q, lam=q**2 / 2, v=1.0)  # BPS
     phi, pi = sq.vortex(M, relax_steps=300)
     s = M.encode(phi, pi)
     s1, obs = run(M.network, s, 400, 20, M.observables)
@@ -216,7 +216,7 @@ def test_vortex_energy_approaches_the_bps_bound_and_stays_put():
     spacings = (0.4, 0.3, 0.2)
     for a in spacings:
         n = int(round(12.0 / a))
-        M = sq.model(Lattice((n, n), a), 0.05, 1.0, 0.5, 1.0)
+        M = sq.model(Lattice((n, n), a), 0.05, charge=1.0, lam=0.5, v=1.0)
         phi, pi = sq.vortex(M, relax_steps=int(8000 * (0.3 / a) ** 2))
         errs.append(abs(float(M.observables(M.encode(phi, pi))["energy"]) / (2 * np.pi) - 1))
     assert errs[-1] < 0.01

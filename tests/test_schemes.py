@@ -15,7 +15,7 @@ EPS = np.finfo(np.float64).eps
 @pytest.mark.parametrize("scheme", ["leapfrog", "alternating", "simultaneous", "yoshida4"])
 def test_advance_equals_repeated_steps(scheme, rng):
     lat = Lattice((8, 6), 0.5)
-    net = kg.momentum_network(lat, 0.8, 0.05, scheme)
+    net = kg.momentum_network(lat, 0.8, 0.05, scheme=scheme)
     s0 = State(rng.normal(size=(1, 8, 6)), rng.normal(size=(1, 8, 6)))
     s = s0
     for _ in range(7):
@@ -42,7 +42,7 @@ def test_the_loop_unroll_follows_the_scheme(rng):
     lat = Lattice((6, 4), 1.0)
     links, _ = gauge.uniform_magnetic(lat, 1)
     nets = {
-        "paper": dirac.paper_network(lat, 0.5, 0.1, None, "simultaneous", "forward"),
+        "paper": dirac.paper_network(lat, 0.5, 0.1, X=None, scheme="simultaneous", bias="forward"),
         "linear simultaneous": dirac.literal_linear_network(lat, 0.5, 0.1),
         "linear alternating": dirac.literal_linear_network(lat, 0.5, 0.1, scheme="alternating"),
         "gauged paper": gauge.link_network(lat, 0.5, 0.1, links, network="paper"),

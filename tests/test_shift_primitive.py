@@ -62,7 +62,7 @@ def test_share_shifts_is_bitwise_identical_and_halves_the_shifts():
 
 def test_learning_gradient_is_the_chain_rule_of_the_composition():
     lat = Lattice((6, 5, 4), 0.7)
-    net = kg.momentum_network(lat, 0.9, 0.1, "leapfrog")
+    net = kg.momentum_network(lat, 0.9, 0.1, scheme="leapfrog")
     rng = np.random.default_rng(2)
     phi, pi = rng.normal(size=(2, 1, *lat.shape))
 
@@ -78,7 +78,7 @@ def test_learning_gradient_is_the_chain_rule_of_the_composition():
 
 def test_float32_fields_stay_float32_with_x64():
     lat = Lattice((4, 4, 4))
-    net = kg.momentum_network(lat, 0.5, 0.1, "leapfrog")
+    net = kg.momentum_network(lat, 0.5, 0.1, scheme="leapfrog")
     s = kg.model(lat, 0.5, 0.1).initial_state(np.ones((1, 4, 4, 4), np.float32), np.ones((1, 4, 4, 4), np.float32))
     jaxpr = jax.make_jaxpr(net.step)(s)
     dtypes = {str(v.aval.dtype) for e in jaxpr.jaxpr.eqns for v in e.outvars if getattr(v.aval, "ndim", 0) > 0}
@@ -116,7 +116,7 @@ def test_the_gauged_wilson_network_gives_the_same_run_with_either_lowering(netwo
 
     rng = np.random.default_rng(2)
     lat = Lattice((6, 5), 0.5)
-    M = g.model(lat, 0.7, 0.05, g.random_links(lat, rng, 0.4), network, "wilson")
+    M = g.model(lat, 0.7, 0.05, g.random_links(lat, rng, 0.4), network=network, bias="wilson")
     inner = M.network.inner
     assert inner.B.minor == "repeat"
     pad = replace(M.network, inner=replace(inner, B=replace(inner.B, minor="pad")))

@@ -28,7 +28,7 @@ from nnfield.theories.spec_edge import spectrum_function
 
 def _kg(shape: tuple[int, ...], spacing: float = 1.0, m: float = 1.0, dt: float = 0.1):
     lat = Lattice(shape, spacing)
-    return lat, kg_model(lat, m, dt, "3.8", "leapfrog")
+    return lat, kg_model(lat, m, dt, network="3.8", scheme="leapfrog")
 
 
 def _spectra(model) -> Spectra:
@@ -369,10 +369,10 @@ def test_gauge_theories_record_gauge_invariant_spectra():
     from nnfield.theories.maxwell_dirac.initial import charged_packets
 
     rng = np.random.default_rng(11)
-    M = md.model(Lattice((8, 6), 0.5), 0.05, 1.2, 0.5, "wilson")
+    M = md.model(Lattice((8, 6), 0.5), 0.05, charge=1.2, m=0.5, bias="wilson")
     phi, pi = charged_packets(M, 1, width=1.0, momentum=[1.0, 0.5], field=0.4)
     phi[:2] += 0.3 * rng.standard_normal((2, 8, 6))  # a magnetic field
-    S = sq.model(Lattice((8, 6), 0.5), 0.05, 1.2, 0.4)
+    S = sq.model(Lattice((8, 6), 0.5), 0.05, charge=1.2, lam=0.4)
     sphi, spi = sq.higgs_vacuum(S.lattice, 1.2, 0.4, 1.0, 0.0, 3, 0.2, 0.05)
     for model, p0, q0 in ((M, phi, pi), (S, sphi, spi)):
         chi = rng.uniform(-np.pi, np.pi, model.lattice.shape) * 2

@@ -83,12 +83,12 @@ def test_grad_over_dt_of_the_stable_dirac_network():
 
 def test_the_charge_of_the_gauge_theories_may_be_traced():
     lat = Lattice((12,), spacing=0.5)
-    md = maxwell_dirac.model(lat, 0.05, 1.0, 0.8)
+    md = maxwell_dirac.model(lat, 0.05, charge=1.0, m=0.8)
     rng = np.random.default_rng(3)
     state = md.encode(rng.normal(size=(md.network.K, 12)) * 0.1, rng.normal(size=(md.network.K, 12)) * 0.1)
 
     def energy(q):
-        model = maxwell_dirac.model(lat, 0.05, q, 0.8)
+        model = maxwell_dirac.model(lat, 0.05, charge=q, m=0.8)
         return _final_energy(model, state)
 
     qs = [0.7, 1.2]
@@ -99,5 +99,5 @@ def test_the_charge_of_the_gauge_theories_may_be_traced():
 
 def test_scalar_qed_refuses_a_traced_coupling_in_one_line():
     with pytest.raises(ParameterError, match=r"lam: .*must be concrete numbers.*\[sweep\]"):
-        jax.jit(lambda lam: scalar_qed.model(LAT, 0.05, 1.0, lam).network.dt)(0.5)
-    jax.jit(lambda q: scalar_qed.model(LAT, 0.05, q).network.dt)(0.5)  # the charge may be traced
+        jax.jit(lambda lam: scalar_qed.model(LAT, 0.05, charge=1.0, lam=lam).network.dt)(0.5)
+    jax.jit(lambda q: scalar_qed.model(LAT, 0.05, charge=q).network.dt)(0.5)  # the charge may be traced

@@ -88,7 +88,7 @@ def test_linearized_step_gives_the_photon_branches():
     transverse branches obeying 4 sin^2(Omega dt/2)/dt^2 = (4/a^2) sum sin^2(k a/2), the longitudinal pair at 0."""
     lat = Lattice((8, 8, 8), 0.5)
     dt = 0.1
-    net = maxwell.model(lat, dt, 1.3).network
+    net = maxwell.model(lat, dt, charge=1.3).network
     rng = np.random.default_rng(0)
     k = [rng.uniform(-np.pi / 0.5, np.pi / 0.5, 5) for _ in range(3)]
     Om = analysis.network_dispersion(net, k)  # (5, 6) sorted
@@ -98,7 +98,7 @@ def test_linearized_step_gives_the_photon_branches():
     assert np.abs(Om[:, 2:] - expected[:, None]).max() < 1e-10
     assert analysis.largest_stable_dt(lambda h: maxwell.model(lat, h).network, dt) == pytest.approx(
         0.5 / np.sqrt(3), rel=1e-5)
-    extra = maxwell.model(lat, dt, 1.3).analysis_extra()["photons"]  # what `nnfield analyze` reports
+    extra = maxwell.model(lat, dt, charge=1.3).analysis_extra()["photons"]  # what `nnfield analyze` reports
     assert extra["transverse_polarizations"] == 2
     assert extra["max_deviation_from_leapfrog_dispersion"] < 1e-10 and extra["longitudinal_max_frequency"] < 1e-6
 

@@ -108,7 +108,7 @@ def test_the_impulse_kernel_compiles_unoptimized_and_gives_the_same_kernel(monke
     assert _xla.run_once_options() == {}
     monkeypatch.undo()
     for net in (kg.leapfrog_network(Lattice((8, 8), 0.5), 1.0, 0.1),
-                md.model(Lattice((6, 6), 0.5), 0.05, 1.0, 0.5, "wilson").network):
+                md.model(Lattice((6, 6), 0.5), 0.05, charge=1.0, m=0.5, bias="wilson").network):
         fast = analysis._impulse_kernel(net, 2, 2, np.float64)
         plain = jax.jit(analysis._impulse_kernel_impl)
         monkeypatch.setattr(analysis, "_impulse_kernel_jit", plain)

@@ -56,3 +56,41 @@ def renamed_arguments(**renames: str) -> Callable[[Callable[..., Any]], Callable
         return wrapper
 
     return decorate
+
+
+def positional_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """A decorator for a builder whose options are keyword-only (after ``*``): options still given by position,
+    in the order of the signature, are accepted for one release with a :class:`DeprecationWarning` naming them.
+
+    Every builder takes its lattice and its physical parameters by position and everything with a default by
+    keyword; before 0.2.0 the options' positional order differed between families (``dirac.paper_network(...,
+    X, scheme, bias)``, ``dirac.stable_network(..., X, bias, wilson_r)``, ``scalar_qed.model(lattice, dt, charge,
+    ...)`` against ``klein_gordon.model(lattice, m, dt, ...)``), so a positional call could silently pass a value
+    to another parameter than the one meant. Too many positional arguments, or an option given both ways, is the
+    ``TypeError`` Python raises.
+    """
+    import functools
+    import inspect
+
+    params = list(inspect.signature(f).parameters.values())
+    n_pos = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    options = [p.name for p in params if p.kind == p.KEYWORD_ONLY]
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > n_pos:
+            extra = args[n_pos:]
+            if len(extra) > len(options):
+                raise TypeError(f"{f.__name__}() takes at most {n_pos} positional arguments and {len(options)} "
+                                f"options by keyword ({len(args)} positional given)")
+            names = options[: len(extra)]
+            both = [n for n in names if n in kwargs]
+            if both:
+                raise TypeError(f"{f.__name__}() got {both[0]}= both by position and by keyword")
+            warnings.warn(f"{f.__module__}.{f.__name__}: passing {', '.join(names)} by position is deprecated; "
+                          f"pass {', '.join(f'{n}=' for n in names)} by keyword", DeprecationWarning, stacklevel=2)
+            kwargs.update(zip(names, extra, strict=True))
+            args = args[:n_pos]
+        return f(*args, **kwargs)
+
+    return wrapper

@@ -24,7 +24,7 @@ def check_gauss() -> Outcome:
     from ..theories.u1 import gauss_residual
 
     lat = Lattice((10, 10), 0.5)
-    M = sq.model(lat, 0.05, 1.3, 0.7, 1.0)
+    M = sq.model(lat, 0.05, charge=1.3, lam=0.7, v=1.0)
     phi, pi = sq.higgs_vacuum(lat, 1.3, 0.7, 1.0, 0.0, 3, 0.2, 0.05)
 
     def probe(s: dict) -> dict:
@@ -43,7 +43,7 @@ def check_gauss() -> Outcome:
           "exact")
 def check_gauge_invariance() -> Outcome:
     lat = Lattice((6, 5), 0.5)
-    M = sq.model(lat, 0.05, 1.2, 0.4, 1.0)
+    M = sq.model(lat, 0.05, charge=1.2, lam=0.4, v=1.0)
     phi, pi = sq.higgs_vacuum(lat, 1.2, 0.4, 1.0, 0.0, 4, 0.2, 0.05)
     chi = 3 * np.random.default_rng(7).uniform(-np.pi, np.pi, lat.shape)
     phi2, pi2 = M.gauge_transform(phi, pi, chi)
@@ -84,7 +84,7 @@ def check_photons() -> Outcome:
 def check_higgs() -> Outcome:
     lat = Lattice((4, 4, 4), 0.5)
     dt = 0.05
-    M = sq.model(lat, dt, 1.0, 0.3, 1.0)
+    M = sq.model(lat, dt, charge=1.0, lam=0.3, v=1.0)
     tree = M.tree_masses()
     vac = np.asarray(M.network.pack(M.network.zero_state(np.float64)).phi)
     D = lat.ndim
@@ -110,7 +110,7 @@ def check_vortex() -> Outcome:
 
     lat = Lattice((17, 17), 0.5)
     q = 0.8
-    M = sq.model(lat, 0.05, q, q**2 / 2, 1.0)
+    M = sq.model(lat, 0.05, charge=q, lam=q**2 / 2, v=1.0)
     phi, pi = sq.vortex(M)  # the unrelaxed ansatz: it breathes, and must neither move nor lose flux
     # plaquette x covers [x, x + a]: the magnetic energy indexed by plaquette is centred at L/2 - a/2 = 4
     d = [jnp.asarray(x - 4.0) for x in lat.coordinates()]

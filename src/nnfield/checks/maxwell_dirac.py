@@ -33,7 +33,7 @@ def check_noether() -> Outcome:
     import jax
 
     rng = np.random.default_rng(11)
-    M = md.model(Lattice((5, 4), 0.7), 0.11, 1.3, 0.6)
+    M = md.model(Lattice((5, 4), 0.7), 0.11, charge=1.3, m=0.6)
     s = _random_state(M, rng)
 
     @jax.jit
@@ -61,7 +61,7 @@ def check_gauss_order() -> Outcome:
     res = []
     dts = (0.04, 0.02)
     for dt in dts:
-        M = md.model(Lattice((24,), 0.5), dt, 1.0, 0.5)
+        M = md.model(Lattice((24,), 0.5), dt, charge=1.0, m=0.5)
         phi, pi = charged_packets(M, 1, width=1.5, momentum=[0.7], field=1.0)
         s = M.encode(phi, pi)
         worst = 0.0
@@ -81,7 +81,7 @@ def check_covariance() -> Outcome:
     import jax
 
     rng = np.random.default_rng(12)
-    M = md.model(Lattice((5, 4), 0.6), 0.07, 1.1, 0.5, "wilson")
+    M = md.model(Lattice((5, 4), 0.6), 0.07, charge=1.1, m=0.5, bias="wilson")
     D = 2
     phi, pi = rng.standard_normal((D + 4, 5, 4)), rng.standard_normal((D + 4, 5, 4))
     chi = rng.uniform(-np.pi, np.pi, (5, 4))

@@ -264,7 +264,7 @@ def check_sine_gordon_kink() -> Outcome:
     for n_sites in (200, 400, 800):
         a = L / n_sites
         lat = Lattice((n_sites,), a)
-        model = nl.sine_gordon_model(lat, m, b, a / 2, "leapfrog", twist=twist)
+        model = nl.sine_gordon_model(lat, m, b, a / 2, scheme="leapfrog", twist=twist)
         phi, pi = nl.kink(lat, 0.0, m, b, v, x0, twist, 1)
         exact, _ = nl.kink(lat, T, m, b, v, x0, twist, 1)
         s, _ = run(model.network, model.initial_state(phi, pi), int(round(2 * T / a)))

@@ -47,7 +47,7 @@ def check_local_transformed_equations() -> Outcome:
     lat = Lattice((5, 4, 3), 1.0)
     X = clifford.representation(3)
     m = 0.4
-    net = dirac.paper_network(lat, m, 1.0, X)
+    net = dirac.paper_network(lat, m, 1.0, X=X)
     s = _state(rng, 4, lat.shape)
     nxt = jit_step(net, s)
     th0, th1 = rng.normal(size=lat.shape), rng.normal(size=lat.shape)
@@ -64,7 +64,7 @@ def check_local_transformed_equations() -> Outcome:
         bwd = g.apply_local(g.x0_power(X[0], th0 - np.roll(th0, 1, mu)), bwd)
         rhs_pi = rhs_pi - g.apply_local(X[mu + 1], np.asarray(p0.phi) - bwd)
     res = max(np.abs(lhs_phi - rhs_phi).max(), np.abs(lhs_pi - rhs_pi).max()) / np.abs(rhs_phi).max()
-    unc = jit_step(g.link_network(lat, m, 1.0, None, "paper"), p0)
+    unc = jit_step(g.link_network(lat, m, 1.0, None, network="paper"), p0)
     broken = _diff(unc, q0) / float(np.abs(np.asarray(q0.phi)).max())
     verdict = "exact" if res < 1e3 * EPS and broken > 0.1 else "fails"
     return Outcome(verdict, float(res), f"identity residual {res:.1e}; without a gauge field the step misses by "
@@ -134,8 +134,8 @@ def check_links() -> Outcome:
         links = g.random_links(lat, rng, 0.7)
         th0, th1 = rng.normal(size=shape), rng.normal(size=shape)
         for network in ("stable", "paper"):
-            net = g.link_network(lat, 0.6, 0.05, links, network, "wilson")
-            net2 = g.link_network(lat, 0.6, 0.05, g.transform_links(links, th0, th1), network, "wilson")
+            net = g.link_network(lat, 0.6, 0.05, links, network=network, bias="wilson")
+            net2 = g.link_network(lat, 0.6, 0.05, g.transform_links(links, th0, th1), network=network, bias="wilson")
             s = _state(rng, X.shape[1], shape)
             exp = g.transform_state(jit_step(net, s), X[0], th1)
             worst = max(worst, _diff(jit_step(net2, g.transform_state(s, X[0], th0)), exp)
@@ -173,7 +173,7 @@ def check_electric_field() -> Outcome:
     a, dt, E, q = 0.5, 0.05, 0.05, 1.0
     lat = Lattice((256,), a)
     links = g.uniform_electric(lat, dt, E, 0, q)
-    M = g.model(lat, 1.0, dt, links, "stable", "forward")
+    M = g.model(lat, 1.0, dt, links, network="stable", bias="forward")
     phi, pi = dirac.gaussian_packet(M.theory, center=[64.0], width=4.0, k0=[0.3], branch="positive")
     steps, every = 400, 20
     s0 = M.initial_state(phi, pi)

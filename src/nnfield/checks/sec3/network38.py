@@ -63,7 +63,7 @@ def check_printed_tensor_sign() -> Outcome:
     want = pi + _force(phi, m)  # (3.10) at unit step
     printed = step(kg.printed_linear_network(lat, m, 1.0, sign="printed"), s)
     corrected = step(kg.printed_linear_network(lat, m, 1.0, sign="corrected"), s)
-    loss_printed = step(kg.momentum_network(lat, m, 1.0, "simultaneous", sign="printed"), s)
+    loss_printed = step(kg.momentum_network(lat, m, 1.0, scheme="simultaneous", sign="printed"), s)
     inc = np.asarray(want) - pi
     bad = float(np.abs(np.asarray(printed.pi) - want).max() / np.abs(inc).max())
     good = max(_rel(np.asarray(corrected.pi) - pi, inc), _rel(corrected.phi, phi + pi))
@@ -90,7 +90,7 @@ def check_autodiff_learning_rule() -> Outcome:
         lat = Lattice(shape, a)
         phi, pi = _state(shape)
         s = _state_of(phi, pi)
-        new_phi, new_pi = _jit()["learn"](kg.momentum_network(lat, m, dt, "simultaneous"), s.phi, s.pi)
+        new_phi, new_pi = _jit()["learn"](kg.momentum_network(lat, m, dt, scheme="simultaneous"), s.phi, s.pi)
         res[(len(shape), a, dt)] = max(_rel(np.asarray(new_pi) - pi, dt * _force(phi, m, a)),
                                        _rel(np.asarray(new_phi) - phi, dt * pi))
     measured = max(res.values())
@@ -109,7 +109,7 @@ def check_momentum_network_update() -> Outcome:
     m = 0.7
     lat = Lattice((6, 6, 6))
     phi, pi = _state(lat.shape)
-    p = _phis(kg.momentum_network(lat, m, 1.0, "simultaneous"), phi, pi, 4)
+    p = _phis(kg.momentum_network(lat, m, 1.0, scheme="simultaneous"), phi, pi, 4)
     measured = max(_rel(p[t + 2] - 2 * p[t + 1] + p[t], _force(p[t], m)) for t in range(3))
     return Outcome("exact" if measured < EXACT_TOL else "fails", measured,
                    f"3D 6^3, m = {m}, unit step, network (3.8) + loss (3.11), simultaneous scheme: max relative "
@@ -129,7 +129,7 @@ def check_unit_step_momentum_network_grows() -> Outcome:
     w2 = m**2 - lat.laplacian_symbol()
     expected = float(np.sqrt(1 + 4 * lat.ndim + m**2))  # worst mode: the corner k = (pi, pi, pi)
     phi, pi = _state(lat.shape)
-    net = kg.momentum_network(lat, m, 1.0, "simultaneous")
+    net = kg.momentum_network(lat, m, 1.0, scheme="simultaneous")
     steps = 6
     end = _jit()["advance"](net, _state_of(phi, pi), steps)
 
@@ -141,7 +141,7 @@ def check_unit_step_momentum_network_grows() -> Outcome:
     per_mode = float(np.abs(growth / np.sqrt(1 + w2) - 1).max())
     symbol = an.max_amplification(net, an.brillouin_grid(lat, 8))
     dt_max = an.largest_stable_dt(
-        lambda h: kg.momentum_network(lat, m, h, "simultaneous"), 0.5, an.brillouin_grid(lat, 8)
+        lambda h: kg.momentum_network(lat, m, h, scheme="simultaneous"), 0.5, an.brillouin_grid(lat, 8)
     )
     ok = measured > 1 + 1e-6 and abs(measured / expected - 1) < 1e-9 and per_mode < 1e-9 and dt_max == 0.0
     return Outcome(

@@ -21,7 +21,7 @@ def _order_in_dt(network: str, scheme: str, steps: list[int]) -> tuple[float, li
     exact, _ = kg.KleinGordon(m, lat).exact(phi, pi, T)
     errs = []
     for n in steps:
-        model = kg.model(lat, m, T / n, network, scheme)
+        model = kg.model(lat, m, T / n, network=network, scheme=scheme)
         s = _jit()["advance"](model.network, model.initial_state(phi, pi), n)
         errs.append(float(np.abs(np.asarray(s.phi) - exact).max()))
     order = float(np.polyfit(np.log(T / np.asarray(steps)), np.log(errs), 1)[0])
@@ -71,7 +71,7 @@ def check_continuum_limit() -> Outcome:
         cont, _ = th.exact(phi, pi, T, continuum=True)
         lattice_errs.append(float(np.abs(th.exact(phi, pi, T)[0] - cont).max()))
         steps = int(round(2 * T / lat.spacing))  # dt ~ a/2 with T / dt integer
-        model = kg.model(lat, m, T / steps, "3.14")
+        model = kg.model(lat, m, T / steps, network="3.14")
         s = _jit()["advance"](model.network, model.initial_state(phi, pi), steps)
         errs.append(float(np.abs(np.asarray(s.phi) - cont).max()))
     a = np.log(L / np.asarray(ns))
@@ -98,11 +98,11 @@ def check_discrete_energy() -> Outcome:
     phi, pi = _state(lat.shape)
     res = {}
     for name, scheme in (("3.8", "alternating"), ("3.14", "leapfrog")):
-        model = kg.model(lat, m, dt, name, scheme)
+        model = kg.model(lat, m, dt, network=name, scheme=scheme)
         _, e = run(model.network, model.initial_state(phi, pi), 1000, every=50, observer=model.discrete_energy)
         e = np.asarray(e)  # at steps 50, 100, ..., 1000
         res[f"{name} {scheme}"] = float(np.abs(e / e[0] - 1).max())
-    p = _phis(kg.momentum_network(lat, m, dt, "alternating"), phi, pi, 4)
+    p = _phis(kg.momentum_network(lat, m, dt, scheme="alternating"), phi, pi, 4)
     lf = max(_rel(p[t + 1] - 2 * p[t] + p[t - 1], dt**2 * _force(p[t], m)) for t in (1, 2, 3))
     measured = max(max(res.values()), lf)
     return Outcome("exact" if measured < EXACT_TOL else "fails", measured,
@@ -125,7 +125,7 @@ def check_fused_leapfrog() -> Outcome:
     m = 0.5
     dt = 0.9 * 2 / np.sqrt(4 * lat.ndim + m**2)
     phi, pi = _state(lat.shape)
-    model = kg.model(lat, m, dt, "3.8", "leapfrog")
+    model = kg.model(lat, m, dt, network="3.8", scheme="leapfrog")
     s0 = model.initial_state(phi, pi)
     n = 7
     fused = jax.jit(lambda net, s: net.advance(s, n))(model.network, s0)  # L(dt/2) [A L(dt)]^(n-1) A L(dt/2)

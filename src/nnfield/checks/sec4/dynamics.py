@@ -122,7 +122,7 @@ def check_stable_invariant() -> Outcome:
     sig = dr.doubler_analysis(dr.bias_forward(dr.clifford.representation(1), lat), lat)["sigma_max"]
     bound = dr.stability_bound(m, 0.1, sig)
     h = 0.9 * bound["dt_max"]
-    M = dr.model(lat, m, h, "stable")
+    M = dr.model(lat, m, h, network="stable")
     phi, pi = dr.gaussian_packet(M.theory, width=1.5, k0=[1.0], branch="mixed")
     s0 = M.initial_state(phi, pi)
     _, obs = M.network.run(s0, 10_000, every=100, observer=M.observables)
@@ -172,7 +172,7 @@ def check_hamiltonian_symbol() -> Outcome:
     res, mix = {}, 0.0
     for D, shape, a, bias in ((1, (8,), 0.7, "forward"), (1, (8,), 0.7, "wilson"), (3, (4, 4, 4), 1.0, "forward")):
         lat = Lattice(shape, a)
-        M = dr.model(lat, m, h, "paper", bias=bias)
+        M = dr.model(lat, m, h, network="paper", bias=bias)
         k = brillouin_grid(lat, 6 if D == 3 else 16)
         Mc, off = _spinor_symbol(one_step_symbol(M.network, k))
         H_net = 1j * (Mc - np.eye(Mc.shape[-1])) / h
@@ -224,7 +224,7 @@ def check_current() -> Outcome:
     # Ehrenfest: for a positive-energy packet d<x>/dt = <alpha> = J/Q = d omega/dk (group velocity); on the
     # lattice up to O((k a)^2) (the run's <x> uses the lattice dynamics, J the continuum velocity operator)
     lat, m, k0 = Lattice((128,), 0.25), 1.0, 0.8
-    M = dr.model(lat, m, 0.05, "stable", bias="wilson")
+    M = dr.model(lat, m, 0.05, network="stable", bias="wilson")
     phi, pi = dr.gaussian_packet(M.theory, width=3.0, k0=[k0], branch="positive")
     _, obs = M.network.run(M.initial_state(phi, pi), 200, 10, M.observables)
     t = 0.05 * 10 * np.arange(1, 21)

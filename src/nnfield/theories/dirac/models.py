@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._deprecation import positional_options
 from ...errors import ParameterError
 from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, INVARIANT, Conserved, IdentityEncoding
@@ -164,10 +165,12 @@ def conserved_quantities(network: str, scheme: str, loss: str, m: float) -> tupl
     return ()
 
 
+@positional_options
 def model(
     lattice: Lattice,
     m: float,
     dt: float,
+    *,
     network: str = "paper",
     scheme: str | Scheme | None = None,
     bias: str = "forward",
@@ -188,7 +191,7 @@ def model(
     theory = Dirac(m=m, lattice=lattice, X=X, kind=bias, r=wilson_r)
     if network == "paper":
         sch = get_scheme("simultaneous" if scheme is None else scheme)
-        net = paper_network(lattice, m, dt, theory.X, sch, bias, wilson_r, loss)
+        net = paper_network(lattice, m, dt, X=theory.X, scheme=sch, bias=bias, wilson_r=wilson_r, loss=loss)
         return DiracModel(net, 0.0, theory, network, conserved_quantities(network, sch.name, loss, m))
     if scheme is not None and get_scheme(scheme).name != "alternating":
         raise ParameterError(
@@ -196,6 +199,6 @@ def model(
             f"the stable Dirac network is defined with the 'alternating' scheme (learning on the activation "
             f"output), got {get_scheme(scheme).name!r}; use scheme=\"alternating\"",
         )
-    net = stable_network(lattice, m, dt, theory.X, bias, wilson_r)
+    net = stable_network(lattice, m, dt, X=theory.X, bias=bias, wilson_r=wilson_r)
     declared = conserved_quantities(network, "alternating", loss, m)
     return DiracModel(net, orthogonal_rates(m * dt, dt)[2], theory, network, declared)

@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._deprecation import positional_options
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...network import LinearNetwork, Network
@@ -63,10 +64,12 @@ def _check_X(X: Any, lattice: Lattice) -> np.ndarray:
     return X
 
 
+@positional_options
 def paper_network(
     lattice: Lattice,
     m: float,
     dt: float,
+    *,
     X: Any = None,
     scheme: str | Scheme = "simultaneous",
     bias: str = "forward",
@@ -136,8 +139,9 @@ def orthogonal_rates(theta: Any, dt: Any, search: int = 4) -> tuple[Any, Any, An
     return ac, sv, s_eff / (1.0 + c_eff)
 
 
+@positional_options
 def stable_network(
-    lattice: Lattice, m: float, dt: float, X: Any = None, bias: str = "forward", wilson_r: float = 1.0
+    lattice: Lattice, m: float, dt: float, *, X: Any = None, bias: str = "forward", wilson_r: float = 1.0
 ) -> Network:
     """The stable Dirac network: ``phi' = R phi + h B pi``, ``pi' = R^T pi - h B^T phi'``, ``R = X_0^(2 m h/pi)``.
 
@@ -156,8 +160,9 @@ def stable_network(
     return Network.create(lattice, W, B, loss, dt, "alternating", name=name)
 
 
+@positional_options
 def literal_linear_network(
-    lattice: Lattice, m: float, dt: float = 1.0, X: Any = None, bias: str = "forward", wilson_r: float = 1.0,
+    lattice: Lattice, m: float, dt: float = 1.0, *, X: Any = None, bias: str = "forward", wilson_r: float = 1.0,
     scheme: str = "simultaneous",
 ) -> LinearNetwork:
     """(4.11) literally as a (4.2) network: ``W = I + m X_0``, ``A = -B^T`` (4.5), ``V = 2I - W``. No loss; order 1."""

@@ -120,7 +120,8 @@ def _build(lattice: Any, params: DiracParams, dt: float, scheme: str) -> Any:
     if params.bias != "wilson" and params.wilson_r != 1.0:
         raise ConfigError('theory.wilson_r: applies to bias = "wilson" only; delete it or set bias = "wilson"')
     with _config_keys(_THEORY_KEYS):
-        return model(lattice, params.mass, dt, params.network, scheme, params.bias, params.wilson_r, params.loss)
+        return model(lattice, params.mass, dt, network=params.network, scheme=scheme, bias=params.bias,
+                 wilson_r=params.wilson_r, loss=params.loss)
 
 
 def _spin_check(x: int) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._deprecation import positional_options
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...network import Network
@@ -33,10 +34,12 @@ PLACEMENTS = ("potential", "printed")
 RULES = ("corrected", "printed", "none")
 
 
+@positional_options
 def linearized_network(
     lattice: Lattice,
     m: float,
     dt: float,
+    *,
     A0: Any = None,
     A: Any = None,
     placement: str = "potential",

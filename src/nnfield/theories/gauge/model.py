@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._deprecation import renamed_arguments
+from ..._deprecation import positional_options, renamed_arguments
 from ...initial import minimum_image
 from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
@@ -234,11 +234,13 @@ class GaugedDiracModel(IdentityEncoding):
 
 
 @renamed_arguments(r="wilson_r")
+@positional_options
 def model(
     lattice: Lattice,
     m: float,
     dt: float,
     links: U1Links | None = None,
+    *,
     network: str = "stable",
     bias: str = "forward",
     wilson_r: float = 1.0,
@@ -253,7 +255,7 @@ def model(
     check_number("m", m, minimum=0.0)
     check_number("dt", dt, positive=True)
     X = clifford_matrices(lattice, X)
-    net = link_network(lattice, m, dt, links, network, bias, r, X)
+    net = link_network(lattice, m, dt, links, network=network, bias=bias, wilson_r=r, X=X)
     theory = dirac.Dirac(m=m, lattice=lattice, X=X, kind=bias, r=r)
     return GaugedDiracModel.create(net, theory, links, network)
 
@@ -262,5 +264,5 @@ def with_links(
     m: GaugedDiracModel, links: U1Links, lattice: Lattice, dt: float, bias: str, r: float
 ) -> GaugedDiracModel:
     """The same model with other links (e.g. gauge transformed)."""
-    net = link_network(lattice, m.theory.m, dt, links, m.kind, bias, r, m.theory.X)
+    net = link_network(lattice, m.theory.m, dt, links, network=m.kind, bias=bias, wilson_r=r, X=m.theory.X)
     return GaugedDiracModel.create(net, m.theory, links, m.kind)

@@ -22,6 +22,7 @@ from typing import Any
 import equinox as eqx
 import numpy as np
 
+from ..._deprecation import positional_options, renamed_arguments
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...network import AbstractNetwork, Network
@@ -84,14 +85,17 @@ def clifford_matrices(lattice: Lattice, X: Any = None) -> np.ndarray:
     return X
 
 
+@renamed_arguments(r="wilson_r")
+@positional_options
 def link_network(
     lattice: Lattice,
     m: float,
     dt: float,
     links: U1Links | None = None,
+    *,
     network: str = "stable",
     bias: str = "forward",
-    r: float = 1.0,
+    wilson_r: float = 1.0,
     X: Any = None,
 ) -> GaugedNetwork:
     """A Dirac network coupled to ``links`` exactly (covariant to round-off).
@@ -102,14 +106,15 @@ def link_network(
     """
     X = clifford_matrices(lattice, X)
     links = U1Links.zero(lattice) if links is None else links
-    B = gauged_bias_map(X, lattice, links, bias, r)
+    B = gauged_bias_map(X, lattice, links, bias, wilson_r)
     if bias == "wilson":  # its shared contiguous-axis reads fuse when lowered like the other axes (docs/performance.md)
         B = replace(B, minor="repeat")
     # the Dirac networks of Sec. 4 with the gauged bias map B(U) in place of B
     if network == "stable":
-        inner = dirac.stable_network(lattice, m, dt, X, bias, r)
+        inner = dirac.stable_network(lattice, m, dt, X=X, bias=bias, wilson_r=wilson_r)
     elif network == "paper":
-        inner = dirac.paper_network(lattice, m, dt, X, "simultaneous", bias, r, "corrected")
+        inner = dirac.paper_network(lattice, m, dt, X=X, scheme="simultaneous", bias=bias, wilson_r=wilson_r,
+                                    loss="corrected")
     else:
         raise ParameterError("network", f"expected 'stable' or 'paper', got {network!r}")
     inner = replace(inner, B=B, name=f"gauged {inner.name}")

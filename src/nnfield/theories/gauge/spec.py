@@ -107,7 +107,7 @@ def _build_model(lattice: Any, params: GaugedDiracParams, dt: float, scheme: str
             links = U1Links.load(params.file, lattice)
         except InputError as exc:
             raise ConfigError(f"theory.file: {exc}") from None
-    return model(lattice, params.mass, dt, links, network, params.bias, params.wilson_r)
+    return model(lattice, params.mass, dt, links, network=network, bias=params.bias, wilson_r=params.wilson_r)
 
 
 SPEC = register_theory(

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._deprecation import positional_options
 from ...errors import ParameterError
 from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, INVARIANT, AbstractModel, Conserved, real_fields
@@ -139,10 +140,12 @@ def _exact_field_traced(theory: Any, phi: Any, pi: Any, t: Any) -> jax.Array:
     return jnp.fft.ifftn(ph * c + pk * sinc_t).real[None]
 
 
+@positional_options
 def model(
     lattice: Lattice,
     m: float,
     dt: float,
+    *,
     network: str = "3.8",
     scheme: str | Scheme = "leapfrog",
     sign: str = "corrected",
@@ -164,7 +167,7 @@ def model(
                                  f'with network "3.14"')
     theory = KleinGordon(m=m, lattice=lattice)
     if network == "3.8":
-        net = momentum_network(lattice, m, dt, scheme, sign)
+        net = momentum_network(lattice, m, dt, scheme=scheme, sign=sign)
         return KleinGordonModel(net, theory, "momentum", conserved_quantities(network, net.scheme.name, sign))
     if network == "3.14":
         declared = conserved_quantities(network, "leapfrog", sign)

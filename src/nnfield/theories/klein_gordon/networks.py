@@ -12,6 +12,7 @@ r"""The Klein-Gordon networks of the paper's Sec. 3 (the paper's names in bracke
 
 from __future__ import annotations
 
+from ..._deprecation import positional_options
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...network import LinearNetwork, Network
@@ -22,8 +23,9 @@ from .losses import LaplacianLoss, SquaredNormLoss
 SIGNS = ("corrected", "printed")
 
 
+@positional_options
 def momentum_network(
-    lattice: Lattice, m: float, dt: float, scheme: str | Scheme = "leapfrog", sign: str = "corrected"
+    lattice: Lattice, m: float, dt: float, *, scheme: str | Scheme = "leapfrog", sign: str = "corrected"
 ) -> Network:
     """The network (3.7)/(3.8) with loss (3.11): W = I, B = I; learning by autodiff gives (3.10).
 
@@ -39,7 +41,8 @@ def momentum_network(
     )
 
 
-def printed_linear_network(lattice: Lattice, m: float, dt: float = 1.0, sign: str = "printed") -> LinearNetwork:
+@positional_options
+def printed_linear_network(lattice: Lattice, m: float, dt: float = 1.0, *, sign: str = "printed") -> LinearNetwork:
     """The tensors (3.8) literally, ``A = -(Lap_a) + m^2`` as printed (or its negative, ``sign="corrected"``)."""
     if sign not in SIGNS:
         raise ParameterError("sign", f"expected one of {SIGNS}, got {sign!r}")

@@ -88,7 +88,7 @@ def _build(lattice: Any, params: KleinGordonParams, dt: float, scheme: str) -> A
             raise ConfigError(
                 'theory.sign: applies to network = "3.8" only (the sign of A in (3.8)); delete it for "3.14"'
             )
-    return model(lattice, params.mass, dt, network, scheme, params.sign)
+    return model(lattice, params.mass, dt, network=network, scheme=scheme, sign=params.sign)
 
 
 SPEC = register_theory(

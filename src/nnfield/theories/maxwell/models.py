@@ -9,6 +9,7 @@ Free photons: ``4 sin^2(Omega dt/2) / dt^2 = (4/a^2) sum_mu sin^2(k_mu a/2)`` (t
 
 from __future__ import annotations
 
+from ..._deprecation import positional_options
 from ...lattice import Lattice, check_lattice
 from ..u1 import GaugeModel, GaugeNetwork, U1Theory
 
@@ -17,7 +18,8 @@ class LatticeMaxwell(U1Theory):
     """Compact lattice U(1) without matter (the physics side of the ``maxwell`` theory)."""
 
 
-def model(lattice: Lattice, dt: float, charge: float = 1.0) -> GaugeModel:
+@positional_options
+def model(lattice: Lattice, dt: float, *, charge: float = 1.0) -> GaugeModel:
     """The ``maxwell`` model: links learning with momentum on the Wilson loss, step ``dt``, coupling ``q``."""
     check_lattice(lattice)
     net = GaugeNetwork.create(lattice, charge, dt, None, name="maxwell (links with momentum)")

@@ -60,7 +60,7 @@ def _build(lattice: Any, params: MaxwellParams, dt: float, scheme: str) -> Any:
     if scheme != "leapfrog":
         raise ConfigError(f'time.scheme: the gauge network is the staggered leapfrog of links and E; expected '
                           f'"leapfrog", got "{scheme}"; set scheme = "leapfrog"')
-    return model(lattice, dt, params.charge)
+    return model(lattice, dt, charge=params.charge)
 
 
 RANDOM_KEYS = {

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._deprecation import renamed_arguments
+from ..._deprecation import positional_options, renamed_arguments
 from ...initial import minimum_image
 from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved
@@ -217,7 +217,8 @@ class MaxwellDiracModel(GaugeModel):
 
 
 @renamed_arguments(r="wilson_r")
-def model(lattice: Lattice, dt: float, charge: float = 1.0, m: float = 1.0, bias: str = "forward",
+@positional_options
+def model(lattice: Lattice, dt: float, *, charge: float = 1.0, m: float = 1.0, bias: str = "forward",
           wilson_r: float = 1.0, X: Any = None) -> MaxwellDiracModel:
     """The ``maxwell-dirac`` model: mass ``m``, coupling ``q``, step ``dt``, bias map ``"forward"`` (4.24) or
     ``"wilson"`` (doubler-free, parameter ``wilson_r``; ``r=`` is a deprecated alias), Clifford matrices ``X``

@@ -49,7 +49,7 @@ def _build(lattice: Any, params: MaxwellDiracParams, dt: float, scheme: str) -> 
         raise ConfigError(f'time.scheme: the Maxwell-Dirac network is the staggered leapfrog of links, E, phi and '
                           f'pi; expected "leapfrog", got "{scheme}"; set scheme = "leapfrog"')
     check_wilson_scale(lattice, params.charge)
-    return model(lattice, dt, params.charge, params.mass, params.bias, params.wilson_r)
+    return model(lattice, dt, charge=params.charge, m=params.mass, bias=params.bias, wilson_r=params.wilson_r)
 
 
 def _packets(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:

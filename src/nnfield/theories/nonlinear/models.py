@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._deprecation import renamed_arguments
+from ..._deprecation import positional_options, renamed_arguments
 from ...errors import ParameterError
 from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
@@ -88,8 +88,9 @@ def conserved_quantities(scheme: str) -> tuple[Conserved, ...]:
     return ()
 
 
+@positional_options
 def model(
-    lattice: Lattice, potential: Any, dt: float, scheme: str | Scheme = "leapfrog", twist: float = 0.0,
+    lattice: Lattice, potential: Any, dt: float, *, scheme: str | Scheme = "leapfrog", twist: float = 0.0,
     name: str = "nonlinear field", params: Mapping[str, float] | None = None,
 ) -> NonlinearModel:
     """Network + physics side for the potential ``V``: any elementwise PyTree callable, or an expression string in
@@ -107,27 +108,29 @@ def model(
     elif params is not None:
         raise ParameterError("params", "the numbers of a potential given as an expression string; got a callable")
     potential = as_pytree_callable(potential)
-    net = network(lattice, potential, dt, scheme, twist, name)
+    net = network(lattice, potential, dt, scheme=scheme, twist=twist, name=name)
     field = NonlinearField(potential, lattice, float(twist))
     return NonlinearModel(net, field, conserved_quantities(net.scheme.name))
 
 
 @renamed_arguments(mass="m")
+@positional_options
 def phi4_model(
-    lattice: Lattice, m: float, lam: float, dt: float, scheme: str | Scheme = "leapfrog"
+    lattice: Lattice, m: float, lam: float, dt: float, *, scheme: str | Scheme = "leapfrog"
 ) -> NonlinearModel:
     """phi^4: ``V = m^2 phi^2/2 + lam phi^4/4`` (``m >= 0``, ``lam >= 0``; ``mass=`` is a deprecated alias of
     ``m``, the name of every other builder)."""
     check_number("m", m, minimum=0.0)
     check_number("lam", lam, minimum=0.0)
-    return model(lattice, Phi4Potential(m**2, lam), dt, scheme, name="phi^4 field")
+    return model(lattice, Phi4Potential(m**2, lam), dt, scheme=scheme, name="phi^4 field")
 
 
 @renamed_arguments(mass="m")
+@positional_options
 def sine_gordon_model(
-    lattice: Lattice, m: float, b: float, dt: float, scheme: str | Scheme = "leapfrog", twist: float = 0.0
+    lattice: Lattice, m: float, b: float, dt: float, *, scheme: str | Scheme = "leapfrog", twist: float = 0.0
 ) -> NonlinearModel:
     """sine-Gordon: ``V = (m^2/b^2)(1 - cos(b phi))`` (``m > 0``; ``mass=`` is a deprecated alias of ``m``, the
     name of every other builder); ``twist = 2 pi / b`` for a single kink."""
     check_number("m", m, positive=True)
-    return model(lattice, SineGordonPotential(m, b), dt, scheme, twist, name="sine-Gordon field")
+    return model(lattice, SineGordonPotential(m, b), dt, scheme=scheme, twist=twist, name="sine-Gordon field")

@@ -15,6 +15,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ..._deprecation import positional_options
 from ..._module import Module
 from ...lattice import Lattice
 from ...network import Network, as_pytree_callable
@@ -51,8 +52,9 @@ class NonlinearLoss(Module):
         return 0.5 * grad2 / self.spacing**2 + jnp.sum(self.potential(phi))
 
 
+@positional_options
 def network(
-    lattice: Lattice, potential: Any, dt: float, scheme: str | Scheme = "leapfrog", twist: float = 0.0,
+    lattice: Lattice, potential: Any, dt: float, *, scheme: str | Scheme = "leapfrog", twist: float = 0.0,
     name: str = "nonlinear field",
 ) -> Network:
     """The network W = I, B = I with loss :class:`NonlinearLoss`; learning ``pi <- pi + dt (Lap phi - V'(phi))``."""

@@ -91,8 +91,8 @@ class SineGordonParams(Params):
 def _build_phi4(lattice: Any, params: Phi4Params, dt: float, scheme: str) -> nl.NonlinearModel:
     if params.potential:
         V = ExprFunction.from_string(params.potential, ("phi",), {"m": params.mass, "lam": params.lam})
-        return nl.model(lattice, V, dt, scheme, name=f"phi^4 field, V = {V}")
-    return nl.phi4_model(lattice, params.mass, params.lam, dt, scheme)
+        return nl.model(lattice, V, dt, scheme=scheme, name=f"phi^4 field, V = {V}")
+    return nl.phi4_model(lattice, params.mass, params.lam, dt, scheme=scheme)
 
 
 def _twist(params: SineGordonParams) -> float:
@@ -109,8 +109,8 @@ def _build_sine_gordon(lattice: Any, params: SineGordonParams, dt: float, scheme
     twist = _twist(params)
     if params.potential:
         V = ExprFunction.from_string(params.potential, ("phi",), {"m": params.mass, "b": params.b})
-        return nl.model(lattice, V, dt, scheme, twist, name=f"sine-Gordon field, V = {V}")
-    return nl.sine_gordon_model(lattice, params.mass, params.b, dt, scheme, twist)
+        return nl.model(lattice, V, dt, scheme=scheme, twist=twist, name=f"sine-Gordon field, V = {V}")
+    return nl.sine_gordon_model(lattice, params.mass, params.b, dt, scheme=scheme, twist=twist)
 
 
 # ----------------------------------------------------------------------------------------------------------

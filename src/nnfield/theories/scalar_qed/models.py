@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from ..._deprecation import positional_options
 from ...errors import ParameterError
 from ...lattice import Lattice, check_lattice
 from ..params import check_number
@@ -54,7 +55,8 @@ class ScalarQEDModel(GaugeModel):
                            "note": "k = 0 frequencies of the linearized one-tick map, m = (2/dt) sin(Omega dt/2)"}}
 
 
-def model(lattice: Lattice, dt: float, charge: float = 1.0, lam: float = 0.5, v: float = 1.0,
+@positional_options
+def model(lattice: Lattice, dt: float, *, charge: float = 1.0, lam: float = 0.5, v: float = 1.0,
           m: float = 0.0) -> ScalarQEDModel:
     """The ``scalar-qed`` model: ``V = m^2 |phi|^2 + lambda (|phi|^2 - v^2)^2``, coupling ``q``, step ``dt``."""
     check_lattice(lattice)

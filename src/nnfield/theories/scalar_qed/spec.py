@@ -55,7 +55,7 @@ def _build(lattice: Any, params: ScalarQEDParams, dt: float, scheme: str) -> Any
         raise ConfigError(f'time.scheme: the gauge network is the staggered leapfrog of links and E; expected '
                           f'"leapfrog", got "{scheme}"; set scheme = "leapfrog"')
     check_wilson_scale(lattice, params.charge)
-    return model(lattice, dt, params.charge, params.lam, params.vev, params.mass)
+    return model(lattice, dt, charge=params.charge, lam=params.lam, v=params.vev, m=params.mass)
 
 
 def _theory(model: Any) -> tuple[float, float, float, float]:
