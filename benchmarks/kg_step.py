@@ -212,7 +212,10 @@ def jaxpr_numba_leapfrog(net: Any, dtype: Any, fastmath: bool = False) -> Any:
 
 
 def stream_triad(n_elem: int, dtype: Any, repeats: int) -> float:
-    """Bandwidth in GB/s of a parallel ``a = b + s c`` (3 arrays of ``n_elem``), best of ``2 repeats``."""
+    """Bandwidth in GB/s of a parallel ``a = b + s c`` (3 arrays of ``n_elem``), best of ``2 repeats``; ``nan``
+    without numba (the `bench` extra): the triad is numba's one fused loop, which NumPy cannot stand in for."""
+    if numba is None:
+        return math.nan
     b = np.random.default_rng(1).random(n_elem).astype(dtype)
     c, a = b.copy(), np.empty_like(b)
     s = np.dtype(dtype).type(1.5)
