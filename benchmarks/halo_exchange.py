@@ -41,7 +41,7 @@ if len(sys.argv) > 4:  # one of several local processes (gloo collectives): coor
     parallel.initialize(sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
 D = jax.device_count()
 lat = Lattice((n, n, n), 0.5)
-model = kg.model(lat, 1.0, 0.1, "3.8", "leapfrog")
+model = kg.model(lat, 1.0, 0.1, network="3.8", scheme="leapfrog")
 rng = np.random.default_rng(0)
 state = parallel.place(model.initial_state(rng.normal(size=(1, n, n, n)), rng.normal(size=(1, n, n, n))), D, n)
 net = parallel.place_model(model, D, lat.shape).network

@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent(
     assert len(jax.devices()) == 4, jax.devices()
     lat = Lattice((16, 12), 0.5)
     rng = np.random.default_rng(1)
-    M = kg.model(lat, 1.0, 0.1, "3.8", "leapfrog")
+    M = kg.model(lat, 1.0, 0.1, network="3.8", scheme="leapfrog")
     s0 = M.initial_state(rng.normal(size=(1, 16, 12)), rng.normal(size=(1, 16, 12)))
     ref, obs_ref = M.network.run(s0, 50, every=10, observer=M.observables)
     s1 = shard_state(s0, lattice_mesh(4))
