@@ -43,12 +43,24 @@ def analyze_config(cfg: Any) -> tuple[dict[str, Any], Any]:
         theory=cfg.theory.name, scheme=cfg.time.scheme, steps=cfg.time.steps, shape=list(cfg.lattice.shape),
         spacing=cfg.lattice.spacing, source=cfg.source,
     )
+    from .stability import EXACT_MODES_MAX
+
+    lat = cfg.make_lattice()
+    n_modes = analysis.lattice_mode_count(lat)
+    # the momenta of the verdict: those of the run's stability gate (nnfield.stability.check_stability)
+    if n_modes <= EXACT_MODES_MAX:
+        k_verdict, k_dt = analysis.lattice_modes(lat, half=False), analysis.lattice_modes(lat)
+        common["modes"] = f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}"
+    else:
+        k_verdict = k_dt = None
+        common["modes"] = f"a {analysis._default_grid_size(lat.ndim)}^{lat.ndim} Brillouin grid"
     try:
-        report = analysis.analyze(model.network, None, model.dispersion)
+        report = analysis.analyze(model.network, None, model.dispersion, k=k_verdict)
         # dt and dt_max in the config's time.dt (a network's own dt may be a learning rate: network (3.14) learns
         # at rate 1 and advances time.dt per tick), as the stability gate of `nnfield run` reports them
         report.dt = float(cfg.time.dt)
-        report.dt_max = float(analysis.largest_stable_dt(lambda dt: cfg.build_model(dt).network, cfg.time.dt))
+        report.dt_max = float(analysis.largest_stable_dt(lambda dt: cfg.build_model(dt).network, cfg.time.dt,
+                                                         k=k_dt))
     except NotAnalysableError as exc:  # e.g. per-site coefficients; any other exception is a bug and surfaces
         text = str(exc).strip().splitlines()
         d = {"name": model.network.name, "dt": cfg.time.dt, "stable": None, "max_amplification": None,
@@ -152,6 +164,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         ("theory", d["theory"]),
         ("scheme", d["scheme"]),
         ("lattice", f"{'x'.join(map(str, d['shape']))}, a = {d['spacing']:g}"),
+        ("momenta judged", d["modes"]),
     ]
     if report is not None:
         rows += [
@@ -167,7 +180,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         extra = report.extra
     else:
         rows += [("stable", "not analysed"), ("dt", cfg.time.dt)]
-        extra = {k: v for k, v in d.items() if k not in ("name", "dt", "stable", "max_amplification", "dt_max",
+        extra = {k: v for k, v in d.items() if k not in ("name", "dt", "stable", "max_amplification", "dt_max", "modes",
                                                        "fraction_unstable", "error", "theory", "scheme", "steps",
                                                        "shape", "spacing", "source")}
     for name, value in rows:
@@ -203,5 +216,5 @@ def _analyze_verdict(con: Any, d: dict[str, Any], report: Any) -> None:
         return
     dt_max = _fmt_dt_max(report.dt_max)
     text = (f"max amplification {report.max_amplification:.6g} per step at dt = {report.dt:g} "
-            f"({100 * report.fraction_unstable:.3g}% of modes grow); largest stable dt {dt_max}")
+            f"({100 * report.fraction_unstable:.3g}% of modes grow, on {d['modes']}); largest stable dt {dt_max}")
     _verdict(con, bool(report.stable), text, "stable" if report.stable else "unstable")

@@ -172,13 +172,37 @@ def half_brillouin_grid(lattice: Lattice, n: int | None = None) -> list[np.ndarr
     A network of real fields has a real impulse kernel, so ``M(-k) = conj(M(k))`` and both have eigenvalues of
     the same moduli: growth factors need only this half of the grid (flat vectors, about ``n^D / 2`` points).
     """
-    grid = brillouin_grid(lattice, n)
+    return _half(brillouin_grid(lattice, n))
+
+
+def _half(grid: list[np.ndarray]) -> list[np.ndarray]:
+    """One point of each pair ``(k, -k)`` of a periodic momentum grid (``fftfreq`` order on every axis), flat."""
     shape = grid[0].shape
     idx = np.indices(shape).reshape(len(shape), -1)
     flat = np.ravel_multi_index(tuple(idx), shape)
     neg = np.ravel_multi_index(tuple((-idx) % np.asarray(shape)[:, None]), shape)
     keep = flat <= neg
     return [kk.reshape(-1)[keep] for kk in grid]
+
+
+def lattice_mode_count(lattice: Lattice) -> int:
+    """The number of Fourier modes of ``lattice``: its number of sites, ``prod_mu N_mu``."""
+    return int(np.prod(lattice.shape, dtype=np.int64))
+
+
+def lattice_modes(lattice: Lattice, half: bool = True) -> list[np.ndarray]:
+    """The momenta a periodic ``lattice`` has: ``k_mu = 2 pi n_mu / (N_mu a)``, ``n_mu = 0 .. N_mu - 1`` (taken
+    into ``[-pi/a, pi/a)`` as ``np.fft.fftfreq`` does), one flat array per axis (``N_mu`` may differ per axis).
+
+    A field on the lattice is a sum of exactly these plane waves, so a linear one-tick map is stable on the lattice
+    iff ``max |lambda(k)| <= 1`` over them: the exact verdict, where a Brillouin grid (:func:`brillouin_grid`)
+    both adds momenta the lattice does not have (a 1-site lattice has only ``k = 0``) and may miss the lattice's
+    worst one. With ``half`` one of each pair ``(k, -k)`` (as :func:`half_brillouin_grid`; the moduli of their
+    eigenvalues are equal for a real network).
+    """
+    axes = [2 * np.pi * np.fft.fftfreq(n, d=lattice.spacing) for n in lattice.shape]
+    grid = list(np.meshgrid(*axes, indexing="ij"))
+    return _half(grid) if half else [kk.reshape(-1) for kk in grid]
 
 
 def _eigvals(M: np.ndarray) -> np.ndarray:
@@ -358,6 +382,7 @@ def analyze(
     factory: Callable[[float], Any] | None = None,
     omega_theory: Callable[[list[np.ndarray]], np.ndarray] | None = None,
     n_path: int = 65,
+    k: Sequence[Any] | None = None,
 ) -> AnalysisReport:
     """Stability verdict, growth factor, largest stable dt and dispersion along ``k = (kx, 0, ..)``.
 
@@ -366,15 +391,18 @@ def analyze(
         factory: ``dt -> network`` (same recipe) to find the largest stable step; without it ``dt_max`` is nan.
         omega_theory: ``k -> omega`` of the target field theory (e.g. the lattice Klein-Gordon omega_k).
         n_path: points on the dispersion path from ``k = 0`` to ``k = pi / a`` along the first axis.
+        k: the momenta of the verdict (the growth factor, the fraction of growing modes) and of the ``dt_max``
+            search, e.g. :func:`lattice_modes` of the lattice the network runs on; default the Brillouin grid
+            of :func:`eigenvalues` (and :func:`largest_stable_dt`'s default grids).
     """
     lat: Lattice = network.lattice
-    k, lam = eigenvalues(network)
+    _, lam = eigenvalues(network, k)
     amp = np.abs(lam).max(axis=-1)
     a = lat.spacing
     kx = np.linspace(0.0, np.pi / a, n_path)
     path = [kx] + [np.zeros_like(kx)] * (lat.ndim - 1)
     omega_net = network_dispersion(network, path)
-    dt_max = largest_stable_dt(factory, float(network.tick)) if factory is not None else float("nan")
+    dt_max = largest_stable_dt(factory, float(network.tick), k=k) if factory is not None else float("nan")
     return AnalysisReport(
         name=network.name,
         dt=float(network.dt),

@@ -443,7 +443,7 @@ def _run_attrs(cfg: Config, net: Any, stab: Stability, chunk: int) -> dict[str, 
         K=net.K, every=cfg.output.every, snapshot_every=cfg.output.snapshot_every, chunk=chunk,
         precision=cfg.output.precision, initial=cfg.initial.kind, source=cfg.source, title=cfg.title,
         state="network", stable="unknown" if stab.error else str(stab.stable).lower(),
-        max_amplification=stab.max_amplification, dt_max=stab.dt_max,
+        max_amplification=stab.max_amplification, dt_max=stab.dt_max, stability_modes=stab.modes,
         config_hash=config_hash(cfg),
     )
     return attrs

@@ -23,6 +23,10 @@ from .config import Config
 
 #: coarse Brillouin grids for the dt_max search during ``nnfield run`` (include k = 0, pi/2a and pi/a)
 COARSE_GRID = {1: 64, 2: 16, 3: 8}
+#: a lattice with at most this many sites is judged on its own momenta (:func:`nnfield.analysis.lattice_modes`),
+#: verdict and ``dt_max`` exact; a larger one on Brillouin grids (its modes fill the zone densely; the symbol's
+#: eigenvalues at every one of 10^5-10^7 momenta would cost more than the run's set-up)
+EXACT_MODES_MAX = 4096
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -39,6 +43,8 @@ class Stability:
     dt_max: float
     steps: int
     error: str | None = None
+    #: the momenta judged: ``"the lattice's N modes"`` (exact) or ``"a n^D Brillouin grid"``
+    modes: str = "a Brillouin grid"
     #: whether the verdict was read from the verdict cache (:func:`cached_stability`), not recomputed
     cached: bool = dataclasses.field(default=False, compare=False)
 
@@ -55,7 +61,8 @@ class Stability:
         dtm = _fmt_dt_max(self.dt_max)
         return (
             f"stability: {verdict}, max growth per step {self.max_amplification:.10g} "
-            f"({100 * self.fraction_unstable:.3g}% of modes grow); dt = {self.dt:g}, largest stable dt {dtm}"
+            f"({100 * self.fraction_unstable:.3g}% of modes grow, on {self.modes}); dt = {self.dt:g}, largest stable "
+            f"dt {dtm}"
         )
 
     def refusal(self, source: str, scheme: str | None = None, cause: str | None = None) -> str:
@@ -96,17 +103,29 @@ def _fmt_dt_max(dt_max: float) -> str:
 def check_stability(cfg: Config, model: Any = None, coarse: bool = True) -> Stability:
     """Max growth factor per step of ``cfg``'s network and its largest stable dt.
 
-    The verdict uses the default Brillouin grid of :func:`nnfield.analysis.eigenvalues`; the ``dt_max``
+    A lattice of at most :data:`EXACT_MODES_MAX` sites is judged on its own momenta ``k = 2 pi n / (N a)``
+    (:func:`nnfield.analysis.lattice_modes`): the verdict, the fraction of growing modes and the ``dt_max``
+    bisection are then exact for the run (a 1-site lattice has only ``k = 0``: a Klein-Gordon leapfrog there is
+    stable up to ``m dt = 2``, where the whole zone would bound it by ``dt^2 (m^2 + 4 D / a^2) <= 4``). A larger
+    lattice is judged on the default Brillouin grid of :func:`nnfield.analysis.eigenvalues`, and the ``dt_max``
     bisection (which rebuilds the model at other dt) uses a coarse grid when ``coarse`` (fast; includes
     ``k = 0, pi/(2a), pi/a`` on every axis; one of each ``(k, -k)``).
     """
     model = cfg.build_model() if model is None else model
     net = model.network
-    _, lam = analysis.eigenvalues(net)
-    amp = np.abs(lam).max(axis=-1)
     lat = cfg.make_lattice()
-    # one of each (k, -k): the moduli of their eigenvalues are equal (a real network's symbol)
-    grid = analysis.half_brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
+    n_modes = analysis.lattice_mode_count(lat)
+    grid: Any
+    if n_modes <= EXACT_MODES_MAX:
+        _, lam = analysis.eigenvalues(net, analysis.lattice_modes(lat, half=False))
+        grid = analysis.lattice_modes(lat)  # one of each (k, -k): the moduli of their eigenvalues are equal
+        modes = f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}"
+    else:
+        _, lam = analysis.eigenvalues(net)
+        # one of each (k, -k): the moduli of their eigenvalues are equal (a real network's symbol)
+        grid = analysis.half_brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
+        modes = f"a {analysis._default_grid_size(lat.ndim)}^{lat.ndim} Brillouin grid"
+    amp = np.abs(lam).max(axis=-1)
 
     def factory(dt: float) -> Any:
         return cfg.build_model(dt).network
@@ -119,6 +138,7 @@ def check_stability(cfg: Config, model: Any = None, coarse: bool = True) -> Stab
         dt=cfg.time.dt,
         dt_max=float(dt_max),
         steps=cfg.time.steps,
+        modes=modes,
     )
 
 
@@ -146,7 +166,8 @@ def _source_digest() -> str:
 def _verdict_key(cfg: Config) -> str:
     """What the verdict depends on: the network's config (theory, lattice, dt, scheme, initial data, precision:
     :func:`~nnfield.checkpoint.config_hash`, without the number of steps), the contents of the files the theory
-    and the initial data read, 64-bit mode, and :func:`_source_digest`."""
+    and the initial data read, 64-bit mode, :func:`_source_digest`, and the rule of which momenta are judged
+    (:data:`EXACT_MODES_MAX`)."""
     import jax
 
     from .checkpoint import config_hash
@@ -156,7 +177,8 @@ def _verdict_key(cfg: Config) -> str:
         for k, v in sorted(params.items()):
             if isinstance(v, str) and os.path.isfile(v):
                 files[f"{table}.{k}"] = hashlib.sha256(Path(v).read_bytes()).hexdigest()
-    content = [config_hash(cfg), files, bool(jax.config.read("jax_enable_x64")), _source_digest()]
+    content = [config_hash(cfg), files, bool(jax.config.read("jax_enable_x64")), _source_digest(),
+               f"modes: the lattice's own up to {EXACT_MODES_MAX} sites"]
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -187,12 +209,12 @@ def cached_stability(cfg: Config, compute: Any) -> Stability:
         return Stability(
             stable=bool(d["stable"]), max_amplification=float(d["max_amplification"]),
             fraction_unstable=float(d["fraction_unstable"]), dt=cfg.time.dt, dt_max=float(d["dt_max"]),
-            steps=cfg.time.steps, error=d["error"], cached=True,
+            steps=cfg.time.steps, error=d["error"], modes=str(d["modes"]), cached=True,
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
     stab = compute(cfg)
-    d = {k: getattr(stab, k) for k in ("stable", "max_amplification", "fraction_unstable", "dt_max", "error")}
+    d = {k: getattr(stab, k) for k in ("stable", "max_amplification", "fraction_unstable", "dt_max", "error", "modes")}
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")

@@ -1,0 +1,131 @@
+"""The stability gate judges a lattice on its own momenta (``nnfield.stability.EXACT_MODES_MAX``).
+
+A field on a periodic lattice of ``N_mu`` sites per axis and spacing ``a`` is a sum of the plane waves
+``k_mu = 2 pi n_mu / (N_mu a)`` and of no others, so a linear one-tick map is stable on it iff every one of them
+has ``|lambda(k)| <= 1``. The Klein-Gordon leapfrog (network (3.8), merged kicks) is a Stormer-Verlet step of
+each mode's oscillator ``omega_k^2 = m^2 + (4 / a^2) sum_mu sin^2(k_mu a / 2)``: stable iff ``omega_k dt <= 2``.
+So its largest stable dt on a lattice is ``2 / max_k omega_k`` over the lattice's own modes, which the tests below
+check against the gate to the bisection's precision (``largest_stable_dt(rel=1e-6)``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import h5py
+import jax
+import numpy as np
+import pytest
+
+from nnfield import Lattice, analysis, cli, runner, stability
+from nnfield import io as nio
+from nnfield.config import parse_config
+
+jax.config.update("jax_enable_x64", True)
+
+CONFIG = """
+[theory]
+name = "klein-gordon"
+network = "3.8"
+mass = {mass}
+[lattice]
+shape = {shape}
+spacing = {a}
+[time]
+dt = {dt}
+steps = 20
+scheme = "leapfrog"
+[initial]
+kind = "plane_wave"
+[output]
+every = 5
+"""
+
+
+def _cfg(shape, dt, mass=1.0, a=1.0):
+    return parse_config(CONFIG.format(shape=list(shape), dt=dt, mass=mass, a=a), "modes.toml")
+
+
+def _kg_dt_max(shape, mass, a):
+    """``2 / max_k omega_k`` over the lattice's own momenta (module docstring)."""
+    ks = np.meshgrid(*[2 * np.pi * np.fft.fftfreq(n, d=a) for n in shape], indexing="ij")
+    omega2 = mass**2 + (4 / a**2) * sum(np.sin(k * a / 2) ** 2 for k in ks)
+    return 2 / math.sqrt(float(omega2.max()))
+
+
+@pytest.mark.parametrize("shape", [(1,), (5,), (6,), (4, 3), (3, 4, 2)])
+def test_lattice_modes_are_the_lattices_momenta(shape):
+    lat = Lattice(shape, 0.5)
+    full = analysis.lattice_modes(lat, half=False)
+    assert len(full) == len(shape) and analysis.lattice_mode_count(lat) == math.prod(shape)
+    pts = np.stack(full, axis=-1)
+    assert pts.shape == (math.prod(shape), len(shape))
+    # every momentum is 2 pi n / (N a), each combination once, inside [-pi/a, pi/a)
+    n = pts * (np.asarray(shape) * lat.spacing) / (2 * np.pi)
+    np.testing.assert_allclose(n, np.round(n), atol=1e-12)
+    assert len({tuple(np.round(v).astype(int) % np.asarray(shape)) for v in n}) == math.prod(shape)
+    assert np.all(pts >= -np.pi / lat.spacing - 1e-12) and np.all(pts < np.pi / lat.spacing)
+    # the half set: one of each (k, -k), every self-conjugate momentum (k = -k mod 2 pi / a) kept
+    half = {tuple(np.round(v).astype(int) % np.asarray(shape)) for v in
+            np.stack(analysis.lattice_modes(lat), axis=-1) * (np.asarray(shape) * lat.spacing) / (2 * np.pi)}
+    everything = {tuple(np.round(v).astype(int) % np.asarray(shape)) for v in n}
+    neg = {m: tuple((-np.asarray(m)) % np.asarray(shape)) for m in everything}
+    assert all((m in half) or (neg[m] in half) for m in everything)
+    assert all(not (neg[m] in half and neg[m] != m) for m in half)
+
+
+@pytest.mark.parametrize(("shape", "mass", "a"), [((1,), 1.0, 1.0), ((2,), 1.0, 1.0), ((6, 4), 0.7, 0.5),
+                                                  ((5, 3, 2), 1.3, 0.8)])
+def test_the_gates_dt_max_is_the_lattices_exact_bound(shape, mass, a):
+    expected = _kg_dt_max(shape, mass, a)
+    stab = stability.check_stability(_cfg(shape, 0.5 * expected, mass, a))
+    assert stab.stable and stab.modes == f"the lattice's {math.prod(shape)} mode{'s' if math.prod(shape) > 1 else ''}"
+    np.testing.assert_allclose(stab.dt_max, expected, rtol=2e-6)
+
+
+def test_one_site_is_stable_beyond_the_zones_bound_and_two_sites_are_not():
+    """1 site (``k = 0`` only): stable at dt = 1.5 (m dt < 2), though the zone's corner would grow; 2 sites have
+    ``k = pi/a`` too, whose bound is ``2 / sqrt(m^2 + 4/a^2) = 0.894``."""
+    one = stability.check_stability(_cfg((1,), 1.5))
+    assert one.stable and one.fraction_unstable == 0.0
+    assert not stability.check_stability(_cfg((1,), 2.5)).stable
+    two = stability.check_stability(_cfg((2,), 1.5))
+    assert not two.stable and two.fraction_unstable == 0.5
+    np.testing.assert_allclose(two.dt_max, 2 / math.sqrt(5.0), rtol=2e-6)
+
+
+def test_a_lattice_above_the_limit_keeps_the_brillouin_grids():
+    stab = stability.check_stability(_cfg((80, 60), 0.05))
+    assert 80 * 60 > stability.EXACT_MODES_MAX and stab.modes == "a 64^2 Brillouin grid" and stab.stable
+    # the 80x60 lattice has k = pi/a on its first axis: its bound is the zone's, which the grid's corner reaches
+    np.testing.assert_allclose(stab.dt_max, _kg_dt_max((80, 60), 1.0, 1.0), rtol=2e-6)
+
+
+def test_run_and_analyze_name_the_momenta_judged(tmp_path, capsys):
+    cfg = tmp_path / "one.toml"
+    one_site = CONFIG.replace('kind = "plane_wave"', 'kind = "plane_wave"\nn = [0]')  # k = 0: its only mode
+    cfg.write_text(one_site.format(shape=[1], dt=1.5, mass=1.0, a=1.0))
+    out = tmp_path / "one"
+    assert cli.main(["run", str(cfg), "--out", str(out), "-q"]) == 0
+    with h5py.File(out / "run.h5", "r") as h5:
+        assert nio.read_attrs(h5)["stability_modes"] == "the lattice's 1 mode"
+    capsys.readouterr()
+    assert cli.main(["analyze", str(cfg), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["stable"] and d["modes"] == "the lattice's 1 mode" and d["fraction_unstable"] == 0.0
+    np.testing.assert_allclose(d["dt_max"], 2.0, rtol=2e-6)
+    cfg.write_text(one_site.format(shape=[1], dt=2.5, mass=1.0, a=1.0))
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "two"), "-q"]) == 2
+    assert "the largest stable dt is ~2" in capsys.readouterr().err
+
+
+def test_the_verdict_cache_keeps_the_momenta_judged(tmp_path, monkeypatch):
+    monkeypatch.setattr(stability, "verdict_cache_dir", lambda: tmp_path / stability.VERDICT_DIR)
+    cfg = _cfg((6,), 0.2)
+    first = stability.cached_stability(cfg, runner._analyse)
+    again = stability.cached_stability(cfg, runner._analyse)
+    assert not first.cached and again.cached and again.modes == first.modes == "the lattice's 6 modes"
+    key = stability._verdict_key(cfg)
+    monkeypatch.setattr(stability, "EXACT_MODES_MAX", 4)  # another rule: another key, no stale verdict
+    assert stability._verdict_key(cfg) != key
