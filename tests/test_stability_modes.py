@@ -129,3 +129,31 @@ def test_the_verdict_cache_keeps_the_momenta_judged(tmp_path, monkeypatch):
     key = stability._verdict_key(cfg)
     monkeypatch.setattr(stability, "EXACT_MODES_MAX", 4)  # another rule: another key, no stale verdict
     assert stability._verdict_key(cfg) != key
+
+
+def test_a_network_built_in_python_is_judged_as_the_gate_judges_its_config():
+    """``nnfield.network_stability``: the same verdict and dt_max as the config's gate, without a config."""
+    import nnfield
+    from nnfield.theories import klein_gordon as kg
+
+    lat = Lattice((6, 4), 0.5)
+    stab = nnfield.network_stability(kg.model(lat, 0.7, 0.2).network, lambda dt: kg.model(lat, 0.7, dt).network,
+                                     steps=50)
+    gate = stability.check_stability(_cfg((6, 4), 0.2, 0.7, 0.5))
+    assert (stab.stable, stab.max_amplification, stab.fraction_unstable, stab.dt_max, stab.modes) == (
+        gate.stable, gate.max_amplification, gate.fraction_unstable, gate.dt_max, gate.modes)
+    np.testing.assert_allclose(stab.dt_max, _kg_dt_max((6, 4), 0.7, 0.5), rtol=2e-6)
+    assert stab.steps == 50 and stab.dt == 0.2
+    unstable = nnfield.network_stability(kg.model(lat, 0.7, 1.2 * stab.dt_max).network)
+    assert not unstable.stable and math.isnan(unstable.dt_max)  # no factory: dt_max not searched
+
+
+def test_a_network_the_analysis_cannot_handle_raises_not_analysable():
+    import nnfield
+    from nnfield.errors import NotAnalysableError
+    from nnfield.theories import gauge
+
+    lat = Lattice((6, 6), 0.5)
+    links = gauge.random_links(lat, np.random.default_rng(0), 0.4)  # per-site coefficients
+    with pytest.raises(NotAnalysableError):
+        nnfield.network_stability(gauge.model(lat, 0.7, 0.05, links).network)

@@ -29,6 +29,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SCHEMES": ("schemes", "SCHEMES"),
     "get_scheme": ("schemes", "get_scheme"),
     "State": ("state", "State"),
+    "network_stability": ("stability", "network_stability"),
     "load": ("labelled", "load"),
     "write_xdmf": ("xdmf", "write_xdmf"),
 }
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .operators import LatticeOperator as LatticeOperator
     from .schemes import SCHEMES as SCHEMES
     from .schemes import get_scheme as get_scheme
+    from .stability import network_stability as network_stability
     from .state import State as State
     from .xdmf import write_xdmf as write_xdmf
 

@@ -101,43 +101,64 @@ def _fmt_dt_max(dt_max: float) -> str:
 
 
 def check_stability(cfg: Config, model: Any = None, coarse: bool = True) -> Stability:
-    """Max growth factor per step of ``cfg``'s network and its largest stable dt.
+    """Max growth factor per step of ``cfg``'s network and its largest stable dt: the gate of ``nnfield run``.
 
-    A lattice of at most :data:`EXACT_MODES_MAX` sites is judged on its own momenta ``k = 2 pi n / (N a)``
-    (:func:`nnfield.analysis.lattice_modes`): the verdict, the fraction of growing modes and the ``dt_max``
-    bisection are then exact for the run (a 1-site lattice has only ``k = 0``: a Klein-Gordon leapfrog there is
-    stable up to ``m dt = 2``, where the whole zone would bound it by ``dt^2 (m^2 + 4 D / a^2) <= 4``). A larger
-    lattice is judged on the default Brillouin grid of :func:`nnfield.analysis.eigenvalues`, and the ``dt_max``
-    bisection (which rebuilds the model at other dt) uses a coarse grid when ``coarse`` (fast; includes
-    ``k = 0, pi/(2a), pi/a`` on every axis; one of each ``(k, -k)``).
+    :func:`network_stability` of the configured network, with ``cfg.build_model(dt).network`` as the factory of
+    the ``dt_max`` bisection and the config's ``time.dt`` and ``time.steps``.
     """
     model = cfg.build_model() if model is None else model
-    net = model.network
-    lat = cfg.make_lattice()
-    n_modes = analysis.lattice_mode_count(lat)
-    grid: Any
-    if n_modes <= EXACT_MODES_MAX:
-        _, lam = analysis.eigenvalues(net, analysis.lattice_modes(lat, half=False))
-        grid = analysis.lattice_modes(lat)  # one of each (k, -k): the moduli of their eigenvalues are equal
-        modes = f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}"
-    else:
-        _, lam = analysis.eigenvalues(net)
-        # one of each (k, -k): the moduli of their eigenvalues are equal (a real network's symbol)
-        grid = analysis.half_brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
-        modes = f"a {analysis._default_grid_size(lat.ndim)}^{lat.ndim} Brillouin grid"
-    amp = np.abs(lam).max(axis=-1)
 
     def factory(dt: float) -> Any:
         return cfg.build_model(dt).network
 
-    dt_max = analysis.largest_stable_dt(factory, cfg.time.dt, k=grid)
+    return network_stability(model.network, factory, dt=cfg.time.dt, steps=cfg.time.steps, coarse=coarse)
+
+
+def network_stability(network: Any, factory: Any = None, *, dt: float | None = None, steps: int = 1,
+                      coarse: bool = True) -> Stability:
+    """Linear stability of ``network`` (from its one-step Fourier symbol), judged as ``nnfield run`` judges a
+    configured one: the verdict of a network built in Python, which ``Network.run`` does not check.
+
+    A lattice of at most :data:`EXACT_MODES_MAX` sites is judged on its own momenta ``k = 2 pi n / (N a)``
+    (:func:`nnfield.analysis.lattice_modes`): the verdict, the fraction of growing modes and the ``dt_max``
+    bisection are then exact for runs on it (a 1-site Klein-Gordon lattice has only ``k = 0``: a leapfrog there
+    is stable up to ``m dt = 2``, where the whole zone would bound it by ``dt^2 (m^2 + 4 D / a^2) <= 4``). A
+    larger lattice is judged on the default Brillouin grid of :func:`nnfield.analysis.eigenvalues`, and the
+    ``dt_max`` bisection (which rebuilds the network at other dt) uses a coarse grid when ``coarse`` (fast;
+    includes ``k = 0, pi/(2a), pi/a`` on every axis; one of each ``(k, -k)``).
+
+    Args:
+        network: the network (its ``lattice`` decides the momenta).
+        factory: ``dt -> network`` of the same recipe (e.g. ``lambda dt: kg.model(lat, m, dt).network``) for
+            ``dt_max``; without it ``dt_max`` is nan.
+        dt: the step the verdict is reported at and the bisection starts from (default ``network.tick``, the
+            physical time per step: a builder's ``dt``).
+        steps: the number of steps of the intended run (``Stability.growth_over_run``).
+    Raises:
+        NotAnalysableError: a network the linear analysis cannot handle (e.g. per-site coefficients).
+    """
+    dt = float(network.tick) if dt is None else float(dt)
+    lat = network.lattice
+    n_modes = analysis.lattice_mode_count(lat)
+    grid: Any
+    if n_modes <= EXACT_MODES_MAX:
+        _, lam = analysis.eigenvalues(network, analysis.lattice_modes(lat, half=False))
+        grid = analysis.lattice_modes(lat)  # one of each (k, -k): the moduli of their eigenvalues are equal
+        modes = f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}"
+    else:
+        _, lam = analysis.eigenvalues(network)
+        # one of each (k, -k): the moduli of their eigenvalues are equal (a real network's symbol)
+        grid = analysis.half_brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
+        modes = f"a {analysis._default_grid_size(lat.ndim)}^{lat.ndim} Brillouin grid"
+    amp = np.abs(lam).max(axis=-1)
+    dt_max = analysis.largest_stable_dt(factory, dt, k=grid) if factory is not None else math.nan
     return Stability(
         stable=bool(amp.max() <= 1.0 + analysis.STABILITY_TOL),
         max_amplification=float(amp.max()),
         fraction_unstable=float(np.mean(amp > 1.0 + analysis.STABILITY_TOL)),
-        dt=cfg.time.dt,
+        dt=dt,
         dt_max=float(dt_max),
-        steps=cfg.time.steps,
+        steps=int(steps),
         modes=modes,
     )
 
