@@ -157,3 +157,28 @@ def test_a_network_the_analysis_cannot_handle_raises_not_analysable():
     links = gauge.random_links(lat, np.random.default_rng(0), 0.4)  # per-site coefficients
     with pytest.raises(NotAnalysableError):
         nnfield.network_stability(gauge.model(lat, 0.7, 0.05, links).network)
+
+
+@pytest.mark.parametrize("subset", ["k = 0 only", "every other mode", "all"])
+def test_the_refined_search_finds_the_bound_of_modes_its_subset_misses(subset):
+    """``largest_stable_dt(k=full, coarse_k=subset)`` searches on the subset and adds the modes that grow at its
+    answer: the exact bound on the full set whatever the subset (the 6x4 lattice's worst mode is its corner)."""
+    from nnfield.theories import klein_gordon as kg
+
+    lat = Lattice((6, 4), 0.5)
+    full = analysis.lattice_modes(lat)
+    part = {"k = 0 only": [np.zeros(1), np.zeros(1)], "every other mode": analysis.lattice_subset_modes(lat, 3),
+            "all": full}[subset]
+    dt_max = analysis.largest_stable_dt(lambda dt: kg.model(lat, 0.7, dt).network, 0.1, k=full, coarse_k=part)
+    np.testing.assert_allclose(dt_max, _kg_dt_max((6, 4), 0.7, 0.5), rtol=2e-6)
+    direct = analysis.largest_stable_dt(lambda dt: kg.model(lat, 0.7, dt).network, 0.1, k=full)
+    np.testing.assert_allclose(dt_max, direct, rtol=2e-6)
+
+
+def test_lattice_subset_modes_are_lattice_modes_with_the_centre_and_corner():
+    lat = Lattice((16, 6, 1), 0.5)
+    sub = np.stack(analysis.lattice_subset_modes(lat, 4), axis=-1)
+    full = {tuple(v) for v in np.round(np.stack(analysis.lattice_modes(lat, half=False), axis=-1), 12)}
+    assert {tuple(v) for v in np.round(sub, 12)} <= full
+    assert (0.0, 0.0, 0.0) in {tuple(v) for v in sub}
+    assert any(np.isclose(v[0], -np.pi / 0.5) for v in sub)  # k = pi/a on the 16-site axis (stride 4 divides 8)

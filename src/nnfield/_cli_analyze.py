@@ -50,9 +50,10 @@ def analyze_config(cfg: Any) -> tuple[dict[str, Any], Any]:
     # the momenta of the verdict: those of the run's stability gate (nnfield.stability.check_stability)
     if n_modes <= EXACT_MODES_MAX:
         k_verdict, k_dt = analysis.lattice_modes(lat, half=False), analysis.lattice_modes(lat)
+        k_coarse = analysis.lattice_subset_modes(lat, 16)  # a first search on a subset; the answer is k_dt's
         common["modes"] = f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}"
     else:
-        k_verdict = k_dt = None
+        k_verdict = k_dt = k_coarse = None
         common["modes"] = f"a {analysis._default_grid_size(lat.ndim)}^{lat.ndim} Brillouin grid"
     try:
         report = analysis.analyze(model.network, None, model.dispersion, k=k_verdict)
@@ -60,7 +61,7 @@ def analyze_config(cfg: Any) -> tuple[dict[str, Any], Any]:
         # at rate 1 and advances time.dt per tick), as the stability gate of `nnfield run` reports them
         report.dt = float(cfg.time.dt)
         report.dt_max = float(analysis.largest_stable_dt(lambda dt: cfg.build_model(dt).network, cfg.time.dt,
-                                                         k=k_dt))
+                                                         k=k_dt, coarse_k=k_coarse))
     except NotAnalysableError as exc:  # e.g. per-site coefficients; any other exception is a bug and surfaces
         text = str(exc).strip().splitlines()
         d = {"name": model.network.name, "dt": cfg.time.dt, "stable": None, "max_amplification": None,

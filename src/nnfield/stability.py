@@ -144,14 +144,16 @@ def network_stability(network: Any, factory: Any = None, *, dt: float | None = N
     if n_modes <= EXACT_MODES_MAX:
         _, lam = analysis.eigenvalues(network, analysis.lattice_modes(lat, half=False))
         grid = analysis.lattice_modes(lat)  # one of each (k, -k): the moduli of their eigenvalues are equal
+        coarse_k = analysis.lattice_subset_modes(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
         modes = f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}"
     else:
         _, lam = analysis.eigenvalues(network)
         # one of each (k, -k): the moduli of their eigenvalues are equal (a real network's symbol)
         grid = analysis.half_brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
+        coarse_k = None
         modes = f"a {analysis._default_grid_size(lat.ndim)}^{lat.ndim} Brillouin grid"
     amp = np.abs(lam).max(axis=-1)
-    dt_max = analysis.largest_stable_dt(factory, dt, k=grid) if factory is not None else math.nan
+    dt_max = analysis.largest_stable_dt(factory, dt, k=grid, coarse_k=coarse_k) if factory is not None else math.nan
     return Stability(
         stable=bool(amp.max() <= 1.0 + analysis.STABILITY_TOL),
         max_amplification=float(amp.max()),
