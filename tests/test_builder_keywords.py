@@ -30,6 +30,7 @@ BUILDERS = {
     gauge.model: ("lattice", "m", "dt", "links"),
     gauge.link_network: ("lattice", "m", "dt", "links"),
     gauge.linearized_network: ("lattice", "m", "dt"),
+    gauge.with_links: ("m", "links"),
     nonlinear.phi4_model: ("lattice", "m", "lam", "dt"),
     nonlinear.sine_gordon_model: ("lattice", "m", "b", "dt"),
     nonlinear.model: ("lattice", "potential", "dt"),
@@ -92,3 +93,19 @@ def test_the_old_wilson_keyword_of_link_network_still_works_with_a_warning():
         old = gauge.link_network(lat, 0.6, 0.05, bias="wilson", r=0.8)
     new = gauge.link_network(lat, 0.6, 0.05, bias="wilson", wilson_r=0.8)
     assert old.name == new.name
+
+
+def test_with_links_keeps_the_models_own_lattice_dt_bias_and_wilson_r():
+    """``gauge.with_links(model, links)`` (the rest defaults to the model's) equals a model built with those links."""
+    from nnfield.network import jit_step
+
+    lat = Lattice((6, 6), 0.5)
+    rng = np.random.default_rng(0)
+    links = gauge.random_links(lat, rng, 0.4)
+    model = gauge.model(lat, 0.7, 0.05, links, bias="wilson", wilson_r=0.8)
+    other = gauge.transform_links(links, rng.normal(size=lat.shape))
+    state = model.initial_state(*_random_fields(model, 1))
+    got = jit_step(gauge.with_links(model, other).network, state)
+    want = jit_step(gauge.model(lat, 0.7, 0.05, other, bias="wilson", wilson_r=0.8).network, state)
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want), strict=True):
+        np.testing.assert_array_equal(a, b)

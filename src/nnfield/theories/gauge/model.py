@@ -260,9 +260,17 @@ def model(
     return GaugedDiracModel.create(net, theory, links, network)
 
 
+@renamed_arguments(r="wilson_r")
+@positional_options
 def with_links(
-    m: GaugedDiracModel, links: U1Links, lattice: Lattice, dt: float, bias: str, r: float
+    m: GaugedDiracModel, links: U1Links, *, lattice: Lattice | None = None, dt: float | None = None,
+    bias: str | None = None, wilson_r: float | None = None,
 ) -> GaugedDiracModel:
-    """The same model with other links (e.g. gauge transformed)."""
-    net = link_network(lattice, m.theory.m, dt, links, network=m.kind, bias=bias, wilson_r=r, X=m.theory.X)
+    """The same model with other links (e.g. gauge transformed); ``lattice``, ``dt``, ``bias`` and ``wilson_r``
+    default to the model's own."""
+    lattice = m.theory.lattice if lattice is None else lattice
+    dt = float(m.network.dt) if dt is None else dt
+    bias = m.theory.kind if bias is None else bias
+    wilson_r = m.theory.r if wilson_r is None else wilson_r
+    net = link_network(lattice, m.theory.m, dt, links, network=m.kind, bias=bias, wilson_r=wilson_r, X=m.theory.X)
     return GaugedDiracModel.create(net, m.theory, links, m.kind)
