@@ -286,13 +286,7 @@ def largest_stable_dt(
         return _bisect_stable_dt(lambda dt: is_stable(factory(dt), k), dt_hint, rel)
     if k is not None:
         return _refined_stable_dt(factory, dt_hint, list(k), list(coarse_k), rel)  # type: ignore[arg-type]
-    cache: dict[float, Any] = {}
-
-    def network(dt: float) -> Any:
-        if dt not in cache:
-            cache.clear()  # one network at a time
-            cache[dt] = factory(dt)
-        return cache[dt]
+    network = _latest(factory)
 
     lattice = network(float(dt_hint * 1e-2)).lattice
     n = _default_grid_size(lattice.ndim)
@@ -339,13 +333,7 @@ def _refined_stable_dt(factory: Callable[[float], Any], dt_hint: float, full: li
     a coarse subset is its only addition. Assumes, as the direct search does, that stability is lost once as dt
     grows; then the answer equals the direct search's to ``rel``.
     """
-    cache: dict[float, Any] = {}
-
-    def network(dt: float) -> Any:
-        if dt not in cache:
-            cache.clear()  # one network at a time
-            cache[dt] = factory(dt)
-        return cache[dt]
+    network = _latest(factory)
 
     def stable(dt: float) -> bool:
         return is_stable(network(dt), subset)
@@ -375,13 +363,32 @@ def _refined_stable_dt(factory: Callable[[float], Any], dt_hint: float, full: li
                 lo = floor
             else:
                 return 0.0
-        while hi - lo > rel * hi:
-            mid = 0.5 * (lo + hi)
-            if stable(mid):
-                lo = mid
-            else:
-                hi = mid
+        lo, hi = _bisect(stable, lo, hi, rel)
     return 0.0
+
+
+def _latest(factory: Callable[[float], Any]) -> Callable[[float], Any]:
+    """``factory`` keeping the network of the last ``dt`` (one at a time: the searches ask for it again)."""
+    cache: dict[float, Any] = {}
+
+    def network(dt: float) -> Any:
+        if dt not in cache:
+            cache.clear()
+            cache[dt] = factory(dt)
+        return cache[dt]
+
+    return network
+
+
+def _bisect(stable: Callable[[float], bool], lo: float, hi: float, rel: float) -> tuple[float, float]:
+    """Bisect ``(lo, hi)`` (``lo`` stable, ``hi`` not) to ``hi - lo <= rel hi``."""
+    while hi - lo > rel * hi:
+        mid = 0.5 * (lo + hi)
+        if stable(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo, hi
 
 
 def _default_grid_size(ndim: int) -> int:
@@ -408,12 +415,7 @@ def _bisect_stable_dt(stable: Callable[[float], bool], dt_hint: float, rel: floa
         return math.inf
     if lo == 0.0:
         return (0.0, hi) if bracket else 0.0
-    while hi - lo > rel * hi:
-        mid = 0.5 * (lo + hi)
-        if stable(mid):
-            lo = mid
-        else:
-            hi = mid
+    lo, hi = _bisect(stable, lo, hi, rel)
     return (lo, hi) if bracket else lo
 
 
