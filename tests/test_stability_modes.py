@@ -182,3 +182,15 @@ def test_lattice_subset_modes_are_lattice_modes_with_the_centre_and_corner():
     assert {tuple(v) for v in np.round(sub, 12)} <= full
     assert (0.0, 0.0, 0.0) in {tuple(v) for v in sub}
     assert any(np.isclose(v[0], -np.pi / 0.5) for v in sub)  # k = pi/a on the 16-site axis (stride 4 divides 8)
+
+
+def test_a_run_the_analysis_cannot_handle_says_no_momenta_were_judged():
+    """The background links of ``gauge_electric_1p1`` are per-site coefficients: no Fourier symbol, so the run's
+    ``stability_modes`` says none were judged (not the grid it would have used)."""
+    from pathlib import Path
+
+    from nnfield.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parent.parent / "examples" / "gauge_electric_1p1.toml")
+    stab = runner._analyse(cfg)
+    assert stab.error and stab.modes == "none (not analysed)"

@@ -354,7 +354,8 @@ def _analyse(cfg: Config) -> Stability:
         return check_stability(cfg, cfg.build_model())
     except NotAnalysableError as exc:  # e.g. a network that is not translation invariant; anything else surfaces
         first = (str(exc).strip().splitlines() or [""])[0]
-        return Stability(True, float("nan"), float("nan"), cfg.time.dt, float("nan"), cfg.time.steps, error=first)
+        return Stability(True, float("nan"), float("nan"), cfg.time.dt, float("nan"), cfg.time.steps, error=first,
+                         modes="none (not analysed)")
 
 
 def prepare(
