@@ -194,3 +194,19 @@ def test_a_run_the_analysis_cannot_handle_says_no_momenta_were_judged():
     cfg = load_config(Path(__file__).resolve().parent.parent / "examples" / "gauge_electric_1p1.toml")
     stab = runner._analyse(cfg)
     assert stab.error and stab.modes == "none (not analysed)"
+
+
+def test_analyze_reports_the_dispersion_at_the_lattices_own_momenta(tmp_path, capsys):
+    """``nnfield analyze --json``: ``dispersion.k_lattice`` are the lattice's ``k_x = 2 pi n / (N a)`` in
+    ``[0, pi/a]`` and ``omega_lattice`` the leapfrog's exact discrete dispersion there,
+    ``cos(Omega dt) = 1 - (omega_k dt)^2 / 2`` (Stormer-Verlet of each mode's oscillator)."""
+    cfg = tmp_path / "twelve.toml"
+    cfg.write_text(CONFIG.format(shape=[12], dt=0.2, mass=1.0, a=0.5))
+    assert cli.main(["analyze", str(cfg), "--json", "--plot", str(tmp_path / "d.png")]) == 0
+    d = json.loads(capsys.readouterr().out)["dispersion"]
+    k = np.asarray(d["k_lattice"])
+    np.testing.assert_allclose(k, 2 * np.pi * np.arange(7) / (12 * 0.5), rtol=0, atol=1e-15)
+    omega_k = np.sqrt(1.0 + (4 / 0.5**2) * np.sin(k * 0.5 / 2) ** 2)
+    expected = np.arccos(1 - (omega_k * 0.2) ** 2 / 2) / 0.2
+    np.testing.assert_allclose(np.asarray(d["omega_lattice"]), np.stack([expected, expected], axis=-1), rtol=1e-12)
+    assert (tmp_path / "d.png").stat().st_size > 0

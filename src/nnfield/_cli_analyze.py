@@ -143,7 +143,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         verdict = "stable" if report.stable else f"unstable, max growth {report.max_amplification:.4g}/step"
         plot_dispersion(report.k_path, report.omega_network, report.omega_theory, plot_path,
-                        title=f"{report.name}, tick = {report.tick:g} ({verdict})")
+                        title=f"{report.name}, tick = {report.tick:g} ({verdict})", k_lattice=report.k_lattice,
+                        omega_lattice=report.omega_lattice)
     if args.json:
         print(json.dumps(d, indent=2))
         return EXIT_OK if report is not None else EXIT_FAILED

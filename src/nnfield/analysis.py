@@ -439,6 +439,10 @@ class AnalysisReport:
     k_path: np.ndarray = dataclasses.field(repr=False)
     omega_network: np.ndarray = dataclasses.field(repr=False)
     omega_theory: np.ndarray | None = dataclasses.field(repr=False, default=None)
+    #: the lattice's own momenta on the path (``k_x = 2 pi n / (N a)``, ``0 <= k_x <= pi / a``) and the network's
+    #: ``Omega`` there: the modes a run on the lattice has (empty when not asked for)
+    k_lattice: np.ndarray = dataclasses.field(repr=False, default_factory=lambda: np.zeros(0))
+    omega_lattice: np.ndarray = dataclasses.field(repr=False, default_factory=lambda: np.zeros((0, 0)))
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -457,6 +461,8 @@ class AnalysisReport:
                 "k": self.k_path.tolist(),
                 "omega_network": self.omega_network.tolist(),
                 "omega_theory": None if self.omega_theory is None else self.omega_theory.tolist(),
+                "k_lattice": self.k_lattice.tolist(),
+                "omega_lattice": self.omega_lattice.tolist(),
             },
             **self.extra,
         }
@@ -469,7 +475,8 @@ def analyze(
     n_path: int = 65,
     k: Sequence[Any] | None = None,
 ) -> AnalysisReport:
-    """Stability verdict, growth factor, largest stable dt and dispersion along ``k = (kx, 0, ..)``.
+    """Stability verdict, growth factor, largest stable dt and dispersion along ``k = (kx, 0, ..)`` (a path of
+    ``n_path`` points, and the lattice's own momenta on it).
 
     Args:
         network: the network to analyse.
@@ -487,6 +494,9 @@ def analyze(
     kx = np.linspace(0.0, np.pi / a, n_path)
     path = [kx] + [np.zeros_like(kx)] * (lat.ndim - 1)
     omega_net = network_dispersion(network, path)
+    n0 = lat.shape[0]
+    k_own = 2 * np.pi * np.arange(n0 // 2 + 1) / (n0 * a)  # the lattice's own k_x in [0, pi/a]
+    omega_own = network_dispersion(network, [k_own] + [np.zeros_like(k_own)] * (lat.ndim - 1))
     dt_max = largest_stable_dt(factory, float(network.tick), k=k) if factory is not None else float("nan")
     return AnalysisReport(
         name=network.name,
@@ -499,6 +509,8 @@ def analyze(
         k_path=kx,
         omega_network=omega_net,
         omega_theory=_theory_dispersion(omega_theory, path),
+        k_lattice=k_own,
+        omega_lattice=omega_own,
     )
 
 

@@ -752,9 +752,11 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, animate: bo
 
 
 def plot_dispersion(
-    k: np.ndarray, omega_network: np.ndarray, omega_theory: np.ndarray | None, path: str | Path, title: str = ""
+    k: np.ndarray, omega_network: np.ndarray, omega_theory: np.ndarray | None, path: str | Path, title: str = "",
+    k_lattice: np.ndarray | None = None, omega_lattice: np.ndarray | None = None,
 ) -> Path:
-    """``Omega(k)`` of the network (every distinct branch) vs the theory's ``omega(k)``."""
+    """``Omega(k)`` of the network (every distinct branch) vs the theory's ``omega(k)``; with ``k_lattice``, the
+    network's ``Omega`` at the lattice's own momenta ringed (the modes a run on it has), for up to 64 of them."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
     om = np.asarray(omega_network)
@@ -765,6 +767,11 @@ def plot_dispersion(
             branches.append(om[:, j])
     for j, b in enumerate(branches):
         ax.plot(k, b, "o", ms=3, color="C0", label="network (one-step symbol)" if j == 0 else None)
+    if k_lattice is not None and omega_lattice is not None and 0 < len(k_lattice) <= 64:
+        ol = np.asarray(omega_lattice).reshape(len(k_lattice), -1)
+        for j in range(ol.shape[1]):
+            ax.plot(k_lattice, ol[:, j], "o", ms=8, mfc="none", color="C2",
+                    label=f"the lattice's own k ({len(k_lattice)})" if j == 0 else None)
     if omega_theory is not None:
         ot = np.asarray(omega_theory).reshape(len(k), -1)
         for j in range(ot.shape[1]):
