@@ -162,3 +162,17 @@ def test_checksum_cost_benchmark_writes_its_table(tmp_path):
     text = _bench("checksum_cost.py", "--size", "16", "--repeats", "1", out=tmp_path / "checksum.md")
     assert "| without checksum |" in text and "| Fletcher-32 (`nnfield.io.CHECKSUM`) |" in text
     assert "| with / without |" in text
+
+
+@pytest.mark.slow
+def test_stability_gate_benchmark_reports_each_way(tmp_path):
+    """``benchmarks/stability_gate.py`` on two examples: a row each; on the 1D lattice (512 sites, its worst mode
+    k = pi/a on every grid) the three ways find the same dt_max to the bisection's 1e-6; the gauged example (no
+    Fourier symbol) is left out."""
+    text = _bench("stability_gate.py", "--only", "kg_1d_packet", "gauge_electric_1p1", "--repeats", "1",
+                  out=tmp_path / "gate.md")
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| kg_1d_packet |") or line.startswith("| gauge_electric_1p1 |")]
+    assert [r[0] for r in rows] == ["kg_1d_packet"] and rows[0][1] == "512"
+    grid, direct, refined = float(rows[0][3]), float(rows[0][5]), float(rows[0][7])
+    np.testing.assert_allclose([direct, refined], grid, rtol=2e-6)
