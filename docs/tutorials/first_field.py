@@ -15,6 +15,7 @@ jax.config.update("jax_enable_x64", True)  # float64: conservation is then visib
 
 import numpy as np
 
+import nnfield
 from nnfield import Lattice
 from nnfield.theories import klein_gordon as kg
 
@@ -31,6 +32,19 @@ lattice = Lattice((128,), spacing=0.25)  # 128 sites, box length 32
 model = kg.model(lattice, m=1.0, dt=0.1, network="3.8", scheme="leapfrog")
 print(model.network.name, "| dt =", model.network.dt)
 print("declared conserved:", [(c.name, c.kind) for c in model.conserved()])
+
+# %% [markdown]
+# ## Is it stable at this dt?
+#
+# `network.run` does not check; `nnfield run` refuses an unstable network with the same verdict that
+# `nnfield.network_stability` gives here: the largest growth factor per step of the network's one-step Fourier
+# symbol over the lattice's own 128 momenta, and the largest stable dt (a bisection that rebuilds the network
+# with the factory). For this leapfrog the bound is `omega_max dt <= 2`, `omega_max^2 = m^2 + 4 / a^2`.
+
+# %%
+stab = nnfield.network_stability(model.network, lambda dt: kg.model(lattice, m=1.0, dt=dt).network)
+print(stab.describe())
+assert stab.stable and abs(stab.dt_max - 2 / np.sqrt(1.0 + 4 / 0.25**2)) < 1e-5
 
 # %% [markdown]
 # ## Initial data: a Gaussian packet at rest
