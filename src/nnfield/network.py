@@ -24,6 +24,7 @@ jitted ``lax.scan``.
 
 import abc
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -291,8 +292,10 @@ class Network(AbstractNetwork):
         """Declared order of accuracy of the scheme (see :mod:`nnfield.schemes`): the scheme's, but at most 1 when
         ``W != I`` (the activation sub-step is then explicit Euler and the splitting first order in general:
         measured 1.0 for a leapfrog and a yoshida4 neuron network (2.16) with ``W != I``,
-        ``tests/test_schemes.py``). A loss that depends on ``pi`` lowers the order too, which is not detected."""
-        if self.scheme.order > 1 and not _is_identity(self.W):
+        ``tests/test_schemes.py``) or when the learning gradient depends on ``pi`` (a loss ``H(phi, pi)`` that is not
+        ``T(pi) + V(phi)`` in the learning direction: the kick sub-step is then explicit Euler too;
+        :func:`_learning_depends_on_pi`, ``tests/test_network.py``)."""
+        if self.scheme.order > 1 and (not _is_identity(self.W) or _learning_depends_on_pi(self)):
             return 1
         return self.scheme.order
 
@@ -539,6 +542,36 @@ def run(net: AbstractNetwork, state: Any, steps: int, every: int = 1, observer: 
     _check_count("every", every, 1)
     check_state(net, state)
     return _run_jit(net, state, int(steps), int(every), as_pytree_callable(observer))
+
+
+_DEPENDS_ON_PI: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
+
+
+def _learning_depends_on_pi(net: "Network") -> bool:
+    """Whether ``net``'s learning gradient ``dH/dpi(phi, pi)`` changes with ``pi`` (then a splitting scheme's kick is
+    not the exact flow of its sub-step and the scheme is first order).
+
+    Decided by forward-mode autodiff at a random point of the network's own lattice: the JVP of
+    ``pi -> learning_gradient(phi, pi)`` along a random tangent is exactly zero (symbolic zeros, every term of the
+    tangent cancels to the bit) when the gradient does not depend on ``pi``, and nonzero otherwise except on a set
+    of measure zero. Cached per network (by identity); ``False`` where it cannot be told (coefficients traced,
+    e.g. under ``vmap`` over masses), as :func:`_is_identity` answers there.
+    """
+    try:
+        return _DEPENDS_ON_PI[net]
+    except KeyError:
+        pass
+    rng = np.random.default_rng(0)
+    shape = (net.K, *net.lattice.shape)
+    dtype = jnp.result_type(float)
+    phi, pi, tangent = (jnp.asarray(rng.normal(size=shape), dtype) for _ in range(3))
+    try:
+        _, d = jax.jvp(lambda p: net.learning_gradient(phi, p), (pi,), (tangent,))
+        depends = bool(np.any(np.asarray(d) != 0))
+    except jax.errors.TracerArrayConversionError:
+        return False
+    _DEPENDS_ON_PI[net] = depends
+    return depends
 
 
 def _is_identity(op: LatticeOperator) -> bool:
