@@ -43,25 +43,18 @@ def analyze_config(cfg: Any) -> tuple[dict[str, Any], Any]:
         theory=cfg.theory.name, scheme=cfg.time.scheme, steps=cfg.time.steps, shape=list(cfg.lattice.shape),
         spacing=cfg.lattice.spacing, source=cfg.source,
     )
-    from .stability import EXACT_MODES_MAX
+    from .stability import judged_momenta
 
-    lat = cfg.make_lattice()
-    n_modes = analysis.lattice_mode_count(lat)
-    # the momenta of the verdict: those of the run's stability gate (nnfield.stability.check_stability)
-    if n_modes <= EXACT_MODES_MAX:
-        k_verdict, k_dt = analysis.lattice_modes(lat, half=False), analysis.lattice_modes(lat)
-        k_coarse = analysis.lattice_subset_modes(lat, 16)  # a first search on a subset; the answer is k_dt's
-        common["modes"] = f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}"
-    else:
-        k_verdict = k_dt = k_coarse = None
-        common["modes"] = f"a {analysis._default_grid_size(lat.ndim)}^{lat.ndim} Brillouin grid"
+    # the momenta of the run's stability gate; dt_max on the full Brillouin grid for a large lattice
+    m = judged_momenta(cfg.make_lattice(), coarse_grid=False)
+    common["modes"] = m.label
     try:
-        report = analysis.analyze(model.network, None, model.dispersion, k=k_verdict)
+        report = analysis.analyze(model.network, None, model.dispersion, k=m.verdict)
         # dt and dt_max in the config's time.dt (a network's own dt may be a learning rate: network (3.14) learns
         # at rate 1 and advances time.dt per tick), as the stability gate of `nnfield run` reports them
         report.dt = float(cfg.time.dt)
         report.dt_max = float(analysis.largest_stable_dt(lambda dt: cfg.build_model(dt).network, cfg.time.dt,
-                                                         k=k_dt, coarse_k=k_coarse))
+                                                         k=m.search, coarse_k=m.subset))
     except NotAnalysableError as exc:  # e.g. per-site coefficients; any other exception is a bug and surfaces
         text = str(exc).strip().splitlines()
         d = {"name": model.network.name, "dt": cfg.time.dt, "stable": None, "max_amplification": None,

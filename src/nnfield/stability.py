@@ -138,22 +138,11 @@ def network_stability(network: Any, factory: Any = None, *, dt: float | None = N
         NotAnalysableError: a network the linear analysis cannot handle (e.g. per-site coefficients).
     """
     dt = float(network.tick) if dt is None else float(dt)
-    lat = network.lattice
-    n_modes = analysis.lattice_mode_count(lat)
-    grid: Any
-    if n_modes <= EXACT_MODES_MAX:
-        _, lam = analysis.eigenvalues(network, analysis.lattice_modes(lat, half=False))
-        grid = analysis.lattice_modes(lat)  # one of each (k, -k): the moduli of their eigenvalues are equal
-        coarse_k = analysis.lattice_subset_modes(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
-        modes = f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}"
-    else:
-        _, lam = analysis.eigenvalues(network)
-        # one of each (k, -k): the moduli of their eigenvalues are equal (a real network's symbol)
-        grid = analysis.half_brillouin_grid(lat, COARSE_GRID.get(lat.ndim, 4)) if coarse else None
-        coarse_k = None
-        modes = f"a {analysis._default_grid_size(lat.ndim)}^{lat.ndim} Brillouin grid"
+    m = judged_momenta(network.lattice, coarse_grid=coarse, subset=coarse)
+    _, lam = analysis.eigenvalues(network, m.verdict)
     amp = np.abs(lam).max(axis=-1)
-    dt_max = analysis.largest_stable_dt(factory, dt, k=grid, coarse_k=coarse_k) if factory is not None else math.nan
+    dt_max = (analysis.largest_stable_dt(factory, dt, k=m.search, coarse_k=m.subset) if factory is not None
+              else math.nan)
     return Stability(
         stable=bool(amp.max() <= 1.0 + analysis.STABILITY_TOL),
         max_amplification=float(amp.max()),
@@ -161,8 +150,34 @@ def network_stability(network: Any, factory: Any = None, *, dt: float | None = N
         dt=dt,
         dt_max=float(dt_max),
         steps=int(steps),
-        modes=modes,
+        modes=m.label,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Momenta:
+    """The momenta a stability verdict judges (:func:`judged_momenta`); ``None``: :mod:`nnfield.analysis`'s
+    default Brillouin grids."""
+
+    verdict: list[np.ndarray] | None  #: of the verdict (growth factor, fraction of growing modes)
+    search: list[np.ndarray] | None  #: of the ``dt_max`` search (one of each ``(k, -k)``)
+    subset: list[np.ndarray] | None  #: a subset of ``search`` for the search's probes (``coarse_k``)
+    label: str  #: ``"the lattice's N modes"`` or ``"a n^D Brillouin grid"``
+
+
+def judged_momenta(lattice: Any, coarse_grid: bool = True, subset: bool = True) -> Momenta:
+    """The momenta of the stability gate (and of ``nnfield analyze``) on ``lattice``: its own (all of them, up to
+    :data:`EXACT_MODES_MAX` sites; ``subset``: the dt_max search probes a strided subset of them first), else the
+    Brillouin grid, with the dt_max search on :data:`COARSE_GRID` when ``coarse_grid``."""
+    n_modes = analysis.lattice_mode_count(lattice)
+    per_axis = COARSE_GRID.get(lattice.ndim, 4)
+    if n_modes <= EXACT_MODES_MAX:
+        return Momenta(analysis.lattice_modes(lattice, half=False), analysis.lattice_modes(lattice),
+                       analysis.lattice_subset_modes(lattice, per_axis) if subset else None,
+                       f"the lattice's {n_modes} mode{'s' if n_modes > 1 else ''}")
+    # one of each (k, -k) for the search: the moduli of their eigenvalues are equal (a real network's symbol)
+    return Momenta(None, analysis.half_brillouin_grid(lattice, per_axis) if coarse_grid else None, None,
+                   f"a {analysis._default_grid_size(lattice.ndim)}^{lattice.ndim} Brillouin grid")
 
 
 # ----------------------------------------------------------------------------------------------------------
