@@ -75,8 +75,13 @@ def test_random_fields_rms_and_band():
         (lambda lat, m: initial.random_spectrum(lat, m, 0, 1.0, 0.01, 1.0), "cutoff"),
         (lambda lat, m: initial.random_spectrum(lat, m, 0, 1.0, None, 5000.0), "slope"),
         (lambda lat, m: initial.plane_wave(lat, m, [1], 1e308), "amplitude"),
-        (lambda lat, m: initial.kink(lat, v=1.0), "velocity"),
+        (lambda lat, m: initial.kink(lat, v=1.0), "v"),  # the keyword's name (the config's key is "velocity")
         (lambda lat, m: initial.kink(lat, twist=1.0), "twist"),
+        (lambda lat, m: initial.kink(lat, b=0.0), "b"),
+        (lambda lat, m: initial.kink(lat, charge=1.5), "charge"),
+        (lambda lat, m: initial.kink(lat, center=float("nan")), "center"),
+        (lambda lat, m: initial.plane_wave(lat, m, [1.5]), "n"),  # not periodic: k = 2 pi n / (N a), n whole
+        (lambda lat, m: initial.plane_wave(lat, m, ["1"]), "n"),
     ],
 )
 def test_library_errors_name_the_parameter(call, param):

@@ -13,6 +13,7 @@ import pytest
 
 from nnfield import Lattice, LinearNetwork, Network, State, run, trajectory
 from nnfield import operators as ops
+from nnfield.errors import ParameterError
 from nnfield.theories import klein_gordon as kg
 
 EPS = np.finfo(np.float64).eps
@@ -397,3 +398,40 @@ def test_a_loss_whose_learning_gradient_depends_on_pi_is_declared_first_order(sc
     assert order == 1 and abs(p - 1) < 0.1
     order, p = measured(0.0)
     assert order == {"leapfrog": 2, "yoshida4": 4}[scheme] and abs(p - order) < 0.3
+
+
+def test_the_declared_order_is_the_same_under_jit_and_vmap():
+    """``Network.order`` is structural: with the step or the coupling traced (``jit`` over ``dt``, ``vmap`` over
+    the loss's coefficient) it answers as outside the transformation (it said 2 inside ``jit`` for a loss whose
+    learning gradient depends on ``pi``, 1 outside: the check gave up on traced values)."""
+    for c, want in ((0.5, 1), (0.0, 2)):
+        assert _toy_network(c, 0.1, "leapfrog").order == want
+        seen = []
+
+        def order_of(dt, c=c, seen=seen):
+            net = _toy_network(c, dt, "leapfrog")
+            seen.append(net.order)
+            return dt
+
+        jax.jit(order_of)(0.1)
+        assert seen == [want]
+    batch = []
+
+    def order_in_vmap(c):
+        batch.append(_toy_network(c, 0.1, "leapfrog").order)
+        return c
+
+    jax.vmap(order_in_vmap)(jnp.array([0.5, 0.25]))
+    assert batch == [1]
+
+
+def test_a_bad_dt_or_observer_is_refused_before_tracing():
+    lat = Lattice((4,))
+    eye = ops.identity(1, 1)
+    for dt in ("a", -1.0, float("nan"), None):
+        with pytest.raises(ParameterError, match="dt"):
+            Network.create(lat, eye, eye, lambda phi, pi: jnp.sum(phi**2 + pi**2) / 2, dt)
+    net = Network.create(lat, eye, eye, lambda phi, pi: jnp.sum(phi**2 + pi**2) / 2, 0.1)
+    s = State(jnp.ones((1, 4)), jnp.zeros((1, 4)))
+    with pytest.raises(ParameterError, match="observer"):
+        net.run(s, 4, 2, observer=3)

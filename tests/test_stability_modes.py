@@ -21,6 +21,7 @@ import pytest
 from nnfield import Lattice, analysis, cli, runner, stability
 from nnfield import io as nio
 from nnfield.config import parse_config
+from nnfield.theories import klein_gordon as kg
 
 jax.config.update("jax_enable_x64", True)
 
@@ -210,3 +211,27 @@ def test_analyze_reports_the_dispersion_at_the_lattices_own_momenta(tmp_path, ca
     expected = np.arccos(1 - (omega_k * 0.2) ** 2 / 2) / 0.2
     np.testing.assert_allclose(np.asarray(d["omega_lattice"]), np.stack([expected, expected], axis=-1), rtol=1e-12)
     assert (tmp_path / "d.png").stat().st_size > 0
+
+
+def test_network_stability_judges_the_dt_it_reports_and_refuses_bad_arguments():
+    """``dt`` other than the network's step judged ``network`` anyway and reported it at that dt (a dt = 0.5
+    Klein-Gordon network on a 32^2 lattice, a = 0.5, was reported stable at dt = 0.5 while its amplification is 6):
+    it now judges ``factory(dt)``, and refuses without a factory."""
+    import nnfield
+    from nnfield.errors import ParameterError
+
+    lat = Lattice((32, 32), spacing=0.5)
+    model = kg.model(lat, 1.0, 0.1)
+    factory = lambda dt: kg.model(lat, 1.0, dt).network  # noqa: E731
+    at_half = nnfield.network_stability(model.network, factory, dt=0.5)
+    direct = nnfield.network_stability(factory(0.5))
+    assert not at_half.stable and at_half.max_amplification == direct.max_amplification > 1
+    with pytest.raises(ParameterError, match="factory"):
+        nnfield.network_stability(model.network, dt=0.5)
+    for bad in ({"dt": -1.0}, {"dt": float("nan")}, {"steps": -5}, {"steps": 2.7}):
+        with pytest.raises(ParameterError):
+            nnfield.network_stability(model.network, factory, **bad)
+    with pytest.raises(ParameterError, match="model.network"):
+        nnfield.network_stability(model)
+    with pytest.raises(ParameterError, match="factory"):
+        nnfield.network_stability(model.network, lambda dt: kg.model(Lattice((8, 8)), 1.0, dt).network)

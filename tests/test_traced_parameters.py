@@ -101,3 +101,13 @@ def test_scalar_qed_refuses_a_traced_coupling_in_one_line():
     with pytest.raises(ParameterError, match=r"lam: .*must be concrete numbers.*\[sweep\]"):
         jax.jit(lambda lam: scalar_qed.model(LAT, 0.05, charge=1.0, lam=lam).network.dt)(0.5)
     jax.jit(lambda q: scalar_qed.model(LAT, 0.05, charge=q).network.dt)(0.5)  # the charge may be traced
+
+
+def test_grad_over_the_mass_at_zero_mass_is_finite():
+    """The (3.14) network's energy is even in ``m``, so its gradient at ``m = 0`` is 0; it was nan (the square root
+    of the dispersion ``m^2 - Lap`` at ``k = 0``, differentiated at 0). A one-sided difference is ``O(h)`` there:
+    ``E(h) - E(0) = E''(0) h^2 / 2``, so ``|grad - fd| <= C h`` with ``h = 1e-4``."""
+    g = float(jax.grad(_kg_3_14)(0.0))
+    h = 1e-4
+    fd = (float(_kg_3_14(h)) - float(_kg_3_14(0.0))) / h
+    assert g == 0.0 and abs(fd) < 1e-2 * max(1.0, abs(float(_kg_3_14(1.0))))

@@ -277,7 +277,13 @@ class EnsembleResult:
 def run_ensemble(ens: Ensemble, steps: int | None = None, every: int | None = None) -> EnsembleResult:
     """Advance every member ``steps`` ticks (default: the config's) in one jitted, vmapped ``lax.scan``,
     recording observables every ``every`` ticks (default: the config's ``output.every``)."""
+    from .network import _check_count
+
     cfg = ens.configs[0]
+    if steps is not None:
+        _check_count("steps", steps, 0)
+    if every is not None:
+        _check_count("every", every, 1)
     steps = cfg.time.steps if steps is None else int(steps)
     every = cfg.output.every if every is None else int(every)
     state, obs = _ensemble_jit(ens.observed, ens.state, ens.observed_axes, steps, every)

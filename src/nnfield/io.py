@@ -709,35 +709,53 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
         if OBSERVABLES not in h5 or SNAPSHOTS not in h5:
             raise NotARunFileError(f"{f}: an HDF5 file, but not an nnfield run file (no /{OBSERVABLES} and "
                                    f"/{SNAPSHOTS} groups)")
-        attrs = read_attrs(h5)
-        version = int(attrs.get("schema_version", 0))
-        if version > SCHEMA_VERSION:
-            raise ValueError(
-                f"{f}: schema version {version} is newer than this nnfield reads ({SCHEMA_VERSION}); upgrade nnfield"
-            )
-        steps_done, n_obs, n_snap = committed_counts(h5, str(attrs["status"]))
-        if steps_done is not None:
-            attrs["steps_done"] = steps_done
-            attrs["t_final"] = steps_done * float(attrs.get("tick", attrs.get("dt", 1.0)))
-        attrs["status"] = resolve_status(str(attrs["status"]), f)
-        og = h5[OBSERVABLES]
-        obs = renamed_observables({name: _read(og[name], slice(n_obs)) for name in data_names(og)})
-        sg = h5[SNAPSHOTS]
-        snap_step, snap_time = _read(sg[STEP], slice(n_snap)), _read(sg[TIME], slice(n_snap))
-        names = data_names(sg)
-        fields: dict[str, np.ndarray] = {}
-        n = len(snap_step)
-        if snapshots == "all":
-            fields = {name: _read(sg[name], slice(n)) for name in names}
-        elif snapshots == "last" and n:
-            fields = {name: _read(sg[name], slice(n - 1, n)) for name in names}
-            snap_step, snap_time = snap_step[n - 1 :], snap_time[n - 1 :]
-        data = RunData(f, attrs, obs, _read(og[STEP], slice(n_obs)), _read(og[TIME], slice(n_obs)), snap_step,
-                       snap_time, fields)
+        try:
+            data = _load_open_run(f, h5, snapshots)
+        except NotARunFileError:
+            raise
+        except (KeyError, ValueError, TypeError) as exc:  # a dataset or attribute missing or of the wrong type
+            if isinstance(exc, _NewerSchemaError):
+                raise
+            raise NotARunFileError(f"{f}: an HDF5 file with nnfield's groups, but not a readable run file "
+                                   f"({type(exc).__name__}: {exc})") from None
     if warn and data.status != STATUS_COMPLETED:
         import warnings
 
         warnings.warn(data.incomplete_message(), IncompleteRunWarning, stacklevel=2)
+    return data
+
+
+class _NewerSchemaError(ValueError):
+    """A run file written by a newer nnfield (its schema version is above :data:`SCHEMA_VERSION`)."""
+
+
+def _load_open_run(f: Path, h5: Any, snapshots: str) -> RunData:
+    """:func:`load_run` on the open file ``h5``."""
+    attrs = read_attrs(h5)
+    version = int(attrs.get("schema_version", 0))
+    if version > SCHEMA_VERSION:
+        raise _NewerSchemaError(
+            f"{f}: schema version {version} is newer than this nnfield reads ({SCHEMA_VERSION}); upgrade nnfield"
+        )
+    steps_done, n_obs, n_snap = committed_counts(h5, str(attrs["status"]))
+    if steps_done is not None:
+        attrs["steps_done"] = steps_done
+        attrs["t_final"] = steps_done * float(attrs.get("tick", attrs.get("dt", 1.0)))
+    attrs["status"] = resolve_status(str(attrs["status"]), f)
+    og = h5[OBSERVABLES]
+    obs = renamed_observables({name: _read(og[name], slice(n_obs)) for name in data_names(og)})
+    sg = h5[SNAPSHOTS]
+    snap_step, snap_time = _read(sg[STEP], slice(n_snap)), _read(sg[TIME], slice(n_snap))
+    names = data_names(sg)
+    fields: dict[str, np.ndarray] = {}
+    n = len(snap_step)
+    if snapshots == "all":
+        fields = {name: _read(sg[name], slice(n)) for name in names}
+    elif snapshots == "last" and n:
+        fields = {name: _read(sg[name], slice(n - 1, n)) for name in names}
+        snap_step, snap_time = snap_step[n - 1 :], snap_time[n - 1 :]
+    data = RunData(f, attrs, obs, _read(og[STEP], slice(n_obs)), _read(og[TIME], slice(n_obs)), snap_step,
+                   snap_time, fields)
     return data
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
+from ._checks import check_number
 from .errors import ParameterError
 
 
@@ -40,16 +40,20 @@ class Lattice:
         for n in shape:
             if n < 1:
                 raise ParameterError("shape", f"expected positive sizes, got {list(shape)}; use e.g. (64, 64)")
+        check_number("spacing", self.spacing, positive=True)
+        if np.ndim(self.spacing) != 0:
+            raise ParameterError("spacing", f"expected one number (the same spacing on every axis), got "
+                                 f"{self.spacing!r}")
         a = float(self.spacing)
-        if not (a > 0 and math.isfinite(a)):
-            raise ParameterError("spacing", f"expected a positive finite number, got {self.spacing!r}")
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "spacing", a)
 
     @classmethod
     def cubic(cls, n: int, ndim: int, spacing: float = 1.0) -> Lattice:
         """An ``n^ndim`` lattice."""
-        return cls((n,) * ndim, spacing)
+        if isinstance(ndim, bool) or not isinstance(ndim, int | np.integer) or ndim < 1:
+            raise ParameterError("ndim", f"expected a whole number of dimensions >= 1, got {ndim!r}")
+        return cls((n,) * int(ndim), spacing)
 
     @property
     def ndim(self) -> int:
@@ -95,9 +99,11 @@ class Lattice:
         return -sum(4.0 / a**2 * np.sin(k * a / 2) ** 2 for k in self.momenta())
 
     def with_spacing(self, spacing: float) -> Lattice:
+        """The same sites with spacing ``spacing``."""
         return Lattice(self.shape, spacing)
 
     def with_shape(self, shape: Sequence[int]) -> Lattice:
+        """A lattice of ``shape`` sites with this spacing."""
         return Lattice(tuple(shape), self.spacing)
 
 

@@ -200,8 +200,21 @@ def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:
     of another size)."""
     from .errors import ParameterError
 
-    phi = device_array(phi)
-    pi = device_array(pi)  # (a JAX array or tracer passes through)
+    arrays = []
+    for name, x in (("phi", phi), ("pi", pi)):
+        if x is None or isinstance(x, str | bytes):
+            raise ParameterError(name, f"expected an array of shape (K, *lattice.shape), got {type(x).__name__}")
+        if not isinstance(x, jax.Array):  # host data (NumPy, lists): its values are checked here, for free
+            try:
+                host = np.asarray(x)
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(name, f"expected an array of shape (K, *lattice.shape), got "
+                                     f"{type(x).__name__} ({exc})") from None
+            if host.dtype.kind in "fc" and not np.isfinite(host).all():
+                raise ParameterError(name, f"expected finite values, got {int(np.size(host) - np.isfinite(host).sum())}"
+                                     f" NaN or Inf of {np.size(host)}")
+        arrays.append(device_array(x))  # (a JAX array or tracer passes through)
+    phi, pi = arrays
     for name, x in (("phi", phi), ("pi", pi)):
         if jnp.issubdtype(x.dtype, jnp.complexfloating):
             raise ParameterError(name, f"expected real data, got {x.dtype}: the network's neuron states are real "

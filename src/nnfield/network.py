@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
+from ._checks import check_number
 from ._module import Module
 from ._xla import jit
 from .errors import ParameterError
@@ -267,6 +268,9 @@ class Network(AbstractNetwork):
             )
         if W.K != B.K:
             raise ParameterError("B", f"expected K = {W.K} neuron types like W, got K = {B.K}")
+        check_number("dt", dt, positive=True)
+        if tick is not None:
+            check_number("tick", tick, positive=True)
         loss = as_pytree_callable(loss)
         if per_type and not isinstance(loss, PerTypeLoss):
             loss = PerTypeLossFn(loss)
@@ -541,6 +545,7 @@ def run(net: AbstractNetwork, state: Any, steps: int, every: int = 1, observer: 
     _check_count("steps", steps, 0)
     _check_count("every", every, 1)
     check_state(net, state)
+    check_observer(observer)
     return _run_jit(net, state, int(steps), int(every), as_pytree_callable(observer))
 
 
@@ -554,8 +559,9 @@ def _learning_depends_on_pi(net: "Network") -> bool:
     Decided by forward-mode autodiff at a random point of the network's own lattice: the JVP of
     ``pi -> learning_gradient(phi, pi)`` along a random tangent is exactly zero (symbolic zeros, every term of the
     tangent cancels to the bit) when the gradient does not depend on ``pi``, and nonzero otherwise except on a set
-    of measure zero. Cached per network (by identity); ``False`` where it cannot be told (coefficients traced,
-    e.g. under ``vmap`` over masses), as :func:`_is_identity` answers there.
+    of measure zero. Cached per network (by identity). Traced parameters (under ``jit``, ``vmap``, ``grad``) are
+    replaced by random concrete values first (:func:`_with_concrete_leaves`), so the answer inside JAX's
+    transformations is the one outside.
     """
     try:
         return _DEPENDS_ON_PI[net]
@@ -564,24 +570,45 @@ def _learning_depends_on_pi(net: "Network") -> bool:
     rng = np.random.default_rng(0)
     shape = (net.K, *net.lattice.shape)
     dtype = jnp.result_type(float)
-    phi, pi, tangent = (jnp.asarray(rng.normal(size=shape), dtype) for _ in range(3))
-    try:
-        _, d = jax.jvp(lambda p: net.learning_gradient(phi, p), (pi,), (tangent,))
-        depends = bool(np.any(np.asarray(d) != 0))
-    except jax.errors.TracerArrayConversionError:
-        return False
+    concrete = _with_concrete_leaves(net)
+    with jax.ensure_compile_time_eval():  # evaluated now, also while an outer jit traces
+        phi, pi, tangent = (jnp.asarray(rng.normal(size=shape), dtype) for _ in range(3))
+        _, d = jax.jvp(lambda p: concrete.learning_gradient(phi, p), (pi,), (tangent,))
+    depends = bool(np.any(np.asarray(d) != 0))
     _DEPENDS_ON_PI[net] = depends
     return depends
 
 
+def check_observer(observer: Any) -> None:
+    """``observer`` ``None`` or a callable ``state -> dict`` (checked before tracing: a number or a string given
+    as the observer failed inside ``lax.scan`` as "'DynamicJaxprTracer' object is not callable")."""
+    if observer is not None and not callable(observer):
+        raise ParameterError("observer", f"expected a callable state -> dict of scalars (e.g. model.observables) or "
+                             f"None, got {type(observer).__name__}")
+
+
+def _with_concrete_leaves(net: Any) -> Any:
+    """``net`` with each traced leaf (a parameter under ``jit``, ``vmap`` or ``grad``) replaced by a concrete array of
+    its shape and dtype, drawn at random from [0.5, 1.5]: what :func:`_learning_depends_on_pi` and
+    :func:`_is_identity` decide is structural, so it holds for the traced values too, except on a set of
+    measure zero."""
+    rng = np.random.default_rng(1)
+
+    def concrete(x: Any) -> Any:
+        if isinstance(x, jax.core.Tracer):
+            return jnp.asarray(rng.uniform(0.5, 1.5, size=x.shape), x.dtype)
+        return x
+
+    return jax.tree_util.tree_map(concrete, net)
+
+
 def _is_identity(op: LatticeOperator) -> bool:
-    """Whether ``op`` is the identity: ``op - I`` has only zero coefficients (``True`` when a coefficient is traced,
-    e.g. under ``vmap`` over masses, where it cannot be told: the declared order is then the scheme's)."""
-    rest = op - identity(op.ndim, op.K)
-    try:
-        return all(not np.any(np.asarray(c)) for c in rest.coeffs)
-    except jax.errors.TracerArrayConversionError:
-        return True
+    """Whether ``op`` is the identity: ``op - I`` has only zero coefficients. A traced coefficient (e.g. under
+    ``vmap`` over masses) is replaced by a random concrete value (:func:`_with_concrete_leaves`), so the answer
+    is the same inside and outside JAX's transformations."""
+    with jax.ensure_compile_time_eval():
+        rest = _with_concrete_leaves(op) - identity(op.ndim, op.K)
+    return all(not np.any(np.asarray(c)) for c in rest.coeffs)
 
 
 def _check_count(name: str, value: Any, least: int) -> None:

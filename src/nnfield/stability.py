@@ -20,6 +20,7 @@ import numpy as np
 
 from . import analysis
 from .config import Config
+from .errors import ParameterError
 
 #: coarse Brillouin grids for the dt_max search during ``nnfield run`` (include k = 0, pi/2a and pi/a)
 COARSE_GRID = {1: 64, 2: 16, 3: 8}
@@ -132,12 +133,37 @@ def network_stability(network: Any, factory: Any = None, *, dt: float | None = N
         factory: ``dt -> network`` of the same recipe (e.g. ``lambda dt: kg.model(lat, m, dt).network``) for
             ``dt_max``; without it ``dt_max`` is nan.
         dt: the step the verdict is reported at and the bisection starts from (default ``network.tick``, the
-            physical time per step: a builder's ``dt``).
+            physical time per step: a builder's ``dt``); another ``dt`` judges ``factory(dt)`` (a
+            :class:`~nnfield.errors.ParameterError` without a factory).
         steps: the number of steps of the intended run (``Stability.growth_over_run``).
     Raises:
         NotAnalysableError: a network the linear analysis cannot handle (e.g. per-site coefficients).
     """
-    dt = float(network.tick) if dt is None else float(dt)
+    from ._checks import check_number
+    from .network import AbstractNetwork, _check_count
+
+    if not isinstance(network, AbstractNetwork):
+        hint = "; pass model.network" if isinstance(getattr(network, "network", None), AbstractNetwork) else ""
+        raise ParameterError("network", f"expected a network (nnfield.AbstractNetwork), got "
+                             f"{type(network).__name__}{hint}")
+    _check_count("steps", steps, 0)
+    if factory is not None and not callable(factory):
+        raise ParameterError("factory", f"expected a callable dt -> network or None, got {type(factory).__name__}")
+    if dt is None:
+        dt = float(network.tick)
+    else:
+        check_number("dt", dt, positive=True)
+        dt = float(dt)
+        if not math.isclose(dt, float(network.tick), rel_tol=1e-12):
+            if factory is None:
+                raise ParameterError("dt", f"the network steps by {float(network.tick):g}, got dt = {dt:g}; pass a "
+                                     f"factory (dt -> network) to judge the recipe at another dt")
+            network = factory(dt)
+    if factory is not None:
+        probe = factory(dt)
+        if not isinstance(probe, AbstractNetwork) or probe.lattice != network.lattice:
+            raise ParameterError("factory", f"expected factory(dt) to return a network on {network.lattice}, got "
+                                 f"{getattr(probe, 'lattice', type(probe).__name__)}")
     m = judged_momenta(network.lattice, coarse_grid=coarse, subset=coarse)
     _, lam = analysis.eigenvalues(network, m.verdict)
     amp = np.abs(lam).max(axis=-1)

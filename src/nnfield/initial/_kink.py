@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_number
 from ..errors import ParameterError
 
 
@@ -20,14 +21,24 @@ def kink_profile(x: Any, t: float, mass: float = 1.0, b: float = 1.0, v: float =
 
     Returns ``(phi, dphi/dt)``.
     """
-    if not abs(v) < 1:
-        raise ParameterError("velocity", f"expected a kink speed |v| < 1 (units with c = 1), got {v!r}; e.g. 0.5")
+    _check_kink(mass, b, v, charge)
     g = 1.0 / np.sqrt(1.0 - v * v)
     z = charge * mass * g * (np.asarray(x, dtype=float) - x0 - v * t)
     with np.errstate(over="ignore"):  # far from the wall exp and cosh overflow to inf: arctan -> pi/2, 1/cosh -> 0
         phi = 4.0 / b * np.arctan(np.exp(z))
         pi = -charge * 2.0 / b * mass * g * v / np.cosh(z)
     return phi, pi
+
+
+def _check_kink(mass: Any, b: Any, v: Any, charge: Any) -> None:
+    """The kink's constants: ``m > 0``, ``b > 0`` finite, ``|v| < 1``, ``charge = +-1``."""
+    check_number("mass", mass, positive=True)
+    check_number("b", b, positive=True)
+    check_number("v", v)
+    if not abs(v) < 1:
+        raise ParameterError("v", f"expected a kink speed |v| < 1 (units with c = 1), got {v!r}; e.g. 0.5")
+    if isinstance(charge, bool) or charge not in (1, -1):
+        raise ParameterError("charge", f"expected +1 (a kink) or -1 (an antikink), got {charge!r}")
 
 
 def kink(
@@ -43,6 +54,10 @@ def kink(
     - ``twist = 0`` (periodic): a kink at ``x0`` and an antikink at ``x0 + L/2``, both moving with ``v``;
       exact up to their tail overlap ``~ exp(-m gamma L / 4)``. The seam is placed between them.
     """
+    _check_kink(mass, b, v, charge)
+    check_number("center", center)
+    check_number("twist", twist)
+    check_number("t", t)
     a, n0 = lattice.spacing, lattice.shape[0]
     L = n0 * a
     x = a * np.arange(n0)

@@ -30,6 +30,12 @@ def per_axis(name: str, value: Sequence[Any] | None, ndim: int, default: list[An
 def wave_numbers(lattice: Any, n: Sequence[int] | None) -> list[float]:
     """``k_mu = 2 pi n_mu / (N_mu a)`` for integer ``n`` (default ``[1, 0, ..]``) with ``|n_mu| <= N_mu / 2``."""
     n = per_axis("n", n, lattice.ndim, [1] + [0] * (lattice.ndim - 1))
+    integral = [not isinstance(v, bool | np.bool_) and isinstance(v, int | float | np.integer | np.floating)
+                and math.isfinite(v) and float(v).is_integer() for v in n]
+    if not all(integral):
+        raise ParameterError("n", f"expected whole mode numbers (a periodic wave has k = 2 pi n / (N a) with integer "
+                             f"n), got {list(n)}")
+    n = [int(v) for v in n]
     for mu, (nm, N) in enumerate(zip(n, lattice.shape, strict=True)):
         if abs(nm) > N // 2:
             raise ParameterError(

@@ -21,6 +21,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
+from .._checks import check_number as check_number  # the builders' check, importable from here as before
+
 #: the largest magnitude of a number in a config (squares and products stay finite in float64)
 MAX_MAGNITUDE = 1e100
 
@@ -65,23 +67,3 @@ class Params(BaseModel):
     """Base of a theory's typed, frozen parameters (strict types, unknown keys refused, no NaN or Inf)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=True)
-
-
-def check_number(name: str, value: Any, *, minimum: float | None = None, positive: bool = False) -> None:
-    """For the Python builders (the config validates its own keys): ``value`` a finite real number, at least
-    ``minimum`` or, with ``positive``, above 0; a :class:`~nnfield.errors.ParameterError` naming ``name`` otherwise.
-    A traced value (inside ``jax.jit``, ``jax.vmap``, ``jax.grad``) or an array of values is not checked."""
-    from ..errors import ParameterError
-
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        import numpy as np
-
-        if not (isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0 and value.dtype.kind in "iuf"):
-            return  # a tracer, an array (a batch of values), or another numeric type: left to the computation
-        value = float(value)
-    if not math.isfinite(value):
-        raise ParameterError(name, f"expected a finite number, got {value!r}")
-    if positive and not value > 0:
-        raise ParameterError(name, f"expected a positive number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ParameterError(name, f"expected a number >= {minimum:g}, got {value!r}")

@@ -188,6 +188,10 @@ def model(
         raise ParameterError("bias", f"expected one of {BIASES}, got {bias!r}; e.g. bias=\"wilson\"")
     if loss not in LOSSES:
         raise ParameterError("loss", f"expected one of {LOSSES}, got {loss!r}; e.g. loss=\"corrected\"")
+    if network == "stable" and loss != "corrected":  # as the config: the stable network has no loss choice
+        raise ParameterError("loss", f"applies to network=\"paper\" only (the stable network's loss is fixed), got "
+                             f"loss={loss!r} with network=\"stable\"; leave it out")
+    check_number("wilson_r", wilson_r, positive=True)
     theory = Dirac(m=m, lattice=lattice, X=X, kind=bias, r=wilson_r)
     if network == "paper":
         sch = get_scheme("simultaneous" if scheme is None else scheme)

@@ -133,10 +133,14 @@ def _exact_field_traced(theory: Any, phi: Any, pi: Any, t: Any) -> jax.Array:
     """The field of :meth:`KleinGordon.exact` at ``t`` (lattice dispersion, spectral propagation), in JAX: for a
     traced mass, ``dt`` or initial data (inside ``jax.jit``, ``jax.vmap`` or ``jax.grad``), where the NumPy
     version cannot run. The same formula; concrete inputs keep the NumPy version (the same values to rounding)."""
-    w = jnp.sqrt(theory.m**2 - jnp.asarray(theory.lattice.laplacian_symbol()))
+    w2 = theory.m**2 - jnp.asarray(theory.lattice.laplacian_symbol())
+    # the square root only where w^2 > 0: sqrt'(0) is infinite, and jnp.where's other branch would carry it into
+    # the gradient as 0 * inf = nan (the gradient with respect to m at m = 0, where w = 0 at k = 0)
+    positive = w2 > 0
+    w = jnp.sqrt(jnp.where(positive, w2, 1.0))
     ph, pk = jnp.fft.fftn(jnp.asarray(phi)[0]), jnp.fft.fftn(jnp.asarray(pi)[0])
-    c, s = jnp.cos(w * t), jnp.sin(w * t)
-    sinc_t = jnp.where(w > 0, s / jnp.where(w > 0, w, 1.0), t)  # sin(w t)/w -> t as w -> 0
+    c = jnp.where(positive, jnp.cos(w * t), 1.0)
+    sinc_t = jnp.where(positive, jnp.sin(w * t) / w, t)  # sin(w t)/w -> t as w -> 0
     return jnp.fft.ifftn(ph * c + pk * sinc_t).real[None]
 
 

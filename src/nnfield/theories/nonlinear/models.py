@@ -107,6 +107,10 @@ def model(
             raise ParameterError("potential", str(exc)) from None
     elif params is not None:
         raise ParameterError("params", "the numbers of a potential given as an expression string; got a callable")
+    elif not callable(potential):
+        raise ParameterError("potential", f"expected a callable V(phi) (elementwise) or an expression string in phi "
+                             f"such as \"phi**2/2 + phi**4/4\", got {type(potential).__name__}")
+    check_number("twist", twist)
     potential = as_pytree_callable(potential)
     net = network(lattice, potential, dt, scheme=scheme, twist=twist, name=name)
     field = NonlinearField(potential, lattice, float(twist))
@@ -133,4 +137,5 @@ def sine_gordon_model(
     """sine-Gordon: ``V = (m^2/b^2)(1 - cos(b phi))`` (``m > 0``; ``mass=`` is a deprecated alias of ``m``, the
     name of every other builder); ``twist = 2 pi / b`` for a single kink."""
     check_number("m", m, positive=True)
+    check_number("b", b, positive=True)
     return model(lattice, SineGordonPotential(m, b), dt, scheme=scheme, twist=twist, name="sine-Gordon field")

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from ... import initial
 from ...duality.parse import ExpressionError, ExprFunction
-from ...errors import ConfigError
+from ...errors import ConfigError, ParameterError
 from ..params import Integer, Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, register_theory
 from ..spec_edge import (
@@ -151,7 +151,10 @@ def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np
                 f'theory.winding: initial.kind = "kink" needs winding 0 (a kink-antikink pair) or +-1 (one kink), '
                 f"got {winding:g}; set winding = 1, or use initial.kind = \"gaussian_packet\" for other windings"
             )
-    return initial.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
+    try:
+        return initial.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
+    except ParameterError as exc:  # the library's name of the speed -> the config's key
+        raise ParameterError("velocity", exc.problem) if exc.param == "v" else exc from None
 
 
 def _make_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
