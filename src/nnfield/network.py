@@ -358,7 +358,9 @@ class Network(AbstractNetwork):
 
     # -- time stepping ---------------------------------------------------------------------------------
     def step(self, state: State) -> State:
-        """One tick of the network with its scheme."""
+        """One tick of the network with its scheme: the activation ``phi <- phi + dt ((W - I) phi + B pi)``
+        (eq. 2.11) and the learning ``pi <- pi - dt dH/dpi`` by autodiff (eqs. 2.3, 2.12), ordered by
+        :mod:`nnfield.schemes` (global order :attr:`order`: 1 to 4)."""
         return self.scheme.step(self, state, self.dt)
 
     @property
@@ -401,6 +403,16 @@ class LinearNetwork(AbstractNetwork):
         cls, lattice: Lattice, W: LatticeOperator, B: LatticeOperator, A: LatticeOperator, V: LatticeOperator,
         dt: float = 1.0, scheme: str | Scheme = "simultaneous", tick: float | None = None, name: str = "linear",
     ) -> "LinearNetwork":
+        """Validate and build the linear network of (2.17)-(2.18) with the matrices ``W, B`` (activation) and
+        ``A, V`` (learning) as lattice operators; ``scheme`` ``"simultaneous"`` (the paper) or ``"alternating"``."""
+        check_lattice(lattice)
+        for label, op in (("W", W), ("B", B), ("A", A), ("V", V)):
+            if not isinstance(op, LatticeOperator):
+                raise ParameterError(label, f"expected a LatticeOperator (nnfield.operators), got {type(op).__name__}")
+            if op.ndim != lattice.ndim or op.K != W.K:
+                raise ParameterError(label, f"expected an operator with K = {W.K} on a {lattice.ndim}-dimensional "
+                                     f"lattice, got K = {op.K}, ndim {op.ndim}")
+        check_number("dt", dt, positive=True)
         sch = get_scheme(scheme)
         if sch.name not in ("simultaneous", "alternating"):
             raise ParameterError(
@@ -421,6 +433,8 @@ class LinearNetwork(AbstractNetwork):
         return self.scheme.unroll
 
     def step(self, state: State) -> State:
+        """``phi' = phi + dt ((W - I) phi + B pi)``, ``pi' = pi + dt (A phi_e + (V - I) pi)`` (eqs. 2.17-2.18 at
+        ``dt = 1``), ``phi_e = phi`` (simultaneous) or ``phi'`` (alternating). Global order 1."""
         dt, K, nd = self.dt, self.W.K, self.W.ndim
         eye = identity(nd, K)
         phi = state.phi + dt * ((self.W - eye).apply(state.phi) + self.B.apply(state.pi))

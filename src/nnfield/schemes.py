@@ -16,7 +16,7 @@ scheme              one tick                                               order
 The declared orders hold for separable networks (``W = I`` and a learning gradient independent of ``pi``,
 e.g. the Klein-Gordon network (3.8)/(3.11) or one neuron (2.9)); when ``W != I`` or the loss depends on
 ``pi`` the sub-steps are explicit Euler and the splitting is first order in general (``Network.order`` then
-declares 1 when ``W != I``; a loss depending on ``pi`` is not detected).
+declares 1: ``W != I`` from the coefficients, a learning gradient depending on ``pi`` by forward-mode autodiff).
 Reference: E. Hairer, C. Lubich, G. Wanner, *Geometric Numerical Integration* (2006), II.3 and II.4,
 doi:10.1007/3-540-30666-8; H. Yoshida, Phys. Lett. A 150, 262 (1990), doi:10.1016/0375-9601(90)90092-3.
 """
@@ -85,6 +85,8 @@ class Simultaneous(Scheme):
     unroll: ClassVar[int] = 1
 
     def step(self, net: Network, state: State, dt: Any) -> State:
+        """``phi' = A(dt) phi``, ``pi' = L(dt, phi) pi``, both from time-t values (eqs. 2.1-2.2, 3.7, 4.2).
+        Explicit Euler: local error ``O(dt^2)``, global order 1."""
         phi, pi = state.phi, state.pi
         return State(net.activate(phi, pi, dt), net.learn(phi, pi, dt))
 
@@ -97,6 +99,8 @@ class Alternating(Scheme):
     order: int = 1
 
     def step(self, net: Network, state: State, dt: Any) -> State:
+        """``phi' = A(dt) phi`` (eq. 2.11), then ``pi' = L(dt, phi') pi`` (eq. 2.12 at the new ``phi``).
+        Symplectic Euler: global order 1."""
         phi = net.activate(state.phi, state.pi, dt)
         return State(phi, net.learn(phi, state.pi, dt))
 
@@ -109,6 +113,8 @@ class Leapfrog(Scheme):
     order: int = 2
 
     def step(self, net: Network, state: State, dt: Any) -> State:
+        """``L(dt/2) A(dt) L(dt/2)`` (kick-drift-kick; for the Klein-Gordon network (3.8) the leapfrog (3.19)).
+        Stormer-Verlet: symmetric, global order 2 for separable networks."""
         pi = net.learn(state.phi, state.pi, dt / 2)
         phi = net.activate(state.phi, pi, dt)
         return State(phi, net.learn(phi, pi, dt / 2))
@@ -146,6 +152,8 @@ class Yoshida4(Scheme):
     order: int = 4
 
     def step(self, net: Network, state: State, dt: Any) -> State:
+        """Leapfrog ticks of ``w1 dt, w0 dt, w1 dt`` with ``w1 = 1/(2 - 2^(1/3))``, ``w0 = 1 - 2 w1`` (Yoshida
+        1990). Global order 4 for separable networks."""
         w1 = 1.0 / (2.0 - 2.0 ** (1.0 / 3.0))
         w0 = 1.0 - 2.0 * w1
         lf = Leapfrog()
