@@ -164,10 +164,11 @@ def _dual(args: Any) -> tuple[Any, str, Any, list[str], dict[str, float]]:
             raise ExpressionError("--F goes with --hamiltonian (a loss already contains its F)")
         F = S.parse_sympy(args.F, ("w",), names, values).subs(S.sp.Symbol("w", real=True), S.W_ARG)
     if args.hamiltonian is not None:
-        dual = S.loss_from_hamiltonian(S.parse_sympy(args.hamiltonian, ("phi", "beta"), names, values), F)
+        dual = S.loss_from_hamiltonian(S.parse_sympy(args.hamiltonian, ("phi", "beta"), names, values), F,
+                                       parameters=names)
         title = "Hamiltonian -> loss"
     else:
-        dual = S.hamiltonian_from_loss(S.parse_sympy(args.loss, ("phi", "beta"), names, values))
+        dual = S.hamiltonian_from_loss(S.parse_sympy(args.loss, ("phi", "beta"), names, values), parameters=names)
         title = "loss -> Hamiltonian"
     return dual, title, F, names, values
 

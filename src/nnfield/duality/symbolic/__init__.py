@@ -4,6 +4,7 @@ One module per concept:
 
 - :mod:`.convert`: safe-parser trees -> SymPy (:func:`to_sympy`, :func:`parse_sympy`), SymPy -> JAX
   (:func:`lambdify_jax`), and the symbols :data:`PHI`, :data:`BETA`, :data:`W_ARG`, :data:`T`, :data:`DT`;
+- :mod:`.inputs`: the arguments of the public functions: text through the safe parser, SymPy objects checked;
 - :mod:`.zero`: the numerical zero test :func:`measure` (and :func:`is_zero` for small library expressions);
 - :mod:`.neuron`: one neuron, (2.1)-(2.9): :class:`NeuronDuality`, :func:`loss_from_hamiltonian`,
   :func:`hamiltonian_from_loss`;
@@ -13,7 +14,12 @@ One module per concept:
   :func:`hamiltonian_learning_matrices` (2.19), :func:`linear_loss` (2.20), :func:`linear_hamiltonian` (2.21).
 
 Expression strings come only through the safe parser :func:`nnfield.duality.parse.parse_expression`;
-:func:`to_sympy` builds SymPy objects from its tree (text is never passed to ``sympify``). The old names made of
+:func:`to_sympy` builds SymPy objects from its tree (text is never passed to ``sympify``, nor to a SymPy function
+that would call it: ``diff``, ``simplify``, ``Matrix``). :mod:`.inputs` guards the public functions:
+:func:`loss_from_hamiltonian` and :func:`hamiltonian_from_loss` read text with :func:`parse_sympy` (``phi``,
+``beta``, ``w`` are :data:`PHI`, :data:`BETA`, :data:`W_ARG`; other names must be declared ``parameters``) and
+refuse a symbol that is neither a variable nor a parameter; the others take SymPy objects (and numbers) only
+and raise ``TypeError`` for text. The old names made of
 equation numbers (``loss_216``, ``hamiltonian_221``, ...) still resolve, with a ``DeprecationWarning``.
 """
 

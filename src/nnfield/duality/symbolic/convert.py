@@ -34,6 +34,8 @@ BETA = sp.Symbol("beta", real=True)
 W_ARG = sp.Symbol("w", real=True)  # the argument of F in (2.9)
 T = sp.Symbol("t", real=True)
 DT = sp.Symbol("dt", positive=True)
+#: the variables of Sec. 2 by name: what these names mean wherever text is read as SymPy (never parameters)
+VARIABLES: dict[str, sp.Symbol] = {"phi": PHI, "beta": BETA, "w": W_ARG, "t": T, "dt": DT}
 
 _SP_FUNCS: dict[str, Callable[[Any], Any]] = {
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
@@ -106,12 +108,15 @@ def parse_sympy(
     parameters: Iterable[str] = (),
     values: Mapping[str, float] | None = None,
 ) -> sp.Expr:
-    """Safe-parse ``text`` and build SymPy. ``phi``/``beta`` map to :data:`PHI`/:data:`BETA`; parameters with
-    ``values`` are substituted as floats, the others stay symbols."""
+    """Safe-parse ``text`` and build SymPy. ``phi``/``beta`` map to :data:`PHI`/:data:`BETA`, and the other
+    names of :data:`VARIABLES` among ``variables`` (``w``, ``t``, ``dt``) to their symbols; parameters with
+    ``values`` are substituted as floats, the others stay (real) symbols."""
     values = dict(values or {})
-    params = tuple(parameters) + tuple(k for k in values if k not in parameters)
+    parameters = tuple(parameters)
+    params = parameters + tuple(k for k in values if k not in parameters)
     tree = parse_expression(text, variables, params)
     table: dict[str, sp.Basic] = {"phi": PHI, "beta": BETA}
+    table.update({v: VARIABLES[v] for v in variables if v in VARIABLES})
     table.update({k: sp.Float(float(v)) for k, v in values.items()})
     return to_sympy(tree, table)
 

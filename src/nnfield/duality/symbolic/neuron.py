@@ -11,16 +11,27 @@ expressions.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 import sympy as sp
 
 from ..conditions import HamiltonianFormError, LossFormError
 from .convert import BETA, DT, PHI, W_ARG
+from .inputs import as_expr, check_symbols, parameter_names, read_expression
 from .zero import measure, within_float_range
 
 
 def total_gradient(loss: sp.Expr, phi: sp.Symbol = PHI, beta: sp.Symbol = BETA) -> sp.Expr:
-    """``dH/dbeta = dH/dbeta|explicit + dH/dphi dphi/dbeta`` with ``dphi/dbeta = 1`` (2.3)-(2.4)."""
+    """``dH/dbeta = dH/dbeta|explicit + dH/dphi dphi/dbeta`` with ``dphi/dbeta = 1`` (2.3)-(2.4).
+
+    Raises:
+        TypeError: ``loss`` is not a SymPy expression or number (text: build it with ``parse_sympy``), or
+            ``phi``/``beta`` are not SymPy symbols.
+    """
+    loss = as_expr(loss, "loss")
+    for name, s in (("phi", phi), ("beta", beta)):
+        if not isinstance(s, sp.Symbol):
+            raise TypeError(f"{name}: expected a SymPy symbol, got {type(s).__name__}")
     return sp.diff(loss, beta) + sp.diff(loss, phi)
 
 
@@ -35,6 +46,13 @@ class NeuronDuality:
     hamiltonian: sp.Expr
     potential: sp.Expr
     F: sp.Expr | None = None
+
+    def __post_init__(self) -> None:
+        """SymPy expressions or numbers only (text would reach ``sympify`` through ``diff``)."""
+        for field in ("loss", "hamiltonian", "potential", "F"):
+            value = getattr(self, field)
+            if value is not None or field != "F":
+                object.__setattr__(self, field, as_expr(value, field))
 
     # -- the equations -----------------------------------------------------------------------------------
     def learning_rhs(self) -> sp.Expr:
@@ -131,15 +149,36 @@ class NeuronDuality:
         return "\n".join(text)
 
 
-def loss_from_hamiltonian(hamiltonian: sp.Expr, F: sp.Expr | None = None, tol: float = 1e-10) -> NeuronDuality:
+def loss_from_hamiltonian(
+    hamiltonian: sp.Expr | str,
+    F: sp.Expr | str | None = None,
+    tol: float = 1e-10,
+    *,
+    parameters: Iterable[str | sp.Symbol] | None = None,
+) -> NeuronDuality:
     """Hamiltonian (2.7) ``beta^2/2 + V(phi)`` -> loss (2.9) ``V(phi) + F(phi - beta)``.
 
-    ``F`` is an expression in :data:`W_ARG` (``w``) or ``None`` (``F = 0``).
+    ``hamiltonian`` is a SymPy expression in :data:`PHI`, :data:`BETA` and parameters, or text in ``phi``,
+    ``beta`` and the declared ``parameters``, read by the safe parser (:func:`~.convert.parse_sympy`; never by
+    ``sympify``). ``F`` is ``F(w)`` of (2.9), a function of ``w = phi - beta`` only: an expression in
+    :data:`W_ARG` and parameters (text in ``w``), a number, or ``None`` (``F = 0``).
+
+    ``parameters`` (names or symbols) are the symbols besides the variables the expressions may contain
+    (``lam`` in ``lam*phi**4/4``). Without them, SymPy input may contain any real symbol not named like a
+    variable (what ``parse_sympy`` builds for declared parameters), text none.
 
     Raises:
+        ExpressionError: text that the safe parser refuses; a symbol that is neither a variable nor a parameter
+            (``x`` in ``beta**2/2 + x**2``, or ``phi``/``beta`` in ``F``: then the loss would not be dual).
+        TypeError: an argument is neither text nor a SymPy expression or number.
         HamiltonianFormError: ``Ham - beta^2/2`` depends on beta (measured: ``max |d/dbeta (Ham - beta^2/2)|``).
     """
-    hamiltonian = sp.sympify(hamiltonian)
+    names = parameter_names(parameters)
+    hamiltonian = read_expression(hamiltonian, "hamiltonian", ("phi", "beta"), names)
+    check_symbols(hamiltonian, "hamiltonian", "the Hamiltonian Ham(phi, beta) (2.7)", ("phi", "beta"), names)
+    if F is not None:
+        F = read_expression(F, "F", ("w",), names)
+        check_symbols(F, "F", "F(w) of the loss (2.9), a function of w = phi - beta only,", ("w",), names)
     rest = hamiltonian - BETA**2 / 2
     viol = measure(sp.diff(rest, BETA), rest, floor=0.0)  # relative: a small potential's beta terms count
     if not viol <= tol:
@@ -191,7 +230,9 @@ def _reference(loss: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     )
 
 
-def hamiltonian_from_loss(loss: sp.Expr, tol: float = 1e-10) -> NeuronDuality:
+def hamiltonian_from_loss(
+    loss: sp.Expr | str, tol: float = 1e-10, *, parameters: Iterable[str | sp.Symbol] | None = None
+) -> NeuronDuality:
     """Loss ``H(phi, beta)`` -> potential (2.8) and Hamiltonian (2.7), when the loss has the form (2.9).
 
     (2.8) requires ``D = dH/dbeta + dH/dphi`` to depend on phi only; then ``H = V(phi) + F(phi - beta)`` with
@@ -200,11 +241,19 @@ def hamiltonian_from_loss(loss: sp.Expr, tol: float = 1e-10) -> NeuronDuality:
     finite, then ``V(phi) = H(phi, phi) - H(0, 0)``). Indeed ``H(phi, phi - w0) = V(phi) + F(w0)`` and
     ``H(p, p - w) = V(p) + F(w)``, so the two sum to ``H`` and the constant is shared between them.
 
+    ``loss`` is a SymPy expression in :data:`PHI`, :data:`BETA` and parameters, or text in ``phi``, ``beta``
+    and the declared ``parameters`` (read by the safe parser, never by ``sympify``); ``parameters`` as for
+    :func:`loss_from_hamiltonian`.
+
     Raises:
+        ExpressionError: text that the safe parser refuses; a symbol that is neither a variable nor a parameter.
+        TypeError: ``loss`` is neither text nor a SymPy expression or number.
         LossFormError: ``dD/dbeta != 0`` (measured relative to ``D``), ``H`` is singular at every reference
             point tried, or the split does not reproduce ``H``.
     """
-    loss = sp.sympify(loss)
+    names = parameter_names(parameters)
+    loss = read_expression(loss, "loss", ("phi", "beta"), names)
+    check_symbols(loss, "loss", "the loss H(phi, beta)", ("phi", "beta"), names)
     D = total_gradient(loss)
     viol = measure(sp.diff(D, BETA), D, floor=0.0)  # relative, as for the Hamiltonian's form
     if not viol <= tol:

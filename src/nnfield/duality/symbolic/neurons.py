@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from ..conditions import AsymmetricWeightError, IntegrabilityError, NonCommutingError, SingularBiasError
+from .inputs import as_expr, as_matrix, as_symbols
 from .zero import measure
 
 
@@ -29,13 +30,20 @@ def neuron_symbols(n: int) -> tuple[list[sp.Symbol], list[sp.Symbol], list[sp.Sy
 def n_neuron_hamiltonian(
     W: sp.Matrix, V: sp.Expr, phis: Sequence[sp.Symbol], betas: Sequence[sp.Symbol]
 ) -> sp.Expr:
-    """The Hamiltonian of N neurons, (2.14): ``1/2 beta.beta + beta^T (W - I) phi + V(phi)`` (exact)."""
+    """The Hamiltonian of N neurons, (2.14): ``1/2 beta.beta + beta^T (W - I) phi + V(phi)`` (exact).
+
+    Every argument is a SymPy object (a number for ``V``); anything else, text included, is a ``TypeError``.
+    """
+    W, V = as_matrix(W, "W"), as_expr(V, "V")
+    phis, betas = as_symbols(phis, "phis"), as_symbols(betas, "betas")
     n = len(phis)
     b, p = sp.Matrix(betas), sp.Matrix(phis)
     return (b.T * b)[0] / 2 + (b.T * (W - sp.eye(n)) * p)[0] + V
 
 
 def hessian(V: sp.Expr, phis: Sequence[sp.Symbol]) -> sp.Matrix:
+    """The Hessian of ``V`` in ``phis`` (``TypeError`` unless ``V`` is SymPy or a number and ``phis`` symbols)."""
+    V, phis = as_expr(V, "V"), as_symbols(phis, "phis")
     return sp.Matrix([[sp.diff(V, a, b) for b in phis] for a in phis])
 
 
@@ -45,7 +53,9 @@ def _matrix_zero(M: sp.Matrix) -> bool:
 
 def check_n_neuron_conditions(W: sp.Matrix, B: sp.Matrix, V: sp.Expr, phis: Sequence[sp.Symbol]) -> None:
     """Symbolic checks of every condition the N-neuron loss (2.16) needs; raises the named error with a measured
-    violation (B invertible, ``W = W^T``, ``W B = B W``, ``[B B^T, Hess V] = 0``)."""
+    violation (B invertible, ``W = W^T``, ``W B = B W``, ``[B B^T, Hess V] = 0``); ``TypeError`` unless every
+    argument is a SymPy object."""
+    W, B, V, phis = as_matrix(W, "W"), as_matrix(B, "B"), as_expr(V, "V"), as_symbols(phis, "phis")
     det = sp.simplify(B.det())
     if det == 0:
         raise SingularBiasError("B invertible (after (2.10))", 1.0, "det B = 0")
@@ -70,6 +80,7 @@ def line_integral_potential(B: sp.Matrix, V: sp.Expr, phis: Sequence[sp.Symbol])
 
     Its gradient is ``(B B^T)^-1 grad V`` exactly when the integrability condition holds.
     """
+    B, V, phis = as_matrix(B, "B"), as_expr(V, "V"), as_symbols(phis, "phis")
     s = sp.Dummy("s")
     M = (B * B.T).inv()
     grad = sp.Matrix([sp.diff(V, p) for p in phis]).subs({p: s * p for p in phis}, simultaneous=True)
@@ -88,8 +99,11 @@ def n_neuron_loss(
 ) -> sp.Expr:
     """The N-neuron loss (2.16) ``1/2 pi^T (W - I) pi + U(phi) + sum_i F_i(phi_i - (B pi)_i)``.
 
-    With ``check`` every condition is verified first (:func:`check_n_neuron_conditions`).
+    With ``check`` every condition is verified first (:func:`check_n_neuron_conditions`). ``TypeError`` unless
+    ``W``, ``B``, ``V``, ``phis`` and ``pis`` are SymPy objects (a number for ``V``).
     """
+    W, B, V = as_matrix(W, "W"), as_matrix(B, "B"), as_expr(V, "V")
+    phis, pis = as_symbols(phis, "phis"), as_symbols(pis, "pis")
     if check:
         check_n_neuron_conditions(W, B, V, phis)
     n = len(phis)
@@ -109,6 +123,8 @@ def network_flow(
 
     ``dphi/dt = (W - I) phi + B pi``, ``dpi/dt = -(dH/dpi + B^T dH/dphi)``, ``beta = B pi``.
     """
+    loss, W, B = as_expr(loss, "loss"), as_matrix(W, "W"), as_matrix(B, "B")
+    phis, pis, betas = as_symbols(phis, "phis"), as_symbols(pis, "pis"), as_symbols(betas, "betas")
     n = len(phis)
     P = sp.Matrix(pis)
     grad_pi = sp.Matrix([sp.diff(loss, p) for p in pis])
@@ -123,6 +139,8 @@ def hamilton_flow(
     hamiltonian: sp.Expr, phis: Sequence[sp.Symbol], betas: Sequence[sp.Symbol]
 ) -> tuple[sp.Matrix, sp.Matrix]:
     """Hamilton's equations (2.13): ``(dHam/dbeta, -dHam/dphi)``."""
+    hamiltonian = as_expr(hamiltonian, "hamiltonian")
+    phis, betas = as_symbols(phis, "phis"), as_symbols(betas, "betas")
     return (
         sp.Matrix([sp.diff(hamiltonian, b) for b in betas]),
         sp.Matrix([-sp.diff(hamiltonian, p) for p in phis]),

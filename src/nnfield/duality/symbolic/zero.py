@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .inputs import as_expr
+
 # derivatives of abs/sign at random points (never exactly at the kink): distributions vanish there
 _MEASURE_FUNCS: dict[str, Callable[..., Any]] = {
     "DiracDelta": lambda *args: 0.0,
@@ -76,9 +78,13 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
     points where the expression is not finite are skipped, and so are points where an intermediate value
     leaves the float64 range (:func:`within_float_range`; there ``scale`` counts as not finite). Returns
     ``nan`` when no point gives a finite value (callers treat that as "not shown to vanish").
+
+    Raises:
+        TypeError: ``expr`` or ``scale`` is not a SymPy expression or number (text is never evaluated: build
+            an expression from it with :func:`~.convert.parse_sympy`).
     """
-    expr = sp.sympify(expr)
-    scale = None if scale is None else sp.sympify(scale)
+    expr = as_expr(expr, "expr")
+    scale = None if scale is None else as_expr(scale, "scale")
     syms = sorted(expr.free_symbols | (scale.free_symbols if scale is not None else set()), key=str)
     rng = np.random.default_rng(seed)
     worst, big, finite = 0.0, float(floor), 0
@@ -113,5 +119,9 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
 
 
 def is_zero(expr: sp.Expr) -> bool:
-    """Symbolic zero test (``simplify``); use on small expressions only."""
-    return sp.simplify(expr) == 0
+    """Symbolic zero test (``simplify``); use on small expressions only.
+
+    Raises:
+        TypeError: ``expr`` is not a SymPy expression or number (``simplify`` would evaluate text as Python).
+    """
+    return sp.simplify(as_expr(expr, "expr")) == 0
