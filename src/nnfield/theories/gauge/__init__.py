@@ -33,6 +33,7 @@ from .bias import constant_coefficients, covariant_bias, covariant_central, gaug
 from .linearized import PLACEMENTS, RULES, linearized_network, transform_linearized
 from .links import (
     U1Links,
+    check_links,
     random_links,
     transform_links,
     transform_state,
@@ -70,6 +71,7 @@ __all__ = [
     "GaugedNetwork",
     "U1Links",
     "apply_local",
+    "check_links",
     "clifford_matrices",
     "complex_step_matrix",
     "constant_coefficients",

@@ -14,18 +14,26 @@ here are exact (no discretization error: they are the lattice objects themselves
 from __future__ import annotations
 
 import math
+import numbers
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..._module import Module
 from ...errors import InputError, ParameterError
-from ...lattice import Lattice
+from ...lattice import Lattice, check_lattice
 from ...operators import apply_local
 from ...state import State
+from ..params import check_number
+
+
+def _traced(x: Any) -> bool:
+    """True for a value traced by ``jax.jit``, ``jax.vmap`` or ``jax.grad`` (its value is not known yet)."""
+    return isinstance(x, jax.core.Tracer)
 
 
 def x0_power(X0: Any, alpha: Any) -> Any:
@@ -43,8 +51,9 @@ def x0_power(X0: Any, alpha: Any) -> Any:
     return c * xp.eye(K).reshape((K, K) + extra) + s * X0.reshape((K, K) + extra)
 
 
-#: the arrays a links file may hold, by member name in the ``.npz`` (zip) archive
-_LINK_KEYS = ("alpha", "alpha0")
+#: the arrays a links file may hold, by member name in the ``.npz`` (zip) archive (``dt``: a 0-d array, the step
+#: the temporal links were built for; files written before it was recorded lack it)
+_LINK_KEYS = ("alpha", "alpha0", "dt")
 #: the largest ``.npy`` header read (NumPy's own default; a real header is ~128 bytes)
 _MAX_HEADER = 10000
 _HINT = "give a .npz with arrays 'alpha' [, 'alpha0'] (e.g. written by U1Links.save)"
@@ -87,20 +96,23 @@ def _check_header(shape: tuple[int, ...], dtype: np.dtype, header: int, info: zi
 
 
 def _scan_archive(zf: zipfile.ZipFile, path: Path, lattice: Lattice) -> dict[str, zipfile.ZipInfo]:
-    """The members ``alpha`` [, ``alpha0``] of the archive, each checked from its header (:func:`_check_header`);
-    any other member, or a member twice, is refused."""
-    expected = {"alpha": (lattice.ndim, *lattice.shape), "alpha0": tuple(lattice.shape)}
+    """The members ``alpha`` [, ``alpha0``] [, ``dt``] of the archive, each checked from its header
+    (:func:`_check_header`); any other member, or a member twice, is refused."""
+    expected = {"alpha": (lattice.ndim, *lattice.shape), "alpha0": tuple(lattice.shape), "dt": ()}
     found: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
         key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
         if key not in expected:
             raise InputError(f"links file {str(path)!r} holds an unexpected member {info.filename!r}; expected only "
-                             f"the arrays 'alpha' [, 'alpha0']")
+                             f"the arrays 'alpha' [, 'alpha0'] [, 'dt']")
         if key in found:
             raise InputError(f"links file {str(path)!r} holds the array {key!r} twice; expected each array once")
         where = f"links file {str(path)!r}: array {key!r}"
         shape, dtype, header = _member_header(zf, info, where)
-        _check_header(shape, dtype, header, info, expected[key], where)
+        if key == "dt":
+            _check_header(shape, dtype, header, info, (), where, values="time step", example="np.float64(0.05)")
+        else:
+            _check_header(shape, dtype, header, info, expected[key], where)
         found[key] = info
     if "alpha" not in found:
         raise InputError(f"links file {str(path)!r} has no array 'alpha' (expected shape (D, *lattice.shape))")
@@ -128,10 +140,17 @@ class U1Links(Module):
 
     ``alpha[mu]`` (shape ``(D, *shape)``): spatial link ``U_mu,i = X_0^(alpha_mu,i)`` from site ``i`` to
     ``i + e_mu``; ``alpha0`` (shape ``shape``): temporal link ``U0_i = X_0^(alpha0_i)`` applied once per tick.
+    ``dt``: the time step the temporal links were built for (``alpha0 = 2 q dt A0 / pi``), recorded by
+    :meth:`from_potentials` with a scalar potential and by :func:`uniform_electric`, kept by
+    :func:`transform_links`, :meth:`save` and :meth:`load`; ``None`` when unknown (links built from raw angles,
+    static links, files written before it was recorded). The builders (:func:`~.networks.link_network`,
+    :func:`~.model.model`, :func:`~.model.with_links`) refuse links whose ``dt`` differs from theirs: the network
+    applies ``U0`` once per tick, so links of another step would scale the potential by ``dt_links / dt``.
     """
 
     alpha: Any
     alpha0: Any
+    dt: Any = None
 
     @classmethod
     def zero(cls, lattice: Lattice) -> U1Links:
@@ -144,17 +163,30 @@ class U1Links(Module):
         """Links from the vector potential ``A[mu]`` (at link midpoints) and the scalar potential ``A0`` (at sites).
 
         ``alpha_mu = 2 q a A_mu / pi``, ``alpha0 = 2 q dt A0 / pi`` (``U -> exp(-i q a A)``, ``U0 -> exp(-i q dt A0)``).
+        With ``A0`` the links record ``dt`` (the builders refuse them for another step); without it they are
+        static and ``dt`` is not used. ``dt``, ``q`` and ``A0`` may be traced (``jax.jit``, ``vmap``, ``grad``):
+        ``alpha0`` is then a JAX array; ``A`` (the spatial links) must be concrete.
         """
+        check_lattice(lattice)
+        check_number("q", q)
         a = lattice.spacing
         A = np.zeros((lattice.ndim, *lattice.shape)) if A is None else np.broadcast_to(
             np.asarray(A, dtype=float), (lattice.ndim, *lattice.shape)
         )
-        A0 = np.zeros(lattice.shape) if A0 is None else np.broadcast_to(np.asarray(A0, dtype=float), lattice.shape)
-        return cls(2 * q * a * A / np.pi, 2 * q * dt * A0 / np.pi)
+        if A0 is None:
+            return cls(2 * q * a * A / np.pi, np.zeros(lattice.shape))
+        check_number("dt", dt, positive=True)
+        if _traced(A0) or _traced(dt) or _traced(q):
+            alpha0 = 2 * q * dt * jnp.broadcast_to(jnp.asarray(A0, dtype=float), lattice.shape) / np.pi
+        else:
+            alpha0 = 2 * q * dt * np.broadcast_to(np.asarray(A0, dtype=float), lattice.shape) / np.pi
+        return cls(2 * q * a * A / np.pi, alpha0, dt)
 
     @classmethod
     def load(cls, path: str | Path, lattice: Lattice) -> U1Links:
-        """Read ``alpha`` (``(D, *shape)``) and optional ``alpha0`` (``shape``) from a ``.npz`` file.
+        """Read ``alpha`` (``(D, *shape)``), optional ``alpha0`` (``shape``) and optional ``dt`` (0-d: the step the
+        temporal links were built for, written by :meth:`save`; a file without it, e.g. written before it was
+        recorded, loads with ``dt = None`` and is not checked against the network's step) from a ``.npz`` file.
 
         Checked before any array data is decompressed, from the zip directory and each member's ``.npy``
         header: the file is a regular file and a zip archive; it holds only ``alpha`` and ``alpha0``, each
@@ -183,25 +215,39 @@ class U1Links(Module):
                 alpha = _read_member(zf, members["alpha"], "alpha", path)
                 alpha0 = _read_member(zf, members["alpha0"], "alpha0", path) if "alpha0" in members \
                     else np.zeros(lattice.shape)
+                dt = float(_read_member(zf, members["dt"], "dt", path)) if "dt" in members else None
         except InputError:
             raise
         except unreadable as exc:
             raise InputError(f"links file {str(path)!r} cannot be read as .npz ({_one_line(exc)}); {_HINT}") from None
-        return cls(alpha, alpha0)
+        if dt is not None and not dt > 0:
+            raise InputError(f"links file {str(path)!r}: array 'dt' is {dt!r}; expected the positive time step the "
+                             f"temporal links were built for")
+        return cls(alpha, alpha0, dt)
 
     def save(self, path: str | Path) -> None:
-        np.savez(path, alpha=np.asarray(self.alpha), alpha0=np.asarray(self.alpha0))
+        """Write ``alpha``, ``alpha0`` and, when recorded, ``dt`` to a ``.npz`` file (read by :meth:`load`)."""
+        arrays = {"alpha": np.asarray(self.alpha), "alpha0": np.asarray(self.alpha0)}
+        if self.dt is not None:
+            arrays["dt"] = np.asarray(self.dt, dtype=float)
+        np.savez(path, **arrays)
 
     @property
     def uniform(self) -> bool:
-        """True when every link is the same (the network is then translation invariant)."""
+        """True when every link is the same (the network is then translation invariant); False for traced links
+        (their values are not known)."""
+        if _traced(self.alpha) or _traced(self.alpha0):
+            return False
         al = np.asarray(self.alpha)
         flat = al.reshape(al.shape[0], -1)
         return bool(np.all(flat == flat[:, :1]) and self.temporal_uniform)
 
     @property
     def temporal_uniform(self) -> bool:
-        """True when every temporal link ``U0_i`` is the same (then ``U0`` commutes with the bias map)."""
+        """True when every temporal link ``U0_i`` is the same (then ``U0`` commutes with the bias map); False for
+        traced links (their values are not known)."""
+        if _traced(self.alpha0):
+            return False
         a0 = np.asarray(self.alpha0)
         return bool(np.all(a0 == a0.reshape(-1)[0]))
 
@@ -223,9 +269,94 @@ class U1Links(Module):
 # backgrounds
 # ----------------------------------------------------------------------------------------------------------
 def _finite_links(links: U1Links, param: str, problem: str) -> None:
-    """Raise :class:`ParameterError` ``param: expected finite links; problem`` unless every link angle is finite."""
-    if not (np.all(np.isfinite(np.asarray(links.alpha))) and np.all(np.isfinite(np.asarray(links.alpha0)))):
-        raise ParameterError(param, f"expected finite link angles: {problem}")
+    """Raise :class:`ParameterError` ``param: expected finite links; problem`` unless every link angle is finite
+    (traced angles are not checked: their values are not known)."""
+    for angles in (links.alpha, links.alpha0):
+        if not _traced(angles) and not np.all(np.isfinite(np.asarray(angles))):
+            raise ParameterError(param, f"expected finite link angles: {problem}")
+
+
+def _axis(name: str, value: Any, lattice: Lattice) -> int:
+    """``value`` as an axis ``0..D-1`` of ``lattice`` (an ``int`` or NumPy integer; not a bool), else a
+    :class:`ParameterError` naming ``name``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise ParameterError(name, f"expected an axis 0..{lattice.ndim - 1} of the lattice (an integer), got "
+                             f"{value!r} ({type(value).__name__})")
+    if not 0 <= int(value) < lattice.ndim:
+        raise ParameterError(name, f"expected an axis 0..{lattice.ndim - 1} of the lattice, got {int(value)}")
+    return int(value)
+
+
+def _integer(name: str, value: Any) -> int:
+    """``value`` as an ``int``: an ``int``, a NumPy integer or an integral float (``2.0``); else a
+    :class:`ParameterError` naming ``name`` (a bool, a string, a fraction, NaN, a traced value)."""
+    if not _traced(value) and np.ndim(value) == 0 and getattr(value, "dtype", None) is not None \
+            and not isinstance(value, np.generic):
+        value = np.asarray(value)[()]  # a concrete 0-d (JAX or NumPy) array: its NumPy scalar
+    if isinstance(value, bool | np.bool_):
+        raise ParameterError(name, f"expected an integer, got {value!r} (bool)")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        if math.isfinite(x) and x.is_integer():
+            return int(x)
+        raise ParameterError(name, f"expected an integer, got {value!r}")
+    if _traced(value):
+        raise ParameterError(name, "expected a concrete integer, got a traced value (inside jax.jit, jax.vmap or "
+                             "jax.grad); build the links outside the transformation")
+    raise ParameterError(name, f"expected an integer, got {value!r} ({type(value).__name__})")
+
+
+def _concrete_float(x: Any) -> float | None:
+    """``x`` as a float when it is a concrete scalar; ``None`` when traced or not a scalar (a batch)."""
+    if x is None or _traced(x) or np.ndim(x) != 0:
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_links(links: Any, lattice: Lattice, dt: Any = None, name: str = "links") -> U1Links:
+    """``links`` checked for a network on ``lattice`` with step ``dt``: ``None`` gives the zero links.
+
+    Raises :class:`~nnfield.errors.ParameterError` naming ``name`` unless ``links`` is a :class:`U1Links` with
+    real ``alpha`` of shape ``(D, *lattice.shape)`` and ``alpha0`` of shape ``lattice.shape``, finite where
+    concrete, the spatial links not traced (they are folded into the bias map's coefficients), and built for
+    ``dt`` when they record a step (:attr:`U1Links.dt`; compared to 1e-12 relative). The comparison is skipped
+    when either step is traced (inside ``jax.jit``, ``jax.vmap``, ``jax.grad``: its value is not known) or the
+    links do not record one (raw angles, static links, old files).
+    """
+    if links is None:
+        return U1Links.zero(lattice)
+    if not isinstance(links, U1Links):
+        shown = repr(links) if len(repr(links)) <= 60 else repr(links)[:57] + "..."
+        raise ParameterError(name, f"expected U1Links (e.g. gauge.uniform_electric(lattice, dt, E), "
+                             f"gauge.U1Links.load(path, lattice)) or None, got {shown} ({type(links).__name__})")
+    want = {"alpha": (lattice.ndim, *lattice.shape), "alpha0": tuple(lattice.shape)}
+    for key, shape in want.items():
+        value = getattr(links, key)
+        got = tuple(np.shape(value))
+        if got != shape:
+            raise ParameterError(name, f"{key} has shape {got}, but this lattice {tuple(lattice.shape)} (D = "
+                                 f"{lattice.ndim}) needs {shape}; build the links on the network's lattice")
+        kind = np.result_type(value).kind if not _traced(value) else value.dtype.kind
+        if kind not in "iuf":
+            raise ParameterError(name, f"{key} has dtype {np.result_type(value)}; expected real angles "
+                                 f"(X_0 powers)")
+        if not _traced(value) and not np.all(np.isfinite(np.asarray(value))):
+            raise ParameterError(name, f"{key} holds {int(np.sum(~np.isfinite(np.asarray(value))))} NaN/Inf "
+                                 f"angles; expected finite angles")
+    if _traced(links.alpha):
+        raise ParameterError(name, "the spatial links alpha are traced (inside jax.jit, jax.vmap or jax.grad); they "
+                             "must be concrete (only alpha0 and dt may be traced)")
+    built, here = _concrete_float(links.dt), _concrete_float(dt)
+    if built is not None and here is not None and not math.isclose(built, here, rel_tol=1e-12, abs_tol=0.0):
+        raise ParameterError(name, f"built for dt = {built!r}, but the network's dt = {here!r}: the temporal links "
+                             f"hold 2 q dt A0 / pi, so the potential would act {built / here:g} times as strongly; "
+                             f"build them with the same dt (e.g. uniform_electric(lattice, {here!r}, E))")
+    return links
 
 
 def uniform_electric(
@@ -234,16 +365,25 @@ def uniform_electric(
     """A uniform electric field ``E`` along ``direction`` as the static potential ``A0 = -E (x - center)``.
 
     The force on a charge ``q`` is ``q E``. On the periodic lattice the potential jumps at the box edge
-    (``center`` defaults to the middle): keep packets away from the edge.
+    (``center`` defaults to the middle): keep packets away from the edge. The links record ``dt`` (a finite
+    ``dt > 0``): a network with another step refuses them. ``dt``, ``E`` and ``q`` may be traced (``jax.jit``,
+    ``jax.vmap``, ``jax.grad``).
     """
-    if not 0 <= direction < lattice.ndim:
-        raise ParameterError("direction", f"expected an axis 0..{lattice.ndim - 1} of the lattice, got {direction}")
+    check_lattice(lattice)
+    check_number("dt", dt, positive=True)
+    check_number("E", E)
+    check_number("q", q)
+    direction = _axis("direction", direction, lattice)
+    if center is not None:
+        check_number("center", center)
     x = lattice.coordinates()[direction]
     c = lattice.lengths[direction] / 2 if center is None else center
     with np.errstate(over="ignore", invalid="ignore"):
         links = U1Links.from_potentials(lattice, dt, A0=-E * (x - c), q=q)
-    _finite_links(links, "E", f"the temporal links 2 q dt E (x - c) / pi overflow float64 (q = {q:g}, dt = {dt:g}, "
-                  f"E = {E:g}, box length {lattice.lengths[direction]:g}); use a weaker field or a smaller box")
+    if not any(_traced(v) for v in (dt, E, q)):
+        _finite_links(links, "E", f"the temporal links 2 q dt E (x - c) / pi overflow float64 (q = {q:g}, dt = "
+                      f"{dt:g}, E = {E:g}, box length {lattice.lengths[direction]:g}); use a weaker field or a "
+                      f"smaller box")
     return links
 
 
@@ -255,13 +395,28 @@ def uniform_magnetic(
     ``q B = 2 pi n_flux / (L_x L_y)`` (flux quantization on the torus). Landau gauge ``A_y = B x`` with the
     boundary twist ``a A_x(x = L_x - a, y) = -B L_x y`` that makes every plaquette carry the same flux
     ``q B a^2``. Returns ``(links, B)``.
+
+    ``n_flux``: an integer (``int``, NumPy integer or an integral float such as ``2.0``: a fractional flux is not
+    quantized on the torus and leaves one plaquette with a different flux); ``q``: a finite non-zero number;
+    ``plane``: two distinct axes ``0..D-1`` of the lattice. The links are static (no temporal links, no ``dt``).
     """
-    mu, nu = plane
+    check_lattice(lattice)
     if lattice.ndim < 2:
         raise ParameterError("lattice", f"a magnetic field needs at least 2 axes, got D = {lattice.ndim}")
+    n_flux = _integer("n_flux", n_flux)
+    check_number("q", q)
+    if _traced(q):
+        raise ParameterError("q", "expected a concrete charge, got a traced value (inside jax.jit, jax.vmap or "
+                             "jax.grad): the links of a magnetic field are built with NumPy; build them outside")
     if not q != 0:
         raise ParameterError("q", f"expected a non-zero charge for a magnetic field (the flux quantum is 2 pi / q), "
                              f"got {q:g}")
+    if isinstance(plane, str) or not isinstance(plane, tuple | list) or len(plane) != 2:
+        raise ParameterError("plane", f"expected two distinct axes (mu, nu) of the lattice, e.g. (0, 1), got "
+                             f"{plane!r}")
+    mu, nu = (_axis("plane", axis, lattice) for axis in plane)
+    if mu == nu:
+        raise ParameterError("plane", f"expected two distinct axes of the lattice, got {tuple(plane)!r}")
     a = lattice.spacing
     Lx, Ly = lattice.lengths[mu], lattice.lengths[nu]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -317,4 +472,4 @@ def transform_links(links: U1Links, theta: Any, theta_next: Any = None) -> U1Lin
     th1 = th if theta_next is None else np.asarray(theta_next, dtype=float)
     al = np.asarray(links.alpha)
     new = np.stack([al[mu] + th - np.roll(th, -1, mu) for mu in range(al.shape[0])])
-    return U1Links(new, np.asarray(links.alpha0) + th1 - th)
+    return U1Links(new, np.asarray(links.alpha0) + th1 - th, links.dt)

@@ -69,13 +69,21 @@ class GaugedDiracModel(IdentityEncoding):
     def create(
         cls, network: AbstractNetwork, theory: dirac.Dirac, links: U1Links | None, kind: str
     ) -> GaugedDiracModel:
-        """Precompute the background-dependent pieces (``B(U)``, covariant differences, ``q A0``, plaquettes) once."""
+        """Precompute the background-dependent pieces (``B(U)``, covariant differences, ``q A0``, plaquettes) once.
+
+        ``network.dt`` and ``links.alpha0`` may be traced (a model built inside ``jax.jit``, ``jax.vmap`` or
+        ``jax.grad``): ``q A0`` and the invariant's rate are then JAX values."""
         lat = theory.lattice
         X0 = np.asarray(theory.X[0])
         alpha = np.zeros((lat.ndim, *lat.shape)) if links is None else np.asarray(links.alpha)
         central = tuple(covariant_central(X0, lat, alpha, mu) for mu in range(lat.ndim))
-        dt = float(network.dt)
-        qA0 = 0.0 if links is None else np.asarray(links.alpha0)[None] * (np.pi / 2) / float(network.dt)
+        dt = network.dt
+        if links is None:
+            qA0: Any = 0.0
+        elif isinstance(links.alpha0, jax.core.Tracer) or isinstance(dt, jax.core.Tracer):
+            qA0 = jnp.asarray(links.alpha0)[None] * (np.pi / 2) / dt
+        else:
+            qA0 = np.asarray(links.alpha0)[None] * (np.pi / 2) / float(dt)
         plaq = 1.0
         if links is not None and lat.ndim >= 2:
             plaq = float(np.mean(np.cos(np.pi / 2 * links.plaquettes())))
@@ -138,7 +146,7 @@ class GaugedDiracModel(IdentityEncoding):
         m = self.theory.m
         dens = (
             m * (phi**2 - pi**2)
-            + self.qA0 * (phi**2 + pi**2)
+            + jnp.asarray(self.qA0, phi.dtype) * (phi**2 + pi**2)
             - phi * jnp.einsum("ab,b...->a...", X0, B.apply(pi))
             + pi * jnp.einsum("ab,b...->a...", X0, B.T.apply(phi))
         )
@@ -174,7 +182,8 @@ class GaugedDiracModel(IdentityEncoding):
         axes = tuple(range(1, lat.ndim + 1))
         psi = self.theory.pack(state.phi, state.pi)
         w = jnp.sum(jnp.abs(jnp.fft.fftn(psi, axes=axes)) ** 2, axis=0)
-        return jnp.stack([jnp.sum(w * k) for k in lat.momenta()]) / jnp.sum(w)
+        out = jnp.stack([jnp.sum(w * jnp.asarray(k, w.dtype)) for k in lat.momenta()]) / jnp.sum(w)
+        return out.astype(state.phi.dtype)
 
     def position(self, state: State) -> jax.Array:
         lat = self.theory.lattice
@@ -183,7 +192,7 @@ class GaugedDiracModel(IdentityEncoding):
         for mu, x in enumerate(lat.coordinates()):
             L = lat.lengths[mu]
             d = minimum_image(x, L / 2, L, "nearest")
-            out.append(jnp.sum(dens * (d + L / 2)) / jnp.sum(dens))
+            out.append(jnp.sum(dens * jnp.asarray(d + L / 2, dens.dtype)) / jnp.sum(dens))
         return jnp.stack(out)
 
     def plaquette(self) -> Any:
@@ -199,7 +208,7 @@ class GaugedDiracModel(IdentityEncoding):
             out[f"momentum_{'xyz'[mu]}"] = p[mu]
             out[f"wavenumber_{'xyz'[mu]}"] = kk[mu]
             out[f"position_{'xyz'[mu]}"] = x[mu]
-        out["plaquette"] = jnp.asarray(self.plaquette())
+        out["plaquette"] = jnp.asarray(self.plaquette(), state.phi.dtype)
         return out
 
     # -- nnfield analyze ----------------------------------------------------------------------------------------
@@ -248,6 +257,11 @@ def model(
 ) -> GaugedDiracModel:
     """A gauged Dirac model (link form) on ``lattice`` with background ``links`` (``m >= 0``, ``dt > 0``).
 
+    ``links``: :class:`U1Links` built on ``lattice`` (and, when they record one, for this ``dt``), or ``None``;
+    anything else is refused with a :class:`~nnfield.errors.ParameterError` naming ``links``. ``m``, ``dt`` and
+    the temporal links may be traced (``jax.jit``, ``jax.vmap``, ``jax.grad``); the dt check is then skipped.
+    The state keeps its dtype (float32, float16 as well as float64).
+
     ``wilson_r``: the Wilson parameter of ``bias = "wilson"`` (the name of :func:`nnfield.theories.dirac.model`
     and of the config key; ``r=`` is a deprecated alias)."""
     check_lattice(lattice)
@@ -267,9 +281,9 @@ def with_links(
     bias: str | None = None, wilson_r: float | None = None,
 ) -> GaugedDiracModel:
     """The same model with other links (e.g. gauge transformed); ``lattice``, ``dt``, ``bias`` and ``wilson_r``
-    default to the model's own."""
+    default to the model's own. ``links`` is checked as by :func:`model` (type, the lattice's shapes, its ``dt``)."""
     lattice = m.theory.lattice if lattice is None else lattice
-    dt = float(m.network.dt) if dt is None else dt
+    dt = m.network.dt if dt is None else dt
     bias = m.theory.kind if bias is None else bias
     wilson_r = m.theory.r if wilson_r is None else wilson_r
     net = link_network(lattice, m.theory.m, dt, links, network=m.kind, bias=bias, wilson_r=wilson_r, X=m.theory.X)

@@ -20,6 +20,8 @@ from dataclasses import replace
 from typing import Any
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..._deprecation import positional_options, renamed_arguments
@@ -30,7 +32,7 @@ from ...operators import apply_local
 from ...state import State
 from .. import clifford, dirac
 from .bias import gauged_bias_map
-from .links import U1Links, x0_power
+from .links import U1Links, check_links, x0_power
 
 
 class GaugedNetwork(AbstractNetwork):
@@ -39,7 +41,8 @@ class GaugedNetwork(AbstractNetwork):
     ``inner`` is a :class:`~nnfield.network.Network` whose bias map is ``B(U)``; ``U0`` is ``(K, K)`` (uniform)
     or ``(K, K, *shape)`` per site, or ``None`` (no temporal link). Offers exactly the
     :class:`~nnfield.network.AbstractNetwork` interface; ``U0`` sits between ticks, so ``advance`` is the loop of
-    :meth:`step` (nothing to fuse for the alternating and simultaneous schemes).
+    :meth:`step` (nothing to fuse for the alternating and simultaneous schemes). The state keeps its dtype
+    (``U0`` is applied in it, as the inner network applies its coefficients).
     """
 
     inner: Network
@@ -74,7 +77,8 @@ class GaugedNetwork(AbstractNetwork):
         s = self.inner.step(state)
         if self.U0 is None:
             return s
-        return State(apply_local(self.U0, s.phi), apply_local(self.U0, s.pi))
+        U0 = jnp.asarray(self.U0, s.phi.dtype) if jnp.issubdtype(s.phi.dtype, jnp.floating) else self.U0
+        return State(apply_local(U0, s.phi), apply_local(U0, s.pi))
 
 
 def clifford_matrices(lattice: Lattice, X: Any = None) -> np.ndarray:
@@ -103,9 +107,13 @@ def link_network(
     ``network="stable"``: ``phi' = R phi + dt B(U) pi``, ``pi' = R^T pi - dt B(U)^T phi'`` (alternating scheme,
     per-type loss), then ``U0``. ``network="paper"``: (4.26) with ``B(U)`` (simultaneous scheme), then ``U0``.
     Order 1 in dt (both), first order in a (forward and Wilson bias maps).
+
+    ``links``: :class:`U1Links` on ``lattice`` (or ``None``: no field), checked by
+    :func:`~.links.check_links` (a :class:`~nnfield.errors.ParameterError` naming ``links`` for another type,
+    another lattice's shapes, or links built for another ``dt``). ``dt`` and the temporal links may be traced.
     """
     X = clifford_matrices(lattice, X)
-    links = U1Links.zero(lattice) if links is None else links
+    links = check_links(links, lattice, dt)
     B = gauged_bias_map(X, lattice, links, bias, wilson_r)
     if bias == "wilson":  # its shared contiguous-axis reads fuse when lowered like the other axes (docs/performance.md)
         B = replace(B, minor="repeat")
@@ -118,8 +126,9 @@ def link_network(
     else:
         raise ParameterError("network", f"expected 'stable' or 'paper', got {network!r}")
     inner = replace(inner, B=B, name=f"gauged {inner.name}")
-    a0 = np.asarray(links.alpha0)
-    if not np.any(a0):
+    if isinstance(links.alpha0, jax.core.Tracer):  # traced (e.g. built from a traced dt): per site
+        U0 = x0_power(X[0], links.alpha0)
+    elif not np.any(a0 := np.asarray(links.alpha0)):
         U0 = None
     elif links.uniform:
         U0 = x0_power(X[0], float(a0.reshape(-1)[0]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dirac
-from .links import U1Links
+from .links import U1Links, check_links
 
 
 class ContinuumReference:
@@ -20,12 +20,20 @@ class ContinuumReference:
     Dirac theory (4.31); ``A``/``A0`` are read from links (``A_mu = pi alpha_mu / (2 q a)`` at sites,
     ``A0 = pi alpha0 / (2 q dt)``). Spectrally accurate in space for smooth fields, so the network's error
     against it measures the network's own discretization (order 1 in a and dt).
+
+    ``dt``: the step the temporal links were built for; by default the links' own (:attr:`U1Links.dt`), or 1
+    when they do not record one. Links of another lattice, or recording another ``dt``, are refused
+    (:func:`~.links.check_links`).
     """
 
-    def __init__(self, theory: dirac.Dirac, links: U1Links | None = None, dt: float = 1.0, q: float = 1.0):
+    def __init__(self, theory: dirac.Dirac, links: U1Links | None = None, dt: float | None = None,
+                 q: float = 1.0):
         self.theory = theory
         lat = theory.lattice
         self.k = lat.momenta()
+        if links is not None:
+            links = check_links(links, lat, dt)
+            dt = (1.0 if links.dt is None else links.dt) if dt is None else dt
         if links is None:
             self.A = np.zeros((lat.ndim, *lat.shape))
             self.A0 = np.zeros(lat.shape)
