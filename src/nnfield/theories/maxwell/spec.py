@@ -25,11 +25,14 @@ from ...errors import ConfigError, InputError
 from ..params import Number, Params, check
 from ..registry import REQUIRED, Param, TheorySpec, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec
+from ..u1.network import CHARGE_RANGE, MAX_CHARGE, MIN_CHARGE
 
 
 def coupling_check(q: float) -> str | None:
-    """``1e-8 <= |q| <= 1e8`` (the magnetic term ``1/(q^2 a^4)`` and the links ``a q A`` stay finite)."""
-    return None if 1e-8 <= abs(q) <= 1e8 else "a coupling with 1e-8 <= |q| <= 1e8"
+    """``1e-8 <= |q| <= 1e8`` (the magnetic term ``1/(q^2 a^4)`` and the links ``a q A`` stay finite; the bounds
+    :data:`~nnfield.theories.u1.network.MIN_CHARGE`, :data:`~nnfield.theories.u1.network.MAX_CHARGE`, which the
+    Python builders check too)."""
+    return None if MIN_CHARGE <= abs(q) <= MAX_CHARGE else f"a coupling with {CHARGE_RANGE}"
 
 
 class MaxwellParams(Params):
@@ -77,12 +80,14 @@ PLANE_KEYS = {
 
 
 def random_photons_data(model: Any, p: dict[str, Any], seed: int, mass: float = 0.0) -> tuple[np.ndarray, ...]:
+    """``(A, E)`` of ``kind = "random_photons"`` (:func:`nnfield.theories.u1.random_photons`; photon mass ``mass``)."""
     from ..u1 import random_photons
 
     return random_photons(model.lattice, seed, p["amplitude"], p["cutoff"], p["slope"], mass)
 
 
 def plane_wave_data(model: Any, p: dict[str, Any], seed: int, mass: float = 0.0) -> tuple[np.ndarray, ...]:
+    """``(A, E)`` of ``kind = "plane_wave"`` (:func:`nnfield.theories.u1.plane_wave`; photon mass ``mass``)."""
     from ..u1 import plane_wave
 
     del seed

@@ -25,6 +25,7 @@ from ...errors import ParameterError
 from ...initial import per_axis
 from .. import dirac
 from ..u1 import longitudinal_field
+from ..u1.gauss import precision
 
 
 def with_gauss(model: Any, A: np.ndarray, E_free: np.ndarray, Q: np.ndarray, P: np.ndarray,
@@ -32,19 +33,19 @@ def with_gauss(model: Any, A: np.ndarray, E_free: np.ndarray, Q: np.ndarray, P: 
     """Packed data with ``E = E_free + E_L``, ``E_L`` the longitudinal field of the network's charge (see the
     module docstring); ``E_free`` is the transverse and uniform part."""
     lat = model.lattice
-    D = lat.ndim
     E = np.array(E_free, dtype=float)
     rho_fn = jax.jit(lambda p, q: model.charge_density(model.encode(p, q)))
     prev = None
     for _ in range(iterations):
         phi, pi = np.concatenate([A, Q]), np.concatenate([E, P])
-        rho = np.asarray(rho_fn(phi, pi))
+        rho_net = rho_fn(phi, pi)  # float32 without JAX's 64-bit mode
+        eps = precision(rho_net)
+        rho = np.asarray(rho_net, dtype=float)  # the background subtracted in float64: neutral to ~1e-16
         E_new = E_free + longitudinal_field(lat, rho - rho.mean())
         delta = float(np.abs(E_new - E).max()) if prev is not None else np.inf
         E, prev = E_new, E
-        if delta <= 4 * np.finfo(float).eps * max(float(np.abs(E).max()), 1e-300):
+        if delta <= 4 * eps * max(float(np.abs(E).max()), 1e-300):
             break
-    del D
     return np.concatenate([A, Q]), np.concatenate([E, P])
 
 

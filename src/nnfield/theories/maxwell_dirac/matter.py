@@ -42,12 +42,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ...errors import ParameterError
 from ...state import State
 from .. import dirac
+from ..params import check_number
 from ..u1 import AbstractMatter
 from ..u1._lattice import backward, forward
+from ..u1.network import check_charge
 
 BIASES = ("forward", "wilson")
+
+
+def check_matter_parameters(dt: Any, charge: Any, m: Any, bias: Any, r: Any) -> None:
+    """A :class:`~nnfield.errors.ParameterError` naming the argument unless ``dt`` is positive, ``charge`` a
+    coupling :func:`~nnfield.theories.u1.network.check_charge` accepts, ``m >= 0``, ``bias`` one of
+    :data:`BIASES` and ``r`` (the Wilson parameter, ``wilson_r`` of the builder) positive; all finite. Checked
+    before the mass rotation is built (``dt = 0`` was a ``ZeroDivisionError`` there, ``dt = nan`` a ``ValueError``
+    of the rational approximation). Traced values pass unchecked (``jax.jit``, ``jax.vmap``, ``jax.grad``)."""
+    check_number("dt", dt, positive=True)
+    check_charge(charge)
+    check_number("m", m, minimum=0.0)
+    if not (isinstance(bias, str) and bias in BIASES):
+        raise ParameterError("bias", f"expected one of {BIASES} (the forward map (4.24) or the doubler-free Wilson "
+                                     f"map), got {bias!r}")
+    check_number("wilson_r", r, positive=True)
 
 
 def _mix(M: Any, f: jax.Array) -> jax.Array:
@@ -120,6 +138,11 @@ class DiracMatter(AbstractMatter):
     @classmethod
     def create(cls, X: Any, m: float, charge: float, dt: float, spacing: float, bias: str = "forward",
                r: float = 1.0) -> DiracMatter:
+        """The Dirac sector with Clifford matrices ``X`` (``(D + 1, K, K)``, ``X_0`` first), mass ``m >= 0``,
+        coupling ``charge``, step ``dt > 0``, lattice ``spacing``, bias map ``bias`` (``"forward"`` (4.24) or
+        ``"wilson"``) and Wilson parameter ``r > 0`` (:func:`check_matter_parameters`); the rates of the orthogonal
+        mass rotation ``R = X_0^(2 m dt / pi)`` come from :func:`~nnfield.theories.dirac.orthogonal_rates`."""
+        check_matter_parameters(dt, charge, m, bias, r)
         ac, sv, tan_half = dirac.orthogonal_rates(m * dt, dt)
         X = np.asarray(X, dtype=float)
         return cls(X=X, m=m, charge=charge, ac=ac, sv=sv, tan_half=tan_half, dt=dt, spacing=spacing,
@@ -134,10 +157,12 @@ class DiracMatter(AbstractMatter):
     # -- the bias map with links ---------------------------------------------------------------------------
     @property
     def K(self) -> int:
+        """Neuron types per site (the size of the Clifford matrices)."""
         return int(np.shape(self.X)[1])
 
     @property
     def D(self) -> int:
+        """The lattice's dimension (``X_1..X_D`` after ``X_0``)."""
         return int(np.shape(self.X)[0]) - 1
 
     def link(self, theta: jax.Array, f: jax.Array) -> jax.Array:
@@ -180,7 +205,10 @@ class DiracMatter(AbstractMatter):
 
     # -- the network's two updates --------------------------------------------------------------------------
     def activate(self, theta: jax.Array | LinkFactors, phi: jax.Array, pi: jax.Array) -> jax.Array:
-        """``phi + h ((W - I) phi + B(theta) pi)`` with ``W - I = ac I + sv X_0`` (= ``R phi + h B pi``)."""
+        """The activation ``phi + h ((W - I) phi + B(theta) pi)`` with ``W - I = ac I + sv X_0`` (``= R phi + h B pi``):
+        the first line of (4.11) with the orthogonal weight ``R = X_0^(2 m h / pi)`` of the stable network in place
+        of (4.13)'s ``W - I = m X_0`` (times ``h``; order 1 in ``h`` either way) and the gauged bias map (4.24) with
+        the links of (5.8) as exact link variables."""
         h = self.dt
         return phi + h * (self.ac * phi + self.sv * self.mix(0, phi) + self.hop(theta, pi))
 
@@ -193,7 +221,9 @@ class DiracMatter(AbstractMatter):
         return self._loss_at_activation(phi_new + self.hop(theta, p - pi), p, pi)
 
     def learning_gradient(self, theta: jax.Array | LinkFactors, phi_new: jax.Array, pi: jax.Array) -> jax.Array:
-        """``dH_a/dpi^a = B(theta)^T phi_new + C pi`` by autodiff of :meth:`learning_loss` (never written by hand).
+        """``dH_a/dpi^a = B(theta)^T phi_new + C pi`` by autodiff of :meth:`learning_loss` (never written by hand):
+        the gradient of the learning ``pi <- pi - h dH_a/dpi^a``, the second line of (4.11) realized by per-type
+        losses (4.14, corrected as in ``docs/errata.md``) with the stable network's ``R``; order 1 in ``h``.
 
         Evaluated as :meth:`nnfield.network.Network.learning_gradient` is: ``jax.grad`` of the loss at the
         activation output ``phi_new + B(theta) (pi - pi) = phi_new`` gives ``(dH/dphi, dH/dpi|explicit)``, and
@@ -248,5 +278,6 @@ class DiracMatter(AbstractMatter):
         return {"energy": mass + hop, "psi_abs2": jnp.sum(phi**2, axis=0) + jnp.sum(pi**2, axis=0)}
 
     def vacuum(self, shape: tuple[int, ...], dtype: Any) -> State:
+        """The empty vacuum: ``phi = pi = 0``."""
         z = jnp.zeros((self.K, *shape), dtype)
         return State(z, z)

@@ -36,13 +36,12 @@ from ..._deprecation import positional_options, renamed_arguments
 from ...initial import minimum_image
 from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved
-from ...operators import array_module
 from ...state import State
 from .. import clifford, dirac
-from ..params import check_number
 from ..u1 import ELECTRIC, LINKS, MATTER, GaugeModel, photon_omega
 from ..u1._lattice import backward, divergence_scale, forward, pairs, plaquettes, wrap
-from .matter import DiracMatter
+from ..u1.model import packed_fields
+from .matter import DiracMatter, check_matter_parameters
 from .network import MaxwellDiracNetwork
 from .physics import MaxwellDirac
 
@@ -64,11 +63,10 @@ class MaxwellDiracModel(GaugeModel):
 
     # -- state maps -----------------------------------------------------------------------------------------
     def encode(self, phi: Any, pi: Any) -> dict[str, Any]:
-        xp = array_module(phi, pi)  # NumPy data stays NumPy: no small program compiled per operation
-        phi = xp.asarray(phi)
-        if not xp.issubdtype(phi.dtype, xp.inexact):
-            phi = phi.astype(float)
-        pi = xp.asarray(pi, phi.dtype)
+        """The network state of physics data ``phi = (A, Q)``, ``pi = (E, P)``, each ``(D + K, *lattice.shape)``
+        (checked by :func:`~nnfield.theories.u1.model.packed_fields`): links ``theta = a q A``, ``electric`` ``E``
+        and the matter ``unpack(psi)`` of ``psi = (Q + i P) / sqrt(2)`` (4.30)."""
+        phi, pi = packed_fields(self, phi, pi)  # NumPy data stay NumPy: no small program compiled per operation
         D = self.lattice.ndim
         qa = self.network.charge * self.lattice.spacing
         psi = (phi[D:] + 1j * pi[D:]) / np.sqrt(2.0)
@@ -76,6 +74,7 @@ class MaxwellDiracModel(GaugeModel):
         return {LINKS: qa * phi[:D], ELECTRIC: pi[:D], MATTER: State(m_phi.astype(phi.dtype), m_pi.astype(phi.dtype))}
 
     def decode(self, state: dict[str, Any]) -> tuple[jax.Array, jax.Array]:
+        """The physics data ``(A, Q)``, ``(E, P)`` of a network state (inverse of :meth:`encode`)."""
         qa = self.network.charge * self.lattice.spacing
         m = state[MATTER]
         psi = self.packing.pack(m.phi, m.pi)
@@ -153,6 +152,7 @@ class MaxwellDiracModel(GaugeModel):
         return -charge * jnp.mean(state[LINKS], axis=tuple(range(1, self.lattice.ndim + 1))) / qa
 
     def position(self, state: dict[str, Any]) -> jax.Array:
+        """The ``|psi|^2``-weighted position per axis (minimum image about the box centre)."""
         m = state[MATTER]
         dens = jnp.sum(m.phi**2, axis=0) + jnp.sum(m.pi**2, axis=0)
         out = []
@@ -164,6 +164,7 @@ class MaxwellDiracModel(GaugeModel):
 
     # -- observables ------------------------------------------------------------------------------------------
     def observables(self, state: dict[str, Any]) -> dict[str, jax.Array]:
+        """The observables a run records (the module docstring's table)."""
         vol = self.lattice.cell_volume
         f = self.fields(state)
         phi, pi = self.decode(state)
@@ -227,8 +228,7 @@ def model(lattice: Lattice, dt: float, *, charge: float = 1.0, m: float = 1.0, b
     r = wilson_r
     from ..gauge import clifford_matrices
 
-    check_number("m", m, minimum=0.0)
-
+    check_matter_parameters(dt, charge, m, bias, r)
     X = clifford_matrices(lattice, X)
     matter = DiracMatter.create(X, m, charge, dt, lattice.spacing, bias, r)
     net = MaxwellDiracNetwork.create(lattice, charge, dt, matter,

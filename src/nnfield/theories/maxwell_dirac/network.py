@@ -33,6 +33,7 @@ from ...lattice import Lattice
 from ...state import State
 from ..params import check_number
 from ..u1 import ELECTRIC, LINKS, MATTER, GaugeNetwork, WilsonLoss
+from ..u1.network import check_charge
 from .matter import DiracMatter
 
 
@@ -46,9 +47,11 @@ class MaxwellDiracNetwork(GaugeNetwork):
     @classmethod
     def create(cls, lattice: Lattice, charge: float, dt: float, matter: Any = None,
                name: str = "maxwell-dirac network") -> MaxwellDiracNetwork:
+        """The network on ``lattice`` with coupling ``charge`` (``q``;
+        :func:`~nnfield.theories.u1.network.check_charge`), step ``dt`` (positive) and the Dirac sector ``matter``
+        (a :class:`~.matter.DiracMatter` built with the same ``charge`` and ``dt``); ``name`` labels it."""
         check_number("dt", dt, positive=True)
-        if not isinstance(charge, jax.core.Tracer) and not charge != 0:  # (a traced charge: jit, vmap, grad)
-            raise ParameterError("charge", f"expected a non-zero charge q (links are theta = a q A), got {charge!r}")
+        check_charge(charge)
         if not isinstance(matter, DiracMatter):
             raise ParameterError("matter", "the Maxwell-Dirac network needs a DiracMatter sector")
         return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,
@@ -56,6 +59,7 @@ class MaxwellDiracNetwork(GaugeNetwork):
 
     @property
     def order(self) -> int:
+        """1: the data are read as if ``pi`` and ``E`` were at ``t`` (as for the stable Dirac network)."""
         return 1
 
     def midpoint_links(self, state: dict[str, Any]) -> jax.Array:
@@ -67,11 +71,17 @@ class MaxwellDiracNetwork(GaugeNetwork):
         return jax.grad(lambda th: self.wilson(th) + self.matter.energy_loss(th, phi_new, w))(theta)
 
     def step(self, state: dict[str, Any]) -> dict[str, Any]:
-        """One tick (the module docstring). The links' factors ``(cos theta, sin theta)`` are computed once per
-        link configuration (``theta(t+1/2)``, ``theta(t+1)``) and handed to every map that uses them; the links'
-        gradient is still ``jax.grad``: of ``L_D`` in the factors, pulled back to ``theta`` by the ``jax.vjp`` of
-        :meth:`~.matter.DiracMatter.factors` (the chain rule of ``jax.grad`` of ``L_D(theta)``, which
-        :meth:`link_gradient` takes in one piece; ``tests/test_maxwell_dirac.py`` compares the two)."""
+        """One tick (the module docstring), order 1 in ``h`` (:attr:`order`): the links move with their velocity
+        buffer ``E`` (beyond the paper), the activation is the first line of (4.11) with the stable network's
+        orthogonal weight ``R`` and the gauged bias map (4.24)/(5.8) at the midpoint links, the learning of ``pi`` the
+        second line of (4.11) by per-type losses (4.14, corrected), and ``E`` learns by gradient descent with
+        momentum on the Wilson loss plus the Dirac energy ``L_D`` (beyond the paper).
+
+        The links' factors ``(cos theta, sin theta)`` are computed once per link configuration (``theta(t+1/2)``,
+        ``theta(t+1)``) and handed to every map that uses them; the links' gradient is still ``jax.grad``: of
+        ``L_D`` in the factors, pulled back to ``theta`` by the ``jax.vjp`` of :meth:`~.matter.DiracMatter.factors`
+        (the chain rule of ``jax.grad`` of ``L_D(theta)``, which :meth:`link_gradient` takes in one piece;
+        ``tests/test_maxwell_dirac.py`` compares the two)."""
         h, qa = self.dt, self.charge * self.lattice.spacing
         theta, E, m = state[LINKS], state[ELECTRIC], state[MATTER]
         theta_new = theta + (h * qa) * E
@@ -86,6 +96,7 @@ class MaxwellDiracNetwork(GaugeNetwork):
         return out
 
     def advance(self, state: dict[str, Any], n: int) -> dict[str, Any]:
+        """``n`` ticks of :meth:`step` (a loop; order 1 in ``h``)."""
         if n == 0:
             return state
         if n == 1:
@@ -101,7 +112,9 @@ class MaxwellDiracNetwork(GaugeNetwork):
         return jax.lax.fori_loop(0, n, lambda _, s: self.step(sync(s)), state)
 
     def kick(self, state: dict[str, Any], h: Any) -> dict[str, Any]:  # pragma: no cover - not a split scheme
+        """Not defined: the tick is not a kick/drift splitting (:meth:`step`)."""
         raise NotImplementedError("the Maxwell-Dirac tick is not a kick/drift splitting; use step")
 
     def drift(self, state: dict[str, Any], h: Any) -> dict[str, Any]:  # pragma: no cover
+        """Not defined: the tick is not a kick/drift splitting (:meth:`step`)."""
         raise NotImplementedError("the Maxwell-Dirac tick is not a kick/drift splitting; use step")

@@ -37,9 +37,11 @@ class MaxwellDirac(U1Theory):
     r: float = eqx.field(static=True, default=1.0)
 
     def spinor(self, Q: jax.Array, P: jax.Array) -> jax.Array:
+        """``psi = (Q + i P) / sqrt(2)``."""
         return (Q + 1j * P) / jnp.sqrt(2.0)
 
     def b(self, A: jax.Array, v: jax.Array) -> jax.Array:
+        """The covariant forward (or Wilson) difference ``b v`` of the module docstring, links ``exp(i q a A)``."""
         a, q = self.lattice.spacing, self.charge
         out = jnp.zeros_like(v)
         for mu in range(A.shape[0]):
@@ -63,6 +65,7 @@ class MaxwellDirac(U1Theory):
         return mass + 2.0 * jnp.real(jnp.sum(1j * jnp.conj(u) * self.b(A, v), axis=0))
 
     def matter_energy(self, A: jax.Array, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        """``a^D sum psi^dagger h psi`` of the spinor ``(Q, P) = (phi, pi)`` in the field ``A``."""
         return self.lattice.cell_volume * jnp.sum(self.density(A, phi, pi))
 
     def charge_density(self, Q: jax.Array, P: jax.Array) -> jax.Array:

@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import ConfigError
-from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, check_wilson_scale, file_initial
+from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, check_wilson_scale, coupling_check, file_initial
 from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec, mass_check
@@ -32,7 +32,8 @@ from ..spec_edge import initial_spec, mass_check
 class MaxwellDiracParams(Params):
     """``[theory] name = "maxwell-dirac"``: coupling, mass and the bias map."""
 
-    charge: Number = Field(1.0, description="charge q of the Dirac field (links theta = a q A); non-zero")
+    charge: Annotated[Number, check(coupling_check)] = Field(
+        1.0, description="charge q of the Dirac field (links theta = a q A); 1e-8 <= |q| <= 1e8")
     mass: Annotated[Number, check(mass_check)] = Field(1.0, description="Dirac mass m (m >= 0)")
     bias: Literal["forward", "wilson"] = Field("forward", description='"forward" (4.24) or "wilson" (doubler-free)')
     wilson_r: Annotated[Number, check(positive)] = Field(1.0, description="Wilson parameter r (bias = wilson)")
@@ -43,8 +44,6 @@ def _build(lattice: Any, params: MaxwellDiracParams, dt: float, scheme: str) -> 
 
     if lattice.ndim not in (1, 2, 3):
         raise ConfigError(f"lattice.shape: the Dirac network exists for D = 1, 2, 3; got D = {lattice.ndim}")
-    if params.charge == 0:
-        raise ConfigError("theory.charge: expected a non-zero charge q (links are theta = a q A), got 0")
     if scheme != "leapfrog":
         raise ConfigError(f'time.scheme: the Maxwell-Dirac network is the staggered leapfrog of links, E, phi and '
                           f'pi; expected "leapfrog", got "{scheme}"; set scheme = "leapfrog"')

@@ -24,8 +24,28 @@ import numpy as np
 from ...errors import ParameterError
 from ...initial import minimum_image, per_axis
 from ...lattice import Lattice
+from ..params import check_number
 from ..u1 import longitudinal_field, random_photons
 from .matter import vev
+
+
+def _integer(name: str, value: Any, *, minimum: int | None = None) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or NumPy; not a bool, a float such as ``1.5`` or
+    ``2.0``, or a string), at least ``minimum``; a :class:`~nnfield.errors.ParameterError` naming ``name``
+    otherwise (a float winding used to be truncated, ``"2"`` accepted)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise ParameterError(name, f"expected an integer, got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ParameterError(name, f"expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _finite_point(name: str, values: Sequence[Any]) -> list[float]:
+    """``values`` (one per axis) as floats, each a finite real number (:func:`~nnfield.theories.params.check_number`
+    naming ``name``)."""
+    for x in values:
+        check_number(name, x)
+    return [float(x) for x in values]
 
 
 def _packed(A: np.ndarray, phi: np.ndarray, E: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,20 +107,31 @@ def charged_packets(lattice: Lattice, charge: float, lam: float, v: float, m: fl
                     momentum: Sequence[float] | None = None, amplitude: float = 0.1) -> tuple[np.ndarray, ...]:
     """Two packets ``phi = amplitude g(x - c_+-) exp(+-i k0.x)`` of opposite charge, centred at ``c -+ s e_0 / 2``,
     with momenta ``+-k0`` (towards each other for ``k0`` along ``+e_0``); ``pi`` of positive (first) and negative
-    (second) frequency ``omega = sqrt(M^2 + k0^2)`` with ``M`` the scalar mass about ``phi = 0``."""
+    (second) frequency ``omega = sqrt(M^2 + k0^2)`` with ``M`` the scalar mass about ``phi = 0``
+    (``M^2 = m^2 - 2 lambda v^2``, taken as 0 when negative). ``omega`` must not vanish: packets at rest (the default
+    ``momentum``) need the symmetric phase ``m > sqrt(2 lambda) v``; with the theory's defaults (``lambda = 0.5``,
+    ``v = 1``, ``m = 0``: the Higgs phase) pass a ``momentum``."""
     D = lattice.ndim
     L = lattice.lengths
-    c = np.asarray(per_axis("center", center, D, [x / 2 for x in L]), dtype=float)
+    c = np.asarray(_finite_point("center", per_axis("center", center, D, [x / 2 for x in L])), dtype=float)
     sep = separation if separation is not None else L[0] / 2
     w = width if width is not None else max(0.1 * min(L), lattice.spacing)
-    k0 = np.asarray(per_axis("momentum", momentum, D, [0.0] * D), dtype=float)
+    k0 = np.asarray(_finite_point("momentum", per_axis("momentum", momentum, D, [0.0] * D)), dtype=float)
+    check_number("separation", sep)
+    check_number("width", w, positive=True)
+    check_number("amplitude", amplitude)
     if not (0 < sep < L[0]):
         raise ParameterError("separation", f"expected 0 < separation < L_0 = {L[0]:g}, got {sep:g}")
     M2 = m**2 - 2 * lam * v**2
     omega = float(np.sqrt(max(M2, 0.0) + np.sum(k0**2)))
     if omega == 0:
-        raise ParameterError("momentum", "a packet at rest of a massless scalar has no frequency; give a momentum "
-                             "or a mass (m > sqrt(2 lambda) v)")
+        raise ParameterError(
+            "momentum", f"a packet at rest (momentum {k0.tolist()}, the default) of a scalar without a mass about phi "
+            f"= 0 has no frequency: M^2 = m^2 - 2 lambda v^2 = {M2:g} <= 0 (m = {m:g}, lambda = {lam:g}, v = {v:g}, "
+            f"the theory's parameters); pass a non-zero momentum, e.g. momentum={[1.0] + [0.0] * (D - 1)} "
+            f"(initial.momentum in a config), or use a theory in the symmetric phase with "
+            f"m > sqrt(2 lambda) v = {np.sqrt(2 * max(lam, 0.0)) * abs(v):g} (packets of the Higgs phase sit on "
+            f"top of the potential's maximum at phi = 0)")
     xs = lattice.coordinates()
     total = np.zeros(lattice.shape, complex)
     total_pi = np.zeros(lattice.shape, complex)
@@ -171,10 +202,12 @@ def vortex_fields(lattice: Lattice, charge: float, lam: float, v: float, m: floa
 
 
 def relax(model: Any, phi: np.ndarray, pi: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """``steps`` of gradient flow ``x <- x - h dL/dx`` on the static energy (learning without momentum; the
-    network's own loss and ``jax.grad``), ``h = 1 / omega_max^2``; ``E`` and ``pi`` left at zero (static data
-    satisfy Gauss's law with ``rho = 0``)."""
-    if steps <= 0:
+    """``steps`` (a non-negative integer) of gradient flow ``x <- x - h dL/dx`` on the static energy, for the links
+    and ``phi`` (learning without momentum: plain gradient descent as in the paper's (2.2), with the network's own
+    loss by ``jax.grad``; explicit Euler of the flow, order 1 in ``h``, which only has to relax), ``h = 1 /
+    omega_max^2``; ``E`` and ``pi`` left at zero (static data satisfy Gauss's law with ``rho = 0``)."""
+    steps = _integer("relax_steps", steps, minimum=0)
+    if steps == 0:
         return phi, pi
     net = model.network
     lat = model.lattice
@@ -197,33 +230,38 @@ def relax(model: Any, phi: np.ndarray, pi: np.ndarray, steps: int) -> tuple[np.n
 
 def vortex(model: Any, center: Sequence[float] | None = None, winding: int = 1,
            relax_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """One vortex (flux ``2 pi winding / q``) at ``center`` (default: the plaquette centre nearest the box centre,
-    ``(N // 2 + 1/2) a`` per axis; on an odd lattice that is the box centre itself)."""
+    """One vortex (flux ``2 pi winding / q``, ``winding`` a non-zero integer) at ``center`` (finite; default: the
+    plaquette centre nearest the box centre, ``(N // 2 + 1/2) a`` per axis; on an odd lattice that is the box centre
+    itself), relaxed by ``relax_steps`` (a non-negative integer) of :func:`relax`."""
     lat = model.lattice
     th = model.theory
     if lat.ndim != 2:
         raise ParameterError("lattice", f"vortices are 2D objects here; got a {lat.ndim}D lattice")
     default = [(n // 2 + 0.5) * lat.spacing for n in lat.shape]  # the plaquette centre nearest the box centre
-    c = per_axis("center", center, 2, default)
+    c = _finite_point("center", per_axis("center", center, 2, default))
     off = [((ci / lat.spacing) % 1.0) for ci in c]
     if all(min(o, 1 - o) < 1e-6 for o in off):
         raise ParameterError("center", f"{list(c)} is a lattice site: the unitary-gauge core (a Dirac string) must "
                              f"sit inside a plaquette; e.g. {default}")
+    winding = _integer("winding", winding)
     if winding == 0:
         raise ParameterError("winding", "expected a non-zero winding (e.g. 1)")
-    phi, pi = vortex_fields(lat, float(th.charge), float(th.lam), float(th.v), float(th.m), [(c, int(winding))])
+    relax_steps = _integer("relax_steps", relax_steps, minimum=0)
+    phi, pi = vortex_fields(lat, float(th.charge), float(th.lam), float(th.v), float(th.m), [(c, winding)])
     return relax(model, phi, pi, relax_steps)
 
 
 def vortex_pair(model: Any, separation: float | None = None, relax_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A vortex (flux ``+2 pi / q``) and an antivortex (``-2 pi / q``) at ``separation`` along axis 0, about the
-    centre (plaquette centres); zero net flux."""
+    centre (plaquette centres); zero net flux; relaxed by ``relax_steps`` (a non-negative integer) of :func:`relax`."""
     lat = model.lattice
     th = model.theory
     if lat.ndim != 2:
         raise ParameterError("lattice", f"vortices are 2D objects here; got a {lat.ndim}D lattice")
+    relax_steps = _integer("relax_steps", relax_steps, minimum=0)
     L = lat.lengths
     sep = separation if separation is not None else L[0] / 2
+    check_number("separation", sep)
     if not 0 < sep < L[0]:
         raise ParameterError("separation", f"expected 0 < separation < L_0 = {L[0]:g}, got {sep:g}")
     cy = L[1] / 2 + lat.spacing / 2

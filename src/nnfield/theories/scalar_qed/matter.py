@@ -44,9 +44,11 @@ class ScalarMatter(AbstractMatter):
 
     @property
     def K(self) -> int:
+        """2 neuron types per site (``phi_1``, ``phi_2``)."""
         return 2
 
     def bias(self, pi: jax.Array) -> jax.Array:
+        """``B pi = pi`` (``B = I`` of (3.8); the activation is ``phi <- phi + h pi``, (3.9))."""
         return pi
 
     def potential(self, phi: jax.Array) -> jax.Array:
@@ -68,9 +70,11 @@ class ScalarMatter(AbstractMatter):
         return out / (2 * self.spacing**2)
 
     def loss(self, theta: Any, phi: jax.Array) -> jax.Array:
+        """``L_m(theta, phi)``: the covariant hopping plus the potential, summed over sites (the module docstring)."""
         return jnp.sum(self.hopping(theta, phi) + self.potential(phi))
 
     def charge_density(self, state: State) -> jax.Array:
+        """``rho = q (pi_1 phi_2 - pi_2 phi_1)`` per site."""
         phi, pi = state.phi, state.pi
         return self.charge * (pi[0] * phi[1] - pi[1] * phi[0])
 
@@ -79,6 +83,8 @@ class ScalarMatter(AbstractMatter):
         return jnp.abs(self.charge) * jnp.max(state.phi[0] ** 2 + state.phi[1] ** 2) / self.spacing
 
     def densities(self, theta: jax.Array, state: State) -> dict[str, jax.Array]:
+        """Per site: ``energy`` (kinetic + hopping + potential), ``phi_abs2`` ``|phi|^2``, ``kinetic_energy``,
+        ``gradient_energy``, ``potential_energy``."""
         phi, pi = state.phi, state.pi
         kin = 0.5 * (pi[0] ** 2 + pi[1] ** 2)
         hop = self.hopping(theta, phi)

@@ -28,6 +28,7 @@ class ScalarQED(U1Theory):
     m: Any = 0.0
 
     def matter_energy(self, A: jax.Array, phi: jax.Array, pi: jax.Array) -> jax.Array:
+        """The scalar's energy in the field ``A``: kinetic, covariant hopping and potential (the module docstring)."""
         a, q = self.lattice.spacing, self.charge
         f = (phi[0] + 1j * phi[1]) / jnp.sqrt(2.0)
         hop = 0.0

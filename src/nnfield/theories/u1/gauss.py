@@ -36,16 +36,44 @@ def gauss_residual(E: Any, rho: Any, spacing: float, floor: Any = 0.0) -> Any:
     return res / jnp.maximum(scale, jnp.finfo(jnp.asarray(res).dtype).tiny)
 
 
-def solve_poisson(lattice: Lattice, source: Any, *, what: str = "charge", scale: float = 0.0) -> np.ndarray:
-    """``psi`` with ``Lap_a psi = source`` and zero mean (FFT; exact on the lattice).
+#: the neutrality tolerance of :func:`solve_poisson` for float64 data, relative to the charge scale
+NEUTRAL_TOLERANCE = 1e-10
+#: ... and for data of a coarser dtype: this many of its epsilons (float32: 7.6e-6), relative to the charge scale
+NEUTRAL_EPS = 64
 
-    Raises :class:`~nnfield.errors.ParameterError` (``what``) when ``sum source`` is not zero to round-off
-    (relative to ``sum |source|`` or ``scale``, the sum of the magnitudes the source was computed from): a periodic
-    lattice holds no net charge (its field lines have nowhere to end).
+
+def precision(*arrays: Any) -> float:
+    """The machine epsilon of the coarsest floating dtype among ``arrays`` (float64's for any other data): the
+    precision the data were computed in."""
+    eps = float(np.finfo(np.float64).eps)
+    for x in arrays:
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and np.issubdtype(dtype, np.floating):
+            eps = max(eps, float(np.finfo(dtype).eps))
+    return eps
+
+
+def neutrality_tolerance(eps: float) -> float:
+    """The relative tolerance of the neutrality check for data computed with machine epsilon ``eps``:
+    :data:`NEUTRAL_TOLERANCE` (float64), or :data:`NEUTRAL_EPS` ``eps`` if larger (float32: the round-off of a
+    float32 charge density summed over the lattice is ~1e-7 relative, not a net charge)."""
+    return max(NEUTRAL_TOLERANCE, NEUTRAL_EPS * eps)
+
+
+def solve_poisson(lattice: Lattice, source: Any, *, what: str = "charge", scale: float = 0.0,
+                  eps: float | None = None) -> np.ndarray:
+    """``psi`` with ``Lap_a psi = source`` and zero mean (FFT; exact on the lattice; computed in float64).
+
+    Raises :class:`~nnfield.errors.ParameterError` (``what``) when ``sum source`` is not zero to round-off:
+    relative to the charge scale (``sum |source|`` or ``scale``, the sum of the magnitudes the source was computed
+    from) it must be at most :func:`neutrality_tolerance` of ``eps``, the machine epsilon of the data (default: that
+    of ``source``'s dtype, :func:`precision`; float32 data get float32's round-off). A periodic lattice holds no net
+    charge (its field lines have nowhere to end).
     """
+    eps = precision(source) if eps is None else float(eps)
     src = np.asarray(source, dtype=float)
     total, scale = float(np.sum(src)), max(float(np.sum(np.abs(src))), scale)
-    if abs(total) > 1e-10 * max(scale, np.finfo(float).tiny) and scale > 0:
+    if abs(total) > neutrality_tolerance(eps) * max(scale, np.finfo(float).tiny) and scale > 0:
         raise ParameterError(
             what, f"a periodic lattice needs a neutral total charge (sum of rho = 0, Gauss's law at k = 0), got "
             f"{total * lattice.cell_volume:.6g} (a^D sum rho); add an opposite charge (e.g. a pair of packets)"
@@ -66,7 +94,9 @@ def longitudinal_field(lattice: Lattice, rho: Any) -> np.ndarray:
 
 def project(lattice: Lattice, E: Any, rho: Any) -> np.ndarray:
     """``E + grad psi`` with ``Lap_a psi = rho - div E``: user data made to satisfy Gauss's law (transverse part
-    kept; the longitudinal part replaced by the field of ``rho``)."""
+    kept; the longitudinal part replaced by the field of ``rho``). The neutrality check of :func:`solve_poisson`
+    allows the round-off of the coarser dtype of ``E`` and ``rho``."""
+    eps = precision(E, rho)
     E = np.asarray(E, dtype=float)
     if E.shape != (lattice.ndim, *lattice.shape):
         raise ParameterError("E", f"expected an electric field of shape {(lattice.ndim, *lattice.shape)}, "
@@ -74,7 +104,7 @@ def project(lattice: Lattice, E: Any, rho: Any) -> np.ndarray:
     a = lattice.spacing
     rho = np.asarray(rho, dtype=float)
     div = sum(E[mu] - np.roll(E[mu], 1, mu) for mu in range(lattice.ndim)) / a
-    psi = solve_poisson(lattice, rho - div, scale=float(np.sum(np.abs(rho)) + 2 * np.sum(np.abs(E)) / a))
+    psi = solve_poisson(lattice, rho - div, scale=float(np.sum(np.abs(rho)) + 2 * np.sum(np.abs(E)) / a), eps=eps)
     return E + np.stack([(np.roll(psi, -1, mu) - psi) / a for mu in range(lattice.ndim)])
 
 

@@ -38,6 +38,47 @@ from .physics import U1Theory
 ENERGY = Conserved("energy", BOUNDED, "the Kogut-Susskind Hamiltonian; oscillates at O(dt^2), no drift")
 
 
+def packed_fields(model: GaugeModel, phi: Any, pi: Any) -> tuple[Any, Any]:
+    """``(phi, pi)``, the packed physics data of ``model`` (``(A, matter phi)``, ``(E, matter pi)``), as arrays of
+    one real floating dtype (integers become floats), each ``(K, *lattice.shape)`` with ``K = D`` + the matter's
+    components; a :class:`~nnfield.errors.ParameterError` naming ``phi`` or ``pi`` otherwise (the check of
+    :func:`nnfield.model.real_fields` for the other theories). Before, a wrong number of components was silently
+    cut or shifted into the matter (``phi[:D]``), a missing one failed inside the run's loop, complex data failed
+    in ``jax.grad`` and a scalar ``pi`` with an ``IndexError``. Shapes and dtypes only (static): passes under
+    ``jax.jit``, ``jax.vmap`` and ``jax.grad``. NumPy data stay NumPy (no small program compiled per operation)."""
+    from ...errors import ParameterError
+
+    xp = array_module(phi, pi)
+    arrays = []
+    for name, x in (("phi", phi), ("pi", pi)):
+        try:
+            x = xp.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(name, f"expected a real numeric array, got {type(x).__name__} ({exc})") from None
+        if xp.issubdtype(x.dtype, xp.complexfloating):
+            raise ParameterError(name, f"expected real data, got {x.dtype}: the packed data are real (the gauge "
+                                       f"potential, the electric field and the matter's real components)")
+        if not (xp.issubdtype(x.dtype, xp.inexact) or xp.issubdtype(x.dtype, xp.integer) or x.dtype == xp.bool_):
+            raise ParameterError(name, f"expected a real numeric array, got dtype {x.dtype}")
+        arrays.append(x)
+    phi, pi = arrays
+    if not xp.issubdtype(phi.dtype, xp.inexact):
+        phi = phi.astype(float)
+    D = model.lattice.ndim
+    expected = (int(model.network.K), *model.lattice.shape)
+    n_matter = expected[0] - D
+    what = {"phi": ", ".join(f"A_{mu + 1}" for mu in range(D)), "pi": ", ".join(f"E_{mu + 1}" for mu in range(D))}
+    if n_matter:
+        mp, mpi = model.matter_arrays
+        what = {"phi": f"{what['phi']} then the matter's {n_matter} components ({mp})",
+                "pi": f"{what['pi']} then the matter's {n_matter} components ({mpi})"}
+    for name, x in (("phi", phi), ("pi", pi)):
+        if tuple(x.shape) != expected:
+            raise ParameterError(name, f"expected shape (K, *lattice.shape) = {expected} ({what[name]}), got "
+                                       f"{tuple(x.shape)}")
+    return phi, xp.asarray(pi, phi.dtype)
+
+
 class GaugeModel(AbstractModel):
     """A :class:`~.network.GaugeNetwork` with its physics side (:class:`~.physics.U1Theory`)."""
 
@@ -51,11 +92,10 @@ class GaugeModel(AbstractModel):
 
     # -- state maps -----------------------------------------------------------------------------------------
     def encode(self, phi: Any, pi: Any) -> dict[str, Any]:
-        xp = array_module(phi, pi)  # NumPy data stays NumPy: no small program compiled per operation
-        phi = xp.asarray(phi)
-        if not xp.issubdtype(phi.dtype, xp.inexact):
-            phi = phi.astype(float)
-        pi = xp.asarray(pi, phi.dtype)
+        """The network state of packed physics data ``phi = (A, matter phi)``, ``pi = (E, matter pi)``, each
+        ``(K, *lattice.shape)`` (checked by :func:`packed_fields`): links ``theta = a q A``, ``electric`` ``E`` and
+        the matter's ``State``."""
+        phi, pi = packed_fields(self, phi, pi)
         D = self.lattice.ndim
         qa = self.network.charge * self.lattice.spacing
         state: dict[str, Any] = {LINKS: qa * phi[:D], ELECTRIC: pi[:D]}
@@ -64,6 +104,8 @@ class GaugeModel(AbstractModel):
         return state
 
     def decode(self, state: dict[str, Any]) -> tuple[jax.Array, jax.Array]:
+        """The packed physics data ``(A, matter phi)``, ``(E, matter pi)`` of a network state (inverse of
+        :meth:`encode`)."""
         qa = self.network.charge * self.lattice.spacing
         A, E = state[LINKS] / qa, state[ELECTRIC]
         if self.network.matter is None:
@@ -73,6 +115,7 @@ class GaugeModel(AbstractModel):
 
     # -- per-site fields --------------------------------------------------------------------------------------
     def charge_density(self, state: dict[str, Any]) -> jax.Array:
+        """``rho(x)`` of the matter (zero without matter), the source of Gauss's law ``div E = rho``."""
         if self.network.matter is None:
             return jnp.zeros(self.lattice.shape, state[ELECTRIC].dtype)
         return self.network.matter.charge_density(state[MATTER])
@@ -154,6 +197,7 @@ class GaugeModel(AbstractModel):
 
     # -- observables ------------------------------------------------------------------------------------------
     def observables(self, state: dict[str, Any]) -> dict[str, jax.Array]:
+        """The observables a run records (see the module docstring)."""
         vol = self.lattice.cell_volume
         f = self.fields(state)
         phi, pi = self.decode(state)

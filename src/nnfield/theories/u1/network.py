@@ -27,6 +27,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ...errors import ParameterError
 from ...lattice import Lattice
@@ -38,6 +39,31 @@ from .loss import AbstractMatter, WilsonLoss
 LINKS = "links"
 ELECTRIC = "electric"
 MATTER = "matter"
+
+#: the magnitudes of the coupling ``q`` the dynamical U(1) theories accept (the config's ``theory.charge`` and the
+#: Python builders): the magnetic term ``1/(q^2 a^4)`` and the links ``a q A`` stay finite
+MIN_CHARGE, MAX_CHARGE = 1e-8, 1e8
+#: the range, as the messages write it
+CHARGE_RANGE = "1e-8 <= |q| <= 1e8"
+
+
+def check_charge(charge: Any) -> None:
+    """A :class:`~nnfield.errors.ParameterError` naming ``charge`` unless it is a real number with
+    ``MIN_CHARGE <= |q| <= MAX_CHARGE`` (finite and non-zero: the links are ``theta = a q A``, the magnetic term
+    ``1/(q^2 a^4)``; a NaN charge used to run to all-NaN observables). A traced charge (``jax.jit``, ``jax.vmap``,
+    ``jax.grad``) is not checked; a concrete array (a batch) is checked element by element."""
+    check_number("charge", charge)
+    if isinstance(charge, jax.core.Tracer):
+        return
+    try:
+        values = np.abs(np.asarray(charge, dtype=float))
+    except (TypeError, ValueError, jax.errors.TracerArrayConversionError,
+            jax.errors.ConcretizationTypeError):  # pragma: no cover - a tracer inside a container
+        return
+    if not (np.all(np.isfinite(values)) and np.all(values >= MIN_CHARGE) and np.all(values <= MAX_CHARGE)):
+        shown = float(charge) if np.ndim(charge) == 0 else np.asarray(charge).tolist()
+        raise ParameterError("charge", f"expected a non-zero coupling q with {CHARGE_RANGE} "
+                                       f"(links are theta = a q A, the magnetic term 1/(q^2 a^4)), got {shown!r}")
 
 
 class GaugeNetwork(AbstractNetwork):
@@ -60,9 +86,10 @@ class GaugeNetwork(AbstractNetwork):
     @classmethod
     def create(cls, lattice: Lattice, charge: float, dt: float, matter: AbstractMatter | None = None,
                name: str = "gauge network") -> GaugeNetwork:
+        """The network on ``lattice`` with coupling ``charge`` (``q``, checked by :func:`check_charge`), step ``dt``
+        (positive) and the matter sector ``matter`` (``None``: pure lattice Maxwell); ``name`` labels it."""
         check_number("dt", dt, positive=True)
-        if not isinstance(charge, jax.core.Tracer) and not charge != 0:  # (a traced charge: jit, vmap, grad)
-            raise ParameterError("charge", f"expected a non-zero charge q (links are theta = a q A), got {charge!r}")
+        check_charge(charge)
         return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,
                    name=name)
 
@@ -74,10 +101,12 @@ class GaugeNetwork(AbstractNetwork):
 
     @property
     def order(self) -> int:
+        """2: the tick is Stormer-Verlet (kick, drift, kick), second order in ``dt``."""
         return 2
 
     @property
     def charge(self) -> Any:
+        """The coupling ``q`` (held by the Wilson loss)."""
         return self.wilson.charge
 
     def loss(self, theta: Any, phi: jax.Array | None = None) -> jax.Array:
@@ -104,7 +133,13 @@ class GaugeNetwork(AbstractNetwork):
         return jnp.stack(g_theta), g_pi
 
     def kick(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
-        """Learning: ``E <- E - h q a dL/dtheta``, ``pi <- pi - h dL/dpi`` (positions fixed)."""
+        """Learning (positions fixed): ``E <- E - h q a dL/dtheta``, ``pi <- pi - h dL/dpi``.
+
+        The matter's is the gradient-descent learning (3.10) of the paper (``pi`` its ``beta``) on the covariant
+        loss, the Laplacian of (3.11) with the links in it, through the single-step backprop ``d phi / d pi = B``
+        (3.12); the links' is gradient descent with momentum on the same loss (beyond the paper: its Sec. 5 keeps
+        the links (5.8) fixed). One half of the Stormer-Verlet tick (:meth:`step`, order 2); alone, explicit
+        Euler in ``h`` (order 1)."""
         g_theta, g_pi = self.gradients(state)
         out = dict(state)
         hqa = h * self.charge * self.lattice.spacing
@@ -118,7 +153,8 @@ class GaugeNetwork(AbstractNetwork):
 
     def drift(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
         """The weights move with their velocity buffer and the neurons activate: ``theta <- theta + h a q E``,
-        ``phi <- phi + h B pi``."""
+        ``phi <- phi + h B pi`` (the activation (3.9) with ``W = I``, step ``h``; the links' move is beyond the
+        paper). The middle of the Stormer-Verlet tick (:meth:`step`, order 2); alone, explicit Euler (order 1)."""
         out = dict(state)
         out[LINKS] = state[LINKS] + (h * self.charge * self.lattice.spacing) * state[ELECTRIC]
         if self.matter is not None:
@@ -127,13 +163,15 @@ class GaugeNetwork(AbstractNetwork):
         return out
 
     def step(self, state: dict[str, Any]) -> dict[str, Any]:
-        """One tick: kick(dt/2), drift(dt), kick(dt/2) (Stormer-Verlet, order 2)."""
+        """One tick: kick(dt/2), drift(dt), kick(dt/2) (Stormer-Verlet of the activation (3.9) and the learning
+        (3.10) with links that learn with momentum; order 2 in ``dt``, :attr:`order`)."""
         s = self.kick(state, self.dt / 2)
         s = self.drift(s, self.dt)
         return self.kick(s, self.dt / 2)
 
     def advance(self, state: dict[str, Any], n: int) -> dict[str, Any]:
-        """``n`` ticks with the closing and opening half kicks merged (the staggered leapfrog)."""
+        """``n`` ticks with the closing and opening half kicks merged (the staggered leapfrog; the same map as ``n``
+        :meth:`step` ticks, order 2 in ``dt``)."""
         if n == 0:
             return state
         if n == 1:
@@ -173,6 +211,7 @@ class GaugeNetwork(AbstractNetwork):
         return State(jnp.concatenate([state[LINKS], m.phi]), jnp.concatenate([state[ELECTRIC], m.pi]))
 
     def unpack(self, packed: State) -> dict[str, Any]:
+        """The inverse of :meth:`pack`: the named state from ``K`` packed components."""
         D = self.lattice.ndim
         out: dict[str, Any] = {LINKS: packed.phi[:D], ELECTRIC: packed.pi[:D]}
         if self.matter is not None:

@@ -53,6 +53,7 @@ class U1Theory(Module, AbstractTheory):
         return jnp.zeros((), A.dtype)
 
     def hamiltonian(self, phi: Any, pi: Any) -> jax.Array:
+        """``H`` of the packed canonical data (the module docstring): the gauge field's energy plus the matter's."""
         D = self.lattice.ndim
         phi, pi = jnp.asarray(phi), jnp.asarray(pi)
         return self.gauge_energy(phi[:D], pi[:D]) + self.matter_energy(phi[:D], phi[D:], pi[D:])
