@@ -240,6 +240,7 @@ def test_poisson_neutrality_tolerance_is_relative_to_the_dtype_epsilon():
         solve_poisson(LAT, (rho + 1e-3 * scale / rho.size).astype(np.float32))  # a real charge in float32
 
 
+@pytest.mark.slow  # a fresh process without x64 (2.6 s); the quick suite guards the tolerance in float64
 def test_maxwell_dirac_packets_without_x64():
     """In float32 (JAX's default) the packets' neutralizing background left a round-off total charge that the
     float64 tolerance refused (``got 4.56e-08``); a subprocess, since the tests run in 64-bit mode."""

@@ -218,7 +218,8 @@ def _observable(kind):
     return f
 
 
-@pytest.mark.parametrize("kind", ["none", "electric"])
+# the electric case is slow (3 s); the quick suite keeps "none", which guards the traced dt through the same code
+@pytest.mark.parametrize("kind", ["none", pytest.param("electric", marks=pytest.mark.slow)])
 def test_grad_over_dt_matches_central_differences(kind):
     """Central differences ``(f(d+h) - f(d-h)) / 2h`` err by ``h^2 |f'''| / 6`` (truncation, ``f'''`` estimated by a
     five-point third difference at a coarse step) plus ``delta / h`` (``delta``: the rounding of ``f``, about
@@ -234,7 +235,7 @@ def test_grad_over_dt_matches_central_differences(kind):
     assert abs(fd) > 100 * bound  # the derivative itself is resolved
 
 
-@pytest.mark.parametrize("kind", ["none", "electric"])
+@pytest.mark.parametrize("kind", ["none", pytest.param("electric", marks=pytest.mark.slow)])  # as above
 def test_vmap_and_jit_over_dt_equal_separate_runs(kind):
     f = _observable(kind)
     dts = [0.1, 0.07]
@@ -271,7 +272,8 @@ def _background(kind):
     return lat, g.U1Links(g.uniform_magnetic(lat, 1)[0].alpha, np.full(lat.shape, 0.01))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+# float16 is slow (the quick suite keeps float32, the same dtype-keeping code)
+@pytest.mark.parametrize("dtype", [np.float32, pytest.param(np.float16, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("kind", ["electric 1d", "magnetic 2d"])
 def test_a_low_precision_state_runs_in_its_dtype(kind, dtype):
     """The run keeps the state's dtype (observables included) and follows the float64 run to the rounding of that
