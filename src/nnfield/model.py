@@ -193,6 +193,17 @@ def check_field_shapes(lattice: Lattice, K: int, phi: Any, pi: Any) -> None:
                                  f"e.g. phi[None] for a field without its component axis")
 
 
+def check_real_dtype(name: str, x: Any, why_real: str) -> None:
+    """A :class:`~nnfield.errors.ParameterError` naming ``name`` unless ``x`` (a NumPy or JAX array) has a real
+    numeric dtype (float, integer or bool); ``why_real`` follows the refusal of complex data."""
+    from .errors import ParameterError
+
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):  # jnp: also knows JAX's own dtypes (bfloat16)
+        raise ParameterError(name, f"expected real data, got {x.dtype}: {why_real}")
+    if not (jnp.issubdtype(x.dtype, jnp.inexact) or jnp.issubdtype(x.dtype, jnp.integer) or x.dtype == jnp.bool_):
+        raise ParameterError(name, f"expected a real numeric array, got dtype {x.dtype}")
+
+
 def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:
     """``(phi, pi)`` as arrays of one real floating dtype (integers become floats), checked against the model's
     network: each ``(K, *lattice.shape)``, the same shape; a :class:`~nnfield.errors.ParameterError` naming the
@@ -216,13 +227,9 @@ def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:
         arrays.append(device_array(x))  # (a JAX array or tracer passes through)
     phi, pi = arrays
     for name, x in (("phi", phi), ("pi", pi)):
-        if jnp.issubdtype(x.dtype, jnp.complexfloating):
-            raise ParameterError(name, f"expected real data, got {x.dtype}: the network's neuron states are real "
-                                 f"(a spinor's complex components are packed into real ones by the theory's "
-                                 f"initial data, e.g. nnfield.theories.dirac.gaussian_packet)")
-        if not (jnp.issubdtype(x.dtype, jnp.inexact) or jnp.issubdtype(x.dtype, jnp.integer)
-                or x.dtype == jnp.bool_):
-            raise ParameterError(name, f"expected a real numeric array, got dtype {x.dtype}")
+        check_real_dtype(name, x, "the network's neuron states are real (a spinor's complex components are packed "
+                                  "into real ones by the theory's initial data, e.g. "
+                                  "nnfield.theories.dirac.gaussian_packet)")
     if not jnp.issubdtype(phi.dtype, jnp.inexact):
         phi = phi.astype(float)
     net = getattr(model, "network", None)

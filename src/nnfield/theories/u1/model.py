@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ...model import BOUNDED, AbstractModel, Conserved
+from ...model import BOUNDED, AbstractModel, Conserved, check_real_dtype
 from ...operators import array_module
 from ...state import State
 from ._lattice import divergence, plaquettes, wrap
@@ -55,11 +55,8 @@ def packed_fields(model: GaugeModel, phi: Any, pi: Any) -> tuple[Any, Any]:
             x = xp.asarray(x)
         except (TypeError, ValueError) as exc:
             raise ParameterError(name, f"expected a real numeric array, got {type(x).__name__} ({exc})") from None
-        if xp.issubdtype(x.dtype, xp.complexfloating):
-            raise ParameterError(name, f"expected real data, got {x.dtype}: the packed data are real (the gauge "
-                                       f"potential, the electric field and the matter's real components)")
-        if not (xp.issubdtype(x.dtype, xp.inexact) or xp.issubdtype(x.dtype, xp.integer) or x.dtype == xp.bool_):
-            raise ParameterError(name, f"expected a real numeric array, got dtype {x.dtype}")
+        check_real_dtype(name, x, "the packed data are real (the gauge potential, the electric field and the "
+                                  "matter's real components)")
         arrays.append(x)
     phi, pi = arrays
     if not xp.issubdtype(phi.dtype, xp.inexact):
