@@ -22,7 +22,7 @@ def check_number(name: str, value: Any, *, minimum: float | None = None, positiv
     if isinstance(value, bool | np.bool_) or not isinstance(value, int | float):
         kind = getattr(getattr(value, "dtype", None), "kind", None)
         if kind not in ("i", "u", "f"):
-            raise ParameterError(name, f"expected a real number, got {_show(value)}")
+            raise ParameterError(name, f"expected a real number, got {show_value(value)}")
         if np.ndim(value) != 0:
             return  # an array of values (a batch): left to the computation
         try:
@@ -41,7 +41,7 @@ def check_number(name: str, value: Any, *, minimum: float | None = None, positiv
         raise ParameterError(name, f"expected a number >= {minimum:g}, got {value!r}")
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """``value`` for an error message: its repr, cut to 60 characters, and its type."""
     text = repr(value)
     text = text if len(text) <= 60 else text[:57] + "..."

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import show_value
 from ..._module import Module
 from ...errors import InputError, ParameterError
 from ...lattice import Lattice, check_lattice
@@ -331,9 +332,8 @@ def check_links(links: Any, lattice: Lattice, dt: Any = None, name: str = "links
     if links is None:
         return U1Links.zero(lattice)
     if not isinstance(links, U1Links):
-        shown = repr(links) if len(repr(links)) <= 60 else repr(links)[:57] + "..."
         raise ParameterError(name, f"expected U1Links (e.g. gauge.uniform_electric(lattice, dt, E), "
-                             f"gauge.U1Links.load(path, lattice)) or None, got {shown} ({type(links).__name__})")
+                             f"gauge.U1Links.load(path, lattice)) or None, got {show_value(links)}")
     want = {"alpha": (lattice.ndim, *lattice.shape), "alpha0": tuple(lattice.shape)}
     for key, shape in want.items():
         value = getattr(links, key)
