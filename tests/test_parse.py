@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nnfield.duality import symbolic as S
@@ -278,8 +278,19 @@ def _expr_strategy() -> st.SearchStrategy[str]:
 
 @settings(max_examples=200, deadline=None)
 @given(_expr_strategy())
+@example("(2)**(-(abs(2)))")  # found by this test: an integer to a negative integer power raised in NumPy and JAX
 def test_grammar_generated_expressions(text):
     _outcome(text)
+
+
+@pytest.mark.parametrize("text, value", [("(2)**(-(abs(2)))", 0.25), ("(abs(3))**(-(2))", 1 / 9),
+                                         ("(2)**(-(abs(phi)))", 2 ** -0.7), ("(3)**(2)", 9.0)])
+def test_integer_operands_evaluate_as_floats_in_numpy_and_jax(text, value):
+    """Integer literals are float operands: ``abs(2)`` is not an integer array that NumPy or JAX refuses to raise
+    to a negative power. The result is the float64 value, to round-off (a few operations)."""
+    e = parse_expression(text, VARS, ("lam",))
+    for xp in (np, jnp):
+        assert float(e.evaluate({"phi": 0.7, "beta": -0.4, "lam": 1.3}, xp)) == pytest.approx(value, rel=1e-15)
 
 
 def test_parameter_values_are_checked_like_constants():

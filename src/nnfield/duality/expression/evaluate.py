@@ -29,7 +29,12 @@ def apply_binary(op: str, a: Any, b: Any) -> Any:
 def evaluate(e: Expr, env: Mapping[str, Any], xp: Any) -> Any:
     """The value of ``e`` with ``env`` (name -> scalar or array) and the array module ``xp``."""
     if isinstance(e, (Number, Constant)):
-        return e.value
+        v = e.value
+        if isinstance(v, int):  # a float operand: an integer array to a negative integer power is an error in
+            v = float(v)        # NumPy and JAX ('(2)**(-(abs(2)))'); integer exponents are taken below, unevaluated
+        if xp.__name__ == "numpy" and isinstance(v, float):
+            v = xp.float64(v)  # IEEE semantics (inf/nan, no ZeroDivisionError), as for the symbols
+        return v
     if isinstance(e, Symbol):
         try:
             v = env[e.name]
