@@ -106,7 +106,7 @@ def test_a_traced_dt_skips_the_comparison():
 def test_links_files_store_dt_and_old_files_still_load(tmp_path):
     links = g.uniform_electric(L1, 0.05, 0.5)
     links.save(tmp_path / "new.npz")
-    assert set(np.load(tmp_path / "new.npz").files) == {"alpha", "alpha0", "dt"}
+    assert set(np.load(tmp_path / "new.npz").files) == {"alpha", "alpha0", "dt", "spacing"}
     back = g.U1Links.load(tmp_path / "new.npz", L1)
     assert back.dt == 0.05
     np.testing.assert_array_equal(np.asarray(back.alpha0), np.asarray(links.alpha0))

@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,8 +54,14 @@ def x0_power(X0: Any, alpha: Any) -> Any:
 
 
 #: the arrays a links file may hold, by member name in the ``.npz`` (zip) archive (``dt``: a 0-d array, the step
-#: the temporal links were built for; files written before it was recorded lack it)
-_LINK_KEYS = ("alpha", "alpha0", "dt")
+#: the temporal links were built for; ``spacing``: a 0-d array, the lattice spacing the links were built for; files
+#: written before they were recorded lack them)
+_LINK_KEYS = ("alpha", "alpha0", "dt", "spacing")
+#: the 0-d members: how their values are worded in the messages and an example
+_SCALAR_KEYS = {
+    "dt": ("time step", "np.float64(0.05)", "the positive time step the temporal links were built for"),
+    "spacing": ("lattice spacing", "np.float64(0.5)", "the positive lattice spacing the links were built for"),
+}
 #: the largest ``.npy`` header read (NumPy's own default; a real header is ~128 bytes)
 _MAX_HEADER = 10000
 _HINT = "give a .npz with arrays 'alpha' [, 'alpha0'] (e.g. written by U1Links.save)"
@@ -97,21 +104,22 @@ def _check_header(shape: tuple[int, ...], dtype: np.dtype, header: int, info: zi
 
 
 def _scan_archive(zf: zipfile.ZipFile, path: Path, lattice: Lattice) -> dict[str, zipfile.ZipInfo]:
-    """The members ``alpha`` [, ``alpha0``] [, ``dt``] of the archive, each checked from its header
+    """The members ``alpha`` [, ``alpha0``] [, ``dt``] [, ``spacing``] of the archive, each checked from its header
     (:func:`_check_header`); any other member, or a member twice, is refused."""
-    expected = {"alpha": (lattice.ndim, *lattice.shape), "alpha0": tuple(lattice.shape), "dt": ()}
+    expected = {"alpha": (lattice.ndim, *lattice.shape), "alpha0": tuple(lattice.shape), "dt": (), "spacing": ()}
     found: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
         key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
         if key not in expected:
             raise InputError(f"links file {str(path)!r} holds an unexpected member {info.filename!r}; expected only "
-                             f"the arrays 'alpha' [, 'alpha0'] [, 'dt']")
+                             f"the arrays 'alpha' [, 'alpha0'] [, 'dt'] [, 'spacing']")
         if key in found:
             raise InputError(f"links file {str(path)!r} holds the array {key!r} twice; expected each array once")
         where = f"links file {str(path)!r}: array {key!r}"
         shape, dtype, header = _member_header(zf, info, where)
-        if key == "dt":
-            _check_header(shape, dtype, header, info, (), where, values="time step", example="np.float64(0.05)")
+        if key in _SCALAR_KEYS:
+            values, example, _ = _SCALAR_KEYS[key]
+            _check_header(shape, dtype, header, info, (), where, values=values, example=example)
         else:
             _check_header(shape, dtype, header, info, expected[key], where)
         found[key] = info
@@ -126,9 +134,20 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Pat
         raw = np.lib.format.read_array(f, allow_pickle=False, max_header_size=_MAX_HEADER)
     values = np.asarray(raw, dtype=float)
     if not np.all(np.isfinite(values)):
+        what = _SCALAR_KEYS[key][2] if key in _SCALAR_KEYS else "finite angles"
         raise InputError(f"links file {str(path)!r}: array {key!r} holds {int(np.sum(~np.isfinite(values)))} NaN/Inf "
-                         f"values; expected finite angles")
+                         f"values; expected {what}")
     return values
+
+
+def _read_scalar(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], key: str, path: Path) -> float | None:
+    """The 0-d member ``key`` (``dt``, ``spacing``) as a positive finite float, or ``None`` when the file lacks it."""
+    if key not in members:
+        return None
+    value = float(_read_member(zf, members[key], key, path))
+    if not value > 0:
+        raise InputError(f"links file {str(path)!r}: array {key!r} is {value!r}; expected {_SCALAR_KEYS[key][2]}")
+    return value
 
 
 def _one_line(exc: BaseException) -> str:
@@ -136,25 +155,52 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def _spacing_field(value: Any) -> float | None:
+    """The recorded spacing as a Python float (a static field: hashable, never traced), or ``None``."""
+    if value is None:
+        return None
+    if _traced(value):
+        raise ParameterError("spacing", "expected a concrete lattice spacing, got a traced value (inside jax.jit, "
+                             "jax.vmap or jax.grad); the spacing of a lattice is a Python number")
+    check_number("spacing", value, positive=True)
+    if np.ndim(value) != 0:
+        raise ParameterError("spacing", f"expected one number (the lattice spacing), got shape {np.shape(value)}")
+    return float(value)
+
+
 class U1Links(Module):
     """A U(1) background on the lattice as X_0-powers.
 
     ``alpha[mu]`` (shape ``(D, *shape)``): spatial link ``U_mu,i = X_0^(alpha_mu,i)`` from site ``i`` to
     ``i + e_mu``; ``alpha0`` (shape ``shape``): temporal link ``U0_i = X_0^(alpha0_i)`` applied once per tick.
+
     ``dt``: the time step the temporal links were built for (``alpha0 = 2 q dt A0 / pi``), recorded by
-    :meth:`from_potentials` with a scalar potential and by :func:`uniform_electric`, kept by
-    :func:`transform_links`, :meth:`save` and :meth:`load`; ``None`` when unknown (links built from raw angles,
-    static links, files written before it was recorded). The builders (:func:`~.networks.link_network`,
-    :func:`~.model.model`, :func:`~.model.with_links`) refuse links whose ``dt`` differs from theirs: the network
-    applies ``U0`` once per tick, so links of another step would scale the potential by ``dt_links / dt``.
+    :meth:`from_potentials` with a scalar potential and by :func:`uniform_electric`; ``None`` for static links.
+    ``spacing``: the lattice spacing ``a`` the links were built for (``alpha_mu = 2 q a A_mu / pi``, and
+    :func:`uniform_electric`'s temporal links follow the coordinates ``x = a i``), recorded by
+    :meth:`from_potentials`, :func:`uniform_electric` and :func:`uniform_magnetic` (a concrete positive number,
+    stored as a static field: it is never traced). Both are kept by :func:`transform_links`, :meth:`save` and
+    :meth:`load`. The builders (:func:`check_links`, used by :func:`~.networks.link_network`,
+    :func:`~.model.model`, :func:`~.model.with_links`, :class:`~.reference.ContinuumReference`) refuse links
+    whose ``dt`` differs from the network's (the network applies ``U0`` once per tick, so links of another step
+    would scale the potential by ``dt_links / dt``) or whose ``spacing`` differs from the lattice's (the same
+    angles on another spacing are another field).
+
+    Links made directly from angles, ``U1Links(alpha, alpha0)``, record neither and so are **not checked**
+    against the network's ``dt`` or the lattice's spacing (only their shapes, dtype and finiteness are); give
+    them when known: ``U1Links(alpha, alpha0, dt=..., spacing=...)``. The same holds for :meth:`zero`,
+    :func:`random_links` and files written before these were recorded (``dt``/``spacing`` ``None``).
     """
 
     alpha: Any
     alpha0: Any
     dt: Any = None
+    spacing: Any = eqx.field(static=True, default=None, converter=_spacing_field)
 
     @classmethod
     def zero(cls, lattice: Lattice) -> U1Links:
+        """No field: all angles zero. Records no ``dt`` and no ``spacing``: zero angles are the zero potential at
+        every step and spacing, so these links fit any network of the lattice's shape."""
         return cls(np.zeros((lattice.ndim, *lattice.shape)), np.zeros(lattice.shape))
 
     @classmethod
@@ -164,8 +210,9 @@ class U1Links(Module):
         """Links from the vector potential ``A[mu]`` (at link midpoints) and the scalar potential ``A0`` (at sites).
 
         ``alpha_mu = 2 q a A_mu / pi``, ``alpha0 = 2 q dt A0 / pi`` (``U -> exp(-i q a A)``, ``U0 -> exp(-i q dt A0)``).
-        With ``A0`` the links record ``dt`` (the builders refuse them for another step); without it they are
-        static and ``dt`` is not used. ``dt``, ``q`` and ``A0`` may be traced (``jax.jit``, ``vmap``, ``grad``):
+        The links record ``lattice.spacing`` (the builders refuse them on a lattice of another spacing). With
+        ``A0`` they record ``dt`` (the builders refuse them for another step); without it they are static and
+        ``dt`` is not used. ``dt``, ``q`` and ``A0`` may be traced (``jax.jit``, ``vmap``, ``grad``):
         ``alpha0`` is then a JAX array; ``A`` (the spatial links) must be concrete.
         """
         check_lattice(lattice)
@@ -175,26 +222,29 @@ class U1Links(Module):
             np.asarray(A, dtype=float), (lattice.ndim, *lattice.shape)
         )
         if A0 is None:
-            return cls(2 * q * a * A / np.pi, np.zeros(lattice.shape))
+            return cls(2 * q * a * A / np.pi, np.zeros(lattice.shape), spacing=a)
         check_number("dt", dt, positive=True)
         if _traced(A0) or _traced(dt) or _traced(q):
             alpha0 = 2 * q * dt * jnp.broadcast_to(jnp.asarray(A0, dtype=float), lattice.shape) / np.pi
         else:
             alpha0 = 2 * q * dt * np.broadcast_to(np.asarray(A0, dtype=float), lattice.shape) / np.pi
-        return cls(2 * q * a * A / np.pi, alpha0, dt)
+        return cls(2 * q * a * A / np.pi, alpha0, dt, spacing=a)
 
     @classmethod
     def load(cls, path: str | Path, lattice: Lattice) -> U1Links:
-        """Read ``alpha`` (``(D, *shape)``), optional ``alpha0`` (``shape``) and optional ``dt`` (0-d: the step the
-        temporal links were built for, written by :meth:`save`; a file without it, e.g. written before it was
-        recorded, loads with ``dt = None`` and is not checked against the network's step) from a ``.npz`` file.
+        """Read ``alpha`` (``(D, *shape)``), optional ``alpha0`` (``shape``), optional ``dt`` (0-d: the step the
+        temporal links were built for) and optional ``spacing`` (0-d: the lattice spacing they were built for),
+        both written by :meth:`save`, from a ``.npz`` file. A file without ``dt`` or ``spacing`` (e.g. written
+        before they were recorded) loads with ``None`` there and is not checked against the network's step or
+        the lattice's spacing; one with them is refused by the builders for another step or spacing.
 
         Checked before any array data is decompressed, from the zip directory and each member's ``.npy``
-        header: the file is a regular file and a zip archive; it holds only ``alpha`` and ``alpha0``, each
-        once; each is real floating point (object arrays, i.e. pickles, are never loaded; complex, integer,
-        string and structured arrays are refused), of the lattice's shape, and of exactly the uncompressed
-        size its header declares (a compressed "bomb" that would inflate beyond what the lattice needs is
-        refused in milliseconds). Then the arrays are read (``allow_pickle=False``) and must be finite.
+        header: the file is a regular file and a zip archive; it holds only ``alpha``, ``alpha0``, ``dt`` and
+        ``spacing``, each once; each is real floating point (object arrays, i.e. pickles, are never loaded;
+        complex, integer, string and structured arrays are refused), of the lattice's shape (0-d for ``dt`` and
+        ``spacing``), and of exactly the uncompressed size its header declares (a compressed "bomb" that would
+        inflate beyond what the lattice needs is refused in milliseconds). Then the arrays are read
+        (``allow_pickle=False``) and must be finite; ``dt`` and ``spacing`` positive.
 
         Raises :class:`~nnfield.errors.InputError` (one line naming the file and the array) otherwise.
         """
@@ -216,21 +266,22 @@ class U1Links(Module):
                 alpha = _read_member(zf, members["alpha"], "alpha", path)
                 alpha0 = _read_member(zf, members["alpha0"], "alpha0", path) if "alpha0" in members \
                     else np.zeros(lattice.shape)
-                dt = float(_read_member(zf, members["dt"], "dt", path)) if "dt" in members else None
+                dt = _read_scalar(zf, members, "dt", path)
+                spacing = _read_scalar(zf, members, "spacing", path)
         except InputError:
             raise
         except unreadable as exc:
             raise InputError(f"links file {str(path)!r} cannot be read as .npz ({_one_line(exc)}); {_HINT}") from None
-        if dt is not None and not dt > 0:
-            raise InputError(f"links file {str(path)!r}: array 'dt' is {dt!r}; expected the positive time step the "
-                             f"temporal links were built for")
-        return cls(alpha, alpha0, dt)
+        return cls(alpha, alpha0, dt, spacing=spacing)
 
     def save(self, path: str | Path) -> None:
-        """Write ``alpha``, ``alpha0`` and, when recorded, ``dt`` to a ``.npz`` file (read by :meth:`load`)."""
+        """Write ``alpha``, ``alpha0`` and, when recorded, ``dt`` and ``spacing`` to a ``.npz`` file (read by
+        :meth:`load`)."""
         arrays = {"alpha": np.asarray(self.alpha), "alpha0": np.asarray(self.alpha0)}
         if self.dt is not None:
             arrays["dt"] = np.asarray(self.dt, dtype=float)
+        if self.spacing is not None:
+            arrays["spacing"] = np.asarray(self.spacing, dtype=float)
         np.savez(path, **arrays)
 
     @property
@@ -324,10 +375,12 @@ def check_links(links: Any, lattice: Lattice, dt: Any = None, name: str = "links
 
     Raises :class:`~nnfield.errors.ParameterError` naming ``name`` unless ``links`` is a :class:`U1Links` with
     real ``alpha`` of shape ``(D, *lattice.shape)`` and ``alpha0`` of shape ``lattice.shape``, finite where
-    concrete, the spatial links not traced (they are folded into the bias map's coefficients), and built for
-    ``dt`` when they record a step (:attr:`U1Links.dt`; compared to 1e-12 relative). The comparison is skipped
-    when either step is traced (inside ``jax.jit``, ``jax.vmap``, ``jax.grad``: its value is not known) or the
-    links do not record one (raw angles, static links, old files).
+    concrete, the spatial links not traced (they are folded into the bias map's coefficients), built for
+    ``dt`` when they record a step (:attr:`U1Links.dt`) and for ``lattice.spacing`` when they record a spacing
+    (:attr:`U1Links.spacing`), each compared to 1e-12 relative. The dt comparison is skipped when either step is
+    traced (inside ``jax.jit``, ``jax.vmap``, ``jax.grad``: its value is not known); either comparison is skipped
+    when the links do not record the value (links made from raw angles, :meth:`U1Links.zero`,
+    :func:`random_links`, static links for ``dt``, old files).
     """
     if links is None:
         return U1Links.zero(lattice)
@@ -356,6 +409,11 @@ def check_links(links: Any, lattice: Lattice, dt: Any = None, name: str = "links
         raise ParameterError(name, f"built for dt = {built!r}, but the network's dt = {here!r}: the temporal links "
                              f"hold 2 q dt A0 / pi, so the potential would act {built / here:g} times as strongly; "
                              f"build them with the same dt (e.g. uniform_electric(lattice, {here!r}, E))")
+    if links.spacing is not None and not math.isclose(links.spacing, lattice.spacing, rel_tol=1e-12, abs_tol=0.0):
+        raise ParameterError(name, f"built for spacing = {links.spacing!r}, but the lattice's spacing = "
+                             f"{lattice.spacing!r}: the link angles hold 2 q a A / pi (and an electric field's "
+                             f"temporal links the coordinates a i), so they are another field on this lattice; "
+                             f"build them on the network's lattice (e.g. uniform_electric(lattice, dt, E))")
     return links
 
 
@@ -366,7 +424,8 @@ def uniform_electric(
 
     The force on a charge ``q`` is ``q E``. On the periodic lattice the potential jumps at the box edge
     (``center`` defaults to the middle): keep packets away from the edge. The links record ``dt`` (a finite
-    ``dt > 0``): a network with another step refuses them. ``dt``, ``E`` and ``q`` may be traced (``jax.jit``,
+    ``dt > 0``) and ``lattice.spacing``: a network with another step, or on a lattice of another spacing,
+    refuses them. ``dt``, ``E`` and ``q`` may be traced (``jax.jit``,
     ``jax.vmap``, ``jax.grad``).
     """
     check_lattice(lattice)
@@ -398,7 +457,9 @@ def uniform_magnetic(
 
     ``n_flux``: an integer (``int``, NumPy integer or an integral float such as ``2.0``: a fractional flux is not
     quantized on the torus and leaves one plaquette with a different flux); ``q``: a finite non-zero number;
-    ``plane``: two distinct axes ``0..D-1`` of the lattice. The links are static (no temporal links, no ``dt``).
+    ``plane``: two distinct axes ``0..D-1`` of the lattice. The links are static (no temporal links, no ``dt``);
+    they record ``lattice.spacing`` (``B`` is the field of this lattice's box: on another spacing the same angles
+    are another field, so the builders refuse them there).
     """
     check_lattice(lattice)
     if lattice.ndim < 2:
@@ -434,7 +495,8 @@ def uniform_magnetic(
 
 
 def random_links(lattice: Lattice, rng: np.random.Generator, scale: float = 0.5) -> U1Links:
-    """Random links (for covariance tests)."""
+    """Random links (for covariance tests): angles, not a physical potential, so they record no ``dt`` and no
+    ``spacing`` (not checked against either)."""
     return U1Links(
         scale * rng.standard_normal((lattice.ndim, *lattice.shape)), scale * rng.standard_normal(lattice.shape)
     )
@@ -466,10 +528,20 @@ def transform_links(links: U1Links, theta: Any, theta_next: Any = None) -> U1Lin
             which leaves ``alpha0`` unchanged).
 
     Returns:
-        New :class:`U1Links` (the input is not modified).
+        New :class:`U1Links` (the input is not modified) recording the same ``dt`` and ``spacing``. Each part is
+        computed with NumPy when its inputs are concrete and with ``jax.numpy`` when one of them is traced (inside
+        ``jax.jit``, ``jax.vmap``, ``jax.grad``): the spatial links from ``alpha`` and ``theta``, the temporal
+        links from ``alpha0``, ``theta`` and ``theta_next``. So links with a traced ``alpha0`` (e.g. built from a
+        traced ``dt``) and a concrete ``theta`` keep concrete spatial links, as the builders need
+        (:func:`check_links`).
     """
-    th = np.asarray(theta, dtype=float)
-    th1 = th if theta_next is None else np.asarray(theta_next, dtype=float)
-    al = np.asarray(links.alpha)
-    new = np.stack([al[mu] + th - np.roll(th, -1, mu) for mu in range(al.shape[0])])
-    return U1Links(new, np.asarray(links.alpha0) + th1 - th, links.dt)
+    spatial = (links.alpha, theta)
+    temporal = (links.alpha0, theta, theta_next)
+    xs = jnp if any(_traced(x) for x in spatial) else np
+    xt = jnp if any(_traced(x) for x in temporal) else np
+    th = xs.asarray(theta, dtype=float)
+    al = xs.asarray(links.alpha)
+    new = xs.stack([al[mu] + th - xs.roll(th, -1, mu) for mu in range(al.shape[0])])
+    th0 = xt.asarray(theta, dtype=float)
+    th1 = th0 if theta_next is None else xt.asarray(theta_next, dtype=float)
+    return U1Links(new, xt.asarray(links.alpha0) + th1 - th0, links.dt, spacing=links.spacing)

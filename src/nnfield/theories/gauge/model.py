@@ -281,10 +281,19 @@ def with_links(
     bias: str | None = None, wilson_r: float | None = None,
 ) -> GaugedDiracModel:
     """The same model with other links (e.g. gauge transformed); ``lattice``, ``dt``, ``bias`` and ``wilson_r``
-    default to the model's own. ``links`` is checked as by :func:`model` (type, the lattice's shapes, its ``dt``)."""
+    default to the model's own. ``links`` is checked as by :func:`model` (type, the lattice's shapes, its ``dt``
+    and spacing when recorded).
+
+    Network and theory are rebuilt together, as :func:`model` builds them: the result's ``theory`` (used by the
+    observables and the analysis) is the Dirac theory of the new ``lattice``, ``bias`` and ``wilson_r`` with the
+    model's mass. The model's Clifford matrices ``X`` are kept when the new lattice has as many axes as the old
+    one; otherwise the new lattice's default representation is taken (:func:`~.networks.clifford_matrices`)."""
     lattice = m.theory.lattice if lattice is None else lattice
+    check_lattice(lattice)
     dt = m.network.dt if dt is None else dt
     bias = m.theory.kind if bias is None else bias
     wilson_r = m.theory.r if wilson_r is None else wilson_r
-    net = link_network(lattice, m.theory.m, dt, links, network=m.kind, bias=bias, wilson_r=wilson_r, X=m.theory.X)
-    return GaugedDiracModel.create(net, m.theory, links, m.kind)
+    X = clifford_matrices(lattice, m.theory.X if lattice.ndim == m.theory.lattice.ndim else None)
+    net = link_network(lattice, m.theory.m, dt, links, network=m.kind, bias=bias, wilson_r=wilson_r, X=X)
+    theory = dirac.Dirac(m=m.theory.m, lattice=lattice, X=X, kind=bias, r=wilson_r)
+    return GaugedDiracModel.create(net, theory, links, m.kind)

@@ -10,8 +10,9 @@ Theory parameters (``[theory]``): the Dirac ones (``mass``, ``network = "stable"
 - ``n_flux``: flux quanta through the torus for ``field = "magnetic"`` (``q B = 2 pi n_flux / (L_x L_y)`` in the
   plane of the first two axes; needs D >= 2);
 - ``file``: a ``.npz`` with ``alpha`` (``(D, *shape)``, spatial links ``U = X_0^alpha``) and optional
-  ``alpha0`` (``shape``, temporal links) and ``dt`` (the step they were built for; a file that records one is
-  refused for another ``time.dt``) for ``field = "file"``.
+  ``alpha0`` (``shape``, temporal links), ``dt`` (the step they were built for; a file that records one is
+  refused for another ``time.dt``) and ``spacing`` (the lattice spacing they were built for; a file that records
+  one is refused for another ``lattice.spacing``) for ``field = "file"``.
 
 Initial conditions are the Dirac ones (plane waves, Gaussian spinor packets).
 
@@ -46,7 +47,7 @@ KEYS = {
     "E": "theory.electric",
     "lattice": "lattice.shape",
     "dt": "time.dt",
-    "links": "theory.file",  # only a links file can disagree with the run (its lattice, its recorded dt)
+    "links": "theory.file",  # only a links file can disagree with the run (its lattice, its recorded dt, spacing)
 }
 
 
