@@ -205,10 +205,15 @@ def check_real_dtype(name: str, x: Any, why_real: str) -> None:
 
 
 def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:
-    """``(phi, pi)`` as arrays of one real floating dtype (integers become floats), checked against the model's
+    """``(phi, pi)`` as arrays of one real floating dtype, checked against the model's
     network: each ``(K, *lattice.shape)``, the same shape; a :class:`~nnfield.errors.ParameterError` naming the
     argument otherwise (a shape or dtype mistake used to surface deep inside JAX, or to run silently on a lattice
-    of another size)."""
+    of another size).
+
+    The dtype is the two arrays' common type (NumPy's promotion: float32 with float64 gives float64, so no data is
+    cut; integers and bools become the default float); a run's precision is set by its config's ``dtype``, which
+    casts the encoded state.
+    """
     from .errors import ParameterError
 
     arrays = []
@@ -230,8 +235,10 @@ def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:
         check_real_dtype(name, x, "the network's neuron states are real (a spinor's complex components are packed "
                                   "into real ones by the theory's initial data, e.g. "
                                   "nnfield.theories.dirac.gaussian_packet)")
-    if not jnp.issubdtype(phi.dtype, jnp.inexact):
-        phi = phi.astype(float)
+    dtype = jnp.result_type(phi.dtype, pi.dtype)  # the common type: float32 with float64 is float64, never cut
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = jnp.result_type(float)
+    phi = phi if phi.dtype == dtype else phi.astype(dtype)
     net = getattr(model, "network", None)
     lattice = getattr(net, "lattice", None)
     K = getattr(net, "K", None)
@@ -240,7 +247,7 @@ def real_fields(model: Any, phi: Any, pi: Any) -> tuple[Any, Any]:
         raise ParameterError("phi", f"expected shape (K, *lattice.shape) = {expected}, got {tuple(phi.shape)}")
     if tuple(pi.shape) != tuple(phi.shape):
         raise ParameterError("pi", f"expected the shape of phi {tuple(phi.shape)}, got {tuple(pi.shape)}")
-    return phi, jnp.asarray(pi, phi.dtype)
+    return phi, pi if pi.dtype == dtype else pi.astype(dtype)
 
 
 class IdentityEncoding(AbstractModel):

@@ -22,9 +22,11 @@ import jax
 import numpy as np
 
 from ...errors import ParameterError
-from ...initial import per_axis
+from ...initial import packet_geometry, per_axis
 from .. import dirac
+from ..params import check_number
 from ..u1 import longitudinal_field
+from ..u1._args import finite_point, integer
 from ..u1.gauss import precision
 
 
@@ -61,18 +63,40 @@ def charged_packets(model: Any, count: int = 1, center: Sequence[float] | None =
     """``count`` (1 or 2) positive-energy Gaussian spinor packets of :func:`nnfield.theories.dirac.gaussian_packet`
     (width ``w``, momentum ``k0``; the second at ``-k0``), each with ``a^D sum |psi|^2 = norm`` (charge ``q norm``),
     centred at ``center`` (one) or ``center -+ separation e_0 / 2`` (two), in the applied uniform field ``field``
-    along axis ``direction``; ``A = 0``."""
+    along axis ``direction``; ``A = 0``.
+
+    Checked before any data are built (a :class:`~nnfield.errors.ParameterError` naming the argument; an infinite
+    norm or a NaN field gave NaN data, a string or a float count, direction or spin failed inside NumPy, a bad
+    momentum was reported as ``k0``): ``count`` 1 or 2, ``direction`` an axis and
+    ``spin`` (each an integer, not a bool or a float); ``center`` and ``momentum`` one finite real number per axis,
+    ``center`` in the box and ``momentum`` in the Brillouin zone, ``width`` between ``a`` and the longest side
+    (:func:`nnfield.initial.packet_geometry`); ``separation`` (when given) finite, and with two packets
+    ``0 < separation < L_0``; ``norm`` finite and positive; ``field`` finite."""
     lat = model.lattice
     D = lat.ndim
+    count = integer("count", count)
     if count not in (1, 2):
         raise ParameterError("count", f"expected 1 or 2 packets, got {count}")
+    check_number("norm", norm)
     if not norm > 0:
         raise ParameterError("norm", f"expected a positive norm (a^D sum |psi|^2 of a packet), got {norm}")
+    check_number("field", field)
+    direction = integer("direction", direction)
     if not 0 <= direction < D:
         raise ParameterError("direction", f"expected an axis 0..{D - 1} of the lattice, got {direction}")
+    spin = integer("spin", spin)
+    if center is not None:
+        center = finite_point("center", per_axis("center", center, D, [x / 2 for x in lat.lengths]))
+    if momentum is not None:
+        momentum = finite_point("momentum", per_axis("momentum", momentum, D, [0.0] * D))
+    if width is not None:
+        check_number("width", width, positive=True)
+    if separation is not None:
+        check_number("separation", separation)
+    center, width, momentum = packet_geometry(lat, center, width, momentum)
     L = lat.lengths
-    c = np.asarray(per_axis("center", center, D, [x / 2 for x in L]), dtype=float)
-    k0 = np.asarray(per_axis("momentum", momentum, D, [0.0] * D), dtype=float)
+    c = np.asarray(center, dtype=float)
+    k0 = np.asarray(momentum, dtype=float)
     packing = model.packing
     phi = np.zeros((packing.K, *lat.shape))
     pi = np.zeros_like(phi)
@@ -86,8 +110,7 @@ def charged_packets(model: Any, count: int = 1, center: Sequence[float] | None =
         e0[0] = sep / 2
         places = [(c - e0, k0), (c + e0, -k0)]
     for cc, kk in places:
-        f, p = dirac.gaussian_packet(packing, list(cc), width if width is not None else max(0.1 * min(L), lat.spacing),
-                                     list(kk), "positive", spin)
+        f, p = dirac.gaussian_packet(packing, list(cc), width, list(kk), "positive", spin)
         phi += np.sqrt(norm) * np.asarray(f)
         pi += np.sqrt(norm) * np.asarray(p)
     Q, P = _canonical(phi, pi, packing)

@@ -70,7 +70,7 @@ def check_matter_parameters(dt: Any, charge: Any, m: Any, bias: Any, r: Any) -> 
 
 def _mix(M: Any, f: jax.Array) -> jax.Array:
     """``M f`` per site for a constant ``(K, K)`` matrix ``M``."""
-    return jnp.einsum("ab,b...->a...", jnp.asarray(M, f.dtype), f)
+    return jnp.einsum("ab,b...->a...", jnp.asarray(M, jnp.result_type(f)), f)
 
 
 #: ``(c, signs)``: the matrix ``M[a, b] = signs[a]`` if ``b = a XOR c``, else 0 (a signed "bit-flip" permutation)
@@ -110,7 +110,7 @@ def _apply_xor(pattern: XorPattern, f: jax.Array) -> jax.Array:
     g = jnp.flip(f.reshape((2,) * n + rest), axis=flip).reshape(f.shape) if flip else f
     if all(sg == 1.0 for sg in signs):
         return g
-    return jnp.asarray(np.asarray(signs).reshape((K,) + (1,) * len(rest)), f.dtype) * g
+    return jnp.asarray(np.asarray(signs).reshape((K,) + (1,) * len(rest)), jnp.result_type(f)) * g
 
 
 class DiracMatter(AbstractMatter):
@@ -201,7 +201,7 @@ class DiracMatter(AbstractMatter):
 
     def bias(self, pi: jax.Array) -> jax.Array:
         """``B pi`` at trivial links (the protocol's bias; the network uses :meth:`hop` with its links)."""
-        return self.hop(jnp.zeros((self.D, *pi.shape[1:]), pi.dtype), pi)
+        return self.hop(jnp.zeros((self.D, *pi.shape[1:]), jnp.result_type(pi)), pi)
 
     # -- the network's two updates --------------------------------------------------------------------------
     def activate(self, theta: jax.Array | LinkFactors, phi: jax.Array, pi: jax.Array) -> jax.Array:

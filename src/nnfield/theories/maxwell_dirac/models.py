@@ -129,7 +129,7 @@ class MaxwellDiracModel(GaugeModel):
         D, a, q = self.lattice.ndim, self.lattice.spacing, self.network.charge
         E = state[ELECTRIC]
         if D < 2:
-            return jnp.zeros((1,), E.dtype)
+            return jnp.zeros((1,), jnp.result_type(E))
         Fp = wrap(plaquettes(state[LINKS])) / (q * a**2)
         idx = {pq: n for n, pq in enumerate(pairs(D))}
         Es = [(E[j] + backward(E[j], j, D)) / 2 for j in range(D)]

@@ -26,26 +26,9 @@ from ...initial import minimum_image, per_axis
 from ...lattice import Lattice
 from ..params import check_number
 from ..u1 import longitudinal_field, random_photons
+from ..u1._args import finite_point as _finite_point
+from ..u1._args import integer as _integer
 from .matter import vev
-
-
-def _integer(name: str, value: Any, *, minimum: int | None = None) -> int:
-    """``value`` as an ``int`` if it is an integer (Python or NumPy; not a bool, a float such as ``1.5`` or
-    ``2.0``, or a string), at least ``minimum``; a :class:`~nnfield.errors.ParameterError` naming ``name``
-    otherwise (a float winding used to be truncated, ``"2"`` accepted)."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-        raise ParameterError(name, f"expected an integer, got {value!r} ({type(value).__name__})")
-    if minimum is not None and value < minimum:
-        raise ParameterError(name, f"expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _finite_point(name: str, values: Sequence[Any]) -> list[float]:
-    """``values`` (one per axis) as floats, each a finite real number (:func:`~nnfield.theories.params.check_number`
-    naming ``name``)."""
-    for x in values:
-        check_number(name, x)
-    return [float(x) for x in values]
 
 
 def _packed(A: np.ndarray, phi: np.ndarray, E: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -60,7 +60,7 @@ class ScalarMatter(AbstractMatter):
         """``sum_mu |U Phi(x + mu) - Phi(x)|^2 / (2 a^2)`` per site (the link rotates the neighbour's two types);
         ``theta`` is ``(D, *shape)`` or a sequence of the ``D`` components."""
         D = len(theta)
-        out = jnp.zeros(phi.shape[1:], phi.dtype)
+        out = jnp.zeros(phi.shape[1:], jnp.result_type(phi))
         for mu in range(D):
             c, s = jnp.cos(theta[mu]), jnp.sin(theta[mu])
             n1, n2 = forward(phi[0], mu, D), forward(phi[1], mu, D)

@@ -59,7 +59,7 @@ def plaquettes(theta: Any) -> jax.Array:
     modulo ``2 pi``."""
     theta = jnp.asarray(theta)
     out = plaquette_planes(theta)
-    return jnp.stack(out) if out else jnp.zeros((0, *theta.shape[1:]), theta.dtype)
+    return jnp.stack(out) if out else jnp.zeros((0, *theta.shape[1:]), jnp.result_type(theta))
 
 
 def wrap(angle: Any) -> jax.Array:

@@ -22,9 +22,12 @@ Gauss's law (:func:`impose_gauss`): ``"project"`` replaces the longitudinal part
 matter's charge (:func:`~.gauss.project`: ``E' = E + grad psi`` with ``Lap_a psi = rho - div E``, the backward
 divergence of the forward gradient; the transverse part and the uniform ``k = 0`` mode of ``E`` are kept);
 ``"check"`` keeps the data as given and refuses them when the relative residual (the recorded
-``gauss_residual``) exceeds :data:`GAUSS_TOLERANCE`. ``rho`` is the model's own charge density; with Maxwell-Dirac
-it is the network's time-centred charge, which depends on ``E`` (the links at the half step): the projection is
-then iterated to a fixed point, and the law is ``div E = rho - <rho>`` (the static neutralizing background).
+``gauss_residual``) exceeds :func:`gauss_tolerance`: :data:`GAUSS_TOLERANCE` in JAX's 64-bit mode; without it the
+model computes in float32 (whatever the file's dtype), and the tolerance is :data:`~.gauss.NEUTRAL_EPS` float32
+epsilons (7.6e-6), as the projection itself leaves a float32 residual of ~1e-7. ``rho`` is the model's own
+charge density; with Maxwell-Dirac it is the network's time-centred charge, which depends on ``E`` (the links at the
+half step): the projection is then iterated to a fixed point, and the law is ``div E = rho - <rho>`` (the static
+neutralizing background).
 
 :func:`save_initial` writes such a file from physics data or a network state, :func:`save_initial_from_run` from
 a snapshot of a finished run (a restart that continues the run).
@@ -44,10 +47,10 @@ import numpy as np
 from ...errors import InputError, ParameterError
 from ...state import State
 from ..gauge.links import _MAX_HEADER, _check_header, _member_header
-from .gauss import project
+from .gauss import NEUTRAL_EPS, project
 from .network import ELECTRIC, LINKS, MATTER
 
-#: the largest relative Gauss residual ``gauss = "check"`` accepts
+#: the largest relative Gauss residual ``gauss = "check"`` accepts in JAX's 64-bit mode (:func:`gauss_tolerance`)
 GAUSS_TOLERANCE = 1e-10
 #: the values of ``gauss``
 GAUSS_MODES = ("project", "check")
@@ -71,6 +74,19 @@ def layout(model: Any) -> dict[str, tuple[int, ...]]:
         for name in model.matter_arrays:
             out[name] = phi[lat.ndim :].shape
     return out
+
+
+def computed_eps() -> float:
+    """The machine epsilon of the floating dtype JAX computes float64 data in: float64's in JAX's 64-bit mode,
+    float32's without it (the model's residual and charge of the file's data are float32 then)."""
+    return float(np.finfo(jax.dtypes.canonicalize_dtype(np.float64)).eps)
+
+
+def gauss_tolerance(eps: float | None = None) -> float:
+    """The largest relative Gauss residual :func:`load_initial` accepts for a residual computed with machine epsilon
+    ``eps`` (default :func:`computed_eps`): :data:`GAUSS_TOLERANCE` (float64), or :data:`~.gauss.NEUTRAL_EPS`
+    ``eps`` if larger (float32: 7.6e-6; the residual of float32 data satisfying the law is ~1e-7)."""
+    return max(GAUSS_TOLERANCE, NEUTRAL_EPS * (computed_eps() if eps is None else float(eps)))
 
 
 def _vacuum(model: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -189,6 +205,9 @@ def impose_gauss(model: Any, phi: Any, pi: Any, iterations: int = 100) -> tuple[
     """``(phi, pi)`` with ``E`` projected onto Gauss's law (see the module docstring); the links and the matter
     unchanged.
 
+    The charge is the model's, computed in the dtype JAX has (float32 without its 64-bit mode): the neutrality
+    check and the fixed-point iteration's stop allow that dtype's round-off.
+
     Raises :class:`~nnfield.errors.InputError` when the matter carries a net charge (a periodic lattice holds
     none; not for a model with a neutralizing background) or when the projection does not reach round-off.
     """
@@ -198,11 +217,15 @@ def impose_gauss(model: Any, phi: Any, pi: Any, iterations: int = 100) -> tuple[
     E_data, matter_pi = pi[:D], pi[D:]
 
     def rho_of(E: np.ndarray) -> np.ndarray:
-        rho = np.asarray(_CHARGE(model, phi, np.concatenate([E, matter_pi])), dtype=float)
-        return rho - rho.mean() if model.neutralizing_background else rho
+        rho = np.asarray(_CHARGE(model, phi, np.concatenate([E, matter_pi])))  # in JAX's dtype: float32 or float64
+        if model.neutralizing_background:  # the background subtracted in float64: neutral to ~1e-16
+            rho = rho.astype(float)
+            return rho - rho.mean()
+        return rho  # its own dtype: the neutrality check of the projection allows its round-off
 
     E = E_data
     tiny = np.finfo(float).tiny
+    eps = computed_eps()
     for _ in range(max(int(iterations), 1)):
         rho = rho_of(E)
         try:
@@ -216,7 +239,7 @@ def impose_gauss(model: Any, phi: Any, pi: Any, iterations: int = 100) -> tuple[
             ) from None
         delta = float(np.max(np.abs(E_new - E)))
         E = E_new
-        if delta <= 4 * np.finfo(float).eps * max(float(np.max(np.abs(E))), tiny):
+        if delta <= 4 * eps * max(float(np.max(np.abs(E))), tiny):
             break
     return phi, np.concatenate([E, matter_pi])
 
@@ -225,9 +248,13 @@ def load_initial(path: str | Path, model: Any, gauss: str = "project") -> tuple[
     """Physics data ``(phi, pi)`` of ``model`` from an initial-data file (:func:`read_arrays`), with Gauss's
     law imposed (``gauss = "project"``, :func:`impose_gauss`) or checked (``"check"``).
 
+    The data are returned in float64 whatever the file's floating dtype (a float32 file's values exactly); the
+    residual is the model's, computed in the dtype JAX has (float32 without its 64-bit mode), and checked against
+    :func:`gauss_tolerance` of that dtype.
+
     Raises :class:`~nnfield.errors.InputError` for a bad file (see :func:`read_arrays`) and
     :class:`~nnfield.errors.ParameterError` (``gauss``) for an unknown mode, or data that violate Gauss's law by
-    more than :data:`GAUSS_TOLERANCE` (relative; the message gives the measured residual).
+    more than :func:`gauss_tolerance` (relative; the message gives the measured residual).
     """
     if gauss not in GAUSS_MODES:
         raise ParameterError("gauss", f'expected "project" or "check", got {gauss!r}')
@@ -235,14 +262,15 @@ def load_initial(path: str | Path, model: Any, gauss: str = "project") -> tuple[
     if gauss == "project":
         phi, pi = impose_gauss(model, phi, pi)
     r = residual(model, phi, pi)
-    if not r <= GAUSS_TOLERANCE:
+    tol = gauss_tolerance()
+    if not r <= tol:
         if gauss == "check":
             raise ParameterError("gauss", f"the data of {str(path)!r} violate Gauss's law: relative residual {r:.3e} "
-                                          f"(max |div E - rho| over the largest term at a site) > {GAUSS_TOLERANCE:g}; "
+                                          f"(max |div E - rho| over the largest term at a site) > {tol:g}; "
                                           f'set gauss = "project" to replace the longitudinal part of E by the field '
                                           f"of the charge, or correct E")
         raise InputError(f"initial-data file {str(path)!r}: the projection onto Gauss's law left a relative residual "
-                         f"{r:.3e} > {GAUSS_TOLERANCE:g} (the fields are too large for the fixed-point iteration of "
+                         f"{r:.3e} > {tol:g} (the fields are too large for the fixed-point iteration of "
                          f"the time-centred charge); reduce the fields or the charge")
     return phi, pi
 
@@ -308,5 +336,5 @@ def save_initial_from_run(path: str | Path, run: str | Path, index: int = -1) ->
     return save_initial(path, model, state=snapshot_state(data.fields, index))
 
 
-__all__ = ["GAUSS_MODES", "GAUSS_TOLERANCE", "assemble", "impose_gauss", "layout", "load_initial", "read_arrays",
-           "residual", "save_initial", "save_initial_from_run", "snapshot_state"]
+__all__ = ["GAUSS_MODES", "GAUSS_TOLERANCE", "assemble", "computed_eps", "gauss_tolerance", "impose_gauss", "layout",
+           "load_initial", "read_arrays", "residual", "save_initial", "save_initial_from_run", "snapshot_state"]

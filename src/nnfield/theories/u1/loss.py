@@ -33,7 +33,8 @@ class WilsonLoss(Module):
 
     def __call__(self, theta: Any) -> jax.Array:
         """``theta``: ``(D, *shape)`` or a sequence of the ``D`` link components."""
-        total = sum((jnp.sum(1.0 - jnp.cos(P)) for P in plaquette_planes(theta)), jnp.zeros((), theta[0].dtype))
+        zero = jnp.zeros((), jnp.result_type(theta[0]))  # JAX's dtype: float32 for float64 data without x64
+        total = sum((jnp.sum(1.0 - jnp.cos(P)) for P in plaquette_planes(theta)), zero)
         return total / (self.charge**2 * self.spacing**4)
 
 

@@ -40,7 +40,8 @@ ENERGY = Conserved("energy", BOUNDED, "the Kogut-Susskind Hamiltonian; oscillate
 
 def packed_fields(model: GaugeModel, phi: Any, pi: Any) -> tuple[Any, Any]:
     """``(phi, pi)``, the packed physics data of ``model`` (``(A, matter phi)``, ``(E, matter pi)``), as arrays of
-    one real floating dtype (integers become floats), each ``(K, *lattice.shape)`` with ``K = D`` + the matter's
+    one real floating dtype (their common type, as :func:`nnfield.model.real_fields`: float32 with float64 gives
+    float64; integers become floats), each ``(K, *lattice.shape)`` with ``K = D`` + the matter's
     components; a :class:`~nnfield.errors.ParameterError` naming ``phi`` or ``pi`` otherwise (the check of
     :func:`nnfield.model.real_fields` for the other theories). Before, a wrong number of components was silently
     cut or shifted into the matter (``phi[:D]``), a missing one failed inside the run's loop, complex data failed
@@ -59,8 +60,10 @@ def packed_fields(model: GaugeModel, phi: Any, pi: Any) -> tuple[Any, Any]:
                                   "matter's real components)")
         arrays.append(x)
     phi, pi = arrays
-    if not xp.issubdtype(phi.dtype, xp.inexact):
-        phi = phi.astype(float)
+    dtype = xp.result_type(phi.dtype, pi.dtype)  # the common type: float32 with float64 is float64, never cut
+    if not xp.issubdtype(dtype, xp.inexact):
+        dtype = xp.result_type(float)
+    phi = phi if phi.dtype == dtype else phi.astype(dtype)
     D = model.lattice.ndim
     expected = (int(model.network.K), *model.lattice.shape)
     n_matter = expected[0] - D
@@ -73,7 +76,7 @@ def packed_fields(model: GaugeModel, phi: Any, pi: Any) -> tuple[Any, Any]:
         if tuple(x.shape) != expected:
             raise ParameterError(name, f"expected shape (K, *lattice.shape) = {expected} ({what[name]}), got "
                                        f"{tuple(x.shape)}")
-    return phi, xp.asarray(pi, phi.dtype)
+    return phi, pi if pi.dtype == dtype else pi.astype(dtype)
 
 
 class GaugeModel(AbstractModel):
@@ -114,14 +117,14 @@ class GaugeModel(AbstractModel):
     def charge_density(self, state: dict[str, Any]) -> jax.Array:
         """``rho(x)`` of the matter (zero without matter), the source of Gauss's law ``div E = rho``."""
         if self.network.matter is None:
-            return jnp.zeros(self.lattice.shape, state[ELECTRIC].dtype)
+            return jnp.zeros(self.lattice.shape, jnp.result_type(state[ELECTRIC]))
         return self.network.matter.charge_density(state[MATTER])
 
     def charge_scale(self, state: dict[str, Any]) -> jax.Array:
         """The floor of the Gauss residual's scale (the matter's :meth:`~.loss.AbstractMatter.charge_scale`; 0 without
         matter)."""
         if self.network.matter is None:
-            return jnp.zeros((), state[ELECTRIC].dtype)
+            return jnp.zeros((), jnp.result_type(state[ELECTRIC]))
         return self.network.matter.charge_scale(state[MATTER])
 
     def gauge_fields(self, state: dict[str, Any], rho: jax.Array) -> dict[str, jax.Array]:

@@ -195,8 +195,11 @@ class GaugeNetwork(AbstractNetwork):
 
     # -- packing (the linear analysis and the models) ------------------------------------------------------
     def zero_state(self, dtype: Any = None, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
-        """The vacuum: no field, and the matter sector's ground state (on ``shape``, default the lattice's)."""
+        """The vacuum: no field, and the matter sector's ground state (on ``shape``, default the lattice's), in
+        ``dtype`` as JAX has it (:func:`jax.dtypes.canonicalize_dtype`: ``float64`` is float32 without JAX's 64-bit
+        mode, without the truncation warning ``jnp.zeros`` gives for an explicit ``float64``)."""
         shape = self.lattice.shape if shape is None else tuple(shape)
+        dtype = None if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
         z = jnp.zeros((self.lattice.ndim, *shape), dtype)
         out: dict[str, Any] = {LINKS: z, ELECTRIC: z}
         if self.matter is not None:

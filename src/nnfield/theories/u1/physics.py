@@ -50,7 +50,7 @@ class U1Theory(Module, AbstractTheory):
 
     def matter_energy(self, A: jax.Array, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """The matter's energy in the field ``A`` (none for pure Maxwell)."""
-        return jnp.zeros((), A.dtype)
+        return jnp.zeros((), jnp.result_type(A))
 
     def hamiltonian(self, phi: Any, pi: Any) -> jax.Array:
         """``H`` of the packed canonical data (the module docstring): the gauge field's energy plus the matter's."""
