@@ -3,6 +3,7 @@ the network against the independent physics side (DOP853 on the Kogut-Susskind H
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 
@@ -34,10 +35,10 @@ def test_learning_is_the_physics_sides_equations():
     rng = np.random.default_rng(1)
     A, E = rng.standard_normal((3, 5, 4, 3)), rng.standard_normal((3, 5, 4, 3))
     s = M.encode(A, E)
-    kicked = M.network.kick(s, 1e-3)
-    _, dE = M.theory.equations(A, E)
+    kicked = jax.jit(M.network.kick)(s, 1e-3)  # compiled programs: op by op they were ~45 small compiles
+    _, dE = jax.jit(M.theory.equations)(A, E)
     assert np.abs((np.asarray(kicked["electric"]) - E) / 1e-3 - np.asarray(dE)).max() < 1e-10 * np.abs(dE).max()
-    drifted = M.network.drift(s, 1e-3)
+    drifted = jax.jit(M.network.drift)(s, 1e-3)
     assert np.abs(np.asarray(M.decode(drifted)[0]) - (A + 1e-3 * E)).max() < 1e-12
 
 
@@ -99,8 +100,8 @@ def test_energy_is_bounded_and_matches_the_densities():
     M = _model((6, 6, 6), dt=0.3)
     A, E = u1.random_photons(M.lattice, 5, 0.2)
     s0 = M.encode(A, E)
-    dens = M.fields(s0)
-    assert float(M.observables(s0)["energy"]) == pytest.approx(float(np.sum(dens["energy"])), rel=1e-13)
+    dens = jax.jit(M.fields)(s0)  # compiled programs (op by op: ~35 small compiles)
+    assert float(jax.jit(M.observables)(s0)["energy"]) == pytest.approx(float(np.sum(dens["energy"])), rel=1e-13)
     _, obs = run(M.network, s0, 3000, 10, M.observables)
     from nnfield.conservation import verdicts
 

@@ -55,7 +55,7 @@ def test_shells_hold_every_mode_once_and_the_zero_mode_alone():
 def test_parseval_the_spectrum_sums_to_the_mean_square(rng, shape, spacing):
     lat = Lattice(shape, spacing)
     f = rng.standard_normal((1, *shape)) + 0.3
-    spec = Spectra.of(lat)({"f": jnp.asarray(f)})["spectrum_f"]
+    spec = jax.jit(Spectra.of(lat))({"f": jnp.asarray(f)})["spectrum_f"]  # one program (op by op: ~20 compiles)
     sh = spec_shells = Shells.of(lat)
     total = float(np.sum(np.asarray(spec_shells.modes) * np.asarray(spec))) / sh.volume
     assert total == pytest.approx(float(np.mean(f**2)), rel=1e-12)
@@ -284,10 +284,11 @@ def test_the_dirac_spectrum_is_of_psi_split_by_energy_band(branch):
         "steps = 40", 'steps = 40\nscheme = "alternating"')
     cfg = parse_config(text)
     model, state = build(cfg)
-    out = {k: np.asarray(v) for k, v in spectra_for(cfg, model, state)(model.spectral_fields(state)).items()}
+    spectra = jax.jit(lambda s: spectra_for(cfg, model, state)(model.spectral_fields(s)))  # as in a run: compiled
+    out = {k: np.asarray(v) for k, v in spectra(state).items()}
     assert set(out) == {"spectrum_psi", "spectrum_psi_positive", "spectrum_psi_negative"}  # no occupation
     sh = Shells.of(model.lattice)
-    charge = float(model.observables(state)["charge"])
+    charge = float(jax.jit(model.observables)(state)["charge"])
     assert float(np.sum(sh.modes * out["spectrum_psi"])) == pytest.approx(charge, rel=1e-12)
     assert np.allclose(out["spectrum_psi_positive"] + out["spectrum_psi_negative"], out["spectrum_psi"],
                        rtol=1e-12, atol=1e-14 * out["spectrum_psi"].max())
