@@ -38,11 +38,15 @@ Pattern = tuple[tuple[int, int], ...]
 
 
 def _in_dtype_of(c: Any, f: Any) -> Any:
-    """A real coefficient in the precision of a real field (float32 fields stay float32 with x64 enabled)."""
+    """A real coefficient in the precision of a real field (float32 fields stay float32 with x64 enabled).
+
+    The precision is the one JAX has for ``f`` (``jnp.result_type``): without x64 a NumPy float64 field computes
+    in float32, and asking JAX for float64 (``astype`` of a JAX coefficient) would warn that it truncates."""
     dt = getattr(c, "dtype", None)
-    if dt is not None and dt != f.dtype and jnp.issubdtype(dt, jnp.floating) and jnp.issubdtype(f.dtype, jnp.floating):
-        return c.astype(f.dtype)
-    return c
+    if dt is None or not (jnp.issubdtype(dt, jnp.floating) and jnp.issubdtype(f.dtype, jnp.floating)):
+        return c
+    target = jnp.result_type(f)
+    return c.astype(target) if dt != target else c
 
 
 def _is_concrete(x: Any) -> bool:
@@ -161,8 +165,10 @@ class LatticeOperator(Module):
                     shifted[b] = shift(f[b], s, minor=self.minor)
                 term = _in_dtype_of(c[a, b], f) * shifted[b]
                 out[a] = term if out[a] is None else out[a] + term
-        zeros = jnp.zeros(f.shape[1:], f.dtype)
-        return jnp.stack([zeros if o is None else o.astype(f.dtype) for o in out])
+        # the dtype JAX has for f: a NumPy float64 field (whose terms stay NumPy) without x64 gives float32
+        dtype = jnp.result_type(f)
+        zeros = jnp.zeros(f.shape[1:], dtype)
+        return jnp.stack([zeros if o is None else o.astype(dtype) for o in out])
 
     # -- algebra ---------------------------------------------------------------------------------------
     def _check(self, other: LatticeOperator) -> None:

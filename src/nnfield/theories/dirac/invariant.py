@@ -31,5 +31,5 @@ def stable_invariant(B: LatticeOperator, dt: Any, tan_half: Any, X0: Any, phi: j
     :func:`~.networks.orthogonal_rates`).
     """
     Bpi = B.apply(pi)
-    corr = Bpi - tan_half * apply_local(jnp.asarray(X0, Bpi.dtype), Bpi)
+    corr = Bpi - tan_half * apply_local(jnp.asarray(X0, jnp.result_type(Bpi)), Bpi)
     return jnp.sum(phi * phi) + jnp.sum(pi * pi) + dt * jnp.sum(phi * corr)

@@ -91,7 +91,7 @@ class PerTypeLoss(network_mod.SplitPerTypeLoss):
         """``S = 1/2 sum_b phi^b.phi^b`` (``phi_sum=True``), else 0."""
         if self.phi_sum:
             return 0.5 * jnp.sum(phi * phi)
-        return jnp.zeros((), phi.dtype)
+        return jnp.zeros((), jnp.result_type(phi))
 
     def own(self, phi: jax.Array, pi: jax.Array, frozen: jax.Array) -> jax.Array:
         """``h_a = [1/2 phi^a.phi^a] + pi^a.(C_off frozen)^a + 1/2 C_aa pi^a.pi^a`` (no sum over ``a``).
@@ -99,7 +99,8 @@ class PerTypeLoss(network_mod.SplitPerTypeLoss):
         Written on whole ``(K, *shape)`` fields (only ``frozen``, which is not differentiated, is read per
         component), so that the reverse pass has no per-component slices to transpose.
         """
-        C = _in_dtype(self.C, pi.dtype)
+        dtype = jnp.result_type(pi)  # the dtype JAX has (float32 for NumPy float64 data without x64)
+        C = _in_dtype(self.C, dtype)
         K, nd = pi.shape[0], pi.ndim - 1
         rows = []
         for a in range(K):
@@ -108,14 +109,14 @@ class PerTypeLoss(network_mod.SplitPerTypeLoss):
                 if aa == a and b != a:
                     t = C[a, b] * frozen[b]
                     acc = t if acc is None else acc + t
-            rows.append(jnp.zeros(pi.shape[1:], pi.dtype) if acc is None else jnp.broadcast_to(acc, pi.shape[1:]))
+            rows.append(jnp.zeros(pi.shape[1:], dtype) if acc is None else jnp.broadcast_to(acc, pi.shape[1:]))
         dens = pi * jnp.stack(rows)
         diag = [a for a in range(K) if (a, a) in self.pattern]
         if diag:
             if np.ndim(C) == 2:
-                cd = jnp.asarray([C[a, a] if a in diag else 0.0 for a in range(K)], pi.dtype).reshape((K,) + (1,) * nd)
+                cd = jnp.asarray([C[a, a] if a in diag else 0.0 for a in range(K)], dtype).reshape((K,) + (1,) * nd)
             else:
-                cd = jnp.stack([C[a, a] if a in diag else jnp.zeros(pi.shape[1:], pi.dtype) for a in range(K)])
+                cd = jnp.stack([C[a, a] if a in diag else jnp.zeros(pi.shape[1:], dtype) for a in range(K)])
             dens = dens + 0.5 * cd * (pi * pi)
         if not self.phi_sum:
             dens = dens + 0.5 * (phi * phi)
@@ -125,14 +126,14 @@ class PerTypeLoss(network_mod.SplitPerTypeLoss):
         # The operations keep the order of the first release (the cotangents of ``pi`` are accumulated in
         # reverse order of use, so reordering them changes the last bit of the learning gradient).
         ax = _site_axes(pi)
-        C = jnp.asarray(self.C, pi.dtype)
+        C = jnp.asarray(self.C, jnp.result_type(pi))  # the dtype JAX has (NumPy float64 data without x64)
         if C.ndim == 2:
             quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - 0.5 * jnp.diagonal(C) * jnp.sum(pi * pi, axis=ax)
         else:  # per-site C: the diagonal C_aa(x) stays inside the site sum
             diag = jnp.moveaxis(jnp.diagonal(C, axis1=0, axis2=1), -1, 0)
             quad = jnp.sum(pi * apply_local(C, pi), axis=ax) - 0.5 * jnp.sum(diag * pi * pi, axis=ax)
         if self.phi_sum:
-            phiterm = 0.5 * jnp.sum(phi * phi) * jnp.ones(phi.shape[0], phi.dtype)
+            phiterm = 0.5 * jnp.sum(phi * phi) * jnp.ones(phi.shape[0], jnp.result_type(phi))
         else:
             phiterm = 0.5 * jnp.sum(phi * phi, axis=ax)
         return phiterm + quad

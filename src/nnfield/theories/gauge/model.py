@@ -140,13 +140,14 @@ class GaugedDiracModel(IdentityEncoding):
         The quadratic form ``-s.(J L s)`` of the generator ``L`` (``J = X_0`` on phi and pi), i.e.
         ``psi^dagger H psi`` with ``X_0 -> -i``; invariant under static gauge transformations.
         """
-        X0 = jnp.asarray(self._X0(), state.phi.dtype)
+        dtype = jnp.result_type(state.phi)  # the dtype JAX has (float32 for NumPy float64 data without x64)
+        X0 = jnp.asarray(self._X0(), dtype)
         B = self.bias_map
         phi, pi = state.phi, state.pi
         m = self.theory.m
         dens = (
             m * (phi**2 - pi**2)
-            + jnp.asarray(self.qA0, phi.dtype) * (phi**2 + pi**2)
+            + jnp.asarray(self.qA0, dtype) * (phi**2 + pi**2)
             - phi * jnp.einsum("ab,b...->a...", X0, B.apply(pi))
             + pi * jnp.einsum("ab,b...->a...", X0, B.T.apply(phi))
         )
@@ -164,7 +165,7 @@ class GaugedDiracModel(IdentityEncoding):
 
     def momentum(self, state: State) -> jax.Array:
         """Kinetic momentum per unit charge, ``<psi, -i D psi> / <psi, psi>`` per direction (``-i -> X_0``)."""
-        X0 = jnp.asarray(self._X0(), state.phi.dtype)
+        X0 = jnp.asarray(self._X0(), jnp.result_type(state.phi))
         out = []
         for Dmu in self.central:
             p = jnp.sum(state.phi * jnp.einsum("ab,b...->a...", X0, Dmu.apply(state.phi)))
@@ -183,7 +184,7 @@ class GaugedDiracModel(IdentityEncoding):
         psi = self.theory.pack(state.phi, state.pi)
         w = jnp.sum(jnp.abs(jnp.fft.fftn(psi, axes=axes)) ** 2, axis=0)
         out = jnp.stack([jnp.sum(w * jnp.asarray(k, w.dtype)) for k in lat.momenta()]) / jnp.sum(w)
-        return out.astype(state.phi.dtype)
+        return out.astype(jnp.result_type(state.phi))
 
     def position(self, state: State) -> jax.Array:
         lat = self.theory.lattice
@@ -192,7 +193,7 @@ class GaugedDiracModel(IdentityEncoding):
         for mu, x in enumerate(lat.coordinates()):
             L = lat.lengths[mu]
             d = minimum_image(x, L / 2, L, "nearest")
-            out.append(jnp.sum(dens * jnp.asarray(d + L / 2, dens.dtype)) / jnp.sum(dens))
+            out.append(jnp.sum(dens * jnp.asarray(d + L / 2, jnp.result_type(dens))) / jnp.sum(dens))
         return jnp.stack(out)
 
     def plaquette(self) -> Any:
@@ -208,7 +209,7 @@ class GaugedDiracModel(IdentityEncoding):
             out[f"momentum_{'xyz'[mu]}"] = p[mu]
             out[f"wavenumber_{'xyz'[mu]}"] = kk[mu]
             out[f"position_{'xyz'[mu]}"] = x[mu]
-        out["plaquette"] = jnp.asarray(self.plaquette(), state.phi.dtype)
+        out["plaquette"] = jnp.asarray(self.plaquette(), jnp.result_type(state.phi))
         return out
 
     # -- nnfield analyze ----------------------------------------------------------------------------------------
