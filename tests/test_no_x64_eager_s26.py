@@ -152,3 +152,18 @@ def test_per_type_loss_of_numpy_data_without_x64(form):
     got = _eager_without_x64(parts, phi, pi)
     # sums of |C| (phi^2 + pi^2) with |C| <= 1: at most the charge (1 here, a = 1)
     _check_close(got, ref, dict.fromkeys(ref, 2.0))
+
+
+@pytest.mark.parametrize("network", ["paper", "stable"])
+def test_a_network_step_of_a_numpy_state_without_x64(network):
+    """One eager step of the Dirac network of a ``State`` holding NumPy float64 data (the step's operators warned of
+    truncation), equal to the float64 step to float32 round-off: each new value is a few terms ``dt |B| |f|`` with
+    ``|B| <= 2/a`` added to the old one, so the scale is ``(1 + 2 m dt + 8 dt / a) max |f|``."""
+    M = dirac.model(LAT1, M_MASS, DT, network=network)
+    phi, pi = _data(M.theory.K, LAT1, seed=4)
+    state = State(phi, pi)
+    ref = jax.jit(M.network.step)(state)
+    got = _eager_without_x64(M.network.step, state)
+    scale = (1 + 2 * M_MASS * DT + 8 * DT / LAT1.spacing) * float(max(np.abs(phi).max(), np.abs(pi).max()))
+    for g, r in ((got.phi, ref.phi), (got.pi, ref.pi)):
+        assert float(np.max(np.abs(np.asarray(g, np.float64) - np.asarray(r)))) <= TOL * scale
