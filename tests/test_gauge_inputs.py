@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nnfield import Lattice, cli
-from nnfield.errors import InputError, ParameterError
+from nnfield.errors import ParameterError
 from nnfield.theories import dirac
 from nnfield.theories import gauge as g
 
@@ -123,18 +123,7 @@ def test_links_files_store_dt_and_old_files_still_load(tmp_path):
     assert set(np.load(tmp_path / "raw.npz").files) == {"alpha", "alpha0"}
 
 
-@pytest.mark.parametrize("dt, message", [
-    (np.float64(-0.1), "array 'dt' is -0.1; expected the positive time step"),
-    (np.float64(np.nan), "array 'dt' holds 1 NaN/Inf"),
-    (np.array([0.1, 0.2]), "array 'dt' has shape (2,); expected ()"),
-    (np.int64(1), "array 'dt' is of dtype '<i8'"),
-])
-def test_a_bad_dt_in_a_links_file_is_refused(tmp_path, dt, message):
-    path = tmp_path / "links.npz"
-    np.savez(path, alpha=np.zeros((1, 32)), alpha0=np.zeros(32), dt=dt)
-    with pytest.raises(InputError) as err:
-        g.U1Links.load(path, L1)
-    assert message in str(err.value) and str(path) in str(err.value), str(err.value)
+# a bad dt member of a links file: tests/test_gauge_links_s26.py::test_a_bad_dt_or_spacing_in_a_links_file_is_refused
 
 
 def test_a_links_file_of_another_dt_is_refused_by_the_command_line_naming_theory_file(tmp_path, capsys):

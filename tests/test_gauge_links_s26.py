@@ -204,16 +204,21 @@ width = 2.0
     assert "spacing = 0.5" in lines[0] and "spacing = 1.0" in lines[0], lines
 
 
-@pytest.mark.parametrize("spacing, message", [
-    (np.float64(-0.5), "array 'spacing' is -0.5; expected the positive lattice spacing"),
-    (np.float64(0.0), "array 'spacing' is 0.0; expected the positive lattice spacing"),
-    (np.float64(np.inf), "array 'spacing' holds 1 NaN/Inf"),
-    (np.array([0.5, 0.5]), "array 'spacing' has shape (2,); expected ()"),
-    (np.int64(1), "array 'spacing' is of dtype '<i8'"),
+@pytest.mark.parametrize("member, value, message", [
+    ("spacing", np.float64(-0.5), "array 'spacing' is -0.5; expected the positive lattice spacing"),
+    ("spacing", np.float64(0.0), "array 'spacing' is 0.0; expected the positive lattice spacing"),
+    ("spacing", np.float64(np.inf), "array 'spacing' holds 1 NaN/Inf"),
+    ("spacing", np.array([0.5, 0.5]), "array 'spacing' has shape (2,); expected ()"),
+    ("spacing", np.int64(1), "array 'spacing' is of dtype '<i8'"),
+    ("dt", np.float64(-0.1), "array 'dt' is -0.1; expected the positive time step"),
+    ("dt", np.float64(np.nan), "array 'dt' holds 1 NaN/Inf"),
+    ("dt", np.array([0.1, 0.2]), "array 'dt' has shape (2,); expected ()"),
+    ("dt", np.int64(1), "array 'dt' is of dtype '<i8'"),
 ])
-def test_a_bad_spacing_in_a_links_file_is_refused(tmp_path, spacing, message):
+def test_a_bad_dt_or_spacing_in_a_links_file_is_refused(tmp_path, member, value, message):
+    """The two 0-d members of a links file are checked alike: one line naming the file and the member."""
     path = tmp_path / "links.npz"
-    np.savez(path, alpha=np.zeros((1, 16)), alpha0=np.zeros(16), spacing=spacing)
+    np.savez(path, alpha=np.zeros((1, 16)), alpha0=np.zeros(16), **{member: value})
     with pytest.raises(InputError) as err:
         g.U1Links.load(path, HALF)
     text = str(err.value)
