@@ -129,7 +129,7 @@ def test_declared_conservation_holds_on_a_run(D, bias, network, m, scheme, rng):
     K = M.theory.K
     s0 = State(jnp.asarray(rng.normal(size=(K, *lat.shape))), jnp.asarray(rng.normal(size=(K, *lat.shape))))
     _, obs = M.network.run(s0, steps, 1, M.observables)
-    o0 = M.observables(s0)
+    o0 = jax.jit(M.observables)(s0)  # one program (op by op: ~30 compiles)
     q0 = float(o0["charge"])
     hmax = np.abs(np.linalg.eigvalsh(M.theory.hamiltonian_symbol(lat.momenta()))).max()
     assert M.conserved()
