@@ -53,10 +53,6 @@ def x0_power(X0: Any, alpha: Any) -> Any:
     return c * xp.eye(K).reshape((K, K) + extra) + s * X0.reshape((K, K) + extra)
 
 
-#: the arrays a links file may hold, by member name in the ``.npz`` (zip) archive (``dt``: a 0-d array, the step
-#: the temporal links were built for; ``spacing``: a 0-d array, the lattice spacing the links were built for; files
-#: written before they were recorded lack them)
-_LINK_KEYS = ("alpha", "alpha0", "dt", "spacing")
 #: the 0-d members: how their values are worded in the messages and an example
 _SCALAR_KEYS = {
     "dt": ("time step", "np.float64(0.05)", "the positive time step the temporal links were built for"),
