@@ -283,8 +283,9 @@ def save_initial(path: str | Path, model: Any, phi: Any = None, pi: Any = None, 
     """Write an initial-data file for ``model``: ``A``, ``E`` and the matter's arrays, from packed physics data
     ``(phi, pi)`` (what initial conditions return) or from a network ``state`` (decoded by the model).
 
-    Returns the path written (NumPy appends ``.npz`` when missing). Physics data are stored exactly, so
-    :func:`load_initial` with ``gauss = "check"`` gives them back bit for bit.
+    Returns the path written (NumPy appends ``.npz`` when missing). Physics data are stored exactly, in their
+    own floating precision (float32 data as float32, anything else as float64),
+    so :func:`load_initial` with ``gauss = "check"`` gives them back bit for bit (as float64).
     """
     if state is not None:
         if phi is not None or pi is not None:
@@ -293,7 +294,12 @@ def save_initial(path: str | Path, model: Any, phi: Any = None, pi: Any = None, 
     if phi is None or pi is None:
         raise ParameterError("phi", "expected physics data (phi, pi) (e.g. from an initial condition) or state=")
     D = model.lattice.ndim
-    phi, pi = np.asarray(phi, dtype=float), np.asarray(pi, dtype=float)
+    phi, pi = np.asarray(phi), np.asarray(pi)
+    # stored in the data's own floating precision (float32 data as float32: exact, half the file); integer or
+    # other input as float64
+    dtype = np.result_type(phi, pi)
+    dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    phi, pi = phi.astype(dtype, copy=False), pi.astype(dtype, copy=False)
     want = layout(model)["A"]
     if phi.shape[1:] != want[1:] or phi.shape[0] < D or pi.shape != phi.shape:
         raise ParameterError("phi", f"expected packed physics data of shape (K, *{want[1:]}) with K >= {D} each, "
