@@ -34,6 +34,7 @@ from jax.tree_util import Partial
 
 from ._xla import device_array, jit
 from .config import Config, from_dict
+from .config._tables import SWEPT_SECTIONS
 from .errors import ConfigError
 from .network import _run_impl, _run_snapshots_impl
 from .runner import (
@@ -74,8 +75,11 @@ def member_configs(cfg: Config, sweep: Mapping[str, Iterable[Any]]) -> tuple[lis
                               f"{{{key!r}: [{v!r}, ...]}}")
     values = [list(v) for v in sweep.values()]
     for key, vals in zip(keys, values, strict=True):
-        if key.count(".") != 1:
-            raise ConfigError(f"sweep.{key}: expected a key of the form table.key, e.g. \"theory.mass\"")
+        if not isinstance(key, str) or key.count(".") != 1 or key.split(".")[0] not in SWEPT_SECTIONS:
+            # (as the config's [sweep] table: [output] and [parallel] are how the one program computes and
+            # records, the same for every member; a swept output.precision used to run in the first's)
+            raise ConfigError(f"sweep.{key}: expected a key table.key of [theory], [lattice], [time] or [initial], "
+                              f"e.g. \"theory.mass\"")
         if not vals:
             raise ConfigError(f"sweep.{key}: expected a non-empty list of values")
     configs, params = [], []

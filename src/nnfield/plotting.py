@@ -87,18 +87,32 @@ def _config(run: RunData) -> dict[str, Any]:
         return {}
 
 
+def _swept_keys(cfg: dict[str, Any]) -> set[str]:
+    """The ``table.key`` names a config's ``[sweep]`` varies, quoted (``"theory.mass" = [...]``) or as TOML's dotted
+    keys (``theory.mass = [...]``, which parse as a nested table)."""
+    out: set[str] = set()
+    raw = cfg.get("sweep")
+    for k, v in (raw.items() if isinstance(raw, dict) else ()):
+        if isinstance(v, dict):
+            out.update(f"{k}.{sub}" for sub in v)
+        else:
+            out.add(str(k))
+    return out
+
+
 def _title(run: RunData, what: str = "") -> str:
     """``<theory> (<its parameters>) | <shape>, a = .. | <scheme>, dt = ..`` and ``what`` on a second line."""
     a, cfg = run.attrs, _config(run)
     theory = dict(cfg.get("theory", {}))
     name = theory.pop("name", a.get("theory", a.get("network", "run")))
-    swept = {str(k).split(".")[-1] for k in cfg.get("sweep", {})}  # a sweep's members differ in these
+    swept_keys = _swept_keys(cfg)
+    swept = {k.split(".")[-1] for k in swept_keys if k.startswith("theory.")}  # a sweep's members differ in these
     params = ", ".join(f"{k} = {v}" if k not in swept else f"{k} swept" for k, v in theory.items()
                        if not isinstance(v, (list, dict)))
     shape = "x".join(str(int(n)) for n in np.atleast_1d(a.get("shape", [])))
     geo = f"{shape}, a = {a['spacing']:g}" if "spacing" in a else shape
     scheme = f"{a.get('scheme', '')}, dt = {a['dt']:g}" if "dt" in a else str(a.get("scheme", ""))
-    if "time.dt" in cfg.get("sweep", {}):
+    if "time.dt" in swept_keys:
         scheme = f"{a.get('scheme', '')}, dt swept"
     head = " | ".join(x for x in (f"{name} ({params})" if params else str(name), geo, scheme) if x)
     if run.status in _INCOMPLETE:  # a figure outlives the warning on stderr: it says so itself

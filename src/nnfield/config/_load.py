@@ -21,6 +21,7 @@ from ._tables import (
     OUTPUT_SCHEMA,
     PARALLEL_SCHEMA,
     SECTIONS,
+    SWEPT_SECTIONS,
     TIME_SCHEMA,
     TOP_LEVEL_KEYS,
     parse_interval,
@@ -234,12 +235,12 @@ def _validate_sweep(tab: Mapping[str, Any], problems: _Problems) -> dict[str, li
                 if isinstance(v, dict):
                     problems.add(f"sweep.{tab_key}: expected a list of values, got a table")
                     continue
-                out[tab_key] = v
+                _add_swept(out, tab_key, v, problems)
             continue
-        out[key] = value
+        _add_swept(out, key, value, problems)
     for key, value in list(out.items()):
         table = key.split(".")[0]
-        if key.count(".") != 1 or table not in SECTIONS or table in ("sweep", "parallel", "output"):
+        if key.count(".") != 1 or table not in SWEPT_SECTIONS:
             problems.add(f"sweep.{key}: expected a key table.key of [theory], [lattice], [time] or [initial], "
                          f'e.g. "theory.mass" = [0.5, 1.0, 2.0]')
             out.pop(key)
@@ -252,6 +253,16 @@ def _validate_sweep(tab: Mapping[str, Any], problems: _Problems) -> dict[str, li
     if members > MAX_MEMBERS:
         problems.add(f"sweep: {members} members (every combination of the lists); expected at most {MAX_MEMBERS}")
     return out
+
+
+def _add_swept(out: dict[str, list[Any]], key: str, value: Any, problems: _Problems) -> None:
+    """``out[key] = value``, refusing a key given twice (quoted, ``"theory.mass"``, and as a dotted key or a
+    ``[sweep.theory]`` table, ``theory.mass``: TOML takes both, and one list would silently replace the other)."""
+    if key in out:
+        problems.add(f'sweep.{key}: given twice (as "{key}" = [...] and as the dotted key {key} = [...]); keep one '
+                     f"list of values")
+        return
+    out[key] = value
 
 
 #: the largest float32; a float32 run takes numbers up to its square root (squares and products stay finite), the

@@ -17,6 +17,9 @@ MAX_STEPS = 2**53
 #: the most lattice sites a config may ask for (the memory of the machine is the real limit)
 MAX_SITES = 2**40
 SECTIONS = ("theory", "lattice", "time", "initial", "output", "parallel", "sweep")
+#: the tables whose keys a [sweep] may vary (output, parallel: how a run is computed and recorded, the same for
+#: every member of one compiled program)
+SWEPT_SECTIONS = ("theory", "lattice", "time", "initial")
 #: the most members a [sweep] may have (each is built and held in memory at once)
 MAX_MEMBERS = 4096
 TOP_LEVEL_KEYS = ("title",)
