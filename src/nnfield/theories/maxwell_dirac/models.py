@@ -78,7 +78,8 @@ class MaxwellDiracModel(GaugeModel):
         qa = self.network.charge * self.lattice.spacing
         m = state[MATTER]
         psi = self.packing.pack(m.phi, m.pi)
-        Q, P = np.sqrt(2.0) * jnp.real(psi), np.sqrt(2.0) * jnp.imag(psi)
+        r2 = 2.0**0.5  # a Python float: weakly typed, keeps a float32 state's precision (np.sqrt's float64 did not)
+        Q, P = r2 * jnp.real(psi), r2 * jnp.imag(psi)
         return jnp.concatenate([state[LINKS] / qa, Q]), jnp.concatenate([state[ELECTRIC], P])
 
     # -- per-site fields ------------------------------------------------------------------------------------
@@ -158,8 +159,8 @@ class MaxwellDiracModel(GaugeModel):
         out = []
         for mu, x in enumerate(self.lattice.coordinates()):
             L = self.lattice.lengths[mu]
-            d = minimum_image(x, L / 2, L, "nearest")
-            out.append(jnp.sum(dens * (d + L / 2)) / jnp.sum(dens))
+            d = jnp.asarray(minimum_image(x, L / 2, L, "nearest") + L / 2, dens.dtype)  # (in the state's precision)
+            out.append(jnp.sum(dens * d) / jnp.sum(dens))
         return jnp.stack(out)
 
     # -- observables ------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def forward_diffs_roll(f: jax.Array, twist: float) -> list[jax.Array]:
     for ax in range(f.ndim):
         d = jnp.roll(f, -1, ax) - f
         if ax == 0 and twist:
-            d = d + twist * jnp.asarray(edge(f.shape, 0, f.shape[0] - 1))
+            d = d + twist * jnp.asarray(edge(f.shape, 0, f.shape[0] - 1), f.dtype)
         out.append(d)
     return out
 
