@@ -191,7 +191,8 @@ def test_a_member_that_blows_up_is_named_and_the_others_are_kept(tmp_path, capsy
     out = capsys.readouterr()
     assert "1 distinct network(s) checked" not in out.out and "1 unstable (--allow-unstable)" in out.out
     err = [ln for ln in out.err.splitlines() if ln.startswith("nnfield: error:")]
-    assert len(err) == 1 and "in 1 of 2 sweep members: {time.dt = 0.6} from step " in err[0]
+    assert len(err) == 1 and "in 1 of 2 sweep members: member 1 {time.dt = 0.6} from step " in err[0]
+    assert err[0].endswith("see `nnfield analyze CONFIG --member 1`")  # the command that analyses it
     assert out.out.strip().splitlines()[-1].startswith("verdict: FAILED: non-finite values; the run file keeps "
                                                        "every member's samples")
     with pytest.warns(nio.IncompleteRunWarning):

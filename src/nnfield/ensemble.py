@@ -616,7 +616,7 @@ class _SweepLoop(_Durable):
         if bad:
             from .errors import NonFiniteError
 
-            which = "; ".join(f"{_label(ens.params[j])} from step {step} (t = {step * ticks[j]:g})"
+            which = "; ".join(f"member {j} {_label(ens.params[j])} from step {step} (t = {step * ticks[j]:g})"
                               for j, step in bad[:5])
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
             every_one = len(bad) == ens.size
@@ -625,7 +625,7 @@ class _SweepLoop(_Durable):
             raise NonFiniteError(
                 f"non-finite values (NaN or Inf) in {len(bad)} of {ens.size} sweep members: {which}{more} (the "
                 f"first sample where one appeared). The members are independent: {others} in {writer.path}. "
-                f"Those networks are probably unstable; see `nnfield analyze` of a config with their values",
+                f"Those networks are probably unstable; see `nnfield analyze CONFIG --member {bad[0][0]}`",
                 kept="the run file keeps every member's samples" + (
                     "" if every_one else "; the other members are finite"))
         return RunResult(self.out_dir, writer.path, self.out_dir / nio.CONFIG_FILE, status, steps, self.done,
