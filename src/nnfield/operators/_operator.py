@@ -254,7 +254,8 @@ class LatticeOperator(Module):
             dpat = tuple((a, b) for a, b in pat if a == b)
             if not dpat:
                 continue
-            mask = np.eye(self.K).reshape((self.K, self.K) + (1,) * (np.ndim(c) - 2))
+            # (in the coefficient's dtype: a float64 mask made a float32 network's per-site coefficients float64)
+            mask = np.eye(self.K, dtype=jnp.result_type(c)).reshape((self.K, self.K) + (1,) * (np.ndim(c) - 2))
             coeffs.append(c * mask)
             shifts.append(s)
             patterns.append(dpat)

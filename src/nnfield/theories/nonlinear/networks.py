@@ -47,7 +47,7 @@ class NonlinearLoss(Module):
         for mu in range(nd):
             d = forward_difference(mu, nd).apply(phi)
             if mu == 0 and twisted:
-                d = d + self.twist * jnp.asarray(edge(phi.shape, 1, phi.shape[1] - 1))
+                d = d + self.twist * jnp.asarray(edge(phi.shape, 1, phi.shape[1] - 1), phi.dtype)
             grad2 = grad2 + jnp.sum(d * d)
         return 0.5 * grad2 / self.spacing**2 + jnp.sum(self.potential(phi))
 
