@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import InputError
 from .io import WriteError, check_room
-from .parallel import barrier
+from .parallel import barrier, processes_that
 
 CHECKPOINT_SCHEMA = 1
 CHECKPOINT_DIR = "checkpoints"
@@ -273,8 +273,28 @@ def check_compatible(ckpt: Checkpoint, expected_hash: str, source: str) -> None:
 def load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
     """The state stored in ``ckpt``, with the PyTree structure, dtypes and shardings of ``template``.
 
-    Every leaf must match the template's key path, shape and dtype (else :class:`CheckpointError`).
+    Every leaf must match the template's key path, shape and dtype (else :class:`CheckpointError`). In a
+    multi-process run every process reads the slices it holds, so one may fail (its shard file missing or
+    damaged) where the others succeed: the processes then agree (a collective) and every one refuses in one
+    line, instead of the others waiting in the run's next collective and failing with a traceback.
     """
+    try:
+        state, error = _load_checkpoint(ckpt, template), None
+    except CheckpointError as exc:
+        state, error = None, exc
+    failed = processes_that(error is not None)
+    if error is not None:
+        raise error
+    if failed:
+        which = ", ".join(str(i) for i in failed)
+        raise CheckpointError(f"checkpoint {ckpt.path}: process{'es' if len(failed) > 1 else ''} {which} cannot "
+                              f"restore {'their' if len(failed) > 1 else 'its'} part of the state (a shard file "
+                              f"missing or damaged; {'their' if len(failed) > 1 else 'its'} own error line says "
+                              f"which){_fix(ckpt)}")
+    return state
+
+
+def _load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
     leaves = _leaves(template)
     by_key = {entry["key"]: entry for entry in ckpt.manifest.get("leaves", [])}
     files = sorted(ckpt.path.glob("process-*.h5"))

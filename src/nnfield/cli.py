@@ -685,9 +685,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         _error(f"{exc}")
         return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - re-raised unless it is a lost peer of a multi-process run
+        lost = _lost_peer(exc)
+        if lost is None:
+            raise
+        _error(lost)
+        return EXIT_FAILED
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _lost_peer(exc: BaseException) -> str | None:
+    """The one line for a collective of a multi-process run that failed because another process is gone (killed,
+    out of memory, its node lost: the collectives' transport reports the connection closed), else ``None``."""
+    par = sys.modules.get("nnfield.parallel")
+    if par is None or not par._INITIALIZED or not par.multi_process():
+        return None
+    import jax
+
+    text = str(exc)  # (the transports' words: an out-of-memory error of this process is not a lost peer)
+    if not any(word in text for word in ("Gloo", "NCCL", "by peer", "Connection", "DEADLINE_EXCEEDED", "UNAVAILABLE")):
+        return None
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return (f"a collective with the other processes failed ({first[:200]}): another process of this "
+            f"{jax.process_count()}-process run stopped (killed, out of memory, its node lost?); the run file keeps "
+            f"every completed chunk, and `nnfield run --resume DIR` in every process continues from the newest "
+            f"checkpoint")
 
 
 def _section(text: str) -> int | str:

@@ -262,7 +262,8 @@ def with_halo(net: AbstractNetwork, state: Any, devices: int, say: Callable[[str
     probe = _probe_state(state)
     r = reach(net, probe)
     if r is None or r > block:
-        why = ("a tick reads the whole lattice" if r is None else
+        why = (f"a tick changes rows more than a quarter of the first lattice axis ({n1} sites) away: it reads the "
+               f"whole lattice, or the axis is too short for the exchange" if r is None else
                f"a tick reaches {r} rows, more than a device's block of {block}")
         say(f"parallel.halo: not used ({why}); XLA's partitioning exchanges the halo instead")
         return net

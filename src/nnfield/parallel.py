@@ -78,6 +78,82 @@ def barrier(name: str) -> None:
         multihost_utils.sync_global_devices(name)
 
 
+def largest_over_processes(value: float) -> float:
+    """``value``'s largest over the processes of a multi-process run (a collective: every process calls it at the
+    same point), else ``value``. What a process decides from its own wall clock (a checkpoint due by time, a
+    chunk cut to bound its time) must be decided alike by every process, or one of them enters a collective (a
+    checkpoint's barrier, another chunk program) that the others never join: a hang."""
+    if not multi_process():
+        return float(value)
+    from jax.experimental import multihost_utils
+
+    return float(np.max(np.asarray(multihost_utils.process_allgather(np.float32(value)))))
+
+
+def processes_that(flag: bool) -> list[int]:
+    """The indices of the processes whose ``flag`` is true (a collective in a multi-process run; in one process
+    ``[0]`` or ``[]``)."""
+    if not multi_process():
+        return [0] if flag else []
+    from jax.experimental import multihost_utils
+
+    return [int(i) for i in np.flatnonzero(np.asarray(multihost_utils.process_allgather(np.int32(bool(flag)))))]
+
+
+def check_same_config(fingerprint: str, what: str) -> None:
+    """Refuse (one line, in every process) a multi-process run whose processes were given different configs or
+    options (``fingerprint``: a hex digest of everything that decides the computation and the loop's control
+    flow): each process computes with its own, so they would mix two trajectories into one run file, or wait for
+    each other in different collectives. A collective; nothing in a single process."""
+    if not multi_process():
+        return
+    from jax.experimental import multihost_utils
+
+    mine = np.frombuffer(bytes.fromhex(fingerprint), np.uint8)
+    every = np.asarray(multihost_utils.process_allgather(mine)).reshape(jax.process_count(), -1)
+    differ = [i for i in range(len(every)) if not np.array_equal(every[i], every[0])]
+    if differ:
+        which = ", ".join(str(i) for i in differ)
+        raise ConfigError(f"{what}: process{'es' if len(differ) > 1 else ''} {which} of this "
+                          f"{jax.process_count()}-process run got another config or other options than process 0 "
+                          f"(theory, lattice, time, initial, output or parallel settings, or --steps, --devices, "
+                          f"--halo); every process must run the same command on the same config")
+
+
+def check_shared_dir(path: Any, what: str) -> None:
+    """Refuse (one line, in every process) a multi-process run whose processes do not all see process 0's output
+    directory ``path`` (e.g. ``--out /tmp/run`` on several nodes: a node-local directory each): process 0 writes a
+    mark with a random name into it, every process looks for it (a collective; nothing in a single process).
+    Where process 0 cannot write it (no such directory), nothing is refused here: every process then meets the
+    caller's own refusal. Without this check a process wrote its checkpoint shards into a directory process 0
+    never created: one process failed in one line, the others hung in the next collective."""
+    if not multi_process():
+        return
+    import os
+    from pathlib import Path
+
+    from jax.experimental import multihost_utils
+
+    nonce = np.frombuffer(os.urandom(16), np.uint8) if is_writer() else np.zeros(16, np.uint8)
+    nonce = np.asarray(multihost_utils.broadcast_one_to_all(nonce), np.uint8)
+    mark = Path(path) / f".nnfield-shared-{nonce.tobytes().hex()}"
+    if is_writer():
+        try:
+            mark.write_text("every process of a multi-process run must see this directory\n", encoding="utf-8")
+        except OSError:
+            pass
+    barrier("nnfield-shared-dir-marked")
+    blind = processes_that(not mark.is_file())
+    if is_writer():
+        mark.unlink(missing_ok=True)
+    if blind and 0 not in blind:
+        which = ", ".join(str(i) for i in blind)
+        raise ConfigError(f"{what}: process{'es' if len(blind) > 1 else ''} {which} of this {jax.process_count()}-"
+                          f"process run do{'' if len(blind) > 1 else 'es'} not see the directory {path} that process 0 "
+                          f"writes (a node-local path such as /tmp?); the output directory must be on a file system "
+                          f"every process sees (docs/scaling.md)")
+
+
 def device_count(requested: int) -> int:
     """The number of devices a run uses: ``requested`` (0: all devices of all processes; in a multi-process run
     the default 1 also means all)."""

@@ -371,6 +371,7 @@ def prepare(
     """
     say = log or (lambda _msg: None)
     stop = stop or StopRequests()
+    parallel.check_same_config(run_fingerprint(cfg), cfg.source)  # (several processes: the same run in each)
     check_output_dir(out, force)
     devices = parallel.device_count(cfg.parallel.devices)
     check_memory(cfg, devices=devices)  # the memory guard, before any work
@@ -402,6 +403,16 @@ def prepare(
     return Prepared(model, state, observer, obs0, stab, spectra, network)
 
 
+def run_fingerprint(cfg: Config) -> str:
+    """A digest of everything in ``cfg`` that decides a run's computation and its loop (the trajectory's
+    :func:`~nnfield.checkpoint.config_hash`, the steps, the output and checkpoint cadence, the devices and the
+    halo), which every process of a multi-process run must agree on (:func:`nnfield.parallel.check_same_config`)."""
+    import hashlib
+
+    what = [config_hash(cfg), cfg.time.steps, dataclasses.asdict(cfg.output), dataclasses.asdict(cfg.parallel)]
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=repr).encode()).hexdigest()
+
+
 def chunk_network(cfg: Config, model: AbstractModel, state: Any, devices: int, say: Callable[[str], None],
                   stop: StopRequests) -> Any:
     """The network a run's chunk program advances: ``model.network``; with ``[parallel] halo`` on more than one
@@ -429,6 +440,7 @@ def _execute(
     out_dir = Path(out)
     parallel.barrier("nnfield-prepared")
     try:
+        parallel.check_shared_dir(out_dir, f"--out {out_dir}")  # (several processes: all see process 0's directory)
         return _fresh_run(out_dir, cfg, p, progress and parallel.is_writer(), console, stop)
     finally:
         if lock is not None:
@@ -548,7 +560,9 @@ class _Durable:
     def checkpoint_due(self) -> bool:
         o = self.cfg.output
         by_steps = o.checkpoint_steps and self.done // o.checkpoint_steps > self.last_ckpt // o.checkpoint_steps
-        by_time = o.checkpoint_seconds and time.monotonic() - self.last_ckpt_time >= o.checkpoint_seconds
+        # (decided alike by every process of a multi-process run: one process checkpointing alone waits for ever)
+        waited = parallel.largest_over_processes(time.monotonic() - self.last_ckpt_time)
+        by_time = o.checkpoint_seconds and waited >= o.checkpoint_seconds
         return bool(by_steps or by_time)
 
     def checkpoint_interrupted(self) -> None:
@@ -672,7 +686,8 @@ class _Loop(_Durable):
                     inner = snap if snap and n > snap and n % snap == 0 and self.done % snap == 0 else 0
                     t0 = time.perf_counter()
                     new_state, obs, ok_state, snaps = stop.call(self.program, self.state, n, ev, inner)
-                    elapsed = time.perf_counter() - t0
+                    # (the slowest process's time: every process cuts the next chunks alike, bound_chunk)
+                    elapsed = parallel.largest_over_processes(time.perf_counter() - t0)
                     sample_steps = self.done + ev * np.arange(1, n // ev + 1)
                     bad = _first_nonfinite(obs)
                     if bad is not None or not ok_state:
@@ -873,6 +888,7 @@ def resume(
     with StopRequests() as stop:
         out_dir = Path(out)
         run_file = out_dir / nio.RUN_FILE
+        parallel.check_shared_dir(out_dir, f"--resume {out_dir}")  # (several processes: all see the same run)
         if not out_dir.is_dir() or not run_file.is_file():
             raise ConfigError(f"--resume {out_dir}: no run here (no {nio.RUN_FILE}); start one with "
                               f"`nnfield run CONFIG --out {out_dir}`")
@@ -964,6 +980,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     )
     text = cfg.text if total == config_steps else _with_steps(cfg.text, total, cfg)
     cfg = dataclasses.replace(cfg, text=text)
+    parallel.check_same_config(run_fingerprint(cfg), f"--resume {out_dir}")  # (several processes: the same run)
     members = math.prod(len(v) for v in cfg.sweep.values()) if cfg.sweep else 1
     check_memory(cfg, members, parallel.device_count(cfg.parallel.devices))  # the guard a fresh run has (--steps)
     if cfg.sweep:  # every member at once, from the stacked checkpoint
