@@ -28,7 +28,7 @@ import numpy as np
 from jax.tree_util import Partial
 
 from ._xla import jit_run_once
-from .errors import NotAnalysableError
+from .errors import NotAnalysableError, ParameterError
 from .lattice import Lattice
 from .network import AbstractNetwork
 from .state import State
@@ -137,6 +137,9 @@ def one_step_symbol(
     lat: Lattice = network.lattice
     a = lat.spacing if spacing is None else spacing
     nd = lat.ndim
+    if len(k) != nd:  # fewer components were read as k = 0 on the missing axes, more failed with an IndexError
+        raise ParameterError("k", f"expected {nd} momentum component{'s' if nd > 1 else ''} (one per axis of "
+                             f"{network.name}'s {nd}D lattice), got {len(k)}")
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     r = radius or 3
     while True:
@@ -282,6 +285,9 @@ def largest_stable_dt(
     of :func:`lattice_modes`), by :func:`_refined_stable_dt`: the same answer to ``rel`` with most probes on the
     subset.
     """
+    if not (isinstance(rel, (int, float, np.integer, np.floating)) and not isinstance(rel, bool)
+            and 0.0 < float(rel) < 1.0):
+        raise ParameterError("rel", f"expected a relative precision 0 < rel < 1, got {rel!r}")
     if k is not None and coarse_k is None:
         return _bisect_stable_dt(lambda dt: is_stable(factory(dt), k), dt_hint, rel)
     if k is not None:
@@ -384,6 +390,8 @@ def _bisect(stable: Callable[[float], bool], lo: float, hi: float, rel: float) -
     """Bisect ``(lo, hi)`` (``lo`` stable, ``hi`` not) to ``hi - lo <= rel hi``."""
     while hi - lo > rel * hi:
         mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:  # adjacent floats: no dt lies between (a rel below machine epsilon looped forever)
+            break
         if stable(mid):
             lo = mid
         else:
@@ -487,6 +495,9 @@ def analyze(
             search, e.g. :func:`lattice_modes` of the lattice the network runs on; default the Brillouin grid
             of :func:`eigenvalues` (and :func:`largest_stable_dt`'s default grids).
     """
+    from .network import _check_count
+
+    _check_count("n_path", n_path, 1)  # 0 gave an empty dispersion without a word
     lat: Lattice = network.lattice
     _, lam = eigenvalues(network, k)
     amp = np.abs(lam).max(axis=-1)

@@ -60,6 +60,8 @@ class DiracModel(IdentityEncoding):
         declared: what the network conserves (static; see :func:`conserved_quantities`).
         projector: ``None``, or the positive-energy projector on the FFT grid a run with spectra uses
             (:meth:`for_spectra`).
+        loss: the paper network's per-type loss (``"corrected"``, ``"printed"``, ``"printed_summed"``, ``"4.12"``;
+            static; ``"corrected"`` for the stable network).
     """
 
     network: Network
@@ -68,6 +70,7 @@ class DiracModel(IdentityEncoding):
     kind: str = eqx.field(static=True, default="paper")
     declared: tuple[Conserved, ...] = eqx.field(static=True, default=())
     projector: Any = None
+    loss: str = eqx.field(static=True, default="corrected")
 
     @property
     def m(self) -> float:
@@ -130,7 +133,7 @@ class DiracModel(IdentityEncoding):
 
     def analysis_extra(self) -> dict[str, Any]:
         """Doublers of ``B B^T``, dispersion branches vs ``omega^2 = m^2 + k^2``, stability (``nnfield analyze``)."""
-        return analysis_report(self.network, self.theory, self.kind)
+        return analysis_report(self.network, self.theory, self.kind, self.loss)
 
 
 def spinor_plot_fields(theory: Dirac, psi: jax.Array) -> dict[str, jax.Array]:
@@ -196,7 +199,7 @@ def model(
     if network == "paper":
         sch = get_scheme("simultaneous" if scheme is None else scheme)
         net = paper_network(lattice, m, dt, X=theory.X, scheme=sch, bias=bias, wilson_r=wilson_r, loss=loss)
-        return DiracModel(net, 0.0, theory, network, conserved_quantities(network, sch.name, loss, m))
+        return DiracModel(net, 0.0, theory, network, conserved_quantities(network, sch.name, loss, m), loss=loss)
     if scheme is not None and get_scheme(scheme).name != "alternating":
         raise ParameterError(
             "scheme",
