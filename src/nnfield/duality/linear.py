@@ -50,10 +50,23 @@ from .conditions import (
 
 
 def _sq(x: Any, name: str) -> np.ndarray:
+    """``x`` as a finite, non-empty square float matrix (``ValueError`` naming ``name`` otherwise)."""
     x = np.asarray(x, dtype=float)
-    if x.ndim != 2 or x.shape[0] != x.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {x.shape}")
+    if x.ndim != 2 or x.shape[0] != x.shape[1] or x.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {x.shape}")
+    bad = np.argwhere(~np.isfinite(x))
+    if bad.size:
+        i, j = (int(k) for k in bad[0])
+        raise ValueError(f"{name} must be finite: {name}[{i}, {j}] = {float(x[i, j])!r}")
     return x
+
+
+def _pair(W: Any, B: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``W`` and ``B`` as finite square matrices of the same shape."""
+    W, B = _sq(W, "W"), _sq(B, "B")
+    if W.shape != B.shape:
+        raise ValueError(f"W and B must have the same shape, got {W.shape} and {B.shape}")
+    return W, B
 
 
 def symplectic_J(n: int) -> np.ndarray:
@@ -132,7 +145,7 @@ class LinearSystem:
 
 def hamiltonian_system(W: Any, B: Any) -> LinearSystem:
     """The system (2.17) with the learning matrices ``A``, ``V`` of (2.19) (Hamilton's flow of (2.21))."""
-    W, B = _sq(W, "W"), _sq(B, "B")
+    W, B = _pair(W, B)
     check_invertible(B)
     return LinearSystem(W, B, -B.T, 2 * np.eye(W.shape[0]) - np.linalg.solve(B, W @ B))
 
@@ -140,7 +153,7 @@ def hamiltonian_system(W: Any, B: Any) -> LinearSystem:
 def linear_hamiltonian_matrix(W: Any, B: Any) -> np.ndarray:
     """The Hamiltonian (2.21) of the linear system as a matrix: ``M = [[B B^T, (W - I)^T], [W - I, I]]``
     (``Ham = 1/2 z^T M z``, z = (phi, beta))."""
-    W, B = _sq(W, "W"), _sq(B, "B")
+    W, B = _pair(W, B)
     n = W.shape[0]
     WmI = W - np.eye(n)
     return np.block([[B @ B.T, WmI.T], [WmI, np.eye(n)]])
@@ -163,7 +176,7 @@ def linear_loss(W: Any, B: Any, check: bool = True, tol: float = DEFAULT_TOL) ->
     Raises:
         LossValidityError: ``B^-1 W B`` is not symmetric (measured relative asymmetry).
     """
-    W, B = _sq(W, "W"), _sq(B, "B")
+    W, B = _pair(W, B)
     check_invertible(B, tol)
     if check:
         check_loss_validity(W, B, tol)
@@ -172,7 +185,7 @@ def linear_loss(W: Any, B: Any, check: bool = True, tol: float = DEFAULT_TOL) ->
 
 def loss_network(W: Any, B: Any, dt: float, scheme: str = "simultaneous", check: bool = True) -> Network:
     """The autodiff network with loss (2.20): ``K = N`` types on a 1-site lattice, local ``W`` and ``B``."""
-    W, B = _sq(W, "W"), _sq(B, "B")
+    W, B = _pair(W, B)
     return Network.create(Lattice((1,)), local(W, 1), local(B, 1), linear_loss(W, B, check), dt, scheme,
                           name="loss (2.20)")
 
@@ -229,15 +242,20 @@ def bias_factor(P: Any, choice: str | np.ndarray = "cholesky") -> np.ndarray:
     """A ``B`` with ``B B^T = P``: ``"cholesky"`` (lower triangular), ``"sqrt"`` (symmetric square root), or
     an orthogonal matrix ``O`` (gives ``sqrt(P) O``)."""
     P = _sq(P, "P")
+    evals, evecs = np.linalg.eigh(0.5 * (P + P.T))
+    if not evals.min() > 0:
+        raise ValueError(f"P must be symmetric positive definite to have a factor B B^T = P; smallest eigenvalue "
+                         f"{evals.min():.3e}")
     if isinstance(choice, str) and choice == "cholesky":
         return np.linalg.cholesky(P)
-    evals, evecs = np.linalg.eigh(P)
     root = evecs @ np.diag(np.sqrt(evals)) @ evecs.T
     if isinstance(choice, str):
         if choice != "sqrt":
             raise ValueError(f"choice: expected 'cholesky', 'sqrt' or an orthogonal matrix, got {choice!r}")
         return root
     O = _sq(choice, "O")
+    if O.shape != P.shape:
+        raise ValueError(f"the orthogonal matrix given as choice must have the shape of P {P.shape}, got {O.shape}")
     v = rel(O @ O.T - np.eye(O.shape[0]), np.eye(O.shape[0]))
     if v > 1e-10:
         raise ValueError(f"the matrix given as choice is not orthogonal (||O O^T - I|| / ||I|| = {v:.2e})")

@@ -122,7 +122,8 @@ class NeuronsDuality:
             SingularBiasError: ``B`` is (numerically) singular.
             AsymmetricWeightError: ``W != W^T``.
             NonCommutingError: ``W B != B W``.
-            IntegrabilityError: ``[B B^T, Hess V] != 0`` at a sampled point (no loss (2.16) exists).
+            IntegrabilityError: ``[B B^T, Hess V] != 0`` at a sampled point (no loss (2.16) exists); measured
+                against ``max(tol, 100 eps)`` with ``eps`` of the Hessians' dtype (float32 without x64).
         """
         out = jax.eval_shape(self.V, jax.ShapeDtypeStruct((self.N,), jnp.float64 if jax.config.read(
             "jax_enable_x64") else jnp.float32))
@@ -130,11 +131,15 @@ class NeuronsDuality:
             raise ValueError(f"V must map the {self.N} neuron states to a scalar (the potential), but it returns "
                              f"{getattr(out, 'shape', type(out).__name__)}; e.g. jnp.sum(...) of a per-neuron term")
         pts = self.sample_points() if points is None else np.atleast_2d(points)
+        hess = self.hessians(pts)
+        # the Hessians carry JAX's precision (float32 without x64): a tolerance below their rounding would refuse
+        # every V whose Hessian is not exactly representable
+        tol_hess = max(tol, 100 * float(np.finfo(hess.dtype).eps))
         return {
             "1/cond(B)": check_invertible(self.B, tol),
             "W - W^T": check_symmetric(self.W, tol),
             "[W, B]": check_commute(self.W, self.B, tol),
-            "[B B^T, Hess V]": check_integrable(self.B @ self.B.T, self.hessians(pts), tol),
+            "[B B^T, Hess V]": check_integrable(self.B @ self.B.T, hess, tol_hess),
         }
 
     # -- the two sides ---------------------------------------------------------------------------------

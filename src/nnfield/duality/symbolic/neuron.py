@@ -18,7 +18,7 @@ import sympy as sp
 from ..conditions import HamiltonianFormError, LossFormError
 from .convert import BETA, DT, PHI, W_ARG
 from .inputs import as_expr, check_symbols, parameter_names, read_expression
-from .zero import measure, within_float_range
+from .zero import magnitude, measure, within_float_range
 
 
 def total_gradient(loss: sp.Expr, phi: sp.Symbol = PHI, beta: sp.Symbol = BETA) -> sp.Expr:
@@ -171,7 +171,8 @@ def loss_from_hamiltonian(
         ExpressionError: text that the safe parser refuses; a symbol that is neither a variable nor a parameter
             (``x`` in ``beta**2/2 + x**2``, or ``phi``/``beta`` in ``F``: then the loss would not be dual).
         TypeError: an argument is neither text nor a SymPy expression or number.
-        HamiltonianFormError: ``Ham - beta^2/2`` depends on beta (measured: ``max |d/dbeta (Ham - beta^2/2)|``).
+        HamiltonianFormError: ``Ham - beta^2/2`` depends on beta (measured: ``max |d/dbeta (Ham - beta^2/2)|`` relative
+            to the magnitude of its terms, :func:`~.zero.magnitude`).
     """
     names = parameter_names(parameters)
     hamiltonian = read_expression(hamiltonian, "hamiltonian", ("phi", "beta"), names)
@@ -180,7 +181,8 @@ def loss_from_hamiltonian(
         F = read_expression(F, "F", ("w",), names)
         check_symbols(F, "F", "F(w) of the loss (2.9), a function of w = phi - beta only,", ("w",), names)
     rest = hamiltonian - BETA**2 / 2
-    viol = measure(sp.diff(rest, BETA), rest, floor=0.0)  # relative: a small potential's beta terms count
+    d_rest = sp.diff(rest, BETA)
+    viol = measure(d_rest, magnitude(d_rest), floor=0.0)  # relative to its own terms: a small beta term counts
     if not viol <= tol:
         raise HamiltonianFormError(
             "Ham = beta^2/2 + V(phi) (2.7)", viol,
@@ -248,14 +250,15 @@ def hamiltonian_from_loss(
     Raises:
         ExpressionError: text that the safe parser refuses; a symbol that is neither a variable nor a parameter.
         TypeError: ``loss`` is neither text nor a SymPy expression or number.
-        LossFormError: ``dD/dbeta != 0`` (measured relative to ``D``), ``H`` is singular at every reference
-            point tried, or the split does not reproduce ``H``.
+        LossFormError: ``dD/dbeta != 0`` (measured relative to the magnitude of its terms), ``H`` is singular at
+            every reference point tried, or the split does not reproduce ``H``.
     """
     names = parameter_names(parameters)
     loss = read_expression(loss, "loss", ("phi", "beta"), names)
     check_symbols(loss, "loss", "the loss H(phi, beta)", ("phi", "beta"), names)
     D = total_gradient(loss)
-    viol = measure(sp.diff(D, BETA), D, floor=0.0)  # relative, as for the Hamiltonian's form
+    dD = sp.diff(D, BETA)
+    viol = measure(dD, magnitude(dD), floor=0.0)  # relative to its own terms, as for the Hamiltonian's form
     if not viol <= tol:
         raise LossFormError(
             "dH/dbeta + dH/dphi depends on phi only (2.8)", viol,

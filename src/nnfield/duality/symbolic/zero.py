@@ -67,6 +67,16 @@ def _evaluator(expr: sp.Expr, syms: list[sp.Symbol]) -> Callable[..., Any]:
         return slow
 
 
+def _parameter_value(s: sp.Symbol, rng: np.random.Generator) -> float:
+    """A random value of a parameter: ``|x|`` in ``[0.5, 1.5]``, of either sign unless ``s`` is positive.
+
+    A real parameter may be negative: a condition that holds only for ``lam > 0`` (``(lam - |lam|) beta``) must
+    not be decided at positive values alone.
+    """
+    x = rng.uniform(0.5, 1.5)
+    return x if s.is_positive or rng.uniform() < 0.5 else -x
+
+
 def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int = 0, floor: float = 1.0) -> float:
     """``max |expr| / max(floor, max |scale|)`` over ``n`` random real points of its free symbols.
 
@@ -74,7 +84,8 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
     scale whatever its size (a form condition, where a term of 1e-11 against a potential of 1e-11 is not zero),
     and an ``expr`` that is 0 at every point measures 0.
 
-    Points are drawn in ``[-1.5, 1.5]`` (parameters, i.e. symbols other than phi/beta/w, in ``[0.5, 1.5]``);
+    Points are drawn in ``[-1.5, 1.5]`` (parameters, i.e. symbols other than phi/beta/w, with ``|x|`` in
+    ``[0.5, 1.5]`` and either sign; positive symbols such as ``dt`` positive);
     points where the expression is not finite are skipped, and so are points where an intermediate value
     leaves the float64 range (:func:`within_float_range`; there ``scale`` counts as not finite). Returns
     ``nan`` when no point gives a finite value (callers treat that as "not shown to vanish").
@@ -94,8 +105,8 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
     gs = within_float_range(scale, syms) if scale is not None else None
     for _ in range(n):
         pt = [
-            rng.uniform(0.5, 1.5) if s.name not in ("phi", "beta", "w") and not s.name.startswith(("phi_", "beta_",
-                                                                                                    "pi_"))
+            _parameter_value(s, rng) if s.name not in ("phi", "beta", "w") and not s.name.startswith(("phi_", "beta_",
+                                                                                                       "pi_"))
             else rng.uniform(-1.5, 1.5)
             for s in syms
         ]
@@ -116,6 +127,23 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
     if worst == 0.0:
         return 0.0
     return worst / big if big > 0 else float("inf")
+
+
+def magnitude(expr: sp.Expr) -> sp.Expr:
+    """The rounding scale of ``expr``: the expression with every sum replaced by the sum of its terms' magnitudes.
+
+    ``|a| + |b|`` for ``a + b`` (recursively through products and positive integer powers; ``|e|`` otherwise):
+    what evaluating ``expr`` in floating point can lose to cancellation. A form condition measured relative to
+    it refuses a small non-zero term next to large ones (``1e-5`` in ``d/dbeta (1e6 phi^2 + 1e-5 beta)``) and
+    still accepts terms that cancel to round-off.
+    """
+    if expr.is_Add:
+        return sp.Add(*[magnitude(a) for a in expr.args])
+    if expr.is_Mul:
+        return sp.Mul(*[magnitude(a) for a in expr.args])
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return magnitude(expr.base) ** expr.exp
+    return sp.Abs(expr)
 
 
 def is_zero(expr: sp.Expr) -> bool:
