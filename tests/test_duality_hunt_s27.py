@@ -115,3 +115,28 @@ def test_bias_factor_refuses_non_positive_definite() -> None:
         L.bias_factor(np.eye(2), np.eye(3))
     B = L.bias_factor(np.array([[2.0, 0.5], [0.5, 1.0]]), "sqrt")
     np.testing.assert_allclose(B @ B.T, [[2.0, 0.5], [0.5, 1.0]], atol=1e-14)
+
+
+def test_a_singular_bias_without_the_checks_is_named_not_a_linalg_error():
+    """``NeuronsDuality(..., check=False)``'s loss (2.16) needs ``(B B^T)^-1`` and its state ``B^-1 beta``: a singular
+    ``B`` raised NumPy's ``LinAlgError: Singular matrix``; now the named :class:`SingularBiasError`."""
+    from nnfield.duality.conditions import SingularBiasError
+    from nnfield.duality.neurons import NeuronsDuality
+
+    dual = NeuronsDuality(np.eye(2), np.array([[1.0, 2.0], [2.0, 4.0]]), lambda p: jnp.sum(p**4) / 4)
+    with pytest.raises(SingularBiasError, match="choose an invertible bias matrix"):
+        dual.network(0.1, check=False)
+    with pytest.raises(SingularBiasError, match="choose an invertible bias matrix"):
+        dual.state(np.zeros(2), np.ones(2))
+
+
+def test_a_python_keyword_is_refused_as_a_parameter_name():
+    """``--param lambda`` was accepted, yet no expression can use it (``lambda*phi`` is a syntax error): refused in
+    one line naming it, by the CLI and the Python API."""
+    from nnfield import cli
+    from nnfield.duality import symbolic
+    from nnfield.duality.expression.tree import ExpressionError
+
+    with pytest.raises(ExpressionError, match=r"parameter name 'lambda' is a Python keyword"):
+        symbolic.loss_from_hamiltonian("beta**2/2 + phi**2", parameters=("lambda",))
+    assert cli.main(["dual", "--hamiltonian", "beta**2/2 + lam*phi**2", "--param", "lambda"]) == 2

@@ -157,6 +157,8 @@ class NeuronsDuality:
         """The loss (2.16); ``check=False`` builds it even when a condition fails (to measure the failure)."""
         if check:
             self.check()
+        else:  # (2.16) needs (B B^T)^-1: a singular B gives no loss to measure (NumPy's LinAlgError before)
+            check_invertible(self.B, float(np.finfo(float).eps))
         x, w = np.polynomial.legendre.leggauss(self.nodes)
         M = np.linalg.inv(self.B @ self.B.T)
         U = LineIntegralPotential(jnp.asarray(M), as_pytree_callable(self.V), jnp.asarray((x + 1) / 2),
@@ -175,6 +177,7 @@ class NeuronsDuality:
         for name, v in (("phi", phi), ("beta", beta)):
             if np.shape(v) != (self.N,):
                 raise ValueError(f"{name}: expected {self.N} numbers (one per neuron), got shape {np.shape(v)}")
+        check_invertible(self.B, float(np.finfo(float).eps))  # pi = B^-1 beta (a named error, not NumPy's)
         pi = np.linalg.solve(self.B, np.asarray(beta, dtype=float))
         return State(jnp.asarray(phi, dtype=float)[:, None], jnp.asarray(pi)[:, None])
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import keyword
 import math
 import re
 from collections.abc import Iterable
@@ -71,6 +72,8 @@ def _check_names(names: Iterable[str], what: str) -> tuple[str, ...]:
     for n in out:
         if not isinstance(n, str) or not _NAME_RE.match(n):
             raise ExpressionError(f"{what} name {n!r} is not a plain identifier (letters, digits, '_'; no leading '_')")
+        if keyword.iskeyword(n):  # (``lambda``: accepted, but no expression could use it)
+            raise ExpressionError(f"{what} name {n!r} is a Python keyword, which no expression can use; e.g. {n}_")
         if n in FUNCTIONS or n in ALIASES:
             raise ExpressionError(f"{what} name {n!r} clashes with the function {n}()")
         if n in CONSTANTS:
