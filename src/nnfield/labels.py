@@ -324,7 +324,8 @@ def field_dims(name: str, shape: tuple[int, ...], geo: Geometry, component_size:
         dims.append(MEMBER if i == 1 and geo.members else f"{name}_dim{i}")
     if lead >= 1:
         k = shape[lead]
-        dims.append(COMPONENT if component_size in (None, k) else f"{name}_component")
+        # a link field's axis is the direction mu, never the neuron type (maxwell's K equals its D directions)
+        dims.append(COMPONENT if component_size in (None, k) and name not in LINK_FIELDS else f"{name}_component")
     dims += [axis_name(mu, D) for mu in range(D)]
     return dims
 
