@@ -31,8 +31,9 @@ chunk = 1000
 """
 
 
+# the quick suite sends SIGTERM mid-run and SIGINT at start-up (the other pairs: slow; one handler serves both)
 @pytest.mark.parametrize("sig, code, says", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
-                                              (signal.SIGINT, 130, "interrupted")])
+                                              pytest.param(signal.SIGINT, 130, "interrupted", marks=pytest.mark.slow)])
 def test_a_signal_mid_run_interrupts_cleanly(tmp_path, sig, code, says):
     """No segmentation fault at exit (the process ends at once after writing, see ``cli.entry``)."""
     cfg = tmp_path / "long.toml"
@@ -67,7 +68,8 @@ def test_a_signal_mid_run_interrupts_cleanly(tmp_path, sig, code, says):
         assert int(attrs["steps_done"]) >= steps[-1]
 
 
-@pytest.mark.parametrize("sig, code, says", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+@pytest.mark.parametrize("sig, code, says", [pytest.param(signal.SIGTERM, 143, "terminated (SIGTERM)",
+                                                           marks=pytest.mark.slow),
                                               (signal.SIGINT, 130, "interrupted")])
 def test_a_signal_during_start_up_imports_exits_cleanly(tmp_path, sig, code, says):
     """A signal while JAX is being imported (the longest import; under load it takes seconds): one line and
