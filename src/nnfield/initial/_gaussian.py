@@ -61,6 +61,7 @@ def gaussian_field(
     keep = np.ones(lattice.shape, bool) if cutoff is None else kabs <= cutoff
     zero = kabs == 0
     s[zero & ~np.isfinite(s)] = 0.0  # the zero mode of e.g. a massless vacuum
+    positive = bool(np.any(np.isfinite(s) & (s > 0)))  # before the cutoff: which key to blame when none is used
     s[~keep] = 0.0
     bad = keep & ~(np.isfinite(s) & (s >= 0))
     if bad.any():
@@ -70,6 +71,9 @@ def gaussian_field(
             f"(omega = {omega[j]:.4g}); use an expression that is finite and non-negative for k > 0"
         )
     used = keep & (s > 0)
+    if not used.any() and not positive:
+        raise ParameterError("spectrum", "expected a spectrum that is positive at some lattice mode, got S = 0 at "
+                             "every mode; e.g. \"vacuum\" or \"exp(-k**2)\"")
     if not used.any():
         kmin = 2 * np.pi / max(lattice.lengths)
         raise ParameterError("cutoff", f"no lattice mode has a positive spectrum with |k| <= cutoff; the smallest "

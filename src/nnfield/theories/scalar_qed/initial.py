@@ -22,7 +22,7 @@ import jax
 import numpy as np
 
 from ...errors import ParameterError
-from ...initial import minimum_image, per_axis
+from ...initial import minimum_image, packet_geometry, per_axis
 from ...lattice import Lattice
 from ..params import check_number
 from ..u1 import longitudinal_field, random_photons
@@ -42,8 +42,10 @@ def charge_density(charge: float, phi: np.ndarray, pi: np.ndarray) -> np.ndarray
 
 def with_gauss(lattice: Lattice, charge: float, A: np.ndarray, E_T: np.ndarray, phi: np.ndarray,
                pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Packed data with ``E = E_T + E_L``, ``E_L`` the longitudinal field of the matter's charge."""
-    E = E_T + longitudinal_field(lattice, charge_density(charge, phi, pi))
+    """Packed data with ``E = E_T + E_L``, ``E_L`` the longitudinal field of the matter's charge (its neutrality
+    checked against the charge scale ``|q| sum (|pi_1 phi_2| + |pi_2 phi_1|)``, not the round-off of ``rho``)."""
+    scale = abs(charge) * float(np.sum(np.abs(pi[0] * phi[1]) + np.abs(pi[1] * phi[0])))
+    E = E_T + longitudinal_field(lattice, charge_density(charge, phi, pi), scale=scale)
     return _packed(A, phi, E, pi)
 
 
@@ -88,21 +90,25 @@ def higgs_vacuum(lattice: Lattice, charge: float, lam: float, v: float, m: float
 def charged_packets(lattice: Lattice, charge: float, lam: float, v: float, m: float,
                     center: Sequence[float] | None = None, separation: float | None = None, width: float | None = None,
                     momentum: Sequence[float] | None = None, amplitude: float = 0.1) -> tuple[np.ndarray, ...]:
-    """Two packets ``phi = amplitude g(x - c_+-) exp(+-i k0.x)`` of opposite charge, centred at ``c -+ s e_0 / 2``,
-    with momenta ``+-k0`` (towards each other for ``k0`` along ``+e_0``); ``pi`` of positive (first) and negative
-    (second) frequency ``omega = sqrt(M^2 + k0^2)`` with ``M`` the scalar mass about ``phi = 0``
+    """Two packets ``phi = amplitude g(x - c_+-) exp(i k0.x)`` of opposite charge, centred at ``c -+ s e_0 / 2``,
+    with ``pi`` of positive (first, ``exp(i (k0.x - omega t))``: velocity along ``+k0``) and negative (second,
+    ``exp(i (k0.x + omega t))``: velocity along ``-k0``) frequency, so they move towards each other for ``k0`` along
+    ``+e_0`` (group speed ``|k0| / omega``); ``omega = sqrt(M^2 + k0^2)`` with ``M`` the scalar mass about ``phi = 0``
     (``M^2 = m^2 - 2 lambda v^2``, taken as 0 when negative). ``omega`` must not vanish: packets at rest (the default
     ``momentum``) need the symmetric phase ``m > sqrt(2 lambda) v``; with the theory's defaults (``lambda = 0.5``,
     ``v = 1``, ``m = 0``: the Higgs phase) pass a ``momentum``."""
     D = lattice.ndim
     L = lattice.lengths
-    c = np.asarray(_finite_point("center", per_axis("center", center, D, [x / 2 for x in L])), dtype=float)
+    c = _finite_point("center", per_axis("center", center, D, [x / 2 for x in L]))
     sep = separation if separation is not None else L[0] / 2
-    w = width if width is not None else max(0.1 * min(L), lattice.spacing)
-    k0 = np.asarray(_finite_point("momentum", per_axis("momentum", momentum, D, [0.0] * D)), dtype=float)
+    k0 = _finite_point("momentum", per_axis("momentum", momentum, D, [0.0] * D))
     check_number("separation", sep)
-    check_number("width", w, positive=True)
+    if width is not None:
+        check_number("width", width, positive=True)
     check_number("amplitude", amplitude)
+    # the ranges every packet has (centre in the box, a <= width <= longest side, |k0_mu| < pi / a)
+    c, w, k0 = packet_geometry(lattice, c, width, k0)
+    c, k0 = np.asarray(c, dtype=float), np.asarray(k0, dtype=float)
     if not (0 < sep < L[0]):
         raise ParameterError("separation", f"expected 0 < separation < L_0 = {L[0]:g}, got {sep:g}")
     M2 = m**2 - 2 * lam * v**2
@@ -123,7 +129,9 @@ def charged_packets(lattice: Lattice, charge: float, lam: float, v: float, m: fl
         cc[0] = c[0] - sign * sep / 2
         d = [minimum_image(x, ci, ell) for x, ci, ell in zip(xs, cc, L, strict=True)]
         env = np.exp(-sum(di**2 for di in d) / (2 * w**2))
-        psi = amplitude * env * np.exp(1j * sign * sum(k * di for k, di in zip(k0, d, strict=True)))
+        # both carry exp(+i k0.x): the negative-frequency packet exp(i (k0.x + omega t)) moves along -k0 (its
+        # complex conjugate, exp(-i (k0.x - omega t)), moved along +k0 with the first packet)
+        psi = amplitude * env * np.exp(1j * sum(k * di for k, di in zip(k0, d, strict=True)))
         total += psi
         total_pi += -1j * sign * omega * psi
     phi = np.sqrt(2.0) * np.stack([total.real, total.imag])
@@ -249,8 +257,15 @@ def vortex_pair(model: Any, separation: float | None = None, relax_steps: int = 
         raise ParameterError("separation", f"expected 0 < separation < L_0 = {L[0]:g}, got {sep:g}")
     cy = L[1] / 2 + lat.spacing / 2
     a = lat.spacing
-    c1 = [round((L[0] / 2 - sep / 2) / a) * a + a / 2, cy]
-    c2 = [round((L[0] / 2 + sep / 2) / a) * a + a / 2, cy]
+    # the nearest whole number of spacings apart (rounding both ends, half to even, could put them in one plaquette)
+    n = round(sep / a)
+    i1 = round((L[0] / 2 - sep / 2) / a)
+    i2 = i1 + n
+    if not 1 <= n <= lat.shape[0] - 1:  # both cores in one plaquette: they annihilate in the data
+        raise ParameterError("separation", f"expected the vortex and the antivortex in different plaquettes, at least "
+                             f"a = {a:g} apart and L_0 - a = {L[0] - a:g} at most, got {sep:g}; e.g. {L[0] / 2:g}")
+    c1 = [i1 * a + a / 2, cy]
+    c2 = [i2 * a + a / 2, cy]
     phi, pi = vortex_fields(lat, float(th.charge), float(th.lam), float(th.v), float(th.m), [(c1, 1), (c2, -1)])
     return relax(model, phi, pi, relax_steps)
 

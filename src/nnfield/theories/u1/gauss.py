@@ -85,9 +85,10 @@ def solve_poisson(lattice: Lattice, source: Any, *, what: str = "charge", scale:
     return np.real(np.fft.ifftn(psi_k))
 
 
-def longitudinal_field(lattice: Lattice, rho: Any) -> np.ndarray:
-    """The curl-free ``E_L = grad psi`` with ``div E_L = rho`` (``(D, *shape)``; :func:`solve_poisson`)."""
-    psi = solve_poisson(lattice, rho)
+def longitudinal_field(lattice: Lattice, rho: Any, *, scale: float = 0.0) -> np.ndarray:
+    """The curl-free ``E_L = grad psi`` with ``div E_L = rho`` (``(D, *shape)``; :func:`solve_poisson`, whose
+    neutrality check measures ``sum rho`` against ``scale`` where that exceeds ``sum |rho|``)."""
+    psi = solve_poisson(lattice, rho, scale=scale)
     a = lattice.spacing
     return np.stack([(np.roll(psi, -1, mu) - psi) / a for mu in range(lattice.ndim)])
 
