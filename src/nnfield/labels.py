@@ -135,8 +135,9 @@ OBSERVABLES: tuple[Observable, ...] = (
                "scalars: a^D sum [pi^2/2 + (grad phi)^2/2 + V(phi)]; spinors: a^D sum psi^dagger H psi; gauge "
                "theories: the Kogut-Susskind Hamiltonian", -1,
                ("klein-gordon", "phi4", "sine-gordon", "dirac", "gauged-dirac", *GAUGE_DYNAMICS_THEORIES)),
-    Observable("discrete_energy", "leapfrog energy of the network (its exact invariant for quadratic V)",
-               "a^D sum [|phi' - phi|^2/(2 dt^2) + grad phi'.grad phi/2 + (V(phi) + V(phi'))/2], phi' = next phi",
+    Observable("discrete_energy", "leapfrog energy of the network (its exact invariant for Klein-Gordon and V = 0)",
+               "a^D sum [|phi' - phi|^2/(2 dt^2) + grad phi'.grad phi/2 + (V(phi) + V(phi'))/2], phi' = next phi "
+               "(Klein-Gordon: m^2 phi' phi/2 in place of (V(phi) + V(phi'))/2)",
                -1, ("klein-gordon", "phi4", "sine-gordon")),
     Observable("phi_rms", "root mean square of the field phi", "sqrt(mean phi^2)", "field",
                ("klein-gordon", "phi4", "sine-gordon")),

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import check_number
 from ..._module import Module
 from ...lattice import Lattice
 from ...model import AbstractTheory, check_field_shapes
@@ -61,8 +62,9 @@ class KleinGordon(Module, AbstractTheory):
         return self.lattice.cell_volume * jnp.sum(dens)
 
     def exact(self, phi0: Any, pi0: Any, t: float, continuum: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Exact solution at time ``t`` by spectral propagation (lattice dispersion, or continuum)."""
+        """Exact solution at time ``t`` by spectral propagation (lattice dispersion, or continuum); ``t`` finite."""
         check_field_shapes(self.lattice, 1, phi0, pi0)
+        check_number("t", t)
         w = self.omega(continuum)
         ph, pk = np.fft.fftn(np.asarray(phi0)[0]), np.fft.fftn(np.asarray(pi0)[0])
         c, s = np.cos(w * t), np.sin(w * t)

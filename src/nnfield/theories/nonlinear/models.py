@@ -51,8 +51,10 @@ class NonlinearModel(IdentityEncoding):
     def discrete_energy(self, state: State) -> jax.Array:
         """``a^D sum [ |phi' - phi|^2/(2 dt^2) + grad phi'.grad phi/2 + (V(phi) + V(phi'))/2 ]``, ``phi'`` = next phi.
 
-        For ``V = 0`` (or any quadratic V written bilinearly) this is the leapfrog invariant, conserved to
-        round-off by ``alternating``/``leapfrog``; with a nonlinear V it is conserved to ``O(dt^2)`` without drift.
+        For ``V`` at most linear in ``phi`` (``V = 0``: a free massless field) this is the leapfrog invariant,
+        conserved to round-off by ``alternating``/``leapfrog``; with any other V it is conserved to ``O(dt^2)``
+        without drift, a mass term ``m^2 phi^2/2`` included (``(V(phi) + V(phi'))/2`` is not the bilinear
+        ``m^2 phi phi'/2`` of the Klein-Gordon model's exact invariant).
         """
         th = self.theory
         phi = state.phi
@@ -77,11 +79,11 @@ class NonlinearModel(IdentityEncoding):
 
 def conserved_quantities(scheme: str) -> tuple[Conserved, ...]:
     """What a nonlinear-field network conserves: with the ``alternating`` or ``leapfrog`` scheme the energy and
-    ``discrete_energy`` are bounded (``O(dt^2)``, no drift; ``discrete_energy`` is exact only for quadratic V);
+    ``discrete_energy`` are bounded (``O(dt^2)``, no drift; ``discrete_energy`` is exact only for V = 0);
     with ``yoshida4`` the energy (``O(dt^4)``); with ``simultaneous`` (explicit Euler) nothing."""
     energy = Conserved("energy", BOUNDED, "the lattice Hamiltonian; oscillates at O(dt^order), no drift")
     if scheme in ("alternating", "leapfrog"):
-        return (Conserved("discrete_energy", BOUNDED, "the leapfrog energy; exact for quadratic V, else O(dt^2)"),
+        return (Conserved("discrete_energy", BOUNDED, "the leapfrog energy; exact for V = 0, else O(dt^2)"),
                 energy)
     if scheme == "yoshida4":
         return (energy,)

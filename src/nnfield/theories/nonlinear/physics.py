@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import check_number
 from ..._module import Module
 from ...lattice import Lattice
 from ...model import AbstractTheory, check_field_shapes
@@ -74,12 +75,17 @@ class NonlinearField(Module, AbstractTheory):
         return self.dop853(phi, pi, t)
 
     def rk4(self, phi: Any, pi: Any, t: float, dt: float) -> tuple[jax.Array, jax.Array]:
-        """Classical Runge-Kutta 4 to time ``t`` with step ``<= dt`` (order 4; the reference solver)."""
+        """Classical Runge-Kutta 4 to time ``t`` with step ``<= dt`` (order 4; the reference solver). ``t`` finite
+        (negative integrates backwards), ``dt > 0`` finite: a :class:`~nnfield.errors.ParameterError` otherwise."""
+        check_number("t", t)
+        check_number("dt", dt, positive=True)
         n = max(1, int(np.ceil(abs(t) / dt - 1e-9)))
         return _rk4(self, jnp.asarray(phi, dtype=float), jnp.asarray(pi, dtype=float), t / n, n)
 
     def dop853(self, phi: Any, pi: Any, t: float, rtol: float = 1e-12, atol: float = 1e-12) -> tuple[np.ndarray, ...]:
-        """SciPy ``DOP853`` on the semi-discrete equations (small lattices; each RHS call is a jitted JAX call)."""
+        """SciPy ``DOP853`` on the semi-discrete equations (small lattices; each RHS call is a jitted JAX call).
+        ``t`` finite (a :class:`~nnfield.errors.ParameterError` otherwise: SciPy never returns for nan or inf)."""
+        check_number("t", t)
         from scipy.integrate import solve_ivp
 
         shape = np.shape(phi)
