@@ -252,7 +252,9 @@ _SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthChec
                                                                           HealthCheck.data_too_large])
 
 
-@settings(max_examples=250, derandomize=True, **_SETTINGS)
+# 120 fixed examples in the quick suite (250 until session 27, when the suite ran over its 3 minutes on a slower
+# machine); the slow test below draws 10 000 random ones
+@settings(max_examples=120, derandomize=True, **_SETTINGS)
 @given(mutated_config())
 def test_fuzzed_configs_exit_0_or_2_with_one_line_errors(case):
     name, cfg, ops = case
