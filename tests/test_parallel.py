@@ -122,13 +122,21 @@ def test_four_fake_devices_equal_one(single, tmp_path):
         assert h5.attrs["devices"] == 4
 
 
-def test_two_processes_equal_one_and_their_checkpoint_restores_in_one(single, tmp_path):
+def test_two_processes_equal_one(single, tmp_path):
+    """Two local processes (gloo) give the one-process run to round-off, and each writes its checkpoint shard."""
     cfg, ref = single
     out = tmp_path / "two"
     _processes(cfg, out, 2)
     assert_close(ref, out)
     newest = sorted((out / "checkpoints").iterdir())[-1]
     assert sorted(p.name for p in newest.glob("process-*.h5")) == ["process-00000.h5", "process-00001.h5"]
+
+
+@pytest.mark.slow  # (split from the quick test above in session 27: the quick suite's 3 minutes)
+def test_the_checkpoint_of_two_processes_restores_in_one(single, tmp_path):
+    cfg, ref = single
+    out = tmp_path / "two"
+    _processes(cfg, out, 2)
     # extend the two-process run in one process: the state is assembled from both processes' shards
     longer_cfg = tmp_path / "longer.toml"
     longer_cfg.write_text(cfg.read_text().replace("steps = 1000", "steps = 1400"))
