@@ -223,6 +223,9 @@ class Network(AbstractNetwork):
         lattice: the lattice (static).
         scheme: the ordering of the updates (static), see :mod:`nnfield.schemes`.
         name: a label (static).
+        declared_order: the order in ``tick`` a network built for it declares (static; ``None``: the scheme's, see
+            :attr:`order`), e.g. network (3.14), whose ``W`` encodes the physical step: a three-level (Stormer-Verlet)
+            scheme of order 2 advanced by a simultaneous update at a unit learning rate.
     """
 
     W: LatticeOperator
@@ -233,6 +236,7 @@ class Network(AbstractNetwork):
     lattice: Lattice = eqx.field(static=True)
     scheme: Scheme = eqx.field(static=True)
     name: str = eqx.field(static=True, default="network")
+    declared_order: int | None = eqx.field(static=True, default=None)
 
     @classmethod
     def create(
@@ -247,11 +251,13 @@ class Network(AbstractNetwork):
         per_type: bool = False,
         tick: float | None = None,
         name: str = "network",
+        order: int | None = None,
     ) -> "Network":
         """Validate and build a network (plain functions are wrapped to cross ``jit``).
 
         ``per_type=True`` declares a plain function ``loss`` as a per-type loss (:class:`PerTypeLossFn`);
-        a :class:`PerTypeLoss` instance declares itself.
+        a :class:`PerTypeLoss` instance declares itself. ``order`` declares the order in ``tick`` of a network whose
+        weights encode its physical step (default: derived from the scheme, :attr:`order`).
         """
         check_lattice(lattice)
         for label, op in (("W", W), ("B", B)):
@@ -283,6 +289,7 @@ class Network(AbstractNetwork):
             lattice=lattice,
             scheme=get_scheme(scheme),
             name=name,
+            declared_order=order,
         )
 
     # -- basic properties ------------------------------------------------------------------------------
@@ -299,6 +306,8 @@ class Network(AbstractNetwork):
         ``tests/test_schemes.py``) or when the learning gradient depends on ``pi`` (a loss ``H(phi, pi)`` that is not
         ``T(pi) + V(phi)`` in the learning direction: the kick sub-step is then explicit Euler too;
         :func:`_learning_depends_on_pi`, ``tests/test_network.py``)."""
+        if self.declared_order is not None:
+            return self.declared_order
         if self.scheme.order > 1 and (not _is_identity(self.W) or _learning_depends_on_pi(self)):
             return 1
         return self.scheme.order

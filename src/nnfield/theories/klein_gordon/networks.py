@@ -64,5 +64,5 @@ def leapfrog_network(lattice: Lattice, m: float, dt: float) -> Network:
     eye = identity(nd)
     W = 2.0 * eye + dt**2 * (laplacian(nd, lattice.spacing) - m**2 * eye)
     return Network.create(
-        lattice, W, eye, SquaredNormLoss(), 1.0, "simultaneous", tick=dt, name="klein-gordon (3.14)"
+        lattice, W, eye, SquaredNormLoss(), 1.0, "simultaneous", tick=dt, name="klein-gordon (3.14)", order=2
     )
