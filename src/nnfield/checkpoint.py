@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import InputError
 from .io import WriteError, check_room
-from .parallel import barrier, processes_that
+from .parallel import barrier, named_processes, processes_that
 
 CHECKPOINT_SCHEMA = 1
 CHECKPOINT_DIR = "checkpoints"
@@ -286,8 +286,7 @@ def load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
     if error is not None:
         raise error
     if failed:
-        which = ", ".join(str(i) for i in failed)
-        raise CheckpointError(f"checkpoint {ckpt.path}: process{'es' if len(failed) > 1 else ''} {which} cannot "
+        raise CheckpointError(f"checkpoint {ckpt.path}: {named_processes(failed)} cannot "
                               f"restore {'their' if len(failed) > 1 else 'its'} part of the state (a shard file "
                               f"missing or damaged; {'their' if len(failed) > 1 else 'its'} own error line says "
                               f"which){_fix(ckpt)}")

@@ -100,6 +100,11 @@ def processes_that(flag: bool) -> list[int]:
     return [int(i) for i in np.flatnonzero(np.asarray(multihost_utils.process_allgather(np.int32(bool(flag)))))]
 
 
+def named_processes(indices: list[int]) -> str:
+    """``"process 1"`` or ``"processes 1, 3"``: how a refusal names the processes it is about."""
+    return f"process{'es' if len(indices) > 1 else ''} {', '.join(str(i) for i in indices)}"
+
+
 def check_same_config(fingerprint: str, what: str) -> None:
     """Refuse (one line, in every process) a multi-process run whose processes were given different configs or
     options (``fingerprint``: a hex digest of everything that decides the computation and the loop's control
@@ -113,8 +118,7 @@ def check_same_config(fingerprint: str, what: str) -> None:
     every = np.asarray(multihost_utils.process_allgather(mine)).reshape(jax.process_count(), -1)
     differ = [i for i in range(len(every)) if not np.array_equal(every[i], every[0])]
     if differ:
-        which = ", ".join(str(i) for i in differ)
-        raise ConfigError(f"{what}: process{'es' if len(differ) > 1 else ''} {which} of this "
+        raise ConfigError(f"{what}: {named_processes(differ)} of this "
                           f"{jax.process_count()}-process run got another config or other options than process 0 "
                           f"(theory, lattice, time, initial, output or parallel settings, or --steps, --devices, "
                           f"--halo); every process must run the same command on the same config")
@@ -147,8 +151,7 @@ def check_shared_dir(path: Any, what: str) -> None:
     if is_writer():
         mark.unlink(missing_ok=True)
     if blind and 0 not in blind:
-        which = ", ".join(str(i) for i in blind)
-        raise ConfigError(f"{what}: process{'es' if len(blind) > 1 else ''} {which} of this {jax.process_count()}-"
+        raise ConfigError(f"{what}: {named_processes(blind)} of this {jax.process_count()}-"
                           f"process run do{'' if len(blind) > 1 else 'es'} not see the directory {path} that process 0 "
                           f"writes (a node-local path such as /tmp?); the output directory must be on a file system "
                           f"every process sees (docs/scaling.md)")

@@ -560,9 +560,10 @@ class _Durable:
     def checkpoint_due(self) -> bool:
         o = self.cfg.output
         by_steps = o.checkpoint_steps and self.done // o.checkpoint_steps > self.last_ckpt // o.checkpoint_steps
-        # (decided alike by every process of a multi-process run: one process checkpointing alone waits for ever)
-        waited = parallel.largest_over_processes(time.monotonic() - self.last_ckpt_time)
-        by_time = o.checkpoint_seconds and waited >= o.checkpoint_seconds
+        # (decided alike by every process of a multi-process run: one process checkpointing alone waits for ever;
+        # no collective without a time cadence, which every process has alike: run_fingerprint)
+        by_time = o.checkpoint_seconds and parallel.largest_over_processes(
+            time.monotonic() - self.last_ckpt_time) >= o.checkpoint_seconds
         return bool(by_steps or by_time)
 
     def checkpoint_interrupted(self) -> None:
