@@ -284,15 +284,29 @@ def largest_stable_dt(
     A given ``k`` is searched directly, or, with ``coarse_k`` (a subset of it, e.g. :func:`lattice_subset_modes`
     of :func:`lattice_modes`), by :func:`_refined_stable_dt`: the same answer to ``rel`` with most probes on the
     subset.
+
+    A network whose stable steps form islands (the stable Dirac network above the lattice cutoff, ``m a > pi``:
+    stable where ``dt sigma_max <= 2 |cos(m dt / 2)|``) can put a stable probe beyond the first loss of
+    stability. The search then ends in an island, and the answer depends on ``dt_hint``. :func:`_first_loss`
+    catches this from the probes the search already made: a stable network's largest eigenphase
+    ``max |arg lambda|`` grows with ``dt`` until two eigenvalues meet at -1, so a phase that *fell* between two
+    stable probes means the eigenvalues went through -1 between them. That interval is walked upward with steps
+    that keep the predicted phase below pi (at most 32 probes), and a loss found there is bisected: the answer
+    is the first loss, whatever the hint. A monotone network's answer is unchanged (its phases never fall; no
+    extra probe is made). A gap narrower than the walk's smallest step (``(b/a)^(1/32)``, 1.8% of ``dt`` for the
+    scan's factor 1.78), between probes less than 1% apart, or one the phases do not reveal can still be missed.
     """
     if not (isinstance(rel, (int, float, np.integer, np.floating)) and not isinstance(rel, bool)
             and 0.0 < float(rel) < 1.0):
         raise ParameterError("rel", f"expected a relative precision 0 < rel < 1, got {rel!r}")
-    if k is not None and coarse_k is None:
-        return _bisect_stable_dt(lambda dt: is_stable(factory(dt), k), dt_hint, rel)
-    if k is not None:
-        return _refined_stable_dt(factory, dt_hint, list(k), list(coarse_k), rel)  # type: ignore[arg-type]
     network = _latest(factory)
+    if k is not None and coarse_k is None:
+        probe = _Probe(network, k)
+        return _first_loss(probe.phase, probe, _bisect_stable_dt(probe, dt_hint, rel), rel)
+    if k is not None:
+        subset = _Probe(network, list(coarse_k))  # type: ignore[arg-type]
+        found_dt = _refined_stable_dt(network, dt_hint, list(k), subset, rel)
+        return _first_loss(subset.phase, _Probe(network, k), found_dt, rel)
 
     lattice = network(float(dt_hint * 1e-2)).lattice
     n = _default_grid_size(lattice.ndim)
@@ -301,9 +315,7 @@ def largest_stable_dt(
     full_grid = half_brillouin_grid(lattice)
     stable_below = 0.0  # every dt <= this is stable on the full grid (monotonicity)
     unstable_from = math.inf  # every dt >= this is unstable on the full grid (growth on a sub-grid)
-
-    def coarse(dt: float) -> bool:
-        return is_stable(network(dt), coarse_grid)
+    coarse = _Probe(network, coarse_grid)
 
     found = _bisect_stable_dt(coarse, dt_hint, rel, bracket=True)
     if isinstance(found, tuple):  # (stable, unstable) on the coarse grid; else inf: no bound from it
@@ -324,12 +336,75 @@ def largest_stable_dt(
             unstable_from = dt
         return ok
 
-    return _bisect_stable_dt(full, dt_hint, rel)
+    return _first_loss(coarse.phase, _Probe(network, full_grid), _bisect_stable_dt(full, dt_hint, rel), rel)
 
 
-def _refined_stable_dt(factory: Callable[[float], Any], dt_hint: float, full: list[np.ndarray],
-                       subset: list[np.ndarray], rel: float) -> float:
-    """:func:`largest_stable_dt` on the momenta ``full`` with most probes on ``subset`` (a subset of ``full``).
+class _Probe:
+    """``probe(dt)``: whether ``network(dt)`` is stable on the momenta ``k`` (:func:`is_stable`); keeps the largest
+    eigenphase ``max |arg lambda|`` of every stable probe in ``phase`` (for :func:`_first_loss`)."""
+
+    def __init__(self, network: Callable[[float], Any], k: Sequence[Any]) -> None:
+        self.network = network
+        self.k = k
+        self.phase: dict[float, float] = {}
+
+    def __call__(self, dt: float) -> bool:
+        lam = eigenvalues(self.network(dt), self.k)[1]
+        ok = bool(np.abs(lam).max() <= 1.0 + STABILITY_TOL)
+        if ok:
+            self.phase[dt] = float(np.abs(np.angle(lam)).max())
+        return ok
+
+
+#: the most probes :func:`_first_loss` makes in one interval whose phase fell
+FIRST_LOSS_PROBES = 32
+#: :func:`_first_loss` examines pairs of stable probes at least this ratio apart (closer ones: the bisection's
+#: last steps, where a higher-order scheme's largest phase may level off and fall slightly before the edge)
+FIRST_LOSS_MIN_RATIO = 1.01
+
+
+def _first_loss(phase: dict[float, float], full: _Probe, found: float, rel: float) -> float:
+    """The first loss of stability below ``found`` (the search's answer), from the phases of its stable probes.
+
+    Between two stable probes ``a < b`` whose largest eigenphase fell (``phase[b] < phase[a]``, beyond round-off),
+    or would have passed pi growing in proportion to ``dt`` but grew less (``phase[a] b / a >= pi > phase[b]
+    ...``: near a meeting at -1 the phase grows faster than in proportion, as ``pi - c sqrt(dt_c - dt)``), the
+    eigenvalues may have gone through -1: the interval is walked upward on ``full``'s momenta from ``a``, each step
+    ``dt -> dt (1 + (pi - theta) / (2 theta))`` (the phase, growing in proportion to ``dt``, would cover half its
+    distance to pi), at least ``(b/a)^(1/FIRST_LOSS_PROBES)``; pairs closer than :data:`FIRST_LOSS_MIN_RATIO` are
+    not examined. The first unstable probe is bisected against the
+    stable one before it to ``rel``. ``found`` is returned when no phase fell (a monotone network: nothing is
+    evaluated) or the walk finds no loss.
+    """
+    if not (0.0 < found < math.inf):
+        return found
+    points = sorted(d for d in phase if d <= found)
+    for a, b in zip(points, points[1:], strict=False):
+        if b < a * FIRST_LOSS_MIN_RATIO:  # the bisection's last probes, where phases may level off at an edge
+            continue
+        tol = 1e-9 * math.pi
+        fell = phase[b] < phase[a] - tol
+        # or it may have gone round: proportional growth would have passed pi, but the phase at b is smaller
+        wrapped = phase[a] * b / a >= math.pi and phase[b] < phase[a] * b / a - tol
+        if not (fell or wrapped) or not full(a):
+            continue
+        smallest = (b / a) ** (1.0 / FIRST_LOSS_PROBES)
+        dt = a
+        while dt < b:
+            theta = full.phase[dt]
+            step = 1.0 + (math.pi - theta) / (2.0 * theta) if theta > 0.0 else math.inf
+            nxt = min(b, dt * max(smallest, step))
+            if not nxt > dt:
+                break
+            if not full(nxt):
+                return _bisect(full, dt, nxt, rel)[0]
+            dt = nxt
+    return found
+
+
+def _refined_stable_dt(network: Callable[[float], Any], dt_hint: float, full: list[np.ndarray],
+                       stable: _Probe, rel: float) -> float:
+    """:func:`largest_stable_dt` on the momenta ``full`` with most probes on ``stable.k`` (a subset of ``full``).
 
     The search runs on the subset; growth there implies growth on ``full``, so its answer ``lo`` bounds the
     answer from above, and one evaluation of ``full`` at ``lo`` decides: all stable, and ``lo`` is the answer to
@@ -337,13 +412,9 @@ def _refined_stable_dt(factory: Callable[[float], Any], dt_hint: float, full: li
     that grow at ``lo`` join the subset, the answer lies below ``lo``, and the search goes on from there (down
     from ``lo`` by relative steps 1e-3, 1e-2, ..., then bisection), usually once: a lattice's worst mode outside
     a coarse subset is its only addition. Assumes, as the direct search does, that stability is lost once as dt
-    grows; then the answer equals the direct search's to ``rel``.
+    grows; then the answer equals the direct search's to ``rel``. ``network``: the factory (:func:`_latest`);
+    ``stable``: the probe on the subset, whose momenta grow as modes are added.
     """
-    network = _latest(factory)
-
-    def stable(dt: float) -> bool:
-        return is_stable(network(dt), subset)
-
     found = _bisect_stable_dt(stable, dt_hint, rel, bracket=True)
     if not isinstance(found, tuple):  # stable on the subset at every dt probed: no bound from it
         return _bisect_stable_dt(lambda dt: is_stable(network(dt), full), dt_hint, rel)
@@ -354,7 +425,7 @@ def _refined_stable_dt(factory: Callable[[float], Any], dt_hint: float, full: li
         grows = amp > 1.0 + STABILITY_TOL
         if not grows.any():
             return lo
-        subset = [np.concatenate([s_, f[grows]]) for s_, f in zip(subset, full, strict=True)]
+        stable.k = [np.concatenate([s_, f[grows]]) for s_, f in zip(stable.k, full, strict=True)]
         hi, lo, step = lo, 0.0, 1e-3  # unstable at hi on the new subset (it holds the modes that grow there)
         while step < 1.0:
             dt = hi * (1.0 - step)

@@ -227,11 +227,31 @@ def _source_digest() -> str:
     return h.hexdigest()
 
 
+@functools.cache
+def _processor() -> str:
+    """The CPU the verdict is computed on (``/proc/cpuinfo``'s model name, else :func:`platform.processor`, with
+    the architecture): LAPACK's eigenvalues round differently on different CPUs (``max_amplification`` of
+    ``kg_1d_packet`` differed by 1 ulp between an AMD EPYC and an Intel Xeon), so a verdict is not carried from
+    one to the other."""
+    import platform
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.machine()} {model or platform.processor()}"
+
+
 def _verdict_key(cfg: Config) -> str:
     """What the verdict depends on: the network's config (theory, lattice, dt, scheme, initial data, precision:
     :func:`~nnfield.checkpoint.config_hash`, without the number of steps), the contents of the files the theory
-    and the initial data read, 64-bit mode, :func:`_source_digest`, and the rule of which momenta are judged
-    (:data:`EXACT_MODES_MAX`)."""
+    and the initial data read, 64-bit mode, :func:`_source_digest`, the rule of which momenta are judged
+    (:data:`EXACT_MODES_MAX`), and the CPU (:func:`_processor`)."""
     import jax
 
     from .checkpoint import config_hash
@@ -242,7 +262,7 @@ def _verdict_key(cfg: Config) -> str:
             if isinstance(v, str) and os.path.isfile(v):
                 files[f"{table}.{k}"] = hashlib.sha256(Path(v).read_bytes()).hexdigest()
     content = [config_hash(cfg), files, bool(jax.config.read("jax_enable_x64")), _source_digest(),
-               f"modes: the lattice's own up to {EXACT_MODES_MAX} sites"]
+               f"modes: the lattice's own up to {EXACT_MODES_MAX} sites", _processor()]
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
