@@ -96,7 +96,7 @@ def test_the_builders_record_the_spacing_and_raw_angles_record_nothing():
     assert (links.dt, links.spacing) == (0.05, 0.5)
     assert g.U1Links.from_potentials(LAT2, 0.1, A=np.array([0.1, 0.2])[:, None, None]).spacing == 0.5
     assert g.U1Links.from_potentials(LAT2, 0.1, A0=0.2).spacing == 0.5
-    assert g.uniform_magnetic(LAT2, 1)[0].spacing == 0.5
+    assert g.uniform_magnetic(LAT2, 1)[0].spacing is None  # its angles do not depend on the spacing (s28)
     assert g.transform_links(links, np.ones(16), np.zeros(16)).spacing == 0.5
     assert g.U1Links.zero(HALF).spacing is None
     assert g.random_links(HALF, np.random.default_rng(0)).spacing is None

@@ -174,7 +174,7 @@ class U1Links(Module):
     :meth:`from_potentials` with a scalar potential and by :func:`uniform_electric`; ``None`` for static links.
     ``spacing``: the lattice spacing ``a`` the links were built for (``alpha_mu = 2 q a A_mu / pi``, and
     :func:`uniform_electric`'s temporal links follow the coordinates ``x = a i``), recorded by
-    :meth:`from_potentials`, :func:`uniform_electric` and :func:`uniform_magnetic` (a concrete positive number,
+    :meth:`from_potentials` and :func:`uniform_electric` (a concrete positive number,
     stored as a static field: it is never traced). Both are kept by :func:`transform_links`, :meth:`save` and
     :meth:`load`. The builders (:func:`check_links`, used by :func:`~.networks.link_network`,
     :func:`~.model.model`, :func:`~.model.with_links`, :class:`~.reference.ContinuumReference`) refuse links
@@ -185,7 +185,8 @@ class U1Links(Module):
     Links made directly from angles, ``U1Links(alpha, alpha0)``, record neither and so are **not checked**
     against the network's ``dt`` or the lattice's spacing (only their shapes, dtype and finiteness are); give
     them when known: ``U1Links(alpha, alpha0, dt=..., spacing=...)``. The same holds for :meth:`zero`,
-    :func:`random_links` and files written before these were recorded (``dt``/``spacing`` ``None``).
+    :func:`uniform_magnetic` (whose angles are the same at every spacing), :func:`random_links` and files
+    written before these were recorded (``dt``/``spacing`` ``None``).
     """
 
     alpha: Any
@@ -376,7 +377,7 @@ def check_links(links: Any, lattice: Lattice, dt: Any = None, name: str = "links
     (:attr:`U1Links.spacing`), each compared to 1e-12 relative. The dt comparison is skipped when either step is
     traced (inside ``jax.jit``, ``jax.vmap``, ``jax.grad``: its value is not known); either comparison is skipped
     when the links do not record the value (links made from raw angles, :meth:`U1Links.zero`,
-    :func:`random_links`, static links for ``dt``, old files).
+    :func:`uniform_magnetic`, :func:`random_links`, static links for ``dt``, old files).
     """
     if links is None:
         return U1Links.zero(lattice)
@@ -453,9 +454,12 @@ def uniform_magnetic(
 
     ``n_flux``: an integer (``int``, NumPy integer or an integral float such as ``2.0``: a fractional flux is not
     quantized on the torus and leaves one plaquette with a different flux); ``q``: a finite non-zero number;
-    ``plane``: two distinct axes ``0..D-1`` of the lattice. The links are static (no temporal links, no ``dt``);
-    they record ``lattice.spacing`` (``B`` is the field of this lattice's box: on another spacing the same angles
-    are another field, so the builders refuse them there).
+    ``plane``: two distinct axes ``0..D-1`` of the lattice. The links are static (no temporal links, no ``dt``)
+    and record no spacing: their angles, ``alpha_nu = 4 n_flux i_mu / (N_mu N_nu)`` with the edge twist
+    ``alpha_mu = -4 n_flux i_nu / N_nu`` (the flux ``q B a^2 = 2 pi n_flux / (N_mu N_nu)`` through every
+    plaquette), depend on the lattice's shape only. On a lattice of the same shape and another spacing they are
+    the same ``n_flux`` quanta (whose ``B`` is that box's, ``2 pi n_flux / (q L_mu L_nu)``), exactly the angles
+    this function builds there, so the builders take them at any spacing (as :meth:`U1Links.zero`).
     """
     check_lattice(lattice)
     if lattice.ndim < 2:
@@ -485,6 +489,7 @@ def uniform_magnetic(
         # the edge links carry the gauge transformation chi = B L_x y that glues x = L_x to x = 0: a A_x = -B L_x y
         A[mu] = np.where(edge, -(qB / q) * Lx * xs[nu] / a, 0.0)
         links = U1Links.from_potentials(lattice, 1.0, A=A, q=q)
+    links = U1Links(links.alpha, links.alpha0)  # no spacing: the same angles at every spacing (the docstring)
     _finite_links(links, "n_flux", f"the links of {n_flux} flux quanta overflow float64 (q B = {qB:g} on a "
                   f"{Lx:g} x {Ly:g} box); use fewer flux quanta")
     return links, qB / q

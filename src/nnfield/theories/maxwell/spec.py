@@ -72,7 +72,8 @@ RANDOM_KEYS = {
     "slope": Param("float", 0.0, "spectral slope: |A_k| ~ |k|^(slope/2)"),
 }
 PLANE_KEYS = {
-    "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]"),
+    "n": Param("list[int]", None, "wave numbers per axis, k = 2 pi n / (N a); default [1, 0, ..]; not all zero "
+                                   "for a massless photon (k = 0 has no field strength)"),
     "polarization": Param("list[float]", None, "polarization vector (its transverse part is used); default e_2"),
     "amplitude": Param("float", 0.1, "amplitude of A", check=positive_amplitude),
     "travelling": Param("bool", True, "true: a wave moving along +k; false: a standing wave (E = 0 at t = 0)"),

@@ -72,9 +72,14 @@ def _smooth_noise(lattice: Lattice, rng: np.random.Generator, cutoff: float, n: 
 def higgs_vacuum(lattice: Lattice, charge: float, lam: float, v: float, m: float, seed: int = 0,
                  amplitude: float = 0.01, photons: float = 0.0, cutoff: float | None = None) -> tuple[np.ndarray, ...]:
     """The vacuum with matter fluctuations of rms ``amplitude`` (``phi`` and ``pi``, smooth below ``cutoff``,
-    default ``pi / (2 a)``) and transverse photons of rms ``photons`` (massive, ``m_A``; none in 1D)."""
+    default ``pi / (2 a)``) and transverse photons of rms ``photons`` (massive, ``m_A``). ``photons > 0`` on a 1D
+    lattice is refused naming ``photons`` (there are no transverse photons in D = 1; it used to be ignored)."""
+    check_number("photons", photons, minimum=0.0)  # a NaN compared False with 0: no photons, silently
     rng = np.random.default_rng(seed)
     D = lattice.ndim
+    if photons > 0 and D < 2:
+        raise ParameterError("photons", f"there are no transverse photons in D = 1 (Gauss's law fixes E), got "
+                             f"photons = {photons:g}; set photons = 0 or use a 2D or 3D lattice")
     v_e = vev(lam, v, m)
     cut = cutoff if cutoff is not None else 0.5 * np.pi / lattice.spacing
     phi = amplitude * _smooth_noise(lattice, rng, cut, 2)
@@ -244,7 +249,9 @@ def vortex(model: Any, center: Sequence[float] | None = None, winding: int = 1,
 
 def vortex_pair(model: Any, separation: float | None = None, relax_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A vortex (flux ``+2 pi / q``) and an antivortex (``-2 pi / q``) at ``separation`` along axis 0, about the
-    centre (plaquette centres); zero net flux; relaxed by ``relax_steps`` (a non-negative integer) of :func:`relax`."""
+    centre, each core at a plaquette centre (``y = (N_1 // 2 + 1/2) a``, as :func:`vortex`'s default: on an odd
+    ``N_1``, ``L_1 / 2 + a / 2`` is a row of sites, where the unitary-gauge core would sit on links); zero net
+    flux; relaxed by ``relax_steps`` (a non-negative integer) of :func:`relax`."""
     lat = model.lattice
     th = model.theory
     if lat.ndim != 2:
@@ -255,8 +262,8 @@ def vortex_pair(model: Any, separation: float | None = None, relax_steps: int = 
     check_number("separation", sep)
     if not 0 < sep < L[0]:
         raise ParameterError("separation", f"expected 0 < separation < L_0 = {L[0]:g}, got {sep:g}")
-    cy = L[1] / 2 + lat.spacing / 2
     a = lat.spacing
+    cy = (lat.shape[1] // 2 + 0.5) * a  # the plaquette centre nearest the box centre along axis 1
     # the nearest whole number of spacings apart (rounding both ends, half to even, could put them in one plaquette)
     n = round(sep / a)
     i1 = round((L[0] / 2 - sep / 2) / a)

@@ -116,7 +116,8 @@ def _photons() -> dict[str, Any]:
 
 VACUUM_KEYS = {
     "amplitude": Param("float", 0.01, "rms of the matter fluctuations (phi and pi)", check=positive_amplitude),
-    "photons": Param("float", 0.0, "rms of transverse photons (A) on top", check=non_negative),
+    "photons": Param("float", 0.0, "rms of transverse photons (A) on top (D >= 2: none exist in 1D)",
+                     check=non_negative),
     "cutoff": Param("float", None, "largest |k| of the fluctuations (default: pi / (2 a))", check=positive),
 }
 PACKET_KEYS = {

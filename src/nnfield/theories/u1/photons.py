@@ -70,9 +70,17 @@ def plane_wave(
     ``k = 2 pi n / (N a)`` (default ``n = [1, 0, ..]``); ``polarization`` defaults to ``e_1`` (the second axis).
     ``travelling`` gives ``E = dA/dt`` of the wave moving along ``+k``; otherwise ``E = 0`` (a standing wave,
     ``A(t) = A(0) cos(Omega t)`` exactly under the leapfrog). Returns ``(A, E)``, each ``(D, *shape)``.
+
+    The zero mode ``n = 0`` is refused for a massless photon (``mass = 0``): a uniform ``A`` has no field strength
+    and ``omega_0 = 0``, so it is a static flat connection (``F = 0``, ``E = 0``, zero energy), no photon. With a
+    mass it is the massive photon at rest (``omega_0 = m``), which is kept.
     """
     _need_transverse(lattice)
     k = wave_numbers(lattice, n)
+    if mass == 0 and not any(k):
+        raise ParameterError("n", f"{[0] * lattice.ndim} is the zero mode k = 0: a uniform A has no field strength "
+                             f"and a massless photon there has omega = 0 (a static flat connection, zero energy); "
+                             f"choose a non-zero wave vector, e.g. n = {[1] + [0] * (lattice.ndim - 1)}")
     pol = np.asarray(per_axis("polarization", polarization, lattice.ndim, [0.0, 1.0] + [0.0] * (lattice.ndim - 2)),
                      dtype=complex)
     kap = np.array([1 - np.exp(-1j * kk * lattice.spacing) for kk in k])
