@@ -12,6 +12,7 @@ r"""The Klein-Gordon networks of the paper's Sec. 3 (the paper's names in bracke
 
 from __future__ import annotations
 
+from ..._checks import check_number
 from ..._deprecation import positional_options
 from ...errors import ParameterError
 from ...lattice import Lattice
@@ -34,6 +35,8 @@ def momentum_network(
     """
     if sign not in SIGNS:
         raise ParameterError("sign", f"expected one of {SIGNS}, got {sign!r}")
+    check_number("m", m, minimum=0.0)
+    check_number("dt", dt, positive=True)
     nd = lattice.ndim
     loss = LaplacianLoss(m=m, sign=1.0 if sign == "corrected" else -1.0, spacing=lattice.spacing)
     return Network.create(
@@ -46,6 +49,8 @@ def printed_linear_network(lattice: Lattice, m: float, dt: float = 1.0, *, sign:
     """The tensors (3.8) literally, ``A = -(Lap_a) + m^2`` as printed (or its negative, ``sign="corrected"``)."""
     if sign not in SIGNS:
         raise ParameterError("sign", f"expected one of {SIGNS}, got {sign!r}")
+    check_number("m", m, minimum=0.0)
+    check_number("dt", dt, positive=True)
     nd = lattice.ndim
     eye = identity(nd)
     A = (-1.0) * laplacian(nd, lattice.spacing) + m**2 * eye
@@ -60,6 +65,8 @@ def leapfrog_network(lattice: Lattice, m: float, dt: float) -> Network:
     ``W = 2 + dt^2 (Lap_a - m^2)``, ``B = I``, loss (3.18). Combined dynamics: the leapfrog (3.19)
     ``phi(t+dt) - 2 phi(t) + phi(t-dt) = dt^2 (Lap_a - m^2) phi(t)``. Order 2 in dt.
     """
+    check_number("m", m, minimum=0.0)
+    check_number("dt", dt, positive=True)
     nd = lattice.ndim
     eye = identity(nd)
     W = 2.0 * eye + dt**2 * (laplacian(nd, lattice.spacing) - m**2 * eye)
