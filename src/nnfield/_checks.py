@@ -46,3 +46,23 @@ def show_value(value: Any) -> str:
     text = repr(value)
     text = text if len(text) <= 60 else text[:57] + "..."
     return f"{text} ({type(value).__name__})"
+
+
+def weak_scalar(value: Any) -> Any:
+    """A concrete real scalar (NumPy scalar, 0-d NumPy or JAX array) as a Python ``float``; anything else (a Python
+    number, a traced value, an array of values) unchanged.
+
+    JAX treats Python scalars as weakly typed: ``dt * state`` keeps a float32 state's precision. A NumPy ``float64``
+    scalar is strongly typed and promoted every float32 state it touched to float64 (``Network.create(..., dt=
+    np.float64(0.1))``: a float32 run came back float64). The builders' step sizes pass through this.
+    """
+    import numpy as np
+
+    if type(value) in (bool, int, float) or isinstance(value, np.bool_):  # (np.float64 subclasses float)
+        return value
+    if np.ndim(value) != 0 or getattr(getattr(value, "dtype", None), "kind", None) not in ("i", "u", "f"):
+        return value
+    try:
+        return float(value)
+    except Exception:  # a tracer: its value is not known yet
+        return value

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
-from ._checks import check_number
+from ._checks import check_number, weak_scalar
 from ._module import Module
 from ._xla import jit
 from .errors import ParameterError
@@ -277,6 +277,7 @@ class Network(AbstractNetwork):
         check_number("dt", dt, positive=True)
         if tick is not None:
             check_number("tick", tick, positive=True)
+        dt, tick = weak_scalar(dt), weak_scalar(tick)  # a NumPy float64 step would promote a float32 state
         loss = as_pytree_callable(loss)
         if per_type and not isinstance(loss, PerTypeLoss):
             loss = PerTypeLossFn(loss)
@@ -422,6 +423,9 @@ class LinearNetwork(AbstractNetwork):
                 raise ParameterError(label, f"expected an operator with K = {W.K} on a {lattice.ndim}-dimensional "
                                      f"lattice, got K = {op.K}, ndim {op.ndim}")
         check_number("dt", dt, positive=True)
+        if tick is not None:
+            check_number("tick", tick, positive=True)
+        dt, tick = weak_scalar(dt), weak_scalar(tick)
         sch = get_scheme(scheme)
         if sch.name not in ("simultaneous", "alternating"):
             raise ParameterError(

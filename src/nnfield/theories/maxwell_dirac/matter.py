@@ -42,6 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import weak_scalar
 from ...errors import ParameterError
 from ...state import State
 from .. import dirac
@@ -143,6 +144,8 @@ class DiracMatter(AbstractMatter):
         ``"wilson"``) and Wilson parameter ``r > 0`` (:func:`check_matter_parameters`); the rates of the orthogonal
         mass rotation ``R = X_0^(2 m dt / pi)`` come from :func:`~nnfield.theories.dirac.orthogonal_rates`."""
         check_matter_parameters(dt, charge, m, bias, r)
+        # NumPy float64 scalars would promote a float32 state (a VJP's dtype error)
+        m, charge, dt, spacing, r = (weak_scalar(x) for x in (m, charge, dt, spacing, r))
         ac, sv, tan_half = dirac.orthogonal_rates(m * dt, dt)
         X = np.asarray(X, dtype=float)
         return cls(X=X, m=m, charge=charge, ac=ac, sv=sv, tan_half=tan_half, dt=dt, spacing=spacing,

@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import weak_scalar
 from ..._deprecation import positional_options, renamed_arguments
 from ...initial import minimum_image
 from ...lattice import Lattice, check_lattice
@@ -230,6 +231,7 @@ def model(lattice: Lattice, dt: float, *, charge: float = 1.0, m: float = 1.0, b
     from ..gauge import clifford_matrices
 
     check_matter_parameters(dt, charge, m, bias, r)
+    dt, charge, m, r = (weak_scalar(x) for x in (dt, charge, m, r))  # NumPy scalars: a float32 state stays float32
     X = clifford_matrices(lattice, X)
     matter = DiracMatter.create(X, m, charge, dt, lattice.spacing, bias, r)
     net = MaxwellDiracNetwork.create(lattice, charge, dt, matter,

@@ -28,6 +28,7 @@ from typing import Any
 import equinox as eqx
 import jax
 
+from ..._checks import weak_scalar
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...state import State
@@ -52,6 +53,7 @@ class MaxwellDiracNetwork(GaugeNetwork):
         (a :class:`~.matter.DiracMatter` built with the same ``charge`` and ``dt``); ``name`` labels it."""
         check_number("dt", dt, positive=True)
         check_charge(charge)
+        dt, charge = weak_scalar(dt), weak_scalar(charge)  # NumPy float64 scalars would promote a float32 state
         if not isinstance(matter, DiracMatter):
             raise ParameterError("matter", "the Maxwell-Dirac network needs a DiracMatter sector")
         return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import weak_scalar
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...network import AbstractNetwork
@@ -90,6 +91,7 @@ class GaugeNetwork(AbstractNetwork):
         (positive) and the matter sector ``matter`` (``None``: pure lattice Maxwell); ``name`` labels it."""
         check_number("dt", dt, positive=True)
         check_charge(charge)
+        dt, charge = weak_scalar(dt), weak_scalar(charge)  # NumPy float64 scalars would promote a float32 state
         return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,
                    name=name)
 
