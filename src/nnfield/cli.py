@@ -18,7 +18,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,25 +198,58 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not is_writer():
             args.quiet, args.verbose, args.verdict = True, False, False  # process 0 reports, verdict included
     if args.resume is not None:
+        _agreed_start(args, lambda: _check_resume_args(args))
         return _resume(args)
-    if args.steps is not None:
-        raise ConfigError("--steps: only with --resume DIR (extends a run); for a new run set [time] steps")
-    if args.config is None:
-        raise ConfigError("give a config file (`nnfield run CONFIG.toml`) or --resume DIR")
-    cfg = load_config(args.config)
-    if args.devices is not None and args.devices < 0:
-        raise ConfigError(f"--devices: expected a number of devices (0: all), got {args.devices}")
-    overrides = {k: v for k, v in (("devices", args.devices), ("halo", getattr(args, "halo", None))) if v is not None}
-    if overrides:  # --devices, --halo over [parallel]
-        import dataclasses
 
-        cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, **overrides))
+    def plan() -> Any:
+        if args.steps is not None:
+            raise ConfigError("--steps: only with --resume DIR (extends a run); for a new run set [time] steps")
+        if args.config is None:
+            raise ConfigError("give a config file (`nnfield run CONFIG.toml`) or --resume DIR")
+        cfg = load_config(args.config)
+        if args.devices is not None and args.devices < 0:
+            raise ConfigError(f"--devices: expected a number of devices (0: all), got {args.devices}")
+        overrides = {k: v for k, v in (("devices", args.devices), ("halo", getattr(args, "halo", None)))
+                     if v is not None}
+        if overrides:  # --devices, --halo over [parallel]
+            import dataclasses
+
+            cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, **overrides))
+        return cfg
+
+    cfg = _agreed_start(args, plan)
     out = args.out if args.out is not None else Path("out") / Path(args.config).stem
     if args.dry_run:
         return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
                         verdict=getattr(args, "verdict", True))
     return _run_config(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
                        plot=args.plot, verbose=args.verbose, verdict=getattr(args, "verdict", True))
+
+
+def _agreed_start(args: argparse.Namespace, plan: Callable[[], Any]) -> Any:
+    """``plan()`` (reading and checking the config and options), agreed by every process of a multi-process run.
+
+    A process whose ``plan`` fails (its config file missing on its node, a bad option) used to exit in one line
+    while the others waited in the run's first collective until JAX's timeout (minutes): now every process meets
+    here (:func:`nnfield.parallel.processes_that`, one collective) and the others refuse in one line too, naming
+    the processes that could not start. In a single process, ``plan()`` alone."""
+    if not (args.coordinator is not None or args.distributed):
+        return plan()
+    from .parallel import named_processes, processes_that
+
+    try:
+        out = plan()
+    except Exception:
+        processes_that(True)
+        raise
+    failed = processes_that(False)
+    if failed:
+        import jax
+
+        raise ConfigError(f"{named_processes(failed)} of this {jax.process_count()}-process run could not start (its "
+                          f"own error says why, e.g. a config file missing on its node, or a bad option); nothing "
+                          f"was run")
+    return out
 
 
 def _check_distributed_args(args: argparse.Namespace) -> None:
@@ -241,11 +274,8 @@ def _check_distributed_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--process-id: expected 0..{n - 1} (--num-processes {n}), got {i}")
 
 
-def _resume(args: argparse.Namespace) -> int:
-    """``run --resume DIR [--steps N]``: continue or extend a run from its newest checkpoint."""
-    from .errors import NonFiniteError as _NonFinite
-    from .runner import resume
-
+def _check_resume_args(args: argparse.Namespace) -> None:
+    """The options ``run --resume DIR`` refuses (before any collective of a multi-process run)."""
     if args.config is not None:
         raise ConfigError(f"--resume {args.resume}: give no config file (the run's own {args.resume}/config.toml "
                           f"is used), got {args.config}")
@@ -254,6 +284,14 @@ def _resume(args: argparse.Namespace) -> int:
         raise ConfigError(f"{which}: not with --resume (the run continues in its own directory)")
     if args.devices is not None and args.devices < 0:
         raise ConfigError(f"--devices: expected a number of devices (0: all), got {args.devices}")
+
+
+def _resume(args: argparse.Namespace) -> int:
+    """``run --resume DIR [--steps N]``: continue or extend a run from its newest checkpoint (the options
+    checked by :func:`_check_resume_args` first)."""
+    from .errors import NonFiniteError as _NonFinite
+    from .runner import resume
+
     con = _console()
     if args.verbose:
         _say(con, _environment_line())
