@@ -140,3 +140,18 @@ def test_a_python_keyword_is_refused_as_a_parameter_name():
     with pytest.raises(ExpressionError, match=r"parameter name 'lambda' is a Python keyword"):
         symbolic.loss_from_hamiltonian("beta**2/2 + phi**2", parameters=("lambda",))
     assert cli.main(["dual", "--hamiltonian", "beta**2/2 + lam*phi**2", "--param", "lambda"]) == 2
+
+
+# -- session 28: a dependence that vanishes near the origin only -----------------------------------------------
+@pytest.mark.parametrize("hamiltonian", ["beta**2/2 + abs(beta - 2) + beta + phi**2"])
+def test_a_beta_dependence_beyond_the_inner_points_is_refused(hamiltonian: str) -> None:
+    # abs(beta - 2) + beta = 2 for beta < 2: every point in [-1.5, 1.5] saw no beta, and it was accepted
+    with pytest.raises(HamiltonianFormError):
+        S.loss_from_hamiltonian(hamiltonian)
+
+
+@pytest.mark.parametrize("loss", ["phi**2 + (phi - beta)**2 + (abs(beta - 2) + beta)*phi",
+                                  "phi**2 + (phi - beta)**2 + (abs(phi - beta - 2) + phi - beta)*phi"])
+def test_a_loss_not_of_the_dual_form_beyond_the_inner_points_is_refused(loss: str) -> None:
+    with pytest.raises(LossFormError):
+        S.hamiltonian_from_loss(loss)

@@ -77,6 +77,16 @@ def _parameter_value(s: sp.Symbol, rng: np.random.Generator) -> float:
     return x if s.is_positive or rng.uniform() < 0.5 else -x
 
 
+#: of :func:`measure`'s points, how many are drawn far from the origin (``|x|`` log-uniform in ``[1.5, 15]``)
+WIDE_POINTS = 8
+
+
+def _wide_value(rng: np.random.Generator) -> float:
+    """A value far from the origin: ``|x|`` log-uniform in ``[1.5, 15]``, either sign."""
+    x = 1.5 * 10.0 ** rng.uniform(0.0, 1.0)
+    return x if rng.uniform() < 0.5 else -x
+
+
 def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int = 0, floor: float = 1.0) -> float:
     """``max |expr| / max(floor, max |scale|)`` over ``n`` random real points of its free symbols.
 
@@ -84,8 +94,10 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
     scale whatever its size (a form condition, where a term of 1e-11 against a potential of 1e-11 is not zero),
     and an ``expr`` that is 0 at every point measures 0.
 
-    Points are drawn in ``[-1.5, 1.5]`` (parameters, i.e. symbols other than phi/beta/w, with ``|x|`` in
-    ``[0.5, 1.5]`` and either sign; positive symbols such as ``dt`` positive);
+    ``n`` points are drawn in ``[-1.5, 1.5]`` (parameters, i.e. symbols other than phi/beta/w, with ``|x|`` in
+    ``[0.5, 1.5]`` and either sign; positive symbols such as ``dt`` positive), and :data:`WIDE_POINTS` more with
+    every symbol far from the origin (:func:`_wide_value`, ``|x|`` in ``[1.5, 15]``): a dependence that vanishes
+    near the origin only (``abs(beta - 2) + beta``, constant for ``beta < 2``) is still seen;
     points where the expression is not finite are skipped, and so are points where an intermediate value
     leaves the float64 range (:func:`within_float_range`; there ``scale`` counts as not finite). Returns
     ``nan`` when no point gives a finite value (callers treat that as "not shown to vanish").
@@ -103,13 +115,16 @@ def measure(expr: sp.Expr, scale: sp.Expr | None = None, n: int = 12, seed: int 
     fs = _evaluator(scale, syms) if scale is not None else None
     ge = within_float_range(expr, syms)
     gs = within_float_range(scale, syms) if scale is not None else None
-    for _ in range(n):
-        pt = [
-            _parameter_value(s, rng) if s.name not in ("phi", "beta", "w") and not s.name.startswith(("phi_", "beta_",
-                                                                                                       "pi_"))
-            else rng.uniform(-1.5, 1.5)
-            for s in syms
-        ]
+    for i in range(n + WIDE_POINTS):
+        if i >= n:  # far from the origin (a positive symbol stays positive)
+            pt = [abs(_wide_value(rng)) if s.is_positive else _wide_value(rng) for s in syms]
+        else:
+            pt = [
+                _parameter_value(s, rng) if s.name not in ("phi", "beta", "w")
+                and not s.name.startswith(("phi_", "beta_", "pi_"))
+                else rng.uniform(-1.5, 1.5)
+                for s in syms
+            ]
         try:
             if not ge(*pt):
                 continue  # an intermediate value beyond the float64 range: skipped like an undefined point
