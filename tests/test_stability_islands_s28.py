@@ -105,10 +105,10 @@ def test_a_monotone_network_makes_no_extra_probe(monkeypatch: pytest.MonkeyPatch
 def test_a_verdict_from_another_cpu_is_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
     """LAPACK rounds differently on different CPUs (``max_amplification`` of ``kg_1d_packet``: 1 ulp between an
     AMD EPYC and an Intel Xeon): the verdict cache's key names the CPU."""
+    from pathlib import Path
+
     from nnfield import stability
     from nnfield.config import load_config
-
-    from pathlib import Path
 
     cfg = load_config(Path(__file__).resolve().parent.parent / "examples" / "kg_1d_packet.toml")
     key = stability._verdict_key(cfg)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_number
 from ..errors import ParameterError
 from ._modes import SpinorModes
 from ._params import finite_data, packet_geometry, wave_numbers
@@ -54,6 +55,9 @@ def spinor_plane_wave(
         branch: ``"positive"`` or ``"negative"`` energy.
         spin: which of the degenerate eigenvectors of that sign.
     """
+    # each named for itself: a NaN phase was reported as an overflow of the amplitude ("use a smaller amplitude")
+    check_number("amplitude", amplitude)
+    check_number("phase", phase)
     k = wave_numbers(lattice, n)
     if branch not in PLANE_WAVE_BRANCHES:
         raise ParameterError("branch", f"expected one of {PLANE_WAVE_BRANCHES}, got {branch!r}")
@@ -82,6 +86,7 @@ def spinor_packet(
         spin: which of the eigenvectors of ``H(k0)`` of each sign.
         amplitude: the scale of the unit-charge packet (charge ``amplitude^2``).
     """
+    check_number("amplitude", amplitude)
     center, width, k0 = packet_geometry(lattice, center, width, momentum)
     c, k0 = np.asarray(center, dtype=float), np.asarray(k0, dtype=float)
     if branch not in PACKET_BRANCHES:

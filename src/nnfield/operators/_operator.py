@@ -29,8 +29,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_number, show_value
 from .._module import Module
-from ._shift import shift
+from ..errors import ParameterError
+from ._shift import integer_offsets, shift
 
 Shift = tuple[int, ...]
 Pattern = tuple[tuple[int, int], ...]
@@ -98,7 +100,7 @@ class LatticeOperator(Module):
         items = terms.items() if isinstance(terms, Mapping) else terms
         merged: dict[Shift, Any] = {}
         for s, c in items:
-            s = tuple(int(v) for v in s)
+            s = integer_offsets(s, "shift")
             if len(s) != ndim:
                 raise ValueError(f"shift {s} has {len(s)} components, expected ndim={ndim}")
             if np.ndim(c) == 0 and _is_concrete(c):
@@ -326,6 +328,16 @@ def _zero_shift(ndim: int) -> Shift:
     return (0,) * ndim
 
 
+def _direction(mu: Any, ndim: int) -> int:
+    """``mu`` as a lattice direction ``0 .. ndim - 1``, else a :class:`~nnfield.errors.ParameterError` naming ``mu``.
+
+    A direction out of range (or not a whole number) gave no component of the shift ``mu e_mu``: the builders below
+    then returned a wrong operator in silence (``forward_difference(3, 3)`` was ``-1``, not a difference)."""
+    if isinstance(mu, bool | np.bool_) or not isinstance(mu, int | np.integer) or not 0 <= mu < ndim:
+        raise ParameterError("mu", f"expected a direction 0..{ndim - 1} of a {ndim}D lattice, got {show_value(mu)}")
+    return int(mu)
+
+
 def identity(ndim: int, K: int = 1) -> LatticeOperator:
     """The identity ``1_K (x) T_0``."""
     return LatticeOperator.from_terms({_zero_shift(ndim): np.eye(K)}, ndim, K)
@@ -339,12 +351,15 @@ def local(matrix: Any, ndim: int) -> LatticeOperator:
 
 def shift_operator(mu: int, ndim: int, steps: int = 1, K: int = 1, coeff: Any = None) -> LatticeOperator:
     """``C (x) T_{steps e_mu}``: ``(T f)_i = f_{i + steps e_mu}``; ``C`` defaults to ``1_K``."""
+    mu = _direction(mu, ndim)
+    (steps,) = integer_offsets((steps,), "steps")
     s = tuple(steps if nu == mu else 0 for nu in range(ndim))
     return LatticeOperator.from_terms({s: np.eye(K) if coeff is None else coeff}, ndim, K)
 
 
 def forward_difference(mu: int, ndim: int, K: int = 1, coeff: Any = None) -> LatticeOperator:
     """``C (x) (T_{e_mu} - 1)``: ``(D f)_i = C (f_{i+e_mu} - f_i)`` (unit spacing; divide by ``a`` yourself)."""
+    mu = _direction(mu, ndim)
     c = np.eye(K) if coeff is None else coeff
     return LatticeOperator.from_terms(
         {tuple(1 if nu == mu else 0 for nu in range(ndim)): c, _zero_shift(ndim): -np.asarray(c)}, ndim, K
@@ -353,6 +368,7 @@ def forward_difference(mu: int, ndim: int, K: int = 1, coeff: Any = None) -> Lat
 
 def central_difference(mu: int, ndim: int, K: int = 1, coeff: Any = None) -> LatticeOperator:
     """``C (x) (T_{e_mu} - T_{-e_mu}) / 2`` (unit spacing)."""
+    mu = _direction(mu, ndim)
     c = np.asarray(np.eye(K) if coeff is None else coeff, dtype=float)
     e = tuple(1 if nu == mu else 0 for nu in range(ndim))
     me = tuple(-v for v in e)
@@ -362,8 +378,10 @@ def central_difference(mu: int, ndim: int, K: int = 1, coeff: Any = None) -> Lat
 def laplacian(ndim: int, spacing: float = 1.0, K: int = 1) -> LatticeOperator:
     """Nearest-neighbour Laplacian ``(1/a^2) sum_mu (T_{e_mu} - 2 + T_{-e_mu}) (x) 1_K``.
 
-    Second-order accurate in ``a``; symbol ``-(4/a^2) sum_mu sin^2(k_mu a / 2)``.
+    Second-order accurate in ``a``; symbol ``-(4/a^2) sum_mu sin^2(k_mu a / 2)``. ``spacing`` must be positive
+    and finite (a traced one is taken as it is).
     """
+    check_number("spacing", spacing, positive=True)
     inv = 1.0 / spacing**2
     terms: dict[Shift, Any] = {_zero_shift(ndim): -2.0 * ndim * inv * np.eye(K)}
     for mu in range(ndim):
@@ -373,13 +391,23 @@ def laplacian(ndim: int, spacing: float = 1.0, K: int = 1) -> LatticeOperator:
 
 
 def kron(matrix: Any, op: LatticeOperator) -> LatticeOperator:
-    """``M (x) O`` for a scalar-valued (K = 1) operator ``O`` and a ``(K, K)`` matrix ``M``."""
+    """``M (x) O`` for a scalar-valued (K = 1) operator ``O`` and a ``(K, K)`` matrix ``M``.
+
+    ``O``'s coefficients may be constants or per site (``(1, 1, *shape)``): ``(M (x) O)_s = M c_s`` with ``c_s`` the
+    number (or the per-site field) of ``O``'s shift ``s``, giving ``(K, K)`` or ``(K, K, *shape)`` coefficients.
+    """
     if op.K != 1:
         raise ValueError(f"kron expects a K=1 operator, got K={op.K}")
     m = np.asarray(matrix, dtype=float) if _is_concrete(matrix) else matrix
-    return LatticeOperator.from_terms(
-        [(s, m * (c[0, 0])) for s, c in op.terms.items()], op.ndim, m.shape[0]
-    )
+    if np.ndim(m) != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"kron expects a square (K, K) matrix, got shape {np.shape(m)}")
+    terms = []
+    for s, c in op.terms.items():
+        c00 = c[0, 0]  # a number, or a field (*shape) for per-site coefficients
+        # a per-site field times M entry by entry: M[a, b] c00(x) (M * c00 alone broadcast M's columns against the
+        # sites: a wrong (K, K) constant when the lattice had K sites, an error otherwise)
+        terms.append((s, m * c00 if np.ndim(c00) == 0 else m.reshape(m.shape + (1,) * np.ndim(c00)) * c00[None, None]))
+    return LatticeOperator.from_terms(terms, op.ndim, m.shape[0])
 
 
 def apply_local(M: Any, f: Any) -> Any:

@@ -133,6 +133,22 @@ ad.deflinear2(_shift_p, _shift_transpose)
 batching.primitive_batchers[_shift_p] = _shift_batch
 
 
+def integer_offsets(s: Sequence[Any], name: str = "s") -> tuple[int, ...]:
+    """The lattice offsets ``s`` as Python ints; a ``ValueError`` naming ``name`` if one is not a whole number.
+
+    ``int`` alone truncated a fractional offset in silence (a shift by 0.5 sites was no shift at all)."""
+    try:
+        vals = tuple(s)
+    except TypeError:
+        raise ValueError(f"{name}: expected a sequence of whole lattice offsets, got {s!r}") from None
+    for v in vals:
+        whole = (not isinstance(v, bool | np.bool_) and isinstance(v, int | np.integer | float | np.floating)
+                 and np.isfinite(v) and float(v).is_integer())
+        if not whole:
+            raise ValueError(f"{name}: expected whole lattice offsets (a shift moves by whole sites), got {list(vals)}")
+    return tuple(int(v) for v in vals)
+
+
 #: the lowerings of a contiguous-axis shift (see :func:`shift`)
 MINOR_LOWERINGS = ("pad", "repeat")
 
@@ -153,13 +169,14 @@ def shift(f: jax.Array, s: Sequence[int], axis0: int = 0, minor: str = "pad") ->
     """
     if minor not in MINOR_LOWERINGS:
         raise ValueError(f"minor={minor!r}: expected one of {MINOR_LOWERINGS}")
+    s = integer_offsets(s)
     if isinstance(f, np.ndarray):
-        return np.roll(f, [-int(v) for v in s], tuple(range(axis0, axis0 + len(s))))
+        return np.roll(f, [-v for v in s], tuple(range(axis0, axis0 + len(s))))
     f = jnp.asarray(f)
     offsets, axes = [], []
     for mu, s_mu in enumerate(s):
         ax = axis0 + mu
-        o = int(s_mu) % f.shape[ax]
+        o = s_mu % f.shape[ax]
         if o:
             offsets.append(o)
             axes.append(ax)

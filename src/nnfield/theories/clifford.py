@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConditionError
+from ..errors import ConditionError, ParameterError
 
 EPS = np.array([[0.0, 1.0], [-1.0, 0.0]])  # Levi-Civita eps^a_b = i sigma_2 (4.16)
 I2 = np.eye(2)
@@ -103,9 +103,10 @@ class CliffordError(ConditionError):
 def check_clifford(X: Any, tol: float | None = None) -> CliffordReport:
     """Measure (4.25) and antisymmetry for ``X`` of shape ``(D + 1, K, K)`` (``X[0]`` is the mass matrix).
 
-    ``tol`` defaults to ``1e3 eps * max(1, max|X|^2)``.
+    ``tol`` defaults to ``1e3 eps * max(1, max|X|^2)``. The X matrices are real: a complex ``X`` with a nonzero
+    imaginary part is refused (a cast to float dropped it with only a warning, and measured the real part).
     """
-    X = np.asarray(X, dtype=float)
+    X = _real_X(X)
     if X.ndim != 3 or X.shape[1] != X.shape[2] or X.shape[0] < 2:
         raise ValueError(f"expected X of shape (D + 1, K, K) with D >= 1, got {X.shape}")
     D, K = X.shape[0] - 1, X.shape[1]
@@ -125,9 +126,24 @@ def check_clifford(X: Any, tol: float | None = None) -> CliffordReport:
     return CliffordReport(res, float(tol))
 
 
+def _real_X(X: Any) -> np.ndarray:
+    """``X`` as a float array; a :class:`~nnfield.errors.ParameterError` naming ``X`` if it has a nonzero imaginary
+    part or is not numeric."""
+    arr = np.asarray(X)
+    if arr.dtype.kind == "c":
+        if np.any(arr.imag != 0):
+            raise ParameterError("X", "expected real matrices X_0..X_D (the network's weights are real; the complex "
+                                 "forms are clifford.complex_X and gamma_matrices), got a complex array with nonzero "
+                                 "imaginary part")
+        arr = arr.real
+    if arr.dtype.kind not in "biuf":
+        raise ParameterError("X", f"expected a real numeric array of shape (D + 1, K, K), got dtype {arr.dtype}")
+    return arr.astype(float)
+
+
 def validate_clifford(X: Any, tol: float | None = None) -> np.ndarray:
     """Return ``X`` as a float array after checking (4.25); raise :class:`CliffordError` naming what fails."""
-    X = np.asarray(X, dtype=float)
+    X = _real_X(X)
     check_clifford(X, tol).raise_if_failed()
     if X.shape[1] % 2:
         raise ConditionError("K even", float(X.shape[1] % 2), f"K = {X.shape[1]} neuron types cannot pair into spinors")

@@ -44,13 +44,16 @@ class DiracModes:
         return self.theory.lattice
 
     def branch_vector(self, k: Sequence[float], sign: int, spin: int) -> np.ndarray:
-        """The normalized eigenvector of ``H(k)`` with energy sign ``sign``, the ``spin``-th of the K/2 of that sign."""
+        """The normalized eigenvector of ``H(k)`` with energy sign ``sign``, the ``spin``-th of the K/2 of that sign
+        (``spin`` a whole number ``0 .. K/2 - 1``; the eigenvectors of each sign in ascending ``|E|``)."""
+        half = self.theory.K // 2
+        whole = not isinstance(spin, bool | np.bool_) and isinstance(spin, int | np.integer)
+        if not (whole and 0 <= spin < half):  # (a float spin failed as an IndexError, a bool was taken as 0 or 1)
+            raise ParameterError("spin", f"expected 0..{half - 1} (a whole number: one of the K/2 = {half} spinors), "
+                                 f"got {spin!r}")
         H = self.theory.hamiltonian_symbol([np.asarray(float(kk)) for kk in k], self.kind)
         E, V = np.linalg.eigh(H)
-        half = self.theory.K // 2
         idx = (half + spin) if sign > 0 else (half - 1 - spin)
-        if not 0 <= spin < half:
-            raise ParameterError("spin", f"expected 0..{half - 1} (one of the K/2 = {half} spinors), got {spin}")
         return V[:, idx]
 
     def energy_projector(self, sign: int) -> np.ndarray:

@@ -184,6 +184,9 @@ def model(
     """Build a Dirac model: ``network="paper"`` (scheme default ``simultaneous``) or ``"stable"`` (``alternating``)."""
     check_lattice(lattice)
     check_number("m", m, minimum=0.0)
+    if not isinstance(m, jax.core.Tracer) and np.ndim(m) != 0:  # (then a TypeError deep in the rates, or worse)
+        raise ParameterError("m", f"expected one mass (a number >= 0), got an array of shape {np.shape(m)}; sweep "
+                             "the mass with nnfield.ensemble ([sweep] in a config)")
     check_number("dt", dt, positive=True)
     if network not in NETWORKS:
         raise ParameterError("network", f"expected one of {NETWORKS}, got {network!r}; e.g. network=\"stable\"")

@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import check_number
 from ..._deprecation import positional_options
 from ...errors import ParameterError
 from ...lattice import Lattice
@@ -49,6 +50,17 @@ from .bias import bias_map
 from .losses import PerTypeLoss, ScalarMassLoss, per_type_loss
 
 NETWORKS = ("paper", "stable")
+
+
+def _check_mass(m: Any) -> None:
+    """``m`` one finite real number (a traced one is taken as it is), else a :class:`ParameterError` naming ``m``.
+
+    An array of masses was broadcast against the ``K x K`` matrix ``X_0`` (``m * X_0``): for ``K`` masses a wrong,
+    non-antisymmetric mass weight in silence. Several masses are several networks (an ensemble, ``[sweep]``)."""
+    check_number("m", m)
+    if not isinstance(m, jax.core.Tracer) and np.ndim(m) != 0:
+        raise ParameterError("m", f"expected one mass (a number), got an array of shape {np.shape(m)}; build one "
+                             "network per mass, or sweep the mass with nnfield.ensemble ([sweep] in a config)")
 
 
 def _check_X(X: Any, lattice: Lattice) -> np.ndarray:
@@ -82,6 +94,7 @@ def paper_network(
     printed (4.14) readings (they do not); ``"4.12"`` the scalar loss (4.12) (no mass term for antisymmetric W).
     Order 1 (``simultaneous``, the paper: unstable for every ``dt > 0``).
     """
+    _check_mass(m)
     X = _check_X(X, lattice)
     nd = lattice.ndim
     W = identity(nd, X.shape[1]) + local(m * X[0], nd)
@@ -150,6 +163,8 @@ def stable_network(
     ``h sigma_max(B) < 2 cos(m h/2)``; exact invariant: see
     :func:`~nnfield.theories.dirac.invariant.stable_invariant`.
     """
+    _check_mass(m)
+    check_number("dt", dt, positive=True)  # before the rates divide by it (a ZeroDivisionError for dt = 0)
     X = _check_X(X, lattice)
     nd, K = lattice.ndim, X.shape[1]
     ac, sv, _ = orthogonal_rates(m * dt, dt)
@@ -166,6 +181,7 @@ def literal_linear_network(
     scheme: str = "simultaneous",
 ) -> LinearNetwork:
     """(4.11) literally as a (4.2) network: ``W = I + m X_0``, ``A = -B^T`` (4.5), ``V = 2I - W``. No loss; order 1."""
+    _check_mass(m)
     X = _check_X(X, lattice)
     nd, K = lattice.ndim, X.shape[1]
     eye = identity(nd, K)

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import check_number
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...model import AbstractTheory
@@ -57,6 +58,10 @@ class Dirac(AbstractTheory):
     r: float = 1.0
 
     def __post_init__(self) -> None:
+        # a NaN or infinite mass (or Wilson r) made every symbol, evolution and observable NaN in silence; a traced
+        # mass or an ensemble's array of masses is taken as it is (check_number)
+        check_number("m", self.m)
+        check_number("r", self.r)
         X = clifford.representation(self.lattice.ndim) if self.X is None else self.X
         X = clifford.validate_clifford(X)
         if X.shape[0] != self.lattice.ndim + 1:
@@ -119,8 +124,25 @@ class Dirac(AbstractTheory):
         return clifford.twisted_wilson_matrix(self.X)
 
     # -- spinor packing ---------------------------------------------------------------------------------
+    def check_spinor(self, psi: Any, name: str = "psi") -> None:
+        """Refuse (a :class:`~nnfield.errors.ParameterError` naming ``name``) a field whose shape is not
+        ``(K, *lattice.shape)``: K components (4.19)/(4.30) on this lattice.
+
+        Static (shapes only; free under ``jit``). Without it a wrong count of components was packed with the
+        pairs shifted (``phi[0::2] + i phi[1::2]`` broadcast), summed into the charge, or failed deep in an
+        ``einsum``."""
+        want = (self.K, *self.lattice.shape)
+        got = tuple(np.shape(psi))
+        if got != want:
+            raise ParameterError(
+                name, f"expected shape (K, *lattice.shape) = {want} (K = {self.K} components of the {self.D}+1 "
+                f"Dirac field, lattice.shape = {self.lattice.shape}), got {got}")
+
     def pack(self, phi: Any, pi: Any) -> Any:
-        """(4.19)/(4.30): ``psi`` from the real ``(phi, pi)`` (works on numpy and JAX arrays)."""
+        """(4.19)/(4.30): ``psi`` from the real ``(phi, pi)`` (works on numpy and JAX arrays), each
+        ``(K, *lattice.shape)`` (:meth:`check_spinor`)."""
+        self.check_spinor(phi, "phi")
+        self.check_spinor(pi, "pi")
         xp = np if isinstance(phi, np.ndarray) and isinstance(pi, np.ndarray) else jnp
         if not np.allclose(self.U, np.eye(self.K)):
             U = xp.asarray(self.U.T)
@@ -129,6 +151,8 @@ class Dirac(AbstractTheory):
         return clifford.pack(phi, pi, xp)
 
     def unpack(self, psi: Any) -> tuple[Any, Any]:
+        """Inverse of :meth:`pack`: the real ``(phi, pi)`` of ``psi`` ``(K, *lattice.shape)``."""
+        self.check_spinor(psi)
         xp = np if isinstance(psi, np.ndarray) else jnp
         phi, pi = clifford.unpack(psi, xp)
         if not np.allclose(self.U, np.eye(self.K)):
@@ -203,6 +227,7 @@ class Dirac(AbstractTheory):
 
     def apply_symbol(self, S: np.ndarray, psi: Any) -> np.ndarray:
         """``(S psi)(x) = IFFT[S(k) FFT[psi](k)]`` for a symbol ``S`` of shape ``(*shape, K, K)``."""
+        self.check_spinor(psi)
         ax = self._axes()
         pk = np.fft.fftn(np.asarray(psi), axes=ax)
         out = np.einsum("...ab,b...->a...", S, pk)
@@ -242,6 +267,7 @@ class Dirac(AbstractTheory):
 
     def gradient(self, psi: Any) -> np.ndarray:
         """Spectral ``d_mu psi``, shape ``(D, K, *shape)`` (exact for band-limited data)."""
+        self.check_spinor(psi)
         ax = self._axes()
         pk = np.fft.fftn(np.asarray(psi), axes=ax)
         return np.stack([np.fft.ifftn(ik * pk, axes=ax) for ik in self._ik()])
@@ -289,6 +315,7 @@ class Dirac(AbstractTheory):
         As ``Re(psi)^2 + Im(psi)^2``: ``jnp.abs`` of a complex array is an overflow-safe ``hypot`` (a square root
         and a scaling per entry) that a square then undoes, several times the cost of the two squares in a run's
         observer (issue 10)."""
+        self.check_spinor(psi)
         psi = jnp.asarray(psi)
         return jnp.sum(jnp.real(psi) ** 2 + jnp.imag(psi) ** 2, axis=0)
 
@@ -319,6 +346,7 @@ class Dirac(AbstractTheory):
         ``H(k)`` (``psi - psi_+`` is the negative-energy part); jittable, also with a traced mass (then ``P_+``
         comes from ``jnp.linalg.eigh`` of ``H(k)`` at every grid point, in the program, unless ``projector``,
         ``P_+`` on the grid as ``(K, K, *shape)``, is given)."""
+        self.check_spinor(psi)
         ax = self._axes()
         pk = jnp.fft.fftn(psi, axes=ax)
         if projector is not None:
@@ -334,6 +362,7 @@ class Dirac(AbstractTheory):
 
     def energy(self, psi: Any) -> jax.Array:
         """``E = a^D sum_i psi^dagger H psi`` with the theory's (lattice or continuum) ``H``, via FFT."""
+        self.check_spinor(psi)
         ax = self._axes()
         pk = jnp.fft.fftn(psi, axes=ax)
         Hpk = jnp.einsum("ab...,b...->a...", self._H_grid_any(pk.dtype), pk)
@@ -352,6 +381,7 @@ class Dirac(AbstractTheory):
         keeps the FFT."""
         if self.kind == "continuum":
             return self.energy(psi)
+        self.check_spinor(psi)
         from ...operators import shift
 
         a = self.lattice.spacing
@@ -390,6 +420,7 @@ class Dirac(AbstractTheory):
         In real arithmetic over the nonzero entries of ``alpha^mu`` (``psi = u + i v``):
         ``Re(conj(psi_a) A psi_b) = Re A (u_a u_b + v_a v_b) - Im A (u_a v_b - v_a u_b)``, elementwise products
         that XLA fuses into one loop (a complex ``einsum`` is a ``dot`` with its own pass per call)."""
+        self.check_spinor(psi)
         psi = jnp.asarray(psi)
         u, v = jnp.real(psi), jnp.imag(psi)
         out = []
