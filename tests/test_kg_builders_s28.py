@@ -31,3 +31,15 @@ def test_a_traced_mass_is_still_accepted(build) -> None:
     """Masses as traced leaves (sweeps, ``vmap``): the check leaves them to the computation."""
     tick = jax.jit(lambda m: build(LAT, m, 0.1).tick)(1.0)
     assert float(tick) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(("amplitude", "phase", "name"), [(1.0, math.nan, "phase"), (1.0, math.inf, "phase"),
+                                                          (math.nan, 0.0, "amplitude")])
+def test_scalar_plane_wave_names_a_non_finite_phase(amplitude, phase, name) -> None:
+    """A NaN phase was reported as "amplitude: the initial data overflow ... use a smaller amplitude"."""
+    from nnfield import initial
+    from nnfield.theories.klein_gordon.spec import _modes
+
+    modes = _modes(kg.model(LAT, 1.0, 0.1))
+    with pytest.raises(ParameterError, match=rf"^{name}: expected a finite number"):
+        initial.plane_wave(LAT, modes, [1], amplitude, phase)

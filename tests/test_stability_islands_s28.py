@@ -115,3 +115,13 @@ def test_a_verdict_from_another_cpu_is_not_reused(monkeypatch: pytest.MonkeyPatc
     assert stability._verdict_key(cfg) == key
     monkeypatch.setattr(stability, "_processor", lambda: "x86_64 another CPU")
     assert stability._verdict_key(cfg) != key
+
+
+@pytest.mark.parametrize("dt", [0.05, 0.1, 0.2, 0.3, 0.45, 0.5])
+def test_the_closed_form_verdict_agrees_with_the_symbol_in_the_islands(dt: float) -> None:
+    """``stability_bound(...)["stable"]`` against the network's own symbol on the lattice's modes, inside and
+    beyond the first loss (it said unstable at dt = 0.2, a stable island, from the signed ``2 cos(m h/2) < 0``)."""
+    lat = _lattice()
+    sig = dr.doubler_analysis(dr.bias_map(dr.clifford.representation(1), lat, "forward"), lat)["sigma_max"]
+    closed = dr.stability_bound(M, dt, sig)["stable"]
+    assert closed == analysis.is_stable(_factory(dt), analysis.lattice_modes(lat))

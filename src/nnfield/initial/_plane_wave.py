@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_number
 from ._modes import PositiveFrequency
 from ._params import finite_data, wave_numbers
 
@@ -27,7 +28,12 @@ def plane_wave(
         n: integer wave numbers per axis.
         amplitude: ``A``.
         phase: the phase offset in radians.
+
+    A non-finite ``amplitude`` or ``phase`` is refused naming it (a NaN phase was reported as an overflow of the
+    amplitude).
     """
+    check_number("amplitude", amplitude)
+    check_number("phase", phase)
     k = wave_numbers(lattice, n)
     x = lattice.coordinates()
     kx = sum(kk * xx for kk, xx in zip(k, x, strict=True))

@@ -103,8 +103,13 @@ def forward_doubler_curve_point(lattice: Lattice) -> list[float]:
 
 
 def stability_bound(m: float, dt: float, sigma_max: float) -> dict[str, float | bool]:
-    """The stable network's bound ``h sigma_max(B) < 2 cos(m h/2)`` and the largest stable ``h`` (bisection)."""
-    lhs, rhs = dt * sigma_max, 2 * math.cos(m * dt / 2)
+    """The stable network's bound ``h sigma_max(B) < 2 |cos(m h/2)|`` at ``h = dt`` and the first loss of stability
+    ``dt_max`` (bisection below ``min(pi/m, 2/sigma_max)``).
+
+    ``stable`` (and ``two_cos_mh_2``) use ``|cos|``: beyond ``m h = pi`` the mass rotation wraps and the network is
+    stable again in islands (e.g. ``m = 30``, ``sigma_max = 4``, ``h = 0.2``: ``2 |cos 3| = 1.98 > 0.8``, measured
+    stable), which the signed ``2 cos(m h/2) = -1.98`` called unstable. ``dt_max`` is the first loss (no island)."""
+    lhs, rhs = dt * sigma_max, 2 * abs(math.cos(m * dt / 2))
     lo, hi = 0.0, min(math.pi / max(m, 1e-300), 2.0 / sigma_max) if sigma_max > 0 else math.inf
     if math.isfinite(hi):
         for _ in range(200):
