@@ -42,6 +42,7 @@ DOC = ROOT / "docs" / "testing.md"
 BEGIN, END = "<!-- mutation-table:begin -->", "<!-- mutation-table:end -->"
 
 OBS = "tests/test_observables_values.py"
+AUDIT = "tests/test_checks_audit_s28.py"
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,28 @@ MUTATIONS: list[Mutation] = [
              "return -self.m * complex(beta[r, c]) + complex(c0[r, c])",
              "Dirac energy observable with a traced mass (every run's chunk, sweeps): sign of m beta flipped",
              ("tests/test_dirac_physics.py", "tests/test_dirac_model.py"), 4),
+    # the coupling q: checks run at q = 1 let a q dropped or squared pass (verify missed these four before the
+    # Sec. 5 / B checks moved to q != 1)
+    Mutation("u1-drift-charge", "src/nnfield/theories/u1/network.py",
+             "out[LINKS] = state[LINKS] + (h * self.charge * self.lattice.spacing) * state[ELECTRIC]",
+             "out[LINKS] = state[LINKS] + (h * self.charge**2 * self.lattice.spacing) * state[ELECTRIC]",
+             "dynamical links' drift: theta += h q^2 a E instead of h q a E",
+             (AUDIT,), "B"),
+    Mutation("wilson-loss-charge", "src/nnfield/theories/u1/loss.py",
+             "return total / (self.charge**2 * self.spacing**4)",
+             "return total / (self.charge * self.spacing**4)",
+             "Wilson plaquette loss: 1/(q a^4) instead of 1/(q^2 a^4)",
+             (AUDIT,), "B"),
+    Mutation("temporal-link-charge", "src/nnfield/theories/gauge/links.py",
+             "alpha0 = 2 * q * dt * np.broadcast_to(np.asarray(A0, dtype=float), lattice.shape) / np.pi",
+             "alpha0 = 2 * dt * np.broadcast_to(np.asarray(A0, dtype=float), lattice.shape) / np.pi",
+             "links from potentials: the charge q dropped from the temporal link (alpha0 = 2 dt A0 / pi)",
+             (AUDIT,), 5),
+    Mutation("continuum-reference-charge", "src/nnfield/theories/gauge/reference.py",
+             "self.A0 = np.pi * np.asarray(links.alpha0) / (2 * q * dt)",
+             "self.A0 = np.pi * np.asarray(links.alpha0) / (2 * dt)",
+             "continuum reference (5.10): A0 read off the temporal links without the 1/q (q A0 becomes q^2 A0)",
+             (AUDIT,), 5),
 ]
 
 

@@ -238,3 +238,67 @@ def check_current() -> Outcome:
         f"1+1 stable network (Wilson), m = {m}, k0 = {k0}, a = 0.25: d<x>/dt = {v_run:.5f} from the run, <J/Q> = "
         f"{v_cur:.5f}, relative {rel:.1e} (criterion 2%); continuum group velocity k/omega = {v_group:.5f}",
     )
+
+
+def _closed_form_energies(m: float, a: float, k: list[float], bias: str, K: int) -> np.ndarray:
+    """The energies of ``H(k)`` from their closed forms, ascending (``K`` of them, ``-omega`` and ``+omega`` each).
+
+    twisted Wilson (any D): ``omega^2 = m^2 + sum_mu s_mu^2 + r^2 (sum_mu c_mu)^2`` (``r = 1``);
+    forward, D = 1: ``omega^2 = m^2 + (4/a^2) sin^2(k a/2)`` (``B B^T = -Lap``);
+    forward, D = 3: ``omega^2 = m^2 + |s|^2 + |c|^2 -+ 2 |c x s|`` (the eigenvalues of ``B B^dagger(k)``, Notes),
+    with ``s_mu = sin(k_mu a)/a`` and ``c_mu = (1 - cos k_mu a)/a``.
+    """
+    s = np.array([math.sin(kk * a) / a for kk in k])
+    c = np.array([(1 - math.cos(kk * a)) / a for kk in k])
+    if bias == "wilson":
+        w2 = np.full(K // 2, m**2 + np.sum(s**2) + np.sum(c) ** 2)
+    elif len(k) == 1:
+        w2 = np.array([m**2 + 4 * math.sin(k[0] * a / 2) ** 2 / a**2])
+    else:
+        cross = float(np.linalg.norm(np.cross(c, s)))
+        w2 = m**2 + np.sum(s**2) + np.sum(c**2) + np.array([-2 * cross, 2 * cross])
+    w = np.sqrt(w2)
+    return np.sort(np.concatenate([-w, w]))
+
+
+@register("(4.37) energy", section=4,
+          title="the energy observable a^D sum psi^dag H psi of each plane-wave eigenstate is +-omega(k) times its "
+                "charge (closed-form lattice dispersion)", expected="exact")
+def check_energy_observable() -> Outcome:
+    import jax
+    import jax.numpy as jnp
+
+    from ...lattice import Lattice
+    from ...theories import dirac as dr
+
+    # what every run records ("energy", in position space, and "charge") on the K eigenstates u e^{i k.x} of the
+    # physics-side H(k) (which check (4.20)/(4.37) H(k) ties to the network's symbol): E/Q must be the
+    # eigenvalue, +-omega(k), written here from the closed forms; a wrong mass term, hop or sign in the
+    # observable moves it off
+    m, h = 0.7, 0.05
+    res = {}
+    for shape, a, bias, n in (((16,), 0.5, "forward", (3,)), ((16,), 0.5, "wilson", (5,)),
+                              ((4, 6, 5), 0.8, "forward", (1, 2, -2)), ((4, 6, 5), 0.8, "wilson", (1, -1, 2))):
+        lat = Lattice(shape, a)
+        M = dr.model(lat, m, h, network="stable", bias=bias)
+        K = M.theory.K
+        k = [2 * math.pi * nj / (N * a) for nj, N in zip(n, shape, strict=True)]
+        _, U = np.linalg.eigh(M.theory.hamiltonian_symbol([np.asarray(kk) for kk in k]))
+        wave = np.exp(1j * sum(kk * x for kk, x in zip(k, lat.coordinates(), strict=True)))
+        states = []
+        for j in range(K):
+            phi, pi = M.theory.unpack(U[:, j].reshape(K, *[1] * lat.ndim) * wave[None])
+            states.append(M.initial_state(np.asarray(phi), np.asarray(pi)))
+        batch = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *states)
+        obs = jax.jit(jax.vmap(M.observables))(batch)
+        got = np.sort(np.asarray(obs["energy"]) / np.asarray(obs["charge"]))
+        want = _closed_form_energies(m, a, k, bias, K)
+        res[f"{lat.ndim}D {bias}"] = float(np.abs(got - want).max() / np.abs(want).max())
+    worst = max(res.values())
+    return Outcome(
+        "exact" if worst < EXACT_TOL else "fails", worst,
+        f"m = {m}, one lattice momentum each: max |E/Q - (+-omega(k))| / omega over the K eigenstates: "
+        + ", ".join(f"{name} {r:.1e}" for name, r in res.items())
+        + "; omega^2 = m^2 + 4 sin^2(ka/2)/a^2 (1D forward), m^2 + |s|^2 + |c|^2 -+ 2|c x s| (3D forward), "
+        "m^2 + |s|^2 + (sum c)^2 (Wilson), s = sin(ka)/a, c = (1 - cos ka)/a",
+    )
