@@ -6,12 +6,16 @@ Layout (schema :data:`CHECKPOINT_SCHEMA`)::
         manifest.json                           written last: the commit record (see below)
         process-00000.h5                        the shards this process holds: /<leaf>/<k> datasets with
                                                 attributes ``start`` and ``stop`` (the shard's global index),
-                                                chunked with Fletcher-32 checksums (verified on read)
+                                                chunked with Fletcher-32 checksums (verified on read), in
+                                                HDF5's newest format (``libver="latest"``: its metadata, e.g.
+                                                the chunk index, is checksummed too)
 
 ``manifest.json`` holds the schema version, the step and time, the config hash (:func:`config_hash`), the
 initial-condition seed (the only randomness of a run: the dynamics are deterministic, so the state and the
 step are the whole "RNG state"), the number of recorded observable samples and snapshots (the run file is cut
-back to them on resume), the leaves (key path, global shape, dtype) and the number of processes.
+back to them on resume), the leaves (key path, global shape, dtype), the number of processes, the SHA-256 of the
+files the model reads (``inputs``: :func:`input_files`) and the SHA-256 of the manifest's own content
+(``checksum``: :func:`manifest_digest`; a manifest that does not read or whose checksum fails is never used).
 
 A checkpoint is written into ``step-N.tmp/``, every file fsynced, then renamed to ``step-N/`` and the
 directory fsynced: a kill at any moment leaves either no ``step-N/`` or a complete one (leftover ``*.tmp``
@@ -49,6 +53,8 @@ CHECKPOINT_DIR = "checkpoints"
 MANIFEST = "manifest.json"
 _PREFIX = "step-"
 _TMP = ".tmp"
+#: the manifest's entry holding :func:`manifest_digest` (manifests written before 2026-12-05 have none)
+CHECKSUM_KEY = "checksum"
 #: a committed checkpoint renamed aside while one of the same step replaces it (used only if that one is missing)
 _ASIDE = f".old{_TMP}"
 
@@ -79,6 +85,38 @@ def config_hash(cfg: Any) -> str:
     if sweep:
         content["sweep"] = [[k, [repr(v) for v in vals]] for k, vals in sweep.items()]
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def input_files(cfg: Any) -> dict[str, str]:
+    """``{"theory.<key>": SHA-256}`` of each file the model reads: a theory parameter that names an existing file
+    (a gauge theory's ``theory.file`` links, a background field of the dynamics). :func:`config_hash` holds only
+    its name, so a resumed run whose file changed, or whose relative path names another file from another working
+    directory, went on silently with other physics; the manifest records these (``inputs``) and
+    :func:`check_inputs` compares them. (Initial-data files are not needed: the checkpoint holds the state.)"""
+    out = {}
+    for key, value in sorted(cfg.theory.params.items()):
+        if isinstance(value, str) and value and os.path.isfile(value):
+            out[f"theory.{key}"] = hashlib.sha256(Path(value).read_bytes()).hexdigest()
+    return out
+
+
+def check_inputs(ckpt: Checkpoint, cfg: Any, source: str) -> None:
+    """Refuse (one line) resuming ``ckpt`` when a file the model reads (:func:`input_files`) is not the one the run
+    read; a checkpoint that records none (written before 2026-12-05) is not checked."""
+    recorded = ckpt.manifest.get("inputs")
+    if not isinstance(recorded, dict):
+        return
+    now = input_files(cfg)
+    for key in sorted(set(recorded) | set(now)):
+        if recorded.get(key) != now.get(key):
+            value = cfg.theory.params.get(key.removeprefix("theory."), "")
+            what = ("is not found from this working directory" if key not in now else
+                    "is not the file the run read (its contents changed, or a relative path names another file "
+                    "from this working directory)")
+            raise CheckpointError(
+                f"checkpoint {ckpt.path}: {key} = {value!r} in {source} {what}; resume from the directory the run "
+                f"started in with the file unchanged, or start a new run"
+            )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -153,6 +191,7 @@ def save_checkpoint(
         ],
         **{k: _plain(v) for k, v in meta.items()},
     }
+    manifest[CHECKSUM_KEY] = manifest_digest(json.loads(json.dumps(manifest)))  # (of what is read back)
     barrier(f"nnfield-checkpoint-{step}-shards")
     if pid == 0:
         with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
@@ -171,8 +210,17 @@ def save_checkpoint(
     return Checkpoint(final, manifest)
 
 
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 of a manifest's content but its own checksum (``json.dumps`` with sorted keys, as it is read back):
+    the manifest's ``checksum`` entry. The shard files' datasets carry HDF5 checksums, the manifest this one, so a
+    flipped bit in its counts (``"observables": 21`` read as ``11`` cut ten samples off the resumed run file) or its
+    keys (a ``KeyError``'s traceback) is found, not used."""
+    body = {k: v for k, v in manifest.items() if k != CHECKSUM_KEY}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def _write_shards(shard_file: Path, names: list[str], leaves: list[tuple[str, Any]]) -> None:
-    with h5py.File(shard_file, "w") as h5:
+    with h5py.File(shard_file, "w", libver="latest") as h5:
         for name, (key, leaf) in zip(names, leaves, strict=True):
             grp = h5.create_group(name)
             grp.attrs["key"] = key
@@ -223,8 +271,10 @@ def _prune(root: Path, keep: int) -> None:
 # ----------------------------------------------------------------------------------------------------------
 # finding and loading
 # ----------------------------------------------------------------------------------------------------------
-def _committed(root: Path) -> list[Checkpoint]:
-    out = []
+def _committed(root: Path, damaged: list[Path] | None = None) -> list[Checkpoint]:
+    """The checkpoints in ``root`` whose manifest reads and is whole (:func:`_whole`); the directories of the
+    others (named as committed, so they were: their manifest was damaged since) are appended to ``damaged``."""
+    out: list[Checkpoint] = []
     if not root.is_dir():
         return out
     for p in root.iterdir():
@@ -237,11 +287,40 @@ def _committed(root: Path) -> list[Checkpoint]:
             continue
         try:
             manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # not committed (or damaged): never used
-        if isinstance(manifest, dict) and "step" in manifest:
+        except (OSError, ValueError, RecursionError):
+            manifest = None
+        if _whole(manifest):
             out.append(Checkpoint(p, manifest))
+        elif damaged is not None:  # never used
+            damaged.append(p)
     return out
+
+
+def _whole(manifest: Any) -> bool:
+    """Whether a parsed manifest is one :func:`save_checkpoint` wrote, unchanged: its checksum (if it has one:
+    :data:`CHECKSUM_KEY`) matches, its step is an integer and its leaves name a key, a name, a shape and a dtype.
+    A manifest of a newer schema counts as whole (its checksum may be made otherwise): :func:`check_compatible`
+    refuses it, naming the upgrade it needs."""
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("step"), int):
+        return False
+    version = manifest.get("schema_version", 0)
+    if isinstance(version, int) and version > CHECKPOINT_SCHEMA:
+        return True
+    if CHECKSUM_KEY in manifest and manifest[CHECKSUM_KEY] != manifest_digest(manifest):
+        return False
+    leaves = manifest.get("leaves", [])
+    return isinstance(leaves, list) and all(
+        isinstance(e, dict) and isinstance(e.get("key"), str) and isinstance(e.get("name"), str)
+        and isinstance(e.get("dtype"), str) and isinstance(e.get("shape"), list)
+        and all(isinstance(n, int) for n in e["shape"]) for e in leaves)
+
+
+def damaged_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The checkpoint directories of a run directory whose manifest is damaged (unreadable, not JSON, or its
+    checksum fails): never used, named by ``--resume`` (it goes on from the newest whole checkpoint)."""
+    damaged: list[Path] = []
+    _committed(Path(run_dir) / CHECKPOINT_DIR, damaged)
+    return sorted(damaged)
 
 
 def list_checkpoints(run_dir: str | Path) -> list[Checkpoint]:
@@ -289,7 +368,7 @@ def load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
         raise CheckpointError(f"checkpoint {ckpt.path}: {named_processes(failed)} cannot "
                               f"restore {'their' if len(failed) > 1 else 'its'} part of the state (a shard file "
                               f"missing or damaged; {'their' if len(failed) > 1 else 'its'} own error line says "
-                              f"which){_fix(ckpt)}")
+                              f"which){way_back(ckpt)}")
     return state
 
 
@@ -299,11 +378,11 @@ def _load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
     files = sorted(ckpt.path.glob("process-*.h5"))
     if not files:
         raise CheckpointError(f"checkpoint {ckpt.path}: no process-*.h5 shard files; it cannot be restored"
-                              f"{_fix(ckpt)}")
+                              f"{way_back(ckpt)}")
     try:
         handles = [h5py.File(f, "r") for f in files]
     except OSError as exc:
-        raise CheckpointError(f"checkpoint {ckpt.path}: unreadable shard file ({exc}){_fix(ckpt)}") from None
+        raise CheckpointError(f"checkpoint {ckpt.path}: unreadable shard file ({exc}){way_back(ckpt)}") from None
     try:
         restored = []
         for key, leaf in leaves:
@@ -314,20 +393,24 @@ def _load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
                 raise CheckpointError(
                     f"checkpoint {ckpt.path}: field {key} is {got}, the run needs shape {shape}, {dtype}"
                 )
-            shards = [ds for h in handles if entry["name"] in h for ds in h[entry["name"]].values()]
 
-            def read(index: tuple[slice, ...], shards: list[Any] = shards, shape: tuple[int, ...] = shape,
+            def read(index: tuple[slice, ...], name: str = entry["name"], shape: tuple[int, ...] = shape,
                      dtype: np.dtype = dtype) -> np.ndarray:
-                return _assemble(index, shards, shape, dtype, ckpt.path)
+                return _assemble(index, _shards(handles, name), shape, dtype, ckpt.path)
 
+            # what HDF5 raises for damaged bytes: OSError (a chunk's checksum fails, a header cannot be read),
+            # RuntimeError (a damaged group's links), KeyError, ValueError; a RuntimeError gave a traceback
             try:
                 if isinstance(leaf, jax.Array):
                     restored.append(jax.make_array_from_callback(shape, leaf.sharding, read))
                 else:
                     restored.append(read(tuple(slice(0, n) for n in shape)))
-            except OSError as exc:  # e.g. a checksum that does not match: the data were damaged on disk
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise CheckpointError(f"checkpoint {ckpt.path}: field {key} is damaged ({first}){_fix(ckpt)}"
+            except CheckpointError:
+                raise
+            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+                text = str(exc).strip().strip("'\"")
+                first = text.splitlines()[0] if text else type(exc).__name__
+                raise CheckpointError(f"checkpoint {ckpt.path}: field {key} is damaged ({first}){way_back(ckpt)}"
                                       ) from None
     finally:
         for h in handles:
@@ -335,7 +418,22 @@ def _load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
     return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), restored)
 
 
-def _fix(ckpt: Checkpoint) -> str:
+def _shards(handles: list[h5py.File], name: str) -> list[h5py.Dataset]:
+    """The shard datasets of the leaf stored as group ``name`` in the shard files ``handles``. A member that is
+    not a dataset (a damaged link, which h5py returns as ``None``), or a shard without its ``start``/``stop``
+    index, raises ``ValueError``: a damaged file (it gave an ``AttributeError``'s traceback)."""
+    out = []
+    for h in handles:
+        if name not in h:
+            continue
+        for k, ds in h[name].items():
+            if not isinstance(ds, h5py.Dataset) or "start" not in ds.attrs or "stop" not in ds.attrs:
+                raise ValueError(f"its shard {h.filename}:/{name}/{k} is not readable")
+            out.append(ds)
+    return out
+
+
+def way_back(ckpt: Checkpoint) -> str:
     """What to do about a checkpoint that cannot be restored: resume from the previous one, or start again."""
     older = [c for c in list_checkpoints(ckpt.path.parent.parent) if c.step < ckpt.step]
     return (f"; delete {ckpt.path} to resume from the previous checkpoint (step {older[-1].step})" if older else

@@ -676,17 +676,51 @@ class DamagedRunFileError(NotARunFileError):
     """A run file with a dataset whose checksum (:data:`CHECKSUM`) fails: its bytes changed after they were written."""
 
 
+#: what h5py raises reading a file whose HDF5 metadata (object headers, attribute and link tables) is damaged:
+#: ``OSError`` ("incorrect metadata checksum", "ran off end of input buffer"), ``RuntimeError`` ("Error iterating
+#: over attributes") or ``KeyError`` ("Unable to synchronously open object"); also ``ValueError``/``TypeError`` when
+#: damaged bytes still decode, as something of the wrong kind
+UNREADABLE = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+def damaged(f: str | Path, exc: BaseException) -> DamagedRunFileError:
+    """The one-line error for the run file ``f`` that HDF5 could open but not read (``exc``: :data:`UNREADABLE`)."""
+    if isinstance(exc, NotARunFileError):
+        return exc if isinstance(exc, DamagedRunFileError) else DamagedRunFileError(str(exc))
+    text = str(exc).strip().strip("'\"")
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return DamagedRunFileError(f"{f}: damaged: HDF5 cannot read it ({first}); its bytes changed on disk after they "
+                               "were written (a bad disk or copy)")
+
+
 def _read(ds: h5py.Dataset, sel: Any = ()) -> np.ndarray:
-    """``ds[sel]``; a chunk whose checksum (:data:`CHECKSUM`) fails raises :class:`DamagedRunFileError` naming it."""
+    """``ds[sel]``; a chunk whose checksum (:data:`CHECKSUM`) fails, or whose metadata HDF5 cannot read, raises
+    :class:`DamagedRunFileError` naming it."""
     try:
         return ds[sel]
     except OSError as exc:
         if "filter returned failure" not in str(exc):
-            raise
+            raise damaged(f"{ds.file.filename}: the dataset {ds.name}", exc) from None
         raise DamagedRunFileError(
             f"{ds.file.filename}: the dataset {ds.name} is damaged (its checksum fails: its bytes changed on disk "
             "after they were written); h5py still reads the other datasets"
         ) from None
+
+
+def read_header(path: str | Path) -> tuple[dict[str, Any], tuple[int | None, int, int]]:
+    """The attributes (:func:`read_attrs`) and the committed counts (:func:`committed_counts`) of the run file
+    ``path``, one line (:class:`NotARunFileError`, :class:`DamagedRunFileError`) if it cannot be read."""
+    try:
+        h5 = open_run_file(path)
+    except OSError as exc:  # not HDF5, truncated: cannot be opened at all
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NotARunFileError(f"{path}: not a readable nnfield run file ({first})") from None
+    with h5:
+        try:
+            attrs = read_attrs(h5)
+            return attrs, committed_counts(h5, str(attrs["status"]))
+        except UNREADABLE as exc:
+            raise damaged(path, exc) from None
 
 
 def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> RunData:
@@ -706,16 +740,24 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
         raise NotARunFileError(f"{f}: not a readable nnfield run file ({first}); give a run directory or its "
                                f"{RUN_FILE}") from None
     with h5:
-        if OBSERVABLES not in h5 or SNAPSHOTS not in h5:
+        try:
+            groups = OBSERVABLES in h5 and SNAPSHOTS in h5
+        except RuntimeError as exc:  # its root group's links damaged
+            raise damaged(f, exc) from None
+        if not groups:
             raise NotARunFileError(f"{f}: an HDF5 file, but not an nnfield run file (no /{OBSERVABLES} and "
                                    f"/{SNAPSHOTS} groups)")
         try:
             data = _load_open_run(f, h5, snapshots)
         except NotARunFileError:
             raise
+        except (OSError, RuntimeError) as exc:  # its metadata damaged (a RuntimeError gave a traceback)
+            raise damaged(f, exc) from None
         except (KeyError, ValueError, TypeError) as exc:  # a dataset or attribute missing or of the wrong type
             if isinstance(exc, _NewerSchemaError):
                 raise
+            if isinstance(exc, KeyError) and "Unable to" in str(exc):  # an object whose header HDF5 cannot read
+                raise damaged(f, exc) from None
             raise NotARunFileError(f"{f}: an HDF5 file with nnfield's groups, but not a readable run file "
                                    f"({type(exc).__name__}: {exc})") from None
     if warn and data.status != STATUS_COMPLETED:
@@ -776,31 +818,50 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
     import os
 
     check_room(Path(dst), Path(src).stat().st_size)
-    with open_run_file(src) as h5, h5py.File(dst, "w", libver="latest") as out:
-        for k, v in h5.attrs.items():
-            if k not in FINAL_ONLY:  # older files kept them here; now the new run's /final holds them
-                out.attrs[k] = v
-        for k, v in attrs.items():
-            out.attrs[k] = _attr(v)
-        out.attrs["schema_version"] = SCHEMA_VERSION  # labelled below whatever the source's schema
-        for group, n in ((OBSERVABLES, n_obs), (SNAPSHOTS, n_snap)):
-            gin, gout = h5[group], out.create_group(group)
-            for name in (STEP, TIME, *data_names(gin)):  # the coordinates are made again by label_file
-                if name not in gin:
-                    continue
-                ds = gin[name]
-                new = gout.create_dataset(
-                    name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks,
-                    **CHECKSUM,
-                )
-                for i in range(0, n, 64):  # bounded memory for big snapshots
-                    new[i : min(n, i + 64)] = _read(ds, slice(i, min(n, i + 64)))
-                labels.copy_attrs(ds, new)
-        out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
-        _create_final(out)
-        labels.label_file(out)
-        out.flush()
-        os.fsync(out.id.get_vfd_handle())
+    with open_run_file(src) as h5:
+        # everything but the data read first: metadata HDF5 cannot read (a damaged file) is refused in one line
+        # (:class:`DamagedRunFileError`) before ``dst`` exists; it was a traceback (a RuntimeError, a KeyError)
+        try:
+            root = {k: v for k, v in h5.attrs.items() if k not in FINAL_ONLY}  # (/final holds those now)
+            plan = [(group, n, [(name, h5[group][name], _own_attrs(h5[group][name]))
+                                for name in (STEP, TIME, *data_names(h5[group])) if name in h5[group]])
+                    for group, n in ((OBSERVABLES, n_obs), (SNAPSHOTS, n_snap))]
+        except UNREADABLE as exc:
+            raise damaged(src, exc) from None
+        with h5py.File(dst, "w", libver="latest") as out:
+            _copy_cut(out, root, attrs, plan)
+            out.flush()
+            os.fsync(out.id.get_vfd_handle())
+
+
+def _own_attrs(ds: h5py.Dataset) -> dict[str, Any]:
+    """A dataset's own attributes (``units``, ``long_name``, ...), not its dimension-scale bookkeeping."""
+    return {k: v for k, v in ds.attrs.items() if k not in labels.SCALE_ATTRS}
+
+
+def _copy_cut(out: h5py.File, root: Mapping[str, Any], attrs: Mapping[str, Any],
+              plan: list[tuple[str, int, list[tuple[str, h5py.Dataset, dict[str, Any]]]]]) -> None:
+    """:func:`rebuild_run_file`'s copy into the new file ``out``: the root attributes ``root`` updated by
+    ``attrs``, each group's datasets cut to their first ``n`` rows, then the commit record, /final and the labels."""
+    for k, v in root.items():
+        out.attrs[k] = v
+    for k, v in attrs.items():
+        out.attrs[k] = _attr(v)
+    out.attrs["schema_version"] = SCHEMA_VERSION  # labelled below whatever the source's schema
+    for group, n, datasets in plan:
+        gout = out.create_group(group)
+        for name, ds, own in datasets:  # (the coordinates are made again by label_file)
+            new = gout.create_dataset(
+                name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks,
+                **CHECKSUM,
+            )
+            for i in range(0, n, 64):  # bounded memory for big snapshots
+                new[i : min(n, i + 64)] = _read(ds, slice(i, min(n, i + 64)))
+            for k, v in own.items():
+                new.attrs[k] = v
+    out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
+    _create_final(out)
+    labels.label_file(out)
 
 
 def write_xdmf(run_dir: str | Path) -> Path | None:

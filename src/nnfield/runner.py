@@ -40,11 +40,15 @@ from .checkpoint import (
     CHECKPOINT_DIR,
     CheckpointError,
     check_compatible,
+    check_inputs,
     config_hash,
+    damaged_checkpoints,
+    input_files,
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
     save_checkpoint,
+    way_back,
 )
 from .config import Config, largest_divisor_at_most, load_config, parse_config
 from .config._tables import MAX_STEPS
@@ -535,6 +539,7 @@ class _Durable:
     done: int
     tick: float
     hash: str
+    inputs: dict[str, str]
     last_snap: int
     chunk: int
     last_ckpt: int
@@ -550,7 +555,8 @@ class _Durable:
             "config_hash": self.hash, "time": self.done * self.tick, "seed": int(self.cfg.initial.seed),
             "observables": n_obs, "snapshots": n_snap, "last_snapshot": self.last_snap, "chunk": self.chunk,
             "every": self.cfg.output.every, "snapshot_every": self.cfg.output.snapshot_every,
-            "steps": self.cfg.time.steps, **self._meta_extra(), "nnfield_version": nio.provenance_version(),
+            "steps": self.cfg.time.steps, "inputs": self.inputs, **self._meta_extra(),
+            "nnfield_version": nio.provenance_version(),
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
         save_checkpoint(self.out_dir, self.state, self.done, meta, keep=self.cfg.output.checkpoint_keep)
@@ -583,6 +589,7 @@ class _Durable:
             writer, state, done, last_snap, chunk, stop)
         self.tick = float(tick)
         self.hash = config_hash(cfg)
+        self.inputs = input_files(cfg)  # (the files the model reads: checked by --resume)
         self.last_ckpt = done if done else -1
         self.last_ckpt_time = time.monotonic()
         self.start_done = done
@@ -909,11 +916,12 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     say = log or (lambda _msg: None)
     run_file = out_dir / nio.RUN_FILE
     try:
-        with nio.open_run_file(run_file) as h5:
-            attrs = nio.read_attrs(h5)
-            held = nio.committed_counts(h5, str(attrs["status"]))
-    except OSError as exc:
-        raise CheckpointError(f"--resume {out_dir}: {run_file} cannot be read ({exc})") from None
+        attrs, held = nio.read_header(run_file)
+    except nio.DamagedRunFileError as exc:  # (its metadata damaged: a RuntimeError's traceback before)
+        raise CheckpointError(f"--resume {out_dir}: {exc}; the run cannot go on from a damaged record: start it "
+                              "again with --force") from None
+    except nio.NotARunFileError as exc:  # (not HDF5 at all, truncated)
+        raise CheckpointError(f"--resume {out_dir}: {exc}") from None
     version = int(attrs.get("schema_version", 0))
     if version > nio.SCHEMA_VERSION:
         raise CheckpointError(f"--resume {out_dir}: {run_file} has schema version {version}, newer than this "
@@ -927,10 +935,14 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     if overrides:
         cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, **overrides))
     ckpt = latest_checkpoint(out_dir)
+    damaged = damaged_checkpoints(out_dir)  # (a manifest that does not read, or whose checksum fails: never used)
     if ckpt is None:
-        raise CheckpointError(f"--resume {out_dir}: no checkpoint in {out_dir / CHECKPOINT_DIR} (the run stopped "
-                              f"before its first one, or they were deleted); start it again with "
-                              f"`nnfield run {config_path} --out {out_dir} --force`")
+        why = (f"{len(damaged)} damaged: their manifest.json does not read or its checksum fails" if damaged else
+               "the run stopped before its first one, or they were deleted")
+        raise CheckpointError(f"--resume {out_dir}: no usable checkpoint in {out_dir / CHECKPOINT_DIR} ({why}); start "
+                              f"it again with `nnfield run {config_path} --out {out_dir} --force`")
+    for path in damaged:
+        say(f"note: {path} is damaged (its manifest.json does not read or its checksum fails): not used")
     covered = _covered_checkpoint(out_dir, held, attrs)
     if covered is None:
         raise CheckpointError(f"--resume {out_dir}: {run_file} holds the run up to step {_held_steps(held, attrs)} "
@@ -943,7 +955,12 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
             f"{covered.step}, not the newest (step {ckpt.step})")
         ckpt = covered
     check_compatible(ckpt, config_hash(cfg), str(config_path))
+    check_inputs(ckpt, cfg, str(config_path))
     m = ckpt.manifest
+    bad = [k for k in _RUN_MANIFEST if not isinstance(m.get(k), (int, float)) or isinstance(m.get(k), bool)]
+    if bad:  # (a manifest without a checksum, written before 2026-12-05: a KeyError's traceback)
+        raise CheckpointError(f"checkpoint {ckpt.path}: its manifest.json lacks {', '.join(bad)} (damaged)"
+                              f"{way_back(ckpt)}")
     # the run's total: the run file's (an extension sets it before its first chunk; the newest checkpoint may
     # still be one of the extended run, whose total it holds)
     run_total = int(attrs.get("steps", m["steps"]))
@@ -1005,6 +1022,10 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network)
     return loop.run(progress, console)
+
+
+#: the numbers a run's checkpoint manifest holds for ``--resume`` (:meth:`_Durable.checkpoint`)
+_RUN_MANIFEST = ("steps", "time", "observables", "snapshots", "last_snapshot", "chunk", "every", "snapshot_every")
 
 
 def _held_steps(held: tuple[int | None, int, int], attrs: dict[str, Any]) -> int | None:
