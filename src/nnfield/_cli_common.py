@@ -39,7 +39,8 @@ def _console(stderr: bool = False) -> Any:
 def _output_file(option: str, path: Any, image: bool = False) -> Any:
     """The file an option names to be written, checked before any work (``ConfigError``, one line, exit 2): not a
     directory, its directory existing and writable, for an ``image`` a format matplotlib writes (no suffix: PNG,
-    ``.png`` added, as matplotlib does). Returns the path that will be written."""
+    ``.png`` added, as matplotlib does; ``.pgf`` only with the TeX program matplotlib runs to write it). Returns
+    the path that will be written."""
     import os
     from pathlib import Path
 
@@ -57,6 +58,16 @@ def _output_file(option: str, path: Any, image: bool = False) -> Any:
             if suffix not in formats:
                 raise ConfigError(f"{option} {path}: matplotlib cannot write .{suffix}; use one of "
                                   f"{', '.join('.' + f for f in sorted(formats))} (e.g. {out.with_suffix('.png')})")
+            if suffix == "pgf":  # matplotlib's PGF backend measures its text with a TeX program, run at the save
+                import shutil
+
+                import matplotlib
+
+                tex = str(matplotlib.rcParams["pgf.texsystem"])
+                if shutil.which(tex) is None:
+                    raise ConfigError(f"{option} {path}: matplotlib writes .pgf with {tex}, which is not installed "
+                                      f"(not on PATH); install it, or use .pdf or .svg (e.g. "
+                                      f"{out.with_suffix('.pdf')})")
     if out.is_dir():
         raise ConfigError(f"{option} {path}: is a directory; give a file name")
     parent = out.parent if str(out.parent) else Path(".")

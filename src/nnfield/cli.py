@@ -97,10 +97,19 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         if not quiet:
             _say(con, "plots: " + ", ".join(str(f) for f in files))
     elif not quiet:
-        _say(con, f"next: nnfield plot {res.out_dir}")
+        _say(con, f"next: nnfield plot {_shell_word(res.out_dir)}")
     if verdict:
         _run_verdict(con, res)
     return EXIT_OK
+
+
+def _shell_word(path: str | Path) -> str:
+    """``path`` as one word of a shell command line (quoted when it holds spaces or other special characters), for
+    the commands a summary suggests: ``next: nnfield plot 'out/my run'`` (it printed ``nnfield plot out/my run``,
+    two arguments when pasted)."""
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def _plot_stopped_run(con: Any, out: Path, quiet: bool) -> None:
@@ -221,7 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path("out") / Path(args.config).stem
     if args.dry_run:
         return _dry_run(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
-                        verdict=getattr(args, "verdict", True))
+                        verdict=getattr(args, "verdict", True), verbose=args.verbose)
     return _run_config(cfg, out, force=args.force, allow_unstable=args.allow_unstable, quiet=args.quiet,
                        plot=args.plot, verbose=args.verbose, verdict=getattr(args, "verdict", True))
 
@@ -305,6 +314,8 @@ def _resume(args: argparse.Namespace) -> int:
         _error(str(exc))
         if args.verbose:
             _say(con, _stopped_timing_line(time.perf_counter() - t0, clock0))
+        if args.plot and _is_writer():  # as `run --plot`: the plots of a blow-up are what one looks at first
+            _plot_stopped_run(con, Path(args.resume), args.quiet)
         if getattr(args, "verdict", True):
             _verdict(con, False, f"non-finite values; {exc.kept}")
         return EXIT_FAILED
@@ -318,21 +329,29 @@ def _resume(args: argparse.Namespace) -> int:
     if args.plot and _is_writer():  # (several processes: process 0 plots)
         from .plotting import plot_run
 
-        plot_run(res.out_dir)
+        files = plot_run(res.out_dir)
+        if not args.quiet:
+            _say(con, "plots: " + ", ".join(str(f) for f in files))
     if getattr(args, "verdict", True):
         _run_verdict(con, res)
     return EXIT_OK
 
 
-def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool, verdict: bool = True) -> int:
+def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, quiet: bool, verdict: bool = True,
+             verbose: bool = False) -> int:
     """``run --dry-run``: every check of a run (config, output directory, initial data, stability), no steps,
-    nothing written; then the memory estimate (host peak by part, and each device's share)."""
+    nothing written; then the memory estimate (host peak by part, and each device's share). ``verbose`` (``-v``):
+    also the environment and how long the checks took (it was ignored)."""
     from .runner import prepare
 
     con = _console()
     log = None if quiet else (lambda m: _say(con, m))
     if not quiet:
         _say(con, f"nnfield run --dry-run: {cfg.summary()}")
+    if verbose:
+        _say(con, _environment_line())
+    clock0 = _compile_clock() if verbose else None
+    t0 = time.perf_counter()
     if cfg.sweep:  # every member's config and model, every distinct network's stability
         from .ensemble import check_sweep
 
@@ -347,6 +366,9 @@ def _dry_run(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool, qu
 
         members = math.prod(len(v) for v in cfg.sweep.values()) if cfg.sweep else 1
         _say(con, describe_memory(cfg, members, device_count(cfg.parallel.devices)))
+    if verbose:
+        _say(con, _with_jax_line(f"timings: checks (config, output directory, model, initial data, stability) "
+                                 f"{time.perf_counter() - t0:.2f} s", clock0))
     if verdict:  # (several processes: process 0 reports)
         _verdict(con, True, f"every check of the run passed; it would write {Path(out) / 'run.h5'} (nothing written)")
     return EXIT_OK
@@ -377,8 +399,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except (OSError, KeyError, ValueError) as exc:
         _error(f"{args.dir}: not a readable nnfield run file ({str(exc).splitlines()[0] if str(exc) else exc!r})")
         return EXIT_USAGE
+    if args.out is None and not os.access(data.path.parent, os.W_OK | os.X_OK):  # (a colleague's run, read-only)
+        raise ConfigError(f"{data.path.parent}: cannot write the plots into the run directory (permission denied); "
+                          f"give --out DIR")
     if data.incomplete_message():
         print(f"nnfield: warning: {data.incomplete_message()}", file=sys.stderr)
+    con = _console()
+    if args.verbose:  # (the fields are decoded by the run's model, rebuilt and jitted here)
+        _say(con, _environment_line())
+    clock0 = _compile_clock() if args.verbose else None
+    t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("ignore", category=RuntimeWarning)  # overflow of a blow-up's values in the casts
@@ -387,10 +417,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
         except NotARunFileError as exc:  # a damaged dataset (its checksum fails) among the snapshots
             _error(str(exc))
             return EXIT_USAGE
-    con = _console()
     if not args.quiet:
         for f in files:
             _say(con, str(f))
+    if args.verbose:
+        _say(con, _with_jax_line(f"timings: plots (reading the run, decoding its fields, drawing) "
+                                 f"{time.perf_counter() - t0:.2f} s", clock0))
     where = Path(files[0]).parent if files else Path(args.out or args.dir)
     _verdict(con, True, f"{len(files)} plot{'s' if len(files) != 1 else ''} in {where}")
     return EXIT_OK
@@ -447,7 +479,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _say(con, f"  data:  {res.run_file}  (config: {res.config_file})")
         _say(con, "  plots: " + ", ".join(str(f) for f in files))
         # (its own config, which exists wherever nnfield is installed; examples/ exists only in a clone)
-        _say(con, f"  next:  edit {res.config_file}, then nnfield run {res.config_file} --out NEW_DIR  |  "
+        _say(con, f"  next:  edit {res.config_file}, then nnfield run {_shell_word(res.config_file)} --out NEW_DIR  |  "
                   "nnfield verify")
     if args.verbose:
         _say(con, _timing_line(res, ran, clock0, clock1))
@@ -690,6 +722,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quiet and args.verbose:
         _error("-q/--quiet and -v/--verbose: choose one")
         return EXIT_USAGE
+    empty = _empty_path(args)
+    if empty is not None:
+        _error(empty)
+        return EXIT_USAGE
     if getattr(args, "no_compilation_cache", False):
         os.environ["NNFIELD_COMPILATION_CACHE"] = "0"
     previous = {}
@@ -732,6 +768,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+#: the arguments that name a file or directory: (attribute, name in the error line, what to give instead)
+PATH_ARGUMENTS = (("config", "CONFIG", "the TOML config file"), ("dir", "DIR", "the run directory (or its run.h5)"),
+                  ("out", "--out", "a directory, or omit --out"), ("resume", "--resume", "the run directory"),
+                  ("json", "--json", "a file name, or omit --json"),
+                  ("markdown", "--markdown", "a file name, or omit --markdown"),
+                  ("plot", "--plot", "a file name, or omit --plot"))
+
+
+def _empty_path(args: argparse.Namespace) -> str | None:
+    """The error line for a path argument given as an empty string (``--out "$OUTDIR"`` with the variable unset),
+    else ``None``. An empty ``--out`` was the current directory, where ``run --force`` removes every ``*.png``;
+    an empty ``--json``, ``--markdown`` or ``analyze --plot`` wrote nothing, without a word."""
+    for attr, name, instead in PATH_ARGUMENTS:
+        value = getattr(args, attr, None)
+        if isinstance(value, str) and not value.strip():  # (a flag of the same name is a bool)
+            return f"{name}: an empty path (an unset shell variable?); give {instead}"
+    return None
 
 
 def _lost_peer(exc: BaseException) -> str | None:

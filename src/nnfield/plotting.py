@@ -4,7 +4,8 @@ What :func:`plot_run` writes into a run directory (those that apply):
 
 - ``energy.png`` (:func:`plot_energy`): the conserved quantities the model declared (the run file's
   ``conservation`` verdicts; else the energy-like observables) and ``|Q(t) - Q(0)| / |Q(0)|`` on a log axis
-  (floored at 1e-17: an exact invariant shows its round-off level, a blow-up its growth).
+  (floored at 1e-17: an exact invariant shows its round-off level, a blow-up its growth), with the machine
+  epsilon of the run's precision dotted (:func:`_machine_epsilon`: 1.19e-7 for a float32 run).
 - ``observables.png`` (:func:`plot_observables`): every scalar observable vs time, plain tick labels (no offset
   such as ``1e-12+9.99e-1``), a log axis for a positive quantity spanning more than four decades.
 - ``field.png`` (:func:`plot_field`): the last snapshot of the *physical* fields the model draws
@@ -213,6 +214,24 @@ def _energy_heading(run: RunData, names: list[tuple[str, str]]) -> str:
     return "energy observables (the file names no conserved quantities)"
 
 
+def _machine_epsilon(run: RunData, names: list[str] | None = None) -> float:
+    """The relative round-off level of a run's recorded quantities: the machine epsilon of its ``precision``
+    (float32: ``2^-23 = 1.19e-7``, float64: ``2^-52 = 2.22e-16``) or of the dtype its observables ``names`` are
+    recorded in, whichever is coarser (float64's at least). An exact invariant is conserved to this level, so the
+    drift panels of ``energy.png`` mark it (a float32 run's was drawn at float64's epsilon, nine decades below
+    where its invariant's round-off lies)."""
+    eps = [float(np.finfo(np.float64).eps)]
+    try:
+        eps.append(float(np.finfo(np.dtype(str(run.attrs.get("precision", "float64")))).eps))
+    except (TypeError, ValueError):  # not a floating dtype's name (a damaged or foreign file)
+        pass
+    for name in names or []:
+        dtype = np.asarray(run.observables[name]).dtype
+        if np.issubdtype(dtype, np.floating):
+            eps.append(float(np.finfo(dtype).eps))
+    return max(eps)
+
+
 def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path | None:
     """The declared conserved quantities and their relative drift on a log axis (``None`` if there are none)."""
     names = _declared(run)
@@ -232,13 +251,14 @@ def plot_energy(run: RunData, path: str | Path, dpi: int | None = None) -> Path 
             drift = np.maximum(np.abs(run.relative_drift(name)), DRIFT_FLOOR)
         _log_plot(ax1, t, drift, label=label)
         drifts.append(drift)
-    _log_limits(ax1, [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)
+    eps = _machine_epsilon(run, [name for name, _ in names])
+    _log_limits(ax1, [*drifts, np.array([1e-14, eps])], floor=DRIFT_FLOOR)
     ax0.set_ylabel("Q(t)  (code units)")
     ax0.legend(fontsize=8)
     _suptitle(fig, _title(run, _energy_heading(run, names)))
     ax1.set_ylabel("|Q(t) - Q(0)| / |Q(0)|")
     ax1.set_xlabel(T_LABEL)
-    ax1.axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
+    ax1.axhline(eps, color="0.6", lw=0.8, ls=":")  # the round-off level of the run's precision
     ax1.legend(fontsize=8)
     return _save(fig, path, dpi)
 
@@ -299,6 +319,7 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
     fig, axes = plt.subplots(2, len(names), figsize=(max(5.2 * len(names), 7.0), 6), sharex=True, squeeze=False,
                              constrained_layout=True)
     times = member_times(run, n)
+    eps = _machine_epsilon(run, [name for name, _ in names])
     for col, (name, label) in enumerate(names):
         series = _member_series(run.observables[name], n)
         _draw(axes[0, col], _scale_for(series), times, series, members)
@@ -308,8 +329,8 @@ def _plot_energy_members(run: RunData, names: list[tuple[str, str]], members: li
                 drift = np.maximum(np.abs(relative_drift(y)), DRIFT_FLOOR)
             _log_plot(axes[1, col], t, drift, label=member)
             drifts.append(drift)
-        _log_limits(axes[1, col], [*drifts, np.array([1e-14])], floor=DRIFT_FLOOR)
-        axes[1, col].axhline(np.finfo(np.float64).eps, color="0.6", lw=0.8, ls=":")
+        _log_limits(axes[1, col], [*drifts, np.array([1e-14, eps])], floor=DRIFT_FLOOR)
+        axes[1, col].axhline(eps, color="0.6", lw=0.8, ls=":")
         axes[0, col].set_title(label, fontsize=9)
         axes[1, col].set_xlabel(T_LABEL)
     axes[0, 0].set_ylabel("Q(t)  (code units)")
@@ -353,7 +374,13 @@ def _wants_log(v: np.ndarray) -> bool:
 
 def _scale_for(values: list[np.ndarray]) -> str:
     """``"log"`` for positive series spanning more than four decades, ``"symlog"`` for series of both signs
-    whose magnitude grows more than 1e4-fold past the first value (a blow-up), else ``"linear"``."""
+    whose magnitude grows more than 1e4-fold past the first value (a blow-up), else ``"linear"``.
+
+    A blow-up is a growth a linear axis cannot show: besides the first value, samples below 1e-4 of the
+    largest magnitude (flat at zero on a linear axis). A series whose first value is a round-off zero
+    (``field_y`` of ``examples/maxwell_dirac_field_3d.toml``: 3e-21, then a steady ramp -5e-6, -1.1e-5, ..,
+    -3e-5) grows "1e16-fold" past it, and was drawn on a symlog axis with 16 decades between its first two
+    samples, a ramp shown as a jump; it is linear, as the same ramp starting at an exact 0 was."""
     v = np.concatenate([np.ravel(x) for x in values]) if values else np.zeros(0)
     v = v[np.isfinite(v)]
     if not v.size:
@@ -361,7 +388,11 @@ def _scale_for(values: list[np.ndarray]) -> str:
     if np.all(v > 0):
         return "log" if v.max() / v.min() > 1e4 else "linear"
     first = max((abs(float(x[np.isfinite(x)][0])) for x in values if np.isfinite(x).any()), default=0.0)
-    return "symlog" if first > 0 and np.abs(v).max() > 1e4 * first else "linear"
+    top = float(np.abs(v).max())
+    if not (first > 0 and top > 1e4 * first):
+        return "linear"
+    later = np.concatenate([np.abs(np.ravel(x)[np.isfinite(np.ravel(x))][1:]) for x in values])
+    return "symlog" if later.size and float(later.min()) < 1e-4 * top else "linear"
 
 
 def _draw(ax: Any, scale: str, x: np.ndarray | list[np.ndarray], ys: list[np.ndarray],
