@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -608,6 +609,27 @@ def test_run_dry_run_checks_and_writes_nothing(tmp_path):
                      r".* available here", res.stdout), res.stdout
 
 
+def test_verify_section_b_selects_the_checks_beyond_the_paper(tmp_path, monkeypatch):
+    """Quick sibling of the slow test below: ``--section b`` (any case) runs exactly the section-B checks (their
+    functions replaced by a stub here; their physics is guarded by the theories' own quick tests)."""
+    from nnfield import paper
+
+    ran: list[str] = []
+    checks = list(paper.load_checks())
+    stubbed = [dataclasses.replace(c, fn=lambda c=c: ran.append(c.equation) or paper.Outcome(c.expected, 0.0, "stub"))
+               for c in checks]
+    monkeypatch.setattr(paper, "load_checks", lambda: stubbed)
+    report = tmp_path / "b.json"
+    assert cli.main(["verify", "--section", "b", "--json", str(report), "-q"]) == 0
+    d = json.loads(report.read_text())
+    beyond = [c.equation for c in checks if c.section == "B"]
+    assert d["passed"] is True and d["n_checks"] == len(beyond) >= 6 and sorted(ran) == sorted(beyond)
+    assert {r["section"] for r in d["results"]} == {"B"}
+
+
+@pytest.mark.slow  # (3.8 s; session 28, the quick suite's 3 minutes: the quick sibling above selects the section;
+# the physics of the B checks is guarded by their theories' own quick tests, test_maxwell_dirac.py,
+# test_scalar_qed.py, test_maxwell.py, test_checks_audit_s28.py)
 def test_verify_section_b_beyond_the_paper(tmp_path, capsys):
     """``--section B`` runs the checks beyond the paper (dynamical U(1) gauge fields) and only those."""
     report = tmp_path / "b.json"

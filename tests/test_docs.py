@@ -5,14 +5,66 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+#: a Markdown link (not an image): its target
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
 
+def _slug(heading: str) -> str:
+    """The anchor mkdocs (Python-Markdown's toc) gives a heading."""
+    import unicodedata
+
+    s = unicodedata.normalize("NFKD", heading.replace("`", ""))
+    s = re.sub(r"[^\w\s-]", "", s).strip().lower()
+    return re.sub(r"[-\s]+", "-", s)
+
+
+def _anchors(page: Path) -> set[str]:
+    found, fence = set(), False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and line.startswith("#"):
+            found.add(_slug(line.lstrip("#").strip()))
+    return found
+
+
+def broken_links(docs: Path) -> list[str]:
+    """Relative links of ``docs/**/*.md`` whose file (or ``#heading`` in a Markdown file) does not exist; a
+    tutorial page ``tutorials/NAME.md`` is generated from ``tutorials/NAME.py`` (``docs/_hooks``)."""
+    bad = []
+    for page in sorted(docs.rglob("*.md")):
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for target in LINK.findall(text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, frag = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            if not dest.exists() and not (dest.suffix == ".md" and dest.with_suffix(".py").exists()):
+                bad.append(f"{page.relative_to(docs)}: {target} (no such file)")
+            elif frag and dest.suffix == ".md" and dest.exists() and frag not in _anchors(dest):
+                bad.append(f"{page.relative_to(docs)}: {target} (no such heading)")
+    return bad
+
+
+def test_docs_links_resolve(tmp_path):
+    """Every relative link of the docs reaches a file and heading (quick; ``mkdocs build --strict``, slow, checks
+    these and the API reference's docstrings); the checker itself finds a broken file and a broken anchor."""
+    assert broken_links(ROOT / "docs") == []
+    (tmp_path / "a.md").write_text("# Title\n\nsee [b](b.md), [c](c.md#nowhere), [t](a.md#title)\n")
+    (tmp_path / "c.md").write_text("# Somewhere\n")
+    assert broken_links(tmp_path) == ["a.md: b.md (no such file)", "a.md: c.md#nowhere (no such heading)"]
+
+
+@pytest.mark.slow  # (5 s; the quick suite's 3 minutes, session 28: test_docs_links_resolve below guards the links)
 def test_docs_site_builds_strict(tmp_path):
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT / "src")}
     t0 = time.perf_counter()

@@ -236,8 +236,10 @@ def _one_problem(ops: list[Any]) -> bool:
 #: slow. Quick guards of the same configs: every example is validated and built in
 #: test_config.py::test_examples_validate_and_build, the Maxwell and scalar-QED examples run in
 #: test_the_examples_build_and_keep_gauss_law, and the quick fuzz below dry-runs mutations of every seed.
+#: (kg_2d_plane_wave and scalar_qed_vortex_pair_2d, 1.2 s each, joined them in session 28: the quick suite's 3 minutes)
 SLOW_SEEDS = {"dirac_3p1", "maxwell_dirac_field_1d", "maxwell_dirac_field_3d", "maxwell_dirac_packet_2d",
-              "maxwell_photons_3d", "scalar_qed_higgs_3d", "scalar_qed_vortex_2d"}
+              "maxwell_photons_3d", "scalar_qed_higgs_3d", "scalar_qed_vortex_2d", "kg_2d_plane_wave",
+              "scalar_qed_vortex_pair_2d"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SEEDS else n

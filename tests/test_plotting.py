@@ -195,6 +195,9 @@ def test_a_sweep_is_plotted_member_by_member(tmp_path, capsys):
     scalars = [n for n, v in run.observables.items() if v.ndim == 2]
     assert len(drawn_lines) == 3 * len(scalars)  # a curve per member and observable
 
+
+@pytest.mark.slow  # (split from the quick test above in session 28: the quick suite's 3 minutes)
+def test_a_2d_sweep_gets_one_field_row_per_member(tmp_path):
     two = tmp_path / "two.toml"
     two.write_text(KG_1D.format(network="3.8", kind="gaussian", spectra="false").replace(
         "shape = [64]", "shape = [12, 10]") + '[sweep]\n"initial.seed" = [1, 2, 3, 4, 5]\n')
@@ -273,6 +276,23 @@ snapshot_every = 2
 """
 
 
+def test_a_long_title_is_broken_inside_a_small_figure():
+    """Quick sibling of the slow test below (which plots a whole 2+1 Dirac run and its GIF): a title of about
+    110 characters, as a Wilson-bias Dirac field's, stays inside a 5.2- and a 7-inch figure."""
+    from nnfield.plotting import _plt, _suptitle
+
+    title = ("dirac 2+1 | mass = 0.7 | network = stable | bias = wilson | wilson_r = 1 | scheme = alternating | "
+             "32 x 24, a = 0.5 | dt = 0.05")
+    for width in (5.2, 7.0):
+        fig = _plt().figure(figsize=(width, 3))
+        _suptitle(fig, title)
+        fig.canvas.draw()
+        box = fig.texts[0].get_window_extent(fig.canvas.get_renderer())
+        assert "\n" in fig.texts[0].get_text() and box.x0 >= 0 and box.x1 <= fig.bbox.width, width
+        _plt().close(fig)
+
+
+@pytest.mark.slow  # (4 s; the quick suite's 3 minutes, session 28: the quick sibling above)
 def test_long_titles_are_broken_to_fit_the_figure(tmp_path, monkeypatch):
     """Every title of every plot (each frame of the GIF included) lies inside its figure: a theory with many
     parameters (here a 2+1 Dirac field with a Wilson bias: about 110 characters) ran off both edges of the
