@@ -307,3 +307,15 @@ def test_a_resume_past_a_damaged_manifest_equals_the_uninterrupted_run(tmp_path,
     code, err = _main(capsys, "run", "--resume", "run100", "--steps", "200")
     assert code == 0, err
     assert_same(tmp_path / "run200", tmp_path / "run100")
+
+
+def test_a_run_without_checkpoints_is_refused_with_the_words_scripts_recognise(tmp_path, capsys):
+    """No checkpoint at all (the run died before its first one): "no checkpoint in ..." as before (the fault
+    tests' driver starts such a run anew on these words; "no usable checkpoint" is for damaged ones only)."""
+    cfg = tmp_path / "kg.toml"
+    cfg.write_text(KG.format(steps=100))
+    out = tmp_path / "run"
+    assert _main(capsys, "run", cfg, "--out", out, "-q")[0] == 0
+    shutil.rmtree(out / "checkpoints")
+    code, err = _main(capsys, "run", "--resume", out, "-q")
+    assert code == 2 and "no checkpoint in" in err and "no usable" not in err and "--force" in err

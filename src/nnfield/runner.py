@@ -937,10 +937,12 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     ckpt = latest_checkpoint(out_dir)
     damaged = damaged_checkpoints(out_dir)  # (a manifest that does not read, or whose checksum fails: never used)
     if ckpt is None:
-        why = (f"{len(damaged)} damaged: their manifest.json does not read or its checksum fails" if damaged else
-               "the run stopped before its first one, or they were deleted")
-        raise CheckpointError(f"--resume {out_dir}: no usable checkpoint in {out_dir / CHECKPOINT_DIR} ({why}); start "
-                              f"it again with `nnfield run {config_path} --out {out_dir} --force`")
+        # (the wording without damaged checkpoints is the one scripts and tests/test_faults.py recognise)
+        what, why = (("no usable checkpoint", f"{len(damaged)} damaged: their manifest.json does not read or its "
+                      "checksum fails") if damaged else
+                     ("no checkpoint", "the run stopped before its first one, or they were deleted"))
+        raise CheckpointError(f"--resume {out_dir}: {what} in {out_dir / CHECKPOINT_DIR} ({why}); start it again "
+                              f"with `nnfield run {config_path} --out {out_dir} --force`")
     for path in damaged:
         say(f"note: {path} is damaged (its manifest.json does not read or its checksum fails): not used")
     covered = _covered_checkpoint(out_dir, held, attrs)
