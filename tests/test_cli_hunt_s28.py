@@ -243,3 +243,14 @@ def test_an_empty_path_argument_is_refused(kg_cfg, tmp_path, monkeypatch, capsys
         assert cli.main(argv) == 2, argv
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "an empty path" in err[0], (argv, err)
+
+
+def test_verify_refuses_one_file_for_json_and_markdown(tmp_path, capsys):
+    """``--json F --markdown F``: the Markdown report overwrote the JSON results (exit 0); refused before the
+    checks run."""
+    from nnfield import cli
+
+    same = tmp_path / "r.txt"
+    assert cli.main(["verify", "--json", str(same), "--markdown", str(tmp_path / "." / "r.txt"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--json and --markdown" in err and not same.exists()

@@ -21,6 +21,7 @@ from ._cli_common import (
     _setup_jax,
     _verdict,
 )
+from .errors import ConfigError
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -38,6 +39,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for option, path in (("--json", args.json), ("--markdown", args.markdown)):
         if path:  # checked before the checks run (a full verify takes a while)
             _output_file(option, path)
+    if args.json and args.markdown and Path(args.json).resolve() == Path(args.markdown).resolve():
+        raise ConfigError(f"--json and --markdown: both name {args.markdown} (the report would overwrite the "
+                          f"results); give two files")
     if verbose:
         _say(con, _environment_line())
     t0 = time.perf_counter()
