@@ -254,3 +254,19 @@ def test_verify_refuses_one_file_for_json_and_markdown(tmp_path, capsys):
     assert cli.main(["verify", "--json", str(same), "--markdown", str(tmp_path / "." / "r.txt"), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--json and --markdown" in err and not same.exists()
+
+
+def test_analyze_says_no_plot_was_written_for_a_network_it_cannot_analyse(tmp_path, capsys, monkeypatch):
+    """(The analysis of a gauged network, which is not translation invariant, replaced by its outcome: the
+    command's message is what is tested.)"""
+    from pathlib import Path
+
+    from nnfield import _cli_analyze, cli
+
+    monkeypatch.setattr(_cli_analyze, "analyze_config", lambda cfg: (
+        {"name": "gauged dirac", "error": "per-site coefficients"}, None))
+    cfg = Path(__file__).resolve().parent.parent / "examples" / "gauge_electric_1p1.toml"
+    plot = tmp_path / "d.png"
+    assert cli.main(["analyze", str(cfg), "--plot", str(plot), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "not available" in err and f"no dispersion plot written ({plot})" in err and not plot.exists()

@@ -129,8 +129,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     d, report = analyze_config(cfg)
     seconds = time.perf_counter() - t0
     if report is None:
+        no_plot = f"; no dispersion plot written ({args.plot})" if args.plot else ""
         _error(f"the linear stability analysis is not available for {d['name']} (it needs a translation-invariant "
-               f"network): {d['error']}")
+               f"network): {d['error']}{no_plot}")
     if args.plot and report is not None:
         from .plotting import plot_dispersion
 
