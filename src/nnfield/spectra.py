@@ -14,7 +14,12 @@ Conventions (``N`` sites, spacing ``a``, dimension ``D``, volume ``V = N a^D``):
   so that the lattice energy of a free field is ``H = sum_k omega_k n_k`` (exact: the lattice Hamiltonian is
   diagonal in ``k``) and the vacuum ``P_phi = 1/(2 omega_k)``, ``P_pi = omega_k/2`` has ``n_k = 1/2``
   (the classical-statistical convention: half a quantum per mode). Modes whose ``omega_k`` is not a positive
-  number (``k = 0`` of a massless field, the unstable modes of a double well) are left out.
+  number (``k = 0`` of a massless field, the unstable modes of a double well) are left out: a shell's
+  ``occupation`` is the mean of ``n_k`` over its other modes (their number per shell: :meth:`Spectra.occupied`,
+  the root attribute ``occupation_modes``; 0 where a shell has none, and then the stored value is 0), so the
+  total occupation is ``sum_b occupation_modes_b n_b`` (``modes_b`` overcounts a shell that mixes both kinds: the
+  lattice ``omega_k`` is not a function of ``|k|`` alone, e.g. the double well on an 8x8 lattice, whose shell 1
+  holds 4 stable and 4 unstable modes).
 - Bins: spherical shells in the plain ``|k|`` of width ``dk = 2 pi / L_max`` (the fundamental momentum of the
   longest side), shell ``b`` holding ``(b - 1/2) dk <= |k| < (b + 1/2) dk``; shell 0 is the zero mode alone.
   Empty shells are dropped. Each shell records the mean ``|k|`` of its modes (:attr:`Shells.k`, the bin centre
@@ -35,7 +40,8 @@ import numpy as np
 from ._module import Module
 from .lattice import Lattice
 
-__all__ = ["OCCUPATION", "SPECTRUM_K", "SPECTRUM_MODES", "SPECTRUM_PREFIX", "Shells", "Spectra", "power"]
+__all__ = ["OCCUPATION", "OCCUPATION_MODES", "SPECTRUM_K", "SPECTRUM_MODES", "SPECTRUM_PREFIX", "Shells", "Spectra",
+           "power"]
 
 #: observable names: ``spectrum_<field>`` for each field of the model's ``spectral_fields`` and ``occupation``
 SPECTRUM_PREFIX = "spectrum_"
@@ -43,6 +49,8 @@ OCCUPATION = "occupation"
 #: root attributes of a run file with spectra: the bin centres (the coordinate ``k``) and the modes per bin
 SPECTRUM_K = "spectrum_k"
 SPECTRUM_MODES = "spectrum_modes"
+#: root attribute of a run file with occupation numbers: the modes per bin that enter them (``omega_k > 0``)
+OCCUPATION_MODES = "occupation_modes"
 
 
 class Shells(Module):
@@ -155,14 +163,32 @@ class Spectra(Module):
         """The bin centres (mean ``|k|`` per shell)."""
         return np.asarray(self.shells.k)
 
+    def occupied(self) -> np.ndarray | None:
+        """The number of modes per shell that enter the occupation numbers (those with ``omega_k > 0``): ``(n_bins,)``,
+        or ``(members, n_bins)`` for the stacked spectra of a sweep whose members differ in them; ``None`` without a
+        dispersion. The total occupation is ``sum_b occupied_b n_b`` (not ``modes_b``: a shell may hold modes of
+        both kinds, see the module docstring)."""
+        if self.valid is None:
+            return None
+        index = np.asarray(self.shells.index).ravel()
+        valid = np.asarray(self.valid, dtype=np.float64)
+        rows = valid.reshape(-1, index.size)  # one row, or one per member (stacked)
+        counts = np.stack([np.bincount(index, weights=r, minlength=self.shells.n_bins) for r in rows])
+        return counts.reshape(*valid.shape[: valid.ndim - np.asarray(self.shells.index).ndim], self.shells.n_bins)
+
     def attrs(self) -> dict[str, Any]:
         """What a run file stores once about the bins (root attributes; ``docs/spectra.md``)."""
-        return {
+        out: dict[str, Any] = {
             SPECTRUM_K: self.k, SPECTRUM_MODES: np.asarray(self.shells.modes), "spectrum_volume": self.shells.volume,
             "spectrum_convention": "P(k) = |a^D fft f|^2 / V, mean over the shell round(|k| / dk) = b, "
                                    "dk = 2 pi / L_max, plain lattice momenta k = 2 pi n / (N a); "
-                                   "occupation = (omega_k P_phi + P_pi / omega_k) / 2 with the theory's omega_k",
+                                   "occupation = (omega_k P_phi + P_pi / omega_k) / 2 with the theory's omega_k, "
+                                   "mean over the shell's modes with omega_k > 0 (occupation_modes)",
         }
+        occupied = self.occupied()
+        if occupied is not None:
+            out[OCCUPATION_MODES] = occupied
+        return out
 
     def __call__(self, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
         """``{spectrum_<name>: (n_bins,)}`` for each field ``(components, *shape)`` and ``occupation``."""
