@@ -270,3 +270,20 @@ def test_analyze_says_no_plot_was_written_for_a_network_it_cannot_analyse(tmp_pa
     assert cli.main(["analyze", str(cfg), "--plot", str(plot), "-q"]) == 1
     err = capsys.readouterr().err
     assert "not available" in err and f"no dispersion plot written ({plot})" in err and not plot.exists()
+
+
+def test_the_verdict_of_a_dt_sweep_gives_the_members_times(tmp_path):
+    """A ``time.dt`` sweep's members reach different times; the verdict said member 0's (``t = 2`` for members
+    that reached 2 and 1)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from nnfield.cli import _final_times
+
+    text = (Path(__file__).resolve().parent.parent / "examples" / "kg_1d_packet.toml").read_text()
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(text + '\n[sweep]\n"time.dt" = [0.05, 0.025]\n')
+    res = SimpleNamespace(config_file=cfg, steps_done=40, t_final=2.0)
+    assert _final_times(res) == "1 .. 2 (the members' dt differ)"
+    cfg.write_text(text)
+    assert _final_times(res) == "2"

@@ -77,7 +77,7 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         return EXIT_FAILED
     total = time.perf_counter() - t0
     if not quiet:
-        _say(con, f"done: {res.steps_done} steps to t = {res.t_final:g} in {res.wall_seconds:.2f} s "
+        _say(con, f"done: {res.steps_done} steps to t = {_final_times(res)} in {res.wall_seconds:.2f} s "
                   f"(first chunk incl. compilation {res.first_chunk_seconds:.2f} s; "
                   f"{res.site_updates_per_second / 1e6:.3g} M site-updates/s; chunks of {res.chunk} steps)")
         if cfg.sweep:
@@ -186,8 +186,23 @@ def _run_verdict(con: Any, res: Any) -> None:
         tally += (f"; the network is UNSTABLE at dt = {stab.dt:g} (max growth per step {stab.max_amplification:.4g}, "
                   "run with --allow-unstable)")
     ok = not bad and not unstable
-    _verdict(con, ok, f"{res.steps_done} steps to t = {res.t_final:g}; {tally}; {res.run_file}",
+    _verdict(con, ok, f"{res.steps_done} steps to t = {_final_times(res)}; {tally}; {res.run_file}",
              None if ok else "WARNING")
+
+
+def _final_times(res: Any) -> str:
+    """The time a run reached: ``res.t_final``, or, for a sweep of ``time.dt`` (its members step by different dt),
+    the range over the members (``t_final`` is member 0's)."""
+    try:
+        from .config import load_config
+
+        dts = (load_config(res.config_file).sweep or {}).get("time.dt")
+    except Exception:  # noqa: BLE001 - no readable config copy: the run's own time
+        dts = None
+    if not dts:
+        return f"{res.t_final:g}"
+    ts = sorted(res.steps_done * float(dt) for dt in dts)
+    return f"{ts[0]:g} .. {ts[-1]:g} (the members' dt differ)"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
