@@ -4,20 +4,25 @@
 registered theory; a config for 2^35 sites is judged in microseconds):
 
 - ``fields``: the network state, ``2 K sites itemsize`` (``phi`` and ``pi``, each ``(K, *shape)``);
-- ``model``: the model's per-site arrays (links, per-site coefficients), float64 as built;
+- ``model``: the model's per-site arrays (links, per-site coefficients), float64 as built, and with ``[output]
+  spectra`` the spectra's tables (``32 sites`` bytes: each mode's shell, ``omega_k``, the real FFT's half grid);
 - ``temporaries``: XLA's temporaries of the compiled chunk (the scan of steps with its observables), a
-  multiple of the state's bytes measured per (theory, dimension, scheme) (:data:`MEASURED`);
+  multiple of the state's bytes measured per (theory, dimension, scheme) (:data:`MEASURED`: the largest over
+  the theory's networks, with observables after every tick; with ``[output] spectra`` the factor measured with
+  the spectra's FFTs);
 - ``initial``: the initial data while it is built, ``6 K sites 8`` bytes (``phi``, ``pi`` in float64 and a
   complex128 spectrum per field; not alive during the steps, so the peak counts the larger of this and the
   temporaries);
 - ``host``: the host copy of a snapshot (``fields``) and the observables read back at the end of the run,
-  ``(steps // every + 2) (n_observables + 2) 8`` bytes;
+  ``(steps // every + 2) (n_observables + 2) 8`` bytes (with spectra, up to 4 spectra of at most
+  ``round(sqrt(D) N_max / 2) + 1`` shells each are observables too);
 - ``halo check``: with ``[parallel] halo`` on more than one device, the check before the run
   (:func:`nnfield.halo.with_halo`) holds four more states and a changed copy of the model
-  (``4 fields + model``) while it runs, before the chunk's temporaries exist: the peak counts the larger.
+  (``4 fields + model``) while it runs, before the chunk's temporaries exist: the peak counts the larger; the
+  check runs in float64 (a float32 run: its states twice the fields' bytes each, and a float64 copy of the model).
 
 :data:`MEASURED` comes from ``scripts/measure_memory.py``: for every registered theory, D = 1, 2, 3 and each
-scheme, the largest over the theory's step-shaping choices (network, bias, field) of XLA's
+scheme, the largest over the theory's step-shaping choices (network, bias, field) and ``[output] spectra`` of XLA's
 ``jax.jit(...).lower(...).compile().memory_analysis()`` of the run's chunk on a 2^15-site lattice (the
 temporaries are proportional to the sites there), next to the model's bytes per site and ``K``. A theory
 registered from outside has no entry: its model is built once on a tiny lattice (at most 4 sites per axis) for
@@ -53,72 +58,77 @@ __all__ = ["LOCAL_PROCESS_VARS", "MEASURED", "SKIP_ENV", "available_memory", "ch
 #: set to 1 (or true, yes) to skip the memory check
 SKIP_ENV = "NNFIELD_SKIP_MEMORY_CHECK"
 
-#: (theory, D, scheme): (K, model bytes per site (float64), XLA temporaries / state bytes, observables);
-#: from ``scripts/measure_memory.py`` (the largest over network, bias and field; D > 3 uses D = 3)
-MEASURED: dict[tuple[str, int, str], tuple[int, int, float, int]] = {
-    ('dirac', 1, 'simultaneous'): (2, 0, 4.9, 6),
-    ('dirac', 1, 'alternating'): (2, 0, 4.6, 6),
-    ('dirac', 1, 'leapfrog'): (2, 0, 4.6, 6),
-    ('dirac', 1, 'yoshida4'): (2, 0, 4.6, 6),
-    ('dirac', 2, 'simultaneous'): (4, 0, 15.1, 8),
-    ('dirac', 2, 'alternating'): (4, 0, 4.6, 8),
-    ('dirac', 2, 'leapfrog'): (4, 0, 4.6, 8),
-    ('dirac', 2, 'yoshida4'): (4, 0, 13.1, 8),
-    ('dirac', 3, 'simultaneous'): (4, 0, 15.1, 10),
-    ('dirac', 3, 'alternating'): (4, 0, 4.6, 10),
-    ('dirac', 3, 'leapfrog'): (4, 0, 4.6, 10),
-    ('dirac', 3, 'yoshida4'): (4, 0, 14.1, 10),
-    ('gauged-dirac', 1, 'alternating'): (2, 121, 10.9, 6),
-    ('gauged-dirac', 2, 'alternating'): (4, 1569, 16.6, 9),
-    ('gauged-dirac', 3, 'alternating'): (4, 2345, 25.1, 12),
-    ('klein-gordon', 1, 'simultaneous'): (1, 0, 5.7, 4),
-    ('klein-gordon', 1, 'alternating'): (1, 0, 1.2, 4),
-    ('klein-gordon', 1, 'leapfrog'): (1, 0, 5.7, 4),
-    ('klein-gordon', 1, 'yoshida4'): (1, 0, 5.2, 4),
-    ('klein-gordon', 2, 'simultaneous'): (1, 0, 8.6, 4),
-    ('klein-gordon', 2, 'alternating'): (1, 0, 2.6, 4),
-    ('klein-gordon', 2, 'leapfrog'): (1, 0, 8.6, 4),
-    ('klein-gordon', 2, 'yoshida4'): (1, 0, 10.1, 4),
-    ('klein-gordon', 3, 'simultaneous'): (1, 0, 9.6, 4),
-    ('klein-gordon', 3, 'alternating'): (1, 0, 3.1, 4),
-    ('klein-gordon', 3, 'leapfrog'): (1, 0, 9.6, 4),
-    ('klein-gordon', 3, 'yoshida4'): (1, 0, 11.6, 4),
-    ('maxwell', 1, 'leapfrog'): (1, 0, 2.6, 5),
-    ('maxwell', 2, 'leapfrog'): (2, 0, 2.8, 7),
-    ('maxwell', 3, 'leapfrog'): (3, 0, 1.7, 6),
-    ('maxwell-dirac', 1, 'leapfrog'): (3, 0, 4.1, 11),
-    ('maxwell-dirac', 2, 'leapfrog'): (6, 0, 7.6, 17),
-    ('maxwell-dirac', 3, 'leapfrog'): (7, 0, 7.3, 20),
-    ('scalar-qed', 1, 'leapfrog'): (3, 0, 1.3, 8),
-    ('scalar-qed', 2, 'leapfrog'): (4, 0, 1.9, 10),
-    ('scalar-qed', 3, 'leapfrog'): (5, 0, 1.7, 9),
-    ('phi4', 1, 'simultaneous'): (1, 0, 4.2, 5),
-    ('phi4', 1, 'alternating'): (1, 0, 3.2, 5),
-    ('phi4', 1, 'leapfrog'): (1, 0, 3.7, 5),
-    ('phi4', 1, 'yoshida4'): (1, 0, 8.7, 5),
-    ('phi4', 2, 'simultaneous'): (1, 0, 4.6, 5),
-    ('phi4', 2, 'alternating'): (1, 0, 4.6, 5),
-    ('phi4', 2, 'leapfrog'): (1, 0, 4.6, 5),
-    ('phi4', 2, 'yoshida4'): (1, 0, 10.1, 5),
-    ('phi4', 3, 'simultaneous'): (1, 0, 5.1, 5),
-    ('phi4', 3, 'alternating'): (1, 0, 5.1, 5),
-    ('phi4', 3, 'leapfrog'): (1, 0, 5.1, 5),
-    ('phi4', 3, 'yoshida4'): (1, 0, 11.6, 5),
-    ('sine-gordon', 1, 'simultaneous'): (1, 0, 4.7, 5),
-    ('sine-gordon', 1, 'alternating'): (1, 0, 3.7, 5),
-    ('sine-gordon', 1, 'leapfrog'): (1, 0, 3.7, 5),
-    ('sine-gordon', 1, 'yoshida4'): (1, 0, 8.7, 5),
-    ('sine-gordon', 2, 'simultaneous'): (1, 0, 5.1, 5),
-    ('sine-gordon', 2, 'alternating'): (1, 0, 5.1, 5),
-    ('sine-gordon', 2, 'leapfrog'): (1, 0, 5.1, 5),
-    ('sine-gordon', 2, 'yoshida4'): (1, 0, 10.1, 5),
-    ('sine-gordon', 3, 'simultaneous'): (1, 0, 5.6, 5),
-    ('sine-gordon', 3, 'alternating'): (1, 0, 5.6, 5),
-    ('sine-gordon', 3, 'leapfrog'): (1, 0, 5.6, 5),
-    ('sine-gordon', 3, 'yoshida4'): (1, 0, 11.6, 5),
+#: (theory, D, scheme): (K, model bytes per site (float64), XLA temporaries / state bytes, observables, the
+#: temporaries / state bytes with ``[output] spectra``);
+#: from ``scripts/measure_memory.py`` (the largest over network, bias, field and spectra, observables sampled
+#: after every tick; D > 3 uses D = 3; measured 2026-12-05, jax 0.10.2)
+MEASURED: dict[tuple[str, int, str], tuple[int, int, float, int, float]] = {
+    ('dirac', 1, 'simultaneous'): (2, 0, 3.4, 6, 6.9),
+    ('dirac', 1, 'alternating'): (2, 0, 5.4, 6, 8.9),
+    ('dirac', 1, 'leapfrog'): (2, 0, 3.9, 6, 7.4),
+    ('dirac', 1, 'yoshida4'): (2, 0, 4.1, 6, 6.9),
+    ('dirac', 2, 'simultaneous'): (4, 0, 6.3, 8, 11.3),
+    ('dirac', 2, 'alternating'): (4, 0, 9.8, 8, 14.8),
+    ('dirac', 2, 'leapfrog'): (4, 0, 6.8, 8, 11.8),
+    ('dirac', 2, 'yoshida4'): (4, 0, 13.1, 8, 17.1),
+    ('dirac', 3, 'simultaneous'): (4, 0, 5.2, 10, 10.2),
+    ('dirac', 3, 'alternating'): (4, 0, 8.2, 10, 13.2),
+    ('dirac', 3, 'leapfrog'): (4, 0, 5.7, 10, 10.7),
+    ('dirac', 3, 'yoshida4'): (4, 0, 14.1, 10, 18.1),
+    ('gauged-dirac', 1, 'alternating'): (2, 121, 6.6, 6, 7.1),
+    ('gauged-dirac', 1, 'simultaneous'): (2, 121, 6.6, 6, 7.1),
+    ('gauged-dirac', 2, 'alternating'): (4, 1569, 17.1, 9, 17.1),
+    ('gauged-dirac', 2, 'simultaneous'): (4, 1569, 20.2, 9, 20.2),
+    ('gauged-dirac', 3, 'alternating'): (4, 2345, 25.7, 12, 25.7),
+    ('gauged-dirac', 3, 'simultaneous'): (4, 2345, 28.3, 12, 28.3),
+    ('klein-gordon', 1, 'simultaneous'): (1, 0, 6.3, 4, 10.6),
+    ('klein-gordon', 1, 'alternating'): (1, 0, 1.8, 4, 4.1),
+    ('klein-gordon', 1, 'leapfrog'): (1, 0, 6.3, 4, 10.6),
+    ('klein-gordon', 1, 'yoshida4'): (1, 0, 5.3, 4, 7.3),
+    ('klein-gordon', 2, 'simultaneous'): (1, 0, 9.1, 4, 10.8),
+    ('klein-gordon', 2, 'alternating'): (1, 0, 3.6, 4, 4.3),
+    ('klein-gordon', 2, 'leapfrog'): (1, 0, 9.1, 4, 10.8),
+    ('klein-gordon', 2, 'yoshida4'): (1, 0, 10.1, 4, 10.3),
+    ('klein-gordon', 3, 'simultaneous'): (1, 0, 11.1, 4, 13.6),
+    ('klein-gordon', 3, 'alternating'): (1, 0, 4.6, 4, 5.6),
+    ('klein-gordon', 3, 'leapfrog'): (1, 0, 11.1, 4, 13.6),
+    ('klein-gordon', 3, 'yoshida4'): (1, 0, 11.6, 4, 11.8),
+    ('maxwell', 1, 'leapfrog'): (1, 0, 2.6, 5, 3.6),
+    ('maxwell', 2, 'leapfrog'): (2, 0, 2.8, 7, 3.6),
+    ('maxwell', 3, 'leapfrog'): (3, 0, 1.7, 6, 2.2),
+    ('maxwell-dirac', 1, 'leapfrog'): (3, 0, 6.1, 11, 6.3),
+    ('maxwell-dirac', 2, 'leapfrog'): (6, 0, 8.0, 17, 8.1),
+    ('maxwell-dirac', 3, 'leapfrog'): (7, 0, 8.7, 20, 8.9),
+    ('phi4', 1, 'simultaneous'): (1, 0, 3.2, 5, 6.2),
+    ('phi4', 1, 'alternating'): (1, 0, 3.2, 5, 5.7),
+    ('phi4', 1, 'leapfrog'): (1, 0, 3.7, 5, 5.9),
+    ('phi4', 1, 'yoshida4'): (1, 0, 8.7, 5, 9.7),
+    ('phi4', 2, 'simultaneous'): (1, 0, 4.6, 5, 6.1),
+    ('phi4', 2, 'alternating'): (1, 0, 4.6, 5, 5.8),
+    ('phi4', 2, 'leapfrog'): (1, 0, 4.6, 5, 5.8),
+    ('phi4', 2, 'yoshida4'): (1, 0, 10.1, 5, 10.3),
+    ('phi4', 3, 'simultaneous'): (1, 0, 5.1, 5, 6.9),
+    ('phi4', 3, 'alternating'): (1, 0, 5.1, 5, 6.6),
+    ('phi4', 3, 'leapfrog'): (1, 0, 5.1, 5, 6.6),
+    ('phi4', 3, 'yoshida4'): (1, 0, 11.6, 5, 11.8),
+    ('scalar-qed', 1, 'leapfrog'): (3, 0, 1.3, 8, 1.8),
+    ('scalar-qed', 2, 'leapfrog'): (4, 0, 1.9, 10, 2.3),
+    ('scalar-qed', 3, 'leapfrog'): (5, 0, 1.7, 9, 1.7),
+    ('sine-gordon', 1, 'simultaneous'): (1, 0, 3.7, 5, 6.7),
+    ('sine-gordon', 1, 'alternating'): (1, 0, 3.7, 5, 6.4),
+    ('sine-gordon', 1, 'leapfrog'): (1, 0, 3.7, 5, 6.4),
+    ('sine-gordon', 1, 'yoshida4'): (1, 0, 8.7, 5, 9.7),
+    ('sine-gordon', 2, 'simultaneous'): (1, 0, 5.1, 5, 6.6),
+    ('sine-gordon', 2, 'alternating'): (1, 0, 5.1, 5, 6.3),
+    ('sine-gordon', 2, 'leapfrog'): (1, 0, 5.1, 5, 6.3),
+    ('sine-gordon', 2, 'yoshida4'): (1, 0, 10.1, 5, 10.3),
+    ('sine-gordon', 3, 'simultaneous'): (1, 0, 5.6, 5, 7.4),
+    ('sine-gordon', 3, 'alternating'): (1, 0, 5.6, 5, 7.1),
+    ('sine-gordon', 3, 'leapfrog'): (1, 0, 5.6, 5, 7.1),
+    ('sine-gordon', 3, 'yoshida4'): (1, 0, 11.6, 5, 11.8),
 }
 #: the temporaries factor assumed for a theory without a measurement (the largest measured, with a margin)
-_FALLBACK_TEMPORARIES = 1.5 * max((v[2] for v in MEASURED.values()), default=64.0)
+_FALLBACK_TEMPORARIES = 1.5 * max((v[4] for v in MEASURED.values()), default=64.0)
 #: bytes per component and site while the initial data is built (phi, pi float64 and a complex128 spectrum each)
 _INITIAL_BYTES = 6 * 8
 
@@ -127,18 +137,32 @@ def _site_count(shape: tuple[int, ...]) -> int:
     return math.prod(int(n) for n in shape)
 
 
-def _lookup(name: str, D: int, scheme: str) -> tuple[int, float, float, int] | None:
+#: with ``[output] spectra``: bytes per site of the :class:`~nnfield.spectra.Spectra` tables the chunk reads (the
+#: shell of each mode int32, ``omega_k`` and its mask float64, the half grid's shell and weight; 26.8 measured in
+#: 2D and 3D, 34.4 in 1D on 64 sites with the per-bin arrays), and the most spectra one sample records (three
+#: spinor projections for Dirac; ``phi``, ``pi`` and the occupation for a scalar)
+_SPECTRA_BYTES = 32
+_SPECTRA_MAX = 4
+
+
+def _spectrum_bins(shape: tuple[int, ...]) -> int:
+    """At most how many ``|k|`` shells a lattice has (:class:`nnfield.spectra.Shells`: width ``2 pi / L_max``, up
+    to ``|k| = sqrt(D) pi / a``): ``round(sqrt(D) N_max / 2) + 1``."""
+    return round(math.sqrt(len(shape)) * max(int(n) for n in shape) / 2) + 1
+
+
+def _lookup(name: str, D: int, scheme: str) -> tuple[int, float, float, int, float] | None:
     for key in ((name, min(D, 3), scheme), *((name, min(D, 3), s) for s in ("yoshida4", "leapfrog", "alternating",
                                                                           "simultaneous"))):
         if key in MEASURED:
-            K, model, temps, n_obs = MEASURED[key]
+            K, model, temps, n_obs, spectra = MEASURED[key]
             if D > 3:  # not measured: scale the per-site parts with the dimension
-                return K, model * D / 3, temps * D / 3, n_obs
-            return K, float(model), temps, n_obs
+                return K, model * D / 3, temps * D / 3, n_obs, spectra * D / 3
+            return K, float(model), temps, n_obs, spectra
     return None
 
 
-def _probe(cfg: Any) -> tuple[int, float, float, int]:
+def _probe(cfg: Any) -> tuple[int, float, float, int, float]:
     """``(K, model bytes per site, temporaries factor, observables)`` of a theory without a measurement, from its
     model built on a tiny lattice (the config's shape capped at 4 sites per axis)."""
     import dataclasses
@@ -159,7 +183,7 @@ def _probe(cfg: Any) -> tuple[int, float, float, int]:
         n_obs = len(jax.eval_shape(model.observables, model.initial_state(z, z)))
     except Exception:  # noqa: BLE001 - an estimate: an observer that cannot be traced here counts as 16 values
         n_obs = 16
-    return K, model_bytes / sites, _FALLBACK_TEMPORARIES, n_obs
+    return K, model_bytes / sites, _FALLBACK_TEMPORARIES, n_obs, _FALLBACK_TEMPORARIES
 
 
 def estimate_run_memory(cfg: Any) -> dict[str, int]:
@@ -179,20 +203,39 @@ def estimate_run_memory(cfg: Any) -> dict[str, int]:
         try:
             found = _probe(cfg)
         except NNFieldError:  # the tiny model cannot be built: assume a spinor field; the real build reports why
-            found = (4, 0.0, _FALLBACK_TEMPORARIES, 16)
-    K, model_per_site, temps_factor, n_obs = found
+            found = (4, 0.0, _FALLBACK_TEMPORARIES, 16, _FALLBACK_TEMPORARIES)
+    spectra = bool(getattr(cfg.output, "spectra", False))
+    K, model_per_site, temps_factor, n_obs, spectra_factor = found
+    temps_factor = spectra_factor if spectra else temps_factor
     fields = 2 * K * sites * itemsize
     model = int(model_per_site * sites)
+    if spectra:  # the spectra's tables on the device, their values in the samples
+        bins = _spectrum_bins(shape)
+        model += _SPECTRA_BYTES * sites + 2 * 8 * bins
+        n_obs += _SPECTRA_MAX * bins
     temporaries = int(temps_factor * fields)
     initial = _INITIAL_BYTES * K * sites
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
     host = fields + samples * (n_obs + 2) * 8
     parallel = getattr(cfg, "parallel", None)
-    halo = 4 * fields + model if getattr(parallel, "halo", False) and _split(getattr(parallel, "devices", 1)) else 0
+    halo = _halo_check(fields, model, itemsize) if (getattr(parallel, "halo", False)
+                                                    and _split(getattr(parallel, "devices", 1))) else 0
     device = fields + model + max(temporaries, halo)
     total = fields + model + max(temporaries, initial, halo) + host
     return {"fields": fields, "model": model, "temporaries": temporaries, "initial": initial, "host": host,
             "halo": halo, "device": device, "total": total}
+
+
+def _halo_check(fields: int, model: int, itemsize: int) -> int:
+    """Bytes the check of :func:`nnfield.halo.with_halo` holds besides the run's state and model: four states
+    (the probe, two ticked ones, a changed one) and a changed copy of the model, in float64 (``8 / itemsize`` times
+    a narrower run's fields) and, for a narrower run, the model's float64 copy too (:func:`nnfield.halo._widened`,
+    when JAX's 64-bit mode is on, as in ``nnfield run``): ``4 fields 8 / itemsize + model (1 + [itemsize < 8])``
+    (``model`` is counted in float64 already)."""
+    import jax
+
+    wide = itemsize < 8 and bool(jax.config.read("jax_enable_x64"))
+    return 4 * fields * (8 // itemsize if wide else 1) + model * (2 if wide else 1)
 
 
 def _split(devices: int) -> bool:
