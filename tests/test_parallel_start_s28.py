@@ -9,10 +9,6 @@ timeout (minutes). Now every process meets at one collective after reading its c
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,45 +16,9 @@ import pytest
 
 from nnfield import cli, parallel
 from nnfield.errors import ConfigError
+from test_parallel_hunt_s27 import _one_line, _two_processes  # (two local processes joined by gloo)
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAIN = "import sys\nfrom nnfield.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
-    env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=1".strip()
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return int(s.getsockname()[1])
-
-
-def _two_processes(args: list[list[str]], timeout: float = 90) -> list[tuple[int, str]]:
-    port = _free_port()
-    procs = [subprocess.Popen([sys.executable, "-c", PLAIN, "run", *args[i], "-q", "--coordinator",
-                               f"localhost:{port}", "--num-processes", "2", "--process-id", str(i)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-             for i in range(2)]
-    out = []
-    for p in procs:
-        try:
-            _, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            for q in procs:
-                q.kill()
-            _, err = p.communicate()
-        out.append((p.returncode, err))
-    return out
-
-
-def _one_line(err: str) -> str:
-    lines = [ln for ln in err.strip().splitlines() if not ln.startswith("[Gloo]")]
-    assert len(lines) == 1 and lines[0].startswith("nnfield: error: "), err
-    return lines[0]
 
 
 @pytest.mark.slow
