@@ -61,6 +61,8 @@ def _drift_with_q_squared(planted: _Planter) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # (4.37) energy: the observable every run records, against closed-form energies
 # ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # (2 s; the quick suite's 3 minutes: the planted sign is caught quick by
+# test_dirac_physics.py::test_position_space_energy_is_the_fft_energy, scripts/mutate.py's dirac-energy-traced-mass)
 def test_energy_check_passes_and_catches_a_flipped_mass_in_the_energy_observable(planted):
     from nnfield.checks.sec4 import dynamics
     from nnfield.theories.dirac.physics import Dirac

@@ -73,6 +73,8 @@ def test_grad_over_the_mass_matches_finite_differences(name):
     assert abs(g - fd) <= 10 * (h**2 + EPS * abs(float(f(m))) / h) * max(1.0, abs(fd))
 
 
+@pytest.mark.slow  # (2.2 s; session 28, the quick suite's 3 minutes: the gradient over dt through the same orthogonal
+# rates of the stable network stays quick in test_gauge_inputs.py::test_grad_over_dt_matches_central_differences)
 def test_grad_over_dt_of_the_stable_dirac_network():
     f = CASES["dirac stable"]
     dt, h = 0.1, 1e-5
