@@ -154,7 +154,9 @@ def test_uniform_magnetic_field_has_uniform_plaquettes():
     assert np.abs(P - 2 * B * lat.spacing**2 / np.pi).max() < 1e-12
 
 
-@pytest.mark.parametrize("D", [1, 2])
+# 2D is slow (2.4 s; session 28, the quick suite's 3 minutes): the 1D case runs the same transformation code, and
+# the gauge-transformed 2D runs of scalar QED and Maxwell-Dirac are checked in test_gauge_independent_s22.py (slow)
+@pytest.mark.parametrize("D", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_gauge_invariant_observables(D, rng):
     """Charge, energy and plaquettes are unchanged by a gauge transformation of the initial data (and stay so)."""
     lat = Lattice(SHAPES[D], 0.5)
