@@ -49,8 +49,10 @@ def kink(
 
     ``center`` is the kink's position at ``t = 0`` as a fraction of the box length ``L`` along axis 0.
 
-    - ``twist = charge * 2 pi / b``: one kink at ``x0 = center L`` in the fundamental domain ``[0, L)``; exact up
-      to ``exp(-m gamma d)``, ``d`` the distance of the kink from the box edge.
+    - ``twist = charge * 2 pi / b``: one kink at ``x0 + v t`` (any ``center``, any ``t``: the kink may cross the
+      seam), the lifted field ``phi(x) = f(xi) + n twist`` with ``x - x0 - v t = xi + n L``, ``xi`` in
+      ``[-L/2, L/2)`` (the nearest image, ``f`` the kink on the line); it obeys ``phi(x + L) = phi(x) + twist``
+      and is exact up to ``exp(-m gamma L / 2)``. The stored period is the one a run reaches continuously.
     - ``twist = 0`` (periodic): a kink at ``x0`` and an antikink at ``x0 + L/2``, both moving with ``v``;
       exact up to their tail overlap ``~ exp(-m gamma L / 4)``. The seam is placed between them.
     """
@@ -64,7 +66,10 @@ def kink(
     x0 = center * L
     period = 2 * np.pi / b
     if twist and abs(twist - charge * period) < 1e-12 * period:
-        phi, pi = kink_profile(x, t, mass, b, v, x0, charge)
+        s_ = x - x0 - v * t
+        n = np.floor((s_ + L / 2) / L)  # the kink image nearest to x
+        phi, pi = kink_profile(s_ - n * L, 0.0, mass, b, v, 0.0, charge)
+        phi = phi + n * twist
     elif twist == 0:
         xi = np.mod(x - x0 - v * t + L / 4, L) - L / 4  # kink at xi = 0, antikink at xi = L/2, seam at -L/4
         pk, qk = kink_profile(xi, 0.0, mass, b, v, 0.0, charge)

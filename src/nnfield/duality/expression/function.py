@@ -74,10 +74,14 @@ class ExprFunction:
 
     @staticmethod
     def _broadcast(out: Any, values: tuple[Any, ...], xp: Any) -> Any:
-        """Constant expressions still return one value per element of the (first) argument."""
+        """Constant expressions still return one value per element of the (first) argument (in its precision: a
+        float32 field stays float32; an integer argument gives floats)."""
         if not values:
             return out
-        return out + xp.zeros_like(xp.asarray(values[0], dtype=float))
+        first = xp.asarray(values[0])
+        if not xp.issubdtype(first.dtype, xp.inexact):
+            first = first.astype(float)
+        return out + xp.zeros_like(first)
 
     def diff(self, name: str) -> ExprFunction:
         """The exact derivative with respect to the variable ``name`` (tree differentiation)."""

@@ -7,6 +7,7 @@ for a single kink).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -129,6 +130,16 @@ def model(
     return NonlinearModel(net, field, conserved_quantities(net.scheme.name))
 
 
+def _concrete(value: Any) -> float | None:
+    """``value`` as a float when it is a concrete scalar; ``None`` for a batch (array) or a traced value."""
+    if np.ndim(value) != 0:
+        return None
+    try:
+        return float(value)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+        return None
+
+
 @renamed_arguments(mass="m")
 @positional_options
 def phi4_model(
@@ -138,6 +149,9 @@ def phi4_model(
     ``m``, the name of every other builder)."""
     check_number("m", m, minimum=0.0)
     check_number("lam", lam, minimum=0.0)
+    mf = _concrete(m)
+    if mf is not None and not math.isfinite(mf * mf):  # V uses m^2 (a Python float's ** raised OverflowError)
+        raise ParameterError("m", f"the potential's m^2 must be a finite number, got m = {mf:g}; e.g. m = 1.0")
     return model(lattice, Phi4Potential(m**2, lam), dt, scheme=scheme, name="phi^4 field")
 
 
@@ -150,4 +164,8 @@ def sine_gordon_model(
     name of every other builder); ``twist = 2 pi / b`` for a single kink."""
     check_number("m", m, positive=True)
     check_number("b", b, positive=True)
+    mf, bf = _concrete(m), _concrete(b)
+    if mf is not None and bf is not None and not math.isfinite((mf / bf) * (mf / bf)):
+        raise ParameterError("b", f"the potential's scale (m/b)^2 must be a finite number, got m = {mf:g}, "
+                                  f"b = {bf:g}; use a larger b, e.g. b = 1.0")
     return model(lattice, SineGordonPotential(m, b), dt, scheme=scheme, twist=twist, name="sine-Gordon field")

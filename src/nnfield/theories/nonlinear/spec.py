@@ -6,8 +6,10 @@ expression in ``phi`` using the parameters ``m`` and ``lam`` (read by the safe p
 
 ``[theory] name = "sine-gordon"``: ``V = (m^2/b^2)(1 - cos(b phi))`` (``mass``, ``b``, or a ``potential`` in
 ``phi`` with parameters ``m`` and ``b``) and the boundary ``winding``: the field jumps by ``winding 2 pi / b``
-across the box along axis 0 (twisted boundary; ``0`` = periodic). The ``kink`` initial condition is one kink
-for ``winding = +-1`` and a kink-antikink pair half a box apart for ``winding = 0``.
+across the box along axis 0 (twisted boundary; ``0`` = periodic; with a custom ``potential`` and ``winding != 0``
+``V(phi + winding 2 pi / b) = V(phi)`` is required, a :class:`~nnfield.errors.ConfigError` otherwise). The
+``kink`` initial condition is one kink for ``winding = +-1`` and a kink-antikink pair half a box apart for
+``winding = 0``.
 
 Initial conditions (:mod:`nnfield.initial`, the keys every theory shares): ``kink`` (sine-Gordon),
 ``gaussian`` (both theories: a Gaussian random field with a given spectrum, ``docs/spectra.md``; ``omega_k``
@@ -99,6 +101,25 @@ def _twist(params: SineGordonParams) -> float:
     return params.winding * 2 * math.pi / params.b
 
 
+def _check_twist_period(V: Any, params: SineGordonParams) -> None:
+    """A twisted boundary ``phi(x + L_0) = phi(x) + twist`` is a boundary condition of the lifted field only if
+    ``V(phi + twist) = V(phi)``: the equation of motion at the copy ``phi + twist`` of a site must be that of the
+    site. A custom ``potential`` with ``winding != 0`` is sampled on one period (relative tolerance 1e-4)."""
+    twist = _twist(params)
+    phi = np.linspace(0.0, abs(twist), 29, endpoint=False) + 0.0123 * abs(twist)
+    v0 = np.asarray(V(phi), dtype=float)
+    v1 = np.asarray(V(phi + twist), dtype=float)
+    scale = max(float(np.max(np.abs(v0))), float(np.max(np.abs(v1))), np.finfo(float).tiny)
+    dv = np.abs(v1 - v0)
+    if not np.all(dv <= 1e-4 * scale):  # nan included
+        i = int(np.argmax(np.where(np.isfinite(dv), dv, np.inf)))
+        raise ConfigError(
+            f"theory.potential: winding = {params.winding} makes the field jump by {twist:g} across the box, so V "
+            f"must be periodic with period {abs(twist):g}; got V(phi + {twist:g}) - V(phi) = {v1[i] - v0[i]:.3g} at "
+            f"phi = {phi[i]:.3g}; use a periodic V such as \"(m/b)**2*(1 - cos(b*phi))\", or winding = 0"
+        )
+
+
 def _build_sine_gordon(lattice: Any, params: SineGordonParams, dt: float, scheme: str) -> nl.NonlinearModel:
     m, b = params.mass, params.b
     if not math.isfinite((m / b) * (m / b)):
@@ -109,6 +130,8 @@ def _build_sine_gordon(lattice: Any, params: SineGordonParams, dt: float, scheme
     twist = _twist(params)
     if params.potential:
         V = ExprFunction.from_string(params.potential, ("phi",), {"m": params.mass, "b": params.b})
+        if twist:
+            _check_twist_period(V, params)
         return nl.model(lattice, V, dt, scheme=scheme, twist=twist, name=f"sine-Gordon field, V = {V}")
     return nl.sine_gordon_model(lattice, params.mass, params.b, dt, scheme=scheme, twist=twist)
 
