@@ -25,3 +25,48 @@ def test_gaussian_field_names_an_unstable_vacuum_not_the_spectrum():
     high = np.where(np.abs(k) > 3.0, np.nan, np.sqrt(1.0 + k**2))
     phi, _ = initial.gaussian_field(lat, high, cutoff=2.0)
     assert np.all(np.isfinite(phi))
+
+
+def test_stability_gate_names_a_physical_instability_of_the_linearized_theory():
+    # a double well V = lam/4 (phi^2 - 1)^2 linearized about phi = 0 has omega_k^2 = -lam + k_lat^2: the k = 0 mode
+    # grows as exp(kappa t), kappa = sqrt(lam), which the leapfrog reproduces at every dt:
+    # lambda + 1/lambda = 2 + kappa^2 dt^2, i.e. ln(lambda)/dt = 2 asinh(kappa dt/2)/dt. The gate called it
+    # "unstable at every dt tried; check the lattice spacing" as if the scheme were at fault
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    from nnfield import stability
+    from nnfield.theories import nonlinear as nl
+
+    lat, lam, dt = Lattice((16,), 0.5), 2.0, 0.1
+
+    def factory(h):
+        return nl.model(lat, "lam/4*(phi**2 - 1)**2", h, params={"lam": lam}).network
+
+    st = stability.network_stability(factory(dt), factory, dt=dt, steps=10)
+    kappa = np.sqrt(lam)
+    assert not st.stable and st.dt_max == 0.0
+    assert st.physical_rate == pytest.approx(2 * np.arcsinh(kappa * dt / 2) / dt, rel=1e-10)
+    line = st.refusal("dw.toml", "leapfrog")
+    assert "physical instability" in line and "--allow-unstable" in line and "lattice spacing" not in line
+    assert "per unit time" in st.describe()
+
+
+def test_stability_gate_keeps_calling_a_scheme_instability_by_its_name():
+    # explicit Euler (the paper's Dirac network) grows per unit time at ln(1 + omega^2 dt^2)/(2 dt): O(dt), not a
+    # rate of the theory; a leapfrog beyond its CFL bound has a dt_max > 0
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    from nnfield import stability
+    from nnfield.theories import dirac as dr
+    from nnfield.theories import klein_gordon as kg
+
+    lat = Lattice((16,), 0.5)
+    st = stability.network_stability(dr.model(lat, 0.5, 0.1).network, lambda h: dr.model(lat, 0.5, h).network,
+                                     dt=0.1, steps=10)
+    assert not st.stable and st.dt_max == 0.0 and st.physical_rate is None
+    st = stability.network_stability(kg.model(lat, 1.0, 0.6).network, lambda h: kg.model(lat, 1.0, h).network,
+                                      dt=0.6, steps=10)
+    assert not st.stable and st.dt_max > 0 and st.physical_rate is None
+    assert "lower time.dt" in st.refusal("kg.toml", "leapfrog")

@@ -48,6 +48,11 @@ class Stability:
     modes: str = "a Brillouin grid"
     #: whether the verdict was read from the verdict cache (:func:`cached_stability`), not recomputed
     cached: bool = dataclasses.field(default=False, compare=False)
+    #: of an unstable network whose growth per unit time ``ln(max |lambda|) / dt`` is the same at ``dt`` and
+    #: ``dt / 4`` (:data:`PHYSICAL_RATE_TOL`): that rate, a physical instability of the linearized theory (a
+    #: tachyonic mode, e.g. ``V''(0) < 0`` about ``phi = 0``), not of the scheme, whose growth per unit time
+    #: vanishes as ``dt -> 0`` (explicit Euler: ``O(dt)``) or appears only above a dt (a CFL bound); else ``None``
+    physical_rate: float | None = None
 
     @property
     def growth_over_run(self) -> float:
@@ -64,6 +69,8 @@ class Stability:
             f"stability: {verdict}, max growth per step {self.max_amplification:.10g} "
             f"({100 * self.fraction_unstable:.3g}% of modes grow, on {self.modes}); dt = {self.dt:g}, largest stable "
             f"dt {dtm}"
+            + (f"; the linearized theory itself grows at {self.physical_rate:.6g} per unit time at every dt (a "
+               f"physical instability, e.g. V''(0) < 0)" if self.physical_rate is not None else "")
         )
 
     def refusal(self, source: str, scheme: str | None = None, cause: str | None = None) -> str:
@@ -71,6 +78,16 @@ class Stability:
         make the network grow at any dt, e.g. the paper's printed sign) make the advice for ``dt_max = 0``."""
         growth = self.growth_over_run
         over = f"{growth:.3g}" if math.isfinite(growth) else "> 1e308"
+        if self.physical_rate is not None and not cause:  # a known cause (the printed sign) is named first
+            return (
+                f"refusing to run a network whose linearization grows at every dt: the worst mode grows by a factor "
+                f"{self.max_amplification:.6g} per step (x {over} over {self.steps} steps, "
+                f"{100 * self.fraction_unstable:.3g}% of modes grow) at dt = {self.dt:g}, at the rate "
+                f"{self.physical_rate:.6g} per unit time, the same at dt / 4: a physical instability of the theory "
+                f"linearized about the zero state (a tachyonic mode, e.g. a potential with V''(0) < 0), not of the "
+                f"scheme. Fix: if that growth is the physics you want (the nonlinear terms may stop it), pass "
+                f"--allow-unstable to run anyway (`nnfield analyze {source}` shows the details)"
+            )
         if self.dt_max == 0.0 and cause:
             fix = f"this network is unstable at every dt tried (dt / 100 to 100 dt): {cause}"
         elif self.dt_max == 0.0 and scheme == "leapfrog":
@@ -167,17 +184,39 @@ def network_stability(network: Any, factory: Any = None, *, dt: float | None = N
     m = judged_momenta(network.lattice, coarse_grid=coarse, subset=coarse)
     _, lam = analysis.eigenvalues(network, m.verdict)
     amp = np.abs(lam).max(axis=-1)
+    stable = bool(amp.max() <= 1.0 + analysis.STABILITY_TOL)
     dt_max = (analysis.largest_stable_dt(factory, dt, k=m.search, coarse_k=m.subset) if factory is not None
               else math.nan)
     return Stability(
-        stable=bool(amp.max() <= 1.0 + analysis.STABILITY_TOL),
+        stable=stable,
         max_amplification=float(amp.max()),
         fraction_unstable=float(np.mean(amp > 1.0 + analysis.STABILITY_TOL)),
         dt=dt,
         dt_max=float(dt_max),
         steps=int(steps),
         modes=m.label,
+        physical_rate=None if stable or dt_max != 0.0 else _physical_rate(factory, dt, float(amp.max()), m.verdict),
     )
+
+
+#: the growth rates per unit time at ``dt`` and ``dt / 4`` agree to this (relative) for a physical instability;
+#: explicit Euler's rate ``ln(1 + omega^2 dt^2) / (2 dt)`` falls by 4x, a CFL violation's vanishes
+PHYSICAL_RATE_TOL = 0.1
+
+
+def _physical_rate(factory: Any, dt: float, amplification: float, momenta: Any) -> float | None:
+    """``ln(max |lambda|) / dt`` when it is the same at ``dt / 4`` (to :data:`PHYSICAL_RATE_TOL`), else ``None``.
+
+    A mode of the linearized theory with ``omega^2 = -kappa^2 < 0`` grows as ``exp(kappa t)``; a consistent scheme
+    reproduces that at every small dt (leapfrog: ``|lambda| = exp(kappa dt) (1 + O(dt^2))``), so its growth per unit
+    time does not depend on dt. A scheme's own instability grows per unit time at a rate that falls with dt
+    (explicit Euler, ``O(dt)``) or vanishes below a bound (CFL)."""
+    rate = math.log(amplification) / dt
+    if not (math.isfinite(rate) and rate > 0):
+        return None
+    _, lam = analysis.eigenvalues(factory(dt / 4), momenta)
+    rate4 = math.log(float(np.abs(lam).max())) * 4 / dt
+    return rate if abs(rate4 / rate - 1) < PHYSICAL_RATE_TOL else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,11 +333,13 @@ def cached_stability(cfg: Config, compute: Any) -> Stability:
             stable=bool(d["stable"]), max_amplification=float(d["max_amplification"]),
             fraction_unstable=float(d["fraction_unstable"]), dt=cfg.time.dt, dt_max=float(d["dt_max"]),
             steps=cfg.time.steps, error=d["error"], modes=str(d["modes"]), cached=True,
+            physical_rate=None if d["physical_rate"] is None else float(d["physical_rate"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
     stab = compute(cfg)
-    d = {k: getattr(stab, k) for k in ("stable", "max_amplification", "fraction_unstable", "dt_max", "error", "modes")}
+    d = {k: getattr(stab, k) for k in ("stable", "max_amplification", "fraction_unstable", "dt_max", "error", "modes",
+                                      "physical_rate")}
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
