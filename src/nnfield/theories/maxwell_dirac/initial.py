@@ -21,34 +21,56 @@ from typing import Any
 import jax
 import numpy as np
 
-from ...errors import ParameterError
+from ...errors import InputError, ParameterError
 from ...initial import packet_geometry, per_axis
 from .. import dirac
 from ..params import check_number
-from ..u1 import longitudinal_field
+from ..u1 import project
 from ..u1._args import finite_point, integer
+from ..u1.datafile import gauss_tolerance
 from ..u1.gauss import precision
 
 
 def with_gauss(model: Any, A: np.ndarray, E_free: np.ndarray, Q: np.ndarray, P: np.ndarray,
                iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Packed data with ``E = E_free + E_L``, ``E_L`` the longitudinal field of the network's charge (see the
-    module docstring); ``E_free`` is the transverse and uniform part."""
+    """Packed data with ``E = E_T + E_L``: ``E_T`` the transverse and uniform part of ``E_free``, ``E_L`` the
+    longitudinal field of the network's charge (see the module docstring; :func:`~nnfield.theories.u1.project`).
+    A longitudinal part of ``E_free`` is replaced (it was added to ``E_L``: a relative Gauss residual of 1).
+
+    The fixed point ``E = E_T + grad Lap_a^-1 (rho(E) - <rho(E)>)`` is found by iteration. It contracts while the
+    half-step links ``theta + (h/2) q a E`` move little with ``E``; for a strong charge (e.g. ``q = 30``, ``norm =
+    10``, ``dt = 0.2``: the links turn by ~100 rad in half a step) the iteration wanders and the data violated
+    Gauss's law by ~1e-2 (relative), silently. Unless it stops at round-off, the result's relative Gauss residual
+    (the recorded ``gauss_residual``) must be within :func:`~nnfield.theories.u1.datafile.gauss_tolerance` (as for
+    an initial-data file), else an :class:`~nnfield.errors.InputError` says so and what to reduce."""
     lat = model.lattice
     E = np.array(E_free, dtype=float)
     rho_fn = jax.jit(lambda p, q: model.charge_density(model.encode(p, q)))
     prev = None
-    for _ in range(iterations):
+    converged = False
+    for _ in range(max(int(iterations), 1)):
         phi, pi = np.concatenate([A, Q]), np.concatenate([E, P])
         rho_net = rho_fn(phi, pi)  # float32 without JAX's 64-bit mode
         eps = precision(rho_net)
         rho = np.asarray(rho_net, dtype=float)  # the background subtracted in float64: neutral to ~1e-16
-        E_new = E_free + longitudinal_field(lat, rho - rho.mean())
+        E_new = project(lat, E_free, rho - rho.mean())
         delta = float(np.abs(E_new - E).max()) if prev is not None else np.inf
         E, prev = E_new, E
         if delta <= 4 * eps * max(float(np.abs(E).max()), 1e-300):
+            converged = True
             break
-    return np.concatenate([A, Q]), np.concatenate([E, P])
+    phi, pi = np.concatenate([A, Q]), np.concatenate([E, P])
+    if not converged:
+        r = float(jax.jit(model.gauss_residual)(model.encode(phi, pi)))
+        tol = gauss_tolerance(eps)
+        if not r <= tol:
+            h, q, a = float(model.network.dt), float(model.network.charge), lat.spacing
+            turn = 0.5 * h * abs(q) * a * float(np.abs(E).max())
+            raise InputError(f"the electric field of the matter's charge does not converge: after {iterations} "
+                             f"iterations its relative Gauss residual is {r:.3e} > {tol:g} (the network's charge "
+                             f"is taken at the half-step links theta + (dt/2) q a E, which turn by up to {turn:.3g} "
+                             f"rad here); reduce dt, the charge q or the matter's norm")
+    return phi, pi
 
 
 def _canonical(phi: np.ndarray, pi: np.ndarray, packing: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +93,9 @@ def charged_packets(model: Any, count: int = 1, center: Sequence[float] | None =
     ``spin`` (each an integer, not a bool or a float); ``center`` and ``momentum`` one finite real number per axis,
     ``center`` in the box and ``momentum`` in the Brillouin zone, ``width`` between ``a`` and the longest side
     (:func:`nnfield.initial.packet_geometry`); ``separation`` (when given) finite, and with two packets
-    ``0 < separation < L_0``; ``norm`` finite and positive; ``field`` finite."""
+    ``0 < separation < L_0``; ``norm`` finite and positive; ``field`` finite. A charge too strong for the
+    network's Gauss law to be solved (:func:`with_gauss`) is a :class:`~nnfield.errors.ParameterError` naming
+    ``norm``."""
     lat = model.lattice
     D = lat.ndim
     count = integer("count", count)
@@ -116,12 +140,22 @@ def charged_packets(model: Any, count: int = 1, center: Sequence[float] | None =
     Q, P = _canonical(phi, pi, packing)
     E0 = np.zeros((D, *lat.shape))
     E0[direction] = field
-    return with_gauss(model, np.zeros((D, *lat.shape)), E0, Q, P)
+    try:
+        return with_gauss(model, np.zeros((D, *lat.shape)), E0, Q, P)
+    except InputError as exc:  # the packets' charge is too strong for the network's Gauss law (with_gauss)
+        raise ParameterError("norm", str(exc)) from None
 
 
 def vacuum_photons(model: Any, A: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Transverse photons ``(A, E)`` about the empty vacuum (no matter: ``rho = 0``)."""
-    z = np.zeros((model.packing.K, *model.lattice.shape))
+    """Transverse photons ``(A, E)``, each ``(D, *lattice.shape)``, about the empty vacuum (no matter: ``rho = 0``);
+    another shape is a :class:`~nnfield.errors.ParameterError` naming ``A`` or ``E`` (it was packed silently with
+    the wrong number of components, or failed inside NumPy)."""
+    lat = model.lattice
+    want = (lat.ndim, *lat.shape)
+    for name, x in (("A", A), ("E", E)):
+        if np.shape(x) != want:
+            raise ParameterError(name, f"expected shape (D, *lattice.shape) = {want}, got {np.shape(x)}")
+    z = np.zeros((model.packing.K, *lat.shape))
     return np.concatenate([np.asarray(A), z]), np.concatenate([np.asarray(E), z])
 
 

@@ -18,7 +18,7 @@ Observables (gauge invariant under static transformations):
 ``momentum_<x>``       total momentum: matter, field and the static background; ``momentum_matter_<x>``
                        ``a^D <psi, -i D psi>`` (covariant central difference ``D``), the field's
                        ``-a^D sum_j E_j F_{ij}`` (site averages), the background's ``-Q <A>``
-``position_<x>``       charge-weighted (minimum image about the box centre)
+``position_<x>``       charge-weighted (minimum image about the box centre; the centre without matter)
 ``field_<x>``          the mean electric field (the applied uniform field and its back-reaction)
 ``plaquette``, ``flux`` mean ``cos P`` (D >= 2), ``sum wrap(P) / q`` (2D)
 =====================  =======================================================================================
@@ -154,14 +154,18 @@ class MaxwellDiracModel(GaugeModel):
         return -charge * jnp.mean(state[LINKS], axis=tuple(range(1, self.lattice.ndim + 1))) / qa
 
     def position(self, state: dict[str, Any]) -> jax.Array:
-        """The ``|psi|^2``-weighted position per axis (minimum image about the box centre)."""
+        """The ``|psi|^2``-weighted position per axis (minimum image about the box centre); the box centre ``L/2``
+        where there is no matter (``psi = 0``: photons about the vacuum, whose ``0/0`` was a NaN that stopped the
+        run as non-finite initial data)."""
         m = state[MATTER]
         dens = jnp.sum(m.phi**2, axis=0) + jnp.sum(m.pi**2, axis=0)
+        total = jnp.sum(dens)
+        empty = total == 0
         out = []
         for mu, x in enumerate(self.lattice.coordinates()):
             L = self.lattice.lengths[mu]
             d = jnp.asarray(minimum_image(x, L / 2, L, "nearest") + L / 2, dens.dtype)  # (in the state's precision)
-            out.append(jnp.sum(dens * d) / jnp.sum(dens))
+            out.append(jnp.where(empty, L / 2, jnp.sum(dens * d) / jnp.where(empty, 1, total)))
         return jnp.stack(out)
 
     # -- observables ------------------------------------------------------------------------------------------

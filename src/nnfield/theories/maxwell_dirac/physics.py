@@ -41,13 +41,16 @@ class MaxwellDirac(U1Theory):
         return (Q + 1j * P) / jnp.sqrt(2.0)
 
     def b(self, A: jax.Array, v: jax.Array) -> jax.Array:
-        """The covariant forward (or Wilson) difference ``b v`` of the module docstring, links ``exp(i q a A)``."""
+        """The covariant forward (or Wilson) difference ``b v`` of the module docstring, links ``exp(i q a A)``,
+        computed in the precision of ``v``."""
         a, q = self.lattice.spacing, self.charge
         out = jnp.zeros_like(v)
         for mu in range(A.shape[0]):
             ax = 1 + mu
             up = jnp.exp(1j * q * a * A[mu])[None] * jnp.roll(v, -1, ax)
-            X = jnp.asarray(self.Xc[mu])
+            # in the spinor's precision: the builder stores X~ as complex128 NumPy, which promoted a float32
+            # (complex64) state's hopping, hence the recorded energy, to complex128
+            X = jnp.asarray(self.Xc[mu], v.dtype)
             if self.kind == "forward":
                 out = out + jnp.einsum("ab,b...->a...", X, up - v) / a
             else:
