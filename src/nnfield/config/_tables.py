@@ -65,7 +65,7 @@ def parse_interval(x: Any) -> tuple[int, float]:
                 value = float("nan")
             if math.isfinite(value) and 0 < value * _UNITS[parts[1]] <= 1e9:
                 return 0, value * _UNITS[parts[1]]
-    raise ValueError('an integer number of ticks or a time such as "10 min", "30 s", "2 h" ("off": none)')
+    raise ValueError('an integer number of ticks or a time such as "10 min", "30 s", "2 h" ("off": no periodic ones)')
 
 
 def _devices_problem(x: Any) -> str | None:
@@ -119,7 +119,8 @@ OUTPUT_SCHEMA: dict[str, Param] = {
     "precision": Param("str", "float64", "floating-point precision of the run", choices=PRECISIONS),
     "chunk": Param("int", None, "ticks per jitted chunk (default: automatic)", check=_at_least_one),
     "checkpoint_every": Param("int|str", "10 min", 'checkpoint the state every this many ticks (an integer) or this '
-                              'wall-clock time ("10 min", "30 s", "2 h"); 0 or "off": only at the end and on interrupt',
+                              'wall-clock time ("10 min", "30 s", "2 h"); 0 or "off": only at step 0, at the end and '
+                              'on interrupt',
                               check=lambda x: _interval_problem(x)),
     "checkpoint_keep": Param("int", 3, "how many checkpoints to keep (the newest)", check=_at_least_one),
     "spectra": Param("bool", False, "record the angle-averaged power spectra (and occupation numbers) with the "
