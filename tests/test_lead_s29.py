@@ -70,3 +70,17 @@ def test_stability_gate_keeps_calling_a_scheme_instability_by_its_name():
                                       dt=0.6, steps=10)
     assert not st.stable and st.dt_max > 0 and st.physical_rate is None
     assert "lower time.dt" in st.refusal("kg.toml", "leapfrog")
+
+
+def test_a_sweep_that_changes_the_program_names_its_file():
+    # every config error starts with the file; this one (raised while the members are stacked) did not
+    from pathlib import Path
+
+    from nnfield.config import parse_config
+    from nnfield.ensemble import build_ensemble
+    from nnfield.errors import ConfigError
+
+    text = Path(__file__).parent.parent.joinpath("examples", "kg_1d_packet.toml").read_text()
+    cfg = parse_config(text, source="mine.toml")
+    with pytest.raises(ConfigError, match=r"^mine\.toml: sweep: the members differ in structure"):
+        build_ensemble(cfg, {"theory.network": ["3.8", "3.14"]})

@@ -202,6 +202,15 @@ def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: boo
     """Build every member's model and initial state (at its configured precision) and stack them; with
     ``spectra``, also each member's spectra (``[output] spectra``: the occupation numbers use each member's own
     dispersion) and the model it observes them with (:meth:`~nnfield.model.AbstractModel.for_spectra`)."""
+    try:
+        return _build_ensemble(cfg, sweep, spectra)
+    except ConfigError as exc:  # name the file, as every other config error does
+        if str(exc).startswith("sweep") and cfg.source != "<config>":
+            raise ConfigError(f"{cfg.source}: {exc}") from None
+        raise
+
+
+def _build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: bool) -> Ensemble:
     configs, params = member_configs(cfg, sweep)
     if len({(c.time.steps, c.output.every) for c in configs}) > 1:
         dt_swept = any(key == "time.dt" for key in sweep)

@@ -209,7 +209,8 @@ def impose_gauss(model: Any, phi: Any, pi: Any, iterations: int = 100) -> tuple[
     check and the fixed-point iteration's stop allow that dtype's round-off.
 
     Raises :class:`~nnfield.errors.InputError` when the matter carries a net charge (a periodic lattice holds
-    none; not for a model with a neutralizing background) or when the projection does not reach round-off.
+    none; not for a model with a neutralizing background). A projection that does not reach round-off is returned as
+    it is: :func:`load_initial` refuses its residual (``gauss_tolerance``).
     """
     lat = model.lattice
     D = lat.ndim
