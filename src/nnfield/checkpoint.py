@@ -21,7 +21,8 @@ A checkpoint is written into ``step-N.tmp/``, every file fsynced, then renamed t
 directory fsynced: a kill at any moment leaves either no ``step-N/`` or a complete one (leftover ``*.tmp``
 directories are ignored and removed by the next save). A checkpoint of a step already saved first renames the
 old one to ``step-N.old.tmp/``, which counts as committed while ``step-N/`` is missing (a kill between the
-two renames). The last ``keep`` checkpoints are kept.
+two renames). The last ``keep`` checkpoints are kept; a checkpoint whose manifest is damaged (never used, not
+counted in ``keep``) is removed once a newer whole checkpoint has been saved.
 
 A state sharded over devices is saved shard by shard (each process writes the shards it addresses, replica 0
 only) and restored with :func:`jax.make_array_from_callback` onto the sharding of a template state, so the
@@ -260,12 +261,41 @@ def _plain(v: Any) -> Any:
 
 
 def _prune(root: Path, keep: int) -> None:
+    """Remove the leftovers of interrupted saves, all but the newest ``keep`` whole checkpoints, and every damaged
+    one (:func:`damaged_checkpoints`) older than the newest whole one. A damaged checkpoint is never used and does
+    not count against ``keep``; it was kept for ever. Once a newer whole checkpoint exists it is of no use to a
+    resume (which goes on from the newest whole one); one newer than every whole checkpoint is left alone (its
+    step is saved again by the resumed run, which replaces it, or it is removed once a newer one exists)."""
     for p in root.iterdir():  # leftovers of interrupted saves
         if _TMP in p.name and p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
-    done = sorted(_committed(root), key=lambda c: c.step)
+    damaged: list[Path] = []
+    done = sorted(_committed(root, damaged), key=lambda c: c.step)
     for c in done[: max(0, len(done) - max(1, keep))]:
         shutil.rmtree(c.path, ignore_errors=True)
+    if done:
+        for p in damaged:
+            step = _dir_step(p)
+            if step is not None and step < done[-1].step and _read_damaged(p):
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _read_damaged(path: Path) -> bool:
+    """Whether the damaged checkpoint ``path``'s manifest is missing or was read and is damaged, not unreadable
+    for a reason that may pass (permissions, an I/O error of a network file system): only those are removed."""
+    try:
+        (path / MANIFEST).read_bytes()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _dir_step(path: Path) -> int | None:
+    """The step a checkpoint directory's name gives (``step-000000001200``: 1200), or ``None``."""
+    digits = path.name.removeprefix(_PREFIX)
+    return int(digits) if digits.isdigit() else None
 
 
 # ----------------------------------------------------------------------------------------------------------

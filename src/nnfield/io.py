@@ -15,7 +15,8 @@ Layout of ``DIR/run.h5`` (schema version :data:`SCHEMA_VERSION`)::
 
     /commit                 int64 (3,)           [steps done, observable samples, snapshots] of the last
                                                  completed chunk (the commit record, written last;
-                                                 -1: none yet)
+                                                 -1: none yet); its attribute ``attrs_sha256`` is the
+                                                 SHA-256 of the root attributes (:func:`attrs_digest`)
     /final                  uint8 (n,)           UTF-8 JSON of the attributes known only at the end (status,
                                                  steps done, timings, conservation verdicts); empty while
                                                  the run writes (or if its writer died)
@@ -87,6 +88,11 @@ STATUS_FAILED = "failed"
 STATUS_KILLED = "killed"
 COMMIT = "commit"
 FINAL = "final"
+#: the attribute of ``/commit`` holding :func:`attrs_digest` of the root attributes (files written before 2026-12-06
+#: have none: they read as before). Not a root attribute: a resume by an older nnfield, which copies the root
+#: attributes it does not know and changes others (``steps``, ``resumed``), would carry it over stale and make the
+#: file read as damaged; it makes ``/commit`` anew, without it, so such a file reads as an unchecked one
+ATTRS_CHECKSUM = "attrs_sha256"
 LOCK_FILE = ".nnfield.lock"
 
 
@@ -262,6 +268,7 @@ class RunWriter:
                 labels.detach(self.file[FINAL])  # no dangling reference from its dimension's scale
                 del self.file[FINAL]
             _create_final(self.file)
+            seal_attrs(self.file)  # (the root attributes changed: their checksum with them, before any append)
         return self
 
     def _create(self, attrs: Mapping[str, Any]) -> None:
@@ -281,6 +288,7 @@ class RunWriter:
         self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
         _create_final(self.file)
         labels.label_file(self.file)  # netCDF-4 dimensions, coordinates, units: attributes, so before SWMR
+        seal_attrs(self.file)
         self.file.flush()
 
     def _guard(self) -> Any:
@@ -305,6 +313,7 @@ class RunWriter:
     def start_swmr(self) -> None:
         """Switch to SWMR writing (every dataset must exist by now)."""
         with self._guard():
+            seal_attrs(self.file)  # the root attributes are final from here on (SWMR takes no attribute changes)
             self.file.flush()
             self.file.swmr_mode = True
         self._swmr = True
@@ -625,6 +634,63 @@ def data_names(grp: h5py.Group) -> list[str]:
     return [n for n in grp if n not in (STEP, TIME) and not labels.is_coordinate(grp[n])]
 
 
+def attrs_digest(attrs: Mapping[str, Any]) -> str:
+    """SHA-256 of a run file's root attributes as h5py reads them back (``dict(h5.attrs.items())``), but HDF5's
+    dimension-scale bookkeeping (``labels.SCALE_ATTRS``): for each name in
+    sorted order, the name, the kind of its value (``str``, ``bytes``, or the NumPy dtype and shape) and its bytes
+    (UTF-8 for text, the array's raw bytes for numbers: exact, no decimal rounding).
+
+    String attributes (the config text, ``title``, ``theory``...) are stored in HDF5's global heap, which has no
+    checksum: a flipped bit there read back as another title or another config, silently (numbers are stored in
+    checksummed metadata blocks). This digest, written with them (:func:`seal_attrs`), finds that."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for key in sorted(attrs):
+        if key == ATTRS_CHECKSUM or key in labels.SCALE_ATTRS:
+            continue
+        for kind, data in _attr_bytes(attrs[key]):
+            h.update(json.dumps([key, kind, len(data)]).encode())
+            h.update(data)
+    return h.hexdigest()
+
+
+def _attr_bytes(value: Any) -> list[tuple[str, bytes]]:
+    """``(kind, bytes)`` pieces of one attribute value for :func:`attrs_digest`."""
+    if isinstance(value, str):
+        return [("str", value.encode("utf-8", "surrogatepass"))]
+    if isinstance(value, bytes):
+        return [("bytes", value)]
+    arr = np.asarray(value)
+    if arr.dtype.kind == "O":  # an array of variable-length strings: element by element
+        head = ("object", json.dumps(list(arr.shape)).encode())
+        return [head, *(_attr_bytes(v)[0] if isinstance(v, (str, bytes)) else (type(v).__name__, repr(v).encode())
+                        for v in arr.reshape(-1))]
+    return [(f"{arr.dtype.str}{list(arr.shape)}", np.ascontiguousarray(arr).tobytes())]
+
+
+def seal_attrs(h5: h5py.File) -> None:
+    """Store :func:`attrs_digest` of ``h5``'s root attributes, as read back, in ``/commit``'s attribute
+    :data:`ATTRS_CHECKSUM`: called whenever they change (a file's creation, :func:`rebuild_run_file`,
+    :meth:`RunWriter.reopen`) and before the switch to SWMR writing, after which no attribute changes."""
+    h5[COMMIT].attrs[ATTRS_CHECKSUM] = attrs_digest(dict(h5.attrs.items()))
+
+
+def check_attrs(h5: h5py.File, raw: Mapping[str, Any] | None = None) -> None:
+    """Raise :class:`DamagedRunFileError` (one line) if ``h5``'s root attributes (``raw``: as read, default read
+    here) do not match their checksum (:data:`ATTRS_CHECKSUM`, an attribute of ``/commit``); a file without one
+    (written before 2026-12-06, or resumed by an nnfield of before) passes."""
+    raw = dict(h5.attrs.items()) if raw is None else raw
+    stored = h5[COMMIT].attrs.get(ATTRS_CHECKSUM) if COMMIT in h5 else None
+    if stored is None:
+        return
+    stored = stored.decode("utf-8", "replace") if isinstance(stored, bytes) else str(stored)
+    if stored != attrs_digest(raw):
+        raise DamagedRunFileError(
+            f"{h5.filename}: damaged: its root attributes (config, provenance, geometry) do not match their checksum "
+            f"(/{COMMIT}: {ATTRS_CHECKSUM}); their bytes changed on disk after they were written (a bad disk or copy)")
+
+
 def read_final(h5: h5py.File) -> dict[str, Any]:
     """The final attributes a run wrote into ``/final`` when it ended (``{}`` while it runs, if its writer died,
     or for files of schema version < 3)."""
@@ -643,8 +709,11 @@ def read_final(h5: h5py.File) -> dict[str, Any]:
 def read_attrs(h5: h5py.File) -> dict[str, Any]:
     """The run's attributes: the root attributes (provenance, geometry) merged with ``/final`` (status, steps
     done, timings, conservation verdicts). ``status`` is "running" for a file without final attributes (its
-    writer is still writing or died: see :func:`resolve_status`)."""
-    attrs = {k: _read_attr(v) for k, v in h5.attrs.items()}
+    writer is still writing or died: see :func:`resolve_status`). Root attributes whose checksum
+    (:data:`ATTRS_CHECKSUM`) fails raise :class:`DamagedRunFileError` (:func:`check_attrs`)."""
+    raw = dict(h5.attrs.items())
+    check_attrs(h5, raw)
+    attrs = {k: _read_attr(v) for k, v in raw.items()}
     attrs.update(read_final(h5))
     if "status" not in attrs:
         attrs["status"] = STATUS_RUNNING if COMMIT in h5 else "unknown"
@@ -822,7 +891,9 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
         # everything but the data read first: metadata HDF5 cannot read (a damaged file) is refused in one line
         # (:class:`DamagedRunFileError`) before ``dst`` exists; it was a traceback (a RuntimeError, a KeyError)
         try:
-            root = {k: v for k, v in h5.attrs.items() if k not in FINAL_ONLY}  # (/final holds those now)
+            raw = dict(h5.attrs.items())
+            check_attrs(h5, raw)
+            root = {k: v for k, v in raw.items() if k not in FINAL_ONLY}  # (/final holds those now)
             plan = [(group, n, [(name, h5[group][name], _own_attrs(h5[group][name]))
                                 for name in (STEP, TIME, *data_names(h5[group])) if name in h5[group]])
                     for group, n in ((OBSERVABLES, n_obs), (SNAPSHOTS, n_snap))]
@@ -862,6 +933,7 @@ def _copy_cut(out: h5py.File, root: Mapping[str, Any], attrs: Mapping[str, Any],
     out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
     _create_final(out)
     labels.label_file(out)
+    seal_attrs(out)
 
 
 def write_xdmf(run_dir: str | Path) -> Path | None:

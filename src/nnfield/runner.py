@@ -91,18 +91,40 @@ def cast_floating(tree: Any, dtype: Any) -> Any:
 
 def build(cfg: Config) -> tuple[AbstractModel, State]:
     """The model and its initial *network* state at the configured precision."""
+    model = _build_model(cfg)
+    phi, pi = cfg.initial_fields(model)
+    state = model.initial_state(np.asarray(phi, np.float64), np.asarray(pi, np.float64))
+    return model, cast_floating(state, cfg.dtype)
+
+
+def _build_model(cfg: Config) -> AbstractModel:
+    """The model at the configured precision (float64 refused without JAX's 64-bit mode)."""
     if cfg.dtype == np.float64 and not jax.config.read("jax_enable_x64"):
         raise ConfigError(
             'output.precision: "float64" needs JAX 64-bit mode; call jax.config.update("jax_enable_x64", True) '
             'before creating any array (the nnfield command does), or set precision = "float32"'
         )
     model = cfg.build_model()
-    phi, pi = cfg.initial_fields(model)
-    dtype = cfg.dtype
-    if dtype != np.float64:
-        model = cast_floating(model, dtype)
-    state = model.initial_state(np.asarray(phi, np.float64), np.asarray(pi, np.float64))
-    return model, cast_floating(state, dtype)
+    return model if cfg.dtype == np.float64 else cast_floating(model, cfg.dtype)
+
+
+def build_template(cfg: Config) -> tuple[AbstractModel, State]:
+    """The model and a network state of the PyTree structure, shapes and dtypes :func:`build` gives, all zeros,
+    without the initial data: what a resumed run restores its checkpoint onto (:func:`resume`).
+
+    The structure comes from :func:`jax.eval_shape` of ``model.initial_state`` on physics data of shape ``(K,
+    *lattice.shape)``, so ``[initial]`` is not evaluated: a resume read an ``[initial] kind = "file"`` data file
+    (and projected it onto Gauss's law) only to discard it, and refused to go on when that file had been moved
+    away, although the checkpoint holds the whole state. A model whose ``initial_state`` cannot be traced (it
+    reads its data's values on the host) falls back to :func:`build`."""
+    model = _build_model(cfg)
+    spec = jax.ShapeDtypeStruct((int(model.network.K), *cfg.lattice.shape), jnp.result_type(float))
+    try:
+        shapes = jax.eval_shape(model.initial_state, spec, spec)
+    except jax.errors.JAXTypeError:  # (e.g. np.asarray of a tracer: the data's values are needed)
+        return build(cfg)
+    state = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    return model, cast_floating(state, cfg.dtype)
 
 
 def _observe(model: AbstractModel, state: State) -> dict[str, Any]:
@@ -944,7 +966,8 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         raise CheckpointError(f"--resume {out_dir}: {what} in {out_dir / CHECKPOINT_DIR} ({why}); start it again "
                               f"with `nnfield run {config_path} --out {out_dir} --force`")
     for path in damaged:
-        say(f"note: {path} is damaged (its manifest.json does not read or its checksum fails): not used")
+        say(f"note: {path} is damaged (its manifest.json does not read or its checksum fails): not used; it is "
+            "removed once the resumed run has saved a newer checkpoint")
     covered = _covered_checkpoint(out_dir, held, attrs)
     if covered is None:
         raise CheckpointError(f"--resume {out_dir}: {run_file} holds the run up to step {_held_steps(held, attrs)} "
@@ -1007,7 +1030,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         from .ensemble import resume_sweep
 
         return resume_sweep(out_dir, cfg, ckpt, attrs, progress=progress, console=console, log=log, stop=stop)
-    model, template = stop.call(build, cfg)
+    model, template = stop.call(build_template, cfg)  # (not the initial data: the checkpoint holds the state)
     n_devices = parallel.device_count(cfg.parallel.devices)
     template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
     model = parallel.place_model(model, n_devices, cfg.lattice.shape)
