@@ -49,16 +49,41 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
     _INITIALIZED = True
 
 
+#: how long a process that failed waits for the others to leave the run with it (:func:`finish`): processes that
+#: refuse alike (a refusal every process makes, after a collective) arrive within milliseconds of each other
+LEAVE_AFTER_FAILURE_SECONDS = 5.0
+
+
 def finish(success: bool) -> None:
-    """Leave a multi-process run together (``jax.distributed.shutdown``, a barrier of every process) when this
-    process succeeded: process 0 hosts the coordination service, and a process still running when it exits is
-    ended by the runtime with a fatal error (seen after ``run --dry-run``, whose processes finish within
-    milliseconds of each other). After a failure the others may never arrive, so nothing is waited for."""
-    if _INITIALIZED and success:
-        try:
-            jax.distributed.shutdown()
-        except Exception:  # noqa: BLE001 - the exit code is already decided; a failed shutdown must not change it
-            pass
+    """Leave a multi-process run together (``jax.distributed.shutdown``, a barrier of every process): process 0
+    hosts the coordination service, and a process still running when it exits is ended by the runtime with a
+    fatal log of several lines (seen after ``run --dry-run``, whose processes finish within milliseconds of each
+    other, and after a refusal every process makes alike: ``--resume`` of a 2-process run in 3 processes on a
+    lattice axis of 16 printed it in 4 of 8 processes other than process 0, session 29). After a failure the
+    others may never arrive (a process killed, one still computing): they are waited for at most
+    :data:`LEAVE_AFTER_FAILURE_SECONDS`, and without all of them nothing more is waited for."""
+    if not _INITIALIZED or not (success or _all_arrive("nnfield-leave-after-failure", LEAVE_AFTER_FAILURE_SECONDS)):
+        return
+    try:
+        jax.distributed.shutdown()
+    except Exception:  # noqa: BLE001 - the exit code is already decided; a failed shutdown must not change it
+        pass
+
+
+def _all_arrive(name: str, seconds: float) -> bool:
+    """Whether every process of the run reaches the barrier ``name`` within ``seconds`` (the coordination service's
+    own barrier, which gives up after its timeout where a collective would wait for ever). ``False`` when it cannot
+    be asked (no distributed client)."""
+    try:
+        from jax._src.distributed import global_state
+
+        client = global_state.client
+        if client is None:
+            return False
+        client.wait_at_barrier(name, int(seconds * 1000))
+    except Exception:  # noqa: BLE001 - a timeout, a peer gone, or another JAX: leave at once, as before
+        return False
+    return True
 
 
 def multi_process() -> bool:
