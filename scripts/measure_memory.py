@@ -1,18 +1,26 @@
 """Measure what a run needs besides its fields, per theory and dimension: the table ``nnfield.resources.MEASURED``.
 
 For every registered theory, every dimension D = 1, 2, 3, every scheme the theory allows and every choice of its
-``Literal`` parameters that shape the step (network, bias, field), this builds the model on a lattice of about
-``--sites`` sites (a zero state: the step's memory does not depend on the values), compiles the run's chunk function
-(``nnfield.network._run_jit``, what ``nnfield run`` executes, observables inside the scan, sampled after every
-tick, with and without ``[output] spectra``) and reads XLA's ``memory_analysis()``. Printed per (theory, D,
-scheme), the largest over the variants:
+``Literal`` parameters that shape the step (network, bias, field), this builds the model on lattices of about
+``--sites`` sites each (a zero state: the step's memory does not depend on the values), compiles the run's chunk
+function (``nnfield.network._run_jit``, what ``nnfield run`` executes) for each of :data:`PROGRAMS` (four samples,
+one after every tick; and one sample after a block of ticks, the chunk of a lattice above 1e7 sites or of a sparse
+``every``), with and without ``[output] spectra``, and reads XLA's ``memory_analysis()``. XLA's fusion choices
+change with the lattice size (the 3D gauge theories hold 1.5 to 2.6 more states at 16^3 to 24^3 and at 64^3 than at
+32^3: the links' ``cos``/``sin`` become buffers of their own) and with the program's shape, so the table keeps the
+largest over sizes and programs. Printed per (theory, D, scheme), the largest over the variants:
 
 - ``K``: components per field (``State.phi`` is ``(K, *shape)``);
 - ``model/site``: bytes of the model's arrays per site (links, per-site coefficients), float64;
 - ``temp/state``: the compiled chunk's temporaries as a multiple of the state's bytes (without, and then with,
   ``[output] spectra``: the FFTs of a spinor's spectra add 5 to 6 states).
 
-    PYTHONPATH=src python scripts/measure_memory.py [--sites 32768] [--precision float64]
+``--compare`` prints instead, per (theory, D, scheme, variant, sites, program), the guard's device estimate
+(``nnfield.resources.estimate_run_memory``: fields, model, temporaries) over what XLA allocates (the state's, the
+model's and the spectra's arrays and the chunk's temporaries), and the smallest and largest ratio.
+
+    PYTHONPATH=src python scripts/measure_memory.py [--sites 4096,32768,262144] [--precision float64]
+        [--theories scalar-qed,maxwell] [--compare]
 """
 
 from __future__ import annotations
@@ -62,52 +70,121 @@ def _variants(params: typing.Any, skip: set[str]) -> list[dict[str, typing.Any]]
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(choices[k] for k in keys))]
 
 
-def measure(name: str, D: int, scheme: str, sites: int, dtype: typing.Any
+#: the chunk programs measured, ``(steps, every)``: four samples a chunk, one after every tick (a small lattice's
+#: chunk), and one sample after a block of 8 ticks (``chunk == every``: every chunk of a lattice above 1e7 sites,
+#: ``nnfield.runner.choose_chunk``, or of a sparse ``every``; 2.8 states against 1.7 for scalar QED on 64^3)
+PROGRAMS = ((4, 1), (8, 8))
+#: the lattice sizes measured per dimension (sites, about): XLA's fusion choices change with the size
+SITES = (4096, 32768, 262144)
+
+
+def _side(sites: int, D: int) -> int:
+    n = max(4, round(sites ** (1 / D)))
+    return n + n % 2
+
+
+def _chunk_bytes(model: typing.Any, state: typing.Any, spectra: typing.Any, program: tuple[int, int]) -> int:
+    """XLA's temporaries of the compiled chunk of ``program`` ``(steps, every)``."""
+    obs = observer_for(model, state, spectra)
+    steps, every = program
+    return int(_run_jit.lower(model.network, state, steps, every, obs).compile().memory_analysis().temp_size_in_bytes)
+
+
+def _build(name: str, D: int, scheme: str, sites: int, variant: dict[str, typing.Any], dtype: typing.Any
+           ) -> tuple[typing.Any, typing.Any, Lattice] | None:
+    spec = get_theory(name)
+    n = _side(sites, D)
+    lat = Lattice((n,) * D, 1.0)
+    extra = {"n_flux": 1, "electric": 0.01} if name == "gauged-dirac" else {}
+    try:
+        params = spec.params.model_validate({**extra, **variant}) if isinstance(spec.params, type) else variant
+        model = spec.build(lat, params, 0.01, scheme)
+    except (NNFieldError, ValueError):
+        return None
+    z = np.zeros((model.network.K, *lat.shape))
+    state = cast_floating(model.initial_state(z, z), dtype)
+    return cast_floating(model, dtype), state, lat
+
+
+def _spectra_choices(model: typing.Any, state: typing.Any, lat: Lattice) -> list[typing.Any]:
+    """``[None]`` and, for a model with spectral fields, its ``[output] spectra`` (their FFTs: 5 to 6 more states
+    for a spinor)."""
+    if jax.eval_shape(model.spectral_fields, state):
+        return [None, Spectra.of(lat, model.dispersion(lat.momenta()))]
+    return [None]
+
+
+def measure(name: str, D: int, scheme: str, sites: tuple[int, ...], dtype: typing.Any
             ) -> tuple[int, float, float, int, float] | None:
     spec = get_theory(name)
-    n = max(4, round(sites ** (1 / D)))
-    n += n % 2
-    lat = Lattice((n,) * D, 1.0)
     best: tuple[int, float, float, int, float] | None = None
     for variant in _variants(spec.params, SAME_STEP.get(name, set())):
-        extra = {"n_flux": 1, "electric": 0.01} if name == "gauged-dirac" else {}
-        try:
-            params = spec.params.model_validate({**extra, **variant}) if isinstance(spec.params, type) else variant
-            model = spec.build(lat, params, 0.01, scheme)
-        except (NNFieldError, ValueError):
-            continue
-        K = model.network.K
-        z = np.zeros((K, *lat.shape))
-        state = cast_floating(model.initial_state(z, z), dtype)
-        model = cast_floating(model, dtype)
-        # every = 1 (a sample after every tick: one more state alive than a sparser ``every``) and, for a model
-        # with spectral fields, with ``[output] spectra`` too (its FFTs: 5 to 6 more states for a spinor)
-        spectra = [None]
-        if jax.eval_shape(model.spectral_fields, state):
-            spectra.append(Spectra.of(lat, model.dispersion(lat.momenta())))
-        temps = []
-        for sp in spectra:
-            obs = observer_for(model, state, sp)
-            temps.append(_run_jit.lower(model.network, state, 4, 1, obs).compile().memory_analysis().temp_size_in_bytes)
-        obs = observer_for(model, state)
-        sb = _leaf_bytes(state)
-        row = (K, _leaf_bytes(model) / lat.size, temps[0] / sb, len(jax.eval_shape(obs, state)), max(temps) / sb)
-        print(f"  {name} D={D} {scheme} {variant}: K={K} model/site={row[1]:.1f} temp/state={row[2]:.2f} "
-              f"with spectra {row[4]:.2f}", flush=True)
-        best = row if best is None else tuple(max(a, b) for a, b in zip(best, row, strict=True))
+        for size in sites:
+            built = _build(name, D, scheme, size, variant, dtype)
+            if built is None:
+                continue
+            model, state, lat = built
+            temps = [max(_chunk_bytes(model, state, sp, p) for p in PROGRAMS)
+                     for sp in _spectra_choices(model, state, lat)]
+            sb = _leaf_bytes(state)
+            row = (model.network.K, _leaf_bytes(model) / lat.size, temps[0] / sb,
+                   len(jax.eval_shape(observer_for(model, state), state)), max(temps) / sb)
+            print(f"  {name} D={D} {scheme} {variant} {lat.shape}: K={row[0]} model/site={row[1]:.1f} "
+                  f"temp/state={row[2]:.2f} with spectra {row[4]:.2f}", flush=True)
+            best = row if best is None else tuple(max(a, b) for a, b in zip(best, row, strict=True))
     return best
+
+
+def compare(name: str, D: int, scheme: str, sites: tuple[int, ...], dtype: typing.Any) -> list[float]:
+    """Print the guard's device estimate over XLA's allocation for every variant, size, program and spectra choice
+    (the table as it is in ``nnfield.resources``); returns the ratios."""
+    from types import SimpleNamespace
+
+    from nnfield import resources
+
+    ratios = []
+    for variant in _variants(get_theory(name).params, SAME_STEP.get(name, set())):
+        for size in sites:
+            built = _build(name, D, scheme, size, variant, dtype)
+            if built is None:
+                continue
+            model, state, lat = built
+            for sp in _spectra_choices(model, state, lat):
+                arrays = _leaf_bytes((state, model, sp))
+                for program in PROGRAMS:
+                    got = arrays + _chunk_bytes(model, state, sp, program)
+                    cfg = SimpleNamespace(
+                        lattice=SimpleNamespace(shape=lat.shape, spacing=1.0), theory=SimpleNamespace(name=name),
+                        time=SimpleNamespace(scheme=scheme, steps=program[0]), parallel=None,
+                        output=SimpleNamespace(precision=np.dtype(dtype).name, spectra=sp is not None,
+                                               every=program[1]))
+                    ratio = resources.estimate_run_memory(cfg)["device"] / got
+                    ratios.append(ratio)
+                    print(f"  {name} D={D} {scheme} {variant} {lat.shape} program={program} spectra={sp is not None}: "
+                          f"estimate/measured {ratio:.2f}", flush=True)
+    return ratios
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sites", type=int, default=32768)
+    ap.add_argument("--sites", default=",".join(map(str, SITES)), help="comma-separated lattice sizes (sites)")
     ap.add_argument("--precision", default="float64")
+    ap.add_argument("--theories", default="", help="comma-separated theories (default: every registered one)")
+    ap.add_argument("--compare", action="store_true", help="print estimate / measured instead of the table")
     args = ap.parse_args()
     load_all()  # every registered theory (``get_theory`` loads only the one it is asked for)
+    sites = tuple(int(s) for s in args.sites.split(","))
+    names = [n for n in args.theories.split(",") if n] or sorted(THEORIES)
+    dtype = np.dtype(args.precision)
+    if args.compare:
+        ratios = [r for name in names for D, scheme in itertools.product((1, 2, 3), get_theory(name).schemes)
+                  for r in compare(name, D, scheme, sites, dtype)]
+        print(f"estimate/measured: {min(ratios):.2f} to {max(ratios):.2f} over {len(ratios)} programs")
+        return
     table = {}
-    for name in sorted(THEORIES):
+    for name in names:
         for D, scheme in itertools.product((1, 2, 3), get_theory(name).schemes):
-            got = measure(name, D, scheme, args.sites, np.dtype(args.precision))
+            got = measure(name, D, scheme, sites, dtype)
             if got is not None:
                 table[(name, D, scheme)] = got
     print("MEASURED = {  # (theory, D, scheme): (K, model bytes/site (float64), temporaries/state bytes, observables,")

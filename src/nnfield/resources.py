@@ -22,9 +22,14 @@ registered theory; a config for 2^35 sites is judged in microseconds):
   check runs in float64 (a float32 run: its states twice the fields' bytes each, and a float64 copy of the model).
 
 :data:`MEASURED` comes from ``scripts/measure_memory.py``: for every registered theory, D = 1, 2, 3 and each
-scheme, the largest over the theory's step-shaping choices (network, bias, field) and ``[output] spectra`` of XLA's
-``jax.jit(...).lower(...).compile().memory_analysis()`` of the run's chunk on a 2^15-site lattice (the
-temporaries are proportional to the sites there), next to the model's bytes per site and ``K``. A theory
+scheme, the largest over the theory's step-shaping choices (network, bias, field), ``[output] spectra``, lattices of
+about 2^12, 2^15 and 2^18 sites and two chunk programs (four samples, one after every tick; one sample after a block
+of ticks, the chunk of a lattice above 1e7 sites or of a sparse ``every``) of XLA's
+``jax.jit(...).lower(...).compile().memory_analysis()`` of the run's chunk, as a multiple of the state's bytes,
+next to the model's bytes per site and ``K``. XLA's fusion choices change with the lattice's size and the chunk's
+shape (3D scalar QED holds 4.2 states on 16^3, 1.6 on 32^3 and 2.8 on 64^3 in a one-sample chunk: the links'
+``cos``/``sin`` become buffers of their own), so one factor over-estimates some sizes (up to 2.2 times on 32^3)
+in order never to under-estimate another. A theory
 registered from outside has no entry: its model is built once on a tiny lattice (at most 4 sites per axis) for
 ``K`` and the model's bytes per site (``K = 4`` if that fails), and the largest measured temporaries factor is
 assumed.
@@ -60,72 +65,72 @@ SKIP_ENV = "NNFIELD_SKIP_MEMORY_CHECK"
 
 #: (theory, D, scheme): (K, model bytes per site (float64), XLA temporaries / state bytes, observables, the
 #: temporaries / state bytes with ``[output] spectra``);
-#: from ``scripts/measure_memory.py`` (the largest over network, bias, field and spectra, observables sampled
-#: after every tick; D > 3 uses D = 3; measured 2026-12-05, jax 0.10.2)
+#: from ``scripts/measure_memory.py`` (the largest over network, bias, field, spectra, 2^12, 2^15 and 2^18 sites
+#: and chunks of four samples and of one sample after 8 ticks; D > 3 uses D = 3; measured 2026-12-06, jax 0.10.2)
 MEASURED: dict[tuple[str, int, str], tuple[int, int, float, int, float]] = {
-    ('dirac', 1, 'simultaneous'): (2, 0, 3.4, 6, 6.9),
-    ('dirac', 1, 'alternating'): (2, 0, 5.4, 6, 8.9),
-    ('dirac', 1, 'leapfrog'): (2, 0, 3.9, 6, 7.4),
-    ('dirac', 1, 'yoshida4'): (2, 0, 4.1, 6, 6.9),
+    ('dirac', 1, 'simultaneous'): (2, 0, 3.9, 6, 7.9),
+    ('dirac', 1, 'alternating'): (2, 0, 5.4, 6, 9.9),
+    ('dirac', 1, 'leapfrog'): (2, 0, 3.9, 6, 8.4),
+    ('dirac', 1, 'yoshida4'): (2, 0, 4.4, 6, 7.9),
     ('dirac', 2, 'simultaneous'): (4, 0, 6.3, 8, 11.3),
     ('dirac', 2, 'alternating'): (4, 0, 9.8, 8, 14.8),
     ('dirac', 2, 'leapfrog'): (4, 0, 6.8, 8, 11.8),
     ('dirac', 2, 'yoshida4'): (4, 0, 13.1, 8, 17.1),
-    ('dirac', 3, 'simultaneous'): (4, 0, 5.2, 10, 10.2),
-    ('dirac', 3, 'alternating'): (4, 0, 8.2, 10, 13.2),
-    ('dirac', 3, 'leapfrog'): (4, 0, 5.7, 10, 10.7),
+    ('dirac', 3, 'simultaneous'): (4, 0, 6.4, 10, 11.4),
+    ('dirac', 3, 'alternating'): (4, 0, 8.9, 10, 14.3),
+    ('dirac', 3, 'leapfrog'): (4, 0, 6.9, 10, 11.9),
     ('dirac', 3, 'yoshida4'): (4, 0, 14.1, 10, 18.1),
-    ('gauged-dirac', 1, 'alternating'): (2, 121, 6.6, 6, 7.1),
-    ('gauged-dirac', 1, 'simultaneous'): (2, 121, 6.6, 6, 7.1),
-    ('gauged-dirac', 2, 'alternating'): (4, 1569, 17.1, 9, 17.1),
+    ('gauged-dirac', 1, 'alternating'): (2, 121, 10.9, 6, 11.1),
+    ('gauged-dirac', 1, 'simultaneous'): (2, 121, 10.9, 6, 11.1),
+    ('gauged-dirac', 2, 'alternating'): (4, 1569, 19.7, 9, 19.7),
     ('gauged-dirac', 2, 'simultaneous'): (4, 1569, 20.2, 9, 20.2),
-    ('gauged-dirac', 3, 'alternating'): (4, 2345, 25.7, 12, 25.7),
-    ('gauged-dirac', 3, 'simultaneous'): (4, 2345, 28.3, 12, 28.3),
+    ('gauged-dirac', 3, 'alternating'): (4, 2345, 28.8, 12, 28.8),
+    ('gauged-dirac', 3, 'simultaneous'): (4, 2345, 29.2, 12, 29.2),
     ('klein-gordon', 1, 'simultaneous'): (1, 0, 6.3, 4, 10.6),
-    ('klein-gordon', 1, 'alternating'): (1, 0, 1.8, 4, 4.1),
+    ('klein-gordon', 1, 'alternating'): (1, 0, 2.3, 4, 4.8),
     ('klein-gordon', 1, 'leapfrog'): (1, 0, 6.3, 4, 10.6),
-    ('klein-gordon', 1, 'yoshida4'): (1, 0, 5.3, 4, 7.3),
-    ('klein-gordon', 2, 'simultaneous'): (1, 0, 9.1, 4, 10.8),
-    ('klein-gordon', 2, 'alternating'): (1, 0, 3.6, 4, 4.3),
-    ('klein-gordon', 2, 'leapfrog'): (1, 0, 9.1, 4, 10.8),
-    ('klein-gordon', 2, 'yoshida4'): (1, 0, 10.1, 4, 10.3),
-    ('klein-gordon', 3, 'simultaneous'): (1, 0, 11.1, 4, 13.6),
-    ('klein-gordon', 3, 'alternating'): (1, 0, 4.6, 4, 5.6),
-    ('klein-gordon', 3, 'leapfrog'): (1, 0, 11.1, 4, 13.6),
-    ('klein-gordon', 3, 'yoshida4'): (1, 0, 11.6, 4, 11.8),
-    ('maxwell', 1, 'leapfrog'): (1, 0, 2.6, 5, 3.6),
-    ('maxwell', 2, 'leapfrog'): (2, 0, 2.8, 7, 3.6),
-    ('maxwell', 3, 'leapfrog'): (3, 0, 1.7, 6, 2.2),
-    ('maxwell-dirac', 1, 'leapfrog'): (3, 0, 6.1, 11, 6.3),
-    ('maxwell-dirac', 2, 'leapfrog'): (6, 0, 8.0, 17, 8.1),
-    ('maxwell-dirac', 3, 'leapfrog'): (7, 0, 8.7, 20, 8.9),
-    ('phi4', 1, 'simultaneous'): (1, 0, 3.2, 5, 6.2),
-    ('phi4', 1, 'alternating'): (1, 0, 3.2, 5, 5.7),
-    ('phi4', 1, 'leapfrog'): (1, 0, 3.7, 5, 5.9),
+    ('klein-gordon', 1, 'yoshida4'): (1, 0, 7.1, 4, 8.6),
+    ('klein-gordon', 2, 'simultaneous'): (1, 0, 9.1, 4, 10.9),
+    ('klein-gordon', 2, 'alternating'): (1, 0, 3.6, 4, 4.8),
+    ('klein-gordon', 2, 'leapfrog'): (1, 0, 9.1, 4, 10.9),
+    ('klein-gordon', 2, 'yoshida4'): (1, 0, 10.1, 4, 10.4),
+    ('klein-gordon', 3, 'simultaneous'): (1, 0, 11.1, 4, 13.7),
+    ('klein-gordon', 3, 'alternating'): (1, 0, 4.6, 4, 6.2),
+    ('klein-gordon', 3, 'leapfrog'): (1, 0, 11.1, 4, 13.7),
+    ('klein-gordon', 3, 'yoshida4'): (1, 0, 11.6, 4, 11.9),
+    ('maxwell', 1, 'leapfrog'): (1, 0, 3.1, 5, 3.6),
+    ('maxwell', 2, 'leapfrog'): (2, 0, 3.1, 7, 4.8),
+    ('maxwell', 3, 'leapfrog'): (3, 0, 3.1, 6, 4.1),
+    ('maxwell-dirac', 1, 'leapfrog'): (3, 0, 8.4, 11, 9.0),
+    ('maxwell-dirac', 2, 'leapfrog'): (6, 0, 10.1, 17, 10.6),
+    ('maxwell-dirac', 3, 'leapfrog'): (7, 0, 12.3, 20, 12.7),
+    ('phi4', 1, 'simultaneous'): (1, 0, 3.7, 5, 6.2),
+    ('phi4', 1, 'alternating'): (1, 0, 3.6, 5, 5.7),
+    ('phi4', 1, 'leapfrog'): (1, 0, 5.1, 5, 6.3),
     ('phi4', 1, 'yoshida4'): (1, 0, 8.7, 5, 9.7),
-    ('phi4', 2, 'simultaneous'): (1, 0, 4.6, 5, 6.1),
-    ('phi4', 2, 'alternating'): (1, 0, 4.6, 5, 5.8),
-    ('phi4', 2, 'leapfrog'): (1, 0, 4.6, 5, 5.8),
-    ('phi4', 2, 'yoshida4'): (1, 0, 10.1, 5, 10.3),
-    ('phi4', 3, 'simultaneous'): (1, 0, 5.1, 5, 6.9),
-    ('phi4', 3, 'alternating'): (1, 0, 5.1, 5, 6.6),
-    ('phi4', 3, 'leapfrog'): (1, 0, 5.1, 5, 6.6),
-    ('phi4', 3, 'yoshida4'): (1, 0, 11.6, 5, 11.8),
-    ('scalar-qed', 1, 'leapfrog'): (3, 0, 1.3, 8, 1.8),
-    ('scalar-qed', 2, 'leapfrog'): (4, 0, 1.9, 10, 2.3),
-    ('scalar-qed', 3, 'leapfrog'): (5, 0, 1.7, 9, 1.7),
-    ('sine-gordon', 1, 'simultaneous'): (1, 0, 3.7, 5, 6.7),
-    ('sine-gordon', 1, 'alternating'): (1, 0, 3.7, 5, 6.4),
-    ('sine-gordon', 1, 'leapfrog'): (1, 0, 3.7, 5, 6.4),
+    ('phi4', 2, 'simultaneous'): (1, 0, 5.1, 5, 6.3),
+    ('phi4', 2, 'alternating'): (1, 0, 5.1, 5, 6.1),
+    ('phi4', 2, 'leapfrog'): (1, 0, 6.1, 5, 6.8),
+    ('phi4', 2, 'yoshida4'): (1, 0, 11.1, 5, 11.3),
+    ('phi4', 3, 'simultaneous'): (1, 0, 5.6, 5, 7.2),
+    ('phi4', 3, 'alternating'): (1, 0, 5.6, 5, 6.8),
+    ('phi4', 3, 'leapfrog'): (1, 0, 6.1, 5, 7.0),
+    ('phi4', 3, 'yoshida4'): (1, 0, 13.1, 5, 13.3),
+    ('scalar-qed', 1, 'leapfrog'): (3, 0, 3.1, 8, 3.5),
+    ('scalar-qed', 2, 'leapfrog'): (4, 0, 3.9, 10, 4.8),
+    ('scalar-qed', 3, 'leapfrog'): (5, 0, 4.4, 9, 4.9),
+    ('sine-gordon', 1, 'simultaneous'): (1, 0, 4.1, 5, 6.7),
+    ('sine-gordon', 1, 'alternating'): (1, 0, 4.1, 5, 6.4),
+    ('sine-gordon', 1, 'leapfrog'): (1, 0, 5.1, 5, 6.4),
     ('sine-gordon', 1, 'yoshida4'): (1, 0, 8.7, 5, 9.7),
-    ('sine-gordon', 2, 'simultaneous'): (1, 0, 5.1, 5, 6.6),
-    ('sine-gordon', 2, 'alternating'): (1, 0, 5.1, 5, 6.3),
-    ('sine-gordon', 2, 'leapfrog'): (1, 0, 5.1, 5, 6.3),
-    ('sine-gordon', 2, 'yoshida4'): (1, 0, 10.1, 5, 10.3),
-    ('sine-gordon', 3, 'simultaneous'): (1, 0, 5.6, 5, 7.4),
-    ('sine-gordon', 3, 'alternating'): (1, 0, 5.6, 5, 7.1),
-    ('sine-gordon', 3, 'leapfrog'): (1, 0, 5.6, 5, 7.1),
-    ('sine-gordon', 3, 'yoshida4'): (1, 0, 11.6, 5, 11.8),
+    ('sine-gordon', 2, 'simultaneous'): (1, 0, 5.6, 5, 6.6),
+    ('sine-gordon', 2, 'alternating'): (1, 0, 5.6, 5, 6.3),
+    ('sine-gordon', 2, 'leapfrog'): (1, 0, 5.6, 5, 6.6),
+    ('sine-gordon', 2, 'yoshida4'): (1, 0, 11.1, 5, 11.3),
+    ('sine-gordon', 3, 'simultaneous'): (1, 0, 6.1, 5, 7.5),
+    ('sine-gordon', 3, 'alternating'): (1, 0, 6.1, 5, 7.3),
+    ('sine-gordon', 3, 'leapfrog'): (1, 0, 6.1, 5, 7.5),
+    ('sine-gordon', 3, 'yoshida4'): (1, 0, 13.1, 5, 13.3),
 }
 #: the temporaries factor assumed for a theory without a measurement (the largest measured, with a margin)
 _FALLBACK_TEMPORARIES = 1.5 * max((v[4] for v in MEASURED.values()), default=64.0)
