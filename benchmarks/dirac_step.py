@@ -17,12 +17,19 @@ lines with ``W - I = m X_0``, ``C`` of that loss and ``B^T phi`` (the old ``phi`
     the learning gradient is JAX autodiff of the per-type loss);
 (b) plain JAX: the same update on a list of K component arrays, the ``K x K`` products unrolled over the
     nonzero entries (constants), shifts as slices + concatenate, ``lax.fori_loop``;
-(c) numba: two hand-fused ``prange`` sweeps per step (phi', then pi'), each site reading its neighbours from a
-    precomputed index table, the coefficients as sparse (row, column, value) lists per shift.
+(c) numba: two generated, hand-fused ``prange`` sweeps per step (phi', then pi'), rows of the contiguous axis as
+    1D views, every nonzero coefficient written out as a constant of the sweep's dtype (``_T(...)``: a bare
+    literal would make a float32 sweep compute in float64) or a per-site array (link coefficients).
 
 The coefficients of (b) and (c) are read from the nnfield network's operators (``B``, ``B^T``, ``W``, the
-loss's ``C``), so the three compute the same map; the table reports the largest difference after the check
-steps. ``benchmarks/gauge_step.py`` runs the same three on a gauged network (per-site link coefficients).
+loss's ``C``); nnfield's learning gradient is autodiff of the loss, so agreement also checks ``B^T`` and ``C``
+against it. After the timings each twin is run for ``--check-steps`` ticks and its largest difference from
+nnfield is ASSERTED below :func:`agreement_tolerance` (a round-off bound from ``eps`` of the dtype, the terms
+per output and the ticks): a twin computing another update (a missing term, another bias map, other links)
+stops the benchmark instead of being timed. The table also gives the achieved bandwidth of nnfield and numba:
+rate x :func:`traffic_values` (``4 K`` values per site-update, ``+ D`` link phases when gauged) as a fraction
+of a parallel numba STREAM triad over arrays of one field's size, measured in the same run.
+``benchmarks/gauge_step.py`` runs the same three on a gauged network (per-site link coefficients).
 
 Usage::
 
@@ -194,8 +201,8 @@ def sweep_source(local: np.ndarray, stencil: list[tuple[tuple[int, ...], np.ndar
         return f"{name}[{_AX[nd - 1] + {0: '', 1: 'p', -1: 'm'}[s[-1]]}]"
 
     def coef(v: Any) -> str:
-        if np.ndim(v) == 0:
-            return repr(float(v))
+        if np.ndim(v) == 0:  # a constant of the sweep's dtype: a bare literal would be float64 in numba
+            return f"_T({float(v)!r})"
         values.append(np.asarray(v))
         return ref(f"v{len(values) - 1}", None, (0,) * nd)
 
@@ -205,7 +212,7 @@ def sweep_source(local: np.ndarray, stencil: list[tuple[tuple[int, ...], np.ndar
         terms = [f"{coef(local[a, b])} * {ref('x', b, here)}" for b in range(K) if np.any(local[a, b])]
         for s, c in stencil:
             terms += [f"{coef(c[a, b])} * {ref('y', b, s)}" for b in range(K) if np.any(c[a, b])]
-        lines.append(f"{ref('out', a, here)} = {ref('x', a, here)} + c * ({' + '.join(terms) or '0.0'})")
+        lines.append(f"{ref('out', a, here)} = {ref('x', a, here)} + c * ({' + '.join(terms) or '_T(0.0)'})")
     args = "".join(f", v{e}" for e in range(len(values)))
     src = [f"def sweep(out, x, y, c{args}):", "    n = x.shape[1:]"]
     ind = "    "
@@ -229,9 +236,10 @@ def sweep_source(local: np.ndarray, stencil: list[tuple[tuple[int, ...], np.ndar
 
 
 def numba_sweep(local: np.ndarray, stencil: list[tuple[tuple[int, ...], np.ndarray]], nd: int, dtype: str) -> Any:
-    """The compiled sweep and its per-site value arrays (in ``dtype``)."""
+    """The compiled sweep and its per-site value arrays (in ``dtype``); its constants are ``dtype`` too (``_T``), so
+    a float32 sweep computes in float32 as nnfield's float32 program does."""
     src, values = sweep_source(local, stencil, nd)
-    scope: dict[str, Any] = {"prange": prange}
+    scope: dict[str, Any] = {"prange": prange, "_T": np.dtype(dtype).type}
     exec(compile(src, "<numba sweep>", "exec"), scope)
     return njit(parallel=True, boundscheck=False)(scope["sweep"]), [v.astype(dtype) for v in values]
 
@@ -258,6 +266,61 @@ def numba_runner(u: Update, dtype: str) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# agreement: every timed twin must compute nnfield's update (to round-off), or its timing compares another map
+# ----------------------------------------------------------------------------------------------------------
+def _sweeps(u: Update) -> list[tuple[np.ndarray, list[tuple[tuple[int, ...], np.ndarray]]]]:
+    return [(u.Lphi, u.B), (u.Lpi, u.BT)]
+
+
+def agreement_tolerance(u: Update, dtype: str, steps: int, scale: float) -> float:
+    r"""Bound on the max-abs difference of two implementations of ``steps`` ticks that differ only in rounding.
+
+    One output of a sweep, ``x + dt (sum of n products)``, carries a rounding error of at most about
+    ``eps (|x| + (n + 1) dt S scale)`` (``S``: the row's absolute coefficient sum, ``n`` its nonzero terms;
+    Higham's ``gamma_n`` for a sum); two sweeps per tick, two implementations each rounding differently
+    (a factor 4), errors adding up linearly over the ``steps`` ticks of a norm-preserving (stable) or slowly
+    growing (paper) map whose size is ``scale`` (max |phi|, |pi| over the run):
+
+        tol = 4 steps eps scale (1 + (n + 1) dt S)
+
+    A missing or wrong term of the update changes the fields by about ``dt |c| scale`` per tick: for every
+    coefficient of these networks far above this bound (e.g. the smallest, the stable mass term
+    ``dt |ac| = 1.25e-3``, against ``tol / (steps scale) ~ 1e-5`` in float32).
+    """
+    n_terms, S = 0, 0.0
+    for local, stencil in _sweeps(u):
+        for a in range(u.K):
+            cs = [local[a, b] for b in range(u.K)] + [c[a, b] for _, c in stencil for b in range(u.K)]
+            nz = [np.abs(np.asarray(c, dtype=np.float64)).max() for c in cs if np.any(c)]
+            n_terms, S = max(n_terms, len(nz)), max(S, float(sum(nz)))
+    eps = float(np.finfo(dtype).eps)
+    return 4.0 * steps * eps * scale * (1.0 + (n_terms + 1) * u.dt * S)
+
+
+def traffic_values(u: Update) -> int:
+    """Values per site-update one tick must move at least: ``4 K`` (read phi and pi, write phi' and pi', the
+    neighbours from cache), plus, for a gauged network (per-site coefficients), one U(1) phase per link, ``D``
+    values per site (the per-site ``K x K`` coefficient arrays an implementation may store are its choice, not
+    the update's minimum)."""
+    gauged = any(np.ndim(c) > 2 for _, stencil in _sweeps(u) for _, c in stencil)
+    return 4 * u.K + (len(u.shape) if gauged else 0)
+
+
+class DisagreementError(RuntimeError):
+    """A benchmark twin (plain JAX, numba) does not compute the nnfield update it is timed against."""
+
+
+def check_agreement(what: str, diff: float, tol: float, steps: int) -> None:
+    """Raise :class:`DisagreementError` unless ``diff <= tol`` (NaN fails too)."""
+    if not diff <= tol:
+        raise DisagreementError(
+            f"{what}: max |difference| from nnfield after {steps} ticks is {diff:.3e} > {tol:.3e} (the round-off "
+            "bound of agreement_tolerance): the twin computes another update, so its timing would compare different "
+            "maps"
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------
 # the benchmark
 # ----------------------------------------------------------------------------------------------------------
 @dataclass
@@ -270,6 +333,13 @@ class Row:
     compile_s: float = float("nan")
     diff_numba: float = float("nan")
     diff_plain: float = float("nan")
+    tol: float = float("nan")  # the round-off bound both differences were checked against
+    bytes_per_site: int = 0  # traffic model: traffic_values x itemsize
+    triad_gbs: float = float("nan")  # STREAM triad over arrays of one field's size, same run
+
+    def frac(self, impl: str) -> float:
+        """Achieved bandwidth (rate x traffic model) as a fraction of the triad."""
+        return self.rate.get(impl, float("nan")) * 1e6 * self.bytes_per_site / (self.triad_gbs * 1e9)
     load: float = float("nan")
 
 
@@ -292,6 +362,7 @@ def bench_network(case: str, net: Any, dtype: str, steps: int, check_steps: int,
     pi0 = rng.normal(size=(K, *shape)).astype(dtype)
     sites = int(np.prod(shape))
     u = update_of(net)
+    row.bytes_per_site = traffic_values(u) * np.dtype(dtype).itemsize
 
     state = State(jnp.asarray(phi0), jnp.asarray(pi0))
     t0 = time.perf_counter()
@@ -310,14 +381,27 @@ def bench_network(case: str, net: Any, dtype: str, steps: int, check_steps: int,
         for name, fn in runs.items():
             best[name] = min(best[name], _best(fn, 1))
     row.rate.update({name: sites * steps / t / 1e6 for name, t in best.items()})
+    if numba is not None:
+        from kg_step import stream_triad  # the parallel numba triad a = b + s c
+
+        row.triad_gbs = stream_triad(K * sites, dtype, repeats)
 
     out, _ = _run_jit(net, state, steps=check_steps, every=1, observer=None)
     nn = np.asarray(out.phi), np.asarray(out.pi)
+    if nn[0].dtype != np.dtype(dtype) or nn[1].dtype != np.dtype(dtype):
+        raise DisagreementError(f"{case} {dtype}: nnfield's run returned {nn[0].dtype}, {nn[1].dtype}")
+    scale = float(max(np.abs(phi0).max(), np.abs(pi0).max(), np.abs(nn[0]).max(), np.abs(nn[1]).max()))
+    tol = agreement_tolerance(u, dtype, check_steps, scale)
     ref = plain_runner(u, dtype, check_steps)(p0, q0)
     row.diff_plain = float(max(np.abs(nn[0] - np.asarray(ref[0])).max(), np.abs(nn[1] - np.asarray(ref[1])).max()))
+    check_agreement(f"{case} {row.lattice} {dtype} plain JAX", row.diff_plain, tol, check_steps)
     if numba is not None:
         ref = nb(phi0, pi0, check_steps)
+        if ref[0].dtype != np.dtype(dtype) or ref[1].dtype != np.dtype(dtype):
+            raise DisagreementError(f"{case} {dtype} numba: the reference returned {ref[0].dtype}")
         row.diff_numba = float(max(np.abs(nn[0] - ref[0]).max(), np.abs(nn[1] - ref[1]).max()))
+        check_agreement(f"{case} {row.lattice} {dtype} numba", row.diff_numba, tol, check_steps)
+    row.tol = tol
     row.load = os.getloadavg()[0]
     log(f"  {case} {row.lattice} {dtype}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.rate.items()) + " Msite/s")
     return row
@@ -330,15 +414,18 @@ def _fmt(x: float, spec: str) -> str:
 def table(rows: list[Row], check_steps: int) -> str:
     head = (
         "| case | lattice | dtype | nnfield [Msite/s] | plain JAX [Msite/s] | numba [Msite/s] | nnfield/plain JAX "
-        f"| nnfield/numba | compile [s] | max abs diff vs plain JAX, numba ({check_steps} steps) | load |"
+        "| nnfield/numba | triad [GB/s] | bytes/site | BW nnfield | BW numba | compile [s] "
+        f"| max abs diff vs plain JAX, numba ({check_steps} steps; asserted below tol) | load |"
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         nn, pj, nb = (r.rate.get(k, float("nan")) for k in ("nnfield", "plain JAX", "numba"))
         lines.append(
             f"| {r.case} | {r.lattice} | {r.dtype} | {_fmt(nn, '.1f')} | {_fmt(pj, '.1f')} | {_fmt(nb, '.1f')} "
-            f"| {_fmt(nn / pj, '.2f')} | {_fmt(nn / nb, '.2f')} | {_fmt(r.compile_s, '.2f')} "
-            f"| {_fmt(r.diff_plain, '.1e')}, {_fmt(r.diff_numba, '.1e')} | {_fmt(r.load, '.1f')} |"
+            f"| {_fmt(nn / pj, '.2f')} | {_fmt(nn / nb, '.2f')} | {_fmt(r.triad_gbs, '.1f')} | {r.bytes_per_site} "
+            f"| {_fmt(r.frac('nnfield'), '.0%')} | {_fmt(r.frac('numba'), '.0%')} | {_fmt(r.compile_s, '.2f')} "
+            f"| {_fmt(r.diff_plain, '.1e')}, {_fmt(r.diff_numba, '.1e')} (tol {_fmt(r.tol, '.0e')}) "
+            f"| {_fmt(r.load, '.1f')} |"
         )
     return "\n".join(lines)
 
@@ -352,11 +439,13 @@ CASES = ("3+1:wilson", "3+1:forward", "1+1:forward", "1+1:wilson", "3+1:wilson:p
 
 def split_case(case: str) -> tuple[int, str, str]:
     """``"3+1:forward"`` -> ``(3, "forward", "stable")``; ``"3+1:forward:paper"`` -> ``(3, "forward", "paper")``."""
-    dims, bias, *rest = case.split(":")
-    network = rest[0] if rest else "stable"
-    if network not in ("stable", "paper") or len(rest) > 1:
-        raise SystemExit(f"case {case!r}: expected dimension:bias[:stable|paper]")
-    return int(dims[0]), bias, network
+    import re
+
+    m = re.fullmatch(r"([123])\+1:(forward|wilson)(?::(stable|paper))?", case)
+    if m is None:
+        raise SystemExit(f"case {case!r}: expected D+1:bias[:network], D in 1, 2, 3, bias forward or wilson, "
+                         "network stable (default) or paper; e.g. 3+1:wilson:paper")
+    return int(m[1]), m[2], m[3] or "stable"
 
 
 def dirac_network(case: str, n: int, n1: int) -> Any:
@@ -380,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cases = ["3+1:wilson", "3+1:forward", "1+1:forward"] if args.quick else args.cases
     sizes = [32] if args.quick else args.sizes
+    for case in cases:  # a bad case stops the run before the first timing, not after minutes
+        split_case(case)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

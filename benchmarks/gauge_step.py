@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cases = ["2+1:wilson"] if args.quick else args.cases
     sizes = [128] if args.quick else args.sizes
+    for case in cases:  # a bad case stops the run before the first timing, not after minutes
+        if split_case(case)[0] < 2:
+            raise SystemExit(f"case {case!r}: a magnetic field through the (x, y) plane needs D >= 2")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

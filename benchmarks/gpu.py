@@ -14,7 +14,10 @@ What it measures, all on JAX's default device and in the same process:
   twisted-Wilson bias, 128^3 and 256^3, against the plain-JAX twin of ``dirac_step.py`` (same coefficients).
   Traffic model: ``4 K`` values per site-update (each component of phi and pi read once and written once).
 - **Gauged Dirac** (Sec. 5, link form, uniform magnetic field) 2+1 forward and Wilson at 2048^2, against the same
-  plain-JAX twin.
+  plain-JAX twin. Traffic model: ``4 K + D`` values per site-update (the state, and one U(1) phase per link).
+
+Every plain-JAX twin's result after the timed program's ticks is asserted to equal nnfield's to round-off
+(``dirac_step.agreement_tolerance``), so no ratio compares different updates.
 - **Ensemble** (``benchmarks/ensemble.py`` on the device): 64 Klein-Gordon members of 64^3 in one vmapped program
   against one 256^3 run (one compile; issue 10: throughput at least one big run's).
 - **Small runs** (``benchmarks/overhead.py --backend default``): the wall time of ``nnfield run`` of the 1D and 2D
@@ -73,6 +76,7 @@ class Row:
     bytes_per_site: int = 0
     compile_s: float = math.nan
     triad: float = math.nan  # GB/s of the same dtype
+    diff: float = math.nan  # max |nnfield - plain JAX| after STEPS ticks (asserted below the round-off bound)
 
     @property
     def bw(self) -> float:
@@ -82,8 +86,9 @@ class Row:
         frac = self.bw / self.triad if self.triad == self.triad else math.nan
         plain = f"{self.plain:.0f}" if self.plain == self.plain else "-"
         ratio = f"{self.rate / self.plain:.2f}" if self.plain == self.plain else "-"
+        diff = f"{self.diff:.1e}" if self.diff == self.diff else "-"
         return [self.case, self.lattice, self.dtype, f"{self.rate:.0f}", plain, ratio, f"{self.bw:.0f}",
-                f"{100 * frac:.0f}%", f"{self.compile_s:.2f}"]
+                f"{100 * frac:.0f}%", f"{self.compile_s:.2f}", diff]
 
 
 def _sync(x: Any) -> Any:
@@ -112,10 +117,14 @@ def triad(n: int, dtype: str, repeats: int) -> float:
     return 3 * n * np.dtype(dtype).itemsize / t / 1e9
 
 
+STEPS = 32  # ticks of the one program compiled per case
+
+
 def _calibrated(compiled_for: Callable[[int], Callable[[], Any]], sites: int, seconds: float,
-                repeats: int, steps: int = 32) -> tuple[float, float]:
+                repeats: int, steps: int = STEPS) -> tuple[float, float, Callable[[], Any]]:
     """Compile one program of ``steps`` ticks, then time back-to-back calls (asynchronously dispatched) filling
-    about ``seconds``: ``(Msite/s, compile s)``. One compile per case keeps the whole run within minutes."""
+    about ``seconds``: ``(Msite/s, compile s, the program)``. One compile per case keeps the whole run within
+    minutes."""
     t0 = time.perf_counter()
     fn = compiled_for(steps)
     compile_s = time.perf_counter() - t0
@@ -129,7 +138,7 @@ def _calibrated(compiled_for: Callable[[int], Callable[[], Any]], sites: int, se
             out = fn()
         return out
 
-    return sites * steps * calls / _time(many, repeats) / 1e6, compile_s
+    return sites * steps * calls / _time(many, repeats) / 1e6, compile_s, fn
 
 
 def bench_network(case: str, net: Any, dtype: str, seconds: float, repeats: int, plain_twin: bool) -> Row:
@@ -145,18 +154,30 @@ def bench_network(case: str, net: Any, dtype: str, seconds: float, repeats: int,
         compiled = _run_jit.lower(net, state, steps=steps, every=1, observer=None).compile()
         return lambda: compiled(net, state, observer=None)
 
-    rate, compile_s = _calibrated(nn, sites, seconds, repeats)
+    rate, compile_s, nn_fn = _calibrated(nn, sites, seconds, repeats)
     row = Row(case, "x".join(map(str, shape)), dtype, rate, bytes_per_site=4 * K * np.dtype(dtype).itemsize,
               compile_s=compile_s)
     if plain_twin:
         u = dirac_step.update_of(net)
+        row.bytes_per_site = dirac_step.traffic_values(u) * np.dtype(dtype).itemsize  # + the links, if gauged
 
         def plain(steps: int) -> Callable[[], Any]:
             run = dirac_step.plain_runner(u, dtype, steps)
             _sync(run(phi0, pi0))
             return lambda: run(phi0, pi0)
 
-        row.plain, _ = _calibrated(plain, sites, seconds, repeats)
+        row.plain, _, plain_fn = _calibrated(plain, sites, seconds, repeats)
+        # the twin must compute nnfield's update (both programs are the STEPS-tick ones just timed)
+        out = nn_fn()[0]
+        ref = plain_fn()
+        nn_arrs = [np.asarray(out.phi), np.asarray(out.pi)]
+        if any(a.dtype != np.dtype(dtype) for a in nn_arrs):
+            raise dirac_step.DisagreementError(f"{case} {dtype}: nnfield's run returned {nn_arrs[0].dtype}")
+        diff = max(float(np.abs(a - np.asarray(b)).max()) for a, b in zip(nn_arrs, ref, strict=True))
+        scale = max(float(np.abs(np.asarray(x)).max()) for x in (phi0, pi0, *nn_arrs))
+        tol = dirac_step.agreement_tolerance(u, dtype, STEPS, scale)
+        dirac_step.check_agreement(f"{case} {row.lattice} {dtype} plain JAX", diff, tol, STEPS)
+        row.diff = diff
     return row
 
 
@@ -243,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                 row.triad = bw
     info = device_info()
     head = ["case", "lattice", "dtype", "nnfield [Msite/s]", "plain JAX [Msite/s]", "nnfield/plain JAX",
-            "BW [GB/s]", "BW / triad", "compile [s]"]
+            "BW [GB/s]", "BW / triad", "compile [s]", f"max abs diff vs plain JAX ({STEPS} ticks)"]
     cmd = " ".join(["python benchmarks/gpu.py", *(sys.argv[1:] if argv is None else argv)])
     lines = [
         "# Benchmarks on an accelerator",
@@ -252,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k}: {v}" for k, v in info.items()) + ".",
         "Triad bandwidth (jitted `a = b + s c`): "
         + (", ".join(f"{r.dtype} {r.triad:.0f} GB/s" for r in {r.dtype: r for r in rows}.values()) or "-") + ".",
-        "Traffic models: Klein-Gordon 4 arrays per site-update, Dirac 4K values per site-update (see the script).",
+        "Traffic models: Klein-Gordon 4 arrays per site-update, Dirac 4K values per site-update, gauged Dirac "
+        "4K + D (one U(1) phase per link; see the script). The plain-JAX twins are asserted to agree with nnfield "
+        "to round-off.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),

@@ -96,7 +96,8 @@ if numba is not None:
 
     @njit(inline="always")
     def _force(c, xp, xm, yp, ym, k, km, kp, m2, ia2):  # m^2 phi - Lap phi at (i, j, k)
-        return m2 * c[k] - ia2 * (xp[k] + xm[k] + yp[k] + ym[k] + c[kp] + c[km] - 6 * c[k])
+        # 6 of the field's dtype: a bare integer literal would promote a float32 sweep to float64
+        return m2 * c[k] - ia2 * (xp[k] + xm[k] + yp[k] + ym[k] + c[kp] + c[km] - c.dtype.type(6) * c[k])
 
     @njit(parallel=True, boundscheck=False)
     def _kick_drift(phi, pi, phin, h, dt, m2, ia2):
@@ -211,6 +212,30 @@ def jaxpr_numba_leapfrog(net: Any, dtype: Any, fastmath: bool = False) -> Any:
     return run
 
 
+def agreement_tolerance(dtype: Any, steps: int, scale: float) -> float:
+    r"""Bound on the max-abs difference of two leapfrog implementations of ``steps`` ticks that differ only in
+    rounding: a kick's output ``pi - h (m^2 phi - Lap phi)`` (8 products, coefficient sum ``S = m^2 + 12/a^2``)
+    is rounded to about ``eps scale (1 + 9 dt S)``, the drift to ``eps scale``; two implementations rounding
+    differently (x2), kick + drift (x2), added up over the ticks of the bounded leapfrog map (``dt`` well inside
+    the stability limit) whose fields reach ``scale``:
+
+        tol = 4 steps eps scale (1 + 9 dt (m^2 + 12 / a^2))
+
+    A wrong or missing term changes the fields by ``dt |c| scale`` per tick, >= ``dt m^2 = 2.5e-2`` relative:
+    far above ``tol / (steps scale)`` (6e-6 in float32)."""
+    eps = float(np.finfo(dtype).eps)
+    return 4.0 * steps * eps * scale * (1.0 + 9.0 * DT * (M * M + 12.0 / SPACING**2))
+
+
+def check_agreement(what: str, diff: float, tol: float, steps: int) -> None:
+    """Raise ``RuntimeError`` unless ``diff <= tol`` (NaN fails too): a timed twin must compute nnfield's map."""
+    if not diff <= tol:
+        raise RuntimeError(
+            f"{what}: max |difference| from nnfield after {steps} steps is {diff:.3e} > {tol:.3e} (round-off bound "
+            "of agreement_tolerance): it computes another update, so its timing would compare different maps"
+        )
+
+
 def stream_triad(n_elem: int, dtype: Any, repeats: int) -> float:
     """Bandwidth in GB/s of a parallel ``a = b + s c`` (3 arrays of ``n_elem``), best of ``2 repeats``; ``nan``
     without numba (the `bench` extra): the triad is numba's one fused loop, which NumPy cannot stand in for."""
@@ -220,7 +245,8 @@ def stream_triad(n_elem: int, dtype: Any, repeats: int) -> float:
     c, a = b.copy(), np.empty_like(b)
     s = np.dtype(dtype).type(1.5)
     _triad(a, b, c, s)
-    inner = max(1, int(4e8 // (3 * b.nbytes)))  # ~0.4 GB moved per sample
+    # ~0.4 GB moved per sample; at most 1000 calls (a parallel call costs ~10-50 us, tiny arrays would take minutes)
+    inner = max(1, min(1000, int(4e8 // (3 * b.nbytes))))
     best = math.inf
     for _ in range(2 * repeats):
         t0 = time.perf_counter()
@@ -316,6 +342,10 @@ def bench(n: int, dtype: str, steps: int, check_steps: int, repeats: int, numpy_
     row.rate.update({name: sites * steps / t / 1e6 for name, t in best.items()})
     out, _ = nnfield.network.run(net, state, check_steps)
     nn_phi, nn_pi = np.asarray(out.phi[0]), np.asarray(out.pi[0])
+    if nn_phi.dtype != np.dtype(dtype) or nn_pi.dtype != np.dtype(dtype):
+        raise RuntimeError(f"{n}^3 {dtype}: nnfield's run returned {nn_phi.dtype}, {nn_pi.dtype}")
+    tol = agreement_tolerance(dtype, check_steps, max(row.scale, float(np.abs(nn_phi).max()),
+                                                      float(np.abs(nn_pi).max())))
     del out, runs
     log(f"  nnfield {row.rate['nnfield']:8.1f} Msite/s  (trace {row.trace_s:.2f} s, compile {row.compile_s:.2f} s)")
 
@@ -327,6 +357,9 @@ def bench(n: int, dtype: str, steps: int, check_steps: int, repeats: int, numpy_
         row.diff_jn = float(max(np.abs(nn_phi - jn_phi).max(), np.abs(nn_pi - jn_pi).max()))
         jn_phi, jn_pi = jf_run(phi0, pi0, check_steps)
         row.diff_jf = float(max(np.abs(nn_phi - jn_phi).max(), np.abs(nn_pi - jn_pi).max()))
+        checked = (("numba", row.diff_numba), ("jaxpr-numba", row.diff_jn), ("jaxpr-numba fastmath", row.diff_jf))
+        for what, diff in checked:
+            check_agreement(f"{n}^3 {dtype} {what}", diff, tol, check_steps)
         log(
             f"  jaxpr-numba {row.rate['jaxpr_numba']:8.1f} Msite/s  (generate + numba compile {row.jn_compile_s:.1f} s"
             f", max diff vs nnfield {row.diff_jn:.1e}); fastmath {row.rate['jaxpr_numba_fm']:.1f} Msite/s"
@@ -343,6 +376,7 @@ def bench(n: int, dtype: str, steps: int, check_steps: int, repeats: int, numpy_
     row.rate["numpy"] = sites * np_steps / (time.perf_counter() - t0) / 1e6
     if np_steps == check_steps:
         row.diff_numpy = float(max(np.abs(nn_phi - np_phi).max(), np.abs(nn_pi - np_pi).max()))
+        check_agreement(f"{n}^3 {dtype} numpy", row.diff_numpy, tol, check_steps)
     log(f"  numpy   {row.rate['numpy']:8.1f} Msite/s")
     row.load = os.getloadavg()[0]
     return row
@@ -383,7 +417,7 @@ def table(rows: list[Row], check_steps: int) -> str:
         "| jaxpr-numba [Msite/s] | jaxpr-numba fastmath [Msite/s] | nnfield/numba | nnfield/numba 2-sweep "
         "| nnfield/numpy | jaxpr-numba/numba | triad [GB/s] | BW nnfield | BW numba | BW jaxpr-numba "
         "| BW jaxpr-numba fastmath | compile [s] | loops/step, temp [MiB] "
-        f"| max abs diff vs numba, numpy, jaxpr-numba, fastmath ({check_steps} steps) | load |"
+        f"| max abs diff vs numba, numpy, jaxpr-numba, fastmath ({check_steps} steps; asserted below tol) | load |"
     )
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in rows:
