@@ -15,6 +15,7 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
+from nnfield.checks.sec4.dynamics import ehrenfest_residual  # noqa: E402
 from nnfield.lattice import Lattice  # noqa: E402
 from nnfield.theories import dirac as dr  # noqa: E402
 
@@ -29,21 +30,6 @@ def semi_discrete(shape: tuple[int, ...], a: float, bias: str, k0: list[float], 
     return np.abs(np.asarray(th.current(p0)) / float(th.charge(p0)) / v - 1)
 
 
-def network(dt: float, T: float = 4.0) -> tuple[float, float]:
-    M = dr.model(Lattice((96,), 0.5), 1.0, dt, network="stable", bias="wilson")
-    th = M.theory
-    phi, pi = dr.gaussian_packet(th, width=1.5, k0=[0.8], branch="positive")
-    s0 = M.initial_state(phi, pi)
-    n = int(round(T / dt))
-    _, obs = M.network.run(s0, n, 1, M.observables)
-    psi0 = M.psi(s0)
-    x = np.concatenate([[float(th.mean_position(psi0)[0])], np.asarray(obs["position_x"])])
-    j = np.concatenate([[float(th.current(psi0)[0] / th.charge(psi0))],
-                        np.asarray(obs["current_x"]) / np.asarray(obs["charge"])])
-    v = (x[-1] - x[0]) / T
-    return abs(v - float(np.trapezoid(j, dx=dt)) / T) / abs(v), float(j.max() - j.min())
-
-
 def main() -> None:
     print("exact lattice evolution, m = 1, width 1.5: |(J/Q) / (d<x>/dt) - 1| per axis")
     for bias in ("forward", "wilson"):
@@ -55,7 +41,7 @@ def main() -> None:
             print(f"  2+1 {bias:8s} a = {a}, k0 = (0.8, 0.6): {r}")
     print("stable network (Wilson), 1+1, a = 0.5, T = 4: relative Ehrenfest residual, peak-to-peak of J/Q")
     for dt in (0.04, 0.02, 0.01, 0.005):
-        r, pp = network(dt)
+        r, pp = ehrenfest_residual(dt)
         print(f"  dt = {dt}: residual {r:.3e}, J/Q peak to peak {pp:.3e}")
 
 

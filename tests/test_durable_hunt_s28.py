@@ -47,10 +47,12 @@ def _damaged_copies(path: Path) -> list[tuple[int, bytes]]:
 # ----------------------------------------------------------------------------------------------------------
 # run files
 # ----------------------------------------------------------------------------------------------------------
-def _run_file(path: Path) -> Path:
-    """A small completed run file (two samples, one snapshot), written as a run writes it."""
-    w = nio.RunWriter(path, (1, 8), np.float64, {"theory": "klein-gordon", "tick": 0.1, "steps": 1})
-    w.append_observables(np.array([0, 1]), np.array([0.0, 0.1]), {"energy": np.array([1.0, 1.0 + 2**-40])})
+def _run_file(path: Path, attrs: dict | None = None) -> Path:
+    """A small completed run file (two samples, one snapshot), written as a run writes it (root ``attrs``, default a
+    Klein-Gordon run with tick 0.1)."""
+    attrs = {"theory": "klein-gordon", "tick": 0.1, "steps": 1} if attrs is None else attrs
+    w = nio.RunWriter(path, (1, 8), np.float64, attrs)
+    w.append_observables(np.array([0, 1]), np.array([0.0, attrs["tick"]]), {"energy": np.array([1.0, 1.0 + 2**-40])})
     w.append_snapshot(0, 0.0, {"phi": np.linspace(-1, 1, 8)[None], "pi": np.linspace(2, 3, 8)[None]})
     w.start_swmr()
     w.commit(1)

@@ -16,6 +16,7 @@ import pytest
 
 from nnfield import checkpoint as ck
 from nnfield import io as nio
+from test_durable_hunt_s28 import _run_file as written_run_file  # (the s28 writer, with these attributes)
 
 TITLE = "a Klein-Gordon packet"
 
@@ -25,14 +26,7 @@ def _run_file(path: Path, title: str = TITLE) -> Path:
     run writes it (created, step 0 appended, SWMR, commit, close)."""
     attrs = {"theory": "klein-gordon", "title": title, "config": f'title = "{title}"\n[time]\ndt = 0.05\n',
              "dt": 0.05, "tick": 0.05, "steps": 1, "shape": [8]}
-    w = nio.RunWriter(path, (1, 8), np.float64, attrs)
-    w.append_observables(np.array([0, 1]), np.array([0.0, 0.05]), {"energy": np.array([1.0, 1.0 + 2**-40])})
-    w.append_snapshot(0, 0.0, {"phi": np.linspace(-1, 1, 8)[None], "pi": np.linspace(2, 3, 8)[None]})
-    w.start_swmr()
-    w.commit(1)
-    w.set_attrs(status=nio.STATUS_COMPLETED, steps_done=1)
-    w.close()
-    return path
+    return written_run_file(path, attrs)
 
 
 def _flip_in(data: bytes, needle: bytes, offset: int) -> list[bytes]:
