@@ -38,6 +38,7 @@ def test_current_check_is_exact_and_catches_a_small_error(monkeypatch):
     assert bad.verdict == "fails" and abs(bad.measured - 1e-6) < 1e-8, bad
 
 
+@pytest.mark.slow  # (the check itself runs in tests/test_paper_checks.py, slow; quick sibling: the exact check above)
 def test_network_current_check_is_order_one_in_dt():
     # the stable network is order 1: its Ehrenfest residual must halve with dt (order 1 +- 0.3), not be a constant
     check = _check("(4.37) current, network")
