@@ -12,26 +12,14 @@ import numpy as np
 import pytest
 
 from nnfield import resources
-from nnfield.config import parse_config
+from test_resources import _config as resources_config  # (its TOML, with an [output] every)
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "measure_memory.py"
 
 
 def _config(shape, theory, kind, steps, every, scheme="leapfrog"):
-    return parse_config(f"""
-[theory]
-{theory}
-[lattice]
-shape = {list(shape)}
-[time]
-dt = 0.05
-steps = {steps}
-scheme = "{scheme}"
-[initial]
-kind = "{kind}"
-[output]
-every = {every}
-""", source="mem.toml")
+    """tests/test_resources.py's config at dt = 0.05 with an ``[output] every``."""
+    return resources_config(shape, theory, scheme, dt=0.05, steps=steps, extra=f"[output]\nevery = {every}", kind=kind)
 
 
 def _measured(cfg) -> tuple[int, int]:

@@ -56,18 +56,17 @@ def gaussian_field(
     """
     kabs = np.sqrt(sum(k**2 for k in lattice.momenta()))
     omega = np.broadcast_to(np.asarray(omega, dtype=np.float64), lattice.shape)
-    keep0 = np.ones(lattice.shape, bool) if cutoff is None else kabs <= cutoff
-    if not np.all(np.isfinite(omega[keep0]) & (omega[keep0] >= 0)):
+    keep = np.ones(lattice.shape, bool) if cutoff is None else kabs <= cutoff
+    if not np.all(np.isfinite(omega[keep]) & (omega[keep] >= 0)):
         # omega_k^2 < 0 (a NaN omega) about phi = 0: a tachyonic, unstable vacuum (e.g. a double well); there is no
         # Gaussian vacuum to sample (the spectrum check below blamed the spectrum for it, "got nan")
-        j = np.unravel_index(int(np.argmax(keep0 & ~(np.isfinite(omega) & (omega >= 0)))), lattice.shape)
+        j = np.unravel_index(int(np.argmax(keep & ~(np.isfinite(omega) & (omega >= 0)))), lattice.shape)
         raise ParameterError(
             "omega", f"expected a real dispersion omega_k >= 0 at every mode, got {omega[j]:g} at |k| = {kabs[j]:.4g}: "
             "omega_k^2 < 0 about phi = 0, an unstable vacuum (e.g. a double-well potential); a Gaussian field about "
             "phi = 0 needs a stable one, V''(0) >= 0")
     with np.errstate(all="ignore"):
         s = np.broadcast_to(np.asarray(spectrum(kabs, omega), dtype=np.float64), lattice.shape).copy()
-    keep = np.ones(lattice.shape, bool) if cutoff is None else kabs <= cutoff
     zero = kabs == 0
     s[zero & ~np.isfinite(s)] = 0.0  # the zero mode of e.g. a massless vacuum
     positive = bool(np.any(np.isfinite(s) & (s > 0)))  # before the cutoff: which key to blame when none is used
