@@ -14,6 +14,7 @@ from ._operator import apply_local as apply_local
 from ._operator import array_module as array_module
 from ._operator import central_difference as central_difference
 from ._operator import forward_difference as forward_difference
+from ._operator import half_sum_of_squares as half_sum_of_squares
 from ._operator import identity as identity
 from ._operator import kron as kron
 from ._operator import laplacian as laplacian
@@ -30,6 +31,7 @@ __all__ = [
     "apply_local",
     "central_difference",
     "forward_difference",
+    "half_sum_of_squares",
     "identity",
     "kron",
     "laplacian",

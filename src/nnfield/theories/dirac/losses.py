@@ -20,7 +20,7 @@ import numpy as np
 from ... import network as network_mod
 from ..._module import Module
 from ...errors import ParameterError
-from ...operators import LatticeOperator, apply_local, nonzero_pattern
+from ...operators import LatticeOperator, apply_local, half_sum_of_squares, nonzero_pattern
 
 #: the per-type readings of (4.14) and the scalar loss (4.12) (``paper_network(loss=...)``)
 LOSSES = ("corrected", "printed", "printed_summed", "4.12")
@@ -90,7 +90,7 @@ class PerTypeLoss(network_mod.SplitPerTypeLoss):
     def shared(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """``S = 1/2 sum_b phi^b.phi^b`` (``phi_sum=True``), else 0."""
         if self.phi_sum:
-            return 0.5 * jnp.sum(phi * phi)
+            return half_sum_of_squares(phi)
         return jnp.zeros((), jnp.result_type(phi))
 
     def own(self, phi: jax.Array, pi: jax.Array, frozen: jax.Array) -> jax.Array:
@@ -117,9 +117,9 @@ class PerTypeLoss(network_mod.SplitPerTypeLoss):
                 cd = jnp.asarray([C[a, a] if a in diag else 0.0 for a in range(K)], dtype).reshape((K,) + (1,) * nd)
             else:
                 cd = jnp.stack([C[a, a] if a in diag else jnp.zeros(pi.shape[1:], dtype) for a in range(K)])
-            dens = dens + 0.5 * cd * (pi * pi)
+            dens = dens + 0.5 * cd * jnp.square(pi)  # gradient cd pi, with no (x + x) / 2 (half_sum_of_squares)
         if not self.phi_sum:
-            dens = dens + 0.5 * (phi * phi)
+            dens = dens + 0.5 * jnp.square(phi)  # its gradient is phi, with no copy pass (half_sum_of_squares)
         return jnp.sum(dens, axis=_site_axes(pi))
 
     def __call__(self, phi: jax.Array, pi: jax.Array) -> jax.Array:

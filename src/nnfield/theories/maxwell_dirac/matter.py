@@ -44,6 +44,7 @@ import numpy as np
 
 from ..._checks import weak_scalar
 from ...errors import ParameterError
+from ...operators import half_sum_of_squares
 from ...state import State
 from .. import dirac
 from ..params import check_number
@@ -256,7 +257,7 @@ class DiracMatter(AbstractMatter):
     def loss(self, theta: jax.Array, phi: jax.Array) -> jax.Array:
         """The shared part ``1/2 |phi|^2`` of the per-type loss (no links: they enter through the activation)."""
         del theta
-        return 0.5 * jnp.sum(phi * phi)
+        return half_sum_of_squares(phi)
 
     def charge_density(self, state: State) -> jax.Array:
         """``q (|phi|^2 + |pi|^2)`` per site (= ``q |psi|^2``; the network's time-centred density is
