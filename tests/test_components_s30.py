@@ -170,3 +170,42 @@ def test_stable_dirac_tick_is_two_loop_fusions(bias):
     net = dirac.model(Lattice((8, 8, 8), 1.0), 0.5, 0.1, network="stable", bias=bias).network
     assert net.loop_unroll == 2
     assert _loop_body_fusions(net, (8, 8, 8)) == 2 * net.loop_unroll
+
+
+def _loop_body_copies(net, shape):
+    st = State(jnp.zeros((net.K, *shape)), jnp.zeros((net.K, *shape)))
+    txt = _run_jit.lower(net, st, steps=8, every=1, observer=None).compile().as_text()
+    body = max(re.findall(r"\n(%\S*region_0\S* \(.*?\n}\n)", txt, flags=re.S), key=len)
+    return len(re.findall(r"= f\d\d\[[^\]]*\]\{[^}]*\} copy\(", body))
+
+
+@pytest.mark.parametrize("bias", ["forward", "wilson"])
+def test_paper_dirac_loop_has_two_fusions_per_tick_and_no_copy(bias):
+    """The simultaneous scheme's ping-pong loop (``schemes.tick_loop``): two ticks per iteration, each an
+    activation and a learning sweep, and no copy of the state (with one tick per iteration XLA copied phi and pi
+    every tick: 2 fusions and 2 copies per iteration)."""
+    net = dirac.model(Lattice((8, 8, 8), 1.0), 0.5, 0.1, network="paper", bias=bias).network
+    assert net.scheme.name == "simultaneous" and net.loop_ping_pong
+    assert _loop_body_fusions(net, (8, 8, 8)) == 4
+    assert _loop_body_copies(net, (8, 8, 8)) == 0
+
+
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_ping_pong_loop_is_the_repeated_tick(n):
+    """``tick_loop(..., ping_pong=True)`` returns the first state of the pair (the select after the loop never
+    takes the second): the ticks of ``step`` applied ``n`` times, to round-off (XLA may contract multiply-adds
+    differently inside the loop: a few ulps per tick), also under ``vmap``, where it is bit for bit the
+    unbatched loop's."""
+    from nnfield.schemes import tick_loop
+
+    step = lambda s: (s[0] + 0.1 * jnp.roll(s[1], 1), s[1] - 0.1 * jnp.roll(s[0], -1))  # noqa: E731
+    s0 = (jnp.asarray(_rand((5, 6))), jnp.asarray(_rand((5, 6), seed=1)))
+    want = s0
+    for _ in range(n):
+        want = jax.jit(step)(want)
+    got = jax.jit(lambda s: tick_loop(step, s, n, 2, ping_pong=True))(s0)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=0, atol=4 * n * np.finfo(np.float64).eps * 4)
+    batch = jax.tree_util.tree_map(lambda x: jnp.stack([x, 2 * x]), s0)
+    vm = jax.jit(jax.vmap(lambda s: tick_loop(step, s, n, 2, ping_pong=True)))(batch)
+    np.testing.assert_array_equal(np.asarray(vm[0][0]), np.asarray(got[0]))

@@ -40,7 +40,7 @@ from ._xla import jit
 from .errors import ParameterError
 from .lattice import Lattice, check_lattice
 from .operators import LatticeOperator, identity, share_shifts
-from .schemes import Scheme, get_scheme
+from .schemes import Scheme, get_scheme, tick_loop
 from .state import State
 
 Observer = Callable[[Any], dict[str, Any]]
@@ -108,19 +108,20 @@ class AbstractNetwork(Module):
 
     @property
     def loop_unroll(self) -> int:
-        """Ticks per iteration of the default :meth:`advance` loop: 2 (see there); a network whose ticks follow
-        the simultaneous scheme returns its scheme's 1 (:class:`~nnfield.schemes.Simultaneous`)."""
+        """Ticks per iteration of the default :meth:`advance` loop: 2 (see there)."""
         return 2
+
+    @property
+    def loop_ping_pong(self) -> bool:
+        """Whether the default :meth:`advance` loop carries both ticks' states (:func:`~nnfield.schemes.tick_loop`):
+        a network whose ticks follow the simultaneous scheme returns its scheme's ``True``."""
+        return False
 
     def advance(self, state: Any, n: int) -> Any:
         """``n`` ticks (``n`` static); the default is a loop of :meth:`step`, :attr:`loop_unroll` ticks per
         iteration (with two, the second tick writes into the loop's own buffers, so XLA needs no copy of the state
-        per tick)."""
-        if n == 0:
-            return state
-        if n == 1:
-            return self.step(state)
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state, unroll=self.loop_unroll)
+        per tick; :func:`~nnfield.schemes.tick_loop`)."""
+        return tick_loop(self.step, state, n, self.loop_unroll, self.loop_ping_pong)
 
     def advance_synced(self, state: Any, n: int, sync: Callable[[Any], Any]) -> Any:
         """``n`` ticks with ``sync`` (``state -> state``) applied before every tick, or before every part of a
@@ -129,11 +130,7 @@ class AbstractNetwork(Module):
         device's block there. The default is a loop of ``step(sync(s))``; :class:`Network` keeps its scheme's
         fused form (:meth:`nnfield.schemes.Scheme.advance`). Equal to :meth:`advance` up to rounding for
         ``sync`` the identity."""
-        if n == 0:
-            return state
-        if n == 1:
-            return self.step(sync(state))
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(sync(s)), state, unroll=self.loop_unroll)
+        return tick_loop(lambda s: self.step(sync(s)), state, n, self.loop_unroll, self.loop_ping_pong)
 
     def perturbation_step(self, delta: State) -> State:
         """One tick of a perturbation ``delta`` about the network's ground state, packed as ``State(phi, pi)`` of
@@ -377,6 +374,10 @@ class Network(AbstractNetwork):
     def loop_unroll(self) -> int:
         return self.scheme.unroll
 
+    @property
+    def loop_ping_pong(self) -> bool:
+        return self.scheme.ping_pong
+
     def advance(self, state: State, n: int) -> State:
         """``n`` ticks (``n`` static), fused by the scheme where it can (leapfrog merges half kicks)."""
         if n == 0:
@@ -444,6 +445,10 @@ class LinearNetwork(AbstractNetwork):
     @property
     def loop_unroll(self) -> int:
         return self.scheme.unroll
+
+    @property
+    def loop_ping_pong(self) -> bool:
+        return self.scheme.ping_pong
 
     def step(self, state: State) -> State:
         """``phi' = phi + dt ((W - I) phi + B pi)``, ``pi' = pi + dt (A phi_e + (V - I) pi)`` (eqs. 2.17-2.18 at

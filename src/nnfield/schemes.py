@@ -28,12 +28,50 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from .errors import ParameterError
 from .state import State
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
+
+
+def tick_loop(step: Callable[[Any], Any], state: Any, n: int, unroll: int = 2, ping_pong: bool = False) -> Any:
+    """``n`` applications of ``step`` (``n`` static) as one compiled loop, ``unroll`` ticks per iteration.
+
+    A tick reads shifted neighbours, so it cannot update its input in place, and XLA's while loop keeps each
+    carried value in one buffer: with one tick per iteration it copies the state after every tick. With two
+    (``unroll=2``) the second tick writes into the loop's buffers while the first tick's output is a temporary.
+
+    ``ping_pong=True`` carries the first tick's output as a second state (a ping-pong pair of buffers, as a
+    hand-written loop swaps two arrays). For the simultaneous scheme, where both updates of a tick read both old
+    fields, XLA:CPU otherwise fused part of the first tick into the second one's loops, kept the old state alive
+    across the iteration and copied it (3+1 paper Dirac network, 64^3: 4 loops and 2 copies per tick against 2
+    loops with the pair, 1.3-1.4x faster; ``docs/performance.md``). XLA drops a loop carry that nothing reads
+    after the loop, so the pair's second state is kept alive by a select after the loop whose condition,
+    ``iterations < 0``, is never true: the result is the first state, bit for bit. Equal to ``n`` calls of
+    ``step`` in every case (the loop changes the buffers, not the map).
+    """
+    if n == 0:
+        return state
+    if n == 1:
+        return step(state)
+    if not ping_pong:
+        return jax.lax.fori_loop(0, n, lambda _, s: step(s), state, unroll=unroll)
+    half, odd = divmod(n, 2)
+
+    def body(_: Any, carry: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+        i, a, _b = carry
+        b = step(a)
+        return i + 1, step(b), b
+
+    # (a fori_loop with static bounds is a scan: reverse-mode differentiable, unlike a while_loop)
+    i, a, b = jax.lax.fori_loop(0, half, body, (np.int32(0), state, state))
+    never = i < 0  # i counts the iterations: never negative; XLA does not fold it, so ``b`` stays a loop output
+    a = jax.tree_util.tree_map(lambda x, y: jnp.where(never, y, x), a, b)
+    return step(a) if odd else a
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +82,8 @@ class Scheme:
     order: int = 0
     #: ticks per iteration of :meth:`advance`'s loop (see there); not a dataclass field (a class constant)
     unroll: ClassVar[int] = 2
+    #: whether the loop carries both ticks' states (:func:`tick_loop`); a class constant
+    ping_pong: ClassVar[bool] = False
 
     def step(self, net: Network, state: State, dt: Any) -> State:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -52,9 +92,10 @@ class Scheme:
                 ) -> State:
         """``n`` ticks (``n`` static); equal to ``n`` calls of :meth:`step` (schemes may fuse them).
 
-        :attr:`unroll` ticks per loop iteration: two by default, where the second writes the state into the
-        loop's own buffers, so XLA does not copy the state after every tick (a tick reads shifted neighbours and
-        cannot update in place); one for :class:`Simultaneous` (see there).
+        :attr:`unroll` ticks per loop iteration (two), where the second writes the state into the loop's own
+        buffers, so XLA does not copy the state after every tick (a tick reads shifted neighbours and cannot
+        update in place); :class:`Simultaneous` carries both ticks' states (:attr:`ping_pong`,
+        :func:`tick_loop`).
 
         ``sync`` (``state -> state``), if given, is applied to the state before every tick, or before every part
         of a fused tick that reads shifted neighbours of what the previous part wrote (no part spans more than
@@ -62,27 +103,24 @@ class Scheme:
         there.
         """
         if sync is not None:
-            if n == 1:
-                return self.step(net, sync(state), dt)
-            return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, sync(s), dt), state, unroll=self.unroll)
-        if n == 1:
-            return self.step(net, state, dt)
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(net, s, dt), state, unroll=self.unroll)
+            return tick_loop(lambda s: self.step(net, sync(s), dt), state, n, self.unroll, self.ping_pong)
+        return tick_loop(lambda s: self.step(net, s, dt), state, n, self.unroll, self.ping_pong)
 
 
 @dataclasses.dataclass(frozen=True)
 class Simultaneous(Scheme):
     """The paper's update (2.1)-(2.2), (3.7), (4.2): both updates use time-t values. Order 1, not symplectic.
 
-    :meth:`advance` runs one tick per loop iteration (``unroll = 1``): with two, XLA:CPU no longer fused the
-    shifted reads of the first tick's output into the second tick (both updates read both old fields) and
-    materialized each one, 3-7x slower (``benchmarks/dirac_step.py`` and ``gauge_step.py``, ``:paper`` cases;
-    ``docs/performance.md``). The alternating scheme is 1.2-1.4x faster with two.
+    :meth:`advance` runs two ticks per loop iteration and carries both ticks' states (``ping_pong``,
+    :func:`tick_loop`): with a temporary first tick XLA:CPU fused part of it into the second tick's loops (both
+    updates read both old fields) and materialized the rest, 3-7x slower; with one tick per iteration it copied
+    the state after every tick (``benchmarks/dirac_step.py`` and ``gauge_step.py``, ``:paper`` cases;
+    ``docs/performance.md``).
     """
 
     name: str = "simultaneous"
     order: int = 1
-    unroll: ClassVar[int] = 1
+    ping_pong: ClassVar[bool] = True
 
     def step(self, net: Network, state: State, dt: Any) -> State:
         """``phi' = A(dt) phi``, ``pi' = L(dt, phi) pi``, both from time-t values (eqs. 2.1-2.2, 3.7, 4.2).

@@ -73,6 +73,10 @@ class GaugedNetwork(AbstractNetwork):
     def loop_unroll(self) -> int:
         return self.inner.scheme.unroll
 
+    @property
+    def loop_ping_pong(self) -> bool:
+        return self.inner.scheme.ping_pong
+
     def step(self, state: State) -> State:
         s = self.inner.step(state)
         if self.U0 is None:
