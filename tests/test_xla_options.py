@@ -27,8 +27,10 @@ def test_the_options_can_be_switched_off(monkeypatch):
     monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "0")
     assert _xla.compiler_options() == {}
     monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "1")
-    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=")  # the user's own setting wins
-    assert _xla.compiler_options() == {}
+    for name in _xla.CPU_OPTIONS:  # the user's own setting of an option wins; the other options stay
+        monkeypatch.setenv("XLA_FLAGS", f"--{name}=1")
+        assert _xla.compiler_options() == {k: v for k, v in _xla.CPU_OPTIONS.items() if k != name}
+    assert _xla.CPU_OPTIONS["xla_cpu_prefer_vector_width"] == 512  # wide vectors (benchmarks/vector_width.py)
 
 
 @pytest.mark.parametrize("bad", [{"xla_nnfield_no_such_option": 1}, {"xla_backend_optimization_level": "high"}])

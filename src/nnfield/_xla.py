@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-CPU_OPTIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": ""}
+CPU_OPTIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": "", "xla_cpu_prefer_vector_width": 512}
 #: the size of the largest array argument from which a program is compiled with :func:`compiler_options`
 MIN_SITES = 1 << 16
 #: for programs that run once on a tiny lattice (the stability gate's impulse response, :mod:`nnfield.analysis`):
