@@ -15,6 +15,12 @@ What it measures, all on JAX's default device and in the same process:
   Traffic model: ``4 K`` values per site-update (each component of phi and pi read once and written once).
 - **Gauged Dirac** (Sec. 5, link form, uniform magnetic field) 2+1 forward and Wilson at 2048^2, against the same
   plain-JAX twin. Traffic model: ``4 K + D`` values per site-update (the state, and one U(1) phase per link).
+- **The paper's networks** (``:paper``, simultaneous scheme, (4.11) with the corrected per-type loss): 3+1 Dirac
+  forward and Wilson at the first Dirac size, gauged 2+1 forward and Wilson, each against its plain-JAX twin; and
+  the **1+1 Dirac** stable network (forward bias, ``2^22`` sites).
+- **Dynamical links** (no twin; traffic model: every value of the state read and written once per tick): scalar
+  QED (``scalar_qed.model``, the U(1) staggered leapfrog of ``u1_step.py``) and Maxwell-Dirac
+  (``maxwell_dirac.model``, the tick of ``maxwell_dirac_step.py``) in 3D.
 
 Every plain-JAX twin's result after the timed program's ticks is asserted to equal nnfield's to round-off
 (``dirac_step.agreement_tolerance``), so no ratio compares different updates.
@@ -185,6 +191,48 @@ def kg_network(n: int) -> Any:
     return kg.momentum_network(Lattice((n, n, n), 1.0), M, DT, scheme="leapfrog")
 
 
+def bench_state(case: str, net: Any, state: Any, dtype: str, seconds: float, repeats: int) -> Row:
+    """nnfield's rate for a network whose state is any pytree (the dynamical-link theories), no twin; traffic model:
+    every value of the state read and written once per tick."""
+    net = cast_floating(net, dtype)
+    state = jax.tree_util.tree_map(
+        lambda x: jnp.asarray(x, dtype) if jnp.issubdtype(jnp.result_type(x), jnp.floating) else x, state)
+    shape = net.lattice.shape
+    sites = int(np.prod(shape))
+
+    def nn(steps: int) -> Callable[[], Any]:
+        compiled = _run_jit.lower(net, state, steps=steps, every=1, observer=None).compile()
+        return lambda: compiled(net, state, observer=None)
+
+    rate, compile_s, _ = _calibrated(nn, sites, seconds, repeats)
+    values = sum(int(np.prod(np.shape(x))) for x in jax.tree_util.tree_leaves(state)) // sites
+    return Row(case, "x".join(map(str, shape)), dtype, rate, bytes_per_site=2 * values * np.dtype(dtype).itemsize,
+               compile_s=compile_s)
+
+
+def scalar_qed_case(n: int) -> tuple[Any, Any]:
+    """The network and state of ``u1_step.py`` (a Higgs vacuum with fluctuations, 3D)."""
+    from nnfield.theories import scalar_qed as sq
+
+    dt, q, lam, v, m, a = 0.05, 1.0, 0.5, 1.0, 0.0, 0.5
+    lat = Lattice((n, n, n), a)
+    model = sq.model(lat, dt, charge=q, lam=lam, v=v, m=m)
+    phi0, pi0 = sq.higgs_vacuum(lat, q, lam, v, m, 1, 0.1, 0.05)
+    return model.network, model.encode(phi0, pi0)
+
+
+def maxwell_dirac_case(n: int) -> tuple[Any, Any]:
+    """The network and state of ``maxwell_dirac_step.py`` (a charged packet in a field, 3D, forward bias)."""
+    from nnfield.theories import maxwell_dirac as md
+    from nnfield.theories.maxwell_dirac.initial import charged_packets
+
+    dt, q, mass, a = 0.05, 0.5, 1.0, 0.5
+    lat = Lattice((n, n, n), a)
+    model = md.model(lat, dt, charge=q, m=mass, bias="forward")
+    phi0, pi0 = charged_packets(model, 1, width=1.5 * n / 16, momentum=[0.5, 0.0, 0.0], field=0.5, direction=2)
+    return model.network, model.encode(phi0, pi0)
+
+
 def device_info() -> dict[str, str]:
     dev = jax.devices()[0]
     info = {"device": f"{dev.platform}: {getattr(dev, 'device_kind', '?')}", "devices": str(jax.device_count()),
@@ -236,9 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     if args.tiny:
-        kg_sizes, dirac_sizes, gauge_sizes, triad_n = [16], [8], [32], 2**20
+        kg_sizes, dirac_sizes, gauge_sizes, triad_n, n_1d, link_sizes = [16], [8], [32], 2**20, 2**12, [8]
     else:
-        kg_sizes, dirac_sizes, gauge_sizes, triad_n = [256, 512], [128, 256], [2048], 2**27
+        kg_sizes, dirac_sizes, gauge_sizes, triad_n, n_1d, link_sizes = [256, 512], [128, 256], [2048], 2**27, 2**22, [
+            128]
     rows: list[Row] = []
     for dtype in args.dtypes if "steps" in args.parts else ():
         bw = triad(triad_n, dtype, 10)
@@ -259,6 +308,24 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(bench_network(f"gauged Dirac 2+1, {bias}, B field", net, dtype, args.seconds,
                                           args.repeats, True))
                 log(f"  {rows[-1].case} {rows[-1].lattice} {dtype}: {rows[-1].rate:.0f} Msite/s")
+        for bias in ("forward", "wilson"):  # the paper's networks (simultaneous scheme)
+            n = dirac_sizes[0]
+            net = dirac_step.dirac_network(f"3+1:{bias}:paper", n, n)
+            rows.append(bench_network(f"Dirac 3+1 paper, {bias}", net, dtype, args.seconds, args.repeats, True))
+            log(f"  {rows[-1].case} {rows[-1].lattice} {dtype}: {rows[-1].rate:.0f} Msite/s")
+            net = gauge_step.gauged_network(f"2+1:{bias}:paper", gauge_sizes[0], 4)
+            rows.append(bench_network(f"gauged Dirac 2+1 paper, {bias}, B field", net, dtype, args.seconds,
+                                      args.repeats, True))
+            log(f"  {rows[-1].case} {rows[-1].lattice} {dtype}: {rows[-1].rate:.0f} Msite/s")
+        net = dirac_step.dirac_network("1+1:forward", 0, n_1d)
+        rows.append(bench_network("Dirac 1+1 stable, forward", net, dtype, args.seconds, args.repeats, True))
+        log(f"  {rows[-1].case} {rows[-1].lattice} {dtype}: {rows[-1].rate:.0f} Msite/s")
+        for name, build in (("scalar QED 3D (U(1) links)", scalar_qed_case),
+                            ("Maxwell-Dirac 3D, forward", maxwell_dirac_case)):
+            for n in link_sizes:
+                net, state = build(n)
+                rows.append(bench_state(name, net, state, dtype, args.seconds, args.repeats))
+                log(f"  {rows[-1].case} {rows[-1].lattice} {dtype}: {rows[-1].rate:.0f} Msite/s")
         for row in rows:
             if row.dtype == dtype:
                 row.triad = bw
@@ -274,8 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         "Triad bandwidth (jitted `a = b + s c`): "
         + (", ".join(f"{r.dtype} {r.triad:.0f} GB/s" for r in {r.dtype: r for r in rows}.values()) or "-") + ".",
         "Traffic models: Klein-Gordon 4 arrays per site-update, Dirac 4K values per site-update, gauged Dirac "
-        "4K + D (one U(1) phase per link; see the script). The plain-JAX twins are asserted to agree with nnfield "
-        "to round-off.",
+        "4K + D (one U(1) phase per link; see the script), scalar QED and Maxwell-Dirac every state value read and "
+        "written once. The plain-JAX twins are asserted to agree with nnfield to round-off.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),

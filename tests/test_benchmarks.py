@@ -28,7 +28,9 @@ def test_gpu_benchmark_command_runs_on_cpu(tmp_path):
     text = _bench("gpu.py", "--allow-cpu", "--tiny", "--dtypes", "float64", "--seconds", "0.05", "--repeats", "1",
                   out=tmp_path / "gpu.md", timeout=900)
     for case in ("KG (3.8) leapfrog", "Dirac 3+1 stable, forward", "Dirac 3+1 stable, wilson",
-                 "gauged Dirac 2+1, forward", "gauged Dirac 2+1, wilson"):
+                 "gauged Dirac 2+1, forward", "gauged Dirac 2+1, wilson", "Dirac 3+1 paper, forward",
+                 "Dirac 3+1 paper, wilson", "gauged Dirac 2+1 paper, forward", "gauged Dirac 2+1 paper, wilson",
+                 "Dirac 1+1 stable, forward", "scalar QED 3D (U(1) links)", "Maxwell-Dirac 3D, forward"):
         assert f"| {case}" in text
     # the ensemble and the small runs, from their own scripts in fresh processes (on JAX's default device)
     assert "## Ensemble" in text and "| ensemble of 8 masses | 8 x 8^3 |" in text and "failed (exit" not in text

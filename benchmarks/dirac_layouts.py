@@ -1,0 +1,152 @@
+r"""Where the 3+1 Dirac step's remaining gap to numba lies: the same update in three JAX layouts (an experiment).
+
+One tick of the stable (or paper, ``:paper``) Dirac network of ``dirac_step.py``, ``phi' = phi + dt ((W - I) phi +
+B pi)``, ``pi' = pi - dt (B^T phi' + C pi)``, written by hand (no autodiff; the coefficients are read from the
+nnfield network as in ``dirac_step.update_of``) with nnfield's shift primitive (``nnfield.operators.shift``):
+
+- **stacked**: each output component summed over the nonzero entries, the ``K`` components stacked into one
+  ``(K, ...)`` array per field (nnfield's state layout);
+- **components**: the state carried as a list of ``K`` arrays, no stacking (not nnfield's layout);
+- **nnfield**: the network advanced by ``nnfield.network.run``'s program (the learning gradient by autodiff);
+- **numba**: ``dirac_step.numba_runner``'s two generated sweeps per tick.
+
+All compiled as loops of two ticks per iteration, timed interleaved (best of ``--repeats``), with the largest
+difference from nnfield after the timed ticks. Million site-updates per second.
+
+Usage::
+
+    python benchmarks/dirac_layouts.py                        # 3+1:forward at 64^3 and 128^3, both precisions
+    python benchmarks/dirac_layouts.py --cases 3+1:wilson --sizes 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax import lax  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dirac_step as ds  # noqa: E402
+from nnfield.network import _run_jit  # noqa: E402
+from nnfield.operators import shift  # noqa: E402
+from nnfield.runner import cast_floating  # noqa: E402
+from nnfield.state import State  # noqa: E402
+
+
+def _components(terms: list[tuple[tuple[int, ...], np.ndarray]], f: list[jax.Array], dtype: str) -> list[Any]:
+    """``(O f)^a = sum_s sum_b C_s[a, b] T_s f^b`` over the nonzero entries, each ``T_s f^b`` once."""
+    K = len(f)
+    out: list[Any] = [None] * K
+    for s, c in terms:
+        shifted: dict[int, jax.Array] = {}
+        for a in range(K):
+            for b in range(K):
+                if c[a, b] != 0:
+                    if b not in shifted:
+                        shifted[b] = shift(f[b], s)
+                    t = np.dtype(dtype).type(c[a, b]) * shifted[b]
+                    out[a] = t if out[a] is None else out[a] + t
+    return [jnp.zeros_like(f[0]) if o is None else o for o in out]
+
+
+def hand_runner(u: ds.Update, dtype: str, steps: int, stacked: bool) -> Any:
+    zero = (0,) * len(u.shape)
+    dt = np.dtype(dtype).type(u.dt)
+    K = u.K
+
+    def tick(phi: list[Any], pi: list[Any]) -> tuple[list[Any], list[Any]]:
+        mass, drive = _components([(zero, u.Lphi)], phi, dtype), _components(u.B, pi, dtype)
+        new = [phi[a] + dt * (mass[a] + drive[a]) for a in range(K)]
+        grad, rot = _components(u.BT, phi if u.simultaneous else new, dtype), _components([(zero, u.Lpi)], pi, dtype)
+        return new, [pi[a] - dt * (grad[a] + rot[a]) for a in range(K)]
+
+    if stacked:  # every operator's K sums stacked into one (K, ...) array, arithmetic on whole fields
+        def op(terms: list[tuple[tuple[int, ...], np.ndarray]], f: jax.Array) -> jax.Array:
+            return jnp.stack(_components(terms, [f[b] for b in range(K)], dtype))
+
+        def body(_: Any, s: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+            phi, pi = s
+            new = phi + dt * (op([(zero, u.Lphi)], phi) + op(u.B, pi))
+            return new, pi - dt * (op(u.BT, phi if u.simultaneous else new) + op([(zero, u.Lpi)], pi))
+
+        return jax.jit(lambda phi, pi: lax.fori_loop(0, steps, body, (phi, pi), unroll=2))
+
+    def body_list(_: Any, s: tuple[list[Any], list[Any]]) -> tuple[list[Any], list[Any]]:
+        return tick(*s)
+
+    run = jax.jit(lambda phi, pi: lax.fori_loop(0, steps, body_list, (list(phi), list(pi)), unroll=2))
+    return lambda phi, pi: tuple(jnp.stack(x) for x in run(phi, pi))
+
+
+def bench(case: str, n: int, dtype: str, repeats: int) -> dict[str, Any]:
+    net = cast_floating(ds.dirac_network(case, n, n), dtype)
+    u = ds.update_of(net)
+    K, shape = u.K, u.shape
+    rng = np.random.default_rng(0)
+    phi0 = rng.normal(size=(K, *shape)).astype(dtype)
+    pi0 = rng.normal(size=(K, *shape)).astype(dtype)
+    sites = int(np.prod(shape))
+    steps = ds.default_steps(sites)
+    p, q = jnp.asarray(phi0), jnp.asarray(pi0)
+    state = State(p, q)
+    compiled = _run_jit.lower(net, state, steps=steps, every=1, observer=None).compile()
+    stacked = hand_runner(u, dtype, steps, True)
+    comps = hand_runner(u, dtype, steps, False)
+    nb = ds.numba_runner(u, dtype)
+    nb(phi0, pi0, 1)
+    runs = {
+        "nnfield": lambda: (lambda s: (s.phi, s.pi))(compiled(net, state, observer=None)[0]),
+        "stacked": lambda: stacked(p, q),
+        "components": lambda: comps(p, q),
+        "numba": lambda: nb(phi0, pi0, steps),
+    }
+    outs = {k: jax.block_until_ready(f()) for k, f in runs.items()}
+    best = dict.fromkeys(runs, np.inf)
+    for _ in range(repeats):
+        for k, f in runs.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(f())
+            best[k] = min(best[k], time.perf_counter() - t0)
+    ref = [np.asarray(x) for x in outs["nnfield"]]
+    diff = {k: max(float(np.abs(np.asarray(a) - b).max()) for a, b in zip(v, ref, strict=True))
+            for k, v in outs.items() if k != "nnfield"}
+    return {"rates": {k: sites * steps / t / 1e6 for k, t in best.items()}, "diff": diff, "load": os.getloadavg()[0]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", nargs="+", default=["3+1:forward"])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float32", "float64"])
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args(argv)
+    print("| case | lattice | dtype | nnfield | stacked (by hand) | components (by hand) | numba | nnfield / numba "
+          "| stacked / numba | components / numba | max diff vs nnfield (stacked, components, numba) | load |")
+    print("|" + "---|" * 12)
+    for case in args.cases:
+        for n in args.sizes:
+            for dtype in args.dtypes:
+                r = bench(case, n, dtype, args.repeats)
+                v = r["rates"]
+                d = r["diff"]
+                print(f"| {case} | {n}^3 | {dtype} | {v['nnfield']:.0f} | {v['stacked']:.0f} | {v['components']:.0f} "
+                      f"| {v['numba']:.0f} | {v['nnfield'] / v['numba']:.2f} | {v['stacked'] / v['numba']:.2f} "
+                      f"| {v['components'] / v['numba']:.2f} | {d['stacked']:.0e}, {d['components']:.0e}, "
+                      f"{d['numba']:.0e} | {r['load']:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
