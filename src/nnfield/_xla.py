@@ -7,6 +7,11 @@ XLA's own loop emitter (``benchmarks/observer_cost.py``: 10-13 ms against 2.6-4 
 about 14 network steps against 4; results equal to round-off, the summation order differs). nnfield therefore
 compiles its runs, observers and ensembles with the YNN fusions turned off.
 
+**Vector width on CPU.** XLA:CPU asks LLVM for 256-bit vectors even on a CPU with AVX-512; nnfield's runs ask for
+512 (``xla_cpu_prefer_vector_width``): 1.00-1.21x on its run programs in one measurement and 0.97-1.64x in
+another (float32 at 128^3 gains most), the fields bit for bit the same (``benchmarks/vector_width.py``). A CPU
+without AVX-512 keeps its own register width.
+
 - Only programs with a field of at least :data:`MIN_SITES` entries get it: without YNNPACK the reductions are
   compiled by XLA's own emitters, which took 15-25% longer to compile (a scalar-QED run on 8x8: 2.2-2.3 s
   against 2.6-2.7 s; Klein-Gordon 16x16: 1.1 s against 1.2-1.4 s), and on small lattices the compile is most
