@@ -209,3 +209,22 @@ def test_ping_pong_loop_is_the_repeated_tick(n):
     batch = jax.tree_util.tree_map(lambda x: jnp.stack([x, 2 * x]), s0)
     vm = jax.jit(jax.vmap(lambda s: tick_loop(step, s, n, 2, ping_pong=True)))(batch)
     np.testing.assert_array_equal(np.asarray(vm[0][0]), np.asarray(got[0]))
+
+
+def test_stability_gate_does_not_call_the_paper_unit_step_physical():
+    """The paper's simultaneous Klein-Gordon network at dt = 1 (``examples/kg_unit_step_38.toml``, 16^3): explicit
+    Euler with ``omega dt`` up to about 3.6, whose growth per unit time fell by only 10% at dt / 4, so session 29's
+    gate named it "a physical instability of the linearized theory (e.g. V''(0) < 0)". At dt / 16 it has fallen to
+    about a third: a scheme's instability (found by a hostile try of this session)."""
+    from nnfield import stability
+    from nnfield.theories import klein_gordon as kg
+
+    lat = Lattice((16, 16, 16), 1.0)
+
+    def factory(h):
+        return kg.momentum_network(lat, 1.0, h, scheme="simultaneous")
+
+    st = stability.network_stability(factory(1.0), factory, dt=1.0, steps=10)
+    assert not st.stable and st.dt_max == 0.0
+    assert st.physical_rate is None
+    assert "physical instability" not in st.describe()
