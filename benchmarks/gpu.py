@@ -211,25 +211,22 @@ def bench_state(case: str, net: Any, state: Any, dtype: str, seconds: float, rep
 
 
 def scalar_qed_case(n: int) -> tuple[Any, Any]:
-    """The network and state of ``u1_step.py`` (a Higgs vacuum with fluctuations, 3D)."""
-    from nnfield.theories import scalar_qed as sq
+    """The network and state of ``u1_step.py`` (a Higgs vacuum with fluctuations, 3D; its constants)."""
+    import u1_step as u1
 
-    dt, q, lam, v, m, a = 0.05, 1.0, 0.5, 1.0, 0.0, 0.5
-    lat = Lattice((n, n, n), a)
-    model = sq.model(lat, dt, charge=q, lam=lam, v=v, m=m)
-    phi0, pi0 = sq.higgs_vacuum(lat, q, lam, v, m, 1, 0.1, 0.05)
+    lat = Lattice((n, n, n), u1.A)
+    model = u1.sq.model(lat, u1.DT, charge=u1.Q, lam=u1.LAM, v=u1.V, m=u1.M)
+    phi0, pi0 = u1.sq.higgs_vacuum(lat, u1.Q, u1.LAM, u1.V, u1.M, 1, 0.1, 0.05)
     return model.network, model.encode(phi0, pi0)
 
 
 def maxwell_dirac_case(n: int) -> tuple[Any, Any]:
     """The network and state of ``maxwell_dirac_step.py`` (a charged packet in a field, 3D, forward bias)."""
-    from nnfield.theories import maxwell_dirac as md
-    from nnfield.theories.maxwell_dirac.initial import charged_packets
+    import maxwell_dirac_step as mds
 
-    dt, q, mass, a = 0.05, 0.5, 1.0, 0.5
-    lat = Lattice((n, n, n), a)
-    model = md.model(lat, dt, charge=q, m=mass, bias="forward")
-    phi0, pi0 = charged_packets(model, 1, width=1.5 * n / 16, momentum=[0.5, 0.0, 0.0], field=0.5, direction=2)
+    lat = Lattice((n, n, n), mds.A)
+    model = mds.md.model(lat, mds.DT, charge=mds.Q, m=mds.MASS, bias="forward")
+    phi0, pi0 = mds.charged_packets(model, 1, width=1.5 * n / 16, momentum=[0.5, 0.0, 0.0], field=0.5, direction=2)
     return model.network, model.encode(phi0, pi0)
 
 

@@ -152,13 +152,13 @@ def test_half_sum_of_squares_value_and_exact_gradient(dtype):
                                   np.asarray(0.5 * jnp.sum(jnp.square(f), axis=(1, 2))))
 
 
-def _loop_body_fusions(net, shape):
+def _loop_body_count(net, shape, op="fusion"):
+    """Field-sized ``op`` instructions (``fusion`` or ``copy``) in the while body of the compiled 8-tick run."""
     st = State(jnp.zeros((net.K, *shape)), jnp.zeros((net.K, *shape)))
     txt = _run_jit.lower(net, st, steps=8, every=1, observer=None).compile().as_text()
     bodies = re.findall(r"\n(%\S*region_0\S* \(.*?\n}\n)", txt, flags=re.S)
     assert bodies, "no while body in the compiled program"
-    body = max(bodies, key=len)
-    return len(re.findall(r"= f\d\d\[[^\]]*\]\{[^}]*\} fusion\(", body))
+    return len(re.findall(r"= f\d\d\[[^\]]*\]\{[^}]*\} " + op + r"\(", max(bodies, key=len)))
 
 
 @pytest.mark.parametrize("bias", ["forward", "wilson"])
@@ -169,14 +169,7 @@ def test_stable_dirac_tick_is_two_loop_fusions(bias):
     per tick (a copy of the field)."""
     net = dirac.model(Lattice((8, 8, 8), 1.0), 0.5, 0.1, network="stable", bias=bias).network
     assert net.loop_unroll == 2
-    assert _loop_body_fusions(net, (8, 8, 8)) == 2 * net.loop_unroll
-
-
-def _loop_body_copies(net, shape):
-    st = State(jnp.zeros((net.K, *shape)), jnp.zeros((net.K, *shape)))
-    txt = _run_jit.lower(net, st, steps=8, every=1, observer=None).compile().as_text()
-    body = max(re.findall(r"\n(%\S*region_0\S* \(.*?\n}\n)", txt, flags=re.S), key=len)
-    return len(re.findall(r"= f\d\d\[[^\]]*\]\{[^}]*\} copy\(", body))
+    assert _loop_body_count(net, (8, 8, 8)) == 2 * net.loop_unroll
 
 
 @pytest.mark.parametrize("bias", ["forward", "wilson"])
@@ -186,8 +179,8 @@ def test_paper_dirac_loop_has_two_fusions_per_tick_and_no_copy(bias):
     every tick: 2 fusions and 2 copies per iteration)."""
     net = dirac.model(Lattice((8, 8, 8), 1.0), 0.5, 0.1, network="paper", bias=bias).network
     assert net.scheme.name == "simultaneous" and net.loop_ping_pong
-    assert _loop_body_fusions(net, (8, 8, 8)) == 4
-    assert _loop_body_copies(net, (8, 8, 8)) == 0
+    assert _loop_body_count(net, (8, 8, 8)) == 4
+    assert _loop_body_count(net, (8, 8, 8), "copy") == 0
 
 
 @pytest.mark.parametrize("n", [2, 3, 7])
