@@ -135,15 +135,17 @@ def _entries(terms: list[tuple[tuple[int, ...], np.ndarray]], dtype: str) -> lis
     return out
 
 
-def _apply_plain(terms: list[tuple[tuple[int, ...], dict]], f: list[jax.Array]) -> list[jax.Array]:
-    """``(O f)^a = sum_s sum_b C_s[a, b] T_s f^b``, unrolled over the nonzero entries; each ``T_s f^b`` once."""
+def _apply_plain(terms: list[tuple[tuple[int, ...], dict]], f: list[jax.Array], roll: Any = None) -> list[jax.Array]:
+    """``(O f)^a = sum_s sum_b C_s[a, b] T_s f^b``, unrolled over the nonzero entries; each ``T_s f^b`` once
+    (``roll(x, s)``: the shift, :func:`_roll` by default)."""
+    roll = _roll if roll is None else roll
     K = len(f)
     out: list[Any] = [None] * K
     for s, ent in terms:
         cache: dict[int, jax.Array] = {}
         for (a, b), v in ent.items():
             if b not in cache:
-                cache[b] = _roll(f[b], s)
+                cache[b] = roll(f[b], s)
             t = v * cache[b]
             out[a] = t if out[a] is None else out[a] + t
     return [jnp.zeros_like(f[0]) if o is None else o for o in out]
