@@ -39,8 +39,11 @@ def _persistent_compilation_cache() -> None:
 
 _persistent_compilation_cache()
 
-#: XLA options of the quick suite: LLVM without optimization and XLA:CPU's older loop emitters
-FAST_COMPILE_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false")
+#: XLA options of the quick suite: LLVM without optimization, XLA:CPU's older loop emitters, and each program's
+#: LLVM module compiled whole (XLA splits it into up to 32 parts compiled in parallel: at O0 the parts' fixed cost
+#: outweighs the parallelism, and the two test workers already keep both cores busy; ``docs/testing.md``)
+FAST_COMPILE_FLAGS = ("--xla_backend_optimization_level=0", "--xla_cpu_use_fusion_emitters=false",
+                      "--xla_cpu_parallel_codegen_split_count=1")
 
 
 def _fast_compile_wanted(config) -> bool:
@@ -88,7 +91,8 @@ def without_fast_compile(env: dict[str, str]) -> dict[str, str]:
 
 
 #: per-program compile options that restore XLA's defaults under :data:`FAST_COMPILE_FLAGS`
-XLA_DEFAULT_OPTIONS = {"xla_backend_optimization_level": 3, "xla_cpu_use_fusion_emitters": True}
+XLA_DEFAULT_OPTIONS = {"xla_backend_optimization_level": 3, "xla_cpu_use_fusion_emitters": True,
+                       "xla_cpu_parallel_codegen_split_count": 32}
 
 MAX_WORKERS = 8
 
