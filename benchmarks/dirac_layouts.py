@@ -7,8 +7,16 @@ nnfield network as in ``dirac_step.update_of``) with nnfield's shift primitive (
 - **stacked**: each output component summed over the nonzero entries, the ``K`` components stacked into one
   ``(K, ...)`` array per field (nnfield's state layout);
 - **components**: the state carried as a list of ``K`` arrays, no stacking (not nnfield's layout);
+- **stacked, site-major**: the stacked form with its fields stored ``(N_1, K, N_2, N_3)`` in memory inside the loop
+  (``jax.experimental.layout.with_layout_constraint``; the logical shape stays ``(K, ...)``), as nnfield's loops
+  store them since session 31 (``nnfield._layout``);
 - **nnfield**: the network advanced by ``nnfield.network.run``'s program (the learning gradient by autodiff);
+- **nnfield, row-major**: the same program compiled with ``NNFIELD_SITE_MAJOR=0`` (the layout before session 31);
 - **numba**: ``dirac_step.numba_runner``'s two generated sweeps per tick.
+
+XLA:CPU splits each loop over threads along the outermost axis of its output as stored: with ``(K, ...)`` row-major
+that is the component axis, so each of two threads writes two components of the whole lattice and reads every
+input component over the whole lattice; site-major, each thread sweeps its own half of the planes.
 
 All compiled as loops of two ticks per iteration, timed interleaved (best of ``--repeats``), with the largest
 difference from nnfield after the timed ticks. Million site-updates per second.
@@ -39,6 +47,7 @@ from jax import lax  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 import dirac_step as ds  # noqa: E402
+from nnfield._layout import ENV  # noqa: E402
 from nnfield.network import _run_jit  # noqa: E402
 from nnfield.operators import shift  # noqa: E402
 from nnfield.runner import cast_floating  # noqa: E402
@@ -51,7 +60,7 @@ def _components(terms: list[tuple[tuple[int, ...], np.ndarray]], f: list[jax.Arr
     return ds._apply_plain(ds._entries(terms, dtype), f, roll=shift)
 
 
-def hand_runner(u: ds.Update, dtype: str, steps: int, stacked: bool) -> Any:
+def hand_runner(u: ds.Update, dtype: str, steps: int, stacked: bool, site_major: bool = False) -> Any:
     zero = (0,) * len(u.shape)
     dt = np.dtype(dtype).type(u.dt)
     K = u.K
@@ -66,12 +75,20 @@ def hand_runner(u: ds.Update, dtype: str, steps: int, stacked: bool) -> Any:
         def op(terms: list[tuple[tuple[int, ...], np.ndarray]], f: jax.Array) -> jax.Array:
             return jnp.stack(_components(terms, [f[b] for b in range(K)], dtype))
 
+        if site_major:  # the first lattice axis outermost in memory, then the components
+            from jax.experimental.layout import Layout, with_layout_constraint
+
+            order = Layout((1, 0, *range(2, len(u.shape) + 1)))
+            lay = lambda x: with_layout_constraint(x, order)  # noqa: E731
+        else:
+            lay = lambda x: x  # noqa: E731
+
         def body(_: Any, s: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
             phi, pi = s
-            new = phi + dt * (op([(zero, u.Lphi)], phi) + op(u.B, pi))
-            return new, pi - dt * (op(u.BT, phi if u.simultaneous else new) + op([(zero, u.Lpi)], pi))
+            new = lay(phi + dt * (op([(zero, u.Lphi)], phi) + op(u.B, pi)))
+            return new, lay(pi - dt * (op(u.BT, phi if u.simultaneous else new) + op([(zero, u.Lpi)], pi)))
 
-        return jax.jit(lambda phi, pi: lax.fori_loop(0, steps, body, (phi, pi), unroll=2))
+        return jax.jit(lambda phi, pi: lax.fori_loop(0, steps, body, (lay(phi), lay(pi)), unroll=2))
 
     def body_list(_: Any, s: tuple[list[Any], list[Any]]) -> tuple[list[Any], list[Any]]:
         return tick(*s)
@@ -92,13 +109,23 @@ def bench(case: str, n: int, dtype: str, repeats: int) -> dict[str, Any]:
     p, q = jnp.asarray(phi0), jnp.asarray(pi0)
     state = State(p, q)
     compiled = _run_jit.lower(net, state, steps=steps, every=1, observer=None).compile()
+    os.environ[ENV] = "0"  # read when the program is traced
+    try:
+        jax.clear_caches()
+        row_major = _run_jit.lower(net, state, steps=steps, every=1, observer=None).compile()
+    finally:
+        os.environ.pop(ENV)
+        jax.clear_caches()
     stacked = hand_runner(u, dtype, steps, True)
+    site_major = hand_runner(u, dtype, steps, True, site_major=True)
     comps = hand_runner(u, dtype, steps, False)
     nb = ds.numba_runner(u, dtype)
     nb(phi0, pi0, 1)
     runs = {
         "nnfield": lambda: (lambda s: (s.phi, s.pi))(compiled(net, state, observer=None)[0]),
+        "nnfield row-major": lambda: (lambda s: (s.phi, s.pi))(row_major(net, state, observer=None)[0]),
         "stacked": lambda: stacked(p, q),
+        "stacked site-major": lambda: site_major(p, q),
         "components": lambda: comps(p, q),
         "numba": lambda: nb(phi0, pi0, steps),
     }
@@ -122,19 +149,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float32", "float64"])
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
-    print("| case | lattice | dtype | nnfield | stacked (by hand) | components (by hand) | numba | nnfield / numba "
-          "| stacked / numba | components / numba | max diff vs nnfield (stacked, components, numba) | load |")
-    print("|" + "---|" * 12)
+    print("| case | lattice | dtype | nnfield | nnfield, row-major | stacked (by hand) | stacked, site-major (by hand) "
+          "| components (by hand) | numba | nnfield / numba | nnfield row-major / numba | stacked / numba "
+          "| stacked site-major / numba | components / numba "
+          "| max diff vs nnfield (row-major, stacked, site-major, components, numba) | load |")
+    print("|" + "---|" * 17)
     for case in args.cases:
         for n in args.sizes:
             for dtype in args.dtypes:
                 r = bench(case, n, dtype, args.repeats)
                 v = r["rates"]
                 d = r["diff"]
-                print(f"| {case} | {n}^3 | {dtype} | {v['nnfield']:.0f} | {v['stacked']:.0f} | {v['components']:.0f} "
-                      f"| {v['numba']:.0f} | {v['nnfield'] / v['numba']:.2f} | {v['stacked'] / v['numba']:.2f} "
-                      f"| {v['components'] / v['numba']:.2f} | {d['stacked']:.0e}, {d['components']:.0e}, "
-                      f"{d['numba']:.0e} | {r['load']:.1f} |", flush=True)
+                nb = v["numba"]
+                print(f"| {case} | {n}^3 | {dtype} | {v['nnfield']:.0f} | {v['nnfield row-major']:.0f} "
+                      f"| {v['stacked']:.0f} | {v['stacked site-major']:.0f} | {v['components']:.0f} | {nb:.0f} "
+                      f"| {v['nnfield'] / nb:.2f} | {v['nnfield row-major'] / nb:.2f} | {v['stacked'] / nb:.2f} "
+                      f"| {v['stacked site-major'] / nb:.2f} | {v['components'] / nb:.2f} "
+                      f"| {d['nnfield row-major']:.0e}, {d['stacked']:.0e}, {d['stacked site-major']:.0e}, "
+                      f"{d['components']:.0e}, {d['numba']:.0e} | {r['load']:.1f} |", flush=True)
     return 0
 
 

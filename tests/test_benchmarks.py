@@ -178,3 +178,23 @@ def test_stability_gate_benchmark_reports_each_way(tmp_path):
     assert [r[0] for r in rows] == ["kg_1d_packet"] and rows[0][1] == "512"
     grid, direct, refined = float(rows[0][3]), float(rows[0][5]), float(rows[0][7])
     np.testing.assert_allclose([direct, refined], grid, rtol=2e-6)
+
+
+@pytest.mark.slow
+def test_dirac_layouts_compares_the_layouts_and_finds_them_equal(tmp_path):
+    """``benchmarks/dirac_layouts.py`` (where the 3+1 Dirac step's gap to numba lay: session 31's site-major layout)
+    on a small lattice: every column in the table, and nnfield's row-major program (``NNFIELD_SITE_MAJOR=0``) and
+    the hand-written loops equal to nnfield's run to round-off (about 1e-2 ulp a tick over the ~10^4 ticks timed: a
+    layout moves values, but LLVM may contract multiply-adds differently in the re-laid-out loop)."""
+    pytest.importorskip("numba")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dirac_layouts.py"), "--sizes", "12",
+                          "--dtypes", "float64", "--repeats", "1", "--cases", "3+1:forward", "3+1:wilson:paper"],
+                         capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert res.returncode == 0, res.stderr
+    rows = [line for line in res.stdout.splitlines() if line.startswith("| 3+1:")]
+    assert len(rows) == 2, res.stdout
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == 16, row
+        assert all(float(d) < 1e-12 for d in cells[14].split(",")), row

@@ -605,7 +605,7 @@ def test_run_dry_run_checks_and_writes_nothing(tmp_path):
     assert "nothing written" in res.stdout
     assert not out.exists()
     # and it says what the run would need: 512 sites, K = 1, two float64 fields = 8 KiB
-    assert re.search(r"memory \(estimate\): about .* at peak \(fields 8 KiB, model 0 B, .*\); .* on the device; "
+    assert re.search(r"memory \(estimate\): about .* at peak \(fields 8 KiB, model 16 KiB, .*\); .* on the device; "
                      r".* available here", res.stdout), res.stdout
 
 

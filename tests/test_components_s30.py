@@ -174,9 +174,11 @@ def test_stable_dirac_tick_is_two_loop_fusions(bias):
 
 @pytest.mark.parametrize("bias", ["forward", "wilson"])
 def test_paper_dirac_loop_has_two_fusions_per_tick_and_no_copy(bias):
-    """The simultaneous scheme's ping-pong loop (``schemes.tick_loop``): two ticks per iteration, each an
-    activation and a learning sweep, and no copy of the state (with one tick per iteration XLA copied phi and pi
-    every tick: 2 fusions and 2 copies per iteration)."""
+    """The simultaneous scheme's loop (``schemes.tick_loop``): two ticks per iteration, each an activation and a
+    learning sweep, and no copy of the state (with one tick per iteration XLA copied phi and pi every tick: 2
+    fusions and 2 copies per iteration). Session 30 carried a ping-pong pair for it; since session 31, where the
+    site-major layout applies (one CPU device, here) its constraints keep the ticks apart and the plain loop is
+    used (``test_layout_s31.py`` checks the pair with the layout off)."""
     net = dirac.model(Lattice((8, 8, 8), 1.0), 0.5, 0.1, network="paper", bias=bias).network
     assert net.scheme.name == "simultaneous" and net.loop_ping_pong
     assert _loop_body_count(net, (8, 8, 8)) == 4

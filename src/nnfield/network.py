@@ -35,6 +35,7 @@ import numpy as np
 from jax.tree_util import Partial
 
 from ._checks import check_number, weak_scalar
+from ._layout import SiteMajor
 from ._module import Module
 from ._xla import jit
 from .errors import ParameterError
@@ -117,11 +118,20 @@ class AbstractNetwork(Module):
         a network whose ticks follow the simultaneous scheme returns its scheme's ``True``."""
         return False
 
+    @property
+    def loop_layout(self) -> SiteMajor:
+        """``loop_layout(state)``: ``state`` (the same values) with each multi-component field on the lattice
+        stored site-major inside a compiled loop on one CPU device: ``(K, N_1, ..., N_D)`` laid out as
+        ``(N_1, K, N_2, ..., N_D)``, so that XLA:CPU splits the loops over threads by lattice planes rather than
+        by components (:class:`nnfield._layout.SiteMajor`; ``docs/performance.md``). :meth:`advance` applies it to
+        the carried state, :func:`run` to the state between observations."""
+        return SiteMajor(self.lattice.shape)
+
     def advance(self, state: Any, n: int) -> Any:
         """``n`` ticks (``n`` static); the default is a loop of :meth:`step`, :attr:`loop_unroll` ticks per
         iteration (with two, the second tick writes into the loop's own buffers, so XLA needs no copy of the state
-        per tick; :func:`~nnfield.schemes.tick_loop`)."""
-        return tick_loop(self.step, state, n, self.loop_unroll, self.loop_ping_pong)
+        per tick; :func:`~nnfield.schemes.tick_loop`), the state stored as :meth:`loop_layout` says."""
+        return tick_loop(self.step, state, n, self.loop_unroll, self.loop_ping_pong, self.loop_layout)
 
     def advance_synced(self, state: Any, n: int, sync: Callable[[Any], Any]) -> Any:
         """``n`` ticks with ``sync`` (``state -> state``) applied before every tick, or before every part of a
@@ -130,7 +140,8 @@ class AbstractNetwork(Module):
         device's block there. The default is a loop of ``step(sync(s))``; :class:`Network` keeps its scheme's
         fused form (:meth:`nnfield.schemes.Scheme.advance`). Equal to :meth:`advance` up to rounding for
         ``sync`` the identity."""
-        return tick_loop(lambda s: self.step(sync(s)), state, n, self.loop_unroll, self.loop_ping_pong)
+        return tick_loop(lambda s: self.step(sync(s)), state, n, self.loop_unroll, self.loop_ping_pong,
+                         self.loop_layout)
 
     def perturbation_step(self, delta: State) -> State:
         """One tick of a perturbation ``delta`` about the network's ground state, packed as ``State(phi, pi)`` of
@@ -509,8 +520,11 @@ def _run_impl(net: AbstractNetwork, state: Any, steps: int, every: int, observer
     if observer is None:  # nothing to record: one fused block of ticks
         return net.advance(state, steps), None
 
+    # the carry between observations stored as the ticks' loops store it (no relayout per observation)
+    state = net.loop_layout(state)
+
     def outer(s: Any, _: Any) -> tuple[Any, Any]:
-        s = net.advance(s, every)
+        s = net.loop_layout(net.advance(s, every))
         return s, observer(s)
 
     nout, rest = divmod(steps, every)

@@ -38,7 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
 
 
-def tick_loop(step: Callable[[Any], Any], state: Any, n: int, unroll: int = 2, ping_pong: bool = False) -> Any:
+def tick_loop(step: Callable[[Any], Any], state: Any, n: int, unroll: int = 2, ping_pong: bool = False,
+              layout: Callable[[Any], Any] | None = None) -> Any:
     """``n`` applications of ``step`` (``n`` static) as one compiled loop, ``unroll`` ticks per iteration.
 
     A tick reads shifted neighbours, so it cannot update its input in place, and XLA's while loop keeps each
@@ -53,19 +54,30 @@ def tick_loop(step: Callable[[Any], Any], state: Any, n: int, unroll: int = 2, p
     after the loop, so the pair's second state is kept alive by a select after the loop whose condition,
     ``iterations < 0``, is never true: the result is the first state, bit for bit. Equal to ``n`` calls of
     ``step`` in every case (the loop changes the buffers, not the map).
+
+    ``layout`` (``state -> state``, the identity on values), if given, is applied to the loop's initial state and
+    to every tick's output: where XLA stores the carried fields (``AbstractNetwork.loop_layout``, site-major
+    multi-component fields on one CPU device, :mod:`nnfield._layout`). Where it applies (its ``applies(state)``)
+    the layout constraints also keep XLA from fusing one tick into the next, so the loop needs no ping-pong pair:
+    the plain loop is then used, as fast at 64^3 and 1.2x faster at 128^3 for the 3+1 paper Dirac network
+    (``docs/performance.md``).
     """
     if n == 0:
         return state
     if n == 1:
         return step(state)
+    lay = layout or (lambda s: s)
+    if ping_pong and getattr(layout, "applies", lambda s: False)(state):
+        ping_pong = False
+    state = lay(state)
     if not ping_pong:
-        return jax.lax.fori_loop(0, n, lambda _, s: step(s), state, unroll=unroll)
+        return jax.lax.fori_loop(0, n, lambda _, s: lay(step(s)), state, unroll=unroll)
     half, odd = divmod(n, 2)
 
     def body(_: Any, carry: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
         i, a, _b = carry
-        b = step(a)
-        return i + 1, step(b), b
+        b = lay(step(a))
+        return i + 1, lay(step(b)), b
 
     # (a fori_loop with static bounds is a scan: reverse-mode differentiable, unlike a while_loop)
     i, a, b = jax.lax.fori_loop(0, half, body, (np.int32(0), state, state))
@@ -102,9 +114,10 @@ class Scheme:
         one tick). The explicit halo exchange of a sharded run (:mod:`nnfield.halo`) refreshes its ghost rows
         there.
         """
+        layout = getattr(net, "loop_layout", None)
         if sync is not None:
-            return tick_loop(lambda s: self.step(net, sync(s), dt), state, n, self.unroll, self.ping_pong)
-        return tick_loop(lambda s: self.step(net, s, dt), state, n, self.unroll, self.ping_pong)
+            return tick_loop(lambda s: self.step(net, sync(s), dt), state, n, self.unroll, self.ping_pong, layout)
+        return tick_loop(lambda s: self.step(net, s, dt), state, n, self.unroll, self.ping_pong, layout)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,9 +188,10 @@ class Leapfrog(Scheme):
             return State(net.activate(s.phi, pi, dt), pi)
 
         # [L(dt/2) A] [L(dt) A]^(n-1) L(dt/2); kick-then-drift bodies compile to tighter loops on CPU
-        s = kick_drift(dt / 2, state)
+        lay = getattr(net, "loop_layout", None) or (lambda st: st)  # where XLA stores the carry (tick_loop)
+        s = lay(kick_drift(dt / 2, state))
         if n > 1:
-            s = jax.lax.fori_loop(0, n - 1, lambda _, st: kick_drift(dt, st), s)
+            s = jax.lax.fori_loop(0, n - 1, lambda _, st: lay(kick_drift(dt, st)), s)
         s = sync(s)
         return State(s.phi, net.learn(s.phi, s.pi, dt / 2))
 

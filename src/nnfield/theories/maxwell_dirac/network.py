@@ -103,7 +103,8 @@ class MaxwellDiracNetwork(GaugeNetwork):
             return state
         if n == 1:
             return self.step(state)
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(s), state)
+        lay = self.loop_layout  # the fields stored site-major inside the loop (AbstractNetwork.loop_layout)
+        return jax.lax.fori_loop(0, n, lambda _, s: lay(self.step(s)), lay(state))
 
     def advance_synced(self, state: dict[str, Any], n: int, sync: Any) -> dict[str, Any]:
         """A loop of ``step(sync(s))`` (the tick is not a kick/drift splitting; :mod:`nnfield.halo`)."""
@@ -111,7 +112,8 @@ class MaxwellDiracNetwork(GaugeNetwork):
             return state
         if n == 1:
             return self.step(sync(state))
-        return jax.lax.fori_loop(0, n, lambda _, s: self.step(sync(s)), state)
+        lay = self.loop_layout
+        return jax.lax.fori_loop(0, n, lambda _, s: lay(self.step(sync(s))), lay(state))
 
     def kick(self, state: dict[str, Any], h: Any) -> dict[str, Any]:  # pragma: no cover - not a split scheme
         """Not defined: the tick is not a kick/drift splitting (:meth:`step`)."""
