@@ -185,11 +185,13 @@ def test_dirac_layouts_compares_the_layouts_and_finds_them_equal(tmp_path):
     """``benchmarks/dirac_layouts.py`` (where the 3+1 Dirac step's gap to numba lay: session 31's site-major layout)
     on a small lattice: every column in the table, and nnfield's row-major program (``NNFIELD_SITE_MAJOR=0``) and
     the hand-written loops equal to nnfield's run to round-off (about 1e-2 ulp a tick over the ~10^4 ticks timed: a
-    layout moves values, but LLVM may contract multiply-adds differently in the re-laid-out loop)."""
+    layout moves values, but LLVM may contract multiply-adds differently in the re-laid-out loop). The stable
+    networks: the benchmark runs ~2e7 site-updates, about 10^4 ticks at 12^3, over which the paper's explicit-Euler
+    network grows to inf."""
     pytest.importorskip("numba")
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dirac_layouts.py"), "--sizes", "12",
-                          "--dtypes", "float64", "--repeats", "1", "--cases", "3+1:forward", "3+1:wilson:paper"],
+                          "--dtypes", "float64", "--repeats", "1", "--cases", "3+1:forward", "3+1:wilson"],
                          capture_output=True, text=True, env=env, timeout=600, check=False)
     assert res.returncode == 0, res.stderr
     rows = [line for line in res.stdout.splitlines() if line.startswith("| 3+1:")]
