@@ -128,7 +128,8 @@ class Simultaneous(Scheme):
     :func:`tick_loop`): with a temporary first tick XLA:CPU fused part of it into the second tick's loops (both
     updates read both old fields) and materialized the rest, 3-7x slower; with one tick per iteration it copied
     the state after every tick (``benchmarks/dirac_step.py`` and ``gauge_step.py``, ``:paper`` cases;
-    ``docs/performance.md``).
+    ``docs/performance.md``). Where the network's site-major loop layout applies (one CPU device, several
+    components on a 2D or 3D lattice) its constraints keep the ticks apart and the plain loop is run instead.
     """
 
     name: str = "simultaneous"
