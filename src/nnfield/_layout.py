@@ -35,6 +35,8 @@ import numpy as np
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
 
+from .operators._shift import one_device_program
+
 site_major_p = Primitive("site_major")
 
 #: set to 0 to keep every array row-major (the layout before session 31; for comparisons and debugging)
@@ -47,11 +49,7 @@ def enabled() -> bool:
 
 
 def _site_major_lowering_cpu(ctx: Any, x: Any, *, perm: tuple[int, ...]) -> Any:
-    context = getattr(ctx.module_context, "axis_context", None)
-    single = getattr(context, "num_devices", 0) == 1
-    mesh, manual = getattr(context, "mesh", None), getattr(context, "manual_axes", frozenset())
-    local = mesh is not None and bool(manual) and set(manual) == set(mesh.axis_names)
-    if not (single or local):
+    if not one_device_program(ctx):
         return [x]
     from jax.experimental.layout import Layout, with_layout_constraint
 
@@ -88,13 +86,19 @@ def site_major_perm(shape: Sequence[int], lattice_shape: Sequence[int]) -> tuple
     return (lead, *range(lead), *range(lead + 1, len(shape)))
 
 
+def _leaf_perm(x: Any, lattice_shape: Sequence[int]) -> tuple[int, ...] | None:
+    """:func:`site_major_perm` of a floating array leaf; ``None`` for anything else (integers, Python numbers)."""
+    if not isinstance(x, jax.Array) or not jax.numpy.issubdtype(x.dtype, jax.numpy.inexact):
+        return None
+    return site_major_perm(x.shape, lattice_shape)
+
+
 def site_major_applies(tree: Any, lattice_shape: Sequence[int]) -> bool:
     """Whether :func:`site_major` changes where XLA stores some array of ``tree`` in a program compiled now: the
     default backend a CPU with one device (a sharded program lowers it to nothing) and an array it lays out."""
     if not enabled() or jax.default_backend() != "cpu" or jax.device_count() != 1:
         return False
-    return any(isinstance(x, jax.Array) and jax.numpy.issubdtype(x.dtype, jax.numpy.inexact)
-               and site_major_perm(x.shape, lattice_shape) is not None for x in jax.tree_util.tree_leaves(tree))
+    return any(_leaf_perm(x, lattice_shape) is not None for x in jax.tree_util.tree_leaves(tree))
 
 
 class SiteMajor:
@@ -119,9 +123,7 @@ def site_major(tree: Any, lattice_shape: Sequence[int]) -> Any:
         return tree
 
     def one(x: Any) -> Any:
-        if not isinstance(x, jax.Array) or not jax.numpy.issubdtype(x.dtype, jax.numpy.inexact):
-            return x
-        perm = site_major_perm(x.shape, lattice_shape)
+        perm = _leaf_perm(x, lattice_shape)
         return x if perm is None else site_major_p.bind(x, perm=perm)
 
     return jax.tree_util.tree_map(one, tree)

@@ -79,11 +79,19 @@ def _shift_lowering_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tup
     # partitioner all-gather a sharded axis, so programs partitioned over several devices keep pad/select
     # (which it turns into halo exchanges). Inside a ``shard_map`` over every axis of its mesh (the explicit
     # halo exchange, nnfield.halo) each device's program is its own: no partitioner, so the fast form again.
+    return (_lower_cpu if one_device_program(ctx) else _lower_generic)(ctx, x, offsets=offsets, axes=axes,
+                                                                        minor=minor)
+
+
+def one_device_program(ctx: Any) -> bool:
+    """Whether the program being lowered is one device's own: a one-device program, or the body of a
+    ``shard_map`` manual over every axis of its mesh (no SPMD partitioner will split it). The lowerings that the
+    partitioner would undo (a repeated-slice shift, a layout constraint) check it."""
     context = getattr(ctx.module_context, "axis_context", None)
-    single = getattr(context, "num_devices", 0) == 1
+    if getattr(context, "num_devices", 0) == 1:
+        return True
     mesh, manual = getattr(context, "mesh", None), getattr(context, "manual_axes", frozenset())
-    local = mesh is not None and bool(manual) and set(manual) == set(mesh.axis_names)
-    return (_lower_cpu if single or local else _lower_generic)(ctx, x, offsets=offsets, axes=axes, minor=minor)
+    return mesh is not None and bool(manual) and set(manual) == set(mesh.axis_names)
 
 
 def _shift_transpose(ct: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
