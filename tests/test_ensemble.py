@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import h5py
@@ -151,7 +152,11 @@ DIRAC_FAMILY = {name: _dirac_family(name) for name in ("dirac", "gauged-dirac", 
 def test_dirac_family_sweeps_share_one_program(theory):
     """The Dirac-family models hold their physics side (``dirac.Dirac``) as a PyTree whose one leaf is the mass:
     two builds of one config have equal PyTree structures, and a sweep of the mass, the initial data and ``dt``
-    is one compiled program whose members' fields equal their own runs bit for bit. Their observables are sums
+    is one compiled program whose members' fields equal their own runs: bit for bit under the quick suite's compile
+    options, to round-off under XLA's defaults (``-m "slow or not slow"``, ``NNFIELD_TEST_XLA_DEFAULTS=1``), where
+    the vmapped program may round an update otherwise (the gauged-Dirac members 5 and 7 differ by 7e-18 and 3e-18,
+    one ulp of their smallest fields; ``docs/config.md``): then held to 4 eps of each field's largest value, an
+    update rounded differently in a few of the 40 ticks. Their observables are sums
     over the lattice that the vmapped program may add in another order (with XLA's default optimization, 1-3 ulp
     seen), so they are held to the reordering bound of a sum of N = 32 sites: N eps of the largest sample."""
     jax.config.update("jax_enable_x64", True)
@@ -162,10 +167,15 @@ def test_dirac_family_sweeps_share_one_program(theory):
     before = ensemble.compilations()
     res = ensemble.run_ensemble(ens)
     assert ensemble.compilations() == before + 1
+    fast = "--xla_backend_optimization_level=0" in os.environ.get("XLA_FLAGS", "")  # tests/conftest.py's options
     for i in (0, 3, 4, 7):
         state, obs = _single(ens.configs[i], 40, 10)
         for a, b in zip(jax.tree_util.tree_leaves(state), jax.tree_util.tree_leaves(res.state), strict=True):
-            assert np.array_equal(np.asarray(a), np.asarray(b[i]))
+            a, b = np.asarray(a), np.asarray(b[i])
+            if fast:
+                assert np.array_equal(a, b)
+            else:
+                np.testing.assert_allclose(b, a, rtol=0, atol=4 * np.finfo(np.float64).eps * np.abs(a).max())
         for k, v in obs.items():
             bound = 32 * np.finfo(np.float64).eps * np.max(np.abs(np.asarray(v)))
             np.testing.assert_allclose(res.observables[k][i], np.asarray(v), rtol=0, atol=bound, err_msg=k)

@@ -56,8 +56,8 @@ class MaxwellDiracNetwork(GaugeNetwork):
         dt, charge = weak_scalar(dt), weak_scalar(charge)  # NumPy float64 scalars would promote a float32 state
         if not isinstance(matter, DiracMatter):
             raise ParameterError("matter", "the Maxwell-Dirac network needs a DiracMatter sector")
-        return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,
-                   name=name)
+        return cls(wilson=WilsonLoss(charge, lattice.spacing, matter.minor), matter=matter, dt=dt, tick=dt,
+                   lattice=lattice, name=name)
 
     @property
     def order(self) -> int:

@@ -41,6 +41,11 @@ class ScalarMatter(AbstractMatter):
     charge: Any
     spacing: float = eqx.field(static=True, default=1.0)
     v_e: float = eqx.field(static=True, default=0.0)
+    #: the contiguous-axis shifts of the hopping and of the network's Wilson loss as a slice of the field repeated
+    #: twice, not slice/pad/select (the same values): XLA:CPU materialized each wrapped edge of the latter in the
+    #: learning gradient as a field-sized temporary, 10 of the 16 field-sized fusions of a 3D tick; 1.05-1.19x
+    #: faster at 8^3-64^3 (``benchmarks/gauge_lowering.py``, ``docs/performance.md``, "Session 32")
+    minor: str = eqx.field(static=True, default="repeat")
 
     @property
     def K(self) -> int:
@@ -63,7 +68,7 @@ class ScalarMatter(AbstractMatter):
         out = jnp.zeros(phi.shape[1:], jnp.result_type(phi))
         for mu in range(D):
             c, s = jnp.cos(theta[mu]), jnp.sin(theta[mu])
-            n1, n2 = forward(phi[0], mu, D), forward(phi[1], mu, D)
+            n1, n2 = forward(phi[0], mu, D, self.minor), forward(phi[1], mu, D, self.minor)
             d1 = c * n1 - s * n2 - phi[0]
             d2 = s * n1 + c * n2 - phi[1]
             out = out + (d1**2 + d2**2)

@@ -30,16 +30,17 @@ def _unit(ndim: int, mu: int, sign: int = 1) -> list[int]:
     return s
 
 
-def forward(f: Any, mu: int, ndim: int) -> jax.Array:
-    """``f(x + e_mu)`` over the trailing ``ndim`` axes of ``f``."""
+def forward(f: Any, mu: int, ndim: int, minor: str = "pad") -> jax.Array:
+    """``f(x + e_mu)`` over the trailing ``ndim`` axes of ``f`` (``minor``: the CPU lowering along the contiguous
+    axis, :func:`nnfield.operators.shift`; scalar QED's losses use ``"repeat"``, :attr:`.loss.AbstractMatter.minor`)."""
     f = jnp.asarray(f)
-    return shift(f, _unit(ndim, mu), axis0=f.ndim - ndim)
+    return shift(f, _unit(ndim, mu), axis0=f.ndim - ndim, minor=minor)
 
 
-def backward(f: Any, mu: int, ndim: int) -> jax.Array:
-    """``f(x - e_mu)`` over the trailing ``ndim`` axes of ``f``."""
+def backward(f: Any, mu: int, ndim: int, minor: str = "pad") -> jax.Array:
+    """``f(x - e_mu)`` over the trailing ``ndim`` axes of ``f`` (``minor`` as in :func:`forward`)."""
     f = jnp.asarray(f)
-    return shift(f, _unit(ndim, mu, -1), axis0=f.ndim - ndim)
+    return shift(f, _unit(ndim, mu, -1), axis0=f.ndim - ndim, minor=minor)
 
 
 def pairs(ndim: int) -> list[tuple[int, int]]:
@@ -47,11 +48,13 @@ def pairs(ndim: int) -> list[tuple[int, int]]:
     return [(mu, nu) for mu in range(ndim) for nu in range(mu + 1, ndim)]
 
 
-def plaquette_planes(theta: Any) -> list[jax.Array]:
+def plaquette_planes(theta: Any, minor: str = "pad") -> list[jax.Array]:
     """``[P_{mu nu}(x) for mu < nu]`` from the link components ``theta[0..D-1]`` (an array ``(D, *shape)`` or a
-    sequence of ``D`` arrays: the loss takes the sequence, so its gradient needs no scatter into one array)."""
+    sequence of ``D`` arrays: the loss takes the sequence, so its gradient needs no scatter into one array);
+    ``minor`` as in :func:`forward`."""
     D = len(theta)
-    return [theta[mu] + forward(theta[nu], mu, D) - forward(theta[mu], nu, D) - theta[nu] for mu, nu in pairs(D)]
+    return [theta[mu] + forward(theta[nu], mu, D, minor) - forward(theta[mu], nu, D, minor) - theta[nu]
+            for mu, nu in pairs(D)]
 
 
 def plaquettes(theta: Any) -> jax.Array:

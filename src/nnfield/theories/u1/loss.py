@@ -26,15 +26,18 @@ from ._lattice import plaquette_planes
 
 
 class WilsonLoss(Module):
-    """``(1/(q^2 a^4)) sum (1 - cos P)`` (see the module docstring); ``charge`` q, ``spacing`` a."""
+    """``(1/(q^2 a^4)) sum (1 - cos P)`` (see the module docstring); ``charge`` q, ``spacing`` a; ``minor``: the CPU
+    lowering of the plaquettes' shifts along the contiguous axis (:func:`nnfield.operators.shift`; the same values
+    either way): ``"pad"``, or ``"repeat"`` where the network's matter asks for it (:attr:`AbstractMatter.minor`)."""
 
     charge: Any
     spacing: float = eqx.field(static=True, default=1.0)
+    minor: str = eqx.field(static=True, default="pad")
 
     def __call__(self, theta: Any) -> jax.Array:
         """``theta``: ``(D, *shape)`` or a sequence of the ``D`` link components."""
         zero = jnp.zeros((), jnp.result_type(theta[0]))  # JAX's dtype: float32 for float64 data without x64
-        total = sum((jnp.sum(1.0 - jnp.cos(P)) for P in plaquette_planes(theta)), zero)
+        total = sum((jnp.sum(1.0 - jnp.cos(P)) for P in plaquette_planes(theta, self.minor)), zero)
         return total / (self.charge**2 * self.spacing**4)
 
 
@@ -49,6 +52,13 @@ class AbstractMatter(Module):
     @abc.abstractmethod
     def K(self) -> int:
         """Neuron types per site."""
+
+    @property
+    def minor(self) -> str:
+        """The CPU lowering of the contiguous-axis shifts in this sector's loss and in its network's Wilson loss
+        (:func:`nnfield.operators.shift`'s ``minor``; the same values either way, a choice of speed): ``"pad"``
+        unless a sector declares otherwise (the charged scalar: ``"repeat"``)."""
+        return "pad"
 
     @abc.abstractmethod
     def bias(self, pi: jax.Array) -> jax.Array:

@@ -92,7 +92,8 @@ class GaugeNetwork(AbstractNetwork):
         check_number("dt", dt, positive=True)
         check_charge(charge)
         dt, charge = weak_scalar(dt), weak_scalar(charge)  # NumPy float64 scalars would promote a float32 state
-        return cls(wilson=WilsonLoss(charge, lattice.spacing), matter=matter, dt=dt, tick=dt, lattice=lattice,
+        minor = "pad" if matter is None else matter.minor  # the plaquettes' shifts lowered as the matter's
+        return cls(wilson=WilsonLoss(charge, lattice.spacing, minor), matter=matter, dt=dt, tick=dt, lattice=lattice,
                    name=name)
 
     # -- the declared seam ---------------------------------------------------------------------------------
@@ -119,7 +120,14 @@ class GaugeNetwork(AbstractNetwork):
         return total
 
     def gradients(self, state: dict[str, Any]) -> tuple[jax.Array, jax.Array | None]:
-        """``(dL/dtheta, dL/dpi)`` by one ``jax.grad`` of ``L`` through the activation map ``p -> phi + B (p - pi)``."""
+        """``(dL/dtheta, dL/dpi)`` by autodiff of ``L`` through the activation map ``p -> phi + B (p - pi)``.
+
+        The chain rule that ``jax.grad`` of the composition applies, in two parts (as in
+        :meth:`nnfield.network.Network.learning_gradient`): ``jax.grad`` of ``L`` at ``(theta, phi)`` gives
+        ``(dL/dtheta, dL/dphi)``, and ``jax.vjp`` of the activation map pulls ``dL/dphi`` back to ``pi`` (``B^T``).
+        The loss is evaluated at ``phi`` itself, not at ``phi + B (pi - pi)`` (equal for finite fields): that sum
+        made every read of ``phi`` in the loss read ``pi`` too, and XLA materialized the matter's components
+        (``benchmarks/u1_step.py``)."""
         # the loss takes the D link components as a sequence: each gradient is its own array (no scatter-add
         # into slices of one array), stacked once
         theta = tuple(state[LINKS][mu] for mu in range(self.lattice.ndim))
@@ -128,11 +136,9 @@ class GaugeNetwork(AbstractNetwork):
         phi, pi = state[MATTER].phi, state[MATTER].pi
         matter = self.matter
 
-        def through_activation(th: tuple[jax.Array, ...], p: jax.Array) -> jax.Array:
-            return self.loss(th, phi + matter.bias(p - pi))
-
-        g_theta, g_pi = jax.grad(through_activation, argnums=(0, 1))(theta, pi)
-        return jnp.stack(g_theta), g_pi
+        g_theta, g_phi = jax.grad(self.loss, argnums=(0, 1))(theta, phi)
+        _, pull = jax.vjp(lambda p: phi + matter.bias(p - pi), pi)  # the activation map's VJP: B^T
+        return jnp.stack(g_theta), pull(g_phi)[0]
 
     def kick(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
         """Learning (positions fixed): ``E <- E - h q a dL/dtheta``, ``pi <- pi - h dL/dpi``.
