@@ -175,7 +175,9 @@ def representation(D: int) -> np.ndarray:
         return x35
     if D == 2:
         return x35[:3]
-    raise ValueError(f"built-in representations exist for D = 1, 2, 3; got D = {D}")
+    # a ParameterError (a ValueError) naming what to pass: the builders take their own ``X``
+    raise ParameterError("X", f"no built-in Clifford matrices for D = {D} (built in: D = 1, 2, 3); pass the D + 1 = "
+                              f"{D + 1} real K x K matrices X_0..X_D of (4.25) as X (checked by validate_clifford)")
 
 
 def mass_rotation(X0: Any, theta: float) -> np.ndarray:
