@@ -274,3 +274,20 @@ def test_only_process_0_of_a_multi_process_run_reports(kg_cfg, monkeypatch):
     assert cli.main(["-v", "run", str(kg_cfg), "--coordinator", "h:1", "--num-processes", "2", "--process-id",
                      "1"]) == 0
     assert seen["quiet"] is True and seen["verbose"] is False and seen["verdict"] is False
+
+
+@pytest.mark.parametrize(("argv", "want"), [
+    (["run", "x.toml", "--steps", "abc"], "nnfield run: argument --steps: invalid int value: 'abc'"),
+    (["run", "--devices"], "nnfield run: argument --devices: expected one argument"),
+    (["analyze"], "nnfield analyze: the following arguments are required: config"),
+    (["verify", "--section", "9"], "nnfield verify: argument --section: invalid choice: 9"),
+])
+def test_usage_errors_are_one_line(argv, want, capsys):
+    """Session 32: argparse's own usage errors printed the whole usage block (7 lines for ``nnfield run``) above
+    the message; like every other error of the command line they are one line naming ``--help``, exit 2."""
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(f"nnfield: error: {want}") and lines[0].endswith("--help` lists the options)")

@@ -546,9 +546,21 @@ def _add_verbosity(p: argparse.ArgumentParser, top: bool = False, verbose_help: 
                    help=verbose_help or "print more: versions, backend and devices, timings")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error of the command line.
+
+    argparse prints the whole usage (seven lines for ``nnfield run``) above ``invalid int value: 'abc'``; the
+    usage is one ``--help`` away, which the line names. Subcommand parsers inherit the class
+    (``add_subparsers``' default ``parser_class``)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        _error(f"{self.prog}: {message} (`{self.prog} --help` lists the options)")
+        raise SystemExit(EXIT_USAGE)
+
+
 def build_parser(dual: tuple[Any, str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``dual`` is the loaded ``(module, reason)`` when ``nnfield dual`` is invoked."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nnfield",
         description="Emergent field theories from neural networks (Vanchurin, arXiv:2411.08138): run, analyse "
         "and verify networks whose activation and learning dynamics are classical fields.",
