@@ -399,3 +399,31 @@ def test_a_sweep_is_checkpointed_and_resumed_bit_for_bit(tmp_path, capsys):
     assert cli.main(["run", "--resume", str(longer), "--steps", "700", "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "config" in err[0], err
+
+
+def test_a_sweep_from_a_data_file_resumes_after_the_file_is_moved(tmp_path, capsys, monkeypatch):
+    """Found in session 32: ``--resume`` of a sweep built every member's initial state only to take its structure
+    (the checkpoint holds the states), so a sweep started from an ``[initial] kind = "file"`` refused to go on once
+    the file had been moved (a run's resume had been fixed in session 29, ``runner.build_template``). The members'
+    templates now come from their models alone; the resumed sweep equals the uninterrupted one bit for bit."""
+    import shutil
+
+    from nnfield import cli
+    from nnfield.theories import u1
+    from test_durable_s29 import MAXWELL
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pw.toml").write_text(MAXWELL.format(steps=20, initial='kind = "plane_wave"', precision="float64"))
+    assert cli.main(["run", "pw.toml", "--out", "pw", "-q"]) == 0
+    u1.save_initial_from_run(tmp_path / "data", "pw")
+    sweep = MAXWELL.format(steps=20, initial='kind = "file"\npath = "data.npz"', precision="float64")
+    (tmp_path / "s.toml").write_text(sweep + '[sweep]\n"theory.charge" = [0.9, 1.1]\n')
+    assert cli.main(["run", "s.toml", "--out", "ref", "-q"]) == 0
+    shutil.copytree(tmp_path / "ref", tmp_path / "died")
+    for p in (tmp_path / "died" / "checkpoints").iterdir():
+        if int(p.name.split("-")[1]) > 10:
+            shutil.rmtree(p)
+    shutil.move(tmp_path / "data.npz", tmp_path / "moved.npz")
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", "died", "-q"]) == 0, capsys.readouterr().err
+    _assert_same_sweep(tmp_path / "ref", tmp_path / "died")

@@ -147,15 +147,3 @@ def test_a_scalar_qed_run_equals_the_old_lowering_to_round_off():
         # 60 leapfrog ticks of O(1) fields: round-off of each tick, accumulated (each differs by at most a few ulp)
         assert float(jnp.abs(a - b).max()) <= 1e-12
     assert float(np.max(obs["gauss_residual"])) < 1e-13
-
-
-@pytest.mark.parametrize("theory", ["maxwell-dirac", "dirac"])
-def test_a_4d_spinor_lattice_names_x(theory):
-    """Found in session 32: a 4D Maxwell-Dirac (or Dirac) model raised a bare ``ValueError`` from the built-in
-    representations; it is a :class:`~nnfield.errors.ParameterError` naming ``X`` and what to pass."""
-    from nnfield.errors import ParameterError
-    from nnfield.theories import dirac
-
-    lat = Lattice((4, 4, 4, 4))
-    with pytest.raises(ParameterError, match=r"X: no built-in Clifford matrices for D = 4.*pass the D \+ 1 = 5"):
-        md.model(lat, 0.05) if theory == "maxwell-dirac" else dirac.model(lat, 1.0, 0.05)

@@ -46,10 +46,12 @@ from .runner import (
     _stability,
     _write_atomic,
     build,
+    build_template,
     choose_chunk,
     declared_json,
     next_chunk,
     spectra_for,
+    spectra_model,
     unstable_cause,
 )
 
@@ -198,31 +200,35 @@ class Ensemble:
         return self.model_axes, self.spectra_axes
 
 
-def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: bool = False) -> Ensemble:
+def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: bool = False, *,
+                   template: bool = False) -> Ensemble:
     """Build every member's model and initial state (at its configured precision) and stack them; with
     ``spectra``, also each member's spectra (``[output] spectra``: the occupation numbers use each member's own
-    dispersion) and the model it observes them with (:meth:`~nnfield.model.AbstractModel.for_spectra`)."""
+    dispersion) and the model it observes them with (:meth:`~nnfield.model.AbstractModel.for_spectra`). With
+    ``template`` the states are zeros of the built states' structure, shapes and dtypes, and ``[initial]`` is not
+    evaluated (:func:`nnfield.runner.build_template`: what a resumed sweep restores its checkpoint onto)."""
     try:
-        return _build_ensemble(cfg, sweep, spectra)
+        return _build_ensemble(cfg, sweep, spectra, template)
     except ConfigError as exc:  # name the file, as every other config error does
         if str(exc).startswith("sweep") and cfg.source != "<config>":
             raise ConfigError(f"{cfg.source}: {exc}") from None
         raise
 
 
-def _build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: bool) -> Ensemble:
+def _build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: bool, template: bool = False
+                    ) -> Ensemble:
     configs, params = member_configs(cfg, sweep)
     if len({(c.time.steps, c.output.every) for c in configs}) > 1:
         dt_swept = any(key == "time.dt" for key in sweep)
         hint = ("; a time.dt sweep with [time] t_end gives each member its own number of steps: set [time] steps "
                 "instead (every member then runs that many ticks of its own dt)") if dt_swept else ""
         raise ConfigError(f"sweep: time.steps and output.every must be the same for every member{hint}")
-    built = [build(c) for c in configs]
+    built = [(build_template if template else build)(c) for c in configs]
     models = [m for m, _ in built]
     spec, spec_axes = None, None
     if spectra:
         spec, spec_axes = stack_members([spectra_for(c, m, s) for c, (m, s) in zip(configs, built, strict=True)])
-        models = [m.for_spectra() for m in models]
+        models = [spectra_model(m, c.dtype) for c, m in zip(configs, models, strict=True)]
     model, model_axes = stack_members(models)
     states = [s for _, s in built]
     state = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
@@ -502,7 +508,8 @@ def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any],
 
     say = log or (lambda _msg: None)
     devices = _sweep_devices(cfg, math.prod(len(v) for v in cfg.sweep.values()))
-    ens = shard_members(stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra), devices)
+    # the members' states come from the checkpoint: [initial] is not evaluated (a data file may be gone)
+    ens = shard_members(stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra, template=True), devices)
     state = stop.call(load_checkpoint, ckpt, ens.state)
     stab = stop.call(_stability, ens.configs[0])  # (the first run's verdict, cached: the result's attribute)
     m = ckpt.manifest

@@ -152,6 +152,26 @@ def _replicated(spectra: Spectra | None) -> Spectra | None:
     return parallel.replicate(spectra) if spectra is not None and parallel.multi_process() else spectra
 
 
+def spectra_model(model: AbstractModel, dtype: Any) -> AbstractModel:
+    """``model.for_spectra()`` at the run's precision ``dtype``: what it precomputes with NumPy (the Dirac model's
+    positive-energy projector, complex128) is cast like the model's other leaves (:func:`cast_floating`).
+
+    Until session 32 a float32 run held that projector in complex128 (``K^2`` complex numbers per site, twice the
+    bytes) and cast it to complex64 in the compiled chunk at every sample, a copy of its own: a 2D Dirac run with
+    spectra held 1.2x what the memory guard estimated (``scripts/measure_memory.py --compare --precision
+    float32``)."""
+    out = model.for_spectra()
+    return out if np.dtype(dtype) == np.float64 else cast_floating(out, dtype)
+
+
+def _state_dtype(state: Any) -> Any:
+    """The floating dtype of ``state``'s leaves (``float64`` if it has none)."""
+    for leaf in jax.tree_util.tree_leaves(state):
+        if jnp.issubdtype(leaf.dtype, jnp.floating):
+            return leaf.dtype
+    return np.float64
+
+
 def observer_for(model: AbstractModel, state: State | None = None, spectra: Spectra | None = None
                  ) -> Callable[[State], dict[str, Any]]:
     """``model.observables`` (and, with ``spectra``, the spectra of ``model.spectral_fields``) as a PyTree
@@ -164,7 +184,7 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
     once per run, so the chunk is still compiled once).
     """
     if spectra is not None:
-        model = model.for_spectra()
+        model = spectra_model(model, np.float64 if state is None else _state_dtype(state))
     traced = Partial(_observe, model) if spectra is None else Partial(_observe_spectra, model, spectra)
     if state is not None:
         try:  # traced by the jit that computes the initial observables, which then reuses this trace
