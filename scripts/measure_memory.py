@@ -19,6 +19,10 @@ largest over sizes and programs. Printed per (theory, D, scheme), the largest ov
 (``nnfield.resources.estimate_run_memory``: fields, model, temporaries) over what XLA allocates (the state's, the
 model's and the spectra's arrays and the chunk's temporaries), and the smallest and largest ratio.
 
+The table in ``nnfield.resources`` keeps, row by row, the larger of a float64 and a float32 measurement (float32
+programs hold up to 1.1 states more relative to their fields; session 32). Run one theory per process
+(``--theories NAME``): LLVM runs out of memory maps after a few hundred compiled programs in one process.
+
     PYTHONPATH=src python scripts/measure_memory.py [--sites 4096,32768,262144] [--precision float64]
         [--theories scalar-qed,maxwell] [--compare]
 """
