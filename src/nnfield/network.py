@@ -234,6 +234,10 @@ class Network(AbstractNetwork):
         declared_order: the order in ``tick`` a network built for it declares (static; ``None``: the scheme's, see
             :attr:`order`), e.g. network (3.14), whose ``W`` encodes the physical step: a three-level (Stormer-Verlet)
             scheme of order 2 advanced by a simultaneous update at a unit learning rate.
+        ground: the uniform static state ``phi = ground`` (one value per component, shape ``(K,)``), ``pi = 0``,
+            about which :meth:`perturbation_step` (the linear analysis, the stability gate) linearizes; it must be
+            a fixed point of :meth:`step` (``dH/dphi = 0`` there, e.g. the vacuum ``+v`` of a double well).
+            ``None``: zero.
     """
 
     W: LatticeOperator
@@ -245,6 +249,7 @@ class Network(AbstractNetwork):
     scheme: Scheme = eqx.field(static=True)
     name: str = eqx.field(static=True, default="network")
     declared_order: int | None = eqx.field(static=True, default=None)
+    ground: Any = None
 
     @classmethod
     def create(
@@ -260,12 +265,15 @@ class Network(AbstractNetwork):
         tick: float | None = None,
         name: str = "network",
         order: int | None = None,
+        ground: Any = None,
     ) -> "Network":
         """Validate and build a network (plain functions are wrapped to cross ``jit``).
 
         ``per_type=True`` declares a plain function ``loss`` as a per-type loss (:class:`PerTypeLossFn`);
         a :class:`PerTypeLoss` instance declares itself. ``order`` declares the order in ``tick`` of a network whose
-        weights encode its physical step (default: derived from the scheme, :attr:`order`).
+        weights encode its physical step (default: derived from the scheme, :attr:`order`). ``ground`` (``K``
+        numbers, or one for every component) is the static state the linear analysis linearizes about
+        (:meth:`perturbation_step`; default zero).
         """
         check_lattice(lattice)
         for label, op in (("W", W), ("B", B)):
@@ -282,6 +290,11 @@ class Network(AbstractNetwork):
             )
         if W.K != B.K:
             raise ParameterError("B", f"expected K = {W.K} neuron types like W, got K = {B.K}")
+        if ground is not None:
+            if np.ndim(ground) > 1 or np.size(ground) not in (1, W.K):
+                raise ParameterError("ground", f"expected one number per component ({W.K}) or one for all, got an "
+                                     f"array of shape {np.shape(ground)}")
+            ground = jnp.broadcast_to(jnp.asarray(ground), (W.K,))
         check_number("dt", dt, positive=True)
         if tick is not None:
             check_number("tick", tick, positive=True)
@@ -299,6 +312,7 @@ class Network(AbstractNetwork):
             scheme=get_scheme(scheme),
             name=name,
             declared_order=order,
+            ground=ground,
         )
 
     # -- basic properties ------------------------------------------------------------------------------
@@ -329,6 +343,15 @@ class Network(AbstractNetwork):
     @property
     def W_minus_I(self) -> LatticeOperator:
         return self.W - identity(self.W.ndim, self.W.K)
+
+    def perturbation_step(self, delta: State) -> State:
+        """One tick of a perturbation ``delta`` about :attr:`ground` (``phi = ground``, ``pi = 0``): the map the linear
+        analysis linearizes at zero. Without a ground state, :meth:`step`."""
+        if self.ground is None:
+            return self.step(delta)
+        g = jnp.asarray(self.ground, delta.phi.dtype).reshape((self.K,) + (1,) * (delta.phi.ndim - 1))
+        out = self.step(State(delta.phi + g, delta.pi))
+        return State(out.phi - g, out.pi)
 
     def with_scheme(self, scheme: str | Scheme) -> "Network":
         return eqx.tree_at(lambda n: n.scheme, self, get_scheme(scheme))

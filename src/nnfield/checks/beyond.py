@@ -1,8 +1,10 @@
-"""Checks beyond the paper (section ``"B"``): dynamical U(1) gauge fields learned with momentum.
+"""Checks beyond the paper (section ``"B"``): dynamical U(1) gauge fields learned with momentum, and the broken
+phase of phi^4.
 
 The paper's Sec. 5 leaves the gauge field a background "whose dynamical equations must be introduced
 independently, perhaps, at the level of the learning dynamics". These checks measure what the learning links of
-:mod:`nnfield.theories.u1` (theories ``maxwell`` and ``scalar-qed``) achieve; each runs in about a second.
+:mod:`nnfield.theories.u1` (theories ``maxwell`` and ``scalar-qed``) achieve; each runs in about a second. The last
+one measures the double-well network's mesons and kinks (:mod:`nnfield.theories.nonlinear`, ``phase = "broken"``).
 """
 
 from __future__ import annotations
@@ -152,3 +154,52 @@ def check_energy_order() -> Outcome:
     return Outcome("continuum" if ok else "fails", order, f"3D 4^3 standing photon of amplitude 0.3, 400 steps: "
                    f"relative energy oscillation {', '.join(f'{x:.2e}' for x in amps)} at dt = {dts}: order "
                    f"{order:.2f} (leapfrog: 2)")
+
+
+@register("phi^4 kinks", BEYOND, "double well: the meson mass sqrt(2) m about +v, the kink pair's energy 2 gamma M at "
+          "order 2 in a, capture below and escape above u_c ~ 0.26", "continuum")
+def check_phi4_kinks() -> Outcome:
+    import math
+
+    from ..initial import phi4_kink_pair
+    from ..state import State
+    from ..theories import nonlinear as nl
+
+    # m and lambda away from 1, so that a misplaced factor of either shows: v = m / sqrt(lam), meson sqrt(2) m,
+    # kink mass M = 2 sqrt(2) m^3 / (3 lam)
+    m, lam, u = 1.2, 0.7, 0.5
+    v, meson, kink = m / math.sqrt(lam), math.sqrt(2) * m, 2 * math.sqrt(2) * m**3 / (3 * lam)
+    gamma = 1 / math.sqrt(1 - u * u)
+    dt = 0.02
+    # the meson: a uniform perturbation of the vacuum +v oscillates at sqrt(V''(v)) (the leapfrog's (2/dt) sin(W dt/2))
+    lat = Lattice((8,), 0.5)
+    M = nl.double_well_model(lat, lam, v, dt)
+    _, obs = run(M.network, State(np.full((1, 8), v + 1e-6), np.zeros((1, 8))), 600, 1,
+                 lambda s: {"phi": s.phi[0].mean() - v})
+    mass_err = abs(leapfrog_omega(mode_frequency(np.concatenate([[1e-6], np.asarray(obs["phi"])]), dt), dt) / meson - 1)
+    # the moving pair's energy: O(a^2) (tails exp(-m 20) negligible)
+    errs = []
+    for a in (0.2, 0.1, 0.05):
+        lat = Lattice((round(40 / a),), a)
+        phi, pi = phi4_kink_pair(lat, meson, v, u, 0.5, 20.0)
+        energy = float(nl.double_well_model(lat, lam, v, dt).theory.hamiltonian(phi, pi))
+        errs.append(abs(energy / (2 * gamma * kink) - 1))
+    order = float(np.polyfit(np.log([0.2, 0.1, 0.05]), np.log(errs), 1)[0])
+    # collisions (speeds scale out of m and lam, lengths and times with 1/m): the walls' half distance 60 / m after
+    # the meeting
+    lat = Lattice((2048,), 0.05)
+    net = nl.double_well_model(lat, lam, v, dt).network
+    spread = {}
+    for speed in (0.15, 0.35):
+        phi, pi = phi4_kink_pair(lat, meson, v, speed, 0.5, 20.0)
+        out = np.asarray(run(net, State(phi, pi), round((10 / speed + 60 / m) / dt))[0].phi[0])
+        cross = np.flatnonzero(np.sign(out[:-1]) * np.sign(out[1:]) < 0)
+        spread[speed] = 0.0 if len(cross) == 0 else float(np.max(np.abs(cross * 0.05 - 0.5 * lat.lengths[0])))
+    ok = mass_err < 1e-6 and abs(order - 2) < 0.1 and spread[0.15] < 2.5 / m and spread[0.35] > 8.0 / m
+    return Outcome(
+        "continuum" if ok else "fails", order,
+        f"V = lam/4 (phi^2 - v^2)^2, m = {m}, lam = {lam}: meson mass sqrt(2) m from a k = 0 oscillation about +v to "
+        f"{mass_err:.1e}; pair at u = {u}: |E / (2 gamma M) - 1| = " + ", ".join(f"{e:.2e}" for e in errs)
+        + f" at a = 0.2, 0.1, 0.05, order {order:.3f}; collisions: walls {spread[0.15]:.2f} apart (half) at u = 0.15 "
+        f"(captured), {spread[0.35]:.2f} at u = 0.35 (escaped)",
+    )

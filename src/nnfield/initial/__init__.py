@@ -10,6 +10,8 @@ The kinds and their keys are the same for every theory (``docs/config.md``):
 - :func:`gaussian_field` (``spectrum``, ``amplitude``, ``cutoff``): a Gaussian random real scalar with any
   spectrum ``S(|k|, omega_k)``, by default the vacuum ``1/(2 omega_k)`` (:func:`vacuum`);
 - :func:`kink` (``velocity``, ``center`` as a fraction of the box): the exact sine-Gordon kink;
+- :func:`phi4_kink_pair` (``velocity``, ``center``, ``separation``): a phi^4 kink and antikink approaching each
+  other (the double well's exact kink, :func:`phi4_kink_profile`, summed);
 - :func:`spinor_plane_wave`, :func:`spinor_packet`: the plane wave and the Gaussian packet of a spinor theory
   (the same keys plus ``branch`` and ``spin``; the packet has unit charge times ``amplitude^2``).
 
@@ -28,6 +30,7 @@ from ._modes import Dispersion, Modes, NoDispersion, PositiveFrequency, SpinorMo
 from ._packet import gaussian_packet
 from ._params import packet_geometry, per_axis, wave_numbers
 from ._periodic import minimum_image, minimum_image_distances, periodized_gaussian
+from ._phi4_kink import phi4_kink_pair, phi4_kink_profile
 from ._plane_wave import plane_wave
 from ._random import random_spectrum
 from ._spinor import PACKET_BRANCHES, PLANE_WAVE_BRANCHES, spinor_packet, spinor_plane_wave
@@ -49,6 +52,8 @@ __all__ = [
     "packet_geometry",
     "per_axis",
     "periodized_gaussian",
+    "phi4_kink_pair",
+    "phi4_kink_profile",
     "plane_wave",
     "random_spectrum",
     "spinor_packet",

@@ -20,13 +20,13 @@ from ..._deprecation import positional_options, renamed_arguments
 from ...errors import ParameterError
 from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
-from ...network import AbstractNetwork, as_pytree_callable
+from ...network import AbstractNetwork, Network, as_pytree_callable
 from ...schemes import Scheme
 from ...state import State
 from ..params import check_number
 from .networks import network
 from .physics import NonlinearField, forward_diffs_roll
-from .potentials import Phi4Potential, SineGordonPotential
+from .potentials import DoubleWellPotential, Phi4Potential, SineGordonPotential, vacuum
 
 
 class NonlinearModel(IdentityEncoding):
@@ -41,11 +41,12 @@ class NonlinearModel(IdentityEncoding):
         return self.declared
 
     def dispersion(self, k: list[Any]) -> np.ndarray:
-        """Small-amplitude waves about ``phi = 0`` (:meth:`NonlinearField.dispersion`)."""
+        """Small-amplitude waves about the ground state (:meth:`NonlinearField.dispersion`)."""
         return self.theory.dispersion(k)
 
     def spectral_fields(self, state: State) -> dict[str, jax.Array]:
-        """``phi`` and ``pi`` (occupation numbers with the small-amplitude dispersion about ``phi = 0``).
+        """``phi - phi_0`` and ``pi`` (occupation numbers with the small-amplitude dispersion about the ground state
+        ``phi_0``, :attr:`NonlinearField.ground`: ``0``, or ``+v`` for a double well).
 
         With a twisted boundary (``phi(x + L_0) = phi(x) + twist``, a kink) the periodic part
         ``phi - twist i_0 / N_0`` (``i_0`` the site index along axis 0) is recorded: the stored period of the lifted
@@ -57,6 +58,9 @@ class NonlinearModel(IdentityEncoding):
             n0 = phi.shape[1]
             ramp = jnp.arange(n0, dtype=phi.dtype) * (twist / n0)
             phi = phi - ramp.reshape((1, n0) + (1,) * (phi.ndim - 2))
+        ground = self.network.ground if isinstance(self.network, Network) else None
+        if ground is not None:
+            phi = phi - jnp.asarray(ground, phi.dtype).reshape((-1,) + (1,) * (phi.ndim - 1))
         return {"phi": phi, "pi": pi}
 
     def discrete_energy(self, state: State) -> jax.Array:
@@ -125,9 +129,20 @@ def model(
                              f"such as \"phi**2/2 + phi**4/4\", got {type(potential).__name__}")
     check_number("twist", twist)
     potential = as_pytree_callable(potential)
-    net = network(lattice, potential, dt, scheme=scheme, twist=twist, name=name)
+    net = network(lattice, potential, dt, scheme=scheme, twist=twist, name=name, ground=_ground(potential))
     field = NonlinearField(potential, lattice, float(twist))
     return NonlinearModel(net, field, conserved_quantities(net.scheme.name))
+
+
+def _ground(potential: Any) -> Any:
+    """The network's ``ground`` (:attr:`nnfield.network.Network.ground`): the potential's vacuum
+    (:func:`.potentials.vacuum`), ``None`` when it is zero or there is none (the network then linearizes about 0,
+    with the same program as before ground states were declared)."""
+    g = vacuum(potential)
+    if g is None:
+        return None
+    c = _concrete(g)
+    return None if c == 0.0 else g
 
 
 def _concrete(value: Any) -> float | None:
@@ -153,6 +168,18 @@ def phi4_model(
     if mf is not None and not math.isfinite(mf * mf):  # V uses m^2 (a Python float's ** raised OverflowError)
         raise ParameterError("m", f"the potential's m^2 must be a finite number, got m = {mf:g}; e.g. m = 1.0")
     return model(lattice, Phi4Potential(m**2, lam), dt, scheme=scheme, name="phi^4 field")
+
+
+@positional_options
+def double_well_model(
+    lattice: Lattice, lam: float, v: float, dt: float, *, scheme: str | Scheme = "leapfrog"
+) -> NonlinearModel:
+    """phi^4 in its broken phase: ``V = lam/4 (phi^2 - v^2)^2`` (``lam > 0``, ``v > 0``; :class:`DoubleWellPotential`):
+    vacua ``+-v``, meson mass ``sqrt(2 lam) v``; the network's ground state (the linear analysis, the stability
+    gate, small waves) is ``+v``."""
+    check_number("lam", lam, positive=True)
+    check_number("v", v, positive=True)
+    return model(lattice, DoubleWellPotential(lam, v), dt, scheme=scheme, name="phi^4 field (double well)")
 
 
 @renamed_arguments(mass="m")

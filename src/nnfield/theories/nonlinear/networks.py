@@ -55,9 +55,10 @@ class NonlinearLoss(Module):
 @positional_options
 def network(
     lattice: Lattice, potential: Any, dt: float, *, scheme: str | Scheme = "leapfrog", twist: float = 0.0,
-    name: str = "nonlinear field",
+    name: str = "nonlinear field", ground: Any = None,
 ) -> Network:
-    """The network W = I, B = I with loss :class:`NonlinearLoss`; learning ``pi <- pi + dt (Lap phi - V'(phi))``."""
+    """The network W = I, B = I with loss :class:`NonlinearLoss`; learning ``pi <- pi + dt (Lap phi - V'(phi))``.
+    ``ground``: the uniform vacuum ``phi_0`` (``V'(phi_0) = 0``) its linear analysis is taken about (default 0)."""
     nd = lattice.ndim
     loss = NonlinearLoss(as_pytree_callable(potential), lattice.spacing, float(twist), lattice.shape)
-    return Network.create(lattice, identity(nd), identity(nd), loss, dt, scheme, name=name)
+    return Network.create(lattice, identity(nd), identity(nd), loss, dt, scheme, name=name, ground=ground)

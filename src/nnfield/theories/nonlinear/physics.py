@@ -59,13 +59,23 @@ class NonlinearField(Module, AbstractTheory):
         dens = 0.5 * pi[0] ** 2 + 0.5 * grad2 + self.potential(phi[0])
         return self.lattice.cell_volume * jnp.sum(dens)
 
-    def dispersion(self, k: list[Any]) -> np.ndarray:
-        """Small-amplitude waves about ``phi = 0``: ``omega^2 = V''(0) + (4/a^2) sum_mu sin^2(k_mu a/2)``.
+    @property
+    def ground(self) -> Any:
+        """The uniform ground state ``phi_0`` (:func:`.potentials.vacuum`: ``0`` for the massive and massless phi^4
+        and sine-Gordon, ``+v`` for a double well); ``0`` when ``V`` has no minimum."""
+        from .potentials import vacuum
 
-        ``nan`` where ``omega^2 < 0`` (e.g. the double well's unstable vacuum at 0).
+        g = vacuum(self.potential)
+        return 0.0 if g is None else g
+
+    def dispersion(self, k: list[Any]) -> np.ndarray:
+        """Small-amplitude waves about the ground state ``phi_0`` (:attr:`ground`):
+        ``omega^2 = V''(phi_0) + (4/a^2) sum_mu sin^2(k_mu a/2)``.
+
+        ``nan`` where ``omega^2 < 0`` (a potential without a minimum, e.g. ``-phi^2``, about ``phi = 0``).
         """
         a = self.lattice.spacing
-        v2 = float(jax.grad(jax.grad(lambda f: jnp.sum(self.potential(f))))(jnp.zeros(())))
+        v2 = float(jax.grad(jax.grad(lambda f: jnp.sum(self.potential(f))))(jnp.asarray(self.ground, float)))
         w2 = v2 + sum(4.0 / a**2 * np.sin(np.asarray(kk) * a / 2) ** 2 for kk in k)
         return np.where(w2 >= 0, np.sqrt(np.abs(w2)), np.nan)
 

@@ -1,8 +1,11 @@
 """Registration of the nonlinear fields ``phi4`` and ``sine-gordon`` for TOML configs and the command line.
 
-``[theory] name = "phi4"``: ``V = m^2 phi^2/2 + lam phi^4/4`` (``mass``, ``lambda``), or any ``potential``
-expression in ``phi`` using the parameters ``m`` and ``lam`` (read by the safe parser, e.g.
-``potential = "lam/4*(phi**2 - 1)**2"`` for the double well).
+``[theory] name = "phi4"``: ``V = m^2 phi^2/2 + lam phi^4/4`` (``mass``, ``lambda``); with ``phase = "broken"`` the
+double well ``V = -m^2 phi^2/2 + lam phi^4/4 + m^4/(4 lam) = lam/4 (phi^2 - v^2)^2`` (vacua ``+-v``, ``v = m /
+sqrt(lam)``, meson mass ``sqrt(2) m``); or any ``potential`` expression in ``phi`` using the parameters ``m`` and
+``lam`` (read by the safe parser, e.g. ``potential = "lam/4*(phi**2 - 1)**2"``). Small waves, the stability gate
+and the initial data are taken about the potential's ground state (:func:`.potentials.vacuum`: ``+v`` for a double
+well, ``0`` otherwise).
 
 ``[theory] name = "sine-gordon"``: ``V = (m^2/b^2)(1 - cos(b phi))`` (``mass``, ``b``, or a ``potential`` in
 ``phi`` with parameters ``m`` and ``b``) and the boundary ``winding``: the field jumps by ``winding 2 pi / b``
@@ -11,11 +14,13 @@ across the box along axis 0 (twisted boundary; ``0`` = periodic; with a custom `
 ``kink`` initial condition is one kink for ``winding = +-1`` and a kink-antikink pair half a box apart for
 ``winding = 0``.
 
-Initial conditions (:mod:`nnfield.initial`, the keys every theory shares): ``kink`` (sine-Gordon),
+Initial conditions (:mod:`nnfield.initial`, the keys every theory shares): ``kink`` (sine-Gordon; for ``phi4``
+in the broken phase a kink and an antikink approaching each other, :func:`nnfield.initial.phi4_kink_pair`),
 ``gaussian`` (both theories: a Gaussian random field with a given spectrum, ``docs/spectra.md``; ``omega_k``
 of small waves about ``phi = 0``), ``gaussian_packet`` and ``random_spectrum`` (both theories; the data of
 fields without a dispersion,
-:class:`~nnfield.initial.NoDispersion`: the packet is ``A exp(-r^2/(2 w^2)) cos(k0.(x - c))`` translating
+:class:`~nnfield.initial.NoDispersion`, added to the ground state: the packet is
+``phi_0 + A exp(-r^2/(2 w^2)) cos(k0.(x - c))`` translating
 rigidly with the extra key ``velocity``, the random field draws ``pi`` independently; with a twisted
 boundary both are added to the linear ramp ``winding (2 pi / b) x / L`` so the field is smooth). The first
 release's keys ``wavevector`` (now ``momentum``) and ``kmax`` (now ``cutoff``) are refused with the new name.
@@ -24,7 +29,7 @@ release's keys ``wavevector`` (now ``momentum``) and ``kmax`` (now ``cutoff``) a
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -39,6 +44,7 @@ from ..spec_edge import (
     GAUSSIAN_KEYS,
     KINK_KEYS,
     PACKET_KEYS,
+    box_fraction,
     gaussian_data,
     initial_spec,
     mass_check,
@@ -46,7 +52,7 @@ from ..spec_edge import (
     subluminal,
 )
 from . import models as nl
-from .potentials import SineGordonPotential
+from .potentials import DoubleWellPotential, SineGordonPotential
 
 
 def _expression_check(params: tuple[str, ...]) -> Any:
@@ -70,10 +76,15 @@ def _positive_mass(m: float) -> str | None:
 # builders
 # ----------------------------------------------------------------------------------------------------------
 class Phi4Params(Params):
-    """``[theory] name = "phi4"``: ``V = m^2 phi^2/2 + lam phi^4/4``, or any ``potential`` expression."""
+    """``[theory] name = "phi4"``: ``V = m^2 phi^2/2 + lam phi^4/4``, the double well
+    ``lam/4 (phi^2 - m^2/lam)^2`` (``phase = "broken"``), or any ``potential`` expression."""
 
     mass: Annotated[Number, check(mass_check)] = Field(1.0, description="mass m")
     lam: Annotated[Number, check(non_negative)] = Field(1.0, alias="lambda", description="quartic coupling lam")
+    phase: Literal["symmetric", "broken"] = Field(
+        "symmetric", description='"symmetric": V = m^2 phi^2/2 + lam phi^4/4; "broken": the double well '
+        "lam/4 (phi^2 - v^2)^2, v = m/sqrt(lam) (vacua +-v, meson mass sqrt(2) m)"
+    )
     potential: Annotated[str, check(_expression_check(("m", "lam")))] = Field(
         "", description="optional V(phi) expression with parameters m, lam (overrides)"
     )
@@ -92,8 +103,21 @@ class SineGordonParams(Params):
 
 def _build_phi4(lattice: Any, params: Phi4Params, dt: float, scheme: str) -> nl.NonlinearModel:
     if params.potential:
+        if params.phase == "broken":
+            raise ConfigError('theory.phase: "broken" chooses the built-in double well; a theory.potential replaces '
+                              'it (write the well you want there and leave phase out)')
         V = ExprFunction.from_string(params.potential, ("phi",), {"m": params.mass, "lam": params.lam})
         return nl.model(lattice, V, dt, scheme=scheme, name=f"phi^4 field, V = {V}")
+    if params.phase == "broken":
+        for key, value in (("mass", params.mass), ("lambda", params.lam)):
+            if not value > 0:
+                raise ConfigError(f'theory.{key}: phase = "broken" (the double well lam/4 (phi^2 - m^2/lam)^2) needs '
+                                  f"mass > 0 and lambda > 0; got {key} = {value:g}")
+        v = params.mass / math.sqrt(params.lam)
+        if not math.isfinite(params.lam * v**4):
+            raise ConfigError(f"theory.lambda: the double well's depth m^4/(4 lam) must be a finite number, got "
+                              f"m = {params.mass:g}, lambda = {params.lam:g}")
+        return nl.double_well_model(lattice, params.lam, v, dt, scheme=scheme)
     return nl.phi4_model(lattice, params.mass, params.lam, dt, scheme=scheme)
 
 
@@ -180,16 +204,36 @@ def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np
         raise ParameterError("velocity", exc.problem) if exc.param == "v" else exc from None
 
 
+def _about_ground(model: Any, phi: np.ndarray) -> np.ndarray:
+    """``phi`` shifted to the model's ground state (``+v`` of a double well; nothing added where it is 0)."""
+    g = float(model.theory.ground)
+    return phi + g if g else phi
+
+
 def _make_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     phi, pi = initial.gaussian_packet(model.theory.lattice, initial.NoDispersion(p["velocity"]), p["center"],
                                       p["width"], p["momentum"], p["amplitude"])
-    return phi + _ramp(model), pi
+    return _about_ground(model, phi + _ramp(model)), pi
 
 
 def _make_random(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     phi, pi = initial.random_spectrum(model.theory.lattice, initial.NoDispersion(), seed, p["amplitude"],
                                       p["cutoff"], p["slope"])
-    return phi + _ramp(model), pi
+    return _about_ground(model, phi + _ramp(model)), pi
+
+
+def _double_well_constants(potential: Any) -> tuple[float, float]:
+    """``(m, v)`` (meson mass, vacuum) of the model's double well: the built-in one (``theory.phase = "broken"``)."""
+    if isinstance(potential, DoubleWellPotential):
+        lam, v = float(potential.lam), float(potential.v)
+        return math.sqrt(2 * lam) * v, v
+    raise ConfigError('initial.kind: "kink" of phi4 needs the built-in double well (theory.phase = "broken", no '
+                      "theory.potential): its kink v tanh(m x / sqrt 2) is exact for V = lam/4 (phi^2 - v^2)^2 only")
+
+
+def _make_phi4_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    mass, v = _double_well_constants(model.theory.potential)
+    return initial.phi4_kink_pair(model.theory.lattice, mass, v, p["velocity"], p["center"], p["separation"])
 
 
 _PACKET = initial_spec(
@@ -209,23 +253,39 @@ _RANDOM = initial_spec(
 )
 def _make_gaussian(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     phi, pi = gaussian_data(model, p, seed)
-    return phi + _ramp(model), pi
+    return _about_ground(model, phi + _ramp(model)), pi
 
 
-_GAUSSIAN = initial_spec(GAUSSIAN_KEYS, _make_gaussian, GAUSSIAN_DOC + "; omega_k of small waves about phi = 0")
+_GAUSSIAN = initial_spec(GAUSSIAN_KEYS, _make_gaussian,
+                         GAUSSIAN_DOC + "; omega_k of small waves about the ground state (0, or +v of a double well)")
 _KINK = initial_spec(
     KINK_KEYS,
     _make_kink,
     "phi = (4/b) arctan(exp(m gamma (x - x0 - v t))); one kink (winding +-1) or a kink-antikink pair (0)",
 )
 
+_PHI4_KINK = initial_spec(
+    {
+        "velocity": Param("float", 0.0, "speed |v| < 1 of each wall toward the other (the collision speed)",
+                          check=subluminal),
+        "center": Param("float", 0.5, "where they meet, as a fraction of the box length along axis 0",
+                        check=box_fraction),
+        "separation": Param("float", None, "distance between the kink and the antikink at t = 0 (default: half "
+                            "the box)", check=positive),
+    },
+    _make_phi4_kink,
+    "phi = v (tanh(m gamma (x - x1)/2) - tanh(m gamma (x - x2)/2) - 1): a kink and an antikink approaching each "
+    "other (the double well, theory.phase = \"broken\")",
+)
+
 PHI4 = register_theory(
     TheorySpec(
         name="phi4",
-        doc="phi^4 field: W = I, B = I, loss = gradient energy + sum V(phi), V = m^2 phi^2/2 + lam phi^4/4",
+        doc="phi^4 field: W = I, B = I, loss = gradient energy + sum V(phi), V = m^2 phi^2/2 + lam phi^4/4 or "
+            "(phase = \"broken\") lam/4 (phi^2 - m^2/lam)^2",
         params=Phi4Params,
         build=_build_phi4,
-        initial={"gaussian_packet": _PACKET, "random_spectrum": _RANDOM, "gaussian": _GAUSSIAN},
+        initial={"kink": _PHI4_KINK, "gaussian_packet": _PACKET, "random_spectrum": _RANDOM, "gaussian": _GAUSSIAN},
     )
 )
 
