@@ -20,8 +20,9 @@ largest over sizes and programs. Printed per (theory, D, scheme), the largest ov
 model's and the spectra's arrays and the chunk's temporaries), and the smallest and largest ratio.
 
 The table in ``nnfield.resources`` keeps, row by row, the larger of a float64 and a float32 measurement (float32
-programs hold up to 1.1 states more relative to their fields; session 32). Run one theory per process
-(``--theories NAME``): LLVM runs out of memory maps after a few hundred compiled programs in one process.
+programs hold up to 1.1 states more relative to their fields; session 32). Each theory is measured in a process of
+its own (the script starts one per theory when given several): LLVM ran out of memory maps ("Cannot allocate
+memory") after a few hundred compiled programs in one process.
 
     PYTHONPATH=src python scripts/measure_memory.py [--sites 4096,32768,262144] [--precision float64]
         [--theories scalar-qed,maxwell] [--compare]
@@ -185,6 +186,9 @@ def main() -> None:
     load_all()  # every registered theory (``get_theory`` loads only the one it is asked for)
     sites = tuple(int(s) for s in args.sites.split(","))
     names = [n for n in args.theories.split(",") if n] or sorted(THEORIES)
+    if len(names) > 1:
+        _per_process(names, args)
+        return
     dtype = np.dtype(args.precision)
     if args.compare:
         ratios = [r for name in names for D, scheme in itertools.product((1, 2, 3), get_theory(name).schemes)
@@ -203,6 +207,34 @@ def main() -> None:
         mb = math.ceil(mb) if mb >= 1 else 0  # under a byte per site: constant arrays (K x K matrices)
         print(f"    ({name!r}, {D}, {scheme!r}): ({K}, {mb}, {math.ceil(ts * 10) / 10}, {nobs}, "
               f"{math.ceil(tss * 10) / 10}),")
+    print("}")
+
+
+def _per_process(names: list[str], args: argparse.Namespace) -> None:
+    """Measure each theory in a child process of its own (LLVM's memory maps) and print their results together:
+    every child's progress lines, then one ``MEASURED`` table (or the overall ``--compare`` range)."""
+    import re
+    import subprocess
+    import sys
+
+    rows, lo, hi, count = [], math.inf, -math.inf, 0
+    for name in names:
+        cmd = [sys.executable, __file__, "--sites", args.sites, "--precision", args.precision, "--theories", name]
+        out = subprocess.run(cmd + (["--compare"] if args.compare else []), capture_output=True, text=True,
+                             check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("  "):
+                print(line, flush=True)
+            elif line.startswith("    ("):
+                rows.append(line)
+            elif m := re.match(r"estimate/measured: ([0-9.]+) to ([0-9.]+) over (\d+) programs", line):
+                lo, hi, count = min(lo, float(m[1])), max(hi, float(m[2])), count + int(m[3])
+    if args.compare:
+        print(f"estimate/measured: {lo:.2f} to {hi:.2f} over {count} programs")
+        return
+    print("MEASURED = {  # (theory, D, scheme): (K, model bytes/site (float64), temporaries/state bytes, observables,")
+    print("              #                       temporaries/state bytes with spectra)")
+    print("\n".join(rows))
     print("}")
 
 

@@ -58,13 +58,13 @@ def gaussian_field(
     omega = np.broadcast_to(np.asarray(omega, dtype=np.float64), lattice.shape)
     keep = np.ones(lattice.shape, bool) if cutoff is None else kabs <= cutoff
     if not np.all(np.isfinite(omega[keep]) & (omega[keep] >= 0)):
-        # omega_k^2 < 0 (a NaN omega) about phi = 0: a tachyonic, unstable vacuum (e.g. a double well); there is no
-        # Gaussian vacuum to sample (the spectrum check below blamed the spectrum for it, "got nan")
+        # omega_k^2 < 0 (a NaN omega): a tachyonic, unstable state (e.g. a potential without a minimum, linearized
+        # about phi = 0); there is no Gaussian vacuum to sample (the spectrum check below said "got nan")
         j = np.unravel_index(int(np.argmax(keep & ~(np.isfinite(omega) & (omega >= 0)))), lattice.shape)
         raise ParameterError(
             "omega", f"expected a real dispersion omega_k >= 0 at every mode, got {omega[j]:g} at |k| = {kabs[j]:.4g}: "
-            "omega_k^2 < 0 about phi = 0, an unstable vacuum (e.g. a double-well potential); a Gaussian field about "
-            "phi = 0 needs a stable one, V''(0) >= 0")
+            "omega_k^2 < 0, an unstable vacuum (e.g. a potential without a minimum, taken about phi = 0); a Gaussian "
+            "field needs a stable one, V''(phi_0) >= 0 at the ground state phi_0 (a double well's +-v)")
     with np.errstate(all="ignore"):
         s = np.broadcast_to(np.asarray(spectrum(kabs, omega), dtype=np.float64), lattice.shape).copy()
     zero = kabs == 0

@@ -117,26 +117,38 @@ def _derivatives_jit(potential: Any, x: jax.Array) -> tuple[jax.Array, jax.Array
 def numeric_vacuum(potential: Any) -> float | None:
     """The ground state of ``V`` (:func:`vacuum`) found numerically (cached per potential and its numbers):
 
-    - ``0.0`` when ``phi = 0`` is a minimum (``V'(0) = 0``, ``V''(0) >= 0``): the massive and massless phi^4 and
-      sine-Gordon potentials.
+    - ``0.0`` when ``phi = 0`` is a minimum (``V'(0) = 0`` and ``V''(0) > 0``, or ``V''(0) = 0`` and ``V`` rising on
+      both sides): the massive and massless phi^4 and sine-Gordon potentials (not the flat top of ``phi^6/6 -
+      phi^4/4``, a maximum).
     - Else the lowest local minimum of ``V`` found on ``|phi|`` in ``[1e-4, 1e4]`` (a geometric grid of both signs,
       then Newton's method on ``V'`` with ``V''``, both by autodiff): ``+v`` for the double well ``lam/4 (phi^2 -
       v^2)^2`` (of two equal minima the one nearer ``0``, then the positive one), the true vacuum of a tilted one.
     - ``None`` when ``V`` has no local minimum there (e.g. ``V = phi``): nothing to linearize about but ``0``.
-    - ``0.0`` for a potential whose numbers are traced or batched (it cannot be searched).
+    - ``0.0`` for a potential whose numbers are traced or batched (it cannot be searched), also where they are
+      closed over (a plain function of a traced number, e.g. ``model`` inside ``jax.vmap`` or ``jax.grad``).
     """
+    from ...network import as_pytree_callable  # a plain function crosses jit as a Partial
+
+    potential = as_pytree_callable(potential)
     try:
         leaves, treedef = jax.tree_util.tree_flatten(potential)
         numbers = tuple(_concrete(x) for x in leaves)
-        key = (treedef, numbers)
+        key: Any = (treedef, numbers, bool(jax.config.read("jax_enable_x64")))
         hash(key)
     except TypeError:  # an unhashable part: search every time
-        return _search_vacuum(potential)
-    if any(x is None for x in numbers):
+        key = None
+    else:
+        if any(x is None for x in numbers):
+            return 0.0
+        if key in _VACUA:
+            return _VACUA[key]
+    try:
+        found = _search_vacuum(potential)
+    except jax.errors.JAXTypeError:  # a closed-over tracer met np.asarray or float(): nothing to search
         return 0.0
-    if key not in _VACUA:
-        _VACUA[key] = _search_vacuum(potential)
-    return _VACUA[key]
+    if key is not None:
+        _VACUA[key] = found
+    return found
 
 
 _VACUA: dict[Any, float | None] = {}
@@ -144,22 +156,30 @@ _VACUA: dict[Any, float | None] = {}
 
 def _search_vacuum(potential: Any) -> float | None:
     v0, d1, d2 = (float(a[0]) for a in _derivatives(potential, np.zeros(1)))
-    scale = max(abs(v0), 1.0)
-    if abs(d1) <= 1e-12 * scale and d2 >= 0:
-        return 0.0
     grid = np.concatenate([-_VACUUM_GRID[::-1], [0.0], _VACUUM_GRID])
     with np.errstate(all="ignore"):
         vals = _derivatives(potential, grid)[0]
+    # 0 is the minimum when V'(0) = 0 (to a Newton step of 1e-12: invariant under V -> c V + C) and V''(0) > 0, or
+    # V''(0) = 0 and V rises on both sides (phi^4; not the flat top of phi^6/6 - phi^4/4, a maximum)
+    n = len(_VACUUM_GRID)  # grid[n] = 0
+    if d2 > 0 and abs(d1) <= 1e-12 * d2:
+        return 0.0
+    if d2 == 0 and d1 == 0 and vals[n - 1] >= v0 and vals[n + 1] >= v0:
+        return 0.0
     vals = np.where(np.isfinite(vals), vals, np.inf)
     inner = np.flatnonzero((vals[1:-1] <= vals[:-2]) & (vals[1:-1] <= vals[2:]) & np.isfinite(vals[1:-1])) + 1
     found: list[tuple[float, float]] = []
     for i in inner:
         lo, hi, x = grid[i - 1], grid[i + 1], grid[i]
-        for _ in range(60):  # Newton on V' inside the bracket (a bisection step when it would leave it)
+        last = hi - lo
+        # Newton on V' inside the bracket; a bisection step when it would leave it or shrink slower than bisection
+        # (a flat minimum, V' ~ (phi - phi_0)^7: Newton alone gains a factor 6/7 a step)
+        for _ in range(100):
             _, g, h = (float(a[0]) for a in _derivatives(potential, np.array([x])))
             nxt = x - g / h if h > 0 else np.nan
-            if not lo < nxt < hi:
+            if not (lo < nxt < hi and 2 * abs(nxt - x) <= abs(last)):
                 nxt = 0.5 * (lo + x) if g > 0 else 0.5 * (x + hi)
+            last = nxt - x
             if g > 0:
                 hi = x
             else:
@@ -174,6 +194,11 @@ def _search_vacuum(potential: Any) -> float | None:
     if not found:
         return None
     lowest = min(v for v, _ in found)
-    tie = 1e-9 * max(abs(lowest), 1.0)
-    best = [x for v, x in found if v <= lowest + tie]
-    return float(min(best, key=lambda x: (abs(x), -x)))
+    # equal to round-off relative to V's own size (its values at the minima and at 0): a tilt of a tiny V counts
+    scale = max([abs(v) for v, _ in found] + ([abs(v0)] if np.isfinite(v0) else []))
+    best = [x for v, x in found if v <= lowest + 1e-9 * scale]
+    # the nearest 0, then the positive one: |x| equal to the square root of the working precision (a flat minimum,
+    # V' ~ (phi - phi_0)^7, is found to far less than the precision; float32 underflows V' there)
+    near = min(abs(x) for x in best)
+    rtol = float(np.sqrt(np.finfo(np.float64 if jax.config.read("jax_enable_x64") else np.float32).eps))
+    return float(max(x for x in best if abs(x) <= near * (1 + rtol)))

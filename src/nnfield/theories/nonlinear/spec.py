@@ -114,9 +114,10 @@ def _build_phi4(lattice: Any, params: Phi4Params, dt: float, scheme: str) -> nl.
                 raise ConfigError(f'theory.{key}: phase = "broken" (the double well lam/4 (phi^2 - m^2/lam)^2) needs '
                                   f"mass > 0 and lambda > 0; got {key} = {value:g}")
         v = params.mass / math.sqrt(params.lam)
-        if not math.isfinite(params.lam * v**4):
-            raise ConfigError(f"theory.lambda: the double well's depth m^4/(4 lam) must be a finite number, got "
-                              f"m = {params.mass:g}, lambda = {params.lam:g}")
+        v4 = (v * v) * (v * v)  # V(0) = lam/4 (v^2)^2 is computed so (a float ** raises OverflowError)
+        if not (math.isfinite(v4) and math.isfinite(params.lam * v4)):
+            raise ConfigError(f"theory.lambda: the double well's v^4 = (m^2/lam)^2 and depth m^4/(4 lam) must be "
+                              f"finite numbers, got m = {params.mass:g}, lambda = {params.lam:g}")
         return nl.double_well_model(lattice, params.lam, v, dt, scheme=scheme)
     return nl.phi4_model(lattice, params.mass, params.lam, dt, scheme=scheme)
 
