@@ -324,3 +324,29 @@ def test_critical_speed_is_the_literatures():
     assert r.fitted >= 5
     assert r.u_c == pytest.approx(0.2598, abs=0.26 * (MESON * 0.05) ** 2)
     assert r.u_c <= r.first_escape  # the bracket is an upper bound
+
+
+# ----------------------------------------------------------------------------------------------------------
+# a quench: data about the top of the hill (initial.offset)
+# ----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("offset", "expected"), [("", V0), ("offset = 0.0", 0.0), ("offset = -0.3", -0.3)])
+def test_offset_places_the_fluctuations(tmp_path, offset, expected):
+    cfg = _config(tmp_path, f'phase = "broken"\nmass = {M}\nlambda = {LAM}',
+                  f'kind = "random_spectrum"\namplitude = 0.01\n{offset}')
+    _, state = build(cfg)
+    assert float(np.mean(state.phi)) == pytest.approx(expected, abs=0.01)
+    assert check_stability(cfg).stable  # judged about +v whatever the data
+
+
+def test_the_top_of_the_hill_rolls_off_at_the_tachyonic_rate():
+    """About ``phi = 0`` the double well is tachyonic, ``V''(0) = -m^2``: a uniform ``eps`` grows as the leapfrog's
+    ``eps cosh(n theta)``, ``theta = 2 asinh(m dt / 2)`` (the three-term recurrence with ``pi = 0``), exactly while the
+    cubic term ``lam phi^3`` is negligible (``phi <= 1e-3``: relative ``1e-6``)."""
+    lat = Lattice((8,), 0.5)
+    dt, eps = 0.05, 1e-9
+    net = nl.double_well_model(lat, LAM, V0, dt).network
+    _, obs = net.run(State(np.full((1, 8), eps), np.zeros((1, 8))), 280, 20, lambda s: s.phi[0, 0])
+    n = 20 * np.arange(1, 15)
+    expected = eps * np.cosh(n * 2 * np.arcsinh(M * dt / 2))
+    assert expected[-1] < 1e-3
+    np.testing.assert_allclose(np.asarray(obs), expected, rtol=2e-6)

@@ -205,22 +205,23 @@ def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np
         raise ParameterError("velocity", exc.problem) if exc.param == "v" else exc from None
 
 
-def _about_ground(model: Any, phi: np.ndarray) -> np.ndarray:
-    """``phi`` shifted to the model's ground state (``+v`` of a double well; nothing added where it is 0)."""
-    g = float(model.theory.ground)
+def _about_ground(model: Any, phi: np.ndarray, offset: float | None = None) -> np.ndarray:
+    """``phi`` shifted to ``offset``, by default the model's ground state (``+v`` of a double well); nothing is
+    added where that is 0."""
+    g = float(model.theory.ground) if offset is None else float(offset)
     return phi + g if g else phi
 
 
 def _make_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     phi, pi = initial.gaussian_packet(model.theory.lattice, initial.NoDispersion(p["velocity"]), p["center"],
                                       p["width"], p["momentum"], p["amplitude"])
-    return _about_ground(model, phi + _ramp(model)), pi
+    return _about_ground(model, phi + _ramp(model), p["offset"]), pi
 
 
 def _make_random(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     phi, pi = initial.random_spectrum(model.theory.lattice, initial.NoDispersion(), seed, p["amplitude"],
                                       p["cutoff"], p["slope"])
-    return _about_ground(model, phi + _ramp(model)), pi
+    return _about_ground(model, phi + _ramp(model), p["offset"]), pi
 
 
 def _double_well_constants(potential: Any) -> tuple[float, float]:
@@ -237,8 +238,13 @@ def _make_phi4_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarra
     return initial.phi4_kink_pair(model.theory.lattice, mass, v, p["velocity"], p["center"], p["separation"])
 
 
+#: the uniform value the packet and random data are added to: the ground state by default; 0 in a double well is
+#: the top of the hill (a quench: the field rolls down into domains of +v and -v)
+OFFSET = {"offset": Param("float", None, "uniform value the data are added to (default: the ground state phi_0, "
+                                         "+v of a double well; 0 there is a quench)")}
+
 _PACKET = initial_spec(
-    PACKET_KEYS | {
+    PACKET_KEYS | OFFSET | {
         "velocity": Param("float", 0.0, "pi = -velocity d phi/d x_0 (rigid translation along axis 0)",
                           check=subluminal),
     },
@@ -247,17 +253,17 @@ _PACKET = initial_spec(
     renamed={"wavevector": "momentum"},
 )
 _RANDOM = initial_spec(
-    random_keys(0.1, "pi / (4 a)"),
+    random_keys(0.1, "pi / (4 a)") | OFFSET,
     _make_random,
     "band-limited Gaussian random phi and, independently, pi (seeded)",
     renamed={"kmax": "cutoff"},
 )
 def _make_gaussian(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     phi, pi = gaussian_data(model, p, seed)
-    return _about_ground(model, phi + _ramp(model)), pi
+    return _about_ground(model, phi + _ramp(model), p["offset"]), pi
 
 
-_GAUSSIAN = initial_spec(GAUSSIAN_KEYS, _make_gaussian,
+_GAUSSIAN = initial_spec(GAUSSIAN_KEYS | OFFSET, _make_gaussian,
                          GAUSSIAN_DOC + "; omega_k of small waves about the ground state (0, or +v of a double well)")
 _KINK = initial_spec(
     KINK_KEYS,
