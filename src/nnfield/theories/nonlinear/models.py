@@ -26,7 +26,7 @@ from ...state import State
 from ..params import check_number
 from .networks import network
 from .physics import NonlinearField, forward_diffs_roll
-from .potentials import DoubleWellPotential, Phi4Potential, SineGordonPotential, vacuum
+from .potentials import DoubleWellPotential, Phi4Potential, SineGordonPotential, _concrete, vacuum
 
 
 class NonlinearModel(IdentityEncoding):
@@ -143,16 +143,6 @@ def _ground(potential: Any) -> Any:
         return None
     c = _concrete(g)
     return None if c == 0.0 else g
-
-
-def _concrete(value: Any) -> float | None:
-    """``value`` as a float when it is a concrete scalar; ``None`` for a batch (array) or a traced value."""
-    if np.ndim(value) != 0:
-        return None
-    try:
-        return float(value)
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-        return None
 
 
 @renamed_arguments(mass="m")
