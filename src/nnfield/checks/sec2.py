@@ -284,6 +284,41 @@ def check_sine_gordon_kink() -> Outcome:
     )
 
 
+@register("(2.14) sine-Gordon scattering", section=2,
+          title="local potential on a lattice: a sine-Gordon kink and antikink pass through each other as the exact "
+                "(integrable) two-soliton solution, converging at order 2 in a (dt = a/2)", expected="continuum")
+def check_sine_gordon_scattering() -> Outcome:
+    import math
+
+    from ..initial import kink_antikink
+    from ..lattice import Lattice
+    from ..network import run
+    from ..theories import nonlinear as nl
+
+    # non-unit m and b; the walls start 3 apart (half distance) and end 3 apart after passing through each other,
+    # more than 10 widths 1/(m gamma) from the seam
+    m, b, v, L, T = 1.3, 0.8, 0.5, 40.0, 6.0
+    errs, spacings = [], []
+    for n_sites in (200, 400, 800):
+        a = L / n_sites
+        lat = Lattice((n_sites,), a)
+        model = nl.sine_gordon_model(lat, m, b, a / 2, scheme="leapfrog")
+        phi, pi = kink_antikink(lat, -T, m, b, v)
+        exact, _ = kink_antikink(lat, T, m, b, v)
+        s, _ = run(model.network, model.initial_state(phi, pi), int(round(2 * T / (a / 2))))
+        errs.append(float(np.abs(np.asarray(s.phi)[0] - exact[0]).max()))
+        spacings.append(a)
+    order = float(np.polyfit(np.log(spacings), np.log(errs), 1)[0])
+    jump = 2 * math.pi / b
+    ok = abs(order - 2) < 0.25 and errs[-1] / jump < 1e-3
+    return Outcome(
+        "continuum" if ok else "fails", order,
+        f"V = (m^2/b^2)(1 - cos b phi), m = {m}, b = {b}, walls at speed {v} from t = -{T:g} to {T:g} through their "
+        f"collision, L = {L:g}, N = 200, 400, 800: max |phi - (4/b) arctan(sinh(gamma v m t) / (v cosh(gamma m x)))| "
+        + ", ".join(f"{e:.2e}" for e in errs) + f" (of a jump 2 pi / b = {jump:.3f}), order {order:.3f}",
+    )
+
+
 def __getattr__(name: str) -> object:
     """Deprecated names made of equation numbers (one release): ``check_loss_220``."""
     from .._deprecation import deprecated_names

@@ -10,6 +10,7 @@ The kinds and their keys are the same for every theory (``docs/config.md``):
 - :func:`gaussian_field` (``spectrum``, ``amplitude``, ``cutoff``): a Gaussian random real scalar with any
   spectrum ``S(|k|, omega_k)``, by default the vacuum ``1/(2 omega_k)`` (:func:`vacuum`);
 - :func:`kink` (``velocity``, ``center`` as a fraction of the box): the exact sine-Gordon kink;
+  :func:`kink_antikink`: the exact scattering of a sine-Gordon kink and antikink (they pass through each other);
 - :func:`phi4_kink_pair` (``velocity``, ``center``, ``separation``): a phi^4 kink and antikink approaching each
   other (the double well's exact kink, :func:`phi4_kink_profile`, summed);
 - :func:`spinor_plane_wave`, :func:`spinor_packet`: the plane wave and the Gaussian packet of a spinor theory
@@ -25,7 +26,7 @@ Errors are :class:`~nnfield.errors.ParameterError` naming the parameter (``cente
 """
 
 from ._gaussian import gaussian_field, vacuum
-from ._kink import kink, kink_profile
+from ._kink import kink, kink_antikink, kink_profile
 from ._modes import Dispersion, Modes, NoDispersion, PositiveFrequency, SpinorModes
 from ._packet import gaussian_packet
 from ._params import packet_geometry, per_axis, wave_numbers
@@ -46,6 +47,7 @@ __all__ = [
     "gaussian_field",
     "gaussian_packet",
     "kink",
+    "kink_antikink",
     "kink_profile",
     "minimum_image",
     "minimum_image_distances",

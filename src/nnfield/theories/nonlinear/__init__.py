@@ -22,7 +22,7 @@ initial condition is a kink-antikink pair half a box apart (see :func:`nnfield.i
 
 from __future__ import annotations
 
-from ...initial import kink, kink_profile, phi4_kink_pair, phi4_kink_profile
+from ...initial import kink, kink_antikink, kink_profile, phi4_kink_pair, phi4_kink_profile
 from .initial_data import gaussian_packet, random_spectrum
 from .models import NonlinearModel, conserved_quantities, double_well_model, model, phi4_model, sine_gordon_model
 from .networks import NonlinearLoss, network
@@ -43,6 +43,7 @@ __all__ = [
     "forward_diffs_roll",
     "gaussian_packet",
     "kink",
+    "kink_antikink",
     "kink_profile",
     "model",
     "network",

@@ -174,14 +174,14 @@ def _ramp(model: Any) -> np.ndarray:
     return (th.twist * x / lat.lengths[0])[None]
 
 
-def _sine_gordon_constants(potential: Any) -> tuple[float, float]:
+def _sine_gordon_constants(potential: Any, kind: str = "kink") -> tuple[float, float]:
     """``(m, b)`` of the model's potential (the built-in one, or an expression's parameters)."""
     if isinstance(potential, SineGordonPotential):
         return float(potential.m), float(potential.b)
     if isinstance(potential, ExprFunction) and {"m", "b"} <= set(dict(potential.params)):
         values = dict(potential.params)
         return values["m"], values["b"]
-    raise ConfigError('initial.kind: "kink" needs a sine-Gordon model (theory.name = "sine-gordon")')
+    raise ConfigError(f'initial.kind: "{kind}" needs a sine-Gordon model (theory.name = "sine-gordon")')
 
 
 def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -202,6 +202,23 @@ def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np
     try:
         return initial.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
     except ParameterError as exc:  # the library's name of the speed -> the config's key
+        raise ParameterError("velocity", exc.problem) if exc.param == "v" else exc from None
+
+
+def _make_collision(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The exact sine-Gordon kink-antikink scattering solution, ``meet`` before they meet."""
+    th = model.theory
+    if th.twist:
+        raise ConfigError('theory.winding: initial.kind = "collision" is a kink and an antikink on a periodic box; '
+                          "set winding = 0")
+    mass, b = _sine_gordon_constants(th.potential, "collision")
+    v = p["velocity"]
+    if v == 0:
+        raise ConfigError("initial.velocity: expected a speed 0 < |velocity| < 1 (the walls approach at it); e.g. 0.5")
+    meet = p["meet"] if p["meet"] is not None else th.lattice.lengths[0] / (4 * abs(v))
+    try:
+        return initial.kink_antikink(th.lattice, -meet, mass, b, abs(v), p["center"])
+    except ParameterError as exc:
         raise ParameterError("velocity", exc.problem) if exc.param == "v" else exc from None
 
 
@@ -271,6 +288,19 @@ _KINK = initial_spec(
     "phi = (4/b) arctan(exp(m gamma (x - x0 - v t))); one kink (winding +-1) or a kink-antikink pair (0)",
 )
 
+_COLLISION = initial_spec(
+    {
+        "velocity": Param("float", 0.5, "speed 0 < |v| < 1 of each wall toward the other", check=subluminal),
+        "center": Param("float", 0.5, "where they meet, as a fraction of the box length along axis 0",
+                        check=box_fraction),
+        "meet": Param("float", None, "time until they meet (default L / (4 v): the walls half the box apart)",
+                      check=positive),
+    },
+    _make_collision,
+    "the exact kink-antikink scattering phi = (4/b) arctan(sinh(gamma v m t) / (v cosh(gamma m (x - x0)))) at "
+    "t = -meet: they pass through each other (integrable)",
+)
+
 _PHI4_KINK = initial_spec(
     {
         "velocity": Param("float", 0.0, "speed |v| < 1 of each wall toward the other (the collision speed)",
@@ -302,6 +332,7 @@ SINE_GORDON = register_theory(
         doc="sine-Gordon field: W = I, B = I, loss = gradient energy + sum V(phi), V = (m/b)^2 (1 - cos(b phi))",
         params=SineGordonParams,
         build=_build_sine_gordon,
-        initial={"kink": _KINK, "gaussian_packet": _PACKET, "random_spectrum": _RANDOM, "gaussian": _GAUSSIAN},
+        initial={"kink": _KINK, "collision": _COLLISION, "gaussian_packet": _PACKET, "random_spectrum": _RANDOM,
+                 "gaussian": _GAUSSIAN},
     )
 )
