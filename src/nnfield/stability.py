@@ -85,7 +85,7 @@ class Stability:
                 f"{100 * self.fraction_unstable:.3g}% of modes grow) at dt = {self.dt:g}, at the rate "
                 f"{self.physical_rate:.6g} per unit time, the same at dt / 4 and dt / 16: a physical instability "
                 "of the theory "
-                f"linearized about the zero state (a tachyonic mode, e.g. a potential with V''(0) < 0), not of the "
+                f"linearized about its ground state (a tachyonic mode, e.g. a potential without a minimum), not of the "
                 f"scheme. Fix: if that growth is the physics you want (the nonlinear terms may stop it), pass "
                 f"--allow-unstable to run anyway (`nnfield analyze {source}` shows the details)"
             )
