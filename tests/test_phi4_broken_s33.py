@@ -350,3 +350,22 @@ def test_the_top_of_the_hill_rolls_off_at_the_tachyonic_rate():
     expected = eps * np.cosh(n * 2 * np.arcsinh(M * dt / 2))
     assert expected[-1] < 1e-3
     np.testing.assert_allclose(np.asarray(obs), expected, rtol=2e-6)
+
+
+def test_configs_without_the_new_keys_hash_as_before(tmp_path):
+    """``phase`` and ``offset`` at their defaults leave ``config_hash`` as it was, so a phi4 run written before
+    session 33 still resumes (``checkpoint.ADDED_KEYS``); set to anything else they are part of it."""
+    import dataclasses
+    from pathlib import Path
+
+    from nnfield.checkpoint import config_hash
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "phi4_1d.toml"
+    cfg = load_config(example)
+    # the hash a438233 (session 32, before either key existed) wrote into this example's run.h5
+    assert config_hash(cfg) == "d02cb79b6d80747bb7e96b67e8c1acffb0888f61853cabfdd94894e2f0c3e57f"
+    broken = dataclasses.replace(cfg, theory=dataclasses.replace(cfg.theory, params={**cfg.theory.params,
+                                                                                     "phase": "broken"}))
+    moved = dataclasses.replace(cfg, initial=dataclasses.replace(cfg.initial, params={**cfg.initial.params,
+                                                                                      "offset": 0.0}))
+    assert len({config_hash(cfg), config_hash(broken), config_hash(moved)}) == 3

@@ -67,19 +67,33 @@ class CheckpointError(InputError):
 # ----------------------------------------------------------------------------------------------------------
 # what identifies a trajectory
 # ----------------------------------------------------------------------------------------------------------
+#: keys added to a theory's tables after runs were written without them, with the default that means "as before":
+#: left out of :func:`config_hash` at that value (session 33: phi4's ``phase``; the nonlinear fields' ``offset``)
+ADDED_KEYS: dict[tuple[str, str, str], Any] = {
+    ("phi4", "theory", "phase"): "symmetric",
+    ("phi4", "initial", "offset"): None,
+    ("sine-gordon", "initial", "offset"): None,
+}
+
+
 def config_hash(cfg: Any) -> str:
     """SHA-256 of everything in a config that determines the trajectory: theory and its parameters, lattice,
     dt, scheme, initial condition and seed, precision. Not the number of steps (a run may be extended), the
     output cadence or the chunk length (the recorded cadence is checked separately), the title or comments. A
     ``[sweep]`` (its keys and values, in order: they fix the members) is part of it; a config without one hashes
-    as before sweeps existed, so older checkpoints stay compatible."""
+    as before sweeps existed, so older checkpoints stay compatible. So do the keys added to a theory later
+    (:data:`ADDED_KEYS`): at their defaults they are left out, and a run written before them resumes."""
+    name = cfg.theory.name
+
+    def hashed(table: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+        return sorted((k, repr(v)) for k, v in params.items()
+                      if (name, table, k) not in ADDED_KEYS or v != ADDED_KEYS[(name, table, k)])
+
     content: dict[str, Any] = {
-        "theory": [cfg.theory.name, sorted((k, repr(v)) for k, v in cfg.theory.params.items())],
+        "theory": [name, hashed("theory", cfg.theory.params)],
         "lattice": [list(cfg.lattice.shape), repr(float(cfg.lattice.spacing))],
         "time": [repr(float(cfg.time.dt)), cfg.time.scheme],
-        "initial": [
-            cfg.initial.kind, int(cfg.initial.seed), sorted((k, repr(v)) for k, v in cfg.initial.params.items())
-        ],
+        "initial": [cfg.initial.kind, int(cfg.initial.seed), hashed("initial", cfg.initial.params)],
         "precision": cfg.output.precision,
     }
     sweep = getattr(cfg, "sweep", None)
