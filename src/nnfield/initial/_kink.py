@@ -110,13 +110,26 @@ def kink_antikink(
     check_number("t", t)
     length = float(lattice.lengths[0])
     x = minimum_image(lattice.coordinates()[0][(slice(None),) + (0,) * (lattice.ndim - 1)], center * length, length)
+    v = abs(v)  # the solution is even in v
     g = 1.0 / math.sqrt(1.0 - v * v)
-    with np.errstate(over="ignore"):  # far from the walls cosh overflows: the ratio -> 0, as it should
-        ch = v * np.cosh(g * mass * x)
-        s, c = math.sinh(g * v * mass * t), math.cosh(g * v * mass * t)
-        r = s / ch
-        phi = 4.0 / b * np.arctan(r)
-        pi = 4.0 / b * (g * v * mass * c / ch) / (1.0 + r * r)
+    # r = sinh(T) / (v cosh(X)) and q = cosh(T) / (v cosh(X)), T = gamma v m |t|, X = gamma m |x|, in logarithms so
+    # that nothing overflows (math.sinh raised OverflowError for T > 710): r = exp(lr), lr = T - X + log(a), with
+    # a = (1 - exp(-2T)) / (v (1 + exp(-2X))) (expm1: exact at small T), q = exp(T - X) c, c = (1 + exp(-2T)) / (v (1
+    # + exp(-2X))); where r > 1 (between the walls) arctan r = pi/2 - arctan(1/r) and q / (1 + r^2) = (c/a) exp(-lr)
+    # / (1 + exp(-2 lr)). For r <= 1, T - X <= log 2 unless T is tiny (then T - X <= T): exp(T - X) stays finite.
+    T = abs(((t * v) * g) * mass)
+    X = np.abs((x * g) * mass)
+    ex = np.exp(-2.0 * X)
+    a = -math.expm1(-2.0 * T) / (v * (1.0 + ex))
+    c = (1.0 + math.exp(-2.0 * T)) / (v * (1.0 + ex))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # log(0) = -inf at t = 0; the unused branch
+        lr = (T - X) + np.log(a)
+        inside = lr > 0
+        angle = np.where(inside, np.pi / 2 - np.arctan(np.exp(-lr)), np.arctan(np.exp(lr)))
+        rate = np.where(inside, c / np.where(inside, a, 1.0) * np.exp(-lr) / (1.0 + np.exp(-2.0 * lr)),
+                        c * np.exp(T - X) / (1.0 + np.exp(2.0 * lr)))
+    phi = math.copysign(4.0, t) / b * angle
+    pi = ((rate * g) * v * mass) * 4.0 / b
     view = (lattice.shape[0],) + (1,) * (lattice.ndim - 1)
     phi = np.broadcast_to(phi.reshape(view), lattice.shape)[None].copy()
     pi = np.broadcast_to(pi.reshape(view), lattice.shape)[None].copy()

@@ -215,7 +215,14 @@ def _make_collision(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarra
     v = p["velocity"]
     if v == 0:
         raise ConfigError("initial.velocity: expected a speed 0 < |velocity| < 1 (the walls approach at it); e.g. 0.5")
-    meet = p["meet"] if p["meet"] is not None else th.lattice.lengths[0] / (4 * abs(v))
+    length = float(th.lattice.lengths[0])
+    meet = p["meet"] if p["meet"] is not None else length / (4 * abs(v))
+    if not math.isfinite(meet):
+        raise ConfigError(f"initial.velocity: {v:g} is too slow for the default meet = L / (4 |velocity|) (not a "
+                          "finite number); use a larger velocity, e.g. 0.5, or set initial.meet")
+    if not 2 * abs(v) * meet < length:  # beyond, the closed form on the box is a uniform vacuum: no walls at all
+        raise ConfigError(f"initial.meet: the walls start 2 |velocity| meet apart, which must be less than the box "
+                          f"length {length:g}, so meet < {length / (2 * abs(v)):g}; got {meet:g} (velocity = {v:g})")
     try:
         return initial.kink_antikink(th.lattice, -meet, mass, b, abs(v), p["center"])
     except ParameterError as exc:
@@ -293,7 +300,8 @@ _COLLISION = initial_spec(
         "velocity": Param("float", 0.5, "speed 0 < |v| < 1 of each wall toward the other", check=subluminal),
         "center": Param("float", 0.5, "where they meet, as a fraction of the box length along axis 0",
                         check=box_fraction),
-        "meet": Param("float", None, "time until they meet (default L / (4 v): the walls half the box apart)",
+        "meet": Param("float", None, "time until they meet, below L / (2 |v|) (default L / (4 |v|): the walls half the "
+                      "box apart)",
                       check=positive),
     },
     _make_collision,
