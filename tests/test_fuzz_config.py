@@ -49,7 +49,7 @@ def _shrink(cfg: dict[str, Any]) -> dict[str, Any]:
     t.pop("t_end", None)
     t["steps"] = 6
     init = cfg["initial"]
-    for key in ("center", "width", "cutoff", "separation"):  # the box shrank: take the automatic values
+    for key in ("center", "width", "cutoff", "separation", "meet"):  # the box shrank: take the automatic values
         init.pop(key, None)
     out = cfg.setdefault("output", {})
     out.pop("snapshot_every", None)
