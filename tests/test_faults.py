@@ -203,7 +203,12 @@ def _signal_then_resume(reference, tmp_path: Path, sig: int, code: int, moments:
         assert len(lines) == 1 and "Traceback" not in err and lines[0].startswith("nnfield: error:"), err
         if (out / "run.h5").exists():
             with h5py.File(out / "run.h5", "r") as h5:  # closed properly: opens in plain (non-SWMR) mode
-                assert nio.read_attrs(h5)["status"] == "interrupted"
+                status = nio.read_attrs(h5)["status"]
+            if status == "completed":  # the signal came after the run had finished its file (its summary, the
+                # plots): the exit code says it was stopped, the file is whole (seen in session 33, moment 1.05 T)
+                assert_identical(ref, out)
+                continue
+            assert status == "interrupted"
         res = _finish(out, cfg)
         assert res.returncode == 0, res.stderr
         assert_identical(ref, out)

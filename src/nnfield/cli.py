@@ -75,7 +75,19 @@ def _run_config(cfg: Any, out: str | Path, *, force: bool, allow_unstable: bool,
         if verdict:
             _verdict(con, False, f"non-finite values; {exc.kept}")
         return EXIT_FAILED
-    total = time.perf_counter() - t0
+    try:
+        return _after_run(con, cfg, res, time.perf_counter() - t0, clock0, quiet=quiet, plot=plot, verbose=verbose,
+                          verdict=verdict)
+    except (KeyboardInterrupt, Terminated) as exc:  # the run is complete: say so, not "everything written so far"
+        terminated = isinstance(exc, Terminated)
+        _error(f"{'terminated (SIGTERM)' if terminated else 'interrupted'} after the run had completed: "
+               f"{res.run_file} is complete (status \"completed\"; `nnfield plot` draws it)")
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def _after_run(con: Any, cfg: Any, res: Any, total: float, clock0: Any, *, quiet: bool, plot: bool, verbose: bool,
+               verdict: bool) -> int:
+    """The summary, plots and verdict of a completed run (:func:`_run_config`)."""
     if not quiet:
         _say(con, f"done: {res.steps_done} steps to t = {_final_times(res)} in {res.wall_seconds:.2f} s "
                   f"(first chunk incl. compilation {res.first_chunk_seconds:.2f} s; "
