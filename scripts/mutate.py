@@ -179,6 +179,16 @@ MUTATIONS: list[Mutation] = [
              ("tests/test_dirac_physics.py", "tests/test_dirac_model.py"), 4),
     # the coupling q: checks run at q = 1 let a q dropped or squared pass (verify missed these four before the
     # Sec. 5 / B checks moved to q != 1)
+    Mutation("phi4-kink-width", "src/nnfield/initial/_phi4_kink.py",
+             "z = 0.5 * mass * gamma * (np.asarray(x, dtype=float) - x0 - velocity * t)",
+             "z = mass * gamma * (np.asarray(x, dtype=float) - x0 - velocity * t)",
+             "phi^4 kink: tanh(m gamma x) instead of tanh(m gamma x / 2) (twice the meson mass in the width)",
+             ("tests/test_phi4_broken_s33.py",), "B"),
+    Mutation("network-ground-ignored", "src/nnfield/network.py",
+             "out = self.step(State(delta.phi + g, delta.pi))",
+             "out = self.step(State(delta.phi, delta.pi))",
+             "Network.perturbation_step linearizes about zero, not its ground state (the double well's +v)",
+             ("tests/test_phi4_broken_s33.py",), "B"),
     Mutation("u1-drift-charge", "src/nnfield/theories/u1/network.py",
              "out[LINKS] = state[LINKS] + (h * self.charge * self.lattice.spacing) * state[ELECTRIC]",
              "out[LINKS] = state[LINKS] + (h * self.charge**2 * self.lattice.spacing) * state[ELECTRIC]",

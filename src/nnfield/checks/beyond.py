@@ -156,8 +156,8 @@ def check_energy_order() -> Outcome:
                    f"{order:.2f} (leapfrog: 2)")
 
 
-@register("phi^4 kinks", BEYOND, "double well: the meson mass sqrt(2) m about +v, the kink pair's energy 2 gamma M at "
-          "order 2 in a, capture below and escape above u_c ~ 0.26", "continuum")
+@register("phi^4 kinks", BEYOND, "double well: the meson mass sqrt(2) m and the gate's dt_max about +v, the kink "
+          "pair's energy 2 gamma M at order 2 in a, capture below and escape above u_c ~ 0.26", "continuum")
 def check_phi4_kinks() -> Outcome:
     import math
 
@@ -177,6 +177,12 @@ def check_phi4_kinks() -> Outcome:
     _, obs = run(M.network, State(np.full((1, 8), v + 1e-6), np.zeros((1, 8))), 600, 1,
                  lambda s: {"phi": s.phi[0].mean() - v})
     mass_err = abs(leapfrog_omega(mode_frequency(np.concatenate([[1e-6], np.asarray(obs["phi"])]), dt), dt) / meson - 1)
+    # the stability gate, linearized about +v (the network's ground state): the leapfrog's bound 2 / omega_max
+    from ..stability import network_stability
+
+    gate = network_stability(M.network, lambda h: nl.double_well_model(lat, lam, v, h).network)
+    bound = 2 / math.sqrt(meson**2 + 4 / lat.spacing**2)
+    gate_err = abs(gate.dt_max / bound - 1) if gate.stable else math.inf
     # the moving pair's energy: O(a^2) (tails exp(-m 20) negligible)
     errs = []
     for a in (0.2, 0.1, 0.05):
@@ -195,11 +201,13 @@ def check_phi4_kinks() -> Outcome:
         out = np.asarray(run(net, State(phi, pi), round((10 / speed + 60 / m) / dt))[0].phi[0])
         cross = np.flatnonzero(np.sign(out[:-1]) * np.sign(out[1:]) < 0)
         spread[speed] = 0.0 if len(cross) == 0 else float(np.max(np.abs(cross * 0.05 - 0.5 * lat.lengths[0])))
-    ok = mass_err < 1e-6 and abs(order - 2) < 0.1 and spread[0.15] < 2.5 / m and spread[0.35] > 8.0 / m
+    ok = (mass_err < 1e-6 and gate_err < 1e-5 and abs(order - 2) < 0.1 and spread[0.15] < 2.5 / m
+          and spread[0.35] > 8.0 / m)
     return Outcome(
         "continuum" if ok else "fails", order,
         f"V = lam/4 (phi^2 - v^2)^2, m = {m}, lam = {lam}: meson mass sqrt(2) m from a k = 0 oscillation about +v to "
-        f"{mass_err:.1e}; pair at u = {u}: |E / (2 gamma M) - 1| = " + ", ".join(f"{e:.2e}" for e in errs)
+        f"{mass_err:.1e}; the gate's dt_max off 2/sqrt(2 m^2 + 4/a^2) by {gate_err:.1e}; pair at u = {u}: "
+        f"|E / (2 gamma M) - 1| = " + ", ".join(f"{e:.2e}" for e in errs)
         + f" at a = 0.2, 0.1, 0.05, order {order:.3f}; collisions: walls {spread[0.15]:.2f} apart (half) at u = 0.15 "
         f"(captured), {spread[0.35]:.2f} at u = 0.35 (escaped)",
     )
