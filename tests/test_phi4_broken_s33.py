@@ -369,3 +369,13 @@ def test_configs_without_the_new_keys_hash_as_before(tmp_path):
     moved = dataclasses.replace(cfg, initial=dataclasses.replace(cfg.initial, params={**cfg.initial.params,
                                                                                       "offset": 0.0}))
     assert len({config_hash(cfg), config_hash(broken), config_hash(moved)}) == 3
+
+
+def test_analyze_reports_the_ground_state(tmp_path):
+    from nnfield._cli_analyze import analyze_config
+
+    d, _ = analyze_config(_config(tmp_path, f'phase = "broken"\nmass = {M}\nlambda = {LAM}', 'kind = "kink"'))
+    assert d["ground_state"]["phi_0"] == pytest.approx(V0, rel=1e-15)
+    assert d["ground_state"]["V''(phi_0)"] == pytest.approx(MESON**2, rel=1e-14)  # 2 m^2
+    d, _ = analyze_config(_config(tmp_path, "mass = 1.5", 'kind = "gaussian_packet"'))
+    assert d["ground_state"]["phi_0"] == 0.0 and d["ground_state"]["V''(phi_0)"] == pytest.approx(2.25, rel=1e-14)

@@ -44,6 +44,15 @@ class NonlinearModel(IdentityEncoding):
         """Small-amplitude waves about the ground state (:meth:`NonlinearField.dispersion`)."""
         return self.theory.dispersion(k)
 
+    def analysis_extra(self) -> dict[str, Any]:
+        """The ground state ``phi_0`` the analysis is taken about, with ``V''(phi_0)`` (the small waves' mass
+        squared, by autodiff of ``V``), for the ``nnfield analyze`` report."""
+        g = float(self.theory.ground)
+        v2 = float(jax.grad(jax.grad(lambda f: jnp.sum(self.theory.potential(f))))(jnp.asarray(g)))
+        return {**super().analysis_extra(), "ground_state": {
+            "phi_0": g, "V''(phi_0)": v2,
+            "note": "the uniform vacuum the linear analysis, the dispersion and the initial data are taken about"}}
+
     def spectral_fields(self, state: State) -> dict[str, jax.Array]:
         """``phi - phi_0`` and ``pi`` (occupation numbers with the small-amplitude dispersion about the ground state
         ``phi_0``, :attr:`NonlinearField.ground`: ``0``, or ``+v`` for a double well).
