@@ -47,10 +47,8 @@ class NonlinearModel(IdentityEncoding):
     def analysis_extra(self) -> dict[str, Any]:
         """The ground state ``phi_0`` the analysis is taken about, with ``V''(phi_0)`` (the small waves' mass
         squared, by autodiff of ``V``), for the ``nnfield analyze`` report."""
-        g = float(self.theory.ground)
-        v2 = float(jax.grad(jax.grad(lambda f: jnp.sum(self.theory.potential(f))))(jnp.asarray(g)))
         return {**super().analysis_extra(), "ground_state": {
-            "phi_0": g, "V''(phi_0)": v2,
+            "phi_0": float(self.theory.ground), "V''(phi_0)": self.theory.curvature(),
             "note": "the uniform vacuum the linear analysis, the dispersion and the initial data are taken about"}}
 
     def spectral_fields(self, state: State) -> dict[str, jax.Array]:

@@ -68,6 +68,10 @@ class NonlinearField(Module, AbstractTheory):
         g = vacuum(self.potential)
         return 0.0 if g is None else g
 
+    def curvature(self) -> float:
+        """``V''(phi_0)`` at the ground state (:attr:`ground`), by autodiff of ``V``: the small waves' mass squared."""
+        return float(jax.grad(jax.grad(lambda f: jnp.sum(self.potential(f))))(jnp.asarray(self.ground, float)))
+
     def dispersion(self, k: list[Any]) -> np.ndarray:
         """Small-amplitude waves about the ground state ``phi_0`` (:attr:`ground`):
         ``omega^2 = V''(phi_0) + (4/a^2) sum_mu sin^2(k_mu a/2)``.
@@ -75,7 +79,7 @@ class NonlinearField(Module, AbstractTheory):
         ``nan`` where ``omega^2 < 0`` (a potential without a minimum, e.g. ``-phi^2``, about ``phi = 0``).
         """
         a = self.lattice.spacing
-        v2 = float(jax.grad(jax.grad(lambda f: jnp.sum(self.potential(f))))(jnp.asarray(self.ground, float)))
+        v2 = self.curvature()
         w2 = v2 + sum(4.0 / a**2 * np.sin(np.asarray(kk) * a / 2) ** 2 for kk in k)
         return np.where(w2 >= 0, np.sqrt(np.abs(w2)), np.nan)
 
