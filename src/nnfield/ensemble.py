@@ -19,6 +19,7 @@ of the config and whose values are lists; see ``docs/config.md``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import math
@@ -201,14 +202,19 @@ class Ensemble:
 
 
 def build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: bool = False, *,
-                   template: bool = False) -> Ensemble:
+                   template: bool = False, host: bool = False) -> Ensemble:
     """Build every member's model and initial state (at its configured precision) and stack them; with
     ``spectra``, also each member's spectra (``[output] spectra``: the occupation numbers use each member's own
     dispersion) and the model it observes them with (:meth:`~nnfield.model.AbstractModel.for_spectra`). With
     ``template`` the states are zeros of the built states' structure, shapes and dtypes, and ``[initial]`` is not
-    evaluated (:func:`nnfield.runner.build_template`: what a resumed sweep restores its checkpoint onto)."""
+    evaluated (:func:`nnfield.runner.build_template`: what a resumed sweep restores its checkpoint onto). With
+    ``host`` every member is built and stacked on the host's CPU (:func:`nnfield.parallel.building`: a sweep split
+    over several accelerators never holds all its members on the first)."""
+    from .parallel import building
+
     try:
-        return _build_ensemble(cfg, sweep, spectra, template)
+        with building(host):
+            return _build_ensemble(cfg, sweep, spectra, template)
     except ConfigError as exc:  # name the file, as every other config error does
         if str(exc).startswith("sweep") and cfg.source != "<config>":
             raise ConfigError(f"{cfg.source}: {exc}") from None
@@ -395,7 +401,9 @@ def check_sweep(cfg: Config, out: Any, *, force: bool = False, allow_unstable: b
             log("parallel.halo: not used (a sweep splits its members over the devices, not the lattice)")
         cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, halo=False))
     check_memory(cfg, members, devices)  # the memory guard, before any member is built
-    ens = shard_members(call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra), devices)
+    # (split over devices: built on the host, so that no accelerator holds every member at once)
+    ens = shard_members(call(functools.partial(build_ensemble, host=devices > 1), cfg, cfg.sweep,
+                             cfg.output.spectra), devices)
     finite = np.all([np.isfinite(np.asarray(x)).reshape(ens.size, -1).all(axis=1)
                      for x in jax.tree_util.tree_leaves(ens.state)], axis=0)  # per member
     if not finite.all():
@@ -509,7 +517,8 @@ def resume_sweep(out_dir: Any, cfg: Config, ckpt: Any, attrs: Mapping[str, Any],
     say = log or (lambda _msg: None)
     devices = _sweep_devices(cfg, math.prod(len(v) for v in cfg.sweep.values()))
     # the members' states come from the checkpoint: [initial] is not evaluated (a data file may be gone)
-    ens = shard_members(stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra, template=True), devices)
+    ens = shard_members(stop.call(build_ensemble, cfg, cfg.sweep, cfg.output.spectra, template=True,
+                                  host=devices > 1), devices)
     state = stop.call(load_checkpoint, ckpt, ens.state)
     stab = stop.call(_stability, ens.configs[0])  # (the first run's verdict, cached: the result's attribute)
     m = ckpt.manifest

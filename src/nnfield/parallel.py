@@ -196,6 +196,45 @@ def device_count(requested: int) -> int:
     return n
 
 
+def split(devices: int) -> bool:
+    """Whether a run over ``devices`` devices (:func:`device_count`) is spread over more than one device or
+    process: then its model and initial data are built on the host (:func:`building`) and placed shard by shard."""
+    return devices > 1 or multi_process()
+
+
+def host_device() -> Any:
+    """This process's host CPU device (JAX's CPU backend, present beside any accelerator), or ``None`` where JAX
+    was started without it (``JAX_PLATFORMS=cuda``)."""
+    try:
+        return jax.local_devices(backend="cpu")[0]
+    except RuntimeError:  # (the CPU backend was left out: build on the default device, as before)
+        return None
+
+
+def building(split_run: bool) -> Any:
+    """The context in which a run's model and initial state are built: for a run spread over several devices
+    (``split_run``, :func:`split`) JAX's default device is the host's CPU (:func:`host_device`), so that the whole
+    lattice, which :func:`place` then splits, never sits on one accelerator (a run sharded because its state does
+    not fit one GPU failed there: the build put the whole state on the first GPU of every process). A run on one
+    device builds on its device as before. JAX's default device is thread-local: enter this in the thread that
+    builds (e.g. inside a function given to :meth:`nnfield.signals.StopRequests.call`)."""
+    import contextlib
+
+    host = host_device() if split_run else None
+    return contextlib.nullcontext() if host is None else jax.default_device(host)
+
+
+def _local_copy(arr: np.ndarray, mesh: Any) -> Any:
+    """The callback :func:`jax.make_array_from_callback` places a shard of ``arr`` with: a copy of the shard when the
+    mesh is on the CPU, where ``device_put`` of a NumPy view may alias its buffer (14 of 40 shards in one measurement,
+    ``docs/scaling.md``) and so keep the *whole* array alive for as long as the shard lives: the whole initial state
+    in every process of a CPU run for the run's length, although each keeps only its shards. An accelerator copies
+    the shard to its memory anyway."""
+    if all(d.platform == "cpu" for d in mesh.devices.flat):
+        return lambda index: np.array(arr[index], copy=True)
+    return lambda index: arr[index]
+
+
 def place(tree: Any, devices: int, axis_size: int) -> Any:
     """Shard every field (leaf of rank >= 2, laid out ``(K, N_1, ...)``) of ``tree`` over ``devices`` along
     ``N_1``; other leaves are replicated. ``devices = 1`` in a single process: ``tree`` unchanged. As with
@@ -214,7 +253,7 @@ def place(tree: Any, devices: int, axis_size: int) -> Any:
         arr = np.asarray(x)
         spec = PartitionSpec(None, AXIS, *([None] * (arr.ndim - 2))) if arr.ndim >= 2 else PartitionSpec()
         sharding = NamedSharding(mesh, spec)
-        return jax.make_array_from_callback(arr.shape, sharding, lambda index: arr[index])
+        return jax.make_array_from_callback(arr.shape, sharding, _local_copy(arr, mesh))
 
     return jax.tree_util.tree_map(put, tree)
 
@@ -240,7 +279,7 @@ def place_model(model: Any, devices: int, lattice_shape: tuple[int, ...]) -> Any
             return x
         arr = np.asarray(x)
         spec = site_spec(site_axis(arr, shape), arr.ndim)
-        return jax.make_array_from_callback(arr.shape, NamedSharding(mesh, spec), lambda index: arr[index])
+        return jax.make_array_from_callback(arr.shape, NamedSharding(mesh, spec), _local_copy(arr, mesh))
 
     return jax.tree_util.tree_map(put, model)
 

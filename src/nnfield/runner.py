@@ -89,12 +89,14 @@ def cast_floating(tree: Any, dtype: Any) -> Any:
     return jax.tree_util.tree_map(cast, tree)
 
 
-def build(cfg: Config) -> tuple[AbstractModel, State]:
-    """The model and its initial *network* state at the configured precision."""
-    model = _build_model(cfg)
-    phi, pi = cfg.initial_fields(model)
-    state = model.initial_state(np.asarray(phi, np.float64), np.asarray(pi, np.float64))
-    return model, cast_floating(state, cfg.dtype)
+def build(cfg: Config, *, host: bool = False) -> tuple[AbstractModel, State]:
+    """The model and its initial *network* state at the configured precision; with ``host``, built on the host's
+    CPU (:func:`nnfield.parallel.building`: what a run spread over several devices then splits)."""
+    with parallel.building(host):
+        model = _build_model(cfg)
+        phi, pi = cfg.initial_fields(model)
+        state = model.initial_state(np.asarray(phi, np.float64), np.asarray(pi, np.float64))
+        return model, cast_floating(state, cfg.dtype)
 
 
 def _build_model(cfg: Config) -> AbstractModel:
@@ -108,23 +110,25 @@ def _build_model(cfg: Config) -> AbstractModel:
     return model if cfg.dtype == np.float64 else cast_floating(model, cfg.dtype)
 
 
-def build_template(cfg: Config) -> tuple[AbstractModel, State]:
+def build_template(cfg: Config, *, host: bool = False) -> tuple[AbstractModel, State]:
     """The model and a network state of the PyTree structure, shapes and dtypes :func:`build` gives, all zeros,
-    without the initial data: what a resumed run restores its checkpoint onto (:func:`resume`).
+    without the initial data: what a resumed run restores its checkpoint onto (:func:`resume`). ``host``: as in
+    :func:`build`.
 
     The structure comes from :func:`jax.eval_shape` of ``model.initial_state`` on physics data of shape ``(K,
     *lattice.shape)``, so ``[initial]`` is not evaluated: a resume read an ``[initial] kind = "file"`` data file
     (and projected it onto Gauss's law) only to discard it, and refused to go on when that file had been moved
     away, although the checkpoint holds the whole state. A model whose ``initial_state`` cannot be traced (it
     reads its data's values on the host) falls back to :func:`build`."""
-    model = _build_model(cfg)
-    spec = jax.ShapeDtypeStruct((int(model.network.K), *cfg.lattice.shape), jnp.result_type(float))
-    try:
-        shapes = jax.eval_shape(model.initial_state, spec, spec)
-    except jax.errors.JAXTypeError:  # (e.g. np.asarray of a tracer: the data's values are needed)
-        return build(cfg)
-    state = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-    return model, cast_floating(state, cfg.dtype)
+    with parallel.building(host):
+        model = _build_model(cfg)
+        spec = jax.ShapeDtypeStruct((int(model.network.K), *cfg.lattice.shape), jnp.result_type(float))
+        try:
+            shapes = jax.eval_shape(model.initial_state, spec, spec)
+        except jax.errors.JAXTypeError:  # (e.g. np.asarray of a tracer: the data's values are needed)
+            return build(cfg, host=host)
+        state = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        return model, cast_floating(state, cfg.dtype)
 
 
 def _observe(model: AbstractModel, state: State) -> dict[str, Any]:
@@ -421,7 +425,7 @@ def prepare(
     check_output_dir(out, force)
     devices = parallel.device_count(cfg.parallel.devices)
     check_memory(cfg, devices=devices)  # the memory guard, before any work
-    model, state = stop.call(build, cfg)
+    model, state = stop.call(build, cfg, host=parallel.split(devices))  # (split: on the host, never whole on a GPU)
     state = parallel.place(state, devices, cfg.lattice.shape[0])
     model = parallel.place_model(model, devices, cfg.lattice.shape)
     if not stop.call(_all_finite, state):
@@ -1050,8 +1054,9 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         from .ensemble import resume_sweep
 
         return resume_sweep(out_dir, cfg, ckpt, attrs, progress=progress, console=console, log=log, stop=stop)
-    model, template = stop.call(build_template, cfg)  # (not the initial data: the checkpoint holds the state)
     n_devices = parallel.device_count(cfg.parallel.devices)
+    # (not the initial data: the checkpoint holds the state; split over devices: built on the host, as a fresh run)
+    model, template = stop.call(build_template, cfg, host=parallel.split(n_devices))
     template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
     model = parallel.place_model(model, n_devices, cfg.lattice.shape)
     state = stop.call(load_checkpoint, ckpt, template)
