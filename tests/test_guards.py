@@ -73,8 +73,8 @@ def test_non_finite_initial_data_is_refused_in_one_line(tmp_path, capsys, monkey
 
     build = runner.build
 
-    def poisoned(cfg):
-        model, state = build(cfg)
+    def poisoned(cfg, **kwargs):  # (kwargs: ``host``, a split run's build on the host)
+        model, state = build(cfg, **kwargs)
         return model, State(state.phi.at[..., 3].set(bad), state.pi)
 
     monkeypatch.setattr(runner, "build", poisoned)

@@ -798,7 +798,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         _error(f"{exc}")
         return EXIT_FAILED
-    except Exception as exc:  # noqa: BLE001 - re-raised unless it is a lost peer of a multi-process run
+    except Exception as exc:  # noqa: BLE001 - re-raised unless a lost peer of a multi-process run or XLA's OOM
+        exhausted = _device_out_of_memory(exc)
+        if exhausted is not None:
+            _error(exhausted)
+            return EXIT_USAGE
         lost = _lost_peer(exc)
         if lost is None:
             raise
@@ -826,6 +830,18 @@ def _empty_path(args: argparse.Namespace) -> str | None:
         if isinstance(value, str) and not value.strip():  # (a flag of the same name is a bool)
             return f"{name}: an empty path (an unset shell variable?); give {instead}"
     return None
+
+
+def _device_out_of_memory(exc: BaseException) -> str | None:
+    """The one line for XLA's out-of-memory error (``RESOURCE_EXHAUSTED``: a buffer the compiled program needs did
+    not fit on its device, e.g. a GPU whose free memory the memory guard's estimate overrated), else ``None``.
+    Before session 34 it ended the command with JAX's traceback."""
+    jax = sys.modules.get("jax")
+    if jax is None or not isinstance(exc, jax.errors.JaxRuntimeError) or "RESOURCE_EXHAUSTED" not in str(exc):
+        return None
+    first = str(exc).strip().splitlines()[0]
+    return (f"out of memory on the device ({first[:200]}): the run does not fit in its memory; use more devices "
+            f"([parallel] devices, docs/scaling.md), a smaller lattice or float32; everything written so far is kept")
 
 
 def _lost_peer(exc: BaseException) -> str | None:

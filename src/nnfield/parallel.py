@@ -314,10 +314,65 @@ def replicate(tree: Any) -> Any:
     return jax.tree_util.tree_map(put, tree)
 
 
-def to_host(x: Any) -> np.ndarray:
-    """The whole array on the host of every process (a collective when it is spread over processes)."""
-    if isinstance(x, jax.Array) and not x.is_fully_addressable:
-        from jax.experimental import multihost_utils
+#: the most bytes a gather of :func:`to_host` replicates on each device at once (the blocks of every process together)
+GATHER_BLOCK_BYTES = 64 << 20
 
+
+def to_host(x: Any, block_bytes: int | None = None) -> np.ndarray:
+    """The whole array on the host of every process (a collective when it is spread over processes).
+
+    JAX's ``process_allgather`` of a global array replicates it whole on every device of every process, which a
+    run split because its state does not fit one GPU cannot hold (each snapshot of a multi-process run went that
+    way before session 34). An array larger than ``block_bytes`` (:data:`GATHER_BLOCK_BYTES`) is gathered in blocks
+    of rows of its split axis instead: each process sends the next block of its own rows (host copies of its
+    shards), all processes' blocks travel together, so a device holds at most ``block_bytes`` of it at once. The
+    result is the same array, bit for bit (``tests/test_gather_s34.py``)."""
+    if not (isinstance(x, jax.Array) and not x.is_fully_addressable):
+        return np.asarray(x)
+    from jax.experimental import multihost_utils
+
+    limit = GATHER_BLOCK_BYTES if block_bytes is None else int(block_bytes)
+    rows = _process_rows(x)
+    if x.nbytes <= limit or rows is None:
         return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-    return np.asarray(x)
+    axis, owned = rows  # owned[p]: the global rows process p holds, in the order it sends them
+    mine = owned[jax.process_index()]
+    local = {int(sh.index[axis].start or 0): sh.data for sh in x.addressable_shards}
+    starts = sorted(local)
+    host = np.concatenate([np.asarray(local[a]) for a in starts], axis=axis)  # this process's rows, in order
+    count = len(mine)
+    row_bytes = x.nbytes // x.shape[axis]
+    want = max(1, limit // max(1, row_bytes * jax.process_count()))
+    block = max(d for d in range(1, count + 1) if count % d == 0 and d <= want)
+    out = np.empty(x.shape, x.dtype)
+    for j in range(0, count, block):
+        piece = np.ascontiguousarray(np.take(host, np.arange(j, j + block), axis=axis))
+        every = np.asarray(multihost_utils.process_allgather(piece))  # (processes, *piece.shape)
+        for p, theirs in enumerate(owned):
+            where = [slice(None)] * x.ndim
+            where[axis] = theirs[j:j + block]
+            out[tuple(where)] = every[p]
+    return out
+
+
+def _process_rows(x: jax.Array) -> tuple[int, list[np.ndarray]] | None:
+    """``(axis, rows)`` of a global array split along one axis: ``rows[p]`` the global indices along ``axis`` that
+    process ``p`` holds (its shards by start, each process as many), or ``None`` for any other layout (replicated,
+    split along several axes, uneven)."""
+    index = x.sharding.devices_indices_map(x.shape)
+    split = {a for idx in index.values() for a, sl in enumerate(idx)
+             if (sl.start or 0) != 0 or (sl.stop if sl.stop is not None else x.shape[a]) != x.shape[a]}
+    if len(split) != 1:
+        return None
+    axis = split.pop()
+    held: dict[int, dict[int, int]] = {}
+    for device, idx in index.items():
+        start = idx[axis].start or 0
+        stop = idx[axis].stop if idx[axis].stop is not None else x.shape[axis]
+        held.setdefault(device.process_index, {})[int(start)] = int(stop)
+    if sorted(held) != list(range(jax.process_count())):
+        return None
+    rows = [np.concatenate([np.arange(a, held[p][a]) for a in sorted(held[p])]) for p in range(jax.process_count())]
+    if len({r.size for r in rows}) != 1:
+        return None
+    return axis, rows
