@@ -24,8 +24,15 @@ programs hold up to 1.1 states more relative to their fields; session 32). Each 
 its own (the script starts one per theory when given several): LLVM ran out of memory maps ("Cannot allocate
 memory") after a few hundred compiled programs in one process.
 
+``--devices N`` (N > 1) measures instead the programs of a lattice split over N fake CPU devices (the state and
+the model placed as ``nnfield run`` places them, the spectra as its observer computes them,
+``nnfield.runner._observed``): the temporaries of each device times N over the whole state's bytes, the table
+``nnfield.resources.MEASURED_SPLIT`` (the largest over ``--devices 2`` and ``--devices 4``; session 34: a split
+phi^4 or Dirac program holds more per device than its share of the one-device program, the halo exchange's
+copies of the shifted fields, and on 2 devices even more than the one-device program; ``scripts/split_memory.py``).
+
     PYTHONPATH=src python scripts/measure_memory.py [--sites 4096,32768,262144] [--precision float64]
-        [--theories scalar-qed,maxwell] [--compare]
+        [--theories scalar-qed,maxwell] [--compare] [--devices 2]
 """
 
 from __future__ import annotations
@@ -33,14 +40,30 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import os
+import sys
 import typing
 
-import jax
+
+def _devices_asked() -> int:
+    """``--devices N`` from the command line, read before JAX starts (the fake device count is fixed then)."""
+    for i, arg in enumerate(sys.argv[:-1]):
+        if arg == "--devices":
+            return int(sys.argv[i + 1])
+    return 1
+
+
+DEVICES = _devices_asked()
+if DEVICES > 1 and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={DEVICES}"
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
 import numpy as np  # noqa: E402
 
+from nnfield import parallel  # noqa: E402
 from nnfield.errors import NNFieldError  # noqa: E402
 from nnfield.lattice import Lattice  # noqa: E402
 from nnfield.network import _run_jit  # noqa: E402
@@ -85,7 +108,8 @@ SITES = (4096, 32768, 262144)
 
 def _side(sites: int, D: int) -> int:
     n = max(4, round(sites ** (1 / D)))
-    return n + n % 2
+    step = math.lcm(2, DEVICES)  # (a split lattice: its first axis a multiple of the device count)
+    return n + (-n) % step
 
 
 def _chunk_bytes(model: typing.Any, state: typing.Any, spectra: typing.Any, program: tuple[int, int]) -> int:
@@ -93,9 +117,16 @@ def _chunk_bytes(model: typing.Any, state: typing.Any, spectra: typing.Any, prog
     the observed model precomputes for them (``AbstractModel.for_spectra``: the Dirac models' positive-energy
     projector, ``K^2`` complex numbers per site), which the chunk reads and the model column does not hold (until
     session 32 they were counted nowhere: the guard estimated 0.81-0.92 of a Dirac run with spectra)."""
+    if DEVICES > 1:  # placed as `nnfield run` places a split run; each device's temporaries times the devices
+        from nnfield.runner import _observed
+
+        state = parallel.place(state, DEVICES, jax.tree_util.tree_leaves(state)[0].shape[1])
+        model = parallel.place_model(model, DEVICES, model.lattice.shape)
+        spectra = _observed(spectra, model, state, DEVICES)
     obs = observer_for(model, state, spectra)
     steps, every = program
     temps = int(_run_jit.lower(model.network, state, steps, every, obs).compile().memory_analysis().temp_size_in_bytes)
+    temps *= DEVICES
     if spectra is None:
         return temps
     return temps + _leaf_bytes(spectra_model(model, jax.tree_util.tree_leaves(state)[0].dtype)) - _leaf_bytes(model)
@@ -182,6 +213,8 @@ def main() -> None:
     ap.add_argument("--precision", default="float64")
     ap.add_argument("--theories", default="", help="comma-separated theories (default: every registered one)")
     ap.add_argument("--compare", action="store_true", help="print estimate / measured instead of the table")
+    ap.add_argument("--devices", type=int, default=1, help="measure the programs of a lattice split over N fake "
+                    "CPU devices (the table MEASURED_SPLIT)")
     args = ap.parse_args()
     load_all()  # every registered theory (``get_theory`` loads only the one it is asked for)
     sites = tuple(int(s) for s in args.sites.split(","))
@@ -219,14 +252,21 @@ def _per_process(names: list[str], args: argparse.Namespace) -> None:
 
     rows, lo, hi, count = [], math.inf, -math.inf, 0
     for name in names:
-        cmd = [sys.executable, __file__, "--sites", args.sites, "--precision", args.precision, "--theories", name]
-        out = subprocess.run(cmd + (["--compare"] if args.compare else []), capture_output=True, text=True,
-                             check=True).stdout
+        cmd = [sys.executable, __file__, "--sites", args.sites, "--precision", args.precision, "--theories", name,
+               "--devices", str(args.devices)]
+        for attempt in (1, 2):  # (a child aborted once in LLVM while other programs compiled beside it: retried)
+            proc = subprocess.run(cmd + (["--compare"] if args.compare else []), capture_output=True, text=True,
+                                  check=False)
+            if proc.returncode == 0:
+                break
+            print(f"  {name}: the child failed (exit {proc.returncode}, attempt {attempt})", flush=True)
+        proc.check_returncode()
+        out = proc.stdout
         for line in out.splitlines():
-            if line.startswith("  "):
-                print(line, flush=True)
-            elif line.startswith("    ("):
+            if line.startswith("    ("):  # (first: a table row starts with spaces too)
                 rows.append(line)
+            elif line.startswith("  "):
+                print(line, flush=True)
             elif m := re.match(r"estimate/measured: ([0-9.]+) to ([0-9.]+) over (\d+) programs", line):
                 lo, hi, count = min(lo, float(m[1])), max(hi, float(m[2])), count + int(m[3])
     if args.compare:

@@ -122,7 +122,10 @@ def test_the_opt_out_skips_the_check(monkeypatch):
 
 def test_a_sharded_run_asks_each_device_for_its_share(monkeypatch):
     """On an accelerator the device part (fields, model, temporaries) is split over ``[parallel] devices``: a
-    run that needs 1.5x one device's free memory is refused on one device and passes on two."""
+    run that needs 1.5x one device's free memory is refused on one device and passes on enough devices. Since
+    session 34 the temporaries are the split program's (``MEASURED_SPLIT``): this 3D Dirac run's split program holds
+    3.3x the one-device temporaries (XLA's halo copies), so 2 devices are not enough (the guard passed it before,
+    and each device would have run out of memory), 8 are."""
     cfg = _config((512, 512, 64), theory='name = "dirac"\nnetwork = "stable"\nbias = "wilson"',
                   scheme="alternating")
     need = resources.estimate_run_memory(cfg)["device"]
@@ -133,7 +136,12 @@ def test_a_sharded_run_asks_each_device_for_its_share(monkeypatch):
         resources.check_memory(cfg)
     with pytest.raises(InputError, match="on each of its 2 devices"):
         resources.check_memory(cfg, members=3, devices=2)  # 3 members: 1.5 runs per device
-    resources.check_memory(cfg, devices=2)
+    split2 = resources.estimate_run_memory(cfg, 2)["device"] / 2
+    assert split2 > need / 1.5  # the split program's temporaries: more than half the one-device run per device
+    with pytest.raises(InputError, match="on each of its 2 devices"):
+        resources.check_memory(cfg, devices=2)
+    assert resources.estimate_run_memory(cfg, 8)["device"] / 8 < need / 1.5
+    resources.check_memory(cfg, devices=8)
 
 
 def test_processes_sharing_a_host_each_count(monkeypatch):

@@ -41,7 +41,9 @@ limit minus its usage on the way from this process's cgroup to the root; on a ma
 what lives there (fields, model, temporaries); a run sharded over several devices (``[parallel] devices``)
 splits that part over them (the state and the model's site fields are sharded along the first lattice axis,
 :func:`nnfield.parallel.place_model`; a sweep's members are split instead), so each device is asked for its
-share. In a run over several processes every process builds the whole initial state and model on its host
+share, with the temporaries of the split program (:data:`MEASURED_SPLIT`: XLA's halo exchange copies the shifted
+reads along the split axis, so a split program holds more than its share of the one-device program). In a run
+over several processes every process builds the whole initial state and model on its host
 before it keeps its shards, so the host's estimate counts once per process on this host
 (:func:`processes_on_this_host`, from the launcher's environment).
 
@@ -141,12 +143,92 @@ MEASURED: dict[tuple[str, int, str], tuple[int, int, float, int, float]] = {
     ('sine-gordon', 3, 'leapfrog'): (1, 0, 6.1, 5, 8.1),
     ('sine-gordon', 3, 'yoshida4'): (1, 0, 13.1, 5, 14.1),
 }
+#: (theory, D, scheme): (temporaries / state bytes, the same with ``[output] spectra``) of the chunk of a lattice
+#: split over several devices: each device's temporaries times the device count over the whole state's bytes, the
+#: largest over 4 fake CPU devices on about 2^12, 2^15 and 2^18 sites (16^3 to 64^3, 64^2 to 512^2, 4096 to 262144
+#: sites in 1D) and 2 fake devices on about 2^15 (``scripts/measure_memory.py --devices N --sites S``, session 34;
+#: the gauged Dirac network at 2^18 sites only in 1D and in part of 2D: XLA:CPU's rendezvous of a fake-device
+#: all-reduce timed out and aborted that measurement three times on the loaded 2 cores). A split program holds more
+#: than its share of the one-device program: the halo exchange of every shifted read along the split axis is a copy
+#: of its own (a 3D phi^4 or Dirac program on 2 devices held more per device than on one,
+#: ``scripts/split_memory.py``). 1D spectra and complex fields (Dirac) keep the whole FFT: their spectra column
+#: counts the whole field XLA gathers on each device. The guard's estimate of a split run takes the larger of this
+#: and :data:`MEASURED`. Not measured: chunks of a few ticks per sample (``docs/scaling.md``).
+MEASURED_SPLIT: dict[tuple[str, int, str], tuple[float, float]] = {
+    ('dirac', 1, 'alternating'): (8.4, 20.3),
+    ('dirac', 1, 'leapfrog'): (6.9, 19.6),
+    ('dirac', 1, 'simultaneous'): (6.4, 19.1),
+    ('dirac', 1, 'yoshida4'): (6.4, 19.1),
+    ('dirac', 2, 'alternating'): (23.5, 30.5),
+    ('dirac', 2, 'leapfrog'): (16.0, 24.8),
+    ('dirac', 2, 'simultaneous'): (15.5, 24.5),
+    ('dirac', 2, 'yoshida4'): (15.6, 24.3),
+    ('dirac', 3, 'alternating'): (29.6, 35.6),
+    ('dirac', 3, 'leapfrog'): (20.4, 29.1),
+    ('dirac', 3, 'simultaneous'): (19.9, 28.8),
+    ('dirac', 3, 'yoshida4'): (19.9, 28.6),
+    ('gauged-dirac', 1, 'alternating'): (11.2, 13.2),
+    ('gauged-dirac', 1, 'simultaneous'): (11.2, 13.2),
+    ('gauged-dirac', 2, 'alternating'): (28.6, 28.7),
+    ('gauged-dirac', 2, 'simultaneous'): (28.1, 28.2),
+    ('gauged-dirac', 3, 'alternating'): (35.3, 35.6),
+    ('gauged-dirac', 3, 'simultaneous'): (37.2, 37.4),
+    ('klein-gordon', 1, 'alternating'): (4.2, 12.6),
+    ('klein-gordon', 1, 'leapfrog'): (8.2, 16.0),
+    ('klein-gordon', 1, 'simultaneous'): (8.2, 16.0),
+    ('klein-gordon', 1, 'yoshida4'): (10.7, 20.0),
+    ('klein-gordon', 2, 'alternating'): (4.1, 5.2),
+    ('klein-gordon', 2, 'leapfrog'): (9.6, 12.0),
+    ('klein-gordon', 2, 'simultaneous'): (9.6, 12.0),
+    ('klein-gordon', 2, 'yoshida4'): (11.1, 11.6),
+    ('klein-gordon', 3, 'alternating'): (5.6, 7.0),
+    ('klein-gordon', 3, 'leapfrog'): (12.1, 17.3),
+    ('klein-gordon', 3, 'simultaneous'): (12.1, 17.3),
+    ('klein-gordon', 3, 'yoshida4'): (14.3, 15.7),
+    ('maxwell', 1, 'leapfrog'): (2.7, 7.7),
+    ('maxwell', 2, 'leapfrog'): (3.7, 3.9),
+    ('maxwell', 3, 'leapfrog'): (4.1, 4.7),
+    ('maxwell-dirac', 1, 'leapfrog'): (7.8, 9.0),
+    ('maxwell-dirac', 2, 'leapfrog'): (15.2, 17.4),
+    ('maxwell-dirac', 3, 'leapfrog'): (17.8, 19.4),
+    ('phi4', 1, 'alternating'): (6.8, 15.8),
+    ('phi4', 1, 'leapfrog'): (8.8, 17.8),
+    ('phi4', 1, 'simultaneous'): (7.9, 16.8),
+    ('phi4', 1, 'yoshida4'): (14.3, 17.8),
+    ('phi4', 2, 'alternating'): (7.2, 8.6),
+    ('phi4', 2, 'leapfrog'): (11.7, 13.1),
+    ('phi4', 2, 'simultaneous'): (8.2, 9.9),
+    ('phi4', 2, 'yoshida4'): (17.2, 17.5),
+    ('phi4', 3, 'alternating'): (8.9, 10.4),
+    ('phi4', 3, 'leapfrog'): (14.8, 16.5),
+    ('phi4', 3, 'simultaneous'): (9.9, 11.3),
+    ('phi4', 3, 'yoshida4'): (20.3, 20.6),
+    ('scalar-qed', 1, 'leapfrog'): (2.4, 4.5),
+    ('scalar-qed', 2, 'leapfrog'): (3.8, 3.9),
+    ('scalar-qed', 3, 'leapfrog'): (4.7, 4.9),
+    ('sine-gordon', 1, 'alternating'): (6.8, 15.8),
+    ('sine-gordon', 1, 'leapfrog'): (9.3, 17.8),
+    ('sine-gordon', 1, 'simultaneous'): (7.9, 16.8),
+    ('sine-gordon', 1, 'yoshida4'): (14.8, 17.8),
+    ('sine-gordon', 2, 'alternating'): (7.2, 8.6),
+    ('sine-gordon', 2, 'leapfrog'): (12.2, 13.6),
+    ('sine-gordon', 2, 'simultaneous'): (8.2, 9.7),
+    ('sine-gordon', 2, 'yoshida4'): (17.7, 18.0),
+    ('sine-gordon', 3, 'alternating'): (8.9, 10.4),
+    ('sine-gordon', 3, 'leapfrog'): (15.2, 17.0),
+    ('sine-gordon', 3, 'simultaneous'): (9.9, 11.3),
+    ('sine-gordon', 3, 'yoshida4'): (20.8, 21.1),
+}
 #: the model's site-independent arrays (``K x K`` coefficients, scalars) and the chunk's small buffers (its step
 #: counter, the finite flag): what the table's per-site columns round away (64-288 bytes over the per-site estimate
 #: in session 31's measurements of 2D and 3D gauge runs, up to about 1.2 kB of constant arrays); counted once
 _CONSTANT_BYTES = 1 << 14
 #: the temporaries factor assumed for a theory without a measurement (the largest measured, with a margin)
 _FALLBACK_TEMPORARIES = 1.5 * max((v[4] for v in MEASURED.values()), default=64.0)
+#: a split program's temporaries over the one-device program's, where :data:`MEASURED_SPLIT` has no row: the
+#: largest ratio of the two tables
+_SPLIT_MARGIN = max((split[0] / MEASURED[key][2] for key, split in MEASURED_SPLIT.items() if key in MEASURED),
+                    default=2.5)
 #: bytes per component and site while the initial data is built (phi, pi float64 and a complex128 spectrum each)
 _INITIAL_BYTES = 6 * 8
 
@@ -180,6 +262,18 @@ def _lookup(name: str, D: int, scheme: str) -> tuple[int, float, float, int, flo
     return None
 
 
+def _split_factor(name: str, D: int, scheme: str, spectra: bool, one_device: float) -> float:
+    """The temporaries factor of a lattice split over several devices (:data:`MEASURED_SPLIT`, looked up as
+    :func:`_lookup` looks up :data:`MEASURED`), at least ``one_device`` (the one-device factor); a theory or scheme
+    without a measurement: ``one_device`` times the largest ratio of the two tables."""
+    for key in ((name, min(D, 3), scheme), *((name, min(D, 3), s) for s in ("yoshida4", "leapfrog", "alternating",
+                                                                          "simultaneous"))):
+        if key in MEASURED_SPLIT:
+            factor = MEASURED_SPLIT[key][1 if spectra else 0] * (D / 3 if D > 3 else 1)
+            return max(factor, one_device)
+    return one_device * _SPLIT_MARGIN
+
+
 def _probe(cfg: Any) -> tuple[int, float, float, int, float]:
     """``(K, model bytes per site, temporaries factor, observables)`` of a theory without a measurement, from its
     model built on a tiny lattice (the config's shape capped at 4 sites per axis)."""
@@ -204,8 +298,10 @@ def _probe(cfg: Any) -> tuple[int, float, float, int, float]:
     return K, model_bytes / sites, _FALLBACK_TEMPORARIES, n_obs, _FALLBACK_TEMPORARIES
 
 
-def estimate_run_memory(cfg: Any) -> dict[str, int]:
-    """Bytes a run of ``cfg`` needs, by part (see the module docstring), without allocating anything large.
+def estimate_run_memory(cfg: Any, devices: int = 1) -> dict[str, int]:
+    """Bytes a run of ``cfg`` needs, by part (see the module docstring), without allocating anything large; with
+    ``devices > 1`` (the lattice split over that many devices; not a sweep, which splits its members) the
+    temporaries are those of the split program (:data:`MEASURED_SPLIT`), in all (each device holds its share).
 
     Returns ``{"fields", "model", "temporaries", "initial", "host", "halo", "device", "total"}``: ``device`` is
     what lives on the accelerator (fields, model, the larger of temporaries and the halo check), ``total`` the
@@ -231,6 +327,8 @@ def estimate_run_memory(cfg: Any) -> dict[str, int]:
         bins = _spectrum_bins(shape)
         model += _SPECTRA_BYTES * sites + 2 * 8 * bins
         n_obs += _SPECTRA_MAX * bins
+    if devices > 1 and not getattr(cfg, "sweep", None):
+        temps_factor = _split_factor(cfg.theory.name, len(shape), cfg.time.scheme, spectra, temps_factor)
     temporaries = int(temps_factor * fields)
     initial = _INITIAL_BYTES * K * sites
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
@@ -397,7 +495,7 @@ def describe_memory(cfg: Any, members: int = 1, devices: int = 1) -> str:
     """One line for ``nnfield run --dry-run``: the estimate (:func:`estimate_run_memory`, a sweep's ``members``
     each) at its peak on the host, by part, and the device part each of ``devices`` holds, next to what this
     machine has available."""
-    est = {k: members * v for k, v in estimate_run_memory(cfg).items()}
+    est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1).items()}
     per_device = -(-est["device"] // max(1, devices))
     on = "on the device" if devices <= 1 else f"on each of {devices} devices"
     return (f"memory (estimate): about {_size(est['total'])} at peak ({_parts(est)}); {_size(per_device)} {on}; "
@@ -411,7 +509,7 @@ def check_memory(cfg: Any, members: int = 1, devices: int = 1) -> None:
     memory; skipped when ``NNFIELD_SKIP_MEMORY_CHECK=1``."""
     if os.environ.get(SKIP_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
         return
-    est = {k: members * v for k, v in estimate_run_memory(cfg).items()}
+    est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1).items()}
     parts = _parts(est)
     fix = "reduce [lattice] shape" + (' or use precision = "float32"' if cfg.output.precision == "float64" else "")
     if members > 1:

@@ -151,9 +151,28 @@ def spectra_for(cfg: Config, model: AbstractModel, state: Any) -> Spectra | None
     return Spectra.of(lattice, model.dispersion(lattice.momenta()))
 
 
-def _replicated(spectra: Spectra | None) -> Spectra | None:
-    """``spectra`` on every device of every process in a multi-process run (as the model is)."""
-    return parallel.replicate(spectra) if spectra is not None and parallel.multi_process() else spectra
+def _observed(spectra: Spectra | None, model: AbstractModel, state: Any, devices: int) -> Spectra | None:
+    """The spectra the observer computes: on a lattice split over several devices, :meth:`Spectra.split_over`
+    (each device transforms its own block; its tables split like the lattice) when the model's spectral fields are
+    real and the lattice has at least 2 dimensions; otherwise ``spectra`` itself, on every device of every process
+    in a multi-process run (as the model is). Before session 34 a split run's spectra took the whole FFT, for which
+    XLA gathered the whole field on every device."""
+    if spectra is None:
+        return None
+    if devices > 1 and _real_spectral_fields(model, state):
+        from .sharding import lattice_mesh
+
+        split = spectra.split_over(lattice_mesh(devices))
+        if split is not None:
+            return split
+    return parallel.replicate(spectra) if parallel.multi_process() else spectra
+
+
+def _real_spectral_fields(model: AbstractModel, state: Any) -> bool:
+    """Whether every spectral field of ``model`` (:meth:`~nnfield.model.AbstractModel.spectral_fields`) is real."""
+    shapes = jax.eval_shape(model.spectral_fields, state)
+    return bool(shapes) and all(not jnp.issubdtype(x.dtype, jnp.complexfloating)
+                                for x in jax.tree_util.tree_leaves(shapes))
 
 
 def spectra_model(model: AbstractModel, dtype: Any) -> AbstractModel:
@@ -426,6 +445,8 @@ def prepare(
     devices = parallel.device_count(cfg.parallel.devices)
     check_memory(cfg, devices=devices)  # the memory guard, before any work
     model, state = stop.call(build, cfg, host=parallel.split(devices))  # (split: on the host, never whole on a GPU)
+    with parallel.building(parallel.split(devices)):  # (before placing: omega_k of the whole lattice on the host)
+        spectra = spectra_for(cfg, model, state)  # (host arrays: the run file's bins are written from it)
     state = parallel.place(state, devices, cfg.lattice.shape[0])
     model = parallel.place_model(model, devices, cfg.lattice.shape)
     if not stop.call(_all_finite, state):
@@ -433,8 +454,7 @@ def prepare(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
             f"parameters in {cfg.source}"
         )
-    spectra = spectra_for(cfg, model, state)  # (host arrays: the run file's bins are written from it)
-    observer = observer_for(model, state, _replicated(spectra))
+    observer = observer_for(model, state, _observed(spectra, model, state, devices))
     obs0 = stop.call(_initial_observables, observer, state)
     stab = stop.call(_stability, cfg)
     say(stab.describe() + (" (the verdict of an earlier run of this network)" if stab.cached else ""))
@@ -1057,10 +1077,12 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     n_devices = parallel.device_count(cfg.parallel.devices)
     # (not the initial data: the checkpoint holds the state; split over devices: built on the host, as a fresh run)
     model, template = stop.call(build_template, cfg, host=parallel.split(n_devices))
+    with parallel.building(parallel.split(n_devices)):  # (before placing, as a fresh run)
+        spectra = spectra_for(cfg, model, template)
     template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
     model = parallel.place_model(model, n_devices, cfg.lattice.shape)
     state = stop.call(load_checkpoint, ckpt, template)
-    observer = observer_for(model, state, _replicated(spectra_for(cfg, model, state)))
+    observer = observer_for(model, state, _observed(spectra, model, state, n_devices))
     stab = stop.call(_stability, cfg)
     network = chunk_network(cfg, model, state, n_devices, say, stop)
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")

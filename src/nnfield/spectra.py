@@ -141,6 +141,9 @@ class Spectra(Module):
     shells: Shells
     omega: np.ndarray | None = None
     valid: np.ndarray | None = None
+    #: the device mesh of a lattice split along its first axis (:meth:`split_over`: the tables are then in the
+    #: layout of the distributed FFT), else ``None``
+    mesh: Any = eqx.field(static=True, default=None)
 
     @classmethod
     def of(cls, lattice: Lattice, omega: Any = None) -> "Spectra":
@@ -190,8 +193,43 @@ class Spectra(Module):
             out[OCCUPATION_MODES] = occupied
         return out
 
+    def split_over(self, mesh: Any) -> "Spectra | None":
+        """These spectra for real fields on a lattice split along its first axis over the devices of ``mesh`` (a 1D
+        mesh, :func:`nnfield.sharding.lattice_mesh`), computed by the distributed FFT of :func:`split_power` instead
+        of one FFT of the whole field (for which XLA gathers the whole field on every device: 4 fields' bytes on
+        each device, whatever their number). The tables (each half-grid mode's shell, weight, ``omega_k``) are laid
+        out as that FFT leaves its modes: the last axis's half grid padded to a multiple of the device count (the
+        pads in an extra shell that is dropped, of weight 0) and split over the devices, each placed on its device.
+        ``None`` for a 1D lattice (its only axis is the split one; it keeps the whole FFT).
+
+        The values equal the one-device spectra to round-off (another order of the same FFTs)."""
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        from .sharding import AXIS
+
+        sh = self.shells
+        D = sh.half_index.ndim
+        if D < 2:
+            return None
+        pad = [(0, 0)] * (D - 1) + [(0, (-sh.half_index.shape[-1]) % mesh.size)]
+        split = NamedSharding(mesh, PartitionSpec(*([None] * (D - 1)), AXIS))
+
+        def place(x: np.ndarray, value: Any) -> jax.Array:
+            full = np.pad(x, pad, constant_values=value)
+            return jax.make_array_from_callback(full.shape, split, lambda i: np.array(full[i], copy=True))
+
+        cut = (Ellipsis, slice(0, sh.half_index.shape[-1]))
+        omega = None if self.omega is None else place(np.asarray(self.omega)[cut], 0.0)
+        valid = None if self.valid is None else place(np.asarray(self.valid)[cut], 0.0)
+        shells = Shells(np.zeros((1,) * D, np.int32),  # (the full grid's shells: not used by the split FFT)
+                        place(sh.half_index, sh.n_bins), place(sh.half_weight, 0.0), sh.modes, sh.k, sh.n_bins,
+                        sh.volume, sh.cell)
+        return Spectra(shells, omega, valid, mesh)
+
     def __call__(self, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
         """``{spectrum_<name>: (n_bins,)}`` for each field ``(components, *shape)`` and ``occupation``."""
+        if self.mesh is not None:
+            return self._split_call(fields)
         sh = self.shells
         out: dict[str, jax.Array] = {}
         per_mode: dict[str, jax.Array] = {}
@@ -215,3 +253,72 @@ class Spectra(Module):
             n = 0.5 * (w * per_mode["phi"] + inv * per_mode["pi"])
             out[OCCUPATION] = (sh.average_half if half else sh.average)(n, ok)
         return out
+
+    def _split_call(self, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        """:meth:`__call__` on a split lattice (:meth:`split_over`): each device transforms its block
+        (:func:`split_power`) and sums its modes into the shells; the sums are added over the devices."""
+        from jax.sharding import PartitionSpec
+
+        from .sharding import AXIS
+
+        sh = self.shells
+        D = sh.half_index.ndim
+        if any(jnp.iscomplexobj(f) for f in fields.values()):
+            raise ValueError("Spectra.split_over: real fields only (a complex field keeps the whole FFT)")
+        occupation = self.omega is not None and "phi" in fields and "pi" in fields
+        names = list(fields)
+        n_bins, modes = sh.n_bins, jnp.asarray(sh.modes)
+
+        def shells_sum(x: jax.Array, index: jax.Array) -> jax.Array:
+            part = jax.ops.segment_sum(x.ravel(), index.ravel(), num_segments=n_bins + 1)[:n_bins]
+            return jax.lax.psum(part, AXIS)
+
+        def local(fs: dict[str, jax.Array], index: jax.Array, weight: jax.Array, *tables: jax.Array
+                  ) -> dict[str, jax.Array]:
+            out: dict[str, jax.Array] = {}
+            per_mode = {name: split_power(fs[name], D, sh.cell, sh.volume) for name in names}
+            for name in names:
+                total = shells_sum(weight.astype(per_mode[name].dtype) * per_mode[name], index)
+                out[SPECTRUM_PREFIX + name] = total / jnp.maximum(modes.astype(total.dtype), 1)
+            if occupation:
+                dtype = per_mode["phi"].dtype
+                w, ok = (x.astype(dtype) for x in tables)  # omega_k and its validity
+                inv = ok / jnp.where(ok > 0, w, 1)
+                n = 0.5 * (w * per_mode["phi"] + inv * per_mode["pi"])
+                wt = weight.astype(dtype)
+                out[OCCUPATION] = shells_sum(wt * n, index) / jnp.maximum(shells_sum(wt * ok, index), 1)
+            return out
+
+        table = PartitionSpec(*([None] * (D - 1)), AXIS)
+        field_specs = {name: PartitionSpec(*([None] * (f.ndim - D)), AXIS, *([None] * (D - 1)))
+                       for name, f in fields.items()}
+        extra = (self.omega, self.valid) if occupation else ()
+        specs = (field_specs, table, table, *(table for _ in extra))
+        mapped = jax.shard_map(local, mesh=self.mesh, in_specs=specs, out_specs=PartitionSpec(), check_vma=False)
+        return mapped(fields, sh.half_index, sh.half_weight, *extra)
+
+
+def split_power(f: jax.Array, D: int, cell: float, volume: float) -> jax.Array:
+    """:func:`power` of a real field's block on one device of a lattice split along its first axis over the mesh
+    axis ``"lattice"`` (inside ``shard_map``; ``f`` is ``(components..., N_1 / n, N_2, ..., N_D)``), on the half grid
+    of ``rfftn`` laid out as :meth:`Spectra.split_over` says: the real FFT along the last axis and the FFTs along the
+    middle axes on the device's own block, the last axis padded with zeros to a multiple of the device count ``n``,
+    one all-to-all that splits it instead of the first axis, and the FFT along the first axis. Returns
+    ``(N_1, ..., N_{D-1}, M / n)`` with ``M`` the padded half grid; ``D >= 2``. Exact up to round-off: the same
+    transform as ``rfftn``, its one-dimensional FFTs in another order."""
+    from .sharding import AXIS
+
+    first = f.ndim - D
+    fk = jnp.fft.rfft(f, axis=-1)
+    if D > 2:
+        fk = jnp.fft.fftn(fk, axes=tuple(range(first + 1, f.ndim - 1)))
+    n = jax.lax.axis_size(AXIS)
+    pad = (-fk.shape[-1]) % n
+    if pad:
+        fk = jnp.pad(fk, [(0, 0)] * (fk.ndim - 1) + [(0, pad)])
+    fk = jax.lax.all_to_all(fk, AXIS, split_axis=fk.ndim - 1, concat_axis=first, tiled=True)
+    fk = jnp.fft.fft(fk, axis=first)
+    p = jnp.real(fk * jnp.conj(fk))
+    if first:
+        p = jnp.sum(p, axis=tuple(range(first)))
+    return (cell * cell / volume) * p
