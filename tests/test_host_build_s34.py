@@ -19,6 +19,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,6 +129,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # (4.4 s; the quick siblings: the two tests below, the rule and the build's device)
 def test_a_split_run_builds_on_the_host_and_equals_one_device(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
     env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()
@@ -149,3 +151,32 @@ def test_a_shard_placed_on_the_cpu_is_a_copy() -> None:
     shard = parallel._local_copy(arr, mesh)((slice(None), slice(0, 2), slice(None)))
     assert not np.shares_memory(shard, arr)
     np.testing.assert_array_equal(shard, arr[:, :2])
+
+
+def test_a_split_build_puts_its_arrays_on_the_host_device(monkeypatch) -> None:
+    """``runner.build(cfg, host=True)`` builds under JAX's default device :func:`nnfield.parallel.host_device` (here
+    a stand-in that records that it was asked), and without ``host`` on the default device as before."""
+    import jax
+
+    from nnfield import parallel, runner
+    from nnfield.config import parse_config
+
+    asked = []
+    cpu = jax.devices("cpu")[0]
+    monkeypatch.setattr(parallel, "host_device", lambda: asked.append(1) or cpu)
+    cfg = parse_config('[theory]\nname = "klein-gordon"\n[lattice]\nshape = [8]\n[time]\ndt = 0.1\nsteps = 2\n'
+                       '[initial]\nkind = "gaussian_packet"\n')
+    seen = []
+    real = jax.default_device
+
+    def spy(device):
+        seen.append(device)
+        return real(device)
+
+    monkeypatch.setattr(jax, "default_device", spy)
+    model, state = runner.build(cfg, host=True)
+    assert asked and seen == [cpu]
+    assert all(x.devices() == {cpu} for x in jax.tree_util.tree_leaves(state))
+    seen.clear()
+    runner.build(cfg)
+    assert seen == []

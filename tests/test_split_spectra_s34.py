@@ -106,6 +106,7 @@ def _run(script: str, tmp_path: Path, cases: str, devices: int = 4) -> subproces
                           timeout=600, check=False)
 
 
+@pytest.mark.slow  # (4 s; the quick sibling: test_split_power_equals_the_whole_real_fft)
 def test_split_spectra_equal_one_device_without_gathering_the_field(tmp_path: Path) -> None:
     """2D Klein-Gordon (an odd half grid, padded), and the lattices that keep the whole FFT."""
     proc = _run(SCRIPT, tmp_path, "kg2d,fallback")
