@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_gather_s34 import _free_port
+from test_parallel import _nnfield, _processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,21 +150,9 @@ def test_split_spectra_over_two_processes_equal_one_device(tmp_path: Path) -> No
     cfg.write_text('[theory]\nname = "klein-gordon"\nmass = 0.7\n[lattice]\nshape = [8, 6, 10]\nspacing = 0.5\n'
                    '[time]\ndt = 0.05\nsteps = 20\n[initial]\nkind = "random_spectrum"\nseed = 4\n'
                    '[output]\nevery = 5\nspectra = true\n')
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
-    one = subprocess.run([sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(tmp_path / "one"), "-q"],
-                         capture_output=True, text=True, env=env, timeout=600, check=False)
+    one = _nnfield("run", str(cfg), "--out", str(tmp_path / "one"), "-q")  # (test_parallel's launchers)
     assert one.returncode == 0, one.stderr
-    port = _free_port()
-    procs = [subprocess.Popen([sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(tmp_path / "two"), "-q",
-                               "--coordinator", f"localhost:{port}", "--num-processes", "2", "--process-id", str(i)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for i in range(2)]
-    for i, p in enumerate(procs):
-        try:
-            _, err = p.communicate(timeout=600)
-        finally:
-            if p.poll() is None:
-                p.kill()
-        assert p.returncode == 0, f"process {i}: {err}"
+    _processes(cfg, tmp_path / "two", 2)
     from nnfield import io as nio
 
     a, b = nio.load_run(tmp_path / "one").observables, nio.load_run(tmp_path / "two").observables
