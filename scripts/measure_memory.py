@@ -32,7 +32,7 @@ phi^4 or Dirac program holds more per device than its share of the one-device pr
 copies of the shifted fields, and on 2 devices even more than the one-device program; ``scripts/split_memory.py``).
 
     PYTHONPATH=src python scripts/measure_memory.py [--sites 4096,32768,262144] [--precision float64]
-        [--theories scalar-qed,maxwell] [--compare] [--devices 2]
+        [--theories scalar-qed,maxwell] [--schemes simultaneous] [--compare] [--devices 2]
 """
 
 from __future__ import annotations
@@ -100,8 +100,11 @@ def _variants(params: typing.Any, skip: set[str]) -> list[dict[str, typing.Any]]
 
 #: the chunk programs measured, ``(steps, every)``: four samples a chunk, one after every tick (a small lattice's
 #: chunk), and one sample after a block of 8 ticks (``chunk == every``: every chunk of a lattice above 1e7 sites,
-#: ``nnfield.runner.choose_chunk``, or of a sparse ``every``; 2.8 states against 1.7 for scalar QED on 64^3)
-PROGRAMS = ((4, 1), (8, 8))
+#: ``nnfield.runner.choose_chunk``, or of a sparse ``every``; 2.8 states against 1.7 for scalar QED on 64^3); since
+#: session 35 also samples of 2, 3 and 5 ticks: the simultaneous scheme's pair loop (``schemes.tick_loop``) is
+#: another program for 2-3 ticks (a loop of one tick per iteration) and for an odd count (a last tick after the
+#: pair loop: 3D phi^4 on 64^3 holds 5 states at 5 ticks per sample, 3 at 4)
+PROGRAMS = ((4, 1), (8, 8), (8, 2), (6, 3), (10, 5))
 #: the lattice sizes measured per dimension (sites, about): XLA's fusion choices change with the size
 SITES = (4096, 32768, 262144)
 
@@ -212,6 +215,7 @@ def main() -> None:
     ap.add_argument("--sites", default=",".join(map(str, SITES)), help="comma-separated lattice sizes (sites)")
     ap.add_argument("--precision", default="float64")
     ap.add_argument("--theories", default="", help="comma-separated theories (default: every registered one)")
+    ap.add_argument("--schemes", default="", help="comma-separated schemes (default: every one a theory allows)")
     ap.add_argument("--compare", action="store_true", help="print estimate / measured instead of the table")
     ap.add_argument("--devices", type=int, default=1, help="measure the programs of a lattice split over N fake "
                     "CPU devices (the table MEASURED_SPLIT)")
@@ -224,13 +228,14 @@ def main() -> None:
         return
     dtype = np.dtype(args.precision)
     if args.compare:
-        ratios = [r for name in names for D, scheme in itertools.product((1, 2, 3), get_theory(name).schemes)
+        ratios = [r for name in names for D, scheme in itertools.product((1, 2, 3), _schemes(name, args))
                   for r in compare(name, D, scheme, sites, dtype)]
-        print(f"estimate/measured: {min(ratios):.2f} to {max(ratios):.2f} over {len(ratios)} programs")
+        if ratios:
+            print(f"estimate/measured: {min(ratios):.2f} to {max(ratios):.2f} over {len(ratios)} programs")
         return
     table = {}
     for name in names:
-        for D, scheme in itertools.product((1, 2, 3), get_theory(name).schemes):
+        for D, scheme in itertools.product((1, 2, 3), _schemes(name, args)):
             got = measure(name, D, scheme, sites, dtype)
             if got is not None:
                 table[(name, D, scheme)] = got
@@ -243,6 +248,12 @@ def main() -> None:
     print("}")
 
 
+def _schemes(name: str, args: argparse.Namespace) -> list[str]:
+    """The schemes of ``name`` measured: every one it allows, or those of ``--schemes`` among them."""
+    asked = {s for s in args.schemes.split(",") if s}
+    return [s for s in get_theory(name).schemes if not asked or s in asked]
+
+
 def _per_process(names: list[str], args: argparse.Namespace) -> None:
     """Measure each theory in a child process of its own (LLVM's memory maps) and print their results together:
     every child's progress lines, then one ``MEASURED`` table (or the overall ``--compare`` range)."""
@@ -253,6 +264,7 @@ def _per_process(names: list[str], args: argparse.Namespace) -> None:
     rows, lo, hi, count = [], math.inf, -math.inf, 0
     for name in names:
         cmd = [sys.executable, __file__, "--sites", args.sites, "--precision", args.precision, "--theories", name,
+               "--schemes", args.schemes,
                "--devices", str(args.devices)]
         for attempt in (1, 2):  # (a child aborted once in LLVM while other programs compiled beside it: retried)
             proc = subprocess.run(cmd + (["--compare"] if args.compare else []), capture_output=True, text=True,

@@ -74,6 +74,11 @@ def tick_loop(step: Callable[[Any], Any], state: Any, n: int, unroll: int = 2, p
     if not ping_pong:
         return jax.lax.fori_loop(0, n, lambda _, s: lay(step(s)), state, unroll=unroll)
     half, odd = divmod(n, 2)
+    if half == 1:
+        # A pair loop of one iteration is no loop: XLA removes it, and the two or three ticks then fused into each
+        # other as the pair exists to prevent (simultaneous scheme, 64^3, 3 ticks: 5-13x slower per tick and
+        # 2-4.5x the temporaries of 4 ticks; ``docs/performance.md``). A loop of one tick per iteration stays one.
+        return jax.lax.fori_loop(0, n, lambda _, s: lay(step(s)), state, unroll=1)
 
     def body(_: Any, carry: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
         i, a, _b = carry
