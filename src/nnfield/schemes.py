@@ -53,8 +53,10 @@ def tick_loop(step: Callable[[Any], Any], state: Any, n: int, unroll: int = 2, p
     across the iteration and copied it (3+1 paper Dirac network, 64^3: 4 loops and 2 copies per tick against 2
     loops with the pair, 1.3-1.4x faster; ``docs/performance.md``). XLA drops a loop carry that nothing reads
     after the loop, so the pair's second state is kept alive by a select after the loop whose condition,
-    ``iterations < 0``, is never true: the result is the first state, bit for bit. Equal to ``n`` calls of
-    ``step`` in every case (the loop changes the buffers, not the map).
+    ``iterations < 0``, is never true: the result is the first state, bit for bit. For ``n = 2`` or ``3`` the pair
+    loop would have one iteration, which XLA removes (the ticks then fused into each other: 2.8-4.9x slower per
+    tick at ``n = 3``, ``benchmarks/tick_loop_every.py``); those are a loop of one tick per iteration instead. Equal
+    to ``n`` calls of ``step`` in every case (the loop changes the buffers, not the map).
 
     ``layout`` (a :class:`~nnfield._layout.SiteMajor`, the identity on values), if given, is applied to the loop's
     initial state and to every tick's output: where XLA stores the carried fields (``AbstractNetwork.loop_layout``,
