@@ -17,7 +17,9 @@ largest over sizes and programs. Printed per (theory, D, scheme), the largest ov
 
 ``--compare`` prints instead, per (theory, D, scheme, variant, sites, program), the guard's device estimate
 (``nnfield.resources.estimate_run_memory``: fields, model, temporaries) over what XLA allocates (the state's, the
-model's and the spectra's arrays and the chunk's temporaries), and the smallest and largest ratio.
+model's and the spectra's arrays and the chunk's temporaries), and the smallest and largest ratio; with
+``--devices N`` the estimate of the lattice split over N devices (``MEASURED_SPLIT``) over what the N devices hold
+(until session 35 it compared the one-device estimate with the split program).
 
 The table in ``nnfield.resources`` keeps, row by row, the larger of a float64 and a float32 measurement (float32
 programs hold up to 1.1 states more relative to their fields; session 32). Each theory is measured in a process of
@@ -203,7 +205,7 @@ def compare(name: str, D: int, scheme: str, sites: tuple[int, ...], dtype: typin
                         time=SimpleNamespace(scheme=scheme, steps=program[0]), parallel=None,
                         output=SimpleNamespace(precision=np.dtype(dtype).name, spectra=sp is not None,
                                                every=program[1]))
-                    ratio = resources.estimate_run_memory(cfg)["device"] / got
+                    ratio = resources.estimate_run_memory(cfg, DEVICES)["device"] / got
                     ratios.append(ratio)
                     print(f"  {name} D={D} {scheme} {variant} {lat.shape} program={program} spectra={sp is not None}: "
                           f"estimate/measured {ratio:.2f}", flush=True)
