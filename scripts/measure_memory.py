@@ -34,7 +34,7 @@ phi^4 or Dirac program holds more per device than its share of the one-device pr
 copies of the shifted fields, and on 2 devices even more than the one-device program; ``scripts/split_memory.py``).
 
     PYTHONPATH=src python scripts/measure_memory.py [--sites 4096,32768,262144] [--precision float64]
-        [--theories scalar-qed,maxwell] [--schemes simultaneous] [--compare] [--devices 2]
+        [--theories scalar-qed,maxwell] [--schemes simultaneous] [--dims 1,2] [--compare] [--devices 2]
 """
 
 from __future__ import annotations
@@ -218,6 +218,7 @@ def main() -> None:
     ap.add_argument("--precision", default="float64")
     ap.add_argument("--theories", default="", help="comma-separated theories (default: every registered one)")
     ap.add_argument("--schemes", default="", help="comma-separated schemes (default: every one a theory allows)")
+    ap.add_argument("--dims", default="1,2,3", help="comma-separated lattice dimensions (default: 1,2,3)")
     ap.add_argument("--compare", action="store_true", help="print estimate / measured instead of the table")
     ap.add_argument("--devices", type=int, default=1, help="measure the programs of a lattice split over N fake "
                     "CPU devices (the table MEASURED_SPLIT)")
@@ -230,14 +231,14 @@ def main() -> None:
         return
     dtype = np.dtype(args.precision)
     if args.compare:
-        ratios = [r for name in names for D, scheme in itertools.product((1, 2, 3), _schemes(name, args))
+        ratios = [r for name in names for D, scheme in itertools.product(_dims(args), _schemes(name, args))
                   for r in compare(name, D, scheme, sites, dtype)]
         if ratios:
             print(f"estimate/measured: {min(ratios):.2f} to {max(ratios):.2f} over {len(ratios)} programs")
         return
     table = {}
     for name in names:
-        for D, scheme in itertools.product((1, 2, 3), _schemes(name, args)):
+        for D, scheme in itertools.product(_dims(args), _schemes(name, args)):
             got = measure(name, D, scheme, sites, dtype)
             if got is not None:
                 table[(name, D, scheme)] = got
@@ -248,6 +249,11 @@ def main() -> None:
         print(f"    ({name!r}, {D}, {scheme!r}): ({K}, {mb}, {math.ceil(ts * 10) / 10}, {nobs}, "
               f"{math.ceil(tss * 10) / 10}),")
     print("}")
+
+
+def _dims(args: argparse.Namespace) -> list[int]:
+    """The lattice dimensions measured (``--dims``)."""
+    return [int(d) for d in args.dims.split(",") if d]
 
 
 def _schemes(name: str, args: argparse.Namespace) -> list[str]:
@@ -266,7 +272,7 @@ def _per_process(names: list[str], args: argparse.Namespace) -> None:
     rows, lo, hi, count = [], math.inf, -math.inf, 0
     for name in names:
         cmd = [sys.executable, __file__, "--sites", args.sites, "--precision", args.precision, "--theories", name,
-               "--schemes", args.schemes,
+               "--schemes", args.schemes, "--dims", args.dims,
                "--devices", str(args.devices)]
         for attempt in (1, 2):  # (a child aborted once in LLVM while other programs compiled beside it: retried)
             proc = subprocess.run(cmd + (["--compare"] if args.compare else []), capture_output=True, text=True,
