@@ -88,7 +88,7 @@ print(json.dumps(ratios))
 KNOWN_LOW = {(2, "maxwell", False)}
 
 
-@pytest.mark.slow  # (about 8 s each; the quick sibling: the table's test below)
+@pytest.mark.slow  # (2-2.5 min each with five programs, session 35; the quick sibling: the table's test below)
 @pytest.mark.parametrize("devices", [2, 4])
 def test_the_split_estimate_covers_each_device(tmp_path: Path, devices: int) -> None:
     path = tmp_path / "split.py"
