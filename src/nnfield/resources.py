@@ -26,7 +26,8 @@ registered theory; a config for 2^35 sites is judged in microseconds):
 scheme, the largest over the theory's step-shaping choices (network, bias, field), ``[output] spectra``, lattices of
 about 2^12, 2^15 and 2^18 sites and two chunk programs (four samples, one after every tick; one sample after a block
 of ticks, the chunk of a lattice above 1e7 sites or of a sparse ``every``; since session 35 also samples of 2, 3
-and 5 ticks, which ``measure_memory.py --compare`` found covered by the table except one row, re-measured) of XLA's
+and 5 ticks, which ``measure_memory.py --compare`` found covered by the table, the simultaneous scheme on the three
+sizes and the others on 2^18 sites, except one row, re-measured) of XLA's
 ``jax.jit(...).lower(...).compile().memory_analysis()`` of the run's chunk, as a multiple of the state's bytes,
 next to the model's bytes per site and ``K``. XLA's fusion choices change with the lattice's size and the chunk's
 shape (3D scalar QED holds 4.2 states on 16^3, 1.6 on 32^3 and 2.8 on 64^3 in a one-sample chunk: the links'
