@@ -37,6 +37,7 @@ from jax.tree_util import Partial
 from ._checks import check_number, weak_scalar
 from ._layout import SiteMajor
 from ._module import Module
+from ._trace import trace_once
 from ._xla import jit
 from .errors import ParameterError
 from .lattice import Lattice, check_lattice
@@ -386,12 +387,12 @@ class Network(AbstractNetwork):
         without materializing ``phi + B 0`` (equal to ``phi`` for finite states and coefficients), and is
         evaluated with :func:`~nnfield.operators.share_shifts` (identical shifted reads computed once).
         """
-        return share_shifts(_learning_gradient)(self, phi, pi)
+        return _SHARED_GRADIENT(self, phi, pi)
 
     def learning_gradient_generic(self, phi: jax.Array, pi: jax.Array) -> jax.Array:
         """:meth:`learning_gradient` without using a :class:`SplitPerTypeLoss`'s declared structure (one VJP
         per type, diagonal kept): the reference the structured pass is tested against."""
-        return share_shifts(_generic_learning_gradient)(self, phi, pi)
+        return _SHARED_GENERIC_GRADIENT(self, phi, pi)
 
     def learn(self, phi_eval: jax.Array, pi: jax.Array, dt: Any) -> jax.Array:
         """Gradient descent ``pi - dt dH/dpi(phi_eval, pi)`` (eq. 2.2, 2.11)."""
@@ -534,6 +535,13 @@ def _generic_learning_gradient(net: Network, phi: jax.Array, pi: jax.Array) -> j
 
     grads = jax.vmap(grad_of)(jnp.eye(net.K, dtype=losses.dtype))  # grads[a] = d H_a / d pi (all types)
     return jnp.stack([grads[a, a] for a in range(net.K)])
+
+
+#: the learning gradients as the network evaluates them: identical shifted reads shared, and traced once per
+#: network structure inside a run's traces (:func:`nnfield._trace.trace_once`: a run used to trace the same
+#: gradient up to seven times)
+_SHARED_GRADIENT = trace_once(share_shifts(_learning_gradient))
+_SHARED_GENERIC_GRADIENT = trace_once(share_shifts(_generic_learning_gradient))
 
 
 # ----------------------------------------------------------------------------------------------------------

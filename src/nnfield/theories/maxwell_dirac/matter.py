@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._checks import weak_scalar
+from ..._trace import trace_once
 from ...errors import ParameterError
 from ...operators import half_sum_of_squares
 from ...state import State
@@ -234,10 +235,8 @@ class DiracMatter(AbstractMatter):
         ``jax.vjp`` of the activation map ``p -> phi_new + B(theta) (p - pi)`` pulls ``dH/dphi`` back to ``pi``:
         the chain rule ``jax.grad`` applies to the composition, without evaluating ``B(theta) 0`` (a whole hop,
         with its ``cos`` and ``sin``, whose value is zero for finite states; `tests/test_maxwell_dirac.py`
-        compares the two)."""
-        g_phi, g_p = jax.grad(self._loss_at_activation, argnums=(0, 1))(phi_new, pi, pi)
-        _, pull = jax.vjp(lambda p: self.hop(theta, p - pi), pi)
-        return g_p + pull(g_phi)[0]
+        compares the two). Traced once per run (:func:`nnfield._trace.trace_once`)."""
+        return _LEARNING_GRADIENT(self, theta, phi_new, pi)
 
     def _loss_at_activation(self, phi_act: jax.Array, p: jax.Array, pi: jax.Array) -> jax.Array:
         """:meth:`learning_loss` with the activation output ``phi_act`` given."""
@@ -285,3 +284,13 @@ class DiracMatter(AbstractMatter):
         """The empty vacuum: ``phi = pi = 0``."""
         z = jnp.zeros((self.K, *shape), dtype)
         return State(z, z)
+
+
+def _learning_gradient(matter: Any, theta: Any, phi_new: jax.Array, pi: jax.Array) -> jax.Array:
+    """See :meth:`DiracMatter.learning_gradient`."""
+    g_phi, g_p = jax.grad(matter._loss_at_activation, argnums=(0, 1))(phi_new, pi, pi)
+    _, pull = jax.vjp(lambda p: matter.hop(theta, p - pi), pi)
+    return g_p + pull(g_phi)[0]
+
+
+_LEARNING_GRADIENT = trace_once(_learning_gradient)

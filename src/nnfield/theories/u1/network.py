@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._checks import weak_scalar
+from ..._trace import trace_once
 from ...errors import ParameterError
 from ...lattice import Lattice
 from ...network import AbstractNetwork
@@ -127,18 +128,9 @@ class GaugeNetwork(AbstractNetwork):
         ``(dL/dtheta, dL/dphi)``, and ``jax.vjp`` of the activation map pulls ``dL/dphi`` back to ``pi`` (``B^T``).
         The loss is evaluated at ``phi`` itself, not at ``phi + B (pi - pi)`` (equal for finite fields): that sum
         made every read of ``phi`` in the loss read ``pi`` too, and XLA materialized the matter's components
-        (``benchmarks/u1_step.py``)."""
-        # the loss takes the D link components as a sequence: each gradient is its own array (no scatter-add
-        # into slices of one array), stacked once
-        theta = tuple(state[LINKS][mu] for mu in range(self.lattice.ndim))
-        if self.matter is None:
-            return jnp.stack(jax.grad(self.wilson)(theta)), None
-        phi, pi = state[MATTER].phi, state[MATTER].pi
-        matter = self.matter
-
-        g_theta, g_phi = jax.grad(self.loss, argnums=(0, 1))(theta, phi)
-        _, pull = jax.vjp(lambda p: phi + matter.bias(p - pi), pi)  # the activation map's VJP: B^T
-        return jnp.stack(g_theta), pull(g_phi)[0]
+        (``benchmarks/u1_step.py``). Traced once per run (:func:`nnfield._trace.trace_once`; a run traced it three
+        times: the first half kick, the loop body and the last half kick)."""
+        return _GRADIENTS(self, state)
 
     def kick(self, state: dict[str, Any], h: Any) -> dict[str, Any]:
         """Learning (positions fixed): ``E <- E - h q a dL/dtheta``, ``pi <- pi - h dL/dpi``.
@@ -237,3 +229,21 @@ class GaugeNetwork(AbstractNetwork):
         vac = self.pack(self.zero_state(delta.phi.dtype, delta.phi.shape[1:]))
         out = self.pack(self.step(self.unpack(State(vac.phi + delta.phi, vac.pi + delta.pi))))
         return State(out.phi - vac.phi, out.pi - vac.pi)
+
+
+def _gradients(net: Any, state: dict[str, Any]) -> tuple[jax.Array, jax.Array | None]:
+    """See :meth:`GaugeNetwork.gradients`."""
+    # the loss takes the D link components as a sequence: each gradient is its own array (no scatter-add
+    # into slices of one array), stacked once
+    theta = tuple(state[LINKS][mu] for mu in range(net.lattice.ndim))
+    if net.matter is None:
+        return jnp.stack(jax.grad(net.wilson)(theta)), None
+    phi, pi = state[MATTER].phi, state[MATTER].pi
+    matter = net.matter
+
+    g_theta, g_phi = jax.grad(net.loss, argnums=(0, 1))(theta, phi)
+    _, pull = jax.vjp(lambda p: phi + matter.bias(p - pi), pi)  # the activation map's VJP: B^T
+    return jnp.stack(g_theta), pull(g_phi)[0]
+
+
+_GRADIENTS = trace_once(_gradients)
