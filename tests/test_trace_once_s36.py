@@ -235,3 +235,16 @@ def test_gauge_networks_program_is_the_program_of_a_direct_trace(name, monkeypat
     assert _primitives(new_jaxpr) == _primitives(old_jaxpr)  # (no nested jit more: inlined)
     for a, b in zip(jax.tree_util.tree_leaves(new), jax.tree_util.tree_leaves(old), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_the_switch_traces_every_call_directly(rng, monkeypatch):
+    """``NNFIELD_TRACE_ONCE=0`` (read at import as ``_trace.ENABLED``) traces each occurrence again, as before."""
+    import nnfield._trace as trace
+
+    monkeypatch.setattr(trace, "ENABLED", False)
+    jax.clear_caches()
+    lat, net = _net((16,))
+    net = eqx_replace(net, CountingLoss(jnp.asarray(0.7)))
+    CALLS.clear()
+    jax.make_jaxpr(lambda n, s: n.advance(n.step(s), 3))(net, _state((16,), rng))
+    assert len(CALLS) >= 4

@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
 import jax
+
+#: ``NNFIELD_TRACE_ONCE=0`` in the environment (read at import) traces every call directly, as before session 36
+#: (the baseline of ``benchmarks/trace_once.py``; the programs are the same either way)
+ENABLED = os.environ.get("NNFIELD_TRACE_ONCE", "1") != "0"
 
 try:  # the tracer of a trace that stages a program (jit, scan, eval_shape); private, so looked up defensively
     from jax._src.interpreters.partial_eval import DynamicJaxprTracer as _StagingTracer
@@ -92,7 +97,7 @@ def trace_once(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapped(*args: Any) -> Any:
         flat, tree = jax.tree_util.tree_flatten(args)
-        if not _staged(flat):
+        if not ENABLED or not _staged(flat):
             return fn(*args)
         static = tuple((i, x) for i, x in enumerate(flat) if not _dynamic(x))
         spec = _Spec(fn, tree, static, len(flat))
