@@ -208,7 +208,7 @@ def compare(name: str, D: int, scheme: str, sites: tuple[int, ...], dtype: typin
                     ratio = resources.estimate_run_memory(cfg, DEVICES)["device"] / got
                     ratios.append(ratio)
                     print(f"  {name} D={D} {scheme} {variant} {lat.shape} program={program} spectra={sp is not None}: "
-                          f"estimate/measured {ratio:.2f}", flush=True)
+                          f"estimate/measured {ratio:.3f}", flush=True)
     return ratios
 
 
@@ -234,7 +234,7 @@ def main() -> None:
         ratios = [r for name in names for D, scheme in itertools.product(_dims(args), _schemes(name, args))
                   for r in compare(name, D, scheme, sites, dtype)]
         if ratios:
-            print(f"estimate/measured: {min(ratios):.2f} to {max(ratios):.2f} over {len(ratios)} programs")
+            print(f"estimate/measured: {min(ratios):.3f} to {max(ratios):.3f} over {len(ratios)} programs")
         return
     table = {}
     for name in names:
@@ -292,7 +292,7 @@ def _per_process(names: list[str], args: argparse.Namespace) -> None:
             elif m := re.match(r"estimate/measured: ([0-9.]+) to ([0-9.]+) over (\d+) programs", line):
                 lo, hi, count = min(lo, float(m[1])), max(hi, float(m[2])), count + int(m[3])
     if args.compare:
-        print(f"estimate/measured: {lo:.2f} to {hi:.2f} over {count} programs")
+        print(f"estimate/measured: {lo:.3f} to {hi:.3f} over {count} programs")
     else:
         print("MEASURED = {  # (theory, D, scheme): (K, model bytes/site (float64), temporaries/state bytes, "
               "observables,")
