@@ -161,6 +161,11 @@ MEASURED: dict[tuple[str, int, str], tuple[int, int, float, int, float]] = {
 #: 8%, the largest of the old and the new value kept. Session 36: Dirac compared on 4 fake devices at about 2^15
 #: sites with the five programs, one child process per dimension (one child for all three had crashed): its rows
 #: hold (estimate/measured 1.002-1.79 over 300 programs, the lowest 1.002 in 3D and 1.004 in 2D), unchanged.
+#: Gauged Dirac, the same way: 1D holds (1.008-1.111); 2D fell to 0.927 (the magnetic-field variants with 5 ticks per
+#: sample), its two rows re-measured (marked; 1.001-2.37 after); 3D holds in the 39 programs compared (1.008 and
+#: up) but one, the stable network's Wilson bias in a magnetic field with 5 ticks per sample (0.967): XLA:CPU's
+#: rendezvous of a fake-device all-reduce timed out and aborted the comparison and the measurement of that variant
+#: twice on the 2 cores (as in session 34), so the 3D rows are not re-measured.
 #: ``tests/test_split_memory_s34.py`` (slow) checks those programs on its own lattices.
 MEASURED_SPLIT: dict[tuple[str, int, str], tuple[float, float]] = {
     ('dirac', 1, 'alternating'): (8.4, 20.3),
@@ -177,8 +182,8 @@ MEASURED_SPLIT: dict[tuple[str, int, str], tuple[float, float]] = {
     ('dirac', 3, 'yoshida4'): (19.9, 28.6),
     ('gauged-dirac', 1, 'alternating'): (11.2, 13.2),
     ('gauged-dirac', 1, 'simultaneous'): (11.2, 13.2),
-    ('gauged-dirac', 2, 'alternating'): (28.6, 28.7),
-    ('gauged-dirac', 2, 'simultaneous'): (28.1, 28.2),
+    ('gauged-dirac', 2, 'alternating'): (31.9, 32.1),  # session 36
+    ('gauged-dirac', 2, 'simultaneous'): (32.4, 32.6),  # session 36
     ('gauged-dirac', 3, 'alternating'): (35.3, 35.6),
     ('gauged-dirac', 3, 'simultaneous'): (37.2, 37.4),
     ('klein-gordon', 1, 'alternating'): (4.2, 13.4),  # session 35
