@@ -43,7 +43,6 @@ except ImportError:  # pragma: no cover - a JAX without it: every call traced di
     _StagingTracer = None
 
 
-
 def _staged(leaves: list[Any]) -> bool:
     """Whether the call is being staged into a program: some leaf is a tracer and every tracer is a staging one.
 
@@ -54,10 +53,6 @@ def _staged(leaves: list[Any]) -> bool:
         return False
     tracers = [x for x in leaves if isinstance(x, jax.core.Tracer)]
     return bool(tracers) and all(isinstance(x, _StagingTracer) for x in tracers)
-
-
-def _dynamic(x: Any) -> bool:
-    return isinstance(x, jax.core.Tracer)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,14 +67,8 @@ class _Spec:
 
 def _call(spec: _Spec, *values: Any) -> Any:
     """``spec.fn`` of the arguments rebuilt from the static leaves and the traced ``values`` (in leaf order)."""
-    leaves: list[Any] = [None] * spec.size
-    fixed = [False] * spec.size
-    for i, x in spec.static:
-        leaves[i], fixed[i] = x, True
-    it = iter(values)
-    for i in range(spec.size):
-        if not fixed[i]:
-            leaves[i] = next(it)
+    static, it = dict(spec.static), iter(values)
+    leaves = [static[i] if i in static else next(it) for i in range(spec.size)]
     return spec.fn(*jax.tree_util.tree_unflatten(spec.tree, leaves))
 
 
@@ -99,12 +88,12 @@ def trace_once(fn: Callable[..., Any]) -> Callable[..., Any]:
         flat, tree = jax.tree_util.tree_flatten(args)
         if not ENABLED or not _staged(flat):
             return fn(*args)
-        static = tuple((i, x) for i, x in enumerate(flat) if not _dynamic(x))
+        static = tuple((i, x) for i, x in enumerate(flat) if not isinstance(x, jax.core.Tracer))
         spec = _Spec(fn, tree, static, len(flat))
         try:
             hash(spec)
         except TypeError:  # an unhashable static leaf (a concrete array): trace directly
             return fn(*args)
-        return _inline(spec, *(x for x in flat if _dynamic(x)))
+        return _inline(spec, *(x for x in flat if isinstance(x, jax.core.Tracer)))
 
     return wrapped

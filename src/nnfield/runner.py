@@ -132,14 +132,6 @@ def build_template(cfg: Config, *, host: bool = False) -> tuple[AbstractModel, S
         return model, cast_floating(state, cfg.dtype)
 
 
-def _observe(model: AbstractModel, state: State) -> dict[str, Any]:
-    return _OBSERVE(model, state)
-
-
-def _observe_spectra(model: AbstractModel, spectra: Spectra, state: State) -> dict[str, Any]:
-    return _OBSERVE_SPECTRA(model, spectra, state)
-
-
 def _observables(model: AbstractModel, state: State) -> dict[str, Any]:
     return model.observables(state)
 
@@ -150,8 +142,8 @@ def _observables_spectra(model: AbstractModel, spectra: Spectra, state: State) -
 
 #: the observer traced once per run (:func:`nnfield._trace.trace_once`): by the step-0 program and again, inlined
 #: from JAX's cache, in the chunk program (it was traced twice; a 2+1 gauged Dirac observer about 0.1 s each)
-_OBSERVE = trace_once(_observables)
-_OBSERVE_SPECTRA = trace_once(_observables_spectra)
+_observe = trace_once(_observables)
+_observe_spectra = trace_once(_observables_spectra)
 
 
 def spectra_for(cfg: Config, model: AbstractModel, state: Any) -> Spectra | None:
