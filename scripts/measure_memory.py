@@ -17,7 +17,9 @@ largest over sizes and programs. Printed per (theory, D, scheme), the largest ov
 
 ``--compare`` prints instead, per (theory, D, scheme, variant, sites, program), the guard's device estimate
 (``nnfield.resources.estimate_run_memory``: fields, model, temporaries) over what XLA allocates (the state's, the
-model's and the spectra's arrays and the chunk's temporaries), and the smallest and largest ratio; with
+model's and the spectra's arrays and the chunk's temporaries), and the smallest and largest ratio, each line with its
+program's ``temp/state`` (what the table would hold for it, so that a row found low can be raised from the same
+pass; since session 37); with
 ``--devices N`` the estimate of the lattice split over N devices (``MEASURED_SPLIT``) over what the N devices hold
 (until session 35 it compared the one-device estimate with the split program).
 
@@ -208,7 +210,8 @@ def compare(name: str, D: int, scheme: str, sites: tuple[int, ...], dtype: typin
                     ratio = resources.estimate_run_memory(cfg, DEVICES)["device"] / got
                     ratios.append(ratio)
                     print(f"  {name} D={D} {scheme} {variant} {lat.shape} program={program} spectra={sp is not None}: "
-                          f"estimate/measured {ratio:.3f}", flush=True)
+                          f"estimate/measured {ratio:.3f} (temp/state {(got - arrays) / _leaf_bytes(state):.2f})",
+                          flush=True)
     return ratios
 
 

@@ -512,7 +512,7 @@ def decoder(run: RunData, member: int | None = None) -> tuple[Callable[[int], di
 
             def state_of(i: int) -> Any:
                 return jax.tree_util.tree_unflatten(treedef, [pick(run.fields[n], i) for n in names])
-        draw = jax.jit(model.plot_fields)
+        draw = jax.jit(lambda s: model.plot_fields(s))  # (not the bound method: nnfield.runner._spectral_shapes)
         order = list(model.plot_fields(state_of(0)))  # the model's order (a jitted dict comes back sorted)
     except (NNFieldError, KeyError, ValueError, TypeError):
         return raw

@@ -305,7 +305,8 @@ def _probe(cfg: Any) -> tuple[int, float, float, int, float]:
     model_bytes = sum(int(getattr(x, "nbytes", 0)) for x in jax.tree_util.tree_leaves(model) if np.ndim(x))
     z = np.zeros((K, *tiny))
     try:
-        n_obs = len(jax.eval_shape(model.observables, model.initial_state(z, z)))
+        # (a lambda, not the bound method: see nnfield.runner._spectral_shapes)
+        n_obs = len(jax.eval_shape(lambda s: model.observables(s), model.initial_state(z, z)))
     except Exception:  # noqa: BLE001 - an estimate: an observer that cannot be traced here counts as 16 values
         n_obs = 16
     return K, model_bytes / sites, _FALLBACK_TEMPORARIES, n_obs, _FALLBACK_TEMPORARIES

@@ -125,7 +125,7 @@ def build_template(cfg: Config, *, host: bool = False) -> tuple[AbstractModel, S
         model = _build_model(cfg)
         spec = jax.ShapeDtypeStruct((int(model.network.K), *cfg.lattice.shape), jnp.result_type(float))
         try:
-            shapes = jax.eval_shape(model.initial_state, spec, spec)
+            shapes = jax.eval_shape(lambda phi, pi: model.initial_state(phi, pi), spec, spec)  # (_spectral_shapes)
         except jax.errors.JAXTypeError:  # (e.g. np.asarray of a tracer: the data's values are needed)
             return build(cfg, host=host)
         state = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
@@ -151,11 +151,23 @@ def spectra_for(cfg: Config, model: AbstractModel, state: Any) -> Spectra | None
     no fields for them (``AbstractModel.spectral_fields``)."""
     if not cfg.output.spectra:
         return None
-    if not jax.eval_shape(model.spectral_fields, state):
+    if not _spectral_shapes(model, state):
         raise ConfigError(f"{cfg.source}: output.spectra: the {cfg.theory.name!r} model records no spectra (it "
                           "names no spectral fields); delete the key or set spectra = false")
     lattice = model.lattice
     return Spectra.of(lattice, model.dispersion(lattice.momenta()))
+
+
+def _spectral_shapes(model: AbstractModel, state: Any) -> Any:
+    """:func:`jax.eval_shape` of ``model.spectral_fields`` on ``state``, through a function of its own.
+
+    Not of the bound method itself: equinox's bound methods compare by value, and JAX's trace cache (a weak-keyed
+    dictionary of the functions it traced) compares a new bound method with an earlier one of the same model
+    (equal hashes: nnfield's models hash by identity), i.e. ``tree_equal`` of every array of the model, eagerly.
+    That cost a 3D gauged Dirac run on 32^3 split over 4 devices 0.13 s of compiled comparisons, and on 4 fake
+    CPU devices ``scripts/measure_memory.py`` hung in the comparison's collective (session 37; it had been read as
+    XLA's rendezvous timeout in sessions 34 and 36). A lambda compares by identity."""
+    return jax.eval_shape(lambda s: model.spectral_fields(s), state)
 
 
 def _observed(spectra: Spectra | None, model: AbstractModel, state: Any, devices: int) -> Spectra | None:
@@ -177,7 +189,7 @@ def _observed(spectra: Spectra | None, model: AbstractModel, state: Any, devices
 
 def _real_spectral_fields(model: AbstractModel, state: Any) -> bool:
     """Whether every spectral field of ``model`` (:meth:`~nnfield.model.AbstractModel.spectral_fields`) is real."""
-    shapes = jax.eval_shape(model.spectral_fields, state)
+    shapes = _spectral_shapes(model, state)
     return bool(shapes) and all(not jnp.issubdtype(x.dtype, jnp.complexfloating)
                                 for x in jax.tree_util.tree_leaves(shapes))
 

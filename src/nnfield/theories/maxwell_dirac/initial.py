@@ -61,7 +61,7 @@ def with_gauss(model: Any, A: np.ndarray, E_free: np.ndarray, Q: np.ndarray, P: 
             break
     phi, pi = np.concatenate([A, Q]), np.concatenate([E, P])
     if not converged:
-        r = float(jax.jit(model.gauss_residual)(model.encode(phi, pi)))
+        r = float(jax.jit(lambda s: model.gauss_residual(s))(model.encode(phi, pi)))  # (runner._spectral_shapes)
         tol = gauss_tolerance(eps)
         if not r <= tol:
             h, q, a = float(model.network.dt), float(model.network.charge), lat.spacing
