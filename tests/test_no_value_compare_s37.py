@@ -57,7 +57,7 @@ def test_a_run_with_spectra_resumed_and_plotted_compares_no_module(case: str, tm
             f"[initial]\n{initial}\n[output]\nevery = 2\nspectra = true\ncheckpoint_every = 2\n")
     out = tmp_path / "run"
     runner.execute(parse_config(text), out, progress=False)
-    if case == "klein-gordon 2D":  # (resuming and plotting: the gauged case; the same paths)
+    if case != "klein-gordon 2D":  # (resuming and plotting: the Klein-Gordon case; the same paths for every model)
         return
     res = runner.resume(out, 6, progress=False)
     assert res.steps_done == 6
