@@ -93,6 +93,21 @@ for text in FALLBACK if "fallback" in sys.argv[2] else ():
     state = parallel.place(state, 4, cfg.lattice.shape[0])
     spectra = runner.spectra_for(cfg, model, state)
     assert runner._observed(spectra, model, state, 4) is spectra
+    if cfg.theory.name == "dirac":  # (session 37) what the chunk program is given lives on the 4 devices, once
+        model = parallel.place_model(model, 4, cfg.lattice.shape)
+        observer = runner.observer_for(model, state, spectra)
+        leaves = jax.tree_util.tree_leaves((model.network, observer))
+        assert any(isinstance(x, np.ndarray) and x.shape == (4, 4, 8, 8) for x in leaves)  # the projector, on the host
+        placed = parallel.place_leftovers(leaves, cfg.lattice.shape)
+        assert all(len(x.sharding.device_set) == 4 for x in placed if isinstance(x, jax.Array)), placed
+        obs = {}
+        for devices in (1, 4):
+            runner.execute(parse_config(text + f"[parallel]\ndevices = {devices}\n"), f"{out}/dirac{devices}",
+                           progress=False, allow_unstable=True)  # (the paper network at this dt: 1.005 per step)
+            obs[devices] = nio.load_run(f"{out}/dirac{devices}").observables
+        for k in ("spectrum_psi", "spectrum_psi_positive", "spectrum_psi_negative"):
+            a, b = np.asarray(obs[1][k]), np.asarray(obs[4][k])
+            assert np.abs(a - b).max() <= 1e-12 * np.abs(a).max(), (k, np.abs(a - b).max())
 print("OK")
 '''
 

@@ -284,6 +284,33 @@ def place_model(model: Any, devices: int, lattice_shape: tuple[int, ...]) -> Any
     return jax.tree_util.tree_map(put, model)
 
 
+def place_leftovers(leaves: list[Any], lattice_shape: tuple[int, ...]) -> list[Any]:
+    """In a single process whose run is split over several devices (some leaf already on the lattice's mesh of more
+    than one device, :func:`place_model`), every array leaf still on one device or on the host placed as
+    :func:`place_model` places a model's (site fields split along ``N_1``, others replicated); otherwise ``leaves``
+    unchanged.
+
+    For what a run adds after placing its model: the Dirac model's positive-energy projector and the spectra's
+    tables of a complex field's whole FFT (``runner.observer_for``). A jitted program reshards such a leaf at every
+    call: a 3D Dirac run with spectra on 4 devices copied its ``(4, 4, N^3)`` complex projector, the shells' index
+    and their ``|k|`` device to device at every chunk (session 37, ``JAX_TRANSFER_GUARD=log``)."""
+    mesh = next((x.sharding.mesh for x in leaves if isinstance(x, jax.Array) and isinstance(x.sharding, NamedSharding)
+                 and x.sharding.mesh.size > 1 and tuple(x.sharding.mesh.axis_names) == (AXIS,)), None)
+    if mesh is None or multi_process():
+        return leaves
+    shape = tuple(int(n) for n in lattice_shape)
+
+    def put(x: Any) -> Any:
+        on_one = isinstance(x, jax.Array) and len(x.sharding.device_set) == 1
+        if not (on_one or (isinstance(x, np.ndarray) and not isinstance(x, np.generic))):
+            return x
+        arr = np.asarray(x)
+        spec = site_spec(site_axis(arr, shape), arr.ndim)
+        return jax.make_array_from_callback(arr.shape, NamedSharding(mesh, spec), _local_copy(arr, mesh))
+
+    return [put(x) for x in leaves]
+
+
 def site_axis(x: Any, lattice_shape: tuple[int, ...]) -> int | None:
     """The axis of ``N_1`` in ``x`` when ``x`` is a field over the lattice (its trailing axes are
     ``lattice_shape``), else ``None`` (the rule :func:`place_model` and :mod:`nnfield.halo` split by)."""

@@ -936,6 +936,7 @@ class _ChunkProgram:
     def __init__(self, net: Any, observer: Any, layout: Layout) -> None:
         leaves, self.treedef = jax.tree_util.tree_flatten((net, as_pytree_callable(observer)))
         if not parallel.multi_process():  # (a multi-process run passes host values as they are: replicated)
+            leaves = parallel.place_leftovers(leaves, net.lattice.shape)  # (a split run: placed once, not per call)
             leaves = [device_array(x) if isinstance(x, np.ndarray) else x for x in leaves]
         self.leaves = leaves
         self.layout = layout
