@@ -301,6 +301,8 @@ def place_leftovers(leaves: list[Any], lattice_shape: tuple[int, ...]) -> list[A
     shape = tuple(int(n) for n in lattice_shape)
 
     def put(x: Any) -> Any:
+        if type(x) in (float, int, complex):  # (a Python number: replicated, weakly typed as it was)
+            return jax.device_put(x, NamedSharding(mesh, PartitionSpec()))
         on_one = isinstance(x, jax.Array) and len(x.sharding.device_set) == 1
         if not (on_one or (isinstance(x, np.ndarray) and not isinstance(x, np.generic))):
             return x

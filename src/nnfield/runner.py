@@ -938,6 +938,9 @@ class _ChunkProgram:
         if not parallel.multi_process():  # (a multi-process run passes host values as they are: replicated)
             leaves = parallel.place_leftovers(leaves, net.lattice.shape)  # (a split run: placed once, not per call)
             leaves = [device_array(x) if isinstance(x, np.ndarray) else x for x in leaves]
+            # Python numbers (dt, masses, coefficients) as device scalars once: each call put them on the device
+            # again (weakly typed either way, so the program is the same; session 37)
+            leaves = [jax.device_put(x) if type(x) in (float, int, complex) else x for x in leaves]
         self.leaves = leaves
         self.layout = layout
         self._jitted: Any = None
