@@ -5,7 +5,7 @@ array of the model, eagerly. JAX's trace cache keeps the functions it traced in 
 ``jax.eval_shape(model.spectral_fields, state)`` compared the new bound method with an earlier one of the same model
 (nnfield's models hash by identity, so their bound methods hash alike): one compiled comparison per array shape of
 the model. A 3D gauged Dirac run with spectra split over 4 devices compiled 14 programs instead of 2 (0.13 s of
-comparisons, 2.3 s more set-up on a cold cache), and ``scripts/measure_memory.py --devices 4`` hung in such a
+comparisons with a warm compilation cache), and ``scripts/measure_memory.py --devices 4`` hung in such a
 comparison's collective on fake CPU devices (read as XLA's rendezvous timeout in sessions 34 and 36). The library
 now traces such methods through functions of their own (``nnfield.runner._spectral_shapes``).
 
