@@ -277,11 +277,17 @@ def place_model(model: Any, devices: int, lattice_shape: tuple[int, ...]) -> Any
     def put(x: Any) -> Any:
         if not isinstance(x, (jax.Array, np.ndarray)) or isinstance(x, np.generic):
             return x
-        arr = np.asarray(x)
-        spec = site_spec(site_axis(arr, shape), arr.ndim)
-        return jax.make_array_from_callback(arr.shape, NamedSharding(mesh, spec), _local_copy(arr, mesh))
+        return _place_array(x, mesh, shape)
 
     return jax.tree_util.tree_map(put, model)
+
+
+def _place_array(x: Any, mesh: Any, shape: tuple[int, ...]) -> jax.Array:
+    """``x`` on ``mesh``: split along ``N_1`` when it is a field over a lattice of ``shape`` (:func:`site_axis`),
+    else replicated; each shard a copy on a CPU mesh (:func:`_local_copy`)."""
+    arr = np.asarray(x)
+    spec = site_spec(site_axis(arr, shape), arr.ndim)
+    return jax.make_array_from_callback(arr.shape, NamedSharding(mesh, spec), _local_copy(arr, mesh))
 
 
 def place_leftovers(leaves: list[Any], lattice_shape: tuple[int, ...]) -> list[Any]:
@@ -306,9 +312,7 @@ def place_leftovers(leaves: list[Any], lattice_shape: tuple[int, ...]) -> list[A
         on_one = isinstance(x, jax.Array) and len(x.sharding.device_set) == 1
         if not (on_one or (isinstance(x, np.ndarray) and not isinstance(x, np.generic))):
             return x
-        arr = np.asarray(x)
-        spec = site_spec(site_axis(arr, shape), arr.ndim)
-        return jax.make_array_from_callback(arr.shape, NamedSharding(mesh, spec), _local_copy(arr, mesh))
+        return _place_array(x, mesh, shape)
 
     return [put(x) for x in leaves]
 
