@@ -177,6 +177,17 @@ def jit_run_once(fun: Callable[..., Any]) -> LazyJit:
     return LazyJit(fun, options=run_once_options, min_sites=0)
 
 
+def on_one_cpu(x: Any) -> bool:
+    """Whether the JAX array ``x`` is held whole by one CPU device: NumPy then reads it without a copy from an
+    accelerator, and host-side work on it (a cast, a stack) followed by ``jax.device_put`` replaces an eager
+    program. ``False`` for a tracer, a split array or one on an accelerator."""
+    try:
+        devices = x.devices()
+    except Exception:  # a tracer has no devices
+        return False
+    return len(devices) == 1 and next(iter(devices)).platform == "cpu"
+
+
 def device_array(x: Any, dtype: Any = None, *, private: bool = False) -> Any:
     """``jnp.asarray(x, dtype)``, without a compiled program for a NumPy array.
 

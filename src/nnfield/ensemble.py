@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
-from ._xla import device_array, jit
+from ._xla import device_array, jit, on_one_cpu
 from .config import Config, from_dict
 from .config._tables import SWEPT_SECTIONS
 from .errors import ConfigError
@@ -123,8 +123,9 @@ def stack_members(trees: list[Any]) -> tuple[Any, Any]:
             if all(type(v) is np.ndarray and v.dtype == vals[0].dtype for v in vals):
                 # the same array, without the eager programs (stage, stack) and without a second host copy
                 stacked.append(device_array(np.stack(vals), private=True))
-            else:  # JAX arrays, or Python scalars (which stay weakly typed)
-                stacked.append(jnp.stack([jnp.asarray(v) for v in vals]))
+            else:  # JAX arrays, or Python scalars (which stay weakly typed: ``jax.device_put`` of one is weak)
+                stacked.append(jnp.stack([device_array(v) if isinstance(v, np.ndarray) else jax.device_put(v)
+                                          for v in vals]))
             axes.append(0)
     return jax.tree_util.tree_unflatten(treedef, stacked), jax.tree_util.tree_unflatten(treedef, axes)
 
@@ -237,8 +238,18 @@ def _build_ensemble(cfg: Config, sweep: Mapping[str, Iterable[Any]], spectra: bo
         models = [spectra_model(m, c.dtype) for c, m in zip(configs, models, strict=True)]
     model, model_axes = stack_members(models)
     states = [s for _, s in built]
-    state = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
+    state = jax.tree_util.tree_map(_stack_state, *states)
     return Ensemble(model, model_axes, state, params, configs, spec, spec_axes)
+
+
+def _stack_state(*xs: Any) -> Any:
+    """The members' copies of one state leaf stacked along a new first axis. Arrays held whole by one CPU device
+    (the usual case) are stacked by NumPy and put on the device once: the same array without an eager ``stack``
+    program per leaf shape (compiled on a cold cache, lowered and looked up on a warm one)."""
+    if all(isinstance(x, jax.Array) and not x.weak_type and not x.committed and x.dtype == xs[0].dtype
+           and on_one_cpu(x) for x in xs):
+        return device_array(np.stack([np.asarray(x) for x in xs]), private=True)
+    return jnp.stack(xs)
 
 
 def shard_members(ens: Ensemble, devices: int) -> Ensemble:

@@ -23,6 +23,7 @@ jitted ``lax.scan``.
 
 
 import abc
+import functools
 import types
 import weakref
 from collections.abc import Callable
@@ -75,6 +76,13 @@ def as_pytree_callable(f: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------------
 # the declared seam
 # ----------------------------------------------------------------------------------------------------------
+@functools.partial(jax.jit, static_argnums=1)
+def _broadcast(value: Any, k: int) -> jax.Array:
+    """``value`` (a number, or ``k`` of them) as an array of shape ``(k,)``, in one compiled program (eagerly:
+    ``jnp.asarray`` and ``broadcast_to``, two); a Python number stays weakly typed, as with ``jnp.asarray``."""
+    return jnp.broadcast_to(value, (k,))
+
+
 class AbstractNetwork(Module):
     """What every network offers the generic layers (runner, analysis, command line, checks).
 
@@ -295,7 +303,7 @@ class Network(AbstractNetwork):
             if np.ndim(ground) > 1 or np.size(ground) not in (1, W.K):
                 raise ParameterError("ground", f"expected one number per component ({W.K}) or one for all, got an "
                                      f"array of shape {np.shape(ground)}")
-            ground = jnp.broadcast_to(jnp.asarray(ground), (W.K,))
+            ground = _broadcast(ground, W.K)
         check_number("dt", dt, positive=True)
         if tick is not None:
             check_number("tick", tick, positive=True)

@@ -22,6 +22,7 @@ import datetime
 import json
 import math
 import os
+import platform
 import re
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from jax.tree_util import Partial
 from . import io as nio
 from . import parallel
 from ._trace import trace_once
-from ._xla import SmallRunOnceJit, device_array, jit
+from ._xla import SmallRunOnceJit, device_array, jit, on_one_cpu
 from .checkpoint import (
     CHECKPOINT_DIR,
     CheckpointError,
@@ -74,18 +75,54 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------------------
 # building
 # ----------------------------------------------------------------------------------------------------------
+#: the targets :func:`cast_floating` converts on the host (a float32 run's), on x86-64 only: the flush-to-zero rule
+#: of :func:`_cast_like_xla_cpu` is x86's (ARM detects tininess before rounding); others go through JAX
+_HOST_CASTS = (np.dtype(np.float32), np.dtype(np.complex64)) if platform.machine().lower() in ("x86_64", "amd64") \
+    else ()
+_FLUSH_BELOW = float(np.finfo(np.float32).tiny) * (1 - 2.0**-25)  # (exact in float64)
+
+
+def _cast_like_xla_cpu(x: np.ndarray, target: np.dtype) -> np.ndarray:
+    """``x`` rounded to ``target`` (float32 or complex64) bit for bit as XLA:CPU's ``convert`` does: round to nearest
+    even, overflow to ``inf`` and, unlike NumPy, results below the smallest normal number flushed to a zero of the
+    same sign (XLA:CPU runs with flush-to-zero: ``1e-40`` becomes ``0.0``, NumPy keeps the denormal ``9.99995e-41``).
+    The flush threshold, measured (``tests/test_eager_programs_s38.py``): ``|x| < tiny (1 - 2^-25)``, ``tiny`` the
+    smallest normal float32, i.e. exactly the values that do not round up to ``tiny``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = x.astype(target)
+    parts = np.ascontiguousarray(x).view(np.float64) if x.dtype.kind == "c" else x  # (complex: re, im interleaved)
+    flush = np.abs(parts) < _FLUSH_BELOW  # tiny after rounding to 24 bits with an unbounded exponent (x86 SSE's rule)
+    np.copyto(y.view(np.float32), np.copysign(np.float32(0), parts).astype(np.float32), where=flush.reshape(
+        y.view(np.float32).shape))
+    return y
+
+
 def cast_floating(tree: Any, dtype: Any) -> Any:
-    """Cast every floating (complex) array leaf of a PyTree to ``dtype`` (its complex counterpart)."""
+    """Cast every floating (complex) array leaf of a PyTree to ``dtype`` (its complex counterpart).
+
+    A JAX leaf held by one CPU device is cast to float32 (complex64) by NumPy, bit for bit as XLA:CPU casts
+    (:func:`_cast_like_xla_cpu`), and put back where it was: no eager ``convert_element_type`` program compiled per
+    leaf shape (a float32 run paid one on a cold compilation cache for each). Leaves on an accelerator, split over
+    devices, or weakly typed are converted by JAX; a NumPy leaf by NumPy, as ``jnp.asarray`` did.
+    """
     dtype = np.dtype(dtype)
     cdtype = np.result_type(dtype, np.complex64)
 
     def cast(x: Any) -> Any:
-        if isinstance(x, (jax.Array, np.ndarray)):
-            if jnp.issubdtype(x.dtype, jnp.complexfloating):
-                return jnp.asarray(x, cdtype)
-            if jnp.issubdtype(x.dtype, jnp.floating):
-                return jnp.asarray(x, dtype)
-        return x
+        if not isinstance(x, (jax.Array, np.ndarray)):
+            return x
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            target = cdtype
+        elif jnp.issubdtype(x.dtype, jnp.floating):
+            target = dtype
+        else:
+            return x
+        if isinstance(x, np.ndarray):
+            return device_array(x.astype(target, copy=False))
+        if x.dtype != target and target in _HOST_CASTS and not x.weak_type and on_one_cpu(x):
+            y = _cast_like_xla_cpu(np.asarray(x), target)  # (committed to its device only if ``x`` was, as JAX's)
+            return jax.device_put(y, x.sharding) if x.committed else device_array(y, private=True)
+        return jnp.asarray(x, target)
 
     return jax.tree_util.tree_map(cast, tree)
 

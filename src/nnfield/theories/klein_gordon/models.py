@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._deprecation import positional_options
+from ..._xla import device_array
 from ...errors import ParameterError
 from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, INVARIANT, AbstractModel, Conserved, real_fields
@@ -63,7 +64,8 @@ class KleinGordonModel(AbstractModel):
         if any(isinstance(x, jax.core.Tracer) for x in (phi, pi, self.theory.m, self.network.tick)):
             prev = _exact_field_traced(self.theory, phi, pi, -self.network.tick)  # jit, vmap, grad
         else:
-            prev, _ = self.theory.exact(phi, pi, -self.network.tick)
+            prev, _ = self.theory.exact(phi, pi, -self.network.tick)  # (NumPy: negated on the host, no eager program)
+            return State(phi, device_array(-np.asarray(prev, phi.dtype), private=True))
         return State(phi, -jnp.asarray(prev, phi.dtype))
 
     def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
