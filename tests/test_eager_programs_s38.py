@@ -114,3 +114,19 @@ def test_a_float32_cast_keeps_placement_and_commitment() -> None:
     assert out["weak"].weak_type == ref.weak_type and out["weak"].dtype == ref.dtype
     assert out["complex"].dtype == np.complex64 and out["int"].dtype == tree["int"].dtype
     assert isinstance(out["np"], jax.Array) and out["np"].dtype == np.float32
+
+
+@pytest.mark.parametrize("ground", [0.5, 1, [0.0, 1.0], (1.0, 2.0), [1, 2], "np", "np32", "jax", "mixed"])
+def test_the_ground_state_broadcast_is_jnp_asarrays(ground) -> None:
+    """``Network.create``'s ground state in one program: the dtype, weak type, placement and values that
+    ``jnp.broadcast_to(jnp.asarray(ground), (K,))`` gave (a list must not reach ``jit`` as a list of scalars)."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from nnfield.network import _broadcast
+
+    ground = {"np": np.array([1.0, 2.0]), "np32": np.float32(1.5), "jax": jnp.asarray(3.0),
+              "mixed": [jnp.asarray(1.0), 2.0]}.get(ground, ground) if isinstance(ground, str) else ground
+    want, got = jnp.broadcast_to(jnp.asarray(ground), (2,)), _broadcast(ground, 2)
+    assert (got.dtype, got.weak_type, got.committed) == (want.dtype, want.weak_type, want.committed)
+    np.testing.assert_array_equal(got, want)

@@ -76,10 +76,17 @@ def as_pytree_callable(f: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------------
 # the declared seam
 # ----------------------------------------------------------------------------------------------------------
-@functools.partial(jax.jit, static_argnums=1)
 def _broadcast(value: Any, k: int) -> jax.Array:
-    """``value`` (a number, or ``k`` of them) as an array of shape ``(k,)``, in one compiled program (eagerly:
-    ``jnp.asarray`` and ``broadcast_to``, two); a Python number stays weakly typed, as with ``jnp.asarray``."""
+    """``jnp.broadcast_to(jnp.asarray(value), (k,))`` (``value`` a number, or ``k`` of them), in one compiled
+    program instead of two eager ones; a Python number stays weakly typed, a list or tuple becomes a strongly typed
+    array, as with ``jnp.asarray``."""
+    if isinstance(value, (list, tuple)):
+        value = jnp.asarray(value) if any(isinstance(v, jax.Array) for v in value) else np.asarray(value)
+    return _broadcast_jit(value, k)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _broadcast_jit(value: Any, k: int) -> jax.Array:
     return jnp.broadcast_to(value, (k,))
 
 
