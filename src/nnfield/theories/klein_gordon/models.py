@@ -64,8 +64,9 @@ class KleinGordonModel(AbstractModel):
         if any(isinstance(x, jax.core.Tracer) for x in (phi, pi, self.theory.m, self.network.tick)):
             prev = _exact_field_traced(self.theory, phi, pi, -self.network.tick)  # jit, vmap, grad
         else:
-            prev, _ = self.theory.exact(phi, pi, -self.network.tick)  # (NumPy: negated on the host, no eager program)
-            return State(phi, device_array(-np.asarray(prev, phi.dtype), private=True))
+            prev, _ = self.theory.exact(phi, pi, -self.network.tick)
+            if np.asarray(prev).dtype == phi.dtype:  # (float64: negated on the host, exactly; no eager program)
+                return State(phi, device_array(-np.asarray(prev), private=True))
         return State(phi, -jnp.asarray(prev, phi.dtype))
 
     def decode(self, state: State) -> tuple[jax.Array, jax.Array]:
