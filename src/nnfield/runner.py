@@ -91,9 +91,9 @@ def _cast_like_xla_cpu(x: np.ndarray, target: np.dtype) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         y = x.astype(target)
     parts = np.ascontiguousarray(x).view(np.float64) if x.dtype.kind == "c" else x  # (complex: re, im interleaved)
+    out = y.view(np.float32)
     flush = np.abs(parts) < _FLUSH_BELOW  # tiny after rounding to 24 bits with an unbounded exponent (x86 SSE's rule)
-    np.copyto(y.view(np.float32), np.copysign(np.float32(0), parts).astype(np.float32), where=flush.reshape(
-        y.view(np.float32).shape))
+    np.copyto(out, np.copysign(np.float32(0), parts).astype(np.float32), where=flush.reshape(out.shape))
     return y
 
 
@@ -118,7 +118,8 @@ def cast_floating(tree: Any, dtype: Any) -> Any:
         else:
             return x
         if isinstance(x, np.ndarray):
-            return device_array(x.astype(target, copy=False))
+            y = x.astype(target, copy=False)
+            return device_array(y, private=y is not x)  # (a fresh cast is private: no second host copy)
         if x.dtype != target and target in _HOST_CASTS and not x.weak_type and on_one_cpu(x):
             y = _cast_like_xla_cpu(np.asarray(x), target)  # (committed to its device only if ``x`` was, as JAX's)
             return jax.device_put(y, x.sharding) if x.committed else device_array(y, private=True)
