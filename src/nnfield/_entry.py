@@ -7,6 +7,7 @@ loaded this module, in its first few tens of milliseconds, the operating system'
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -29,12 +30,39 @@ def _install() -> None:
 _install()  # at import: the console script imports this module before anything else of nnfield's
 
 
+#: whether :func:`main` paused Python's cyclic garbage collector for the start-up's imports
+_paused = False
+
+
 def main() -> None:
-    """Run :func:`nnfield.cli.entry` (which replaces the start-up handlers installed at import)."""
+    """Run :func:`nnfield.cli.entry` (which replaces the start-up handlers installed at import).
+
+    Python's cyclic garbage collector is paused from here until the command's modules are imported
+    (:func:`startup_done`, called by :func:`nnfield.cli.main`). Importing JAX, equinox, pydantic and nnfield
+    creates about 120 000 long-lived objects, and the collector scanned them again and again while they were
+    being created: in a warm run of ``examples/kg_1d_packet.toml`` it took 110-120 ms, about a tenth of the
+    process (``docs/performance.md``, "Overhead of small runs", session 39)."""
+    global _paused
     _install()
+    if gc.isenabled():
+        gc.disable()
+        _paused = True
     from .cli import entry
 
     entry()
+
+
+def startup_done() -> None:
+    """The collector back on, with every object that exists now moved out of its reach (:func:`gc.freeze`).
+
+    Called once the command's modules are imported: what exists then is modules, classes and functions that live
+    as long as the process, so the collector need not scan them again. A no-op unless :func:`main` paused the
+    collector (nnfield used as a library, or :func:`nnfield.cli.main` called from Python, leaves it alone)."""
+    global _paused
+    if _paused:
+        _paused = False
+        gc.freeze()
+        gc.enable()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -767,6 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if getattr(args, "no_compilation_cache", False):
         os.environ["NNFIELD_COMPILATION_CACHE"] = "0"
+    _startup_imports(args)
     previous = {}
     if _main_thread():  # outside a run (which records signals: nnfield.signals.StopRequests), exit at once
         previous = {sig: signal.signal(sig, exit_at_once) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -869,6 +870,19 @@ def _section(text: str) -> int | str:
 
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+def _startup_imports(args: argparse.Namespace) -> None:
+    """Import what a run needs (JAX, equinox, pydantic, the runner) while the ``nnfield`` program's start-up keeps
+    the garbage collector paused, then resume it (:func:`nnfield._entry.startup_done`). Importing does not touch
+    a device: ``_setup_jax`` and ``jax.distributed`` still come first."""
+    from ._entry import startup_done
+
+    if args.func in (cmd_run, cmd_demo):
+        from . import runner  # noqa: F401
+    if args.func is cmd_demo:
+        from . import plotting  # noqa: F401
+    startup_done()
 
 
 def entry() -> None:
