@@ -123,6 +123,28 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(key=lambda item: 0 if item.path.name in FIRST else 1)
 
 
+#: ``nnfield._entry.GC_THRESHOLDS`` (not imported from there: importing ``nnfield._entry`` installs the program's
+#: start-up signal handlers)
+GC_THRESHOLDS = (10_000, 20, 10)
+
+
+def pytest_collection_finish(session) -> None:
+    """The garbage collector of a worker: what collection imported (JAX, nnfield, the test modules, ~100 000
+    objects) frozen out of its scans (``gc.freeze``), and collections less often (the ``nnfield`` program's
+    thresholds: :data:`GC_THRESHOLDS`).
+
+    Tracing and lowering allocate objects by the million, and a worker ends the quick suite holding 0.6-1.3
+    million (JAX's caches of traced and compiled programs): with CPython's defaults the collector made 660-910
+    middle and 32-37 full collections per worker, 9.4-11.8 s of its ~180 s (a ``gc.callbacks`` timer, session 39,
+    `docs/testing.md`); with these settings 28-31 and 3, 2.0-2.9 s. Nothing a test asserts depends on when
+    garbage is collected. Tests that start ``nnfield`` processes get the program's own start-up pause
+    (``nnfield._entry``)."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 @pytest.fixture
 def rng():
     import numpy as np

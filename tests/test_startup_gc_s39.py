@@ -17,6 +17,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from conftest import GC_THRESHOLDS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _PROBE = textwrap.dedent(
@@ -33,6 +35,7 @@ _PROBE = textwrap.dedent(
         startup(args)
         seen["enabled_after"] = gc.isenabled()
         seen["frozen"] = gc.get_freeze_count()
+        seen["thresholds"] = gc.get_threshold()
         seen["runner_imported"] = "nnfield.runner" in sys.modules
         from jax._src import xla_bridge
         seen["backends_before_command"] = sorted(xla_bridge._backends)
@@ -68,6 +71,7 @@ def test_run_imports_with_the_collector_paused_and_resumes_it_before_the_command
     assert seen["runner_imported"]
     assert seen["frozen"] > 10_000  # JAX, equinox, pydantic and nnfield's modules, out of the collector's scans
     assert seen["backends_before_command"] == []  # importing the runner starts no device
+    assert tuple(seen["thresholds"]) == GC_THRESHOLDS  # the test workers' (conftest) are the program's
 
 
 def test_a_command_without_a_run_resumes_the_collector_too(tmp_path: Path) -> None:
@@ -81,8 +85,10 @@ def test_the_cli_called_from_python_leaves_the_collector_alone(tmp_path: Path) -
     from nnfield import cli
 
     assert gc.isenabled()
-    frozen = gc.get_freeze_count()
+    frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
     argv = ["run", str(ROOT / "examples/kg_1d_packet.toml"), "--dry-run", "--out", str(tmp_path / "o"), "-q"]
     assert cli.main(argv) == 0
     assert gc.isenabled()
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() <= frozen  # nothing newly frozen (frozen objects that die leave the count)
+    assert gc.get_threshold() == thresholds
+

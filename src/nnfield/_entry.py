@@ -33,6 +33,12 @@ _install()  # at import: the console script imports this module before anything 
 #: whether :func:`main` paused Python's cyclic garbage collector for the start-up's imports
 _paused = False
 
+#: the collector's thresholds once it is back on (:func:`startup_done`): the first generation collected every
+#: 10 000 net allocations (CPython's default: 700), the second every 20 of those (default 10). Tracing allocates
+#: objects by the million; with the defaults, ``nnfield verify`` (warm cache) spent 1.0 s of 10.1 s in the
+#: collector, with these 0.27 s of 9.5 s (session 39). Reference counting still frees acyclic garbage at once.
+GC_THRESHOLDS = (10_000, 20, 10)
+
 
 def main() -> None:
     """Run :func:`nnfield.cli.entry` (which replaces the start-up handlers installed at import).
@@ -53,7 +59,8 @@ def main() -> None:
 
 
 def startup_done() -> None:
-    """The collector back on, with every object that exists now moved out of its reach (:func:`gc.freeze`).
+    """The collector back on, with every object that exists now moved out of its reach (:func:`gc.freeze`) and
+    collections less often (:data:`GC_THRESHOLDS`).
 
     Called once the command's modules are imported: what exists then is modules, classes and functions that live
     as long as the process, so the collector need not scan them again. A no-op unless :func:`main` paused the
@@ -62,6 +69,7 @@ def startup_done() -> None:
     if _paused:
         _paused = False
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         gc.enable()
 
 
