@@ -16,6 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.extend.core import Primitive
+from jax.extend.mlir import ir
+from jax.extend.mlir.dialects import stablehlo as hlo
 from jax.interpreters import ad, batching, mlir
 
 
@@ -72,13 +74,63 @@ _lower_generic = mlir.lower_fun(_shift_lowered, multiple_results=False)
 _lower_cpu = mlir.lower_fun(_shift_lowered_cpu, multiple_results=False)
 
 
+def _emit_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
+              ) -> list[Any]:
+    """The operations :func:`_shift_lowered_cpu` lowers to, emitted directly (StableHLO, in the same order).
+
+    ``mlir.lower_fun`` traces the function to a jaxpr at every occurrence of the primitive, about 1 ms each
+    (a 3D program has dozens of shifts; ``nnfield verify`` lowers ~430 of them); emitting the five to seven
+    operations takes about a tenth of that. The module is the traced one's, except that ``jnp.where``'s
+    ``select`` is inline instead of a call to a private ``_where`` function (which XLA inlines first). Used
+    for one-device programs, whose operations carry no sharding (``tests/test_shift_emit_s39.py``)."""
+    aval = ctx.avals_in[0]
+    shape, dtype = list(aval.shape), np.dtype(aval.dtype)
+    elem, i32 = mlir.dtype_to_ir_type(dtype), mlir.dtype_to_ir_type(np.dtype(np.int32))
+    arr, nd = mlir.dense_int_array, len(shape)
+    zeros, ones = [0] * nd, arr([1] * nd)
+    for o, ax in zip(offsets, axes, strict=True):
+        n = shape[ax]
+        o %= n
+        if o == 0:
+            continue
+        if ax < nd - 1 or minor == "repeat":  # _take_outer_axis: a slice of x repeated twice along ax
+            twice = hlo.broadcast_in_dim(ir.RankedTensorType.get(shape[:ax] + [2] + shape[ax:], elem), x,
+                                         arr([d for d in range(nd + 1) if d != ax]))
+            twice = hlo.reshape(ir.RankedTensorType.get(shape[:ax] + [2 * n] + shape[ax + 1 :], elem), twice)
+            start, limit = list(zeros), list(shape)
+            start[ax], limit[ax] = o, o + n
+            x = hlo.slice(twice, arr(start), arr(limit), ones)
+            continue
+        # _take_axis: head and tail padded into place, chosen by an iota
+        start, limit = list(zeros), list(shape)
+        start[ax] = o
+        head = hlo.slice(x, arr(start), arr(limit), ones)
+        limit = list(shape)
+        limit[ax] = o
+        tail = hlo.slice(x, arr(zeros), arr(limit), ones)
+        high, low = list(zeros), list(zeros)
+        high[ax], low[ax] = o, n - o
+        a = hlo.pad(head, mlir.ir_constant(np.zeros((), dtype)), arr(zeros), arr(high), arr(zeros))
+        b = hlo.pad(tail, mlir.ir_constant(np.zeros((), dtype)), arr(low), arr(zeros), arr(zeros))
+        index = ir.RankedTensorType.get(shape, i32)
+        iota = hlo.iota(index, mlir.i64_attr(ax))
+        bound = hlo.broadcast_in_dim(index, mlir.ir_constant(np.int32(n - o)), arr([]))
+        below = hlo.compare(iota, bound, hlo.ComparisonDirectionAttr.get("LT"),
+                            compare_type=hlo.ComparisonTypeAttr.get("SIGNED"))
+        x = hlo.select(below, a, b)
+    return [x]
+
+
 def _shift_lowering_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
                         ) -> Any:
     # XLA:CPU evaluates each pad in a loop fusion with a branch per element; a non-minor axis is shifted
     # faster as a slice of the field repeated twice (branch-free, vectorizes). That form makes the SPMD
     # partitioner all-gather a sharded axis, so programs partitioned over several devices keep pad/select
     # (which it turns into halo exchanges). Inside a ``shard_map`` over every axis of its mesh (the explicit
-    # halo exchange, nnfield.halo) each device's program is its own: no partitioner, so the fast form again.
+    # halo exchange, nnfield.halo) each device's program is its own: no partitioner, so the fast form again
+    # (traced there, as its operations may carry the mesh's manual axes).
+    if getattr(getattr(ctx.module_context, "axis_context", None), "num_devices", 0) == 1:
+        return _emit_cpu(ctx, x, offsets=offsets, axes=axes, minor=minor)
     return (_lower_cpu if one_device_program(ctx) else _lower_generic)(ctx, x, offsets=offsets, axes=axes,
                                                                         minor=minor)
 
