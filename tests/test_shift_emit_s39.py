@@ -1,4 +1,4 @@
-"""The periodic shift's one-device CPU lowering emitted directly (session 39) is the traced lowering's module.
+"""The one-device lowerings emitted directly (session 39: the periodic shift, the component read) are the traced ones.
 
 ``_shift_lowering_cpu`` used ``mlir.lower_fun`` everywhere, which traces ``_shift_lowered_cpu`` to a jaxpr at each
 occurrence of the primitive (about 1 ms each). One-device programs now get the same StableHLO operations emitted
@@ -78,5 +78,23 @@ def test_the_emitted_module_is_the_traced_lowerings(case) -> None:
     direct = jax.jit(_shifted, static_argnums=(1, 2, 3)).lower(x, offsets, axes, minor).as_text()
     traced = jax.jit(lambda y: _shift_lowered_cpu(y, offsets=offsets, axes=axes, minor=minor)).lower(x).as_text()
     assert "call @" not in direct
+    assert _ops(direct) == _ops(traced)
+    assert _attrs(direct) == _attrs(traced)
+
+
+@pytest.mark.parametrize("shape_axis", [((3, 5), 0), ((2, 3, 4), 1), ((4, 2, 3), 2), ((1, 6), 0)], ids=str)
+def test_the_emitted_component_read_is_the_traced_lowerings(shape_axis) -> None:
+    """The same for the neuron-type components' primitive (``operators._components``): values and operations."""
+    from nnfield.operators._components import _unstack_impl, _unstack_p
+
+    shape, axis = shape_axis
+    x = np.random.default_rng(3).normal(size=shape)
+    f = jax.jit(lambda y: _unstack_p.bind(y, axis=axis))
+    got = f(jnp.asarray(x))
+    assert len(got) == shape[axis]
+    for b, part in enumerate(got):
+        assert np.array_equal(np.asarray(part), np.take(x, b, axis=axis))
+    direct = f.lower(jnp.asarray(x)).as_text()
+    traced = jax.jit(lambda y: _unstack_impl(y, axis=axis)).lower(jnp.asarray(x)).as_text()
     assert _ops(direct) == _ops(traced)
     assert _attrs(direct) == _attrs(traced)

@@ -15,8 +15,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.extend.core import Primitive
+from jax.extend.mlir import ir
+from jax.extend.mlir.dialects import stablehlo as hlo
 from jax.interpreters import ad, batching, mlir
 
 _unstack_p = Primitive("unstack_components")
@@ -55,9 +58,32 @@ def _unstack_batch(args: Any, dims: Any, *, axis: int) -> tuple[list[Any], list[
     return outs, [d if d < ax else d - 1] * len(outs)
 
 
+_lower_traced = mlir.lower_fun(_unstack_impl, multiple_results=True)
+
+
+def _unstack_lowering(ctx: Any, x: Any, *, axis: int) -> Any:
+    """A one-device program gets :func:`_unstack_impl`'s operations (a slice and a reshape per component)
+    emitted directly: ``mlir.lower_fun`` traces a jaxpr at every occurrence (about 1 ms). Other programs
+    (partitioned over devices, whose operations may carry shardings) keep the traced lowering."""
+    if getattr(getattr(ctx.module_context, "axis_context", None), "num_devices", 0) != 1:
+        return _lower_traced(ctx, x, axis=axis)
+    aval = ctx.avals_in[0]
+    shape = list(aval.shape)
+    elem = mlir.dtype_to_ir_type(np.dtype(aval.dtype))
+    part = ir.RankedTensorType.get(shape[:axis] + shape[axis + 1 :], elem)
+    out = []
+    for b in range(shape[axis]):
+        start, limit = [0] * len(shape), list(shape)
+        start[axis], limit[axis] = b, b + 1
+        piece = hlo.slice(x, mlir.dense_int_array(start), mlir.dense_int_array(limit),
+                          mlir.dense_int_array([1] * len(shape)))
+        out.append(hlo.reshape(part, piece))
+    return out
+
+
 _unstack_p.def_impl(_unstack_impl)
 _unstack_p.def_abstract_eval(_unstack_abstract)
-mlir.register_lowering(_unstack_p, mlir.lower_fun(_unstack_impl, multiple_results=True))
+mlir.register_lowering(_unstack_p, _unstack_lowering)
 ad.primitive_jvps[_unstack_p] = _unstack_jvp
 ad.primitive_transposes[_unstack_p] = _unstack_transpose
 batching.primitive_batchers[_unstack_p] = _unstack_batch
