@@ -121,7 +121,11 @@ class AbstractNetwork(Module):
 
     @abc.abstractmethod
     def step(self, state: Any) -> Any:
-        """One tick."""
+        """One tick.
+
+        Called outside ``jit`` it runs operation by operation (tens of milliseconds a tick for a small lattice,
+        each operation dispatched on its own); to step from a Python loop, use ``jax.jit(network.step)``, or
+        :meth:`advance` / :func:`run` (one compiled loop of many ticks)."""
 
     @property
     def loop_unroll(self) -> int:
