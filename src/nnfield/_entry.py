@@ -45,8 +45,8 @@ def main() -> None:
 
     Python's cyclic garbage collector is paused from here until the command's modules are imported
     (:func:`startup_done`, called by :func:`nnfield.cli.main`). Importing JAX, equinox, pydantic and nnfield
-    creates about 120 000 long-lived objects, and the collector scanned them again and again while they were
-    being created: in a warm run of ``examples/kg_1d_packet.toml`` it took 110-120 ms, about a tenth of the
+    creates about 200 000 long-lived objects, and the collector scanned them again and again while they were
+    being created: in a warm run of ``examples/kg_1d_packet.toml`` it took 100-128 ms, about a tenth of the
     process (``docs/performance.md``, "Overhead of small runs", session 39)."""
     global _paused
     _install()

@@ -878,11 +878,13 @@ def _startup_imports(args: argparse.Namespace) -> None:
     a device: ``_setup_jax`` and ``jax.distributed`` still come first."""
     from ._entry import startup_done
 
-    if args.func in (cmd_run, cmd_demo):
-        from . import runner  # noqa: F401
-    if args.func is cmd_demo:
-        from . import plotting  # noqa: F401
-    startup_done()
+    try:
+        if args.func in (cmd_run, cmd_demo):
+            from . import runner  # noqa: F401
+        if args.func is cmd_demo:
+            from . import plotting  # noqa: F401
+    finally:
+        startup_done()
 
 
 def entry() -> None:
