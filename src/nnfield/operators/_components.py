@@ -22,6 +22,8 @@ from jax.extend.mlir import ir
 from jax.extend.mlir.dialects import stablehlo as hlo
 from jax.interpreters import ad, batching, mlir
 
+from ._shift import unpartitioned_program
+
 _unstack_p = Primitive("unstack_components")
 _unstack_p.multiple_results = True
 
@@ -65,7 +67,7 @@ def _unstack_lowering(ctx: Any, x: Any, *, axis: int) -> Any:
     """A one-device program gets :func:`_unstack_impl`'s operations (a slice and a reshape per component)
     emitted directly: ``mlir.lower_fun`` traces a jaxpr at every occurrence (about 1 ms). Other programs
     (partitioned over devices, whose operations may carry shardings) keep the traced lowering."""
-    if getattr(getattr(ctx.module_context, "axis_context", None), "num_devices", 0) != 1:
+    if not unpartitioned_program(ctx):
         return _lower_traced(ctx, x, axis=axis)
     aval = ctx.avals_in[0]
     shape = list(aval.shape)

@@ -129,19 +129,25 @@ def _shift_lowering_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tup
     # (which it turns into halo exchanges). Inside a ``shard_map`` over every axis of its mesh (the explicit
     # halo exchange, nnfield.halo) each device's program is its own: no partitioner, so the fast form again
     # (traced there, as its operations may carry the mesh's manual axes).
-    if getattr(getattr(ctx.module_context, "axis_context", None), "num_devices", 0) == 1:
+    if unpartitioned_program(ctx):
         return _emit_cpu(ctx, x, offsets=offsets, axes=axes, minor=minor)
     return (_lower_cpu if one_device_program(ctx) else _lower_generic)(ctx, x, offsets=offsets, axes=axes,
                                                                         minor=minor)
+
+
+def unpartitioned_program(ctx: Any) -> bool:
+    """Whether the program being lowered is for one device (no partitioner, no ``shard_map`` axes): its
+    operations carry no sharding, so a lowering may emit them directly (:func:`_emit_cpu`)."""
+    return getattr(getattr(ctx.module_context, "axis_context", None), "num_devices", 0) == 1
 
 
 def one_device_program(ctx: Any) -> bool:
     """Whether the program being lowered is one device's own: a one-device program, or the body of a
     ``shard_map`` manual over every axis of its mesh (no SPMD partitioner will split it). The lowerings that the
     partitioner would undo (a repeated-slice shift, a layout constraint) check it."""
-    context = getattr(ctx.module_context, "axis_context", None)
-    if getattr(context, "num_devices", 0) == 1:
+    if unpartitioned_program(ctx):
         return True
+    context = getattr(ctx.module_context, "axis_context", None)
     mesh, manual = getattr(context, "mesh", None), getattr(context, "manual_axes", frozenset())
     return mesh is not None and bool(manual) and set(manual) == set(mesh.axis_names)
 
