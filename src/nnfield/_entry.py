@@ -47,12 +47,19 @@ def main() -> None:
     (:func:`startup_done`, called by :func:`nnfield.cli.main`). Importing JAX, equinox, pydantic and nnfield
     creates about 200 000 long-lived objects, and the collector scanned them again and again while they were
     being created: in a warm run of ``examples/kg_1d_packet.toml`` it took 100-128 ms, about a tenth of the
-    process (``docs/performance.md``, "Overhead of small runs", session 39)."""
+    process (``docs/performance.md``, "Overhead of small runs", session 39).
+
+    equinox is made to import lazily (:mod:`nnfield._lazy_equinox`): the eight names nnfield uses come from the
+    three modules that define them, and the rest of the package (its layers, internals and debugging tools,
+    0.1-0.15 s) is imported only if something asks for more (session 40)."""
     global _paused
     _install()
     if gc.isenabled():
         gc.disable()
         _paused = True
+    from . import _lazy_equinox
+
+    _lazy_equinox.install()
     from .cli import entry
 
     entry()
