@@ -33,6 +33,9 @@ _install()  # at import: the console script imports this module before anything 
 #: whether :func:`main` paused Python's cyclic garbage collector for the start-up's imports
 _paused = False
 
+#: whether this process is the ``nnfield`` program (:func:`main` ran), whose start-up imports packages lazily
+_program = False
+
 #: the collector's thresholds once it is back on (:func:`startup_done`): the first generation collected every
 #: 10 000 net allocations (CPython's default: 700), the second every 20 of those (default 10). Tracing allocates
 #: objects by the million; with the defaults, ``nnfield verify`` (warm cache) spent 1.0 s of 10.1 s in the
@@ -49,20 +52,31 @@ def main() -> None:
     being created: in a warm run of ``examples/kg_1d_packet.toml`` it took 100-128 ms, about a tenth of the
     process (``docs/performance.md``, "Overhead of small runs", session 39).
 
-    equinox is made to import lazily (:mod:`nnfield._lazy_equinox`): the eight names nnfield uses come from the
-    three modules that define them, and the rest of the package (its layers, internals and debugging tools,
-    0.1-0.15 s) is imported only if something asks for more (session 40)."""
-    global _paused
+    equinox and ``jax.extend`` are made to import lazily (:mod:`nnfield._lazy_imports`): the eight names of
+    equinox nnfield uses come from the three modules that define them, ``jax.extend``'s submodules import without
+    the package's ``__init__`` (which imports Pallas), and the rest (equinox's layers, internals and debugging
+    tools: 0.1-0.15 s) is imported only if something asks for more (session 40)."""
+    global _paused, _program
     _install()
+    _program = True
     if gc.isenabled():
         gc.disable()
         _paused = True
-    from . import _lazy_equinox
+    from . import _lazy_imports
 
-    _lazy_equinox.install()
+    _lazy_imports.install("equinox")
     from .cli import entry
 
     entry()
+
+
+def lazy_jax_extend() -> None:
+    """In the ``nnfield`` program, ``jax.extend`` without its ``__init__`` (:mod:`nnfield._lazy_imports`): called
+    by :func:`nnfield.cli.main` just before a run's imports (which import JAX anyway). A no-op elsewhere."""
+    if _program:
+        from . import _lazy_imports
+
+        _lazy_imports.install("jax.extend")
 
 
 def startup_done() -> None:

@@ -876,10 +876,11 @@ def _startup_imports(args: argparse.Namespace) -> None:
     """Import what a run needs (JAX, equinox, pydantic, the runner) while the ``nnfield`` program's start-up keeps
     the garbage collector paused, then resume it (:func:`nnfield._entry.startup_done`). Importing does not touch
     a device: ``_setup_jax`` and ``jax.distributed`` still come first."""
-    from ._entry import startup_done
+    from ._entry import lazy_jax_extend, startup_done
 
     try:
         if args.func in (cmd_run, cmd_demo):
+            lazy_jax_extend()
             from . import runner  # noqa: F401
         if args.func is cmd_demo:
             from . import plotting  # noqa: F401

@@ -484,6 +484,8 @@ def label_file(h5: h5py.File, attrs: Mapping[str, Any] | None = None) -> None:
     """Label the whole run file (idempotent; call before SWMR writing: labels are attributes)."""
     from .io import OBSERVABLES, SNAPSHOTS
 
+    if attrs is None:
+        attrs = dict(h5.attrs)  # read once (each read of the root's ~70 attributes through h5py: ~4 ms)
     for group in (OBSERVABLES, SNAPSHOTS):
         if group in h5:
             label_group(h5, group, attrs)

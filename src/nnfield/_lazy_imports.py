@@ -1,26 +1,35 @@
-"""The ``nnfield`` program's equinox: the few names nnfield uses, without importing the rest of the package at start-up.
+"""The ``nnfield`` program's lazy packages: equinox and ``jax.extend`` without the parts a run does not use.
 
-``import equinox`` runs the package's ``__init__``, which imports all of equinox: ``equinox.nn`` (layers: attention,
-convolutions, pooling, recurrent cells), ``equinox.internal`` (loops, non-inlined calls) and ``equinox.debug`` (with
-JAX's ``checkify`` and Pallas). nnfield uses eight names, all defined in three of the package's modules
-(:data:`NAMES`). On this project's 2-core machine the whole package took 0.13-0.19 s to import, the eight names
-0.03 s, in a process whose floor (start Python, import JAX, one trivial compile) is 0.55-0.85 s
+Two package ``__init__`` files import far more than nnfield uses, and do nothing else (they import their modules and
+re-export names):
+
+- ``import equinox`` imports all of equinox: ``equinox.nn`` (layers: attention, convolutions, pooling, recurrent
+  cells), ``equinox.internal`` (loops, non-inlined calls) and ``equinox.debug`` (with JAX's ``checkify`` and Pallas).
+  nnfield uses eight names, all defined in three of the package's modules (:data:`EQUINOX`). On this project's
+  2-core machine the whole package took 0.13-0.19 s to import, the eight names 0.03 s.
+- ``import jax.extend.core`` (nnfield's primitives: ``Primitive``, ``Literal``; ``jax.extend.mlir`` for their
+  lowerings) first runs ``jax/extend/__init__.py``, which imports every ``jax.extend`` submodule, Pallas's core
+  among them: 15-17 ms, for submodules nnfield never uses.
+
+The floor they are measured against (start Python, import JAX, one trivial compile) is 0.55-0.85 s here
 (``docs/performance.md``, "Overhead of small runs", session 40).
 
-:func:`install`, called by the ``nnfield`` program (:func:`nnfield._entry.main`) before anything imports equinox,
-puts a module object for the package into ``sys.modules`` whose ``__init__`` has not run yet
-(:func:`lazy_package`). Its module-level ``__getattr__`` (PEP 562) answers the names of :data:`NAMES` from the
-modules that define them: the very objects ``equinox/__init__.py`` re-exports (``tests/test_lazy_equinox_s40.py``
+:func:`install`, called by the ``nnfield`` program before anything imports either (:func:`nnfield._entry.main` for
+equinox; :func:`nnfield._entry.lazy_jax_extend` for ``jax.extend``, just before ``run`` and ``demo`` import JAX
+anyway: making it lazy imports JAX, which ``nnfield --help`` need not wait for), puts a module object for each
+package into ``sys.modules`` whose ``__init__`` has not run yet
+(:func:`lazy_package`). Its module-level ``__getattr__`` (PEP 562) answers the names of :data:`EQUINOX` from the
+modules that define them: the very objects ``equinox/__init__.py`` re-exports (``tests/test_lazy_imports_s40.py``
 checks each is identical). Any other name runs the package's real ``__init__`` in that same module object, once,
-after which the module is the package as a plain ``import equinox`` leaves it. Submodules (``import equinox.nn``)
-import as usual through the package's ``__path__``. So a run imports what it uses, and code that asks for anything
-else (another library built on equinox, a user's hook, ``equinox.__version__``) gets all of equinox at that moment.
+after which the module is the package as a plain import leaves it. Submodules (``import equinox.nn``,
+``from jax.extend.core import Primitive``) import as usual through the package's ``__path__``. So a run imports what
+it uses, and code that asks for anything else (another library built on equinox, a user's hook,
+``equinox.__version__``, ``jax.extend.pallas``) gets the whole package at that moment.
 
 nnfield used as a library (``import nnfield``) and :func:`nnfield.cli.main` called from Python never call
-:func:`install`: they import equinox as usual. Where the package is already imported or cannot be found nothing
-changes; where a name of :data:`NAMES` is not defined where expected (another layout of the package), the whole
-``__init__`` runs at that name. The fallback is always the ordinary import. equinox's ``__init__`` does nothing
-but import its modules and re-export their names (equinox 0.13), so running it later changes nothing but when.
+:func:`install`: they import both as usual. Where a package is already imported or cannot be found nothing changes;
+where a name of :data:`EQUINOX` is not defined where expected (another layout of the package), the whole ``__init__``
+runs at that name. The fallback is always the ordinary import.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import types
 from typing import Any
 
 #: the names of ``equinox`` nnfield uses, and the module of the package that defines each
-NAMES: dict[str, str] = {
+EQUINOX: dict[str, str] = {
     "Module": "equinox._module",
     "field": "equinox._module",
     "AbstractVar": "equinox._module",
@@ -49,9 +58,14 @@ NAMES: dict[str, str] = {
 _GETATTRS: dict[str, Any] = {}
 
 
-def install() -> bool:
-    """Make ``equinox`` import lazily in this process (see the module docstring); whether it did."""
-    return lazy_package("equinox", NAMES)
+#: the packages :func:`install` makes lazy, with the names each answers without its ``__init__``
+PACKAGES: dict[str, dict[str, str]] = {"equinox": EQUINOX, "jax.extend": {}}
+
+
+def install(*names: str) -> dict[str, bool]:
+    """Make the packages ``names`` (default: all of :data:`PACKAGES`) import lazily in this process (see the module
+    docstring); for each, whether it did. ``"jax.extend"`` imports JAX first (not its backend)."""
+    return {name: lazy_package(name, PACKAGES[name]) for name in names or PACKAGES}
 
 
 def lazy_package(name: str, names: dict[str, str]) -> bool:
@@ -63,11 +77,17 @@ def lazy_package(name: str, names: dict[str, str]) -> bool:
     lookups during it see a partly initialized module, as during an import). If the ``__init__`` raises, the
     package leaves ``sys.modules`` as after a failed import, and the error propagates.
 
+    A subpackage (``"jax.extend"``) is also set as its parent's attribute, as an import does (the parent is
+    imported first).
+
     Returns False (and changes nothing) where the package is already imported, cannot be found, or is not a
     package."""
     if name in sys.modules:
         return False
-    spec = importlib.util.find_spec(name)
+    parent, _, child = name.rpartition(".")
+    spec = importlib.util.find_spec(name)  # imports the parent package, if any
+    if name in sys.modules:  # the parent's import imported it
+        return False
     if spec is None or spec.loader is None or spec.submodule_search_locations is None:
         return False
     module = importlib.util.module_from_spec(spec)
@@ -111,6 +131,8 @@ def lazy_package(name: str, names: dict[str, str]) -> bool:
     module.__getattr__ = getattr_  # type: ignore[method-assign]
     _GETATTRS[name] = getattr_
     sys.modules[name] = module
+    if parent:
+        setattr(sys.modules[parent], child, module)
     return True
 
 

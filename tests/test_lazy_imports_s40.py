@@ -1,11 +1,11 @@
-"""The ``nnfield`` program imports equinox's eight names without the rest of the package (session 40).
+"""The ``nnfield`` program imports equinox's eight names and ``jax.extend``'s submodules without the rest (session 40).
 
-``nnfield._lazy_equinox.install`` (called by ``nnfield._entry.main`` only) puts ``equinox`` into ``sys.modules``
-without running its ``__init__``: the names nnfield uses come from the modules that define them, anything else runs
-the whole ``__init__`` once. These tests check that the names are the package's own objects, that every ``eqx.X``
-in nnfield's source is one of them (or a run would import the whole package again, silently), that the program's
-run imports only them, and the mechanism's fallbacks on small packages written here: any other name, a name not
-where expected, an ``__init__`` that fails, and threads asking at once.
+``nnfield._lazy_imports.install`` (called by ``nnfield._entry.main`` only) puts ``equinox`` and ``jax.extend`` into
+``sys.modules`` without running their ``__init__``: the names nnfield uses come from the modules that define them,
+anything else runs the whole ``__init__`` once. These tests check that the names are the package's own objects, that
+every ``eqx.X`` in nnfield's source is one of them (or a run would import the whole package again, silently), that
+the program's run imports only them, and the mechanism's fallbacks on small packages written here: any other name,
+a name not where expected, an ``__init__`` that fails, and threads asking at once.
 """
 
 from __future__ import annotations
@@ -22,39 +22,40 @@ from pathlib import Path
 import equinox
 import pytest
 
-from nnfield import _lazy_equinox
-from nnfield._lazy_equinox import NAMES, lazy_package, loaded_whole
+from nnfield import _lazy_imports
+from nnfield._lazy_imports import EQUINOX, lazy_package, loaded_whole
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", sorted(NAMES))
+@pytest.mark.parametrize("name", sorted(EQUINOX))
 def test_each_name_is_the_object_the_package_exports(name: str) -> None:
-    assert getattr(importlib.import_module(NAMES[name]), name) is getattr(equinox, name)
+    assert getattr(importlib.import_module(EQUINOX[name]), name) is getattr(equinox, name)
 
 
 def test_every_equinox_name_nnfield_uses_is_served_lazily() -> None:
     used = set()
     for path in (ROOT / "src" / "nnfield").rglob("*.py"):
         used |= set(re.findall(r"\beqx\.([A-Za-z_]\w*)", path.read_text()))
-    assert used and used <= set(NAMES), sorted(used - set(NAMES))
+    assert used and used <= set(EQUINOX), sorted(used - set(EQUINOX))
 
 
 def test_install_leaves_an_imported_package_alone() -> None:
-    assert "equinox" in sys.modules
-    assert _lazy_equinox.install() is False
-    assert sys.modules["equinox"] is equinox and loaded_whole()
+    assert "equinox" in sys.modules and "jax.extend" in sys.modules  # this process imported nnfield
+    assert _lazy_imports.install() == {"equinox": False, "jax.extend": False}
+    assert sys.modules["equinox"] is equinox and loaded_whole() and loaded_whole("jax.extend")
 
 
 _PROBE = textwrap.dedent(
     """
     import importlib.metadata, json, os, sys
     import nnfield._entry as entry
-    import nnfield._lazy_equinox as lazy
+    import nnfield._lazy_imports as lazy
 
     def report(code):
-        names = sorted(m for m in sys.modules if m == "equinox" or m.startswith("equinox."))
-        sys.stderr.write("PROBE " + json.dumps({"code": code, "whole": lazy.loaded_whole(), "modules": names}) + "\\n")
+        names = sorted(m for m in sys.modules if m.startswith(("equinox", "jax.extend", "jax._src.pallas")))
+        seen = {"code": code, "whole": lazy.loaded_whole(), "extend": lazy.loaded_whole("jax.extend"), "modules": names}
+        sys.stderr.write("PROBE " + json.dumps(seen) + "\\n")
         sys.stderr.flush()
         real_exit(code)
 
@@ -74,9 +75,10 @@ def test_the_program_imports_only_the_names_it_uses(tmp_path: Path) -> None:
     assert lines, proc.stderr[-2000:]
     seen = json.loads(lines[-1][len("PROBE "):])
     assert seen["code"] == 0, proc.stderr[-2000:]
-    assert not seen["whole"]
-    assert "equinox._module" in seen["modules"]
-    assert not {"equinox.nn", "equinox.internal", "equinox.debug"} & set(seen["modules"])
+    assert not seen["whole"] and not seen["extend"]
+    assert {"equinox._module", "jax.extend.core", "jax.extend.mlir"} <= set(seen["modules"])
+    assert not {"equinox.nn", "equinox.internal", "equinox.debug", "jax.extend.pallas", "jax._src.pallas.core"} \
+        & set(seen["modules"])
 
 
 @pytest.mark.slow
@@ -89,6 +91,7 @@ def test_a_whole_run_imports_only_the_names_it_uses(tmp_path: Path, example: str
     seen = json.loads(lines[-1][len("PROBE "):])
     assert seen["code"] == 0, proc.stderr[-2000:]
     assert not seen["whole"] and "equinox.nn" not in seen["modules"]
+    assert not seen["extend"] and "jax.extend.pallas" not in seen["modules"]
 
 
 def test_any_other_name_imports_the_whole_package_as_usual() -> None:
@@ -97,10 +100,10 @@ def test_any_other_name_imports_the_whole_package_as_usual() -> None:
     code = textwrap.dedent(
         """
         import importlib.metadata, json, sys
-        import nnfield._lazy_equinox as lazy
-        assert lazy.install()
+        import nnfield._lazy_imports as lazy
+        assert lazy.install()["equinox"]
         import equinox as eqx
-        early = {n: getattr(eqx, n) for n in lazy.NAMES}
+        early = {n: getattr(eqx, n) for n in lazy.EQUINOX}
         before = (lazy.loaded_whole(), "equinox.nn" in sys.modules)
         class M(eqx.Module):
             x: float = eqx.field(default=1.0)
@@ -121,6 +124,30 @@ def test_any_other_name_imports_the_whole_package_as_usual() -> None:
     assert seen["after"] == [True, True, False]
     assert seen["same"] and seen["x"] == 2.0 and seen["version"] and seen["module"]
     assert seen["linear"] == "equinox.nn._linear"
+
+
+def test_jax_extend_submodules_import_and_any_other_name_imports_the_whole_package() -> None:
+    code = textwrap.dedent(
+        """
+        import json, sys
+        import nnfield._lazy_imports as lazy
+        assert lazy.install()["jax.extend"]
+        import jax
+        from jax.extend.core import Primitive
+        import jax.extend.mlir
+        before = (lazy.loaded_whole("jax.extend"), "jax.extend.pallas" in sys.modules)
+        attr = jax.extend is sys.modules["jax.extend"] and jax.extend.core.Primitive is Primitive
+        pallas = jax.extend.pallas.__name__
+        after = (lazy.loaded_whole("jax.extend"), sorted(set(jax.extend.__dict__) & {"backend", "random", "xla"}))
+        print(json.dumps({"before": before, "attr": attr, "pallas": pallas, "after": after}))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         check=True).stdout
+    seen = json.loads(out.splitlines()[-1])
+    assert seen["before"] == [False, False] and seen["attr"]
+    assert seen["pallas"] == "jax.extend.pallas"
+    assert seen["after"] == [True, ["backend", "random", "xla"]]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -231,3 +258,25 @@ def test_nothing_changes_for_a_missing_package_or_a_plain_module(make_package, t
         assert "lazy_plain_module" not in sys.modules
     finally:
         sys.modules.pop("lazy_plain_module", None)
+
+
+def test_help_imports_no_jax() -> None:
+    """Making ``jax.extend`` lazy imports JAX: the program does it just before a run's imports, never for
+    ``nnfield --help``."""
+    code = textwrap.dedent(
+        """
+        import os, sys
+        real_exit = os._exit
+        def report(code):
+            sys.stderr.write("PROBE jax=%s extend=%s\\n" % ("jax" in sys.modules, "jax.extend" in sys.modules))
+            sys.stderr.flush()
+            real_exit(code)
+        os._exit = report
+        sys.argv = ["nnfield", "--help"]
+        import nnfield._entry as entry
+        entry.main()
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0 and "usage" in proc.stdout
+    assert "PROBE jax=False extend=False" in proc.stderr, proc.stderr[-2000:]
