@@ -217,7 +217,9 @@ def test_chunks_respect_the_cadences():
         chunk = runner.choose_chunk(steps, every, snap, int(rng.integers(1, 10**6)))
         assert chunk % every == 0 and (snap == 0 or snap % chunk == 0)
     assert runner.choose_chunk(400, 5, 100, 128 * 128) == 20  # the demo: 20 equal chunks, one compilation
-    assert runner.choose_chunk(1000, 1, 0, 10) == 50
+    assert runner.choose_chunk(1000, 1, 0, 10) == 500  # a small run (1e4 site-updates): two chunks (session 40)
+    assert runner.choose_chunk(1000, 1, 0, 10_000) == 50  # 1e7 site-updates: twenty
+    assert runner.choose_chunk(1000, 1, 0, runner.SPAN_WORK // 1000) == 500  # the bound itself is small
     assert runner.choose_chunk(50, 3, 15, 32, chunk=15) == 15
 
 

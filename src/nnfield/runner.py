@@ -279,14 +279,21 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
     return traced
 
 
-#: a run of at most this many site-updates in all (sites x steps) may span several snapshot intervals per chunk
-SPAN_WORK = 2_000_000
+#: a run of at most this many site-updates in all (sites x steps) is small: two chunks, which may span several
+#: snapshot intervals (4.2e6; 2e6 until session 40, which left 2.05e6-site-update 1D examples at 32-40 chunks)
+SPAN_WORK = 1 << 22
 
 
 def choose_chunk(steps: int, every: int, snapshot_every: int, sites: int, chunk: int | None = None,
                  span_snapshots: bool = False) -> int:
     """Ticks per jitted chunk: a multiple of ``every`` dividing ``snapshot_every``, ~2e7 site-updates or
-    1/20 of the run (whichever is smaller), preferring a length that divides ``steps`` (one compilation).
+    1/20 of the run (whichever is smaller; for a small run, at most :data:`SPAN_WORK` site-updates in all, half
+    the run instead of a twentieth), preferring a length that divides ``steps`` (one compilation).
+
+    The twentieth is for the progress bar, checkpoints and Ctrl-C on long runs. A small run takes about two
+    seconds at most, for the costliest theory here (3D Maxwell-Dirac: about 2e6 site-updates per second on 2 CPU
+    cores), and twenty chunks of it cost twenty dispatches, transfers and file appends: 3-4 ms each for the 2D
+    Klein-Gordon example ``kg_2d_plane_wave``, whose 1000 steps compute in about 0.07 s (session 40).
 
     With ``span_snapshots``, a small run (at most :data:`SPAN_WORK` site-updates in all, snapshots on, ``steps`` a
     multiple of ``snapshot_every``) takes chunks of several snapshot intervals instead (the states in between come
@@ -302,7 +309,8 @@ def choose_chunk(steps: int, every: int, snapshot_every: int, sites: int, chunk:
         q = largest_divisor_at_most(intervals, max(1, min(intervals // 2, 1_000_000 // max(sites, 1))))
         if q > 1:
             return q * snapshot_every
-    target = max(every, min(max(1, math.ceil(steps / 20)), max(1, int(2e7 // max(sites, 1)))))
+    parts = 2 if steps * sites <= SPAN_WORK else 20
+    target = max(every, min(max(1, math.ceil(steps / parts)), max(1, int(2e7 // max(sites, 1)))))
     qmax = max(1, target // every)
     best = largest_divisor_at_most(snapshot_every // every, qmax) if snapshot_every else qmax
     if steps % every == 0:
