@@ -269,3 +269,17 @@ def test_help_imports_no_jax() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0 and "usage" in proc.stdout
     assert "PROBE jax=False extend=False" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_lazy_subpackage_is_its_parents_attribute_until_its_init_fails(make_package, tmp_path: Path) -> None:
+    name = make_package("lazy_pkg_f", "")
+    (tmp_path / name / "sub").mkdir()
+    (tmp_path / name / "sub" / "__init__.py").write_text("raise RuntimeError('broken subpackage')\n")
+    (tmp_path / name / "sub" / "part.py").write_text("value = 5\n")
+    importlib.invalidate_caches()
+    assert lazy_package(f"{name}.sub", {})
+    parent, sub = sys.modules[name], sys.modules[f"{name}.sub"]
+    assert parent.sub is sub and importlib.import_module(f"{name}.sub.part").value == 5
+    with pytest.raises(RuntimeError, match="broken subpackage"):
+        sub.anything  # noqa: B018
+    assert f"{name}.sub" not in sys.modules and not hasattr(parent, "sub")  # as after a failed import

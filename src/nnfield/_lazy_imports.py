@@ -106,6 +106,8 @@ def lazy_package(name: str, names: dict[str, str]) -> bool:
                 except BaseException:
                     if sys.modules.get(name) is module:
                         del sys.modules[name]
+                    if parent and getattr(sys.modules.get(parent), child, None) is module:
+                        delattr(sys.modules[parent], child)
                     raise
                 finally:
                     loading.clear()
