@@ -92,6 +92,22 @@ def test_other_code_or_a_changed_file_is_analysed_again(cache, monkeypatch, tmp_
     assert stability._verdict_key(with_file) != k1
 
 
+def test_other_compiler_flags_are_analysed_again(monkeypatch):
+    """The impulse kernel compiled otherwise (the quick suite's ``nnfield`` processes: LLVM unoptimized) can round
+    ``max_amplification`` otherwise: such a verdict is not read back by a run compiled with XLA's defaults."""
+    c = cfg()
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.delenv("NNFIELD_XLA_DEFAULTS", raising=False)
+    key = stability._verdict_key(c)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=0")
+    assert stability._verdict_key(c) != key
+    monkeypatch.delenv("XLA_FLAGS")
+    monkeypatch.setenv("NNFIELD_XLA_DEFAULTS", "0")
+    assert stability._verdict_key(c) != key
+    monkeypatch.delenv("NNFIELD_XLA_DEFAULTS")
+    assert stability._verdict_key(c) == key
+
+
 def test_a_broken_entry_is_recomputed_and_replaced(cache):
     folder, calls, counting = cache
     stability.cached_stability(cfg(), counting)

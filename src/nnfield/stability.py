@@ -299,7 +299,10 @@ def _verdict_key(cfg: Config) -> str:
     """What the verdict depends on: the network's config (theory, lattice, dt, scheme, initial data, precision:
     :func:`~nnfield.checkpoint.config_hash`, without the number of steps), the contents of the files the theory
     and the initial data read, 64-bit mode, :func:`_source_digest`, the rule of which momenta are judged
-    (:data:`EXACT_MODES_MAX`), and the CPU (:func:`_processor`)."""
+    (:data:`EXACT_MODES_MAX`), the CPU (:func:`_processor`), and how the impulse kernel is compiled (the
+    process's ``XLA_FLAGS`` and ``NNFIELD_XLA_DEFAULTS``): the test suite's ``nnfield`` processes compile without
+    LLVM's optimizations, and a verdict one of them stored in the user's cache gave ``kg_1d_packet`` a
+    ``max_amplification`` 1 ulp from a run's own (session 40)."""
     import jax
 
     from .checkpoint import config_hash
@@ -309,8 +312,9 @@ def _verdict_key(cfg: Config) -> str:
         for k, v in sorted(params.items()):
             if isinstance(v, str) and os.path.isfile(v):
                 files[f"{table}.{k}"] = hashlib.sha256(Path(v).read_bytes()).hexdigest()
+    compiler = {k: os.environ.get(k, "") for k in ("XLA_FLAGS", "NNFIELD_XLA_DEFAULTS")}
     content = [config_hash(cfg), files, bool(jax.config.read("jax_enable_x64")), _source_digest(),
-               f"modes: the lattice's own up to {EXACT_MODES_MAX} sites", _processor()]
+               f"modes: the lattice's own up to {EXACT_MODES_MAX} sites", _processor(), compiler]
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
