@@ -878,7 +878,7 @@ class _Loop(_Durable):
             writer.set_attrs(wall_seconds=wall, first_chunk_seconds=first_chunk, site_updates_per_second=rate,
                              chunk=self.chunk, steps_done=self.done, t_final=self.done * tick)
             writer.close()
-        if parallel.is_writer():
+        if parallel.is_writer() and len(cfg.lattice.shape) in (2, 3):  # (a 1D run has none: not opened for it)
             nio.write_xdmf(run_file)  # run.xmf beside run.h5 for ParaView/VisIt (2D and 3D runs)
         return RunResult(
             self.out_dir, run_file, self.out_dir / nio.CONFIG_FILE, status, steps, self.done, self.done * tick,
