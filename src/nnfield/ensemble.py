@@ -296,7 +296,7 @@ def _member_run(observed: Any, state: Any, steps: int, every: int, snapshot_ever
 
 def _observe(model: Any, spectra: Any, state: Any) -> Any:
     obs = model.observables(state)
-    return obs if spectra is None else {**obs, **spectra(model.spectral_fields(state))}
+    return obs if spectra is None else {**obs, **spectra.of_model(model, state)}
 
 
 @dataclasses.dataclass

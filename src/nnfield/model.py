@@ -163,6 +163,13 @@ class AbstractModel(Module):
         (then the occupation numbers follow from :meth:`dispersion`), a spinor ``{"psi": psi}`` (complex)."""
         return {}
 
+    def spectral_modes(self, state: Any) -> dict[str, jax.Array] | None:
+        """The FFT modes of :meth:`spectral_fields` (``jnp.fft.fftn`` over the lattice axes, each
+        ``(components, *lattice.shape)``, the same names), where the model has them more cheaply than by
+        transforming each field: the Dirac model's positive- and negative-energy parts are projections of the
+        spinor's own modes (one FFT instead of five). ``None`` by default: the spectra transform the fields."""
+        return None
+
     def for_spectra(self) -> "AbstractModel":
         """The model a run that records spectra observes (called once per run, outside ``jit``, with the model's
         parameters concrete): it may precompute what :meth:`spectral_fields` needs as leaves, so that the compiled

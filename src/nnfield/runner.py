@@ -175,7 +175,7 @@ def _observables(model: AbstractModel, state: State) -> dict[str, Any]:
 
 
 def _observables_spectra(model: AbstractModel, spectra: Spectra, state: State) -> dict[str, Any]:
-    return {**model.observables(state), **spectra(model.spectral_fields(state))}
+    return {**model.observables(state), **spectra.of_model(model, state)}
 
 
 #: the observer traced once per run (:func:`nnfield._trace.trace_once`): by the step-0 program and again, inlined
@@ -273,7 +273,7 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
 
             def constant_model(s: State) -> dict[str, Any]:  # the model captured as a constant of the chunk
                 obs = model.observables(s)
-                return obs if spectra is None else {**obs, **spectra(model.spectral_fields(s))}
+                return obs if spectra is None else {**obs, **spectra.of_model(model, s)}
 
             return Partial(constant_model)
     return traced

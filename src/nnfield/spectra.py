@@ -254,6 +254,36 @@ class Spectra(Module):
             out[OCCUPATION] = (sh.average_half if half else sh.average)(n, ok)
         return out
 
+    def of_model(self, model: Any, state: Any) -> dict[str, jax.Array]:
+        """The spectra of ``model``'s spectral fields on ``state``: from the modes the model gives
+        (:meth:`~nnfield.model.AbstractModel.spectral_modes`) on a lattice held whole, else by transforming
+        :meth:`~nnfield.model.AbstractModel.spectral_fields` (:meth:`__call__`). The two agree to round-off."""
+        if self.mesh is None:
+            modes = model.spectral_modes(state)
+            if modes is not None:
+                return self.of_modes(modes)
+        return self(model.spectral_fields(state))
+
+    def of_modes(self, modes: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        """:meth:`__call__` of fields given by their FFT modes (``jnp.fft.fftn`` over the lattice axes, each
+        ``(components, *shape)``, on the full grid): ``{spectrum_<name>}`` and, with ``phi`` and ``pi``,
+        ``occupation``."""
+        sh = self.shells
+        scale = sh.cell * sh.cell / sh.volume
+        per_mode: dict[str, jax.Array] = {}
+        out: dict[str, jax.Array] = {}
+        for name, fk in modes.items():
+            p = jnp.real(fk * jnp.conj(fk))
+            lead = tuple(range(fk.ndim - sh.index.ndim))
+            per_mode[name] = scale * (jnp.sum(p, axis=lead) if lead else p)
+            out[SPECTRUM_PREFIX + name] = sh.average(per_mode[name])
+        if self.omega is not None and "phi" in per_mode and "pi" in per_mode:
+            dtype = per_mode["phi"].dtype
+            w, ok = jnp.asarray(self.omega, dtype), jnp.asarray(self.valid, dtype)
+            inv = ok / jnp.where(ok > 0, w, 1)
+            out[OCCUPATION] = sh.average(0.5 * (w * per_mode["phi"] + inv * per_mode["pi"]), ok)
+        return out
+
     def _split_call(self, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
         """:meth:`__call__` on a split lattice (:meth:`split_over`): each device transforms its block
         (:func:`split_power`) and sums its modes into the shells; the sums are added over the devices."""

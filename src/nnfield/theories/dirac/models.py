@@ -99,6 +99,14 @@ class DiracModel(IdentityEncoding):
         plus = self.theory.positive_energy_part(psi, self.projector)
         return {"psi": psi, "psi_positive": plus, "psi_negative": psi - plus}
 
+    def spectral_modes(self, state: State) -> dict[str, jax.Array]:
+        """:meth:`spectral_fields` in momentum space from one FFT of ``psi``: ``psi_k``, ``P_+(k) psi_k`` and
+        ``psi_k - P_+(k) psi_k`` (the fields' own FFTs up to round-off: :meth:`spectral_fields` takes the inverse
+        FFT of the projected modes, and the spectra transformed each field again)."""
+        pk = jnp.fft.fftn(self.psi(state), axes=self.theory._axes())
+        plus = self.theory.positive_energy_modes(pk, self.projector)
+        return {"psi": pk, "psi_positive": plus, "psi_negative": pk - plus}
+
     def for_spectra(self) -> DiracModel:
         """With the positive-energy projector ``P_+(k)`` of the theory's ``H(k)`` on the FFT grid as a leaf
         (:attr:`projector`, ``(K, K, *shape)`` complex), computed once here with NumPy: in the compiled chunk the

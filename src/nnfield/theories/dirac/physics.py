@@ -349,6 +349,12 @@ class Dirac(AbstractTheory):
         self.check_spinor(psi)
         ax = self._axes()
         pk = jnp.fft.fftn(psi, axes=ax)
+        return jnp.fft.ifftn(self.positive_energy_modes(pk, projector), axes=ax)
+
+    def positive_energy_modes(self, pk: Any, projector: Any = None) -> jax.Array:
+        """``P_+(k) psi_k``: the positive-energy part of the spinor's FFT modes ``pk`` (``fftn`` of ``psi`` over
+        the lattice axes), on the FFT grid; :meth:`positive_energy_part` is its inverse FFT. ``projector`` as
+        there."""
         if projector is not None:
             P = jnp.asarray(projector, pk.dtype)
         elif _concrete(self.m):
@@ -358,7 +364,7 @@ class Dirac(AbstractTheory):
             E, V = jnp.linalg.eigh(H)
             P = jnp.moveaxis(jnp.einsum("...ab,...b,...cb->...ac", V, (E > 0).astype(V.dtype), V.conj()),
                              (-2, -1), (0, 1))
-        return jnp.fft.ifftn(jnp.einsum("ab...,b...->a...", P, pk), axes=ax)
+        return jnp.einsum("ab...,b...->a...", P, pk)
 
     def energy(self, psi: Any) -> jax.Array:
         """``E = a^D sum_i psi^dagger H psi`` with the theory's (lattice or continuum) ``H``, via FFT."""
