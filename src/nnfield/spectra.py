@@ -121,11 +121,24 @@ def power(f: jax.Array, cell: float, volume: float, axes: tuple[int, ...], half:
     ``half``: a real ``f`` on the half grid of ``rfftn`` (the other half is its mirror; about 7x faster on CPU
     than the complex FFT of a real field)."""
     fk = jnp.fft.rfftn(f, axes=axes) if half else jnp.fft.fftn(f, axes=axes)
+    return mode_power(fk, cell, volume, len(axes))
+
+
+def mode_power(fk: jax.Array, cell: float, volume: float, D: int) -> jax.Array:
+    """:func:`power` of a field given by its FFT modes ``fk`` (the last ``D`` axes the lattice's): ``|a^D fk|^2 / V``
+    summed over the leading component axes."""
     p = jnp.real(fk * jnp.conj(fk))
-    lead = tuple(range(f.ndim - len(axes)))
+    lead = tuple(range(fk.ndim - D))
     if lead:
         p = jnp.sum(p, axis=lead)
     return (cell * cell / volume) * p
+
+
+def _occupation(w: jax.Array, ok: jax.Array, p_phi: jax.Array, p_pi: jax.Array) -> jax.Array:
+    """The occupation per mode, ``(omega_k P_phi + P_pi / omega_k) / 2``, where ``ok`` (0/1) marks the modes with
+    ``omega_k > 0`` (0 elsewhere)."""
+    inv = ok / jnp.where(ok > 0, w, 1)
+    return 0.5 * (w * p_phi + inv * p_pi)
 
 
 class Spectra(Module):
@@ -249,8 +262,7 @@ class Spectra(Module):
             cut = (Ellipsis, slice(0, sh.half_index.shape[-1])) if half else (Ellipsis,)
             w = jnp.asarray(self.omega, dtype)[cut]
             ok = jnp.asarray(self.valid, dtype)[cut]
-            inv = ok / jnp.where(ok > 0, w, 1)
-            n = 0.5 * (w * per_mode["phi"] + inv * per_mode["pi"])
+            n = _occupation(w, ok, per_mode["phi"], per_mode["pi"])
             out[OCCUPATION] = (sh.average_half if half else sh.average)(n, ok)
         return out
 
@@ -269,19 +281,12 @@ class Spectra(Module):
         ``(components, *shape)``, on the full grid): ``{spectrum_<name>}`` and, with ``phi`` and ``pi``,
         ``occupation``."""
         sh = self.shells
-        scale = sh.cell * sh.cell / sh.volume
-        per_mode: dict[str, jax.Array] = {}
-        out: dict[str, jax.Array] = {}
-        for name, fk in modes.items():
-            p = jnp.real(fk * jnp.conj(fk))
-            lead = tuple(range(fk.ndim - sh.index.ndim))
-            per_mode[name] = scale * (jnp.sum(p, axis=lead) if lead else p)
-            out[SPECTRUM_PREFIX + name] = sh.average(per_mode[name])
+        per_mode = {name: mode_power(fk, sh.cell, sh.volume, sh.index.ndim) for name, fk in modes.items()}
+        out = {SPECTRUM_PREFIX + name: sh.average(p) for name, p in per_mode.items()}
         if self.omega is not None and "phi" in per_mode and "pi" in per_mode:
             dtype = per_mode["phi"].dtype
             w, ok = jnp.asarray(self.omega, dtype), jnp.asarray(self.valid, dtype)
-            inv = ok / jnp.where(ok > 0, w, 1)
-            out[OCCUPATION] = sh.average(0.5 * (w * per_mode["phi"] + inv * per_mode["pi"]), ok)
+            out[OCCUPATION] = sh.average(_occupation(w, ok, per_mode["phi"], per_mode["pi"]), ok)
         return out
 
     def _split_call(self, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
@@ -313,8 +318,7 @@ class Spectra(Module):
             if occupation:
                 dtype = per_mode["phi"].dtype
                 w, ok = (x.astype(dtype) for x in tables)  # omega_k and its validity
-                inv = ok / jnp.where(ok > 0, w, 1)
-                n = 0.5 * (w * per_mode["phi"] + inv * per_mode["pi"])
+                n = _occupation(w, ok, per_mode["phi"], per_mode["pi"])
                 wt = weight.astype(dtype)
                 out[OCCUPATION] = shells_sum(wt * n, index) / jnp.maximum(shells_sum(wt * ok, index), 1)
             return out
@@ -348,7 +352,4 @@ def split_power(f: jax.Array, D: int, cell: float, volume: float) -> jax.Array:
         fk = jnp.pad(fk, [(0, 0)] * (fk.ndim - 1) + [(0, pad)])
     fk = jax.lax.all_to_all(fk, AXIS, split_axis=fk.ndim - 1, concat_axis=first, tiled=True)
     fk = jnp.fft.fft(fk, axis=first)
-    p = jnp.real(fk * jnp.conj(fk))
-    if first:
-        p = jnp.sum(p, axis=tuple(range(first)))
-    return (cell * cell / volume) * p
+    return mode_power(fk, cell, volume, D)
