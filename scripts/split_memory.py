@@ -2,7 +2,7 @@
 multiple of the whole state's bytes, next to the memory guard's estimate (``nnfield.resources``, and as it was before
 session 34: the one-device temporaries divided by the device count), for 1, 2 and 4
 fake CPU devices, with and without ``[output] spectra`` (and, with spectra, the whole FFT the split runs took before
-session 34 next to the distributed one, ``Spectra.split_over``).
+session 34, for the Dirac spinor before session 41, next to the distributed one, ``Spectra.split_over``).
 
     python scripts/split_memory.py                       # Klein-Gordon and Dirac, 3D, 32^3
     python scripts/split_memory.py --theory phi4 --n 64
@@ -51,8 +51,11 @@ def child(theory: str, n: int, devices: int) -> None:
             ways = {"no spectra": whole}
         elif devices == 1:
             ways = {"spectra (FFT)": whole}
-        elif observed is whole:  # (a complex field: the whole FFT)
+        elif observed is whole:  # (a complex field without declared sources, or 1D: the whole FFT)
             ways = {"spectra (whole FFT: a complex field)": whole}
+        elif observed.mode_tables is not None:  # (the Dirac spinor's sources, session 41)
+            ways = {"spectra (distributed FFT of the spinor)": observed,
+                    "spectra (whole FFT, before session 41)": whole}
         else:
             ways = {"spectra (distributed FFT)": observed, "spectra (whole FFT, before session 34)": whole}
         for key, spec in ways.items():

@@ -170,6 +170,27 @@ class AbstractModel(Module):
         spinor's own modes (one FFT instead of five). ``None`` by default: the spectra transform the fields."""
         return None
 
+    def spectral_sources(self, state: Any) -> dict[str, jax.Array] | None:
+        """The fields whose FFT modes :meth:`modes_from_sources` maps to the modes of :meth:`spectral_fields`
+        (``(components, *lattice.shape)`` each, computed site by site from ``state``: the Dirac model's spinor
+        ``psi``), or ``None`` (the default): then a run whose lattice is split over devices transforms the spectral
+        fields themselves (real fields by a distributed FFT, complex ones by the whole FFT)."""
+        return None
+
+    def mode_tables(self) -> dict[str, np.ndarray]:
+        """The per-mode arrays :meth:`modes_from_sources` reads, on the full FFT grid (``(..., *lattice.shape)``,
+        NumPy, computed once outside ``jit`` with the model's parameters concrete; the Dirac model's positive-energy
+        projector ``P_+(k)``). A split run lays them out like its distributed FFT (``Spectra.split_over``)."""
+        return {}
+
+    def modes_from_sources(self, modes: dict[str, jax.Array], tables: dict[str, jax.Array]
+                           ) -> dict[str, jax.Array]:
+        """The FFT modes of :meth:`spectral_fields` from those of :meth:`spectral_sources` (``modes``) and the
+        :meth:`mode_tables`, mode by mode; both given in the same layout of the grid (the whole FFT grid, or one
+        device's block of a distributed FFT's), so it may read nothing else of the model that depends on the site
+        or the mode. Only for models with :meth:`spectral_sources`."""
+        raise NotImplementedError(f"{type(self).__name__} declares no spectral sources")
+
     def for_spectra(self) -> "AbstractModel":
         """The model a run that records spectra observes (called once per run, outside ``jit``, with the model's
         parameters concrete): it may precompute what :meth:`spectral_fields` needs as leaves, so that the compiled

@@ -210,19 +210,30 @@ def _spectral_shapes(model: AbstractModel, state: Any) -> Any:
 
 def _observed(spectra: Spectra | None, model: AbstractModel, state: Any, devices: int) -> Spectra | None:
     """The spectra the observer computes: on a lattice split over several devices, :meth:`Spectra.split_over`
-    (each device transforms its own block; its tables split like the lattice) when the model's spectral fields are
-    real and the lattice has at least 2 dimensions; otherwise ``spectra`` itself, on every device of every process
-    in a multi-process run (as the model is). Before session 34 a split run's spectra took the whole FFT, for which
-    XLA gathered the whole field on every device."""
+    (each device transforms its own block; its tables split like the distributed FFT leaves the modes) when the
+    lattice has at least 2 dimensions and the model's spectral fields are real, or the model declares the sources of
+    its spectral modes (the Dirac spinor: its modes and the projector's block on each device, session 41);
+    otherwise ``spectra`` itself, on every device of every process in a multi-process run (as the model is). Before
+    session 34 a split run's spectra took the whole FFT, for which XLA gathered the whole field on every device."""
     if spectra is None:
         return None
-    if devices > 1 and _real_spectral_fields(model, state):
+    if devices > 1:
         from .sharding import lattice_mesh
 
-        split = spectra.split_over(lattice_mesh(devices))
+        split = None
+        if _real_spectral_fields(model, state):
+            split = spectra.split_over(lattice_mesh(devices))
+        elif _has_spectral_sources(model, state):
+            split = spectra.split_over(lattice_mesh(devices), model.mode_tables(), _state_dtype(state))
         if split is not None:
             return split
     return parallel.replicate(spectra) if parallel.multi_process() else spectra
+
+
+def _has_spectral_sources(model: AbstractModel, state: Any) -> bool:
+    """Whether ``model`` declares the sources of its spectral modes (:meth:`~nnfield.model.AbstractModel.
+    spectral_sources`: then a split lattice takes their distributed FFT and the model's per-mode map)."""
+    return jax.eval_shape(lambda s: model.spectral_sources(s), state) is not None
 
 
 def _real_spectral_fields(model: AbstractModel, state: Any) -> bool:
@@ -263,7 +274,7 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
     ``state``) a closure over the model is used, with the model captured as a constant (the closure is made
     once per run, so the chunk is still compiled once).
     """
-    if spectra is not None:
+    if spectra is not None and spectra.mode_tables is None:  # (with mode tables: split, they hold what it would)
         model = spectra_model(model, np.float64 if state is None else _state_dtype(state))
     traced = Partial(_observe, model) if spectra is None else Partial(_observe_spectra, model, spectra)
     if state is not None:

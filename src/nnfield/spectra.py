@@ -157,6 +157,10 @@ class Spectra(Module):
     #: the device mesh of a lattice split along its first axis (:meth:`split_over`: the tables are then in the
     #: layout of the distributed FFT), else ``None``
     mesh: Any = eqx.field(static=True, default=None)
+    #: on a split lattice whose model maps the modes of its sources to its spectral modes
+    #: (:meth:`~nnfield.model.AbstractModel.modes_from_sources`): the model's per-mode tables in the layout of the
+    #: distributed FFT (the shells' tables are then on the full grid), else ``None``
+    mode_tables: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, lattice: Lattice, omega: Any = None) -> "Spectra":
@@ -206,38 +210,55 @@ class Spectra(Module):
             out[OCCUPATION_MODES] = occupied
         return out
 
-    def split_over(self, mesh: Any) -> "Spectra | None":
-        """These spectra for real fields on a lattice split along its first axis over the devices of ``mesh`` (a 1D
-        mesh, :func:`nnfield.sharding.lattice_mesh`), computed by the distributed FFT of :func:`split_power` instead
-        of one FFT of the whole field (for which XLA gathers the whole field on every device: 4 fields' bytes on
-        each device, whatever their number). The tables (each half-grid mode's shell, weight, ``omega_k``) are laid
-        out as that FFT leaves its modes: the last axis's half grid padded to a multiple of the device count (the
-        pads in an extra shell that is dropped, of weight 0) and split over the devices, each placed on its device.
-        ``None`` for a 1D lattice (its only axis is the split one; it keeps the whole FFT).
+    def split_over(self, mesh: Any, mode_tables: dict[str, np.ndarray] | None = None,
+                   dtype: Any = np.float64) -> "Spectra | None":
+        """These spectra on a lattice split along its first axis over the devices of ``mesh`` (a 1D mesh,
+        :func:`nnfield.sharding.lattice_mesh`), computed by a distributed FFT (:func:`split_modes`) instead of one
+        FFT of the whole field (for which XLA gathers the whole field on every device: 4 fields' bytes on each
+        device, whatever their number). ``None`` for a 1D lattice (its only axis is the split one; it keeps the
+        whole FFT).
 
-        The values equal the one-device spectra to round-off (another order of the same FFTs)."""
+        - Without ``mode_tables``: for real fields (:meth:`__call__`), on the half grid of ``rfftn``.
+        - With ``mode_tables`` (``{name: (..., *lattice.shape)}`` on the full FFT grid, the model's
+          :meth:`~nnfield.model.AbstractModel.mode_tables`): for a model whose spectral modes are a per-mode map of
+          the modes of its sources (:meth:`of_model`; the Dirac spinor's positive- and negative-energy parts), on
+          the full grid of ``fftn``; the tables are cast to ``dtype`` (its complex counterpart for complex ones).
+
+        The tables (each mode's shell, its weight, ``omega_k``, the model's) are laid out as that FFT leaves its
+        modes: the last axis padded to a multiple of the device count (the pads in an extra shell that is dropped,
+        of weight 0) and split over the devices, each placed on its device. The weight table is ``half_weight``:
+        how many modes of the full grid a mode stands for (2 or 1 on the half grid, 1 on the full grid), 0 on the
+        pads. The values equal the one-device spectra to round-off (another order of the same FFTs)."""
         from jax.sharding import NamedSharding, PartitionSpec
 
         from .sharding import AXIS
 
         sh = self.shells
-        D = sh.half_index.ndim
+        D = sh.index.ndim
         if D < 2:
             return None
-        pad = [(0, 0)] * (D - 1) + [(0, (-sh.half_index.shape[-1]) % mesh.size)]
-        split = NamedSharding(mesh, PartitionSpec(*([None] * (D - 1)), AXIS))
+        full = mode_tables is not None
+        last = sh.index.shape[-1] if full else sh.half_index.shape[-1]
+        pad = (-last) % mesh.size
 
         def place(x: np.ndarray, value: Any) -> jax.Array:
-            full = np.pad(x, pad, constant_values=value)
-            return jax.make_array_from_callback(full.shape, split, lambda i: np.array(full[i], copy=True))
+            x = np.asarray(x)
+            full_x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, pad)], constant_values=value)
+            split = NamedSharding(mesh, PartitionSpec(*([None] * (x.ndim - 1)), AXIS))
+            return jax.make_array_from_callback(full_x.shape, split, lambda i: np.array(full_x[i], copy=True))
 
-        cut = (Ellipsis, slice(0, sh.half_index.shape[-1]))
+        cut = (Ellipsis, slice(0, last))
         omega = None if self.omega is None else place(np.asarray(self.omega)[cut], 0.0)
         valid = None if self.valid is None else place(np.asarray(self.valid)[cut], 0.0)
-        shells = Shells(np.zeros((1,) * D, np.int32),  # (the full grid's shells: not used by the split FFT)
-                        place(sh.half_index, sh.n_bins), place(sh.half_weight, 0.0), sh.modes, sh.k, sh.n_bins,
-                        sh.volume, sh.cell)
-        return Spectra(shells, omega, valid, mesh)
+        index, weight = (sh.index, np.ones(sh.index.shape)) if full else (sh.half_index, sh.half_weight)
+        shells = Shells(np.zeros((1,) * D, np.int32),  # (the unsplit full grid's shells: not used when split)
+                        place(index, sh.n_bins), place(weight, 0.0), sh.modes, sh.k, sh.n_bins, sh.volume, sh.cell)
+        tables = None
+        if full:
+            complex_dtype = np.result_type(dtype, np.complex64)
+            tables = {name: place(np.asarray(t, complex_dtype if np.iscomplexobj(t) else dtype), 0)
+                      for name, t in mode_tables.items()}
+        return Spectra(shells, omega, valid, mesh, tables)
 
     def __call__(self, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
         """``{spectrum_<name>: (n_bins,)}`` for each field ``(components, *shape)`` and ``occupation``."""
@@ -268,12 +289,16 @@ class Spectra(Module):
 
     def of_model(self, model: Any, state: Any) -> dict[str, jax.Array]:
         """The spectra of ``model``'s spectral fields on ``state``: from the modes the model gives
-        (:meth:`~nnfield.model.AbstractModel.spectral_modes`) on a lattice held whole, else by transforming
-        :meth:`~nnfield.model.AbstractModel.spectral_fields` (:meth:`__call__`). The two agree to round-off."""
+        (:meth:`~nnfield.model.AbstractModel.spectral_modes`) on a lattice held whole, from the distributed FFT of
+        its sources (:meth:`~nnfield.model.AbstractModel.modes_from_sources`) on a split one made with its mode
+        tables (:meth:`split_over`), else by transforming :meth:`~nnfield.model.AbstractModel.spectral_fields`
+        (:meth:`__call__`). They agree to round-off."""
         if self.mesh is None:
             modes = model.spectral_modes(state)
             if modes is not None:
                 return self.of_modes(modes)
+        elif self.mode_tables is not None:
+            return self._split_of_sources(model, model.spectral_sources(state))
         return self(model.spectral_fields(state))
 
     def of_modes(self, modes: dict[str, jax.Array]) -> dict[str, jax.Array]:
@@ -290,60 +315,93 @@ class Spectra(Module):
         return out
 
     def _split_call(self, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
-        """:meth:`__call__` on a split lattice (:meth:`split_over`): each device transforms its block
-        (:func:`split_power`) and sums its modes into the shells; the sums are added over the devices."""
+        """:meth:`__call__` on a split lattice (:meth:`split_over` without mode tables): each device transforms its
+        block (:func:`split_power`) and sums its modes into the shells; the sums are added over the devices."""
+        if any(jnp.iscomplexobj(f) for f in fields.values()):
+            raise ValueError("Spectra.split_over: real fields only (a complex field keeps the whole FFT)")
+        if self.mode_tables is not None:
+            raise ValueError("Spectra.split_over with mode tables: spectra of a model's sources (of_model)")
+        sh = self.shells
+        D = sh.half_index.ndim
+
+        def per_mode(fs: dict[str, jax.Array], _tables: Any) -> dict[str, jax.Array]:
+            return {name: split_power(f, D, sh.cell, sh.volume) for name, f in fs.items()}
+
+        return self._split_reduce(per_mode, fields)
+
+    def _split_of_sources(self, model: Any, sources: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        """:meth:`of_model` on a split lattice (:meth:`split_over` with the model's mode tables): each device
+        transforms its block of the model's sources (:func:`split_modes`, full grid), maps them to the spectral
+        modes with its block of the tables (``model.modes_from_sources``) and sums their power into the shells."""
+        sh = self.shells
+        D = sh.index.ndim
+
+        def per_mode(src: dict[str, jax.Array], tables: dict[str, jax.Array]) -> dict[str, jax.Array]:
+            modes = model.modes_from_sources({name: split_modes(f, D, real=False) for name, f in src.items()},
+                                             tables)
+            return {name: mode_power(fk, sh.cell, sh.volume, D) for name, fk in modes.items()}
+
+        return self._split_reduce(per_mode, sources)
+
+    def _split_reduce(self, per_mode: Any, fields: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        """The spectra on a split lattice, in ``jax.shard_map``: ``per_mode(block of fields, block of the mode
+        tables)`` gives each device's ``{name: P(k)}`` in the layout of :meth:`split_over`; each is summed into the
+        shells with the weight table, the sums added over the devices; ``occupation`` where they include ``phi``
+        and ``pi`` and the spectra have ``omega_k``."""
         from jax.sharding import PartitionSpec
 
         from .sharding import AXIS
 
         sh = self.shells
         D = sh.half_index.ndim
-        if any(jnp.iscomplexobj(f) for f in fields.values()):
-            raise ValueError("Spectra.split_over: real fields only (a complex field keeps the whole FFT)")
-        occupation = self.omega is not None and "phi" in fields and "pi" in fields
-        names = list(fields)
         n_bins, modes = sh.n_bins, jnp.asarray(sh.modes)
 
         def shells_sum(x: jax.Array, index: jax.Array) -> jax.Array:
             part = jax.ops.segment_sum(x.ravel(), index.ravel(), num_segments=n_bins + 1)[:n_bins]
             return jax.lax.psum(part, AXIS)
 
-        def local(fs: dict[str, jax.Array], index: jax.Array, weight: jax.Array, *tables: jax.Array
+        def local(fs: dict[str, jax.Array], tables: Any, index: jax.Array, weight: jax.Array, *extra: jax.Array
                   ) -> dict[str, jax.Array]:
             out: dict[str, jax.Array] = {}
-            per_mode = {name: split_power(fs[name], D, sh.cell, sh.volume) for name in names}
-            for name in names:
-                total = shells_sum(weight.astype(per_mode[name].dtype) * per_mode[name], index)
+            powers = per_mode(fs, tables)
+            for name, p in powers.items():
+                total = shells_sum(weight.astype(p.dtype) * p, index)
                 out[SPECTRUM_PREFIX + name] = total / jnp.maximum(modes.astype(total.dtype), 1)
-            if occupation:
-                dtype = per_mode["phi"].dtype
-                w, ok = (x.astype(dtype) for x in tables)  # omega_k and its validity
-                n = _occupation(w, ok, per_mode["phi"], per_mode["pi"])
+            if extra and "phi" in powers and "pi" in powers:
+                dtype = powers["phi"].dtype
+                w, ok = (x.astype(dtype) for x in extra)  # omega_k and its validity
+                n = _occupation(w, ok, powers["phi"], powers["pi"])
                 wt = weight.astype(dtype)
                 out[OCCUPATION] = shells_sum(wt * n, index) / jnp.maximum(shells_sum(wt * ok, index), 1)
             return out
 
-        table = PartitionSpec(*([None] * (D - 1)), AXIS)
+        def split_last(x: Any) -> PartitionSpec:
+            return PartitionSpec(*([None] * (x.ndim - 1)), AXIS)
+
         field_specs = {name: PartitionSpec(*([None] * (f.ndim - D)), AXIS, *([None] * (D - 1)))
                        for name, f in fields.items()}
-        extra = (self.omega, self.valid) if occupation else ()
-        specs = (field_specs, table, table, *(table for _ in extra))
+        tables = self.mode_tables or {}
+        table_specs = {name: split_last(t) for name, t in tables.items()}
+        extra = () if self.omega is None else (self.omega, self.valid)
+        specs = (field_specs, table_specs, split_last(sh.half_index), split_last(sh.half_weight),
+                 *(split_last(x) for x in extra))
         mapped = jax.shard_map(local, mesh=self.mesh, in_specs=specs, out_specs=PartitionSpec(), check_vma=False)
-        return mapped(fields, sh.half_index, sh.half_weight, *extra)
+        return mapped(fields, tables, sh.half_index, sh.half_weight, *extra)
 
 
-def split_power(f: jax.Array, D: int, cell: float, volume: float) -> jax.Array:
-    """:func:`power` of a real field's block on one device of a lattice split along its first axis over the mesh
-    axis ``"lattice"`` (inside ``shard_map``; ``f`` is ``(components..., N_1 / n, N_2, ..., N_D)``), on the half grid
-    of ``rfftn`` laid out as :meth:`Spectra.split_over` says: the real FFT along the last axis and the FFTs along the
-    middle axes on the device's own block, the last axis padded with zeros to a multiple of the device count ``n``,
-    one all-to-all that splits it instead of the first axis, and the FFT along the first axis. Returns
-    ``(N_1, ..., N_{D-1}, M / n)`` with ``M`` the padded half grid; ``D >= 2``. Exact up to round-off: the same
-    transform as ``rfftn``, its one-dimensional FFTs in another order."""
+def split_modes(f: jax.Array, D: int, real: bool = True) -> jax.Array:
+    """The FFT modes of the block ``f`` of a field split along its first lattice axis over the mesh axis
+    ``"lattice"`` (inside ``shard_map``; ``f`` is ``(components..., N_1 / n, N_2, ..., N_D)``), in the layout of
+    :meth:`Spectra.split_over`: the FFT along the last axis (``rfft`` of a ``real`` field: the half grid) and the
+    FFTs along the middle axes on the device's own block, the last axis padded with zeros to a multiple of the
+    device count ``n``, one all-to-all that splits it instead of the first axis, and the FFT along the first axis.
+    Returns ``(components..., N_1, ..., N_{D-1}, M / n)`` with ``M`` the padded last axis (of the half grid of
+    ``rfftn`` for a real field, of the full grid of ``fftn`` otherwise); ``D >= 2``. Exact up to round-off: the
+    same transform as ``rfftn`` / ``fftn``, its one-dimensional FFTs in another order."""
     from .sharding import AXIS
 
     first = f.ndim - D
-    fk = jnp.fft.rfft(f, axis=-1)
+    fk = jnp.fft.rfft(f, axis=-1) if real else jnp.fft.fft(f, axis=-1)
     if D > 2:
         fk = jnp.fft.fftn(fk, axes=tuple(range(first + 1, f.ndim - 1)))
     n = jax.lax.axis_size(AXIS)
@@ -351,5 +409,13 @@ def split_power(f: jax.Array, D: int, cell: float, volume: float) -> jax.Array:
     if pad:
         fk = jnp.pad(fk, [(0, 0)] * (fk.ndim - 1) + [(0, pad)])
     fk = jax.lax.all_to_all(fk, AXIS, split_axis=fk.ndim - 1, concat_axis=first, tiled=True)
-    fk = jnp.fft.fft(fk, axis=first)
-    return mode_power(fk, cell, volume, D)
+    return jnp.fft.fft(fk, axis=first)
+
+
+def split_power(f: jax.Array, D: int, cell: float, volume: float) -> jax.Array:
+    """:func:`power` of a real field's block on one device of a lattice split along its first axis over the mesh
+    axis ``"lattice"`` (inside ``shard_map``; ``f`` is ``(components..., N_1 / n, N_2, ..., N_D)``), on the half grid
+    of ``rfftn`` laid out as :meth:`Spectra.split_over` says (:func:`split_modes`). Returns
+    ``(N_1, ..., N_{D-1}, M / n)`` with ``M`` the padded half grid; ``D >= 2``. Exact up to round-off: the same
+    transform as ``rfftn``, its one-dimensional FFTs in another order."""
+    return mode_power(split_modes(f, D, real=True), cell, volume, D)

@@ -104,7 +104,25 @@ class DiracModel(IdentityEncoding):
         ``psi_k - P_+(k) psi_k`` (the fields' own FFTs up to round-off: :meth:`spectral_fields` takes the inverse
         FFT of the projected modes, and the spectra transformed each field again)."""
         pk = jnp.fft.fftn(self.psi(state), axes=self.theory._axes())
-        plus = self.theory.positive_energy_modes(pk, self.projector)
+        return self.modes_from_sources({"psi": pk}, {"projector": self.projector})
+
+    def spectral_sources(self, state: State) -> dict[str, jax.Array]:
+        """The spinor ``psi``: the spectral modes are projections of its modes (:meth:`modes_from_sources`)."""
+        return {"psi": self.psi(state)}
+
+    def mode_tables(self) -> dict[str, np.ndarray]:
+        """The positive-energy projector ``P_+(k)`` of the theory's ``H(k)`` on the FFT grid, ``(K, K, *shape)``
+        complex (NumPy; the mass must be concrete)."""
+        if isinstance(self.theory.m, jax.core.Tracer):
+            raise ValueError("DiracModel.mode_tables: the mass is traced; build the tables with a concrete mass")
+        return {"projector": np.asarray(self.theory._P_grid)}
+
+    def modes_from_sources(self, modes: dict[str, jax.Array], tables: dict[str, jax.Array]
+                           ) -> dict[str, jax.Array]:
+        """``psi_k``, ``P_+(k) psi_k`` and ``psi_k - P_+(k) psi_k`` from ``psi_k`` and the projector, mode by mode
+        (``tables["projector"]`` ``None``: the theory's own, :meth:`Dirac.positive_energy_modes`)."""
+        pk = modes["psi"]
+        plus = self.theory.positive_energy_modes(pk, tables.get("projector"))
         return {"psi": pk, "psi_positive": plus, "psi_negative": pk - plus}
 
     def for_spectra(self) -> DiracModel:
