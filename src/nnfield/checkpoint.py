@@ -394,7 +394,9 @@ def check_compatible(ckpt: Checkpoint, expected_hash: str, source: str) -> None:
 
 
 def load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
-    """The state stored in ``ckpt``, with the PyTree structure, dtypes and shardings of ``template``.
+    """The state stored in ``ckpt``, with the PyTree structure, dtypes and shardings of ``template`` (arrays, or
+    ``jax.ShapeDtypeStruct`` leaves with their shardings: each device's shard is read from the files, nothing
+    whole is built; one without a sharding is read whole to the host).
 
     Every leaf must match the template's key path, shape and dtype (else :class:`CheckpointError`). In a
     multi-process run every process reads the slices it holds, so one may fail (its shard file missing or
@@ -445,7 +447,8 @@ def _load_checkpoint(ckpt: Checkpoint, template: Any) -> Any:
             # what HDF5 raises for damaged bytes: OSError (a chunk's checksum fails, a header cannot be read),
             # RuntimeError (a damaged group's links), KeyError, ValueError; a RuntimeError gave a traceback
             try:
-                if isinstance(leaf, jax.Array):
+                if isinstance(leaf, jax.Array) or (isinstance(leaf, jax.ShapeDtypeStruct)
+                                                    and leaf.sharding is not None):
                     restored.append(jax.make_array_from_callback(shape, leaf.sharding, read))
                 else:
                     restored.append(read(tuple(slice(0, n) for n in shape)))

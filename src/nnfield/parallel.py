@@ -237,7 +237,8 @@ def _local_copy(arr: np.ndarray, mesh: Any) -> Any:
 
 def place(tree: Any, devices: int, axis_size: int) -> Any:
     """Shard every field (leaf of rank >= 2, laid out ``(K, N_1, ...)``) of ``tree`` over ``devices`` along
-    ``N_1``; other leaves are replicated. ``devices = 1`` in a single process: ``tree`` unchanged. As with
+    ``N_1``; other leaves are replicated. ``devices = 1`` in a single process: ``tree`` unchanged. A
+    ``jax.ShapeDtypeStruct`` leaf gets the sharding it would have (nothing is allocated: a resume's template). As with
     :func:`nnfield.sharding.shard_state`, a placed leaf may share a NumPy leaf's buffer on the CPU backend: the
     run never changes its host arrays after placing them; a caller of this function must not either."""
     if devices == 1 and not multi_process():
@@ -250,9 +251,12 @@ def place(tree: Any, devices: int, axis_size: int) -> Any:
     def put(x: Any) -> Any:
         if not hasattr(x, "shape"):
             return x
-        arr = np.asarray(x)
-        spec = PartitionSpec(None, AXIS, *([None] * (arr.ndim - 2))) if arr.ndim >= 2 else PartitionSpec()
+        ndim = len(x.shape)
+        spec = PartitionSpec(None, AXIS, *([None] * (ndim - 2))) if ndim >= 2 else PartitionSpec()
         sharding = NamedSharding(mesh, spec)
+        if isinstance(x, jax.ShapeDtypeStruct):  # (a resume's template: the sharding only, nothing allocated)
+            return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
+        arr = np.asarray(x)
         return jax.make_array_from_callback(arr.shape, sharding, _local_copy(arr, mesh))
 
     return jax.tree_util.tree_map(put, tree)

@@ -155,19 +155,39 @@ def build_template(cfg: Config, *, host: bool = False) -> tuple[AbstractModel, S
     :func:`build`.
 
     The structure comes from :func:`jax.eval_shape` of ``model.initial_state`` on physics data of shape ``(K,
-    *lattice.shape)``, so ``[initial]`` is not evaluated: a resume read an ``[initial] kind = "file"`` data file
-    (and projected it onto Gauss's law) only to discard it, and refused to go on when that file had been moved
-    away, although the checkpoint holds the whole state. A model whose ``initial_state`` cannot be traced (it
-    reads its data's values on the host) falls back to :func:`build`."""
+    *lattice.shape)`` (:func:`template_shapes`), so ``[initial]`` is not evaluated: a resume read an ``[initial]
+    kind = "file"`` data file (and projected it onto Gauss's law) only to discard it, and refused to go on when that
+    file had been moved away, although the checkpoint holds the whole state. A model whose ``initial_state`` cannot
+    be traced (it reads its data's values on the host) falls back to :func:`build`."""
     with parallel.building(host):
         model = _build_model(cfg)
-        spec = jax.ShapeDtypeStruct((int(model.network.K), *cfg.lattice.shape), jnp.result_type(float))
-        try:
-            shapes = jax.eval_shape(lambda phi, pi: model.initial_state(phi, pi), spec, spec)  # (_spectral_shapes)
-        except jax.errors.JAXTypeError:  # (e.g. np.asarray of a tracer: the data's values are needed)
+        shapes = template_shapes(cfg, model)
+        if shapes is None:
             return build(cfg, host=host)
-        state = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-        return model, cast_floating(state, cfg.dtype)
+        return model, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+
+def template_shapes(cfg: Config, model: AbstractModel) -> State | None:
+    """The network state's structure, shapes and dtypes (``jax.ShapeDtypeStruct`` leaves, at the configured
+    precision) from :func:`jax.eval_shape` of ``model.initial_state``, or ``None`` where it cannot be traced.
+
+    A resumed run split over devices or processes places these (:func:`nnfield.parallel.place`: each leaf gets
+    its sharding) and restores its checkpoint onto them directly, shard by shard; until session 41 every process
+    first built the whole state's zeros on its host (:func:`build_template`)."""
+    spec = jax.ShapeDtypeStruct((int(model.network.K), *cfg.lattice.shape), jnp.result_type(float))
+    try:
+        shapes = jax.eval_shape(lambda phi, pi: model.initial_state(phi, pi), spec, spec)  # (_spectral_shapes)
+    except jax.errors.JAXTypeError:  # (e.g. np.asarray of a tracer: the data's values are needed)
+        return None
+    dtype = np.dtype(cfg.dtype)
+    cdtype = np.result_type(dtype, np.complex64)
+
+    def cast(s: jax.ShapeDtypeStruct) -> jax.ShapeDtypeStruct:  # (as cast_floating casts the built state)
+        if jnp.issubdtype(s.dtype, jnp.complexfloating):
+            return jax.ShapeDtypeStruct(s.shape, cdtype)
+        return jax.ShapeDtypeStruct(s.shape, dtype) if jnp.issubdtype(s.dtype, jnp.floating) else s
+
+    return jax.tree_util.tree_map(cast, shapes)
 
 
 def _observables(model: AbstractModel, state: State) -> dict[str, Any]:
@@ -1155,8 +1175,9 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
 
         return resume_sweep(out_dir, cfg, ckpt, attrs, progress=progress, console=console, log=log, stop=stop)
     n_devices = parallel.device_count(cfg.parallel.devices)
-    # (not the initial data: the checkpoint holds the state; split over devices: built on the host, as a fresh run)
-    model, template = stop.call(build_template, cfg, host=parallel.split(n_devices))
+    # (not the initial data: the checkpoint holds the state; split over devices: the model built on the host, as a
+    # fresh run, and the state restored shard by shard onto the placed shapes, never whole on a host)
+    model, template = stop.call(_resume_template, cfg, parallel.split(n_devices))
     with parallel.building(parallel.split(n_devices)):  # (before placing, as a fresh run)
         spectra = spectra_for(cfg, model, template)
     template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
@@ -1174,6 +1195,17 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network)
     return loop.run(progress, console)
+
+
+def _resume_template(cfg: Config, split: bool) -> tuple[AbstractModel, Any]:
+    """What a resumed run restores its checkpoint onto: :func:`build_template`, or, for a run ``split`` over
+    devices or processes, the model (built on the host) and the state's :func:`template_shapes`."""
+    if not split:
+        return build_template(cfg)
+    with parallel.building(True):
+        model = _build_model(cfg)
+        shapes = template_shapes(cfg, model)
+    return (model, shapes) if shapes is not None else build_template(cfg, host=True)
 
 
 #: the numbers a run's checkpoint manifest holds for ``--resume`` (:meth:`_Durable.checkpoint`)
