@@ -53,7 +53,7 @@ def with_gauss(model: Any, A: np.ndarray, E_free: np.ndarray, Q: np.ndarray, P: 
         rho_net = rho_fn(phi, pi)  # float32 without JAX's 64-bit mode
         eps = precision(rho_net)
         rho = np.asarray(rho_net, dtype=float)  # the background subtracted in float64: neutral to ~1e-16
-        E_new = project(lat, E_free, rho - rho.mean())
+        E_new = project(lat, E_free, rho - rho.mean(), scale=float(np.sum(np.abs(rho))))  # (round-off of rho)
         delta = float(np.abs(E_new - E).max()) if prev is not None else np.inf
         E, prev = E_new, E
         if delta <= 4 * eps * max(float(np.abs(E).max()), 1e-300):

@@ -217,20 +217,22 @@ def impose_gauss(model: Any, phi: Any, pi: Any, iterations: int = 100) -> tuple[
     phi, pi = np.asarray(phi, dtype=float), np.asarray(pi, dtype=float)
     E_data, matter_pi = pi[:D], pi[D:]
 
-    def rho_of(E: np.ndarray) -> np.ndarray:
+    def rho_of(E: np.ndarray) -> tuple[np.ndarray, float]:
+        """The charge density the projection takes, and the scale of its round-off (``sum |rho|``)."""
         rho = np.asarray(_CHARGE(model, phi, np.concatenate([E, matter_pi])))  # in JAX's dtype: float32 or float64
-        if model.neutralizing_background:  # the background subtracted in float64: neutral to ~1e-16
+        scale = float(np.sum(np.abs(rho)))
+        if model.neutralizing_background:  # the background subtracted in float64: neutral to ~1e-16 of sum |rho|
             rho = rho.astype(float)
-            return rho - rho.mean()
-        return rho  # its own dtype: the neutrality check of the projection allows its round-off
+            return rho - rho.mean(), scale
+        return rho, scale  # its own dtype: the neutrality check of the projection allows its round-off
 
     E = E_data
     tiny = np.finfo(float).tiny
     eps = computed_eps()
     for _ in range(max(int(iterations), 1)):
-        rho = rho_of(E)
+        rho, scale = rho_of(E)
         try:
-            E_new = project(lat, E_data, rho)
+            E_new = project(lat, E_data, rho, scale=scale)
         except ParameterError:  # a net charge: the Poisson solve's neutrality check
             total = float(np.sum(rho)) * lat.cell_volume
             raise InputError(

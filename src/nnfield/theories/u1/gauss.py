@@ -93,10 +93,13 @@ def longitudinal_field(lattice: Lattice, rho: Any, *, scale: float = 0.0) -> np.
     return np.stack([(np.roll(psi, -1, mu) - psi) / a for mu in range(lattice.ndim)])
 
 
-def project(lattice: Lattice, E: Any, rho: Any) -> np.ndarray:
+def project(lattice: Lattice, E: Any, rho: Any, *, scale: float = 0.0) -> np.ndarray:
     """``E + grad psi`` with ``Lap_a psi = rho - div E``: user data made to satisfy Gauss's law (transverse part
     kept; the longitudinal part replaced by the field of ``rho``). The neutrality check of :func:`solve_poisson`
-    allows the round-off of the coarser dtype of ``E`` and ``rho``."""
+    allows the round-off of the coarser dtype of ``E`` and ``rho``, relative to ``sum |rho| + 2 sum |E| / a`` or
+    ``scale`` where that is larger: the magnitude of the charge ``rho`` was computed from (a charge density less its
+    uniform background, ``rho - <rho>``, is neutral to the round-off of ``rho``, not of the difference: a nearly
+    uniform density, e.g. a packet as wide as the box, left a difference near zero everywhere and was refused)."""
     eps = precision(E, rho)
     E = np.asarray(E, dtype=float)
     if E.shape != (lattice.ndim, *lattice.shape):
@@ -105,7 +108,8 @@ def project(lattice: Lattice, E: Any, rho: Any) -> np.ndarray:
     a = lattice.spacing
     rho = np.asarray(rho, dtype=float)
     div = sum(E[mu] - np.roll(E[mu], 1, mu) for mu in range(lattice.ndim)) / a
-    psi = solve_poisson(lattice, rho - div, scale=float(np.sum(np.abs(rho)) + 2 * np.sum(np.abs(E)) / a), eps=eps)
+    psi = solve_poisson(lattice, rho - div, scale=max(float(np.sum(np.abs(rho)) + 2 * np.sum(np.abs(E)) / a),
+                                                      float(scale)), eps=eps)
     return E + np.stack([(np.roll(psi, -1, mu) - psi) / a for mu in range(lattice.ndim)])
 
 
