@@ -5,9 +5,10 @@ Before, ``prepare`` built the state with JAX's default device, i.e. the whole la
 every process, and only then split it: a run sharded because its state does not fit one GPU failed in the build.
 This machine has no GPU, so the host's role is played by fake CPU device 3 (``parallel.host_device`` patched) and
 the run goes over devices 0 and 1: every array a run places (its state, its model's site fields, a sweep's
-members, a resumed run's template) must arrive from device 3, never from device 0 (JAX's default device, the
-stand-in accelerator), and the results equal the one-device run. On CPU ``place`` also copies each shard, so that
-the whole NumPy array it was cut from is not kept alive by an aliasing shard for the run's length.
+members) must arrive from device 3, never from device 0 (JAX's default device, the stand-in accelerator; a
+resumed run's template is placed as shapes since session 41), and the results equal the one-device run. On CPU
+``place`` also copies each shard, so that the whole NumPy array it was cut from is not kept alive by an aliasing
+shard for the run's length.
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ SCRIPT = textwrap.dedent(
     assert len(jax.devices()) == 4, jax.devices()
     HOST, DEFAULT = jax.devices()[3], jax.devices()[0]
     parallel.host_device = lambda: HOST  # fake device 3 plays the host's CPU; device 0 the accelerator
-    arrived = []
+    arrived, shapes = [], []
 
     def spy(fn):
         def wrapped(tree, *args):
             for leaf in jax.tree_util.tree_leaves(tree):
                 if isinstance(leaf, jax.Array) and leaf.ndim >= 2:
                     arrived.append(leaf.devices())
+                elif isinstance(leaf, jax.ShapeDtypeStruct) and leaf.ndim >= 2:
+                    shapes.append(leaf.shape)  # (a resume's template since session 41: nothing built)
             return fn(tree, *args)
         return wrapped
 
@@ -94,7 +97,10 @@ SCRIPT = textwrap.dedent(
         np.testing.assert_allclose(results[2][name], ref, rtol=1e-12, atol=1e-13, err_msg=name)
 
     runner.resume(f"{out}/gauged2", steps=30, progress=False)
-    check("gauged-dirac resumed on 2 devices")
+    # the resumed state's template is placed as shapes (session 41), whatever arrays are placed come from the host
+    assert shapes and all(d == {HOST} for d in arrived), (shapes, arrived)
+    print("gauged-dirac resumed on 2 devices:", len(shapes), "shapes placed,", len(arrived), "arrays from the host")
+    arrived.clear()
 
     SWEEP = """
     [theory]
