@@ -149,10 +149,11 @@ def _build_model(cfg: Config) -> AbstractModel:
     return model if cfg.dtype == np.float64 else cast_floating(model, cfg.dtype)
 
 
-def build_template(cfg: Config, *, host: bool = False) -> tuple[AbstractModel, State]:
+def build_template(cfg: Config, *, host: bool = False, shapes_only: bool = False) -> tuple[AbstractModel, State]:
     """The model and a network state of the PyTree structure, shapes and dtypes :func:`build` gives, all zeros,
     without the initial data: what a resumed run restores its checkpoint onto (:func:`resume`). ``host``: as in
-    :func:`build`.
+    :func:`build`. ``shapes_only``: the state as :func:`template_shapes` (nothing allocated; what a resume split
+    over devices or processes places and restores onto, shard by shard), where the structure can be traced.
 
     The structure comes from :func:`jax.eval_shape` of ``model.initial_state`` on physics data of shape ``(K,
     *lattice.shape)`` (:func:`template_shapes`), so ``[initial]`` is not evaluated: a resume read an ``[initial]
@@ -164,6 +165,8 @@ def build_template(cfg: Config, *, host: bool = False) -> tuple[AbstractModel, S
         shapes = template_shapes(cfg, model)
         if shapes is None:
             return build(cfg, host=host)
+        if shapes_only:
+            return model, shapes
         return model, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
 
@@ -1177,7 +1180,8 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     n_devices = parallel.device_count(cfg.parallel.devices)
     # (not the initial data: the checkpoint holds the state; split over devices: the model built on the host, as a
     # fresh run, and the state restored shard by shard onto the placed shapes, never whole on a host)
-    model, template = stop.call(_resume_template, cfg, parallel.split(n_devices))
+    split = parallel.split(n_devices)
+    model, template = stop.call(build_template, cfg, host=split, shapes_only=split)
     with parallel.building(parallel.split(n_devices)):  # (before placing, as a fresh run)
         spectra = spectra_for(cfg, model, template)
     template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
@@ -1195,17 +1199,6 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
                  last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network)
     return loop.run(progress, console)
-
-
-def _resume_template(cfg: Config, split: bool) -> tuple[AbstractModel, Any]:
-    """What a resumed run restores its checkpoint onto: :func:`build_template`, or, for a run ``split`` over
-    devices or processes, the model (built on the host) and the state's :func:`template_shapes`."""
-    if not split:
-        return build_template(cfg)
-    with parallel.building(True):
-        model = _build_model(cfg)
-        shapes = template_shapes(cfg, model)
-    return (model, shapes) if shapes is not None else build_template(cfg, host=True)
 
 
 #: the numbers a run's checkpoint manifest holds for ``--resume`` (:meth:`_Durable.checkpoint`)
