@@ -12,7 +12,11 @@ A run's summary reports exactly the declared quantities, each by its kind:
   (:data:`BOUNDED_LIMIT`: a growth by orders of magnitude, a blow-up that stayed finite, has a residual about
   its line as large as its trend and would otherwise pass).
 
-The scale ``|Q(0)|`` is replaced by ``max_t |Q(t)|`` when ``Q(0) = 0``.
+The scale ``|Q(0)|`` is replaced by ``max_t |Q(t)|`` when ``Q(0) = 0``, and by ``|S(0)|`` when the quantity
+declares a scale observable ``S`` (:attr:`nnfield.model.Conserved.scale`) and is zero to round-off of it
+(``max_t |Q(t)| <= 1e3 eps sqrt(steps) |S(0)|``, the invariant's round-off bound): judged relative to itself, a
+quantity that is zero to round-off oscillates by its own size (a 1+1 Dirac packet of equal positive- and
+negative-energy parts on 12 sites has ``energy`` ~1e-16 throughout, and was called "NOT BOUNDED").
 
 A line through a few samples of an oscillation tilts by about the oscillation itself (for ``n`` samples at
 unrelated phases of an oscillation of amplitude ``A`` the fitted change over the run scatters by ``~A
@@ -63,15 +67,18 @@ class Verdict:
     #: why a bounded quantity was not judged for a trend: :data:`FEW_SAMPLES`, :data:`ONE_WAY` or
     #: :data:`PART_PERIOD` (else empty)
     not_judged_because: str = ""
+    #: the declared scale observable the quantity was judged relative to, being zero to round-off of it (else empty)
+    relative_to: str = ""
 
     def line(self) -> str:
         """One line for the run summary, e.g. ``discrete_energy (exact invariant): conserved to 3.1e-15
         (round-off bound 3.2e-11): OK``."""
+        zero = f", zero to round-off of {self.relative_to}" if self.relative_to else ""
         if self.kind == INVARIANT:
             if self.ok:
-                return (f"{self.name} (exact invariant): conserved to {self.relative_drift:.2g} "
+                return (f"{self.name} (exact invariant{zero}): conserved to {self.relative_drift:.2g} "
                         f"(round-off bound {self.tolerance:.2g}): OK")
-            return (f"{self.name} (exact invariant): drifted by {self.relative_drift:.2g}, more than round-off "
+            return (f"{self.name} (exact invariant{zero}): drifted by {self.relative_drift:.2g}, more than round-off "
                     f"({self.tolerance:.2g}): NOT CONSERVED")
         if not self.judged and self.not_judged_because == ONE_WAY:
             verdict = ("it moves one way over the whole run, so no oscillation was recorded to tell a drift from an "
@@ -88,11 +95,16 @@ class Verdict:
             verdict = "it changes by more than its own size: NOT BOUNDED"
         else:
             verdict = "the trend exceeds the oscillation: DRIFTS"
-        return (f"{self.name} (bounded): oscillates within {self.oscillation:.2g} (relative), secular trend "
+        return (f"{self.name} (bounded{zero}): oscillates within {self.oscillation:.2g} (relative), secular trend "
                 f"{self.trend:.2g}; {verdict}")
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields (the run file's ``conservation`` attribute); ``relative_to`` only where it is set, so the
+        attribute of every other verdict is as before session 41."""
+        out = dataclasses.asdict(self)
+        if not out["relative_to"]:
+            del out["relative_to"]
+        return out
 
 
 #: the largest relative oscillation a bounded quantity may have (its own size)
@@ -137,13 +149,19 @@ def roundoff_tolerance(steps: int, dtype: Any) -> float:
     return 1e3 * eps * math.sqrt(max(int(steps), 1))
 
 
-def verdict(quantity: Conserved, values: Sequence[float], steps: int, dtype: Any) -> Verdict:
-    """The :class:`Verdict` of one declared quantity from its recorded samples (first sample: ``t = 0``)."""
+def verdict(quantity: Conserved, values: Sequence[float], steps: int, dtype: Any,
+            reference: Sequence[float] | None = None) -> Verdict:
+    """The :class:`Verdict` of one declared quantity from its recorded samples (first sample: ``t = 0``);
+    ``reference``: the samples of its declared scale observable (:attr:`~nnfield.model.Conserved.scale`), if any."""
     q = np.asarray(values, dtype=float).ravel()
     tol = roundoff_tolerance(steps, dtype)
     if q.size == 0 or not np.all(np.isfinite(q)):
         return Verdict(quantity.name, quantity.kind, quantity.doc, math.inf, math.inf, math.inf, tol, False)
     scale = abs(q[0]) if q[0] != 0 else float(np.abs(q).max())
+    relative_to = ""
+    ref = np.asarray([] if reference is None else reference, dtype=float).ravel()
+    if ref.size and np.isfinite(ref[0]) and ref[0] != 0 and float(np.abs(q).max()) <= tol * abs(ref[0]):
+        scale, relative_to = abs(float(ref[0])), quantity.scale  # (zero to round-off of its declared scale)
     scale = scale if scale > 0 else 1.0
     drift = float(np.abs(q - q[0]).max() / scale)
     osc = float((q.max() - q.min()) / scale)
@@ -168,11 +186,13 @@ def verdict(quantity: Conserved, values: Sequence[float], steps: int, dtype: Any
     if osc > BOUNDED_LIMIT:
         judged, why = True, ""  # a blow-up is one whatever the sampling
     return Verdict(quantity.name, quantity.kind, quantity.doc, drift, osc, trend, tol, bool(ok), int(q.size),
-                   bool(judged), why)
+                   bool(judged), why, relative_to)
 
 
 def verdicts(
     declared: Sequence[Conserved], observables: Mapping[str, Any], steps: int, dtype: Any
 ) -> list[Verdict]:
-    """Verdicts of every declared quantity found among the recorded ``observables``."""
-    return [verdict(c, observables[c.name], steps, dtype) for c in declared if c.name in observables]
+    """Verdicts of every declared quantity found among the recorded ``observables`` (with its declared scale's
+    samples where it names one and they were recorded)."""
+    return [verdict(c, observables[c.name], steps, dtype, observables[c.scale] if c.scale in observables else None)
+            for c in declared if c.name in observables]

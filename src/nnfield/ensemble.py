@@ -702,7 +702,8 @@ def member_verdicts(declared: Any, observables: Mapping[str, Any], params: list[
         if c.name not in observables:
             continue
         col = np.asarray(observables[c.name])
-        per = [verdict(c, col[:, j], steps, dtype) for j in range(col.shape[1])]
+        ref = np.asarray(observables[c.scale]) if c.scale in observables else None
+        per = [verdict(c, col[:, j], steps, dtype, None if ref is None else ref[:, j]) for j in range(col.shape[1])]
         worst = max(range(len(per)), key=lambda j: (not per[j].ok, per[j].relative_drift if c.kind == INVARIANT
                                                     else per[j].trend))
         who = ", ".join(f"{k} = {v}" for k, v in params[worst].items())

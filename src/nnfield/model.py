@@ -46,11 +46,16 @@ class Conserved:
         kind: ``"invariant"`` (conserved to round-off by the discrete map) or ``"bounded"`` (oscillates with an
             amplitude of the scheme's order in ``dt``, no secular drift).
         doc: what it is, in one line (with the equation number where the paper has one).
+        scale: ``""``, or the observable whose size the quantity's round-off is measured against when the quantity
+            itself is zero to round-off of it (e.g. the Dirac ``energy`` of a packet of equal positive- and
+            negative-energy parts against its ``charge``: judged relative to itself, a quantity that is zero
+            to round-off has a relative oscillation of order 1; :func:`nnfield.conservation.verdict`).
     """
 
     name: str
     kind: Literal["invariant", "bounded"]
     doc: str = ""
+    scale: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in (INVARIANT, BOUNDED):

@@ -173,9 +173,10 @@ def spinor_plot_fields(theory: Dirac, psi: jax.Array) -> dict[str, jax.Array]:
 
 INVARIANT_I = Conserved("invariant", INVARIANT, "the stable map's modified charge (see stable_invariant)")
 CHARGE = Conserved("charge", BOUNDED, "a^D sum |psi|^2; oscillates at O(dt), no drift")
-ENERGY = Conserved("energy", BOUNDED, "a^D sum psi^dagger H psi (lattice H); oscillates at O(dt), no drift")
-ENERGY_EXACT = Conserved("energy", INVARIANT, 
-                         "a^D sum psi^dagger H psi at m = 0 (~ phi.X_0 B pi): kept by every sub-step")
+ENERGY = Conserved("energy", BOUNDED, "a^D sum psi^dagger H psi (lattice H); oscillates at O(dt), no drift",
+                   scale="charge")
+ENERGY_EXACT = Conserved("energy", INVARIANT,
+                         "a^D sum psi^dagger H psi at m = 0 (~ phi.X_0 B pi): kept by every sub-step", scale="charge")
 
 
 def conserved_quantities(network: str, scheme: str, loss: str, m: float) -> tuple[Conserved, ...]:
