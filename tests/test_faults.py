@@ -146,9 +146,12 @@ def test_a_killed_run_reads_as_killed_up_to_its_last_chunk(reference, tmp_path):
                             stderr=subprocess.DEVNULL, env=_env())
     run_file = out / "run.h5"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (out / "checkpoints").exists():
-        time.sleep(0.05)
-    time.sleep(0.3)
+    while time.monotonic() < deadline and not (out / "checkpoints").exists() and proc.poll() is None:
+        time.sleep(0.005)
+    # killed as soon as the first checkpoint (step 1000 of 10000) is being written: its chunks are committed to the
+    # run file by then. (Until session 41 the test slept another 0.3 s first; in a fast half hour the remaining
+    # 9000 steps took less than that, the run finished, and nothing read as killed.)
+    assert proc.poll() is None, "the run finished before it could be killed"
     proc.kill()
     proc.wait()
     from nnfield import io as nio
