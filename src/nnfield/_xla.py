@@ -7,11 +7,6 @@ XLA's own loop emitter (``benchmarks/observer_cost.py``: 10-13 ms against 2.6-4 
 about 14 network steps against 4; results equal to round-off, the summation order differs). nnfield therefore
 compiles its runs, observers and ensembles with the YNN fusions turned off.
 
-**Single precision keeps YNNPACK.** XLA's own emitter accumulates a fused reduction in one sum, which in float32
-errs by about ``sqrt(N) eps`` (``N eps`` at worst): the charge of a float32 3D Dirac packet on 24^3 was recorded
-1.6e-4 low. A program whose arguments hold single-precision arrays (:func:`single_precision`) is compiled without
-:data:`SINGLE_PRECISION_DROPS` (session 41); YNNPACK's partial sums err by about ``log2(N) eps``.
-
 **Vector width on CPU.** XLA:CPU asks LLVM for 256-bit vectors even on a CPU with AVX-512; nnfield's runs ask for
 512 (``xla_cpu_prefer_vector_width``): 1.00-1.21x on its run programs in one measurement and 0.97-1.64x in
 another (float32 at 128^3 gains most), the fields bit for bit the same (``benchmarks/vector_width.py``). A CPU
@@ -43,11 +38,6 @@ import jax.numpy as jnp
 import numpy as np
 
 CPU_OPTIONS: dict[str, Any] = {"xla_cpu_experimental_ynn_fusion_type": "", "xla_cpu_prefer_vector_width": 512}
-#: the options of a program on single-precision data: YNNPACK kept. XLA:CPU's own emitter accumulates such a
-#: reduction in one float32 sum, YNNPACK in several: ``a^D sum |psi|^2`` of a float32 3D Dirac packet on 24^3 (55296
-#: terms) came out 1.6e-4 low with it (1.9e-5 for random data of that size), 2e-8 with YNNPACK (session 41)
-SINGLE_PRECISION_DROPS = ("xla_cpu_experimental_ynn_fusion_type",)
-_SINGLE = (np.dtype(np.float32), np.dtype(np.complex64), np.dtype(np.float16))
 #: the size of the largest array argument from which a program is compiled with :func:`compiler_options`
 MIN_SITES = 1 << 16
 #: for programs that run once on a tiny lattice (the stability gate's impulse response, :mod:`nnfield.analysis`):
@@ -67,18 +57,10 @@ def _wanted(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k not in flags and k not in REFUSED}
 
 
-def compiler_options(single: bool = False) -> dict[str, Any]:
+def compiler_options() -> dict[str, Any]:
     """The compile options nnfield adds (see the module docstring); ``{}`` where they do not apply
-    (``NNFIELD_XLA_DEFAULTS=0``, the option named in ``XLA_FLAGS``, or refused by this backend). ``single``: for a
-    program on single-precision data, without :data:`SINGLE_PRECISION_DROPS`."""
-    return _wanted({k: v for k, v in CPU_OPTIONS.items() if not (single and k in SINGLE_PRECISION_DROPS)})
-
-
-def single_precision(leaves: list[Any]) -> bool:
-    """Whether a program's arguments hold single-precision floating arrays (float32, complex64, float16; a float32
-    run's state, whatever float64 tables ride along, e.g. the spectra's shells): it is then compiled with
-    ``compiler_options(single=True)``."""
-    return any(hasattr(x, "dtype") and getattr(x, "size", 0) > 1 and np.dtype(x.dtype) in _SINGLE for x in leaves)
+    (``NNFIELD_XLA_DEFAULTS=0``, the option named in ``XLA_FLAGS``, or refused by this backend)."""
+    return _wanted(CPU_OPTIONS)
 
 
 def run_once_options() -> dict[str, Any]:
@@ -107,21 +89,12 @@ class LazyJit:
         self._options, self._min_sites = options, min_sites
         self._jitted: Any = None
         self._with: dict[str, Any] = {}
-        self._single: Any = None  # (the program on single-precision data: compiler_options(single=True))
-        self._single_with: dict[str, Any] = {}
         # inside another trace (JAX takes options only at the top level) and for small programs
         self._nested = jax.jit(fun, **kwargs)
         functools.update_wrapper(self, fun)
 
-    def jitted(self, single: bool = False) -> Any:
-        """The underlying ``jax.jit`` object (``.lower``, ``.trace``, ``._cache_size`` ...); ``single``: the one for
-        arguments of single precision (:func:`single_precision`), where the options are
-        ``compiler_options(single=True)``."""
-        if single and self._options is compiler_options:
-            if self._single is None:
-                self._single_with = compiler_options(single=True)
-                self._single = jax.jit(self._fun, compiler_options=self._single_with or None, **self._kwargs)
-            return self._single
+    def jitted(self) -> Any:
+        """The underlying ``jax.jit`` object (``.lower``, ``.trace``, ``._cache_size`` ...)."""
         if self._jitted is None:
             self._with = self._options()
             self._jitted = jax.jit(self._fun, compiler_options=self._with or None, **self._kwargs)
@@ -133,27 +106,24 @@ class LazyJit:
             return self._nested  # inside someone else's trace
         if max((getattr(x, "size", 0) for x in leaves), default=0) < self._min_sites:
             return self._nested  # a small program: XLA's defaults compile faster
-        return self.jitted(single_precision(leaves))
+        return self.jitted()
 
     def _call(self, chosen: Any, args: Any, kwargs: Any) -> Any:
         try:
             return chosen(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - re-raised unless the backend refused one of our options
-            single = chosen is self._single and self._single is not None
-            if not (chosen is self._jitted or single) or not (
-                    bad := _refused(exc, self._single_with if single else self._with)):
+            if chosen is not self._jitted or not (bad := _refused(exc, self._with)):
                 raise
             REFUSED.update(bad)
-            self._jitted = self._single = None
-            return self.jitted(single)(*args, **kwargs)
+            self._jitted = None
+            return self.jitted()(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._call(self._choose(args, kwargs), args, kwargs)
 
     def cache_size(self) -> int:
         """How many programs this function has compiled in this process (with and without the options)."""
-        return int(self._nested._cache_size()) + sum(int(j._cache_size()) for j in (self._jitted, self._single)
-                                                      if j is not None)
+        return int(self._nested._cache_size()) + (0 if self._jitted is None else int(self._jitted._cache_size()))
 
     def lower(self, *args: Any, **kwargs: Any) -> Any:
         """``jax.jit(...).lower`` of the program a call with these arguments runs (inspect it with
@@ -162,7 +132,7 @@ class LazyJit:
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in ("_fun", "_kwargs", "_jitted", "_nested", "_options", "_min_sites",
-                                             "_small", "_with", "_single", "_single_with"):
+                                             "_small", "_with"):
             raise AttributeError(name)
         return getattr(self.jitted(), name)
 
@@ -183,7 +153,7 @@ class SmallRunOnceJit(LazyJit):
             return self._nested
         if max((getattr(x, "size", 0) for x in leaves), default=0) < self._min_sites:
             return self._small.jitted()
-        return self.jitted(single_precision(leaves))
+        return self.jitted()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         chosen = self._choose(args, kwargs)
