@@ -51,6 +51,7 @@ from .runner import (
     choose_chunk,
     declared_json,
     next_chunk,
+    observables_of,
     spectra_for,
     spectra_model,
     unstable_cause,
@@ -295,8 +296,7 @@ def _member_run(observed: Any, state: Any, steps: int, every: int, snapshot_ever
 
 
 def _observe(model: Any, spectra: Any, state: Any) -> Any:
-    obs = model.observables(state)
-    return obs if spectra is None else {**obs, **spectra.of_model(model, state)}
+    return observables_of(model, state, spectra)
 
 
 @dataclasses.dataclass

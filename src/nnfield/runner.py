@@ -36,6 +36,7 @@ from jax.tree_util import Partial
 
 from . import io as nio
 from . import parallel
+from ._accumulate import sums_in_float64
 from ._trace import trace_once
 from ._xla import SmallRunOnceJit, device_array, jit, on_one_cpu
 from .checkpoint import (
@@ -193,12 +194,36 @@ def template_shapes(cfg: Config, model: AbstractModel) -> State | None:
     return jax.tree_util.tree_map(cast, shapes)
 
 
+#: whether a single-precision run's observables accumulate their sums in float64 (:func:`observables_of`);
+#: ``False`` sums in the run's precision, as before session 42 (for A/B measurements:
+#: ``benchmarks/float32_observer.py``)
+SUMS_IN_FLOAT64 = True
+
+
+def observables_of(model: AbstractModel, state: State, spectra: Spectra | None = None) -> dict[str, Any]:
+    """``model.observables(state)`` and, with ``spectra``, the spectra of ``model.spectral_fields``: what a run
+    records at each sample.
+
+    A single-precision run's observables accumulate their sums in float64 (:func:`nnfield._accumulate.
+    sums_in_float64`, with JAX's 64-bit mode, which the nnfield command and the tests use); their elementwise
+    arithmetic, and the dynamics, stay in float32. Before session 42 a float32 sum over the lattice erred by up to
+    ``1e-4`` relative (a 3D Dirac example's charge 1.6e-4 off on 24^3; ``scripts/float32_observables.py``). The
+    spectra keep the run's precision: their per-shell sums are short (measured 1e-7-9e-7 of the float64 spectra of
+    the same state), and the FFT is where their time goes.
+    """
+    if SUMS_IN_FLOAT64 and np.dtype(_state_dtype(state)) != np.float64:
+        obs = sums_in_float64(lambda s: model.observables(s))(state)  # (closed over: the model may need its values)
+    else:
+        obs = model.observables(state)
+    return obs if spectra is None else {**obs, **spectra.of_model(model, state)}
+
+
 def _observables(model: AbstractModel, state: State) -> dict[str, Any]:
-    return model.observables(state)
+    return observables_of(model, state)
 
 
 def _observables_spectra(model: AbstractModel, spectra: Spectra, state: State) -> dict[str, Any]:
-    return {**model.observables(state), **spectra.of_model(model, state)}
+    return observables_of(model, state, spectra)
 
 
 #: the observer traced once per run (:func:`nnfield._trace.trace_once`): by the step-0 program and again, inlined
@@ -306,8 +331,7 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
         except jax.errors.JAXTypeError:
 
             def constant_model(s: State) -> dict[str, Any]:  # the model captured as a constant of the chunk
-                obs = model.observables(s)
-                return obs if spectra is None else {**obs, **spectra.of_model(model, s)}
+                return observables_of(model, s, spectra)
 
             return Partial(constant_model)
     return traced

@@ -133,12 +133,16 @@ class GaugeModel(AbstractModel):
         a, q = self.lattice.spacing, self.network.charge
         theta, E = state[LINKS], state[ELECTRIC]
         P = plaquettes(theta)
+        # 1 - cos P as 2 sin^2(P/2): no cancellation for small P (session 42: a float32 plane wave's magnetic energy
+        # was 1.1e-4 off in 1 - cos P; the loss, whose gradient drives the links, keeps 1 - cos P); cos P from the
+        # same (one transcendental per plaquette, as before: a second one cost a 2D Maxwell chunk 0.5% more memory)
+        one_minus_cos = 2.0 * jnp.sin(0.5 * P) ** 2
         return {
             "electric": E,
             "magnetic": wrap(P) / (q * a**2),
-            "plaquette": jnp.cos(P),
+            "plaquette": 1.0 - one_minus_cos,
             "electric_energy": 0.5 * jnp.sum(E**2, axis=0),
-            "magnetic_energy": jnp.sum(1.0 - jnp.cos(P), axis=0) / (q**2 * a**4),
+            "magnetic_energy": jnp.sum(one_minus_cos, axis=0) / (q**2 * a**4),
             "charge_density": rho,
             "gauss": divergence(E, a) - rho,
         }
