@@ -8,9 +8,9 @@ observer compared with the float64 observer of the same float32 numbers, ``scrip
 3D Dirac example's charge 1.6e-4 off on 24^3, a 3D Maxwell plaquette sum 2.4e-4 on 32^3.
 
 :func:`sums_in_float64` re-evaluates a function's jaxpr with every ``reduce_sum`` of at least :data:`MIN_TERMS`
-float32 (complex64) terms accumulated in float64 (complex128) from float32 partial sums of :data:`BLOCK` neighbours
-(:func:`_wide_sum`), and every such ``dot_general`` accumulated in float64 (``preferred_element_type``); each result
-is rounded back to its own dtype. The elementwise arithmetic stays in the run's precision. The rewrite
+float32 (complex64) terms accumulated in float64 (complex128) from float32 partial sums of up to :data:`BLOCK`
+neighbours (:func:`_wide_sum`), and every such ``dot_general`` accumulated in float64 (``preferred_element_type``);
+each result is rounded back to its own dtype. The elementwise arithmetic stays in the run's precision. The rewrite
 reaches into ``jit`` calls and custom-derivative calls (evaluated as their primal jaxpr: an observer is not
 differentiated); sums inside control flow (``scan``, ``while``, ``cond``) and ``shard_map`` bodies are left as
 written.
@@ -20,8 +20,9 @@ accurate, but XLA materializes the observer's shifted copies and reduction input
 bytes: the Klein-Gordon observer on 96^3 took 17.4 ms against 3.4 ms in float32, and runs observing every 5 ticks
 ran at 0.58-0.63x. Why only long sums (:data:`MIN_TERMS`): widening the sums over a spinor's 4 components and its
 4x4 gamma products too made the 3D Dirac observer's per-site arrays float64 (13-17 ms against 4.3-4.7 ms on 48^3).
-As kept, runs observing every 5 ticks ran at 0.97-1.00x of the float32 sums' rate (``benchmarks/float32_observer.py``,
-``docs/performance.md``).
+As kept (float32 blocks, :func:`_wide_sum`), runs observing every 20 ticks ran at 0.88x (Klein-Gordon 96^3) and
+0.99-1.00x (3D Dirac, Maxwell-Dirac) of the float32 sums' rate, every 5 ticks at 0.74x and 0.95-0.98x
+(``benchmarks/float32_observer.py``, ``docs/performance.md``); ``runner.SUMS_IN_FLOAT64 = False`` sums in float32.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ _CUSTOM = ("custom_jvp_call", "custom_vjp_call")
 #: a sum of fewer terms (over a spinor's components, a gamma matrix's rows) is left in the run's precision: its
 #: error is at most ``MIN_TERMS eps``, and widening it would make the per-site arrays after it float64
 MIN_TERMS = 64
-#: neighbours summed in float32 before the float64 accumulation (:func:`_wide_sum`): their sum errs by at most
+#: terms summed in float32 before the float64 accumulation (:func:`_wide_sum`): their sum errs by at most
 #: ``(BLOCK - 1)`` units of float32 round-off (4e-7 relative), and the float64 partial sums are ``1/BLOCK`` of the
 #: operand's elements
 BLOCK = 8
@@ -64,9 +65,12 @@ def _block(n: int) -> int:
 
 
 def _wide_sum(x: Any, params: dict[str, Any]) -> Any:
-    """``reduce_sum(x, **params)`` accumulated in float64 from float32 partial sums of up to :data:`BLOCK`
-    neighbours along the contiguous axis, when it is summed over (:func:`_block`). The partial sums fuse with the loop
-    that computes ``x``: the float64 arrays are ``1/BLOCK`` of ``x``'s size. Converting ``x`` itself to float64 made
+    """``reduce_sum(x, **params)`` accumulated in float64 from float32 partial sums of ``b`` neighbours along the
+    contiguous axis, when it is summed over (``b`` from :func:`_block`, up to :data:`BLOCK`). XLA computes the partial
+    sums in the loop that computes ``x``: the float64 arrays are ``1/b`` of ``x``'s size, but that loop is slower
+    than the elementwise one it replaces (the Klein-Gordon ``discrete_energy`` on 96^3: 3.4-4.1 ms against 1.6-2.4
+    ms; blocks of strided elements instead, ``x[..., j + i n / b]``, were no faster, and slower for 3D Dirac).
+    Converting ``x`` itself to float64 made
     XLA:CPU store ``x`` in float64 before its tree reduction: a float32 1+1 Dirac run's temporaries grew by 1.5 states
     (``scripts/measure_memory.py --compare --precision float32``: the guard's estimate 0.81 of the allocation, 1.05 with
     the partial sums). The partial sums err by at most ``(BLOCK - 1) u sum |x|`` (``u`` float32's unit round-off):
