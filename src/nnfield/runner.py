@@ -1206,7 +1206,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     # fresh run, and the state restored shard by shard onto the placed shapes, never whole on a host)
     split = parallel.split(n_devices)
     model, template = stop.call(build_template, cfg, host=split, shapes_only=split)
-    with parallel.building(parallel.split(n_devices)):  # (before placing, as a fresh run)
+    with parallel.building(split):  # (before placing, as a fresh run)
         spectra = spectra_for(cfg, model, template)
     template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
     model = parallel.place_model(model, n_devices, cfg.lattice.shape)
