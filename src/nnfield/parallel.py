@@ -54,6 +54,18 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
 LEAVE_AFTER_FAILURE_SECONDS = 5.0
 
 
+#: threads of this process still working with JAX's runtime (a run's first chunk compiling ahead,
+#: ``runner._ChunkProgram.compile_ahead``): :func:`finish` waits for them before it shuts the runtime down, which
+#: under a running compile ended the process with SIGABRT (C++ ``terminate``) instead of its exit code
+BACKGROUND: list[Any] = []
+
+
+def wait_background() -> None:
+    """Wait for the threads in :data:`BACKGROUND` (each a ``threading.Thread``) to end."""
+    while BACKGROUND:
+        BACKGROUND.pop().join()
+
+
 def finish(success: bool) -> None:
     """Leave a multi-process run together (``jax.distributed.shutdown``, a barrier of every process): process 0
     hosts the coordination service, and a process still running when it exits is ended by the runtime with a
@@ -64,6 +76,7 @@ def finish(success: bool) -> None:
     :data:`LEAVE_AFTER_FAILURE_SECONDS`, and without all of them nothing more is waited for."""
     if not _INITIALIZED or not (success or _all_arrive("nnfield-leave-after-failure", LEAVE_AFTER_FAILURE_SECONDS)):
         return
+    wait_background()
     try:
         jax.distributed.shutdown()
     except Exception:  # noqa: BLE001 - the exit code is already decided; a failed shutdown must not change it

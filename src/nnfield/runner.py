@@ -194,6 +194,11 @@ def template_shapes(cfg: Config, model: AbstractModel) -> State | None:
     return jax.tree_util.tree_map(cast, shapes)
 
 
+#: whether a fresh run compiles its first chunk's program in a background thread during its set-up
+#: (:meth:`_ChunkProgram.compile_ahead`); ``False`` compiles it at the first chunk, as before session 43 (for A/B
+#: measurements: ``benchmarks/startup_ab.py``)
+COMPILE_AHEAD = True
+
 #: whether a single-precision run's observables accumulate their sums in float64 (:func:`observables_of`);
 #: ``False`` sums in the run's precision, as before session 42 (for A/B measurements:
 #: ``benchmarks/float32_observer.py``)
@@ -529,6 +534,8 @@ class Prepared:
     spectra: Spectra | None = None
     #: the network the chunk program advances: ``model.network``, or it wrapped in the explicit halo exchange
     network: Any = None
+    #: the run's chunk program, its first chunk compiling ahead (:func:`prepare` with ``compile_ahead``), or None
+    program: Any = None
 
 
 def _initial_observables(observer: Any, state: Any) -> dict[str, np.ndarray]:
@@ -552,14 +559,16 @@ def _analyse(cfg: Config) -> Stability:
 
 def prepare(
     cfg: Config, out: str | Path, *, force: bool = False, allow_unstable: bool = False,
-    log: Callable[[str], None] | None = None, stop: StopRequests | None = None,
+    log: Callable[[str], None] | None = None, stop: StopRequests | None = None, compile_ahead: bool = False,
 ) -> Prepared:
     """Every check a run makes before it writes anything (``nnfield run --dry-run`` stops here).
 
     Refuses (``ConfigError``) an unusable ``out``, (``InputError``) initial data that is non-finite or too
     large for the precision, (``UnstableError``) an unstable network unless ``allow_unstable``. The long steps
     (building, the first compile, the stability analysis) run through ``stop.call``, so a signal is answered
-    at once.
+    at once. With ``compile_ahead`` (a run follows), once the network has passed the stability gate the first
+    chunk's program starts compiling in a background thread (:meth:`_ChunkProgram.compile_ahead`), while step 0
+    is observed and the run file is written.
     """
     say = log or (lambda _msg: None)
     stop = stop or StopRequests()
@@ -577,23 +586,32 @@ def prepare(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
             f"parameters in {cfg.source}"
         )
-    observer = observer_for(model, state, _observed(spectra, model, state, devices))
-    obs0 = stop.call(_initial_observables, observer, state)
     stab = stop.call(_stability, cfg)
     say(stab.describe() + (" (the verdict of an earlier run of this network)" if stab.cached else ""))
     if not stab.stable and not allow_unstable:  # first: an unstable network can also make step 0's values inf
         raise UnstableError(stab.refusal(cfg.source, cfg.time.scheme, unstable_cause(cfg)))
-    if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
-        bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
-                        if v.size and not np.all(np.isfinite(v)))
-        big = max(float(np.abs(np.asarray(x)).max()) for x in jax.tree_util.tree_leaves(state))
-        raise InputError(
-            f"the initial data is too large for {cfg.output.precision}: at step 0, before any update, {bad} "
-            f"(largest field value {big:.3g}); check the [initial] parameters in {cfg.source} (e.g. amplitude)"
-        )
     network = chunk_network(cfg, model, state, devices, say, stop)
-    stop.check()
-    return Prepared(model, state, observer, obs0, stab, spectra, network)
+    observer = observer_for(model, state, _observed(spectra, model, state, devices))
+    program = None
+    if compile_ahead and COMPILE_AHEAD:  # the first chunk's program compiles while step 0 is observed and written
+        program = _ChunkProgram(network, observer, ())
+        program.compile_ahead(state, *first_chunk(cfg, devices)[1:])
+    try:
+        obs0 = stop.call(_initial_observables, observer, state)
+        if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
+            bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
+                            if v.size and not np.all(np.isfinite(v)))
+            big = max(float(np.abs(np.asarray(x)).max()) for x in jax.tree_util.tree_leaves(state))
+            raise InputError(
+                f"the initial data is too large for {cfg.output.precision}: at step 0, before any update, {bad} "
+                f"(largest field value {big:.3g}); check the [initial] parameters in {cfg.source} (e.g. amplitude)"
+            )
+        stop.check()
+    except Exception:
+        if program is not None:  # (refused: the compile started above must not outlive the run)
+            program.settle()
+        raise
+    return Prepared(model, state, observer, obs0, stab, spectra, network, program)
 
 
 def run_fingerprint(cfg: Config) -> str:
@@ -625,16 +643,20 @@ def _execute(
     cfg: Config, out: str | Path, force: bool, allow_unstable: bool, progress: bool, console: Any,
     log: Callable[[str], None] | None, stop: StopRequests,
 ) -> RunResult:
-    p = prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop)
-    parallel.barrier("nnfield-checked")  # every process checked the directory before process 0 fills it
+    p = prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop, compile_ahead=True)
     lock = None
-    if parallel.is_writer():
-        out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
-    out_dir = Path(out)
-    parallel.barrier("nnfield-prepared")
     try:
+        parallel.barrier("nnfield-checked")  # every process checked the directory before process 0 fills it
+        if parallel.is_writer():
+            out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
+        out_dir = Path(out)
+        parallel.barrier("nnfield-prepared")
         parallel.check_shared_dir(out_dir, f"--out {out_dir}")  # (several processes: all see process 0's directory)
         return _fresh_run(out_dir, cfg, p, progress and parallel.is_writer(), console, stop)
+    except Exception:
+        if p.program is not None:  # (a refusal after prepare: its first chunk may still be compiling)
+            p.program.settle()
+        raise
     finally:
         if lock is not None:
             lock.release()
@@ -659,10 +681,7 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
                ) -> RunResult:
     """A new run into the prepared, locked ``out_dir``: config copy, run file with step 0, then the loop."""
     net = p.model.network
-    lat = cfg.make_lattice()
-    single = not parallel.multi_process() and parallel.device_count(cfg.parallel.devices) == 1
-    chunk = choose_chunk(cfg.time.steps, cfg.output.every, cfg.output.snapshot_every, lat.size, cfg.output.chunk,
-                         span_snapshots=single)
+    chunk = first_chunk(cfg, parallel.device_count(cfg.parallel.devices))[0]
     fields = {name: tuple(np.shape(x)) for name, x in field_items(p.state).items()}
     snapshot0 = {k: parallel.to_host(v) for k, v in field_items(p.state).items()}  # a collective: all processes
     writer: Any
@@ -691,8 +710,28 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
         writer.close()
         raise
     loop = _Loop(out_dir, cfg, p.model, p.observer, p.stability, writer, p.state, done=0, last_snap=0,
-                 chunk=chunk, stop=stop, layout=obs_layout(p.obs0, sampled=True), network=p.network)
+                 chunk=chunk, stop=stop, layout=obs_layout(p.obs0, sampled=True), network=p.network,
+                 program=p.program)
     return loop.run(progress, console)
+
+
+def first_chunk(cfg: Config, devices: int) -> tuple[int, int, int, int]:
+    """A fresh run's chunk length (:func:`choose_chunk`) and its first chunk's ``(n, every, snapshot_every)``, the
+    arguments of its first call of the chunk program (:meth:`_Loop.run`, :func:`chunk_call`)."""
+    single = not parallel.multi_process() and devices == 1
+    o = cfg.output
+    chunk = choose_chunk(cfg.time.steps, o.every, o.snapshot_every, cfg.make_lattice().size, o.chunk,
+                         span_snapshots=single)
+    return (chunk, *chunk_call(0, cfg.time.steps, chunk, o.every, o.snapshot_every))
+
+
+def chunk_call(done: int, steps: int, chunk: int, every: int, snap: int) -> tuple[int, int, int]:
+    """The chunk program's ``(n, every, snapshot_every)`` for the next chunk at step ``done``: :func:`next_chunk`'s
+    length and sample interval, and ``snap`` when the chunk spans several whole snapshot intervals from a
+    snapshot (the states in between come back stacked), else 0."""
+    n, ev = next_chunk(done, steps, chunk, every, snap)
+    inner = snap if snap and n > snap and n % snap == 0 and done % snap == 0 else 0
+    return n, ev, inner
 
 
 def declared_json(model: AbstractModel) -> str:
@@ -820,14 +859,17 @@ class _Loop(_Durable):
     def __init__(
         self, out_dir: Path, cfg: Config, model: AbstractModel, observer: Any, stab: Stability,
         writer: nio.RunWriter, state: Any, *, done: int, last_snap: int, chunk: int, stop: StopRequests,
-        layout: Layout | None = None, network: Any = None,
+        layout: Layout | None = None, network: Any = None, program: Any = None,
     ) -> None:
         self._start(out_dir, cfg, stab, writer, state, done=done, last_snap=last_snap, chunk=chunk, stop=stop,
                     tick=model.network.tick)
         self.model, self.observer = model, observer
         if layout is None:  # the observables' names, shapes and dtypes, from one trace of the observer
             layout = obs_layout(stop.call(jax.eval_shape, as_pytree_callable(observer), state))
-        self.program = _ChunkProgram(model.network if network is None else network, observer, layout)
+        if program is None:
+            program = _ChunkProgram(model.network if network is None else network, observer, layout)
+        program.layout = layout  # (a program compiled ahead was compiled for the layout the observer's trace gave)
+        self.program = program
 
     # -- pieces ------------------------------------------------------------------------------------------
     def snapshot(self, s: Any, step: int) -> None:
@@ -879,8 +921,7 @@ class _Loop(_Durable):
                     self.checkpoint()
                 while self.done < steps:
                     stop.check()
-                    n, ev = next_chunk(self.done, steps, self.chunk, every, snap)
-                    inner = snap if snap and n > snap and n % snap == 0 and self.done % snap == 0 else 0
+                    n, ev, inner = chunk_call(self.done, steps, self.chunk, every, snap)
                     t0 = time.perf_counter()
                     new_state, obs, ok_state, snaps = stop.call(self.program, self.state, n, ev, inner)
                     # (the slowest process's time: every process cuts the next chunks alike, bound_chunk)
@@ -1026,6 +1067,25 @@ def _packed_chunk_impl(treedef: Any, layout: Layout, leaves: list[Any], state: A
 _chunk_jit = jit(_packed_chunk_impl, static_argnames=("treedef", "layout", "n", "every", "snapshot_every"))
 
 
+#: the chunk programs :meth:`_ChunkProgram.compile_ahead` compiled in this process, by what JAX's jit cache keys
+#: them on (the static structure, the arguments' shapes, dtypes and shardings, the chunk's static numbers): the
+#: same run again in the process traces nothing ahead (its call finds the program in JAX's cache)
+_COMPILED_AHEAD: set[Any] = set()
+
+
+def _avals(tree: Any) -> tuple[Any, ...]:
+    """The leaves of ``tree`` as JAX's jit cache sees them: shape, dtype, weak type and sharding of each array, the
+    type of anything else."""
+    out = []
+    for x in jax.tree_util.tree_leaves(tree):
+        if hasattr(x, "shape") and hasattr(x, "dtype"):
+            out.append((tuple(x.shape), np.dtype(x.dtype).str, bool(getattr(x, "weak_type", False)),
+                        repr(getattr(x, "sharding", None)), getattr(x, "committed", None), type(x).__name__))
+        else:
+            out.append((type(x).__name__, x if isinstance(x, (int, float, complex, str, bool)) else None))
+    return tuple(out)
+
+
 class _ChunkProgram:
     """The compiled chunk of one run (:func:`_chunk_impl`), with the per-call costs outside the program cut.
 
@@ -1048,12 +1108,56 @@ class _ChunkProgram:
         self.leaves = leaves
         self.layout = layout
         self._jitted: Any = None
+        self._observer, self._ahead = observer, None
+
+    def compile_ahead(self, state: Any, n: int, every: int, snapshot_every: int = 0) -> None:
+        """Start compiling the program of a call with these arguments in a background thread: the next call waits
+        for it and then finds the program compiled (JAX's jit cache), so the compile overlaps the work done
+        until then (a fresh run's step-0 observation, run file and snapshot: :func:`prepare`).
+
+        The layout compiled for is the observer's traced output (``jax.eval_shape``), which equals the step-0
+        observables' layout that the run then sets; were they to differ, the call would compile its own program
+        as before. Nothing the background compile raises is kept: the call compiles (and raises) as it would
+        have. The values are the same bit for bit (the same program, compiled earlier). A daemon thread: an
+        interrupted run does not wait for it."""
+        import threading
+
+        key = (self.treedef, _avals(self.leaves), _avals(state), int(n), int(every), int(snapshot_every))
+        try:
+            if key in _COMPILED_AHEAD:  # (compiled in this process already: the call finds it, nothing to trace)
+                return
+        except TypeError:  # (an unhashable static part: no memo)
+            key = None
+
+        def work() -> None:
+            try:
+                layout = obs_layout(jax.eval_shape(as_pytree_callable(self._observer), state))
+                args = (self.treedef, layout, self.leaves, state)
+                kwargs = {"n": int(n), "every": int(every), "snapshot_every": int(snapshot_every)}
+                _chunk_jit._choose(args, kwargs).lower(*args, **kwargs).compile()
+                if key is not None:
+                    _COMPILED_AHEAD.add(key)
+            except Exception:  # noqa: BLE001 - the call itself compiles and reports (see the docstring)
+                pass
+
+        self._ahead = threading.Thread(target=work, name="nnfield-compile-ahead", daemon=True)
+        self._ahead.start()
+        parallel.BACKGROUND[:] = [t for t in parallel.BACKGROUND if t.is_alive()] + [self._ahead]
+
+    def settle(self) -> None:
+        """Wait for a compile started by :meth:`compile_ahead`, if any (before a run that failed returns: a
+        multi-process run then shuts JAX's runtime down, which a running compile does not survive)."""
+        if self._ahead is not None:
+            self._ahead.join()
 
     def __call__(self, state: Any, n: int, every: int, snapshot_every: int = 0
                  ) -> tuple[Any, dict[str, np.ndarray], bool, Any]:
         """One chunk: ``n`` ticks (compiled once per length), its observables on the host, whether the state is
         finite, and (with ``snapshot_every``, a chunk of several snapshot intervals) the stacked states after
         each interval, else ``None`` (run in the worker thread of :meth:`StopRequests.call`)."""
+        if self._ahead is not None:  # (two compiles of one program at once would not share their work)
+            self._ahead.join()
+            self._ahead = None
         args = (self.treedef, self.layout, self.leaves, state)
         kwargs = {"n": int(n), "every": int(every), "snapshot_every": int(snapshot_every)}
         if self._jitted is None:
@@ -1214,15 +1318,26 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     observer = observer_for(model, state, _observed(spectra, model, state, n_devices))
     stab = stop.call(_stability, cfg)
     network = chunk_network(cfg, model, state, n_devices, say, stop)
+    program = None
+    if COMPILE_AHEAD and ckpt.step < total:  # the first chunk's program compiles while the run file is cut back
+        program = _ChunkProgram(network, observer, ())
+        program.compile_ahead(state, *chunk_call(ckpt.step, total, int(m["chunk"]), cfg.output.every,
+                                                 cfg.output.snapshot_every))
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
-    parallel.barrier("nnfield-resume-read")  # every process has read the run file before process 0 rebuilds it
-    writer: Any = (_reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices,
-                                    halo=int(getattr(network, "ghost", 0))) if parallel.is_writer() else
-                   nio.NullWriter(run_file, (int(m["observables"]), int(m["snapshots"]))))
-    parallel.barrier("nnfield-resume-reopened")
-    loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
-                 last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network)
-    return loop.run(progress, console)
+    try:
+        parallel.barrier("nnfield-resume-read")  # every process has read the run file before process 0 rebuilds it
+        writer: Any = (_reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices,
+                                        halo=int(getattr(network, "ghost", 0))) if parallel.is_writer() else
+                       nio.NullWriter(run_file, (int(m["observables"]), int(m["snapshots"]))))
+        parallel.barrier("nnfield-resume-reopened")
+        loop = _Loop(out_dir, cfg, model, observer, stab, writer, state, done=ckpt.step,
+                     last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network,
+                     program=program)
+        return loop.run(progress, console)
+    except Exception:
+        if program is not None:  # (failed before its first chunk: the compile must not outlive the run)
+            program.settle()
+        raise
 
 
 #: the numbers a run's checkpoint manifest holds for ``--resume`` (:meth:`_Durable.checkpoint`)
