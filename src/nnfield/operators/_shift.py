@@ -2,12 +2,14 @@
 
 Lowered to slice + pad + select (or, on a single CPU device, a slice of the field repeated twice for
 non-minor axes); XLA fuses either into its consumers, which ``jnp.roll`` (a concatenate) does not on CPU.
-Its transpose is the inverse shift, so reverse-mode autodiff stays one fused shift. See
-``docs/performance.md``.
+A program XLA's SPMD partitioner splits over devices gets the concatenate instead, which it turns into one
+exchange of the boundary rows (:func:`_shift_lowered_split`, ``docs/scaling.md``). Its transpose is the inverse
+shift, so reverse-mode autodiff stays one fused shift. See ``docs/performance.md``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,6 +64,22 @@ def _shift_lowered(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, .
     return x
 
 
+def _shift_lowered_split(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
+                         ) -> jax.Array:
+    """The lowering for a program XLA's SPMD partitioner splits: the two slices concatenated (``jnp.roll``), which
+    the partitioner turns into one exchange of the boundary rows (``collective-permute``) per shift of the split
+    axis. In the pad/select form the wrapped rows were first summed over the devices (an ``all-reduce`` per shift)
+    and then padded to the *whole* lattice on every device, a buffer XLA kept in some programs: a float32 2D
+    Maxwell-Dirac chunk on 4 devices held 10.1 MB per device against 4.4 MB this way (session 43,
+    ``docs/scaling.md``)."""
+    for o, ax in zip(offsets, axes, strict=True):
+        n = x.shape[ax]
+        o %= n
+        if o:
+            x = lax.concatenate([lax.slice_in_dim(x, o, n, axis=ax), lax.slice_in_dim(x, 0, o, axis=ax)], ax)
+    return x
+
+
 def _shift_lowered_cpu(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
                        ) -> jax.Array:
     for o, ax in zip(offsets, axes, strict=True):
@@ -72,6 +90,12 @@ def _shift_lowered_cpu(x: jax.Array, *, offsets: tuple[int, ...], axes: tuple[in
 
 _lower_generic = mlir.lower_fun(_shift_lowered, multiple_results=False)
 _lower_cpu = mlir.lower_fun(_shift_lowered_cpu, multiple_results=False)
+_lower_split = mlir.lower_fun(_shift_lowered_split, multiple_results=False)
+
+#: how a program the SPMD partitioner splits lowers a shift: ``"roll"`` (:func:`_shift_lowered_split`, since
+#: session 43) or ``"pad"`` (slice/pad/select, as before; ``NNFIELD_SPLIT_SHIFT=pad`` in the environment, read
+#: at import, for comparisons)
+SPLIT_SHIFT = os.environ.get("NNFIELD_SPLIT_SHIFT", "roll")
 
 
 def _emit_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
@@ -125,14 +149,26 @@ def _shift_lowering_cpu(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tup
                         ) -> Any:
     # XLA:CPU evaluates each pad in a loop fusion with a branch per element; a non-minor axis is shifted
     # faster as a slice of the field repeated twice (branch-free, vectorizes). That form makes the SPMD
-    # partitioner all-gather a sharded axis, so programs partitioned over several devices keep pad/select
-    # (which it turns into halo exchanges). Inside a ``shard_map`` over every axis of its mesh (the explicit
-    # halo exchange, nnfield.halo) each device's program is its own: no partitioner, so the fast form again
-    # (traced there, as its operations may carry the mesh's manual axes).
+    # partitioner all-gather a sharded axis, so programs partitioned over several devices concatenate the two
+    # slices (which it turns into halo exchanges; :func:`_shift_lowered_split`). Inside a ``shard_map`` over
+    # every axis of its mesh (the explicit halo exchange, nnfield.halo) each device's program is its own: no
+    # partitioner, so the fast form again (traced there, as its operations may carry the mesh's manual axes).
     if unpartitioned_program(ctx):
         return _emit_cpu(ctx, x, offsets=offsets, axes=axes, minor=minor)
-    return (_lower_cpu if one_device_program(ctx) else _lower_generic)(ctx, x, offsets=offsets, axes=axes,
-                                                                        minor=minor)
+    return (_lower_cpu if one_device_program(ctx) else _partitioned_lowering())(ctx, x, offsets=offsets, axes=axes,
+                                                                                 minor=minor)
+
+
+def _partitioned_lowering() -> Any:
+    return _lower_split if SPLIT_SHIFT == "roll" else _lower_generic
+
+
+def _shift_lowering(ctx: Any, x: Any, *, offsets: tuple[int, ...], axes: tuple[int, ...], minor: str = "pad"
+                    ) -> Any:
+    """Every other platform: slice/pad/select, or, in a program the SPMD partitioner splits, the two slices
+    concatenated (:func:`_shift_lowered_split`)."""
+    lower = _lower_generic if one_device_program(ctx) else _partitioned_lowering()
+    return lower(ctx, x, offsets=offsets, axes=axes, minor=minor)
 
 
 def unpartitioned_program(ctx: Any) -> bool:
@@ -193,7 +229,7 @@ def _shift_impl(x: jax.Array, **params: Any) -> jax.Array:
 
 _shift_p.def_impl(_shift_impl)
 _shift_p.def_abstract_eval(lambda x, *, offsets, axes, minor="pad": x)
-mlir.register_lowering(_shift_p, _lower_generic)
+mlir.register_lowering(_shift_p, _shift_lowering)
 mlir.register_lowering(_shift_p, _shift_lowering_cpu, platform="cpu")
 ad.deflinear2(_shift_p, _shift_transpose)
 batching.primitive_batchers[_shift_p] = _shift_batch
