@@ -217,9 +217,10 @@ MEASURED_SPLIT: dict[tuple[str, int, str], tuple[float, float]] = {
     ('maxwell', 2, 'leapfrog'): (3.7, 3.9),
     ('maxwell', 3, 'leapfrog'): (5.0, 5.5),  # session 38: 2 devices at 64^3
     ('maxwell-dirac', 1, 'leapfrog'): (8.2, 9.7),  # session 38: 2 devices
-    # session 43: float32 on 4 devices (Wilson bias), 22.23 and 22.85 at 184^2, 22.41 and 23.55 at 32^3: the float64
-    # partial sums of the observer (session 42) held 5.09 -> 9.03 MB per device at 184^2; was (15.9, 18.6) and
-    # (17.9, 19.6) (session 38: 2 devices, float64)
+    # session 43: float32 on 4 devices (Wilson bias), 22.23 and 22.85 at 184^2, 22.41 and 23.55 at 32^3, with the
+    # shift's pad form (its whole-lattice pads held longer beside the observer's float64 partial sums: 9.03 MB per
+    # device at 184^2, 5.09 MB with float32 sums); since the concatenated split shift (operators._shift) the chunk
+    # holds 4.41 MB (4.65 with float32 sums), so these rows over-estimate; were (15.9, 18.6) and (17.9, 19.6)
     ('maxwell-dirac', 2, 'leapfrog'): (22.3, 22.9),
     ('maxwell-dirac', 3, 'leapfrog'): (22.5, 23.6),
     ('phi4', 1, 'alternating'): (6.9, 16.6),  # session 35
