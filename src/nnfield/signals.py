@@ -55,7 +55,8 @@ class _Worker:
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.busy = False
-        threading.Thread(target=self._loop, name="nnfield-compute", daemon=True).start()
+        self._thread = threading.Thread(target=self._loop, name="nnfield-compute", daemon=True)
+        self._thread.start()
 
     def _loop(self) -> None:
         while True:
@@ -68,6 +69,10 @@ class _Worker:
             except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                 box["error"] = exc
             finally:
+                # the call's arguments (JAX arrays) are released now, while the caller runs, not when the next
+                # job arrives or the thread ends: a release during the interpreter's exit ran XLA's C++ in a
+                # thread Python then stopped (SIGABRT, "FATAL: exception not rethrown", session 43)
+                job = fn = args = kwargs = box = None
                 done.set()
 
     def submit(self, fn: Callable[..., Any], args: Any, kwargs: Any) -> tuple[dict[str, Any], threading.Event]:
@@ -76,9 +81,12 @@ class _Worker:
         self._jobs.put((fn, args, kwargs, box, done))
         return box, done
 
-    def close(self) -> None:
-        """End the thread after the call it is running, if any (an abandoned call finishes on its own)."""
+    def close(self, wait: bool = False) -> None:
+        """End the thread after the call it is running, if any (an abandoned call finishes on its own); with
+        ``wait``, wait for it to end (a worker that is not busy: at once)."""
         self._jobs.put(None)
+        if wait:
+            self._thread.join()
 
 
 def in_thread(fn: Callable[..., T], *args: Any) -> T:
@@ -175,8 +183,8 @@ class StopRequests:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._worker is not None:
-            self._worker.close()
+        if self._worker is not None:  # (joined unless it still runs an abandoned call: the program then exits)
+            self._worker.close(wait=not self._worker.busy)
             self._worker = None
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
