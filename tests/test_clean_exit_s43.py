@@ -6,7 +6,8 @@ released them while the interpreter was shutting down, in XLA's C++ code, in a t
 process ended with SIGABRT ("terminate called ... FATAL: exception not rethrown", exit code 134) after a
 successful run: 1 of 3 times for a small 2D Maxwell-Dirac run, every time for a 184^2 one. The ``nnfield``
 command was not affected (it ends with ``os._exit``). Now the worker drops each call's arguments when the call
-returns, and a run waits for its worker to end.
+returns, and a run waits for its worker to end. The same held for a first chunk still compiling in the background
+(``runner._ChunkProgram.compile_ahead``) when a script ended: the interpreter's exit now waits for it.
 """
 
 from __future__ import annotations
@@ -66,3 +67,23 @@ def test_a_script_that_runs_nnfield_exits_with_its_own_code(tmp_path) -> None:
     res = subprocess.run([sys.executable, "-c", script, str(tmp_path / "run")], env=env, capture_output=True,
                          text=True, timeout=300)
     assert res.returncode == 0 and "STATUS completed" in res.stdout, (res.returncode, res.stderr[-2000:])
+
+
+def test_a_script_that_exits_while_a_first_chunk_compiles_exits_with_its_own_code(tmp_path) -> None:
+    # prepare(compile_ahead=True) returns with the first chunk compiling in a background thread (what a run does
+    # before its run file); a script ending right then ended with SIGABRT (134) before the interpreter's exit
+    # waited for that thread (parallel.add_background): 3 of 3 times for this 96^2 Maxwell-Dirac chunk
+    script = textwrap.dedent(f"""
+        import sys, jax
+        jax.config.update("jax_enable_x64", True)
+        from nnfield import runner
+        from nnfield.config import parse_config
+        cfg = parse_config({CONFIG.replace("[32, 32]", "[96, 96]")!r})
+        runner.prepare(cfg, sys.argv[1], compile_ahead=True)
+        print("PREPARED")
+        sys.exit(3)
+    """)
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    res = subprocess.run([sys.executable, "-c", script, str(tmp_path / "run")], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 3 and "PREPARED" in res.stdout, (res.returncode, res.stderr[-2000:])

@@ -66,6 +66,22 @@ def wait_background() -> None:
         BACKGROUND.pop().join()
 
 
+def add_background(thread: Any) -> None:
+    """Add a started ``threading.Thread`` to :data:`BACKGROUND` (the ended ones dropped). The interpreter's exit
+    waits for them too (``atexit``): a daemon thread still in XLA's C++ code when Python stops it ends the
+    process with SIGABRT (a script whose run was refused or interrupted while its first chunk compiled)."""
+    global _AT_EXIT
+    BACKGROUND[:] = [t for t in BACKGROUND if t.is_alive()] + [thread]
+    if not _AT_EXIT:
+        import atexit
+
+        atexit.register(wait_background)
+        _AT_EXIT = True
+
+
+_AT_EXIT = False
+
+
 def finish(success: bool) -> None:
     """Leave a multi-process run together (``jax.distributed.shutdown``, a barrier of every process): process 0
     hosts the coordination service, and a process still running when it exits is ended by the runtime with a

@@ -1118,8 +1118,9 @@ class _ChunkProgram:
         The layout compiled for is the observer's traced output (``jax.eval_shape``), which equals the step-0
         observables' layout that the run then sets; were they to differ, the call would compile its own program
         as before. Nothing the background compile raises is kept: the call compiles (and raises) as it would
-        have. The values are the same bit for bit (the same program, compiled earlier). A daemon thread: an
-        interrupted run does not wait for it."""
+        have. The values are the same bit for bit (the same program, compiled earlier). An interrupted run does
+        not wait for it (a daemon thread); a multi-process run's end and the interpreter's exit do
+        (:func:`nnfield.parallel.add_background`)."""
         import threading
 
         key = (self.treedef, _avals(self.leaves), _avals(state), int(n), int(every), int(snapshot_every))
@@ -1142,7 +1143,7 @@ class _ChunkProgram:
 
         self._ahead = threading.Thread(target=work, name="nnfield-compile-ahead", daemon=True)
         self._ahead.start()
-        parallel.BACKGROUND[:] = [t for t in parallel.BACKGROUND if t.is_alive()] + [self._ahead]
+        parallel.add_background(self._ahead)
 
     def settle(self) -> None:
         """Wait for a compile started by :meth:`compile_ahead`, if any (before a run that failed returns: a
