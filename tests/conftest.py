@@ -146,6 +146,62 @@ def pytest_collection_finish(session) -> None:
 
 
 @pytest.fixture
+def jax_compiles(monkeypatch: pytest.MonkeyPatch):
+    """The programs JAX compiles while the fixture is armed, as ``(function name, thread name)``, read from
+    JAX's own log (``jax_log_compiles``: every program it lowers, also on a persistent-cache hit)."""
+    import logging
+    import re
+    import threading
+
+    import jax
+
+    seen: list[tuple[str, str]] = []
+
+    class Record(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            m = re.match(r"Compiling jit\((\w+)\)", record.getMessage())
+            if m:
+                seen.append((m.group(1), threading.current_thread().name))
+
+    handler = Record(level=logging.DEBUG)
+    logger = logging.getLogger("jax")
+    logger.addHandler(handler)
+    monkeypatch.setattr(logger, "level", min(logger.level or logging.WARNING, logging.WARNING))
+    jax.config.update("jax_log_compiles", True)
+    try:
+        yield seen
+    finally:
+        jax.config.update("jax_log_compiles", False)
+        logger.removeHandler(handler)
+
+
+#: a small float32 2D Maxwell-Dirac run (Wilson bias, one charged packet): a cheap program with links that learn
+MAXWELL_DIRAC_2D = """
+[theory]
+name = "maxwell-dirac"
+charge = 1.0
+mass = 0.5
+bias = "wilson"
+[lattice]
+shape = [32, 32]
+spacing = 0.5
+[time]
+dt = 0.05
+steps = 8
+[initial]
+kind = "charged_packets"
+count = 1
+width = 2.0
+momentum = [1.0, 0.5]
+norm = 1.0
+[output]
+every = 2
+snapshot_every = 8
+precision = "float32"
+"""
+
+
+@pytest.fixture
 def rng():
     import numpy as np
 

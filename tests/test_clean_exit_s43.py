@@ -18,32 +18,11 @@ import sys
 import textwrap
 import threading
 
+from conftest import MAXWELL_DIRAC_2D
 from nnfield import runner
 from nnfield.config import parse_config
 
-CONFIG = """
-[theory]
-name = "maxwell-dirac"
-charge = 1.0
-mass = 0.5
-bias = "wilson"
-[lattice]
-shape = [32, 32]
-spacing = 0.5
-[time]
-dt = 0.05
-steps = 8
-[initial]
-kind = "charged_packets"
-count = 1
-width = 2.0
-momentum = [1.0, 0.5]
-norm = 1.0
-[output]
-every = 2
-snapshot_every = 8
-precision = "float32"
-"""
+CONFIG = MAXWELL_DIRAC_2D
 
 
 def test_a_run_leaves_no_thread_of_its_own(tmp_path) -> None:

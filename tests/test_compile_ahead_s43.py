@@ -17,12 +17,9 @@ worker hides a compile.
 
 from __future__ import annotations
 
-import logging
-import re
 import threading
 
 import h5py
-import jax
 import numpy as np
 import pytest
 
@@ -32,26 +29,9 @@ from nnfield.errors import InputError, UnstableError
 
 
 @pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch):
-    """The programs JAX compiles while armed, as ``(function name, thread name)``."""
-    seen: list[tuple[str, str]] = []
-
-    class Record(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            m = re.match(r"Compiling jit\((\w+)\)", record.getMessage())
-            if m:
-                seen.append((m.group(1), threading.current_thread().name))
-
-    handler = Record(level=logging.DEBUG)
-    logger = logging.getLogger("jax")
-    logger.addHandler(handler)
-    monkeypatch.setattr(logger, "level", min(logger.level or logging.WARNING, logging.WARNING))
-    jax.config.update("jax_log_compiles", True)
-    try:
-        yield seen
-    finally:
-        jax.config.update("jax_log_compiles", False)
-        logger.removeHandler(handler)
+def compiles(jax_compiles):
+    """The programs JAX compiles while armed, as ``(function name, thread name)`` (``conftest.jax_compiles``)."""
+    return jax_compiles
 
 
 def _config(shape: str, *, dt: float = 0.05, steps: int = 12, snapshot_every: int = 0) -> str:

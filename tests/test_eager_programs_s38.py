@@ -15,9 +15,6 @@ persistent-cache hit.
 
 from __future__ import annotations
 
-import logging
-import re
-
 import jax
 import pytest
 
@@ -27,28 +24,6 @@ from nnfield.config import parse_config
 #: the programs a run of a real field compiles: the loop's chunk, the observer, the stability gate's kernel and,
 #: for the nonlinear fields, their curvature ``V''(phi_0)``
 RUN_PROGRAMS = {"_packed_chunk_impl", "_observe_partial_impl", "_impulse_kernel_impl", "_curvature"}
-
-
-@pytest.fixture
-def compiled(monkeypatch: pytest.MonkeyPatch):
-    names: list[str] = []
-
-    class Record(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            m = re.match(r"Compiling jit\((\w+)\)", record.getMessage())
-            if m:
-                names.append(m.group(1))
-
-    handler = Record(level=logging.DEBUG)
-    logger = logging.getLogger("jax")
-    logger.addHandler(handler)
-    monkeypatch.setattr(logger, "level", min(logger.level or logging.WARNING, logging.WARNING))
-    jax.config.update("jax_log_compiles", True)
-    try:
-        yield names
-    finally:
-        jax.config.update("jax_log_compiles", False)
-        logger.removeHandler(handler)
 
 
 def _config(theory: str, shape: str, precision: str) -> str:
@@ -62,9 +37,10 @@ def _config(theory: str, shape: str, precision: str) -> str:
     ('name = "sine-gordon"', "[39]", "float64"),
     ('name = "klein-gordon"\nmass = 1.0', "[13, 11]", "float32"),
 ])
-def test_a_run_compiles_no_eager_program(theory: str, shape: str, precision: str, tmp_path, compiled) -> None:
+def test_a_run_compiles_no_eager_program(theory: str, shape: str, precision: str, tmp_path, jax_compiles) -> None:
     res = runner.execute(parse_config(_config(theory, shape, precision)), tmp_path / "run", progress=False)
     assert res.status == "completed" and res.steps_done == 4
+    compiled = [name for name, _ in jax_compiles]  # (conftest.jax_compiles: JAX's log of what it compiles)
     assert compiled, "no program logged: the recording is not armed"
     eager = sorted(set(compiled) - RUN_PROGRAMS)
     assert not eager, f"programs compiled outside the run's own: {eager} (all: {compiled})"
