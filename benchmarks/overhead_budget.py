@@ -19,7 +19,10 @@ For each example (default: the 1D and 2D examples of issue 10's overhead target)
   backend (what the floor pays too, less its trivial compile), reading the config, and the process's exit.
 
 Bytecode as in `benchmarks/overhead.py` (kept; `PYTHONDONTWRITEBYTECODE` removed). The warm columns are the
-warm run with the smallest wall time. Numbers in seconds.
+warm run with the smallest wall time. Numbers in seconds. The runs compile their first chunk in the run's own
+thread (`NNFIELD_COMPILE_AHEAD=0`): since session 43 `nnfield run` compiles it in the background during the
+set-up, where its parts overlap and would not add up to the wall time (`benchmarks/startup_ab.py --cold` measures
+what the overlap saves).
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="warm runs (and floors) per example; the best")
     ap.add_argument("--out", help="append the tables to this Markdown file")
     args = ap.parse_args()
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu", NNFIELD_COMPILE_AHEAD="0")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     rows = []
     floor_set = floor_modules(env)

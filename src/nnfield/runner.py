@@ -195,9 +195,10 @@ def template_shapes(cfg: Config, model: AbstractModel) -> State | None:
 
 
 #: whether a fresh run compiles its first chunk's program in a background thread during its set-up
-#: (:meth:`_ChunkProgram.compile_ahead`); ``False`` compiles it at the first chunk, as before session 43 (for A/B
-#: measurements: ``benchmarks/startup_ab.py``)
-COMPILE_AHEAD = True
+#: (:meth:`_ChunkProgram.compile_ahead`); ``False`` (or ``NNFIELD_COMPILE_AHEAD=0`` in the environment, read at
+#: import) compiles it at the first chunk, as before session 43: for A/B measurements, and for
+#: ``benchmarks/overhead_budget.py``, whose parts of a run's time add up only when they do not overlap
+COMPILE_AHEAD = os.environ.get("NNFIELD_COMPILE_AHEAD", "1") != "0"
 
 #: whether a single-precision run's observables accumulate their sums in float64 (:func:`observables_of`);
 #: ``False`` sums in the run's precision, as before session 42 (for A/B measurements:
