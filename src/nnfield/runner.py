@@ -17,6 +17,7 @@ between coming back from the same compiled program (:func:`nnfield.network.run_s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -597,7 +598,7 @@ def prepare(
     if compile_ahead and COMPILE_AHEAD:  # the first chunk's program compiles while step 0 is observed and written
         program = _ChunkProgram(network, observer, ())
         program.compile_ahead(state, *first_chunk(cfg, devices)[1:])
-    try:
+    with _settled_on_error(program):  # (refused: the compile started above must not outlive the run)
         obs0 = stop.call(_initial_observables, observer, state)
         if _first_nonfinite(obs0) is not None:  # finite fields whose observables overflow: the input's fault
             bad = ", ".join(f"{k} = {float(v.ravel()[0]):g}" for k, v in obs0.items()
@@ -608,10 +609,6 @@ def prepare(
                 f"(largest field value {big:.3g}); check the [initial] parameters in {cfg.source} (e.g. amplitude)"
             )
         stop.check()
-    except Exception:
-        if program is not None:  # (refused: the compile started above must not outlive the run)
-            program.settle()
-        raise
     return Prepared(model, state, observer, obs0, stab, spectra, network, program)
 
 
@@ -647,17 +644,14 @@ def _execute(
     p = prepare(cfg, out, force=force, allow_unstable=allow_unstable, log=log, stop=stop, compile_ahead=True)
     lock = None
     try:
-        parallel.barrier("nnfield-checked")  # every process checked the directory before process 0 fills it
-        if parallel.is_writer():
-            out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
-        out_dir = Path(out)
-        parallel.barrier("nnfield-prepared")
-        parallel.check_shared_dir(out_dir, f"--out {out_dir}")  # (several processes: all see process 0's directory)
-        return _fresh_run(out_dir, cfg, p, progress and parallel.is_writer(), console, stop)
-    except Exception:
-        if p.program is not None:  # (a refusal after prepare: its first chunk may still be compiling)
-            p.program.settle()
-        raise
+        with _settled_on_error(p.program):  # (a refusal after prepare: its first chunk may still be compiling)
+            parallel.barrier("nnfield-checked")  # every process checked the directory before process 0 fills it
+            if parallel.is_writer():
+                out_dir, lock = prepare_output_dir(out, force)  # one run per directory until this run returns
+            out_dir = Path(out)
+            parallel.barrier("nnfield-prepared")
+            parallel.check_shared_dir(out_dir, f"--out {out_dir}")  # (several processes: all see process 0's dir)
+            return _fresh_run(out_dir, cfg, p, progress and parallel.is_writer(), console, stop)
     finally:
         if lock is not None:
             lock.release()
@@ -714,6 +708,19 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
                  chunk=chunk, stop=stop, layout=obs_layout(p.obs0, sampled=True), network=p.network,
                  program=p.program)
     return loop.run(progress, console)
+
+
+@contextlib.contextmanager
+def _settled_on_error(program: Any) -> Any:
+    """On an exception, wait for ``program``'s compile ahead (:meth:`_ChunkProgram.settle`; ``None``: nothing) before
+    it propagates: the run then ends, and a multi-process run shuts JAX's runtime down, which a running compile does
+    not survive."""
+    try:
+        yield
+    except Exception:
+        if program is not None:
+            program.settle()
+        raise
 
 
 def first_chunk(cfg: Config, devices: int) -> tuple[int, int, int, int]:
@@ -1326,7 +1333,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         program.compile_ahead(state, *chunk_call(ckpt.step, total, int(m["chunk"]), cfg.output.every,
                                                  cfg.output.snapshot_every))
     say(f"resuming from the checkpoint at step {ckpt.step} (t = {float(m['time']):g}) to step {total}")
-    try:
+    with _settled_on_error(program):  # (failed before its first chunk: the compile must not outlive the run)
         parallel.barrier("nnfield-resume-read")  # every process has read the run file before process 0 rebuilds it
         writer: Any = (_reopen_run_file(out_dir, cfg, ckpt, attrs, devices=n_devices,
                                         halo=int(getattr(network, "ghost", 0))) if parallel.is_writer() else
@@ -1336,10 +1343,6 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
                      last_snap=int(m["last_snapshot"]), chunk=int(m["chunk"]), stop=stop, network=network,
                      program=program)
         return loop.run(progress, console)
-    except Exception:
-        if program is not None:  # (failed before its first chunk: the compile must not outlive the run)
-            program.settle()
-        raise
 
 
 #: the numbers a run's checkpoint manifest holds for ``--resume`` (:meth:`_Durable.checkpoint`)
