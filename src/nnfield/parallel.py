@@ -159,6 +159,92 @@ def named_processes(indices: list[int]) -> str:
     return f"process{'es' if len(indices) > 1 else ''} {', '.join(str(i) for i in indices)}"
 
 
+def gathered(value: int) -> list[int]:
+    """Every process's ``value`` (a small integer), in process order (a collective in a multi-process run; in one
+    process ``[value]``)."""
+    if not multi_process():
+        return [int(value)]
+    from jax.experimental import multihost_utils
+
+    return [int(v) for v in np.asarray(multihost_utils.process_allgather(np.int32(value))).ravel()]
+
+
+def _host_identity() -> np.ndarray:
+    """16 bytes that name this host: a hash of its name and of the kernel's boot id (two nodes with one name, e.g.
+    containers that all say ``localhost``, still differ by their boot)."""
+    import hashlib
+    import socket
+    from pathlib import Path
+
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    digest = hashlib.sha256(f"{socket.gethostname()}\0{boot}".encode()).digest()[:16]
+    return np.frombuffer(digest, np.uint8)
+
+
+def host_ranks_of(identities: np.ndarray, me: int) -> tuple[int, int, int]:
+    """From every process's host identity (rows of ``identities``, in process order): ``(rank, local, most)``, the
+    rank of process ``me`` among the processes on its host (by process index), how many processes share its host,
+    and the most processes any host of the run has."""
+    rows = [bytes(r) for r in np.asarray(identities, np.uint8).reshape(len(identities), -1)]
+    mine = [i for i, r in enumerate(rows) if r == rows[me]]
+    return mine.index(me), len(mine), max(rows.count(r) for r in set(rows))
+
+
+def host_ranks() -> tuple[int, int, int]:
+    """``(rank, local, most)`` of this process (:func:`host_ranks_of`): which of its host's processes it is, how
+    many share its host and the most on any host, from every process's host identity (a collective in a
+    multi-process run; ``(0, 1, 1)`` in one process). Exact where the launcher's environment
+    (:data:`nnfield.resources.LOCAL_PROCESS_VARS`) says nothing, e.g. ``--coordinator`` given by hand."""
+    if not multi_process():
+        return 0, 1, 1
+    from jax.experimental import multihost_utils
+
+    every = np.asarray(multihost_utils.process_allgather(_host_identity())).reshape(jax.process_count(), -1)
+    return host_ranks_of(every, jax.process_index())
+
+
+#: how long a process waits for the others' turns at building (:func:`in_turns`): a whole lattice of 10^10 sites
+#: builds in minutes; a process that has not finished its turn by then is taken as lost
+TURN_SECONDS = 6 * 3600.0
+
+
+def in_turns(rank: int, turns: int, build: Any, wait: Any = None) -> Any:
+    """``build()`` in this process's turn: in turn ``t`` (``0 .. turns - 1``) the processes of rank ``t`` on their
+    host (:func:`host_ranks`) build, the others wait (the coordination service's barrier, which waits up to
+    :data:`TURN_SECONDS` where a gloo collective gives up after 30 s), so that a host holds one whole initial
+    state at a time instead of one per process. Every process goes through every turn, also after its own build
+    failed; then, if any failed, every process raises (the one that failed its own error, the others one line
+    naming it). ``turns = 0``: ``build()`` at once. ``wait``: the barrier (for tests; default the coordination
+    service's)."""
+    if turns <= 0:
+        return build()
+    wait = wait or _turn_barrier
+    result, error = None, None
+    for turn in range(turns):
+        if turn == rank:
+            try:
+                result = build()
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after every process has had its turn
+                error = exc
+        wait(f"nnfield-build-turn-{turn}")
+    failed = [i for i, bad in enumerate(gathered(error is not None)) if bad]
+    if error is not None:
+        raise error
+    if failed:
+        raise ConfigError(f"{named_processes(failed)} of this {jax.process_count()}-process run could not build its "
+                          f"initial state (its own error says why)")
+    return result
+
+
+def _turn_barrier(name: str) -> None:
+    if multi_process() and not _all_arrive(name, TURN_SECONDS):
+        raise ConfigError(f"a process of this {jax.process_count()}-process run did not finish its turn at building "
+                          f"the initial state within {TURN_SECONDS / 3600:g} h (lost, or killed)")
+
+
 def check_same_config(fingerprint: str, what: str) -> None:
     """Refuse (one line, in every process) a multi-process run whose processes were given different configs or
     options (``fingerprint``: a hex digest of everything that decides the computation and the loop's control

@@ -47,8 +47,10 @@ splits that part over them (the state and the model's site fields are sharded al
 share, with the temporaries of the split program (:data:`MEASURED_SPLIT`: XLA's halo exchange copies the shifted
 reads along the split axis, so a split program holds more than its share of the one-device program). In a run
 over several processes every process builds the whole initial state and model on its host
-before it keeps its shards, so the host's estimate counts once per process on this host
-(:func:`processes_on_this_host`, from the launcher's environment).
+before it keeps its shards, so the host's estimate counts once per process on this host (a run counts them from
+every process's host identity, :func:`nnfield.parallel.host_ranks`; otherwise :func:`processes_on_this_host`, from
+the launcher's environment); where only one build at a time fits, the processes build in turns
+(:func:`check_memory` with ``turns``, :func:`nnfield.parallel.in_turns`).
 
 :func:`check_memory` raises :class:`~nnfield.errors.InputError` (one line, exit code 2) when the estimate
 exceeds what is available. ``NNFIELD_SKIP_MEMORY_CHECK=1`` in the environment skips the check.
@@ -551,13 +553,20 @@ def describe_memory(cfg: Any, members: int = 1, devices: int = 1) -> str:
             f"{_size(available_memory())} available here")
 
 
-def check_memory(cfg: Any, members: int = 1, devices: int = 1) -> None:
+def check_memory(cfg: Any, members: int = 1, devices: int = 1, *, local: int | None = None,
+                 turns: bool = False) -> bool:
     """Refuse (:class:`~nnfield.errors.InputError`, one line) a run whose estimated memory
     (:func:`estimate_run_memory`; a sweep's ``members`` hold every part once each) exceeds
     :func:`available_memory`, or whose device part, split over ``devices``, exceeds the accelerator's free
-    memory; skipped when ``NNFIELD_SKIP_MEMORY_CHECK=1``."""
+    memory; skipped when ``NNFIELD_SKIP_MEMORY_CHECK=1``.
+
+    ``local``: the processes of the run on this host (default :func:`processes_on_this_host`), each of which
+    builds the whole initial state and model before it keeps its shards. With ``turns`` (the caller can build
+    one process at a time, :func:`nnfield.parallel.in_turns`), a host that cannot hold ``local`` builds at once
+    but can hold one build beside what the others keep (:func:`_turns_peak`) is not refused: the result is then
+    ``True``, "build in turns"; otherwise ``False``."""
     if os.environ.get(SKIP_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
-        return
+        return False
     est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1).items()}
     parts = _parts(est)
     fix = "reduce [lattice] shape" + (' or use precision = "float32"' if cfg.output.precision == "float64" else "")
@@ -567,16 +576,34 @@ def check_memory(cfg: Any, members: int = 1, devices: int = 1) -> None:
         fix += " or raise output.every"
     fix += f" (or set {SKIP_ENV}=1 to run anyway)"
     avail = available_memory()
-    local = processes_on_this_host()
+    local = processes_on_this_host() if local is None else max(1, int(local))
+    in_turns = False
     if local * est["total"] > avail:
-        who = f" ({members} sweep members)" if members > 1 else ""
-        each = (f" in each of the {local} processes on this host (each builds the whole initial state)"
-                if local > 1 else "")
-        raise InputError(f"{cfg.source}: the run{who} needs about {_size(est['total'])}{each} ({parts}); this "
-                         f"machine has {_size(avail)} available; {fix}")
+        peak = _turns_peak(est, local)
+        if turns and local > 1 and peak <= avail:
+            in_turns = True
+        else:
+            who = f" ({members} sweep members)" if members > 1 else ""
+            each = (f" in each of the {local} processes on this host (each builds the whole initial state; one "
+                    f"process at a time, about {_size(peak)} in all)" if local > 1 else "")
+            raise InputError(f"{cfg.source}: the run{who} needs about {_size(est['total'])}{each} ({parts}); this "
+                             f"machine has {_size(avail)} available; {fix}")
     per_device = -(-est["device"] // max(1, devices))
     free = device_memory() if per_device > (1 << 30) else None  # ask the device only about big runs
     if free is not None and per_device > free:
         where = "on the device" if devices <= 1 else f"on each of its {devices} devices"
         raise InputError(f"{cfg.source}: the run needs about {_size(per_device)} {where} ({parts}); the "
                          f"device has {_size(free)} free; {fix}")
+    return in_turns
+
+
+def _turns_peak(est: dict[str, int], local: int) -> int:
+    """The host's peak when its ``local`` processes build one at a time: one whole build (``est["total"]``) beside
+    what each of the others keeps once it has placed its shards: its host buffers and, where the host's memory is
+    the device's (a CPU run), its share of the device part (over every process of the run, at least ``local``)."""
+    import jax
+
+    kept = est["host"]
+    if jax.devices()[0].platform == "cpu":
+        kept += -(-est["device"] // max(local, jax.process_count()))
+    return est["total"] + (local - 1) * kept

@@ -201,6 +201,44 @@ def template_shapes(cfg: Config, model: AbstractModel) -> State | None:
 #: ``benchmarks/overhead_budget.py``, whose parts of a run's time add up only when they do not overlap
 COMPILE_AHEAD = os.environ.get("NNFIELD_COMPILE_AHEAD", "1") != "0"
 
+#: whether the processes of a multi-process run that share a host build their whole initial state and model one
+#: at a time even where the host could hold every build at once (``NNFIELD_BUILD_IN_TURNS=1`` in the environment,
+#: read at import; :func:`build_turns`); without it they take turns only where the memory guard finds that only
+#: then the host holds them
+BUILD_IN_TURNS = os.environ.get("NNFIELD_BUILD_IN_TURNS", "0") == "1"
+
+
+def build_turns(cfg: Config, members: int, devices: int, say: Callable[[str], None]) -> tuple[int, int]:
+    """The memory guard of a fresh or resumed run, and how its processes build: ``(rank, turns)`` for
+    :func:`nnfield.parallel.in_turns` (``turns = 0``: every process at once).
+
+    Each process of a multi-process run builds the whole initial state and model on its host before it keeps its
+    shards. The processes on one host are counted from every process's host identity
+    (:func:`nnfield.parallel.host_ranks`); where the host cannot hold that many builds at once but can hold one
+    beside what the others keep (:func:`nnfield.resources.check_memory` with ``turns``), or with
+    :data:`BUILD_IN_TURNS`, they take turns, rank by rank. The guard's verdict is shared: where it refuses in one
+    process (hosts differ in memory), every process refuses (before, the others went on to the next collective
+    and waited there for ever). Collectives in a multi-process run; nothing in one process."""
+    rank, local, most = parallel.host_ranks()
+    try:
+        need = check_memory(cfg, members, devices, local=local, turns=True)
+        verdict, refusal = (1 if need or BUILD_IN_TURNS else 0), None
+    except InputError as exc:
+        verdict, refusal = 2, exc
+    every = parallel.gathered(verdict)
+    if refusal is not None:
+        raise refusal
+    if 2 in every:
+        failed = [i for i, v in enumerate(every) if v == 2]
+        raise InputError(f"{cfg.source}: the memory guard refused this run in {parallel.named_processes(failed)} "
+                         f"(its own error says why)")
+    if 1 not in every or most < 2:
+        return rank, 0
+    say(f"building the initial state in turns: {most} processes per host, one at a time (this process: turn "
+        f"{rank + 1} of {most})")
+    return rank, most
+
+
 #: whether a single-precision run's observables accumulate their sums in float64 (:func:`observables_of`);
 #: ``False`` sums in the run's precision, as before session 42 (for A/B measurements:
 #: ``benchmarks/float32_observer.py``)
@@ -577,12 +615,16 @@ def prepare(
     parallel.check_same_config(run_fingerprint(cfg), cfg.source)  # (several processes: the same run in each)
     check_output_dir(out, force)
     devices = parallel.device_count(cfg.parallel.devices)
-    check_memory(cfg, devices=devices)  # the memory guard, before any work
-    model, state = stop.call(build, cfg, host=parallel.split(devices))  # (split: on the host, never whole on a GPU)
-    with parallel.building(parallel.split(devices)):  # (before placing: omega_k of the whole lattice on the host)
-        spectra = spectra_for(cfg, model, state)  # (host arrays: the run file's bins are written from it)
-    state = parallel.place(state, devices, cfg.lattice.shape[0])
-    model = parallel.place_model(model, devices, cfg.lattice.shape)
+    rank, turns = build_turns(cfg, 1, devices, say)  # the memory guard, before any work
+
+    def built() -> tuple[Any, Any, Any]:
+        model, state = stop.call(build, cfg, host=parallel.split(devices))  # (split: on the host, never on a GPU)
+        with parallel.building(parallel.split(devices)):  # (before placing: omega_k of the whole lattice, host)
+            spectra = spectra_for(cfg, model, state)  # (host arrays: the run file's bins are written from it)
+        return (parallel.place_model(model, devices, cfg.lattice.shape),
+                parallel.place(state, devices, cfg.lattice.shape[0]), spectra)
+
+    model, state, spectra = parallel.in_turns(rank, turns, built)  # (the whole state freed before the next turn)
     if not stop.call(_all_finite, state):
         raise InputError(
             f"the initial data has NaN or Inf values (initial kind = {cfg.initial.kind!r}); check the [initial] "
@@ -1309,20 +1351,24 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     cfg = dataclasses.replace(cfg, text=text)
     parallel.check_same_config(run_fingerprint(cfg), f"--resume {out_dir}")  # (several processes: the same run)
     members = math.prod(len(v) for v in cfg.sweep.values()) if cfg.sweep else 1
-    check_memory(cfg, members, parallel.device_count(cfg.parallel.devices))  # the guard a fresh run has (--steps)
-    if cfg.sweep:  # every member at once, from the stacked checkpoint
+    n_devices = parallel.device_count(cfg.parallel.devices)
+    rank, turns = build_turns(cfg, members, n_devices, say)  # the guard a fresh run has (--steps)
+    if cfg.sweep:  # every member at once, from the stacked checkpoint (one process)
         from .ensemble import resume_sweep
 
         return resume_sweep(out_dir, cfg, ckpt, attrs, progress=progress, console=console, log=log, stop=stop)
-    n_devices = parallel.device_count(cfg.parallel.devices)
     # (not the initial data: the checkpoint holds the state; split over devices: the model built on the host, as a
     # fresh run, and the state restored shard by shard onto the placed shapes, never whole on a host)
     split = parallel.split(n_devices)
-    model, template = stop.call(build_template, cfg, host=split, shapes_only=split)
-    with parallel.building(split):  # (before placing, as a fresh run)
-        spectra = spectra_for(cfg, model, template)
-    template = parallel.place(template, n_devices, cfg.lattice.shape[0])  # the checkpoint restores onto these shards
-    model = parallel.place_model(model, n_devices, cfg.lattice.shape)
+
+    def built() -> tuple[Any, Any, Any]:
+        model, template = stop.call(build_template, cfg, host=split, shapes_only=split)
+        with parallel.building(split):  # (before placing, as a fresh run)
+            spectra = spectra_for(cfg, model, template)
+        return (parallel.place_model(model, n_devices, cfg.lattice.shape),
+                parallel.place(template, n_devices, cfg.lattice.shape[0]), spectra)  # (the checkpoint's shards)
+
+    model, template, spectra = parallel.in_turns(rank, turns, built)
     state = stop.call(load_checkpoint, ckpt, template)
     observer = observer_for(model, state, _observed(spectra, model, state, n_devices))
     stab = stop.call(_stability, cfg)
