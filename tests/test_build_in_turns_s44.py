@@ -102,10 +102,12 @@ def test_a_lost_turn_is_one_line() -> None:
 
 
 def _two(cfg, out, env_of, *args: str) -> list[subprocess.CompletedProcess[str]]:
+    """``nnfield run CFG --out OUT ARGS`` (``cfg = None``: ``nnfield run --resume OUT ARGS``) in two processes."""
     from test_parallel import _env, _free_port
 
     port = _free_port()
-    procs = [subprocess.Popen([sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), *args,
+    what = ["--resume", str(out)] if cfg is None else [str(cfg), "--out", str(out)]
+    procs = [subprocess.Popen([sys.executable, "-m", "nnfield", "run", *what, *args,
                                "--coordinator", f"localhost:{port}", "--num-processes", "2", "--process-id", str(i)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**_env(), **env_of(i)})
              for i in range(2)]
@@ -132,6 +134,14 @@ def test_two_processes_building_in_turns_equal_one(tmp_path) -> None:
     assert [r.returncode for r in res] == [0, 0], [r.stderr for r in res]
     assert "building the initial state in turns: 2 processes per host" in res[0].stdout, res[0].stdout
     assert_close(ref, tmp_path / "two")
+    # a resume builds its model in turns too, and extends the run as one process does
+    longer = tmp_path / "longer.toml"
+    longer.write_text(KG.format(n=32).replace("steps = 20", "steps = 30"))
+    assert _nnfield("run", str(longer), "--out", str(tmp_path / "one30"), "-q").returncode == 0
+    res = _two(None, tmp_path / "two", lambda i: {"NNFIELD_BUILD_IN_TURNS": "1"}, "--steps", "30")
+    assert [r.returncode for r in res] == [0, 0], [r.stderr for r in res]
+    assert "building the initial state in turns" in res[0].stdout, res[0].stdout
+    assert_close(tmp_path / "one30", tmp_path / "two")
 
 
 @pytest.mark.slow
