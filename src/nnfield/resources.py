@@ -12,9 +12,11 @@ registered theory; a config for 2^35 sites is judged in microseconds):
   the theory's networks, with observables after every tick; with ``[output] spectra`` the factor measured with
   the spectra's FFTs); a float32 run adds its observer's float64 partial sums, ``n_observables sites`` bytes
   (:func:`_float64_partial_sums`);
-- ``initial``: the initial data while it is built, ``6 K sites 8`` bytes (``phi``, ``pi`` in float64 and a
-  complex128 spectrum per field; not alive during the steps, so the peak counts the larger of this and the
-  temporaries);
+- ``initial``: the initial data while it is built, ``K sites`` times the bytes per component and site measured
+  for the theory's initial kind (:data:`MEASURED_INITIAL`, ``scripts/measure_initial_memory.py``: 48 to 312; the
+  largest for a kind without a measurement, e.g. ``file``); not alive during the steps, so the peak counts the
+  larger of this and the temporaries (until session 44 a flat ``6 K sites 8`` bytes, which the builds of 23 of 28
+  kinds exceeded: a Dirac packet holds 6.4 times that, its energy projectors on the FFT grid);
 - ``host``: the host copy of a snapshot (``fields``) and the observables read back at the end of the run,
   ``(steps // every + 2) (n_observables + 2) 8`` bytes (with spectra, up to 4 spectra of at most
   ``round(sqrt(D) N_max / 2) + 1`` shells each are observables too);
@@ -65,8 +67,8 @@ from typing import Any
 
 from .errors import InputError, NNFieldError
 
-__all__ = ["LOCAL_PROCESS_VARS", "MEASURED", "SKIP_ENV", "available_memory", "check_memory", "describe_memory",
-           "device_memory", "estimate_run_memory", "processes_on_this_host"]
+__all__ = ["LOCAL_PROCESS_VARS", "MEASURED", "MEASURED_INITIAL", "SKIP_ENV", "available_memory", "check_memory",
+           "describe_memory", "device_memory", "estimate_run_memory", "processes_on_this_host"]
 
 #: set to 1 (or true, yes) to skip the memory check
 SKIP_ENV = "NNFIELD_SKIP_MEMORY_CHECK"
@@ -263,8 +265,47 @@ _FALLBACK_TEMPORARIES = 1.5 * max((v[4] for v in MEASURED.values()), default=64.
 #: largest ratio of the two tables
 _SPLIT_MARGIN = max((split[0] / MEASURED[key][2] for key, split in MEASURED_SPLIT.items() if key in MEASURED),
                     default=2.5)
-#: bytes per component and site while the initial data is built (phi, pi float64 and a complex128 spectrum each)
-_INITIAL_BYTES = 6 * 8
+#: bytes per component and site that building each initial kind's data holds at its peak (NumPy's arrays, from
+#: ``tracemalloc``, and the state's JAX arrays), the largest over D = 1, 2, 3 and about 2^15 and 2^18 sites (the same
+#: per site on both sizes), rounded up to 8: ``scripts/measure_initial_memory.py`` (session 44). A Dirac packet
+#: builds its energy projectors ``(*shape, n, n)`` on the FFT grid; a scalar's positive-frequency data FFTs its
+#: complex profile twice.
+MEASURED_INITIAL: dict[tuple[str, str], int] = {
+    ('dirac', 'gaussian_packet'): 312,
+    ('dirac', 'plane_wave'): 64,
+    ('gauged-dirac', 'gaussian_packet'): 312,
+    ('gauged-dirac', 'plane_wave'): 56,
+    ('klein-gordon', 'gaussian'): 128,
+    ('klein-gordon', 'gaussian_packet'): 136,
+    ('klein-gordon', 'plane_wave'): 128,
+    ('klein-gordon', 'random_spectrum'): 144,
+    ('maxwell', 'plane_wave'): 72,
+    ('maxwell', 'random_photons'): 128,
+    ('maxwell-dirac', 'charged_packets'): 224,
+    ('maxwell-dirac', 'plane_wave'): 72,
+    ('maxwell-dirac', 'random_photons'): 72,
+    ('phi4', 'gaussian'): 128,
+    ('phi4', 'gaussian_packet'): 96,
+    ('phi4', 'kink'): 80,
+    ('phi4', 'random_spectrum'): 128,
+    ('scalar-qed', 'charged_packets'): 80,
+    ('scalar-qed', 'higgs_vacuum'): 56,
+    ('scalar-qed', 'plane_wave'): 48,
+    ('scalar-qed', 'random_photons'): 80,
+    ('scalar-qed', 'vortex'): 72,
+    ('scalar-qed', 'vortex_pair'): 72,
+    ('sine-gordon', 'collision'): 112,
+    ('sine-gordon', 'gaussian'): 128,
+    ('sine-gordon', 'gaussian_packet'): 96,
+    ('sine-gordon', 'kink'): 96,
+    ('sine-gordon', 'random_spectrum'): 128,
+}
+
+
+def _initial_bytes(theory: str, kind: str) -> int:
+    """Bytes per component and site of building ``kind``'s initial data (:data:`MEASURED_INITIAL`; the largest
+    there for a kind without a measurement: a links or fields file, a theory registered from outside)."""
+    return MEASURED_INITIAL.get((theory, kind), max(MEASURED_INITIAL.values()))
 
 
 def _site_count(shape: tuple[int, ...]) -> int:
@@ -366,7 +407,7 @@ def estimate_run_memory(cfg: Any, devices: int = 1) -> dict[str, int]:
     if devices > 1 and not getattr(cfg, "sweep", None):
         temps_factor = _split_factor(cfg.theory.name, len(shape), cfg.time.scheme, spectra, temps_factor)
     temporaries = int(temps_factor * fields) + _float64_partial_sums(observed, sites, itemsize)
-    initial = _INITIAL_BYTES * K * sites
+    initial = _initial_bytes(cfg.theory.name, cfg.initial.kind) * K * sites
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
     host = fields + samples * (n_obs + 2) * 8
     parallel = getattr(cfg, "parallel", None)
