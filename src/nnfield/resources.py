@@ -407,7 +407,7 @@ def estimate_run_memory(cfg: Any, devices: int = 1) -> dict[str, int]:
     if devices > 1 and not getattr(cfg, "sweep", None):
         temps_factor = _split_factor(cfg.theory.name, len(shape), cfg.time.scheme, spectra, temps_factor)
     temporaries = int(temps_factor * fields) + _float64_partial_sums(observed, sites, itemsize)
-    initial = _initial_bytes(cfg.theory.name, cfg.initial.kind) * K * sites
+    initial = _initial_bytes(cfg.theory.name, getattr(getattr(cfg, "initial", None), "kind", "")) * K * sites
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
     host = fields + samples * (n_obs + 2) * 8
     parallel = getattr(cfg, "parallel", None)
