@@ -66,7 +66,7 @@ def measure(theory: str, kind: str, shape: list[int]) -> float | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sites", default="32768,262144", help="comma-separated lattice sizes (sites)")
+    ap.add_argument("--sites", default="262144,1048576", help="comma-separated lattice sizes (sites)")
     ap.add_argument("--theories", default="", help="comma-separated theories (default: every registered one)")
     args = ap.parse_args()
     load_all()

@@ -13,10 +13,11 @@ registered theory; a config for 2^35 sites is judged in microseconds):
   the spectra's FFTs); a float32 run adds its observer's float64 partial sums, ``n_observables sites`` bytes
   (:func:`_float64_partial_sums`);
 - ``initial``: the initial data while it is built, ``K sites`` times the bytes per component and site measured
-  for the theory's initial kind (:data:`MEASURED_INITIAL`, ``scripts/measure_initial_memory.py``: 48 to 312; the
-  largest for a kind without a measurement, e.g. ``file``); not alive during the steps, so the peak counts the
-  larger of this and the temporaries (until session 44 a flat ``6 K sites 8`` bytes, which the builds of 23 of 28
-  kinds exceeded: a Dirac packet holds 6.4 times that, its energy projectors on the FFT grid);
+  for the theory's initial kind (:data:`MEASURED_INITIAL`, ``scripts/measure_initial_memory.py``: 48 to 144; the
+  largest for a kind without a measurement, e.g. ``file``), and 32 MiB of fixed costs; not alive during the steps,
+  so the peak counts the larger of this and the temporaries (until session 44 a flat ``6 K sites 8`` bytes, which
+  the builds of 23 of 28 kinds exceeded: a Dirac packet held 6.5 times that, its energy projector on the whole FFT
+  grid, built a block of planes at a time since);
 - ``host``: the host copy of a snapshot (``fields``) and the observables read back at the end of the run,
   ``(steps // every + 2) (n_observables + 2) 8`` bytes (with spectra, up to 4 spectra of at most
   ``round(sqrt(D) N_max / 2) + 1`` shells each are observables too);
@@ -266,14 +267,15 @@ _FALLBACK_TEMPORARIES = 1.5 * max((v[4] for v in MEASURED.values()), default=64.
 _SPLIT_MARGIN = max((split[0] / MEASURED[key][2] for key, split in MEASURED_SPLIT.items() if key in MEASURED),
                     default=2.5)
 #: bytes per component and site that building each initial kind's data holds at its peak (NumPy's arrays, from
-#: ``tracemalloc``, and the state's JAX arrays), the largest over D = 1, 2, 3 and about 2^15 and 2^18 sites (the same
-#: per site on both sizes), rounded up to 8: ``scripts/measure_initial_memory.py`` (session 44). A Dirac packet
-#: builds its energy projectors ``(*shape, n, n)`` on the FFT grid; a scalar's positive-frequency data FFTs its
-#: complex profile twice.
+#: ``tracemalloc``, and the state's JAX arrays), the largest over D = 1, 2, 3 and about 2^18 and 2^20 sites, rounded
+#: up to 8: ``scripts/measure_initial_memory.py`` (session 44); fixed costs (FFT plans, the Dirac projector's block
+#: of planes, ``theories.dirac.initial.PROJECT_BLOCK_SITES``) are :data:`_INITIAL_CONSTANT`. A scalar's
+#: positive-frequency data FFTs its complex profile twice. A Dirac packet built its energy projector ``(*shape, K,
+#: K)`` on the whole FFT grid at once until session 44: 312 bytes (now 96; Maxwell-Dirac packets 224, now 104).
 MEASURED_INITIAL: dict[tuple[str, str], int] = {
-    ('dirac', 'gaussian_packet'): 312,
+    ('dirac', 'gaussian_packet'): 96,
     ('dirac', 'plane_wave'): 64,
-    ('gauged-dirac', 'gaussian_packet'): 312,
+    ('gauged-dirac', 'gaussian_packet'): 96,
     ('gauged-dirac', 'plane_wave'): 56,
     ('klein-gordon', 'gaussian'): 128,
     ('klein-gordon', 'gaussian_packet'): 136,
@@ -281,7 +283,7 @@ MEASURED_INITIAL: dict[tuple[str, str], int] = {
     ('klein-gordon', 'random_spectrum'): 144,
     ('maxwell', 'plane_wave'): 72,
     ('maxwell', 'random_photons'): 128,
-    ('maxwell-dirac', 'charged_packets'): 224,
+    ('maxwell-dirac', 'charged_packets'): 104,
     ('maxwell-dirac', 'plane_wave'): 72,
     ('maxwell-dirac', 'random_photons'): 72,
     ('phi4', 'gaussian'): 128,
@@ -300,6 +302,11 @@ MEASURED_INITIAL: dict[tuple[str, str], int] = {
     ('sine-gordon', 'kink'): 96,
     ('sine-gordon', 'random_spectrum'): 128,
 }
+
+
+#: what building any initial data holds besides its per-site arrays (FFT plans, a block of the Dirac projector's
+#: planes: about 25 MiB for 2^14 sites of ``4 x 4`` complex matrices), counted once
+_INITIAL_CONSTANT = 32 << 20
 
 
 def _initial_bytes(theory: str, kind: str) -> int:
@@ -407,7 +414,8 @@ def estimate_run_memory(cfg: Any, devices: int = 1) -> dict[str, int]:
     if devices > 1 and not getattr(cfg, "sweep", None):
         temps_factor = _split_factor(cfg.theory.name, len(shape), cfg.time.scheme, spectra, temps_factor)
     temporaries = int(temps_factor * fields) + _float64_partial_sums(observed, sites, itemsize)
-    initial = _initial_bytes(cfg.theory.name, getattr(getattr(cfg, "initial", None), "kind", "")) * K * sites
+    initial = (_initial_bytes(cfg.theory.name, getattr(getattr(cfg, "initial", None), "kind", "")) * K * sites
+               + _INITIAL_CONSTANT)
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
     host = fields + samples * (n_obs + 2) * 8
     parallel = getattr(cfg, "parallel", None)

@@ -98,7 +98,8 @@ def spinor_packet(
     else:
         sign = 1 if branch == "positive" else -1
         psi = _spinor(modes.branch_vector(k0, sign, spin), lattice.ndim) * env[None]
-        psi = modes.apply_symbol(modes.energy_projector(sign), psi)
+        project = getattr(modes, "project", None)  # (a theory's own, e.g. block by block; else the whole symbol)
+        psi = project(sign, psi) if project is not None else modes.apply_symbol(modes.energy_projector(sign), psi)
     psi = psi / np.sqrt(lattice.cell_volume * np.sum(np.abs(psi) ** 2))
     phi, pi = modes.unpack(psi)
     with np.errstate(over="ignore", invalid="ignore"):

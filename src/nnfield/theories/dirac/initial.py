@@ -24,6 +24,9 @@ from .physics import Dirac
 
 #: the energy branches of the packets (a plane wave takes the first two)
 BRANCHES = initial.PACKET_BRANCHES
+#: how many sites of the FFT grid :meth:`DiracModes.project` builds the energy projector for at once (whole planes of
+#: the first axis, at least one): 2^14 sites of ``4 x 4`` complex matrices are about 4 MiB each
+PROJECT_BLOCK_SITES = 1 << 14
 
 
 def energy_projector(theory: Dirac, sign: int, kind: str | None = None) -> np.ndarray:
@@ -63,6 +66,29 @@ class DiracModes:
     def apply_symbol(self, symbol: np.ndarray, psi: np.ndarray) -> np.ndarray:
         """:meth:`~.physics.Dirac.apply_symbol`: ``psi_k <- symbol(k) psi_k``."""
         return self.theory.apply_symbol(symbol, psi)
+
+    def project(self, sign: int, psi: np.ndarray) -> np.ndarray:
+        """``apply_symbol(energy_projector(sign), psi)``, the same numbers bit for bit, with the projector built a
+        block of planes of the FFT grid at a time (:data:`PROJECT_BLOCK_SITES` sites): its ``(*shape, K, K)``
+        complex arrays (``H(k)``, its eigenvectors and the projector, with the sums that build them) held 312 bytes
+        per component and site of a 3D packet's build, six times the state's, for the whole grid at once
+        (``scripts/measure_initial_memory.py``). Each ``H(k)`` is diagonalized on its own either way."""
+        theory = self.theory
+        theory.check_spinor(psi)
+        ax = theory._axes()
+        pk = np.fft.fftn(np.asarray(psi), axes=ax)
+        k1d = theory.lattice.momenta_1d()
+        plane = int(np.prod(theory.lattice.shape[1:], dtype=np.int64))
+        rows = max(1, PROJECT_BLOCK_SITES // max(1, plane))
+        step = ((lambda E: (E > 0).astype(float)) if sign > 0 else (lambda E: (E < 0).astype(float)))
+        out = np.empty_like(pk)
+        for i in range(0, len(k1d[0]), rows):
+            k = np.meshgrid(k1d[0][i:i + rows], *k1d[1:], indexing="ij")
+            E, V = np.linalg.eigh(theory.hamiltonian_symbol(k, self.kind))
+            S = np.einsum("...ab,...b,...cb->...ac", V, step(E), V.conj())
+            out[:, i:i + rows] = np.einsum("...ab,b...->a...", S, pk[:, i:i + rows])
+        del pk
+        return np.fft.ifftn(out, axes=ax)
 
     def unpack(self, psi: np.ndarray) -> tuple[Any, Any]:
         """:meth:`~.physics.Dirac.unpack` (4.19)/(4.30)."""
