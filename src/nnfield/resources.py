@@ -193,8 +193,8 @@ MEASURED: dict[tuple[str, int, str], tuple[int, int, float, int, float]] = {
 #: in 3D; over 2 and 4 devices, 2^12, 2^15 and 2^18 sites and both precisions its rows reach 7.1 and 8.7 (3D), 5.1
 #: and 6.4 (2D), 17.1 with spectra (1D), each the largest those programs hold (4 devices, float32, 2^15 sites), and
 #: phi^4 and sine-Gordon 1D alternating with spectra 18.1 and 18.6 (0.998 and 0.977); raised (marked). The other
-#: rows compared (2D phi^4, 2D gauged Dirac and 3D Klein-Gordon, every scheme; Dirac alternating, D = 1-3) hold,
-#: up to 3.96 times over.
+#: rows compared (2D phi^4, 2D gauged Dirac and 3D Klein-Gordon, every scheme; the alternating scheme of phi^4,
+#: sine-Gordon, Dirac and gauged Dirac, D = 1-3, on 2 and 4 devices) hold, up to 4.7 times over.
 MEASURED_SPLIT: dict[tuple[str, int, str], tuple[float, float]] = {
     ('dirac', 1, 'alternating'): (8.9, 20.3),  # session 38: 2 devices
     ('dirac', 1, 'leapfrog'): (6.9, 19.6),
