@@ -24,23 +24,12 @@ import pytest
 from nnfield import parallel, resources
 from nnfield.config import parse_config
 from nnfield.errors import ConfigError, InputError
+from test_parallel import CONFIG as _TWO_PROCESS_CONFIG  # (a 2D Klein-Gordon random spectrum)
 
-KG = """\
-[theory]
-name = "klein-gordon"
-mass = 1.0
-[lattice]
-shape = [{n}, {n}]
-spacing = 0.5
-[time]
-dt = 0.1
-steps = 20
-[initial]
-kind = "random_spectrum"
-seed = 3
-[output]
-every = 10
-"""
+
+def kg(n: int, steps: int = 200) -> str:
+    """The two-process tests' config (``tests/test_parallel.py``) on an ``n x n`` lattice."""
+    return _TWO_PROCESS_CONFIG.format(steps=steps).replace("shape = [32, 24]", f"shape = [{n}, {n}]")
 
 
 def test_host_ranks_count_the_processes_of_each_host() -> None:
@@ -77,7 +66,7 @@ def test_a_failed_build_waits_for_the_other_turns_then_raises_its_own_error() ->
 
 
 def test_the_guard_builds_in_turns_only_where_only_turns_fit(monkeypatch) -> None:
-    cfg = parse_config(KG.format(n=256))
+    cfg = parse_config(kg(256))
     est = resources.estimate_run_memory(cfg)
     peak = resources._turns_peak(est, 4)
     assert est["total"] < peak < 4 * est["total"]  # one build beside what three processes keep after placing
@@ -127,7 +116,7 @@ def test_two_processes_building_in_turns_equal_one(tmp_path) -> None:
     from test_parallel import _nnfield, assert_close
 
     cfg = tmp_path / "kg.toml"
-    cfg.write_text(KG.format(n=32))
+    cfg.write_text(kg(32))
     ref = tmp_path / "one"
     assert _nnfield("run", str(cfg), "--out", str(ref), "-q").returncode == 0
     res = _two(cfg, tmp_path / "two", lambda i: {"NNFIELD_BUILD_IN_TURNS": "1"})
@@ -136,12 +125,12 @@ def test_two_processes_building_in_turns_equal_one(tmp_path) -> None:
     assert_close(ref, tmp_path / "two")
     # a resume builds its model in turns too, and extends the run as one process does
     longer = tmp_path / "longer.toml"
-    longer.write_text(KG.format(n=32).replace("steps = 20", "steps = 30"))
-    assert _nnfield("run", str(longer), "--out", str(tmp_path / "one30"), "-q").returncode == 0
-    res = _two(None, tmp_path / "two", lambda i: {"NNFIELD_BUILD_IN_TURNS": "1"}, "--steps", "30")
+    longer.write_text(kg(32, 300))
+    assert _nnfield("run", str(longer), "--out", str(tmp_path / "one300"), "-q").returncode == 0
+    res = _two(None, tmp_path / "two", lambda i: {"NNFIELD_BUILD_IN_TURNS": "1"}, "--steps", "300")
     assert [r.returncode for r in res] == [0, 0], [r.stderr for r in res]
     assert "building the initial state in turns" in res[0].stdout, res[0].stdout
-    assert_close(tmp_path / "one30", tmp_path / "two")
+    assert_close(tmp_path / "one300", tmp_path / "two")
 
 
 @pytest.mark.slow
@@ -149,7 +138,7 @@ def test_a_refusal_of_the_guard_in_one_process_ends_every_process(tmp_path) -> N
     # process 1 skips the guard (as a host with room would pass it); process 0 refuses a lattice no host holds.
     # Before, process 1 went on to build 2^40 sites while process 0 had left
     cfg = tmp_path / "kg.toml"
-    cfg.write_text(KG.format(n=2**20))
+    cfg.write_text(kg(2**20))
     res = _two(cfg, tmp_path / "two", lambda i: {"NNFIELD_SKIP_MEMORY_CHECK": "1"} if i == 1 else {})
     assert [r.returncode for r in res] == [2, 2], [r.stderr for r in res]
     assert "needs about" in res[0].stderr

@@ -17,28 +17,15 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
-from conftest import MAXWELL_DIRAC_2D
+from conftest import MAXWELL_DIRAC_2D, shorten_example
 from nnfield import runner
 from nnfield.config import parse_config
 
 CONFIG = MAXWELL_DIRAC_2D
 #: any run: the worker thread is every run's (the 2D Maxwell-Dirac run above cost 3.9 s of the quick suite here)
-SMALL = """
-[theory]
-name = "klein-gordon"
-mass = 1.0
-[lattice]
-shape = [64]
-spacing = 0.5
-[time]
-dt = 0.1
-steps = 20
-[initial]
-kind = "gaussian_packet"
-[output]
-every = 10
-"""
+SMALL = shorten_example((Path(__file__).resolve().parent.parent / "examples" / "kg_1d_packet.toml").read_text(), 20)
 
 
 def test_a_run_leaves_no_thread_of_its_own(tmp_path) -> None:
