@@ -3,8 +3,9 @@ r"""What a host holds while the processes of a multi-process run build their ini
     python benchmarks/build_turns.py [--n 160] [--processes 2] [--out benchmarks/RESULTS.md]
 
 Every process of a multi-process run builds the whole initial state (and model) on its host before it keeps its
-shards (``docs/scaling.md``, "Host memory"). This runs the same 3D Klein-Gordon config (a random spectrum on
-``n^3`` sites, float64, a few steps) as ``--processes`` local processes joined by ``jax.distributed`` (gloo), once
+shards (``docs/scaling.md``, "Host memory"). This runs ``examples/kg_3d_random.toml`` (a 3D Klein-Gordon random
+spectrum) on ``n^3`` sites in float64 for a few steps as ``--processes`` local processes joined by ``jax.distributed``
+(gloo), once
 building at once and once in turns (``NNFIELD_BUILD_IN_TURNS=1``), and one process alone as the baseline; a
 sampler reads every process's resident memory (``VmRSS`` in ``/proc/PID/status``) every few milliseconds and
 reports the host's peak (the largest sum over the processes at one moment) and when it came, each process's own peak
@@ -28,24 +29,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CONFIG = """\
-[theory]
-name = "klein-gordon"
-mass = 1.0
-[lattice]
-shape = [{n}, {n}, {n}]
-spacing = 0.5
-[time]
-dt = 0.1
-steps = 4
-[initial]
-kind = "random_spectrum"
-seed = 3
-[output]
-every = 4
-snapshot_every = 4
-checkpoint_every = "off"
-"""
+def config(n: int) -> str:
+    """``examples/kg_3d_random.toml`` on ``n^3`` sites, float64, 4 steps, no checkpoint but the last."""
+    text = (ROOT / "examples" / "kg_3d_random.toml").read_text()
+    for old, new in (("shape = [32, 32, 32]", f"shape = [{n}, {n}, {n}]"), ("steps = 400", "steps = 4"),
+                     ("every = 4", "every = 4\ncheckpoint_every = \"off\""),
+                     ("snapshot_every = 100", "snapshot_every = 4"),
+                     ('precision = "float32"', 'precision = "float64"')):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
 
 
 def _rss(pid: int) -> int:
@@ -103,7 +96,7 @@ def main() -> None:
     whole = 6 * 8 * sites  # what the guard counts for the build: phi, pi float64 and a complex128 spectrum
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "kg.toml"
-        cfg.write_text(CONFIG.format(n=n))
+        cfg.write_text(config(n))
         rows = [("one process", measure(cfg, Path(tmp) / "one", 1, False))]
         rows.append((f"{p} processes, at once", measure(cfg, Path(tmp) / "together", p, False)))
         rows.append((f"{p} processes, in turns", measure(cfg, Path(tmp) / "turns", p, True)))
