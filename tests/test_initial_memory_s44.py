@@ -26,8 +26,8 @@ import measure_initial_memory as mim  # noqa: E402
 
 
 # lattices of about 2^17 sites, shapes the table was not measured on (the guard matters for large lattices; on small
-# ones fixed costs, the FFT's plans and a block of the Dirac projector's planes, are most of a build: the estimate's
-# 32 MiB constant)
+# ones fixed costs, the FFT's plans and a block of the Dirac projector's planes, are most of a build:
+# resources._initial_fixed)
 @pytest.mark.parametrize(("theory", "kind", "shape"), [
     ("klein-gordon", "random_spectrum", [64, 48, 40]),
     ("dirac", "gaussian_packet", [360, 320]),
@@ -44,7 +44,7 @@ def test_the_estimate_covers_the_build(theory, kind, shape) -> None:
     sites = math.prod(shape)
     K = est["fields"] // (2 * sites * 8)  # (float64 fields: 2 K sites 8 bytes)
     assert est["initial"] >= per * K * sites, (est["initial"], per * K * sites)
-    per_site = est["initial"] - resources._INITIAL_CONSTANT
+    per_site = est["initial"] - resources._initial_fixed(K, sites)
     assert per_site <= 2.5 * per * K * sites  # (the largest over dimensions: not a blanket margin)
 
 
@@ -72,3 +72,9 @@ def test_the_projector_built_block_by_block_is_the_whole_one_bit_for_bit(monkeyp
         for block in (1 << 14, 7, 1):  # every plane at once, a few planes, one plane per block
             monkeypatch.setattr(dirac_initial, "PROJECT_BLOCK_SITES", block)
             assert np.array_equal(modes.project(sign, psi), whole), (sign, block)
+
+
+def test_the_guard_knows_the_projectors_block() -> None:
+    from nnfield.theories.dirac import initial as dirac_initial
+
+    assert resources._BLOCK_SITES == dirac_initial.PROJECT_BLOCK_SITES

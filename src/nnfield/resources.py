@@ -14,7 +14,8 @@ registered theory; a config for 2^35 sites is judged in microseconds):
   (:func:`_float64_partial_sums`);
 - ``initial``: the initial data while it is built, ``K sites`` times the bytes per component and site measured
   for the theory's initial kind (:data:`MEASURED_INITIAL`, ``scripts/measure_initial_memory.py``: 48 to 144; the
-  largest for a kind without a measurement, e.g. ``file``), and 32 MiB of fixed costs; not alive during the steps,
+  largest for a kind without a measurement, e.g. ``file``), and a block of the Dirac projector (at most 32 MiB,
+  :func:`_initial_fixed`); not alive during the steps,
   so the peak counts the larger of this and the temporaries (until session 44 a flat ``6 K sites 8`` bytes, which
   the builds of 23 of 28 kinds exceeded: a Dirac packet held 6.5 times that, its energy projector on the whole FFT
   grid, built a block of planes at a time since);
@@ -277,7 +278,7 @@ _SPLIT_MARGIN = max((split[0] / MEASURED[key][2] for key, split in MEASURED_SPLI
 #: bytes per component and site that building each initial kind's data holds at its peak (NumPy's arrays, from
 #: ``tracemalloc``, and the state's JAX arrays), the largest over D = 1, 2, 3 and about 2^18 and 2^20 sites, rounded
 #: up to 8: ``scripts/measure_initial_memory.py`` (session 44); fixed costs (FFT plans, the Dirac projector's block
-#: of planes, ``theories.dirac.initial.PROJECT_BLOCK_SITES``) are :data:`_INITIAL_CONSTANT`. A scalar's
+#: of planes, ``theories.dirac.initial.PROJECT_BLOCK_SITES``) are :func:`_initial_fixed`. A scalar's
 #: positive-frequency data FFTs its complex profile twice. A Dirac packet built its energy projector ``(*shape, K,
 #: K)`` on the whole FFT grid at once until session 44: 312 bytes (now 96; Maxwell-Dirac packets 224, now 104).
 MEASURED_INITIAL: dict[tuple[str, str], int] = {
@@ -312,9 +313,17 @@ MEASURED_INITIAL: dict[tuple[str, str], int] = {
 }
 
 
-#: what building any initial data holds besides its per-site arrays (FFT plans, a block of the Dirac projector's
-#: planes: about 25 MiB for 2^14 sites of ``4 x 4`` complex matrices), counted once
-_INITIAL_CONSTANT = 32 << 20
+#: the sites of the FFT grid a Dirac packet's energy projector is built for at once
+#: (``nnfield.theories.dirac.initial.PROJECT_BLOCK_SITES``; a test checks that the two agree)
+_BLOCK_SITES = 1 << 14
+
+
+def _initial_fixed(K: int, sites: int) -> int:
+    """What building initial data holds besides its per-site arrays, counted once (not per sweep member, which
+    are built one after another): a block of the Dirac projector's planes, eight ``K x K`` complex arrays on at
+    most :data:`_BLOCK_SITES` sites (``H(k)``, its eigenvectors, the projector and the sums that build them; 32 MiB
+    for ``K = 4``), less on a smaller lattice; it also covers the FFT's plans of the other kinds."""
+    return 8 * 16 * K * K * min(sites, _BLOCK_SITES)
 
 
 def _initial_bytes(theory: str, kind: str) -> int:
@@ -423,7 +432,7 @@ def estimate_run_memory(cfg: Any, devices: int = 1) -> dict[str, int]:
         temps_factor = _split_factor(cfg.theory.name, len(shape), cfg.time.scheme, spectra, temps_factor)
     temporaries = int(temps_factor * fields) + _float64_partial_sums(observed, sites, itemsize)
     initial = (_initial_bytes(cfg.theory.name, getattr(getattr(cfg, "initial", None), "kind", "")) * K * sites
-               + _INITIAL_CONSTANT)
+               + _initial_fixed(K, sites))
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
     host = fields + samples * (n_obs + 2) * 8
     parallel = getattr(cfg, "parallel", None)
