@@ -81,7 +81,9 @@ class DiracModes:
         plane = int(np.prod(theory.lattice.shape[1:], dtype=np.int64))
         rows = max(1, PROJECT_BLOCK_SITES // max(1, plane))
         step = ((lambda E: (E > 0).astype(float)) if sign > 0 else (lambda E: (E < 0).astype(float)))
-        out = np.empty_like(pk)
+        # laid out as the whole einsum's result (the spinor index innermost), so that the inverse FFT, and the sums
+        # over the packet that follow (its norm), see the same memory order and give the same bits
+        out = np.moveaxis(np.empty((*pk.shape[1:], pk.shape[0]), pk.dtype), -1, 0)
         for i in range(0, len(k1d[0]), rows):
             k = np.meshgrid(k1d[0][i:i + rows], *k1d[1:], indexing="ij")
             E, V = np.linalg.eigh(theory.hamiltonian_symbol(k, self.kind))
