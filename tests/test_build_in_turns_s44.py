@@ -40,7 +40,8 @@ def test_host_ranks_count_the_processes_of_each_host() -> None:
     assert parallel.host_ranks() == (0, 1, 1)  # one process: no collective
 
 
-def test_each_rank_builds_in_its_own_turn_and_every_turn_is_waited_for() -> None:
+def test_each_rank_builds_in_its_own_turn_and_every_turn_is_waited_for(monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "_TURN_CALLS", 0)  # (a run's first builds: barriers without a call number)
     events: list[str] = []
 
     def build() -> str:
@@ -51,9 +52,13 @@ def test_each_rank_builds_in_its_own_turn_and_every_turn_is_waited_for() -> None
     assert events == ["nnfield-build-turn-0", "build", "nnfield-build-turn-1", "nnfield-build-turn-2"]
     events.clear()
     assert parallel.in_turns(0, 0, build, wait=events.append) == "built" and events == ["build"]  # no turns
+    events.clear()
+    parallel.in_turns(0, 1, build, wait=events.append)  # a second build in the same process (a resume after a run):
+    assert events == ["build", "nnfield-build-turn-0-2"]  # barriers of their own (the service names each once)
 
 
-def test_a_failed_build_waits_for_the_other_turns_then_raises_its_own_error() -> None:
+def test_a_failed_build_waits_for_the_other_turns_then_raises_its_own_error(monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "_TURN_CALLS", 0)
     events: list[str] = []
 
     def build() -> None:

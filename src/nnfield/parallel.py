@@ -147,11 +147,7 @@ def largest_over_processes(value: float) -> float:
 def processes_that(flag: bool) -> list[int]:
     """The indices of the processes whose ``flag`` is true (a collective in a multi-process run; in one process
     ``[0]`` or ``[]``)."""
-    if not multi_process():
-        return [0] if flag else []
-    from jax.experimental import multihost_utils
-
-    return [int(i) for i in np.flatnonzero(np.asarray(multihost_utils.process_allgather(np.int32(bool(flag)))))]
+    return [i for i, v in enumerate(gathered(int(bool(flag)))) if v]
 
 
 def named_processes(indices: list[int]) -> str:
@@ -219,9 +215,11 @@ def in_turns(rank: int, turns: int, build: Any, wait: Any = None) -> Any:
     failed; then, if any failed, every process raises (the one that failed its own error, the others one line
     naming it). ``turns = 0``: ``build()`` at once. ``wait``: the barrier (for tests; default the coordination
     service's)."""
+    global _TURN_CALLS
     if turns <= 0:
         return build()
     wait = wait or _turn_barrier
+    _TURN_CALLS += 1  # (the coordination service's barriers are named once per run; every process counts alike)
     result, error = None, None
     for turn in range(turns):
         if turn == rank:
@@ -229,14 +227,17 @@ def in_turns(rank: int, turns: int, build: Any, wait: Any = None) -> Any:
                 result = build()
             except Exception as exc:  # noqa: BLE001 - re-raised below, after every process has had its turn
                 error = exc
-        wait(f"nnfield-build-turn-{turn}")
-    failed = [i for i, bad in enumerate(gathered(error is not None)) if bad]
+        wait(f"nnfield-build-turn-{turn}" + (f"-{_TURN_CALLS}" if _TURN_CALLS > 1 else ""))
+    failed = processes_that(error is not None)
     if error is not None:
         raise error
     if failed:
         raise ConfigError(f"{named_processes(failed)} of this {jax.process_count()}-process run could not build its "
                           f"initial state (its own error says why)")
     return result
+
+
+_TURN_CALLS = 0
 
 
 def _turn_barrier(name: str) -> None:
