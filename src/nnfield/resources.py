@@ -319,10 +319,10 @@ _BLOCK_SITES = 1 << 14
 
 
 def _initial_fixed(K: int, sites: int) -> int:
-    """What building initial data holds besides its per-site arrays, counted once (not per sweep member, which
-    are built one after another): a block of the Dirac projector's planes, eight ``K x K`` complex arrays on at
-    most :data:`_BLOCK_SITES` sites (``H(k)``, its eigenvectors, the projector and the sums that build them; 32 MiB
-    for ``K = 4``), less on a smaller lattice; it also covers the FFT's plans of the other kinds."""
+    """What one build of initial data holds besides its per-site arrays: a block of the Dirac projector's planes,
+    eight ``K x K`` complex arrays on at most :data:`_BLOCK_SITES` sites (``H(k)``, its eigenvectors, the projector
+    and the sums that build them; 32 MiB for ``K = 4``), less on a smaller lattice (a sweep counts it once per
+    member, as every part); it also covers the FFT's plans of the other kinds."""
     return 8 * 16 * K * K * min(sites, _BLOCK_SITES)
 
 
@@ -645,7 +645,7 @@ def check_memory(cfg: Any, members: int = 1, devices: int = 1, *, local: int | N
     local = processes_on_this_host() if local is None else max(1, int(local))
     in_turns = False
     if local * est["total"] > avail:
-        peak = _turns_peak(est, local)
+        peak = _turns_peak(est, local) if local > 1 else est["total"]  # (one process: no turns, JAX not asked)
         if turns and local > 1 and peak <= avail:
             in_turns = True
         else:

@@ -29,10 +29,11 @@ BRANCHES = initial.PACKET_BRANCHES
 PROJECT_BLOCK_SITES = 1 << 14
 
 
-def energy_projector(theory: Dirac, sign: int, kind: str | None = None) -> np.ndarray:
-    """Projector onto positive (``sign=+1``) or negative energies of ``H(k)`` on the FFT grid, ``(*shape, K, K)``
-    (:meth:`~.physics.Dirac.spectral_symbol` of the step function)."""
-    return theory.spectral_symbol(lambda E: ((E > 0) if sign > 0 else (E < 0)).astype(float), kind)
+def energy_projector(theory: Dirac, sign: int, kind: str | None = None, k: Sequence[Any] | None = None
+                     ) -> np.ndarray:
+    """Projector onto positive (``sign=+1``) or negative energies of ``H(k)`` on the FFT grid (or on the momenta
+    ``k``), ``(*shape, K, K)`` (:meth:`~.physics.Dirac.spectral_symbol` of the step function)."""
+    return theory.spectral_symbol(lambda E: ((E > 0) if sign > 0 else (E < 0)).astype(float), kind, k)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -80,14 +81,12 @@ class DiracModes:
         k1d = theory.lattice.momenta_1d()
         plane = int(np.prod(theory.lattice.shape[1:], dtype=np.int64))
         rows = max(1, PROJECT_BLOCK_SITES // max(1, plane))
-        step = ((lambda E: (E > 0).astype(float)) if sign > 0 else (lambda E: (E < 0).astype(float)))
         # laid out as the whole einsum's result (the spinor index innermost), so that the inverse FFT, and the sums
         # over the packet that follow (its norm), see the same memory order and give the same bits
         out = np.moveaxis(np.empty((*pk.shape[1:], pk.shape[0]), pk.dtype), -1, 0)
         for i in range(0, len(k1d[0]), rows):
             k = np.meshgrid(k1d[0][i:i + rows], *k1d[1:], indexing="ij")
-            E, V = np.linalg.eigh(theory.hamiltonian_symbol(k, self.kind))
-            S = np.einsum("...ab,...b,...cb->...ac", V, step(E), V.conj())
+            S = energy_projector(theory, sign, self.kind, k)
             out[:, i:i + rows] = np.einsum("...ab,b...->a...", S, pk[:, i:i + rows])
         del pk
         return np.fft.ifftn(out, axes=ax)

@@ -214,10 +214,12 @@ class Dirac(AbstractTheory):
     def _axes(self) -> tuple[int, ...]:
         return tuple(range(1, self.D + 1))
 
-    def spectral_symbol(self, f: Callable[[np.ndarray], np.ndarray], kind: str | None = None) -> np.ndarray:
-        """``f(H(k)) = V f(E) V^dagger`` on the FFT grid, shape ``(*shape, K, K)``, from the eigendecomposition
-        ``H = V E V^dagger`` of :meth:`hamiltonian_symbol` of ``kind`` (exact up to round-off)."""
-        H = self.hamiltonian_symbol(self.lattice.momenta(), kind)
+    def spectral_symbol(self, f: Callable[[np.ndarray], np.ndarray], kind: str | None = None,
+                        k: Sequence[Any] | None = None) -> np.ndarray:
+        """``f(H(k)) = V f(E) V^dagger`` on the FFT grid (or on the momenta ``k``, e.g. a block of its planes),
+        shape ``(*shape, K, K)``, from the eigendecomposition ``H = V E V^dagger`` of :meth:`hamiltonian_symbol` of
+        ``kind`` (exact up to round-off; each ``H(k)`` diagonalized on its own)."""
+        H = self.hamiltonian_symbol(self.lattice.momenta() if k is None else k, kind)
         E, V = np.linalg.eigh(H)
         return np.einsum("...ab,...b,...cb->...ac", V, f(E), V.conj())
 
