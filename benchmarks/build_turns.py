@@ -1,18 +1,20 @@
-r"""What a host holds while the processes of a multi-process run build their initial state: at once, or in turns.
+r"""What a host holds while the processes of a multi-process run build their initial state: whole at once, whole in
+turns, or split (each process its own slabs).
 
     python benchmarks/build_turns.py [--n 160] [--processes 2] [--out benchmarks/RESULTS.md]
 
-Every process of a multi-process run builds the whole initial state (and model) on its host before it keeps its
-shards (``docs/scaling.md``, "Host memory"). This runs ``examples/kg_3d_random.toml`` (a 3D Klein-Gordon random
-spectrum) on ``n^3`` sites in float64 for a few steps as ``--processes`` local processes joined by ``jax.distributed``
-(gloo), once
-building at once and once in turns (``NNFIELD_BUILD_IN_TURNS=1``), and one process alone as the baseline; a
-sampler reads every process's resident memory (``VmRSS`` in ``/proc/PID/status``) every few milliseconds and
+With ``[parallel] build = "whole"`` every process of a multi-process run builds the whole initial state (and model)
+on its host before it keeps its shards (``docs/scaling.md``, "Host memory"); with ``"split"`` (what the default
+``"auto"`` does for this random field since session 45) each builds only its devices' slabs. This runs
+``examples/kg_3d_random.toml`` (a 3D Klein-Gordon random spectrum) on ``n^3`` sites in float64 for a few steps as
+``--processes`` local processes joined by ``jax.distributed`` (gloo), built whole at once, whole in turns
+(``NNFIELD_BUILD_IN_TURNS=1``) and split, and one process alone as the baseline; a sampler reads every process's
+resident memory (``VmRSS`` in ``/proc/PID/status``) every few milliseconds and
 reports the host's peak (the largest sum over the processes at one moment) and when it came, each process's own peak
-and the wall time. Built at once, the host's peak is ``--processes`` builds; in turns, one build beside what the
-others hold, or the run itself where that is larger: on a CPU the run's temporaries are host memory too (each
-process holds its share of the chunk's temporaries, about 12 states for this network split over devices), on a
-GPU they are on the device.
+and the wall time. Built whole at once, the host's peak is ``--processes`` builds; in turns, one build beside what
+the others hold; split, each process its share, or the run itself where that is larger: on a CPU the run's
+temporaries are host memory too (each process holds its share of the chunk's temporaries, about 12 states for this
+network split over devices), on a GPU they are on the device.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-def config(n: int) -> str:
-    """``examples/kg_3d_random.toml`` on ``n^3`` sites, float64, 4 steps, no checkpoint but the last."""
+def config(n: int, build: str = "whole") -> str:
+    """``examples/kg_3d_random.toml`` on ``n^3`` sites, float64, 4 steps, no checkpoint but the last, ``[parallel]
+    build``."""
     text = (ROOT / "examples" / "kg_3d_random.toml").read_text()
     for old, new in (("shape = [32, 32, 32]", f"shape = [{n}, {n}, {n}]"), ("steps = 400", "steps = 4"),
                      ("every = 4", "every = 4\ncheckpoint_every = \"off\""),
@@ -38,7 +41,7 @@ def config(n: int) -> str:
                      ('precision = "float32"', 'precision = "float64"')):
         assert old in text, old
         text = text.replace(old, new, 1)
-    return text
+    return text + f'\n[parallel]\nbuild = "{build}"\n'
 
 
 def _rss(pid: int) -> int:
@@ -57,10 +60,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def measure(cfg: Path, out: Path, processes: int, turns: bool) -> dict[str, float]:
-    """Run ``cfg`` in ``processes`` local processes (1: a plain run); the host's and each process's peak RSS."""
+def measure(cfg: Path, out: Path, processes: int, turns: bool, dry: bool = False) -> dict[str, float]:
+    """Run ``cfg`` in ``processes`` local processes (1: a plain run; ``dry``: ``--dry-run``, the build and the
+    checks before a run, not the steps); the host's and each process's peak RSS."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT / "src"), NNFIELD_BUILD_IN_TURNS=str(int(turns)))
-    base = [sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), "-q"]
+    base = [sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), "-q", *(["--dry-run"] if dry else [])]
     if processes == 1:
         cmds = [base]
     else:
@@ -93,21 +97,31 @@ def main() -> None:
     args = ap.parse_args()
     n, p = args.n, args.processes
     sites = n**3
-    whole = 6 * 8 * sites  # what the guard counts for the build: phi, pi float64 and a complex128 spectrum
+    sys.path.insert(0, str(ROOT / "src"))
+    from nnfield.resources import MEASURED_INITIAL, MEASURED_SPLIT_INITIAL
+
+    key = ("klein-gordon", "random_spectrum")
+    whole, split_each = MEASURED_INITIAL[key] * sites, MEASURED_SPLIT_INITIAL[key] * sites / p  # the guard's counts
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "kg.toml"
+        cfg, split = Path(tmp) / "kg.toml", Path(tmp) / "kg-split.toml"
         cfg.write_text(config(n))
+        split.write_text(config(n, "split"))
         rows = [("one process", measure(cfg, Path(tmp) / "one", 1, False))]
-        rows.append((f"{p} processes, at once", measure(cfg, Path(tmp) / "together", p, False)))
-        rows.append((f"{p} processes, in turns", measure(cfg, Path(tmp) / "turns", p, True)))
+        rows.append((f"{p} processes, whole, at once", measure(cfg, Path(tmp) / "together", p, False)))
+        rows.append((f"{p} processes, whole, in turns", measure(cfg, Path(tmp) / "turns", p, True)))
+        rows.append((f"{p} processes, split", measure(split, Path(tmp) / "split", p, False)))
+        rows.append((f"{p} processes, whole, at once, `--dry-run`", measure(cfg, Path(tmp) / "dw", p, False, True)))
+        rows.append((f"{p} processes, split, `--dry-run`", measure(split, Path(tmp) / "ds", p, False, True)))
     mib = 2**20
     lines = [
         "",
-        f"## Building the initial state at once or in turns ({p} local processes)",
+        f"## Building the initial state whole (at once, in turns) or split ({p} local processes)",
         "",
         f"Generated by `python benchmarks/build_turns.py --n {n} --processes {p}` "
         f"({datetime.datetime.now():%Y-%m-%d %H:%M}). 3D Klein-Gordon, random spectrum, {n}^3 sites, float64 "
-        f"(the guard's build estimate {whole / mib:.0f} MiB per process); resident memory sampled every 2 ms.",
+        f"(the guard counts {whole / mib:.0f} MiB for a whole build, {split_each / mib:.0f} MiB for a process's "
+        "share of a split one); resident memory sampled every 2 ms. "
+        "`--dry-run`: the build and the checks before the steps (step 0's observables), without the run.",
         "",
         "| run | host's peak [MiB] | at [s] | one process's peak [MiB] | wall [s] | host's peak / one process's run |",
         "|---|---|---|---|---|---|",

@@ -28,8 +28,11 @@ from test_parallel import CONFIG as _TWO_PROCESS_CONFIG  # (a 2D Klein-Gordon ra
 
 
 def kg(n: int, steps: int = 200) -> str:
-    """The two-process tests' config (``tests/test_parallel.py``) on an ``n x n`` lattice."""
-    return _TWO_PROCESS_CONFIG.format(steps=steps).replace("shape = [32, 24]", f"shape = [{n}, {n}]")
+    """The two-process tests' config (``tests/test_parallel.py``) on an ``n x n`` lattice, built whole in every
+    process (``[parallel] build = "whole"``: since session 45 this random field is otherwise built split, each
+    process its own slabs, and no process takes turns; ``tests/test_split_initial_s45.py``)."""
+    text = _TWO_PROCESS_CONFIG.format(steps=steps).replace("shape = [32, 24]", f"shape = [{n}, {n}]")
+    return text + '[parallel]\nbuild = "whole"\n'
 
 
 def test_host_ranks_count_the_processes_of_each_host() -> None:

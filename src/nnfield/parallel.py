@@ -351,6 +351,14 @@ def _local_copy(arr: np.ndarray, mesh: Any) -> Any:
     return lambda index: arr[index]
 
 
+def check_divisible(axis_size: int, devices: int) -> None:
+    """Refuse (``ConfigError``, one line) a first lattice axis of ``axis_size`` sites that ``devices`` devices
+    cannot split evenly."""
+    if axis_size % devices:
+        raise ConfigError(f"{DEVICES}: the first lattice axis has {axis_size} sites, not divisible by "
+                          f"{devices} devices; choose a lattice size that is a multiple of the device count")
+
+
 def place(tree: Any, devices: int, axis_size: int) -> Any:
     """Shard every field (leaf of rank >= 2, laid out ``(K, N_1, ...)``) of ``tree`` over ``devices`` along
     ``N_1``; other leaves are replicated. ``devices = 1`` in a single process: ``tree`` unchanged. A
@@ -359,9 +367,7 @@ def place(tree: Any, devices: int, axis_size: int) -> Any:
     run never changes its host arrays after placing them; a caller of this function must not either."""
     if devices == 1 and not multi_process():
         return tree
-    if axis_size % devices:
-        raise ConfigError(f"{DEVICES}: the first lattice axis has {axis_size} sites, not divisible by "
-                          f"{devices} devices; choose a lattice size that is a multiple of the device count")
+    check_divisible(axis_size, devices)
     mesh = lattice_mesh(devices)
 
     def put(x: Any) -> Any:

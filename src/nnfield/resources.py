@@ -50,11 +50,14 @@ splits that part over them (the state and the model's site fields are sharded al
 :func:`nnfield.parallel.place_model`; a sweep's members are split instead), so each device is asked for its
 share, with the temporaries of the split program (:data:`MEASURED_SPLIT`: XLA's halo exchange copies the shifted
 reads along the split axis, so a split program holds more than its share of the one-device program). In a run
-over several processes every process builds the whole initial state and model on its host
-before it keeps its shards, so the host's estimate counts once per process on this host (a run counts them from
+over several processes every process builds the whole model, and (``[parallel] build = "whole"``, or an initial kind
+without a split builder) the whole initial state, on its host before it keeps its shards, so the host's estimate
+counts once per process on this host (a run counts them from
 every process's host identity, :func:`nnfield.parallel.host_ranks`; otherwise :func:`processes_on_this_host`, from
 the launcher's environment); where only one build at a time fits, the processes build in turns
-(:func:`check_memory` with ``turns``, :func:`nnfield.parallel.in_turns`).
+(:func:`check_memory` with ``turns``, :func:`nnfield.parallel.in_turns`). A run that builds its initial data split
+over its devices (:func:`nnfield.runner.split_build`, session 45: :data:`MEASURED_SPLIT_INITIAL`) holds in each
+process its devices' share of every per-site part.
 
 :func:`check_memory` raises :class:`~nnfield.errors.InputError` (one line, exit code 2) when the estimate
 exceeds what is available. ``NNFIELD_SKIP_MEMORY_CHECK=1`` in the environment skips the check.
@@ -69,8 +72,9 @@ from typing import Any
 
 from .errors import InputError, NNFieldError
 
-__all__ = ["LOCAL_PROCESS_VARS", "MEASURED", "MEASURED_INITIAL", "SKIP_ENV", "available_memory", "check_memory",
-           "describe_memory", "device_memory", "estimate_run_memory", "processes_on_this_host"]
+__all__ = ["LOCAL_PROCESS_VARS", "MEASURED", "MEASURED_INITIAL", "MEASURED_SPLIT_INITIAL", "SKIP_ENV",
+           "available_memory", "check_memory", "describe_memory", "device_memory", "estimate_run_memory",
+           "processes_on_this_host", "release_freed_memory"]
 
 #: set to 1 (or true, yes) to skip the memory check
 SKIP_ENV = "NNFIELD_SKIP_MEMORY_CHECK"
@@ -318,6 +322,20 @@ MEASURED_INITIAL: dict[tuple[str, str], int] = {
 _BLOCK_SITES = 1 << 14
 
 
+#: bytes per component and site of building an initial kind split over devices (``nnfield.runner.build_split``):
+#: the peak of one process holding every device of the run, the slope over two lattice sizes of its resident memory
+#: on fake CPU devices (``scripts/measure_split_initial.py``, D = 2 and 3, the largest, rounded up to 8 bytes); a
+#: process of a multi-process run holds its devices' share (:func:`check_memory`)
+MEASURED_SPLIT_INITIAL: dict[tuple[str, str], int] = {
+    ('klein-gordon', 'gaussian'): 112,  # session 45: 95.4 (2D), 109.5 (3D); whole builds 116.0, 126.2
+    ('klein-gordon', 'random_spectrum'): 112,  # 90.4, 104.9; whole builds 121.3, 121.1
+    ('phi4', 'gaussian'): 112,  # 104.6, 101.2
+    ('phi4', 'random_spectrum'): 112,  # 102.3, 107.8 (the ground state added: one more field's program)
+    ('sine-gordon', 'gaussian'): 112,  # 90.1, 110.9
+    ('sine-gordon', 'random_spectrum'): 120,  # 113.0, 108.1
+}
+
+
 def _initial_fixed(K: int, sites: int) -> int:
     """What one build of initial data holds besides its per-site arrays: a block of the Dirac projector's planes,
     eight ``K x K`` complex arrays on at most :data:`_BLOCK_SITES` sites (``H(k)``, its eigenvectors, the projector
@@ -398,10 +416,12 @@ def _probe(cfg: Any) -> tuple[int, float, float, int, float]:
     return K, model_bytes / sites, _FALLBACK_TEMPORARIES, n_obs, _FALLBACK_TEMPORARIES
 
 
-def estimate_run_memory(cfg: Any, devices: int = 1) -> dict[str, int]:
+def estimate_run_memory(cfg: Any, devices: int = 1, *, split_build: bool = False) -> dict[str, int]:
     """Bytes a run of ``cfg`` needs, by part (see the module docstring), without allocating anything large; with
     ``devices > 1`` (the lattice split over that many devices; not a sweep, which splits its members) the
     temporaries are those of the split program (:data:`MEASURED_SPLIT`), in all (each device holds its share).
+    ``split_build``: the initial data are built split over the devices (:func:`nnfield.runner.split_build`), the
+    bytes of :data:`MEASURED_SPLIT_INITIAL`, in all.
 
     Returns ``{"fields", "model", "temporaries", "initial", "host", "halo", "device", "total"}``: ``device`` is
     what lives on the accelerator (fields, model, the larger of temporaries and the halo check), ``total`` the
@@ -431,8 +451,11 @@ def estimate_run_memory(cfg: Any, devices: int = 1) -> dict[str, int]:
     if devices > 1 and not getattr(cfg, "sweep", None):
         temps_factor = _split_factor(cfg.theory.name, len(shape), cfg.time.scheme, spectra, temps_factor)
     temporaries = int(temps_factor * fields) + _float64_partial_sums(observed, sites, itemsize)
-    initial = (_initial_bytes(cfg.theory.name, getattr(getattr(cfg, "initial", None), "kind", "")) * K * sites
-               + _initial_fixed(K, sites))
+    kind = getattr(getattr(cfg, "initial", None), "kind", "")
+    if split_build and (cfg.theory.name, kind) in MEASURED_SPLIT_INITIAL:
+        initial = MEASURED_SPLIT_INITIAL[(cfg.theory.name, kind)] * K * sites
+    else:
+        initial = _initial_bytes(cfg.theory.name, kind) * K * sites + _initial_fixed(K, sites)
     samples = cfg.time.steps // max(1, cfg.output.every) + 2
     host = fields + samples * (n_obs + 2) * 8
     parallel = getattr(cfg, "parallel", None)
@@ -612,15 +635,58 @@ def describe_memory(cfg: Any, members: int = 1, devices: int = 1) -> str:
     """One line for ``nnfield run --dry-run``: the estimate (:func:`estimate_run_memory`, a sweep's ``members``
     each) at its peak on the host, by part, and the device part each of ``devices`` holds, next to what this
     machine has available."""
-    est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1).items()}
+    split = members == 1 and _builds_split(cfg, devices)
+    est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1,
+                                                            split_build=split).items()}
     per_device = -(-est["device"] // max(1, devices))
     on = "on the device" if devices <= 1 else f"on each of {devices} devices"
     return (f"memory (estimate): about {_size(est['total'])} at peak ({_parts(est)}); {_size(per_device)} {on}; "
             f"{_size(available_memory())} available here")
 
 
+def _builds_split(cfg: Any, devices: int) -> bool:
+    """Whether a run of ``cfg`` over ``devices`` builds its initial data split (:func:`nnfield.runner.split_build`;
+    ``False`` where it refuses: the run itself then says why)."""
+    from .runner import split_build
+
+    try:
+        return split_build(cfg, devices)
+    except NNFieldError:
+        return False
+
+
+def release_freed_memory() -> bool:
+    """Return the memory the C allocator holds free to the operating system (glibc's ``malloc_trim(0)``; ``False``
+    where there is none, e.g. macOS or musl). After a build split over devices (``nnfield.runner.build_split``) the
+    freed noise planes and XLA's freed buffers of its FFT programs (a few hundred kB each) stay in glibc's heap: a
+    process that had built 192^3 sites over 4 fake CPU devices held 656 MiB resident, 344 MiB after this (session
+    45; a whole build's large NumPy arrays are returned at once, being mapped one by one), and a run's temporaries
+    then came on top of that."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return bool(trim(0))
+
+
+def _process_share(devices: int) -> float:
+    """The share of a run's ``devices`` that this process holds (1 in a one-process run)."""
+    import jax
+
+    from . import parallel
+
+    if not parallel.multi_process():
+        return 1.0
+    return min(1.0, jax.local_device_count() / max(1, devices))
+
+
 def check_memory(cfg: Any, members: int = 1, devices: int = 1, *, local: int | None = None,
-                 turns: bool = False) -> bool:
+                 turns: bool = False, split_build: bool | None = None) -> bool:
     """Refuse (:class:`~nnfield.errors.InputError`, one line) a run whose estimated memory
     (:func:`estimate_run_memory`; a sweep's ``members`` hold every part once each) exceeds
     :func:`available_memory`, or whose device part, split over ``devices``, exceeds the accelerator's free
@@ -630,10 +696,22 @@ def check_memory(cfg: Any, members: int = 1, devices: int = 1, *, local: int | N
     builds the whole initial state and model before it keeps its shards. With ``turns`` (the caller can build
     one process at a time, :func:`nnfield.parallel.in_turns`), a host that cannot hold ``local`` builds at once
     but can hold one build beside what the others keep (:func:`_turns_peak`) is not refused: the result is then
-    ``True``, "build in turns"; otherwise ``False``."""
+    ``True``, "build in turns"; otherwise ``False``.
+
+    ``split_build`` (default: :func:`nnfield.runner.split_build`): the run builds its initial data split over its
+    devices (session 45), so each process holds its devices' share of every per-site part (:func:`_process_share`)
+    and the whole host buffers; no turns."""
     if os.environ.get(SKIP_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
         return False
-    est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1).items()}
+    if split_build is None:
+        split_build = members == 1 and _builds_split(cfg, devices)
+    est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1,
+                                                            split_build=split_build).items()}
+    if split_build:
+        share = _process_share(devices)
+        if share < 1.0:  # (the whole host buffers in each process; every per-site part its share)
+            est = {k: (v if k in ("host", "device") else int(v * share)) for k, v in est.items()}
+            est["total"] += est["host"] - int(est["host"] * share)
     parts = _parts(est)
     fix = "reduce [lattice] shape" + (' or use precision = "float32"' if cfg.output.precision == "float64" else "")
     if members > 1:
@@ -645,13 +723,15 @@ def check_memory(cfg: Any, members: int = 1, devices: int = 1, *, local: int | N
     local = processes_on_this_host() if local is None else max(1, int(local))
     in_turns = False
     if local * est["total"] > avail:
-        peak = _turns_peak(est, local) if local > 1 else est["total"]  # (one process: no turns, JAX not asked)
-        if turns and local > 1 and peak <= avail:
+        peak = _turns_peak(est, local) if local > 1 and not split_build else est["total"]  # (one process: no turns)
+        if turns and local > 1 and not split_build and peak <= avail:
             in_turns = True
         else:
             who = f" ({members} sweep members)" if members > 1 else ""
-            each = (f" in each of the {local} processes on this host (each builds the whole initial state; one "
-                    f"process at a time, about {_size(peak)} in all)" if local > 1 else "")
+            each = ("" if local < 2 else
+                    f" in each of the {local} processes on this host (each its share of the lattice)" if split_build
+                    else f" in each of the {local} processes on this host (each builds the whole initial state; one "
+                    f"process at a time, about {_size(peak)} in all)")
             raise InputError(f"{cfg.source}: the run{who} needs about {_size(est['total'])}{each} ({parts}); this "
                              f"machine has {_size(avail)} available; {fix}")
     per_device = -(-est["device"] // max(1, devices))

@@ -61,10 +61,13 @@ class OutputConfig:
 @dataclasses.dataclass(frozen=True)
 class ParallelConfig:
     """``[parallel]``: how many devices the lattice is sharded over (``0``: every device, ``"all"`` in TOML), and
-    whether the halo is exchanged explicitly, once per tick (:mod:`nnfield.halo`), instead of by XLA's partitioner."""
+    whether the halo is exchanged explicitly, once per tick (:mod:`nnfield.halo`), instead of by XLA's partitioner,
+    and how a split run builds its initial data (``build``: ``"auto"``, ``"split"``, ``"whole"``;
+    :func:`nnfield.runner.split_build`)."""
 
     devices: int = 1
     halo: bool = False
+    build: str = "auto"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +114,16 @@ class Config:
         """Physics-side initial data ``(phi, pi)``, each ``(K, *shape)``, from ``[initial]``."""
         with _keys_of(self.source, "initial", (*self.initial.params, "seed")):
             return self.initial_spec.make(model, dict(self.initial.params), self.initial.seed)
+
+    def initial_fields_split(self, model: Any, mesh: Any) -> tuple[Any, Any]:
+        """:meth:`initial_fields` built split along the first lattice axis over ``mesh`` (the initial kind's
+        ``split`` builder: JAX arrays, each process computing its own devices' slabs;
+        ``nnfield.runner.build_split``)."""
+        split = self.initial_spec.split
+        if split is None:
+            raise ValueError(f"initial.kind = {self.initial.kind!r}: no split builder")
+        with _keys_of(self.source, "initial", (*self.initial.params, "seed")):
+            return split(model, dict(self.initial.params), self.initial.seed, mesh)
 
     @property
     def dtype(self) -> Any:

@@ -218,7 +218,7 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
         text=text,
         source=source,
         parallel=ParallelConfig(0 if parallel_tab["devices"] == "all" else int(parallel_tab["devices"]),
-                                bool(parallel_tab["halo"])),
+                                bool(parallel_tab["halo"]), str(parallel_tab["build"])),
         sweep=sweep,
     )
 

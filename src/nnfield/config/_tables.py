@@ -132,6 +132,11 @@ PARALLEL_SCHEMA: dict[str, Param] = {
     "halo": Param("bool", False, "exchange the ghost rows of each device's block once per tick (shard_map) instead "
                   "of once per shifted read (XLA's partitioner); checked against the latter before the run, which "
                   "it keeps when they differ (docs/scaling.md)"),
+    "build": Param("str", "auto", 'how a split run builds its initial data: "split" (each process its own slabs: '
+                   'the random fields of scalars on 2D and 3D lattices), "whole" (every process the whole lattice, '
+                   'then keeps its slabs: the one-device data bit for bit), "auto" (split where the kind can; '
+                   'docs/scaling.md)',
+                   choices=("auto", "split", "whole")),
 }
 INITIAL_GENERIC: dict[str, Param] = {
     "kind": Param("str", REQUIRED, "the initial condition (one of the theory's)"),
@@ -157,4 +162,5 @@ _EXAMPLES: dict[str, str] = {
     "output.spectra": "spectra = true",
     "parallel.devices": "devices = 4",
     "parallel.halo": "halo = true",
+    "parallel.build": 'build = "split"',
 }

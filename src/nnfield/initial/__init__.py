@@ -6,7 +6,8 @@ The kinds and their keys are the same for every theory (``docs/config.md``):
 - :func:`gaussian_packet` (``center``, ``width``, ``momentum``, ``amplitude``):
   ``psi = A exp(-|x - c|^2 / (2 w^2)) exp(i k0.(x - c))``;
 - :func:`random_spectrum` (``amplitude``, ``cutoff``, ``slope``): a Gaussian random field with the power
-  spectrum ``|k|^slope`` for ``|k| <= cutoff``;
+  spectrum ``|k|^slope`` for ``|k| <= cutoff``; :func:`random_spectrum_split` builds the same field split over
+  devices, each process only its slabs (equal to round-off);
 - :func:`gaussian_field` (``spectrum``, ``amplitude``, ``cutoff``): a Gaussian random real scalar with any
   spectrum ``S(|k|, omega_k)``, by default the vacuum ``1/(2 omega_k)`` (:func:`vacuum`);
 - :func:`kink` (``velocity``, ``center`` as a fraction of the box): the exact sine-Gordon kink;
@@ -35,6 +36,7 @@ from ._phi4_kink import phi4_kink_pair, phi4_kink_profile
 from ._plane_wave import plane_wave
 from ._random import random_spectrum
 from ._spinor import PACKET_BRANCHES, PLANE_WAVE_BRANCHES, spinor_packet, spinor_plane_wave
+from ._split import forward_fft_split, gaussian_field_split, inverse_fft_split, random_spectrum_split
 
 __all__ = [
     "PACKET_BRANCHES",
@@ -44,8 +46,11 @@ __all__ = [
     "NoDispersion",
     "PositiveFrequency",
     "SpinorModes",
+    "forward_fft_split",
     "gaussian_field",
+    "gaussian_field_split",
     "gaussian_packet",
+    "inverse_fft_split",
     "kink",
     "kink_antikink",
     "kink_profile",
@@ -58,6 +63,7 @@ __all__ = [
     "phi4_kink_profile",
     "plane_wave",
     "random_spectrum",
+    "random_spectrum_split",
     "spinor_packet",
     "spinor_plane_wave",
     "vacuum",

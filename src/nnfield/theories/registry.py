@@ -45,6 +45,13 @@ class InitialSpec:
     make: Callable[[Any, dict[str, Any], int], tuple[Any, Any]]
     doc: str = ""
     renamed: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: optionally, the same data built split over devices: ``split(model, params, seed, mesh) -> (phi, pi)``, JAX
+    #: arrays split along the first lattice axis over ``mesh``, equal to ``make``'s to round-off
+    #: (``nnfield.runner.split_build``; session 45)
+    split: Callable[..., tuple[Any, Any]] | None = None
+    #: optionally, why the theory's parameters (its typed ``[theory]`` parameters) rule the split build out, or
+    #: ``None`` where they do not (e.g. a model whose encoding of the data is itself a whole-lattice FFT)
+    split_refusal: Callable[[Any], str | None] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -108,17 +108,27 @@ def gaussian_data(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
                                   p["cutoff"])
 
 
+def gaussian_data_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    """:func:`gaussian_data` built split over ``mesh`` (:func:`nnfield.initial.gaussian_field_split`: ``omega_k``
+    from ``model.dispersion`` plane by plane)."""
+    from .. import initial
+
+    return initial.gaussian_field_split(model.lattice, mesh, model.dispersion, spectrum_function(p["spectrum"]), seed,
+                                        p["amplitude"], p["cutoff"])
+
+
 GAUSSIAN_DOC = ('Gaussian random field with <|phi_k|^2>/V = S(k) ("vacuum": 1/(2 omega_k)) and <|pi_k|^2>/V = '
                 "omega_k^2 S(k), independent phases (seeded)")
 
 
 def renaming_errors(make: Make, keys: Mapping[str, str]) -> Make:
     """``make`` with each :class:`ParameterError` about a parameter in ``keys`` raised as a ``ConfigError``
-    naming ``keys[param]``; other parameter errors pass unchanged (they still end in one line, exit 2)."""
+    naming ``keys[param]``; other parameter errors pass unchanged (they still end in one line, exit 2). Extra
+    positional arguments pass through (the mesh of a split builder, :attr:`InitialSpec.split`)."""
 
-    def wrapped(model: Any, params: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    def wrapped(model: Any, params: dict[str, Any], seed: int, *extra: Any) -> tuple[Any, Any]:
         try:
-            return make(model, params, seed)
+            return make(model, params, seed, *extra)
         except ParameterError as exc:
             if exc.param in keys:
                 raise exc.renamed(keys[exc.param]) from None
@@ -130,8 +140,12 @@ def renaming_errors(make: Make, keys: Mapping[str, str]) -> Make:
 
 def initial_spec(
     params: dict[str, Param], make: Make, doc: str, renamed: Mapping[str, str] | None = None,
-    keys: Mapping[str, str] | None = None,
+    keys: Mapping[str, str] | None = None, split: Callable[..., tuple[Any, Any]] | None = None,
+    split_refusal: Callable[[Any], str | None] | None = None,
 ) -> InitialSpec:
-    """An :class:`InitialSpec` whose library errors name ``initial.<key>`` (or ``keys[param]`` for others)."""
+    """An :class:`InitialSpec` whose library errors name ``initial.<key>`` (or ``keys[param]`` for others);
+    ``split``: its builder split over devices (:attr:`InitialSpec.split`), errors renamed alike, and
+    ``split_refusal`` (:attr:`InitialSpec.split_refusal`)."""
     names = {k: f"initial.{k}" for k in params} | dict(keys or {})
-    return InitialSpec(params=params, make=renaming_errors(make, names), doc=doc, renamed=dict(renamed or {}))
+    return InitialSpec(params=params, make=renaming_errors(make, names), doc=doc, renamed=dict(renamed or {}),
+                       split=None if split is None else renaming_errors(split, names), split_refusal=split_refusal)

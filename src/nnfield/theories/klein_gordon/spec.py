@@ -34,6 +34,7 @@ from ..spec_edge import (
     PACKET_KEYS,
     PLANE_WAVE_KEYS,
     gaussian_data,
+    gaussian_data_split,
     initial_spec,
     mass_check,
     random_keys,
@@ -60,6 +61,21 @@ def _random_spectrum(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarr
     return initial.random_spectrum(
         model.theory.lattice, _modes(model), seed, p["amplitude"], p["cutoff"], p["slope"]
     )
+
+
+def _random_spectrum_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    return initial.random_spectrum_split(
+        model.theory.lattice, mesh, model.theory.dispersion, seed, p["amplitude"], p["cutoff"], p["slope"]
+    )
+
+
+def _split_refusal(params: Any) -> str | None:
+    """Network (3.14) encodes the data as the previous field, ``phi(-dt)`` by a spectral propagation over the whole
+    lattice (``models.KleinGordonModel.encode``): built split, that FFT would gather the whole lattice on every
+    device."""
+    if getattr(params, "network", "3.8") == "3.14":
+        return 'network "3.14" encodes the data by a spectral propagation over the whole lattice'
+    return None
 
 
 class KleinGordonParams(Params):
@@ -108,8 +124,10 @@ SPEC = register_theory(
             "random_spectrum": initial_spec(
                 random_keys(1.0, "pi / (2 a)"), _random_spectrum,
                 "Gaussian random positive-frequency field with a band-limited power-law spectrum",
+                split=_random_spectrum_split, split_refusal=_split_refusal,
             ),
-            "gaussian": initial_spec(GAUSSIAN_KEYS, gaussian_data, GAUSSIAN_DOC),
+            "gaussian": initial_spec(GAUSSIAN_KEYS, gaussian_data, GAUSSIAN_DOC, split=gaussian_data_split,
+                                     split_refusal=_split_refusal),
         },
     )
 )

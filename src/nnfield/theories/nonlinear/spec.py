@@ -46,6 +46,7 @@ from ..spec_edge import (
     PACKET_KEYS,
     box_fraction,
     gaussian_data,
+    gaussian_data_split,
     initial_spec,
     mass_check,
     random_keys,
@@ -248,6 +249,40 @@ def _make_random(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, 
     return _about_ground(model, phi + _ramp(model), p["offset"]), pi
 
 
+def _about_ground_split(model: Any, phi: Any, offset: float | None) -> Any:
+    """``_about_ground(model, phi + _ramp(model), offset)`` of a field split over devices: the twist's ramp and the
+    ground state added in one program, the same operations in the same order (the ramp built from the first axis's
+    coordinates, never on the whole lattice)."""
+    import jax
+
+    th = model.theory
+    lat = th.lattice
+    g = float(th.ground) if offset is None else float(offset)
+    x = lat.spacing * np.arange(lat.shape[0], dtype=np.float64)
+    ramp = (th.twist * x / lat.lengths[0]) if th.twist else np.zeros_like(x)
+    row = (1, lat.shape[0]) + (1,) * (lat.ndim - 1)
+
+    @jax.jit
+    def shifted(f: Any, r: Any) -> Any:
+        f = f + r.reshape(row)
+        return f + g if g else f
+
+    return shifted(phi, ramp)
+
+
+def _make_random_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    """:func:`_make_random` split over ``mesh`` (:func:`nnfield.initial.random_spectrum_split`)."""
+    phi, pi = initial.random_spectrum_split(model.theory.lattice, mesh, initial.NoDispersion(), seed,
+                                            p["amplitude"], p["cutoff"], p["slope"])
+    return _about_ground_split(model, phi, p["offset"]), pi
+
+
+def _make_gaussian_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    """:func:`_make_gaussian` split over ``mesh`` (:func:`nnfield.initial.gaussian_field_split`)."""
+    phi, pi = gaussian_data_split(model, p, seed, mesh)
+    return _about_ground_split(model, phi, p["offset"]), pi
+
+
 def _double_well_constants(potential: Any) -> tuple[float, float]:
     """``(m, v)`` (meson mass, vacuum) of the model's double well: the built-in one (``theory.phase = "broken"``)."""
     if isinstance(potential, DoubleWellPotential):
@@ -281,6 +316,7 @@ _RANDOM = initial_spec(
     _make_random,
     "band-limited Gaussian random phi and, independently, pi (seeded)",
     renamed={"kmax": "cutoff"},
+    split=_make_random_split,
 )
 def _make_gaussian(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
     phi, pi = gaussian_data(model, p, seed)
@@ -288,7 +324,8 @@ def _make_gaussian(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray
 
 
 _GAUSSIAN = initial_spec(GAUSSIAN_KEYS | OFFSET, _make_gaussian,
-                         GAUSSIAN_DOC + "; omega_k of small waves about the ground state (0, or +v of a double well)")
+                         GAUSSIAN_DOC + "; omega_k of small waves about the ground state (0, or +v of a double well)",
+                         split=_make_gaussian_split)
 _KINK = initial_spec(
     KINK_KEYS,
     _make_kink,

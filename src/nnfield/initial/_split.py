@@ -1,0 +1,413 @@
+r"""The random fields of :mod:`._random` built split over devices: each process draws and transforms its own slabs.
+
+A run split over devices (``[parallel]``, ``--devices``, several processes) keeps each device's slab of the first
+lattice axis; until session 45 every process built the whole initial data on its host first (the noise, its
+inverse FFT and their temporaries: 144 bytes per site for a Klein-Gordon random field, :mod:`nnfield.resources`)
+and kept its slabs. Here the same data are built slab by slab:
+
+1. **The noise, per slab of ``k_0``.** NumPy's normal sequence of ``seed`` is streamed plane by plane of the first
+   axis (one ``standard_normal`` call of ``n`` numbers then one of ``m`` gives the numbers one call of ``n + m``
+   gives; checked in ``tests/test_split_initial_s45.py``), so each process keeps the planes of its devices' slabs
+   only, and each device receives exactly the Fourier modes the whole build draws there. The spectral weight
+   (``|k|^(slope/2)``, the cutoff) and, for :class:`~._modes.PositiveFrequency`, ``omega_k`` are evaluated on the
+   slab's momenta, the same expressions elementwise.
+2. **A distributed inverse FFT** (:func:`inverse_fft_split`, in ``jax.shard_map``): the inverse FFTs along axes
+   ``1 .. D-1`` on the device's own slab, the last axis padded to a multiple of the device count, one all-to-all
+   that splits it instead of the first axis, the inverse FFT along the first axis, and the all-to-all back. XLA's
+   partitioner would all-gather a sharded FFT (the whole array on every device).
+3. The scale (``rms(phi) = amplitude``), a global mean, is one all-reduce.
+
+The data equal the whole build's to round-off (the same modes; the FFT's 1D transforms in another order and by
+XLA's FFT instead of NumPy's), not bit for bit; ``D >= 2`` only (a 1D lattice's data are small).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..errors import ParameterError
+from ._modes import NoDispersion
+from ._random import _no_mode, _overflow
+
+#: planes of the first axis drawn per ``standard_normal`` call while streaming: at least this many numbers a call
+_STREAM_NUMBERS = 1 << 16
+
+
+def noise_planes(seed: int, shape: Sequence[int], parts: int, rows: Iterable[int]) -> list[dict[int, np.ndarray]]:
+    """The planes ``rows`` (indices along the first axis) of ``parts`` consecutive arrays of ``shape`` drawn by
+    ``numpy.random.default_rng(seed).standard_normal`` (e.g. ``parts = 2``: the real and imaginary parts of
+    ``standard_normal(shape) + 1j standard_normal(shape)``), streamed: memory for the kept planes and one block.
+
+    Returns one ``{row: plane}`` per part; the planes are the whole draw's ``[row]``, bit for bit."""
+    rng = np.random.default_rng(seed)
+    n0, plane = int(shape[0]), math.prod(int(n) for n in shape[1:])
+    keep = sorted(set(int(r) for r in rows))
+    per_call = max(1, _STREAM_NUMBERS // max(plane, 1))
+    out: list[dict[int, np.ndarray]] = []
+    for _ in range(parts):
+        got: dict[int, np.ndarray] = {}
+        for start in range(0, n0, per_call):
+            stop = min(n0, start + per_call)
+            wanted = [r for r in keep if start <= r < stop]
+            block = rng.standard_normal((stop - start) * plane)
+            for r in wanted:
+                got[r] = block[(r - start) * plane:(r - start + 1) * plane].reshape(tuple(shape[1:]))
+            del block
+        out.append(got)
+    return out
+
+
+def slab_momenta(lattice: Any, rows: slice) -> list[np.ndarray]:
+    """The momentum grid ``k_mu`` (FFT order, ``indexing='ij'``) of the planes ``rows`` of the first axis: the
+    rows of :meth:`~nnfield.lattice.Lattice.momenta`, elementwise the same numbers."""
+    k1d = lattice.momenta_1d()
+    return list(np.meshgrid(k1d[0][rows], *k1d[1:], indexing="ij"))
+
+
+def _rows_of(index: tuple[slice, ...], n0: int) -> slice:
+    return slice(*index[0].indices(n0)[:2])
+
+
+def inverse_fft_split(mesh: Any, D: int) -> Callable[[jax.Array], jax.Array]:
+    """``ifftn`` of a complex field ``(N_1, ..., N_D)`` split along its first axis over ``mesh`` (the modes
+    ``k_1`` of each device's slab in, the sites ``x_1`` of the same slab out), ``D >= 2``: the 1D inverse FFTs
+    along axes ``2 .. D`` on each slab, one all-to-all to split the (padded) last axis instead, the 1D inverse FFT
+    along the first axis, and the all-to-all back. Exact up to round-off (the same transform, its 1D FFTs in
+    another order); no device ever holds more than a slab and its padding."""
+    from jax.sharding import PartitionSpec
+
+    from ..sharding import AXIS
+
+    if D < 2:
+        raise ValueError(f"inverse_fft_split: expected a lattice of at least 2 dimensions, got {D}")
+
+    def local(f: jax.Array) -> jax.Array:
+        n_last = f.shape[-1]
+        x = jnp.fft.ifftn(f, axes=tuple(range(1, D)))
+        n = jax.lax.axis_size(AXIS)
+        pad = (-n_last) % n
+        if pad:
+            x = jnp.pad(x, [(0, 0)] * (D - 1) + [(0, pad)])
+        x = jax.lax.all_to_all(x, AXIS, split_axis=D - 1, concat_axis=0, tiled=True)
+        x = jnp.fft.ifft(x, axis=0)
+        x = jax.lax.all_to_all(x, AXIS, split_axis=0, concat_axis=D - 1, tiled=True)
+        return x[..., :n_last]
+
+    spec = PartitionSpec(AXIS, *([None] * (D - 1)))
+    return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec)
+
+
+def forward_fft_split(mesh: Any, D: int) -> Callable[[jax.Array], jax.Array]:
+    """``fftn`` of a field ``(N_1, ..., N_D)`` split along its first axis over ``mesh`` (the sites ``x_1`` of each
+    device's slab in, the modes ``k_1`` of the same slab out), ``D >= 2``: the reverse of
+    :func:`inverse_fft_split` (one all-to-all to split the padded last axis instead of the first, the 1D FFT along
+    the first axis, the all-to-all back, the FFTs along axes ``2 .. D`` on each slab). Exact up to round-off."""
+    from jax.sharding import PartitionSpec
+
+    from ..sharding import AXIS
+
+    if D < 2:
+        raise ValueError(f"forward_fft_split: expected a lattice of at least 2 dimensions, got {D}")
+
+    def local(f: jax.Array) -> jax.Array:
+        n_last = f.shape[-1]
+        n = jax.lax.axis_size(AXIS)
+        pad = (-n_last) % n
+        x = f.astype(jnp.result_type(f.dtype, jnp.complex64))
+        if pad:
+            x = jnp.pad(x, [(0, 0)] * (D - 1) + [(0, pad)])
+        x = jax.lax.all_to_all(x, AXIS, split_axis=D - 1, concat_axis=0, tiled=True)
+        x = jnp.fft.fft(x, axis=0)
+        x = jax.lax.all_to_all(x, AXIS, split_axis=0, concat_axis=D - 1, tiled=True)
+        return jnp.fft.fftn(x[..., :n_last], axes=tuple(range(1, D)))
+
+    spec = PartitionSpec(AXIS, *([None] * (D - 1)))
+    return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec)
+
+
+def _split_array(mesh: Any, shape: tuple[int, ...], slab: Callable[[slice], np.ndarray]) -> jax.Array:
+    """The global array of ``shape`` split along its first axis over ``mesh`` whose block on each of this
+    process's devices is ``slab(rows)``."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    from ..sharding import AXIS
+
+    sharding = NamedSharding(mesh, PartitionSpec(AXIS, *([None] * (len(shape) - 1))))
+    return jax.make_array_from_callback(shape, sharding, lambda index: slab(_rows_of(index, shape[0])))
+
+
+def _local_rows(mesh: Any, shape: tuple[int, ...]) -> list[int]:
+    """The planes of the first axis that this process's devices hold."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    from ..sharding import AXIS
+
+    sharding = NamedSharding(mesh, PartitionSpec(AXIS, *([None] * (len(shape) - 1))))
+    rows: set[int] = set()
+    for index in sharding.addressable_devices_indices_map(shape).values():
+        rows.update(range(*_rows_of(index, shape[0]).indices(shape[0])))
+    return sorted(rows)
+
+
+def _complex_noise(seed: int, shape: tuple[int, ...], mesh: Any, fields: int) -> list[Callable[[slice], np.ndarray]]:
+    """For each of ``fields`` consecutive complex draws ``standard_normal(shape) + 1j standard_normal(shape)``,
+    a function giving its planes ``rows`` (of this process's slabs only; each once: the planes are freed as they
+    are read)."""
+    planes = noise_planes(seed, shape, 2 * fields, _local_rows(mesh, shape))
+
+    def of(f: int) -> Callable[[slice], np.ndarray]:
+        re, im = planes[2 * f], planes[2 * f + 1]
+
+        def slab(rows: slice) -> np.ndarray:  # (each plane is read once: freed as it is used)
+            out = np.empty((rows.stop - rows.start, *shape[1:]), np.complex128)
+            for i, r in enumerate(range(rows.start, rows.stop)):
+                out[i].real, out[i].imag = re.pop(r), im.pop(r)
+            return out
+
+        return slab
+
+    return [of(f) for f in range(fields)]
+
+
+def random_spectrum_split(
+    lattice: Any, mesh: Any, dispersion: Callable[[list[np.ndarray]], np.ndarray] | NoDispersion, seed: int = 0,
+    amplitude: float = 1.0, cutoff: float | None = None, slope: float = 0.0,
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`~._random.random_spectrum` built split over ``mesh`` along the first lattice axis (see the module
+    docstring): ``(phi, pi)``, each ``(1, *shape)`` and split along its axis 1, equal to the whole build to
+    round-off; the same errors. ``dispersion``: the theory's ``omega`` at momenta ``k`` (its ``dispersion(k)``,
+    evaluated slab by slab: the rule :class:`~._modes.PositiveFrequency`), or :class:`~._modes.NoDispersion`."""
+    shape = tuple(int(n) for n in lattice.shape)
+    if len(shape) < 2:
+        raise ValueError("random_spectrum_split: a lattice of at least 2 dimensions (build 1D data whole)")
+    if isinstance(dispersion, NoDispersion):
+        return _independent_split(lattice, mesh, seed, amplitude, cutoff, slope)
+    if not callable(dispersion):
+        raise TypeError(f"random_spectrum_split: dispersion: expected omega(k) or NoDispersion(), got "
+                        f"{type(dispersion).__name__}")
+    return _positive_frequency_split(lattice, mesh, seed, amplitude, cutoff, slope, dispersion)
+
+
+def _kabs(k: list[np.ndarray]) -> np.ndarray:
+    return np.sqrt(sum(x**2 for x in k))
+
+
+def _positive_frequency_split(
+    lattice: Any, mesh: Any, seed: int, amplitude: float, cutoff: float | None, slope: float,
+    dispersion: Callable[[list[np.ndarray]], np.ndarray],
+) -> tuple[jax.Array, jax.Array]:
+    shape = tuple(int(n) for n in lattice.shape)
+    cutoff = cutoff if cutoff is not None else 0.5 * np.pi / lattice.spacing
+    (noise,) = _complex_noise(seed, shape, mesh, 1)
+
+    def psi_k(rows: slice) -> np.ndarray:  # the same expressions as _random._positive_frequency, on a slab
+        kabs = _kabs(slab_momenta(lattice, rows))
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            weight = np.where(kabs > 0, kabs ** (0.5 * slope), 1.0 if slope == 0 else 0.0)
+            weight = np.where(kabs <= cutoff, weight, 0.0)
+            return noise(rows) * weight
+
+    def omega(rows: slice) -> np.ndarray:
+        return np.asarray(dispersion(slab_momenta(lattice, rows)), np.float64)
+
+    modes, w = _split_array(mesh, shape, psi_k), _split_array(mesh, shape, omega)
+    inverse = inverse_fft_split(mesh, len(shape))
+
+    @jax.jit  # (not donated: no output has the inputs' shape and dtype)
+    def fields(fk: jax.Array, w: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        phi = inverse(fk).real
+        pi = inverse(-1j * w * fk).real
+        return phi, pi, jnp.sqrt(jnp.mean(phi**2))
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        phi, pi, rms_ = fields(modes, w)
+    del modes, w
+    rms = float(rms_)
+    if not np.isfinite(rms):
+        raise _overflow(slope)
+    if rms == 0.0:
+        raise _no_mode(cutoff, lattice)
+    return _scaled((phi, pi), (amplitude / rms, amplitude / rms), amplitude)
+
+
+def _independent_split(
+    lattice: Any, mesh: Any, seed: int, amplitude: float, cutoff: float | None, slope: float
+) -> tuple[jax.Array, jax.Array]:
+    shape = tuple(int(n) for n in lattice.shape)
+    cut = cutoff if cutoff is not None else 0.25 * np.pi / lattice.spacing
+    kept, k2sum = 0, 0.0  # the modes kept and their mean k^2 (the pi scale), plane by plane: the whole grid never
+    for r in range(shape[0]):
+        kk = _kabs(slab_momenta(lattice, slice(r, r + 1)))
+        mask = (kk <= cut) & (kk > 0)
+        kept += int(mask.sum())
+        k2sum += float(np.sum(kk[mask] ** 2))
+        if slope and mask.any():
+            with np.errstate(over="ignore"):
+                if not np.all(np.isfinite(kk[mask] ** (0.5 * slope))):
+                    raise _overflow(slope)
+    if not kept:
+        raise _no_mode(cut, lattice)
+    kscale = float(np.sqrt(k2sum / kept))
+    draws = _complex_noise(seed, shape, mesh, 2)
+
+    def masked(noise: Callable[[slice], np.ndarray]) -> Callable[[slice], np.ndarray]:
+        def slab(rows: slice) -> np.ndarray:  # the same expressions as _random._independent, on a slab
+            kk = _kabs(slab_momenta(lattice, rows))
+            mask = (kk <= cut) & (kk > 0)
+            x = noise(rows)
+            if slope:
+                with np.errstate(over="ignore"):
+                    x = x * np.where(mask, kk, 1.0) ** (0.5 * slope)
+            return np.where(mask, x, 0.0)
+
+        return slab
+
+    inverse = inverse_fft_split(mesh, len(shape))
+
+    @jax.jit
+    def field(fk: jax.Array) -> tuple[jax.Array, jax.Array]:
+        f = inverse(fk).real
+        return f, jnp.sqrt(jnp.mean(f**2))
+
+    out, scales = [], []
+    for noise in draws:
+        with np.errstate(over="ignore", invalid="ignore"):
+            f, rms_ = field(_split_array(mesh, shape, masked(noise)))
+        rms = float(rms_)
+        if not np.isfinite(rms):
+            raise _overflow(slope)
+        out.append(f)
+        scales.append(1.0 / max(rms, np.finfo(float).tiny))
+    return _scaled((out[0], out[1]), (amplitude * scales[0], amplitude * kscale * scales[1]), amplitude)
+
+
+def gaussian_field_split(
+    lattice: Any, mesh: Any, dispersion: Callable[[list[np.ndarray]], Any], spectrum: Any = None, seed: int = 0,
+    amplitude: float = 1.0, cutoff: float | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`~._gaussian.gaussian_field` built split over ``mesh`` along the first lattice axis: ``(phi, pi)``,
+    each ``(1, *shape)`` split along its axis 1, equal to the whole build to round-off, with the same errors.
+    ``dispersion(k)``: the theory's ``omega`` at momenta ``k`` (evaluated plane by plane of the first axis, the
+    whole build's ``omega`` on the FFT grid elementwise); ``spectrum``: ``S(|k|, omega_k)`` (default
+    :func:`~._gaussian.vacuum`). The white noise of each field is streamed by rows (its sites' planes of the
+    first axis), transformed by :func:`forward_fft_split`, weighted by ``sqrt(S / a^D)`` on the device's slab of
+    modes and transformed back by :func:`inverse_fft_split`."""
+    from ._gaussian import vacuum
+
+    spectrum = vacuum if spectrum is None else spectrum
+    shape = tuple(int(n) for n in lattice.shape)
+    if len(shape) < 2:
+        raise ValueError("gaussian_field_split: a lattice of at least 2 dimensions (build 1D data whole)")
+
+    def modes(rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``|k|``, ``omega_k`` and which modes the cutoff keeps, on the planes ``rows``."""
+        k = slab_momenta(lattice, rows)
+        kabs = np.sqrt(sum(x**2 for x in k))
+        omega = np.broadcast_to(np.asarray(dispersion(k), dtype=np.float64), kabs.shape)
+        keep = np.ones(kabs.shape, bool) if cutoff is None else kabs <= cutoff
+        return kabs, omega, keep
+
+    def power(rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The whole build's ``S`` (zero mode and cutoff applied) on the planes ``rows``, with ``|k|``, ``omega_k``
+        and ``keep``."""
+        kabs, omega, keep = modes(rows)
+        with np.errstate(all="ignore"):
+            s = np.broadcast_to(np.asarray(spectrum(kabs, omega), dtype=np.float64), kabs.shape).copy()
+        s[(kabs == 0) & ~np.isfinite(s)] = 0.0
+        return s, kabs, omega, keep
+
+    # the whole build's checks, in its order, plane by plane (the first bad mode in C order is the whole grid's)
+    planes = [slice(r, r + 1) for r in range(shape[0])]
+    for rows in planes:
+        kabs, omega, keep = modes(rows)
+        bad = keep & ~(np.isfinite(omega) & (omega >= 0))
+        if bad.any():
+            j = np.unravel_index(int(np.argmax(bad)), kabs.shape)
+            raise ParameterError(
+                "omega", f"expected a real dispersion omega_k >= 0 at every mode, got {omega[j]:g} at |k| = "
+                f"{kabs[j]:.4g}: omega_k^2 < 0, an unstable vacuum (e.g. a potential without a minimum, taken about "
+                "phi = 0); a Gaussian field needs a stable one, V''(phi_0) >= 0 at the ground state phi_0 (a double "
+                "well's +-v)")
+    positive = used_any = False
+    for rows in planes:
+        s, kabs, omega, keep = power(rows)
+        positive = positive or bool(np.any(np.isfinite(s) & (s > 0)))
+        s[~keep] = 0.0
+        bad = keep & ~(np.isfinite(s) & (s >= 0))
+        if bad.any():
+            j = np.unravel_index(int(np.argmax(bad)), kabs.shape)
+            raise ParameterError(
+                "spectrum", f"expected a finite, non-negative spectrum at every mode, got {s[j]:g} at |k| = "
+                f"{kabs[j]:.4g} (omega = {omega[j]:.4g}); use an expression that is finite and non-negative for k > 0"
+            )
+        used_any = used_any or bool(np.any(keep & (s > 0)))
+    if not used_any and not positive:
+        raise ParameterError("spectrum", "expected a spectrum that is positive at some lattice mode, got S = 0 at "
+                             "every mode; e.g. \"vacuum\" or \"exp(-k**2)\"")
+    if not used_any:
+        kmin = 2 * np.pi / max(lattice.lengths)
+        raise ParameterError("cutoff", f"no lattice mode has a positive spectrum with |k| <= cutoff; the smallest "
+                             f"|k| is {kmin:.4g}, raise the cutoff")
+
+    cell = lattice.cell_volume
+
+    def weight(field: int) -> Callable[[slice], np.ndarray]:
+        def slab(rows: slice) -> np.ndarray:  # sqrt(power / cell): the whole build's expressions on a slab
+            s, _, omega, keep = power(rows)
+            s[~keep] = 0.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                p = s if field == 0 else np.where(keep & (s > 0), omega**2 * s, 0.0)
+                return np.sqrt(p / cell)
+
+        return slab
+
+    noise = noise_planes(seed, shape, 2, _local_rows(mesh, shape))
+
+    def white(field: int) -> Callable[[slice], np.ndarray]:
+        planes = noise[field]
+        return lambda rows: np.stack([planes.pop(r) for r in range(rows.start, rows.stop)])
+
+    D = len(shape)
+    forward, inverse = forward_fft_split(mesh, D), inverse_fft_split(mesh, D)
+
+    @jax.jit
+    def draw(w: jax.Array, sq: jax.Array) -> jax.Array:
+        return inverse(forward(w) * sq).real
+
+    out = []
+    for field in (0, 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            out.append(draw(_split_array(mesh, shape, white(field)), _split_array(mesh, shape, weight(field))))
+    return _scaled((out[0], out[1]), (amplitude, amplitude), amplitude)
+
+
+def _scaled(fields: tuple[jax.Array, jax.Array], scales: tuple[float, float], amplitude: float
+            ) -> tuple[jax.Array, jax.Array]:
+    """``(scale f)[None]`` of each field, split along its axis 1 as a run's fields are; refused
+    (:class:`~nnfield.errors.ParameterError` naming ``amplitude``) where a value is not finite."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    from ..sharding import AXIS
+
+    f0 = fields[0]
+    mesh = f0.sharding.mesh
+    out = NamedSharding(mesh, PartitionSpec(None, AXIS, *([None] * (f0.ndim - 1))))
+
+    @jax.jit
+    def scale(a: jax.Array, b: jax.Array, sa: Any, sb: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+        x, y = (a * sa)[None], (b * sb)[None]
+        x, y = jax.lax.with_sharding_constraint(x, out), jax.lax.with_sharding_constraint(y, out)
+        return x, y, jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(y))
+
+    x, y, finite = scale(*fields, *scales)
+    if not bool(finite):
+        raise ParameterError(
+            "amplitude", f"the initial data overflow (values not finite) for amplitude = {amplitude:g}; use a "
+            "smaller amplitude")
+    return x, y

@@ -1,0 +1,286 @@
+"""Initial data built split over devices, each process its own slabs (session 45; issue 10, item 4).
+
+A run split over devices or processes used to build the whole initial data in every process (or, since session 44,
+one process at a time) and keep its shards. The random fields of Klein-Gordon (positive frequency), phi^4 and sine-
+Gordon (independent ``phi``, ``pi``), ``random_spectrum`` and ``gaussian``, are now built slab by slab
+(:mod:`nnfield.initial._split`): NumPy's normal sequence streamed plane by plane (the same numbers), a distributed
+inverse FFT in ``shard_map``. These tests check the pieces against the whole build: the stream bit for bit, the
+fields and the encoded state to round-off, the errors alike, and which runs take which build.
+
+Tolerances: the split and the whole build compute the same discrete Fourier transform, the 1D transforms in
+another order (and XLA's FFT against NumPy's); an FFT's round-off is ``O(eps log2 N)`` relative to the field's
+largest value, so ``8 eps log2(N) max|f|`` allows for the two transforms (and the ``omega_k`` product) of the
+positive-frequency ``pi``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnfield.config import parse_config
+from nnfield.errors import ConfigError
+from nnfield.initial._split import noise_planes
+from nnfield.runner import split_build, split_build_refusal
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (3, 4, 6), (40, 3000)])
+def test_the_streamed_noise_is_the_whole_draw_bit_for_bit(shape):
+    """``standard_normal`` in consecutive calls continues one sequence: the planes kept equal the whole draw's."""
+    whole = np.random.default_rng(11)
+    parts = [whole.standard_normal(shape) for _ in range(3)]
+    rows = sorted({0, 2, shape[0] - 1})
+    got = noise_planes(11, shape, 3, rows)
+    for part, planes in zip(parts, got, strict=True):
+        assert sorted(planes) == rows
+        for r in rows:
+            assert np.array_equal(planes[r], part[r])
+
+
+KG = """\
+[theory]
+name = "klein-gordon"
+{theory}
+[lattice]
+shape = {shape}
+spacing = 0.5
+[time]
+dt = 0.1
+steps = 10
+[initial]
+kind = "{kind}"
+seed = 3
+{parallel}
+"""
+
+
+def _cfg(shape=(8, 6), kind="random_spectrum", build=None, theory=""):
+    parallel = "" if build is None else f'[parallel]\nbuild = "{build}"'
+    return parse_config(KG.format(shape=list(shape), kind=kind, parallel=parallel, theory=theory), source="t.toml")
+
+
+def test_which_runs_build_split():
+    """``auto``: split on several devices where the kind and lattice allow; ``whole`` never; ``split`` refuses
+    (one line naming why) where it cannot; one device always builds whole."""
+    assert split_build(_cfg(), 2) and split_build(_cfg(build="split"), 4)
+    assert not split_build(_cfg(), 1) and not split_build(_cfg(build="split"), 1)
+    assert not split_build(_cfg(build="whole"), 2)
+    assert not split_build(_cfg(kind="gaussian_packet"), 2)
+    assert not split_build(_cfg(shape=(16,)), 2)
+    assert "built whole" in split_build_refusal(_cfg(kind="gaussian_packet"))
+    with pytest.raises(ConfigError, match='parallel.build = "split": initial.kind = .gaussian_packet.'):
+        split_build(_cfg(kind="gaussian_packet", build="split"), 2)
+    with pytest.raises(ConfigError, match="1D lattice"):
+        split_build(_cfg(shape=(16,), build="split"), 2)
+    # network (3.14) encodes the data by an FFT over the whole lattice: built whole
+    assert not split_build(_cfg(theory='network = "3.14"'), 2)
+    with pytest.raises(ConfigError, match='network "3.14" encodes the data by a spectral propagation'):
+        split_build(_cfg(theory='network = "3.14"', kind="gaussian", build="split"), 2)
+
+
+def test_a_misspelt_build_is_refused():
+    with pytest.raises(ConfigError, match="parallel.build"):
+        _cfg(build="slabs")
+
+
+SCRIPT = textwrap.dedent(
+    '''
+    import sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    from nnfield import runner
+    from nnfield.config import parse_config
+    from nnfield.errors import ConfigError
+    from nnfield.initial import (NoDispersion, PositiveFrequency, gaussian_field, gaussian_field_split,
+                                 random_spectrum, random_spectrum_split, vacuum)
+    from nnfield.lattice import Lattice
+    from nnfield.sharding import lattice_mesh
+    from nnfield.theories.klein_gordon.physics import KleinGordon
+
+    EPS = np.finfo(float).eps
+    worst = 0.0
+
+    def close(got, want, what):
+        global worst
+        got, want = np.asarray(got), np.asarray(want)
+        assert got.shape == want.shape, (what, got.shape, want.shape)
+        tol = 8 * EPS * np.log2(want.size) * max(np.abs(want).max(), 1e-300)
+        err = np.abs(got - want).max()
+        assert err <= tol, (what, err, tol)
+        worst = max(worst, err / tol)
+
+    for shape, n, slope, cutoff in CASES:
+        lat = Lattice(shape, 0.5)
+        th = KleinGordon(m=0.7, lattice=lat)
+        mesh = lattice_mesh(n)
+        for rule, how in ((PositiveFrequency.of(th), th.dispersion), (NoDispersion(), NoDispersion())):
+            want = random_spectrum(lat, rule, 5, 1.3, cutoff, slope)
+            got = random_spectrum_split(lat, mesh, how, 5, 1.3, cutoff, slope)
+            for g, w, name in zip(got, want, ("phi", "pi")):
+                assert g.sharding.spec[1] == "lattice" and len(g.sharding.device_set) == n, g.sharding
+                close(g, w, (shape, n, type(rule).__name__, slope, name))
+        for theory in (th, KleinGordon(m=0.0, lattice=lat)):  # the vacuum, massive and massless (its zero mode)
+            want = gaussian_field(lat, theory.dispersion(lat.momenta()), vacuum, 5, 1.3, cutoff)
+            got = gaussian_field_split(lat, mesh, theory.dispersion, vacuum, 5, 1.3, cutoff)
+            for g, w, name in zip(got, want, ("phi", "pi")):
+                close(g, w, (shape, n, "gaussian", theory.m, name))
+
+    # the same errors as the whole build: no mode under the cutoff, a spectrum that overflows
+    lat = Lattice((8, 6), 0.5)
+    th = KleinGordon(m=0.7, lattice=lat)
+    for how in (th.dispersion, NoDispersion()):
+        rule = PositiveFrequency.of(th) if callable(how) else how
+        for args in ((1.0, 1e-3, 1.0), (1.0, None, 2000.0)):
+            msgs = []
+            for build in (lambda: random_spectrum(lat, rule, 5, *args),
+                          lambda: random_spectrum_split(lat, lattice_mesh(2), how, 5, *args)):
+                try:
+                    build()
+                except Exception as exc:
+                    msgs.append((type(exc).__name__, str(exc)))
+            assert len(msgs) == 2 and msgs[0] == msgs[1], msgs
+    # the gaussian field's errors: no mode under the cutoff, a negative spectrum, an unstable vacuum
+    tachyon = lambda k: np.sqrt(-1.0 + sum(4.0 / 0.25 * np.sin(np.asarray(x) * 0.25) ** 2 for x in k))
+    massless = KleinGordon(m=0.0, lattice=lat).dispersion
+    for how, spectrum, cutoff in ((massless, vacuum, 1e-3), (th.dispersion, lambda k, w: 1.0 - k, None),
+                                  (tachyon, vacuum, None)):
+        msgs = []
+        for build in (lambda: gaussian_field(lat, how(lat.momenta()), spectrum, 5, 1.0, cutoff),
+                      lambda: gaussian_field_split(lat, lattice_mesh(2), how, spectrum, 5, 1.0, cutoff)):
+            try:
+                with np.errstate(invalid="ignore"):
+                    build()
+            except Exception as exc:
+                msgs.append((type(exc).__name__, str(exc)))
+        assert len(msgs) == 2 and msgs[0] == msgs[1], msgs
+
+    # a run's state (the encoding, the ground state, the twist's ramp) built split equals the whole build's
+    for text in CONFIGS:
+        cfg = parse_config(text, source="t.toml")
+        model, whole = runner.build(cfg)
+        _, split = runner.build_split(cfg, 2)
+        for a, b in zip(jax.tree_util.tree_leaves(split), jax.tree_util.tree_leaves(whole)):
+            assert a.dtype == b.dtype, (a.dtype, b.dtype)
+            if a.ndim >= 2:
+                assert a.sharding.spec[1] == "lattice", a.sharding
+            close(a, b, cfg.theory.name)
+    try:
+        runner.build_split(parse_config(CONFIGS[0].replace("[12, 8]", "[9, 8]"), source="t.toml"), 2)
+    except ConfigError as exc:
+        assert "not divisible by 2 devices" in str(exc), exc
+    else:
+        raise AssertionError("a first axis of 9 sites was split over 2 devices")
+    print("worst error / tolerance", worst)
+    '''
+)
+
+RUN = """\
+[theory]
+name = "{name}"
+{extra}
+[lattice]
+shape = [12, 8]
+spacing = 0.5
+[time]
+dt = 0.05
+steps = 10
+[initial]
+kind = "random_spectrum"
+seed = 9
+{initial}
+[output]
+precision = "{precision}"
+"""
+
+CONFIGS = [
+    RUN.format(name="klein-gordon", extra="", initial="slope = -1.0", precision="float64"),
+    RUN.format(name="klein-gordon", extra="", initial="", precision="float64").replace("random_spectrum", "gaussian"),
+    RUN.format(name="phi4", extra='phase = "broken"', initial="", precision="float64").replace(
+        "random_spectrum", "gaussian"),
+    RUN.format(name="klein-gordon", extra="", initial="", precision="float32"),
+    RUN.format(name="phi4", extra="", initial="", precision="float64"),
+    RUN.format(name="sine-gordon", extra="winding = 1", initial="offset = 0.25", precision="float64"),
+]
+
+
+def _script(cases) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
+    env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()
+    code = f"CASES = {cases!r}\nCONFIGS = {CONFIGS!r}\n" + SCRIPT
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600,
+                          check=False)
+
+
+def test_split_random_fields_equal_the_whole_build():
+    """2 and 4 devices, 2D with an odd last axis, 3D, a slope and a cutoff; the errors; the encoded states."""
+    res = _script([((12, 7), 2, 0.0, None), ((8, 6, 10), 4, -1.0, 2.0)])
+    assert res.returncode == 0, res.stderr[-4000:]
+
+
+@pytest.mark.slow
+def test_split_random_fields_equal_the_whole_build_on_more_lattices():
+    """More shapes and device counts: last axes shorter than the device count, a 4D lattice, steep slopes."""
+    res = _script([((16, 12), 2, 0.0, None), ((16, 12), 4, 2.0, None), ((32, 33), 4, -2.0, 1.5),
+                   ((8, 3, 5), 4, 0.0, None), ((4, 4, 4, 6), 2, 1.0, 5.0), ((64, 48), 4, 0.0, 0.5)])
+    assert res.returncode == 0, res.stderr[-4000:]
+
+
+def test_every_split_builder_has_a_measured_memory_row():
+    from nnfield import resources
+    from nnfield.theories import load_all
+    from nnfield.theories.registry import THEORIES
+
+    load_all()
+    split = {(name, kind) for name, spec in THEORIES.items() for kind, ini in spec.initial.items()
+             if ini.split is not None}
+    assert split and split == set(resources.MEASURED_SPLIT_INITIAL)
+
+
+def test_the_guard_counts_each_process_its_share_of_a_split_build(monkeypatch):
+    """Four processes on a host, each holding a quarter of the devices: a split build needs about a quarter of
+    the per-site parts in each (the host buffers whole), where the whole build needs them whole in each, in turns
+    or not."""
+    from nnfield import resources
+    from nnfield.errors import InputError
+
+    cfg = _cfg(shape=(512, 512))
+    whole = resources.estimate_run_memory(cfg, 4)
+    split = resources.estimate_run_memory(cfg, 4, split_build=True)
+    assert split["initial"] == resources.MEASURED_SPLIT_INITIAL[("klein-gordon", "random_spectrum")] * 512 * 512
+    monkeypatch.setattr(resources, "_process_share", lambda devices: 0.25)
+    share = (split["total"] - split["host"]) // 4 + split["host"]
+    monkeypatch.setattr(resources, "available_memory", lambda: 4 * share + 4096)
+    assert resources.check_memory(cfg, 1, 4, local=4, turns=True, split_build=True) is False  # fits, no turns
+    with pytest.raises(InputError, match="in each of the 4 processes on this host"):
+        resources.check_memory(cfg, 1, 4, local=4, turns=True, split_build=False)  # whole: not even in turns
+    assert 4 * share < resources._turns_peak(whole, 4)
+    monkeypatch.setattr(resources, "available_memory", lambda: 4 * share - 4096)
+    with pytest.raises(InputError, match="each its share of the lattice"):
+        resources.check_memory(cfg, 1, 4, local=4, turns=True, split_build=True)
+
+
+@pytest.mark.slow
+def test_the_guard_covers_the_split_builds_measured_on_other_lattices():
+    """``MEASURED_SPLIT_INITIAL`` (measured on 4 devices, 512^2 to 1024^2 and 64^3 to 128^3 sites) covers split
+    builds on 2 devices and other lattices: the resident memory's slope between two sizes, per site."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import measure_split_initial as m
+    finally:
+        sys.path.pop(0)
+    from nnfield import resources
+
+    for theory, shapes in (("klein-gordon", ([384, 640], [768, 640])), ("sine-gordon", ([48, 64, 96], [96, 64, 96]))):
+        sites = [int(np.prod(s)) for s in shapes]
+        peaks = [m.peak(m.config(theory, list(s)), "split", 2) for s in shapes]
+        slope = (peaks[1] - peaks[0]) / (sites[1] - sites[0])
+        assert slope <= resources.MEASURED_SPLIT_INITIAL[(theory, "random_spectrum")], (theory, slope)
