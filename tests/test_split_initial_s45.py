@@ -179,6 +179,31 @@ SCRIPT = textwrap.dedent(
         assert "not divisible by 2 devices" in str(exc), exc
     else:
         raise AssertionError("a first axis of 9 sites was split over 2 devices")
+    # the spectra's tables built block by block equal the whole tables split (Spectra.of(...).split_over)
+    from nnfield.spectra import Spectra
+    from nnfield.theories.nonlinear.physics import NonlinearField
+
+    for i, (shape, n, slope, cutoff) in enumerate(CASES):
+        lat = Lattice(shape, 0.5)
+        mesh = lattice_mesh(n)
+        massive, massless = KleinGordon(m=0.7, lattice=lat).dispersion, KleinGordon(m=0.0, lattice=lat).dispersion
+        for disp in ((massive, massless, None) if FULL else (massless,) if i else (massive,)):
+            ref = Spectra.of(lat, None if disp is None else disp(lat.momenta())).split_over(mesh)
+            got = Spectra.split_of(lat, mesh, disp)
+            for a, b in ((got.shells.half_index, ref.shells.half_index), (got.shells.half_weight,
+                         ref.shells.half_weight), (got.omega, ref.omega), (got.valid, ref.valid)):
+                assert (a is None) == (b is None)
+                if a is not None:
+                    assert a.sharding.is_equivalent_to(b.sharding, a.ndim) and a.dtype == b.dtype
+                    assert np.array_equal(np.asarray(a), np.asarray(b))
+            assert got.shells.n_bins == ref.shells.n_bins and np.array_equal(got.shells.modes, ref.shells.modes)
+            close(got.shells.k, ref.shells.k, "k")
+            occ, want = got.occupied(), Spectra.of(lat, None if disp is None else disp(lat.momenta())).occupied()
+            assert (occ is None) == (want is None) and (occ is None or np.array_equal(occ, want)), (occ, want)
+            field = random_spectrum_split(lat, mesh, NoDispersion(), 5, 1.0, cutoff, 0.0)
+            fields = {"phi": field[0], "pi": field[1]}
+            for name, v in jax.jit(lambda f: got(f))(fields).items():
+                assert np.array_equal(np.asarray(v), np.asarray(jax.jit(lambda f: ref(f))(fields)[name])), name
     print("worst error / tolerance", worst)
     '''
 )
@@ -212,16 +237,20 @@ CONFIGS = [
 ]
 
 
-def _script(cases) -> subprocess.CompletedProcess[str]:
+def _script(cases, full: bool = False) -> subprocess.CompletedProcess[str]:
+    """``SCRIPT`` on 4 fake devices over ``cases`` (the spectra's tables of every dispersion in each case with
+    ``full``, else one per case; the configs' states: all with ``full``, else three)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
     env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()
-    code = f"CASES = {cases!r}\nCONFIGS = {CONFIGS!r}\n" + SCRIPT
+    configs = CONFIGS if full else [CONFIGS[i] for i in (0, 2, 5)]  # (quick: each rule, gaussian, the ramp)
+    code = f"CASES = {cases!r}\nCONFIGS = {configs!r}\nFULL = {full!r}\n" + SCRIPT
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600,
                           check=False)
 
 
 def test_split_random_fields_equal_the_whole_build():
-    """2 and 4 devices, 2D with an odd last axis, 3D, a slope and a cutoff; the errors; the encoded states."""
+    """2 and 4 devices, 2D with an odd last axis, 3D, a slope and a cutoff; the errors; the encoded states; the
+    spectra's tables built block by block (massive, then massless: no occupation at ``k = 0``)."""
     res = _script([((12, 7), 2, 0.0, None), ((8, 6, 10), 4, -1.0, 2.0)])
     assert res.returncode == 0, res.stderr[-4000:]
 
@@ -230,7 +259,7 @@ def test_split_random_fields_equal_the_whole_build():
 def test_split_random_fields_equal_the_whole_build_on_more_lattices():
     """More shapes and device counts: last axes shorter than the device count, a 4D lattice, steep slopes."""
     res = _script([((16, 12), 2, 0.0, None), ((16, 12), 4, 2.0, None), ((32, 33), 4, -2.0, 1.5),
-                   ((8, 3, 5), 4, 0.0, None), ((4, 4, 4, 6), 2, 1.0, 5.0), ((64, 48), 4, 0.0, 0.5)])
+                   ((8, 3, 5), 4, 0.0, None), ((4, 4, 4, 6), 2, 1.0, 5.0), ((64, 48), 4, 0.0, 0.5)], full=True)
     assert res.returncode == 0, res.stderr[-4000:]
 
 

@@ -366,6 +366,19 @@ def _spectral_shapes(model: AbstractModel, state: Any) -> Any:
     return jax.eval_shape(lambda s: model.spectral_fields(s), state)
 
 
+def split_spectra_for(cfg: Config, model: AbstractModel, state: Any, devices: int) -> Spectra | None:
+    """:func:`spectra_for` of a run whose initial data are built split (:func:`split_build`): where the lattice has
+    at least 2 dimensions and the model's spectral fields are real, the split tables built block by block
+    (:meth:`nnfield.spectra.Spectra.split_of`: the tables :func:`_observed` would split, never on the whole FFT
+    grid; the same spectra, the bin centres to round-off); otherwise :func:`spectra_for`."""
+    if not cfg.output.spectra or len(cfg.lattice.shape) < 2 or not _spectral_shapes(model, state) \
+            or not _real_spectral_fields(model, state):
+        return spectra_for(cfg, model, state)
+    from .sharding import lattice_mesh
+
+    return Spectra.split_of(model.lattice, lattice_mesh(devices), model.dispersion)
+
+
 def _observed(spectra: Spectra | None, model: AbstractModel, state: Any, devices: int) -> Spectra | None:
     """The spectra the observer computes: on a lattice split over several devices, :meth:`Spectra.split_over`
     (each device transforms its own block; its tables split like the distributed FFT leaves the modes) when the
@@ -375,6 +388,8 @@ def _observed(spectra: Spectra | None, model: AbstractModel, state: Any, devices
     session 34 a split run's spectra took the whole FFT, for which XLA gathered the whole field on every device."""
     if spectra is None:
         return None
+    if spectra.mesh is not None:  # (split already: split_spectra_for)
+        return spectra
     if devices > 1:
         from .sharding import lattice_mesh
 
@@ -687,7 +702,7 @@ def prepare(
             say(f"initial data: built split over the {devices} devices, each process its own slabs (parallel.build)")
             model, state = stop.call(build_split, cfg, devices)
             with parallel.building(True):
-                spectra = spectra_for(cfg, model, state)
+                spectra = split_spectra_for(cfg, model, state, devices)
             return parallel.place_model(model, devices, cfg.lattice.shape), state, spectra
         model, state = stop.call(build, cfg, host=parallel.split(devices))  # (split: on the host, never on a GPU)
         with parallel.building(parallel.split(devices)):  # (before placing: omega_k of the whole lattice, host)
@@ -1431,11 +1446,12 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     # (not the initial data: the checkpoint holds the state; split over devices: the model built on the host, as a
     # fresh run, and the state restored shard by shard onto the placed shapes, never whole on a host)
     split = parallel.split(n_devices)
+    tables = split_spectra_for if split_build(cfg, n_devices) else (lambda c, m, s, _n: spectra_for(c, m, s))
 
     def built() -> tuple[Any, Any, Any]:
         model, template = stop.call(build_template, cfg, host=split, shapes_only=split)
         with parallel.building(split):  # (before placing, as a fresh run)
-            spectra = spectra_for(cfg, model, template)
+            spectra = tables(cfg, model, template, n_devices)
         return (parallel.place_model(model, n_devices, cfg.lattice.shape),
                 parallel.place(template, n_devices, cfg.lattice.shape[0]), spectra)  # (the checkpoint's shards)
 

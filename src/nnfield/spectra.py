@@ -161,6 +161,9 @@ class Spectra(Module):
     #: (:meth:`~nnfield.model.AbstractModel.modes_from_sources`): the model's per-mode tables in the layout of the
     #: distributed FFT (the shells' tables are then on the full grid), else ``None``
     mode_tables: dict[str, Any] | None = None
+    #: the modes per shell that enter the occupation numbers, where the tables to count them are split
+    #: (:meth:`split_of`; counted plane by plane when built), else ``None`` (:meth:`occupied` counts them)
+    occupied_modes: np.ndarray | None = None
 
     @classmethod
     def of(cls, lattice: Lattice, omega: Any = None) -> "Spectra":
@@ -190,6 +193,8 @@ class Spectra(Module):
         both kinds, see the module docstring)."""
         if self.valid is None:
             return None
+        if self.occupied_modes is not None:
+            return np.asarray(self.occupied_modes)
         index = np.asarray(self.shells.index).ravel()
         valid = np.asarray(self.valid, dtype=np.float64)
         rows = valid.reshape(-1, index.size)  # one row, or one per member (stacked)
@@ -209,6 +214,117 @@ class Spectra(Module):
         if occupied is not None:
             out[OCCUPATION_MODES] = occupied
         return out
+
+    @classmethod
+    def split_of(cls, lattice: Lattice, mesh: Any, dispersion: Any = None) -> "Spectra | None":
+        """``Spectra.of(lattice, dispersion(lattice.momenta())).split_over(mesh)`` (real fields) built block by
+        block, never on the whole FFT grid (session 45: with the initial data built split,
+        ``nnfield.runner.build_split``, these tables were a process's last whole-lattice arrays, about 80 bytes per
+        site while built). The shells are counted plane by plane of the first axis (which shells are used, their
+        modes, their mean ``|k|``, the modes with ``omega_k > 0``); each device's block of the tables (the half
+        grid's columns it holds after the distributed FFT) is computed from its own momenta. The same tables, the
+        shells' mean ``|k|`` summed in another order (round-off); ``None`` for a 1D lattice (as
+        :meth:`split_over`). ``dispersion(k)``: ``omega`` at momenta ``k`` (e.g. ``model.dispersion``), or
+        ``None``: no occupation numbers."""
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        from .sharding import AXIS
+
+        shape = tuple(int(n) for n in lattice.shape)
+        D = len(shape)
+        if D < 2:
+            return None
+        k1d = lattice.momenta_1d()
+        dk = 2 * np.pi / max(lattice.lengths)
+
+        def kabs_of(k: list[np.ndarray]) -> np.ndarray:
+            return np.sqrt(sum(x**2 for x in k))
+
+        def omega_ok(k: list[np.ndarray], like: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+            if dispersion is None:
+                return None
+            w = dispersion(k)
+            if w is None:
+                return None
+            w = np.asarray(w, dtype=np.float64)
+            if w.shape != like.shape:
+                return None
+            with np.errstate(invalid="ignore"):
+                ok = np.isfinite(w) & (w > 0)
+            return w, ok
+
+        # the shells, plane by plane: raw shell of each mode, counts and |k| sums per raw shell
+        top = int(np.floor(np.sqrt(sum((np.abs(k).max() / dk) ** 2 for k in k1d)) + 0.5)) + 2
+        counts, ksum = np.zeros(top, np.int64), np.zeros(top)
+        valid_counts = np.zeros(top)
+        any_valid, has_omega = False, dispersion is not None
+        for r in range(shape[0]):
+            k = list(np.meshgrid(k1d[0][r:r + 1], *k1d[1:], indexing="ij"))
+            kabs = kabs_of(k)
+            raw = np.floor(kabs / dk + 0.5).astype(np.int64).ravel()
+            counts += np.bincount(raw, minlength=top)
+            ksum += np.bincount(raw, weights=kabs.ravel(), minlength=top)
+            if has_omega:
+                got = omega_ok(k, kabs)
+                if got is None:
+                    has_omega = False
+                else:
+                    any_valid = any_valid or bool(got[1].any())
+                    valid_counts += np.bincount(raw, weights=got[1].ravel().astype(np.float64), minlength=top)
+        used = np.flatnonzero(counts)
+        n_bins = int(used.size)
+        modes = counts[used].astype(np.float64)
+        occupation = has_omega and any_valid
+
+        n_last = shape[-1]
+        half = n_last // 2 + 1
+        pad = (-half) % mesh.size
+        padded = (*shape[:-1], half + pad)
+        k_last = k1d[-1][:half]
+        j_all = np.arange(half)
+
+        def block(index: tuple[slice, ...]) -> tuple[list[np.ndarray], np.ndarray, slice]:
+            cols = slice(*index[-1].indices(padded[-1])[:2])
+            real = slice(min(cols.start, half), min(cols.stop, half))
+            k = list(np.meshgrid(*k1d[:-1], k_last[real], indexing="ij"))
+            return k, kabs_of(k), cols
+
+        def table(values: Any, fill: Any, dtype: Any) -> jax.Array:
+            split = NamedSharding(mesh, PartitionSpec(*([None] * (D - 1)), AXIS))
+
+            def slab(index: tuple[slice, ...]) -> np.ndarray:
+                k, kabs, cols = block(index)
+                out = np.full((*shape[:-1], cols.stop - cols.start), fill, dtype)
+                n_real = kabs.shape[-1]
+                if n_real:
+                    out[..., :n_real] = values(k, kabs, slice(cols.start, cols.start + n_real))
+                return out
+
+            return jax.make_array_from_callback(padded, split, slab)
+
+        def shell_index(k: list[np.ndarray], kabs: np.ndarray, cols: slice) -> np.ndarray:
+            raw = np.floor(kabs / dk + 0.5).astype(np.int64)
+            return np.searchsorted(used, raw).astype(np.int32)
+
+        def weight(k: list[np.ndarray], kabs: np.ndarray, cols: slice) -> np.ndarray:
+            j = j_all[cols]
+            return np.broadcast_to(np.where((j > 0) & (2 * j != n_last), 2.0, 1.0), kabs.shape)
+
+        shells = Shells(np.zeros((1,) * D, np.int32), table(shell_index, n_bins, np.int32),
+                        table(weight, 0.0, np.float64), modes, ksum[used] / modes, n_bins,
+                        float(lattice.size * lattice.cell_volume), float(lattice.cell_volume))
+        if not occupation:
+            return cls(shells, mesh=mesh)
+
+        def omega(k: list[np.ndarray], kabs: np.ndarray, cols: slice) -> np.ndarray:
+            w, ok = omega_ok(k, kabs)  # type: ignore[misc]
+            return np.where(ok, w, 0.0)
+
+        def valid(k: list[np.ndarray], kabs: np.ndarray, cols: slice) -> np.ndarray:
+            return omega_ok(k, kabs)[1].astype(np.float64)  # type: ignore[index]
+
+        return cls(shells, table(omega, 0.0, np.float64), table(valid, 0.0, np.float64), mesh,
+                   occupied_modes=valid_counts[used])
 
     def split_over(self, mesh: Any, mode_tables: dict[str, np.ndarray] | None = None,
                    dtype: Any = np.float64) -> "Spectra | None":
