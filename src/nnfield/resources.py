@@ -324,15 +324,21 @@ _BLOCK_SITES = 1 << 14
 
 #: bytes per component and site of building an initial kind split over devices (``nnfield.runner.build_split``):
 #: the peak of one process holding every device of the run, the slope over two lattice sizes of its resident memory
-#: on fake CPU devices (``scripts/measure_split_initial.py``, D = 2 and 3, the largest, rounded up to 8 bytes); a
-#: process of a multi-process run holds its devices' share (:func:`check_memory`)
+#: on fake CPU devices (``scripts/measure_split_initial.py --devices 2`` and ``--devices 4``, D = 2 and 3, 2^18 to
+#: 2^20 or 2^21 sites; ``tests/test_split_initial_s45.py``: 2^20 to 2^21), the largest of those times 1.25, rounded
+#: up to 8 bytes. The slope varies between identical runs (a Klein-Gordon packet on 64x128x128 to 128^3 sites over
+#: 2 devices: 122.6 and 83.5; when the devices' threads free their FFT buffers); a process of a multi-process run
+#: holds its devices' share (:func:`check_memory`). Comments: the largest measured (session 45), the whole build's.
 MEASURED_SPLIT_INITIAL: dict[tuple[str, str], int] = {
-    ('klein-gordon', 'gaussian'): 112,  # session 45: 95.4 (2D), 109.5 (3D); whole builds 116.0, 126.2
-    ('klein-gordon', 'random_spectrum'): 112,  # 90.4, 104.9; whole builds 121.3, 121.1
-    ('phi4', 'gaussian'): 112,  # 104.6, 101.2
-    ('phi4', 'random_spectrum'): 112,  # 102.3, 107.8 (the ground state added: one more field's program)
-    ('sine-gordon', 'gaussian'): 112,  # 90.1, 110.9
-    ('sine-gordon', 'random_spectrum'): 120,  # 113.0, 108.1
+    ('klein-gordon', 'gaussian'): 152,  # 117.6 (2 devices, 3D); whole 126.3
+    ('klein-gordon', 'gaussian_packet'): 160,  # 122.6 (2 devices, 64x128x128 to 128^3); whole 112.4
+    ('klein-gordon', 'random_spectrum'): 136,  # 104.9 (4 devices, 3D); whole 121.3
+    ('phi4', 'gaussian'): 152,  # 120.1 (2 devices, 1024^2 to 2048x1024); whole 126.4
+    ('phi4', 'gaussian_packet'): 104,  # 80.3 (2 devices, 3D); whole 73.1
+    ('phi4', 'random_spectrum'): 136,  # 107.8 (4 devices, 3D); whole 104.0
+    ('sine-gordon', 'gaussian'): 160,  # 124.8 (2 devices, 2D); whole 126.4
+    ('sine-gordon', 'gaussian_packet'): 104,  # 77.8 (2 devices, 3D); whole 73.1
+    ('sine-gordon', 'random_spectrum'): 144,  # 113.0 (4 devices, 2D); whole 104.2
 }
 
 

@@ -144,7 +144,7 @@ def split_build_refusal(cfg: Config) -> str | None:
     """Why ``cfg``'s initial data cannot be built split over devices (:func:`build_split`), or ``None``."""
     if cfg.initial_spec.split is None:
         return (f"initial.kind = {cfg.initial.kind!r} of {cfg.theory.name!r} is built whole (split builds: the "
-                "random_spectrum and gaussian of klein-gordon, phi4 and sine-gordon)")
+                "random_spectrum, gaussian and gaussian_packet of klein-gordon, phi4 and sine-gordon)")
     refusal = cfg.initial_spec.split_refusal
     why = refusal(cfg.theory.typed if cfg.theory.typed is not None else dict(cfg.theory.params)) if refusal else None
     if why:

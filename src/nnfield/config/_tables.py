@@ -133,7 +133,7 @@ PARALLEL_SCHEMA: dict[str, Param] = {
                   "of once per shifted read (XLA's partitioner); checked against the latter before the run, which "
                   "it keeps when they differ (docs/scaling.md)"),
     "build": Param("str", "auto", 'how a split run builds its initial data: "split" (each process its own slabs: '
-                   'the random fields of scalars on 2D and 3D lattices), "whole" (every process the whole lattice, '
+                   'the random fields and packets of scalars in 2D, 3D), "whole" (every process the whole lattice, '
                    'then keeps its slabs: the one-device data bit for bit), "auto" (split where the kind can; '
                    'docs/scaling.md)',
                    choices=("auto", "split", "whole")),

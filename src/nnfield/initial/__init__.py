@@ -36,7 +36,13 @@ from ._phi4_kink import phi4_kink_pair, phi4_kink_profile
 from ._plane_wave import plane_wave
 from ._random import random_spectrum
 from ._spinor import PACKET_BRANCHES, PLANE_WAVE_BRANCHES, spinor_packet, spinor_plane_wave
-from ._split import forward_fft_split, gaussian_field_split, inverse_fft_split, random_spectrum_split
+from ._split import (
+    forward_fft_split,
+    gaussian_field_split,
+    gaussian_packet_split,
+    inverse_fft_split,
+    random_spectrum_split,
+)
 
 __all__ = [
     "PACKET_BRANCHES",
@@ -50,6 +56,7 @@ __all__ = [
     "gaussian_field",
     "gaussian_field_split",
     "gaussian_packet",
+    "gaussian_packet_split",
     "inverse_fft_split",
     "kink",
     "kink_antikink",

@@ -1,4 +1,5 @@
-r"""The random fields of :mod:`._random` built split over devices: each process draws and transforms its own slabs.
+r"""Initial data built split over devices, each process its own slabs: the random fields of :mod:`._random` and
+:mod:`._gaussian`, and the packets of :mod:`._packet` (their profile evaluated on each slab's sites).
 
 A run split over devices (``[parallel]``, ``--devices``, several processes) keeps each device's slab of the first
 lattice axis; until session 45 every process built the whole initial data on its host first (the noise, its
@@ -18,7 +19,10 @@ and kept its slabs. Here the same data are built slab by slab:
 3. The scale (``rms(phi) = amplitude``), a global mean, is one all-reduce.
 
 The data equal the whole build's to round-off (the same modes; the FFT's 1D transforms in another order and by
-XLA's FFT instead of NumPy's), not bit for bit; ``D >= 2`` only (a 1D lattice's data are small).
+XLA's FFT instead of NumPy's), not bit for bit; ``D >= 2`` only (a 1D lattice's data are small). The Gaussian field
+(:func:`gaussian_field_split`) draws white noise on the sites (a slab of ``x_1``) and also needs the forward FFT
+(:func:`forward_fft_split`); a packet (:func:`gaussian_packet_split`) is its profile on each slab's sites, bit for
+bit the whole build's, and for the positive-frequency rule ``pi`` by the two distributed FFTs.
 """
 
 from __future__ import annotations
@@ -385,6 +389,77 @@ def gaussian_field_split(
         with np.errstate(over="ignore", invalid="ignore"):
             out.append(draw(_split_array(mesh, shape, white(field)), _split_array(mesh, shape, weight(field))))
     return _scaled((out[0], out[1]), (amplitude, amplitude), amplitude)
+
+
+def gaussian_packet_split(
+    lattice: Any, mesh: Any, dispersion: Callable[[list[np.ndarray]], np.ndarray] | NoDispersion,
+    center: Sequence[float] | None = None, width: float | None = None, momentum: Sequence[float] | None = None,
+    amplitude: float = 1.0,
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`~._packet.gaussian_packet` built split over ``mesh`` along the first lattice axis: ``(phi, pi)``,
+    each ``(1, *shape)`` split along its axis 1, with the same errors. The profile is evaluated on each slab's
+    sites, the same expressions elementwise. :class:`~._modes.NoDispersion` (an analytic ``pi``): bit for bit the
+    whole build. With ``dispersion`` (the positive-frequency rule, ``omega`` at momenta ``k``): ``pi = Re
+    ifft(-i omega_k fft(psi))`` by :func:`forward_fft_split` and :func:`inverse_fft_split`, equal to the whole build
+    to round-off."""
+    from ._params import packet_geometry
+    from ._periodic import minimum_image
+
+    shape = tuple(int(n) for n in lattice.shape)
+    if len(shape) < 2:
+        raise ValueError("gaussian_packet_split: a lattice of at least 2 dimensions (build 1D data whole)")
+    center, width, k0 = packet_geometry(lattice, center, width, momentum)
+    a = lattice.spacing
+
+    def distances(rows: slice) -> list[np.ndarray]:  # minimum_image_distances on the planes ``rows``
+        x1d = [a * np.arange(n) for n in shape]
+        x = np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij")
+        return [minimum_image(xx, c, ell) for xx, c, ell in zip(x, center, lattice.lengths, strict=True)]
+
+    def geometry(rows: slice) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        d = distances(rows)
+        return d, sum(dd**2 for dd in d), sum(kk * dd for kk, dd in zip(k0, d, strict=True))
+
+    if isinstance(dispersion, NoDispersion):
+        v = dispersion.velocity
+
+        def field(which: int) -> Callable[[slice], np.ndarray]:
+            def slab(rows: slice) -> np.ndarray:  # the whole build's real form (bit for bit)
+                d, r2, phase = geometry(rows)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    env = amplitude * np.exp(-r2 / (2 * width * width))
+                    phi = env * np.cos(phase)
+                    if which == 0:
+                        return phi
+                    dphi0 = -d[0] / (width * width) * phi - env * np.sin(phase) * k0[0]
+                    return -v * dphi0
+
+            return slab
+
+        phi, pi = (_split_array(mesh, shape, field(i)) for i in (0, 1))
+        return _scaled((phi, pi), (1.0, 1.0), amplitude)
+    if not callable(dispersion):
+        raise TypeError(f"gaussian_packet_split: dispersion: expected omega(k) or NoDispersion(), got "
+                        f"{type(dispersion).__name__}")
+
+    def psi(rows: slice) -> np.ndarray:
+        _, r2, phase = geometry(rows)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return amplitude * np.exp(-r2 / (2 * width**2)) * np.exp(1j * phase)
+
+    def omega(rows: slice) -> np.ndarray:
+        return np.asarray(dispersion(slab_momenta(lattice, rows)), np.float64)
+
+    D = len(shape)
+    forward, inverse = forward_fft_split(mesh, D), inverse_fft_split(mesh, D)
+
+    @jax.jit
+    def fields(p: jax.Array, w: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return p.real, inverse(-1j * w * forward(p)).real
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        phi, pi = fields(_split_array(mesh, shape, psi), _split_array(mesh, shape, omega))
+    return _scaled((phi, pi), (1.0, 1.0), amplitude)
 
 
 def _scaled(fields: tuple[jax.Array, jax.Array], scales: tuple[float, float], amplitude: float

@@ -63,6 +63,13 @@ def _random_spectrum(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarr
     )
 
 
+def _gaussian_packet_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    del seed
+    return initial.gaussian_packet_split(
+        model.theory.lattice, mesh, model.theory.dispersion, p["center"], p["width"], p["momentum"], p["amplitude"]
+    )
+
+
 def _random_spectrum_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
     return initial.random_spectrum_split(
         model.theory.lattice, mesh, model.theory.dispersion, seed, p["amplitude"], p["cutoff"], p["slope"]
@@ -119,7 +126,9 @@ SPEC = register_theory(
                 "travelling plane wave A cos(k.x - omega_k t + phase), exact on the lattice",
             ),
             "gaussian_packet": initial_spec(
-                PACKET_KEYS, _gaussian_packet, "positive-frequency Gaussian packet moving with the group velocity at k0"
+                PACKET_KEYS, _gaussian_packet,
+                "positive-frequency Gaussian packet moving with the group velocity at k0",
+                split=_gaussian_packet_split, split_refusal=_split_refusal,
             ),
             "random_spectrum": initial_spec(
                 random_keys(1.0, "pi / (2 a)"), _random_spectrum,

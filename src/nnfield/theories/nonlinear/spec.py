@@ -270,6 +270,13 @@ def _about_ground_split(model: Any, phi: Any, offset: float | None) -> Any:
     return shifted(phi, ramp)
 
 
+def _make_packet_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    """:func:`_make_packet` split over ``mesh`` (:func:`nnfield.initial.gaussian_packet_split`: bit for bit)."""
+    phi, pi = initial.gaussian_packet_split(model.theory.lattice, mesh, initial.NoDispersion(p["velocity"]),
+                                            p["center"], p["width"], p["momentum"], p["amplitude"])
+    return _about_ground_split(model, phi, p["offset"]), pi
+
+
 def _make_random_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
     """:func:`_make_random` split over ``mesh`` (:func:`nnfield.initial.random_spectrum_split`)."""
     phi, pi = initial.random_spectrum_split(model.theory.lattice, mesh, initial.NoDispersion(), seed,
@@ -309,6 +316,7 @@ _PACKET = initial_spec(
     },
     _make_packet,
     "phi = A exp(-|x - c|^2/(2 w^2)) cos(k0.(x - c)), pi = -v d phi/d x_0",
+    split=_make_packet_split,
     renamed={"wavevector": "momentum"},
 )
 _RANDOM = initial_spec(
