@@ -39,6 +39,32 @@ def vacuum(k: np.ndarray, omega: np.ndarray) -> np.ndarray:
         return 1.0 / (2.0 * omega)
 
 
+def unstable_vacuum(omega: float, kabs: float) -> ParameterError:
+    """The error for a mode with ``omega_k^2 < 0`` (a NaN ``omega``) at ``|k| = kabs``."""
+    return ParameterError(
+        "omega", f"expected a real dispersion omega_k >= 0 at every mode, got {omega:g} at |k| = {kabs:.4g}: "
+        "omega_k^2 < 0, an unstable vacuum (e.g. a potential without a minimum, taken about phi = 0); a Gaussian "
+        "field needs a stable one, V''(phi_0) >= 0 at the ground state phi_0 (a double well's +-v)")
+
+
+def bad_spectrum(s: float, kabs: float, omega: float) -> ParameterError:
+    """The error for a negative or non-finite spectrum ``s`` at ``|k| = kabs``."""
+    return ParameterError(
+        "spectrum", f"expected a finite, non-negative spectrum at every mode, got {s:g} at |k| = {kabs:.4g} "
+        f"(omega = {omega:.4g}); use an expression that is finite and non-negative for k > 0"
+    )
+
+
+def unused_spectrum(lattice: Any, positive: bool) -> ParameterError:
+    """The error for a spectrum that no kept mode uses: zero everywhere (``positive`` false) or cut away."""
+    if not positive:
+        return ParameterError("spectrum", "expected a spectrum that is positive at some lattice mode, got S = 0 at "
+                              "every mode; e.g. \"vacuum\" or \"exp(-k**2)\"")
+    kmin = 2 * np.pi / max(lattice.lengths)
+    return ParameterError("cutoff", f"no lattice mode has a positive spectrum with |k| <= cutoff; the smallest "
+                          f"|k| is {kmin:.4g}, raise the cutoff")
+
+
 def gaussian_field(
     lattice: Any, omega: np.ndarray, spectrum: Spectrum = vacuum, seed: int = 0, amplitude: float = 1.0,
     cutoff: float | None = None,
@@ -61,10 +87,7 @@ def gaussian_field(
         # omega_k^2 < 0 (a NaN omega): a tachyonic, unstable state (e.g. a potential without a minimum, linearized
         # about phi = 0); there is no Gaussian vacuum to sample (the spectrum check below said "got nan")
         j = np.unravel_index(int(np.argmax(keep & ~(np.isfinite(omega) & (omega >= 0)))), lattice.shape)
-        raise ParameterError(
-            "omega", f"expected a real dispersion omega_k >= 0 at every mode, got {omega[j]:g} at |k| = {kabs[j]:.4g}: "
-            "omega_k^2 < 0, an unstable vacuum (e.g. a potential without a minimum, taken about phi = 0); a Gaussian "
-            "field needs a stable one, V''(phi_0) >= 0 at the ground state phi_0 (a double well's +-v)")
+        raise unstable_vacuum(omega[j], kabs[j])
     with np.errstate(all="ignore"):
         s = np.broadcast_to(np.asarray(spectrum(kabs, omega), dtype=np.float64), lattice.shape).copy()
     zero = kabs == 0
@@ -74,18 +97,10 @@ def gaussian_field(
     bad = keep & ~(np.isfinite(s) & (s >= 0))
     if bad.any():
         j = np.unravel_index(int(np.argmax(bad)), lattice.shape)
-        raise ParameterError(
-            "spectrum", f"expected a finite, non-negative spectrum at every mode, got {s[j]:g} at |k| = {kabs[j]:.4g} "
-            f"(omega = {omega[j]:.4g}); use an expression that is finite and non-negative for k > 0"
-        )
+        raise bad_spectrum(s[j], kabs[j], omega[j])
     used = keep & (s > 0)
-    if not used.any() and not positive:
-        raise ParameterError("spectrum", "expected a spectrum that is positive at some lattice mode, got S = 0 at "
-                             "every mode; e.g. \"vacuum\" or \"exp(-k**2)\"")
     if not used.any():
-        kmin = 2 * np.pi / max(lattice.lengths)
-        raise ParameterError("cutoff", f"no lattice mode has a positive spectrum with |k| <= cutoff; the smallest "
-                             f"|k| is {kmin:.4g}, raise the cutoff")
+        raise unused_spectrum(lattice, positive)
     if not np.all(np.isfinite(omega[used]) & (omega[used] >= 0)):
         raise ParameterError("spectrum", "the theory's omega_k is not real at every mode (an unstable vacuum); "
                              "a Gaussian field needs real mode frequencies")

@@ -302,7 +302,7 @@ def gaussian_field_split(
     :func:`~._gaussian.vacuum`). The white noise of each field is streamed by rows (its sites' planes of the
     first axis), transformed by :func:`forward_fft_split`, weighted by ``sqrt(S / a^D)`` on the device's slab of
     modes and transformed back by :func:`inverse_fft_split`."""
-    from ._gaussian import vacuum
+    from ._gaussian import bad_spectrum, unstable_vacuum, unused_spectrum, vacuum
 
     spectrum = vacuum if spectrum is None else spectrum
     shape = tuple(int(n) for n in lattice.shape)
@@ -333,11 +333,7 @@ def gaussian_field_split(
         bad = keep & ~(np.isfinite(omega) & (omega >= 0))
         if bad.any():
             j = np.unravel_index(int(np.argmax(bad)), kabs.shape)
-            raise ParameterError(
-                "omega", f"expected a real dispersion omega_k >= 0 at every mode, got {omega[j]:g} at |k| = "
-                f"{kabs[j]:.4g}: omega_k^2 < 0, an unstable vacuum (e.g. a potential without a minimum, taken about "
-                "phi = 0); a Gaussian field needs a stable one, V''(phi_0) >= 0 at the ground state phi_0 (a double "
-                "well's +-v)")
+            raise unstable_vacuum(omega[j], kabs[j])
     positive = used_any = False
     for rows in planes:
         s, kabs, omega, keep = power(rows)
@@ -346,18 +342,10 @@ def gaussian_field_split(
         bad = keep & ~(np.isfinite(s) & (s >= 0))
         if bad.any():
             j = np.unravel_index(int(np.argmax(bad)), kabs.shape)
-            raise ParameterError(
-                "spectrum", f"expected a finite, non-negative spectrum at every mode, got {s[j]:g} at |k| = "
-                f"{kabs[j]:.4g} (omega = {omega[j]:.4g}); use an expression that is finite and non-negative for k > 0"
-            )
+            raise bad_spectrum(s[j], kabs[j], omega[j])
         used_any = used_any or bool(np.any(keep & (s > 0)))
-    if not used_any and not positive:
-        raise ParameterError("spectrum", "expected a spectrum that is positive at some lattice mode, got S = 0 at "
-                             "every mode; e.g. \"vacuum\" or \"exp(-k**2)\"")
     if not used_any:
-        kmin = 2 * np.pi / max(lattice.lengths)
-        raise ParameterError("cutoff", f"no lattice mode has a positive spectrum with |k| <= cutoff; the smallest "
-                             f"|k| is {kmin:.4g}, raise the cutoff")
+        raise unused_spectrum(lattice, positive)
 
     cell = lattice.cell_volume
 
