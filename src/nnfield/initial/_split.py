@@ -135,26 +135,26 @@ def forward_fft_split(mesh: Any, D: int) -> Callable[[jax.Array], jax.Array]:
     return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec)
 
 
-def _split_array(mesh: Any, shape: tuple[int, ...], slab: Callable[[slice], np.ndarray]) -> jax.Array:
-    """The global array of ``shape`` split along its first axis over ``mesh`` whose block on each of this
-    process's devices is ``slab(rows)``."""
+def _first_axis_split(mesh: Any, ndim: int) -> Any:
+    """The sharding of an array of ``ndim`` axes split along its first over ``mesh``."""
     from jax.sharding import NamedSharding, PartitionSpec
 
     from ..sharding import AXIS
 
-    sharding = NamedSharding(mesh, PartitionSpec(AXIS, *([None] * (len(shape) - 1))))
-    return jax.make_array_from_callback(shape, sharding, lambda index: slab(_rows_of(index, shape[0])))
+    return NamedSharding(mesh, PartitionSpec(AXIS, *([None] * (ndim - 1))))
+
+
+def _split_array(mesh: Any, shape: tuple[int, ...], slab: Callable[[slice], np.ndarray]) -> jax.Array:
+    """The global array of ``shape`` split along its first axis over ``mesh`` whose block on each of this
+    process's devices is ``slab(rows)``."""
+    return jax.make_array_from_callback(shape, _first_axis_split(mesh, len(shape)),
+                                        lambda index: slab(_rows_of(index, shape[0])))
 
 
 def _local_rows(mesh: Any, shape: tuple[int, ...]) -> list[int]:
     """The planes of the first axis that this process's devices hold."""
-    from jax.sharding import NamedSharding, PartitionSpec
-
-    from ..sharding import AXIS
-
-    sharding = NamedSharding(mesh, PartitionSpec(AXIS, *([None] * (len(shape) - 1))))
     rows: set[int] = set()
-    for index in sharding.addressable_devices_indices_map(shape).values():
+    for index in _first_axis_split(mesh, len(shape)).addressable_devices_indices_map(shape).values():
         rows.update(range(*_rows_of(index, shape[0]).indices(shape[0])))
     return sorted(rows)
 
@@ -454,13 +454,9 @@ def _scaled(fields: tuple[jax.Array, jax.Array], scales: tuple[float, float], am
             ) -> tuple[jax.Array, jax.Array]:
     """``(scale f)[None]`` of each field, split along its axis 1 as a run's fields are; refused
     (:class:`~nnfield.errors.ParameterError` naming ``amplitude``) where a value is not finite."""
-    from jax.sharding import NamedSharding, PartitionSpec
+    from ..sharding import state_sharding
 
-    from ..sharding import AXIS
-
-    f0 = fields[0]
-    mesh = f0.sharding.mesh
-    out = NamedSharding(mesh, PartitionSpec(None, AXIS, *([None] * (f0.ndim - 1))))
+    out = state_sharding(fields[0].sharding.mesh, fields[0].ndim)  # (a run's field (K, N_1, ...), K = 1)
 
     @jax.jit
     def scale(a: jax.Array, b: jax.Array, sa: Any, sb: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
