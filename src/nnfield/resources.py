@@ -669,11 +669,9 @@ def release_freed_memory() -> bool:
     45; a whole build's large NumPy arrays are returned at once, being mapped one by one), and a run's temporaries
     then came on top of that."""
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name or "libc.so.6").malloc_trim
+    try:  # (glibc's soname; ctypes.util.find_library would start ldconfig to find it)
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
         return False
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
