@@ -330,3 +330,40 @@ def test_the_guard_covers_the_split_builds_measured_on_other_lattices():
         peaks = [m.peak(m.config(theory, list(s), kind), "split", 2) for s in shapes]
         slope = (peaks[1] - peaks[0]) / (sites[1] - sites[0])
         assert slope <= resources.MEASURED_SPLIT_INITIAL[(theory, kind)], (theory, kind, slope)
+
+
+HOST_SCRIPT = textwrap.dedent(
+    '''
+    import sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import h5py
+    import numpy as np
+    from nnfield import parallel, runner
+    from nnfield.config import parse_config
+
+    HOST = jax.devices()[3]
+    parallel.host_device = lambda: HOST  # fake device 3 plays the host's CPU; devices 0, 1 the accelerators
+    for i, text in enumerate(CONFIGS):
+        cfg = parse_config(text.replace("steps = 10", "steps = 10\\n[parallel]\\ndevices = 2"), source="t.toml")
+        res = runner.execute(cfg, f"{sys.argv[1]}/two{i}", progress=False)
+        one = runner.execute(parse_config(text, source="t.toml"), f"{sys.argv[1]}/one{i}", progress=False)
+        with h5py.File(f"{sys.argv[1]}/two{i}/run.h5") as a, h5py.File(f"{sys.argv[1]}/one{i}/run.h5") as b:
+            for name in b["snapshots"]:
+                x, y = a["snapshots"][name][()], b["snapshots"][name][()]
+                assert np.allclose(x, y, rtol=0, atol=1e-12 * max(1.0, np.abs(y).max())), (i, name)
+    print("OK")
+    '''
+)
+
+
+@pytest.mark.slow
+def test_a_split_build_with_the_host_elsewhere_runs_and_equals_one_device(tmp_path):
+    """With the model built on a host device that the run does not use (as a GPU run builds its model on the CPU),
+    the split build's programs take the model from there: every theory's split run equals one device."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
+    env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()
+    code = f"CONFIGS = {CONFIGS!r}\n" + HOST_SCRIPT
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env,
+                         timeout=600, check=False)
+    assert res.returncode == 0 and "OK" in res.stdout, res.stdout + res.stderr[-4000:]
