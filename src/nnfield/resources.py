@@ -641,7 +641,7 @@ def describe_memory(cfg: Any, members: int = 1, devices: int = 1) -> str:
     """One line for ``nnfield run --dry-run``: the estimate (:func:`estimate_run_memory`, a sweep's ``members``
     each) at its peak on the host, by part, and the device part each of ``devices`` holds, next to what this
     machine has available."""
-    split = members == 1 and _builds_split(cfg, devices)
+    split = _builds_split(cfg, devices, members)
     est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1,
                                                             split_build=split).items()}
     per_device = -(-est["device"] // max(1, devices))
@@ -650,11 +650,13 @@ def describe_memory(cfg: Any, members: int = 1, devices: int = 1) -> str:
             f"{_size(available_memory())} available here")
 
 
-def _builds_split(cfg: Any, devices: int) -> bool:
+def _builds_split(cfg: Any, devices: int, members: int = 1) -> bool:
     """Whether a run of ``cfg`` over ``devices`` builds its initial data split (:func:`nnfield.runner.split_build`;
-    ``False`` where it refuses: the run itself then says why)."""
+    never a sweep's ``members``; ``False`` where it refuses: the run itself then says why)."""
     from .runner import split_build
 
+    if members != 1:
+        return False
     try:
         return split_build(cfg, devices)
     except NNFieldError:
@@ -708,7 +710,7 @@ def check_memory(cfg: Any, members: int = 1, devices: int = 1, *, local: int | N
     if os.environ.get(SKIP_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
         return False
     if split_build is None:
-        split_build = members == 1 and _builds_split(cfg, devices)
+        split_build = _builds_split(cfg, devices, members)
     est = {k: members * v for k, v in estimate_run_memory(cfg, devices if members == 1 else 1,
                                                             split_build=split_build).items()}
     if split_build:

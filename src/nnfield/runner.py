@@ -1446,12 +1446,13 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
     # (not the initial data: the checkpoint holds the state; split over devices: the model built on the host, as a
     # fresh run, and the state restored shard by shard onto the placed shapes, never whole on a host)
     split = parallel.split(n_devices)
-    tables = split_spectra_for if split_build(cfg, n_devices) else (lambda c, m, s, _n: spectra_for(c, m, s))
+    split_tables = split_build(cfg, n_devices)  # (the spectra tables as a fresh run of this config builds them)
 
     def built() -> tuple[Any, Any, Any]:
         model, template = stop.call(build_template, cfg, host=split, shapes_only=split)
         with parallel.building(split):  # (before placing, as a fresh run)
-            spectra = tables(cfg, model, template, n_devices)
+            spectra = (split_spectra_for(cfg, model, template, n_devices) if split_tables
+                       else spectra_for(cfg, model, template))
         return (parallel.place_model(model, n_devices, cfg.lattice.shape),
                 parallel.place(template, n_devices, cfg.lattice.shape[0]), spectra)  # (the checkpoint's shards)
 

@@ -85,8 +85,13 @@ def packet_geometry(
 def finite_data(data: tuple[np.ndarray, np.ndarray], param: str, value: float) -> tuple[np.ndarray, np.ndarray]:
     """``data`` unchanged if every value is finite; otherwise the parameter ``param`` (``= value``) overflowed it."""
     if not all(np.all(np.isfinite(x)) for x in data):
-        raise ParameterError(
-            param, f"the initial data overflow (values not finite) for {param} = {value:g}; use a smaller {param}"
-        )
+        raise overflowed(param, value)
     return data
+
+
+def overflowed(param: str, value: float) -> ParameterError:
+    """The error for initial data that the parameter ``param`` (``= value``) made overflow (values not finite)."""
+    return ParameterError(
+        param, f"the initial data overflow (values not finite) for {param} = {value:g}; use a smaller {param}"
+    )
 

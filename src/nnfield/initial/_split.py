@@ -35,8 +35,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import ParameterError
 from ._modes import NoDispersion
+from ._params import overflowed
 from ._random import _no_mode, _overflow
 
 #: planes of the first axis drawn per ``standard_normal`` call while streaming: at least this many numbers a call
@@ -72,6 +72,11 @@ def slab_momenta(lattice: Any, rows: slice) -> list[np.ndarray]:
     rows of :meth:`~nnfield.lattice.Lattice.momenta`, elementwise the same numbers."""
     k1d = lattice.momenta_1d()
     return list(np.meshgrid(k1d[0][rows], *k1d[1:], indexing="ij"))
+
+
+def _omega_slab(lattice: Any, dispersion: Callable[[list[np.ndarray]], Any]) -> Callable[[slice], np.ndarray]:
+    """The theory's ``omega_k`` (``dispersion(k)``) on the planes ``rows`` of the FFT grid's first axis."""
+    return lambda rows: np.asarray(dispersion(slab_momenta(lattice, rows)), np.float64)
 
 
 def _rows_of(index: tuple[slice, ...], n0: int) -> slice:
@@ -217,10 +222,7 @@ def _positive_frequency_split(
             weight = np.where(kabs <= cutoff, weight, 0.0)
             return noise(rows) * weight
 
-    def omega(rows: slice) -> np.ndarray:
-        return np.asarray(dispersion(slab_momenta(lattice, rows)), np.float64)
-
-    modes, w = _split_array(mesh, shape, psi_k), _split_array(mesh, shape, omega)
+    modes, w = _split_array(mesh, shape, psi_k), _split_array(mesh, shape, _omega_slab(lattice, dispersion))
     inverse = inverse_fft_split(mesh, len(shape))
 
     @jax.jit  # (not donated: no output has the inputs' shape and dtype)
@@ -312,7 +314,7 @@ def gaussian_field_split(
     def modes(rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``|k|``, ``omega_k`` and which modes the cutoff keeps, on the planes ``rows``."""
         k = slab_momenta(lattice, rows)
-        kabs = np.sqrt(sum(x**2 for x in k))
+        kabs = _kabs(k)
         omega = np.broadcast_to(np.asarray(dispersion(k), dtype=np.float64), kabs.shape)
         keep = np.ones(kabs.shape, bool) if cutoff is None else kabs <= cutoff
         return kabs, omega, keep
@@ -435,9 +437,6 @@ def gaussian_packet_split(
         with np.errstate(over="ignore", invalid="ignore"):
             return amplitude * np.exp(-r2 / (2 * width**2)) * np.exp(1j * phase)
 
-    def omega(rows: slice) -> np.ndarray:
-        return np.asarray(dispersion(slab_momenta(lattice, rows)), np.float64)
-
     D = len(shape)
     forward, inverse = forward_fft_split(mesh, D), inverse_fft_split(mesh, D)
 
@@ -446,14 +445,14 @@ def gaussian_packet_split(
         return p.real, inverse(-1j * w * forward(p)).real
 
     with np.errstate(over="ignore", invalid="ignore"):
-        phi, pi = fields(_split_array(mesh, shape, psi), _split_array(mesh, shape, omega))
+        phi, pi = fields(_split_array(mesh, shape, psi), _split_array(mesh, shape, _omega_slab(lattice, dispersion)))
     return _scaled((phi, pi), (1.0, 1.0), amplitude)
 
 
 def _scaled(fields: tuple[jax.Array, jax.Array], scales: tuple[float, float], amplitude: float
             ) -> tuple[jax.Array, jax.Array]:
     """``(scale f)[None]`` of each field, split along its axis 1 as a run's fields are; refused
-    (:class:`~nnfield.errors.ParameterError` naming ``amplitude``) where a value is not finite."""
+    (:func:`~._params.overflowed`, naming ``amplitude``) where a value is not finite."""
     from ..sharding import state_sharding
 
     out = state_sharding(fields[0].sharding.mesh, fields[0].ndim)  # (a run's field (K, N_1, ...), K = 1)
@@ -466,7 +465,5 @@ def _scaled(fields: tuple[jax.Array, jax.Array], scales: tuple[float, float], am
 
     x, y, finite = scale(*fields, *scales)
     if not bool(finite):
-        raise ParameterError(
-            "amplitude", f"the initial data overflow (values not finite) for amplitude = {amplitude:g}; use a "
-            "smaller amplitude")
+        raise overflowed("amplitude", amplitude)
     return x, y
