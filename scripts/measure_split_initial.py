@@ -1,13 +1,14 @@
 """Measure what building a run's initial data split over devices holds: ``nnfield.resources.MEASURED_SPLIT_INITIAL``.
 
-For each initial kind with a split builder (``InitialSpec.split``: the random fields, ``random_spectrum`` and
-``gaussian``, of Klein-Gordon, phi^4 and sine-Gordon), D = 2 and 3 and two lattice sizes, a fresh process with
-``--devices`` fake CPU devices builds the model and then the state split over them (``nnfield.runner.build_split``);
-its peak resident memory (``ru_maxrss``) is read at the end. On the CPU backend the devices' buffers are the
-process's memory, so the peak counts the host's streamed noise planes and every device's slabs, FFT temporaries and
-all-to-all buffers together. The bytes per component and site are the slope between the two sizes (the interpreter,
-JAX and the compiled programs cancel); for comparison the same for the whole build (``nnfield.runner.build``, the
-table ``MEASURED_INITIAL`` of ``scripts/measure_initial_memory.py``, which counts the state the same way).
+For each initial kind with a split builder (``InitialSpec.split``: every kind of Klein-Gordon, phi^4 and
+sine-Gordon, Maxwell's photons; ``--kinds``, by default the random fields ``random_spectrum`` and ``gaussian``),
+D = 2 and 3 and two lattice sizes, a fresh process with ``--devices`` fake CPU devices builds the model and then the
+state split over them (``nnfield.runner.build_split``); its peak resident memory (``ru_maxrss``) is read at the end.
+On the CPU backend the devices' buffers are the process's memory, so the peak counts the host's streamed noise
+planes and every device's slabs, FFT temporaries and all-to-all buffers together. The bytes per component and site
+are the slope between the two sizes over the theory's ``K`` components (Maxwell's ``D``; the interpreter, JAX and
+the compiled programs cancel); for comparison the same for the whole build (``nnfield.runner.build``, the table
+``MEASURED_INITIAL`` of ``scripts/measure_initial_memory.py``, which counts the state the same way).
 
     PYTHONPATH=src python scripts/measure_split_initial.py [--devices 4] [--sides 2:512,1024 3:64,128] [--kinds K]
 """
@@ -36,25 +37,46 @@ if mode == "split":
 else:
     model, state = runner.build(cfg)
 jax.block_until_ready(state)
-print(json.dumps({"peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+print(json.dumps({"peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "K": int(model.network.K)}))
 """
 
-THEORIES = {"klein-gordon": "", "phi4": "", "sine-gordon": ""}
+THEORIES = {"klein-gordon": "", "phi4": "", "sine-gordon": "", "maxwell": "", "maxwell-dirac": "", "scalar-qed": ""}
+
+
+#: theory keys a kind needs (the phi^4 kink: the double well)
+KIND_THEORY = {("phi4", "kink"): 'phase = "broken"\n'}
 
 
 def config(theory: str, shape: list[int], kind: str = "random_spectrum") -> str:
-    return (f'[theory]\nname = "{theory}"\n{THEORIES[theory]}[lattice]\nshape = {shape}\nspacing = 1.0\n'
+    extra = THEORIES[theory] + KIND_THEORY.get((theory, kind), "")
+    return (f'[theory]\nname = "{theory}"\n{extra}[lattice]\nshape = {shape}\nspacing = 1.0\n'
             f'[time]\ndt = 0.05\nsteps = 10\n[initial]\nkind = "{kind}"\nseed = 1\n')
 
 
+def has_kind(theory: str, kind: str) -> bool:
+    """Whether ``theory`` has the initial ``kind`` with a split builder."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from nnfield.theories.registry import get_theory
+
+    initial = get_theory(theory).initial
+    return kind in initial and initial[kind].split is not None
+
+
 def peak(text: str, mode: str, devices: int) -> int:
+    """The peak resident bytes of building ``text``'s state (``mode``: ``"split"`` or ``"whole"``)."""
+    return measure(text, mode, devices)[0]
+
+
+def measure(text: str, mode: str, devices: int) -> tuple[int, int]:
+    """``(peak resident bytes, K)`` of building ``text``'s state (``mode``: ``"split"`` or ``"whole"``)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu",
                XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
     res = subprocess.run([sys.executable, "-c", CHILD, text, mode, str(devices)], capture_output=True, text=True,
                          env=env, check=False)
     if res.returncode:
         raise SystemExit(res.stderr[-3000:])
-    return int(json.loads(res.stdout.strip().splitlines()[-1])["peak"])
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    return int(got["peak"]), int(got["K"])
 
 
 def main() -> None:
@@ -68,16 +90,16 @@ def main() -> None:
     table: dict[str, dict[str, float]] = {}
     print("| theory | kind | D | sites | split [B/site] | whole [B/site] |")
     print("|---|---|---|---|---|---|")
-    for theory, kind in ((t, k) for t in args.theories.split(",") for k in args.kinds.split(",")):
+    for theory, kind in ((t, k) for t in args.theories.split(",") for k in args.kinds.split(",") if has_kind(t, k)):
         for spec in args.sides:
             D, sides = spec.split(":")
             s1, s2 = (int(x) for x in sides.split(","))
             shapes = [[s] * int(D) for s in (s1, s2)]
             sites = [s1 ** int(D), s2 ** int(D)]
             row = {}
-            for mode in ("split", "whole"):
-                p = [peak(config(theory, sh, kind), mode, args.devices) for sh in shapes]
-                row[mode] = (p[1] - p[0]) / (sites[1] - sites[0])
+            for mode in ("split", "whole"):  # (bytes per component and site: K components, e.g. Maxwell's D)
+                got = [measure(config(theory, sh, kind), mode, args.devices) for sh in shapes]
+                row[mode] = (got[1][0] - got[0][0]) / (got[0][1] * (sites[1] - sites[0]))
             print(f"| {theory} | {kind} | {D} | {sites[0]}, {sites[1]} | {row['split']:.1f} | {row['whole']:.1f} |")
             for mode, v in row.items():
                 key = f"{theory} {kind}"

@@ -73,11 +73,17 @@ def test_which_runs_build_split():
     assert split_build(_cfg(), 2) and split_build(_cfg(build="split"), 4)
     assert not split_build(_cfg(), 1) and not split_build(_cfg(build="split"), 1)
     assert not split_build(_cfg(build="whole"), 2)
-    assert not split_build(_cfg(kind="plane_wave"), 2)
+    assert split_build(_cfg(kind="plane_wave"), 2)  # (since session 46)
     assert not split_build(_cfg(shape=(16,)), 2)
-    assert "built whole" in split_build_refusal(_cfg(kind="plane_wave"))
-    with pytest.raises(ConfigError, match='parallel.build = "split": initial.kind = .plane_wave.'):
-        split_build(_cfg(kind="plane_wave", build="split"), 2)
+    # a kind built whole (the Dirac plane wave: a spinor projection), refused naming those that are built split
+    dirac = parse_config(KG.format(shape=[8, 6], kind="plane_wave", parallel="", theory="").replace(
+        "klein-gordon", "dirac"), source="t.toml")
+    assert not split_build(dirac, 2)
+    assert "is built whole (built split: klein-gordon (every kind), maxwell (plane_wave, random_photons)" in (
+        split_build_refusal(dirac))
+    with pytest.raises(ConfigError, match='parallel.build = "split": initial.kind = .plane_wave. of .dirac.'):
+        split_build(parse_config(KG.format(shape=[8, 6], kind="plane_wave", parallel='[parallel]\nbuild = "split"',
+                                           theory="").replace("klein-gordon", "dirac"), source="t.toml"), 2)
     with pytest.raises(ConfigError, match="1D lattice"):
         split_build(_cfg(shape=(16,), build="split"), 2)
     # network (3.14) encodes the data by an FFT over the whole lattice: built whole
@@ -101,11 +107,16 @@ SCRIPT = textwrap.dedent(
     from nnfield.config import parse_config
     from nnfield.errors import ConfigError
     from nnfield.initial import (NoDispersion, PositiveFrequency, gaussian_field, gaussian_field_split,
-                                 gaussian_packet, gaussian_packet_split, random_spectrum, random_spectrum_split,
+                                 gaussian_packet, gaussian_packet_split, kink, kink_antikink, phi4_kink_pair,
+                                 planar_split, plane_wave, plane_wave_split, random_spectrum, random_spectrum_split,
                                  vacuum)
     from nnfield.lattice import Lattice
     from nnfield.sharding import lattice_mesh
     from nnfield.theories.klein_gordon.physics import KleinGordon
+    from nnfield.theories.u1 import plane_wave as photon_wave, plane_wave_split as photon_wave_split
+    from nnfield.theories.u1 import random_photons, random_photons_split
+
+    SPLIT = {random_photons: random_photons_split, photon_wave: photon_wave_split}
 
     EPS = np.finfo(float).eps
     worst = 0.0
@@ -119,7 +130,7 @@ SCRIPT = textwrap.dedent(
         assert err <= tol, (what, err, tol)
         worst = max(worst, err / tol)
 
-    for shape, n, slope, cutoff in CASES:
+    for case, (shape, n, slope, cutoff) in enumerate(CASES):
         lat = Lattice(shape, 0.5)
         th = KleinGordon(m=0.7, lattice=lat)
         mesh = lattice_mesh(n)
@@ -137,6 +148,28 @@ SCRIPT = textwrap.dedent(
                 if name == "phi" or isinstance(rule, NoDispersion):  # the profile itself: the same expressions
                     assert np.array_equal(np.asarray(g), w), ("packet", shape, n, name)
                 close(g, w, (shape, n, "packet", type(rule).__name__, name))
+        wave = ([1] + [-min(2, N // 2) for N in shape[1:]], 1.3, 0.4)  # (n, A, phase): session 46
+        want = plane_wave(lat, PositiveFrequency.of(th), *wave)
+        got = plane_wave_split(lat, mesh, th.dispersion, *wave)
+        assert np.array_equal(np.asarray(got[0]), want[0]), ("plane wave", shape, n)
+        close(got[1], want[1], (shape, n, "plane wave", "pi"))
+        for build, args in ((kink, (0.0, 1.0, 1.0, 0.3, 0.4, 2 * np.pi, 1)), (kink, (0.0, 1.0, 2.0, -0.3, 0.9, 0.0, 1)),
+                            (kink_antikink, (-2.0, 1.0, 1.0, 0.5, 0.5)), (phi4_kink_pair, (1.0, 1.5, 0.2, 0.3, None))):
+            want = build(lat, *args)
+            got = planar_split(lat, mesh, lambda line: build(line, *args))
+            for g, w in zip(got, want):  # the walls: bit for bit
+                assert g.sharding.spec[1] == "lattice" and np.array_equal(np.asarray(g), w), (build.__name__, shape)
+        # Maxwell's photons (session 46): random to round-off, the plane wave bit for bit
+        photons = (5, 0.2, cutoff, slope, 0.0)
+        for g, w, name in zip(random_photons_split(lat, mesh, *photons), random_photons(lat, *photons), "AE"):
+            if not (FULL or case == len(CASES) - 1):  # (quick: the last case)
+                break
+            assert g.sharding.spec[1] == "lattice", g.sharding
+            close(g, w, (shape, n, "photons", name))
+        for args in (([1, -1] + [0] * (len(shape) - 2), [1.0, 0.5] + [0.2] * (len(shape) - 2), 0.3, 0.0, True),
+                     ([0] * len(shape), None, 1.0, 0.7, False)):
+            for g, w in zip(photon_wave_split(lat, mesh, *args), photon_wave(lat, *args)):
+                assert np.array_equal(np.asarray(g), w), ("photon", shape, n)
         for theory in (th, KleinGordon(m=0.0, lattice=lat)):  # the vacuum, massive and massless (its zero mode)
             want = gaussian_field(lat, theory.dispersion(lat.momenta()), vacuum, 5, 1.3, cutoff)
             got = gaussian_field_split(lat, mesh, theory.dispersion, vacuum, 5, 1.3, cutoff)
@@ -157,6 +190,27 @@ SCRIPT = textwrap.dedent(
                 except Exception as exc:
                     msgs.append((type(exc).__name__, str(exc)))
             assert len(msgs) == 2 and msgs[0] == msgs[1], msgs
+    # the photons': no mode under the cutoff, a slope whose weights or field overflow; a longitudinal polarization
+    for build, args in ((random_photons, (5, 1.0, 1e-3)), (random_photons, (5, 1.0, None, 3000.0)),
+                        (photon_wave, ([1, 0], [1.0, 0.0]))) + (((random_photons, (5, 1.0, None, 660.0)),) if FULL
+                                                                 else ()):
+        msgs = []
+        for make in (lambda: build(lat, *args), lambda: SPLIT[build](lat, lattice_mesh(2), *args)):
+            try:
+                make()
+            except Exception as exc:
+                msgs.append((type(exc).__name__, str(exc)))
+        assert len(msgs) == 2 and msgs[0] == msgs[1], msgs
+    # the plane wave's: a wave number beyond N/2, a NaN phase, an amplitude that overflows
+    for args in (([5, 0], 1.0, 0.0), ([1, 0], 1.0, float("nan")), ([1, 0], 1e308, 0.0)):
+        msgs = []
+        for build in (lambda: plane_wave(lat, PositiveFrequency.of(th), *args),
+                      lambda: plane_wave_split(lat, lattice_mesh(2), th.dispersion, *args)):
+            try:
+                build()
+            except Exception as exc:
+                msgs.append((type(exc).__name__, str(exc)))
+        assert len(msgs) == 2 and msgs[0] == msgs[1], msgs
     # the gaussian field's errors: no mode under the cutoff, a negative spectrum, an unstable vacuum
     tachyon = lambda k: np.sqrt(-1.0 + sum(4.0 / 0.25 * np.sin(np.asarray(x) * 0.25) ** 2 for x in k))
     massless = KleinGordon(m=0.0, lattice=lat).dispersion
@@ -247,6 +301,25 @@ CONFIGS = [
     RUN.format(name="klein-gordon", extra="", initial="", precision="float32"),
     RUN.format(name="phi4", extra="", initial="", precision="float64"),
     RUN.format(name="sine-gordon", extra="winding = 1", initial="offset = 0.25", precision="float64"),
+    # session 46: the plane wave, the walls
+    RUN.format(name="klein-gordon", extra="", initial="n = [1, -2]\nphase = 0.4", precision="float64").replace(
+        "random_spectrum", "plane_wave"),
+    RUN.format(name="sine-gordon", extra="winding = 1", initial="velocity = 0.3\ncenter = 0.4",
+               precision="float64").replace("random_spectrum", "kink"),
+    RUN.format(name="sine-gordon", extra="", initial="velocity = 0.5", precision="float64").replace(
+        "random_spectrum", "collision"),
+    RUN.format(name="phi4", extra='phase = "broken"', initial="velocity = 0.2", precision="float32").replace(
+        "random_spectrum", "kink"),
+    RUN.format(name="maxwell", extra="", initial="slope = -1.0", precision="float64").replace(
+        "random_spectrum", "random_photons"),
+    RUN.format(name="maxwell", extra="", initial="n = [1, 2]\npolarization = [1.0, 0.0]", precision="float64").replace(
+        "random_spectrum", "plane_wave"),
+    RUN.format(name="maxwell-dirac", extra="", initial="slope = -1.0", precision="float64").replace(
+        "random_spectrum", "random_photons"),
+    RUN.format(name="scalar-qed", extra="vev = 1.3", initial="", precision="float64").replace(
+        "random_spectrum", "random_photons"),
+    RUN.format(name="scalar-qed", extra="vev = 1.3", initial="travelling = false", precision="float32").replace(
+        "random_spectrum", "plane_wave"),
 ]
 
 
@@ -255,7 +328,8 @@ def _script(cases, full: bool = False) -> subprocess.CompletedProcess[str]:
     ``full``, else one per case; the configs' states: all with ``full``, else three)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
     env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()
-    configs = CONFIGS if full else [CONFIGS[i] for i in (0, 2, 4, 7)]  # (quick: each rule and kind, the ramp)
+    configs = CONFIGS if full else [CONFIGS[i] for i in (0, 2, 4, 7, 9, 12)]  # (quick: each rule, the ramp, a
+    # wall, the photons)
     code = f"CASES = {cases!r}\nCONFIGS = {configs!r}\nFULL = {full!r}\n" + SCRIPT
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600,
                           check=False)

@@ -328,16 +328,27 @@ _BLOCK_SITES = 1 << 14
 #: 2^20 or 2^21 sites; ``tests/test_split_initial_s45.py``: 2^20 to 2^21), the largest of those times 1.25, rounded
 #: up to 8 bytes. The slope varies between identical runs (a Klein-Gordon packet on 64x128x128 to 128^3 sites over
 #: 2 devices: 122.6 and 83.5; when the devices' threads free their FFT buffers); a process of a multi-process run
-#: holds its devices' share (:func:`check_memory`). Comments: the largest measured (session 45), the whole build's.
+#: holds its devices' share (:func:`check_memory`). Comments: the largest measured (session 45, or as noted), the
+#: whole build's. The gauge theories' rows are per component (``K = D`` links, plus the matter's components).
 MEASURED_SPLIT_INITIAL: dict[tuple[str, str], int] = {
     ('klein-gordon', 'gaussian'): 152,  # 117.6 (2 devices, 3D); whole 126.3
     ('klein-gordon', 'gaussian_packet'): 160,  # 122.6 (2 devices, 64x128x128 to 128^3); whole 112.4
+    ('klein-gordon', 'plane_wave'): 144,  # 112.4 (2 devices, 3D); whole 113.3 (session 46)
     ('klein-gordon', 'random_spectrum'): 136,  # 104.9 (4 devices, 3D); whole 121.3
+    ('maxwell', 'plane_wave'): 72,  # 53.1 (4 devices, 2D); whole 46.5 (session 46)
+    ('maxwell', 'random_photons'): 128,  # 98.5 (2 devices, 2D); whole 105.4 (session 46)
+    ('maxwell-dirac', 'plane_wave'): 64,  # 48.9 (4 devices, 3D); whole 50.7 (session 46)
+    ('maxwell-dirac', 'random_photons'): 64,  # 49.7 (2 devices, 2D); whole 54.5 (session 46)
     ('phi4', 'gaussian'): 152,  # 120.1 (2 devices, 1024^2 to 2048x1024); whole 126.4
     ('phi4', 'gaussian_packet'): 104,  # 80.3 (2 devices, 3D); whole 73.1
+    ('phi4', 'kink'): 40,  # 31.8 (2 devices, 2D); whole 65.1 (session 46)
     ('phi4', 'random_spectrum'): 136,  # 107.8 (4 devices, 3D); whole 104.0
+    ('scalar-qed', 'plane_wave'): 64,  # 49.6 (4 devices, 2D); whole 61.3 (session 46)
+    ('scalar-qed', 'random_photons'): 72,  # 55.2 (4 devices, 3D); whole 51.3 (session 46)
+    ('sine-gordon', 'collision'): 40,  # 28.0 (2 devices, 3D); whole 49.2 (session 46)
     ('sine-gordon', 'gaussian'): 160,  # 124.8 (2 devices, 2D); whole 126.4
     ('sine-gordon', 'gaussian_packet'): 104,  # 77.8 (2 devices, 3D); whole 73.1
+    ('sine-gordon', 'kink'): 40,  # 28.8 (2 devices, 3D); whole 43.6 (session 46)
     ('sine-gordon', 'random_spectrum'): 144,  # 113.0 (4 devices, 2D); whole 104.2
 }
 

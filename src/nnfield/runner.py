@@ -143,8 +143,8 @@ def build(cfg: Config, *, host: bool = False) -> tuple[AbstractModel, State]:
 def split_build_refusal(cfg: Config) -> str | None:
     """Why ``cfg``'s initial data cannot be built split over devices (:func:`build_split`), or ``None``."""
     if cfg.initial_spec.split is None:
-        return (f"initial.kind = {cfg.initial.kind!r} of {cfg.theory.name!r} is built whole (split builds: the "
-                "random_spectrum, gaussian and gaussian_packet of klein-gordon, phi4 and sine-gordon)")
+        return (f"initial.kind = {cfg.initial.kind!r} of {cfg.theory.name!r} is built whole (built split: "
+                f"{_split_kinds()})")
     refusal = cfg.initial_spec.split_refusal
     why = refusal(cfg.theory.typed if cfg.theory.typed is not None else dict(cfg.theory.params)) if refusal else None
     if why:
@@ -156,6 +156,21 @@ def split_build_refusal(cfg: Config) -> str | None:
     if not jax.config.read("jax_enable_x64"):
         return "the split build computes in float64, which needs JAX's 64-bit mode"
     return None
+
+
+def _split_kinds() -> str:
+    """The initial kinds built split, per theory (from the registry): ``"klein-gordon (every kind), maxwell
+    (plane_wave, random_photons)"``."""
+    from .theories import load_all
+    from .theories.registry import THEORIES
+
+    load_all()
+    out = []
+    for name, spec in sorted(THEORIES.items()):
+        kinds = sorted(kind for kind, ini in spec.initial.items() if ini.split is not None)
+        if kinds:
+            out.append(f"{name} ({'every kind' if len(kinds) == len(spec.initial) else ', '.join(kinds)})")
+    return ", ".join(out)
 
 
 def split_build(cfg: Config, devices: int) -> bool:

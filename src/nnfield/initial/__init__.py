@@ -17,6 +17,11 @@ The kinds and their keys are the same for every theory (``docs/config.md``):
 - :func:`spinor_plane_wave`, :func:`spinor_packet`: the plane wave and the Gaussian packet of a spinor theory
   (the same keys plus ``branch`` and ``spin``; the packet has unit charge times ``amplitude^2``).
 
+Built split over devices, each process only its slabs (``[parallel] build``, :mod:`._split`):
+:func:`random_spectrum_split`, :func:`gaussian_field_split`, :func:`gaussian_packet_split`,
+:func:`plane_wave_split` (equal to the whole build to round-off; a profile itself bit for bit) and
+:func:`planar_split` (the walls of :func:`kink`, :func:`kink_antikink` and :func:`phi4_kink_pair`, bit for bit).
+
 The theory says how a complex profile becomes its data ``(phi, pi)``: :class:`PositiveFrequency` (a real
 scalar field with a dispersion ``omega_k``), :class:`NoDispersion` (nonlinear fields) or, for spinors, the
 :class:`SpinorModes` interface (``H(k)`` eigenvectors and packing). Distances on the periodic box come from
@@ -41,6 +46,8 @@ from ._split import (
     gaussian_field_split,
     gaussian_packet_split,
     inverse_fft_split,
+    planar_split,
+    plane_wave_split,
     random_spectrum_split,
 )
 
@@ -68,7 +75,9 @@ __all__ = [
     "periodized_gaussian",
     "phi4_kink_pair",
     "phi4_kink_profile",
+    "planar_split",
     "plane_wave",
+    "plane_wave_split",
     "random_spectrum",
     "random_spectrum_split",
     "spinor_packet",

@@ -1,5 +1,6 @@
 r"""Initial data built split over devices, each process its own slabs: the random fields of :mod:`._random` and
-:mod:`._gaussian`, and the packets of :mod:`._packet` (their profile evaluated on each slab's sites).
+:mod:`._gaussian`, the packets of :mod:`._packet` and the plane waves of :mod:`._plane_wave` (their profile evaluated
+on each slab's sites), and the planar walls of :mod:`._kink` and :mod:`._phi4_kink`.
 
 A run split over devices (``[parallel]``, ``--devices``, several processes) keeps each device's slab of the first
 lattice axis; until session 45 every process built the whole initial data on its host first (the noise, its
@@ -22,7 +23,9 @@ The data equal the whole build's to round-off (the same modes; the FFT's 1D tran
 XLA's FFT instead of NumPy's), not bit for bit; ``D >= 2`` only (a 1D lattice's data are small). The Gaussian field
 (:func:`gaussian_field_split`) draws white noise on the sites (a slab of ``x_1``) and also needs the forward FFT
 (:func:`forward_fft_split`); a packet (:func:`gaussian_packet_split`) is its profile on each slab's sites, bit for
-bit the whole build's, and for the positive-frequency rule ``pi`` by the two distributed FFTs.
+bit the whole build's, and for the positive-frequency rule ``pi`` by the two distributed FFTs; so is a plane wave
+(:func:`plane_wave_split`, session 46). A planar wall (the kinks: a function of the first axis only) is built on
+that axis alone and each slab broadcast from its planes (:func:`planar_split`, bit for bit).
 """
 
 from __future__ import annotations
@@ -437,6 +440,17 @@ def gaussian_packet_split(
         with np.errstate(over="ignore", invalid="ignore"):
             return amplitude * np.exp(-r2 / (2 * width**2)) * np.exp(1j * phase)
 
+    return _positive_frequency_profile(lattice, mesh, dispersion, psi, amplitude)
+
+
+def _positive_frequency_profile(
+    lattice: Any, mesh: Any, dispersion: Callable[[list[np.ndarray]], np.ndarray],
+    psi: Callable[[slice], np.ndarray], amplitude: float,
+) -> tuple[jax.Array, jax.Array]:
+    """:meth:`~._modes.PositiveFrequency.fields` of the complex profile ``psi`` (its planes ``rows``) split over
+    ``mesh``: ``phi = Re psi`` (bit for bit) and ``pi = Re ifft(-i omega_k fft(psi))`` by :func:`forward_fft_split`
+    and :func:`inverse_fft_split` (to round-off); refused naming ``amplitude`` where a value is not finite."""
+    shape = tuple(int(n) for n in lattice.shape)
     D = len(shape)
     forward, inverse = forward_fft_split(mesh, D), inverse_fft_split(mesh, D)
 
@@ -447,6 +461,70 @@ def gaussian_packet_split(
     with np.errstate(over="ignore", invalid="ignore"):
         phi, pi = fields(_split_array(mesh, shape, psi), _split_array(mesh, shape, _omega_slab(lattice, dispersion)))
     return _scaled((phi, pi), (1.0, 1.0), amplitude)
+
+
+def plane_wave_split(
+    lattice: Any, mesh: Any, dispersion: Callable[[list[np.ndarray]], np.ndarray], n: Sequence[int] | None = None,
+    amplitude: float = 1.0, phase: float = 0.0,
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`~._plane_wave.plane_wave` built split over ``mesh`` along the first lattice axis: ``(phi, pi)``, each
+    ``(1, *shape)`` split along its axis 1, with the same errors. ``psi = A exp(i (k.x + phase))`` on each slab's
+    sites (the same expressions: ``phi`` bit for bit); ``pi = Re ifft(-i omega_k fft(psi))`` with ``omega`` the
+    theory's dispersion at momenta ``k`` (:func:`forward_fft_split`, :func:`inverse_fft_split`: to round-off, the
+    whole build's FFTs)."""
+    from .._checks import check_number
+    from ._params import wave_numbers
+
+    check_number("amplitude", amplitude)
+    check_number("phase", phase)
+    k = wave_numbers(lattice, n)
+    shape = tuple(int(m) for m in lattice.shape)
+    if len(shape) < 2:
+        raise ValueError("plane_wave_split: a lattice of at least 2 dimensions (build 1D data whole)")
+    if not callable(dispersion):
+        raise TypeError(f"plane_wave_split: dispersion: expected omega(k), got {type(dispersion).__name__}")
+    a = lattice.spacing
+
+    def psi(rows: slice) -> np.ndarray:  # plane_wave's expressions on the planes ``rows``
+        x1d = [a * np.arange(m) for m in shape]
+        x = np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij")
+        kx = sum(kk * xx for kk, xx in zip(k, x, strict=True))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return amplitude * np.exp(1j * (kx + phase))
+
+    return _positive_frequency_profile(lattice, mesh, dispersion, psi, amplitude)
+
+
+def planar_split(
+    lattice: Any, mesh: Any, build: Callable[[Any], tuple[np.ndarray, np.ndarray]]
+) -> tuple[jax.Array, jax.Array]:
+    """Data of a planar wall (a function of the first axis only: :func:`~._kink.kink`,
+    :func:`~._kink.kink_antikink`, :func:`~._phi4_kink.phi4_kink_pair`) built split over ``mesh``: ``(phi, pi)``,
+    each ``(1, *shape)`` split along its axis 1, bit for bit the whole build.
+
+    ``build(line)`` builds the data on ``line``, the lattice's first axis alone (shape ``(N_0, 1, ..., 1)``, the
+    same spacing: the same positions and box length along it); each device's slab is the planes of its rows, each
+    plane one value broadcast (a view: only the devices' blocks are ever allocated)."""
+    from ..lattice import Lattice
+    from ..sharding import state_sharding
+
+    shape = tuple(int(n) for n in lattice.shape)
+    D = len(shape)
+    if D < 2:
+        raise ValueError("planar_split: a lattice of at least 2 dimensions (build 1D data whole)")
+    line = Lattice((shape[0],) + (1,) * (D - 1), lattice.spacing)
+    lines = [np.asarray(f).reshape(shape[0]) for f in build(line)]
+    sharding = state_sharding(mesh, D)
+
+    def field(values: np.ndarray) -> jax.Array:
+        def block(index: tuple[slice, ...]) -> np.ndarray:
+            v = values[_rows_of(index[1:], shape[0])]
+            return np.broadcast_to(v.reshape((1, v.size) + (1,) * (D - 1)), (1, v.size, *shape[1:]))
+
+        return jax.make_array_from_callback((1, *shape), sharding, block)
+
+    phi, pi = lines
+    return field(phi), field(pi)
 
 
 def _scaled(fields: tuple[jax.Array, jax.Array], scales: tuple[float, float], amplitude: float

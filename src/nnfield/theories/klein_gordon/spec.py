@@ -63,6 +63,12 @@ def _random_spectrum(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarr
     )
 
 
+def _plane_wave_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    del seed
+    return initial.plane_wave_split(model.theory.lattice, mesh, model.theory.dispersion, p["n"], p["amplitude"],
+                                    p["phase"])
+
+
 def _gaussian_packet_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
     del seed
     return initial.gaussian_packet_split(
@@ -124,6 +130,7 @@ SPEC = register_theory(
             "plane_wave": initial_spec(
                 PLANE_WAVE_KEYS, _plane_wave,
                 "travelling plane wave A cos(k.x - omega_k t + phase), exact on the lattice",
+                split=_plane_wave_split, split_refusal=_split_refusal,
             ),
             "gaussian_packet": initial_spec(
                 PACKET_KEYS, _gaussian_packet,

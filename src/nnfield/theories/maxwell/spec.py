@@ -95,6 +95,57 @@ def plane_wave_data(model: Any, p: dict[str, Any], seed: int, mass: float = 0.0)
     return plane_wave(model.lattice, p["n"], p["polarization"], p["amplitude"], mass, p["travelling"])
 
 
+def random_photons_split(model: Any, p: dict[str, Any], seed: int, mesh: Any, mass: float = 0.0
+                         ) -> tuple[Any, Any]:
+    """:func:`random_photons_data` built split over ``mesh`` (:func:`nnfield.theories.u1.random_photons_split`)."""
+    from ..u1 import random_photons_split
+
+    return random_photons_split(model.lattice, mesh, seed, p["amplitude"], p["cutoff"], p["slope"], mass)
+
+
+def plane_wave_split(model: Any, p: dict[str, Any], seed: int, mesh: Any, mass: float = 0.0) -> tuple[Any, Any]:
+    """:func:`plane_wave_data` built split over ``mesh`` (:func:`nnfield.theories.u1.plane_wave_split`)."""
+    from ..u1 import plane_wave_split
+
+    del seed
+    return plane_wave_split(model.lattice, mesh, p["n"], p["polarization"], p["amplitude"], mass, p["travelling"])
+
+
+def about_vacuum_split(photons: Any, mass_of: Any = None) -> Any:
+    """The split builder of photons about the matter's vacuum (Maxwell-Dirac: no matter, scalar QED: the Higgs
+    vacuum): ``photons(model, p, seed, mesh, mass)`` (``mass = mass_of(model)``, default 0) and, below them, the
+    matter's uniform vacuum (``network.zero_state`` on one site, broadcast on each slab; ``pi = 0``), as the whole
+    builds concatenate them. Bit for bit the whole build's matter rows."""
+
+    def split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+        import jax
+
+        from ...sharding import state_sharding
+
+        lat = model.lattice
+        D = lat.ndim
+        A, E = photons(model, p, seed, mesh, 0.0 if mass_of is None else mass_of(model))
+        one = np.asarray(model.network.pack(model.network.zero_state(np.float64, (1,) * D)).phi)[D:]
+        shape = (one.shape[0], *lat.shape)
+        sharding = state_sharding(mesh, D)
+
+        def rows(values: np.ndarray) -> Any:  # the uniform vacuum on each device's slab
+            def block(index: tuple[slice, ...]) -> np.ndarray:
+                n = len(range(*index[1].indices(shape[1])))
+                return np.broadcast_to(values, (shape[0], n, *shape[2:]))
+
+            return jax.make_array_from_callback(shape, sharding, block)
+
+        @jax.jit
+        def stacked(A: Any, E: Any, vac: Any, zero: Any) -> tuple[Any, Any]:
+            phi, pi = jax.numpy.concatenate([A, vac]), jax.numpy.concatenate([E, zero])
+            return jax.lax.with_sharding_constraint(phi, sharding), jax.lax.with_sharding_constraint(pi, sharding)
+
+        return stacked(A, E, rows(one), rows(np.zeros_like(one)))
+
+    return split
+
+
 FILE_KEYS = {
     "path": Param("str", REQUIRED, "the .npz of initial data: A (or theta = a q A), E [, the matter's arrays]; a "
                                    "relative path is taken from the working directory, as theory.file"),
@@ -132,8 +183,10 @@ SPEC = register_theory(
         build=_build,
         initial={
             "random_photons": initial_spec(RANDOM_KEYS, random_photons_data,
-                                           "random transverse photons with a band-limited power-law spectrum"),
-            "plane_wave": initial_spec(PLANE_KEYS, plane_wave_data, "one transverse photon (travelling or standing)"),
+                                           "random transverse photons with a band-limited power-law spectrum",
+                                           split=random_photons_split),
+            "plane_wave": initial_spec(PLANE_KEYS, plane_wave_data, "one transverse photon (travelling or standing)",
+                                       split=plane_wave_split),
             "file": file_initial(),
         },
         schemes=("leapfrog",),

@@ -23,7 +23,16 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import ConfigError
-from ..maxwell.spec import PLANE_KEYS, RANDOM_KEYS, check_wilson_scale, coupling_check, file_initial
+from ..maxwell.spec import (
+    PLANE_KEYS,
+    RANDOM_KEYS,
+    about_vacuum_split,
+    check_wilson_scale,
+    coupling_check,
+    file_initial,
+    plane_wave_split,
+    random_photons_split,
+)
 from ..params import Number, Params, check
 from ..registry import Param, TheorySpec, non_negative, positive, positive_amplitude, register_theory
 from ..spec_edge import initial_spec, mass_check
@@ -106,8 +115,10 @@ SPEC = register_theory(
             "charged_packets": initial_spec(PACKET_KEYS, _packets, "Gaussian Dirac packets (1 or 2), optionally in "
                                                                    "an applied uniform electric field"),
             "random_photons": initial_spec(RANDOM_KEYS, _photons(_random), "random transverse photons about the "
-                                                                           "empty vacuum (D >= 2)"),
-            "plane_wave": initial_spec(PLANE_KEYS, _photons(_plane), "one transverse photon about the empty vacuum"),
+                                                                           "empty vacuum (D >= 2)",
+                                           split=about_vacuum_split(random_photons_split)),
+            "plane_wave": initial_spec(PLANE_KEYS, _photons(_plane), "one transverse photon about the empty vacuum",
+                                       split=about_vacuum_split(plane_wave_split)),
             "file": file_initial(),
         },
         schemes=("leapfrog",),

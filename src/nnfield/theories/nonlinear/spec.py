@@ -185,8 +185,9 @@ def _sine_gordon_constants(potential: Any, kind: str = "kink") -> tuple[float, f
     raise ConfigError(f'initial.kind: "{kind}" needs a sine-Gordon model (theory.name = "sine-gordon")')
 
 
-def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The exact sine-Gordon kink of (m, b) (for a custom ``potential`` the profile of the built-in V)."""
+def _make_kink(model: Any, p: dict[str, Any], seed: int, lattice: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """The exact sine-Gordon kink of (m, b) (for a custom ``potential`` the profile of the built-in V), on the
+    model's lattice or ``lattice`` (its first axis alone: :func:`_planar_split`)."""
     th = model.theory
     mass, b = _sine_gordon_constants(th.potential)
     twist = th.twist
@@ -201,13 +202,16 @@ def _make_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np
                 f"got {winding:g}; set winding = 1, or use initial.kind = \"gaussian_packet\" for other windings"
             )
     try:
-        return initial.kink(th.lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
+        lattice = th.lattice if lattice is None else lattice
+        return initial.kink(lattice, 0.0, mass, b, p["velocity"], p["center"], twist, charge)
     except ParameterError as exc:  # the library's name of the speed -> the config's key
         raise ParameterError("velocity", exc.problem) if exc.param == "v" else exc from None
 
 
-def _make_collision(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The exact sine-Gordon kink-antikink scattering solution, ``meet`` before they meet."""
+def _make_collision(model: Any, p: dict[str, Any], seed: int, lattice: Any = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The exact sine-Gordon kink-antikink scattering solution, ``meet`` before they meet (on the model's lattice
+    or ``lattice``, its first axis alone)."""
     th = model.theory
     if th.twist:
         raise ConfigError('theory.winding: initial.kind = "collision" is a kink and an antikink on a periodic box; '
@@ -225,7 +229,8 @@ def _make_collision(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarra
         raise ConfigError(f"initial.meet: the walls start 2 |velocity| meet apart, which must be less than the box "
                           f"length {length:g}, so meet < {length / (2 * abs(v)):g}; got {meet:g} (velocity = {v:g})")
     try:
-        return initial.kink_antikink(th.lattice, -meet, mass, b, abs(v), p["center"])
+        lattice = th.lattice if lattice is None else lattice
+        return initial.kink_antikink(lattice, -meet, mass, b, abs(v), p["center"])
     except ParameterError as exc:
         raise ParameterError("velocity", exc.problem) if exc.param == "v" else exc from None
 
@@ -299,9 +304,23 @@ def _double_well_constants(potential: Any) -> tuple[float, float]:
                       "theory.potential): its kink v tanh(m x / sqrt 2) is exact for V = lam/4 (phi^2 - v^2)^2 only")
 
 
-def _make_phi4_kink(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _make_phi4_kink(model: Any, p: dict[str, Any], seed: int, lattice: Any = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The phi^4 kink-antikink pair on the model's lattice or ``lattice`` (its first axis alone)."""
     mass, v = _double_well_constants(model.theory.potential)
-    return initial.phi4_kink_pair(model.theory.lattice, mass, v, p["velocity"], p["center"], p["separation"])
+    lattice = model.theory.lattice if lattice is None else lattice
+    return initial.phi4_kink_pair(lattice, mass, v, p["velocity"], p["center"], p["separation"])
+
+
+def _planar_split(make: Any) -> Any:
+    """``make`` (a planar wall: data that vary along the first axis only) built split over devices
+    (:func:`nnfield.initial.planar_split`: built on that axis alone, each slab broadcast; bit for bit)."""
+
+    def split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+        return initial.planar_split(model.theory.lattice, mesh, lambda line: make(model, p, seed, line))
+
+    split.__doc__ = f"{make.__name__} split over devices (:func:`nnfield.initial.planar_split`)."
+    return split
 
 
 #: the uniform value the packet and random data are added to: the ground state by default; 0 in a double well is
@@ -338,6 +357,7 @@ _KINK = initial_spec(
     KINK_KEYS,
     _make_kink,
     "phi = (4/b) arctan(exp(m gamma (x - x0 - v t))); one kink (winding +-1) or a kink-antikink pair (0)",
+    split=_planar_split(_make_kink),
 )
 
 _COLLISION = initial_spec(
@@ -352,6 +372,7 @@ _COLLISION = initial_spec(
     _make_collision,
     "the exact kink-antikink scattering phi = (4/b) arctan(sinh(gamma v m t) / (v cosh(gamma m (x - x0)))) at "
     "t = -meet: they pass through each other (integrable)",
+    split=_planar_split(_make_collision),
 )
 
 _PHI4_KINK = initial_spec(
@@ -366,6 +387,7 @@ _PHI4_KINK = initial_spec(
     _make_phi4_kink,
     "phi = v (tanh(m gamma (x - x1)/2) - tanh(m gamma (x - x2)/2) - 1): a kink and an antikink approaching each "
     "other (the double well, theory.phase = \"broken\")",
+    split=_planar_split(_make_phi4_kink),
 )
 
 PHI4 = register_theory(

@@ -95,7 +95,7 @@ def _vacuum_plus(photons: Any) -> Any:
     """Photons (massive in the Higgs phase) on top of the vacuum."""
 
     def make(model: Any, p: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
-        mass = model.tree_masses()["photon"]
+        mass = model.tree_masses()["photon"]  # (as about_vacuum_split's mass)
         A, E = photons(model, p, seed, mass)
         vac = np.asarray(model.network.pack(model.network.zero_state(np.float64)).phi)[model.lattice.ndim:]
         return np.concatenate([A, vac]), np.concatenate([E, np.zeros_like(vac)])
@@ -104,13 +104,24 @@ def _vacuum_plus(photons: Any) -> Any:
 
 
 def _photons() -> dict[str, Any]:
-    from ..maxwell.spec import plane_wave_data, random_photons_data
+    from ..maxwell.spec import (
+        about_vacuum_split,
+        plane_wave_data,
+        plane_wave_split,
+        random_photons_data,
+        random_photons_split,
+    )
+
+    def mass(model: Any) -> float:
+        return model.tree_masses()["photon"]
 
     return {
         "random_photons": initial_spec(RANDOM_KEYS, _vacuum_plus(random_photons_data),
-                                       "random transverse photons (massive in the Higgs phase) about the vacuum"),
+                                       "random transverse photons (massive in the Higgs phase) about the vacuum",
+                                       split=about_vacuum_split(random_photons_split, mass)),
         "plane_wave": initial_spec(PLANE_KEYS, _vacuum_plus(plane_wave_data),
-                                   "one transverse photon about the vacuum"),
+                                   "one transverse photon about the vacuum",
+                                   split=about_vacuum_split(plane_wave_split, mass)),
     }
 
 

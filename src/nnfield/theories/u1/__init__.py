@@ -23,7 +23,15 @@ from .gauss import gauss_residual, longitudinal_field, project, solve_poisson, t
 from .loss import AbstractMatter, WilsonLoss
 from .model import ENERGY, GaugeModel
 from .network import ELECTRIC, LINKS, MATTER, GaugeNetwork
-from .photons import kappa, photon_omega, plane_wave, random_photons, transverse_modes
+from .photons import (
+    kappa,
+    photon_omega,
+    plane_wave,
+    plane_wave_split,
+    random_photons,
+    random_photons_split,
+    transverse_modes,
+)
 from .physics import U1Theory, field_strength
 from .transform import rotate, transform_links
 
@@ -49,7 +57,9 @@ __all__ = [
     "plane_wave",
     "plaquettes",
     "project",
+    "plane_wave_split",
     "random_photons",
+    "random_photons_split",
     "rotate",
     "save_initial",
     "save_initial_from_run",

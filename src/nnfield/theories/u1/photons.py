@@ -28,10 +28,10 @@ def kappa(lattice: Lattice, k: Sequence[Any] | None = None) -> np.ndarray:
     return np.stack([1 - np.exp(-1j * kk * lattice.spacing) for kk in k])
 
 
-def transverse_modes(lattice: Lattice, A_k: np.ndarray) -> np.ndarray:
+def transverse_modes(lattice: Lattice, A_k: np.ndarray, k: Sequence[Any] | None = None) -> np.ndarray:
     """``A_k - conj(kappa) (kappa . A_k) / |kappa|^2``: the transverse part of Fourier data ``(D, *shape)``
-    (``k = 0`` is transverse: it is kept)."""
-    kap = kappa(lattice)
+    (``k = 0`` is transverse: it is kept); ``k``: the momenta of ``A_k``'s sites (default: the FFT grid)."""
+    kap = kappa(lattice, k)
     norm = np.sum(np.abs(kap) ** 2, axis=0)
     dot = np.sum(kap * A_k, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -78,6 +78,13 @@ def plane_wave(
     and ``omega_0 = 0``, so it is a static flat connection (``F = 0``, ``E = 0``, zero energy), no photon. With a
     mass it is the massive photon at rest (``omega_0 = m``), which is kept.
     """
+    k, eps, omega = _plane_wave_modes(lattice, n, polarization, mass)
+    return _plane_wave_values(lattice.coordinates(), k, eps, omega, amplitude, travelling)
+
+
+def _plane_wave_modes(lattice: Lattice, n: Sequence[int] | None, polarization: Sequence[float] | None,
+                      mass: float) -> tuple[list[float], np.ndarray, float]:
+    """``(k, eps, omega_k)`` of :func:`plane_wave`, with its checks."""
     _need_transverse(lattice)
     k = wave_numbers(lattice, n)
     if mass == 0 and not any(k):
@@ -93,13 +100,51 @@ def plane_wave(
         raise ParameterError("polarization", f"{list(np.real(pol))} is longitudinal for n = {n}: it has no "
                              f"transverse part; choose a polarization orthogonal to the wave vector")
     eps = eps / np.sqrt(np.sum(np.abs(eps) ** 2))
-    xs = lattice.coordinates()
+    return k, eps, float(photon_omega(lattice, mass, [np.asarray(kk) for kk in k]))
+
+
+def _plane_wave_values(xs: Sequence[np.ndarray], k: Sequence[float], eps: np.ndarray, omega: float,
+                       amplitude: float, travelling: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, E)`` of :func:`plane_wave` at the sites ``xs`` (the coordinates' grids, the lattice's or a slab's)."""
     wave = np.exp(1j * sum(kk * x for kk, x in zip(k, xs, strict=True)))
-    omega = float(photon_omega(lattice, mass, [np.asarray(kk) for kk in k]))
-    A = amplitude * np.real(eps.reshape((-1,) + (1,) * lattice.ndim) * wave[None])
-    E = amplitude * np.real(-1j * omega * eps.reshape((-1,) + (1,) * lattice.ndim) * wave[None]) if travelling \
-        else np.zeros_like(A)
+    view = (-1,) + (1,) * len(xs)
+    A = amplitude * np.real(eps.reshape(view) * wave[None])
+    E = amplitude * np.real(-1j * omega * eps.reshape(view) * wave[None]) if travelling else np.zeros_like(A)
     return A, E
+
+
+def plane_wave_split(
+    lattice: Lattice, mesh: Any, n: Sequence[int] | None = None, polarization: Sequence[float] | None = None,
+    amplitude: float = 1.0, mass: float = 0.0, travelling: bool = True,
+) -> tuple[Any, Any]:
+    """:func:`plane_wave` built split over ``mesh`` along the first lattice axis (``(A, E)``, each ``(D, *shape)``
+    split along its axis 1): each process evaluates its devices' slabs only, the same expressions, bit for bit."""
+    k, eps, omega = _plane_wave_modes(lattice, n, polarization, mass)
+    a, shape = lattice.spacing, lattice.shape
+
+    def values(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        x1d = [a * np.arange(m) for m in shape]
+        return _plane_wave_values(np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij"), k, eps, omega, amplitude,
+                                  travelling)
+
+    return _split_fields(lattice, mesh, lambda rows, which: values(rows)[which])
+
+
+def _split_fields(lattice: Lattice, mesh: Any, block: Any) -> tuple[Any, Any]:
+    """Two fields ``(D, *shape)`` split along axis 1 over ``mesh``, ``block(rows, which)`` the planes ``rows`` of
+    field ``which`` (0 or 1) shaped ``(D, len(rows), ...)``."""
+    import jax
+
+    from ...sharding import state_sharding
+
+    sharding = state_sharding(mesh, lattice.ndim)
+    shape = (lattice.ndim, *lattice.shape)
+
+    def field(which: int) -> Any:
+        return jax.make_array_from_callback(
+            shape, sharding, lambda index: block(slice(*index[1].indices(shape[1])[:2]), which))
+
+    return field(0), field(1)
 
 
 def random_photons(
@@ -115,13 +160,8 @@ def random_photons(
     kabs = np.sqrt(sum(k**2 for k in lattice.momenta()))
     mask = (kabs > 0) & (kabs <= cut)
     if not mask.any():
-        raise ParameterError("cutoff", f"no lattice mode has 0 < |k| <= cutoff = {cut:g}; raise it, e.g. to "
-                             f"{4 * np.pi / max(lattice.lengths):.4g}")
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        weight = np.where(mask, np.where(kabs > 0, kabs, 1.0) ** (0.5 * slope), 0.0)
-    if not np.all(np.isfinite(weight)):
-        raise ParameterError("slope", f"the spectrum |k|^(slope/2) is not finite for slope = {slope:g}; use e.g. "
-                             "a slope between -4 and 4")
+        raise _no_mode(cut, lattice)
+    weight = _weight(kabs, mask, slope)
     shape = (lattice.ndim, *lattice.shape)
     A_k = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
     A_k *= weight[None]  # (in place: the same products, one complex array less at the build's peak)
@@ -130,12 +170,117 @@ def random_photons(
         A, E = _data(lattice, A_k, mass)
         del A_k
         rms = float(np.sqrt(np.mean(A**2)))
+    _check_rms(rms, slope)
+    for f in (A, E):  # amplitude * f / rms, in place (the same two roundings)
+        f *= amplitude
+        f /= rms
+    return A, E
+
+
+def _no_mode(cut: float, lattice: Lattice) -> ParameterError:
+    return ParameterError("cutoff", f"no lattice mode has 0 < |k| <= cutoff = {cut:g}; raise it, e.g. to "
+                          f"{4 * np.pi / max(lattice.lengths):.4g}")
+
+
+def _weight(kabs: np.ndarray, mask: np.ndarray, slope: float) -> np.ndarray:
+    """``|k|^(slope/2)`` on ``mask``, 0 elsewhere; refused naming ``slope`` where it is not finite."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        weight = np.where(mask, np.where(kabs > 0, kabs, 1.0) ** (0.5 * slope), 0.0)
+    if not np.all(np.isfinite(weight)):
+        raise ParameterError("slope", f"the spectrum |k|^(slope/2) is not finite for slope = {slope:g}; use e.g. "
+                             "a slope between -4 and 4")
+    return weight
+
+
+def _check_rms(rms: float, slope: float) -> None:
     if not np.isfinite(rms):
         raise ParameterError("slope", f"the spectrum |k|^(slope/2) overflows the field for slope = {slope:g}; use "
                              "e.g. a slope between -4 and 4")
     if not rms > 0:
         raise ParameterError("cutoff", "no transverse mode below the cutoff; raise it")
-    for f in (A, E):  # amplitude * f / rms, in place (the same two roundings)
-        f *= amplitude
-        f /= rms
-    return A, E
+
+
+def random_photons_split(
+    lattice: Lattice, mesh: Any, seed: int = 0, amplitude: float = 0.1, cutoff: float | None = None,
+    slope: float = 0.0, mass: float = 0.0,
+) -> tuple[Any, Any]:
+    """:func:`random_photons` built split over ``mesh`` along the first lattice axis (``(A, E)``, each ``(D,
+    *shape)`` split along its axis 1), with the same errors; equal to it to round-off.
+
+    Each process streams NumPy's one sequence of ``seed`` plane by plane of the first axis
+    (:func:`nnfield.initial._split.noise_planes`: the ``2 D`` draws of ``shape`` that ``standard_normal((D,
+    *shape))`` twice makes, bit for bit) and keeps its devices' planes of the modes; the weights, the transverse
+    projection and ``omega_k`` are the same expressions on each slab's momenta; each component's two inverse FFTs
+    are distributed (:func:`nnfield.initial.inverse_fft_split`), the normalization one all-reduce."""
+    import jax
+    import jax.numpy as jnp
+
+    from ...initial._split import _first_axis_split, _kabs, _local_rows, inverse_fft_split, noise_planes, slab_momenta
+
+    _need_transverse(lattice)
+    shape, D = tuple(int(m) for m in lattice.shape), lattice.ndim
+    cut = cutoff if cutoff is not None else 0.5 * np.pi / lattice.spacing
+    found = False
+    for r in range(shape[0]):  # the whole build's checks, plane by plane
+        kabs = _kabs(slab_momenta(lattice, slice(r, r + 1)))
+        mask = (kabs > 0) & (kabs <= cut)
+        if mask.any():
+            found = True
+            _weight(kabs, mask, slope)
+    if not found:
+        raise _no_mode(cut, lattice)
+    planes = noise_planes(seed, shape, 2 * D, _local_rows(mesh, shape))
+
+    def modes(rows: slice) -> np.ndarray:  # (D, rows, ...): random_photons's expressions on the slab
+        k = slab_momenta(lattice, rows)
+        kabs = _kabs(k)
+        A_k = np.empty((D, rows.stop - rows.start, *shape[1:]), np.complex128)
+        for c in range(D):
+            for i, r in enumerate(range(rows.start, rows.stop)):
+                A_k[c, i].real, A_k[c, i].imag = planes[c].pop(r), planes[D + c].pop(r)
+        A_k *= _weight(kabs, (kabs > 0) & (kabs <= cut), slope)[None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            return transverse_modes(lattice, A_k, k)
+
+    # one split array per component (the planes of a slab are read once: all components of a slab together)
+    sharding = _first_axis_split(mesh, D)
+    cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def component(c: int) -> jax.Array:
+        def block(index: tuple[slice, ...]) -> np.ndarray:
+            rows = slice(*index[0].indices(shape[0])[:2])
+            key = (rows.start, rows.stop)
+            if key not in cache:
+                cache[key] = modes(rows)
+            return cache[key][c] if c < D - 1 else cache.pop(key)[c]
+
+        return jax.make_array_from_callback(shape, sharding, block)
+
+    A_k = [component(c) for c in range(D)]
+    cache.clear()
+    omega = jax.make_array_from_callback(
+        shape, sharding, lambda index: photon_omega(lattice, mass, slab_momenta(
+            lattice, slice(*index[0].indices(shape[0])[:2]))))
+    inverse = inverse_fft_split(mesh, D)
+    from ...sharding import state_sharding
+
+    out = state_sharding(mesh, D)
+
+    @jax.jit
+    def fields(A_k: list[jax.Array], w: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        A = jnp.stack([inverse(a).real for a in A_k])
+        E = jnp.stack([inverse(-1j * w * a).real for a in A_k])
+        A, E = jax.lax.with_sharding_constraint(A, out), jax.lax.with_sharding_constraint(E, out)
+        return A, E, jnp.sqrt(jnp.mean(A**2))
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        A, E, rms_ = fields(A_k, omega)
+    del A_k, omega
+    rms = float(rms_)
+    _check_rms(rms, slope)
+
+    @jax.jit
+    def scaled(A: jax.Array, E: jax.Array) -> tuple[jax.Array, jax.Array]:  # amplitude * f / rms (two roundings)
+        return (A * amplitude) / rms, (E * amplitude) / rms
+
+    return scaled(A, E)
