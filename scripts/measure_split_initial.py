@@ -1,14 +1,16 @@
 """Measure what building a run's initial data split over devices holds: ``nnfield.resources.MEASURED_SPLIT_INITIAL``.
 
 For each initial kind with a split builder (``InitialSpec.split``: every kind of Klein-Gordon, phi^4 and
-sine-Gordon, Maxwell's photons; ``--kinds``, by default the random fields ``random_spectrum`` and ``gaussian``),
-D = 2 and 3 and two lattice sizes, a fresh process with ``--devices`` fake CPU devices builds the model and then the
-state split over them (``nnfield.runner.build_split``); its peak resident memory (``ru_maxrss``) is read at the end.
-On the CPU backend the devices' buffers are the process's memory, so the peak counts the host's streamed noise
-planes and every device's slabs, FFT temporaries and all-to-all buffers together. The bytes per component and site
-are the slope between the two sizes over the theory's ``K`` components (Maxwell's ``D``; the interpreter, JAX and
-the compiled programs cancel); for comparison the same for the whole build (``nnfield.runner.build``, the table
-``MEASURED_INITIAL`` of ``scripts/measure_initial_memory.py``, which counts the state the same way).
+sine-Gordon, the photons of the U(1) theories, the Dirac plane waves and packets; ``--kinds``, by default the random
+fields ``random_spectrum`` and ``gaussian``), D = 2 and 3 and two lattice sizes, a fresh process with ``--devices``
+fake CPU devices builds the model and then the state split over them (``nnfield.runner.build_split``); its peak
+resident memory (``VmHWM``, reset once the model is built, less the resident memory then: the guard counts the
+model apart; session 46, before the peak of the whole process) is read at the end. On the CPU backend the devices'
+buffers are the process's memory, so the peak counts the host's streamed noise planes and every device's slabs, FFT
+temporaries and all-to-all buffers together. The bytes per component and site are the slope between the two sizes
+over the theory's ``K`` components (Maxwell's ``D``; the interpreter, JAX and the compiled programs cancel); for
+comparison the same for the whole build (``nnfield.runner.build``, the table ``MEASURED_INITIAL`` of
+``scripts/measure_initial_memory.py``, which counts the state the same way).
 
     PYTHONPATH=src python scripts/measure_split_initial.py [--devices 4] [--sides 2:512,1024 3:64,128] [--kinds K]
 """
@@ -25,22 +27,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = r"""
-import json, resource, sys
+import json, sys
 import jax
 jax.config.update("jax_enable_x64", True)
 from nnfield import runner
 from nnfield.config import parse_config
+
+def status(key):  # kB -> bytes, from /proc/self/status
+    return next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith(key + ":"))
+
 text, mode, devices = sys.argv[1], sys.argv[2], int(sys.argv[3])
 cfg = parse_config(text, source="m.toml")
+built = runner._build_model(cfg)  # the model first (the guard counts it apart): both builds then take this one
+runner._build_model = lambda cfg: built
+open("/proc/self/clear_refs", "w").write("5")  # (the peak resident memory reset to the current)
+base = status("VmRSS")
 if mode == "split":
     model, state = runner.build_split(cfg, devices)
 else:
     model, state = runner.build(cfg)
 jax.block_until_ready(state)
-print(json.dumps({"peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "K": int(model.network.K)}))
+print(json.dumps({"peak": status("VmHWM") - base, "K": int(model.network.K)}))
 """
 
-THEORIES = {"klein-gordon": "", "phi4": "", "sine-gordon": "", "maxwell": "", "maxwell-dirac": "", "scalar-qed": ""}
+THEORIES = {"klein-gordon": "", "phi4": "", "sine-gordon": "", "maxwell": "", "maxwell-dirac": "", "scalar-qed": "",
+            "dirac": "", "gauged-dirac": ""}
+#: the [time] keys a theory needs beyond dt and steps
+TIME = {"gauged-dirac": 'scheme = "alternating"\n'}
 
 
 #: theory keys a kind needs (the phi^4 kink: the double well)
@@ -50,7 +63,7 @@ KIND_THEORY = {("phi4", "kink"): 'phase = "broken"\n'}
 def config(theory: str, shape: list[int], kind: str = "random_spectrum") -> str:
     extra = THEORIES[theory] + KIND_THEORY.get((theory, kind), "")
     return (f'[theory]\nname = "{theory}"\n{extra}[lattice]\nshape = {shape}\nspacing = 1.0\n'
-            f'[time]\ndt = 0.05\nsteps = 10\n[initial]\nkind = "{kind}"\nseed = 1\n')
+            f'[time]\ndt = 0.05\nsteps = 10\n{TIME.get(theory, "")}[initial]\nkind = "{kind}"\nseed = 1\n')
 
 
 def has_kind(theory: str, kind: str) -> bool:

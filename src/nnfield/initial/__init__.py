@@ -20,7 +20,8 @@ The kinds and their keys are the same for every theory (``docs/config.md``):
 Built split over devices, each process only its slabs (``[parallel] build``, :mod:`._split`):
 :func:`random_spectrum_split`, :func:`gaussian_field_split`, :func:`gaussian_packet_split`,
 :func:`plane_wave_split` (equal to the whole build to round-off; a profile itself bit for bit) and
-:func:`planar_split` (the walls of :func:`kink`, :func:`kink_antikink` and :func:`phi4_kink_pair`, bit for bit).
+:func:`planar_split` (the walls of :func:`kink`, :func:`kink_antikink` and :func:`phi4_kink_pair`, bit for bit),
+:func:`spinor_plane_wave_split` and :func:`spinor_packet_split` (to round-off).
 
 The theory says how a complex profile becomes its data ``(phi, pi)``: :class:`PositiveFrequency` (a real
 scalar field with a dispersion ``omega_k``), :class:`NoDispersion` (nonlinear fields) or, for spinors, the
@@ -49,6 +50,8 @@ from ._split import (
     planar_split,
     plane_wave_split,
     random_spectrum_split,
+    spinor_packet_split,
+    spinor_plane_wave_split,
 )
 
 __all__ = [
@@ -81,7 +84,9 @@ __all__ = [
     "random_spectrum",
     "random_spectrum_split",
     "spinor_packet",
+    "spinor_packet_split",
     "spinor_plane_wave",
+    "spinor_plane_wave_split",
     "vacuum",
     "wave_numbers",
 ]

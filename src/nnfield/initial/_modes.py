@@ -94,6 +94,10 @@ class SpinorModes(Protocol):
         """``psi_k <- symbol(k) psi_k`` (a ``(*shape, n, n)`` Fourier multiplier) on a spinor field."""
         ...
 
+    # optional: ``energy_projector_at(sign, k)``, the projector at the momenta ``k`` (``(*k[0].shape, n, n)``), for
+    # a packet built split over devices (:func:`~nnfield.initial.spinor_packet_split`); ``project(sign, psi)``, a
+    # theory's own projection of a whole field (e.g. block by block)
+
     def unpack(self, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The real network-side data ``(phi, pi)`` of the complex spinor ``psi``."""
         ...

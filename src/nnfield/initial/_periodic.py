@@ -49,10 +49,16 @@ def periodized_gaussian(lattice: Any, center: Sequence[float], width: float, mom
     periodic images (``j = -n .. n``, ``n = ceil(8 w / L) + 1``: the omitted images are below
     ``exp(-16)`` relative). Complex array of ``lattice.shape``. (For the spinor packets of the Dirac theory.)
     """
-    L = np.asarray(lattice.lengths)
-    xs = lattice.coordinates()
-    env = np.ones(lattice.shape, dtype=complex)
-    for mu in range(lattice.ndim):
+    return periodized_gaussian_at(lattice.coordinates(), lattice.lengths, center, width, momentum)
+
+
+def periodized_gaussian_at(xs: Sequence[Any], lengths: Sequence[float], center: Sequence[float], width: float,
+                           momentum: Sequence[float]) -> Any:
+    """:func:`periodized_gaussian` at the sites ``xs`` (the coordinates' grids: the lattice's, or a slab's) of a
+    box of ``lengths``: the same expressions elementwise."""
+    L = np.asarray(lengths)
+    env = np.ones(np.broadcast_shapes(*(np.shape(x) for x in xs)), dtype=complex)
+    for mu in range(len(xs)):
         d = minimum_image(xs[mu], center[mu], L[mu], "nearest")
         n_img = int(np.ceil(8 * width / L[mu])) + 1
         g = sum(np.exp(-((d - j * L[mu]) ** 2) / (4 * width**2) + 1j * momentum[mu] * (d - j * L[mu]))

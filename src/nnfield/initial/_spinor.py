@@ -55,19 +55,32 @@ def spinor_plane_wave(
         branch: ``"positive"`` or ``"negative"`` energy.
         spin: which of the degenerate eigenvectors of that sign.
     """
+    k, u = plane_wave_spinor(lattice, modes, n, amplitude, phase, branch, spin)
+    with np.errstate(over="ignore", invalid="ignore"):
+        psi = plane_wave_profile(lattice.coordinates(), k, u, amplitude, phase)
+        return finite_data(modes.unpack(psi), "amplitude", amplitude)
+
+
+def plane_wave_spinor(lattice: Any, modes: SpinorModes, n: Sequence[int] | None, amplitude: float, phase: float,
+                      branch: str, spin: int) -> tuple[list[float], np.ndarray]:
+    """``(k, u)`` of :func:`spinor_plane_wave`, with its checks."""
     # each named for itself: a NaN phase was reported as an overflow of the amplitude ("use a smaller amplitude")
     check_number("amplitude", amplitude)
     check_number("phase", phase)
     k = wave_numbers(lattice, n)
     if branch not in PLANE_WAVE_BRANCHES:
         raise ParameterError("branch", f"expected one of {PLANE_WAVE_BRANCHES}, got {branch!r}")
-    u = modes.branch_vector(k, 1 if branch == "positive" else -1, spin)
-    kx = sum(kk * x for kk, x in zip(k, lattice.coordinates(), strict=True))
+    return k, modes.branch_vector(k, 1 if branch == "positive" else -1, spin)
+
+
+def plane_wave_profile(xs: Sequence[np.ndarray], k: Sequence[float], u: np.ndarray, amplitude: float, phase: float
+                       ) -> np.ndarray:
+    """``psi = A u exp(i (k.x + phase))`` at the sites ``xs`` (the coordinates' grids: the lattice's or a slab's),
+    ``(components, *xs[0].shape)``."""
+    kx = sum(kk * x for kk, x in zip(k, xs, strict=True))
     # phase = 0: exp(i k.x) exactly as the first release wrote it (kx + 0.0 would flip the sign of a zero)
-    with np.errstate(over="ignore", invalid="ignore"):
-        wave = np.exp(1j * (kx + phase)) if phase else np.exp(1j * kx)
-        psi = amplitude * _spinor(u, lattice.ndim) * wave[None]
-        return finite_data(modes.unpack(psi), "amplitude", amplitude)
+    wave = np.exp(1j * (kx + phase)) if phase else np.exp(1j * kx)
+    return amplitude * _spinor(u, len(xs)) * wave[None]
 
 
 def spinor_packet(
@@ -86,21 +99,30 @@ def spinor_packet(
         spin: which of the eigenvectors of ``H(k0)`` of each sign.
         amplitude: the scale of the unit-charge packet (charge ``amplitude^2``).
     """
-    check_number("amplitude", amplitude)
-    center, width, k0 = packet_geometry(lattice, center, width, momentum)
-    c, k0 = np.asarray(center, dtype=float), np.asarray(k0, dtype=float)
-    if branch not in PACKET_BRANCHES:
-        raise ParameterError("branch", f"expected one of {PACKET_BRANCHES}, got {branch!r}")
+    c, width, k0, u, sign = packet_spinor(lattice, modes, center, width, momentum, branch, spin, amplitude)
     env = periodized_gaussian(lattice, c, width, k0)
-    if branch == "mixed":
-        u = (modes.branch_vector(k0, 1, spin) + modes.branch_vector(k0, -1, spin)) / np.sqrt(2)
-        psi = _spinor(u, lattice.ndim) * env[None]
-    else:
-        sign = 1 if branch == "positive" else -1
-        psi = _spinor(modes.branch_vector(k0, sign, spin), lattice.ndim) * env[None]
+    psi = _spinor(u, lattice.ndim) * env[None]
+    if sign is not None:
         project = getattr(modes, "project", None)  # (a theory's own, e.g. block by block; else the whole symbol)
         psi = project(sign, psi) if project is not None else modes.apply_symbol(modes.energy_projector(sign), psi)
     psi = psi / np.sqrt(lattice.cell_volume * np.sum(np.abs(psi) ** 2))
     phi, pi = modes.unpack(psi)
     with np.errstate(over="ignore", invalid="ignore"):
         return finite_data((phi * amplitude, pi * amplitude), "amplitude", amplitude)
+
+
+def packet_spinor(
+    lattice: Any, modes: SpinorModes, center: Sequence[float] | None, width: float | None,
+    momentum: Sequence[float] | None, branch: str, spin: int, amplitude: float,
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, int | None]:
+    """``(c, w, k0, u, sign)`` of :func:`spinor_packet`, with its checks: ``sign`` the energy sign projected on
+    (``None`` for ``"mixed"``, whose ``u = (u_+(k0) + u_-(k0))/sqrt 2``)."""
+    check_number("amplitude", amplitude)
+    center, width, k0 = packet_geometry(lattice, center, width, momentum)
+    c, k0 = np.asarray(center, dtype=float), np.asarray(k0, dtype=float)
+    if branch not in PACKET_BRANCHES:
+        raise ParameterError("branch", f"expected one of {PACKET_BRANCHES}, got {branch!r}")
+    if branch == "mixed":
+        return c, width, k0, (modes.branch_vector(k0, 1, spin) + modes.branch_vector(k0, -1, spin)) / np.sqrt(2), None
+    sign = 1 if branch == "positive" else -1
+    return c, width, k0, modes.branch_vector(k0, sign, spin), sign

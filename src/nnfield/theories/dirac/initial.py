@@ -64,6 +64,11 @@ class DiracModes:
         """:func:`energy_projector` of the theory with this ``kind``."""
         return energy_projector(self.theory, sign, self.kind)
 
+    def energy_projector_at(self, sign: int, k: Sequence[Any]) -> np.ndarray:
+        """:func:`energy_projector` at the momenta ``k`` (e.g. a block of a device's slab of the FFT grid: a split
+        build, :func:`nnfield.initial.spinor_packet_split`), ``(*k[0].shape, K, K)``."""
+        return energy_projector(self.theory, sign, self.kind, k)
+
     def apply_symbol(self, symbol: np.ndarray, psi: np.ndarray) -> np.ndarray:
         """:meth:`~.physics.Dirac.apply_symbol`: ``psi_k <- symbol(k) psi_k``."""
         return self.theory.apply_symbol(symbol, psi)

@@ -75,10 +75,25 @@ def _plane_wave(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
     )
 
 
+def _plane_wave_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    del seed
+    return initial.spinor_plane_wave_split(
+        model.theory.lattice, mesh, _modes(model), p["n"], p["amplitude"], p["phase"], p["branch"], p["spin"]
+    )
+
+
 def _gaussian_packet(model: Any, p: dict[str, Any], seed: int) -> tuple[Any, Any]:
     del seed
     return initial.spinor_packet(
         model.theory.lattice, _modes(model), p["center"], p["width"], p["momentum"], p["branch"], p["spin"],
+        p["amplitude"],
+    )
+
+
+def _gaussian_packet_split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
+    del seed
+    return initial.spinor_packet_split(
+        model.theory.lattice, mesh, _modes(model), p["center"], p["width"], p["momentum"], p["branch"], p["spin"],
         p["amplitude"],
     )
 
@@ -141,6 +156,7 @@ SPEC = register_theory(
                     "spin": Param("int", 0, "which of the K/2 degenerate spinors", check=_spin_check),
                 },
                 _plane_wave, "plane-wave eigenmode of the lattice Dirac Hamiltonian (positive or negative energy)",
+                split=_plane_wave_split,
             ),
             "gaussian_packet": initial_spec(
                 PACKET_KEYS | {
@@ -153,6 +169,7 @@ SPEC = register_theory(
                     "spin": Param("int", 0, "which of the K/2 spinors at k0", check=_spin_check),
                 },
                 _gaussian_packet, "Gaussian spinor packet with momentum k0 (positive / negative energy or mixed)",
+                split=_gaussian_packet_split,
             ),
         },
     )
