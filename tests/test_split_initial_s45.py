@@ -317,46 +317,37 @@ seed = 9
 precision = "{precision}"
 """
 
+
+def _run(name: str, kind: str = "random_spectrum", extra: str = "", initial: str = "", precision: str = "float64",
+         scheme: str | None = None) -> str:
+    """``RUN`` of theory ``name`` with initial ``kind`` (and ``[time] scheme``)."""
+    text = RUN.format(name=name, extra=extra, initial=initial, precision=precision).replace("random_spectrum", kind)
+    return text.replace("dt = 0.05", f'dt = 0.05\nscheme = "{scheme}"') if scheme else text
+
+
 CONFIGS = [
-    RUN.format(name="klein-gordon", extra="", initial="slope = -1.0", precision="float64"),
-    RUN.format(name="klein-gordon", extra="", initial="momentum = [1.0, 0.5]", precision="float64").replace(
-        "random_spectrum", "gaussian_packet"),
-    RUN.format(name="sine-gordon", extra="winding = 1", initial="velocity = 0.3\noffset = 0.1",
-               precision="float64").replace("random_spectrum", "gaussian_packet"),
-    RUN.format(name="klein-gordon", extra="", initial="", precision="float64").replace("random_spectrum", "gaussian"),
-    RUN.format(name="phi4", extra='phase = "broken"', initial="", precision="float64").replace(
-        "random_spectrum", "gaussian"),
-    RUN.format(name="klein-gordon", extra="", initial="", precision="float32"),
-    RUN.format(name="phi4", extra="", initial="", precision="float64"),
-    RUN.format(name="sine-gordon", extra="winding = 1", initial="offset = 0.25", precision="float64"),
-    # session 46: the plane wave, the walls
-    RUN.format(name="klein-gordon", extra="", initial="n = [1, -2]\nphase = 0.4", precision="float64").replace(
-        "random_spectrum", "plane_wave"),
-    RUN.format(name="sine-gordon", extra="winding = 1", initial="velocity = 0.3\ncenter = 0.4",
-               precision="float64").replace("random_spectrum", "kink"),
-    RUN.format(name="sine-gordon", extra="", initial="velocity = 0.5", precision="float64").replace(
-        "random_spectrum", "collision"),
-    RUN.format(name="phi4", extra='phase = "broken"', initial="velocity = 0.2", precision="float32").replace(
-        "random_spectrum", "kink"),
-    RUN.format(name="maxwell", extra="", initial="slope = -1.0", precision="float64").replace(
-        "random_spectrum", "random_photons"),
-    RUN.format(name="maxwell", extra="", initial="n = [1, 2]\npolarization = [1.0, 0.0]", precision="float64").replace(
-        "random_spectrum", "plane_wave"),
-    RUN.format(name="maxwell-dirac", extra="", initial="slope = -1.0", precision="float64").replace(
-        "random_spectrum", "random_photons"),
-    RUN.format(name="scalar-qed", extra="vev = 1.3", initial="", precision="float64").replace(
-        "random_spectrum", "random_photons"),
-    RUN.format(name="scalar-qed", extra="vev = 1.3", initial="travelling = false", precision="float32").replace(
-        "random_spectrum", "plane_wave"),
-    RUN.format(name="dirac", extra='network = "stable"\nbias = "wilson"', initial="momentum = [0.5, -0.3]",
-               precision="float64").replace("random_spectrum", "gaussian_packet").replace(
-        "dt = 0.05", 'dt = 0.05\nscheme = "alternating"'),
-    RUN.format(name="dirac", extra='network = "stable"', initial='n = [1, 2]\nbranch = "negative"',
-               precision="float64").replace("random_spectrum", "plane_wave").replace(
-        "dt = 0.05", 'dt = 0.05\nscheme = "alternating"'),
-    RUN.format(name="gauged-dirac", extra='field = "magnetic"', initial='branch = "mixed"',
-               precision="float32").replace("random_spectrum", "gaussian_packet").replace(
-        "dt = 0.05", 'dt = 0.05\nscheme = "alternating"'),
+    _run("klein-gordon", initial="slope = -1.0"),
+    _run("klein-gordon", "gaussian_packet", initial="momentum = [1.0, 0.5]"),
+    _run("sine-gordon", "gaussian_packet", "winding = 1", "velocity = 0.3\noffset = 0.1"),
+    _run("klein-gordon", "gaussian"),
+    _run("phi4", "gaussian", 'phase = "broken"'),
+    _run("klein-gordon", precision="float32"),
+    _run("phi4"),
+    _run("sine-gordon", extra="winding = 1", initial="offset = 0.25"),
+    # session 46: the plane wave, the walls, the photons, the spinors
+    _run("klein-gordon", "plane_wave", initial="n = [1, -2]\nphase = 0.4"),
+    _run("sine-gordon", "kink", "winding = 1", "velocity = 0.3\ncenter = 0.4"),
+    _run("sine-gordon", "collision", initial="velocity = 0.5"),
+    _run("phi4", "kink", 'phase = "broken"', "velocity = 0.2", "float32"),
+    _run("maxwell", "random_photons", initial="slope = -1.0"),
+    _run("maxwell", "plane_wave", initial="n = [1, 2]\npolarization = [1.0, 0.0]"),
+    _run("maxwell-dirac", "random_photons", initial="slope = -1.0"),
+    _run("scalar-qed", "random_photons", "vev = 1.3"),
+    _run("scalar-qed", "plane_wave", "vev = 1.3", "travelling = false", "float32"),
+    _run("dirac", "gaussian_packet", 'network = "stable"\nbias = "wilson"', "momentum = [0.5, -0.3]",
+         scheme="alternating"),
+    _run("dirac", "plane_wave", 'network = "stable"', 'n = [1, 2]\nbranch = "negative"', scheme="alternating"),
+    _run("gauged-dirac", "gaussian_packet", 'field = "magnetic"', 'branch = "mixed"', "float32", "alternating"),
 ]
 
 
