@@ -77,6 +77,13 @@ def slab_momenta(lattice: Any, rows: slice) -> list[np.ndarray]:
     return list(np.meshgrid(k1d[0][rows], *k1d[1:], indexing="ij"))
 
 
+def slab_coordinates(lattice: Any, rows: slice) -> list[np.ndarray]:
+    """The site positions ``x_mu`` (``indexing='ij'``) of the planes ``rows`` of the first axis: the rows of
+    :meth:`~nnfield.lattice.Lattice.coordinates`, elementwise the same numbers."""
+    x1d = [lattice.spacing * np.arange(n) for n in lattice.shape]
+    return list(np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij"))
+
+
 def _omega_slab(lattice: Any, dispersion: Callable[[list[np.ndarray]], Any]) -> Callable[[slice], np.ndarray]:
     """The theory's ``omega_k`` (``dispersion(k)``) on the planes ``rows`` of the FFT grid's first axis."""
     return lambda rows: np.asarray(dispersion(slab_momenta(lattice, rows)), np.float64)
@@ -402,11 +409,9 @@ def gaussian_packet_split(
     if len(shape) < 2:
         raise ValueError("gaussian_packet_split: a lattice of at least 2 dimensions (build 1D data whole)")
     center, width, k0 = packet_geometry(lattice, center, width, momentum)
-    a = lattice.spacing
 
     def distances(rows: slice) -> list[np.ndarray]:  # minimum_image_distances on the planes ``rows``
-        x1d = [a * np.arange(n) for n in shape]
-        x = np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij")
+        x = slab_coordinates(lattice, rows)
         return [minimum_image(xx, c, ell) for xx, c, ell in zip(x, center, lattice.lengths, strict=True)]
 
     def geometry(rows: slice) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -483,12 +488,9 @@ def plane_wave_split(
         raise ValueError("plane_wave_split: a lattice of at least 2 dimensions (build 1D data whole)")
     if not callable(dispersion):
         raise TypeError(f"plane_wave_split: dispersion: expected omega(k), got {type(dispersion).__name__}")
-    a = lattice.spacing
 
     def psi(rows: slice) -> np.ndarray:  # plane_wave's expressions on the planes ``rows``
-        x1d = [a * np.arange(m) for m in shape]
-        x = np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij")
-        kx = sum(kk * xx for kk, xx in zip(k, x, strict=True))
+        kx = sum(kk * xx for kk, xx in zip(k, slab_coordinates(lattice, rows), strict=True))
         with np.errstate(over="ignore", invalid="ignore"):
             return amplitude * np.exp(1j * (kx + phase))
 
@@ -511,14 +513,12 @@ def spinor_plane_wave_split(
     D = len(shape)
     if D < 2:
         raise ValueError("spinor_plane_wave_split: a lattice of at least 2 dimensions (build 1D data whole)")
-    a = lattice.spacing
     sharding = state_sharding(mesh, D)
 
     def block(index: tuple[slice, ...]) -> np.ndarray:  # the profile on the planes of the slab
         rows = _rows_of(index[1:], shape[0])
-        x1d = [a * np.arange(m) for m in shape]
         with np.errstate(over="ignore", invalid="ignore"):
-            return plane_wave_profile(np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij"), k, u, amplitude, phase)
+            return plane_wave_profile(slab_coordinates(lattice, rows), k, u, amplitude, phase)
 
     psi = jax.make_array_from_callback((len(u), *shape), sharding, block)
 
@@ -562,13 +562,12 @@ def spinor_packet_split(
         raise ValueError("spinor_packet_split: a lattice of at least 2 dimensions (build 1D data whole)")
     if sign is not None and not callable(getattr(modes, "energy_projector_at", None)):
         raise TypeError(f"spinor_packet_split: {type(modes).__name__} has no energy_projector_at(sign, k)")
-    a, n = lattice.spacing, len(u)
+    n = len(u)
     sharding = state_sharding(mesh, D)
 
     def block(index: tuple[slice, ...]) -> np.ndarray:  # u times the periodized Gaussian on the slab's sites
         rows = _rows_of(index[1:], shape[0])
-        x1d = [a * np.arange(m) for m in shape]
-        xs = np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij")
+        xs = slab_coordinates(lattice, rows)
         return _spinor(u, D) * periodized_gaussian_at(xs, lattice.lengths, c, width, k0)[None]
 
     def profile() -> jax.Array:
@@ -608,12 +607,12 @@ def _project_split(lattice: Any, mesh: Any, modes: Any, sign: int, profile: Call
 
     pk = transformed(forward)(psi)
     del psi
-    shards = {slice(*shard.index[1].indices(shape[0])[:2]).start: shard for shard in pk.addressable_shards}
+    shards = {_rows_of(shard.index[1:], shape[0]).start: shard for shard in pk.addressable_shards}
     k1d = lattice.momenta_1d()
     step = max(1, _PROJECT_BLOCK_SITES // max(1, math.prod(shape[1:])))
 
     def projected(index: tuple[slice, ...]) -> np.ndarray:  # the slab of P(k) psi_k, block by block of planes
-        rows = slice(*index[1].indices(shape[0])[:2])
+        rows = _rows_of(index[1:], shape[0])
         data = np.asarray(shards[rows.start].data)
         out = np.empty_like(data)
         for i in range(0, rows.stop - rows.start, step):

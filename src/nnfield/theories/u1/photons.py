@@ -119,32 +119,33 @@ def plane_wave_split(
 ) -> tuple[Any, Any]:
     """:func:`plane_wave` built split over ``mesh`` along the first lattice axis (``(A, E)``, each ``(D, *shape)``
     split along its axis 1): each process evaluates its devices' slabs only, the same expressions, bit for bit."""
+    from ...initial._split import slab_coordinates
+
     k, eps, omega = _plane_wave_modes(lattice, n, polarization, mass)
-    a, shape = lattice.spacing, lattice.shape
-
-    def values(rows: slice) -> tuple[np.ndarray, np.ndarray]:
-        x1d = [a * np.arange(m) for m in shape]
-        return _plane_wave_values(np.meshgrid(x1d[0][rows], *x1d[1:], indexing="ij"), k, eps, omega, amplitude,
-                                  travelling)
-
-    return _split_fields(lattice, mesh, lambda rows, which: values(rows)[which])
+    return _split_fields(lattice, mesh, lambda rows: _plane_wave_values(
+        slab_coordinates(lattice, rows), k, eps, omega, amplitude, travelling))
 
 
 def _split_fields(lattice: Lattice, mesh: Any, block: Any) -> tuple[Any, Any]:
-    """Two fields ``(D, *shape)`` split along axis 1 over ``mesh``, ``block(rows, which)`` the planes ``rows`` of
-    field ``which`` (0 or 1) shaped ``(D, len(rows), ...)``."""
+    """Two fields ``(D, *shape)`` split along axis 1 over ``mesh``, ``block(rows)`` both fields' planes ``rows``,
+    each ``(D, len(rows), ...)`` (evaluated once per slab: the second kept until its field is placed)."""
     import jax
 
+    from ...initial._split import _rows_of
     from ...sharding import state_sharding
 
     sharding = state_sharding(mesh, lattice.ndim)
     shape = (lattice.ndim, *lattice.shape)
+    second: dict[int, np.ndarray] = {}
 
-    def field(which: int) -> Any:
-        return jax.make_array_from_callback(
-            shape, sharding, lambda index: block(slice(*index[1].indices(shape[1])[:2]), which))
+    def first_of(index: tuple[slice, ...]) -> np.ndarray:
+        rows = _rows_of(index[1:], shape[1])
+        one, second[rows.start] = block(rows)
+        return one
 
-    return field(0), field(1)
+    first = jax.make_array_from_callback(shape, sharding, first_of)
+    return first, jax.make_array_from_callback(
+        shape, sharding, lambda index: second.pop(_rows_of(index[1:], shape[1]).start))
 
 
 def random_photons(
@@ -215,7 +216,7 @@ def random_photons_split(
     import jax
     import jax.numpy as jnp
 
-    from ...initial._split import _first_axis_split, _kabs, _local_rows, inverse_fft_split, noise_planes, slab_momenta
+    from ...initial._split import _kabs, _local_rows, _split_array, inverse_fft_split, noise_planes, slab_momenta
 
     _need_transverse(lattice)
     shape, D = tuple(int(m) for m in lattice.shape), lattice.ndim
@@ -243,24 +244,19 @@ def random_photons_split(
             return transverse_modes(lattice, A_k, k)
 
     # one split array per component (the planes of a slab are read once: all components of a slab together)
-    sharding = _first_axis_split(mesh, D)
-    cache: dict[tuple[int, int], np.ndarray] = {}
+    cache: dict[int, np.ndarray] = {}
 
     def component(c: int) -> jax.Array:
-        def block(index: tuple[slice, ...]) -> np.ndarray:
-            rows = slice(*index[0].indices(shape[0])[:2])
-            key = (rows.start, rows.stop)
-            if key not in cache:
-                cache[key] = modes(rows)
-            return cache[key][c] if c < D - 1 else cache.pop(key)[c]
+        def slab(rows: slice) -> np.ndarray:
+            if rows.start not in cache:
+                cache[rows.start] = modes(rows)
+            return cache[rows.start][c] if c < D - 1 else cache.pop(rows.start)[c]
 
-        return jax.make_array_from_callback(shape, sharding, block)
+        return _split_array(mesh, shape, slab)
 
     A_k = [component(c) for c in range(D)]
     cache.clear()
-    omega = jax.make_array_from_callback(
-        shape, sharding, lambda index: photon_omega(lattice, mass, slab_momenta(
-            lattice, slice(*index[0].indices(shape[0])[:2]))))
+    omega = _split_array(mesh, shape, lambda rows: photon_omega(lattice, mass, slab_momenta(lattice, rows)))
     inverse = inverse_fft_split(mesh, D)
     from ...sharding import state_sharding
 
