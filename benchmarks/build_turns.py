@@ -1,7 +1,7 @@
 r"""What a host holds while the processes of a multi-process run build their initial state: whole at once, whole in
 turns, or split (each process its own slabs).
 
-    python benchmarks/build_turns.py [--n 160] [--processes 2] [--spectra] [--src OTHER/src] [--theory dirac]
+    python benchmarks/build_turns.py [--n 160] [--processes 2] [--spectra] [--src OTHER/src] [--theory THEORY]
                                      [--out FILE]
 
 With ``[parallel] build = "whole"`` every process of a multi-process run builds the whole initial state (and model)
@@ -16,7 +16,8 @@ and the wall time. Built whole at once, the host's peak is ``--processes`` build
 the others hold; split, each process its share, or the run itself where that is larger: on a CPU the run's
 temporaries are host memory too (each process holds its share of the chunk's temporaries, about 12 states for this
 network split over devices), on a GPU they are on the device. ``--theory dirac``: a 3D Dirac packet instead (its
-energy projection between two distributed FFTs when split; session 46).
+energy projection between two distributed FFTs when split); ``--theory sine-gordon``: a 3D kink (its wall built on
+the first axis and broadcast when split; session 46).
 """
 
 from __future__ import annotations
@@ -60,16 +61,39 @@ checkpoint_every = "off"
 precision = "float64"
 """
 
-#: ``--theory``: the run measured and the guard's (theory, initial kind)
-RUNS = {"klein-gordon": ("3D Klein-Gordon, random spectrum", ("klein-gordon", "random_spectrum")),
-        "dirac": ("3D Dirac (stable network), Gaussian packet (positive energy)", ("dirac", "gaussian_packet"))}
+#: ``--theory sine-gordon``: a 3D sine-Gordon kink (a planar wall, winding 1), 4 steps (session 46)
+KINK = """\
+[theory]
+name = "sine-gordon"
+winding = 1
+[lattice]
+shape = [{n}, {n}, {n}]
+spacing = 0.25
+[time]
+dt = 0.05
+steps = 4
+[initial]
+kind = "kink"
+velocity = 0.4
+[output]
+every = 4
+snapshot_every = 4
+checkpoint_every = "off"
+precision = "float64"
+"""
+
+#: ``--theory``: the run measured, its config and the guard's (theory, initial kind)
+RUNS = {"klein-gordon": ("3D Klein-Gordon, random spectrum", None, ("klein-gordon", "random_spectrum")),
+        "dirac": ("3D Dirac (stable network), Gaussian packet (positive energy)", DIRAC, ("dirac", "gaussian_packet")),
+        "sine-gordon": ("3D sine-Gordon, one kink", KINK, ("sine-gordon", "kink"))}
 
 
 def config(n: int, build: str = "whole", spectra: bool = False, theory: str = "klein-gordon") -> str:
-    """``examples/kg_3d_random.toml`` (or ``--theory dirac``: :data:`DIRAC`) on ``n^3`` sites, float64, 4 steps, no
-    checkpoint but the last, ``[parallel] build``."""
-    if theory == "dirac":
-        text = DIRAC.format(n=n)
+    """``examples/kg_3d_random.toml`` (or ``--theory``'s config: :data:`DIRAC`, :data:`KINK`) on ``n^3`` sites,
+    float64, 4 steps, no checkpoint but the last, ``[parallel] build``."""
+    template = RUNS[theory][1]
+    if template is not None:
+        text = template.format(n=n)
         if spectra:
             text = text.replace('precision = "float64"', 'precision = "float64"\nspectra = true', 1)
         return text + f'\n[parallel]\nbuild = "{build}"\n'
@@ -138,7 +162,7 @@ def main() -> None:
     ap.add_argument("--spectra", action="store_true", help="record the spectra too ([output] spectra = true)")
     ap.add_argument("--src", type=Path, help="run the nnfield sources of this directory (default: this tree's src)")
     ap.add_argument("--theory", choices=sorted(RUNS), default="klein-gordon",
-                    help="the run: a Klein-Gordon random field (default) or a Dirac packet")
+                    help="the run: a Klein-Gordon random field (default), a Dirac packet or a sine-Gordon kink")
     args = ap.parse_args()
     global SRC
     SRC = args.src or SRC
@@ -147,7 +171,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from nnfield.resources import MEASURED_INITIAL, MEASURED_SPLIT_INITIAL
 
-    title, key = RUNS[args.theory]
+    title, _, key = RUNS[args.theory]
     whole, split_each = MEASURED_INITIAL[key] * sites, MEASURED_SPLIT_INITIAL[key] * sites / p  # the guard's counts
     with tempfile.TemporaryDirectory() as tmp:
         cfg, split = Path(tmp) / "kg.toml", Path(tmp) / "kg-split.toml"
