@@ -38,49 +38,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 
 
-#: ``--theory dirac``: a 3D Dirac packet (the stable network), positive energy, 4 steps (session 46)
-DIRAC = """\
-[theory]
-name = "dirac"
-network = "stable"
-[lattice]
-shape = [{n}, {n}, {n}]
-spacing = 1.0
-[time]
-dt = 0.1
-steps = 4
-scheme = "alternating"
-[initial]
-kind = "gaussian_packet"
-momentum = [0.5, 0.0, 0.0]
-width = 4.0
-[output]
-every = 4
-snapshot_every = 4
-checkpoint_every = "off"
-precision = "float64"
-"""
+def _template(theory: str, spacing: float, dt: float, initial: str, time: str = "") -> str:
+    """A 3D run on ``{n}^3`` sites (``str.format`` field ``n``) of 4 steps, one sample and snapshot at the end, no
+    checkpoint, float64: ``theory`` and ``initial`` are the lines of those tables, ``time`` extra ``[time]`` lines."""
+    return (f"[theory]\n{theory}\n[lattice]\nshape = [{{n}}, {{n}}, {{n}}]\nspacing = {spacing}\n[time]\ndt = {dt}\n"
+            f"steps = 4\n{time}[initial]\n{initial}\n[output]\nevery = 4\nsnapshot_every = 4\n"
+            'checkpoint_every = "off"\nprecision = "float64"\n')
 
-#: ``--theory sine-gordon``: a 3D sine-Gordon kink (a planar wall, winding 1), 4 steps (session 46)
-KINK = """\
-[theory]
-name = "sine-gordon"
-winding = 1
-[lattice]
-shape = [{n}, {n}, {n}]
-spacing = 0.25
-[time]
-dt = 0.05
-steps = 4
-[initial]
-kind = "kink"
-velocity = 0.4
-[output]
-every = 4
-snapshot_every = 4
-checkpoint_every = "off"
-precision = "float64"
-"""
+
+#: ``--theory dirac``: a 3D Dirac packet (the stable network), positive energy (session 46)
+DIRAC = _template('name = "dirac"\nnetwork = "stable"', 1.0, 0.1,
+                  'kind = "gaussian_packet"\nmomentum = [0.5, 0.0, 0.0]\nwidth = 4.0', 'scheme = "alternating"\n')
+#: ``--theory sine-gordon``: a 3D sine-Gordon kink (a planar wall, winding 1) (session 46)
+KINK = _template('name = "sine-gordon"\nwinding = 1', 0.25, 0.05, 'kind = "kink"\nvelocity = 0.4')
 
 #: ``--theory``: the run measured, its config and the guard's (theory, initial kind)
 RUNS = {"klein-gordon": ("3D Klein-Gordon, random spectrum", None, ("klein-gordon", "random_spectrum")),
