@@ -120,6 +120,7 @@ def about_vacuum_split(photons: Any, mass_of: Any = None) -> Any:
     def split(model: Any, p: dict[str, Any], seed: int, mesh: Any) -> tuple[Any, Any]:
         import jax
 
+        from ...initial._split import _rows_of
         from ...sharding import state_sharding
 
         lat = model.lattice
@@ -131,8 +132,8 @@ def about_vacuum_split(photons: Any, mass_of: Any = None) -> Any:
 
         def rows(values: np.ndarray) -> Any:  # the uniform vacuum on each device's slab
             def block(index: tuple[slice, ...]) -> np.ndarray:
-                n = len(range(*index[1].indices(shape[1])))
-                return np.broadcast_to(values, (shape[0], n, *shape[2:]))
+                rows = _rows_of(index[1:], shape[1])
+                return np.broadcast_to(values, (shape[0], rows.stop - rows.start, *shape[2:]))
 
             return jax.make_array_from_callback(shape, sharding, block)
 
