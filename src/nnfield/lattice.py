@@ -81,17 +81,24 @@ class Lattice:
             raise ParameterError("mu", f"expected a direction 0..{self.ndim - 1} of a {self.ndim}D lattice, got {mu}")
         return tuple(1 if nu == mu else 0 for nu in range(self.ndim))
 
-    def coordinates(self) -> list[np.ndarray]:
-        """Site positions ``x_mu = a i_mu`` as D broadcastable arrays (``indexing='ij'``)."""
-        return list(np.meshgrid(*[self.spacing * np.arange(n) for n in self.shape], indexing="ij"))
+    def coordinates(self, sparse: bool = False) -> list[np.ndarray]:
+        """Site positions ``x_mu = a i_mu``, D arrays of ``self.shape`` (``indexing='ij'``); with ``sparse``,
+        broadcastable ones (``x_mu`` of shape ``(1, .., N_mu, .., 1)``, the same values).
+
+        Inside a traced function take the sparse ones: a NumPy array is a constant of the compiled program, and a
+        full grid of coordinates was a constant of the lattice's size, held whole by every process of a run split
+        over several (session 47), where the sparse ones are ``N_mu`` numbers broadcast in the program."""
+        return list(np.meshgrid(*[self.spacing * np.arange(n) for n in self.shape], indexing="ij", sparse=sparse))
 
     def momenta_1d(self) -> list[np.ndarray]:
         """Lattice momenta along each axis in FFT order, ``k = 2 pi fftfreq(N, a)``."""
         return [2 * np.pi * np.fft.fftfreq(n, d=self.spacing) for n in self.shape]
 
-    def momenta(self) -> list[np.ndarray]:
-        """Momentum grid ``k_mu`` (FFT order, ``indexing='ij'``), each of shape ``self.shape``."""
-        return list(np.meshgrid(*self.momenta_1d(), indexing="ij"))
+    def momenta(self, sparse: bool = False) -> list[np.ndarray]:
+        """Momentum grid ``k_mu`` (FFT order, ``indexing='ij'``), each of shape ``self.shape``; with ``sparse``,
+        broadcastable (``k_mu`` of shape ``(1, .., N_mu, .., 1)``; inside a traced function, as
+        :meth:`coordinates`)."""
+        return list(np.meshgrid(*self.momenta_1d(), indexing="ij", sparse=sparse))
 
     def laplacian_symbol(self) -> np.ndarray:
         """``-(4/a^2) sum_mu sin^2(k_mu a / 2)``: the symbol of the nearest-neighbour Laplacian."""

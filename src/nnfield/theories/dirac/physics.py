@@ -451,7 +451,7 @@ class Dirac(AbstractTheory):
     def mean_position(self, psi: Any) -> jax.Array:
         """``<x_mu> = sum x |psi|^2 / sum |psi|^2`` (plain coordinates; for packets away from the boundary)."""
         rho = self.density(psi)
-        xs = [jnp.asarray(x, rho.dtype) for x in self.lattice.coordinates()]
+        xs = [jnp.asarray(x, rho.dtype) for x in self.lattice.coordinates(sparse=True)]  # (no lattice constant)
         tot = jnp.sum(rho)
         return jnp.stack([jnp.sum(x * rho) / tot for x in xs])
 

@@ -183,14 +183,14 @@ class GaugedDiracModel(IdentityEncoding):
         axes = tuple(range(1, lat.ndim + 1))
         psi = self.theory.pack(state.phi, state.pi)
         w = jnp.sum(jnp.abs(jnp.fft.fftn(psi, axes=axes)) ** 2, axis=0)
-        out = jnp.stack([jnp.sum(w * jnp.asarray(k, w.dtype)) for k in lat.momenta()]) / jnp.sum(w)
+        out = jnp.stack([jnp.sum(w * jnp.asarray(k, w.dtype)) for k in lat.momenta(sparse=True)]) / jnp.sum(w)
         return out.astype(jnp.result_type(state.phi))
 
     def position(self, state: State) -> jax.Array:
         lat = self.theory.lattice
         dens = jnp.sum(state.phi**2, axis=0) + jnp.sum(state.pi**2, axis=0)
         out = []
-        for mu, x in enumerate(lat.coordinates()):
+        for mu, x in enumerate(lat.coordinates(sparse=True)):  # (broadcast: no constant of the lattice size)
             L = lat.lengths[mu]
             d = minimum_image(x, L / 2, L, "nearest")
             out.append(jnp.sum(dens * jnp.asarray(d + L / 2, jnp.result_type(dens))) / jnp.sum(dens))

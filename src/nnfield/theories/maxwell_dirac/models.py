@@ -162,7 +162,7 @@ class MaxwellDiracModel(GaugeModel):
         total = jnp.sum(dens)
         empty = total == 0
         out = []
-        for mu, x in enumerate(self.lattice.coordinates()):
+        for mu, x in enumerate(self.lattice.coordinates(sparse=True)):  # (broadcast: no lattice constant)
             L = self.lattice.lengths[mu]
             d = jnp.asarray(minimum_image(x, L / 2, L, "nearest") + L / 2, dens.dtype)  # (in the state's precision)
             out.append(jnp.where(empty, L / 2, jnp.sum(dens * d) / jnp.where(empty, 1, total)))

@@ -25,12 +25,17 @@ from ...model import AbstractTheory, check_field_shapes
 
 # ----------------------------------------------------------------------------------------------------------
 def edge(shape: tuple[int, ...], axis: int, index: int) -> np.ndarray:
-    """1 at ``index`` along ``axis`` (broadcast over the other axes), 0 elsewhere; shape ``shape``."""
+    """1 at ``index`` along ``axis``, 0 elsewhere: ``shape[axis]`` numbers shaped to broadcast against ``shape``
+    (``1`` on every other axis).
+
+    Not the full array of ``shape``: inside a traced function a NumPy array is a constant of the compiled
+    program, and the full mask was a constant of the lattice's size in every program of a kink (the network's
+    loss, the energies), held whole by every process of a run split over several (session 47)."""
     sel = np.zeros(shape[axis])
     sel[index] = 1.0
     view = [1] * len(shape)
     view[axis] = shape[axis]
-    return np.broadcast_to(sel.reshape(view), shape).copy()
+    return sel.reshape(view)
 
 
 def forward_diffs_roll(f: jax.Array, twist: float) -> list[jax.Array]:
