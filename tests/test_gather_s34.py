@@ -6,7 +6,9 @@ the whole field on every device of every process: a run split because its state 
 out of device memory at its first snapshot. Arrays above ``GATHER_BLOCK_BYTES`` are now gathered a block of rows
 at a time. Here 2 local processes with 2 fake CPU devices each (4 shards, two per process) gather a field
 ``(K, N_1, N_2)`` and a stack of snapshots ``(n, K, N_1, N_2)`` (split along ``N_1``: axis 1 and axis 2) in
-blocks of 1, 2 and 4 rows, against the whole gather and against the array they were made from.
+blocks of 1, 2 and 4 rows, against the whole gather and against the array they were made from. Since session 47
+a run's processes other than the writer take part in the gathers but keep nothing (``keep=False``): each of them
+held every snapshot whole on its host.
 """
 
 from __future__ import annotations
@@ -59,6 +61,16 @@ for arr, spec in ((field, PartitionSpec(None, AXIS, None)), (stack, PartitionSpe
         assert got.dtype == arr.dtype and got.shape == arr.shape
         np.testing.assert_array_equal(got, arr)
         assert len(calls) == 8 // rows, (rows, calls)  # 8 rows per process, a block at a time
+    # keep=False (session 47): a process other than the writer takes part in the same collectives, keeps nothing
+    writer = jax.process_index() == 0
+    for rows in (None, 1, 4):
+        calls.clear()
+        got = parallel.to_host(x, block_bytes=None if rows is None else 2 * rows * row, keep=writer)
+        assert len(calls) == (1 if rows is None else 8 // rows), (rows, calls)
+        if writer:
+            np.testing.assert_array_equal(got, arr)
+        else:
+            assert got is None
 print("OK", jax.process_index())
 '''
 

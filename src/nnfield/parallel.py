@@ -477,8 +477,10 @@ def replicate(tree: Any) -> Any:
 GATHER_BLOCK_BYTES = 64 << 20
 
 
-def to_host(x: Any, block_bytes: int | None = None) -> np.ndarray:
-    """The whole array on the host of every process (a collective when it is spread over processes).
+def to_host(x: Any, block_bytes: int | None = None, keep: bool = True) -> np.ndarray | None:
+    """The whole array on the host of every process (a collective when it is spread over processes); with
+    ``keep=False`` this process takes part in the collective but keeps nothing (``None``): a run's processes other
+    than the writer (:func:`is_writer`), which used to hold every snapshot whole on their hosts (session 47).
 
     JAX's ``process_allgather`` of a global array replicates it whole on every device of every process, which a
     run split because its state does not fit one GPU cannot hold (each snapshot of a multi-process run went that
@@ -487,13 +489,14 @@ def to_host(x: Any, block_bytes: int | None = None) -> np.ndarray:
     shards), all processes' blocks travel together, so a device holds at most ``block_bytes`` of it at once. The
     result is the same array, bit for bit (``tests/test_gather_s34.py``)."""
     if not (isinstance(x, jax.Array) and not x.is_fully_addressable):
-        return np.asarray(x)
+        return np.asarray(x) if keep else None
     from jax.experimental import multihost_utils
 
     limit = GATHER_BLOCK_BYTES if block_bytes is None else int(block_bytes)
     rows = _process_rows(x)
     if x.nbytes <= limit or rows is None:
-        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+        whole = multihost_utils.process_allgather(x, tiled=True)
+        return np.asarray(whole) if keep else None
     axis, owned = rows  # owned[p]: the global rows process p holds, in the order it sends them
     mine = owned[jax.process_index()]
     local = {int(sh.index[axis].start or 0): sh.data for sh in x.addressable_shards}
@@ -503,10 +506,12 @@ def to_host(x: Any, block_bytes: int | None = None) -> np.ndarray:
     row_bytes = x.nbytes // x.shape[axis]
     want = max(1, limit // max(1, row_bytes * jax.process_count()))
     block = max(d for d in range(1, count + 1) if count % d == 0 and d <= want)
-    out = np.empty(x.shape, x.dtype)
+    out = np.empty(x.shape, x.dtype) if keep else None
     for j in range(0, count, block):
         piece = np.ascontiguousarray(np.take(host, np.arange(j, j + block), axis=axis))
         every = np.asarray(multihost_utils.process_allgather(piece))  # (processes, *piece.shape)
+        if out is None:
+            continue
         for p, theirs in enumerate(owned):
             where = [slice(None)] * x.ndim
             where[axis] = theirs[j:j + block]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import json
 import math
 import os
@@ -616,6 +617,20 @@ def _observe_jit(observer: Any, state: State) -> dict[str, Any]:
     return jit(observer)(state)
 
 
+def _finite_snapshots(fields: dict[str, Any]) -> np.ndarray:
+    """Whether each of a chunk's stacked snapshots (leading axis) is finite in every field: reduced where the
+    fields are (on a run split over processes, every process gets the answer, not the fields)."""
+    leaves = list(fields.values())
+    if not leaves:
+        return np.ones(0, bool)
+
+    def rows(*xs: Any) -> Any:
+        return functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), axis=1)
+                                                  for x in xs])
+
+    return np.asarray(parallel.to_host(jax.jit(rows)(*leaves)), bool)
+
+
 def _first_nonfinite(obs: dict[str, np.ndarray]) -> int | None:
     """Index of the first sample with a non-finite value in any observable (``None``: all finite)."""
     bad = None
@@ -821,7 +836,8 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
     net = p.model.network
     chunk = first_chunk(cfg, parallel.device_count(cfg.parallel.devices))[0]
     fields = {name: tuple(np.shape(x)) for name, x in field_items(p.state).items()}
-    snapshot0 = {k: parallel.to_host(v) for k, v in field_items(p.state).items()}  # a collective: all processes
+    writes = parallel.is_writer()  # (the gathers are collectives: every process takes part, the writer keeps them)
+    snapshot0 = {k: parallel.to_host(v, keep=writes) for k, v in field_items(p.state).items()}
     writer: Any
     if parallel.is_writer():
         _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
@@ -1024,19 +1040,23 @@ class _Loop(_Durable):
 
     # -- pieces ------------------------------------------------------------------------------------------
     def snapshot(self, s: Any, step: int) -> None:
-        fields = {k: parallel.to_host(v) for k, v in field_items(s).items()}  # a collective in multi-process runs
+        keep = parallel.is_writer()  # (a collective in multi-process runs: the other processes keep nothing)
+        fields = {k: parallel.to_host(v, keep=keep) for k, v in field_items(s).items()}
         self.writer.append_snapshot(step, step * self.tick, fields)
         self.last_snap = step
 
     def inner_snapshots(self, snaps: Any, start: int, interval: int, until: int | None = None) -> None:
         """The snapshots a chunk of several snapshot intervals returned (stacked states after each ``interval``
         ticks from step ``start``); with ``until``, only the finite ones up to that step (a failed chunk)."""
-        fields = {k: np.asarray(parallel.to_host(v)) for k, v in field_items(snaps).items()}
-        count = next(iter(fields.values())).shape[0] if fields else 0
+        items = field_items(snaps)
+        count = np.shape(next(iter(items.values())))[0] if items else 0
+        finite = _finite_snapshots(items) if until is not None else None  # (every process: the same answer)
+        keep = parallel.is_writer()
+        fields = {k: parallel.to_host(v, keep=keep) for k, v in items.items()}
         for j in range(count):
             step = start + (j + 1) * interval
-            one = {k: v[j] for k, v in fields.items()}
-            if until is not None and (step > until or not all(np.all(np.isfinite(v)) for v in one.values())):
+            one = {k: None if v is None else v[j] for k, v in fields.items()}
+            if until is not None and (step > until or not finite[j]):
                 break
             self.writer.append_snapshot(step, step * self.tick, one)
             self.last_snap = step
