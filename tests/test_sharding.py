@@ -53,6 +53,23 @@ SCRIPT = textwrap.dedent(
     assert len(site) >= 8 and all(x.sharding.shard_shape(x.shape)[-2:] == (2, 6) for x in site)
     assert all(x.is_fully_replicated for x in leaves if x.shape[-2:] != (8, 6))
 
+    # its observer on the split lattice: the momentum <k> (an FFT of the spinor) by the distributed FFT, no
+    # device gathering the whole spinor (XLA's partitioner did, at every sample, before session 47); equal to one
+    # device's to the FFT's round-off, O(eps log2 N) of the largest |k| (the last axis, 6, padded to 8 in it)
+    from nnfield import runner
+    one_model, one_state = runner.build(cfg)
+    want = jax.jit(one_model.observables)(one_state)
+    split_state = parallel.place(one_state, 4, 8)
+    observer = runner.observer_for(gm, split_state, None, 4)
+    program = jax.jit(runner._observe_partial_impl).lower(observer, split_state).compile()
+    gathers = [line.split("=", 1)[1].split("[", 1)[1].split("]", 1)[0] for line in program.as_text().splitlines()
+               if " all-gather(" in line or " all-gather-start(" in line]
+    assert all(np.prod([int(d) for d in g.split(",") if d]) < 48 for g in gathers), gathers
+    got = program(observer, split_state)
+    kmax = np.pi / cfg.lattice.spacing
+    for name in ("wavenumber_x", "wavenumber_y"):
+        assert abs(float(got[name]) - float(want[name])) <= 16 * np.finfo(float).eps * np.log2(48) * kmax, name
+
     # a Dirac sweep's members split over devices: its model has a field that is None (no spectral projector),
     # which shard_members once counted as a leaf of the in_axes tree (a traceback before 2026-12-04)
     from nnfield.ensemble import build_ensemble, shard_members

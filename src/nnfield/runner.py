@@ -352,10 +352,16 @@ def _observables_spectra(model: AbstractModel, spectra: Spectra, state: State) -
     return observables_of(model, state, spectra)
 
 
+def _observables_split(model: AbstractModel, split: Any, spectra: Spectra | None, state: State) -> dict[str, Any]:
+    with split.active():  # (while traced: the model's lattice_fftn distributed over the split's mesh)
+        return observables_of(model, state, spectra)
+
+
 #: the observer traced once per run (:func:`nnfield._trace.trace_once`): by the step-0 program and again, inlined
 #: from JAX's cache, in the chunk program (it was traced twice; a 2+1 gauged Dirac observer about 0.1 s each)
 _observe = trace_once(_observables)
 _observe_spectra = trace_once(_observables_spectra)
+_observe_split = trace_once(_observables_split)
 
 
 def spectra_for(cfg: Config, model: AbstractModel, state: Any) -> Spectra | None:
@@ -452,10 +458,12 @@ def _state_dtype(state: Any) -> Any:
     return np.float64
 
 
-def observer_for(model: AbstractModel, state: State | None = None, spectra: Spectra | None = None
-                 ) -> Callable[[State], dict[str, Any]]:
+def observer_for(model: AbstractModel, state: State | None = None, spectra: Spectra | None = None,
+                 devices: int = 1) -> Callable[[State], dict[str, Any]]:
     """``model.observables`` (and, with ``spectra``, the spectra of ``model.spectral_fields``) as a PyTree
-    callable that crosses ``jit``.
+    callable that crosses ``jit``; on a lattice split over ``devices`` (more than one), traced with the split
+    active (:class:`nnfield.sharding.LatticeSplit`: a model's :func:`~nnfield.sharding.lattice_fftn` is then the
+    distributed FFT, where XLA would gather the whole field on every device).
 
     Preferred: ``Partial(_observe, model)``, so the model's arrays are traced arguments (not constants baked
     into the compiled chunk). A model whose ``observables`` needs concrete values of its own leaves (e.g.
@@ -465,14 +473,24 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
     """
     if spectra is not None and spectra.mode_tables is None:  # (with mode tables: split, they hold what it would)
         model = spectra_model(model, np.float64 if state is None else _state_dtype(state))
-    traced = Partial(_observe, model) if spectra is None else Partial(_observe_spectra, model, spectra)
+    split = None
+    if devices > 1:
+        from .sharding import LatticeSplit, lattice_mesh
+
+        split = LatticeSplit(lattice_mesh(devices))
+        traced = Partial(_observe_split, model, split, spectra)
+    else:
+        traced = Partial(_observe, model) if spectra is None else Partial(_observe_spectra, model, spectra)
     if state is not None:
         try:  # traced by the jit that computes the initial observables, which then reuses this trace
             jax.eval_shape(_observe_partial._choose((traced, state), {}), traced, state)
         except jax.errors.JAXTypeError:
 
             def constant_model(s: State) -> dict[str, Any]:  # the model captured as a constant of the chunk
-                return observables_of(model, s, spectra)
+                if split is None:
+                    return observables_of(model, s, spectra)
+                with split.active():
+                    return observables_of(model, s, spectra)
 
             return Partial(constant_model)
     return traced
@@ -751,7 +769,7 @@ def prepare(
     if not stab.stable and not allow_unstable:  # first: an unstable network can also make step 0's values inf
         raise UnstableError(stab.refusal(cfg.source, cfg.time.scheme, unstable_cause(cfg)))
     network = chunk_network(cfg, model, state, devices, say, stop)
-    observer = observer_for(model, state, _observed(spectra, model, state, devices))
+    observer = observer_for(model, state, _observed(spectra, model, state, devices), devices)
     program = None
     if compile_ahead and COMPILE_AHEAD:  # the first chunk's program compiles while step 0 is observed and written
         program = _ChunkProgram(network, observer, ())
@@ -1493,7 +1511,7 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
 
     model, template, spectra = parallel.in_turns(rank, turns, built)
     state = stop.call(load_checkpoint, ckpt, template)
-    observer = observer_for(model, state, _observed(spectra, model, state, n_devices))
+    observer = observer_for(model, state, _observed(spectra, model, state, n_devices), n_devices)
     stab = stop.call(_stability, cfg)
     network = chunk_network(cfg, model, state, n_devices, say, stop)
     program = None

@@ -8,15 +8,61 @@ On CPU, several host devices can be simulated with ``XLA_FLAGS=--xla_force_host_
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from ._module import Module
 from .state import State
 
 AXIS = "lattice"
+
+_TRACING = threading.local()  # the mesh of the lattice split a model's functions are being traced for
+
+
+class LatticeSplit(Module):
+    """The mesh a run's lattice is split over, as a PyTree without leaves (the mesh a static field): what a split
+    run's observer carries, so that while it is traced the model's transforms are distributed
+    (:func:`lattice_fftn`). ``with split:`` makes it the mesh of the functions traced inside (this thread's)."""
+
+    mesh: Any = eqx.field(static=True)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        before = getattr(_TRACING, "mesh", None)
+        _TRACING.mesh = self.mesh
+        try:
+            yield
+        finally:
+            _TRACING.mesh = before
+
+
+def traced_split() -> Mesh | None:
+    """The mesh of :meth:`LatticeSplit.active` around the current trace, or ``None`` (one device, or a function
+    traced outside a split run's observer)."""
+    return getattr(_TRACING, "mesh", None)
+
+
+def lattice_fftn(x: Any, D: int) -> jax.Array:
+    """``jnp.fft.fftn`` over the last ``D`` axes of ``x`` (the lattice's; any before them, e.g. a spinor's
+    components, are not transformed); traced for a run split over several devices
+    (:meth:`LatticeSplit.active`, ``D >= 2``), the distributed FFT (:func:`nnfield.initial.forward_fft_split`:
+    equal to round-off, each device its slab), where XLA would gather the whole field on every device for the
+    FFT (session 47: the gauged Dirac field's ``<k>``). A 1D lattice keeps the whole FFT."""
+    mesh = traced_split()
+    axes = tuple(range(x.ndim - D, x.ndim))
+    if mesh is None or D < 2 or mesh.size < 2 or x.shape[x.ndim - D] % mesh.size:
+        return jnp.fft.fftn(x, axes=axes)
+    from .initial._split import forward_fft_split
+
+    return forward_fft_split(mesh, D, lead=x.ndim - D)(x)
 
 
 def lattice_mesh(n_devices: int | None = None) -> Mesh:

@@ -122,17 +122,20 @@ def inverse_fft_split(mesh: Any, D: int) -> Callable[[jax.Array], jax.Array]:
     return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec)
 
 
-def forward_fft_split(mesh: Any, D: int) -> Callable[[jax.Array], jax.Array]:
+def forward_fft_split(mesh: Any, D: int, lead: int = 0) -> Callable[[jax.Array], jax.Array]:
     """``fftn`` of a field ``(N_1, ..., N_D)`` split along its first axis over ``mesh`` (the sites ``x_1`` of each
     device's slab in, the modes ``k_1`` of the same slab out), ``D >= 2``: the reverse of
     :func:`inverse_fft_split` (one all-to-all to split the padded last axis instead of the first, the 1D FFT along
-    the first axis, the all-to-all back, the FFTs along axes ``2 .. D`` on each slab). Exact up to round-off."""
+    the first axis, the all-to-all back, the FFTs along axes ``2 .. D`` on each slab). Exact up to round-off.
+    ``lead``: the number of axes before the lattice's (a spinor's components, ``(K, N_1, ..., N_D)``), not
+    transformed (session 47: :func:`nnfield.sharding.lattice_fftn`)."""
     from jax.sharding import PartitionSpec
 
     from ..sharding import AXIS
 
     if D < 2:
         raise ValueError(f"forward_fft_split: expected a lattice of at least 2 dimensions, got {D}")
+    first, last = lead, lead + D - 1
 
     def local(f: jax.Array) -> jax.Array:
         n_last = f.shape[-1]
@@ -140,13 +143,13 @@ def forward_fft_split(mesh: Any, D: int) -> Callable[[jax.Array], jax.Array]:
         pad = (-n_last) % n
         x = f.astype(jnp.result_type(f.dtype, jnp.complex64))
         if pad:
-            x = jnp.pad(x, [(0, 0)] * (D - 1) + [(0, pad)])
-        x = jax.lax.all_to_all(x, AXIS, split_axis=D - 1, concat_axis=0, tiled=True)
-        x = jnp.fft.fft(x, axis=0)
-        x = jax.lax.all_to_all(x, AXIS, split_axis=0, concat_axis=D - 1, tiled=True)
-        return jnp.fft.fftn(x[..., :n_last], axes=tuple(range(1, D)))
+            x = jnp.pad(x, [(0, 0)] * last + [(0, pad)])
+        x = jax.lax.all_to_all(x, AXIS, split_axis=last, concat_axis=first, tiled=True)
+        x = jnp.fft.fft(x, axis=first)
+        x = jax.lax.all_to_all(x, AXIS, split_axis=first, concat_axis=last, tiled=True)
+        return jnp.fft.fftn(x[..., :n_last], axes=tuple(range(first + 1, last + 1)))
 
-    spec = PartitionSpec(AXIS, *([None] * (D - 1)))
+    spec = PartitionSpec(*([None] * lead), AXIS, *([None] * (D - 1)))
     return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec)
 
 

@@ -33,6 +33,7 @@ from ...lattice import Lattice, check_lattice
 from ...model import BOUNDED, Conserved, IdentityEncoding
 from ...network import AbstractNetwork
 from ...operators import LatticeOperator
+from ...sharding import lattice_fftn
 from ...state import State
 from .. import dirac
 from ..dirac.models import spinor_plot_fields
@@ -180,9 +181,8 @@ class GaugedDiracModel(IdentityEncoding):
         ``d<k>/dt = q E`` holds on the lattice without discretization error in the momentum operator.
         """
         lat = self.theory.lattice
-        axes = tuple(range(1, lat.ndim + 1))
         psi = self.theory.pack(state.phi, state.pi)
-        w = jnp.sum(jnp.abs(jnp.fft.fftn(psi, axes=axes)) ** 2, axis=0)
+        w = jnp.sum(jnp.abs(lattice_fftn(psi, lat.ndim)) ** 2, axis=0)  # (split: the distributed FFT)
         out = jnp.stack([jnp.sum(w * jnp.asarray(k, w.dtype)) for k in lat.momenta(sparse=True)]) / jnp.sum(w)
         return out.astype(jnp.result_type(state.phi))
 
