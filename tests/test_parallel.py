@@ -198,6 +198,7 @@ def test_a_device_count_that_does_not_fit_is_one_line(single, tmp_path):
     cfg, _ = single
     res = _nnfield("run", str(cfg), "--out", str(tmp_path / "x"), "--devices", "5", devices=8)
     assert res.returncode == 2 and "not divisible by 5 devices" in res.stderr
+    assert "initial data" not in res.stdout  # refused before any work (a split build had said it was building)
     res = _nnfield("run", str(cfg), "--out", str(tmp_path / "y"), "--devices", "3", devices=2)
     assert res.returncode == 2 and "at most the 2 device(s)" in res.stderr
     for r in (res,):

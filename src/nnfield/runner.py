@@ -743,6 +743,8 @@ def prepare(
     parallel.check_same_config(run_fingerprint(cfg), cfg.source)  # (several processes: the same run in each)
     check_output_dir(out, force)
     devices = parallel.device_count(cfg.parallel.devices)
+    if devices > 1:  # (before any work or message: a split build had said it was building first)
+        parallel.check_divisible(cfg.lattice.shape[0], devices)
     rank, turns = build_turns(cfg, 1, devices, say)  # the memory guard, before any work
 
     def built() -> tuple[Any, Any, Any]:
