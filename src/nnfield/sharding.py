@@ -30,7 +30,8 @@ _TRACING = threading.local()  # the mesh of the lattice split a model's function
 class LatticeSplit(Module):
     """The mesh a run's lattice is split over, as a PyTree without leaves (the mesh a static field): what a split
     run's observer carries, so that while it is traced the model's transforms are distributed
-    (:func:`lattice_fftn`). ``with split:`` makes it the mesh of the functions traced inside (this thread's)."""
+    (:func:`lattice_fftn`). ``with split.active():`` makes it the mesh of the functions traced inside (in this
+    thread)."""
 
     mesh: Any = eqx.field(static=True)
 
