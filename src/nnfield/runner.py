@@ -487,9 +487,7 @@ def observer_for(model: AbstractModel, state: State | None = None, spectra: Spec
         except jax.errors.JAXTypeError:
 
             def constant_model(s: State) -> dict[str, Any]:  # the model captured as a constant of the chunk
-                if split is None:
-                    return observables_of(model, s, spectra)
-                with split.active():
+                with contextlib.nullcontext() if split is None else split.active():
                     return observables_of(model, s, spectra)
 
             return Partial(constant_model)
