@@ -17,6 +17,10 @@ Layout of ``DIR/run.h5`` (schema version :data:`SCHEMA_VERSION`)::
                                                  completed chunk (the commit record, written last;
                                                  -1: none yet); its attribute ``attrs_sha256`` is the
                                                  SHA-256 of the root attributes (:func:`attrs_digest`)
+    /commit_tails           int64 (2 d,)         [rows, CRC-32 of the rows in its last chunk] of each of the d
+                                                 datasets named by its attribute ``datasets`` (JSON), at the
+                                                 last commit (:data:`COMMIT_TAILS`; written just before
+                                                 /commit)
     /final                  uint8 (n,)           UTF-8 JSON of the attributes known only at the end (status,
                                                  steps done, timings, conservation verdicts); empty while
                                                  the run writes (or if its writer died)
@@ -34,6 +38,9 @@ Crash safety: the runner writes the file in HDF5's single-writer/multiple-reader
 v110, ``libver="latest"``), whose ordered metadata flushes keep the file readable whatever moment the writer
 dies at (also SIGKILL or a full disk). Each chunk appends its data, flushes, then writes ``/commit`` and
 flushes again; readers cut every dataset back to the commit record, so they see exactly the completed chunks.
+A kill while HDF5 rewrites a dataset's last chunk in place (the next chunk's appends) can tear that chunk, whose
+checksum then fails although its committed rows are intact: ``/commit_tails`` lets readers take those rows from
+the raw chunk, checked by their CRC-32 (:data:`COMMIT_TAILS`).
 Root attributes are written once, when the file is created; the status and the final numbers go into the
 ``/final`` dataset, written in SWMR mode before the file closes, and nothing is written after the close
 (changing attributes of a closed file means an ordinary reopening, and a kill during that can leave a file
@@ -52,6 +59,7 @@ import math
 import platform
 import subprocess
 import sys
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -88,6 +96,14 @@ STATUS_FAILED = "failed"
 STATUS_KILLED = "killed"
 COMMIT = "commit"
 FINAL = "final"
+#: ``[rows, CRC-32]`` of each dataset whose chunks hold several rows (their names: its attribute ``datasets``):
+#: the rows it held at the last commit and the CRC-32 of those rows that lie in its last, partly filled chunk.
+#: The next chunk's appends rewrite that chunk in place, and a writer killed during the rewrite leaves it torn
+#: (the kernel stops a write at a page when the process gets SIGKILL): its committed rows are the same bytes in
+#: the old and the new version, but its Fletcher-32 checksum fails. Readers then take those rows from the raw
+#: chunk when their CRC-32 matches this record (:func:`_read_torn_tail`). Written after the data are flushed
+#: and before ``/commit``; files written before session 48 (2026-12-07) have none (a torn chunk reads as damaged there)
+COMMIT_TAILS = "commit_tails"
 #: the attribute of ``/commit`` holding :func:`attrs_digest` of the root attributes (files written before 2026-12-06
 #: have none: they read as before). Not a root attribute: a resume by an older nnfield, which copies the root
 #: attributes it does not know and changes others (``steps``, ``resumed``), would carry it over stale and make the
@@ -240,6 +256,7 @@ class RunWriter:
         self._broken = False
         self._pending: dict[str, Any] = {}
         self._obs_ds: dict[str, h5py.Dataset] | None = None
+        self._tails: dict[str, list[int]] = {}
         with self._guard():
             self.file = h5py.File(self.path, "w", libver="latest")
             self._create(attrs)
@@ -253,6 +270,7 @@ class RunWriter:
         self._broken = False
         self._pending = {}
         self._obs_ds = None
+        self._tails = {}
         with self._guard():
             self.file = h5py.File(self.path, "a", libver="latest")
             sg = self.file[SNAPSHOTS]
@@ -264,9 +282,10 @@ class RunWriter:
             self.file.attrs["schema_version"] = SCHEMA_VERSION
             if COMMIT not in self.file:
                 self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
-            if FINAL in self.file:
-                labels.detach(self.file[FINAL])  # no dangling reference from its dimension's scale
-                del self.file[FINAL]
+            for name in (FINAL, COMMIT_TAILS):
+                if name in self.file:
+                    labels.detach(self.file[name])  # no dangling reference from its dimension's scale
+                    del self.file[name]
             _create_final(self.file)
             seal_attrs(self.file)  # (the root attributes changed: their checksum with them, before any append)
         return self
@@ -311,18 +330,36 @@ class RunWriter:
 
     # -- crash safety ------------------------------------------------------------------------------------
     def start_swmr(self) -> None:
-        """Switch to SWMR writing (every dataset must exist by now)."""
+        """Switch to SWMR writing (every dataset must exist by now), with the record :data:`COMMIT_TAILS` of the
+        datasets whose chunks hold several rows."""
         with self._guard():
+            self._tails = {}
+            for group in (OBSERVABLES, SNAPSHOTS):
+                for name, ds in self.file[group].items():
+                    if _Tail.tracks(ds):
+                        self._tails[f"{group}/{name}"] = _Tail.of(ds)
+            if COMMIT_TAILS in self.file:
+                labels.detach(self.file[COMMIT_TAILS])
+                del self.file[COMMIT_TAILS]
+            tails = self.file.create_dataset(COMMIT_TAILS, data=self._tail_record())
+            tails.attrs["datasets"] = json.dumps(["/" + key for key in self._tails])
+            labels.label_root(self.file)
             seal_attrs(self.file)  # the root attributes are final from here on (SWMR takes no attribute changes)
             self.file.flush()
             self.file.swmr_mode = True
         self._swmr = True
 
+    def _tail_record(self) -> np.ndarray:
+        return np.asarray([x for t in self._tails.values() for x in (t.rows, t.crc)], np.int64)
+
     def commit(self, steps_done: int) -> None:
-        """Record a completed chunk: flush its data, then the commit record ``[steps, samples, snapshots]``."""
+        """Record a completed chunk: flush its data, then the digests of the last chunks
+        (:data:`COMMIT_TAILS`) and the commit record ``[steps, samples, snapshots]``."""
         with self._guard():
             self.file.flush()
             n_obs, n_snap = self.counts
+            if self._tails:
+                self.file[COMMIT_TAILS][...] = self._tail_record()
             self.file[COMMIT][...] = np.asarray([steps_done, n_obs, n_snap], np.int64)
             self.file.flush()
 
@@ -372,8 +409,8 @@ class RunWriter:
         missing = sorted(set(ds) - {STEP, TIME} - set(arrays))
         if missing:
             raise ValueError(f"observables {missing} are missing from this append")
-        _append(ds[STEP], steps)
-        _append(ds[TIME], np.asarray(times, np.float64).reshape(-1))
+        self._append(f"{OBSERVABLES}/{STEP}", ds[STEP], steps)
+        self._append(f"{OBSERVABLES}/{TIME}", ds[TIME], np.asarray(times, np.float64).reshape(-1))
         created = False
         for name, arr in arrays.items():
             if name not in ds:
@@ -385,7 +422,7 @@ class RunWriter:
                     chunks=(per, *arr.shape[1:]), **CHECKSUM,
                 )
                 created = True
-            _append(ds[name], arr)
+            self._append(f"{OBSERVABLES}/{name}", ds[name], arr)
         if created and not self._swmr:  # labels are attributes: only before SWMR writing (the runner's step 0)
             labels.label_group(self.file, OBSERVABLES)
 
@@ -396,9 +433,16 @@ class RunWriter:
         with self._guard():
             grp = self.file[SNAPSHOTS]
             for name in self.fields:  # the field data first, the step (what readers count) last
-                _append(grp[name], np.asarray(fields[name], self.dtype)[None])
-            _append(grp[TIME], np.asarray([time], np.float64))
-            _append(grp[STEP], np.asarray([step], np.int64))
+                self._append(f"{SNAPSHOTS}/{name}", grp[name], np.asarray(fields[name], self.dtype)[None])
+            self._append(f"{SNAPSHOTS}/{TIME}", grp[TIME], np.asarray([time], np.float64))
+            self._append(f"{SNAPSHOTS}/{STEP}", grp[STEP], np.asarray([step], np.int64))
+
+    def _append(self, key: str, ds: h5py.Dataset, arr: np.ndarray) -> None:
+        """Append ``arr`` to ``ds`` (``key``: its path without the leading slash), updating its digest."""
+        tail = self._tails.get(key)
+        _append(ds, arr)
+        if tail is not None:
+            tail.update(arr)
 
     def set_attrs(self, **attrs: Any) -> None:
         """Record final attributes (status, steps done, timings, ...): written to ``/final`` by :meth:`close`
@@ -452,6 +496,86 @@ def _append(ds: h5py.Dataset, arr: np.ndarray) -> None:
     n0 = ds.shape[0]
     ds.resize(n0 + arr.shape[0], axis=0)
     ds[n0:] = arr
+
+
+@dataclasses.dataclass
+class _Tail:
+    """A dataset's rows (``rows``) and the CRC-32 (``crc``) of those in its last chunk (rows ``(rows // per) *
+    per`` on, ``per`` rows a chunk), in the file's little-endian bytes (:data:`COMMIT_TAILS`)."""
+
+    per: int
+    dtype: np.dtype
+    rows: int
+    crc: int
+
+    @staticmethod
+    def tracks(ds: h5py.Dataset) -> bool:
+        """Whether ``ds``'s chunks hold several rows (an append may then rewrite a chunk that holds committed
+        ones; a snapshot's chunks hold one row and are written once)."""
+        return ds.chunks is not None and ds.chunks[0] > 1
+
+    @classmethod
+    def of(cls, ds: h5py.Dataset) -> _Tail:
+        """The digest of what ``ds`` holds now (its last chunk read back: at most one chunk)."""
+        per, rows = int(ds.chunks[0]), int(ds.shape[0])
+        self = cls(per, ds.dtype.newbyteorder("<"), (rows // per) * per, 0)
+        if rows > self.rows:
+            self.update(ds[self.rows:rows])
+        return self
+
+    def update(self, arr: np.ndarray) -> None:
+        """The digest after appending the rows ``arr``."""
+        end = self.rows + len(arr)
+        first = max(0, (end // self.per) * self.per - self.rows)  # the appended rows in the new last chunk
+        crc = self.crc if first == 0 else 0
+        self.crc = zlib.crc32(np.ascontiguousarray(arr[first:], self.dtype).tobytes(), crc)
+        self.rows = end
+
+
+def read_tails(h5: h5py.File) -> dict[str, tuple[int, int]]:
+    """``{dataset path: (rows, CRC-32)}`` of :data:`COMMIT_TAILS` (``{}`` for a file without, or one that does not
+    read)."""
+    if COMMIT_TAILS not in h5:
+        return {}
+    try:
+        ds = h5[COMMIT_TAILS]
+        names, rec = json.loads(ds.attrs["datasets"]), np.asarray(ds[()], np.int64).reshape(-1, 2)
+    except (*UNREADABLE, KeyError):
+        return {}
+    if len(names) != len(rec):
+        return {}
+    return {str(name): (int(n), int(crc)) for name, (n, crc) in zip(names, rec, strict=True)}
+
+
+def _read_torn_tail(ds: h5py.Dataset, sel: Any, tail: tuple[int, int]) -> np.ndarray | None:
+    """``ds[sel]`` when its only damage is a torn last chunk (:data:`COMMIT_TAILS`): the rows ``tail`` names
+    (``(rows, CRC-32)``) read from the raw chunk (its Fletcher-32 checksum set aside) and checked against the
+    CRC-32 of the commit; ``None`` when that is not the case (then the chunk is damaged)."""
+    rows, crc = tail
+    per = int(ds.chunks[0]) if ds.chunks else 0
+    start = (rows // per) * per if per > 1 else rows
+    if (not isinstance(sel, slice) or sel.step not in (None, 1) or per <= 1 or rows == start
+            or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]) or not ds.fletcher32 or ds.compression
+            or ds.shuffle or ds.scaleoffset is not None):
+        return None
+    lo, hi, _ = sel.indices(ds.shape[0])
+    if hi > rows or hi <= start:  # rows beyond the commit's, or none in the torn chunk
+        return None
+    dtype = ds.dtype.newbyteorder("<")
+    shape = tuple(ds.shape[1:])
+    try:
+        head = ds[lo:start] if lo < start else np.empty((0, *shape), ds.dtype)
+        mask, raw = ds.id.read_direct_chunk((start,) + (0,) * len(shape))
+    except (OSError, RuntimeError, ValueError):
+        return None
+    size = math.prod(shape) * dtype.itemsize
+    if mask != 0 or len(raw) != per * size + 4:  # (Fletcher-32 appends 4 bytes)
+        return None
+    committed = raw[: (rows - start) * size]
+    if zlib.crc32(committed) != crc:
+        return None
+    got = np.frombuffer(committed, dtype).reshape(rows - start, *shape)[max(lo, start) - start : hi - start]
+    return np.concatenate([head, got.astype(ds.dtype)])
 
 
 def _create_final(h5: h5py.File) -> None:
@@ -696,7 +820,10 @@ def read_final(h5: h5py.File) -> dict[str, Any]:
     or for files of schema version < 3)."""
     if FINAL not in h5:
         return {}
-    raw = np.asarray(h5[FINAL][()], np.uint8)
+    try:
+        raw = np.asarray(h5[FINAL][()], np.uint8)
+    except OSError:  # its checksum fails: torn by a writer killed while writing it (the kernel stops a write at a
+        return {}    # page on SIGKILL): as if absent, as a half-written text is (the run reads as killed)
     if not raw.size:
         return {}
     try:
@@ -762,12 +889,17 @@ def damaged(f: str | Path, exc: BaseException) -> DamagedRunFileError:
                                "were written (a bad disk or copy)")
 
 
-def _read(ds: h5py.Dataset, sel: Any = ()) -> np.ndarray:
+def _read(ds: h5py.Dataset, sel: Any = (), tails: Mapping[str, tuple[int, int]] | None = None) -> np.ndarray:
     """``ds[sel]``; a chunk whose checksum (:data:`CHECKSUM`) fails, or whose metadata HDF5 cannot read, raises
-    :class:`DamagedRunFileError` naming it."""
+    :class:`DamagedRunFileError` naming it, unless it is the dataset's last chunk torn by a writer that died
+    rewriting it, whose committed rows match their CRC-32 in ``tails`` (:func:`read_tails`, :data:`COMMIT_TAILS`)."""
     try:
         return ds[sel]
     except OSError as exc:
+        tail = tails.get(ds.name) if tails and "filter returned failure" in str(exc) else None
+        got = None if tail is None else _read_torn_tail(ds, sel, tail)
+        if got is not None:
+            return got
         if "filter returned failure" not in str(exc):
             raise damaged(f"{ds.file.filename}: the dataset {ds.name}", exc) from None
         raise DamagedRunFileError(
@@ -853,10 +985,11 @@ def _load_open_run(f: Path, h5: Any, snapshots: str) -> RunData:
         attrs["steps_done"] = steps_done
         attrs["t_final"] = steps_done * float(attrs.get("tick", attrs.get("dt", 1.0)))
     attrs["status"] = resolve_status(str(attrs["status"]), f)
+    tails = read_tails(h5)
     og = h5[OBSERVABLES]
-    obs = renamed_observables({name: _read(og[name], slice(n_obs)) for name in data_names(og)})
+    obs = renamed_observables({name: _read(og[name], slice(n_obs), tails) for name in data_names(og)})
     sg = h5[SNAPSHOTS]
-    snap_step, snap_time = _read(sg[STEP], slice(n_snap)), _read(sg[TIME], slice(n_snap))
+    snap_step, snap_time = _read(sg[STEP], slice(n_snap), tails), _read(sg[TIME], slice(n_snap), tails)
     names = data_names(sg)
     fields: dict[str, np.ndarray] = {}
     n = len(snap_step)
@@ -865,7 +998,7 @@ def _load_open_run(f: Path, h5: Any, snapshots: str) -> RunData:
     elif snapshots == "last" and n:
         fields = {name: _read(sg[name], slice(n - 1, n)) for name in names}
         snap_step, snap_time = snap_step[n - 1 :], snap_time[n - 1 :]
-    data = RunData(f, attrs, obs, _read(og[STEP], slice(n_obs)), _read(og[TIME], slice(n_obs)), snap_step,
+    data = RunData(f, attrs, obs, _read(og[STEP], slice(n_obs), tails), _read(og[TIME], slice(n_obs), tails), snap_step,
                    snap_time, fields)
     return data
 
@@ -897,10 +1030,11 @@ def rebuild_run_file(src: str | Path, dst: str | Path, n_obs: int, n_snap: int, 
             plan = [(group, n, [(name, h5[group][name], _own_attrs(h5[group][name]))
                                 for name in (STEP, TIME, *data_names(h5[group])) if name in h5[group]])
                     for group, n in ((OBSERVABLES, n_obs), (SNAPSHOTS, n_snap))]
+            tails = read_tails(h5)
         except UNREADABLE as exc:
             raise damaged(src, exc) from None
         with h5py.File(dst, "w", libver="latest") as out:
-            _copy_cut(out, root, attrs, plan)
+            _copy_cut(out, root, attrs, plan, tails)
             out.flush()
             os.fsync(out.id.get_vfd_handle())
 
@@ -911,9 +1045,11 @@ def _own_attrs(ds: h5py.Dataset) -> dict[str, Any]:
 
 
 def _copy_cut(out: h5py.File, root: Mapping[str, Any], attrs: Mapping[str, Any],
-              plan: list[tuple[str, int, list[tuple[str, h5py.Dataset, dict[str, Any]]]]]) -> None:
+              plan: list[tuple[str, int, list[tuple[str, h5py.Dataset, dict[str, Any]]]]],
+              tails: Mapping[str, tuple[int, int]]) -> None:
     """:func:`rebuild_run_file`'s copy into the new file ``out``: the root attributes ``root`` updated by
-    ``attrs``, each group's datasets cut to their first ``n`` rows, then the commit record, /final and the labels."""
+    ``attrs``, each group's datasets cut to their first ``n`` rows (a torn last chunk read through ``tails``,
+    :func:`read_tails`), then the commit record, /final and the labels."""
     for k, v in root.items():
         out.attrs[k] = v
     for k, v in attrs.items():
@@ -927,7 +1063,7 @@ def _copy_cut(out: h5py.File, root: Mapping[str, Any], attrs: Mapping[str, Any],
                 **CHECKSUM,
             )
             for i in range(0, n, 64):  # bounded memory for big snapshots
-                new[i : min(n, i + 64)] = _read(ds, slice(i, min(n, i + 64)))
+                new[i : min(n, i + 64)] = _read(ds, slice(i, min(n, i + 64)), tails)
             for k, v in own.items():
                 new.attrs[k] = v
     out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))

@@ -11,7 +11,8 @@ Dimensions (each group is a netCDF group, so ``time`` is a dimension of each, of
                    array observable); ``step`` is a variable on ``time``
     /snapshots     time (snapshots; coordinate: time), member (ensembles), component (the neuron type a,
                    0..K-1), x, y, z (coordinates: lattice positions ``i * spacing``); ``step`` on ``time``
-    /              commit_entry (the 3 entries of the commit record), final_byte (the bytes of /final, growing)
+    /              commit_entry (the 3 entries of the commit record), final_byte (the bytes of /final, growing),
+                   commit_tails_entry (2 per checksummed dataset: /commit_tails, io.COMMIT_TAILS)
 
 Units: the config's numbers are in natural units (c = hbar = 1) of one length unit, written ``L`` here: the
 unit of ``[lattice] spacing`` and ``[time] dt``. Positions and times are in ``L``, energies and momenta in
@@ -48,6 +49,8 @@ FINAL_DIM = "final_byte"
 ROOT_LONG_NAMES = {
     "commit": "commit record: [steps done, observable samples, snapshots] of the last completed chunk (-1: none)",
     "final": "final attributes of the run (status, steps done, timings, conservation verdicts) as UTF-8 JSON",
+    "commit_tails": "[rows, CRC-32 of the rows in its last chunk] of each dataset named in the attribute "
+                    "'datasets', at the last commit",
 }
 #: the CF ``coordinates`` attribute of every data variable: ``step`` is an auxiliary coordinate along ``time``
 STEP_COORDINATE = "step"
