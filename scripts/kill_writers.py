@@ -17,7 +17,7 @@ Writers (each a fresh process appending in a loop, flushing after every append):
   sample of an observable of 16384 numbers (its chunks: 8 samples, 1 MiB, each rewritten in place by the next
   7 appends). Read twice: the committed rows with plain h5py (``h5py``), and with ``nnfield.load_run``,
   which takes a last chunk torn by the kill from its raw bytes when they match ``/commit_tails``; both must
-  equal what was written.
+  equal what was written. As the runner does, the file is written under another name until it is in SWMR mode.
 
 A file counts as readable when ``nnfield.io.open_run_file``'s way of opening it works (plain, else SWMR-read)
 and every dataset and attribute can be read back.
@@ -65,12 +65,14 @@ while True:
 '''
 
 RUN_WRITER = r'''
-import sys, numpy as np
+import os, sys, numpy as np
 from nnfield import io as nio
-w = nio.RunWriter(sys.argv[2], {"phi": (1, 8)}, np.float64, {"title": "kill"})
+w = nio.RunWriter(sys.argv[2] + ".new", {"phi": (1, 8)}, np.float64, {"title": "kill"})
 base = np.arange(16384.0)[None]
 w.append_observables([0], [0.0], {"big": base[:1]}); w.append_snapshot(0, 0.0, {"phi": np.zeros((1, 8))})
 w.start_swmr(); w.commit(0)
+os.replace(w.path, sys.argv[2])  # in SWMR mode before it has its name, as the runner does (runner._fresh_run)
+w.path = sys.argv[2]
 n = 1
 while True:
     w.append_observables([n], [n * 0.5], {"big": base + n})

@@ -174,3 +174,21 @@ def test_a_final_record_that_fails_its_checksum_reads_as_a_killed_run(tmp_path):
     with h5py.File(path, "r") as f:
         assert nio.read_final(f) == {}
     assert nio.load_run(path, warn=False).status == nio.STATUS_KILLED
+
+
+def test_a_snapshot_is_its_own_chunks_also_above_a_gibibyte(tmp_path):
+    """Every chunk of a snapshot dataset holds one snapshot, so none holding committed ones is ever rewritten.
+    Above 1 GiB a snapshot had HDF5's guess (``chunks=True``), which spans 16 snapshots; now its axes are halved
+    (nothing is allocated here: the datasets are empty)."""
+    assert nio.snapshot_chunks((2, 64, 64), 8) == (1, 2, 64, 64)
+    assert nio.snapshot_chunks((4, 512, 512, 512), 8) == (1, 4, 256, 256, 512)  # 4 GiB: 1 GiB chunks
+    assert nio.snapshot_chunks((3, 5, 7), 8, limit=100) == (1, 2, 3, 2)  # 96 bytes, the largest axis halved first
+    w = nio.RunWriter(tmp_path / "run.h5", {"phi": (4, 512, 512, 512), "pi": (4, 512, 512, 512)}, np.float64,
+                      {"title": "big"})
+    w.append_observables([0], [0.0], {"energy": np.ones(1)})
+    w.start_swmr()
+    with h5py.File(tmp_path / "run.h5", "r", swmr=True) as f:
+        assert f["snapshots/phi"].chunks == (1, 4, 256, 256, 512)
+        assert set(nio.read_tails(f)) == {"/observables/step", "/observables/time", "/observables/energy",
+                                          "/snapshots/step", "/snapshots/time"}
+    w.close()

@@ -80,6 +80,8 @@ SNAPSHOTS = "snapshots"
 STEP = "step"
 #: the largest chunk of an observable's dataset (samples x its shape), in bytes
 OBS_CHUNK_BYTES = 1 << 20
+#: the largest chunk of a snapshot's dataset (one snapshot, or part of one: :func:`snapshot_chunks`), in bytes
+SNAPSHOT_CHUNK_BYTES = 1 << 30
 
 #: every chunked dataset of a run file carries HDF5's Fletcher-32 checksum per chunk (as the checkpoints do): a
 #: chunk whose bytes changed on disk fails to read (:class:`DamagedRunFileError`) instead of giving wrong numbers
@@ -300,10 +302,8 @@ class RunWriter:
             grp.create_dataset(STEP, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,), **CHECKSUM)
             grp.create_dataset(TIME, shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(1024,), **CHECKSUM)
         for name, shape in self.fields.items():
-            nbytes = int(np.prod(shape)) * self.dtype.itemsize
-            chunks: Any = (1, *shape) if nbytes <= 2**30 else True
-            snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype, chunks=chunks,
-                                **CHECKSUM)
+            snap.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtype,
+                                chunks=snapshot_chunks(shape, self.dtype.itemsize), **CHECKSUM)
         self.file.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
         _create_final(self.file)
         labels.label_file(self.file)  # netCDF-4 dimensions, coordinates, units: attributes, so before SWMR
@@ -496,6 +496,18 @@ def _append(ds: h5py.Dataset, arr: np.ndarray) -> None:
     n0 = ds.shape[0]
     ds.resize(n0 + arr.shape[0], axis=0)
     ds[n0:] = arr
+
+
+def snapshot_chunks(shape: tuple[int, ...], itemsize: int, limit: int = SNAPSHOT_CHUNK_BYTES) -> tuple[int, ...]:
+    """The chunks of a snapshot dataset: one snapshot each (written once, never rewritten: see
+    :data:`COMMIT_TAILS`), the whole field up to ``limit`` bytes, else its largest axes halved until it fits.
+    (HDF5's own guess for a bigger field, ``chunks=True`` until session 48, spanned 16 snapshots: each append
+    rewrote a chunk holding committed ones in place.)"""
+    sub = [int(n) for n in shape]
+    while math.prod(sub) * itemsize > limit and max(sub) > 1:
+        i = sub.index(max(sub))
+        sub[i] = (sub[i] + 1) // 2
+    return (1, *sub)
 
 
 @dataclasses.dataclass
