@@ -66,13 +66,14 @@ while True:
 
 RUN_WRITER = r'''
 import os, sys, numpy as np
+from pathlib import Path
 from nnfield import io as nio
 w = nio.RunWriter(sys.argv[2] + ".new", {"phi": (1, 8)}, np.float64, {"title": "kill"})
 base = np.arange(16384.0)[None]
 w.append_observables([0], [0.0], {"big": base[:1]}); w.append_snapshot(0, 0.0, {"phi": np.zeros((1, 8))})
 w.start_swmr(); w.commit(0)
 os.replace(w.path, sys.argv[2])  # in SWMR mode before it has its name, as the runner does (runner._fresh_run)
-w.path = sys.argv[2]
+w.path = Path(sys.argv[2])
 n = 1
 while True:
     w.append_observables([n], [n * 0.5], {"big": base + n})

@@ -192,3 +192,35 @@ def test_a_snapshot_is_its_own_chunks_also_above_a_gibibyte(tmp_path):
         assert set(nio.read_tails(f)) == {"/observables/step", "/observables/time", "/observables/energy",
                                           "/snapshots/step", "/snapshots/time"}
     w.close()
+
+
+def test_a_live_run_that_fails_a_checksum_for_a_moment_is_read_again(tmp_path, monkeypatch):
+    """A reader of a run being written can meet a chunk its writer is rewriting: ``load_run`` reads the file again
+    while the directory's lock is held (a live writer), and raises at once for a file nobody writes."""
+    from nnfield.outdir import RunLock
+
+    w = _writer(tmp_path / "run.h5")
+    _append(w, 1, 50)
+    w.commit(49)
+    real, calls = nio._load_file, []
+
+    def flaky(f, snapshots):
+        calls.append(f)
+        if len(calls) <= 2:
+            raise nio.DamagedRunFileError(f"{f}: the dataset /observables/big is damaged (for a moment)")
+        return real(f, snapshots)
+
+    monkeypatch.setattr(nio, "_load_file", flaky)
+    monkeypatch.setattr(nio, "LIVE_PAUSE", 0.01)
+    with pytest.raises(nio.DamagedRunFileError, match="for a moment"):
+        nio.load_run(tmp_path, warn=False)  # no lock: nobody writes it
+    assert len(calls) == 1
+    calls.clear()
+    lock = RunLock(tmp_path).acquire()
+    try:
+        data = nio.load_run(tmp_path, warn=False)
+    finally:
+        lock.release()
+    assert len(calls) == 3 and data.status == nio.STATUS_RUNNING
+    np.testing.assert_array_equal(data.obs_step, np.arange(50))
+    w.close()

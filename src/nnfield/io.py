@@ -936,16 +936,43 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], tuple[int | None, int
             raise damaged(path, exc) from None
 
 
+#: how often :func:`load_run` reads a run whose writer is alive again after a checksum failure, and the pause between
+LIVE_RETRIES, LIVE_PAUSE = 5, 0.2
+
+
 def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> RunData:
     """Read a run directory (or ``run.h5`` file). ``snapshots`` = ``"all"``, ``"last"`` or ``"none"``.
 
     A run still being written, or one whose writer died, is read up to its last completed chunk; ``status`` is
     then "running" or "killed" (and ``attrs["steps_done"]`` the committed step). Anything but a completed run
     gives an :class:`IncompleteRunWarning` (``warn=False``: none).
+
+    A run being written can fail a checksum for a moment: its writer rewrites a chunk in place while this reads
+    it (:data:`COMMIT_TAILS`). The whole file is then read again, up to :data:`LIVE_RETRIES` times, while its
+    directory's lock is held; a file no process writes is read once.
     """
     if snapshots not in ("all", "last", "none"):
         raise ValueError(f"snapshots: expected 'all', 'last' or 'none', got {snapshots!r}")
     f = find_run_file(path)
+    for attempt in range(LIVE_RETRIES + 1):
+        try:
+            data = _load_file(f, snapshots)
+            break
+        except DamagedRunFileError:
+            if attempt == LIVE_RETRIES or lock_held(f.parent) is None:
+                raise
+            import time
+
+            time.sleep(LIVE_PAUSE)
+    if warn and data.status != STATUS_COMPLETED:
+        import warnings
+
+        warnings.warn(data.incomplete_message(), IncompleteRunWarning, stacklevel=2)
+    return data
+
+
+def _load_file(f: Path, snapshots: str) -> RunData:
+    """:func:`load_run`'s one reading of the run file ``f``."""
     try:
         h5 = open_run_file(f)
     except OSError as exc:  # not HDF5 at all (e.g. a config file given by mistake), or a damaged file
@@ -961,7 +988,7 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
             raise NotARunFileError(f"{f}: an HDF5 file, but not an nnfield run file (no /{OBSERVABLES} and "
                                    f"/{SNAPSHOTS} groups)")
         try:
-            data = _load_open_run(f, h5, snapshots)
+            return _load_open_run(f, h5, snapshots)
         except NotARunFileError:
             raise
         except (OSError, RuntimeError) as exc:  # its metadata damaged (a RuntimeError gave a traceback)
@@ -973,11 +1000,6 @@ def load_run(path: str | Path, snapshots: str = "all", warn: bool = True) -> Run
                 raise damaged(f, exc) from None
             raise NotARunFileError(f"{f}: an HDF5 file with nnfield's groups, but not a readable run file "
                                    f"({type(exc).__name__}: {exc})") from None
-    if warn and data.status != STATUS_COMPLETED:
-        import warnings
-
-        warnings.warn(data.incomplete_message(), IncompleteRunWarning, stacklevel=2)
-    return data
 
 
 class _NewerSchemaError(ValueError):
