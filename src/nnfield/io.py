@@ -338,9 +338,11 @@ class RunWriter:
                 for name, ds in self.file[group].items():
                     if _Tail.tracks(ds):
                         self._tails[f"{group}/{name}"] = _Tail.of(ds)
-            if COMMIT_TAILS in self.file:
+            if COMMIT_TAILS in self.file:  # (a record of other datasets: made anew, its dimension too)
                 labels.detach(self.file[COMMIT_TAILS])
                 del self.file[COMMIT_TAILS]
+            if f"{COMMIT_TAILS}_entry" in self.file:
+                del self.file[f"{COMMIT_TAILS}_entry"]
             tails = self.file.create_dataset(COMMIT_TAILS, data=self._tail_record())
             tails.attrs["datasets"] = json.dumps(["/" + key for key in self._tails])
             labels.label_root(self.file)
