@@ -8,7 +8,9 @@ at a time. Here 2 local processes with 2 fake CPU devices each (4 shards, two pe
 ``(K, N_1, N_2)`` and a stack of snapshots ``(n, K, N_1, N_2)`` (split along ``N_1``: axis 1 and axis 2) in
 blocks of 1, 2 and 4 rows, against the whole gather and against the array they were made from. Since session 47
 a run's processes other than the writer take part in the gathers but keep nothing (``keep=False``): each of them
-held every snapshot whole on its host.
+held every snapshot whole on its host. Since session 48 the writer takes the blocks one by one
+(``parallel.HostPieces``: it holds one process's block at a time, and a write that fails still draws every block, so
+the other process is not left waiting in a gather).
 """
 
 from __future__ import annotations
@@ -71,6 +73,56 @@ for arr, spec in ((field, PartitionSpec(None, AXIS, None)), (stack, PartitionSpe
             np.testing.assert_array_equal(got, arr)
         else:
             assert got is None
+# session 48: the run's writer takes the gathered blocks one by one (parallel.HostPieces), never the whole field
+from nnfield import io as nio
+
+out = sys.argv[3]
+x = jax.make_array_from_callback(field.shape, NamedSharding(mesh, PartitionSpec(None, AXIS, None)),
+                                 lambda index: field[index])
+xs = jax.make_array_from_callback(stack.shape, NamedSharding(mesh, PartitionSpec(None, None, AXIS, None)),
+                                  lambda index: stack[index])
+row = field.nbytes // 16
+biggest = []
+
+
+class Watched(parallel.HostPieces):
+    def pieces(self, keep=True):
+        for index, block in super().pieces(keep):
+            biggest.append(0 if block is None else block.nbytes)
+            yield index, block
+
+
+if writer:
+    w = nio.RunWriter(f"{out}/run.h5", {"phi": field.shape, "pi": stack.shape[1:]}, np.float64, {"title": "t"})
+else:
+    w = nio.NullWriter(f"{out}/run.h5")
+calls.clear()
+row_pi = stack[1].nbytes // 16  # (float32)
+w.append_snapshot(0, 0.0, {"phi": Watched(x, block_bytes=2 * 2 * row),
+                           "pi": Watched(xs[1], block_bytes=2 * 2 * row_pi)})
+assert len(calls) == 4 + 4, calls  # (2 rows per process and block, each field)
+assert max(biggest) == (2 * row if writer else 0), biggest  # the writer holds one process's block at a time
+# a write that fails half way still draws every piece: the other process is not left waiting in a gather
+later = {"phi": parallel.HostPieces(x, block_bytes=2 * row), "pi": parallel.HostPieces(xs[2])}
+if writer:
+    real = nio.check_room
+    nio.check_room = lambda *a: (_ for _ in ()).throw(nio.WriteError(w.path, errno=28))
+    try:
+        w.append_snapshot(1, 1.0, later)
+        raise AssertionError("no WriteError")
+    except nio.WriteError:
+        pass
+    nio.check_room = real
+else:
+    w.append_snapshot(1, 1.0, later)
+np.testing.assert_array_equal(parallel.to_host(x), field)  # (the next collective: both processes reach it)
+if writer:
+    w.close()
+    import h5py
+
+    with h5py.File(f"{out}/run.h5", "r") as f:
+        np.testing.assert_array_equal(f["snapshots/phi"][0], field)
+        np.testing.assert_array_equal(f["snapshots/pi"][0], stack[1].astype(np.float64))
 print("OK", jax.process_index())
 '''
 
@@ -81,7 +133,7 @@ def test_a_blocked_gather_over_two_processes_equals_the_whole_gather(tmp_path: P
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), JAX_PLATFORMS="cpu")
     env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=2".strip()
     port = _free_port()
-    procs = [subprocess.Popen([sys.executable, str(script), str(port), str(i)], stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([sys.executable, str(script), str(port), str(i), str(tmp_path)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for i in range(2)]
     for i, p in enumerate(procs):
         try:

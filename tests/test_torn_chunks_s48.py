@@ -176,22 +176,64 @@ def test_a_final_record_that_fails_its_checksum_reads_as_a_killed_run(tmp_path):
     assert nio.load_run(path, warn=False).status == nio.STATUS_KILLED
 
 
-def test_a_snapshot_is_its_own_chunks_also_above_a_gibibyte(tmp_path):
-    """Every chunk of a snapshot dataset holds one snapshot, so none holding committed ones is ever rewritten.
-    Above 1 GiB a snapshot had HDF5's guess (``chunks=True``), which spans 16 snapshots; now its axes are halved
-    (nothing is allocated here: the datasets are empty)."""
+def test_a_snapshot_is_its_own_chunks_in_blocks_of_rows_above_32_mib(tmp_path):
+    """Every chunk of a snapshot dataset holds one snapshot, so none holding committed ones is ever rewritten:
+    the whole field up to 32 MiB, above it blocks of rows of the first lattice axis (a power of two of them; the
+    blocks a multi-process run's writer receives). Above 1 GiB a snapshot had HDF5's guess (``chunks=True``),
+    which spans 16 snapshots (nothing is allocated here: the datasets are empty)."""
     assert nio.snapshot_chunks((2, 64, 64), 8) == (1, 2, 64, 64)
-    assert nio.snapshot_chunks((4, 512, 512, 512), 8) == (1, 4, 256, 256, 512)  # 4 GiB: 1 GiB chunks
-    assert nio.snapshot_chunks((3, 5, 7), 8, limit=100) == (1, 2, 3, 2)  # 96 bytes, the largest axis halved first
+    assert nio.snapshot_chunks((1, 128, 128, 128), 8) == (1, 1, 128, 128, 128)  # 16 MiB: whole
+    assert nio.snapshot_chunks((4, 512, 512, 512), 8) == (1, 4, 4, 512, 512)  # rows of 8 MiB: 4 a chunk
+    assert nio.snapshot_chunks((2, 160, 160, 160), 8) == (1, 2, 64, 160, 160)  # 62.5 MiB: rows of 0.4 MiB, 64 a chunk
+    assert nio.snapshot_chunks((3, 5, 7), 8, limit=100) == (1, 3, 1, 4)  # a row of 168 bytes: halved to 96
     w = nio.RunWriter(tmp_path / "run.h5", {"phi": (4, 512, 512, 512), "pi": (4, 512, 512, 512)}, np.float64,
                       {"title": "big"})
     w.append_observables([0], [0.0], {"energy": np.ones(1)})
     w.start_swmr()
     with h5py.File(tmp_path / "run.h5", "r", swmr=True) as f:
-        assert f["snapshots/phi"].chunks == (1, 4, 256, 256, 512)
+        assert f["snapshots/phi"].chunks == (1, 4, 4, 512, 512)
         assert set(nio.read_tails(f)) == {"/observables/step", "/observables/time", "/observables/energy",
                                           "/snapshots/step", "/snapshots/time"}
     w.close()
+
+
+@pytest.mark.parametrize("limit", [3000, 600])
+def test_a_resume_copies_big_snapshots_in_bounded_blocks(tmp_path, monkeypatch, limit):
+    """``rebuild_run_file`` (``--resume``) read 64 rows of every dataset at a time: 64 snapshots, 64 GiB for a
+    run of 1 GiB snapshots. It reads at most ``COPY_BYTES`` at once now, or one chunk (here 3000 bytes: one
+    snapshot of 2 KiB at a time; 600: a snapshot in its chunks of 4 rows of its lattice's first axis, 512 bytes),
+    and the copy is the same."""
+    path = tmp_path / "run.h5"
+    monkeypatch.setattr(nio, "SNAPSHOT_CHUNK_BYTES", 512)  # chunks of 4 rows of the first lattice axis
+    w = nio.RunWriter(path, {"phi": (2, 16, 8)}, np.float64, {"title": "copy"})
+    rng = np.random.default_rng(3)
+    snaps = rng.normal(size=(5, 2, 16, 8))
+    _append(w, 0, 1)
+    w.append_snapshot(0, 0.0, {"phi": snaps[0]})
+    w.start_swmr()
+    w.commit(0)
+    for i in range(1, 5):
+        _append(w, i, i + 1)
+        w.append_snapshot(i, 0.5 * i, {"phi": snaps[i]})
+        w.commit(i)
+    w.close()
+    reads = []
+    real = nio._read
+
+    def spy(ds, sel=(), tails=None):
+        got = real(ds, sel, tails)
+        reads.append((ds.name, got.nbytes))
+        return got
+
+    monkeypatch.setattr(nio, "_read", spy)
+    monkeypatch.setattr(nio, "COPY_BYTES", limit)
+    nio.rebuild_run_file(path, tmp_path / "cut.h5", 4, 4, {})
+    assert max(b for name, b in reads if name == "/snapshots/phi") <= limit
+    assert len([1 for name, _ in reads if name == "/snapshots/phi"]) == (4 if limit == 3000 else 16)
+    with h5py.File(tmp_path / "cut.h5", "r") as f:
+        assert f["snapshots/phi"].chunks == (1, 2, 4, 8)
+        np.testing.assert_array_equal(f["snapshots/phi"][()], snaps[:4])
+        np.testing.assert_array_equal(f["observables/big"][()], _values(0, 4)["big"])
 
 
 def test_a_live_run_that_fails_a_checksum_for_a_moment_is_read_again(tmp_path, monkeypatch):

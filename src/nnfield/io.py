@@ -80,8 +80,11 @@ SNAPSHOTS = "snapshots"
 STEP = "step"
 #: the largest chunk of an observable's dataset (samples x its shape), in bytes
 OBS_CHUNK_BYTES = 1 << 20
-#: the largest chunk of a snapshot's dataset (one snapshot, or part of one: :func:`snapshot_chunks`), in bytes
-SNAPSHOT_CHUNK_BYTES = 1 << 30
+#: the largest chunk of a snapshot's dataset (one snapshot, or blocks of its rows: :func:`snapshot_chunks`), in bytes
+SNAPSHOT_CHUNK_BYTES = 32 << 20
+#: HDF5's chunk cache of a run file being written: two snapshot chunks, so that a chunk a block of a gathered
+#: snapshot fills in part (blocks and chunks need not align) is finished in the cache, not read back and rewritten
+CHUNK_CACHE_BYTES = 2 * SNAPSHOT_CHUNK_BYTES + (1 << 20)
 
 #: every chunked dataset of a run file carries HDF5's Fletcher-32 checksum per chunk (as the checkpoints do): a
 #: chunk whose bytes changed on disk fails to read (:class:`DamagedRunFileError`) instead of giving wrong numbers
@@ -260,7 +263,7 @@ class RunWriter:
         self._obs_ds: dict[str, h5py.Dataset] | None = None
         self._tails: dict[str, list[int]] = {}
         with self._guard():
-            self.file = h5py.File(self.path, "w", libver="latest")
+            self.file = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=CHUNK_CACHE_BYTES)
             self._create(attrs)
 
     @classmethod
@@ -274,7 +277,7 @@ class RunWriter:
         self._obs_ds = None
         self._tails = {}
         with self._guard():
-            self.file = h5py.File(self.path, "a", libver="latest")
+            self.file = h5py.File(self.path, "a", libver="latest", rdcc_nbytes=CHUNK_CACHE_BYTES)
             sg = self.file[SNAPSHOTS]
             self.fields = {n: tuple(sg[n].shape[1:]) for n in data_names(sg)}
             self.dtype = np.dtype(next(sg[n].dtype for n in data_names(sg))) if self.fields else \
@@ -429,15 +432,32 @@ class RunWriter:
             labels.label_group(self.file, OBSERVABLES)
 
     def append_snapshot(self, step: int, time: float, fields: Mapping[str, Any]) -> None:
-        """Append one snapshot of the network state: ``{name: array}`` for every field of the writer."""
-        check_room(self.path, sum(int(np.prod(sh)) for sh in self.fields.values()) * self.dtype.itemsize + 16,
-                   self._size())
-        with self._guard():
-            grp = self.file[SNAPSHOTS]
-            for name in self.fields:  # the field data first, the step (what readers count) last
-                self._append(f"{SNAPSHOTS}/{name}", grp[name], np.asarray(fields[name], self.dtype)[None])
-            self._append(f"{SNAPSHOTS}/{TIME}", grp[TIME], np.asarray([time], np.float64))
-            self._append(f"{SNAPSHOTS}/{STEP}", grp[STEP], np.asarray([step], np.int64))
+        """Append one snapshot of the network state: ``{name: array}`` for every field of the writer. A field may
+        also come in pieces (an object with ``pieces()`` yielding ``(index, block)``, e.g.
+        :class:`nnfield.parallel.HostPieces`: a multi-process run's gathered blocks), written one by one; every
+        piece is drawn, also when a write fails (the other processes take part in each gather)."""
+        streams = {name: value.pieces() for name, value in fields.items() if hasattr(value, "pieces")}
+        try:
+            check_room(self.path, sum(int(np.prod(sh)) for sh in self.fields.values()) * self.dtype.itemsize + 16,
+                       self._size())
+            with self._guard():
+                grp = self.file[SNAPSHOTS]
+                for name in self.fields:  # the field data first, the step (what readers count) last
+                    if name in streams:
+                        ds = grp[name]
+                        n = ds.shape[0]
+                        ds.resize(n + 1, axis=0)
+                        for index, block in streams[name]:
+                            ds[(n, *index)] = np.asarray(block, self.dtype)
+                    else:
+                        self._append(f"{SNAPSHOTS}/{name}", grp[name], np.asarray(fields[name], self.dtype)[None])
+                self._append(f"{SNAPSHOTS}/{TIME}", grp[TIME], np.asarray([time], np.float64))
+                self._append(f"{SNAPSHOTS}/{STEP}", grp[STEP], np.asarray([step], np.int64))
+        except BaseException:
+            for stream in streams.values():  # (the rest of each gather: the other processes wait in it)
+                for _ in stream:
+                    pass
+            raise
 
     def _append(self, key: str, ds: h5py.Dataset, arr: np.ndarray) -> None:
         """Append ``arr`` to ``ds`` (``key``: its path without the leading slash), updating its digest."""
@@ -500,12 +520,25 @@ def _append(ds: h5py.Dataset, arr: np.ndarray) -> None:
     ds[n0:] = arr
 
 
-def snapshot_chunks(shape: tuple[int, ...], itemsize: int, limit: int = SNAPSHOT_CHUNK_BYTES) -> tuple[int, ...]:
-    """The chunks of a snapshot dataset: one snapshot each (written once, never rewritten: see
-    :data:`COMMIT_TAILS`), the whole field up to ``limit`` bytes, else its largest axes halved until it fits.
-    (HDF5's own guess for a bigger field, ``chunks=True`` until session 48, spanned 16 snapshots: each append
-    rewrote a chunk holding committed ones in place.)"""
+def snapshot_chunks(shape: tuple[int, ...], itemsize: int, limit: int | None = None) -> tuple[int, ...]:
+    """The chunks of a snapshot dataset of fields ``shape`` = ``(K, N_1, ..., N_D)``: one snapshot each (written
+    once, never rewritten: see :data:`COMMIT_TAILS`), the whole field up to ``limit`` bytes, else blocks of rows of
+    its first lattice axis (the axis a run splits over devices and processes), a power of two of them, as many as
+    fit; a row above ``limit`` has its largest other axes halved until it fits.
+
+    Until session 48 a field was one chunk up to 1 GiB, and HDF5's guess (``chunks=True``) above, which spanned
+    16 snapshots (each append rewrote a chunk holding committed ones in place). Row blocks let a multi-process
+    run's writer write each gathered block into whole chunks (:class:`nnfield.parallel.HostPieces`), where a
+    block of a one-chunk field made HDF5 read, change and rewrite the whole chunk. ``limit``: default
+    :data:`SNAPSHOT_CHUNK_BYTES`."""
+    limit = SNAPSHOT_CHUNK_BYTES if limit is None else limit
     sub = [int(n) for n in shape]
+    if math.prod(sub) * itemsize <= limit:
+        return (1, *sub)
+    if len(sub) >= 2:
+        row = math.prod(sub[:1] + sub[2:]) * itemsize
+        fit = max(1, limit // row)
+        sub[1] = min(sub[1], 1 << (fit.bit_length() - 1))
     while math.prod(sub) * itemsize > limit and max(sub) > 1:
         i = sub.index(max(sub))
         sub[i] = (sub[i] + 1) // 2
@@ -1098,14 +1131,36 @@ def _copy_cut(out: h5py.File, root: Mapping[str, Any], attrs: Mapping[str, Any],
                 name, shape=(n, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype, chunks=ds.chunks,
                 **CHECKSUM,
             )
-            for i in range(0, n, 64):  # bounded memory for big snapshots
-                new[i : min(n, i + 64)] = _read(ds, slice(i, min(n, i + 64)), tails)
+            _copy_rows(new, ds, n, tails)
             for k, v in own.items():
                 new.attrs[k] = v
     out.create_dataset(COMMIT, data=np.full(3, -1, np.int64))
     _create_final(out)
     labels.label_file(out)
     seal_attrs(out)
+
+
+#: the most bytes :func:`rebuild_run_file` reads at once
+COPY_BYTES = 64 << 20
+
+
+def _copy_rows(new: h5py.Dataset, ds: h5py.Dataset, n: int, tails: Mapping[str, tuple[int, int]]) -> None:
+    """Copy the first ``n`` rows of ``ds`` into ``new`` reading at most :data:`COPY_BYTES` at a time (or one
+    chunk, if bigger): many rows at once, or a snapshot above it in blocks of its lattice's first axis (whole
+    chunks). Until session 48 it read 64 rows at a time, 64 snapshots: a resumed run of 1 GiB snapshots read 64 GiB
+    at once."""
+    row = math.prod(ds.shape[1:]) * ds.dtype.itemsize
+    if row <= COPY_BYTES or ds.ndim < 3:
+        step = max(1, COPY_BYTES // max(1, row))
+        for i in range(0, n, step):
+            new[i : min(n, i + step)] = _read(ds, slice(i, min(n, i + step)), tails)
+        return
+    plane = math.prod(ds.shape[3:]) * ds.shape[1] * ds.dtype.itemsize  # (one row of the lattice's first axis)
+    per = int(ds.chunks[2]) if ds.chunks else 1  # (whole chunks: none written twice)
+    along = max(per, min(ds.shape[2], COPY_BYTES // max(1, plane)) // per * per)
+    for i in range(n):
+        for r in range(0, ds.shape[2], along):
+            new[i, :, r : r + along] = _read(ds, (i, slice(None), slice(r, r + along)))
 
 
 def write_xdmf(run_dir: str | Path) -> Path | None:
@@ -1137,6 +1192,10 @@ class NullWriter:
         self._n_obs += int(np.asarray(steps).reshape(-1).shape[0])
 
     def append_snapshot(self, step: int, time: float, fields: Mapping[str, Any]) -> None:
+        for value in fields.values():  # a field in pieces: this process's part of each gather, nothing kept
+            if hasattr(value, "pieces"):
+                for _ in value.pieces(keep=False):
+                    pass
         self._n_snap += 1
 
     @property

@@ -15,6 +15,7 @@ whose environment ``jax.distributed.initialize`` reads). See ``docs/scaling.md``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -485,38 +486,84 @@ def to_host(x: Any, block_bytes: int | None = None, keep: bool = True) -> np.nda
     JAX's ``process_allgather`` of a global array replicates it whole on every device of every process, which a
     run split because its state does not fit one GPU cannot hold (each snapshot of a multi-process run went that
     way before session 34). An array larger than ``block_bytes`` (:data:`GATHER_BLOCK_BYTES`) is gathered in blocks
-    of rows of its split axis instead: each process sends the next block of its own rows (host copies of its
-    shards), all processes' blocks travel together, so a device holds at most ``block_bytes`` of it at once. The
-    result is the same array, bit for bit (``tests/test_gather_s34.py``)."""
+    of rows of its split axis instead (:func:`host_pieces`), so a device holds at most ``block_bytes`` of it at
+    once. The result is the same array, bit for bit (``tests/test_gather_s34.py``). The run's writer takes the
+    pieces one by one instead (:class:`HostPieces`, session 48), never holding the whole array."""
     if not (isinstance(x, jax.Array) and not x.is_fully_addressable):
         return np.asarray(x) if keep else None
+    out = np.empty(x.shape, x.dtype) if keep else None
+    for index, block in host_pieces(x, block_bytes, keep):
+        if out is not None:
+            out[index] = block
+    return out
+
+
+def host_pieces(x: Any, block_bytes: int | None = None, keep: bool = True
+                ) -> Iterator[tuple[tuple[slice, ...], np.ndarray | None]]:
+    """``x`` on this process's host piece by piece: ``(index, block)`` with ``x[index] == block``, the pieces
+    covering ``x`` once (``block`` is ``None`` with ``keep=False``). Every process must draw every piece of a
+    global array spread over processes (each is a collective; the blocks of :func:`to_host`); a global array
+    this process holds gives its shards (each once), anything else one piece, itself."""
+    whole = tuple(slice(0, n) for n in np.shape(x))
+    if not isinstance(x, jax.Array):
+        yield whole, (np.asarray(x) if keep else None)
+        return
+    if x.is_fully_addressable:
+        seen: set[tuple[tuple[int, int], ...]] = set()
+        for sh in x.addressable_shards:
+            index = tuple(slice(*sl.indices(n)[:2]) for sl, n in zip(sh.index, x.shape, strict=True))
+            key = tuple((sl.start, sl.stop) for sl in index)
+            if key not in seen:
+                seen.add(key)
+                yield index, (np.asarray(sh.data) if keep else None)
+        return
     from jax.experimental import multihost_utils
 
     limit = GATHER_BLOCK_BYTES if block_bytes is None else int(block_bytes)
     rows = _process_rows(x)
     if x.nbytes <= limit or rows is None:
-        whole = multihost_utils.process_allgather(x, tiled=True)
-        return np.asarray(whole) if keep else None
+        got = multihost_utils.process_allgather(x, tiled=True)
+        yield whole, (np.asarray(got) if keep else None)
+        return
     axis, owned = rows  # owned[p]: the global rows process p holds, in the order it sends them
-    mine = owned[jax.process_index()]
     local = {int(sh.index[axis].start or 0): sh.data for sh in x.addressable_shards}
-    starts = sorted(local)
-    host = np.concatenate([np.asarray(local[a]) for a in starts], axis=axis)  # this process's rows, in order
-    count = len(mine)
+    host = np.concatenate([np.asarray(local[a]) for a in sorted(local)], axis=axis)  # this process's rows, in order
+    count = len(owned[jax.process_index()])
     row_bytes = x.nbytes // x.shape[axis]
     want = max(1, limit // max(1, row_bytes * jax.process_count()))
     block = max(d for d in range(1, count + 1) if count % d == 0 and d <= want)
-    out = np.empty(x.shape, x.dtype) if keep else None
     for j in range(0, count, block):
         piece = np.ascontiguousarray(np.take(host, np.arange(j, j + block), axis=axis))
         every = np.asarray(multihost_utils.process_allgather(piece))  # (processes, *piece.shape)
-        if out is None:
-            continue
         for p, theirs in enumerate(owned):
-            where = [slice(None)] * x.ndim
-            where[axis] = theirs[j:j + block]
-            out[tuple(where)] = every[p]
-    return out
+            for lo, hi, at in _runs(theirs[j:j + block]):  # (contiguous runs of global rows)
+                index = list(whole)
+                index[axis] = slice(lo, hi)
+                part = [slice(None)] * x.ndim
+                part[axis] = slice(at, at + hi - lo)
+                yield tuple(index), (every[p][tuple(part)] if keep else None)
+
+
+def _runs(rows: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """The contiguous runs ``(first, stop, offset)`` of the increasing global indices ``rows``."""
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
+        yield int(rows[a]), int(rows[b - 1]) + 1, int(a)
+
+
+class HostPieces:
+    """A field for :meth:`nnfield.io.RunWriter.append_snapshot` that the writer takes piece by piece
+    (:func:`host_pieces`): a multi-process run's writer then holds one gathered block at a time, never the whole
+    snapshot (session 48; it had held each snapshot whole while writing it). ``shape``, ``dtype``: the array's.
+    :meth:`pieces` must be drawn to its end by every process (the gathers are collectives): the writer does, also
+    when a write fails, and :class:`nnfield.io.NullWriter` (the other processes) draws without keeping."""
+
+    def __init__(self, x: Any, block_bytes: int | None = None):
+        self.x, self.block_bytes = x, block_bytes
+        self.shape, self.dtype = tuple(np.shape(x)), np.dtype(x.dtype)
+
+    def pieces(self, keep: bool = True) -> Iterator[tuple[tuple[slice, ...], np.ndarray | None]]:
+        return host_pieces(self.x, self.block_bytes, keep)
 
 
 def _process_rows(x: jax.Array) -> tuple[int, list[np.ndarray]] | None:

@@ -854,8 +854,9 @@ def _fresh_run(out_dir: Path, cfg: Config, p: Prepared, progress: bool, console:
     net = p.model.network
     chunk = first_chunk(cfg, parallel.device_count(cfg.parallel.devices))[0]
     fields = {name: tuple(np.shape(x)) for name, x in field_items(p.state).items()}
-    writes = parallel.is_writer()  # (the gathers are collectives: every process takes part, the writer keeps them)
-    snapshot0 = {k: parallel.to_host(v, keep=writes) for k, v in field_items(p.state).items()}
+    # the fields in pieces: the writer writes each gathered block as it comes (its other processes draw theirs in
+    # NullWriter.append_snapshot; the gathers are collectives), never holding the whole snapshot (session 48)
+    snapshot0 = {k: parallel.HostPieces(v) for k, v in field_items(p.state).items()}
     writer: Any
     if parallel.is_writer():
         _write_atomic(out_dir / nio.CONFIG_FILE, cfg.text)
@@ -1058,8 +1059,9 @@ class _Loop(_Durable):
 
     # -- pieces ------------------------------------------------------------------------------------------
     def snapshot(self, s: Any, step: int) -> None:
-        keep = parallel.is_writer()  # (a collective in multi-process runs: the other processes keep nothing)
-        fields = {k: parallel.to_host(v, keep=keep) for k, v in field_items(s).items()}
+        # in pieces: gathered block by block as the writer writes them (the other processes draw theirs and keep
+        # nothing; collectives in multi-process runs), never whole on a host (session 48)
+        fields = {k: parallel.HostPieces(v) for k, v in field_items(s).items()}
         self.writer.append_snapshot(step, step * self.tick, fields)
         self.last_snap = step
 
@@ -1069,13 +1071,11 @@ class _Loop(_Durable):
         items = field_items(snaps)
         count = np.shape(next(iter(items.values())))[0] if items else 0
         finite = _finite_snapshots(items) if until is not None else None  # (every process: the same answer)
-        keep = parallel.is_writer()
-        fields = {k: parallel.to_host(v, keep=keep) for k, v in items.items()}
         for j in range(count):
             step = start + (j + 1) * interval
-            one = {k: None if v is None else v[j] for k, v in fields.items()}
             if until is not None and (step > until or not finite[j]):
                 break
+            one = {k: parallel.HostPieces(v[j]) for k, v in items.items()}  # (as :meth:`snapshot`)
             self.writer.append_snapshot(step, step * self.tick, one)
             self.last_snap = step
 
