@@ -176,22 +176,23 @@ def test_a_final_record_that_fails_its_checksum_reads_as_a_killed_run(tmp_path):
     assert nio.load_run(path, warn=False).status == nio.STATUS_KILLED
 
 
-def test_a_snapshot_is_its_own_chunks_in_blocks_of_rows_above_32_mib(tmp_path):
+def test_a_snapshot_is_its_own_chunks_in_blocks_of_rows_above_4_mib(tmp_path):
     """Every chunk of a snapshot dataset holds one snapshot, so none holding committed ones is ever rewritten:
-    the whole field up to 32 MiB, above it blocks of rows of the first lattice axis (a power of two of them; the
+    the whole field up to 4 MiB, above it blocks of rows of the first lattice axis (a power of two of them; the
     blocks a multi-process run's writer receives). Above 1 GiB a snapshot had HDF5's guess (``chunks=True``),
     which spans 16 snapshots (nothing is allocated here: the datasets are empty)."""
     assert nio.snapshot_chunks((2, 64, 64), 8) == (1, 2, 64, 64)
-    assert nio.snapshot_chunks((1, 128, 128, 128), 8) == (1, 1, 128, 128, 128)  # 16 MiB: whole
-    assert nio.snapshot_chunks((4, 512, 512, 512), 8) == (1, 4, 4, 512, 512)  # rows of 8 MiB: 4 a chunk
-    assert nio.snapshot_chunks((2, 160, 160, 160), 8) == (1, 2, 64, 160, 160)  # 62.5 MiB: rows of 0.4 MiB, 64 a chunk
+    assert nio.snapshot_chunks((1, 64, 64, 64), 8) == (1, 1, 64, 64, 64)  # 2 MiB: whole
+    assert nio.snapshot_chunks((4, 512, 512, 512), 8) == (1, 4, 1, 256, 512)  # a row of 8 MiB: halved
+    assert nio.snapshot_chunks((1, 256, 256, 256), 8) == (1, 1, 8, 256, 256)  # rows of 0.5 MiB: 8 a chunk
+    assert nio.snapshot_chunks((2, 160, 160, 160), 8) == (1, 2, 8, 160, 160)  # rows of 0.4 MiB: 8 (a power of 2)
     assert nio.snapshot_chunks((3, 5, 7), 8, limit=100) == (1, 3, 1, 4)  # a row of 168 bytes: halved to 96
     w = nio.RunWriter(tmp_path / "run.h5", {"phi": (4, 512, 512, 512), "pi": (4, 512, 512, 512)}, np.float64,
                       {"title": "big"})
     w.append_observables([0], [0.0], {"energy": np.ones(1)})
     w.start_swmr()
     with h5py.File(tmp_path / "run.h5", "r", swmr=True) as f:
-        assert f["snapshots/phi"].chunks == (1, 4, 4, 512, 512)
+        assert f["snapshots/phi"].chunks == (1, 4, 1, 256, 512)
         assert set(nio.read_tails(f)) == {"/observables/step", "/observables/time", "/observables/energy",
                                           "/snapshots/step", "/snapshots/time"}
     w.close()

@@ -80,10 +80,13 @@ SNAPSHOTS = "snapshots"
 STEP = "step"
 #: the largest chunk of an observable's dataset (samples x its shape), in bytes
 OBS_CHUNK_BYTES = 1 << 20
-#: the largest chunk of a snapshot's dataset (one snapshot, or blocks of its rows: :func:`snapshot_chunks`), in bytes
-SNAPSHOT_CHUNK_BYTES = 32 << 20
+#: the largest chunk of a snapshot's dataset (one snapshot, or blocks of its rows: :func:`snapshot_chunks`), in
+#: bytes. Small chunks write fastest (session 48, ``benchmarks/snapshot_write.py``: a 128 MiB field with Fletcher-32
+#: through h5py, chunks of 4 MiB about 3x faster than one chunk; the cause not pinned down)
+SNAPSHOT_CHUNK_BYTES = 4 << 20
 #: HDF5's chunk cache of a run file being written: two snapshot chunks, so that a chunk a block of a gathered
-#: snapshot fills in part (blocks and chunks need not align) is finished in the cache, not read back and rewritten
+#: snapshot fills in part (blocks and chunks need not align) is finished in the cache, not read back and rewritten,
+#: and a whole field goes through the cache chunk by chunk
 CHUNK_CACHE_BYTES = 2 * SNAPSHOT_CHUNK_BYTES + (1 << 20)
 
 #: every chunked dataset of a run file carries HDF5's Fletcher-32 checksum per chunk (as the checkpoints do): a
