@@ -97,7 +97,8 @@ def _free_port() -> int:
 
 def measure(cfg: Path, out: Path, processes: int, turns: bool, dry: bool = False) -> dict[str, float]:
     """Run ``cfg`` in ``processes`` local processes (1: a plain run; ``dry``: ``--dry-run``, the build and the
-    checks before a run, not the steps); the host's and each process's peak RSS."""
+    checks before a run, not the steps); the host's peak RSS, the largest process's (``own``), each process's
+    (``each``, by process id), the wall time."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(SRC), NNFIELD_BUILD_IN_TURNS=str(int(turns)))
     base = [sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), "-q", *(["--dry-run"] if dry else [])]
     if processes == 1:
@@ -121,7 +122,7 @@ def measure(cfg: Path, out: Path, processes: int, turns: bool, dry: bool = False
         err = p.stderr.read() if p.stderr else ""
         if p.returncode:
             raise SystemExit(f"a process failed ({p.returncode}): {err[-2000:]}")
-    return {"host": host, "own": max(own), "wall": wall, "at": at[0]}
+    return {"host": host, "own": max(own), "each": own, "wall": wall, "at": at[0]}
 
 
 def main() -> None:

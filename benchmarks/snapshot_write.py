@@ -21,6 +21,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _report import emit  # noqa: E402
 
 CHILD = r'''
 import os, sys, tempfile, time
@@ -108,7 +111,7 @@ def main() -> None:
     sweep: dict[int, float] = {}
     row = args.n * args.n * 8
     for _ in range(args.rounds):
-        for rows in sorted({max(1, (4 << 20) // row), max(1, (16 << 20) // row), args.n}):
+        for rows in sorted({min(args.n, max(1, (4 << 20) // row)), min(args.n, max(1, (16 << 20) // row)), args.n}):
             t = float(subprocess.run([sys.executable, "-c", H5PY, str(args.n), str(args.repeats), str(rows)],
                                      capture_output=True, text=True, check=True).stdout)
             sweep[rows] = min(t, sweep.get(rows, t))
@@ -117,11 +120,7 @@ def main() -> None:
               "chunks:", "", "| rows a chunk | chunk [MiB] | s | MiB/s |", "|---|---|---|---|"]
     for rows, t in sweep.items():
         lines.append(f"| {rows} | {rows * row / 2**20:.0f} | {t:.3f} | {field / t:.0f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with args.out.open("a", encoding="utf-8") as f:
-            f.write(text)
+    emit(lines, str(args.out) if args.out else None)
 
 
 if __name__ == "__main__":

@@ -17,38 +17,24 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from build_turns import RUNS, _free_port, _rss, config  # noqa: E402
+import build_turns  # noqa: E402
+from _report import emit  # noqa: E402
+from build_turns import RUNS, config  # noqa: E402
 
 
 def peaks(cfg: Path, out: Path, processes: int, src: Path) -> tuple[list[int], float]:
-    """Each process's peak resident memory running ``cfg`` with the sources ``src``, and the wall time."""
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(src))
-    port = _free_port()
-    cmds = [[sys.executable, "-m", "nnfield", "run", str(cfg), "--out", str(out), "-q", "--coordinator",
-             f"localhost:{port}", "--num-processes", str(processes), "--process-id", str(i)]
-            for i in range(processes)]
-    t0 = time.perf_counter()
-    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in cmds]
-    own = [0] * len(procs)
-    while any(p.poll() is None for p in procs):
-        own = [max(a, _rss(p.pid)) for a, p in zip(own, procs, strict=True)]
-        time.sleep(0.002)
-    wall = time.perf_counter() - t0
-    for p in procs:
-        err = p.stderr.read() if p.stderr else ""
-        if p.returncode:
-            raise SystemExit(f"a process failed ({p.returncode}): {err[-2000:]}")
-    return own, wall
+    """Each process's peak resident memory running ``cfg`` with the sources ``src``, and the wall time
+    (``build_turns.measure``)."""
+    build_turns.SRC = src
+    got = build_turns.measure(cfg, out, processes, False)
+    return got["each"], got["wall"]
 
 
 def main() -> None:
@@ -87,11 +73,7 @@ def main() -> None:
     for name, own, wall in rows:
         lines.append(f"| {name} | {own[0] / mib:.0f} | {max(own[1:]) / mib:.0f} | "
                      f"{(own[0] - max(own[1:])) / mib:.0f} | {wall:.1f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with args.out.open("a", encoding="utf-8") as f:
-            f.write(text)
+    emit(lines, str(args.out) if args.out else None)
 
 
 if __name__ == "__main__":
