@@ -29,6 +29,14 @@ from ._tables import (
 from ._validate import validate_params, validate_table
 
 
+def _misspelt(section: str, key: str, table: Mapping[str, Any]) -> str:
+    """`` (theory.nmae is not a key: did you mean "name"?)`` for a missing required ``key`` whose table holds a key
+    spelt like it, else ``""``: the table's other keys are checked only once ``key`` is known (they depend on the
+    theory or the kind), so the misspelling itself was never named (session 48)."""
+    near = [k for k in table if k != key and _suggest(k, [key])]
+    return f' ({section}.{near[0]} is not a key: did you mean "{key}"?)' if near else ""
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a TOML config file (errors: :class:`ConfigError`, one line, with the fix).
 
@@ -140,7 +148,8 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
         theory_tab = dict(tables["theory"])
         name = theory_tab.pop("name", REQUIRED)
         if name is REQUIRED:
-            problems.add('theory.name: missing required key; add e.g. name = "klein-gordon"')
+            problems.add('theory.name: missing required key; add e.g. name = "klein-gordon"'
+                         + _misspelt("theory", "name", theory_tab))
         elif not isinstance(name, str):
             problems.add(f'theory.name: expected a string, got {_show(name)}; e.g. name = "klein-gordon"')
         else:
@@ -173,7 +182,7 @@ def _validate(data: Mapping[str, Any], text: str, source: str, problems: _Proble
         if kind is REQUIRED:
             problems.add(
                 f"initial.kind: missing required key; add e.g. kind = {_show(next(iter(spec.initial), 'plane_wave'))} "
-                f"(theory {name!r} offers {_choices(spec.initial)})"
+                f"(theory {name!r} offers {_choices(spec.initial)})" + _misspelt("initial", "kind", init_tab)
             )
         elif not isinstance(kind, str):
             problems.add(f"initial.kind: expected a string, got {_show(kind)}; e.g. kind = \"gaussian_packet\"")
