@@ -400,3 +400,46 @@ def test_ctrl_c_while_waiting_for_the_other_processes_exits_130(single, tmp_path
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["nnfield: error: interrupted"]
+
+
+def test_a_resume_without_devices_continues_on_the_devices_the_run_ran_on(monkeypatch):
+    """``--resume`` without ``--devices`` of a run started with ``--devices 2`` took the config's one device,
+    silently, and so equalled the uninterrupted run only to round-off (session 48, a hostile check: a SIGINT and a
+    resume of a yoshida4 run on 2 fake devices). It takes the run's own count now, with a note, or says why not."""
+    import jax
+
+    from nnfield import runner
+    from nnfield.config import parse_config
+
+    cfg = parse_config(CONFIG.format(steps=400))
+    monkeypatch.setattr(jax, "device_count", lambda: 2)
+    assert runner.resume_devices(cfg, {"devices": 1}) == (None, None)
+    assert runner.resume_devices(cfg, {}) == (None, None)  # (a file without the attribute)
+    devices, note = runner.resume_devices(cfg, {"devices": 2})
+    assert devices == 2 and note.startswith("note: resuming on 2 devices, as the run ran")
+    monkeypatch.setattr(jax, "device_count", lambda: 1)
+    devices, note = runner.resume_devices(cfg, {"devices": 2})
+    assert devices is None and "the run ran on 2 devices (1 available here)" in note and "round-off" in note
+    monkeypatch.setattr(jax, "device_count", lambda: 8)
+    devices, note = runner.resume_devices(cfg, {"devices": 5})  # (5 do not divide the 32 sites of the first axis)
+    assert devices is None and "round-off" in note
+
+
+@pytest.mark.slow
+def test_a_split_run_resumed_without_devices_equals_the_uninterrupted_one_bit_for_bit(tmp_path):
+    """End to end: a run on 2 fake devices (``--devices 2``) extended with ``--resume --steps`` and no ``--devices``
+    equals the uninterrupted 2-device run of the longer total in every dataset, bit for bit."""
+    short, longer = tmp_path / "short.toml", tmp_path / "long.toml"
+    short.write_text(CONFIG.format(steps=400))
+    longer.write_text(CONFIG.format(steps=800))
+    ref, got = tmp_path / "ref", tmp_path / "got"
+    assert _nnfield("run", str(longer), "--out", str(ref), "-q", "--devices", "2", devices=2).returncode == 0
+    assert _nnfield("run", str(short), "--out", str(got), "-q", "--devices", "2", devices=2).returncode == 0
+    res = _nnfield("run", "--resume", str(got), "--steps", "800", devices=2)
+    assert res.returncode == 0, res.stderr
+    assert "note: resuming on 2 devices, as the run ran" in res.stdout
+    with h5py.File(ref / "run.h5", "r") as a, h5py.File(got / "run.h5", "r") as b:
+        for group in ("observables", "snapshots"):
+            for name in a[group]:
+                assert np.array_equal(a[group][name][()], b[group][name][()]), f"{group}/{name}"
+        assert b.attrs["devices"] == 2

@@ -27,7 +27,7 @@ import os
 import platform
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -1397,6 +1397,29 @@ def resume(
                 lock.release()
 
 
+def resume_devices(cfg: Config, attrs: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """The device count of a ``--resume`` without ``--devices``: the run's own (its ``devices`` attribute) where it
+    differs from what the config gives and that many devices are here, with a note; else ``None`` (the config's),
+    with a note when the run ran on another count. A run started with ``--devices 2`` resumed on the config's one
+    device, silently, and so equalled the uninterrupted run only to round-off (session 48)."""
+    ran = attrs.get("devices")
+    if not isinstance(ran, (int, np.integer)) or isinstance(ran, bool) or ran < 1 or parallel.multi_process():
+        return None, None
+    ran = int(ran)
+    try:
+        configured = parallel.device_count(cfg.parallel.devices)
+    except ConfigError:
+        configured = None
+    if configured == ran:
+        return None, None
+    first = None if cfg.sweep else cfg.lattice.shape[0]  # (a sweep splits its members: checked where it is resumed)
+    if ran <= jax.device_count() and (first is None or first % ran == 0):
+        return ran, (f"note: resuming on {ran} devices, as the run ran (its config gives {configured}; pass "
+                     "--devices N to choose)")
+    return None, (f"note: the run ran on {ran} devices ({jax.device_count()} available here): resuming on "
+                  f"{configured}; the continuation equals the uninterrupted run to round-off, not bit for bit")
+
+
 def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: Any,
                    log: Callable[[str], None] | None, stop: StopRequests, devices: int | None = None,
                    halo: bool | None = None) -> RunResult:
@@ -1418,6 +1441,10 @@ def _resume_locked(out_dir: Path, steps: int | None, progress: bool, console: An
         raise CheckpointError(f"--resume {out_dir}: {config_path} is missing; the run cannot be resumed without it")
     cfg = load_config(config_path)
     # --devices, --halo over [parallel] (not part of the config hash: where a run computes does not change it)
+    if devices is None:
+        devices, note = resume_devices(cfg, attrs)
+        if note:
+            say(note)
     overrides = {k: f(v) for k, f, v in (("devices", int, devices), ("halo", bool, halo)) if v is not None}
     if overrides:
         cfg = dataclasses.replace(cfg, parallel=dataclasses.replace(cfg.parallel, **overrides))
