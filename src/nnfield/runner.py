@@ -1071,11 +1071,19 @@ class _Loop(_Durable):
         items = field_items(snaps)
         count = np.shape(next(iter(items.values())))[0] if items else 0
         finite = _finite_snapshots(items) if until is not None else None  # (every process: the same answer)
+        if parallel.multi_process():  # each snapshot in pieces, as :meth:`snapshot` (a slice of the stack each)
+            def one_of(j: int) -> dict[str, Any]:
+                return {k: parallel.HostPieces(v[j]) for k, v in items.items()}
+        else:  # one process: the stack on the host at once, as before (no slicing program per snapshot)
+            host = {k: np.asarray(v) for k, v in items.items()}
+
+            def one_of(j: int) -> dict[str, Any]:
+                return {k: v[j] for k, v in host.items()}
         for j in range(count):
             step = start + (j + 1) * interval
             if until is not None and (step > until or not finite[j]):
                 break
-            one = {k: parallel.HostPieces(v[j]) for k, v in items.items()}  # (as :meth:`snapshot`)
+            one = one_of(j)
             self.writer.append_snapshot(step, step * self.tick, one)
             self.last_snap = step
 
