@@ -264,7 +264,7 @@ class RunWriter:
         self._broken = False
         self._pending: dict[str, Any] = {}
         self._obs_ds: dict[str, h5py.Dataset] | None = None
-        self._tails: dict[str, list[int]] = {}
+        self._tails: dict[str, _Tail] = {}
         with self._guard():
             self.file = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=CHUNK_CACHE_BYTES)
             self._create(attrs)
